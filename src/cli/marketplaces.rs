@@ -1,0 +1,45 @@
+use std::process::ExitCode;
+
+use clap::{Args, ValueEnum};
+
+use crate::marketplaces::builtin;
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct MarketplacesArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: Format,
+}
+
+pub fn run(args: MarketplacesArgs) -> ExitCode {
+    let all = builtin();
+    match args.format {
+        Format::Json => match serde_json::to_string_pretty(&all) {
+            Ok(s) => println!("{s}"),
+            Err(e) => return super::fail(miette::miette!("cannot encode the table: {e}"), 2),
+        },
+        Format::Table => {
+            println!(
+                "{:<4} {:<16} {:<22} {:<6} ENDPOINT",
+                "CODE", "MARKETPLACE ID", "COUNTRY", "REGION"
+            );
+            for m in &all {
+                println!(
+                    "{:<4} {:<16} {:<22} {:<6} {}",
+                    m.code,
+                    m.id,
+                    m.country,
+                    m.region,
+                    m.endpoint()
+                );
+            }
+        }
+    }
+    ExitCode::SUCCESS
+}

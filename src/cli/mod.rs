@@ -1,0 +1,72 @@
+//! The command line: clap definitions, one file per subcommand. Each subcommand is thin: parse
+//! arguments, call the stages, render, and return the exit code. No stage prints or exits.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+pub mod apply;
+pub mod check;
+pub mod explain;
+pub mod fmt;
+pub mod marketplaces;
+pub mod plan;
+pub mod sandbox;
+pub mod show;
+pub mod test;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "allot",
+    version,
+    about = "Policy-as-code for the stock you publish to each Amazon marketplace and location",
+    long_about = None,
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check policy files (or folders of *.allot) for errors and Amazon's traps.
+    Check(check::CheckArgs),
+    /// Format policy files in the one canonical layout.
+    Fmt(fmt::FmtArgs),
+    /// Print the built-in marketplace table.
+    Marketplaces(marketplaces::MarketplacesArgs),
+    /// Dry run: what every offer will show, what changes, and how much could be oversold.
+    Plan(plan::PlanArgs),
+    /// Trace one inventory SKU through the policy.
+    Explain(explain::ExplainArgs),
+    /// Run the `test` blocks of policy files.
+    Test(test::TestArgs),
+    /// Print a saved plan as the preview would, or its raw requests.
+    Show(show::ShowArgs),
+    /// Send a saved plan to the SP-API (or to `allot sandbox`).
+    Apply(apply::ApplyArgs),
+    /// Run a local SP-API sandbox on loopback for rehearsals and tests.
+    Sandbox(sandbox::SandboxArgs),
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Check(a) => check::run(a),
+        Command::Fmt(a) => fmt::run(a),
+        Command::Marketplaces(a) => marketplaces::run(a),
+        Command::Plan(a) => plan::run(a),
+        Command::Explain(a) => explain::run(a),
+        Command::Test(a) => test::run(a),
+        Command::Show(a) => show::run(a),
+        Command::Apply(a) => apply::run(a),
+        Command::Sandbox(a) => sandbox::run(a),
+    }
+}
+
+/// Print an error report to stderr and return `code`. The one place the CLI prints failures.
+pub fn fail(report: miette::Report, code: u8) -> ExitCode {
+    eprintln!("{report:?}");
+    ExitCode::from(code)
+}

@@ -1,0 +1,1 @@
+//! The formatter (`allot fmt`): one canonical layout, comments kept.

@@ -1,0 +1,1 @@
+//! Inventory snapshot readers (`--inventory`): generic CSV, Shopify CSV, JSON, YAML.

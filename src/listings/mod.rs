@@ -1,0 +1,1 @@
+//! Current-listings readers (`--current`): JSON, YAML, CSV, Amazon's All Listings report.

@@ -1,0 +1,397 @@
+//! The one data model that flows forward: a checked `Policy` (names resolved, values typed) is
+//! what `check` produces and what `sim` consumes; `Offer` is what `sim` produces and what `plan`
+//! consumes. Spans are kept only so later stages can point back at the rule that decided.
+
+use serde::{Deserialize, Serialize};
+
+use crate::marketplaces::{Marketplace, Region};
+use crate::span::Span;
+
+/// A percentage in hundredths of a percent: 10000 is 100%. Exact integer arithmetic, so
+/// `90% of 1` is exactly 0.9 before rounding, never 0.8999….
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Percent(pub u32);
+
+impl Percent {
+    pub const HUNDRED: Percent = Percent(10_000);
+    pub const ZERO: Percent = Percent(0);
+
+    /// `value × self` rounded as asked. Never overflows: computed in u128.
+    pub fn of(self, value: u64, round: Round) -> u64 {
+        let num = value as u128 * self.0 as u128;
+        let q = num / 10_000;
+        let r = num % 10_000;
+        let out = match round {
+            Round::Down => q,
+            Round::Up => q + u128::from(r > 0),
+            Round::Nearest => q + u128::from(r >= 5_000),
+        };
+        u64::try_from(out).unwrap_or(u64::MAX)
+    }
+}
+
+impl std::fmt::Display for Percent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (whole, frac) = (self.0 / 100, self.0 % 100);
+        if frac == 0 {
+            write!(f, "{whole}%")
+        } else if frac % 10 == 0 {
+            write!(f, "{whole}.{}%", frac / 10)
+        } else {
+            write!(f, "{whole}.{frac:02}%")
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Round {
+    /// The default, as every peer does: low stock rounds to 0 rather than oversell.
+    #[default]
+    Down,
+    Up,
+    Nearest,
+}
+
+/// What to do with an inventory SKU that has no stock row at all.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnMissing {
+    /// No write; reported.
+    #[default]
+    Skip,
+    /// Publish 0.
+    Zero,
+    /// Fail the run.
+    Error,
+}
+
+/// Units or a percentage of the pool (for `buffer`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Amount {
+    Units(u64),
+    Percent(Percent),
+}
+
+/// Index into `Policy::locations`.
+pub type LocationId = usize;
+/// Index into `Policy::marketplaces`.
+pub type MarketplaceId = usize;
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Policy {
+    pub name: String,
+    pub seller_id: String,
+    /// The policy's marketplaces, in the order written, built-in or custom.
+    pub marketplaces: Vec<Marketplace>,
+    pub locations: Vec<Location>,
+    /// In order: the first rule whose selector matches an inventory SKU decides for it.
+    pub rules: Vec<Rule>,
+    pub tests: Vec<TestCase>,
+    /// `guarantee no_oversell`: oversell warnings become errors.
+    pub no_oversell: bool,
+    /// Policy-wide default for `on_missing` (rules may override).
+    pub on_missing: OnMissing,
+}
+
+impl Policy {
+    pub fn location_by_name(&self, name: &str) -> Option<LocationId> {
+        self.locations.iter().position(|l| l.name == name)
+    }
+
+    pub fn marketplace_by_code(&self, code: &str) -> Option<MarketplaceId> {
+        self.marketplaces.iter().position(|m| m.code == code)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Location {
+    pub name: String,
+    /// The `fulfillment_channel_code` Amazon knows this location by, if it is a supply source.
+    pub supply_source: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Rule {
+    pub name: String,
+    /// The rule's name literal, for diagnostics and provenance.
+    pub span: Span,
+    pub selector: Selector,
+    pub action: Action,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub enum Action {
+    /// Publish nothing; leave these listings alone.
+    Skip,
+    Publish(Publish),
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Publish {
+    /// Locations whose stock counts; `None` means all the policy's locations.
+    pub stock_from: Option<Vec<LocationId>>,
+    pub buffer: Option<Amount>,
+    pub round: Round,
+    /// A result strictly below this publishes 0.
+    pub threshold: Option<u64>,
+    pub cap: Option<u64>,
+    /// `quantity N`: replaces the stock computation entirely; never scaled or clamped.
+    pub fixed: Option<u64>,
+    pub on_missing: OnMissing,
+    /// `default_channel 0`: add DEFAULT = 0 beside location quantities.
+    pub default_channel_zero: bool,
+    pub targets: Vec<Target>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Target {
+    pub marketplace: MarketplaceId,
+    pub sku: SkuTemplate,
+    /// 100% unless a share was given (on the target, or at rule level).
+    pub share: Percent,
+    pub by_location: Option<ByLocation>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub enum ByLocation {
+    /// One quantity per supply-source location, each from its own stock.
+    PerSource,
+    /// The offer's quantity divided among these locations (largest remainder; ties to the
+    /// first listed). The percentages add up to exactly 100%.
+    Split(Vec<(LocationId, Percent)>),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub enum TemplatePart {
+    Lit(String),
+    /// `{sku}`: the inventory SKU.
+    Sku,
+    /// `{marketplace}`: the marketplace code, e.g. `UK`.
+    Marketplace,
+}
+
+/// A seller SKU template such as `"{sku}-UK"`. Checked at parse time for unknown placeholders;
+/// the rendered SKU is checked against Amazon's limits per SKU in simulation.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct SkuTemplate {
+    pub parts: Vec<TemplatePart>,
+    /// As written, for messages.
+    pub source: String,
+}
+
+/// Amazon's limit on a seller SKU's length.
+pub const MAX_SELLER_SKU_LEN: usize = 40;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TemplateError {
+    Empty,
+    TooLong { sku: String, len: usize },
+    BadChar { sku: String, ch: char },
+}
+
+impl std::fmt::Display for TemplateError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TemplateError::Empty => write!(f, "the seller SKU is empty"),
+            TemplateError::TooLong { sku, len } => write!(
+                f,
+                "seller SKU `{sku}` is {len} characters; Amazon allows at most {MAX_SELLER_SKU_LEN}"
+            ),
+            TemplateError::BadChar { sku, ch } => {
+                write!(
+                    f,
+                    "seller SKU `{sku}` contains the control character {ch:?}"
+                )
+            }
+        }
+    }
+}
+
+impl SkuTemplate {
+    /// The identity template `{sku}`.
+    pub fn identity() -> Self {
+        SkuTemplate {
+            parts: vec![TemplatePart::Sku],
+            source: "{sku}".to_string(),
+        }
+    }
+
+    pub fn is_identity(&self) -> bool {
+        self.parts == [TemplatePart::Sku]
+    }
+
+    /// True if the rendered SKU differs between marketplaces.
+    pub fn mentions_marketplace(&self) -> bool {
+        self.parts.contains(&TemplatePart::Marketplace)
+    }
+
+    /// Render for one inventory SKU and marketplace; checks the result is a valid seller SKU.
+    pub fn render(&self, sku: &str, marketplace: &str) -> Result<String, TemplateError> {
+        let mut out = String::with_capacity(sku.len() + 8);
+        for p in &self.parts {
+            match p {
+                TemplatePart::Lit(s) => out.push_str(s),
+                TemplatePart::Sku => out.push_str(sku),
+                TemplatePart::Marketplace => out.push_str(marketplace),
+            }
+        }
+        if out.is_empty() {
+            return Err(TemplateError::Empty);
+        }
+        if let Some(ch) = out.chars().find(|c| c.is_control()) {
+            return Err(TemplateError::BadChar { sku: out, ch });
+        }
+        let len = out.chars().count();
+        if len > MAX_SELLER_SKU_LEN {
+            return Err(TemplateError::TooLong { sku: out, len });
+        }
+        Ok(out)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub enum Selector {
+    Any,
+    /// Any of these globs (`*` any run, `?` one character) matches the SKU.
+    Sku(Vec<String>),
+    /// The SKU carries any of these tags.
+    Tag(Vec<String>),
+    /// The attribute equals any of these values.
+    Attr {
+        name: String,
+        values: Vec<String>,
+    },
+    Not(Box<Selector>),
+    All(Vec<Selector>),
+}
+
+/// A `test` block, resolved.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TestCase {
+    pub name: String,
+    pub span: Span,
+    pub stock: Vec<TestStock>,
+    pub expects: Vec<TestExpect>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TestStock {
+    pub sku: String,
+    pub tags: Vec<String>,
+    pub attrs: Vec<(String, String)>,
+    /// (location, on_hand, reserved)
+    pub entries: Vec<(LocationId, u64, u64)>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TestExpect {
+    pub seller_sku: String,
+    pub marketplace: MarketplaceId,
+    /// `None`: the offer's DEFAULT channel (or its only channel).
+    pub channel: Option<ChannelRef>,
+    /// `None`: expect no offer at all.
+    pub quantity: Option<u64>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub enum ChannelRef {
+    Default,
+    Location(LocationId),
+}
+
+/// Amazon's code for the merchant-fulfilled channel without a location.
+pub const DEFAULT_CHANNEL: &str = "DEFAULT";
+
+/// One `fulfillment_availability` entry: a channel code and its quantity.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ChannelQty {
+    /// `DEFAULT` or a supply source's code.
+    pub channel: String,
+    pub quantity: u64,
+}
+
+/// One offer to publish: a seller SKU in one region, listed in some of its marketplaces, with a
+/// quantity per channel. Amazon keeps ONE quantity per seller SKU per region (unified account),
+/// so an offer carries every marketplace that shares it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Offer {
+    pub seller_sku: String,
+    pub region: Region,
+    /// Marketplace codes, in policy order.
+    pub marketplaces: Vec<String>,
+    /// Amazon marketplace IDs, parallel to `marketplaces`.
+    pub marketplace_ids: Vec<String>,
+    /// Sorted: DEFAULT first, then supply sources in policy order. Never empty.
+    pub channels: Vec<ChannelQty>,
+    /// The inventory SKU the quantity came from.
+    pub inventory_sku: String,
+    /// The rule that decided (by name).
+    pub rule: String,
+}
+
+/// How an offer compares with the current listings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChangeKind {
+    /// Not in the current listings (or no current listings were given).
+    New,
+    /// Some channel's quantity differs.
+    Changed,
+    Unchanged,
+    /// Changed, and every channel goes to 0 (the offer becomes unbuyable).
+    Zeroed,
+}
+
+/// One offer of the preview with what the current listings show. The preview (`sim`) produces
+/// these; the planner (`plan`) turns the ones that change into operations.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct OfferChange {
+    pub offer: Offer,
+    /// Channels as the current listings show them; `None` when the SKU is not listed.
+    pub current: Option<Vec<ChannelQty>>,
+    pub kind: ChangeKind,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percent_rounding_is_exact() {
+        assert_eq!(Percent(8000).of(10, Round::Down), 8);
+        assert_eq!(Percent(9000).of(1, Round::Down), 0);
+        assert_eq!(Percent(9000).of(1, Round::Up), 1);
+        assert_eq!(Percent(5000).of(3, Round::Nearest), 2);
+        assert_eq!(Percent(5000).of(6, Round::Down), 3);
+        assert_eq!(Percent(10_000).of(u64::MAX, Round::Down), u64::MAX);
+    }
+
+    #[test]
+    fn percent_displays_as_written() {
+        assert_eq!(Percent(6000).to_string(), "60%");
+        assert_eq!(Percent(1250).to_string(), "12.5%");
+        assert_eq!(Percent(1205).to_string(), "12.05%");
+    }
+
+    #[test]
+    fn template_renders_and_checks_length() {
+        let t = SkuTemplate {
+            parts: vec![
+                TemplatePart::Sku,
+                TemplatePart::Lit("-".into()),
+                TemplatePart::Marketplace,
+            ],
+            source: "{sku}-{marketplace}".into(),
+        };
+        assert_eq!(t.render("YOGA-1", "US").unwrap(), "YOGA-1-US");
+        let long = "X".repeat(39);
+        assert!(matches!(
+            t.render(&long, "US"),
+            Err(TemplateError::TooLong { len: 42, .. })
+        ));
+    }
+}

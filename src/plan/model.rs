@@ -1,0 +1,88 @@
+//! The saved plan (`allot plan --out plan.json`): what `plan` writes, `show` renders and `apply`
+//! sends. Versioned by `format_version` (major.minor): an unknown major is refused, unknown fields
+//! of a known major are ignored. See docs/plan-format.md.
+
+use serde::{Deserialize, Serialize};
+
+use crate::marketplaces::Region;
+use crate::model::ChannelQty;
+use crate::sim::amazon::PatchOp;
+
+pub const FORMAT_VERSION: &str = "1.0";
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    pub format_version: String,
+    /// The seller (Merchant ID) every operation writes for.
+    pub seller_id: String,
+    /// The policy's name.
+    pub policy: String,
+    /// RFC 3339 UTC.
+    pub created_at: String,
+    pub inputs: Inputs,
+    /// How `apply` sends the operations.
+    pub emit: Emit,
+    pub patch_op: PatchOp,
+    /// `issueLocale` sent with requests and feeds, e.g. `en_US`.
+    pub issue_locale: String,
+    pub summary: Summary,
+    pub operations: Vec<Operation>,
+    /// SHA-256 (hex) of the canonical JSON of everything above; a hand edit breaks it.
+    pub digest: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Emit {
+    /// One Listings Items PATCH per operation.
+    Patch,
+    /// JSON_LISTINGS_FEED documents, one or more per region.
+    Feed,
+}
+
+/// The files the plan was made from, with their SHA-256, so apply can refuse a stale plan.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Inputs {
+    pub policy: InputFile,
+    pub inventory: InputFile,
+    /// Absent when no current listings were given (or `live`, which has no file to digest).
+    pub current: Option<InputFile>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InputFile {
+    /// As given on the command line.
+    pub path: String,
+    pub sha256: String,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    pub offers_new: u64,
+    pub offers_changed: u64,
+    pub offers_unchanged: u64,
+    pub offers_zeroed: u64,
+    pub skus_skipped_missing: u64,
+    /// Units that could be sold beyond the stock backing them, summed over inventory SKUs.
+    pub exposure: u64,
+}
+
+/// One write: every channel of one seller SKU in one region, in one request (Amazon never sees
+/// half a change). Written once, whatever the number of marketplaces sharing it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Operation {
+    /// 1-based and unique within the plan; doubles as the feed `messageId`.
+    pub id: u32,
+    pub seller_sku: String,
+    pub region: Region,
+    /// Amazon marketplace IDs where the SKU is listed (the request names the first; the feed
+    /// names all of the region's).
+    pub marketplace_ids: Vec<String>,
+    /// The full set of channels to write. Never empty; quantities are never null.
+    pub channels: Vec<ChannelQty>,
+    /// What the current listings showed, if known (for the preview and the journal).
+    pub previous: Option<Vec<ChannelQty>>,
+    /// The inventory SKU and rule that produced it (provenance for review).
+    pub inventory_sku: String,
+    pub rule: String,
+}

@@ -1,0 +1,1 @@
+//! The local SP-API sandbox (`allot sandbox`), for rehearsal and end-to-end tests.

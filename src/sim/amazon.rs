@@ -1,0 +1,216 @@
+//! Amazon's model of quantities, shared by the simulator (what buyers will see) and the
+//! sandbox (what the fake SP-API stores), so the preview and the rehearsal cannot drift apart.
+//!
+//! The rules (../shared/notes/spapi.md sec. 2 and 5):
+//! - quantity belongs to seller + seller SKU, not to a marketplace: in a unified account one
+//!   seller SKU shows one quantity in every marketplace of the region where it is listed;
+//! - writes are applied in order and the last write wins, whichever marketplace it named;
+//! - `merge` changes only the channels it names; `replace` swaps the whole channel list.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use crate::marketplaces::Region;
+use crate::model::ChannelQty;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PatchOp {
+    Merge,
+    Replace,
+}
+
+/// The key of one quantity in Amazon: seller, region (unified account) and seller SKU.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ListingKey {
+    pub seller_id: String,
+    pub region: Region,
+    pub seller_sku: String,
+}
+
+/// What Amazon holds for one key.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Listing {
+    /// Marketplace IDs (or codes, as the caller chooses) where the SKU is listed.
+    pub marketplaces: BTreeSet<String>,
+    /// Channel code → quantity. `DEFAULT` is the merchant-fulfilled offer without a location.
+    pub channels: BTreeMap<String, u64>,
+}
+
+impl Listing {
+    /// The `fulfillment_availability` list, DEFAULT first.
+    pub fn channel_list(&self) -> Vec<ChannelQty> {
+        let mut v: Vec<ChannelQty> = self
+            .channels
+            .iter()
+            .map(|(c, q)| ChannelQty {
+                channel: c.clone(),
+                quantity: *q,
+            })
+            .collect();
+        v.sort_by_key(|c| {
+            (
+                c.channel != crate::model::DEFAULT_CHANNEL,
+                c.channel.clone(),
+            )
+        });
+        v
+    }
+
+    /// True when buyers would see two offers: a non-zero DEFAULT beside location channels.
+    pub fn shows_two_offers(&self) -> bool {
+        let has_location = self
+            .channels
+            .keys()
+            .any(|c| c != crate::model::DEFAULT_CHANNEL);
+        has_location
+            && self
+                .channels
+                .get(crate::model::DEFAULT_CHANNEL)
+                .is_some_and(|q| *q > 0)
+    }
+}
+
+/// Amazon's state: every seller SKU's one quantity per region.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AmazonModel {
+    #[serde(with = "listing_map")]
+    pub listings: BTreeMap<ListingKey, Listing>,
+}
+
+mod listing_map {
+    //! JSON object keys must be strings: store the map as a list of entries.
+    use super::*;
+    use serde::{Deserializer, Serializer};
+
+    #[derive(Serialize, Deserialize)]
+    struct Entry {
+        #[serde(flatten)]
+        key: ListingKey,
+        #[serde(flatten)]
+        listing: Listing,
+    }
+
+    pub fn serialize<S: Serializer>(
+        map: &BTreeMap<ListingKey, Listing>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        s.collect_seq(map.iter().map(|(k, v)| Entry {
+            key: k.clone(),
+            listing: v.clone(),
+        }))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<BTreeMap<ListingKey, Listing>, D::Error> {
+        let entries: Vec<Entry> = Vec::deserialize(d)?;
+        Ok(entries.into_iter().map(|e| (e.key, e.listing)).collect())
+    }
+}
+
+impl AmazonModel {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Apply one write, as Amazon does: the SKU becomes listed in `marketplace` and its one
+    /// quantity per channel is set (last write wins across marketplaces).
+    pub fn write(
+        &mut self,
+        key: ListingKey,
+        marketplace: &str,
+        channels: &[ChannelQty],
+        op: PatchOp,
+    ) {
+        let listing = self.listings.entry(key).or_default();
+        listing.marketplaces.insert(marketplace.to_string());
+        if op == PatchOp::Replace {
+            listing.channels.clear();
+        }
+        for c in channels {
+            listing.channels.insert(c.channel.clone(), c.quantity);
+        }
+    }
+
+    pub fn get(&self, key: &ListingKey) -> Option<&Listing> {
+        self.listings.get(key)
+    }
+
+    /// The quantity buyers see for `channel` of a SKU in `marketplace`: the key's one quantity if
+    /// the SKU is listed there, else `None`.
+    pub fn shown(&self, key: &ListingKey, marketplace: &str, channel: &str) -> Option<u64> {
+        let l = self.listings.get(key)?;
+        if !l.marketplaces.contains(marketplace) {
+            return None;
+        }
+        l.channels.get(channel).copied()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(sku: &str) -> ListingKey {
+        ListingKey {
+            seller_id: "A2EXAMPLE0SELLER".into(),
+            region: Region::EU,
+            seller_sku: sku.into(),
+        }
+    }
+
+    fn default_qty(q: u64) -> Vec<ChannelQty> {
+        vec![ChannelQty {
+            channel: "DEFAULT".into(),
+            quantity: q,
+        }]
+    }
+
+    /// Seed 002: UK 10, DE 20, FR 30 sent for one shared SKU, in that order: 30 everywhere.
+    #[test]
+    fn seed_002_last_write_wins_across_marketplaces() {
+        let mut m = AmazonModel::new();
+        m.write(key("SKU123"), "UK", &default_qty(10), PatchOp::Merge);
+        m.write(key("SKU123"), "DE", &default_qty(20), PatchOp::Merge);
+        m.write(key("SKU123"), "FR", &default_qty(30), PatchOp::Merge);
+        for mkt in ["UK", "DE", "FR"] {
+            assert_eq!(m.shown(&key("SKU123"), mkt, "DEFAULT"), Some(30), "{mkt}");
+        }
+    }
+
+    /// The fix from the same seed: one seller SKU per marketplace keeps each quantity.
+    #[test]
+    fn seed_002_fix_own_sku_per_marketplace() {
+        let mut m = AmazonModel::new();
+        m.write(key("SKU123_UK"), "UK", &default_qty(10), PatchOp::Merge);
+        m.write(key("SKU123_DE"), "DE", &default_qty(20), PatchOp::Merge);
+        m.write(key("SKU123_FR"), "FR", &default_qty(30), PatchOp::Merge);
+        assert_eq!(m.shown(&key("SKU123_UK"), "UK", "DEFAULT"), Some(10));
+        assert_eq!(m.shown(&key("SKU123_DE"), "DE", "DEFAULT"), Some(20));
+        assert_eq!(m.shown(&key("SKU123_FR"), "FR", "DEFAULT"), Some(30));
+        assert_eq!(m.shown(&key("SKU123_UK"), "DE", "DEFAULT"), None);
+    }
+
+    #[test]
+    fn merge_keeps_other_channels_replace_drops_them() {
+        let mut m = AmazonModel::new();
+        let both = vec![
+            ChannelQty {
+                channel: "DEFAULT".into(),
+                quantity: 0,
+            },
+            ChannelQty {
+                channel: "newark".into(),
+                quantity: 4,
+            },
+        ];
+        m.write(key("S"), "US", &both, PatchOp::Merge);
+        m.write(key("S"), "US", &default_qty(7), PatchOp::Merge);
+        assert_eq!(m.get(&key("S")).unwrap().channels.len(), 2);
+        assert!(m.get(&key("S")).unwrap().shows_two_offers());
+        m.write(key("S"), "US", &default_qty(7), PatchOp::Replace);
+        assert_eq!(m.get(&key("S")).unwrap().channels.len(), 1);
+    }
+}

@@ -1,0 +1,3 @@
+//! Stage 3: the allocation engine, Amazon's model and the preview.
+
+pub mod amazon;

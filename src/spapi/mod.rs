@@ -1,0 +1,1 @@
+//! Stage 5: the SP-API client (LWA auth, rate limits, retries, Listings and Feeds calls).
