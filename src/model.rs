@@ -356,6 +356,41 @@ pub struct OfferChange {
     pub kind: ChangeKind,
 }
 
+/// The preview's counts, also recorded in a saved plan.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    pub offers_new: u64,
+    pub offers_changed: u64,
+    pub offers_unchanged: u64,
+    pub offers_zeroed: u64,
+    pub skus_skipped_missing: u64,
+    /// Units that could be sold beyond the stock backing them, summed over inventory SKUs.
+    pub exposure: u64,
+}
+
+/// What Amazon shows now (from `--current FILE` or `--current live`): per seller SKU, the
+/// quantity of each channel. One quantity per seller SKU per region, so no marketplace key.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Current {
+    pub listings: std::collections::BTreeMap<String, std::collections::BTreeMap<String, u64>>,
+}
+
+impl Current {
+    /// The current channels of a seller SKU, DEFAULT first; `None` if it is not listed.
+    pub fn channels(&self, seller_sku: &str) -> Option<Vec<ChannelQty>> {
+        let m = self.listings.get(seller_sku)?;
+        let mut v: Vec<ChannelQty> = m
+            .iter()
+            .map(|(c, q)| ChannelQty {
+                channel: c.clone(),
+                quantity: *q,
+            })
+            .collect();
+        v.sort_by_key(|c| (c.channel != DEFAULT_CHANNEL, c.channel.clone()));
+        Some(v)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::marketplaces::Region;
 use crate::model::ChannelQty;
+pub use crate::model::Summary;
 use crate::sim::amazon::PatchOp;
 
 pub const FORMAT_VERSION: &str = "1.0";
@@ -54,17 +55,6 @@ pub struct InputFile {
     /// As given on the command line.
     pub path: String,
     pub sha256: String,
-}
-
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Summary {
-    pub offers_new: u64,
-    pub offers_changed: u64,
-    pub offers_unchanged: u64,
-    pub offers_zeroed: u64,
-    pub skus_skipped_missing: u64,
-    /// Units that could be sold beyond the stock backing them, summed over inventory SKUs.
-    pub exposure: u64,
 }
 
 /// One write: every channel of one seller SKU in one region, in one request (Amazon never sees
