@@ -1,1 +1,4 @@
-//! Renderers, one per output format (human, json, markdown).
+//! Renderers, one per output format (human, json, markdown). Stages build values; only the CLI
+//! decides where rendered text goes.
+
+pub mod diagnostics;
