@@ -107,7 +107,7 @@ fn codes_of(checked: &Checked) -> Vec<(&'static str, bool)> {
 /// The language sketch's example, verbatim: exactly the two warnings its comments promise.
 #[test]
 fn sketch_example_checks_with_its_two_warnings() {
-    let src = std::fs::read_to_string(fixtures_dir().join("ok/sketch-verbatim.allot"))
+    let src = std::fs::read_to_string(fixtures_dir().join("ok/sketch-acme-na.allot"))
         .expect("sketch fixture");
     let checked = check::check_source(&src);
     assert_eq!(
@@ -139,7 +139,7 @@ fn shipped_policies() {
     assert_eq!(policy.marketplaces.len(), 3);
     assert!(file.text.contains("UK as \"{sku}_UK\" share 20%"));
     // acme-na differs from the sketch only in the column of one comment.
-    let sketch = std::fs::read_to_string(fixtures_dir().join("ok/sketch-verbatim.allot")).unwrap();
+    let sketch = std::fs::read_to_string(fixtures_dir().join("ok/sketch-acme-na.allot")).unwrap();
     let na_text = std::fs::read_to_string(root.join("policies/acme-na.allot")).unwrap();
     let diff: Vec<(&str, &str)> = sketch
         .lines()
