@@ -181,7 +181,7 @@ fn sketch_parses_to_the_expected_shape() {
 
 #[test]
 fn eu_trap_parses() {
-    let ast = ok(&fixture("tests/fixtures/ok/sketch-eu-trap.allot"));
+    let ast = ok(&fixture("tests/fixtures/err/eu-trap.allot"));
     assert_eq!(ast.items.len(), 4);
 }
 
