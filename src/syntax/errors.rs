@@ -448,7 +448,27 @@ pub(crate) fn from_pest(
         return (Some(d), at);
     }
 
-    let expected = short_expected(&positives);
+    let mut expected = short_expected(&positives);
+    // "a name" says little: name what belongs after this keyword.
+    if expected == ["a name"] {
+        let before = src[line_start(src, at)..at]
+            .split_whitespace()
+            .last()
+            .unwrap_or("");
+        let before = if before.ends_with(',') { "," } else { before };
+        let what = match before {
+            "round" => "`down`, `up` or `nearest`",
+            "on_missing" => "`skip`, `zero` or `error`",
+            "guarantee" => "`no_oversell`",
+            "region" => "a region (`NA`, `EU`, `FE`)",
+            "location" | "from" | "at" => "a location name",
+            "marketplaces" | "marketplace" | "on" | "publish" | "," => {
+                "a marketplace code (`US`, `CA`, …)"
+            }
+            _ => "a name",
+        };
+        expected = vec![what.to_string()];
+    }
     let message = format!("expected {}, found {found}", join_or(&expected));
 
     // A word where a keyword was expected: likely a typo.
