@@ -167,12 +167,17 @@ fn render(src: &str, ast: &Ast) -> String {
         let ls = line_start(src, c.span.start);
         let own_line = src[ls..c.span.start].trim().is_empty();
         let text = format!("#{}", c.text);
-        if !own_line && let Some(l) = lines.iter_mut().rev().find(|l| l.line_key == ls) {
-            l.trailing = Some(text);
-            continue;
+        // Lines are in source order, so both searches are binary.
+        if !own_line {
+            let i = lines.partition_point(|l| l.line_key <= ls);
+            if i > 0 && lines[i - 1].line_key == ls {
+                lines[i - 1].trailing = Some(text);
+                continue;
+            }
         }
         let blank = blank_before(src, c.span.start);
-        match lines.iter_mut().find(|l| l.pos > c.span.start) {
+        let i = lines.partition_point(|l| l.pos <= c.span.start);
+        match lines.get_mut(i) {
             Some(l) => l.leading.push((text, blank)),
             None => tail.push((text, blank)),
         }

@@ -259,7 +259,7 @@ fn expected_name(r: Rule) -> Option<(&'static str, String)> {
         target => Some(("x", "a marketplace code".into())),
         as_opt => kw("as"),
         share_opt => kw("share"),
-        by_location => kw("by location"),
+        by_location | kw_by => kw("by location"),
         tags_opt => kw("tags"),
         split_part => Some(("x", "a location and its share (`newark 60%`)".into())),
         stock_entry => Some(("x", "a location and its stock (`newark 8`)".into())),
@@ -489,8 +489,16 @@ pub(crate) fn from_pest(
     let label = format!("expected {}", join_or(&expected));
     let (kw, in_test) = line_keyword(src, at);
     let wants_string = positives.contains(&Rule::string) || positives.contains(&Rule::str_inner);
+    let prev = src[line_start(src, at)..at].split_whitespace().last();
+    let found_text = &src[found_span.start..found_span.end];
     let help = if let (true, Some(w)) = (wants_string, found_word.as_deref()) {
         format!("strings are written in double quotes: `\"{w}\"`")
+    } else if let (true, Some(prev), false) = (
+        positives.contains(&Rule::comma),
+        prev,
+        found_text.is_empty() || found_text == "}",
+    ) {
+        format!("the entries of a list are separated by commas: `{prev}, {found_text}`")
     } else if positives.contains(&Rule::nl) && expected.len() <= 3 && !found.starts_with("the end")
     {
         let mut h = "a statement ends at the end of its line: put what follows on its own line, or remove it".to_string();

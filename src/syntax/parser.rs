@@ -178,7 +178,46 @@ fn meaningful(p: Pair<'_, Rule>) -> impl Iterator<Item = Pair<'_, Rule>> {
 }
 
 fn is_keyword(r: Rule) -> bool {
-    format!("{r:?}").starts_with("kw_")
+    matches!(
+        r,
+        Rule::kw_policy
+            | Rule::kw_seller
+            | Rule::kw_marketplaces
+            | Rule::kw_marketplace
+            | Rule::kw_id
+            | Rule::kw_region
+            | Rule::kw_location
+            | Rule::kw_supply_source
+            | Rule::kw_guarantee
+            | Rule::kw_on_missing
+            | Rule::kw_rule
+            | Rule::kw_test
+            | Rule::kw_match
+            | Rule::kw_stock
+            | Rule::kw_from
+            | Rule::kw_buffer
+            | Rule::kw_share
+            | Rule::kw_round
+            | Rule::kw_threshold
+            | Rule::kw_cap
+            | Rule::kw_quantity
+            | Rule::kw_publish
+            | Rule::kw_default_channel
+            | Rule::kw_skip
+            | Rule::kw_any
+            | Rule::kw_sku
+            | Rule::kw_tag
+            | Rule::kw_not
+            | Rule::kw_and
+            | Rule::kw_as
+            | Rule::kw_by
+            | Rule::kw_tags
+            | Rule::kw_reserved
+            | Rule::kw_expect
+            | Rule::kw_on
+            | Rule::kw_at
+            | Rule::kw_unpublished
+    )
 }
 
 impl Lower<'_> {
@@ -705,7 +744,7 @@ pub(crate) fn parse_amount(text: &str) -> Result<Amount, (String, String, String
         return Err((
             format!("`{text}` is negative; quantities are never negative"),
             "negative number".into(),
-            format!("write a whole number of units or a percent from 0, such as `{rest}`"),
+            format!("numbers start at 0: write `{rest}`, or `0`"),
         ));
     }
     let (body, percent) = match text.strip_suffix('%') {
