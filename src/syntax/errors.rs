@@ -415,7 +415,7 @@ pub(crate) fn from_pest(
         let at_item = found_word
             .as_deref()
             .is_some_and(|w| matches!(w, "rule" | "test"))
-            && at == ls;
+            && src[ls..at].trim().is_empty();
         if (at_eof || at_item)
             && let Some(&open) = scan.block_opens.iter().rev().find(|&&o| o < at)
         {

@@ -150,12 +150,34 @@ fn block_of_failed_item(src: &str, pos: usize, at: usize, scan: &scan::Scan) -> 
         // Inside the body.
         return Some(block);
     }
-    // On the opening line: go on inside only if that line does open a block.
-    scan.block_opens
+    // On the opening line: go on inside if that line opens a block, or if it lacks its `{` but
+    // the lines after it still look like the block's (not a new top-level item).
+    let opens = scan
+        .block_opens
         .iter()
-        .any(|&o| o >= start && o < first_line_end)
-        .then_some(block)
+        .any(|&o| o >= start && o < first_line_end);
+    let next = first_code_line(src, first_line_end);
+    let next_is_item = next < src.len()
+        && next == scan::line_start(src, next)
+        && TOP_KEYWORDS.iter().any(|k| {
+            src[next..].starts_with(k)
+                && !src[next + k.len()..]
+                    .starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+        });
+    (opens || !next_is_item).then_some(block)
 }
+
+const TOP_KEYWORDS: &[&str] = &[
+    "policy",
+    "seller",
+    "marketplaces",
+    "marketplace",
+    "location",
+    "guarantee",
+    "on_missing",
+    "rule",
+    "test",
+];
 
 /// The first line at or after `pos` that holds something other than blanks and comments.
 fn first_code_line(src: &str, mut pos: usize) -> usize {
