@@ -739,3 +739,25 @@ fn targeted_help_for_likely_mistakes() {
     let d = first("location a supply \"x\"\n");
     assert_eq!(d.help.as_deref(), Some("did you mean `supply_source`?"));
 }
+
+mod cli_stdin {
+    use assert_cmd::Command;
+
+    #[test]
+    fn dash_formats_standard_input_to_standard_output() {
+        Command::cargo_bin("allot")
+            .unwrap()
+            .args(["fmt", "-"])
+            .write_stdin("policy   \"p\"\nrule \"r\" { match any }\n")
+            .assert()
+            .code(0)
+            .stdout("policy \"p\"\n\nrule \"r\" {\n  match any\n}\n");
+        Command::cargo_bin("allot")
+            .unwrap()
+            .args(["fmt", "--check", "-"])
+            .write_stdin("policy   \"p\"\n")
+            .assert()
+            .code(1)
+            .stdout("-\n");
+    }
+}

@@ -17,7 +17,8 @@ pub struct FmtArgs {
     /// Write nothing; list the files that would change and exit 1 if there are any.
     #[arg(long)]
     pub check: bool,
-    /// Policy files, or folders searched recursively for `*.allot`.
+    /// Policy files, or folders searched recursively for `*.allot`; `-` reads standard input
+    /// and writes the formatted policy to standard output (for editors).
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
 }
@@ -40,7 +41,11 @@ pub fn run(args: FmtArgs) -> ExitCode {
     }
     let color = want_color(std::io::stderr().is_terminal());
     for f in &files {
-        format_file(f, args.check, color, &mut outcome);
+        if f.as_os_str() == "-" {
+            format_stdin(args.check, color, &mut outcome);
+        } else {
+            format_file(f, args.check, color, &mut outcome);
+        }
     }
     if outcome.io_error {
         ExitCode::from(2)
@@ -54,6 +59,10 @@ pub fn run(args: FmtArgs) -> ExitCode {
 /// A file as given, or every `*.allot` under a folder (sorted; hidden entries and symlinked
 /// folders skipped).
 fn collect(path: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    if path.as_os_str() == "-" {
+        out.push(path.to_path_buf());
+        return Ok(());
+    }
     let meta = fs::metadata(path)?;
     if !meta.is_dir() {
         out.push(path.to_path_buf());
@@ -120,6 +129,47 @@ fn format_file(path: &Path, check: bool, color: bool, outcome: &mut Outcome) {
     if let Err(e) = write_atomically(path, &formatted) {
         eprintln!("error: cannot write {}: {e}", path.display());
         outcome.io_error = true;
+    }
+}
+
+/// `-`: standard input to standard output. With `--check`, nothing is printed but the exit code.
+fn format_stdin(check: bool, color: bool, outcome: &mut Outcome) {
+    let mut bytes = Vec::new();
+    if let Err(e) = std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes) {
+        eprintln!("error: cannot read standard input: {e}");
+        outcome.io_error = true;
+        return;
+    }
+    let Ok(text) = String::from_utf8(bytes) else {
+        eprintln!("error: standard input is not UTF-8 text; policy files are UTF-8");
+        outcome.bad_file = true;
+        return;
+    };
+    match crate::fmt::format(&text) {
+        Ok(formatted) if check => {
+            if formatted != text {
+                println!("-");
+                outcome.would_change = true;
+            }
+        }
+        Ok(formatted) => {
+            let mut out = std::io::stdout().lock();
+            if out
+                .write_all(formatted.as_bytes())
+                .and_then(|()| out.flush())
+                .is_err()
+            {
+                outcome.io_error = true;
+            }
+        }
+        Err(diags) => {
+            let file = SourceFile {
+                name: "<stdin>".into(),
+                text,
+            };
+            eprint!("{}", human_all(&file, &diags, color));
+            outcome.bad_file = true;
+        }
     }
 }
 
