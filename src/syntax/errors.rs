@@ -491,17 +491,16 @@ pub(crate) fn from_pest(
     let wants_string = positives.contains(&Rule::string) || positives.contains(&Rule::str_inner);
     let prev = src[line_start(src, at)..at].split_whitespace().last();
     let found_text = &src[found_span.start..found_span.end];
+    let entry_like = found_word.is_some() || found.starts_with("the number") || found == "a string";
     let help = if let (true, Some(w)) = (wants_string, found_word.as_deref()) {
         format!("strings are written in double quotes: `\"{w}\"`")
-    } else if let (true, Some(prev), false) = (
-        positives.contains(&Rule::comma),
-        prev,
-        found_text.is_empty() || found_text == "}",
-    ) {
+    } else if let (Some(p), "%") = (prev, found_text) {
+        format!("write the `%` right after the number, with no space: `{p}%`")
+    } else if let (true, Some(prev), true) = (positives.contains(&Rule::comma), prev, entry_like) {
         format!("the entries of a list are separated by commas: `{prev}, {found_text}`")
     } else if positives.contains(&Rule::nl) && expected.len() <= 3 && !found.starts_with("the end")
     {
-        let mut h = "a statement ends at the end of its line: put what follows on its own line, or remove it".to_string();
+        let mut h = "a statement ends at the end of its line (a list may go on after a comma): put what follows on its own line, or remove it".to_string();
         if let Some(u) = usage(&kw, in_test) {
             h.push_str(&format!("; `{kw}` is written {u}"));
         }

@@ -76,8 +76,8 @@ pub fn parse(src: &str) -> Result<Ast, Vec<Diagnostic>> {
                     inside = None;
                     continue;
                 }
-                let line = scan::line_start(src, at);
-                let next = scan::next_line_start(src, at);
+                let line = scan::statement_start(src, at);
+                let next = scan::after_statement(src, at);
                 if next <= pos {
                     break;
                 }
