@@ -4,8 +4,8 @@
 //! lowered on its own, and the cross-cutting Amazon rules run on whatever lowered cleanly.
 //! Codes are in `codes.rs` and documented in `docs/language.md`.
 
-pub mod codes;
 mod amazon;
+pub mod codes;
 mod rules;
 pub mod selector;
 pub mod template;
@@ -48,9 +48,8 @@ pub fn check(ast: &Ast) -> Checked {
     let tests = c.tests(ast);
     let mut diagnostics = std::mem::take(&mut c.diags);
     // Stable order: by place in the file, then by code.
-    diagnostics.sort_by(|a, b| {
-        (a.primary_span().start, a.code).cmp(&(b.primary_span().start, b.code))
-    });
+    diagnostics
+        .sort_by(|a, b| (a.primary_span().start, a.code).cmp(&(b.primary_span().start, b.code)));
     let policy = if diagnostics.iter().any(|d| d.is_error()) {
         None
     } else {
@@ -110,6 +109,8 @@ pub(crate) struct Checker {
     mk_spans: Vec<Span>,
     /// `marketplace XX id "…" region EU` declarations.
     customs: Vec<(Marketplace, Span)>,
+    /// Custom codes whose declaration was refused: already reported, so not "unknown" again.
+    bad_customs: Vec<String>,
     locations: Vec<Location>,
     loc_spans: Vec<Span>,
     guarantee: Option<Span>,
@@ -120,10 +121,6 @@ pub(crate) struct Checker {
 impl Checker {
     fn push(&mut self, d: Diagnostic) {
         self.diags.push(d);
-    }
-
-    fn error_count(&self) -> usize {
-        self.diags.iter().filter(|d| d.is_error()).count()
     }
 
     fn duplicate(&mut self, what: &str, second: Span, first: Span, help: impl Into<String>) {
@@ -140,7 +137,9 @@ impl Checker {
             self.push(
                 Diagnostic::error(EMPTY_VALUE, format!("{what} is empty"))
                     .at(s.span, "empty")
-                    .help(format!("write the value between the quotes, e.g. {example}")),
+                    .help(format!(
+                        "write the value between the quotes, e.g. {example}"
+                    )),
             );
             false
         } else {
@@ -281,14 +280,18 @@ impl Checker {
         if region_v.is_none() {
             let help = match did_you_mean(&region.node, ["NA", "EU", "FE"]) {
                 Some(s) => format!("did you mean `{s}`? The regions are NA, EU and FE"),
-                None => "the regions are NA (North America), EU (Europe) and FE (Far East)"
-                    .to_string(),
+                None => {
+                    "the regions are NA (North America), EU (Europe) and FE (Far East)".to_string()
+                }
             };
             self.push(
                 Diagnostic::error(UNKNOWN_REGION, format!("unknown region `{}`", region.node))
                     .at(region.span, "not a region")
                     .help(help),
             );
+        }
+        if !ok_id || region_v.is_none() {
+            self.bad_customs.push(code.node.clone());
         }
         if let (true, Some(r)) = (ok_id, region_v) {
             self.customs.push((
@@ -317,7 +320,11 @@ impl Checker {
         }
         let mut source = None;
         if let Some(s) = supply_source
-            && self.non_empty(s, "the supply source code", "`supply_source \"353e4e48-…\"`")
+            && self.non_empty(
+                s,
+                "the supply source code",
+                "`supply_source \"353e4e48-…\"`",
+            )
         {
             if let Some(other) = self
                 .locations
@@ -406,12 +413,18 @@ impl Checker {
         if let Some(m) = marketplaces::lookup(&code.node) {
             return Some(m);
         }
+        if self.bad_customs.contains(&code.node) {
+            return None;
+        }
         let known: Vec<String> = marketplaces::codes()
             .map(str::to_string)
             .chain(self.customs.iter().map(|(m, _)| m.code.clone()))
             .collect();
         let help = match did_you_mean(&code.node, known.iter().map(String::as_str)) {
-            Some(s) => format!("did you mean `{s}`? (`allot marketplaces` lists the built-in codes; declare another with `marketplace {} id \"…\" region EU`)", code.node),
+            Some(s) => format!(
+                "did you mean `{s}`? (`allot marketplaces` lists the built-in codes; declare another with `marketplace {} id \"…\" region EU`)",
+                code.node
+            ),
             None => format!(
                 "use a built-in code (`allot marketplaces` lists them) or declare it: `marketplace {} id \"…\" region EU`",
                 code.node
@@ -456,8 +469,7 @@ impl Checker {
         if let Some(i) = self.locations.iter().position(|l| l.name == name.node) {
             return Some(i);
         }
-        let help = match did_you_mean(&name.node, self.locations.iter().map(|l| l.name.as_str()))
-        {
+        let help = match did_you_mean(&name.node, self.locations.iter().map(|l| l.name.as_str())) {
             Some(s) => format!("did you mean `{s}`?"),
             None if self.locations.is_empty() => format!(
                 "declare it first: `location {} supply_source \"…\"` (this policy declares no locations)",
@@ -515,7 +527,11 @@ impl Checker {
         }
     }
 
-    fn build(self, rules: Vec<rules::RuleInfo>, tests: Vec<crate::model::TestCase>) -> Option<Policy> {
+    fn build(
+        self,
+        rules: Vec<rules::RuleInfo>,
+        tests: Vec<crate::model::TestCase>,
+    ) -> Option<Policy> {
         let rules = rules
             .into_iter()
             .map(|r| r.into_model(self.on_missing))
@@ -533,3 +549,5 @@ impl Checker {
     }
 }
 
+#[cfg(test)]
+mod unit;
