@@ -41,11 +41,12 @@ fn fixtures() {
         }
         assert_eq!(checked.policy.is_some(), checked.errors() == 0);
         let rendered = human_all(&file, &checked.diagnostics, false);
-        insta::assert_snapshot!(if rendered.is_empty() {
+        let diagnostics = if rendered.is_empty() {
             "(no diagnostics)\n".to_string()
         } else {
             rendered
-        });
+        };
+        insta::assert_snapshot!(diagnostics);
     });
 }
 

@@ -215,8 +215,9 @@ fn oversell(c: &mut Checker, r: &RuleInfo, offers: &[Offer]) {
         )
         .at(publish.keyword, format!("{} of one pool", Percent(sum)))
         .help(format!(
-            "give the offers exclusive shares that add up to at most 100% (e.g. `publish {}`), publish one shared seller SKU, or accept the risk; `guarantee no_oversell` makes this an error",
-            example.join(", ")
+            "give the offers exclusive shares that add up to at most 100% (e.g. `publish {}`), or publish one shared seller SKU{}",
+            example.join(", "),
+            if c.guarantee.is_some() { "" } else { "; if the risk is accepted, keep it (`guarantee no_oversell` makes this an error)" }
         ))
     } else if let Some((pool, total)) = rounding_excess(&shares, r.round) {
         let how = if r.round == Round::Up {
