@@ -275,7 +275,8 @@ fn expected_name(r: Rule) -> Option<(&'static str, String)> {
         rparen => Some(("x", "`)`".into())),
         comma => Some(("x", "`,`".into())),
         eq => Some(("x", "`=`".into())),
-        unknown_item | unknown_stmt | unknown_test_stmt | file | one_item => None,
+        unknown_item | unknown_stmt | unknown_test_stmt | file | one_item | rule_rest
+        | test_rest | junk_text | junk_any => None,
         other => {
             let name = format!("{other:?}");
             name.strip_prefix("kw_").map(|k| ("kw", format!("`{k}`")))
@@ -291,7 +292,7 @@ fn expected_keyword(r: Rule) -> Option<String> {
 
 fn join_or(items: &[String]) -> String {
     match items {
-        [] => "something else".into(),
+        [] => "an item (`rule`, `test`, `location`, `marketplaces`, …)".into(),
         [one] => one.clone(),
         [init @ .., last] => format!("{} or {last}", init.join(", ")),
     }
@@ -313,6 +314,18 @@ fn short_expected(positives: &[Rule]) -> Vec<String> {
             None => groups.push((g, vec![text])),
         }
     }
+    let has_keywords = groups
+        .iter()
+        .any(|(g, _)| matches!(*g, "top" | "stmt" | "test"));
+    let has_eol = groups
+        .iter()
+        .any(|(_, v)| v.iter().any(|t| t == "the end of the line"));
+    for (_, v) in groups.iter_mut() {
+        v.retain(|t| {
+            !(has_keywords && t == "a name")
+                && !(has_eol && (t == "the end of the file" || t == "`}`"))
+        });
+    }
     for (g, v) in groups {
         match g {
             "top" if v.len() > 2 => {
@@ -330,6 +343,8 @@ fn short_expected(positives: &[Rule]) -> Vec<String> {
             }
         }
     }
+    // Line and file ends read best last.
+    out.sort_by_key(|t| t.starts_with("the end"));
     if out.len() > 5 {
         out.truncate(4);
         out.push("…".into());
@@ -426,6 +441,13 @@ pub(crate) fn from_pest(
         }
     }
 
+    if found == "`}`" && !positives.contains(&Rule::rbrace) {
+        let d = Diagnostic::error(codes::SYNTAX, "this `}` closes no block")
+            .at(found_span, "no block is open here")
+            .help("remove it, or check the block above for a missing `{` at the end of its first line");
+        return (Some(d), at);
+    }
+
     let expected = short_expected(&positives);
     let message = format!("expected {}, found {found}", join_or(&expected));
 
@@ -468,5 +490,5 @@ pub(crate) fn from_pest(
 }
 
 fn did_you_mean_owned<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
-    crate::diag::did_you_mean(word, candidates.iter().copied())
+    suggest(word, candidates)
 }

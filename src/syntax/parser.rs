@@ -83,6 +83,44 @@ pub(crate) fn next_item(
     }
 }
 
+/// Which block the driver is recovering inside.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Block {
+    Rule,
+    Test,
+}
+
+/// After an error inside a block: parse the block's remaining lines from `pos` up to its `}`
+/// (statements are lowered for their diagnostics only). Returns where the block ends.
+pub(crate) fn rest_of_block(
+    src: &str,
+    pos: usize,
+    block: Block,
+    diags: &mut Vec<Diagnostic>,
+) -> Result<usize, Box<pest::error::Error<Rule>>> {
+    let rule = match block {
+        Block::Rule => Rule::rule_rest,
+        Block::Test => Rule::test_rest,
+    };
+    let mut pairs = AllotParser::parse(rule, &src[pos..]).map_err(Box::new)?;
+    let Some(rest) = pairs.next() else {
+        return Ok(src.len());
+    };
+    let end = pos + rest.as_span().end();
+    let mut lower = Lower { base: pos, diags };
+    for p in meaningful(rest) {
+        match block {
+            Block::Rule => {
+                lower.stmt(p);
+            }
+            Block::Test => {
+                lower.test_stmt(p);
+            }
+        }
+    }
+    Ok(end)
+}
+
 struct Lower<'d> {
     base: usize,
     diags: &'d mut Vec<Diagnostic>,
@@ -286,7 +324,23 @@ impl Lower<'_> {
         }
         let mut it = it.filter(|q| !is_keyword(q.as_rule()));
         let kind = match rule {
-            Rule::match_stmt => StmtKind::Match(self.selector(it.next()?, 0)?),
+            Rule::match_stmt => {
+                let sel = it.next()?;
+                let depth = nesting(&sel);
+                if depth > MAX_DEPTH {
+                    let sspan = self.span(&sel);
+                    self.diags.push(
+                        Diagnostic::error(
+                            codes::INPUT_TOO_LARGE,
+                            format!("this selector nests {depth} levels deep; at most {MAX_DEPTH} are accepted"),
+                        )
+                        .at(sspan, "nested too deeply")
+                        .help("write the selector with fewer `not`s and parentheses (`not not x` is `x`)"),
+                    );
+                    return None;
+                }
+                StmtKind::Match(self.selector(sel, 0)?)
+            }
             Rule::stock_stmt => {
                 let v: Vec<Ident> = it.map(|q| self.ident(q)).collect();
                 if !self.list_guard(v.len(), span) {
@@ -593,6 +647,22 @@ impl Lower<'_> {
 
 type Rule_ = super::ast::Rule;
 
+/// How deep `not` and parentheses nest in a selector (without recursion: input may be deep).
+fn nesting(sel: &Pair<'_, Rule>) -> usize {
+    let mut max = 0;
+    let mut stack = vec![(sel.clone(), 0usize)];
+    while let Some((p, d)) = stack.pop() {
+        let d = if matches!(p.as_rule(), Rule::not_sel | Rule::paren_sel) {
+            d + 1
+        } else {
+            d
+        };
+        max = max.max(d);
+        stack.extend(p.into_inner().map(|q| (q, d)));
+    }
+    max
+}
+
 /// A number as lexed (`-3`, `2.5`, `12.5%`, …) to an `Amount`, or what is wrong with it:
 /// (message, label, help).
 pub(crate) fn parse_amount(text: &str) -> Result<Amount, (String, String, String)> {
@@ -672,8 +742,13 @@ pub(crate) fn parse_amount(text: &str) -> Result<Amount, (String, String, String
 }
 
 /// Which of the known words `word` is likely a typo of.
-pub(crate) fn suggest(word: &str, candidates: &[&'static str]) -> Option<&'static str> {
-    did_you_mean(word, candidates.iter().copied())
+/// A close typo, or a keyword the word is the start of (`supply` for `supply_source`).
+pub(crate) fn suggest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    did_you_mean(word, candidates.iter().copied()).or_else(|| {
+        (word.len() >= 3)
+            .then(|| candidates.iter().copied().find(|c| c.starts_with(word)))
+            .flatten()
+    })
 }
 
 #[cfg(test)]
