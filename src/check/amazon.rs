@@ -217,7 +217,7 @@ fn oversell(c: &mut Checker, r: &RuleInfo, offers: &[Offer]) {
         .help(format!(
             "give the offers exclusive shares that add up to at most 100% (e.g. `publish {}`), or publish one shared seller SKU{}",
             example.join(", "),
-            if c.guarantee.is_some() { "" } else { "; if the risk is accepted, keep it (`guarantee no_oversell` makes this an error)" }
+            if c.guarantee.is_some() { "" } else { "; to refuse any oversell risk, add `guarantee no_oversell` (this warning becomes an error)" }
         ))
     } else if let Some((pool, total)) = rounding_excess(&shares, r.round) {
         let how = if r.round == Round::Up {
