@@ -447,6 +447,8 @@ impl Checker {
         if let Some(i) = self.marketplaces.iter().position(|x| x.code == m.code) {
             return Some(i);
         }
+        // Without a `marketplaces` line, `allot::missing-marketplaces` already says it all.
+        self.marketplaces_line?;
         let mut d = Diagnostic::error(
             MARKETPLACE_NOT_LISTED,
             format!(

@@ -237,3 +237,111 @@ fn rounding_oversell_is_exact() {
     assert_eq!(rounding_excess(&p(&[5000, 5000]), Round::Down), None);
     assert_eq!(rounding_excess(&p(&[10000, 0]), Round::Up), None);
 }
+
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+
+    const WORDS: &[&str] = &[
+        "policy",
+        "seller",
+        "marketplaces",
+        "marketplace",
+        "id",
+        "region",
+        "location",
+        "supply_source",
+        "guarantee",
+        "no_oversell",
+        "on_missing",
+        "rule",
+        "test",
+        "match",
+        "stock",
+        "from",
+        "buffer",
+        "share",
+        "round",
+        "up",
+        "threshold",
+        "cap",
+        "quantity",
+        "publish",
+        "default_channel",
+        "skip",
+        "any",
+        "sku",
+        "tag",
+        "not",
+        "and",
+        "as",
+        "by",
+        "expect",
+        "on",
+        "at",
+        "unpublished",
+        "US",
+        "CA",
+        "UK",
+        "DE",
+        "XX",
+        "EU",
+        "newark",
+        "austin",
+        "0",
+        "1",
+        "10",
+        "0%",
+        "50%",
+        "100%",
+        "150%",
+        "12.5%",
+        "\"{sku}-US\"",
+        "\"{sku}\"",
+        "\"X\"",
+        "\"\"",
+        "\"A-*\"",
+        "{",
+        "}",
+        ",",
+        "=",
+        "(",
+        ")",
+        "\n",
+        "\n",
+    ];
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+        /// Whatever the input, checking never panics, and a policy comes back iff no error.
+        #[test]
+        fn never_panics(words in proptest::collection::vec(0..WORDS.len(), 0..80)) {
+            let src: String = words.iter().map(|&i| WORDS[i]).collect::<Vec<_>>().join(" ");
+            let c = check_source(&src);
+            prop_assert_eq!(c.policy.is_some(), c.errors() == 0);
+        }
+
+        /// Valid-shaped policies with random shares: never panics, every finding has a code
+        /// and a primary label inside the text.
+        #[test]
+        fn shares_and_targets(shares in proptest::collection::vec(0u32..=12_000, 1..4),
+                              own in proptest::collection::vec(any::<bool>(), 1..4),
+                              round in 0usize..3) {
+            let codes = ["UK", "DE", "FR"];
+            let targets: Vec<String> = shares.iter().zip(&own).zip(codes).map(|((s, o), c)| {
+                let sku = if *o { format!(" as \"{{sku}}_{c}\"") } else { String::new() };
+                format!("{c}{sku} share {}", Percent(*s))
+            }).collect();
+            let src = format!(
+                "policy \"p\"\nseller \"S\"\nmarketplaces UK, DE, FR\nrule \"r\" {{\n  match any\n  round {}\n  publish {}\n}}\n",
+                ["down", "up", "nearest"][round], targets.join(", "));
+            let c = check_source(&src);
+            prop_assert_eq!(c.policy.is_some(), c.errors() == 0);
+            for d in &c.diagnostics {
+                prop_assert!(d.labels.iter().any(|l| l.primary));
+                prop_assert!(d.primary_span().end <= src.len());
+                prop_assert!(d.help.is_some(), "{} has no help", d.code);
+            }
+        }
+    }
+}
