@@ -65,9 +65,11 @@ fn unified<'r>(c: &mut Checker, r: &'r RuleInfo) -> Vec<Offer<'r>> {
     };
     for (_, g) in &groups {
         let first = g.targets[0];
+        // A fixed `quantity` ignores shares: only the channels can then differ.
+        let fixed = r.fixed.is_some();
         if g.targets
             .iter()
-            .all(|t| t.share == first.share && t.by_location == first.by_location)
+            .all(|t| (fixed || t.share == first.share) && t.by_location == first.by_location)
         {
             continue;
         }
@@ -77,7 +79,10 @@ fn unified<'r>(c: &mut Checker, r: &'r RuleInfo) -> Vec<Offer<'r>> {
             .as_ref()
             .map(|s| s.source.clone())
             .unwrap_or_default();
-        let zero = g.targets.iter().find(|t| t.share == Percent::ZERO);
+        let zero = g
+            .targets
+            .iter()
+            .find(|t| !fixed && t.share == Percent::ZERO);
         if let Some(z) = zero {
             let others: Vec<String> = g
                 .targets

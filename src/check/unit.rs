@@ -345,3 +345,15 @@ mod fuzz {
         }
     }
 }
+
+#[test]
+fn fixed_quantity_ignores_shares_on_a_shared_sku() {
+    let c = run(
+        "marketplaces UK, DE\nrule \"r\" {\n  match any\n  quantity 0\n  publish UK share 20%, DE share 30%\n}\n",
+    );
+    assert_eq!(
+        codes(&c),
+        ["allot::ignored-statement", "allot::ignored-statement"]
+    );
+    assert!(c.policy.is_some());
+}
