@@ -363,7 +363,7 @@ fn line_keyword(src: &str, at: usize) -> (String, bool) {
     // Inside a test when the nearest block opener above is on a `test` line.
     let before = &src[..start];
     let in_test = before
-        .rfind(|c| c == '{')
+        .rfind('{')
         .map(|b| src[line_start(src, b)..b].trim_start().starts_with("test"))
         .unwrap_or(false);
     (word, in_test)
