@@ -293,7 +293,7 @@ fn sketch_is_canonical_except_the_toronto_comment() {
     assert_ne!(src, fixed, "the sketch changed: update this test");
     assert_eq!(format(&src).unwrap(), fixed);
     assert_eq!(format(&fixed).unwrap(), fixed);
-    let eu = fixture("tests/fixtures/ok/sketch-eu-trap.allot");
+    let eu = fixture("tests/fixtures/err/eu-trap.allot");
     assert_eq!(format(&eu).unwrap(), eu);
 }
 
@@ -600,7 +600,7 @@ mod cli {
     fn check_lists_files_that_would_change_and_writes_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let sketch = fixture("tests/fixtures/ok/sketch-acme-na.allot");
-        let eu = fixture("tests/fixtures/ok/sketch-eu-trap.allot");
+        let eu = fixture("tests/fixtures/err/eu-trap.allot");
         fs::create_dir(dir.path().join("sub")).unwrap();
         fs::write(dir.path().join("sub/acme.allot"), &sketch).unwrap();
         fs::write(dir.path().join("eu.allot"), &eu).unwrap();
