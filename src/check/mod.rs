@@ -275,7 +275,40 @@ impl Checker {
             );
             return;
         }
-        let ok_id = self.non_empty(id, "the marketplace ID", "`id \"A1F83G8C2ARO7P\"`");
+        let mut ok_id = self.non_empty(id, "the marketplace ID", "`id \"A1F83G8C2ARO7P\"`");
+        // One Amazon marketplace under two codes would let two rules' quantities collide unseen.
+        if let Some(b) = marketplaces::by_id(&id.node) {
+            ok_id = false;
+            self.push(
+                Diagnostic::error(
+                    DUPLICATE,
+                    format!(
+                        "marketplace ID \"{}\" is the built-in `{}` ({})",
+                        id.node, b.code, b.country
+                    ),
+                )
+                .at(id.span, format!("already `{}`", b.code))
+                .help(format!(
+                    "remove this line and write `{}` where you meant this marketplace",
+                    b.code
+                )),
+            );
+        } else if let Some((m, first)) = self.customs.iter().find(|(m, _)| m.id == id.node) {
+            ok_id = false;
+            let (other, first) = (m.code.clone(), *first);
+            self.push(
+                Diagnostic::error(
+                    DUPLICATE,
+                    format!(
+                        "marketplace ID \"{}\" is declared for both `{other}` and `{}`",
+                        id.node, code.node
+                    ),
+                )
+                .at(id.span, "given again here")
+                .also(first, "first declared here")
+                .help("declare each Amazon marketplace once, under one code"),
+            );
+        }
         let region_v = Region::parse(&region.node);
         if region_v.is_none() {
             let help = match did_you_mean(&region.node, ["NA", "EU", "FE"]) {

@@ -357,3 +357,12 @@ fn fixed_quantity_ignores_shares_on_a_shared_sku() {
     );
     assert!(c.policy.is_some());
 }
+
+#[test]
+fn custom_marketplace_cannot_reuse_an_id() {
+    let c = run(
+        "marketplace XX id \"A1F83G8C2ARO7P\" region EU\nmarketplace YY id \"AX\" region EU\nmarketplace ZZ id \"AX\" region EU\nmarketplaces UK\nrule \"r\" {\n  match any\n  publish UK\n}\n",
+    );
+    assert_eq!(codes(&c), ["allot::duplicate", "allot::duplicate"]);
+    assert!(c.diagnostics[0].message.contains("built-in `UK`"));
+}
