@@ -401,7 +401,8 @@ impl Checker {
         }
 
         // A fixed quantity replaces the stock computation.
-        if let Some((n, qspan)) = info.fixed {
+        // In a skipping rule these were all reported as conflicting already.
+        if let (None, Some((n, qspan))) = (info.skip, info.fixed) {
             for (name, span) in &shaping {
                 self.push(
                     Diagnostic::warning(
@@ -428,7 +429,7 @@ impl Checker {
                     );
                 }
             }
-            if n > 0 && info.skip.is_none() {
+            if n > 0 {
                 let mut d = Diagnostic::warning(
                     FIXED_QUANTITY,
                     format!("`quantity {n}` is not tied to stock: it publishes {n} even when nothing is on hand"),
@@ -441,7 +442,8 @@ impl Checker {
                 }
                 self.push(d);
             }
-        } else if let (Some((t, tspan)), Some((c, cspan))) = (info.threshold, info.cap)
+        } else if let (None, Some((t, tspan)), Some((c, cspan))) =
+            (info.skip, info.threshold, info.cap)
             && t > c
         {
             self.push(
