@@ -495,7 +495,7 @@ fn decorate(line: &str, (blanks, own, indent, trailing): (u8, bool, u8, bool)) -
         out.push_str(&" ".repeat(usize::from(indent)));
         out.push_str("#own comment\n");
     }
-    out.push_str(&["", " ", "  ", "\t"][usize::from(indent % 4)]);
+    out.push_str(["", " ", "  ", "\t"][usize::from(indent % 4)]);
     out.push_str(line);
     if trailing {
         out.push_str("   #  trailing ");
@@ -664,4 +664,80 @@ mod cli {
             .code(2)
             .stderr(predicate::str::contains("cannot read"));
     }
+}
+
+#[test]
+fn one_line_and_empty_blocks() {
+    let src = "rule \"a\" { match any }   # one line\nrule \"b\" {\n}\ntest \"t\" {}\n";
+    let ast = ok(src);
+    assert_eq!(ast.items.len(), 3);
+    let out = format(src).unwrap();
+    assert_eq!(
+        out,
+        "rule \"a\" {\n  match any\n}                                       # one line\n\nrule \"b\" {\n}\n\ntest \"t\" {\n}\n"
+    );
+}
+
+#[test]
+fn several_errors_are_reported_per_block_and_per_line() {
+    let src = "policy \"p\"\nrule \"r\" {\n  cpa 10\n  cap\n  publish US sahre 60%\n}\nrul \"x\" {\n  cap 3\n}\nmarketplaces US CA\ncap 3\n";
+    let diags = parse(src).unwrap_err();
+    let index = LineIndex::new(src);
+    let got: Vec<(usize, &str)> = diags
+        .iter()
+        .map(|d| (index.line_col(src, d.primary_span().start).0, d.code))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (3, "allot::unknown-keyword"),
+            (4, "allot::syntax"),
+            (5, "allot::unknown-keyword"),
+            (7, "allot::unknown-keyword"),
+            (10, "allot::syntax"),
+            (11, "allot::unknown-keyword"),
+        ]
+    );
+    assert_eq!(diags[2].help.as_deref(), Some("did you mean `share`?"));
+    assert_eq!(diags[3].help.as_deref(), Some("did you mean `rule`?"));
+}
+
+#[test]
+fn targeted_help_for_likely_mistakes() {
+    let first = |src: &str| parse(src).unwrap_err().remove(0);
+    let d = first("rule \"r\" {\n  cap -3\n}\n");
+    assert_eq!(d.code, "allot::bad-number");
+    assert!(d.message.contains("never negative"), "{d:?}");
+    let d = first("rule \"r\" {\n  cap 2.5\n}\n");
+    assert!(d.message.contains("whole"), "{d:?}");
+    let d = first("rule \"r\" {\n  share 12.345%\n}\n");
+    assert!(d.message.contains("two decimals"), "{d:?}");
+    let d = first("rule \"r\" {\n  cap 18446744073709551616\n}\n");
+    assert!(d.message.contains("too large"), "{d:?}");
+    let d = first("policy acme\n");
+    assert_eq!(
+        d.help.as_deref(),
+        Some("strings are written in double quotes: `\"acme\"`")
+    );
+    let d = first("rule \"r\" {\n  match skus \"A\"\n  skip\n}\n");
+    assert_eq!(
+        (d.code, d.help.as_deref()),
+        ("allot::unknown-keyword", Some("did you mean `sku`?"))
+    );
+    let d = first("}\n");
+    assert_eq!(d.message, "this `}` closes no block");
+    let d = first("cap 3\n");
+    assert!(d.message.contains("not a top-level item"), "{d:?}");
+    let d = first("rule \"r\" {\n  match any\n  skip\n");
+    assert_eq!(d.code, "allot::unclosed-block");
+    // Points at the `{`, and at the end of the file.
+    assert_eq!(d.primary_span().start, 9);
+    assert!(d.labels.iter().any(|l| !l.primary && l.span.start == 30));
+    let d = first("policy \"p\nseller \"s\"\n");
+    assert_eq!(
+        (d.code, d.primary_span().start),
+        ("allot::unclosed-string", 7)
+    );
+    let d = first("location a supply \"x\"\n");
+    assert_eq!(d.help.as_deref(), Some("did you mean `supply_source`?"));
 }

@@ -468,9 +468,9 @@ pub(crate) fn from_pest(
 
     let label = format!("expected {}", join_or(&expected));
     let (kw, in_test) = line_keyword(src, at);
-    let help = if found == "`}`" && !positives.contains(&Rule::rbrace) {
-        "this `}` closes no block; remove it, or check the block above for a missing `{`"
-            .to_string()
+    let wants_string = positives.contains(&Rule::string) || positives.contains(&Rule::str_inner);
+    let help = if let (true, Some(w)) = (wants_string, found_word.as_deref()) {
+        format!("strings are written in double quotes: `\"{w}\"`")
     } else if positives.contains(&Rule::nl) && expected.len() <= 3 && !found.starts_with("the end")
     {
         let mut h = "a statement ends at the end of its line: put what follows on its own line, or remove it".to_string();

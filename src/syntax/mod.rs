@@ -84,8 +84,18 @@ pub fn parse(src: &str) -> Result<Ast, Vec<Diagnostic>> {
                 inside = match inside {
                     // A `}` line that does not parse ends the block anyway.
                     Some(_) if src[line..].trim_start().starts_with('}') => None,
-                    Some(b) => Some(b),
-                    None => block_of_failed_item(src, pos, at, &scan),
+                    Some(b) => {
+                        parser::lines_of_block(src, pos, line, b, &mut diags);
+                        Some(b)
+                    }
+                    None => {
+                        let b = block_of_failed_item(src, pos, at, &scan);
+                        if let Some(b) = b {
+                            let head = scan::next_line_start(src, first_code_line(src, pos));
+                            parser::lines_of_block(src, head, line, b, &mut diags);
+                        }
+                        b
+                    }
                 };
                 pos = next;
             }

@@ -121,6 +121,41 @@ pub(crate) fn rest_of_block(
     Ok(end)
 }
 
+/// Lower the statements in `src[from..to]` (whole lines of a block before a line in error) for
+/// their diagnostics; the parse of that block already failed, so nothing else is kept.
+pub(crate) fn lines_of_block(
+    src: &str,
+    from: usize,
+    to: usize,
+    block: Block,
+    diags: &mut Vec<Diagnostic>,
+) {
+    if from >= to || to > src.len() {
+        return;
+    }
+    let rule = match block {
+        Block::Rule => Rule::rule_lines,
+        Block::Test => Rule::test_lines,
+    };
+    let Ok(mut pairs) = AllotParser::parse(rule, &src[from..to]) else {
+        return;
+    };
+    let Some(lines) = pairs.next() else {
+        return;
+    };
+    let mut lower = Lower { base: from, diags };
+    for p in meaningful(lines) {
+        match block {
+            Block::Rule => {
+                lower.stmt(p);
+            }
+            Block::Test => {
+                lower.test_stmt(p);
+            }
+        }
+    }
+}
+
 struct Lower<'d> {
     base: usize,
     diags: &'d mut Vec<Diagnostic>,
