@@ -30,8 +30,11 @@ impl RowError {
         }
     }
 
+    /// Name the field; `column` (when known) replaces the row's column.
     pub fn field(mut self, column: Option<u64>, field: impl Into<String>) -> Self {
-        self.column = column;
+        if column.is_some() {
+            self.column = column;
+        }
         self.field = Some(field.into());
         self
     }
@@ -186,7 +189,7 @@ impl fmt::Display for InputError {
                 let n = errors.len() + more;
                 writeln!(
                     f,
-                    "{path}: {n} bad row{}; nothing was read (fix them and run again)",
+                    "{path}: {n} error{}; nothing was read (fix them and run again)",
                     if n == 1 { "" } else { "s" }
                 )
             }
