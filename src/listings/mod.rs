@@ -4,7 +4,6 @@
 //! per region, so marketplaces only say where a SKU is listed). Errors are located like the
 //! inventory's (`crate::inventory::error`). See docs/inventory.md.
 
-use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
@@ -532,7 +531,7 @@ fn read_amazon<R: Read>(name: &str, reader: R) -> Result<Listings, InputError> {
 
 /// Channel map of one SKU, for tests.
 #[cfg(test)]
-fn chans(l: &Listings, sku: &str) -> BTreeMap<String, u64> {
+fn chans(l: &Listings, sku: &str) -> std::collections::BTreeMap<String, u64> {
     l.current.listings.get(sku).cloned().unwrap_or_default()
 }
 

@@ -8,6 +8,7 @@
 pub mod amazon;
 pub mod engine;
 pub mod error;
+pub mod testrun;
 
 use std::collections::hash_map::DefaultHasher;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
