@@ -134,6 +134,11 @@ impl AmazonModel {
         }
     }
 
+    /// Record what Amazon already holds for a key (from the current listings), before writes.
+    pub fn seed(&mut self, key: ListingKey, listing: Listing) {
+        self.listings.insert(key, listing);
+    }
+
     pub fn get(&self, key: &ListingKey) -> Option<&Listing> {
         self.listings.get(key)
     }
