@@ -21,7 +21,7 @@ pub use error::PlanError;
 pub use model::{Emit, FORMAT_VERSION, InputFile, Inputs, Operation, Plan};
 
 use crate::marketplaces::Region;
-use crate::model::{ChangeKind, ChannelQty, OfferChange, Summary};
+use crate::model::{ChangeKind, ChannelQty, Offer, OfferChange, Summary};
 
 /// How operations are to be sent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -462,6 +462,52 @@ pub fn check_inputs(plan: &Plan) -> Result<(), PlanError> {
     } else {
         Err(PlanError::StaleInputs { problems })
     }
+}
+
+/// The plan's operations as the preview's offer changes (for rendering a saved plan as the
+/// preview did). Marketplace codes come from the built-in table; an unknown ID is shown as is.
+pub fn offer_changes(plan: &Plan) -> Vec<OfferChange> {
+    plan.operations
+        .iter()
+        .map(|op| {
+            let kind = match &op.previous {
+                None => ChangeKind::New,
+                Some(prev) if same_channels(prev, &op.channels) => ChangeKind::Unchanged,
+                Some(_) if op.channels.iter().all(|c| c.quantity == 0) => ChangeKind::Zeroed,
+                Some(_) => ChangeKind::Changed,
+            };
+            OfferChange {
+                offer: Offer {
+                    seller_sku: op.seller_sku.clone(),
+                    region: op.region,
+                    marketplaces: op
+                        .marketplace_ids
+                        .iter()
+                        .map(|id| marketplace_code(id))
+                        .collect(),
+                    marketplace_ids: op.marketplace_ids.clone(),
+                    channels: op.channels.clone(),
+                    inventory_sku: op.inventory_sku.clone(),
+                    rule: op.rule.clone(),
+                },
+                current: op.previous.clone(),
+                kind,
+            }
+        })
+        .collect()
+}
+
+/// The policy code of a marketplace ID (`UK` for `A1F83G8C2ARO7P`), or the ID if not built in.
+pub fn marketplace_code(id: &str) -> String {
+    crate::marketplaces::by_id(id).map_or_else(|| id.to_string(), |m| m.code)
+}
+
+fn same_channels(a: &[ChannelQty], b: &[ChannelQty]) -> bool {
+    let mut a = a.to_vec();
+    let mut b = b.to_vec();
+    a.sort();
+    b.sort();
+    a == b
 }
 
 #[cfg(test)]

@@ -2,3 +2,4 @@
 //! decides where rendered text goes.
 
 pub mod diagnostics;
+pub mod plan;
