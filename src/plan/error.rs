@@ -20,7 +20,7 @@ pub enum PlanError {
     NoSellerId,
 
     #[error(
-        "seller SKU `{seller_sku}` ({region}) is written twice with different channels: {first} (inventory SKU `{first_inventory_sku}`, rule `{first_rule}`) and {second} (inventory SKU `{second_inventory_sku}`, rule `{second_rule}`)"
+        "seller SKU `{seller_sku}` ({region}) is written twice with different channels: {first} and {second}"
     )]
     #[diagnostic(
         code(allot::plan::sku_conflict),
@@ -31,12 +31,9 @@ pub enum PlanError {
     SkuConflict {
         seller_sku: String,
         region: Region,
+        /// The first write: its channels, inventory SKU and rule.
         first: String,
-        first_inventory_sku: String,
-        first_rule: String,
         second: String,
-        second_inventory_sku: String,
-        second_rule: String,
     },
 
     #[error(

@@ -86,12 +86,18 @@ pub fn build(
                     return Err(PlanError::SkuConflict {
                         seller_sku: offer.seller_sku.clone(),
                         region: offer.region,
-                        first: channels_text(&op.channels),
-                        first_inventory_sku: op.inventory_sku.clone(),
-                        first_rule: op.rule.clone(),
-                        second: channels_text(&offer.channels),
-                        second_inventory_sku: offer.inventory_sku.clone(),
-                        second_rule: offer.rule.clone(),
+                        first: format!(
+                            "{} (inventory SKU `{}`, rule `{}`)",
+                            channels_text(&op.channels),
+                            op.inventory_sku,
+                            op.rule
+                        ),
+                        second: format!(
+                            "{} (inventory SKU `{}`, rule `{}`)",
+                            channels_text(&offer.channels),
+                            offer.inventory_sku,
+                            offer.rule
+                        ),
                     });
                 }
                 // Same SKU, same channels: one write covers both; list every marketplace.
