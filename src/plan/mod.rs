@@ -271,34 +271,54 @@ fn plan_value(plan: &Plan) -> Value {
 /// escaped as serde_json (and Python's `json.dumps(..., ensure_ascii=False)`) escape them.
 /// Computed on the JSON as read, so fields a newer minor version adds are covered too.
 pub fn compute_digest(plan_json: &Value) -> String {
-    let mut v = plan_json.clone();
-    if let Value::Object(m) = &mut v {
-        m.shift_remove("digest");
-    }
-    let canonical = canonical_json(&v);
-    hex::encode(Sha256::digest(canonical.as_bytes()))
+    let mut out = Vec::with_capacity(4096);
+    write_canonical(plan_json, &mut out, Some("digest"));
+    hex::encode(Sha256::digest(&out))
 }
 
 /// `value` as canonical JSON text (see [`compute_digest`]).
 pub fn canonical_json(value: &Value) -> String {
-    fn sorted(v: &Value) -> Value {
-        match v {
-            Value::Object(m) => {
-                let mut keys: Vec<&String> = m.keys().collect();
-                keys.sort();
-                let mut out = Map::new();
-                for k in keys {
-                    out.insert(k.clone(), sorted(&m[k]));
+    let mut out = Vec::new();
+    write_canonical(value, &mut out, None);
+    // Built from serde_json output and ASCII punctuation: always UTF-8.
+    String::from_utf8(out).expect("canonical JSON is UTF-8")
+}
+
+/// Writes canonical JSON without copying the value; `skip` is a top-level key to leave out.
+fn write_canonical(value: &Value, out: &mut Vec<u8>, skip: Option<&str>) {
+    match value {
+        Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().filter(|k| Some(k.as_str()) != skip).collect();
+            keys.sort();
+            out.push(b'{');
+            for (i, k) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
                 }
-                Value::Object(out)
+                scalar(k, out);
+                out.push(b':');
+                write_canonical(&m[k], out, None);
             }
-            Value::Array(a) => Value::Array(a.iter().map(sorted).collect()),
-            other => other.clone(),
+            out.push(b'}');
         }
+        Value::Array(a) => {
+            out.push(b'[');
+            for (i, v) in a.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_canonical(v, out, None);
+            }
+            out.push(b']');
+        }
+        other => scalar(other, out),
     }
-    // serde_json keeps insertion order (feature `preserve_order`), so inserting sorted keys
-    // prints them sorted.
-    sorted(value).to_string()
+}
+
+/// A key or scalar with serde_json's escaping.
+fn scalar<T: serde::Serialize + ?Sized>(v: &T, out: &mut Vec<u8>) {
+    // Writing a string or a JSON scalar into a Vec cannot fail.
+    serde_json::to_writer(out, v).expect("a JSON scalar always serializes into a Vec");
 }
 
 /// Writes the plan as pretty JSON, atomically: a temporary file beside it, then a rename, so a

@@ -533,3 +533,39 @@ fn feeds_are_per_region_with_the_regions_marketplaces() {
         Err(PlanError::TooManyMarketplaces { count: 26, .. })
     ));
 }
+
+#[test]
+fn offer_changes_rebuild_the_preview_from_a_plan() {
+    let mut changed = change("A", Region::EU, &[UK, DE], vec![ch("DEFAULT", 5)]);
+    changed.current = Some(vec![ch("DEFAULT", 2)]);
+    let mut zeroed = change("B", Region::EU, &[UK], vec![ch("DEFAULT", 0), ch("x", 0)]);
+    zeroed.current = Some(vec![ch("DEFAULT", 2)]);
+    let mut same = change("C", Region::EU, &[UK], vec![ch("x", 1), ch("DEFAULT", 0)]);
+    same.current = Some(vec![ch("DEFAULT", 0), ch("x", 1)]);
+    let fresh = change("D", Region::EU, &["CUSTOM-ID"], vec![ch("DEFAULT", 0)]);
+    let mut o = opts(EmitChoice::Patch);
+    o.all = true;
+    let plan = build(
+        "p",
+        "S",
+        &[changed, zeroed, same, fresh],
+        &Summary::default(),
+        o,
+    )
+    .unwrap();
+    let back = offer_changes(&plan);
+    let kinds: Vec<ChangeKind> = back.iter().map(|c| c.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            ChangeKind::Changed,
+            ChangeKind::Zeroed,
+            ChangeKind::Unchanged,
+            ChangeKind::New
+        ]
+    );
+    assert_eq!(back[0].offer.marketplaces, ["UK", "DE"]);
+    assert_eq!(back[3].offer.marketplaces, ["CUSTOM-ID"]);
+    assert_eq!(back[0].current, Some(vec![ch("DEFAULT", 2)]));
+    assert_eq!(back[0].offer.rule, "r");
+}
