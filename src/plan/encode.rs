@@ -24,6 +24,8 @@ pub const FEED_MAX_BYTES: usize = 10_485_760;
 pub const FEED_MAX_MARKETPLACES: usize = 25;
 pub const FEED_VERSION: &str = "2.0";
 pub const FEED_TYPE: &str = "JSON_LISTINGS_FEED";
+/// The content type for createFeedDocument and the upload (the same on both).
+pub const FEED_CONTENT_TYPE: &str = "application/json; charset=UTF-8";
 
 /// RFC 3986 unreserved characters stay; every other byte (`/`, space, `#`, `%`, `+`, non-ASCII
 /// UTF-8 bytes, …) is percent-encoded, so any seller SKU is one path segment.

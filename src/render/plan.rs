@@ -59,7 +59,10 @@ fn header_lines(plan: &Plan) -> Vec<String> {
             s.skus_skipped_missing,
             s.exposure
         ),
-        format!("{} operations", plan.operations.len()),
+        match plan.operations.len() {
+            1 => "1 operation".to_string(),
+            n => format!("{n} operations"),
+        },
     ]
 }
 
@@ -269,10 +272,10 @@ fn id_range(ids: &[u32]) -> String {
 
 fn feed_title(i: usize, n: usize, d: &FeedDocument) -> String {
     format!(
-        "Feed document {}/{n}: {} {}, region {}, createFeed marketplaceIds {}, {}, {} bytes",
+        "Feed document {}/{n}: {} (contentType {}), region {}, createFeed marketplaceIds {}, {}, {} bytes",
         i + 1,
         encode::FEED_TYPE,
-        "(contentType application/json; charset=UTF-8)",
+        encode::FEED_CONTENT_TYPE,
         d.region,
         d.marketplace_ids.join(","),
         id_range(&d.operation_ids),
@@ -366,4 +369,108 @@ pub fn requests_json(r: &Requests) -> String {
         ),
     };
     pretty(&v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::marketplaces::Region;
+    use crate::model::{ChangeKind, Offer, OfferChange, Summary};
+    use crate::plan::{BuildOptions, EmitChoice, InputFile, Inputs};
+
+    fn ch(c: &str, q: u64) -> ChannelQty {
+        ChannelQty {
+            channel: c.into(),
+            quantity: q,
+        }
+    }
+
+    fn plan_with(
+        sku: &str,
+        previous: Option<Vec<ChannelQty>>,
+        op: PatchOp,
+        emit: EmitChoice,
+    ) -> Plan {
+        let change = OfferChange {
+            offer: Offer {
+                seller_sku: sku.into(),
+                region: Region::NA,
+                marketplaces: vec!["US".into()],
+                marketplace_ids: vec!["ATVPDKIKX0DER".into()],
+                channels: vec![ch("DEFAULT", 0), ch("newark", 4)],
+                inventory_sku: "I".into(),
+                rule: "r|1".into(),
+            },
+            current: previous,
+            kind: ChangeKind::Changed,
+        };
+        let file = InputFile {
+            path: "x".into(),
+            sha256: "0".repeat(64),
+        };
+        let opts = BuildOptions {
+            emit,
+            patch_op: op,
+            all: false,
+            issue_locale: "en_US".into(),
+            inputs: Inputs {
+                policy: file.clone(),
+                inventory: file,
+                current: None,
+            },
+            created_at: "2026-11-23T09:30:00Z".into(),
+        };
+        crate::plan::build("p", "S", &[change], &Summary::default(), opts).unwrap()
+    }
+
+    #[test]
+    fn channels_only_in_the_listing_show_what_happens_to_them() {
+        let prev = Some(vec![ch("DEFAULT", 3), ch("reno", 2)]);
+        let merge = table(&plan_with(
+            "A",
+            prev.clone(),
+            PatchOp::Merge,
+            EmitChoice::Patch,
+        ));
+        let row = |t: &str| {
+            t.lines()
+                .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+                .find(|l| l.starts_with("reno"))
+        };
+        assert_eq!(row(&merge).as_deref(), Some("reno 2 2"), "{merge}");
+        let replace = table(&plan_with("A", prev, PatchOp::Replace, EmitChoice::Patch));
+        assert_eq!(
+            row(&replace).as_deref(),
+            Some("reno 2 (removed)"),
+            "{replace}"
+        );
+    }
+
+    #[test]
+    fn markdown_cells_cannot_break_the_table() {
+        let md = markdown(&plan_with("A|B`C", None, PatchOp::Merge, EmitChoice::Patch));
+        assert!(md.contains("| `` A\\|B`C `` |"), "{md}");
+        assert!(md.contains("| r\\|1 |"), "{md}");
+    }
+
+    #[test]
+    fn an_empty_plan_says_so() {
+        let mut p = plan_with("A", None, PatchOp::Merge, EmitChoice::Patch);
+        p.operations.clear();
+        assert!(table(&p).ends_with("Nothing to write.\n"));
+        assert!(markdown(&p).ends_with("Nothing to write.\n"));
+        let r = requests(&p).unwrap();
+        assert_eq!(requests_text(&r), "Nothing to write.\n");
+        assert_eq!(requests_json(&r), "[]");
+    }
+
+    #[test]
+    fn feed_requests_name_the_documents() {
+        let p = plan_with("A", None, PatchOp::Merge, EmitChoice::Feed);
+        let text = requests_text(&requests(&p).unwrap());
+        assert!(
+            text.starts_with("# Feed document 1/1: JSON_LISTINGS_FEED (contentType application/json; charset=UTF-8), region NA, createFeed marketplaceIds ATVPDKIKX0DER, operation 1, "),
+            "{text}"
+        );
+    }
 }
