@@ -132,7 +132,7 @@ pub enum PlanError {
     #[diagnostic(
         code(allot::plan::stale_inputs),
         help(
-            "the plan no longer reflects these files: re-create it with `allot plan ... --out PATH`, review it, then apply the new plan"
+            "the plan no longer reflects these files: re-create it with `allot plan ... --out PATH`, review it, then apply the new plan (relative paths are read from the current directory: run from where the plan was made)"
         )
     )]
     StaleInputs { problems: Vec<String> },
