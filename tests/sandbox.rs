@@ -1069,3 +1069,124 @@ async fn bad_config_is_refused() {
         ));
     }
 }
+
+#[tokio::test]
+async fn latency_delays_answers_and_a_client_gone_is_never_applied() {
+    let h = start(SandboxConfig {
+        rate_scale: 1000.0,
+        latency: Duration::from_millis(300),
+        ..SandboxConfig::default()
+    })
+    .await;
+    let api = Api::login(&h).await;
+    let t0 = std::time::Instant::now();
+    let r = api
+        .patch("L1", US, op("merge", fa(&[("DEFAULT", 1)])))
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(t0.elapsed() >= Duration::from_millis(300));
+    // A client that gives up during the latency: the request is logged, never applied.
+    let impatient = Client::builder()
+        .timeout(Duration::from_millis(50))
+        .build()
+        .unwrap();
+    let gone = impatient
+        .patch(format!(
+            "{}/listings/2021-08-01/items/{SELLER}/L2?marketplaceIds={US}",
+            api.base
+        ))
+        .header("x-amz-access-token", &api.token)
+        .json(&json!({ "productType": "PRODUCT", "patches": op("merge", fa(&[("DEFAULT", 2)])) }))
+        .send()
+        .await;
+    assert!(gone.is_err());
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let log = api.inspect("/_sandbox/requests").await;
+    let l2: Vec<&Value> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["sku"] == "L2")
+        .collect();
+    assert_eq!(l2.len(), 1, "{log}");
+    assert_eq!(l2[0]["fault"], "client-gone");
+    assert_eq!(l2[0]["applied"], false);
+    assert_eq!(
+        api.get("L2", US, "summaries").await.status,
+        StatusCode::NOT_FOUND
+    );
+    h.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_unfinished_feed_resumes_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("state.json");
+    let slow = SandboxConfig {
+        state_file: Some(file.clone()),
+        rate_scale: 0.5,
+        ..SandboxConfig::default()
+    };
+    let h = start(slow).await;
+    let api = Api::login(&h).await;
+    let doc = json!({ "header": { "sellerId": SELLER, "version": "2.0" }, "messages": [
+        { "messageId": 1, "sku": "R1", "operationType": "PATCH", "productType": "PRODUCT",
+          "patches": op("replace", fa(&[("DEFAULT", 3)])) } ] });
+    let r = api
+        .call(
+            Method::POST,
+            "/feeds/2021-06-30/documents",
+            Some(json!({ "contentType": "application/json" })),
+        )
+        .await;
+    let id = r.body["feedDocumentId"].clone();
+    api.c
+        .put(r.body["url"].as_str().unwrap())
+        .header("content-type", "application/json")
+        .body(doc.to_string())
+        .send()
+        .await
+        .unwrap();
+    let r = api
+        .call(
+            Method::POST,
+            "/feeds/2021-06-30/feeds",
+            Some(json!({ "feedType": "JSON_LISTINGS_FEED", "marketplaceIds": [US], "inputFeedDocumentId": id })),
+        )
+        .await;
+    let feed_id = r.body["feedId"].as_str().unwrap().to_string();
+    // Stopped long before the feed could finish (4 s at half speed).
+    h.shutdown().await;
+
+    let h = start(SandboxConfig {
+        state_file: Some(file),
+        rate_scale: 100.0,
+        ..SandboxConfig::default()
+    })
+    .await;
+    let api = Api {
+        base: h.base_url(),
+        ..api
+    };
+    let mut status = Value::Null;
+    for _ in 0..100 {
+        let r = api
+            .call(
+                Method::GET,
+                &format!("/feeds/2021-06-30/feeds/{feed_id}"),
+                None,
+            )
+            .await;
+        status = r.body["processingStatus"].clone();
+        if status == "DONE" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(status, "DONE");
+    assert_eq!(
+        shown(&api.get("R1", US, "fulfillmentAvailability").await),
+        ch(&[("DEFAULT", 3)])
+    );
+    h.shutdown().await;
+}

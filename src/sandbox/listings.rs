@@ -447,11 +447,12 @@ pub fn apply_patches(
     }
 }
 
+/// Checked attributes: the others (stored as sent) and `fulfillment_availability`, if given.
+pub type Attributes = (Map<String, Value>, Option<Vec<FaEntry>>);
+
 /// Check PUT (or feed UPDATE/PARTIAL_UPDATE) attributes: `fulfillment_availability` is checked
 /// as a replace; the others are stored as sent.
-pub fn parse_attributes(
-    attrs: &Map<String, Value>,
-) -> Result<(Map<String, Value>, Option<Vec<FaEntry>>), Vec<Issue>> {
+pub fn parse_attributes(attrs: &Map<String, Value>) -> Result<Attributes, Vec<Issue>> {
     let mut issues = Vec::new();
     let mut others = Map::new();
     let mut fa = None;

@@ -5,6 +5,10 @@
 //! [`AmazonModel`](crate::sim::amazon::AmazonModel)), rate limits, fault injection, persistence
 //! and inspection endpoints. See docs/sandbox.md.
 
+// Handlers' helpers return the finished error answer (`Outcome`) as their `Err`: it is large, but
+// only on the cold path of a bad request, and boxing it would buy nothing measurable.
+#![allow(clippy::result_large_err)]
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -307,7 +311,16 @@ fn router(shared: Arc<Shared>) -> Router {
             get(inspect::get_faults).put(inspect::set_faults),
         )
         .fallback(not_found)
+        .layer(axum::middleware::map_response(ensure_request_id))
         .with_state(shared)
+}
+
+/// Every response carries `x-amzn-RequestId`, as Amazon's do (also axum's own 405s).
+async fn ensure_request_id(mut r: Response) -> Response {
+    if !r.headers().contains_key("x-amzn-RequestId") {
+        add_request_id(r.headers_mut());
+    }
+    r
 }
 
 async fn not_found(method: Method, uri: axum::http::Uri) -> Response {
@@ -363,7 +376,8 @@ pub struct LogEntry {
     pub submission_status: Option<String>,
     /// True when this request changed the state (a write, a created feed or document).
     pub applied: bool,
-    /// `throttled`, `injected-429`, `injected-500`, `injected-503`, `unauthorized`.
+    /// `throttled`, `injected-429`, `injected-500`, `injected-503`, `unauthorized`, or
+    /// `client-gone` (the client disconnected during the latency: never handled).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fault: Option<String>,
     /// The connection was closed without a response.
@@ -425,9 +439,8 @@ impl Shared {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
             let s = self.clone();
-            match tokio::task::spawn_blocking(move || s.save_now()).await {
-                Ok(Err(e)) => eprintln!("allot sandbox: {e}"),
-                Ok(Ok(())) | Err(_) => {}
+            if let Ok(Err(e)) = tokio::task::spawn_blocking(move || s.save_now()).await {
+                eprintln!("allot sandbox: {e}");
             }
         }
     }
@@ -580,11 +593,7 @@ where
     F: FnOnce(&mut Inner, &Call) -> Outcome,
 {
     let request_id = new_request_id();
-    let latency = shared.lock().faults.latency;
-    if !latency.is_zero() {
-        tokio::time::sleep(latency).await;
-    }
-    let mut entry = LogEntry {
+    let entry = LogEntry {
         seq: 0,
         time: now_rfc3339(),
         request_id: request_id.clone(),
@@ -600,6 +609,20 @@ where
         feed_id: None,
         message_id: None,
     };
+    // If the client goes away during the latency, hyper drops this future: log that it came.
+    let mut pending = Pending {
+        shared: shared.clone(),
+        entry: Some(entry),
+    };
+    let latency = shared.lock().faults.latency;
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    // No await from here on: the request is now handled whole.
+    let Some(mut entry) = pending.entry.take() else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    drop(pending);
 
     let mut inner = shared.lock();
     // 1. Authorization.
@@ -678,6 +701,21 @@ where
         return dropped(&call);
     }
     finish(outcome, &request_id, Some(rate))
+}
+
+/// Logs a request whose client disconnected before it was handled (never applied).
+struct Pending {
+    shared: Arc<Shared>,
+    entry: Option<LogEntry>,
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        if let Some(mut e) = self.entry.take() {
+            e.fault = Some("client-gone".into());
+            self.shared.lock().log(e);
+        }
+    }
 }
 
 fn dropped(call: &Call) -> Response {
