@@ -12,7 +12,7 @@ use crate::sandbox::{self, SandboxConfig, SandboxOptions};
 #[derive(Debug, Args)]
 pub struct SandboxArgs {
     /// Address to listen on (loopback only unless --allow-remote; port 0 picks a free one).
-    #[arg(long, default_value = "127.0.0.1:8765")]
+    #[arg(long, default_value = "127.0.0.1:8787")]
     pub addr: SocketAddr,
     /// Load the state from FILE at start and save it there as it changes (and on Ctrl-C).
     #[arg(long, value_name = "FILE")]
@@ -52,7 +52,7 @@ pub fn run(args: SandboxArgs) -> ExitCode {
     if !args.addr.ip().is_loopback() && !args.allow_remote {
         return super::fail(
             miette::miette!(
-                help = "use a loopback address such as 127.0.0.1:8765, or add --allow-remote if you really mean to expose it",
+                help = "use a loopback address such as 127.0.0.1:8787, or add --allow-remote if you really mean to expose it",
                 "refusing to listen on {}: the sandbox accepts any credentials",
                 args.addr
             ),

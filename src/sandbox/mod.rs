@@ -688,6 +688,10 @@ where
     // 4. The work, under the lock.
     let outcome = work(&mut inner, &call);
     entry.status = outcome.status.as_u16();
+    if outcome.status == StatusCode::TOO_MANY_REQUESTS {
+        // JSON_LISTINGS_FEED's own window, checked in the work.
+        entry.fault = Some("throttled".into());
+    }
     entry.applied = outcome.applied;
     entry.submission_status = outcome.submission_status.clone();
     entry.feed_id = outcome.feed_id.clone();
