@@ -594,7 +594,12 @@ fn check_report_schema(report: &Value) {
 }
 
 /// createFeedDocument → upload → createFeed → poll → getFeedDocument → download the report.
-async fn run_feed(api: &Api, content_type: &str, document: &[u8], mkts: &[&str]) -> (Value, Value) {
+async fn run_feed(
+    api: &Api,
+    content_type: &str,
+    document: &[u8],
+    mkts: &[&str],
+) -> (Value, Value, Vec<String>) {
     let r = api
         .call(
             Method::POST,
@@ -647,9 +652,11 @@ async fn run_feed(api: &Api, content_type: &str, document: &[u8], mkts: &[&str])
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
-    assert_eq!(seen[0], "IN_QUEUE", "{seen:?}");
-    assert!(seen.contains(&"IN_PROGRESS".to_string()), "{seen:?}");
     assert_eq!(feed["feedType"], "JSON_LISTINGS_FEED");
+    assert!(
+        seen.iter()
+            .all(|s| ["IN_QUEUE", "IN_PROGRESS", "DONE", "FATAL"].contains(&s.as_str()))
+    );
     let result_id = feed["resultFeedDocumentId"].as_str().unwrap();
     let r = api
         .call(
@@ -669,7 +676,7 @@ async fn run_feed(api: &Api, content_type: &str, document: &[u8], mkts: &[&str])
     } else {
         String::from_utf8(bytes.to_vec()).unwrap()
     };
-    (feed, serde_json::from_str(&text).unwrap())
+    (feed, serde_json::from_str(&text).unwrap(), seen)
 }
 
 fn fast() -> SandboxConfig {
@@ -682,6 +689,31 @@ fn fast() -> SandboxConfig {
 #[tokio::test]
 async fn feed_flow_with_report_mapped_to_message_ids() {
     let h = start(fast()).await;
+    let api = Api::login(&h).await;
+    // Slow phases (300 ms each at this scale) so every status is seen even on a busy machine.
+    let slow = sandbox::start_with(
+        fast(),
+        SandboxOptions {
+            feed_queue_time: Duration::from_secs(6),
+            feed_processing_time: Duration::from_secs(6),
+            ..SandboxOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    let slow_api = Api::login(&slow).await;
+    let doc = json!({ "header": { "sellerId": SELLER, "version": "2.0" }, "messages": [
+        { "messageId": 1, "sku": "Q", "operationType": "DELETE" } ] });
+    let (_, _, seen) = run_feed(
+        &slow_api,
+        "application/json",
+        doc.to_string().as_bytes(),
+        &[US],
+    )
+    .await;
+    assert_eq!(seen, ["IN_QUEUE", "IN_PROGRESS", "DONE"]);
+    slow.shutdown().await;
+
     let api = Api::login(&h).await;
     api.patch(
         "F-KEEP",
@@ -704,7 +736,7 @@ async fn feed_flow_with_report_mapped_to_message_ids() {
               "patches": op("merge", fa(&[("DEFAULT", 9)])) }
         ]
     });
-    let (status, report) = run_feed(
+    let (status, report, _) = run_feed(
         &api,
         "application/json; charset=UTF-8",
         feed.to_string().as_bytes(),
@@ -768,7 +800,7 @@ async fn feed_flow_with_report_mapped_to_message_ids() {
             .to_string()
             .into_bytes(),
     ] {
-        let (status, report) = run_feed(&api, "application/json", &doc, &[UK]).await;
+        let (status, report, _) = run_feed(&api, "application/json", &doc, &[UK]).await;
         assert_eq!(status["processingStatus"], "FATAL");
         check_report_schema(&report);
         assert_eq!(report["issues"][0]["severity"], "ERROR");
@@ -817,7 +849,8 @@ async fn feed_reports_can_be_gzipped_and_uploads_check_content_type() {
     let feed = json!({ "header": { "sellerId": SELLER, "version": "2.0" }, "messages": [
         { "messageId": 7, "sku": "G1", "operationType": "PATCH", "productType": "PRODUCT",
           "patches": op("merge", fa(&[("DEFAULT", 2)])) } ] });
-    let (_, report) = run_feed(&api, "application/json", feed.to_string().as_bytes(), &[US]).await;
+    let (_, report, _) =
+        run_feed(&api, "application/json", feed.to_string().as_bytes(), &[US]).await;
     check_report_schema(&report);
     assert_eq!(report["summary"]["messagesAccepted"], 1);
     h.shutdown().await;
