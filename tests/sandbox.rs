@@ -1223,3 +1223,101 @@ async fn an_unfinished_feed_resumes_after_a_restart() {
     );
     h.shutdown().await;
 }
+
+#[test]
+fn cli_refuses_a_remote_address_without_allow_remote() {
+    let out = assert_cmd::Command::cargo_bin("allot")
+        .unwrap()
+        .args(["sandbox", "--addr", "0.0.0.0:0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--allow-remote"), "{err}");
+}
+
+/// The real binary: prints its URL and apply's flags, serves, and saves its state on Ctrl-C.
+#[cfg(unix)]
+#[tokio::test]
+async fn cli_serves_and_saves_on_ctrl_c() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("cli-state.json");
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("allot"))
+        .args([
+            "sandbox",
+            "--addr",
+            "127.0.0.1:0",
+            "--rate-scale",
+            "100",
+            "--state",
+        ])
+        .arg(&file)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let base = first
+        .split_whitespace()
+        .find(|w| w.starts_with("http://127.0.0.1:"))
+        .unwrap_or_else(|| panic!("no URL in {first:?}"))
+        .to_string();
+    let rest: Vec<String> = lines.by_ref().take(8).map(|l| l.unwrap()).collect();
+    let rest = rest.join("\n");
+    assert!(
+        rest.contains(&format!(
+            "--endpoint {base} --lwa-endpoint {base}/auth/o2/token"
+        )),
+        "{rest}"
+    );
+    let c = Client::new();
+    let t: Value = c
+        .post(format!("{base}/auth/o2/token"))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", "r"),
+            ("client_id", "a"),
+            ("client_secret", "s"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let api = Api {
+        c,
+        base,
+        token: t["access_token"].as_str().unwrap().to_string(),
+    };
+    let r = api
+        .patch("CLI-1", US, op("merge", fa(&[("DEFAULT", 3)])))
+        .await;
+    assert_eq!(r.body["status"], "ACCEPTED");
+    let pid = child.id().to_string();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    // Never hang the suite on a sandbox that does not stop.
+    let mut status = None;
+    for _ in 0..200 {
+        if let Some(s) = child.try_wait().unwrap() {
+            status = Some(s);
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let Some(status) = status else {
+        let _ = child.kill();
+        panic!("the sandbox did not stop within 10 s of Ctrl-C");
+    };
+    assert!(status.success(), "{status:?}");
+    let saved = std::fs::read_to_string(&file).unwrap();
+    assert!(saved.contains("CLI-1"), "{saved}");
+}
