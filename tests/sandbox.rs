@@ -689,7 +689,6 @@ fn fast() -> SandboxConfig {
 #[tokio::test]
 async fn feed_flow_with_report_mapped_to_message_ids() {
     let h = start(fast()).await;
-    let api = Api::login(&h).await;
     // Slow phases (300 ms each at this scale) so every status is seen even on a busy machine.
     let slow = sandbox::start_with(
         fast(),
