@@ -1320,3 +1320,99 @@ async fn cli_serves_and_saves_on_ctrl_c() {
     let saved = std::fs::read_to_string(&file).unwrap();
     assert!(saved.contains("CLI-1"), "{saved}");
 }
+
+#[tokio::test]
+async fn cancel_seed_errors_and_the_typed_log() {
+    let h = start_quick().await;
+    let api = Api::login(&h).await;
+    // A seed with one bad entry seeds nothing.
+    let r = api
+        .c
+        .put(format!("{}/_sandbox/listings", api.base))
+        .json(&json!({ "sellerId": SELLER, "listings": [
+            { "sku": "OK1", "marketplaceIds": [US] },
+            { "sku": "BAD", "marketplaceIds": ["NOPE"] } ] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let b: Value = r.json().await.unwrap();
+    assert!(b["errors"][0]["message"].as_str().unwrap().contains("NOPE"));
+    assert_eq!(
+        api.get("OK1", US, "summaries").await.status,
+        StatusCode::NOT_FOUND
+    );
+
+    // A feed still IN_QUEUE can be cancelled, and is then never processed.
+    let slow = sandbox::start_with(
+        fast(),
+        SandboxOptions {
+            feed_queue_time: Duration::from_secs(3600),
+            ..SandboxOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    let sapi = Api::login(&slow).await;
+    let r = sapi
+        .call(
+            Method::POST,
+            "/feeds/2021-06-30/documents",
+            Some(json!({ "contentType": "application/json" })),
+        )
+        .await;
+    sapi.c
+        .put(r.body["url"].as_str().unwrap())
+        .header("content-type", "application/json")
+        .body(
+            json!({ "header": { "sellerId": SELLER, "version": "2.0" }, "messages": [
+            { "messageId": 1, "sku": "C1", "operationType": "DELETE" } ] })
+            .to_string(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let r = sapi
+        .call(
+            Method::POST,
+            "/feeds/2021-06-30/feeds",
+            Some(json!({ "feedType": "JSON_LISTINGS_FEED", "marketplaceIds": [US], "inputFeedDocumentId": r.body["feedDocumentId"] })),
+        )
+        .await;
+    let feed = format!(
+        "/feeds/2021-06-30/feeds/{}",
+        r.body["feedId"].as_str().unwrap()
+    );
+    assert_eq!(
+        sapi.call(Method::DELETE, &feed, None).await.status,
+        StatusCode::OK
+    );
+    let r = sapi.call(Method::GET, &feed, None).await;
+    assert_eq!(r.body["processingStatus"], "CANCELLED");
+    assert!(r.body.get("inputFeedDocumentId").is_none());
+    assert_eq!(
+        sapi.call(Method::DELETE, &feed, None).await.status,
+        StatusCode::BAD_REQUEST
+    );
+    let log = slow.requests();
+    let ops: Vec<(&str, bool)> = log
+        .iter()
+        .map(|e| (e.operation.as_str(), e.applied))
+        .collect();
+    assert_eq!(
+        ops,
+        [
+            ("createFeedDocument", true),
+            ("createFeed", true),
+            ("cancelFeed", true),
+            ("getFeed", false),
+            ("cancelFeed", false)
+        ]
+    );
+    // The HTTP log reads back into the same type.
+    let typed: Vec<sandbox::LogEntry> =
+        serde_json::from_value(sapi.inspect("/_sandbox/requests").await).unwrap();
+    assert_eq!(typed.len(), log.len());
+    slow.shutdown().await;
+    h.shutdown().await;
+}

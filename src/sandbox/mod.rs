@@ -150,6 +150,11 @@ impl SandboxHandle {
         self.shared.lock().state.clone()
     }
 
+    /// A copy of the request log, as `GET /_sandbox/requests` shows it.
+    pub fn requests(&self) -> Vec<LogEntry> {
+        self.shared.lock().log.clone()
+    }
+
     /// Stop serving, stop feed processing and save the state (if a state file was given). A
     /// failure to save is reported on stderr; use [`SandboxHandle::stop`] to get it instead.
     pub async fn shutdown(self) {
@@ -357,8 +362,8 @@ mod millis {
     }
 }
 
-/// One line of `/_sandbox/requests`.
-#[derive(Clone, Debug, Serialize)]
+/// One line of `/_sandbox/requests` (deserializable, for tests reading the endpoint).
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
 pub struct LogEntry {
     pub seq: u64,
     pub time: String,
@@ -367,24 +372,24 @@ pub struct LogEntry {
     pub operation: String,
     pub method: String,
     pub path: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sku: Option<String>,
     /// HTTP status sent (or that would have been sent, for a dropped request).
     pub status: u16,
     /// ACCEPTED / INVALID / VALID for submissions.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub submission_status: Option<String>,
     /// True when this request changed the state (a write, a created feed or document).
     pub applied: bool,
     /// `throttled`, `injected-429`, `injected-500`, `injected-503`, `unauthorized`, or
     /// `client-gone` (the client disconnected during the latency: never handled).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fault: Option<String>,
     /// The connection was closed without a response.
     pub dropped: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub feed_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message_id: Option<u64>,
 }
 
