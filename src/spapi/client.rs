@@ -509,3 +509,261 @@ fn parse_errors(body: &[u8]) -> Vec<ApiErrorItem> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::Router;
+    use axum::extract::State;
+    use axum::http::{HeaderMap, StatusCode as S};
+    use axum::response::IntoResponse;
+    use axum::routing::{get, patch, post};
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicUsize;
+
+    #[derive(Default)]
+    struct Stub {
+        lwa_calls: AtomicUsize,
+        lwa_refuse: std::sync::atomic::AtomicBool,
+        patch_calls: AtomicUsize,
+        forbidden_calls: AtomicUsize,
+        /// The patch route answers 429/503 this many times before accepting.
+        throttle_first: AtomicUsize,
+    }
+
+    async fn token(State(s): State<Arc<Stub>>, body: String) -> impl IntoResponse {
+        let n = s.lwa_calls.fetch_add(1, Ordering::SeqCst);
+        assert!(body.contains("grant_type=refresh_token"));
+        assert!(body.contains("client_secret=client-secret-value"));
+        if s.lwa_refuse.load(Ordering::SeqCst) {
+            return (
+                S::BAD_REQUEST,
+                r#"{"error":"invalid_grant","error_description":"The request has an invalid grant parameter : refresh_token"}"#.to_string(),
+            );
+        }
+        (
+            S::OK,
+            format!(
+                r#"{{"access_token":"Atza|access-token-{n}","token_type":"bearer","expires_in":3600}}"#
+            ),
+        )
+    }
+
+    async fn patch_item(
+        State(s): State<Arc<Stub>>,
+        headers: HeaderMap,
+    ) -> axum::response::Response {
+        assert!(
+            headers
+                .get("x-amz-access-token")
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.starts_with("Atza|access-token-"))
+        );
+        assert!(
+            headers
+                .get("user-agent")
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.starts_with("allot/") && v.ends_with("(Language=Rust)"))
+        );
+        let n = s.patch_calls.fetch_add(1, Ordering::SeqCst);
+        if n < s.throttle_first.load(Ordering::SeqCst) {
+            let code = if n % 2 == 0 {
+                S::TOO_MANY_REQUESTS
+            } else {
+                S::SERVICE_UNAVAILABLE
+            };
+            return (
+                code,
+                r#"{"errors":[{"code":"QuotaExceeded","message":"You exceeded your quota"}]}"#,
+            )
+                .into_response();
+        }
+        (
+            S::OK,
+            [("x-amzn-RateLimit-Limit", "7.5")],
+            r#"{"sku":"A","status":"ACCEPTED","submissionId":"sub-1","issues":[]}"#,
+        )
+            .into_response()
+    }
+
+    async fn forbidden(State(s): State<Arc<Stub>>) -> impl IntoResponse {
+        s.forbidden_calls.fetch_add(1, Ordering::SeqCst);
+        (
+            S::FORBIDDEN,
+            r#"{"errors":[{"code":"Unauthorized","message":"Access to requested resource is denied."}]}"#,
+        )
+    }
+
+    async fn bad_request() -> impl IntoResponse {
+        (
+            S::BAD_REQUEST,
+            [("x-amzn-RequestId", "req-1")],
+            r#"{"errors":[{"code":"InvalidInput","message":"bad sku","details":"sku"}]}"#,
+        )
+    }
+
+    async fn serve(stub: Arc<Stub>) -> String {
+        let app = Router::new()
+            .route("/auth/o2/token", post(token))
+            .route("/listings/2021-08-01/items/S/A", patch(patch_item))
+            .route("/forbidden", get(forbidden))
+            .route("/bad", get(bad_request))
+            .with_state(stub);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.ok() });
+        format!("http://{addr}")
+    }
+
+    fn creds() -> Credentials {
+        Credentials {
+            client_id: Secret::new("amzn1.application-oa2-client.x"),
+            client_secret: Secret::new("client-secret-value"),
+            refresh_token: Secret::new("Atzr|refresh-token-value"),
+        }
+    }
+
+    fn client(base: &str, max_retries: u32) -> Client {
+        Client::new(
+            creds(),
+            ClientConfig {
+                endpoint: Some(parse_endpoint(base).unwrap()),
+                lwa_endpoint: parse_endpoint(&format!("{base}/auth/o2/token")).unwrap(),
+                max_retries,
+                rate_scale: 1000.0,
+                ..ClientConfig::default()
+            },
+        )
+        .unwrap()
+    }
+
+    fn body() -> Value {
+        serde_json::json!({"productType": "PRODUCT", "patches": []})
+    }
+
+    #[test]
+    fn endpoints_https_or_loopback_http() {
+        assert!(parse_endpoint(DEFAULT_LWA_ENDPOINT).is_ok());
+        assert!(parse_endpoint("http://127.0.0.1:8080").is_ok());
+        assert!(parse_endpoint("http://127.5.0.1:8080").is_ok());
+        assert!(parse_endpoint("http://[::1]:8080").is_ok());
+        assert!(parse_endpoint("http://localhost:8080").is_ok());
+        let e = parse_endpoint("http://sellingpartnerapi-eu.amazon.com").unwrap_err();
+        assert!(e.to_string().contains("refusing plain http"), "{e}");
+        assert!(parse_endpoint("http://10.0.0.1").is_err());
+        assert!(parse_endpoint("ftp://127.0.0.1").is_err());
+        assert!(parse_endpoint("not a url").is_err());
+        let u = Url::parse("https://bucket.s3.amazonaws.com/doc?X-Amz-Signature=abc").unwrap();
+        assert_eq!(display_url(&u), "https://bucket.s3.amazonaws.com/doc");
+    }
+
+    #[tokio::test]
+    async fn token_is_cached_and_retries_are_bounded() {
+        let stub = Arc::new(Stub::default());
+        stub.throttle_first.store(3, Ordering::SeqCst);
+        let base = serve(stub.clone()).await;
+        let c = client(&base, 5);
+        let path = "/listings/2021-08-01/items/S/A";
+        let v = c
+            .call(
+                ApiOp::PatchListingsItem,
+                Region::EU,
+                "PATCH",
+                path,
+                &[],
+                Some(&body()),
+            )
+            .await
+            .unwrap();
+        assert_eq!(v["status"], "ACCEPTED");
+        assert_eq!(c.retries(), 3);
+        assert_eq!(stub.patch_calls.load(Ordering::SeqCst), 4);
+        // The rate announced by the header is adopted.
+        assert_eq!(c.limits().rate(ApiOp::PatchListingsItem), 7.5);
+        c.call(
+            ApiOp::PatchListingsItem,
+            Region::EU,
+            "PATCH",
+            path,
+            &[],
+            Some(&body()),
+        )
+        .await
+        .unwrap();
+        assert_eq!(stub.lwa_calls.load(Ordering::SeqCst), 1, "token cached");
+
+        // Exhausted: 1 + max_retries attempts, then one error.
+        let stub = Arc::new(Stub::default());
+        stub.throttle_first.store(100, Ordering::SeqCst);
+        let base = serve(stub.clone()).await;
+        let c = client(&base, 2);
+        let e = c
+            .call(
+                ApiOp::PatchListingsItem,
+                Region::EU,
+                "PATCH",
+                path,
+                &[],
+                Some(&body()),
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(e, SpApiError::Exhausted { attempts: 3, .. }),
+            "{e}"
+        );
+        assert_eq!(stub.patch_calls.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test]
+    async fn lwa_refusal_is_one_auth_error_without_secrets() {
+        let stub = Arc::new(Stub::default());
+        stub.lwa_refuse.store(true, Ordering::SeqCst);
+        let base = serve(stub.clone()).await;
+        let c = client(&base, 5);
+        let e = c
+            .call(ApiOp::GetFeed, Region::EU, "GET", "/bad", &[], None)
+            .await
+            .unwrap_err();
+        assert!(e.is_fatal());
+        let text = format!("{e} {e:?}");
+        assert!(text.contains("invalid_grant"), "{text}");
+        for s in ["client-secret-value", "refresh-token-value"] {
+            assert!(!text.contains(s), "{text}");
+        }
+        assert_eq!(stub.lwa_calls.load(Ordering::SeqCst), 1, "no retry storm");
+        assert_eq!(c.retries(), 0);
+    }
+
+    #[tokio::test]
+    async fn forbidden_refreshes_once_then_stops() {
+        let stub = Arc::new(Stub::default());
+        let base = serve(stub.clone()).await;
+        let c = client(&base, 5);
+        let e = c
+            .call(ApiOp::GetFeed, Region::EU, "GET", "/forbidden", &[], None)
+            .await
+            .unwrap_err();
+        assert!(matches!(e, SpApiError::Auth(_)), "{e}");
+        assert!(!e.to_string().contains("access-token"), "{e}");
+        assert_eq!(stub.forbidden_calls.load(Ordering::SeqCst), 2);
+        assert_eq!(stub.lwa_calls.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn other_4xx_is_not_retried_and_shows_amazons_errors() {
+        let stub = Arc::new(Stub::default());
+        let base = serve(stub.clone()).await;
+        let c = client(&base, 5);
+        let e = c
+            .call(ApiOp::GetFeed, Region::EU, "GET", "/bad", &[], None)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "getFeed returned HTTP 400: InvalidInput: bad sku (sku) [request req-1]"
+        );
+        assert!(!e.is_fatal());
+        assert_eq!(c.retries(), 0);
+    }
+}
