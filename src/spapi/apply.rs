@@ -413,3 +413,292 @@ async fn one_feed(
     })?;
     Ok((outcomes, notes))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::model::Emit;
+    use crate::spapi::client::{ClientConfig, parse_endpoint};
+    use crate::spapi::journal;
+    use crate::spapi::{Credentials, Secret};
+    use axum::extract::{Path as AxPath, State};
+    use axum::http::StatusCode as S;
+    use axum::response::{IntoResponse, Response};
+    use axum::routing::{get, patch, post, put};
+    use axum::{Json, Router};
+    use serde_json::json;
+    use std::sync::Arc;
+
+    /// A tiny stand-in for the SP-API: enough to drive the engine before the sandbox exists.
+    #[derive(Default)]
+    struct Stub {
+        base: Mutex<String>,
+        patched: Mutex<Vec<String>>,
+        uploaded: Mutex<Vec<Value>>,
+        feeds_created: Mutex<u32>,
+        polls: Mutex<u32>,
+    }
+
+    async fn token() -> impl IntoResponse {
+        Json(json!({"access_token": "Atza|t", "expires_in": 3600}))
+    }
+
+    async fn patch_item(
+        State(s): State<Arc<Stub>>,
+        AxPath((_seller, sku)): AxPath<(String, String)>,
+    ) -> Response {
+        lock(&s.patched).push(sku.clone());
+        match sku.as_str() {
+            "BAD" => Json(json!({"sku": sku, "status": "INVALID", "submissionId": "x",
+                "issues": [{"code": "90220", "message": "nope", "severity": "ERROR",
+                            "attributeNames": ["fulfillment_availability"]}]}))
+            .into_response(),
+            "REFUSED" => (
+                S::BAD_REQUEST,
+                Json(json!({"errors": [{"code": "InvalidInput",
+                "message": "bad"}]})),
+            )
+                .into_response(),
+            _ => {
+                Json(json!({"sku": sku, "status": "ACCEPTED", "submissionId": "s"})).into_response()
+            }
+        }
+    }
+
+    async fn create_doc(State(s): State<Arc<Stub>>) -> impl IntoResponse {
+        let base = lock(&s.base).clone();
+        Json(
+            json!({"feedDocumentId": "doc-1", "url": format!("{base}/upload/doc-1?X-Amz-Signature=z")}),
+        )
+    }
+
+    async fn upload(State(s): State<Arc<Stub>>, body: String) -> impl IntoResponse {
+        lock(&s.uploaded).push(serde_json::from_str(&body).unwrap_or(Value::Null));
+        S::OK
+    }
+
+    async fn create_feed(State(s): State<Arc<Stub>>, Json(b): Json<Value>) -> impl IntoResponse {
+        assert_eq!(b["feedType"], "JSON_LISTINGS_FEED");
+        let mut n = lock(&s.feeds_created);
+        *n += 1;
+        (S::ACCEPTED, Json(json!({"feedId": format!("feed-{n}")})))
+    }
+
+    async fn get_feed(State(s): State<Arc<Stub>>, AxPath(id): AxPath<String>) -> impl IntoResponse {
+        let mut p = lock(&s.polls);
+        *p += 1;
+        let status = if *p % 2 == 1 { "IN_PROGRESS" } else { "DONE" };
+        Json(json!({"feedId": id, "processingStatus": status, "resultFeedDocumentId": "rep-1"}))
+    }
+
+    async fn get_doc(State(s): State<Arc<Stub>>) -> impl IntoResponse {
+        let base = lock(&s.base).clone();
+        Json(
+            json!({"feedDocumentId": "rep-1", "url": format!("{base}/report"), "compressionAlgorithm": "GZIP"}),
+        )
+    }
+
+    async fn report(State(s): State<Arc<Stub>>) -> impl IntoResponse {
+        use std::io::Write;
+        // Every message whose SKU is BAD gets an error.
+        let last = lock(&s.uploaded).last().cloned().unwrap_or(Value::Null);
+        let issues: Vec<Value> = last["messages"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|m| m["sku"] == "BAD")
+            .map(|m| {
+                json!({"messageId": m["messageId"], "sku": "BAD", "code": "1",
+                             "severity": "ERROR", "message": "bad value"})
+            })
+            .collect();
+        let text = json!({"header": {"sellerId": "S", "version": "2.0", "feedId": "f"},
+                          "issues": issues, "summary": {}})
+        .to_string();
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        let _ = e.write_all(text.as_bytes());
+        e.finish().unwrap_or_default()
+    }
+
+    async fn serve() -> (Arc<Stub>, Client) {
+        let stub = Arc::new(Stub::default());
+        let app = Router::new()
+            .route("/auth/o2/token", post(token))
+            .route(
+                "/listings/2021-08-01/items/{seller}/{sku}",
+                patch(patch_item),
+            )
+            .route("/feeds/2021-06-30/documents", post(create_doc))
+            .route("/upload/doc-1", put(upload))
+            .route("/feeds/2021-06-30/feeds", post(create_feed))
+            .route("/feeds/2021-06-30/feeds/{id}", get(get_feed))
+            .route("/feeds/2021-06-30/documents/rep-1", get(get_doc))
+            .route("/report", get(report))
+            .with_state(stub.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        *lock(&stub.base) = base.clone();
+        tokio::spawn(async move { axum::serve(listener, app).await.ok() });
+        let client = Client::new(
+            Credentials {
+                client_id: Secret::new("id"),
+                client_secret: Secret::new("secret"),
+                refresh_token: Secret::new("refresh"),
+            },
+            ClientConfig {
+                endpoint: Some(parse_endpoint(&base).unwrap()),
+                lwa_endpoint: parse_endpoint(&format!("{base}/auth/o2/token")).unwrap(),
+                max_retries: 1,
+                rate_scale: 1000.0,
+                ..ClientConfig::default()
+            },
+        )
+        .unwrap();
+        (stub, client)
+    }
+
+    fn patch_job(id: u32, sku: &str) -> PatchJob {
+        PatchJob {
+            op_id: id,
+            sku: sku.into(),
+            region: Region::EU,
+            request: Request {
+                method: "PATCH".into(),
+                path: format!("/listings/2021-08-01/items/S/{sku}"),
+                query: vec![("marketplaceIds".into(), "A1PA6795UKMFR9".into())],
+                body: json!({"productType": "PRODUCT", "patches": []}),
+            },
+        }
+    }
+
+    #[tokio::test]
+    async fn patch_mode_journals_and_resumes() {
+        let (stub, client) = serve().await;
+        let dir = tempfile::tempdir().unwrap();
+        let jpath = journal::path_for(&dir.path().join("plan.json"));
+        let jobs = vec![
+            patch_job(1, "A"),
+            patch_job(2, "BAD"),
+            patch_job(3, "REFUSED"),
+            patch_job(4, "B"),
+        ];
+        let opts = ApplyOptions::default();
+        let pb = ProgressBar::hidden();
+        let j = Journal::open(&jpath, "d", Emit::Patch).unwrap();
+        let r = apply_patches(&client, jobs.clone(), Some(j), &opts, &pb).await;
+        assert!(r.fatal.is_none());
+        let c = r.counts();
+        assert_eq!((c.accepted, c.invalid, c.failed), (2, 1, 1));
+        assert!(!r.all_ok());
+        assert_eq!(r.remaining(), 2);
+        let Standing::Done(Outcome::Invalid { issues }) = &r.operations[&2].1 else {
+            panic!("{:?}", r.operations[&2])
+        };
+        assert_eq!(issues[0].attributes, ["fulfillment_availability"]);
+
+        // The second run sends only what was not accepted.
+        lock(&stub.patched).clear();
+        let j = Journal::open(&jpath, "d", Emit::Patch).unwrap();
+        let r = apply_patches(&client, jobs.clone(), Some(j), &opts, &pb).await;
+        let mut sent = lock(&stub.patched).clone();
+        sent.sort();
+        assert_eq!(sent, ["BAD", "REFUSED"]);
+        assert_eq!(r.counts().already_accepted, 2);
+
+        // Validation sends everything and journals nothing.
+        lock(&stub.patched).clear();
+        let before = std::fs::read_to_string(&jpath).unwrap();
+        let vopts = ApplyOptions {
+            validate_only: true,
+            ..ApplyOptions::default()
+        };
+        apply_patches(&client, jobs, None, &vopts, &pb).await;
+        assert_eq!(lock(&stub.patched).len(), 4);
+        assert_eq!(std::fs::read_to_string(&jpath).unwrap(), before);
+    }
+
+    #[tokio::test]
+    async fn feed_mode_maps_report_and_resubmits_only_rejected() {
+        let (stub, client) = serve().await;
+        let dir = tempfile::tempdir().unwrap();
+        let jpath = journal::path_for(&dir.path().join("plan.json"));
+        let body = json!({"header": {"sellerId": "S", "version": "2.0"}, "messages": [
+            {"messageId": 1, "sku": "A", "operationType": "PATCH"},
+            {"messageId": 2, "sku": "BAD", "operationType": "PATCH"},
+            {"messageId": 3, "sku": "C", "operationType": "PATCH"}]});
+        let jobs = vec![FeedJob {
+            region: Region::EU,
+            marketplace_ids: vec!["A1PA6795UKMFR9".into()],
+            operation_ids: vec![1, 2, 3],
+            body,
+        }];
+        let skus: BTreeMap<u32, String> = [(1, "A"), (2, "BAD"), (3, "C")]
+            .map(|(i, s)| (i, s.to_string()))
+            .into();
+        let opts = ApplyOptions::default();
+        let pb = ProgressBar::hidden();
+        let j = Journal::open(&jpath, "d", Emit::Feed).unwrap();
+        let r = apply_feeds(&client, jobs.clone(), &skus, j, &opts, &pb).await;
+        assert!(r.fatal.is_none(), "{:?}", r.fatal);
+        let c = r.counts();
+        assert_eq!((c.accepted, c.invalid), (2, 1), "{r:?}");
+        let state = journal::read(&jpath, "d").unwrap().unwrap();
+        assert_eq!(state.feeds[&0].feed_id.as_deref(), Some("feed-1"));
+        assert_eq!(state.feeds[&0].finished.as_deref(), Some("DONE"));
+
+        // Re-run: one new feed holding only the rejected message.
+        let j = Journal::open(&jpath, "d", Emit::Feed).unwrap();
+        let r = apply_feeds(&client, jobs.clone(), &skus, j, &opts, &pb).await;
+        assert_eq!(*lock(&stub.feeds_created), 2);
+        let last = lock(&stub.uploaded).last().cloned().unwrap();
+        assert_eq!(last["messages"].as_array().unwrap().len(), 1);
+        assert_eq!(last["messages"][0]["messageId"], 2);
+        assert_eq!(r.counts().already_accepted, 2);
+    }
+
+    #[tokio::test]
+    async fn submitted_feed_is_polled_not_resubmitted() {
+        let (stub, client) = serve().await;
+        let dir = tempfile::tempdir().unwrap();
+        let jpath = journal::path_for(&dir.path().join("plan.json"));
+        {
+            // An earlier run was killed right after createFeed.
+            let (mut j, _) = Journal::open(&jpath, "d", Emit::Feed).unwrap();
+            j.append(&Record::FeedDocument {
+                doc: 0,
+                region: Region::EU,
+                feed_document_id: "doc-1".into(),
+                operation_ids: vec![1],
+            })
+            .unwrap();
+            j.append(&Record::FeedSubmitted {
+                doc: 0,
+                feed_id: "feed-9".into(),
+                operation_ids: vec![1],
+            })
+            .unwrap();
+        }
+        // The stub's report reads the last upload: give it one without errors.
+        lock(&stub.uploaded).push(json!({"messages": []}));
+        let jobs = vec![FeedJob {
+            region: Region::EU,
+            marketplace_ids: vec!["A1PA6795UKMFR9".into()],
+            operation_ids: vec![1],
+            body: json!({"messages": [{"messageId": 1, "sku": "A"}]}),
+        }];
+        let skus: BTreeMap<u32, String> = [(1, "A".to_string())].into();
+        let j = Journal::open(&jpath, "d", Emit::Feed).unwrap();
+        let r = apply_feeds(
+            &client,
+            jobs,
+            &skus,
+            j,
+            &ApplyOptions::default(),
+            &ProgressBar::hidden(),
+        )
+        .await;
+        assert_eq!(*lock(&stub.feeds_created), 0);
+        assert!(r.all_ok(), "{r:?}");
+        assert!(r.notes[0].contains("resuming feed feed-9"));
+    }
+}
