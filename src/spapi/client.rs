@@ -108,6 +108,9 @@ pub struct Client {
     limits: Limits,
     retries: AtomicU64,
     requests: AtomicU64,
+    /// Set by the first authentication failure: every later call fails at once with it, so
+    /// concurrent tasks do not each go back to LWA (one error, not a storm).
+    auth_failed: std::sync::Mutex<Option<String>>,
 }
 
 impl Client {
@@ -130,6 +133,7 @@ impl Client {
             token: tokio::sync::Mutex::new(None),
             retries: AtomicU64::new(0),
             requests: AtomicU64::new(0),
+            auth_failed: std::sync::Mutex::new(None),
         })
     }
 
@@ -186,16 +190,40 @@ impl Client {
     /// the exchange so concurrent tasks wait for one refresh instead of each asking.
     pub async fn access_token(&self) -> Result<Secret, SpApiError> {
         let mut guard = self.token.lock().await;
+        self.check_auth()?;
         if let Some(c) = guard.as_ref().filter(|c| Instant::now() < c.refresh_at) {
             return Ok(c.token.clone());
         }
-        let (token, expires_in) = self.exchange_refresh_token().await?;
+        let (token, expires_in) = self
+            .exchange_refresh_token()
+            .await
+            .map_err(|e| self.remember_auth(e))?;
         let margin = if expires_in > 120 { 60 } else { expires_in / 2 };
         *guard = Some(CachedToken {
             token: token.clone(),
             refresh_at: Instant::now() + Duration::from_secs(expires_in.saturating_sub(margin)),
         });
         Ok(token)
+    }
+
+    fn check_auth(&self) -> Result<(), SpApiError> {
+        match self
+            .auth_failed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+        {
+            Some(msg) => Err(SpApiError::Auth(msg.clone())),
+            None => Ok(()),
+        }
+    }
+
+    fn remember_auth(&self, e: SpApiError) -> SpApiError {
+        if let SpApiError::Auth(msg) = &e {
+            let mut g = self.auth_failed.lock().unwrap_or_else(|p| p.into_inner());
+            g.get_or_insert_with(|| msg.clone());
+        }
+        e
     }
 
     async fn invalidate_token(&self) {
@@ -301,6 +329,7 @@ impl Client {
         let mut attempt = 0;
         let mut refreshed = false;
         loop {
+            self.check_auth()?;
             self.limits.acquire(op).await;
             let token = self.access_token().await?;
             let mut req = self
@@ -342,13 +371,13 @@ impl Client {
                             self.invalidate_token().await;
                             continue;
                         }
-                        return Err(SpApiError::Auth(self.clean(&format!(
+                        return Err(self.remember_auth(SpApiError::Auth(self.clean(&format!(
                             "{} was refused with HTTP 403 even with a fresh access token: {}{}; \
                              check that the seller authorised the app for this region and its roles",
                             op.name(),
                             join(&errors),
                             super::request_id_suffix(&x.request_id)
-                        ))));
+                        )))));
                     }
                     if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
                         format!("HTTP {} ({})", status.as_u16(), self.clean(&join(&errors)))
@@ -733,6 +762,12 @@ mod tests {
         }
         assert_eq!(stub.lwa_calls.load(Ordering::SeqCst), 1, "no retry storm");
         assert_eq!(c.retries(), 0);
+        // Concurrent callers after the refusal get the same error without asking LWA again.
+        let calls = (0..8).map(|_| c.call(ApiOp::GetFeed, Region::EU, "GET", "/bad", &[], None));
+        for r in futures::future::join_all(calls).await {
+            assert!(matches!(r, Err(SpApiError::Auth(_))));
+        }
+        assert_eq!(stub.lwa_calls.load(Ordering::SeqCst), 1);
     }
 
     #[tokio::test]
