@@ -1,1 +1,535 @@
 //! Stage 2: `Ast` → checked `model::Policy` + diagnostics (names, types, Amazon's rules).
+//!
+//! The checker reports every finding of a file, not just the first: each part of the policy is
+//! lowered on its own, and the cross-cutting Amazon rules run on whatever lowered cleanly.
+//! Codes are in `codes.rs` and documented in `docs/language.md`.
+
+pub mod codes;
+mod amazon;
+mod rules;
+pub mod selector;
+pub mod template;
+mod tests_lower;
+
+use std::path::Path;
+
+use crate::diag::{Diagnostic, did_you_mean};
+use crate::marketplaces::{self, Marketplace, Region};
+use crate::model::{Location, OnMissing, Policy};
+use crate::render::diagnostics::SourceFile;
+use crate::span::Span;
+use crate::syntax::ast::{Ast, Ident, ItemKind, Str};
+
+use codes::*;
+
+/// The result of checking one policy file.
+#[derive(Clone, Debug)]
+pub struct Checked {
+    pub policy: Option<Policy>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Checked {
+    pub fn errors(&self) -> usize {
+        self.diagnostics.iter().filter(|d| d.is_error()).count()
+    }
+
+    pub fn warnings(&self) -> usize {
+        self.diagnostics.len() - self.errors()
+    }
+}
+
+/// Check a parsed policy. `policy` is Some iff there is no error-severity diagnostic.
+pub fn check(ast: &Ast) -> Checked {
+    let mut c = Checker::default();
+    c.top_level(ast);
+    let rules = c.rules(ast);
+    amazon::analyse(&mut c, &rules);
+    let tests = c.tests(ast);
+    let mut diagnostics = std::mem::take(&mut c.diags);
+    // Stable order: by place in the file, then by code.
+    diagnostics.sort_by(|a, b| {
+        (a.primary_span().start, a.code).cmp(&(b.primary_span().start, b.code))
+    });
+    let policy = if diagnostics.iter().any(|d| d.is_error()) {
+        None
+    } else {
+        c.build(rules, tests)
+    };
+    Checked {
+        policy,
+        diagnostics,
+    }
+}
+
+/// Parse and check one text (syntax errors become the diagnostics, policy None).
+pub fn check_source(src: &str) -> Checked {
+    match crate::syntax::parse(src) {
+        Ok(ast) => check(&ast),
+        Err(diagnostics) => Checked {
+            policy: None,
+            diagnostics,
+        },
+    }
+}
+
+/// Read, parse and check one file. Err only for I/O: not found, unreadable, not UTF-8.
+pub fn load(path: &Path) -> std::io::Result<(SourceFile, Checked)> {
+    let bytes = std::fs::read(path).map_err(|e| {
+        std::io::Error::new(e.kind(), format!("cannot read {}: {e}", path.display()))
+    })?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "{} is not UTF-8 text (invalid byte at offset {}); save it as UTF-8",
+                path.display(),
+                e.utf8_error().valid_up_to()
+            ),
+        )
+    })?;
+    let checked = check_source(&text);
+    Ok((
+        SourceFile {
+            name: path.display().to_string(),
+            text,
+        },
+        checked,
+    ))
+}
+
+/// The state of one check: what the top-level lines declared, and the findings so far.
+#[derive(Default)]
+pub(crate) struct Checker {
+    diags: Vec<Diagnostic>,
+    name: Option<(String, Span)>,
+    seller: Option<(String, Span)>,
+    /// The `marketplaces` line: its span, and the policy's marketplaces as resolved.
+    marketplaces_line: Option<Span>,
+    marketplaces: Vec<Marketplace>,
+    mk_spans: Vec<Span>,
+    /// `marketplace XX id "…" region EU` declarations.
+    customs: Vec<(Marketplace, Span)>,
+    locations: Vec<Location>,
+    loc_spans: Vec<Span>,
+    guarantee: Option<Span>,
+    on_missing: OnMissing,
+    on_missing_span: Option<Span>,
+}
+
+impl Checker {
+    fn push(&mut self, d: Diagnostic) {
+        self.diags.push(d);
+    }
+
+    fn error_count(&self) -> usize {
+        self.diags.iter().filter(|d| d.is_error()).count()
+    }
+
+    fn duplicate(&mut self, what: &str, second: Span, first: Span, help: impl Into<String>) {
+        self.push(
+            Diagnostic::error(DUPLICATE, format!("{what} is given twice"))
+                .at(second, "given again here")
+                .also(first, "first given here")
+                .help(help),
+        );
+    }
+
+    fn non_empty(&mut self, s: &Str, what: &str, example: &str) -> bool {
+        if s.trim().is_empty() {
+            self.push(
+                Diagnostic::error(EMPTY_VALUE, format!("{what} is empty"))
+                    .at(s.span, "empty")
+                    .help(format!("write the value between the quotes, e.g. {example}")),
+            );
+            false
+        } else {
+            true
+        }
+    }
+
+    fn top_level(&mut self, ast: &Ast) {
+        let mut mk_line: Option<&Vec<Ident>> = None;
+        for item in &ast.items {
+            match &item.kind {
+                ItemKind::Policy(s) => match &self.name {
+                    Some((_, first)) => {
+                        let first = *first;
+                        self.duplicate(
+                            "the `policy` line",
+                            item.span,
+                            first,
+                            "a file holds one policy: remove one `policy` line (or split the file)",
+                        )
+                    }
+                    None => {
+                        self.non_empty(s, "the policy name", "`policy \"acme-na\"`");
+                        self.name = Some((s.node.clone(), item.span));
+                    }
+                },
+                ItemKind::Seller(s) => match &self.seller {
+                    Some((_, first)) => {
+                        let first = *first;
+                        self.duplicate(
+                            "the `seller` line",
+                            item.span,
+                            first,
+                            "a policy publishes for one seller ID: remove one `seller` line (one policy file per seller account)",
+                        )
+                    }
+                    None => {
+                        self.non_empty(s, "the seller ID", "`seller \"A1PP0FEH11RW77\"`");
+                        self.seller = Some((s.node.clone(), item.span));
+                    }
+                },
+                ItemKind::Marketplaces(list) => match self.marketplaces_line {
+                    Some(first) => self.duplicate(
+                        "the `marketplaces` line",
+                        item.span,
+                        first,
+                        "list every marketplace on one line: `marketplaces US, CA, MX`",
+                    ),
+                    None => {
+                        self.marketplaces_line = Some(item.span);
+                        mk_line = Some(list);
+                    }
+                },
+                ItemKind::Marketplace { code, id, region } => self.custom(code, id, region),
+                ItemKind::Location {
+                    name,
+                    supply_source,
+                } => self.location(name, supply_source.as_ref()),
+                ItemKind::Guarantee(g) => {
+                    if let Some(first) = self.guarantee {
+                        self.duplicate(
+                            "`guarantee no_oversell`",
+                            item.span,
+                            first,
+                            "remove the second `guarantee` line",
+                        );
+                    } else if g.node == "no_oversell" {
+                        self.guarantee = Some(item.span);
+                    } else {
+                        self.unknown_value(g, "guarantee", &["no_oversell"]);
+                    }
+                }
+                ItemKind::OnMissing(v) => {
+                    if let Some(first) = self.on_missing_span {
+                        self.duplicate(
+                            "the policy-wide `on_missing`",
+                            item.span,
+                            first,
+                            "remove one of them (a rule can override it with its own `on_missing`)",
+                        );
+                    } else if let Some(m) = self.on_missing_value(v) {
+                        self.on_missing = m;
+                        self.on_missing_span = Some(item.span);
+                    }
+                }
+                ItemKind::Rule(_) | ItemKind::Test(_) => {}
+            }
+        }
+        let start = Span::new(0, 0);
+        if self.name.is_none() {
+            self.push(
+                Diagnostic::error(MISSING_POLICY, "this file has no `policy` line")
+                    .at(start, "expected `policy \"name\"` in this file")
+                    .help("start the file with `policy \"acme-na\"`: the name shows in previews and plans"),
+            );
+        }
+        if self.seller.is_none() {
+            self.push(
+                Diagnostic::error(MISSING_SELLER, "this policy has no `seller` line")
+                    .at(start, "expected `seller \"…\"` in this file")
+                    .help("add `seller \"A1PP0FEH11RW77\"` with your Merchant ID (Seller Central: Settings → Account Info → Merchant Token)"),
+            );
+        }
+        match mk_line {
+            None => self.push(
+                Diagnostic::error(MISSING_MARKETPLACES, "this policy has no `marketplaces` line")
+                    .at(start, "expected `marketplaces …` in this file")
+                    .help("add the marketplaces you publish to, e.g. `marketplaces US, CA, MX` (`allot marketplaces` lists the codes)"),
+            ),
+            Some(list) => self.marketplaces_list(list),
+        }
+    }
+
+    fn custom(&mut self, code: &Ident, id: &Str, region: &Ident) {
+        if let Some(b) = marketplaces::lookup(code) {
+            self.push(
+                Diagnostic::error(DUPLICATE, format!("marketplace `{}` is built in", code.node))
+                    .at(code.span, format!("already means {} ({})", b.country, b.id))
+                    .help(format!(
+                        "remove this line and use `{}` as it is, or give the custom marketplace a code of its own",
+                        code.node
+                    )),
+            );
+            return;
+        }
+        if let Some((_, first)) = self.customs.iter().find(|(m, _)| m.code == code.node) {
+            let first = *first;
+            self.duplicate(
+                &format!("marketplace `{}`", code.node),
+                code.span,
+                first,
+                "declare each custom marketplace once",
+            );
+            return;
+        }
+        let ok_id = self.non_empty(id, "the marketplace ID", "`id \"A1F83G8C2ARO7P\"`");
+        let region_v = Region::parse(&region.node);
+        if region_v.is_none() {
+            let help = match did_you_mean(&region.node, ["NA", "EU", "FE"]) {
+                Some(s) => format!("did you mean `{s}`? The regions are NA, EU and FE"),
+                None => "the regions are NA (North America), EU (Europe) and FE (Far East)"
+                    .to_string(),
+            };
+            self.push(
+                Diagnostic::error(UNKNOWN_REGION, format!("unknown region `{}`", region.node))
+                    .at(region.span, "not a region")
+                    .help(help),
+            );
+        }
+        if let (true, Some(r)) = (ok_id, region_v) {
+            self.customs.push((
+                Marketplace {
+                    code: code.node.clone(),
+                    id: id.node.clone(),
+                    country: code.node.clone(),
+                    region: r,
+                    builtin: false,
+                },
+                code.span,
+            ));
+        }
+    }
+
+    fn location(&mut self, name: &Ident, supply_source: Option<&Str>) {
+        if let Some(i) = self.locations.iter().position(|l| l.name == name.node) {
+            let first = self.loc_spans[i];
+            self.duplicate(
+                &format!("location `{}`", name.node),
+                name.span,
+                first,
+                "declare each location once (rename one if they are different places)",
+            );
+            return;
+        }
+        let mut source = None;
+        if let Some(s) = supply_source
+            && self.non_empty(s, "the supply source code", "`supply_source \"353e4e48-…\"`")
+        {
+            if let Some(other) = self
+                .locations
+                .iter()
+                .position(|l| l.supply_source.as_deref() == Some(&s.node))
+            {
+                let first = self.loc_spans[other];
+                let other_name = self.locations[other].name.clone();
+                self.push(
+                    Diagnostic::error(
+                        DUPLICATE,
+                        format!(
+                            "supply source \"{}\" is given to `{}` and `{other_name}`",
+                            s.node, name.node
+                        ),
+                    )
+                    .at(s.span, "given again here")
+                    .also(first, "first given here")
+                    .help("each supply source is one Amazon channel: one location per supply source, or the quantities overwrite each other"),
+                );
+            }
+            source = Some(s.node.clone());
+        }
+        self.locations.push(Location {
+            name: name.node.clone(),
+            supply_source: source,
+        });
+        self.loc_spans.push(name.span);
+    }
+
+    fn marketplaces_list(&mut self, list: &[Ident]) {
+        for code in list {
+            let Some(m) = self.resolve_code(code) else {
+                continue;
+            };
+            if let Some(i) = self.marketplaces.iter().position(|x| x.code == m.code) {
+                let first = self.mk_spans[i];
+                self.duplicate(
+                    &format!("marketplace `{}`", m.code),
+                    code.span,
+                    first,
+                    "list each marketplace once",
+                );
+                continue;
+            }
+            self.marketplaces.push(m);
+            self.mk_spans.push(code.span);
+        }
+        let mut regions: Vec<Region> = self.marketplaces.iter().map(|m| m.region).collect();
+        regions.sort();
+        regions.dedup();
+        if regions.len() > 1
+            && let Some(line) = self.marketplaces_line
+        {
+            let names: Vec<String> = regions
+                .iter()
+                .map(|r| {
+                    let codes: Vec<&str> = self
+                        .marketplaces
+                        .iter()
+                        .filter(|m| m.region == *r)
+                        .map(|m| m.code.as_str())
+                        .collect();
+                    format!("{r} ({})", codes.join(", "))
+                })
+                .collect();
+            self.push(
+                Diagnostic::warning(
+                    MIXED_REGIONS,
+                    format!(
+                        "these marketplaces span several regions: {}",
+                        names.join(", ")
+                    ),
+                )
+                .at(line, "one seller ID, several regions")
+                .help("a seller ID belongs to one region's unified account: write one policy file per region (each with its own `seller`)"),
+            );
+        }
+    }
+
+    /// A marketplace code → the marketplace (custom declaration first, then the table).
+    fn resolve_code(&mut self, code: &Ident) -> Option<Marketplace> {
+        if let Some((m, _)) = self.customs.iter().find(|(m, _)| m.code == code.node) {
+            return Some(m.clone());
+        }
+        if let Some(m) = marketplaces::lookup(&code.node) {
+            return Some(m);
+        }
+        let known: Vec<String> = marketplaces::codes()
+            .map(str::to_string)
+            .chain(self.customs.iter().map(|(m, _)| m.code.clone()))
+            .collect();
+        let help = match did_you_mean(&code.node, known.iter().map(String::as_str)) {
+            Some(s) => format!("did you mean `{s}`? (`allot marketplaces` lists the built-in codes; declare another with `marketplace {} id \"…\" region EU`)", code.node),
+            None => format!(
+                "use a built-in code (`allot marketplaces` lists them) or declare it: `marketplace {} id \"…\" region EU`",
+                code.node
+            ),
+        };
+        self.push(
+            Diagnostic::error(
+                UNKNOWN_MARKETPLACE,
+                format!("unknown marketplace `{}`", code.node),
+            )
+            .at(code.span, "not a built-in code and not declared")
+            .help(help),
+        );
+        None
+    }
+
+    /// A marketplace reference in a rule or test → its index in the policy's marketplaces.
+    fn resolve_marketplace(&mut self, code: &Ident) -> Option<usize> {
+        let m = self.resolve_code(code)?;
+        if let Some(i) = self.marketplaces.iter().position(|x| x.code == m.code) {
+            return Some(i);
+        }
+        let mut d = Diagnostic::error(
+            MARKETPLACE_NOT_LISTED,
+            format!(
+                "marketplace `{}` is not in this policy's `marketplaces` line",
+                code.node
+            ),
+        )
+        .at(code.span, "not listed");
+        if let Some(line) = self.marketplaces_line {
+            d = d.also(line, "the policy's marketplaces");
+        }
+        self.push(d.help(format!(
+            "add `{}` to the `marketplaces` line, or publish to a listed marketplace",
+            m.code
+        )));
+        None
+    }
+
+    fn resolve_location(&mut self, name: &Ident) -> Option<usize> {
+        if let Some(i) = self.locations.iter().position(|l| l.name == name.node) {
+            return Some(i);
+        }
+        let help = match did_you_mean(&name.node, self.locations.iter().map(|l| l.name.as_str()))
+        {
+            Some(s) => format!("did you mean `{s}`?"),
+            None if self.locations.is_empty() => format!(
+                "declare it first: `location {} supply_source \"…\"` (this policy declares no locations)",
+                name.node
+            ),
+            None => {
+                let names: Vec<&str> = self.locations.iter().map(|l| l.name.as_str()).collect();
+                format!(
+                    "the declared locations are {}; declare it with `location {}`",
+                    names.join(", "),
+                    name.node
+                )
+            }
+        };
+        self.push(
+            Diagnostic::error(
+                UNKNOWN_LOCATION,
+                format!("unknown location `{}`", name.node),
+            )
+            .at(name.span, "not declared")
+            .help(help),
+        );
+        None
+    }
+
+    fn unknown_value(&mut self, v: &Ident, what: &str, allowed: &[&str]) {
+        let list = allowed
+            .iter()
+            .map(|s| format!("`{s}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let help = match did_you_mean(&v.node, allowed.iter().copied()) {
+            Some(s) => format!("did you mean `{s}`? `{what}` takes {list}"),
+            None => format!("`{what}` takes {list}"),
+        };
+        self.push(
+            Diagnostic::error(
+                UNKNOWN_VALUE,
+                format!("unknown `{what}` value `{}`", v.node),
+            )
+            .at(v.span, "not allowed here")
+            .help(help),
+        );
+    }
+
+    fn on_missing_value(&mut self, v: &Ident) -> Option<OnMissing> {
+        match v.node.as_str() {
+            "skip" => Some(OnMissing::Skip),
+            "zero" => Some(OnMissing::Zero),
+            "error" => Some(OnMissing::Error),
+            _ => {
+                self.unknown_value(v, "on_missing", &["skip", "zero", "error"]);
+                None
+            }
+        }
+    }
+
+    fn build(self, rules: Vec<rules::RuleInfo>, tests: Vec<crate::model::TestCase>) -> Option<Policy> {
+        let rules = rules
+            .into_iter()
+            .map(|r| r.into_model(self.on_missing))
+            .collect::<Option<Vec<_>>>()?;
+        Some(Policy {
+            name: self.name?.0,
+            seller_id: self.seller?.0,
+            marketplaces: self.marketplaces,
+            locations: self.locations,
+            rules,
+            tests,
+            no_oversell: self.guarantee.is_some(),
+            on_missing: self.on_missing,
+        })
+    }
+}
+

@@ -1,10 +1,122 @@
+//! `allot check PATH...`: parse and check policy files; diagnostics to stderr (human) or one
+//! JSON array to stdout. Exit 0 clean (warnings allowed), 1 errors (or warnings under
+//! `--deny-warnings`), 2 usage or I/O error.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::Args;
+use clap::{Args, ValueEnum};
+
+use crate::render::diagnostics::{human_all, json_records, want_color};
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Rendered diagnostics with source snippets, on stderr.
+    #[default]
+    Human,
+    /// One JSON array of diagnostic records on stdout.
+    Json,
+}
 
 #[derive(Debug, Args)]
-pub struct CheckArgs {}
+pub struct CheckArgs {
+    /// Policy files, or folders searched recursively for `*.allot` files.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// Fail (exit 1) on warnings too.
+    #[arg(long)]
+    pub deny_warnings: bool,
+}
 
-pub fn run(_args: CheckArgs) -> ExitCode {
-    super::fail(miette::miette!("`allot check` is not built yet"), 2)
+/// The policy files named by `paths`: files as given, folders searched recursively for
+/// `*.allot` (sorted). An error names the path that is missing or holds no policy.
+pub fn collect(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+    let mut out = Vec::new();
+    for p in paths {
+        let meta = std::fs::metadata(p).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => format!("no such file or folder: {}", p.display()),
+            _ => format!("cannot read {}: {e}", p.display()),
+        })?;
+        if meta.is_dir() {
+            let mut found = Vec::new();
+            walk(p, &mut found).map_err(|e| format!("cannot read folder {}: {e}", p.display()))?;
+            if found.is_empty() {
+                return Err(format!("no *.allot files under {}", p.display()));
+            }
+            found.sort();
+            out.extend(found);
+        } else {
+            out.push(p.clone());
+        }
+    }
+    Ok(out)
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            walk(&path, out)?;
+        } else if path.extension().is_some_and(|e| e == "allot") {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+fn plural(n: usize, one: &str) -> String {
+    if n == 1 {
+        format!("{n} {one}")
+    } else {
+        format!("{n} {one}s")
+    }
+}
+
+pub fn run(args: CheckArgs) -> ExitCode {
+    let files = match collect(&args.paths) {
+        Ok(f) => f,
+        Err(msg) => return super::fail(miette::miette!("{msg}"), 2),
+    };
+    let color = want_color(std::io::stderr().is_terminal());
+    let (mut errors, mut warnings, mut io_failed) = (0usize, 0usize, false);
+    let mut records = Vec::new();
+    for path in &files {
+        let (file, checked) = match crate::check::load(path) {
+            Ok(x) => x,
+            Err(e) => {
+                eprintln!("error: {e}");
+                io_failed = true;
+                continue;
+            }
+        };
+        errors += checked.errors();
+        warnings += checked.warnings();
+        match args.format {
+            Format::Human => eprint!("{}", human_all(&file, &checked.diagnostics, color)),
+            Format::Json => records.extend(json_records(&file, &checked.diagnostics)),
+        }
+    }
+    match args.format {
+        Format::Human => eprintln!(
+            "checked {}: {}, {}",
+            plural(files.len(), "file"),
+            plural(errors, "error"),
+            plural(warnings, "warning")
+        ),
+        Format::Json => match serde_json::to_string_pretty(&records) {
+            Ok(s) => println!("{s}"),
+            Err(e) => return super::fail(miette::miette!("cannot write JSON: {e}"), 2),
+        },
+    }
+    if io_failed {
+        ExitCode::from(2)
+    } else if errors > 0 || (args.deny_warnings && warnings > 0) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
 }

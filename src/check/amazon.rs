@@ -1,0 +1,274 @@
+//! Amazon's rules across the targets of a rule and across rules: one quantity per seller SKU
+//! per region (unified account), 0 delists everywhere, independent offers on one pool can
+//! oversell, and the first matching rule decides (so later rules can be shadowed).
+
+use crate::diag::{Diagnostic, Severity};
+use crate::marketplaces::Region;
+use crate::model::{ByLocation, Percent, Round};
+
+use super::Checker;
+use super::codes::*;
+use super::rules::{RuleInfo, TargetInfo};
+use super::selector::covers;
+use super::template::{self, KeyPart};
+
+pub(crate) fn analyse(c: &mut Checker, rules: &[RuleInfo]) {
+    for r in rules {
+        if r.skip.is_none() {
+            let offers = unified(c, r);
+            if r.fixed.is_none() {
+                oversell(c, r, &offers);
+            }
+        }
+    }
+    shadowed(c, rules);
+}
+
+/// One seller SKU of one region: the targets that share it.
+struct Offer<'r> {
+    targets: Vec<&'r TargetInfo>,
+}
+
+fn join_and(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
+}
+
+fn describe(t: &TargetInfo) -> String {
+    let mut s = t.share.to_string();
+    match &t.by_location {
+        Some(ByLocation::PerSource) => s.push_str(", by location"),
+        Some(ByLocation::Split(_)) => s.push_str(", split by location"),
+        None => {}
+    }
+    s
+}
+
+/// Groups a rule's targets into offers and reports targets that would give one seller SKU
+/// different quantities (or zero it in one marketplace only).
+fn unified<'r>(c: &mut Checker, r: &'r RuleInfo) -> Vec<Offer<'r>> {
+    let mut groups: Vec<((Region, Vec<KeyPart>), Offer<'r>)> = Vec::new();
+    for t in &r.targets {
+        let Some(sku) = &t.sku else { continue };
+        let region = c.marketplaces[t.marketplace].region;
+        let k = (region, template::key(sku, &t.code));
+        match groups.iter_mut().find(|(gk, _)| *gk == k) {
+            Some((_, g)) => g.targets.push(t),
+            None => groups.push((k, Offer { targets: vec![t] })),
+        }
+    }
+    let Some(publish) = r.publish else {
+        return Vec::new();
+    };
+    for (_, g) in &groups {
+        let first = g.targets[0];
+        if g.targets
+            .iter()
+            .all(|t| t.share == first.share && t.by_location == first.by_location)
+        {
+            continue;
+        }
+        let codes: Vec<String> = g.targets.iter().map(|t| t.code.clone()).collect();
+        let sku_src = first.sku.as_ref().map(|s| s.source.clone()).unwrap_or_default();
+        let zero = g.targets.iter().find(|t| t.share == Percent::ZERO);
+        if let Some(z) = zero {
+            let others: Vec<String> = g
+                .targets
+                .iter()
+                .filter(|t| t.share != Percent::ZERO)
+                .map(|t| t.code.clone())
+                .collect();
+            let mut d = Diagnostic::error(
+                SHARED_ZERO,
+                format!(
+                    "a 0% share on {} zeroes the seller SKU \"{sku_src}\" that {} share{}: Amazon keeps one quantity per seller SKU, and 0 makes it unbuyable in every marketplace of the region",
+                    z.code,
+                    join_and(&others),
+                    if others.len() == 1 { "s" } else { "" }
+                ),
+            )
+            .at(z.own_share.unwrap_or(z.span), format!("zeroes {sku_src} in {} too", join_and(&others)));
+            for t in g.targets.iter().filter(|t| t.share != Percent::ZERO) {
+                d = d.also(t.span, format!("{}: {}", t.code, describe(t)));
+            }
+            c.push(d.help(format!(
+                "give {} its own seller SKU so the 0 applies there alone: `{} as \"{}\" share 0%`",
+                z.code,
+                z.code,
+                first.sku.as_ref().map(|s| template::suggest_own(s, &z.code)).unwrap_or_default()
+            )));
+            continue;
+        }
+        let last = g.targets[g.targets.len() - 1];
+        let earlier: Vec<String> = g.targets[..g.targets.len() - 1]
+            .iter()
+            .map(|t| format!("{}'s {}", t.code, describe(t)))
+            .collect();
+        let mut d = Diagnostic::error(
+            UNIFIED_CONFLICT,
+            format!(
+                "one seller SKU (\"{sku_src}\") would get different quantities in {}: Amazon keeps one quantity per seller SKU in a unified account and the last write wins, so {}'s {} would overwrite {}",
+                join_and(&codes),
+                last.code,
+                describe(last),
+                join_and(&earlier)
+            ),
+        )
+        .at(publish.span, format!("one seller SKU, {} quantities", g.targets.len()));
+        for t in &g.targets {
+            d = d.also(t.span, format!("{}: {}", t.code, describe(t)));
+        }
+        let fixed: Vec<String> = r
+            .targets
+            .iter()
+            .map(|t| {
+                let own = g.targets.iter().any(|x| std::ptr::eq(*x, t));
+                suggest_target(c, t, own)
+            })
+            .collect();
+        c.push(d.help(format!(
+            "give each marketplace its own seller SKU: `publish {}`; or publish one shared quantity (the same share everywhere)",
+            fixed.join(", ")
+        )));
+    }
+    groups.into_iter().map(|(_, g)| g).collect()
+}
+
+/// A target written back out, with its own seller SKU if `own`.
+fn suggest_target(c: &Checker, t: &TargetInfo, own: bool) -> String {
+    let mut s = t.code.clone();
+    if let Some(sku) = &t.sku {
+        if own {
+            s.push_str(&format!(" as \"{}\"", template::suggest_own(sku, &t.code)));
+        } else if !sku.is_identity() {
+            s.push_str(&format!(" as \"{}\"", sku.source));
+        }
+    }
+    if t.own_share.is_some() || own {
+        s.push_str(&format!(" share {}", t.share));
+    }
+    match &t.by_location {
+        Some(ByLocation::PerSource) => s.push_str(" by location"),
+        Some(ByLocation::Split(parts)) => {
+            let p: Vec<String> = parts
+                .iter()
+                .map(|(l, p)| format!("{} {p}", c.locations[*l].name))
+                .collect();
+            s.push_str(&format!(" by location {{ {} }}", p.join(", ")));
+        }
+        None => {}
+    }
+    s
+}
+
+/// Independent offers (different seller SKUs) of one rule draw on one pool: their shares must
+/// not add up to more than the pool (nor round up past it).
+fn oversell(c: &mut Checker, r: &RuleInfo, offers: &[Offer]) {
+    let (Some(publish), true) = (r.publish, offers.len() > 1) else {
+        return;
+    };
+    // An offer's share: its targets agree (or `unified` reported them).
+    let shares: Vec<Percent> = offers
+        .iter()
+        .map(|o| o.targets.iter().map(|t| t.share).max().unwrap_or(Percent::ZERO))
+        .collect();
+    let sum: u32 = shares.iter().map(|p| p.0).sum();
+    let partial = shares
+        .iter()
+        .filter(|p| p.0 > 0 && p.0 < Percent::HUNDRED.0)
+        .count();
+    let names: Vec<String> = offers
+        .iter()
+        .map(|o| {
+            let t = o.targets[0];
+            let sku = t.sku.as_ref().map(|s| s.source.as_str()).unwrap_or("{sku}");
+            let codes: Vec<String> = o.targets.iter().map(|t| t.code.clone()).collect();
+            format!("\"{sku}\" on {}", join_and(&codes))
+        })
+        .collect();
+    let mut d = if sum > Percent::HUNDRED.0 {
+        let even = Percent(Percent::HUNDRED.0 / offers.len() as u32);
+        let example: Vec<String> = offers
+            .iter()
+            .map(|o| {
+                let t = o.targets[0];
+                let sku = t.sku.as_ref().map(|s| s.source.as_str()).unwrap_or("{sku}");
+                format!("{} as \"{sku}\" share {even}", t.code)
+            })
+            .collect();
+        Diagnostic::warning(
+            OVERSELL,
+            format!(
+                "{} separate offers draw on one pool and publish {} of it in all: the same units are offered {} times over and can be oversold",
+                offers.len(),
+                Percent(sum),
+                if sum >= 2 * Percent::HUNDRED.0 { "several" } else { "more than one" }
+            ),
+        )
+        .at(publish.span, format!("{} of one pool", Percent(sum)))
+        .help(format!(
+            "give the offers exclusive shares that add up to at most 100% (e.g. `publish {}`), publish one shared seller SKU, or accept the risk; `guarantee no_oversell` makes this an error",
+            example.join(", ")
+        ))
+    } else if r.round != Round::Down && partial > 1 {
+        let how = if r.round == Round::Up { "up" } else { "nearest" };
+        let mut d = Diagnostic::warning(
+            OVERSELL,
+            format!(
+                "`round {how}` on the shares of {} separate offers can publish more than the pool (50% of 1 rounds to 1 for each)",
+                offers.len()
+            ),
+        )
+        .at(publish.span, "shares of one pool");
+        if let Some(s) = r.round_span {
+            d = d.also(s, "rounds up past the pool");
+        }
+        d.help("use `round down` (the default) when offers share one pool")
+    } else {
+        return;
+    };
+    for (o, name) in offers.iter().zip(&names) {
+        let t = o.targets[0];
+        d = d.also(t.span, format!("{name}: {}", t.share));
+    }
+    if let Some(g) = c.guarantee {
+        d.severity = Severity::Error;
+        d = d.also(g, "this policy guarantees no oversell");
+    }
+    c.push(d);
+}
+
+/// A rule whose selector an earlier rule covers can never decide anything.
+fn shadowed(c: &mut Checker, rules: &[RuleInfo]) {
+    for (i, later) in rules.iter().enumerate() {
+        let (Some(sel), Some(span)) = (&later.selector, later.match_span) else {
+            continue;
+        };
+        let earlier = rules[..i].iter().find(|e| {
+            e.selector.as_ref().is_some_and(|es| covers(es, sel)) && e.match_span.is_some()
+        });
+        if let Some(e) = earlier {
+            c.push(
+                Diagnostic::warning(
+                    SHADOWED_RULE,
+                    format!(
+                        "rule \"{}\" can never match: rule \"{}\" above it matches every SKU it does",
+                        later.ast.name.node, e.ast.name.node
+                    ),
+                )
+                .at(span, "never matches")
+                .also(
+                    e.match_span.unwrap_or(e.ast.name.span),
+                    "takes every SKU first",
+                )
+                .help(format!(
+                    "rules are tried top to bottom and the first match decides: move \"{}\" above \"{}\", narrow \"{}\", or remove \"{}\"",
+                    later.ast.name.node, e.ast.name.node, e.ast.name.node, later.ast.name.node
+                )),
+            );
+        }
+    }
+}

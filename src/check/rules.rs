@@ -1,0 +1,682 @@
+//! Rules: statements lowered to typed values, with the type and structure diagnostics.
+
+use crate::diag::Diagnostic;
+use crate::model::{
+    self, Action, Amount, ByLocation, LocationId, MarketplaceId, OnMissing, Percent, Publish,
+    Round, Selector, SkuTemplate,
+};
+use crate::span::{Span, Spanned};
+use crate::syntax::ast::{self, Amount as Written, Ident, SelectorKind, StmtKind};
+
+use super::Checker;
+use super::codes::*;
+use super::template;
+
+/// One rule as far as it lowered. Kept even when parts failed, so the Amazon rules can still
+/// look at the targets that resolved.
+pub(crate) struct RuleInfo<'a> {
+    pub ast: &'a ast::Rule,
+    pub match_span: Option<Span>,
+    pub selector: Option<Selector>,
+    pub skip: Option<Span>,
+    pub publish: Option<&'a ast::Stmt>,
+    /// The targets whose marketplace resolved (others were reported).
+    pub targets: Vec<TargetInfo>,
+    /// Every target lowered (no diagnostics on any target).
+    pub targets_ok: bool,
+    pub stock_from: Option<Vec<LocationId>>,
+    pub buffer: Option<Amount>,
+    pub round: Round,
+    pub round_span: Option<Span>,
+    pub threshold: Option<(u64, Span)>,
+    pub cap: Option<(u64, Span)>,
+    pub fixed: Option<(u64, Span)>,
+    pub on_missing: Option<OnMissing>,
+    pub default_channel: Option<Span>,
+    /// Any error-severity diagnostic in this rule.
+    pub has_errors: bool,
+}
+
+pub(crate) struct TargetInfo {
+    pub marketplace: MarketplaceId,
+    pub code: String,
+    /// None if the template was refused.
+    pub sku: Option<SkuTemplate>,
+    pub share: Percent,
+    /// The target's own `share`.
+    pub own_share: Option<Span>,
+    pub by_location: Option<ByLocation>,
+    pub span: Span,
+}
+
+impl RuleInfo<'_> {
+    pub fn into_model(self, default_on_missing: OnMissing) -> Option<model::Rule> {
+        let action = if self.skip.is_some() {
+            Action::Skip
+        } else {
+            let targets = self
+                .targets
+                .into_iter()
+                .map(|t| {
+                    Some(model::Target {
+                        marketplace: t.marketplace,
+                        sku: t.sku?,
+                        share: t.share,
+                        by_location: t.by_location,
+                        span: t.span,
+                    })
+                })
+                .collect::<Option<Vec<_>>>()?;
+            Action::Publish(Publish {
+                stock_from: self.stock_from,
+                buffer: self.buffer,
+                round: self.round,
+                threshold: self.threshold.map(|t| t.0),
+                cap: self.cap.map(|t| t.0),
+                fixed: self.fixed.map(|t| t.0),
+                on_missing: self.on_missing.unwrap_or(default_on_missing),
+                default_channel_zero: self.default_channel.is_some(),
+                targets,
+            })
+        };
+        Some(model::Rule {
+            name: self.ast.name.node.clone(),
+            span: self.ast.name.span,
+            selector: self.selector?,
+            action,
+        })
+    }
+}
+
+fn stmt_name(k: &StmtKind) -> &'static str {
+    match k {
+        StmtKind::Match(_) => "match",
+        StmtKind::StockFrom(_) => "stock from",
+        StmtKind::Buffer(_) => "buffer",
+        StmtKind::Share(_) => "share",
+        StmtKind::Round(_) => "round",
+        StmtKind::Threshold(_) => "threshold",
+        StmtKind::Cap(_) => "cap",
+        StmtKind::Quantity(_) => "quantity",
+        StmtKind::Publish(_) => "publish",
+        StmtKind::DefaultChannel(_) => "default_channel",
+        StmtKind::OnMissing(_) => "on_missing",
+        StmtKind::Skip => "skip",
+    }
+}
+
+fn pct(p: u32) -> String {
+    Percent(p).to_string()
+}
+
+impl Checker {
+    pub(crate) fn rules<'a>(&mut self, ast: &'a ast::Ast) -> Vec<RuleInfo<'a>> {
+        let mut out: Vec<RuleInfo<'a>> = Vec::new();
+        let mut names: Vec<(&str, Span)> = Vec::new();
+        for item in &ast.items {
+            let ast::ItemKind::Rule(rule) = &item.kind else {
+                continue;
+            };
+            if let Some((_, first)) = names.iter().find(|(n, _)| *n == rule.name.node) {
+                let first = *first;
+                self.duplicate(
+                    &format!("rule name \"{}\"", rule.name.node),
+                    rule.name.span,
+                    first,
+                    "give each rule its own name: previews and plans say which rule decided",
+                );
+            } else {
+                self.non_empty(&rule.name, "the rule name", "`rule \"yoga pants\" { … }`");
+                names.push((&rule.name.node, rule.name.span));
+            }
+            out.push(self.rule(rule));
+        }
+        out
+    }
+
+    /// `units` where units belong; a percent is a type error with `hint(percent)` as help.
+    fn units(
+        &mut self,
+        a: &Spanned<Written>,
+        what: &str,
+        hint: impl FnOnce(&str) -> String,
+    ) -> Option<u64> {
+        match a.node {
+            Written::Units(n) => Some(n),
+            Written::Percent(p) => {
+                let p = pct(p);
+                self.push(
+                    Diagnostic::error(
+                        TYPE_MISMATCH,
+                        format!("`{what}` takes units (a number of items), not a percent"),
+                    )
+                    .at(a.span, "a percent")
+                    .help(hint(&p)),
+                );
+                None
+            }
+        }
+    }
+
+    /// A percent where a percent belongs: checked against 100%; units are a type error.
+    fn percent(
+        &mut self,
+        a: &Spanned<Written>,
+        what: &str,
+        hint: impl FnOnce(u64) -> String,
+    ) -> Option<Percent> {
+        match a.node {
+            Written::Percent(p) if p > Percent::HUNDRED.0 => {
+                self.push(
+                    Diagnostic::error(
+                        PERCENT_RANGE,
+                        format!("{what} of {} is above 100%", pct(p)),
+                    )
+                    .at(a.span, "above 100%")
+                    .help("a percent is between 0% and 100%: more than the whole stock cannot be published (use separate offers' shares that add up to at most 100%)"),
+                );
+                None
+            }
+            Written::Percent(p) => Some(Percent(p)),
+            Written::Units(n) => {
+                self.push(
+                    Diagnostic::error(
+                        TYPE_MISMATCH,
+                        format!("{what} takes a percent, not units"),
+                    )
+                    .at(a.span, "units")
+                    .help(hint(n)),
+                );
+                None
+            }
+        }
+    }
+
+    fn rule<'a>(&mut self, rule: &'a ast::Rule) -> RuleInfo<'a> {
+        let errors_before = self.error_count();
+        let mut info = RuleInfo {
+            ast: rule,
+            match_span: None,
+            selector: None,
+            skip: None,
+            publish: None,
+            targets: Vec::new(),
+            targets_ok: true,
+            stock_from: None,
+            buffer: None,
+            round: Round::Down,
+            round_span: None,
+            threshold: None,
+            cap: None,
+            fixed: None,
+            on_missing: None,
+            default_channel: None,
+            has_errors: false,
+        };
+        let mut seen: Vec<(&'static str, Span)> = Vec::new();
+        // Statements that shape a stock-derived quantity (for the `quantity` and `skip` checks).
+        let mut shaping: Vec<(&'static str, Span)> = Vec::new();
+        let mut others: Vec<(&'static str, Span)> = Vec::new();
+        let mut rule_share: Option<(Percent, Span)> = None;
+        for stmt in &rule.stmts {
+            let name = stmt_name(&stmt.kind);
+            if let Some((_, first)) = seen.iter().find(|(n, _)| *n == name) {
+                let first = *first;
+                self.duplicate(
+                    &format!("`{name}` in rule \"{}\"", rule.name.node),
+                    stmt.span,
+                    first,
+                    format!("keep one `{name}` statement in this rule"),
+                );
+                continue;
+            }
+            seen.push((name, stmt.span));
+            match &stmt.kind {
+                StmtKind::Match(sel) => {
+                    info.match_span = Some(stmt.span);
+                    info.selector = self.selector(sel);
+                }
+                StmtKind::StockFrom(list) => {
+                    shaping.push((name, stmt.span));
+                    let mut ids: Vec<(LocationId, Span)> = Vec::new();
+                    for l in list {
+                        let Some(id) = self.resolve_location(l) else {
+                            continue;
+                        };
+                        if let Some((_, first)) = ids.iter().find(|(i, _)| *i == id) {
+                            let first = *first;
+                            self.duplicate(
+                                &format!("location `{}` in `stock from`", l.node),
+                                l.span,
+                                first,
+                                "name each location once",
+                            );
+                        } else {
+                            ids.push((id, l.span));
+                        }
+                    }
+                    info.stock_from = Some(ids.into_iter().map(|(i, _)| i).collect());
+                }
+                StmtKind::Buffer(a) => {
+                    shaping.push((name, stmt.span));
+                    info.buffer = match a.node {
+                        Written::Units(n) => Some(Amount::Units(n)),
+                        Written::Percent(_) => self
+                            .percent(a, "`buffer`", |_| String::new())
+                            .map(Amount::Percent),
+                    };
+                }
+                StmtKind::Share(a) => {
+                    shaping.push((name, stmt.span));
+                    if let Some(p) = self.percent(a, "`share`", |n| {
+                        format!("did you mean `share {n}%`? A share is a percent of the pool")
+                    }) {
+                        rule_share = Some((p, stmt.span));
+                    }
+                }
+                StmtKind::Round(v) => {
+                    shaping.push((name, stmt.span));
+                    info.round_span = Some(stmt.span);
+                    info.round = match v.node.as_str() {
+                        "down" => Round::Down,
+                        "up" => Round::Up,
+                        "nearest" => Round::Nearest,
+                        _ => {
+                            self.unknown_value(v, "round", &["down", "up", "nearest"]);
+                            Round::Down
+                        }
+                    };
+                }
+                StmtKind::Threshold(a) => {
+                    shaping.push((name, stmt.span));
+                    if let Some(n) = self.units(a, "threshold", |p| {
+                        format!(
+                            "threshold takes units: a result below this many items publishes 0. Did you mean `threshold {}`? (to keep back a percent, use `buffer {p}`)",
+                            p.trim_end_matches('%')
+                        )
+                    }) {
+                        info.threshold = Some((n, stmt.span));
+                    }
+                }
+                StmtKind::Cap(a) => {
+                    shaping.push((name, stmt.span));
+                    if let Some(n) = self.units(a, "cap", |p| {
+                        format!("cap takes units; did you mean `share {p}`?")
+                    }) {
+                        info.cap = Some((n, stmt.span));
+                    }
+                }
+                StmtKind::Quantity(a) => {
+                    if let Some(n) = self.units(a, "quantity", |p| {
+                        format!("quantity takes units (a fixed number of items); did you mean `share {p}`?")
+                    }) {
+                        info.fixed = Some((n, stmt.span));
+                    }
+                }
+                StmtKind::Publish(_) => info.publish = Some(stmt),
+                StmtKind::DefaultChannel(a) => {
+                    others.push((name, stmt.span));
+                    match a.node {
+                        Written::Units(0) => info.default_channel = Some(stmt.span),
+                        Written::Units(n) => self.push(
+                            Diagnostic::error(
+                                DEFAULT_CHANNEL,
+                                format!("`default_channel {n}`: only 0 is allowed"),
+                            )
+                            .at(a.span, "must be 0")
+                            .help("write `default_channel 0`: beside location quantities Amazon requires DEFAULT = 0; any other DEFAULT quantity is a second, location-less offer"),
+                        ),
+                        Written::Percent(p) => self.push(
+                            Diagnostic::error(
+                                TYPE_MISMATCH,
+                                format!("`default_channel` takes the number 0, not {}", pct(p)),
+                            )
+                            .at(a.span, "a percent")
+                            .help("write `default_channel 0`"),
+                        ),
+                    }
+                }
+                StmtKind::OnMissing(v) => {
+                    others.push((name, stmt.span));
+                    info.on_missing = self.on_missing_value(v);
+                }
+                StmtKind::Skip => info.skip = Some(stmt.keyword),
+            }
+        }
+
+        if let Some(p) = info.publish {
+            let StmtKind::Publish(targets) = &p.kind else {
+                unreachable!("info.publish only holds publish statements")
+            };
+            self.targets(&mut info, targets, rule_share.map(|s| s.0));
+        }
+
+        // Structure.
+        if info.match_span.is_none() {
+            self.push(
+                Diagnostic::error(
+                    MISSING_MATCH,
+                    format!("rule \"{}\" has no `match`", rule.name.node),
+                )
+                .at(rule.name.span, "which SKUs does this rule decide for?")
+                .help("add a selector, e.g. `match sku \"YOGA-*\"`, `match tag \"candles\"` or `match any`"),
+            );
+        }
+        match (info.skip, info.publish) {
+            (None, None) => self.push(
+                Diagnostic::error(
+                    MISSING_PUBLISH,
+                    format!("rule \"{}\" neither publishes nor skips", rule.name.node),
+                )
+                .at(rule.name.span, "no `publish` and no `skip`")
+                .help("add `publish US` (the marketplaces to publish to) or `skip` (publish nothing for these SKUs)"),
+            ),
+            (Some(skip), Some(publish)) => self.push(
+                Diagnostic::error(
+                    CONFLICTING_STATEMENTS,
+                    format!("rule \"{}\" both skips and publishes", rule.name.node),
+                )
+                .at(skip, "publish nothing…")
+                .also(publish.keyword, "…and publish")
+                .help("remove `skip` to publish, or remove `publish` to leave these listings alone"),
+            ),
+            (Some(skip), None) => {
+                let mut conflicting: Vec<(&str, Span)> = shaping.clone();
+                conflicting.extend(others.iter().copied());
+                if let Some((_, s)) = info.fixed {
+                    conflicting.push(("quantity", s));
+                }
+                for (name, span) in conflicting {
+                    self.push(
+                        Diagnostic::error(
+                            CONFLICTING_STATEMENTS,
+                            format!("`{name}` in a rule that skips"),
+                        )
+                        .at(span, "has no effect: the rule publishes nothing")
+                        .also(skip, "skips here")
+                        .help(format!(
+                            "remove `{name}`, or replace `skip` with a `publish` line"
+                        )),
+                    );
+                }
+            }
+            (None, Some(_)) => {}
+        }
+
+        // A fixed quantity replaces the stock computation.
+        if let Some((n, qspan)) = info.fixed {
+            for (name, span) in &shaping {
+                self.push(
+                    Diagnostic::warning(
+                        IGNORED_STATEMENT,
+                        format!("`{name}` is ignored: `quantity` replaces the stock computation"),
+                    )
+                    .at(*span, "ignored")
+                    .also(qspan, "fixed quantity here")
+                    .help(format!(
+                        "remove `{name}`, or remove `quantity` to publish from stock"
+                    )),
+                );
+            }
+            for t in &info.targets {
+                if let Some(s) = t.own_share {
+                    self.push(
+                        Diagnostic::warning(
+                            IGNORED_STATEMENT,
+                            format!("the share on {} is ignored: `quantity` is never scaled", t.code),
+                        )
+                        .at(s, "ignored")
+                        .also(qspan, "fixed quantity here")
+                        .help("remove the share, or remove `quantity` to publish a share of the stock"),
+                    );
+                }
+            }
+            if n > 0 && info.skip.is_none() {
+                let mut d = Diagnostic::warning(
+                    FIXED_QUANTITY,
+                    format!("`quantity {n}` is not tied to stock: it publishes {n} even when nothing is on hand"),
+                )
+                .at(qspan, "fixed, whatever the stock")
+                .help("publish from stock (`share`, `cap`) to sell only what you have; keep `quantity` for items you can always supply");
+                if let Some(g) = self.guarantee {
+                    d.severity = crate::diag::Severity::Error;
+                    d = d.also(g, "this policy guarantees no oversell");
+                }
+                self.push(d);
+            }
+        } else if let (Some((t, tspan)), Some((c, cspan))) = (info.threshold, info.cap)
+            && t > c
+        {
+            self.push(
+                Diagnostic::warning(
+                    UNREACHABLE_THRESHOLD,
+                    format!("`threshold {t}` is above `cap {c}`: every offer of this rule publishes 0"),
+                )
+                .at(tspan, "never reached")
+                .also(cspan, "results are at most this")
+                .help(format!("lower the threshold to at most {c}, or raise the cap")),
+            );
+        }
+        if let Some((_, s)) = rule_share
+            && info.fixed.is_none()
+            && !info.targets.is_empty()
+            && info.targets_ok
+            && info.targets.iter().all(|t| t.own_share.is_some())
+        {
+            self.push(
+                Diagnostic::warning(
+                    IGNORED_STATEMENT,
+                    "the rule's `share` is ignored: every target has its own",
+                )
+                .at(s, "ignored")
+                .help("remove the rule-level `share`, or remove the targets' own shares"),
+            );
+        }
+        if let Some(dc) = info.default_channel
+            && info.skip.is_none()
+            && info.targets_ok
+            && info.targets.iter().all(|t| t.by_location.is_none())
+        {
+            self.push(
+                Diagnostic::warning(
+                    IGNORED_STATEMENT,
+                    "`default_channel 0` is ignored: no target publishes `by location`",
+                )
+                .at(dc, "ignored")
+                .help("remove it (it only matters beside location quantities), or publish `by location`"),
+            );
+        }
+        info.has_errors = self.error_count() > errors_before;
+        info
+    }
+
+    fn selector(&mut self, sel: &ast::Selector) -> Option<Selector> {
+        match &sel.kind {
+            SelectorKind::Any => Some(Selector::Any),
+            SelectorKind::Sku(list) => {
+                let mut ok = true;
+                for s in list {
+                    ok &= self.non_empty(s, "the SKU pattern", "`match sku \"YOGA-*\"`");
+                }
+                ok.then(|| Selector::Sku(list.iter().map(|s| s.node.clone()).collect()))
+            }
+            SelectorKind::Tag(list) => {
+                let mut ok = true;
+                for s in list {
+                    ok &= self.non_empty(s, "the tag", "`match tag \"candles\"`");
+                }
+                ok.then(|| Selector::Tag(list.iter().map(|s| s.node.clone()).collect()))
+            }
+            SelectorKind::Attr { name, values } => Some(Selector::Attr {
+                name: name.node.clone(),
+                values: values.iter().map(|s| s.node.clone()).collect(),
+            }),
+            SelectorKind::Not(inner) => Some(Selector::Not(Box::new(self.selector(inner)?))),
+            SelectorKind::And(parts) => {
+                let parts: Vec<Option<Selector>> =
+                    parts.iter().map(|p| self.selector(p)).collect();
+                Some(Selector::All(parts.into_iter().collect::<Option<Vec<_>>>()?))
+            }
+        }
+    }
+
+    fn targets(&mut self, info: &mut RuleInfo, targets: &[ast::Target], rule_share: Option<Percent>) {
+        let before = self.diags.len();
+        let mut seen: Vec<(MarketplaceId, Span)> = Vec::new();
+        for t in targets {
+            let Some(mk) = self.resolve_marketplace(&t.marketplace) else {
+                continue;
+            };
+            if let Some((_, first)) = seen.iter().find(|(m, _)| *m == mk) {
+                let first = *first;
+                self.duplicate(
+                    &format!("marketplace `{}` in `publish`", t.marketplace.node),
+                    t.span,
+                    first,
+                    "publish to each marketplace once per rule",
+                );
+                continue;
+            }
+            seen.push((mk, t.span));
+            let code = self.marketplaces[mk].code.clone();
+            let sku = match &t.sku {
+                None => Some(SkuTemplate::identity()),
+                Some(s) => match template::parse(&s.node, s.span)
+                    .and_then(|tpl| template::check_length(&tpl, &code, s.span).map(|()| tpl))
+                {
+                    Ok(tpl) => Some(tpl),
+                    Err(d) => {
+                        self.push(d);
+                        None
+                    }
+                },
+            };
+            let share = match &t.share {
+                Some(a) => self.percent(a, "`share`", |n| format!("did you mean `{n}%`?")),
+                None => Some(rule_share.unwrap_or(Percent::HUNDRED)),
+            };
+            let by_location = t.by_location.as_ref().and_then(|b| self.by_location(info, b, &code));
+            let (Some(share), by_ok) = (share, t.by_location.is_none() || by_location.is_some())
+            else {
+                continue;
+            };
+            if !by_ok {
+                continue;
+            }
+            info.targets.push(TargetInfo {
+                marketplace: mk,
+                code,
+                sku,
+                share,
+                own_share: t.share.as_ref().map(|a| a.span),
+                by_location,
+                span: t.span,
+            });
+        }
+        info.targets_ok = self.diags[before..].iter().all(|d| !d.is_error());
+    }
+
+    fn by_location(&mut self, info: &RuleInfo, b: &ast::ByLocation, code: &str) -> Option<ByLocation> {
+        if code != "US" {
+            self.push(
+                Diagnostic::warning(
+                    MLI_OUTSIDE_US,
+                    format!("`by location` on {code}: Amazon offers multi-location inventory in the US marketplace only"),
+                )
+                .at(b.span, "location quantities outside US")
+                .help(format!("publish one quantity to {code} (remove `by location`), or publish by location to US only")),
+            );
+        }
+        if info.default_channel.is_none() {
+            self.push(
+                Diagnostic::warning(
+                    TWO_OFFERS,
+                    "location quantities without `default_channel 0`: Amazon would show two offers",
+                )
+                .at(b.span, "location quantities")
+                .help("add `default_channel 0` to the rule: Amazon requires DEFAULT = 0 beside location quantities"),
+            );
+        }
+        if b.split.is_empty() {
+            let counted: Vec<LocationId> = match &info.stock_from {
+                Some(v) => v.clone(),
+                None => (0..self.locations.len()).collect(),
+            };
+            if !counted
+                .iter()
+                .any(|&l| self.locations.get(l).is_some_and(|l| l.supply_source.is_some()))
+            {
+                self.push(
+                    Diagnostic::error(
+                        NO_SUPPLY_SOURCE,
+                        "`by location` but no counted location is an Amazon supply source",
+                    )
+                    .at(b.span, "no supply source to publish to")
+                    .help("give a location its supply source (`location newark supply_source \"…\"`) and count it (`stock from`), or publish one quantity without `by location`"),
+                );
+                return None;
+            }
+            return Some(ByLocation::PerSource);
+        }
+        let mut parts: Vec<(LocationId, Percent)> = Vec::new();
+        let mut spans: Vec<Span> = Vec::new();
+        let mut ok = true;
+        for part in &b.split {
+            let loc = self.resolve_location(&part.location);
+            let share = self.percent(&part.share, "a split part", |n| {
+                format!("did you mean `{} {n}%`?", part.location.node)
+            });
+            let (Some(loc), Some(share)) = (loc, share) else {
+                ok = false;
+                continue;
+            };
+            if let Some(i) = parts.iter().position(|(l, _)| *l == loc) {
+                self.duplicate(
+                    &format!("location `{}` in the split", part.location.node),
+                    part.span,
+                    spans[i],
+                    "name each location once; put its whole percentage on one part",
+                );
+                ok = false;
+                continue;
+            }
+            if self.locations[loc].supply_source.is_none() {
+                self.no_source_in_split(&part.location, loc);
+                ok = false;
+                continue;
+            }
+            parts.push((loc, share));
+            spans.push(part.span);
+        }
+        if !ok {
+            return None;
+        }
+        let sum: u32 = parts.iter().map(|(_, p)| p.0).sum();
+        if sum != Percent::HUNDRED.0 {
+            self.push(
+                Diagnostic::error(
+                    SPLIT_SUM,
+                    format!("the split adds up to {}, not 100%", Percent(sum)),
+                )
+                .at(b.span, format!("{} in all", Percent(sum)))
+                .help("make the parts add up to exactly 100%: the split divides the offer's whole quantity among the locations"),
+            );
+            return None;
+        }
+        Some(ByLocation::Split(parts))
+    }
+
+    fn no_source_in_split(&mut self, name: &Ident, loc: LocationId) {
+        let d = Diagnostic::error(
+            NO_SUPPLY_SOURCE,
+            format!("location `{}` in the split is no Amazon supply source", name.node),
+        )
+        .at(name.span, "no supply source")
+        .also(self.loc_spans[loc], "declared without `supply_source`")
+        .help(format!(
+            "give it one (`location {} supply_source \"…\"`), or split among locations that have one",
+            name.node
+        ));
+        self.push(d);
+    }
+}

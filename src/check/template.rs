@@ -1,0 +1,201 @@
+//! Seller SKU templates: `"{sku}-US"` → `SkuTemplate`, and the comparisons the Amazon rules need.
+
+use crate::diag::{Diagnostic, did_you_mean};
+use crate::model::{MAX_SELLER_SKU_LEN, SkuTemplate, TemplatePart};
+use crate::span::Span;
+
+use super::codes::BAD_TEMPLATE;
+
+const PLACEHOLDERS: [&str; 2] = ["sku", "marketplace"];
+
+/// Parse a template's text. `span` is the string literal's, where every error points.
+pub fn parse(text: &str, span: Span) -> Result<SkuTemplate, Diagnostic> {
+    let mut parts: Vec<TemplatePart> = Vec::new();
+    let mut lit = String::new();
+    let mut chars = text.char_indices().peekable();
+    while let Some((_, c)) = chars.next() {
+        match c {
+            '{' => {
+                let mut name = String::new();
+                let mut closed = false;
+                for (_, c) in chars.by_ref() {
+                    if c == '}' {
+                        closed = true;
+                        break;
+                    }
+                    if c == '{' {
+                        break;
+                    }
+                    name.push(c);
+                }
+                if !closed {
+                    return Err(Diagnostic::error(
+                        BAD_TEMPLATE,
+                        format!("the seller SKU template \"{text}\" has a `{{` that is never closed"),
+                    )
+                    .at(span, "unbalanced braces")
+                    .help("placeholders are written `{sku}` and `{marketplace}`; braces are not allowed otherwise in a seller SKU template"));
+                }
+                let part = match name.as_str() {
+                    "sku" => TemplatePart::Sku,
+                    "marketplace" => TemplatePart::Marketplace,
+                    _ => {
+                        let help = match did_you_mean(&name, PLACEHOLDERS) {
+                            Some(s) => format!("did you mean `{{{s}}}`? The placeholders are `{{sku}}` (the inventory SKU) and `{{marketplace}}` (the marketplace code)"),
+                            None => "the placeholders are `{sku}` (the inventory SKU) and `{marketplace}` (the marketplace code)".to_string(),
+                        };
+                        return Err(Diagnostic::error(
+                            BAD_TEMPLATE,
+                            format!("unknown placeholder `{{{name}}}` in the seller SKU template \"{text}\""),
+                        )
+                        .at(span, "unknown placeholder")
+                        .help(help));
+                    }
+                };
+                if !lit.is_empty() {
+                    parts.push(TemplatePart::Lit(std::mem::take(&mut lit)));
+                }
+                parts.push(part);
+            }
+            '}' => {
+                return Err(Diagnostic::error(
+                    BAD_TEMPLATE,
+                    format!("the seller SKU template \"{text}\" has a `}}` without a `{{`"),
+                )
+                .at(span, "unbalanced braces")
+                .help("placeholders are written `{sku}` and `{marketplace}`; braces are not allowed otherwise in a seller SKU template"));
+            }
+            c if c.is_control() => {
+                return Err(Diagnostic::error(
+                    BAD_TEMPLATE,
+                    format!("the seller SKU template contains the control character {c:?}"),
+                )
+                .at(span, "not allowed in a seller SKU")
+                .help("remove the control character (tab, newline, …) from the template"));
+            }
+            c => lit.push(c),
+        }
+    }
+    if !lit.is_empty() {
+        parts.push(TemplatePart::Lit(lit));
+    }
+    if !parts.contains(&TemplatePart::Sku) {
+        return Err(Diagnostic::error(
+            BAD_TEMPLATE,
+            format!("the seller SKU template \"{text}\" does not contain `{{sku}}`"),
+        )
+        .at(span, "every inventory SKU would map to this one seller SKU")
+        .help(format!(
+            "put `{{sku}}` where the inventory SKU goes, e.g. \"{{sku}}{}\"",
+            if text.is_empty() { "-US" } else { text }
+        )));
+    }
+    Ok(SkuTemplate {
+        parts,
+        source: text.to_string(),
+    })
+}
+
+/// The shortest seller SKU this template can render for `marketplace` (an inventory SKU has at
+/// least one character). An error if even that exceeds Amazon's limit.
+pub fn check_length(
+    t: &SkuTemplate,
+    marketplace: &str,
+    span: Span,
+) -> Result<(), Diagnostic> {
+    let min: usize = t
+        .parts
+        .iter()
+        .map(|p| match p {
+            TemplatePart::Lit(s) => s.chars().count(),
+            TemplatePart::Sku => 1,
+            TemplatePart::Marketplace => marketplace.chars().count(),
+        })
+        .sum();
+    if min > MAX_SELLER_SKU_LEN {
+        return Err(Diagnostic::error(
+            BAD_TEMPLATE,
+            format!(
+                "the seller SKU template \"{}\" renders at least {min} characters in {marketplace}; Amazon allows at most {MAX_SELLER_SKU_LEN}",
+                t.source
+            ),
+        )
+        .at(span, "too long for any inventory SKU")
+        .help("shorten the fixed text around `{sku}` (a seller SKU is at most 40 characters)"));
+    }
+    Ok(())
+}
+
+/// A template rendered for one marketplace with the inventory SKU left symbolic: two targets of
+/// one rule give the same seller SKU for every inventory SKU iff their keys are equal.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum KeyPart {
+    Lit(String),
+    Sku,
+}
+
+pub fn key(t: &SkuTemplate, marketplace: &str) -> Vec<KeyPart> {
+    let mut out: Vec<KeyPart> = Vec::new();
+    for p in &t.parts {
+        let piece = match p {
+            TemplatePart::Sku => {
+                out.push(KeyPart::Sku);
+                continue;
+            }
+            TemplatePart::Lit(s) => s.as_str(),
+            TemplatePart::Marketplace => marketplace,
+        };
+        if let Some(KeyPart::Lit(prev)) = out.last_mut() {
+            prev.push_str(piece);
+        } else if !piece.is_empty() {
+            out.push(KeyPart::Lit(piece.to_string()));
+        }
+    }
+    out
+}
+
+/// The template as written with a marketplace suffix, for "give each marketplace its own SKU".
+pub fn suggest_own(t: &SkuTemplate, marketplace: &str) -> String {
+    format!("{}_{marketplace}", t.source)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sp() -> Span {
+        Span::new(0, 1)
+    }
+
+    #[test]
+    fn parses_placeholders_and_literals() {
+        let t = parse("{sku}-{marketplace}", sp()).unwrap();
+        assert_eq!(
+            t.parts,
+            vec![
+                TemplatePart::Sku,
+                TemplatePart::Lit("-".into()),
+                TemplatePart::Marketplace
+            ]
+        );
+        assert_eq!(key(&t, "US"), vec![KeyPart::Sku, KeyPart::Lit("-US".into())]);
+    }
+
+    #[test]
+    fn refuses_bad_templates() {
+        for bad in ["{sku", "{sku}}", "{skus}-US", "FIXED", "", "{sku}\t"] {
+            let e = parse(bad, sp()).unwrap_err();
+            assert_eq!(e.code, BAD_TEMPLATE, "{bad}");
+        }
+        let e = parse("{skuu}", sp()).unwrap_err();
+        assert!(e.help.unwrap().contains("did you mean `{sku}`"));
+    }
+
+    #[test]
+    fn length_counts_fixed_text() {
+        let t = parse(&format!("{}{{sku}}", "X".repeat(39)), sp()).unwrap();
+        assert!(check_length(&t, "US", sp()).is_ok());
+        let t = parse(&format!("{}{{sku}}{{marketplace}}", "X".repeat(38)), sp()).unwrap();
+        assert!(check_length(&t, "US", sp()).is_err());
+    }
+}

@@ -1,0 +1,472 @@
+//! Syntax diagnostics: pest's errors turned into messages in the user's words (symbols they
+//! know, a short "expected" list, targeted help), and the diagnostics the lowering reports.
+
+use pest::error::{Error as PestError, ErrorVariant, InputLocation};
+
+use crate::diag::Diagnostic;
+use crate::span::Span;
+
+use super::parser::{Rule, SELECTOR_KEYWORDS, STMT_KEYWORDS, TEST_KEYWORDS, TOP_KEYWORDS, suggest};
+use super::scan::{Scan, line_start, next_line_start};
+
+/// The stable codes of syntax diagnostics (documented in docs/syntax.md).
+pub mod codes {
+    pub const SYNTAX: &str = "allot::syntax";
+    pub const UNCLOSED_STRING: &str = "allot::unclosed-string";
+    pub const UNKNOWN_KEYWORD: &str = "allot::unknown-keyword";
+    pub const BAD_NUMBER: &str = "allot::bad-number";
+    pub const UNCLOSED_BLOCK: &str = "allot::unclosed-block";
+    pub const INPUT_TOO_LARGE: &str = "allot::input-too-large";
+}
+
+/// The form of each statement or item, shown in help when a line does not parse.
+fn usage(keyword: &str, in_test: bool) -> Option<&'static str> {
+    Some(match keyword {
+        "policy" => "`policy \"name\"`",
+        "seller" => "`seller \"MERCHANT-ID\"`",
+        "marketplaces" => "`marketplaces US, CA, MX`",
+        "marketplace" => "`marketplace XX id \"A1234567890\" region EU`",
+        "location" => "`location newark` or `location newark supply_source \"…\"`",
+        "guarantee" => "`guarantee no_oversell`",
+        "on_missing" => "`on_missing skip`, `on_missing zero` or `on_missing error`",
+        "rule" => "`rule \"name\" {` on one line, its statements on the next lines, then `}`",
+        "test" => "`test \"name\" {` on one line, its `stock` and `expect` lines, then `}`",
+        "match" => {
+            "`match any`, `match sku \"YOGA-*\", \"MUG-1\"`, `match tag \"candles\"`, `match brand = \"Acme\"`, with `not` and `and`"
+        }
+        "stock" if in_test => {
+            "`stock \"SKU\" newark 8, austin 9 reserved 1` (optionally `tags \"a\", \"b\"` and `NAME = \"value\"` after the SKU)"
+        }
+        "stock" => "`stock from newark, austin`",
+        "buffer" => "`buffer 2` (units) or `buffer 10%`",
+        "share" => "`share 80%`",
+        "round" => "`round down`, `round up` or `round nearest`",
+        "threshold" => "`threshold 4`",
+        "cap" => "`cap 10`",
+        "quantity" => "`quantity 1`",
+        "publish" => {
+            "`publish US, CA` or `publish US as \"{sku}-US\" share 60%, CA as \"{sku}-CA\" share 40%` or `publish US by location { newark 60%, austin 40% }`"
+        }
+        "default_channel" => "`default_channel 0`",
+        "skip" => "`skip` alone on its line",
+        "expect" => {
+            "`expect \"SELLER-SKU\" on US = 10`, `expect \"SELLER-SKU\" on US at newark = 3` or `expect \"SELLER-SKU\" on US unpublished`"
+        }
+        _ => return None,
+    })
+}
+
+pub(crate) fn unknown_item(word: &str, span: Span) -> Diagnostic {
+    if STMT_KEYWORDS.contains(&word) {
+        return Diagnostic::error(
+            codes::UNKNOWN_KEYWORD,
+            format!("`{word}` is a rule statement, not a top-level item"),
+        )
+        .at(span, "outside any rule")
+        .help(format!(
+            "put it inside a `rule \"name\" {{ … }}` block, on its own line: {}",
+            usage(word, false).unwrap_or("")
+        ));
+    }
+    if TEST_KEYWORDS.contains(&word) {
+        return Diagnostic::error(
+            codes::UNKNOWN_KEYWORD,
+            format!("`{word}` is a test statement, not a top-level item"),
+        )
+        .at(span, "outside any test")
+        .help("put it inside a `test \"name\" { … }` block, on its own line");
+    }
+    if let Some(s) = suggest(word, TOP_KEYWORDS) {
+        return Diagnostic::error(codes::UNKNOWN_KEYWORD, format!("unknown keyword `{word}`"))
+            .at(span, "not a keyword")
+            .help(format!("did you mean `{s}`?"));
+    }
+    if let Some(s) = suggest(word, STMT_KEYWORDS) {
+        return Diagnostic::error(codes::UNKNOWN_KEYWORD, format!("unknown keyword `{word}`"))
+            .at(span, "not a keyword")
+            .help(format!(
+                "did you mean `{s}`? It is a rule statement and goes inside a `rule \"name\" {{ … }}` block"
+            ));
+    }
+    Diagnostic::error(codes::UNKNOWN_KEYWORD, format!("unknown keyword `{word}`"))
+        .at(span, "not a keyword")
+        .help("a policy file is made of `policy`, `seller`, `marketplaces`, `marketplace`, `location`, `guarantee`, `on_missing`, `rule` and `test` lines")
+}
+
+pub(crate) fn unknown_stmt(word: &str, span: Span) -> Diagnostic {
+    if TOP_KEYWORDS.contains(&word) {
+        return Diagnostic::error(
+            codes::UNKNOWN_KEYWORD,
+            format!("`{word}` is a top-level item, not a rule statement"),
+        )
+        .at(span, "inside a rule")
+        .help("move it out of the rule block (items like this go before the rules)");
+    }
+    if word == "expect" {
+        return Diagnostic::error(
+            codes::UNKNOWN_KEYWORD,
+            "`expect` is a test statement, not a rule statement",
+        )
+        .at(span, "inside a rule")
+        .help("put it in a `test \"name\" { … }` block");
+    }
+    if let Some(s) = suggest(word, STMT_KEYWORDS) {
+        let mut help = format!("did you mean `{s}`?");
+        if let Some(u) = usage(s, false) {
+            help.push_str(&format!(" It is written {u}"));
+        }
+        return Diagnostic::error(
+            codes::UNKNOWN_KEYWORD,
+            format!("unknown statement keyword `{word}`"),
+        )
+        .at(span, "not a statement keyword")
+        .help(help);
+    }
+    Diagnostic::error(
+        codes::UNKNOWN_KEYWORD,
+        format!("unknown statement keyword `{word}`"),
+    )
+    .at(span, "not a statement keyword")
+    .help("a rule's statements are `match`, `stock from`, `buffer`, `share`, `round`, `threshold`, `cap`, `quantity`, `publish`, `default_channel`, `on_missing` and `skip`")
+}
+
+pub(crate) fn unknown_test_stmt(word: &str, span: Span) -> Diagnostic {
+    let d = Diagnostic::error(
+        codes::UNKNOWN_KEYWORD,
+        format!("unknown test statement `{word}`"),
+    )
+    .at(span, "not a test statement");
+    if let Some(s) = suggest(word, TEST_KEYWORDS) {
+        return d.help(format!(
+            "did you mean `{s}`? It is written {}",
+            usage(s, true).unwrap_or("")
+        ));
+    }
+    if STMT_KEYWORDS.contains(&word) {
+        return d.help(format!(
+            "`{word}` belongs in a rule; a test holds `stock` lines (the inventory) and `expect` lines (the result)"
+        ));
+    }
+    d.help("a test holds `stock` lines (the inventory) and `expect` lines (the result)")
+}
+
+pub(crate) fn unknown_selector(word: &str, span: Span) -> Diagnostic {
+    let d = Diagnostic::error(codes::UNKNOWN_KEYWORD, format!("unknown selector `{word}`"))
+        .at(span, "not a selector");
+    if let Some(s) = suggest(word, SELECTOR_KEYWORDS) {
+        return d.help(format!("did you mean `{s}`?"));
+    }
+    d.help(format!(
+        "selectors are `any`, `sku \"GLOB\"`, `tag \"TAG\"`, `not …` and `… and …`; to match an inventory attribute write `{word} = \"value\"`"
+    ))
+}
+
+pub(crate) fn unclosed_string(src: &str, quote: usize) -> Diagnostic {
+    let end = next_line_start(src, quote);
+    let line_end = src[quote..end].trim_end_matches(['\n', '\r']).len() + quote;
+    Diagnostic::error(codes::UNCLOSED_STRING, "this string is never closed")
+        .at(Span::new(quote, quote + 1), "the string starts here")
+        .also(
+            Span::new(line_end, line_end),
+            "the line ends before the closing `\"`",
+        )
+        .help("close it with `\"` on the same line; strings cannot span lines (write `\\\"` for a quote inside it)")
+}
+
+pub(crate) fn input_too_large(src_len: usize, max: usize) -> Diagnostic {
+    Diagnostic::error(
+        codes::INPUT_TOO_LARGE,
+        format!("this file is {src_len} bytes; policy files are at most {max} bytes"),
+    )
+    .at(Span::new(0, 0), "file too large")
+    .help("split the policy into several files, or check that this is the file you meant")
+}
+
+/// What the parser did not expect, as the user would name it.
+fn describe_found(src: &str, at: usize) -> (String, Span, Option<String>) {
+    let rest = &src[at.min(src.len())..];
+    let Some(c) = rest.chars().next() else {
+        return ("the end of the file".into(), Span::new(at, at), None);
+    };
+    if c == '\n' || c == '\r' {
+        return ("the end of the line".into(), Span::new(at, at), None);
+    }
+    if c == '"' {
+        let len = rest[1..]
+            .find(['"', '\n', '\r'])
+            .map_or(rest.len(), |i| i + 2);
+        return ("a string".into(), Span::new(at, at + len), None);
+    }
+    let wordish = |ch: char| ch.is_alphanumeric() || ch == '_' || ch == '.' || ch == '%';
+    if c.is_alphanumeric()
+        || c == '_'
+        || (c == '-' && rest[1..].starts_with(|d: char| d.is_ascii_digit()))
+    {
+        let len = c.len_utf8()
+            + rest[c.len_utf8()..]
+                .find(|ch: char| !wordish(ch))
+                .unwrap_or(rest.len() - c.len_utf8());
+        let word = &rest[..len];
+        let is_word = c.is_alphabetic() || c == '_';
+        let found = if is_word {
+            format!("`{word}`")
+        } else {
+            format!("the number `{word}`")
+        };
+        return (
+            found,
+            Span::new(at, at + len),
+            is_word.then(|| word.to_string()),
+        );
+    }
+    (format!("`{c}`"), Span::new(at, at + c.len_utf8()), None)
+}
+
+/// One expected thing, in words, and the group it belongs to (groups collapse).
+fn expected_name(r: Rule) -> Option<(&'static str, String)> {
+    use Rule::*;
+    let kw = |s: &str| Some(("kw", format!("`{s}`")));
+    match r {
+        policy_item => Some(("top", "`policy`".into())),
+        seller_item => Some(("top", "`seller`".into())),
+        marketplaces_item => Some(("top", "`marketplaces`".into())),
+        marketplace_item => Some(("top", "`marketplace`".into())),
+        location_item => Some(("top", "`location`".into())),
+        guarantee_item => Some(("top", "`guarantee`".into())),
+        on_missing_item => Some(("top", "`on_missing`".into())),
+        rule_item => Some(("top", "`rule`".into())),
+        test_item => Some(("top", "`test`".into())),
+        match_stmt => Some(("stmt", "`match`".into())),
+        stock_stmt => Some(("stmt", "`stock`".into())),
+        buffer_stmt => Some(("stmt", "`buffer`".into())),
+        share_stmt => Some(("stmt", "`share`".into())),
+        round_stmt => Some(("stmt", "`round`".into())),
+        threshold_stmt => Some(("stmt", "`threshold`".into())),
+        cap_stmt => Some(("stmt", "`cap`".into())),
+        quantity_stmt => Some(("stmt", "`quantity`".into())),
+        publish_stmt => Some(("stmt", "`publish`".into())),
+        default_channel_stmt => Some(("stmt", "`default_channel`".into())),
+        on_missing_stmt => Some(("stmt", "`on_missing`".into())),
+        skip_stmt => Some(("stmt", "`skip`".into())),
+        stock_test => Some(("test", "`stock`".into())),
+        expect_test => Some(("test", "`expect`".into())),
+        selector | not_sel | any_sel | sku_sel | tag_sel | attr_sel | paren_sel | unknown_sel => {
+            Some((
+                "sel",
+                "a selector (`any`, `sku \"…\"`, `tag \"…\"`, `NAME = \"…\"`)".into(),
+            ))
+        }
+        target => Some(("x", "a marketplace code".into())),
+        as_opt => kw("as"),
+        share_opt => kw("share"),
+        by_location => kw("by location"),
+        tags_opt => kw("tags"),
+        split_part => Some(("x", "a location and its share (`newark 60%`)".into())),
+        stock_entry => Some(("x", "a location and its stock (`newark 8`)".into())),
+        attr_pair => Some(("x", "an attribute (`NAME = \"value\"`)".into())),
+        string | str_inner => Some(("x", "a string in double quotes".into())),
+        number => Some(("x", "a number".into())),
+        ident => Some(("x", "a name".into())),
+        nl => Some(("x", "the end of the line".into())),
+        EOI => Some(("x", "the end of the file".into())),
+        lbrace | rule_body | test_body => Some(("x", "`{`".into())),
+        rbrace => Some(("x", "`}`".into())),
+        lparen => Some(("x", "`(`".into())),
+        rparen => Some(("x", "`)`".into())),
+        comma => Some(("x", "`,`".into())),
+        eq => Some(("x", "`=`".into())),
+        unknown_item | unknown_stmt | unknown_test_stmt | file | one_item => None,
+        other => {
+            let name = format!("{other:?}");
+            name.strip_prefix("kw_").map(|k| ("kw", format!("`{k}`")))
+        }
+    }
+}
+
+/// The keyword an expected rule stands for, for "did you mean".
+fn expected_keyword(r: Rule) -> Option<String> {
+    let (group, text) = expected_name(r)?;
+    (group != "sel" && group != "x").then(|| text.trim_matches('`').to_string())
+}
+
+fn join_or(items: &[String]) -> String {
+    match items {
+        [] => "something else".into(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} or {last}", init.join(", ")),
+    }
+}
+
+fn short_expected(positives: &[Rule]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut groups: Vec<(&str, Vec<String>)> = Vec::new();
+    for &r in positives {
+        let Some((g, text)) = expected_name(r) else {
+            continue;
+        };
+        match groups.iter_mut().find(|(name, _)| *name == g) {
+            Some((_, v)) => {
+                if !v.contains(&text) {
+                    v.push(text)
+                }
+            }
+            None => groups.push((g, vec![text])),
+        }
+    }
+    for (g, v) in groups {
+        match g {
+            "top" if v.len() > 2 => {
+                out.push("an item (`rule`, `test`, `location`, `marketplaces`, …)".into())
+            }
+            "stmt" if v.len() > 2 => {
+                out.push("a statement (`match`, `publish`, `cap`, `buffer`, …)".into())
+            }
+            _ => {
+                for t in v {
+                    if !out.contains(&t) {
+                        out.push(t)
+                    }
+                }
+            }
+        }
+    }
+    if out.len() > 5 {
+        out.truncate(4);
+        out.push("…".into());
+    }
+    out
+}
+
+/// The first word of the line holding `at`, and whether that line is inside a `test` block.
+fn line_keyword(src: &str, at: usize) -> (String, bool) {
+    let start = line_start(src, at);
+    let word: String = src[start..]
+        .trim_start_matches([' ', '\t'])
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect();
+    // Inside a test when the nearest block opener above is on a `test` line.
+    let before = &src[..start];
+    let in_test = before
+        .rfind(|c| c == '{')
+        .map(|b| src[line_start(src, b)..b].trim_start().starts_with("test"))
+        .unwrap_or(false);
+    (word, in_test)
+}
+
+/// pest's error at byte `base + position` as a diagnostic, and the absolute place it is at.
+/// `None` when the place is already reported (an unclosed string on that line).
+pub(crate) fn from_pest(
+    src: &str,
+    base: usize,
+    e: &PestError<Rule>,
+    scan: &Scan,
+) -> (Option<Diagnostic>, usize) {
+    let rel = match e.location {
+        InputLocation::Pos(p) => p,
+        InputLocation::Span((s, _)) => s,
+    };
+    let at = (base + rel).min(src.len());
+    let positives: Vec<Rule> = match &e.variant {
+        ErrorVariant::ParsingError { positives, .. } => positives.clone(),
+        ErrorVariant::CustomError { message } => {
+            // pest's call or stack limit: input built to make the parser work too hard.
+            let d = Diagnostic::error(
+                codes::INPUT_TOO_LARGE,
+                format!("this policy is too complex to parse ({message})"),
+            )
+            .at(Span::new(at, at), "the parser gave up here")
+            .help("policies nest and repeat far less than this; check that this is a policy file");
+            return (Some(d), at);
+        }
+    };
+
+    // A string left open on this line is the real problem; it is reported on its own.
+    let ls = line_start(src, at);
+    let le = next_line_start(src, at);
+    if scan
+        .unclosed_strings
+        .iter()
+        .any(|&q| q >= ls && q < le.max(ls + 1))
+    {
+        return (None, at);
+    }
+
+    let (found, found_span, found_word) = describe_found(src, at);
+
+    // A block never closed: the parser wanted `}` and met the end of the file or the next item.
+    if positives.contains(&Rule::rbrace) && !positives.contains(&Rule::comma) {
+        let at_eof = src[at..].trim().is_empty();
+        let at_item = found_word
+            .as_deref()
+            .is_some_and(|w| matches!(w, "rule" | "test"))
+            && at == ls;
+        if (at_eof || at_item)
+            && let Some(&open) = scan.block_opens.iter().rev().find(|&&o| o < at)
+        {
+            let eof = src.len();
+            let mut d = Diagnostic::error(codes::UNCLOSED_BLOCK, "this block is never closed")
+                .at(Span::new(open, open + 1), "this `{` has no matching `}`");
+            if at_eof {
+                d = d.also(Span::new(eof, eof), "the file ends inside the block");
+            } else {
+                d = d
+                    .also(
+                        found_span,
+                        "the next block starts here, inside the open one",
+                    )
+                    .also(Span::new(eof, eof), "end of file");
+            }
+            let help = if at_eof {
+                "add `}` on its own line after the block's last statement"
+            } else {
+                "add `}` on its own line before the next block"
+            };
+            return (Some(d.help(help)), at);
+        }
+    }
+
+    let expected = short_expected(&positives);
+    let message = format!("expected {}, found {found}", join_or(&expected));
+
+    // A word where a keyword was expected: likely a typo.
+    if let Some(w) = &found_word {
+        let kws: Vec<String> = positives
+            .iter()
+            .filter_map(|&r| expected_keyword(r))
+            .collect();
+        let refs: Vec<&str> = kws.iter().map(String::as_str).collect();
+        if let Some(s) = did_you_mean_owned(w, &refs) {
+            let d = Diagnostic::error(codes::UNKNOWN_KEYWORD, format!("unknown keyword `{w}`"))
+                .at(found_span, format!("expected {}", join_or(&expected)))
+                .help(format!("did you mean `{s}`?"));
+            return (Some(d), at);
+        }
+    }
+
+    let label = format!("expected {}", join_or(&expected));
+    let (kw, in_test) = line_keyword(src, at);
+    let help = if found == "`}`" && !positives.contains(&Rule::rbrace) {
+        "this `}` closes no block; remove it, or check the block above for a missing `{`"
+            .to_string()
+    } else if positives.contains(&Rule::nl) && expected.len() <= 3 && !found.starts_with("the end")
+    {
+        let mut h = "a statement ends at the end of its line: put what follows on its own line, or remove it".to_string();
+        if let Some(u) = usage(&kw, in_test) {
+            h.push_str(&format!("; `{kw}` is written {u}"));
+        }
+        h
+    } else if let Some(u) = usage(&kw, in_test) {
+        format!("`{kw}` is written {u}")
+    } else {
+        format!("write {} here", join_or(&expected))
+    };
+    let d = Diagnostic::error(codes::SYNTAX, message)
+        .at(found_span, label)
+        .help(help);
+    (Some(d), at)
+}
+
+fn did_you_mean_owned<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    crate::diag::did_you_mean(word, candidates.iter().copied())
+}

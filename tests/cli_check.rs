@@ -1,0 +1,194 @@
+//! `allot check` as a user runs it: exit codes, --deny-warnings, JSON output, folders.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn allot() -> Command {
+    let mut c = Command::cargo_bin("allot").expect("binary");
+    c.current_dir(root()).env("NO_COLOR", "1");
+    c
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    if let Some(parent) = p.parent() {
+        std::fs::create_dir_all(parent).unwrap();
+    }
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+const CLEAN: &str = "policy \"p\"\nseller \"A1PP0FEH11RW77\"\nmarketplaces US\n\nrule \"all\" {\n  match any\n  publish US\n}\n";
+
+#[test]
+fn clean_policy_exits_0() {
+    allot()
+        .args(["check", "policies/acme-eu.allot"])
+        .assert()
+        .code(0)
+        .stdout("")
+        .stderr(predicate::str::contains("checked 1 file: 0 errors, 0 warnings"));
+}
+
+#[test]
+fn warnings_exit_0_unless_denied() {
+    allot()
+        .args(["check", "policies/acme-na.allot"])
+        .assert()
+        .code(0)
+        .stderr(
+            predicate::str::contains("allot::oversell")
+                .and(predicate::str::contains("allot::fixed-quantity"))
+                .and(predicate::str::contains("checked 1 file: 0 errors, 2 warnings")),
+        );
+    allot()
+        .args(["check", "--deny-warnings", "policies/acme-na.allot"])
+        .assert()
+        .code(1);
+}
+
+#[test]
+fn errors_exit_1() {
+    allot()
+        .args(["check", "tests/fixtures/err/eu-trap.allot"])
+        .assert()
+        .code(1)
+        .stderr(
+            predicate::str::contains("allot::unified-conflict")
+                .and(predicate::str::contains("checked 1 file: 1 error, 0 warnings")),
+        );
+}
+
+#[test]
+fn missing_file_exits_2_and_names_it() {
+    allot()
+        .args(["check", "policies/acme-na.allot", "nope/missing.allot"])
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr(predicate::str::contains("nope/missing.allot"));
+}
+
+#[test]
+fn not_utf8_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("bad.allot");
+    std::fs::write(&p, b"policy \"\xff\"\n").unwrap();
+    allot()
+        .arg("check")
+        .arg(&p)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("not UTF-8"));
+}
+
+#[test]
+fn usage_error_exits_2() {
+    allot().args(["check"]).assert().code(2);
+    allot()
+        .args(["check", "--format", "xml", "policies"])
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn json_output_is_one_array_with_the_documented_fields() {
+    let out = allot()
+        .args([
+            "check",
+            "--format",
+            "json",
+            "policies/acme-na.allot",
+            "tests/fixtures/err/eu-trap.allot",
+        ])
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).expect("stdout is JSON");
+    let arr = v.as_array().expect("an array");
+    assert_eq!(arr.len(), 3);
+    let keys: Vec<&str> = arr[0]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "file",
+            "code",
+            "severity",
+            "message",
+            "help",
+            "line",
+            "column",
+            "end_line",
+            "end_column"
+        ]
+    );
+    let over = &arr[0];
+    assert_eq!(over["file"], "policies/acme-na.allot");
+    assert_eq!(over["code"], "allot::oversell");
+    assert_eq!(over["severity"], "warning");
+    assert_eq!(over["line"], 18);
+    assert_eq!(over["column"], 3);
+    assert_eq!(arr[1]["code"], "allot::fixed-quantity");
+    assert_eq!(arr[1]["line"], 40);
+    let trap = &arr[2];
+    assert_eq!(trap["file"], "tests/fixtures/err/eu-trap.allot");
+    assert_eq!(trap["code"], "allot::unified-conflict");
+    assert_eq!(trap["severity"], "error");
+    assert_eq!((trap["line"].as_u64(), trap["column"].as_u64()), (Some(7), Some(3)));
+    assert!(
+        trap["help"]
+            .as_str()
+            .unwrap()
+            .contains(r#"UK as "{sku}_UK" share 20%"#)
+    );
+}
+
+#[test]
+fn folder_is_searched_recursively_and_sorted() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "b.allot", CLEAN);
+    write(dir.path(), "sub/a.allot", &CLEAN.replace("publish US", "publish USA"));
+    write(dir.path(), "notes.txt", "not a policy");
+    let out = allot()
+        .arg("check")
+        .arg("--format=json")
+        .arg(dir.path())
+        .assert()
+        .get_output()
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    // b.allot is clean; sub/a.allot names an unknown marketplace: only it reports.
+    let files: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["file"].as_str().unwrap())
+        .collect();
+    assert!(files.iter().all(|f| f.ends_with("sub/a.allot")), "{files:?}");
+    allot()
+        .arg("check")
+        .arg(dir.path())
+        .assert()
+        .stderr(predicate::str::contains("checked 2 files"));
+    // A folder with no policies is a usage error.
+    let empty = tempfile::tempdir().unwrap();
+    allot()
+        .arg("check")
+        .arg(empty.path())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no *.allot files"));
+}
