@@ -33,7 +33,9 @@ fn clean_policy_exits_0() {
         .assert()
         .code(0)
         .stdout("")
-        .stderr(predicate::str::contains("checked 1 file: 0 errors, 0 warnings"));
+        .stderr(predicate::str::contains(
+            "checked 1 file: 0 errors, 0 warnings",
+        ));
 }
 
 #[test]
@@ -45,7 +47,9 @@ fn warnings_exit_0_unless_denied() {
         .stderr(
             predicate::str::contains("allot::oversell")
                 .and(predicate::str::contains("allot::fixed-quantity"))
-                .and(predicate::str::contains("checked 1 file: 0 errors, 2 warnings")),
+                .and(predicate::str::contains(
+                    "checked 1 file: 0 errors, 2 warnings",
+                )),
         );
     allot()
         .args(["check", "--deny-warnings", "policies/acme-na.allot"])
@@ -60,8 +64,9 @@ fn errors_exit_1() {
         .assert()
         .code(1)
         .stderr(
-            predicate::str::contains("allot::unified-conflict")
-                .and(predicate::str::contains("checked 1 file: 1 error, 0 warnings")),
+            predicate::str::contains("allot::unified-conflict").and(predicate::str::contains(
+                "checked 1 file: 1 error, 0 warnings",
+            )),
         );
 }
 
@@ -147,7 +152,10 @@ fn json_output_is_one_array_with_the_documented_fields() {
     assert_eq!(trap["file"], "tests/fixtures/err/eu-trap.allot");
     assert_eq!(trap["code"], "allot::unified-conflict");
     assert_eq!(trap["severity"], "error");
-    assert_eq!((trap["line"].as_u64(), trap["column"].as_u64()), (Some(7), Some(3)));
+    assert_eq!(
+        (trap["line"].as_u64(), trap["column"].as_u64()),
+        (Some(7), Some(3))
+    );
     assert!(
         trap["help"]
             .as_str()
@@ -160,7 +168,11 @@ fn json_output_is_one_array_with_the_documented_fields() {
 fn folder_is_searched_recursively_and_sorted() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "b.allot", CLEAN);
-    write(dir.path(), "sub/a.allot", &CLEAN.replace("publish US", "publish USA"));
+    write(
+        dir.path(),
+        "sub/a.allot",
+        &CLEAN.replace("publish US", "publish USA"),
+    );
     write(dir.path(), "notes.txt", "not a policy");
     let out = allot()
         .arg("check")
@@ -177,7 +189,10 @@ fn folder_is_searched_recursively_and_sorted() {
         .iter()
         .map(|d| d["file"].as_str().unwrap())
         .collect();
-    assert!(files.iter().all(|f| f.ends_with("sub/a.allot")), "{files:?}");
+    assert!(
+        files.iter().all(|f| f.ends_with("sub/a.allot")),
+        "{files:?}"
+    );
     allot()
         .arg("check")
         .arg(dir.path())

@@ -70,7 +70,8 @@ fn codes_in(text: &str) -> BTreeSet<String> {
 #[test]
 fn every_documented_code_has_a_failing_fixture() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let language = std::fs::read_to_string(root.join("docs/language.md")).expect("docs/language.md");
+    let language =
+        std::fs::read_to_string(root.join("docs/language.md")).expect("docs/language.md");
     let mut documented = codes_in(&language);
     for code in check::codes::ALL {
         assert!(
@@ -160,9 +161,18 @@ fn eu_trap_is_refused_with_the_fix() {
     let d = &checked.diagnostics[0];
     let at = d.primary_span();
     assert!(file.text[at.start..at.end].starts_with("publish UK share 20%"));
-    assert!(d.message.contains("one quantity per seller SKU"), "{}", d.message);
+    assert!(
+        d.message.contains("one quantity per seller SKU"),
+        "{}",
+        d.message
+    );
     assert!(d.message.contains("last write wins"), "{}", d.message);
-    assert!(d.message.contains("FR's 50% would overwrite UK's 20% and DE's 30%"), "{}", d.message);
+    assert!(
+        d.message
+            .contains("FR's 50% would overwrite UK's 20% and DE's 30%"),
+        "{}",
+        d.message
+    );
     let help = d.help.as_deref().unwrap_or_default();
     assert!(
         help.contains(

@@ -72,7 +72,11 @@ fn unified<'r>(c: &mut Checker, r: &'r RuleInfo) -> Vec<Offer<'r>> {
             continue;
         }
         let codes: Vec<String> = g.targets.iter().map(|t| t.code.clone()).collect();
-        let sku_src = first.sku.as_ref().map(|s| s.source.clone()).unwrap_or_default();
+        let sku_src = first
+            .sku
+            .as_ref()
+            .map(|s| s.source.clone())
+            .unwrap_or_default();
         let zero = g.targets.iter().find(|t| t.share == Percent::ZERO);
         if let Some(z) = zero {
             let others: Vec<String> = g
@@ -173,7 +177,13 @@ fn oversell(c: &mut Checker, r: &RuleInfo, offers: &[Offer]) {
     // An offer's share: its targets agree (or `unified` reported them).
     let shares: Vec<Percent> = offers
         .iter()
-        .map(|o| o.targets.iter().map(|t| t.share).max().unwrap_or(Percent::ZERO))
+        .map(|o| {
+            o.targets
+                .iter()
+                .map(|t| t.share)
+                .max()
+                .unwrap_or(Percent::ZERO)
+        })
         .collect();
     let sum: u32 = shares.iter().map(|p| p.0).sum();
     let partial = shares
@@ -214,7 +224,11 @@ fn oversell(c: &mut Checker, r: &RuleInfo, offers: &[Offer]) {
             example.join(", ")
         ))
     } else if r.round != Round::Down && partial > 1 {
-        let how = if r.round == Round::Up { "up" } else { "nearest" };
+        let how = if r.round == Round::Up {
+            "up"
+        } else {
+            "nearest"
+        };
         let mut d = Diagnostic::warning(
             OVERSELL,
             format!(

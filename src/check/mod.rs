@@ -4,8 +4,8 @@
 //! lowered on its own, and the cross-cutting Amazon rules run on whatever lowered cleanly.
 //! Codes are in `codes.rs` and documented in `docs/language.md`.
 
-pub mod codes;
 mod amazon;
+pub mod codes;
 mod rules;
 pub mod selector;
 pub mod template;
@@ -48,9 +48,8 @@ pub fn check(ast: &Ast) -> Checked {
     let tests = c.tests(ast);
     let mut diagnostics = std::mem::take(&mut c.diags);
     // Stable order: by place in the file, then by code.
-    diagnostics.sort_by(|a, b| {
-        (a.primary_span().start, a.code).cmp(&(b.primary_span().start, b.code))
-    });
+    diagnostics
+        .sort_by(|a, b| (a.primary_span().start, a.code).cmp(&(b.primary_span().start, b.code)));
     let policy = if diagnostics.iter().any(|d| d.is_error()) {
         None
     } else {
@@ -140,7 +139,9 @@ impl Checker {
             self.push(
                 Diagnostic::error(EMPTY_VALUE, format!("{what} is empty"))
                     .at(s.span, "empty")
-                    .help(format!("write the value between the quotes, e.g. {example}")),
+                    .help(format!(
+                        "write the value between the quotes, e.g. {example}"
+                    )),
             );
             false
         } else {
@@ -281,8 +282,9 @@ impl Checker {
         if region_v.is_none() {
             let help = match did_you_mean(&region.node, ["NA", "EU", "FE"]) {
                 Some(s) => format!("did you mean `{s}`? The regions are NA, EU and FE"),
-                None => "the regions are NA (North America), EU (Europe) and FE (Far East)"
-                    .to_string(),
+                None => {
+                    "the regions are NA (North America), EU (Europe) and FE (Far East)".to_string()
+                }
             };
             self.push(
                 Diagnostic::error(UNKNOWN_REGION, format!("unknown region `{}`", region.node))
@@ -317,7 +319,11 @@ impl Checker {
         }
         let mut source = None;
         if let Some(s) = supply_source
-            && self.non_empty(s, "the supply source code", "`supply_source \"353e4e48-…\"`")
+            && self.non_empty(
+                s,
+                "the supply source code",
+                "`supply_source \"353e4e48-…\"`",
+            )
         {
             if let Some(other) = self
                 .locations
@@ -411,7 +417,10 @@ impl Checker {
             .chain(self.customs.iter().map(|(m, _)| m.code.clone()))
             .collect();
         let help = match did_you_mean(&code.node, known.iter().map(String::as_str)) {
-            Some(s) => format!("did you mean `{s}`? (`allot marketplaces` lists the built-in codes; declare another with `marketplace {} id \"…\" region EU`)", code.node),
+            Some(s) => format!(
+                "did you mean `{s}`? (`allot marketplaces` lists the built-in codes; declare another with `marketplace {} id \"…\" region EU`)",
+                code.node
+            ),
             None => format!(
                 "use a built-in code (`allot marketplaces` lists them) or declare it: `marketplace {} id \"…\" region EU`",
                 code.node
@@ -456,8 +465,7 @@ impl Checker {
         if let Some(i) = self.locations.iter().position(|l| l.name == name.node) {
             return Some(i);
         }
-        let help = match did_you_mean(&name.node, self.locations.iter().map(|l| l.name.as_str()))
-        {
+        let help = match did_you_mean(&name.node, self.locations.iter().map(|l| l.name.as_str())) {
             Some(s) => format!("did you mean `{s}`?"),
             None if self.locations.is_empty() => format!(
                 "declare it first: `location {} supply_source \"…\"` (this policy declares no locations)",
@@ -515,7 +523,11 @@ impl Checker {
         }
     }
 
-    fn build(self, rules: Vec<rules::RuleInfo>, tests: Vec<crate::model::TestCase>) -> Option<Policy> {
+    fn build(
+        self,
+        rules: Vec<rules::RuleInfo>,
+        tests: Vec<crate::model::TestCase>,
+    ) -> Option<Policy> {
         let rules = rules
             .into_iter()
             .map(|r| r.into_model(self.on_missing))
@@ -532,4 +544,3 @@ impl Checker {
         })
     }
 }
-

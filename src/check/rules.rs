@@ -180,12 +180,9 @@ impl Checker {
             Written::Percent(p) => Some(Percent(p)),
             Written::Units(n) => {
                 self.push(
-                    Diagnostic::error(
-                        TYPE_MISMATCH,
-                        format!("{what} takes a percent, not units"),
-                    )
-                    .at(a.span, "units")
-                    .help(hint(n)),
+                    Diagnostic::error(TYPE_MISMATCH, format!("{what} takes a percent, not units"))
+                        .at(a.span, "units")
+                        .help(hint(n)),
                 );
                 None
             }
@@ -450,11 +447,15 @@ impl Checker {
             self.push(
                 Diagnostic::warning(
                     UNREACHABLE_THRESHOLD,
-                    format!("`threshold {t}` is above `cap {c}`: every offer of this rule publishes 0"),
+                    format!(
+                        "`threshold {t}` is above `cap {c}`: every offer of this rule publishes 0"
+                    ),
                 )
                 .at(tspan, "never reached")
                 .also(cspan, "results are at most this")
-                .help(format!("lower the threshold to at most {c}, or raise the cap")),
+                .help(format!(
+                    "lower the threshold to at most {c}, or raise the cap"
+                )),
             );
         }
         if let Some((_, s)) = rule_share
@@ -513,14 +514,20 @@ impl Checker {
             }),
             SelectorKind::Not(inner) => Some(Selector::Not(Box::new(self.selector(inner)?))),
             SelectorKind::And(parts) => {
-                let parts: Vec<Option<Selector>> =
-                    parts.iter().map(|p| self.selector(p)).collect();
-                Some(Selector::All(parts.into_iter().collect::<Option<Vec<_>>>()?))
+                let parts: Vec<Option<Selector>> = parts.iter().map(|p| self.selector(p)).collect();
+                Some(Selector::All(
+                    parts.into_iter().collect::<Option<Vec<_>>>()?,
+                ))
             }
         }
     }
 
-    fn targets(&mut self, info: &mut RuleInfo, targets: &[ast::Target], rule_share: Option<Percent>) {
+    fn targets(
+        &mut self,
+        info: &mut RuleInfo,
+        targets: &[ast::Target],
+        rule_share: Option<Percent>,
+    ) {
         let before = self.diags.len();
         let mut seen: Vec<(MarketplaceId, Span)> = Vec::new();
         for t in targets {
@@ -555,7 +562,10 @@ impl Checker {
                 Some(a) => self.percent(a, "`share`", |n| format!("did you mean `{n}%`?")),
                 None => Some(rule_share.unwrap_or(Percent::HUNDRED)),
             };
-            let by_location = t.by_location.as_ref().and_then(|b| self.by_location(info, b, &code));
+            let by_location = t
+                .by_location
+                .as_ref()
+                .and_then(|b| self.by_location(info, b, &code));
             let (Some(share), by_ok) = (share, t.by_location.is_none() || by_location.is_some())
             else {
                 continue;
@@ -576,7 +586,12 @@ impl Checker {
         info.targets_ok = self.diags[before..].iter().all(|d| !d.is_error());
     }
 
-    fn by_location(&mut self, info: &RuleInfo, b: &ast::ByLocation, code: &str) -> Option<ByLocation> {
+    fn by_location(
+        &mut self,
+        info: &RuleInfo,
+        b: &ast::ByLocation,
+        code: &str,
+    ) -> Option<ByLocation> {
         if code != "US" {
             self.push(
                 Diagnostic::warning(
@@ -602,10 +617,11 @@ impl Checker {
                 Some(v) => v.clone(),
                 None => (0..self.locations.len()).collect(),
             };
-            if !counted
-                .iter()
-                .any(|&l| self.locations.get(l).is_some_and(|l| l.supply_source.is_some()))
-            {
+            if !counted.iter().any(|&l| {
+                self.locations
+                    .get(l)
+                    .is_some_and(|l| l.supply_source.is_some())
+            }) {
                 self.push(
                     Diagnostic::error(
                         NO_SUPPLY_SOURCE,

@@ -99,6 +99,9 @@ mod tests {
         assert!(!covers(&sku(&["*-US"]), &sku(&["A-*"])));
         let tag = Selector::Tag(vec!["candles".into()]);
         assert!(covers(&tag, &Selector::All(vec![tag.clone(), sku(&["X"])])));
-        assert!(!covers(&Selector::All(vec![tag.clone(), sku(&["X"])]), &tag));
+        assert!(!covers(
+            &Selector::All(vec![tag.clone(), sku(&["X"])]),
+            &tag
+        ));
     }
 }

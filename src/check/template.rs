@@ -98,11 +98,7 @@ pub fn parse(text: &str, span: Span) -> Result<SkuTemplate, Diagnostic> {
 
 /// The shortest seller SKU this template can render for `marketplace` (an inventory SKU has at
 /// least one character). An error if even that exceeds Amazon's limit.
-pub fn check_length(
-    t: &SkuTemplate,
-    marketplace: &str,
-    span: Span,
-) -> Result<(), Diagnostic> {
+pub fn check_length(t: &SkuTemplate, marketplace: &str, span: Span) -> Result<(), Diagnostic> {
     let min: usize = t
         .parts
         .iter()
@@ -178,7 +174,10 @@ mod tests {
                 TemplatePart::Marketplace
             ]
         );
-        assert_eq!(key(&t, "US"), vec![KeyPart::Sku, KeyPart::Lit("-US".into())]);
+        assert_eq!(
+            key(&t, "US"),
+            vec![KeyPart::Sku, KeyPart::Lit("-US".into())]
+        );
     }
 
     #[test]

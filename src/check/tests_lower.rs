@@ -25,7 +25,11 @@ impl Checker {
                     "give each test its own name: `allot test` reports by name",
                 );
             } else {
-                self.non_empty(&test.name, "the test name", "`test \"yoga is capped\" { … }`");
+                self.non_empty(
+                    &test.name,
+                    "the test name",
+                    "`test \"yoga is capped\" { … }`",
+                );
                 names.push((test.name.node.clone(), test.name.span));
             }
             out.push(self.test(test));
@@ -44,7 +48,10 @@ impl Checker {
                         format!("{what} takes units (a number of items), not a percent"),
                     )
                     .at(a.span, "a percent")
-                    .help(format!("write a whole number of items: did you mean `{}`?", p.trim_end_matches('%'))),
+                    .help(format!(
+                        "write a whole number of items: did you mean `{}`?",
+                        p.trim_end_matches('%')
+                    )),
                 );
                 0
             }
@@ -91,7 +98,11 @@ impl Checker {
                     channel,
                     quantity,
                 } => {
-                    self.non_empty(seller_sku, "the seller SKU", "`expect \"YOGA-1-US\" on US = 10`");
+                    self.non_empty(
+                        seller_sku,
+                        "the seller SKU",
+                        "`expect \"YOGA-1-US\" on US = 10`",
+                    );
                     let mk = self.resolve_marketplace(marketplace);
                     let channel = match channel {
                         None => None,
