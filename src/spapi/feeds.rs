@@ -154,7 +154,9 @@ pub async fn download_report(
         .and_then(Value::as_str)
         .is_some_and(|c| c.eq_ignore_ascii_case("GZIP"));
     let bytes = client.download(&url).await?;
-    if gzip { gunzip(&bytes) } else { Ok(bytes) }
+    // The HTTP layer already inflates a `Content-Encoding: gzip` answer; only gunzip what
+    // still carries the gzip magic.
+    if gzip && bytes.starts_with(&[0x1f, 0x8b]) { gunzip(&bytes) } else { Ok(bytes) }
 }
 
 pub fn gunzip(bytes: &[u8]) -> Result<Vec<u8>, SpApiError> {
