@@ -156,7 +156,11 @@ pub async fn download_report(
     let bytes = client.download(&url).await?;
     // The HTTP layer already inflates a `Content-Encoding: gzip` answer; only gunzip what
     // still carries the gzip magic.
-    if gzip && bytes.starts_with(&[0x1f, 0x8b]) { gunzip(&bytes) } else { Ok(bytes) }
+    if gzip && bytes.starts_with(&[0x1f, 0x8b]) {
+        gunzip(&bytes)
+    } else {
+        Ok(bytes)
+    }
 }
 
 pub fn gunzip(bytes: &[u8]) -> Result<Vec<u8>, SpApiError> {
