@@ -740,6 +740,15 @@ fn targeted_help_for_likely_mistakes() {
         (d.code, d.primary_span().start),
         ("allot::unclosed-string", 7)
     );
+    let d = first("policy \u{201c}acme\u{201d}\n");
+    assert!(
+        d.help
+            .as_deref()
+            .is_some_and(|h| h.contains("typographic quote")),
+        "{d:?}"
+    );
+    let d = first("rule \"r\" {\n  cap\u{a0}10\n}\n");
+    assert!(d.message.contains("U+00A0"), "{d:?}");
     let d = first("location a supply \"x\"\n");
     assert_eq!(d.help.as_deref(), Some("did you mean `supply_source`?"));
 }
