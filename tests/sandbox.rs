@@ -1416,3 +1416,60 @@ async fn cancel_seed_errors_and_the_typed_log() {
     slow.shutdown().await;
     h.shutdown().await;
 }
+
+#[tokio::test]
+async fn scripted_faults_come_in_order() {
+    let h = start_quick().await;
+    let api = Api::login(&h).await;
+    let r = api
+        .c
+        .put(format!("{}/_sandbox/faults", api.base))
+        .json(&json!({ "next": ["503", "pass", "429", "drop-before", "500"] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let mut seen = Vec::new();
+    for i in 0..6 {
+        let sku = format!("N{i}");
+        let url = format!(
+            "{}/listings/2021-08-01/items/{SELLER}/{sku}?marketplaceIds={US}",
+            api.base
+        );
+        let r = api
+            .c
+            .patch(&url)
+            .header("x-amz-access-token", &api.token)
+            .json(
+                &json!({ "productType": "PRODUCT", "patches": op("merge", fa(&[("DEFAULT", 1)])) }),
+            )
+            .send()
+            .await;
+        seen.push(r.map(|r| r.status().as_u16()).unwrap_or(0));
+    }
+    assert_eq!(seen, [503, 200, 429, 0, 500, 200]);
+    let log = h.requests();
+    let applied: Vec<bool> = log.iter().map(|e| e.applied).collect();
+    assert_eq!(applied, [false, true, false, false, false, true]);
+    assert_eq!(log[1].marketplace_ids, [US]);
+    // The same from Rust, for in-process tests.
+    h.script_faults([sandbox::NextFault::DropAfter]);
+    let r = api
+        .c
+        .patch(format!(
+            "{}/listings/2021-08-01/items/{SELLER}/N9?marketplaceIds={US}",
+            api.base
+        ))
+        .header("x-amz-access-token", &api.token)
+        .json(&json!({ "productType": "PRODUCT", "patches": op("merge", fa(&[("DEFAULT", 4)])) }))
+        .send()
+        .await;
+    assert!(r.is_err());
+    let last = h.requests().pop().unwrap();
+    assert!(last.dropped && last.applied);
+    assert_eq!(
+        shown(&api.get("N9", US, "fulfillmentAvailability").await),
+        ch(&[("DEFAULT", 4)])
+    );
+    h.shutdown().await;
+}

@@ -662,6 +662,7 @@ fn apply_messages(
             method: "FEED".into(),
             path: format!("/feeds/2021-06-30/feeds/{}", feed.feed_id),
             sku: (!sku.is_empty()).then(|| sku.to_string()),
+            marketplace_ids: feed.marketplace_ids.clone(),
             status: 200,
             submission_status: Some(if accepted { "ACCEPTED" } else { "INVALID" }.into()),
             applied: accepted,

@@ -206,6 +206,8 @@ pub struct FaultsPatch {
     drop_rate: Option<f64>,
     latency_ms: Option<u64>,
     drop_after_apply: Option<bool>,
+    /// Replaces the script of faults for the next requests.
+    next: Option<Vec<super::NextFault>>,
 }
 
 /// `PUT /_sandbox/faults`: change fault injection while running (fields optional).
@@ -214,7 +216,7 @@ pub async fn set_faults(State(shared): State<Arc<Shared>>, body: Bytes) -> Respo
         Ok(p) => p,
         Err(e) => {
             return bad(&format!(
-                "Invalid faults body: {e}. Fields: fail_rate, drop_rate (0.0 to 1.0), latency_ms, drop_after_apply."
+                "Invalid faults body: {e}. Fields: fail_rate, drop_rate (0.0 to 1.0), latency_ms, drop_after_apply, next (a list of \"429\", \"500\", \"503\", \"drop-after\", \"drop-before\", \"pass\")."
             ));
         }
     };
@@ -236,6 +238,9 @@ pub async fn set_faults(State(shared): State<Arc<Shared>>, body: Bytes) -> Respo
     }
     if let Some(v) = p.drop_after_apply {
         f.drop_after_apply = v;
+    }
+    if let Some(v) = p.next {
+        f.next = v.into();
     }
     let f = f.clone();
     ok(serde_json::to_value(f).unwrap_or(Value::Null))
