@@ -407,7 +407,8 @@ pub struct LogEntry {
     /// The request's `marketplaceIds` (for a feed message: the feed's).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub marketplace_ids: Vec<String>,
-    /// HTTP status sent (or that would have been sent, for a dropped request).
+    /// HTTP status sent, or that would have been sent for a request dropped after its work;
+    /// 0 when no answer was made (dropped before the work, client gone).
     pub status: u16,
     /// ACCEPTED / INVALID / VALID for submissions.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -487,11 +488,9 @@ impl Shared {
         let Some(path) = &self.config.state_file else {
             return Ok(());
         };
-        let bytes = {
-            let inner = self.lock();
-            serde_json::to_vec_pretty(&inner.state)
-        }
-        .map_err(|e| SandboxError::WriteState {
+        // Copy under the lock, encode outside it: requests need not wait for the encoding.
+        let state = self.lock().state.clone();
+        let bytes = serde_json::to_vec_pretty(&state).map_err(|e| SandboxError::WriteState {
             path: path.clone(),
             source: std::io::Error::other(e),
         })?;
@@ -501,7 +500,7 @@ impl Shared {
         })
     }
 
-    /// The rate scale, clamped away from zero (checked at start).
+    /// `d` divided by the rate scale (positive: checked at start).
     pub fn scaled(&self, d: Duration) -> Duration {
         d.div_f64(self.config.rate_scale)
     }
