@@ -32,7 +32,7 @@ mod listings;
 mod net;
 mod state;
 
-pub use inspect::{SeedListing, SeedRequest};
+pub use inspect::{SEED_SHAPE, SeedChannel, SeedListing, SeedRequest};
 pub use state::{Feed, ProcessingStatus, State};
 
 use limits::{Limits, Op};
@@ -154,6 +154,14 @@ impl SandboxHandle {
     /// `PUT /_sandbox/faults` with `next` does.
     pub fn script_faults(&self, next: impl IntoIterator<Item = NextFault>) {
         self.shared.lock().faults.next = next.into_iter().collect();
+    }
+
+    /// Create or replace listings, as `PUT /_sandbox/listings` does. The error says which
+    /// entry is wrong; nothing is seeded then.
+    pub fn seed(&self, req: &SeedRequest) -> Result<usize, String> {
+        let n = inspect::apply_seed(&mut self.shared.lock().state, req)?;
+        self.shared.mark_dirty();
+        Ok(n)
     }
 
     /// A copy of the request log, as `GET /_sandbox/requests` shows it.
