@@ -1242,6 +1242,14 @@ async fn cli_serves_and_saves_on_ctrl_c() {
     use std::io::BufRead;
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("cli-state.json");
+    let seed = dir.path().join("seed.json");
+    std::fs::write(
+        &seed,
+        json!({ "sellerId": SELLER, "listings": [{ "sku": "SEEDED", "marketplaceIds": [US],
+            "fulfillmentAvailability": [{ "fulfillmentChannelCode": "DEFAULT", "quantity": 8 }] }] })
+        .to_string(),
+    )
+    .unwrap();
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("allot"))
         .args([
             "sandbox",
@@ -1252,6 +1260,8 @@ async fn cli_serves_and_saves_on_ctrl_c() {
             "--state",
         ])
         .arg(&file)
+        .arg("--listings")
+        .arg(&seed)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -1263,7 +1273,7 @@ async fn cli_serves_and_saves_on_ctrl_c() {
         .find(|w| w.starts_with("http://127.0.0.1:"))
         .unwrap_or_else(|| panic!("no URL in {first:?}"))
         .to_string();
-    let rest: Vec<String> = lines.by_ref().take(8).map(|l| l.unwrap()).collect();
+    let rest: Vec<String> = lines.by_ref().take(9).map(|l| l.unwrap()).collect();
     let rest = rest.join("\n");
     assert!(
         rest.contains(&format!(
@@ -1295,6 +1305,10 @@ async fn cli_serves_and_saves_on_ctrl_c() {
         .patch("CLI-1", US, op("merge", fa(&[("DEFAULT", 3)])))
         .await;
     assert_eq!(r.body["status"], "ACCEPTED");
+    assert_eq!(
+        shown(&api.get("SEEDED", US, "fulfillmentAvailability").await),
+        ch(&[("DEFAULT", 8)])
+    );
     let pid = child.id().to_string();
     assert!(
         std::process::Command::new("kill")
