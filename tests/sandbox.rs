@@ -1423,10 +1423,28 @@ async fn cancel_seed_errors_and_the_typed_log() {
             ("cancelFeed", false)
         ]
     );
+    let r = sapi
+        .call(
+            Method::GET,
+            "/feeds/2021-06-30/feeds?feedTypes=JSON_LISTINGS_FEED&processingStatuses=CANCELLED,DONE",
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["feeds"].as_array().unwrap().len(), 1);
+    assert_eq!(r.body["feeds"][0]["processingStatus"], "CANCELLED");
+    let r = sapi
+        .call(
+            Method::GET,
+            "/feeds/2021-06-30/feeds?processingStatuses=IN_QUEUE",
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
     // The HTTP log reads back into the same type.
     let typed: Vec<sandbox::LogEntry> =
         serde_json::from_value(sapi.inspect("/_sandbox/requests").await).unwrap();
-    assert_eq!(typed.len(), log.len());
+    assert_eq!(typed.len(), log.len() + 2);
     slow.shutdown().await;
     h.shutdown().await;
 }

@@ -316,7 +316,10 @@ fn router(shared: Arc<Shared>) -> Router {
         )
         .route("/feeds/2021-06-30/documents", post(feeds::create_document))
         .route("/feeds/2021-06-30/documents/{id}", get(feeds::get_document))
-        .route("/feeds/2021-06-30/feeds", post(feeds::create_feed))
+        .route(
+            "/feeds/2021-06-30/feeds",
+            post(feeds::create_feed).get(feeds::get_feeds),
+        )
         .route(
             "/feeds/2021-06-30/feeds/{id}",
             get(feeds::get_feed).delete(feeds::cancel_feed),
