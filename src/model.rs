@@ -373,6 +373,11 @@ pub struct Summary {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Current {
     pub listings: std::collections::BTreeMap<String, std::collections::BTreeMap<String, u64>>,
+    /// Where each seller SKU is listed (marketplace codes), when the source says so. A SKU
+    /// listed in a marketplace the policy does not publish to still shows the new quantity
+    /// there (one quantity per seller SKU per region): the preview warns.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub listed_in: std::collections::BTreeMap<String, std::collections::BTreeSet<String>>,
 }
 
 impl Current {

@@ -1,10 +1,174 @@
+//! `allot plan POLICY --inventory FILE [--current FILE]`: the dry run. Exit 0 success (with
+//! `--detailed-exitcode`: 0 no changes, 2 changes), 1 error (bad policy, inventory, I/O).
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::Args;
+use clap::{Args, ValueEnum};
+
+use crate::inventory::{self, Stock};
+use crate::listings;
+use crate::model::{Current, Policy};
+use crate::render::diagnostics::{SourceFile, human_all, want_color};
+use crate::render::preview;
+use crate::sim::{self, Preview};
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// A readable terminal table of the offers that change, then a summary.
+    #[default]
+    Table,
+    /// A pull-request comment: summary first, changes in a collapsible section.
+    Markdown,
+    /// Everything, with provenance (`format_version` 1.0; see docs/inventory.md).
+    Json,
+}
+
+/// The inputs every simulation command reads.
+#[derive(Debug, Args)]
+pub struct InputArgs {
+    /// The policy file.
+    #[arg(value_name = "POLICY")]
+    pub policy: PathBuf,
+    /// The inventory snapshot (CSV, Shopify CSV export, JSON or YAML).
+    #[arg(long, value_name = "FILE")]
+    pub inventory: PathBuf,
+    /// The inventory's format, if not told by its extension and header.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub inventory_format: Option<inventory::Format>,
+    /// What Amazon shows now (JSON, YAML, CSV or Amazon's All Listings report).
+    #[arg(long, value_name = "FILE")]
+    pub current: Option<PathBuf>,
+    /// The current listings' format, if not told by the extension and header.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub current_format: Option<listings::Format>,
+}
 
 #[derive(Debug, Args)]
-pub struct PlanArgs {}
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Exit 0 when nothing changes and 2 when something does (as Terraform); 1 stays error.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+    /// Markdown only: the most characters the comment may have (GitHub allows 65,536).
+    #[arg(long, value_name = "N", default_value_t = 60_000)]
+    pub max_chars: usize,
+}
 
-pub fn run(_args: PlanArgs) -> ExitCode {
-    super::fail(miette::miette!("`allot plan` is not built yet"), 2)
+/// Everything read from the command line's files, checked.
+pub struct Loaded {
+    pub policy_file: SourceFile,
+    pub policy: Policy,
+    pub stock: Stock,
+    pub current: Option<Current>,
+    /// Notes from reading the current listings (rows not read as quantities).
+    pub current_warnings: Vec<String>,
+}
+
+/// Read and check a policy; diagnostics go to stderr. Err carries the exit code (1).
+pub fn load_policy(path: &Path) -> Result<(SourceFile, Policy), ExitCode> {
+    let (file, checked) = match crate::check::load(path) {
+        Ok(x) => x,
+        Err(e) => return Err(super::fail(miette::miette!("{e}"), 1)),
+    };
+    if !checked.diagnostics.is_empty() {
+        let color = want_color(std::io::stderr().is_terminal());
+        eprint!("{}", human_all(&file, &checked.diagnostics, color));
+    }
+    match checked.policy {
+        Some(p) => Ok((file, p)),
+        None => {
+            eprintln!(
+                "error: {} has {} error{}; fix the policy first (`allot check {}`)",
+                file.name,
+                checked.errors(),
+                if checked.errors() == 1 { "" } else { "s" },
+                path.display()
+            );
+            Err(ExitCode::from(1))
+        }
+    }
+}
+
+/// Load the policy, the inventory and the current listings. Err is the exit code, the error
+/// already printed.
+pub fn load(args: &InputArgs) -> Result<Loaded, ExitCode> {
+    let (policy_file, policy) = load_policy(&args.policy)?;
+    let stock = inventory::read(&args.inventory, args.inventory_format, &policy.locations)
+        .map_err(|e| {
+            eprint!("{e}");
+            ExitCode::from(1)
+        })?;
+    let (current, current_warnings) = match &args.current {
+        None => (None, Vec::new()),
+        Some(p) => {
+            let l = listings::read(p, args.current_format).map_err(|e| {
+                eprint!("{e}");
+                ExitCode::from(1)
+            })?;
+            (Some(l.current), l.warnings)
+        }
+    };
+    Ok(Loaded {
+        policy_file,
+        policy,
+        stock,
+        current,
+        current_warnings,
+    })
+}
+
+/// Simulate the loaded inputs. Err is the exit code, the error already printed.
+pub fn simulate(loaded: &Loaded) -> Result<Preview, ExitCode> {
+    let mut preview =
+        sim::run(&loaded.policy, &loaded.stock, loaded.current.as_ref()).map_err(|e| {
+            eprint!("{e}");
+            ExitCode::from(1)
+        })?;
+    preview
+        .warnings
+        .extend(loaded.current_warnings.iter().cloned());
+    Ok(preview)
+}
+
+/// Render the preview to stdout.
+pub fn render(args: &PlanArgs, policy: &Policy, preview: &Preview) -> std::io::Result<()> {
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
+    match args.format {
+        Format::Table => preview::table(&mut out, policy, preview)?,
+        Format::Markdown => {
+            out.write_all(preview::markdown(policy, preview, args.max_chars).as_bytes())?
+        }
+        Format::Json => preview::json(&mut out, policy, preview)?,
+    }
+    out.flush()
+}
+
+pub fn run(args: PlanArgs) -> ExitCode {
+    let loaded = match load(&args.input) {
+        Ok(l) => l,
+        Err(code) => return code,
+    };
+    let preview = match simulate(&loaded) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    // Saving a plan (`--out plan.json`) belongs here: one call with `&loaded` and `&preview`.
+    if let Err(e) = render(&args, &loaded.policy, &preview) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            return ExitCode::SUCCESS;
+        }
+        return super::fail(miette::miette!("cannot write the preview: {e}"), 1);
+    }
+    if args.detailed_exitcode && preview.has_changes() {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    }
 }

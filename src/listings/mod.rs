@@ -1,1 +1,626 @@
-//! Current-listings readers (`--current`): JSON, YAML, CSV, Amazon's All Listings report.
+//! Current-listings readers (`--current FILE`): JSON, YAML, CSV (`seller_sku, channel,
+//! quantity`, `marketplace` optional) and Amazon's tab-separated All Listings report. They give
+//! a `model::Current`: per seller SKU, the quantity of each channel (one quantity per seller SKU
+//! per region, so marketplaces only say where a SKU is listed). Errors are located like the
+//! inventory's (`crate::inventory::error`). See docs/inventory.md.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+
+use crate::inventory::error::{InputError, RowError, RowErrors};
+use crate::inventory::{csv_error, csv_reader, parse_quantity, skip_bom};
+use crate::model::{Current, DEFAULT_CHANNEL};
+
+/// The formats `--current-format` accepts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// A list of `{seller_sku, channel, quantity, marketplace}` (or the object `{"listings": …}`).
+    Json,
+    Yaml,
+    /// `seller_sku,channel,quantity[,marketplace]`.
+    Csv,
+    /// Amazon's All Listings report (tab-separated; `seller-sku`, `quantity`, `fulfillment-channel`).
+    Amazon,
+}
+
+/// The current listings and notes about rows that were not read as quantities.
+#[derive(Clone, Debug, Default)]
+pub struct Listings {
+    pub current: Current,
+    pub warnings: Vec<String>,
+}
+
+/// Accumulates rows, refusing a second, different quantity for one SKU and channel.
+struct Acc {
+    current: Current,
+    errors: RowErrors,
+}
+
+impl Acc {
+    fn new() -> Self {
+        Acc {
+            current: Current::default(),
+            errors: RowErrors::default(),
+        }
+    }
+
+    fn add(&mut self, line: u64, sku: &str, channel: &str, qty: u64, marketplace: Option<&str>) {
+        let chans = self.current.listings.entry(sku.to_string()).or_default();
+        match chans.get(channel) {
+            Some(&old) if old != qty => self.errors.push(
+                RowError::new(
+                    line,
+                    format!("seller SKU `{sku}` channel `{channel}` has quantity {qty} here but {old} on an earlier row"),
+                )
+                .help("Amazon keeps one quantity per seller SKU and channel in a region: the rows must agree"),
+            ),
+            _ => {
+                chans.insert(channel.to_string(), qty);
+            }
+        }
+        if let Some(m) = marketplace {
+            self.current
+                .listed_in
+                .entry(sku.to_string())
+                .or_default()
+                .insert(m.to_string());
+        }
+    }
+
+    fn finish(self, name: &str, warnings: Vec<String>) -> Result<Listings, InputError> {
+        if !self.errors.is_empty() {
+            return Err(InputError::rows(name, self.errors));
+        }
+        Ok(Listings {
+            current: self.current,
+            warnings,
+        })
+    }
+}
+
+/// A marketplace cell: a built-in code or marketplace ID, returned as the code.
+fn marketplace(raw: &str) -> Result<String, (String, String)> {
+    let t = raw.trim();
+    if let Some(m) = crate::marketplaces::lookup(t).or_else(|| crate::marketplaces::by_id(t)) {
+        return Ok(m.code);
+    }
+    let help = match crate::diag::did_you_mean(t, crate::marketplaces::codes()) {
+        Some(s) => format!("did you mean `{s}`?"),
+        None => "use a marketplace code such as US or DE, or a marketplace ID (see `allot marketplaces`)".into(),
+    };
+    Err((format!("unknown marketplace `{t}`"), help))
+}
+
+pub fn detect(path: &Path, head: &[u8]) -> Format {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    let head = head.strip_prefix(&[0xEF, 0xBB, 0xBF][..]).unwrap_or(head);
+    let first = String::from_utf8_lossy(head.split(|b| *b == b'\n').next().unwrap_or(&[]))
+        .to_ascii_lowercase();
+    if first.contains("seller-sku") {
+        return Format::Amazon;
+    }
+    match ext.as_deref() {
+        Some("json") => Format::Json,
+        Some("yaml" | "yml") => Format::Yaml,
+        Some("csv") => Format::Csv,
+        Some("txt" | "tsv") => Format::Amazon,
+        _ => match head.iter().find(|b| !b.is_ascii_whitespace()) {
+            Some(b'[' | b'{') => Format::Json,
+            _ if first.contains(',') => Format::Csv,
+            _ => Format::Yaml,
+        },
+    }
+}
+
+/// Read a current-listings file; `format` overrides detection.
+pub fn read(path: &Path, format: Option<Format>) -> Result<Listings, InputError> {
+    let name = path.display().to_string();
+    let io = |source| InputError::Io {
+        path: name.clone(),
+        source,
+    };
+    let file = std::fs::File::open(path).map_err(io)?;
+    let mut reader = BufReader::new(file);
+    let format = match format {
+        Some(f) => f,
+        None => {
+            let head = reader.fill_buf().map_err(io)?;
+            detect(path, &head[..head.len().min(4096)])
+        }
+    };
+    read_from(&name, reader, format)
+}
+
+pub fn read_from<R: Read>(name: &str, reader: R, format: Format) -> Result<Listings, InputError> {
+    let mut reader = BufReader::new(reader);
+    skip_bom(&mut reader).map_err(|source| InputError::Io {
+        path: name.to_string(),
+        source,
+    })?;
+    match format {
+        Format::Csv => read_csv(name, reader),
+        Format::Amazon => read_amazon(name, reader),
+        Format::Json => {
+            let mut text = String::new();
+            reader
+                .read_to_string(&mut text)
+                .map_err(|e| InputError::file(name, format!("not UTF-8 text: {e}")))?;
+            let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+                InputError::file_at(
+                    name,
+                    e.line() as u64,
+                    Some(e.column() as u64),
+                    format!("not valid JSON: {e}"),
+                    Some(LIST_HELP.into()),
+                )
+            })?;
+            read_value(name, value, &text, Lines::Json)
+        }
+        Format::Yaml => {
+            let mut text = String::new();
+            reader
+                .read_to_string(&mut text)
+                .map_err(|e| InputError::file(name, format!("not UTF-8 text: {e}")))?;
+            let value: serde_json::Value = serde_saphyr::from_str(&text)
+                .map_err(|e| InputError::file(name, format!("not valid YAML: {e}")))?;
+            read_value(name, value, &text, Lines::Yaml)
+        }
+    }
+}
+
+const LIST_HELP: &str = "write a list of {\"seller_sku\": \"A-1\", \"channel\": \"DEFAULT\", \"quantity\": 5, \"marketplace\": \"US\"}";
+
+#[derive(Clone, Copy)]
+enum Lines {
+    Json,
+    Yaml,
+}
+
+/// The line where the n-th (0-based) item of the top-level list starts, found by scanning
+/// for `"seller_sku"` keys (JSON) or `- ` items (YAML); 0 if it cannot be told.
+fn item_lines(text: &str, how: Lines) -> Vec<u64> {
+    let mut out = Vec::new();
+    for (i, l) in text.lines().enumerate() {
+        let t = l.trim_start();
+        let hit = match how {
+            Lines::Json => t.contains("\"seller_sku\""),
+            Lines::Yaml => t.starts_with("- ") && l.len() - t.len() == 0,
+        };
+        if hit {
+            out.push(i as u64 + 1);
+        }
+    }
+    out
+}
+
+fn read_value(
+    name: &str,
+    value: serde_json::Value,
+    text: &str,
+    how: Lines,
+) -> Result<Listings, InputError> {
+    use serde_json::Value;
+    let mut acc = Acc::new();
+    match value {
+        Value::Object(map) if map.contains_key("listings") => {
+            let cur: Current = serde_json::from_value(Value::Object(map)).map_err(|e| {
+                InputError::file(name, format!("not a valid current-listings object: {e}"))
+            })?;
+            return Ok(Listings {
+                current: cur,
+                warnings: Vec::new(),
+            });
+        }
+        Value::Array(items) => {
+            let lines = item_lines(text, how);
+            let keys = ["seller_sku", "channel", "quantity", "marketplace"];
+            for (n, item) in items.into_iter().enumerate() {
+                let line = lines.get(n).copied().unwrap_or(0);
+                let err = |m: String| RowError::new(line, format!("item {}: {m}", n + 1));
+                let Value::Object(obj) = item else {
+                    acc.errors
+                        .push(err("expected a map".into()).help(LIST_HELP));
+                    continue;
+                };
+                for k in obj.keys() {
+                    if !keys.contains(&k.as_str()) {
+                        let help = crate::diag::did_you_mean(k, keys).map_or_else(
+                            || format!("the keys are {}", keys.join(", ")),
+                            |s| format!("did you mean `{s}`?"),
+                        );
+                        acc.errors.push(
+                            err(format!("unknown key `{k}`"))
+                                .field(None, k.clone())
+                                .help(help),
+                        );
+                    }
+                }
+                let sku = match obj.get("seller_sku") {
+                    Some(Value::String(s)) if !s.trim().is_empty() => s.trim().to_string(),
+                    _ => {
+                        acc.errors.push(
+                            err("`seller_sku` is missing or blank".into())
+                                .field(None, "seller_sku")
+                                .help(LIST_HELP),
+                        );
+                        continue;
+                    }
+                };
+                let channel = match obj.get("channel") {
+                    None => DEFAULT_CHANNEL.to_string(),
+                    Some(Value::String(s)) if !s.trim().is_empty() => s.trim().to_string(),
+                    Some(_) => {
+                        acc.errors.push(
+                            err("`channel` must be a non-blank string".into())
+                                .field(None, "channel")
+                                .help("DEFAULT, or a supply source's channel code"),
+                        );
+                        continue;
+                    }
+                };
+                let qty = match obj.get("quantity") {
+                    Some(Value::Number(n)) => match n.as_u64() {
+                        Some(q) => Ok(q),
+                        None => parse_quantity(&n.to_string()),
+                    },
+                    Some(Value::String(s)) => parse_quantity(s),
+                    Some(Value::Null) | None => Err((
+                        "the quantity is missing or null".into(),
+                        "write the quantity Amazon shows (0 if none); a missing quantity is never read as 0".into(),
+                    )),
+                    Some(_) => Err(("the quantity is not a number".into(), "write a whole number".into())),
+                };
+                let qty = match qty {
+                    Ok(q) => q,
+                    Err((m, h)) => {
+                        acc.errors.push(err(m).field(None, "quantity").help(h));
+                        continue;
+                    }
+                };
+                let mkt = match obj.get("marketplace") {
+                    None | Some(Value::Null) => None,
+                    Some(Value::String(s)) => match marketplace(s) {
+                        Ok(m) => Some(m),
+                        Err((m, h)) => {
+                            acc.errors.push(err(m).field(None, "marketplace").help(h));
+                            continue;
+                        }
+                    },
+                    Some(_) => {
+                        acc.errors.push(
+                            err("`marketplace` must be a string".into())
+                                .field(None, "marketplace")
+                                .help("a code such as US"),
+                        );
+                        continue;
+                    }
+                };
+                acc.add(line, &sku, &channel, qty, mkt.as_deref());
+            }
+        }
+        _ => {
+            return Err(
+                InputError::file(name, "expected a list of current listings").with_help(LIST_HELP),
+            );
+        }
+    }
+    acc.finish(name, Vec::new())
+}
+
+impl InputError {
+    fn with_help(self, h: &str) -> Self {
+        match self {
+            InputError::File {
+                path,
+                line,
+                column,
+                message,
+                ..
+            } => InputError::File {
+                path,
+                line,
+                column,
+                message,
+                help: Some(h.to_string()),
+            },
+            other => other,
+        }
+    }
+}
+
+fn read_csv<R: Read>(name: &str, reader: R) -> Result<Listings, InputError> {
+    let mut rdr = csv_reader(reader, b',', true);
+    let headers = rdr.headers().map_err(|e| csv_error(name, e))?.clone();
+    let find = |w: &str| {
+        headers
+            .iter()
+            .position(|h| h.trim().eq_ignore_ascii_case(w))
+    };
+    let (Some(c_sku), Some(c_qty)) = (find("seller_sku"), find("quantity")) else {
+        return Err(InputError::file_at(
+            name,
+            1,
+            None,
+            "the header needs `seller_sku` and `quantity` columns",
+            Some("write `seller_sku,channel,quantity,marketplace` (channel and marketplace are optional)".into()),
+        ));
+    };
+    let c_chan = find("channel");
+    let c_mkt = find("marketplace");
+    let hname = |i: usize| headers.get(i).unwrap_or("").trim().to_string();
+    let mut acc = Acc::new();
+    let mut rec = csv::StringRecord::new();
+    loop {
+        match rdr.read_record(&mut rec) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => return Err(csv_error(name, e)),
+        }
+        let line = rec.position().map_or(0, |p| p.line());
+        if rec.iter().all(|f| f.trim().is_empty()) {
+            continue;
+        }
+        if rec.len() != headers.len() {
+            acc.errors.push(
+                RowError::new(
+                    line,
+                    format!(
+                        "the row has {} fields but the header has {}",
+                        rec.len(),
+                        headers.len()
+                    ),
+                )
+                .help("one value per header column"),
+            );
+            continue;
+        }
+        let cell = |i: usize| rec.get(i).unwrap_or("").trim();
+        let sku = cell(c_sku);
+        if sku.is_empty() {
+            acc.errors.push(
+                RowError::new(line, "the seller SKU is blank")
+                    .field(Some(c_sku as u64 + 1), hname(c_sku))
+                    .help("every row needs the seller SKU"),
+            );
+            continue;
+        }
+        let channel = match c_chan {
+            None => DEFAULT_CHANNEL,
+            Some(c) if cell(c).is_empty() => {
+                acc.errors.push(
+                    RowError::new(line, "the channel is blank")
+                        .field(Some(c as u64 + 1), hname(c))
+                        .help("write DEFAULT or the supply source's channel code"),
+                );
+                continue;
+            }
+            Some(c) => cell(c),
+        };
+        let qty = match parse_quantity(cell(c_qty)) {
+            Ok(q) => q,
+            Err((m, h)) => {
+                acc.errors.push(
+                    RowError::new(line, m)
+                        .field(Some(c_qty as u64 + 1), hname(c_qty))
+                        .help(h),
+                );
+                continue;
+            }
+        };
+        let mkt = match c_mkt.map(cell).filter(|m| !m.is_empty()) {
+            None => None,
+            Some(m) => match marketplace(m) {
+                Ok(m) => Some(m),
+                Err((m, h)) => {
+                    let c = c_mkt.unwrap_or(0);
+                    acc.errors.push(
+                        RowError::new(line, m)
+                            .field(Some(c as u64 + 1), hname(c))
+                            .help(h),
+                    );
+                    continue;
+                }
+            },
+        };
+        acc.add(line, sku, channel, qty, mkt.as_deref());
+    }
+    acc.finish(name, Vec::new())
+}
+
+/// Amazon's All Listings report. Its text is not always UTF-8 and not CSV-quoted (titles hold
+/// quotes), so it is read as raw tab-separated bytes and only the needed columns are decoded.
+///
+/// A row with an empty `quantity` is not a quantity: Amazon leaves it empty for FBA offers
+/// (`fulfillment-channel` AMAZON_NA, AMAZON_EU…, whose stock Amazon manages) and for inactive
+/// listings. Such rows are not read as current quantities (never as 0): their offers show as
+/// new, and a warning counts them.
+fn read_amazon<R: Read>(name: &str, reader: R) -> Result<Listings, InputError> {
+    let mut rdr = csv_reader(reader, b'\t', false);
+    let headers = rdr.byte_headers().map_err(|e| csv_error(name, e))?.clone();
+    let find = |w: &str| {
+        headers
+            .iter()
+            .position(|h| String::from_utf8_lossy(h).trim().eq_ignore_ascii_case(w))
+    };
+    let (Some(c_sku), Some(c_qty)) = (find("seller-sku"), find("quantity")) else {
+        return Err(InputError::file_at(
+            name,
+            1,
+            None,
+            "the header needs `seller-sku` and `quantity` columns",
+            Some("download the All Listings report (Inventory > Inventory Reports) as tab-delimited text".into()),
+        ));
+    };
+    let c_chan = find("fulfillment-channel");
+    let mut acc = Acc::new();
+    let (mut fba, mut inactive) = (0u64, 0u64);
+    let mut rec = csv::ByteRecord::new();
+    loop {
+        match rdr.read_byte_record(&mut rec) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => return Err(csv_error(name, e)),
+        }
+        let line = rec.position().map_or(0, |p| p.line());
+        if rec.iter().all(|f| f.iter().all(u8::is_ascii_whitespace)) {
+            continue;
+        }
+        let text = |i: usize| -> Result<&str, RowError> {
+            std::str::from_utf8(rec.get(i).unwrap_or(b""))
+                .map(str::trim)
+                .map_err(|_| {
+                    RowError::new(line, "the cell is not valid UTF-8")
+                        .field(
+                            Some(i as u64 + 1),
+                            String::from_utf8_lossy(headers.get(i).unwrap_or(b"")).to_string(),
+                        )
+                        .help("re-save the report as UTF-8")
+                })
+        };
+        let cells = (text(c_sku), text(c_qty), c_chan.map(text).transpose());
+        let (sku, qty_raw, chan) = match cells {
+            (Ok(s), Ok(q), Ok(c)) => (s, q, c),
+            (a, b, c) => {
+                for e in [a.err(), b.err(), c.err()].into_iter().flatten() {
+                    acc.errors.push(e);
+                }
+                continue;
+            }
+        };
+        if sku.is_empty() {
+            acc.errors.push(
+                RowError::new(line, "the seller SKU is blank")
+                    .field(Some(c_sku as u64 + 1), "seller-sku")
+                    .help("every row of the report names a seller SKU"),
+            );
+            continue;
+        }
+        let channel = match chan {
+            Some(c) if !c.is_empty() => c,
+            _ => DEFAULT_CHANNEL,
+        };
+        if qty_raw.is_empty() {
+            if channel.starts_with("AMAZON") {
+                fba += 1;
+            } else {
+                inactive += 1;
+            }
+            continue;
+        }
+        match parse_quantity(qty_raw) {
+            Ok(q) => acc.add(line, sku, channel, q, None),
+            Err((m, h)) => acc.errors.push(
+                RowError::new(line, m)
+                    .field(Some(c_qty as u64 + 1), "quantity")
+                    .help(h),
+            ),
+        }
+    }
+    let mut warnings = Vec::new();
+    if fba > 0 {
+        warnings.push(format!("{name}: {fba} FBA row{} (empty quantity, Amazon-fulfilled) not read as current quantities", if fba == 1 { "" } else { "s" }));
+    }
+    if inactive > 0 {
+        warnings.push(format!("{name}: {inactive} row{} with an empty quantity (inactive listings) read as not listed: their offers show as new", if inactive == 1 { "" } else { "s" }));
+    }
+    acc.finish(name, warnings)
+}
+
+/// Channel map of one SKU, for tests.
+#[cfg(test)]
+fn chans(l: &Listings, sku: &str) -> std::collections::BTreeMap<String, u64> {
+    l.current.listings.get(sku).cloned().unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rd(text: &str, f: Format) -> Result<Listings, InputError> {
+        read_from("cur", text.as_bytes(), f)
+    }
+
+    #[test]
+    fn json_list_with_marketplaces() {
+        let l = rd(
+            r#"[{"seller_sku":"A-US","channel":"DEFAULT","quantity":4,"marketplace":"US"},
+                {"seller_sku":"C","quantity":2,"marketplace":"MX"},
+                {"seller_sku":"C","quantity":2,"marketplace":"A2EUQ1WTGCTBG2"}]"#,
+            Format::Json,
+        )
+        .unwrap();
+        assert_eq!(chans(&l, "A-US")["DEFAULT"], 4);
+        assert_eq!(
+            l.current.listed_in["C"].iter().collect::<Vec<_>>(),
+            vec!["CA", "MX"]
+        );
+    }
+
+    #[test]
+    fn json_errors_are_collected_and_located() {
+        let text = "[\n {\"seller_sku\": \"A\", \"quantity\": -1},\n {\"seller_sku\": \"B\", \"quantity\": null},\n {\"seller_sku\": \"C\", \"quantity\": 1, \"marketplace\": \"UZ\"},\n {\"seler_sku\": \"D\", \"quantity\": 1}\n]";
+        let e = rd(text, Format::Json).unwrap_err();
+        let s = e.to_string();
+        assert!(s.contains("cur:2") && s.contains("negative"), "{s}");
+        assert!(s.contains("cur:3") && s.contains("null"), "{s}");
+        assert!(s.contains("unknown marketplace `UZ`"), "{s}");
+        assert!(s.contains("did you mean `seller_sku`"), "{s}");
+    }
+
+    #[test]
+    fn conflicting_quantities_for_one_sku_are_refused() {
+        let e = rd(
+            "seller_sku,channel,quantity,marketplace\nA,DEFAULT,3,US\nA,DEFAULT,5,CA\n",
+            Format::Csv,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("cur:3"), "{e}");
+    }
+
+    #[test]
+    fn csv_blank_quantity_is_an_error() {
+        let e = rd("seller_sku,quantity\r\nA,\r\n", Format::Csv).unwrap_err();
+        assert!(e.to_string().contains("blank"), "{e}");
+    }
+
+    #[test]
+    fn amazon_report_skips_fba_and_inactive_rows_with_a_warning() {
+        let text = "item-name\tlisting-id\tseller-sku\tprice\tquantity\tfulfillment-channel\tstatus\n\
+                    Mug \"big\"\t1\tMUG-1-US\t9.99\t7\tDEFAULT\tActive\n\
+                    Pants\t2\tYOGA-1-US\t20\t\tAMAZON_NA\tActive\n\
+                    Old\t3\tOLD-1\t5\t\tDEFAULT\tInactive\n";
+        let l = read_from(
+            "rep.txt",
+            (&b"\xEF\xBB\xBF"[..]).chain(text.as_bytes()),
+            Format::Amazon,
+        )
+        .unwrap();
+        assert_eq!(chans(&l, "MUG-1-US")["DEFAULT"], 7);
+        assert!(!l.current.listings.contains_key("YOGA-1-US"));
+        assert_eq!(l.warnings.len(), 2, "{:?}", l.warnings);
+        assert_eq!(detect(Path::new("x.txt"), text.as_bytes()), Format::Amazon);
+    }
+
+    #[test]
+    fn object_form_round_trips() {
+        let mut c = Current::default();
+        c.listings
+            .insert("A".into(), [("DEFAULT".to_string(), 1)].into());
+        let text = serde_json::to_string(&c).unwrap();
+        assert_eq!(rd(&text, Format::Json).unwrap().current, c);
+    }
+
+    #[test]
+    fn yaml_list() {
+        let l = rd(
+            "- seller_sku: A\n  channel: DEFAULT\n  quantity: 3\n- seller_sku: B\n  quantity: 0\n",
+            Format::Yaml,
+        )
+        .unwrap();
+        assert_eq!(chans(&l, "A")["DEFAULT"], 3);
+        assert_eq!(chans(&l, "B")["DEFAULT"], 0);
+    }
+}

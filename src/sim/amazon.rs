@@ -134,6 +134,11 @@ impl AmazonModel {
         }
     }
 
+    /// Record what Amazon already holds for a key (from the current listings), before writes.
+    pub fn seed(&mut self, key: ListingKey, listing: Listing) {
+        self.listings.insert(key, listing);
+    }
+
     /// Remove the named channels of a listing (a `delete` patch with values): its other
     /// channels and its marketplaces stay. Unknown keys or channels are ignored.
     pub fn delete_channels(&mut self, key: &ListingKey, channels: &[String]) {

@@ -1,3 +1,606 @@
 //! Stage 3: the allocation engine, Amazon's model and the preview.
+//!
+//! `run` evaluates every inventory SKU against the policy's rules (first match decides, order of
+//! operations in `engine`), adds the SKUs that are missing from the inventory, compares every
+//! offer with the current listings, works out what buyers will see (Amazon's model, `amazon`)
+//! and how much could be oversold. One pass over the SKUs, O(SKUs × rules).
 
 pub mod amazon;
+pub mod engine;
+pub mod error;
+pub mod testrun;
+
+use std::collections::hash_map::DefaultHasher;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::hash::{Hash, Hasher};
+
+use serde::Serialize;
+
+use crate::inventory::{Stock, StockItem};
+use crate::marketplaces::Region;
+use crate::model::{
+    Action, ChangeKind, ChannelQty, Current, Offer, OfferChange, Policy, Selector, Summary,
+    TemplatePart,
+};
+use amazon::{AmazonModel, Listing, ListingKey, PatchOp};
+pub use engine::{Decision, Step, StepKind};
+use engine::{Engine, Produced};
+use error::Problems;
+pub use error::{SimError, SimProblem};
+
+/// How an offer's quantity came about.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Provenance {
+    /// Index into `Policy::rules` of the rule that decided.
+    pub rule: usize,
+    /// The SKU had no inventory row (published by `on_missing zero`).
+    pub missing: bool,
+    /// The value after each step, in order.
+    pub steps: Vec<Step>,
+    /// What buyers will see after the write, when it differs from the offer's channels
+    /// (channels of the current listing that the write leaves alone).
+    pub shown: Option<Vec<ChannelQty>>,
+    /// Marketplaces of the region where the SKU is listed now but the policy does not publish:
+    /// the new quantity shows there too.
+    pub also_shown_in: Vec<String>,
+}
+
+/// An inventory SKU that was not published, and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Skipped {
+    pub inventory_sku: String,
+    pub rule: String,
+    pub reason: &'static str,
+}
+
+/// Units that could be sold beyond the stock behind them, for one inventory SKU.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Exposure {
+    pub inventory_sku: String,
+    /// Units published on its independent offers (a seller SKU shared by marketplaces once).
+    pub published: u64,
+    /// Available stock over the locations the deciding rule counts.
+    pub backing: u64,
+    /// `published - backing`, never negative.
+    pub exposure: u64,
+}
+
+/// The dry run: every offer with what changes, how it was computed, and the risks.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Preview {
+    /// Every offer, in inventory order (missing SKUs last), with its current channels.
+    pub changes: Vec<OfferChange>,
+    /// Parallel to `changes`.
+    pub provenance: Vec<Provenance>,
+    /// SKUs skipped for missing stock.
+    pub skipped: Vec<Skipped>,
+    /// Inventory SKUs whose exposure is above 0.
+    pub exposure: Vec<Exposure>,
+    pub warnings: Vec<String>,
+    pub summary: Summary,
+    /// Inventory SKUs no rule matched (nothing published).
+    pub unmatched: u64,
+    /// Inventory SKUs a `skip` rule matched.
+    pub skipped_by_rule: u64,
+}
+
+impl Preview {
+    /// True when applying the plan would write anything.
+    pub fn has_changes(&self) -> bool {
+        self.changes.iter().any(|c| c.kind != ChangeKind::Unchanged)
+    }
+}
+
+/// Remembers which inventory SKU wrote each seller SKU of a region, without a second copy of
+/// every seller SKU string (the common case stores a hash and an index).
+#[derive(Default)]
+struct Owners {
+    by_hash: HashMap<(Region, u64), u32>,
+    overflow: HashMap<(Region, String), u32>,
+}
+
+impl Owners {
+    fn hash(s: &str) -> u64 {
+        let mut h = DefaultHasher::new();
+        s.hash(&mut h);
+        h.finish()
+    }
+
+    /// Record `idx` as the writer of `sku`; returns the earlier writer if there is one.
+    fn claim(
+        &mut self,
+        region: Region,
+        sku: &str,
+        idx: u32,
+        changes: &[OfferChange],
+    ) -> Option<u32> {
+        let key = (region, Self::hash(sku));
+        match self.by_hash.get(&key) {
+            None => {
+                self.by_hash.insert(key, idx);
+                None
+            }
+            Some(&prev) if changes[prev as usize].offer.seller_sku == sku => Some(prev),
+            Some(_) => {
+                // A hash collision between different seller SKUs: fall back to the string.
+                let k = (region, sku.to_string());
+                if let Some(&prev) = self.overflow.get(&k) {
+                    return Some(prev);
+                }
+                self.overflow.insert(k, idx);
+                None
+            }
+        }
+    }
+}
+
+/// Compare an offer's channels with the current listing. Only the channels the offer writes
+/// count: a `merge` leaves the others alone.
+fn classify(channels: &[ChannelQty], current: Option<&BTreeMap<String, u64>>) -> ChangeKind {
+    let Some(cur) = current else {
+        return ChangeKind::New;
+    };
+    if channels
+        .iter()
+        .all(|c| cur.get(&c.channel) == Some(&c.quantity))
+    {
+        ChangeKind::Unchanged
+    } else if channels.iter().all(|c| c.quantity == 0) {
+        ChangeKind::Zeroed
+    } else {
+        ChangeKind::Changed
+    }
+}
+
+fn same_channels(a: &[ChannelQty], b: &[ChannelQty]) -> bool {
+    let mut a: Vec<&ChannelQty> = a.iter().collect();
+    let mut b: Vec<&ChannelQty> = b.iter().collect();
+    a.sort();
+    b.sort();
+    a == b
+}
+
+/// Turn an engine offer into the preview's change and provenance; warnings about what buyers
+/// will see go to `warnings`.
+fn finish(
+    policy: &Policy,
+    p: Produced,
+    inventory_sku: &str,
+    current: Option<&Current>,
+    warnings: &mut Vec<String>,
+) -> (OfferChange, Provenance) {
+    let cur_map = current.and_then(|c| c.listings.get(&p.seller_sku));
+    let kind = classify(&p.channels, cur_map);
+    let codes: Vec<String> = p
+        .marketplaces
+        .iter()
+        .map(|&m| policy.marketplaces[m].code.clone())
+        .collect();
+    let mut shown = None;
+    let mut also = Vec::new();
+    let listed_in = current.and_then(|c| c.listed_in.get(&p.seller_sku));
+    if cur_map.is_some() || listed_in.is_some() {
+        // Amazon's model: the listing as it is now, then our writes (merge), once per
+        // marketplace; what remains is what buyers see in every marketplace it is listed in.
+        let key = ListingKey {
+            seller_id: policy.seller_id.clone(),
+            region: p.region,
+            seller_sku: p.seller_sku.clone(),
+        };
+        let mut model = AmazonModel::new();
+        model.seed(
+            key.clone(),
+            Listing {
+                marketplaces: listed_in.cloned().unwrap_or_default(),
+                channels: cur_map.cloned().unwrap_or_default(),
+            },
+        );
+        for code in &codes {
+            model.write(key.clone(), code, &p.channels, PatchOp::Merge);
+        }
+        if let Some(l) = model.get(&key) {
+            let list = l.channel_list();
+            if !same_channels(&list, &p.channels) {
+                shown = Some(list);
+            }
+            if l.shows_two_offers() {
+                warnings.push(format!(
+                    "seller SKU `{}`: after the write it has a DEFAULT quantity above 0 beside location quantities, so buyers see two offers (add `default_channel 0` to the rule)",
+                    p.seller_sku
+                ));
+            }
+            also = l
+                .marketplaces
+                .iter()
+                .filter(|m| !codes.contains(m))
+                .filter(|m| {
+                    crate::marketplaces::lookup(m)
+                        .map(|x| x.region)
+                        .or_else(|| {
+                            policy
+                                .marketplaces
+                                .iter()
+                                .find(|x| &x.code == *m)
+                                .map(|x| x.region)
+                        })
+                        == Some(p.region)
+                })
+                .cloned()
+                .collect();
+            if !also.is_empty() {
+                warnings.push(format!(
+                    "seller SKU `{}` is also listed in {}: Amazon keeps one quantity per seller SKU, so the quantity written for {} shows there too",
+                    p.seller_sku,
+                    also.join(", "),
+                    codes.join(", ")
+                ));
+            }
+        }
+    }
+    let offer = Offer {
+        marketplace_ids: p
+            .marketplaces
+            .iter()
+            .map(|&m| policy.marketplaces[m].id.clone())
+            .collect(),
+        marketplaces: codes,
+        seller_sku: p.seller_sku,
+        region: p.region,
+        channels: p.channels,
+        inventory_sku: inventory_sku.to_string(),
+        rule: policy.rules[p.rule].name.clone(),
+    };
+    let change = OfferChange {
+        current: cur_map.and_then(|_| current.and_then(|c| c.channels(&offer.seller_sku))),
+        offer,
+        kind,
+    };
+    let prov = Provenance {
+        rule: p.rule,
+        missing: p.missing,
+        steps: p.steps,
+        shown,
+        also_shown_in: also,
+    };
+    (change, prov)
+}
+
+/// Units published on independent offers minus the stock behind them (never negative).
+fn exposure_of(sku: &str, offers: &[Produced], backing: u64) -> Option<Exposure> {
+    let published: u64 = offers
+        .iter()
+        .flat_map(|o| o.channels.iter())
+        .fold(0u64, |a, c| a.saturating_add(c.quantity));
+    let exposure = published.saturating_sub(backing);
+    (exposure > 0).then(|| Exposure {
+        inventory_sku: sku.to_string(),
+        published,
+        backing,
+        exposure,
+    })
+}
+
+/// Literal SKUs named in `match sku` lists (not under `not`).
+fn literal_skus(sel: &Selector, out: &mut Vec<String>) {
+    match sel {
+        Selector::Sku(globs) => {
+            out.extend(globs.iter().filter(|g| !g.contains(['*', '?'])).cloned())
+        }
+        Selector::All(v) => v.iter().for_each(|s| literal_skus(s, out)),
+        _ => {}
+    }
+}
+
+/// The inventory SKU a seller SKU would come from through a template for one marketplace.
+fn invert(parts: &[TemplatePart], marketplace: &str, seller_sku: &str) -> Option<String> {
+    let n = parts.iter().filter(|p| **p == TemplatePart::Sku).count();
+    if n == 0 {
+        return None;
+    }
+    let fixed: usize = parts
+        .iter()
+        .map(|p| match p {
+            TemplatePart::Lit(s) => s.len(),
+            TemplatePart::Marketplace => marketplace.len(),
+            TemplatePart::Sku => 0,
+        })
+        .sum();
+    let rest = seller_sku.len().checked_sub(fixed)?;
+    if rest == 0 || rest % n != 0 {
+        return None;
+    }
+    let len = rest / n;
+    let mut at = 0;
+    for p in parts {
+        match p {
+            TemplatePart::Lit(s) => at += s.len(),
+            TemplatePart::Marketplace => at += marketplace.len(),
+            TemplatePart::Sku => return seller_sku.get(at..at + len).map(str::to_string),
+        }
+    }
+    None
+}
+
+/// Inventory SKUs without any inventory row that the policy or the current listings name:
+/// literal SKUs of `match sku` lists, then seller SKUs of the current listings that map back
+/// through the template of the rule that would decide for them.
+fn missing_skus(
+    engine: &Engine,
+    policy: &Policy,
+    stock: &Stock,
+    current: Option<&Current>,
+) -> Vec<String> {
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for r in &policy.rules {
+        let mut lits = Vec::new();
+        literal_skus(&r.selector, &mut lits);
+        for s in lits {
+            if stock.get(&s).is_none() && seen.insert(s.clone()) {
+                out.push(s);
+            }
+        }
+    }
+    let Some(current) = current else {
+        return out;
+    };
+    for seller_sku in current.listings.keys() {
+        for (ri, r) in policy.rules.iter().enumerate() {
+            let Action::Publish(p) = &r.action else {
+                continue;
+            };
+            for t in &p.targets {
+                let code = &policy.marketplaces[t.marketplace].code;
+                let Some(cand) = invert(&t.sku.parts, code, seller_sku) else {
+                    continue;
+                };
+                if stock.get(&cand).is_some() || seen.contains(&cand) {
+                    continue;
+                }
+                if engine.decide(&cand, None) == Some(ri)
+                    && t.sku.render(&cand, code).as_deref() == Ok(seller_sku.as_str())
+                {
+                    seen.insert(cand.clone());
+                    out.push(cand);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The preview: evaluate every inventory SKU (and every missing one) against the policy.
+pub fn run(policy: &Policy, stock: &Stock, current: Option<&Current>) -> Result<Preview, SimError> {
+    let engine = Engine::new(policy, stock);
+    let mut problems = Problems::default();
+    let mut preview = Preview {
+        warnings: stock.warnings.clone(),
+        ..Preview::default()
+    };
+    let mut owners = Owners::default();
+    let mut scratch: Vec<Produced> = Vec::new();
+    let missing = missing_skus(&engine, policy, stock, current);
+    let all = stock
+        .items
+        .iter()
+        .map(|i| (i.sku.as_str(), Some(i)))
+        .chain(missing.iter().map(|s| (s.as_str(), None::<&StockItem>)));
+    for (sku, item) in all {
+        scratch.clear();
+        match engine.evaluate(sku, item, &mut scratch, &mut problems) {
+            Decision::NoRule => preview.unmatched += 1,
+            Decision::Skip(_) => preview.skipped_by_rule += 1,
+            Decision::MissingSkipped(ri) => {
+                preview.summary.skus_skipped_missing += 1;
+                preview.skipped.push(Skipped {
+                    inventory_sku: sku.to_string(),
+                    rule: policy.rules[ri].name.clone(),
+                    reason: "no inventory row (on_missing skip)",
+                });
+            }
+            Decision::Failed(_) => {}
+            Decision::Published(ri) => {
+                if let Some(e) = exposure_of(sku, &scratch, engine.pool(ri, item)) {
+                    preview.summary.exposure = preview.summary.exposure.saturating_add(e.exposure);
+                    preview.exposure.push(e);
+                }
+                for p in scratch.drain(..) {
+                    let idx = preview.changes.len() as u32;
+                    if let Some(prev) = owners.claim(p.region, &p.seller_sku, idx, &preview.changes)
+                    {
+                        problems.push(SimProblem::DuplicateSellerSku {
+                            seller_sku: p.seller_sku.clone(),
+                            region: p.region,
+                            first: preview.changes[prev as usize].offer.inventory_sku.clone(),
+                            second: sku.to_string(),
+                        });
+                        continue;
+                    }
+                    let (change, prov) = finish(policy, p, sku, current, &mut preview.warnings);
+                    match change.kind {
+                        ChangeKind::New => preview.summary.offers_new += 1,
+                        ChangeKind::Changed => preview.summary.offers_changed += 1,
+                        ChangeKind::Unchanged => preview.summary.offers_unchanged += 1,
+                        ChangeKind::Zeroed => preview.summary.offers_zeroed += 1,
+                    }
+                    preview.changes.push(change);
+                    preview.provenance.push(prov);
+                }
+            }
+        }
+    }
+    problems.into_result()?;
+    if preview.unmatched > 0 {
+        preview.warnings.push(format!(
+            "{} inventory SKU{} matched no rule: nothing is published for {} (add `match any` as the last rule to say what happens)",
+            preview.unmatched,
+            if preview.unmatched == 1 { "" } else { "s" },
+            if preview.unmatched == 1 { "it" } else { "them" },
+        ));
+    }
+    Ok(preview)
+}
+
+/// One location's stock in a trace.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TraceStock {
+    pub location: String,
+    pub on_hand: u64,
+    pub reserved: u64,
+    pub available: u64,
+    /// Whether the deciding rule counts this location.
+    pub counted: bool,
+}
+
+/// Everything `allot explain` shows for one inventory SKU.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Trace {
+    pub sku: String,
+    pub in_inventory: bool,
+    pub stock: Vec<TraceStock>,
+    pub tags: Vec<String>,
+    pub attributes: Vec<(String, String)>,
+    /// Rules tried in order: (name, matched). The last one matched, if any did.
+    pub tried: Vec<(String, bool)>,
+    pub decided: Option<String>,
+    /// What happened: published, skip rule, skipped (missing stock), no rule.
+    pub outcome: String,
+    pub pool: Option<u64>,
+    pub offers: Vec<(OfferChange, Provenance)>,
+    pub exposure: Option<Exposure>,
+    pub warnings: Vec<String>,
+}
+
+/// Trace one inventory SKU (`allot explain`). A SKU without inventory rows is traced as missing.
+pub fn explain(
+    policy: &Policy,
+    stock: &Stock,
+    current: Option<&Current>,
+    sku: &str,
+) -> Result<Trace, SimError> {
+    let engine = Engine::new(policy, stock);
+    let item = stock.get(sku);
+    let decided = engine.decide(sku, item);
+    let tried = policy
+        .rules
+        .iter()
+        .enumerate()
+        .take(decided.map_or(policy.rules.len(), |d| d + 1))
+        .map(|(i, r)| (r.name.clone(), Some(i) == decided))
+        .collect();
+    let counted: Vec<usize> = decided
+        .map(|d| engine.counted(d).to_vec())
+        .unwrap_or_default();
+    let stock_rows = item
+        .map(|i| {
+            i.entries
+                .iter()
+                .map(|e| TraceStock {
+                    location: policy.locations[e.location].name.clone(),
+                    on_hand: e.on_hand,
+                    reserved: e.reserved,
+                    available: e.available(),
+                    counted: counted.contains(&e.location),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut problems = Problems::default();
+    let mut produced = Vec::new();
+    let decision = engine.evaluate(sku, item, &mut produced, &mut problems);
+    problems.into_result()?;
+    let mut warnings = Vec::new();
+    let pool = decided
+        .filter(|&d| matches!(policy.rules[d].action, Action::Publish(_)))
+        .map(|d| engine.pool(d, item));
+    let exposure = match decision {
+        Decision::Published(d) => exposure_of(sku, &produced, engine.pool(d, item)),
+        _ => None,
+    };
+    let outcome = match decision {
+        Decision::NoRule => "no rule matched: nothing is published".to_string(),
+        Decision::Skip(_) => "skipped by the rule: its listings are left alone".to_string(),
+        Decision::MissingSkipped(_) => {
+            "skipped: the SKU has no inventory row (on_missing skip): no write".to_string()
+        }
+        Decision::Published(_) | Decision::Failed(_) => format!(
+            "published: {} offer{}",
+            produced.len(),
+            if produced.len() == 1 { "" } else { "s" }
+        ),
+    };
+    let offers = produced
+        .into_iter()
+        .map(|p| finish(policy, p, sku, current, &mut warnings))
+        .collect();
+    Ok(Trace {
+        sku: sku.to_string(),
+        in_inventory: item.is_some(),
+        stock: stock_rows,
+        tags: item
+            .map(|i| {
+                i.tags
+                    .iter()
+                    .map(|&t| stock.tag_names[t as usize].clone())
+                    .collect()
+            })
+            .unwrap_or_default(),
+        attributes: item
+            .map(|i| {
+                i.attrs
+                    .iter()
+                    .map(|(a, v)| (stock.attr_names[*a as usize].clone(), v.clone()))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        tried,
+        decided: decided.map(|d| policy.rules[d].name.clone()),
+        outcome,
+        pool,
+        offers,
+        exposure,
+        warnings,
+    })
+}
+
+/// What Amazon will show after the preview's writes, per marketplace code: (seller SKU,
+/// channels). Feeds every offer through Amazon's model in order, seeded with the current
+/// listings, so a shared SKU shows its one quantity everywhere it is listed.
+pub fn amazon_view(policy: &Policy, preview: &Preview, current: Option<&Current>) -> AmazonModel {
+    let mut model = AmazonModel::new();
+    for c in &preview.changes {
+        let key = ListingKey {
+            seller_id: policy.seller_id.clone(),
+            region: c.offer.region,
+            seller_sku: c.offer.seller_sku.clone(),
+        };
+        if model.get(&key).is_none()
+            && let Some(cur) = current
+        {
+            let channels = cur.listings.get(&c.offer.seller_sku).cloned();
+            let listed: BTreeSet<String> = cur
+                .listed_in
+                .get(&c.offer.seller_sku)
+                .cloned()
+                .unwrap_or_default();
+            if channels.is_some() || !listed.is_empty() {
+                model.seed(
+                    key.clone(),
+                    Listing {
+                        marketplaces: listed,
+                        channels: channels.unwrap_or_default(),
+                    },
+                );
+            }
+        }
+        for m in &c.offer.marketplaces {
+            model.write(key.clone(), m, &c.offer.channels, PatchOp::Merge);
+        }
+    }
+    model
+}
+
+#[cfg(test)]
+pub(crate) mod testkit;
+#[cfg(test)]
+mod tests;

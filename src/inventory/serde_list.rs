@@ -1,0 +1,430 @@
+//! JSON and YAML inventories: a list of `{sku, location, on_hand, reserved, tags, attributes}`.
+//! Both are streamed item by item through a serde visitor, so a large file is never held whole.
+
+use std::cell::Cell;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::io::Read;
+use std::rc::Rc;
+
+use serde::Deserialize;
+use serde::de::{DeserializeSeed, SeqAccess, Visitor};
+
+use super::{InputError, LocationResolver, RowError, RowErrors, Stock, parse_quantity};
+use crate::model::Location;
+
+/// Any value, so that a wrong type becomes a located row error instead of aborting the parse.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum Raw {
+    Null,
+    Bool(#[allow(dead_code)] bool),
+    UInt(u64),
+    Int(i64),
+    Float(f64),
+    Str(String),
+    List(Vec<Raw>),
+    Map(BTreeMap<String, Raw>),
+}
+
+impl Raw {
+    pub fn describe(&self) -> &'static str {
+        match self {
+            Raw::Null => "null",
+            Raw::Bool(_) => "a boolean",
+            Raw::UInt(_) | Raw::Int(_) | Raw::Float(_) => "a number",
+            Raw::Str(_) => "a string",
+            Raw::List(_) => "a list",
+            Raw::Map(_) => "a map",
+        }
+    }
+
+    /// A quantity: a whole, non-negative number (a numeric string is accepted).
+    pub fn quantity(&self) -> Result<u64, (String, String)> {
+        match self {
+            Raw::UInt(v) => Ok(*v),
+            Raw::Int(v) if *v < 0 => Err((
+                format!("the quantity {v} is negative"),
+                "quantities are whole numbers of items, 0 or more".into(),
+            )),
+            Raw::Int(v) => Ok(*v as u64),
+            Raw::Float(f) => parse_quantity(&f.to_string()),
+            Raw::Str(s) => parse_quantity(s),
+            Raw::Null => Err((
+                "the quantity is null".into(),
+                "write a whole number (0 if there is no stock); null is never read as 0".into(),
+            )),
+            other => Err((
+                format!("the quantity is {}, not a number", other.describe()),
+                "write a whole number of items, e.g. 12".into(),
+            )),
+        }
+    }
+
+    pub fn string(&self) -> Option<String> {
+        match self {
+            Raw::Str(s) => Some(s.clone()),
+            Raw::UInt(v) => Some(v.to_string()),
+            Raw::Int(v) => Some(v.to_string()),
+            _ => None,
+        }
+    }
+}
+
+const KEYS: &[&str] = &[
+    "sku",
+    "location",
+    "on_hand",
+    "reserved",
+    "tags",
+    "attributes",
+];
+
+/// Where an item starts, as well as the format can tell.
+#[derive(Clone, Copy, Debug, Default)]
+struct Pos {
+    line: u64,
+    column: Option<u64>,
+}
+
+/// Turns raw items into stock, collecting errors.
+struct Builder<'a> {
+    stock: Stock,
+    errors: RowErrors,
+    resolver: LocationResolver<'a>,
+    locations: &'a [Location],
+    index: u64,
+}
+
+impl Builder<'_> {
+    fn item(&mut self, raw: Raw, pos: Pos) {
+        self.index += 1;
+        let n = self.index;
+        let err = |msg: String| {
+            let mut e = RowError::new(pos.line, format!("item {n}: {msg}"));
+            e.column = pos.column;
+            e
+        };
+        let Raw::Map(mut map) = raw else {
+            self.errors.push(
+                err(format!("expected a map, found {}", raw.describe()))
+                    .help("each item is `{sku, location, on_hand, reserved}`"),
+            );
+            return;
+        };
+        for key in map.keys() {
+            if !KEYS.contains(&key.as_str()) {
+                let help = match crate::diag::did_you_mean(key, KEYS.iter().copied()) {
+                    Some(s) => format!("did you mean `{s}`?"),
+                    None => format!("the keys are {}", KEYS.join(", ")),
+                };
+                self.errors.push(
+                    err(format!("unknown key `{key}`"))
+                        .field(None, key.clone())
+                        .help(help),
+                );
+            }
+        }
+        let sku = match map.remove("sku").as_ref().and_then(Raw::string) {
+            Some(s) if !s.trim().is_empty() => s.trim().to_string(),
+            _ => {
+                self.errors.push(
+                    err("the SKU is missing or blank".into())
+                        .field(None, "sku")
+                        .help("every item needs `sku: \"...\"`"),
+                );
+                return;
+            }
+        };
+        let loc = match map.remove("location") {
+            Some(Raw::Str(l)) => match self.resolver.resolve(l.trim()) {
+                Ok(l) => Some(l),
+                Err((m, h)) => {
+                    self.errors.push(err(m).field(None, "location").help(h));
+                    None
+                }
+            },
+            _ => {
+                self.errors.push(
+                    err(format!("`{sku}` has no location"))
+                        .field(None, "location")
+                        .help("every item needs `location: NAME` (one of the policy's locations)"),
+                );
+                None
+            }
+        };
+        let mut qty = |key: &str, required: bool| match map.remove(key) {
+            Some(v) => match v.quantity() {
+                Ok(q) => Some(q),
+                Err((m, h)) => {
+                    self.errors.push(err(m).field(None, key).help(h));
+                    None
+                }
+            },
+            None if required => {
+                self.errors.push(
+                    err(format!("`{sku}` has no `{key}`"))
+                        .field(None, key)
+                        .help(format!("add `{key}: N`")),
+                );
+                None
+            }
+            None => Some(0),
+        };
+        let on_hand = qty("on_hand", true);
+        let reserved = qty("reserved", false);
+        let (Some(loc), Some(on_hand), Some(reserved)) = (loc, on_hand, reserved) else {
+            return;
+        };
+        if self.stock.add(&sku, loc, on_hand, reserved).is_err() {
+            self.errors.push(
+                err(format!(
+                    "a second item for SKU `{sku}` at location `{}`",
+                    self.locations[loc].name
+                ))
+                .help("keep one item per SKU and location"),
+            );
+            return;
+        }
+        match map.remove("tags") {
+            None | Some(Raw::Null) => {}
+            Some(Raw::Str(s)) => {
+                let tags = s.split(';').map(str::trim).filter(|t| !t.is_empty());
+                self.stock.add_tags(&sku, tags);
+            }
+            Some(Raw::List(list)) => {
+                let mut tags = Vec::new();
+                for t in list {
+                    match t.string() {
+                        Some(s) => tags.push(s),
+                        None => self.errors.push(
+                            err(format!("a tag is {}, not a string", t.describe()))
+                                .field(None, "tags")
+                                .help("write tags as a list of strings"),
+                        ),
+                    }
+                }
+                self.stock.add_tags(&sku, tags.iter().map(String::as_str));
+            }
+            Some(other) => self.errors.push(
+                err(format!("`tags` is {}", other.describe()))
+                    .field(None, "tags")
+                    .help("write tags as a list of strings, e.g. [\"candles\", \"fragile\"]"),
+            ),
+        }
+        match map.remove("attributes") {
+            None | Some(Raw::Null) => {}
+            Some(Raw::Map(attrs)) => {
+                for (k, v) in attrs {
+                    let Some(v) = v.string() else {
+                        self.errors.push(
+                            err(format!("attribute `{k}` is {}", v.describe()))
+                                .field(None, "attributes")
+                                .help("attribute values are strings"),
+                        );
+                        continue;
+                    };
+                    if let Err(old) = self.stock.set_attr(&sku, &k, &v) {
+                        self.errors.push(
+                            err(format!("`{sku}` has `{k}` = `{v}` here but `{old}` before"))
+                                .field(None, "attributes")
+                                .help("an attribute belongs to the SKU: give it one value"),
+                        );
+                    }
+                }
+            }
+            Some(other) => self.errors.push(
+                err(format!("`attributes` is {}", other.describe()))
+                    .field(None, "attributes")
+                    .help("write attributes as a map, e.g. {\"brand\": \"acme\"}"),
+            ),
+        }
+    }
+}
+
+/// Visits the top-level list, handing each item to the builder as it is parsed.
+struct ListSeed<'b, 'a, F> {
+    builder: &'b mut Builder<'a>,
+    read_item: F,
+}
+
+/// Reads one item from a sequence and says where it started.
+trait ItemReader {
+    fn next<'de, A: SeqAccess<'de>>(&mut self, seq: &mut A)
+    -> Result<Option<(Raw, Pos)>, A::Error>;
+}
+
+impl<'de, F: ItemReader> DeserializeSeed<'de> for ListSeed<'_, '_, F> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de, F: ItemReader> Visitor<'de> for ListSeed<'_, '_, F> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a list of inventory items")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(mut self, mut seq: A) -> Result<(), A::Error> {
+        while let Some((raw, pos)) = self.read_item.next(&mut seq)? {
+            self.builder.item(raw, pos);
+        }
+        Ok(())
+    }
+}
+
+/// Counts lines as serde_json consumes bytes, and notes where the next item starts.
+#[derive(Default)]
+struct Tracker {
+    line: Cell<u64>,
+    column: Cell<u64>,
+    /// Set by `mark`; cleared at the next significant byte, whose place is recorded.
+    marking: Cell<bool>,
+    start: Cell<(u64, u64)>,
+}
+
+struct Counting<R> {
+    inner: R,
+    t: Rc<Tracker>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        for &b in &buf[..n] {
+            if b == b'\n' {
+                self.t.line.set(self.t.line.get() + 1);
+                self.t.column.set(0);
+                continue;
+            }
+            // Count characters, not bytes: skip UTF-8 continuation bytes.
+            if b & 0xC0 != 0x80 {
+                self.t.column.set(self.t.column.get() + 1);
+            }
+            if self.t.marking.get() && !b.is_ascii_whitespace() && b != b',' && b != b'[' {
+                self.t.marking.set(false);
+                self.t.start.set((self.t.line.get(), self.t.column.get()));
+            }
+        }
+        Ok(n)
+    }
+}
+
+struct JsonItems(Rc<Tracker>);
+
+impl ItemReader for JsonItems {
+    fn next<'de, A: SeqAccess<'de>>(
+        &mut self,
+        seq: &mut A,
+    ) -> Result<Option<(Raw, Pos)>, A::Error> {
+        self.0.marking.set(true);
+        let item = seq.next_element::<Raw>()?;
+        let (line, column) = self.0.start.get();
+        Ok(item.map(|r| {
+            (
+                r,
+                Pos {
+                    line,
+                    column: Some(column),
+                },
+            )
+        }))
+    }
+}
+
+struct YamlItems;
+
+impl ItemReader for YamlItems {
+    fn next<'de, A: SeqAccess<'de>>(
+        &mut self,
+        seq: &mut A,
+    ) -> Result<Option<(Raw, Pos)>, A::Error> {
+        let item = seq.next_element::<serde_saphyr::Spanned<Raw>>()?;
+        Ok(item.map(|s| {
+            let line = s.referenced.line();
+            let column = s.referenced.column();
+            (
+                s.value,
+                Pos {
+                    line,
+                    column: (column > 0).then_some(column),
+                },
+            )
+        }))
+    }
+}
+
+fn finish(name: &str, b: Builder<'_>) -> Result<Stock, InputError> {
+    if !b.errors.is_empty() {
+        return Err(InputError::rows(name, b.errors));
+    }
+    Ok(b.stock)
+}
+
+fn builder(locations: &[Location]) -> Builder<'_> {
+    Builder {
+        stock: Stock::new(),
+        errors: RowErrors::default(),
+        resolver: LocationResolver::new(locations),
+        locations,
+        index: 0,
+    }
+}
+
+pub(super) fn read_json<R: Read>(
+    name: &str,
+    reader: R,
+    locations: &[Location],
+) -> Result<Stock, InputError> {
+    let tracker = Rc::new(Tracker::default());
+    tracker.line.set(1);
+    let counting = Counting {
+        inner: reader,
+        t: tracker.clone(),
+    };
+    let mut b = builder(locations);
+    let mut de = serde_json::Deserializer::from_reader(counting);
+    let seed = ListSeed {
+        builder: &mut b,
+        read_item: JsonItems(tracker),
+    };
+    let res = seed.deserialize(&mut de).and_then(|()| de.end());
+    if let Err(e) = res {
+        return Err(InputError::file_at(
+            name,
+            e.line() as u64,
+            Some(e.column() as u64),
+            format!("not a valid JSON inventory: {e}"),
+            Some("the file must be a JSON list: [{\"sku\": \"A-1\", \"location\": \"newark\", \"on_hand\": 5, \"reserved\": 0}]".into()),
+        ));
+    }
+    finish(name, b)
+}
+
+pub(super) fn read_yaml<R: Read>(
+    name: &str,
+    reader: R,
+    locations: &[Location],
+) -> Result<Stock, InputError> {
+    let mut b = builder(locations);
+    let res = serde_saphyr::with_deserializer_from_reader(reader, |de| {
+        ListSeed {
+            builder: &mut b,
+            read_item: YamlItems,
+        }
+        .deserialize(de)
+    });
+    if let Err(e) = res {
+        return Err(InputError::File {
+            path: name.to_string(),
+            line: None,
+            column: None,
+            message: format!("not a valid YAML inventory: {e}"),
+            help: Some(
+                "the file must be a YAML list of `{sku, location, on_hand, reserved}` maps".into(),
+            ),
+        });
+    }
+    finish(name, b)
+}

@@ -1,0 +1,148 @@
+//! Shopify's inventory CSV export: one row per variant and location, with the columns
+//! `Handle, Title, Option… , SKU, …, Location, Incoming, Unavailable, Committed, Available,
+//! On hand`.
+//!
+//! Mapping (documented in docs/inventory.md): `on_hand` = `On hand`; `reserved` = `Committed` +
+//! `Unavailable` (sold but not shipped, and damaged/quality-control/safety stock), so that
+//! available = Shopify's own `Available`. `Incoming` is not stock yet and is ignored. An export
+//! without `On hand` uses `Available` as on_hand with nothing reserved. A cell reading
+//! `not stocked` means the variant is not stocked at that location: no row. Rows without a SKU
+//! cannot be listed on Amazon; they are ignored and counted in a warning.
+
+use std::io::Read;
+
+use super::{
+    InputError, LocationResolver, RowError, RowErrors, Stock, csv_error, csv_reader, parse_quantity,
+};
+use crate::model::Location;
+
+pub(super) fn read<R: Read>(
+    name: &str,
+    reader: R,
+    locations: &[Location],
+) -> Result<Stock, InputError> {
+    let mut rdr = csv_reader(reader, b',', true);
+    let headers = rdr.headers().map_err(|e| csv_error(name, e))?.clone();
+    let find = |want: &str| {
+        headers
+            .iter()
+            .position(|h| h.trim().eq_ignore_ascii_case(want))
+    };
+    let c_sku = find("sku");
+    let c_loc = find("location");
+    let c_on_hand = find("on hand");
+    let c_available = find("available");
+    let c_committed = find("committed");
+    let c_unavailable = find("unavailable");
+    let (Some(c_sku), Some(c_loc)) = (c_sku, c_loc) else {
+        return Err(InputError::file_at(
+            name,
+            1,
+            None,
+            "the header has no `SKU` or no `Location` column",
+            Some("export the inventory from Shopify (Products > Inventory > Export) with all locations".into()),
+        ));
+    };
+    if c_on_hand.is_none() && c_available.is_none() {
+        return Err(InputError::file_at(
+            name,
+            1,
+            None,
+            "the header has neither an `On hand` nor an `Available` column",
+            Some("export the inventory from Shopify with its quantity columns".into()),
+        ));
+    }
+    let hname = |i: usize| headers.get(i).unwrap_or("").trim().to_string();
+
+    let mut stock = Stock::new();
+    let mut errors = RowErrors::default();
+    let mut resolver = LocationResolver::new(locations);
+    let mut no_sku = 0u64;
+    let mut record = csv::StringRecord::new();
+    loop {
+        match rdr.read_record(&mut record) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => return Err(csv_error(name, e)),
+        }
+        let line = record.position().map_or(0, |p| p.line());
+        if record.iter().all(|f| f.trim().is_empty()) {
+            continue;
+        }
+        if record.len() != headers.len() {
+            errors.push(RowError::new(
+                line,
+                format!("the row has {} fields but the header has {}", record.len(), headers.len()),
+            ).help("every row needs one value per header column (quote values that contain commas)"));
+            continue;
+        }
+        let cell = |i: usize| record.get(i).unwrap_or("").trim();
+        let sku = cell(c_sku);
+        if sku.is_empty() {
+            no_sku += 1;
+            continue;
+        }
+        let not_stocked =
+            |c: Option<usize>| c.is_some_and(|c| cell(c).eq_ignore_ascii_case("not stocked"));
+        if not_stocked(c_on_hand) || (c_on_hand.is_none() && not_stocked(c_available)) {
+            stock.item_mut(sku);
+            continue;
+        }
+        let loc = match resolver.resolve(cell(c_loc)) {
+            Ok(l) => Some(l),
+            Err((m, h)) => {
+                errors.push(
+                    RowError::new(line, m)
+                        .field(Some(c_loc as u64 + 1), hname(c_loc))
+                        .help(h),
+                );
+                None
+            }
+        };
+        let mut qty = |c: usize| match parse_quantity(cell(c)) {
+            Ok(v) => Some(v),
+            Err((m, h)) => {
+                errors.push(
+                    RowError::new(line, m)
+                        .field(Some(c as u64 + 1), hname(c))
+                        .help(h),
+                );
+                None
+            }
+        };
+        let (on_hand, reserved) = match c_on_hand {
+            Some(c) => {
+                let on_hand = qty(c);
+                let committed = c_committed.map_or(Some(0), &mut qty);
+                let unavailable = c_unavailable.map_or(Some(0), &mut qty);
+                (
+                    on_hand,
+                    committed.zip(unavailable).map(|(a, b)| a.saturating_add(b)),
+                )
+            }
+            None => (c_available.and_then(&mut qty), Some(0)),
+        };
+        let (Some(loc), Some(on_hand), Some(reserved)) = (loc, on_hand, reserved) else {
+            continue;
+        };
+        if stock.add(sku, loc, on_hand, reserved).is_err() {
+            errors.push(
+                RowError::new(
+                    line,
+                    format!("a second row for SKU `{sku}` at location `{}`", locations[loc].name),
+                )
+                .help("two Shopify locations map to one policy location, or a SKU is used by two variants: keep one row per SKU and location"),
+            );
+        }
+    }
+    if !errors.is_empty() {
+        return Err(InputError::rows(name, errors));
+    }
+    if no_sku > 0 {
+        stock.warnings.push(format!(
+            "{name}: {no_sku} row{} without a SKU ignored (a variant needs a SKU to be listed on Amazon)",
+            if no_sku == 1 { "" } else { "s" }
+        ));
+    }
+    Ok(stock)
+}

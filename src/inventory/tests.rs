@@ -1,0 +1,200 @@
+use super::*;
+use crate::model::Location;
+
+fn locs() -> Vec<Location> {
+    ["newark", "austin", "toronto"]
+        .iter()
+        .map(|n| Location {
+            name: n.to_string(),
+            supply_source: None,
+        })
+        .collect()
+}
+
+fn rd(text: &str, f: Format) -> Result<Stock, InventoryError> {
+    read_from("inv", text.as_bytes(), f, &locs())
+}
+
+#[test]
+fn generic_csv_with_tags_attributes_bom_and_crlf() {
+    let text = "\u{feff}SKU,Location,On_Hand,Reserved,tags,brand\r\nA,newark,5,1,candles; fragile,acme\r\nA,austin,2,0,,\r\nB,toronto,0,0,,\r\n";
+    let s = rd(text, Format::Csv).unwrap();
+    assert_eq!(s.len(), 2);
+    let a = s.get("A").unwrap();
+    assert_eq!(a.available_at(0), 4);
+    assert_eq!(a.available_at(1), 2);
+    assert_eq!(a.available_at(2), 0);
+    let tags: Vec<&str> = a
+        .tags
+        .iter()
+        .map(|&t| s.tag_names[t as usize].as_str())
+        .collect();
+    assert_eq!(tags, vec!["candles", "fragile"]);
+    assert_eq!(
+        a.attrs,
+        vec![(s.find_attr("brand").unwrap(), "acme".to_string())]
+    );
+}
+
+#[test]
+fn reserved_above_on_hand_is_zero_available() {
+    let s = rd("sku,location,on_hand,reserved\nA,newark,2,5\n", Format::Csv).unwrap();
+    assert_eq!(s.get("A").unwrap().available_at(0), 0);
+}
+
+#[test]
+fn every_bad_row_is_reported_with_place_and_help() {
+    let text = "sku,location,on_hand,reserved\n\
+                A,newark,-2,0\n\
+                B,newrak,3,0\n\
+                C,austin,,0\n\
+                D,austin,1.5,0\n\
+                A,austin,1,0\n\
+                A,austin,1,0\n\
+                E,austin,1\n\
+                ,austin,1,0\n";
+    let e = rd(text, Format::Csv).unwrap_err();
+    let s = e.to_string();
+    assert_eq!(e.count(), 7, "{s}");
+    assert!(
+        s.contains("inv:2, column 3 (on_hand): the quantity `-2` is negative"),
+        "{s}"
+    );
+    assert!(
+        s.contains("inv:3, column 2 (location): unknown location `newrak`"),
+        "{s}"
+    );
+    assert!(s.contains("did you mean `newark`?"), "{s}");
+    assert!(
+        s.contains("inv:4, column 3 (on_hand): the quantity is blank"),
+        "{s}"
+    );
+    assert!(s.contains("never read as 0"), "{s}");
+    assert!(
+        s.contains("inv:5") && s.contains("not a whole number"),
+        "{s}"
+    );
+    assert!(
+        s.contains("inv:7: a second row for SKU `A` at location `austin`"),
+        "{s}"
+    );
+    assert!(s.contains("inv:8: the row has 3 fields"), "{s}");
+    assert!(s.contains("inv:9, column 1 (sku): the SKU is blank"), "{s}");
+    assert!(s.contains("nothing was read"), "{s}");
+}
+
+#[test]
+fn row_errors_stop_at_the_limit_and_count_the_rest() {
+    let mut text = String::from("sku,location,on_hand\n");
+    for i in 0..70 {
+        text.push_str(&format!("S{i},newark,x\n"));
+    }
+    let e = rd(&text, Format::Csv).unwrap_err();
+    let s = e.to_string();
+    assert!(s.contains("and 20 more"), "{s}");
+    assert_eq!(e.count(), 70);
+}
+
+#[test]
+fn missing_columns_are_named() {
+    let e = rd("sku,on_hand\nA,1\n", Format::Csv).unwrap_err();
+    assert!(e.to_string().contains("no location column"), "{e}");
+}
+
+#[test]
+fn shopify_export_maps_committed_and_unavailable_to_reserved() {
+    let text = "Handle,Title,Option1 Name,Option1 Value,SKU,Location,Incoming,Unavailable,Committed,Available,On hand\n\
+                mug,Mug,Size,L,MUG-1,Newark,10,1,2,7,10\n\
+                mug,Mug,Size,L,MUG-1,Austin,0,0,0,not stocked,not stocked\n\
+                mug,Mug,Size,S,,Newark,0,0,0,3,3\n";
+    let s = rd(text, Format::Shopify).unwrap();
+    let m = s.get("MUG-1").unwrap();
+    assert_eq!(m.entries.len(), 1);
+    assert_eq!(m.available_at(0), 7);
+    assert_eq!(s.warnings.len(), 1);
+    assert_eq!(detect(Path::new("x.csv"), text.as_bytes()), Format::Shopify);
+}
+
+#[test]
+fn shopify_location_names_match_loosely_and_errors_are_located() {
+    let l = vec![Location {
+        name: "newark_warehouse".into(),
+        supply_source: None,
+    }];
+    let text = "Handle,SKU,Location,On hand,Committed,Unavailable\nh,A,Newark Warehouse,3,0,0\nh,B,Brooklyn,1,0,0\n";
+    let e = read_from("shop.csv", text.as_bytes(), Format::Shopify, &l).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("shop.csv:3, column 3 (Location): unknown location `Brooklyn`"),
+        "{e}"
+    );
+    let ok = read_from(
+        "shop.csv",
+        "Handle,SKU,Location,On hand\nh,A,Newark Warehouse,3\n".as_bytes(),
+        Format::Shopify,
+        &l,
+    )
+    .unwrap();
+    assert_eq!(ok.get("A").unwrap().available_at(0), 3);
+}
+
+#[test]
+fn json_list_streams_and_locates_item_errors() {
+    let text = r#"[
+  {"sku": "A", "location": "newark", "on_hand": 5, "reserved": 1, "tags": ["candles"]},
+  {"sku": "B", "location": "newark", "on_hand": -1},
+  {"sku": "C", "location": "austin", "on_hnad": 1}
+]"#;
+    let e = rd(text, Format::Json).unwrap_err();
+    let s = e.to_string();
+    assert!(
+        s.contains("inv:3, column 3 (on_hand): item 2: the quantity -1 is negative"),
+        "{s}"
+    );
+    assert!(
+        s.contains("inv:4, column 3 (on_hnad): item 3: unknown key `on_hnad`"),
+        "{s}"
+    );
+    assert!(s.contains("did you mean `on_hand`?"), "{s}");
+    let ok = rd(
+        r#"[{"sku": "A", "location": "newark", "on_hand": 5, "reserved": 1, "tags": ["candles"], "attributes": {"brand": "acme"}}]"#,
+        Format::Json,
+    )
+    .unwrap();
+    assert_eq!(ok.get("A").unwrap().available_at(0), 4);
+    assert_eq!(ok.find_tag("candles"), Some(0));
+}
+
+#[test]
+fn json_syntax_error_has_line_and_column() {
+    let e = rd("[\n {\"sku\": \"A\",,}\n]", Format::Json).unwrap_err();
+    assert!(e.to_string().starts_with("error: inv:2:"), "{e}");
+}
+
+#[test]
+fn yaml_list_with_located_errors() {
+    let ok = rd(
+        "- sku: A\n  location: newark\n  on_hand: 3\n  reserved: 0\n  tags: [candles]\n- sku: B\n  location: austin\n  on_hand: 1\n",
+        Format::Yaml,
+    )
+    .unwrap();
+    assert_eq!(ok.len(), 2);
+    let e = rd(
+        "- sku: A\n  location: newark\n  on_hand: 3\n- sku: B\n  location: austin\n  on_hand: ~\n",
+        Format::Yaml,
+    )
+    .unwrap_err();
+    let s = e.to_string();
+    assert!(s.contains("inv:4") && s.contains("null"), "{s}");
+}
+
+#[test]
+fn quantities_parse_strictly() {
+    assert_eq!(parse_quantity(" 12 "), Ok(12));
+    assert_eq!(parse_quantity("12.0"), Ok(12));
+    assert!(parse_quantity("").is_err());
+    assert!(parse_quantity("-1").is_err());
+    assert!(parse_quantity("1,200").is_err());
+    assert!(parse_quantity("abc").is_err());
+    assert!(parse_quantity("NaN").is_err());
+}

@@ -1,0 +1,599 @@
+//! Renderers of the preview (`allot plan`) and of a trace (`allot explain`): a terminal table,
+//! a Markdown pull-request comment, and the documented JSON (`format_version` 1.0,
+//! docs/inventory.md). Renderers write to any `io::Write` so a million offers are streamed,
+//! never held as text.
+
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+use crate::model::{ChangeKind, ChannelQty, OfferChange, Percent, Policy, Summary};
+use crate::sim::{Exposure, Preview, Provenance, Skipped, Step, StepKind, Trace};
+
+/// The JSON format's version (major.minor): a new major may change or remove fields.
+pub const FORMAT_VERSION: &str = "1.0";
+
+/// How many skipped SKUs and exposures the table lists before "and N more".
+const LIST_LIMIT: usize = 20;
+
+fn kind_str(k: ChangeKind) -> &'static str {
+    match k {
+        ChangeKind::New => "new",
+        ChangeKind::Changed => "changed",
+        ChangeKind::Unchanged => "unchanged",
+        ChangeKind::Zeroed => "zeroed",
+    }
+}
+
+/// A channel code as people know it: the location's name for a supply source.
+pub fn channel_name<'a>(policy: &'a Policy, code: &'a str) -> &'a str {
+    policy
+        .locations
+        .iter()
+        .find(|l| l.supply_source.as_deref() == Some(code))
+        .map_or(code, |l| l.name.as_str())
+}
+
+/// One step in words: "buffer 2 → 15".
+pub fn step_text(policy: &Policy, s: &Step) -> String {
+    let at = s
+        .location
+        .and_then(|l| policy.locations.get(l))
+        .map(|l| format!(" @{}", l.name))
+        .unwrap_or_default();
+    let p = s.param.unwrap_or(0);
+    let pct = |v: u64| Percent(u32::try_from(v).unwrap_or(u32::MAX)).to_string();
+    match s.kind {
+        StepKind::Pool => format!("pool{at} {}", s.value),
+        StepKind::Buffer => format!("buffer{at} -{p} → {}", s.value),
+        StepKind::Share => format!("share{at} {} → {}", pct(p), s.value),
+        StepKind::Threshold => format!("threshold{at} {p} → {}", s.value),
+        StepKind::Cap => format!("cap{at} {p} → {}", s.value),
+        StepKind::Fixed => format!("quantity{at} {}", s.value),
+        StepKind::MissingZero => format!("missing{at} (on_missing zero) → 0"),
+        StepKind::Split => format!("split{at} {} → {}", pct(p), s.value),
+        StepKind::DefaultZero => "default_channel 0".to_string(),
+    }
+}
+
+pub fn steps_text(policy: &Policy, steps: &[Step]) -> String {
+    steps
+        .iter()
+        .map(|s| step_text(policy, s))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn current_of(c: &OfferChange, channel: &str) -> Option<u64> {
+    c.current
+        .as_ref()
+        .and_then(|cur| cur.iter().find(|x| x.channel == channel))
+        .map(|x| x.quantity)
+}
+
+/// Rows of the table: one per channel of every offer that changes.
+fn rows<'a>(policy: &'a Policy, preview: &'a Preview) -> impl Iterator<Item = [String; 6]> + 'a {
+    preview
+        .changes
+        .iter()
+        .filter(|c| c.kind != ChangeKind::Unchanged)
+        .flat_map(move |c| {
+            c.offer.channels.iter().map(move |ch| {
+                let cur = current_of(c, &ch.channel).map_or("-".to_string(), |q| q.to_string());
+                [
+                    c.offer.seller_sku.clone(),
+                    c.offer.marketplaces.join(","),
+                    channel_name(policy, &ch.channel).to_string(),
+                    format!("{cur} → {}", ch.quantity),
+                    kind_str(c.kind).to_string(),
+                    c.offer.rule.clone(),
+                ]
+            })
+        })
+}
+
+fn summary_lines(s: &Summary, preview: &Preview) -> Vec<String> {
+    vec![
+        format!(
+            "offers: {} new, {} changed, {} unchanged, {} zeroed",
+            s.offers_new, s.offers_changed, s.offers_unchanged, s.offers_zeroed
+        ),
+        format!(
+            "SKUs: {} skipped for missing stock, {} skipped by rule, {} matched no rule",
+            s.skus_skipped_missing, preview.skipped_by_rule, preview.unmatched
+        ),
+        format!(
+            "oversell exposure: {} unit{} over {} inventory SKU{}",
+            s.exposure,
+            if s.exposure == 1 { "" } else { "s" },
+            preview.exposure.len(),
+            if preview.exposure.len() == 1 { "" } else { "s" }
+        ),
+    ]
+}
+
+/// The terminal table: changed offers, skipped SKUs, the largest exposures, the summary and the
+/// warnings.
+pub fn table<W: Write>(w: &mut W, policy: &Policy, preview: &Preview) -> io::Result<()> {
+    const HEAD: [&str; 6] = [
+        "SELLER SKU",
+        "MARKETPLACES",
+        "CHANNEL",
+        "CURRENT → NEW",
+        "KIND",
+        "RULE",
+    ];
+    const MAX: usize = 44;
+    let mut width: [usize; 6] = HEAD.map(|h| h.chars().count());
+    let mut any = false;
+    for r in rows(policy, preview) {
+        any = true;
+        for (i, cell) in r.iter().enumerate() {
+            width[i] = width[i].max(cell.chars().count().min(MAX));
+        }
+    }
+    let line = |w: &mut W, cells: &[&str]| -> io::Result<()> {
+        let mut out = String::new();
+        for (i, c) in cells.iter().enumerate() {
+            let n = c.chars().count();
+            if i + 1 == cells.len() {
+                out.push_str(c);
+            } else {
+                out.push_str(c);
+                out.extend(std::iter::repeat_n(' ', width[i].saturating_sub(n) + 2));
+            }
+        }
+        writeln!(w, "{}", out.trim_end())
+    };
+    if any {
+        line(w, &HEAD)?;
+        for r in rows(policy, preview) {
+            let cells: Vec<&str> = r.iter().map(String::as_str).collect();
+            line(w, &cells)?;
+        }
+    } else {
+        writeln!(w, "No offer changes.")?;
+    }
+    if !preview.skipped.is_empty() {
+        writeln!(w)?;
+        writeln!(
+            w,
+            "Skipped for missing stock (no inventory row; nothing is written):"
+        )?;
+        write_skipped(w, &preview.skipped, "  ")?;
+    }
+    if !preview.exposure.is_empty() {
+        writeln!(w)?;
+        writeln!(
+            w,
+            "Oversell exposure (units published beyond the stock behind them):"
+        )?;
+        for e in top_exposure(&preview.exposure) {
+            writeln!(
+                w,
+                "  {}: {} published on independent offers, {} available → exposure {}",
+                e.inventory_sku, e.published, e.backing, e.exposure
+            )?;
+        }
+        if preview.exposure.len() > LIST_LIMIT {
+            writeln!(w, "  ... and {} more", preview.exposure.len() - LIST_LIMIT)?;
+        }
+    }
+    writeln!(w)?;
+    writeln!(w, "Summary")?;
+    for l in summary_lines(&preview.summary, preview) {
+        writeln!(w, "  {l}")?;
+    }
+    if !preview.warnings.is_empty() {
+        writeln!(w)?;
+        for warn in &preview.warnings {
+            writeln!(w, "warning: {warn}")?;
+        }
+    }
+    Ok(())
+}
+
+fn write_skipped<W: Write>(w: &mut W, skipped: &[Skipped], indent: &str) -> io::Result<()> {
+    for s in skipped.iter().take(LIST_LIMIT) {
+        writeln!(w, "{indent}{} (rule \"{}\")", s.inventory_sku, s.rule)?;
+    }
+    if skipped.len() > LIST_LIMIT {
+        writeln!(w, "{indent}... and {} more", skipped.len() - LIST_LIMIT)?;
+    }
+    Ok(())
+}
+
+/// The largest exposures first (ties in inventory order).
+fn top_exposure(e: &[Exposure]) -> Vec<&Exposure> {
+    let mut v: Vec<&Exposure> = e.iter().collect();
+    v.sort_by(|a, b| b.exposure.cmp(&a.exposure));
+    v.truncate(LIST_LIMIT);
+    v
+}
+
+fn md_escape(s: &str) -> String {
+    s.replace('|', "\\|")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// The Markdown pull-request comment: summary first, then the changes in a collapsible
+/// section, cut to stay under `max_chars` characters with a note of what was cut.
+pub fn markdown(policy: &Policy, preview: &Preview, max_chars: usize) -> String {
+    let s = &preview.summary;
+    let mut out = String::new();
+    out.push_str(&format!(
+        "### allot plan: `{}`\n\n",
+        md_escape(&policy.name)
+    ));
+    out.push_str("| new | changed | unchanged | zeroed | skipped (missing stock) | exposure |\n");
+    out.push_str("|---:|---:|---:|---:|---:|---:|\n");
+    out.push_str(&format!(
+        "| {} | {} | {} | {} | {} | {} |\n\n",
+        s.offers_new,
+        s.offers_changed,
+        s.offers_unchanged,
+        s.offers_zeroed,
+        s.skus_skipped_missing,
+        s.exposure
+    ));
+    if !preview.warnings.is_empty() {
+        for warn in &preview.warnings {
+            out.push_str(&format!("> [!WARNING]\n> {}\n\n", md_escape(warn)));
+        }
+    }
+    let changed: Vec<&OfferChange> = preview
+        .changes
+        .iter()
+        .filter(|c| c.kind != ChangeKind::Unchanged)
+        .collect();
+    // Room kept for the closing tags and the note about what was cut.
+    let budget = max_chars.saturating_sub(out.len() + 600);
+    let mut body = String::new();
+    let mut shown = 0usize;
+    for r in rows(policy, preview) {
+        let line = format!(
+            "| `{}` | {} | {} | {} | {} | {} |\n",
+            md_escape(&r[0]),
+            r[1],
+            md_escape(&r[2]),
+            r[3],
+            r[4],
+            md_escape(&r[5])
+        );
+        if body.len() + line.len() > budget {
+            break;
+        }
+        body.push_str(&line);
+        shown += 1;
+    }
+    let total_rows: usize = changed.iter().map(|c| c.offer.channels.len()).sum();
+    out.push_str(&format!(
+        "<details><summary>{} offer{} change{} ({} channel row{})</summary>\n\n",
+        changed.len(),
+        if changed.len() == 1 { "" } else { "s" },
+        if changed.len() == 1 { "s" } else { "" },
+        total_rows,
+        if total_rows == 1 { "" } else { "s" }
+    ));
+    if total_rows > 0 {
+        out.push_str("| seller SKU | marketplaces | channel | current → new | kind | rule |\n");
+        out.push_str("|---|---|---|---|---|---|\n");
+        out.push_str(&body);
+    }
+    if shown < total_rows {
+        out.push_str(&format!(
+            "\n_{} of {} rows not shown (the comment is capped at {} characters); run `allot plan` for all._\n",
+            total_rows - shown,
+            total_rows,
+            max_chars
+        ));
+    }
+    out.push_str("\n</details>\n");
+    if !preview.skipped.is_empty() {
+        out.push_str(&format!(
+            "\n<details><summary>{} SKU{} skipped for missing stock</summary>\n\n",
+            preview.skipped.len(),
+            if preview.skipped.len() == 1 { "" } else { "s" }
+        ));
+        for sk in preview.skipped.iter().take(LIST_LIMIT) {
+            out.push_str(&format!(
+                "- `{}` (rule \"{}\")\n",
+                md_escape(&sk.inventory_sku),
+                md_escape(&sk.rule)
+            ));
+        }
+        if preview.skipped.len() > LIST_LIMIT {
+            out.push_str(&format!(
+                "- … and {} more\n",
+                preview.skipped.len() - LIST_LIMIT
+            ));
+        }
+        out.push_str("\n</details>\n");
+    }
+    if !preview.exposure.is_empty() {
+        out.push_str("\n<details><summary>Oversell exposure</summary>\n\n| inventory SKU | published | available | exposure |\n|---|---:|---:|---:|\n");
+        for e in top_exposure(&preview.exposure) {
+            out.push_str(&format!(
+                "| `{}` | {} | {} | {} |\n",
+                md_escape(&e.inventory_sku),
+                e.published,
+                e.backing,
+                e.exposure
+            ));
+        }
+        if preview.exposure.len() > LIST_LIMIT {
+            out.push_str(&format!(
+                "\n_… and {} more SKUs._\n",
+                preview.exposure.len() - LIST_LIMIT
+            ));
+        }
+        out.push_str("\n</details>\n");
+    }
+    out
+}
+
+// ---- JSON (format_version 1.0, documented in docs/inventory.md) ----
+
+#[derive(Serialize)]
+struct JsonPreview<'a> {
+    format_version: &'static str,
+    policy: &'a str,
+    seller_id: &'a str,
+    summary: &'a Summary,
+    skus_skipped_by_rule: u64,
+    skus_unmatched: u64,
+    has_changes: bool,
+    #[serde(serialize_with = "ser_changes")]
+    changes: (&'a Policy, &'a Preview),
+    skipped: &'a [Skipped],
+    exposure: &'a [Exposure],
+    warnings: &'a [String],
+}
+
+#[derive(Serialize)]
+struct JsonChannel<'a> {
+    channel: &'a str,
+    /// The location's name when the channel is a supply source.
+    location: Option<&'a str>,
+    current: Option<u64>,
+    new: u64,
+}
+
+#[derive(Serialize)]
+struct JsonStep<'a> {
+    step: StepKind,
+    location: Option<&'a str>,
+    param: Option<u64>,
+    value: u64,
+}
+
+#[derive(Serialize)]
+struct JsonProvenance<'a> {
+    rule: &'a str,
+    rule_index: usize,
+    missing: bool,
+    steps: Vec<JsonStep<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonChange<'a> {
+    seller_sku: &'a str,
+    region: &'a str,
+    marketplaces: &'a [String],
+    marketplace_ids: &'a [String],
+    inventory_sku: &'a str,
+    kind: ChangeKind,
+    channels: Vec<JsonChannel<'a>>,
+    /// What buyers will see after the write (every marketplace the SKU is listed in).
+    shown: &'a [ChannelQty],
+    also_shown_in: &'a [String],
+    provenance: JsonProvenance<'a>,
+}
+
+fn json_change<'a>(policy: &'a Policy, c: &'a OfferChange, p: &'a Provenance) -> JsonChange<'a> {
+    JsonChange {
+        seller_sku: &c.offer.seller_sku,
+        region: c.offer.region.as_str(),
+        marketplaces: &c.offer.marketplaces,
+        marketplace_ids: &c.offer.marketplace_ids,
+        inventory_sku: &c.offer.inventory_sku,
+        kind: c.kind,
+        channels: c
+            .offer
+            .channels
+            .iter()
+            .map(|ch| JsonChannel {
+                channel: &ch.channel,
+                location: policy
+                    .locations
+                    .iter()
+                    .find(|l| l.supply_source.as_deref() == Some(ch.channel.as_str()))
+                    .map(|l| l.name.as_str()),
+                current: current_of(c, &ch.channel),
+                new: ch.quantity,
+            })
+            .collect(),
+        shown: p.shown.as_deref().unwrap_or(&c.offer.channels),
+        also_shown_in: &p.also_shown_in,
+        provenance: JsonProvenance {
+            rule: &c.offer.rule,
+            rule_index: p.rule,
+            missing: p.missing,
+            steps: p
+                .steps
+                .iter()
+                .map(|s| JsonStep {
+                    step: s.kind,
+                    location: s
+                        .location
+                        .and_then(|l| policy.locations.get(l))
+                        .map(|l| l.name.as_str()),
+                    param: s.param,
+                    value: s.value,
+                })
+                .collect(),
+        },
+    }
+}
+
+fn ser_changes<S: serde::Serializer>(v: &(&Policy, &Preview), s: S) -> Result<S::Ok, S::Error> {
+    let (policy, preview) = *v;
+    s.collect_seq(
+        preview
+            .changes
+            .iter()
+            .zip(&preview.provenance)
+            .map(|(c, p)| json_change(policy, c, p)),
+    )
+}
+
+/// The preview as JSON, streamed.
+pub fn json<W: Write>(w: &mut W, policy: &Policy, preview: &Preview) -> io::Result<()> {
+    let doc = JsonPreview {
+        format_version: FORMAT_VERSION,
+        policy: &policy.name,
+        seller_id: &policy.seller_id,
+        summary: &preview.summary,
+        skus_skipped_by_rule: preview.skipped_by_rule,
+        skus_unmatched: preview.unmatched,
+        has_changes: preview.has_changes(),
+        changes: (policy, preview),
+        skipped: &preview.skipped,
+        exposure: &preview.exposure,
+        warnings: &preview.warnings,
+    };
+    serde_json::to_writer_pretty(&mut *w, &doc).map_err(io::Error::other)?;
+    writeln!(w)
+}
+
+// ---- explain ----
+
+#[derive(Serialize)]
+struct JsonTrace<'a> {
+    format_version: &'static str,
+    #[serde(flatten)]
+    trace: &'a Trace,
+    #[serde(serialize_with = "ser_trace_offers")]
+    offers_detail: (&'a Policy, &'a Trace),
+}
+
+fn ser_trace_offers<S: serde::Serializer>(v: &(&Policy, &Trace), s: S) -> Result<S::Ok, S::Error> {
+    let (policy, t) = *v;
+    s.collect_seq(t.offers.iter().map(|(c, p)| json_change(policy, c, p)))
+}
+
+/// A trace as JSON.
+pub fn trace_json<W: Write>(w: &mut W, policy: &Policy, t: &Trace) -> io::Result<()> {
+    let doc = JsonTrace {
+        format_version: FORMAT_VERSION,
+        trace: t,
+        offers_detail: (policy, t),
+    };
+    serde_json::to_writer_pretty(&mut *w, &doc).map_err(io::Error::other)?;
+    writeln!(w)
+}
+
+/// A trace in words: stock, rules tried, steps, offers and what Amazon will show.
+pub fn trace_text<W: Write>(w: &mut W, policy: &Policy, t: &Trace) -> io::Result<()> {
+    writeln!(w, "SKU {}", t.sku)?;
+    if t.in_inventory {
+        writeln!(
+            w,
+            "  stock (available = on_hand - reserved, never below 0):"
+        )?;
+        for s in &t.stock {
+            writeln!(
+                w,
+                "    {:<12} on_hand {:>6}  reserved {:>6}  available {:>6}{}",
+                s.location,
+                s.on_hand,
+                s.reserved,
+                s.available,
+                if s.counted {
+                    ""
+                } else {
+                    "  (not counted by the rule)"
+                }
+            )?;
+        }
+        if t.stock.is_empty() {
+            writeln!(w, "    (no rows)")?;
+        }
+        if !t.tags.is_empty() {
+            writeln!(w, "  tags: {}", t.tags.join(", "))?;
+        }
+        for (k, v) in &t.attributes {
+            writeln!(w, "  {k} = \"{v}\"")?;
+        }
+    } else {
+        writeln!(w, "  not in the inventory (missing stock)")?;
+    }
+    writeln!(w, "rules tried, in order:")?;
+    for (name, matched) in &t.tried {
+        writeln!(
+            w,
+            "  {} \"{name}\"",
+            if *matched {
+                "✓ matched "
+            } else {
+                "✗ no match"
+            }
+        )?;
+    }
+    if t.decided.is_none() {
+        writeln!(w, "  (no rule matched)")?;
+    }
+    if let Some(p) = t.pool {
+        writeln!(w, "pool over the counted locations: {p}")?;
+    }
+    writeln!(w, "outcome: {}", t.outcome)?;
+    for (c, p) in &t.offers {
+        writeln!(w)?;
+        writeln!(
+            w,
+            "offer {} ({}: {}) [{}]",
+            c.offer.seller_sku,
+            c.offer.region,
+            c.offer.marketplaces.join(", "),
+            kind_str(c.kind)
+        )?;
+        writeln!(w, "  steps: {}", steps_text(policy, &p.steps))?;
+        for ch in &c.offer.channels {
+            let cur =
+                current_of(c, &ch.channel).map_or("not listed".to_string(), |q| q.to_string());
+            writeln!(
+                w,
+                "  {:<10} {} → {}",
+                channel_name(policy, &ch.channel),
+                cur,
+                ch.quantity
+            )?;
+        }
+        let shown = p.shown.as_deref().unwrap_or(&c.offer.channels);
+        let shown_txt: Vec<String> = shown
+            .iter()
+            .map(|x| format!("{} {}", channel_name(policy, &x.channel), x.quantity))
+            .collect();
+        let mut mkts = c.offer.marketplaces.clone();
+        mkts.extend(p.also_shown_in.iter().cloned());
+        writeln!(
+            w,
+            "  Amazon will show in {}: {}",
+            mkts.join(", "),
+            shown_txt.join(", ")
+        )?;
+    }
+    if let Some(e) = &t.exposure {
+        writeln!(w)?;
+        writeln!(
+            w,
+            "oversell exposure: {} published on independent offers, {} available → {}",
+            e.published, e.backing, e.exposure
+        )?;
+    }
+    for warn in &t.warnings {
+        writeln!(w, "warning: {warn}")?;
+    }
+    Ok(())
+}

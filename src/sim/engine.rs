@@ -1,0 +1,471 @@
+//! The order of operations for one inventory SKU (docs/inventory.md, "Order of operations"):
+//! the first matching rule decides; its targets become offers with the value after every step.
+
+use serde::Serialize;
+
+use super::error::{Problems, SimProblem};
+use crate::inventory::{Stock, StockItem};
+use crate::marketplaces::Region;
+use crate::model::{
+    Action, Amount, ByLocation, ChannelQty, DEFAULT_CHANNEL, LocationId, OnMissing, Percent,
+    Policy, Publish, Round, Selector, Target,
+};
+
+/// One step of the order of operations and the value after it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepKind {
+    /// Step 2: sum of available stock over the counted locations (or one location, by location).
+    Pool,
+    /// Step 3: `param` units kept back.
+    Buffer,
+    /// Step 4: `param` is the share in hundredths of a percent.
+    Share,
+    /// Step 5: `param` is the threshold.
+    Threshold,
+    /// Step 6: `param` is the cap.
+    Cap,
+    /// Step 7: `quantity N`.
+    Fixed,
+    /// Step 8: `on_missing zero`.
+    MissingZero,
+    /// Step 10: the part of a split going to `location`; `param` is its percentage.
+    Split,
+    /// `default_channel 0`.
+    DefaultZero,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Step {
+    pub kind: StepKind,
+    /// The location this step is about (by location), if any.
+    pub location: Option<LocationId>,
+    /// The rule's parameter of the step (units kept back, percent hundredths, threshold, cap…).
+    pub param: Option<u64>,
+    /// The value after the step.
+    pub value: u64,
+}
+
+impl Step {
+    fn new(kind: StepKind, location: Option<LocationId>, param: Option<u64>, value: u64) -> Self {
+        Step {
+            kind,
+            location,
+            param,
+            value,
+        }
+    }
+}
+
+/// A selector with its tags and attributes resolved against the stock once.
+enum CSel {
+    Any,
+    Sku(Vec<Glob>),
+    /// Tag ids present in the stock (missing tags can never match).
+    Tag(Vec<u32>),
+    Attr(Option<u32>, Vec<String>),
+    Not(Box<CSel>),
+    All(Vec<CSel>),
+}
+
+enum Glob {
+    Exact(String),
+    Prefix(String),
+    Pattern(String),
+}
+
+impl Glob {
+    fn new(p: &str) -> Glob {
+        if !p.contains(['*', '?']) {
+            Glob::Exact(p.to_string())
+        } else if let Some(prefix) = p.strip_suffix('*')
+            && !prefix.contains(['*', '?'])
+        {
+            Glob::Prefix(prefix.to_string())
+        } else {
+            Glob::Pattern(p.to_string())
+        }
+    }
+
+    fn matches(&self, sku: &str) -> bool {
+        match self {
+            Glob::Exact(s) => s == sku,
+            Glob::Prefix(p) => sku.starts_with(p.as_str()),
+            Glob::Pattern(p) => crate::check::selector::glob_match(p, sku),
+        }
+    }
+}
+
+impl CSel {
+    fn compile(sel: &Selector, stock: &Stock) -> CSel {
+        match sel {
+            Selector::Any => CSel::Any,
+            Selector::Sku(globs) => CSel::Sku(globs.iter().map(|g| Glob::new(g)).collect()),
+            Selector::Tag(tags) => {
+                CSel::Tag(tags.iter().filter_map(|t| stock.find_tag(t)).collect())
+            }
+            Selector::Attr { name, values } => CSel::Attr(stock.find_attr(name), values.clone()),
+            Selector::Not(s) => CSel::Not(Box::new(CSel::compile(s, stock))),
+            Selector::All(v) => CSel::All(v.iter().map(|s| CSel::compile(s, stock)).collect()),
+        }
+    }
+
+    fn matches(&self, sku: &str, item: Option<&StockItem>) -> bool {
+        match self {
+            CSel::Any => true,
+            CSel::Sku(globs) => globs.iter().any(|g| g.matches(sku)),
+            CSel::Tag(ids) => item.is_some_and(|i| i.tags.iter().any(|t| ids.contains(t))),
+            CSel::Attr(id, values) => match (id, item) {
+                (Some(id), Some(i)) => i
+                    .attrs
+                    .iter()
+                    .any(|(a, v)| a == id && values.iter().any(|x| x == v)),
+                _ => false,
+            },
+            CSel::Not(s) => !s.matches(sku, item),
+            CSel::All(v) => v.iter().all(|s| s.matches(sku, item)),
+        }
+    }
+}
+
+struct CRule {
+    sel: CSel,
+    /// Locations whose stock counts, in policy order.
+    counted: Vec<LocationId>,
+}
+
+/// What the deciding rule did with a SKU.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Decision {
+    /// No rule matched: nothing is published.
+    NoRule,
+    /// A `skip` rule matched.
+    Skip(usize),
+    /// The SKU has no inventory row and the rule's `on_missing` is `skip`.
+    MissingSkipped(usize),
+    /// The rule published offers (possibly none, if it has no targets).
+    Published(usize),
+    /// An error was recorded.
+    Failed(usize),
+}
+
+/// One offer as the engine produced it, before it is compared with the current listings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Produced {
+    pub seller_sku: String,
+    pub region: Region,
+    /// Indexes into `Policy::marketplaces`, ascending.
+    pub marketplaces: Vec<usize>,
+    pub channels: Vec<ChannelQty>,
+    pub steps: Vec<Step>,
+    pub rule: usize,
+    pub missing: bool,
+}
+
+pub struct Engine<'p> {
+    pub policy: &'p Policy,
+    rules: Vec<CRule>,
+}
+
+impl<'p> Engine<'p> {
+    pub fn new(policy: &'p Policy, stock: &Stock) -> Self {
+        let all: Vec<LocationId> = (0..policy.locations.len()).collect();
+        let rules = policy
+            .rules
+            .iter()
+            .map(|r| {
+                let counted = match &r.action {
+                    Action::Publish(p) => match &p.stock_from {
+                        Some(from) => {
+                            let mut v = from.clone();
+                            v.sort_unstable();
+                            v.dedup();
+                            v
+                        }
+                        None => all.clone(),
+                    },
+                    Action::Skip => Vec::new(),
+                };
+                CRule {
+                    sel: CSel::compile(&r.selector, stock),
+                    counted,
+                }
+            })
+            .collect();
+        Engine { policy, rules }
+    }
+
+    /// The first rule whose selector matches.
+    pub fn decide(&self, sku: &str, item: Option<&StockItem>) -> Option<usize> {
+        self.rules.iter().position(|r| r.sel.matches(sku, item))
+    }
+
+    /// The locations a rule counts, in policy order.
+    pub fn counted(&self, rule: usize) -> &[LocationId] {
+        &self.rules[rule].counted
+    }
+
+    /// Step 2's pool for a SKU under a rule.
+    pub fn pool(&self, rule: usize, item: Option<&StockItem>) -> u64 {
+        item.map_or(0, |i| {
+            self.rules[rule]
+                .counted
+                .iter()
+                .map(|&l| i.available_at(l))
+                .sum()
+        })
+    }
+
+    /// Evaluate one SKU (`item` is None for a SKU without any inventory row) and append its
+    /// offers to `out`.
+    pub fn evaluate(
+        &self,
+        sku: &str,
+        item: Option<&StockItem>,
+        out: &mut Vec<Produced>,
+        problems: &mut Problems,
+    ) -> Decision {
+        let Some(ri) = self.decide(sku, item) else {
+            return Decision::NoRule;
+        };
+        let rule = &self.policy.rules[ri];
+        let p = match &rule.action {
+            Action::Skip => return Decision::Skip(ri),
+            Action::Publish(p) => p,
+        };
+        let missing = item.is_none();
+        if missing {
+            match p.on_missing {
+                OnMissing::Skip => return Decision::MissingSkipped(ri),
+                OnMissing::Error => {
+                    problems.push(SimProblem::MissingStock {
+                        inventory_sku: sku.to_string(),
+                        rule: rule.name.clone(),
+                    });
+                    return Decision::Failed(ri);
+                }
+                OnMissing::Zero => {}
+            }
+        }
+        let start = out.len();
+        let mut failed = false;
+        let pool = self.pool(ri, item);
+        for t in &p.targets {
+            let mkt = &self.policy.marketplaces[t.marketplace];
+            let seller_sku = match t.sku.render(sku, &mkt.code) {
+                Ok(s) => s,
+                Err(e) => {
+                    problems.push(SimProblem::BadSellerSku {
+                        inventory_sku: sku.to_string(),
+                        rule: rule.name.clone(),
+                        template: t.sku.source.clone(),
+                        reason: e.to_string(),
+                    });
+                    failed = true;
+                    continue;
+                }
+            };
+            let mut steps = Vec::with_capacity(6);
+            let channels = match self.channels(ri, p, t, item, pool, missing, &mut steps) {
+                Ok(c) => c,
+                Err(prob) => {
+                    problems.push(prob);
+                    failed = true;
+                    continue;
+                }
+            };
+            // Targets rendering the same seller SKU in one region are one offer in Amazon.
+            if let Some(existing) = out[start..]
+                .iter_mut()
+                .find(|o| o.region == mkt.region && o.seller_sku == seller_sku)
+            {
+                if existing.channels != channels {
+                    problems.push(SimProblem::SharedSkuConflict {
+                        seller_sku,
+                        inventory_sku: sku.to_string(),
+                        rule: rule.name.clone(),
+                    });
+                    failed = true;
+                } else if !existing.marketplaces.contains(&t.marketplace) {
+                    existing.marketplaces.push(t.marketplace);
+                    existing.marketplaces.sort_unstable();
+                }
+                continue;
+            }
+            out.push(Produced {
+                seller_sku,
+                region: mkt.region,
+                marketplaces: vec![t.marketplace],
+                channels,
+                steps,
+                rule: ri,
+                missing,
+            });
+        }
+        if failed {
+            out.truncate(start);
+            Decision::Failed(ri)
+        } else {
+            Decision::Published(ri)
+        }
+    }
+
+    /// Steps 2-10 for one target: its channels, DEFAULT first, then supply sources in policy
+    /// order.
+    #[allow(clippy::too_many_arguments)]
+    fn channels(
+        &self,
+        ri: usize,
+        p: &Publish,
+        t: &Target,
+        item: Option<&StockItem>,
+        pool: u64,
+        missing: bool,
+        steps: &mut Vec<Step>,
+    ) -> Result<Vec<ChannelQty>, SimProblem> {
+        let policy = self.policy;
+        let whole = |steps: &mut Vec<Step>, pool: u64, loc: Option<LocationId>| -> u64 {
+            if missing {
+                steps.push(Step::new(StepKind::MissingZero, loc, None, 0));
+                0
+            } else if let Some(n) = p.fixed {
+                steps.push(Step::new(StepKind::Fixed, loc, Some(n), n));
+                n
+            } else {
+                steps_2_to_6(p, t.share, pool, loc, steps)
+            }
+        };
+        let source_code = |loc: LocationId| -> Result<String, SimProblem> {
+            policy.locations[loc]
+                .supply_source
+                .clone()
+                .ok_or_else(|| SimProblem::NoSupplySource {
+                    location: policy.locations[loc].name.clone(),
+                    rule: policy.rules[ri].name.clone(),
+                })
+        };
+        let mut channels = Vec::new();
+        if p.default_channel_zero && t.by_location.is_some() {
+            channels.push(ChannelQty {
+                channel: DEFAULT_CHANNEL.to_string(),
+                quantity: 0,
+            });
+        }
+        match &t.by_location {
+            None => {
+                let q = whole(steps, pool, None);
+                channels.push(ChannelQty {
+                    channel: DEFAULT_CHANNEL.to_string(),
+                    quantity: q,
+                });
+            }
+            Some(ByLocation::PerSource) => {
+                for &loc in &self.rules[ri].counted {
+                    if policy.locations[loc].supply_source.is_none() {
+                        continue;
+                    }
+                    let own = item.map_or(0, |i| i.available_at(loc));
+                    let q = whole(steps, own, Some(loc));
+                    channels.push(ChannelQty {
+                        channel: source_code(loc)?,
+                        quantity: q,
+                    });
+                }
+            }
+            Some(ByLocation::Split(parts)) => {
+                let q = whole(steps, pool, None);
+                let pcts: Vec<Percent> = parts.iter().map(|(_, p)| *p).collect();
+                let amounts = split(q, &pcts);
+                let mut by_loc: Vec<(LocationId, u64, Percent)> = parts
+                    .iter()
+                    .zip(amounts)
+                    .map(|(&(l, pct), a)| (l, a, pct))
+                    .collect();
+                for &(loc, a, pct) in &by_loc {
+                    steps.push(Step::new(StepKind::Split, Some(loc), Some(pct.0 as u64), a));
+                }
+                by_loc.sort_by_key(|(l, _, _)| *l);
+                for (loc, a, _) in by_loc {
+                    channels.push(ChannelQty {
+                        channel: source_code(loc)?,
+                        quantity: a,
+                    });
+                }
+            }
+        }
+        if p.default_channel_zero && t.by_location.is_some() {
+            steps.push(Step::new(StepKind::DefaultZero, None, None, 0));
+        }
+        Ok(channels)
+    }
+}
+
+/// Steps 2-6 on one pool: buffer, share, threshold, cap. Never negative (unsigned, saturating).
+pub fn steps_2_to_6(
+    p: &Publish,
+    share: Percent,
+    pool: u64,
+    loc: Option<LocationId>,
+    steps: &mut Vec<Step>,
+) -> u64 {
+    steps.push(Step::new(StepKind::Pool, loc, None, pool));
+    let mut q = pool;
+    if let Some(b) = p.buffer {
+        // A percent buffer rounds up: keeping back a fraction of an item more is the safe side.
+        let kept = match b {
+            Amount::Units(u) => u.min(q),
+            Amount::Percent(pc) => pc.of(q, Round::Up).min(q),
+        };
+        q -= kept;
+        steps.push(Step::new(StepKind::Buffer, loc, Some(kept), q));
+    }
+    if share != Percent::HUNDRED {
+        q = share.of(q, p.round);
+        steps.push(Step::new(StepKind::Share, loc, Some(share.0 as u64), q));
+    }
+    if let Some(t) = p.threshold {
+        if q < t {
+            q = 0;
+        }
+        steps.push(Step::new(StepKind::Threshold, loc, Some(t), q));
+    }
+    if let Some(c) = p.cap {
+        q = q.min(c);
+        steps.push(Step::new(StepKind::Cap, loc, Some(c), q));
+    }
+    q
+}
+
+/// Divide `whole` by percentages so the parts add up exactly to `whole`: each part is rounded
+/// down, then the units left over go one each to the largest remainders, ties to the part
+/// listed first.
+pub fn split(whole: u64, pcts: &[Percent]) -> Vec<u64> {
+    if pcts.is_empty() {
+        return Vec::new();
+    }
+    let mut parts: Vec<u64> = Vec::with_capacity(pcts.len());
+    let mut rems: Vec<(u128, usize)> = Vec::with_capacity(pcts.len());
+    for (i, p) in pcts.iter().enumerate() {
+        let num = whole as u128 * p.0 as u128;
+        parts.push(u64::try_from(num / 10_000).unwrap_or(u64::MAX));
+        rems.push((num % 10_000, i));
+    }
+    let given: u64 = parts.iter().fold(0u64, |a, b| a.saturating_add(*b));
+    let mut left = whole.saturating_sub(given);
+    // Largest remainder first; the stable sort keeps listed order among equal remainders.
+    rems.sort_by(|a, b| b.0.cmp(&a.0));
+    let n = parts.len() as u64;
+    // Only when the percentages do not add up to 100% (the checker refuses that) can more
+    // than one round be needed.
+    let each = left / n;
+    if each > 0 {
+        for p in &mut parts {
+            *p += each;
+        }
+        left -= each * n;
+    }
+    for &(_, i) in rems.iter().take(left as usize) {
+        parts[i] += 1;
+    }
+    parts
+}

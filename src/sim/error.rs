@@ -1,0 +1,142 @@
+//! Errors of the simulation: things the checker cannot see because they depend on the
+//! inventory (rendered seller SKUs, collisions between SKUs, `on_missing error`).
+
+use std::fmt;
+
+use crate::marketplaces::Region;
+
+/// How many problems are listed; the rest are counted.
+pub const MAX_PROBLEMS: usize = 50;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SimProblem {
+    /// A rendered seller SKU is not valid for Amazon.
+    BadSellerSku {
+        inventory_sku: String,
+        rule: String,
+        template: String,
+        reason: String,
+    },
+    /// Two inventory SKUs would write the same seller SKU in one region.
+    DuplicateSellerSku {
+        seller_sku: String,
+        region: Region,
+        first: String,
+        second: String,
+    },
+    /// One rule gives one seller SKU different quantities in two marketplaces of a region.
+    SharedSkuConflict {
+        seller_sku: String,
+        inventory_sku: String,
+        rule: String,
+    },
+    /// `on_missing error` and the SKU has no inventory row.
+    MissingStock { inventory_sku: String, rule: String },
+    /// A location of a split or a channel has no supply source.
+    NoSupplySource { location: String, rule: String },
+    /// A `test` block's stock is not valid.
+    BadTestStock { message: String },
+}
+
+impl fmt::Display for SimProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SimProblem::BadSellerSku {
+                inventory_sku,
+                rule,
+                template,
+                reason,
+            } => write!(
+                f,
+                "inventory SKU `{inventory_sku}` (rule \"{rule}\", template \"{template}\"): {reason}\n  help: shorten the template or the inventory SKU, or exclude it with a rule above"
+            ),
+            SimProblem::DuplicateSellerSku {
+                seller_sku,
+                region,
+                first,
+                second,
+            } => write!(
+                f,
+                "inventory SKUs `{first}` and `{second}` both publish seller SKU `{seller_sku}` in {region}; Amazon keeps one quantity per seller SKU, so one would overwrite the other\n  help: give the rules different templates (e.g. `as \"{{sku}}-B\"`) or skip one of the SKUs"
+            ),
+            SimProblem::SharedSkuConflict {
+                seller_sku,
+                inventory_sku,
+                rule,
+            } => write!(
+                f,
+                "rule \"{rule}\" gives seller SKU `{seller_sku}` (from `{inventory_sku}`) different quantities in marketplaces of one region; Amazon keeps one quantity, the last write wins\n  help: give each marketplace its own seller SKU (`as \"{{sku}}-{{marketplace}}\"`)"
+            ),
+            SimProblem::MissingStock {
+                inventory_sku,
+                rule,
+            } => write!(
+                f,
+                "inventory SKU `{inventory_sku}` has no inventory row and rule \"{rule}\" says `on_missing error`\n  help: add the SKU to the inventory, or use `on_missing skip` or `on_missing zero`"
+            ),
+            SimProblem::NoSupplySource { location, rule } => write!(
+                f,
+                "rule \"{rule}\" publishes by location to `{location}`, which has no supply source\n  help: declare `location {location} supply_source \"...\"`"
+            ),
+            SimProblem::BadTestStock { message } => write!(f, "{message}"),
+        }
+    }
+}
+
+/// Why a simulation produced no preview. Every problem found is listed (up to the limit).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SimError {
+    pub problems: Vec<SimProblem>,
+    pub more: usize,
+}
+
+impl SimError {
+    pub fn one(p: SimProblem) -> Self {
+        SimError {
+            problems: vec![p],
+            more: 0,
+        }
+    }
+}
+
+impl fmt::Display for SimError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for p in &self.problems {
+            writeln!(f, "error: {p}")?;
+        }
+        if self.more > 0 {
+            writeln!(f, "... and {} more", self.more)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for SimError {}
+
+/// Collects problems up to the limit.
+#[derive(Debug, Default)]
+pub struct Problems {
+    pub list: Vec<SimProblem>,
+    pub more: usize,
+}
+
+impl Problems {
+    pub fn push(&mut self, p: SimProblem) {
+        if self.list.len() < MAX_PROBLEMS {
+            self.list.push(p);
+        } else {
+            self.more += 1;
+        }
+    }
+
+    pub fn into_result(self) -> Result<(), SimError> {
+        if self.list.is_empty() {
+            Ok(())
+        } else {
+            Err(SimError {
+                problems: self.list,
+                more: self.more,
+            })
+        }
+    }
+}

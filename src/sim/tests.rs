@@ -1,0 +1,627 @@
+//! The worked examples (peers' published behaviour) and the engine's rules, on hand-built
+//! policies.
+
+use super::testkit::*;
+use super::*;
+use crate::model::{Amount, ByLocation, ChangeKind, OnMissing, Percent, Publish, Round, Selector};
+
+/// Publish `p` with one US target `{sku}` (share `share`) for SKU "A" with `available` in newark.
+fn qty(mut p: Publish, share: u32, available: u64) -> u64 {
+    p.targets = vec![target(0, "{sku}", share)];
+    let pol = policy(&["US"], vec![rule("r", Selector::Any, p)]);
+    let st = stock(&[("A", NEWARK, available, 0)]);
+    let pre = run(&pol, &st, None).expect("runs");
+    assert_eq!(pre.changes.len(), 1);
+    let ch = &pre.changes[0].offer.channels;
+    assert_eq!(ch.len(), 1);
+    assert_eq!(ch[0].channel, "DEFAULT");
+    ch[0].quantity
+}
+
+#[test]
+fn worked_share_80_of_10_is_8() {
+    assert_eq!(qty(publish(), 8000, 10), 8);
+}
+
+#[test]
+fn worked_share_90_of_1_rounds_down_to_0() {
+    assert_eq!(qty(publish(), 9000, 1), 0);
+}
+
+#[test]
+fn worked_25_with_cap_5_is_5() {
+    let p = Publish {
+        cap: Some(5),
+        ..publish()
+    };
+    assert_eq!(qty(p, 10_000, 25), 5);
+}
+
+#[test]
+fn worked_threshold_strictly_below_is_zero_equal_is_published() {
+    // 6 × 50% = 3 under a threshold of 4 → 0; exactly 4 (8 × 50%) → 4.
+    let p = Publish {
+        threshold: Some(4),
+        ..publish()
+    };
+    assert_eq!(qty(p.clone(), 5000, 6), 0);
+    assert_eq!(qty(p, 5000, 8), 4);
+}
+
+#[test]
+fn worked_buffer_5_on_5_is_0() {
+    let p = Publish {
+        buffer: Some(Amount::Units(5)),
+        ..publish()
+    };
+    assert_eq!(qty(p.clone(), 10_000, 5), 0);
+    // Never negative: a buffer above the pool is 0 too.
+    assert_eq!(qty(p, 10_000, 3), 0);
+}
+
+#[test]
+fn worked_cap_10_on_20_and_on_5() {
+    let p = Publish {
+        cap: Some(10),
+        ..publish()
+    };
+    assert_eq!(qty(p.clone(), 10_000, 20), 10);
+    assert_eq!(qty(p, 10_000, 5), 5);
+}
+
+#[test]
+fn worked_fixed_quantity_ignores_stock_even_zero() {
+    let p = Publish {
+        fixed: Some(1),
+        cap: Some(0),
+        buffer: Some(Amount::Units(9)),
+        ..publish()
+    };
+    assert_eq!(qty(p.clone(), 10_000, 0), 1);
+    assert_eq!(qty(p.clone(), 10_000, 500), 1);
+    // Never scaled by a share either.
+    assert_eq!(qty(p, 5000, 7), 1);
+}
+
+#[test]
+fn percent_buffer_rounds_the_kept_units_up() {
+    // 10% of 15 = 1.5 kept → 2 kept → 13.
+    let p = Publish {
+        buffer: Some(Amount::Percent(Percent(1000))),
+        ..publish()
+    };
+    assert_eq!(qty(p.clone(), 10_000, 15), 13);
+    assert_eq!(qty(p, 10_000, 0), 0);
+}
+
+#[test]
+fn round_up_and_nearest() {
+    let up = Publish {
+        round: Round::Up,
+        ..publish()
+    };
+    assert_eq!(qty(up.clone(), 9000, 1), 1);
+    assert_eq!(qty(up, 3333, 10), 4);
+    let nearest = Publish {
+        round: Round::Nearest,
+        ..publish()
+    };
+    assert_eq!(qty(nearest.clone(), 5000, 3), 2);
+    assert_eq!(qty(nearest, 3333, 10), 3);
+}
+
+#[test]
+fn order_is_buffer_share_threshold_cap() {
+    // pool 30, buffer 2 → 28, share 50% → 14, threshold 5 → 14, cap 10 → 10.
+    let p = Publish {
+        buffer: Some(Amount::Units(2)),
+        threshold: Some(5),
+        cap: Some(10),
+        targets: vec![target(0, "{sku}", 5000)],
+        ..publish()
+    };
+    let pol = policy(&["US"], vec![rule("r", Selector::Any, p)]);
+    let st = stock(&[("A", NEWARK, 20, 0), ("A", TORONTO, 12, 2)]);
+    let pre = run(&pol, &st, None).unwrap();
+    let steps: Vec<(StepKind, u64)> = pre.provenance[0]
+        .steps
+        .iter()
+        .map(|s| (s.kind, s.value))
+        .collect();
+    assert_eq!(
+        steps,
+        vec![
+            (StepKind::Pool, 30),
+            (StepKind::Buffer, 28),
+            (StepKind::Share, 14),
+            (StepKind::Threshold, 14),
+            (StepKind::Cap, 10)
+        ]
+    );
+}
+
+#[test]
+fn available_is_on_hand_minus_reserved_never_negative_and_stock_from_counts() {
+    let p = Publish {
+        stock_from: Some(vec![NEWARK, AUSTIN]),
+        targets: vec![target(0, "{sku}", 10_000)],
+        ..publish()
+    };
+    let pol = policy(&["US"], vec![rule("r", Selector::Any, p)]);
+    // newark 5-8 → 0 (not -3), austin 7-1 → 6, toronto not counted.
+    let st = stock(&[
+        ("A", NEWARK, 5, 8),
+        ("A", AUSTIN, 7, 1),
+        ("A", TORONTO, 100, 0),
+    ]);
+    let pre = run(&pol, &st, None).unwrap();
+    assert_eq!(pre.changes[0].offer.channels[0].quantity, 6);
+}
+
+#[test]
+fn split_largest_remainder_ties_to_first_listed() {
+    assert_eq!(
+        engine::split(10, &[Percent(6000), Percent(4000)]),
+        vec![6, 4]
+    );
+    // 5 × 50/50 = 2.5 each: the tie goes to the first listed.
+    assert_eq!(
+        engine::split(5, &[Percent(5000), Percent(5000)]),
+        vec![3, 2]
+    );
+    // 7 × 1/3 each: remainders equal, first two get the extra units.
+    assert_eq!(
+        engine::split(7, &[Percent(3334), Percent(3333), Percent(3333)]),
+        vec![3, 2, 2]
+    );
+    // Largest remainder wins over listed order: 3 × (10%, 90%) = 0.3, 2.7 → 0, 3.
+    assert_eq!(
+        engine::split(3, &[Percent(1000), Percent(9000)]),
+        vec![0, 3]
+    );
+    for n in 0..50u64 {
+        let parts = engine::split(n, &[Percent(3333), Percent(3333), Percent(3334)]);
+        assert_eq!(parts.iter().sum::<u64>(), n);
+    }
+}
+
+#[test]
+fn by_location_split_sends_parts_to_supply_sources_with_default_zero() {
+    let mut t = target(0, "{sku}", 10_000);
+    t.by_location = Some(ByLocation::Split(vec![
+        (AUSTIN, Percent(5000)),
+        (NEWARK, Percent(5000)),
+    ]));
+    let p = Publish {
+        default_channel_zero: true,
+        targets: vec![t],
+        ..publish()
+    };
+    let pol = policy(&["US"], vec![rule("r", Selector::Any, p)]);
+    let st = stock(&[("A", NEWARK, 3, 0), ("A", TORONTO, 2, 0)]);
+    let pre = run(&pol, &st, None).unwrap();
+    let ch: Vec<(&str, u64)> = pre.changes[0]
+        .offer
+        .channels
+        .iter()
+        .map(|c| (c.channel.as_str(), c.quantity))
+        .collect();
+    // 5 split 50/50: austin (listed first) gets the odd unit; channels in policy order.
+    assert_eq!(ch, vec![("DEFAULT", 0), ("NWK", 2), ("AUS", 3)]);
+}
+
+#[test]
+fn by_location_per_source_uses_each_locations_own_stock() {
+    let mut t = target(0, "{sku}", 10_000);
+    t.by_location = Some(ByLocation::PerSource);
+    let p = Publish {
+        cap: Some(5),
+        default_channel_zero: true,
+        targets: vec![t],
+        ..publish()
+    };
+    let pol = policy(&["US"], vec![rule("r", Selector::Any, p)]);
+    let st = stock(&[
+        ("A", NEWARK, 9, 1),
+        ("A", AUSTIN, 2, 0),
+        ("A", TORONTO, 50, 0),
+    ]);
+    let pre = run(&pol, &st, None).unwrap();
+    let ch: Vec<(&str, u64)> = pre.changes[0]
+        .offer
+        .channels
+        .iter()
+        .map(|c| (c.channel.as_str(), c.quantity))
+        .collect();
+    assert_eq!(ch, vec![("DEFAULT", 0), ("NWK", 5), ("AUS", 2)]);
+    // toronto is no supply source: its stock backs nothing published but counts in the pool.
+    assert_eq!(pre.summary.exposure, 0);
+}
+
+fn missing_policy(on_missing: OnMissing) -> Policy {
+    let p = Publish {
+        on_missing,
+        targets: vec![target(0, "{sku}", 10_000)],
+        ..publish()
+    };
+    policy(
+        &["US"],
+        vec![rule(
+            "r",
+            Selector::Sku(vec!["GONE-1".into(), "HERE-*".into()]),
+            p,
+        )],
+    )
+}
+
+#[test]
+fn on_missing_skip_reports_and_writes_nothing() {
+    let pre = run(
+        &missing_policy(OnMissing::Skip),
+        &stock(&[("HERE-1", NEWARK, 4, 0)]),
+        None,
+    )
+    .unwrap();
+    assert_eq!(pre.changes.len(), 1);
+    assert_eq!(pre.summary.skus_skipped_missing, 1);
+    assert_eq!(pre.skipped[0].inventory_sku, "GONE-1");
+}
+
+#[test]
+fn on_missing_zero_publishes_zero() {
+    let pre = run(&missing_policy(OnMissing::Zero), &stock(&[]), None).unwrap();
+    assert_eq!(pre.changes.len(), 1);
+    assert_eq!(pre.changes[0].offer.seller_sku, "GONE-1");
+    assert_eq!(pre.changes[0].offer.channels[0].quantity, 0);
+    assert!(pre.provenance[0].missing);
+}
+
+#[test]
+fn on_missing_error_fails_the_run() {
+    let err = run(&missing_policy(OnMissing::Error), &stock(&[]), None).unwrap_err();
+    assert!(
+        matches!(&err.problems[0], SimProblem::MissingStock { inventory_sku, .. } if inventory_sku == "GONE-1")
+    );
+}
+
+#[test]
+fn missing_skus_from_current_listings_map_back_through_the_template() {
+    let p = Publish {
+        targets: vec![target(0, "{sku}-US", 10_000)],
+        ..publish()
+    };
+    let pol = policy(
+        &["US"],
+        vec![rule("r", Selector::Sku(vec!["YOGA-*".into()]), p)],
+    );
+    let mut cur = Current::default();
+    for s in ["YOGA-9-US", "OTHER-1-US", "YOGA-1-US"] {
+        cur.listings
+            .insert(s.into(), [("DEFAULT".to_string(), 3)].into());
+    }
+    let pre = run(&pol, &stock(&[("YOGA-1", NEWARK, 2, 0)]), Some(&cur)).unwrap();
+    let skipped: Vec<&str> = pre
+        .skipped
+        .iter()
+        .map(|s| s.inventory_sku.as_str())
+        .collect();
+    assert_eq!(skipped, vec!["YOGA-9"]);
+    assert_eq!(pre.changes[0].kind, ChangeKind::Changed);
+}
+
+#[test]
+fn first_matching_rule_decides() {
+    let a = Publish {
+        fixed: Some(7),
+        targets: vec![target(0, "{sku}", 10_000)],
+        ..publish()
+    };
+    let b = Publish {
+        fixed: Some(9),
+        targets: vec![target(0, "{sku}", 10_000)],
+        ..publish()
+    };
+    let pol = policy(
+        &["US"],
+        vec![
+            rule("first", Selector::Sku(vec!["A*".into()]), a),
+            skip_rule("none", Selector::Sku(vec!["B*".into()])),
+            rule("second", Selector::Any, b),
+        ],
+    );
+    let st = stock(&[
+        ("AX", NEWARK, 1, 0),
+        ("BX", NEWARK, 1, 0),
+        ("CX", NEWARK, 1, 0),
+    ]);
+    let pre = run(&pol, &st, None).unwrap();
+    let got: Vec<(&str, u64, &str)> = pre
+        .changes
+        .iter()
+        .map(|c| {
+            (
+                c.offer.seller_sku.as_str(),
+                c.offer.channels[0].quantity,
+                c.offer.rule.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(got, vec![("AX", 7, "first"), ("CX", 9, "second")]);
+    assert_eq!(pre.skipped_by_rule, 1);
+}
+
+#[test]
+fn shared_seller_sku_is_one_offer_and_counted_once_for_exposure() {
+    let pol = acme_na();
+    let mut st = stock(&[("CANDLE-1", NEWARK, 2, 0)]);
+    st.add_tags("CANDLE-1", ["candles"]);
+    let pre = run(&pol, &st, None).unwrap();
+    assert_eq!(pre.changes.len(), 1);
+    let o = &pre.changes[0].offer;
+    assert_eq!(o.marketplaces, vec!["US", "CA", "MX"]);
+    assert_eq!(o.marketplace_ids.len(), 3);
+    assert_eq!(o.channels[0].quantity, 2);
+    assert_eq!(pre.summary.exposure, 0);
+}
+
+#[test]
+fn sketch_yoga_is_capped_and_exposure_counts_independent_offers() {
+    let pol = acme_na();
+    let st = stock(&[("YOGA-1", NEWARK, 8, 0), ("YOGA-1", AUSTIN, 9, 0)]);
+    let pre = run(&pol, &st, None).unwrap();
+    let got: Vec<(&str, u64)> = pre
+        .changes
+        .iter()
+        .map(|c| (c.offer.seller_sku.as_str(), c.offer.channels[0].quantity))
+        .collect();
+    assert_eq!(got, vec![("YOGA-1-US", 10), ("YOGA-1-CA", 10)]);
+    // 20 published on two independent offers, 17 available behind them.
+    assert_eq!(pre.exposure[0].published, 20);
+    assert_eq!(pre.exposure[0].backing, 17);
+    assert_eq!(pre.summary.exposure, 3);
+}
+
+#[test]
+fn fixed_quantity_on_zero_stock_is_exposure() {
+    let pol = acme_na();
+    let pre = run(
+        &pol,
+        &stock(&[("CLR-1", NEWARK, 0, 0), ("CLR-2", NEWARK, 4, 0)]),
+        None,
+    )
+    .unwrap();
+    assert_eq!(pre.summary.exposure, 1);
+    assert_eq!(pre.exposure[0].inventory_sku, "CLR-1");
+}
+
+#[test]
+fn two_inventory_skus_on_one_seller_sku_is_an_error() {
+    let p = Publish {
+        targets: vec![target(0, "X-{marketplace}", 10_000)],
+        ..publish()
+    };
+    let pol = policy(&["US"], vec![rule("r", Selector::Any, p)]);
+    let err = run(
+        &pol,
+        &stock(&[("A", NEWARK, 1, 0), ("B", NEWARK, 1, 0)]),
+        None,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&err.problems[0], SimProblem::DuplicateSellerSku { seller_sku, first, second, .. }
+            if seller_sku == "X-US" && first == "A" && second == "B"),
+        "{err}"
+    );
+}
+
+#[test]
+fn invalid_rendered_seller_sku_is_an_error_naming_the_sku() {
+    let p = Publish {
+        targets: vec![target(0, "{sku}-US", 10_000)],
+        ..publish()
+    };
+    let pol = policy(&["US"], vec![rule("r", Selector::Any, p)]);
+    let long = "L".repeat(39);
+    let err = run(&pol, &stock(&[(long.as_str(), NEWARK, 1, 0)]), None).unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains(&long) && text.contains("40"), "{text}");
+}
+
+#[test]
+fn shared_sku_with_different_quantities_is_an_error() {
+    // The eu-trap: one seller SKU, three shares (the checker refuses it; the engine too).
+    let p = Publish {
+        targets: vec![
+            target(0, "{sku}", 2000),
+            target(1, "{sku}", 3000),
+            target(2, "{sku}", 5000),
+        ],
+        ..publish()
+    };
+    let pol = policy(&["UK", "DE", "FR"], vec![rule("r", Selector::Any, p)]);
+    let err = run(&pol, &stock(&[("A", NEWARK, 10, 0)]), None).unwrap_err();
+    assert!(matches!(
+        err.problems[0],
+        SimProblem::SharedSkuConflict { .. }
+    ));
+}
+
+#[test]
+fn change_kinds_against_current_listings() {
+    let p = Publish {
+        targets: vec![target(0, "{sku}", 10_000)],
+        ..publish()
+    };
+    let pol = policy(&["US"], vec![rule("r", Selector::Any, p)]);
+    let st = stock(&[
+        ("NEW", NEWARK, 1, 0),
+        ("SAME", NEWARK, 4, 0),
+        ("MORE", NEWARK, 6, 0),
+        ("GONE", NEWARK, 0, 0),
+    ]);
+    let mut cur = Current::default();
+    for (s, q) in [("SAME", 4), ("MORE", 2), ("GONE", 5)] {
+        cur.listings
+            .insert(s.into(), [("DEFAULT".to_string(), q)].into());
+    }
+    let pre = run(&pol, &st, Some(&cur)).unwrap();
+    let kinds: Vec<ChangeKind> = pre.changes.iter().map(|c| c.kind).collect();
+    assert_eq!(
+        kinds,
+        vec![
+            ChangeKind::New,
+            ChangeKind::Unchanged,
+            ChangeKind::Changed,
+            ChangeKind::Zeroed
+        ]
+    );
+    assert_eq!(
+        (
+            pre.summary.offers_new,
+            pre.summary.offers_unchanged,
+            pre.summary.offers_changed,
+            pre.summary.offers_zeroed
+        ),
+        (1, 1, 1, 1)
+    );
+    assert!(pre.has_changes());
+}
+
+#[test]
+fn leftover_default_beside_locations_warns_two_offers() {
+    let mut t = target(0, "{sku}", 10_000);
+    t.by_location = Some(ByLocation::PerSource);
+    let p = Publish {
+        targets: vec![t],
+        ..publish()
+    };
+    let pol = policy(&["US"], vec![rule("r", Selector::Any, p)]);
+    let mut cur = Current::default();
+    cur.listings
+        .insert("A".into(), [("DEFAULT".to_string(), 5)].into());
+    let pre = run(&pol, &stock(&[("A", NEWARK, 3, 0)]), Some(&cur)).unwrap();
+    let shown = pre.provenance[0]
+        .shown
+        .as_ref()
+        .expect("DEFAULT 5 stays beside the sources");
+    assert_eq!(shown[0].channel, "DEFAULT");
+    assert_eq!(shown[0].quantity, 5);
+    assert!(
+        pre.warnings.iter().any(|w| w.contains("two offers")),
+        "{:?}",
+        pre.warnings
+    );
+}
+
+#[test]
+fn listed_in_another_marketplace_of_the_region_warns() {
+    let p = Publish {
+        targets: vec![target(0, "{sku}", 10_000)],
+        ..publish()
+    };
+    let pol = policy(&["US"], vec![rule("r", Selector::Any, p)]);
+    let mut cur = Current::default();
+    cur.listings
+        .insert("A".into(), [("DEFAULT".to_string(), 5)].into());
+    cur.listed_in.insert(
+        "A".into(),
+        ["US".to_string(), "MX".to_string(), "UK".to_string()].into(),
+    );
+    let pre = run(&pol, &stock(&[("A", NEWARK, 3, 0)]), Some(&cur)).unwrap();
+    assert_eq!(pre.provenance[0].also_shown_in, vec!["MX"]);
+}
+
+#[test]
+fn tags_and_attributes_select() {
+    let a = Publish {
+        fixed: Some(1),
+        targets: vec![target(0, "{sku}", 10_000)],
+        ..publish()
+    };
+    let pol = policy(
+        &["US"],
+        vec![
+            rule(
+                "brand",
+                Selector::Attr {
+                    name: "brand".into(),
+                    values: vec!["acme".into()],
+                },
+                a.clone(),
+            ),
+            rule(
+                "not-fragile",
+                Selector::All(vec![
+                    Selector::Sku(vec!["*".into()]),
+                    Selector::Not(Box::new(Selector::Tag(vec!["fragile".into()]))),
+                ]),
+                Publish {
+                    fixed: Some(2),
+                    ..a
+                },
+            ),
+        ],
+    );
+    let mut st = stock(&[
+        ("A", NEWARK, 1, 0),
+        ("B", NEWARK, 1, 0),
+        ("C", NEWARK, 1, 0),
+    ]);
+    st.set_attr("A", "brand", "acme").unwrap();
+    st.add_tags("B", ["fragile"]);
+    let pre = run(&pol, &st, None).unwrap();
+    let got: Vec<(&str, &str)> = pre
+        .changes
+        .iter()
+        .map(|c| (c.offer.seller_sku.as_str(), c.offer.rule.as_str()))
+        .collect();
+    assert_eq!(got, vec![("A", "brand"), ("C", "not-fragile")]);
+    assert_eq!(pre.unmatched, 1);
+}
+
+#[test]
+fn explain_traces_rules_steps_and_view() {
+    let pol = acme_na();
+    let st = stock(&[("MUG-1", NEWARK, 7, 2), ("MUG-1", TORONTO, 5, 0)]);
+    let t = explain(&pol, &st, None, "MUG-1").unwrap();
+    assert_eq!(t.tried.len(), 3);
+    assert!(t.tried[2].1 && !t.tried[0].1);
+    assert_eq!(t.pool, Some(10));
+    let q: Vec<u64> = t
+        .offers
+        .iter()
+        .map(|(c, _)| c.offer.channels[0].quantity)
+        .collect();
+    assert_eq!(q, vec![6, 4]);
+    let missing = explain(&pol, &st, None, "CLR-2").unwrap();
+    assert!(!missing.in_inventory);
+    assert!(missing.outcome.contains("no inventory row"));
+}
+
+#[test]
+fn amazon_view_shows_shared_quantity_everywhere() {
+    let pol = acme_na();
+    let mut st = stock(&[("CANDLE-1", NEWARK, 9, 0)]);
+    st.add_tags("CANDLE-1", ["candles"]);
+    let pre = run(&pol, &st, None).unwrap();
+    let view = amazon_view(&pol, &pre, None);
+    let key = amazon::ListingKey {
+        seller_id: pol.seller_id.clone(),
+        region: crate::marketplaces::Region::NA,
+        seller_sku: "CANDLE-1".into(),
+    };
+    for m in ["US", "CA", "MX"] {
+        assert_eq!(view.shown(&key, m, "DEFAULT"), Some(3), "{m}");
+    }
+}
+
+#[test]
+fn never_negative_or_overflowing() {
+    let p = Publish {
+        buffer: Some(Amount::Units(u64::MAX)),
+        targets: vec![target(0, "{sku}", 10_000)],
+        ..publish()
+    };
+    assert_eq!(qty(p, 10_000, u64::MAX), 0);
+    assert_eq!(qty(publish(), 10_000, u64::MAX), u64::MAX);
+}

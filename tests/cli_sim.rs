@@ -1,0 +1,199 @@
+//! `allot plan`, `allot explain` and `allot test` as a user runs them, on the shipped examples.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn allot() -> Command {
+    let mut c = Command::cargo_bin("allot").expect("binary");
+    c.current_dir(root()).env("NO_COLOR", "1");
+    c
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+const PLAN: [&str; 6] = [
+    "plan",
+    "policies/acme-na.allot",
+    "--inventory",
+    "examples/inventory.csv",
+    "--current",
+    "examples/current.json",
+];
+
+#[test]
+fn plan_table_shows_every_kind_of_row() {
+    let out = allot()
+        .args(PLAN)
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    insta::assert_snapshot!("plan_table_example", text);
+}
+
+#[test]
+fn plan_markdown_is_capped_with_a_note() {
+    allot()
+        .args(PLAN)
+        .args(["--format", "markdown", "--max-chars", "900"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("<details>"))
+        .stdout(predicate::str::contains("rows not shown"));
+}
+
+#[test]
+fn plan_json_is_versioned_and_has_provenance() {
+    let out = allot()
+        .args(PLAN)
+        .args(["--format", "json"])
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["format_version"], "1.0");
+    assert_eq!(v["summary"]["offers_zeroed"], 1);
+    assert_eq!(v["summary"]["skus_skipped_missing"], 2);
+    let candle = v["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["seller_sku"] == "CANDLE-LAV")
+        .unwrap();
+    assert_eq!(
+        candle["marketplaces"],
+        serde_json::json!(["US", "CA", "MX"])
+    );
+    assert_eq!(candle["provenance"]["steps"][1]["step"], "cap");
+    assert_eq!(candle["channels"][0]["new"], 3);
+}
+
+#[test]
+fn detailed_exitcode_is_2_with_changes_0_without() {
+    allot()
+        .args(PLAN)
+        .arg("--detailed-exitcode")
+        .assert()
+        .code(2);
+    let dir = tempfile::tempdir().unwrap();
+    let inv = write(
+        dir.path(),
+        "inv.csv",
+        "sku,location,on_hand,reserved\nMUG-1,newark,10,0\n",
+    );
+    let cur = write(
+        dir.path(),
+        "cur.csv",
+        "seller_sku,channel,quantity\nMUG-1-US,DEFAULT,6\nMUG-1-CA,DEFAULT,4\n",
+    );
+    allot()
+        .args(["plan", "policies/acme-na.allot", "--inventory"])
+        .arg(&inv)
+        .arg("--current")
+        .arg(&cur)
+        .arg("--detailed-exitcode")
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("No offer changes."));
+}
+
+#[test]
+fn bad_inventory_exits_1_with_located_errors_and_no_preview() {
+    let dir = tempfile::tempdir().unwrap();
+    let inv = write(
+        dir.path(),
+        "inv.csv",
+        "sku,location,on_hand,reserved\nMUG-1,newrak,10,0\nMUG-2,newark,,0\n",
+    );
+    allot()
+        .args(["plan", "policies/acme-na.allot", "--inventory"])
+        .arg(&inv)
+        .assert()
+        .code(1)
+        .stdout("")
+        .stderr(predicate::str::contains(
+            "inv.csv:2, column 2 (location): unknown location `newrak`",
+        ))
+        .stderr(predicate::str::contains("did you mean `newark`?"))
+        .stderr(predicate::str::contains(
+            "inv.csv:3, column 3 (on_hand): the quantity is blank",
+        ));
+}
+
+#[test]
+fn bad_policy_and_missing_file_exit_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = write(dir.path(), "bad.allot", "policy \"x\"\nrule {\n");
+    allot()
+        .arg("plan")
+        .arg(&bad)
+        .args(["--inventory", "examples/inventory.csv"])
+        .assert()
+        .code(1);
+    allot()
+        .args(["plan", "policies/acme-na.allot", "--inventory", "nope.csv"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("nope.csv"));
+}
+
+#[test]
+fn explain_traces_one_sku() {
+    allot()
+        .args([
+            "explain",
+            "policies/acme-na.allot",
+            "--inventory",
+            "examples/inventory.csv",
+            "--current",
+            "examples/current.json",
+            "SHOE-1",
+        ])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("✗ no match \"yoga pants\""))
+        .stdout(predicate::str::contains("✓ matched  \"ship from stores\""))
+        .stdout(predicate::str::contains("pool @newark 3"))
+        .stdout(predicate::str::contains(
+            "Amazon will show in US: DEFAULT 0, newark 3, austin 2",
+        ));
+}
+
+#[test]
+fn test_command_passes_and_fails() {
+    allot()
+        .args(["test", "policies/acme-na.allot"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("ok    yoga is capped at 10"));
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(root().join("policies/acme-na.allot"))
+        .unwrap()
+        .replace(
+            "expect \"YOGA-1-US\" on US = 10",
+            "expect \"YOGA-1-US\" on US = 12",
+        );
+    let p = write(dir.path(), "p.allot", &text);
+    allot()
+        .arg("test")
+        .arg(&p)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("- expected: 12"))
+        .stdout(predicate::str::contains("+ actual:   10"))
+        .stdout(predicate::str::contains("0 passed, 1 failed"));
+}
