@@ -55,6 +55,43 @@ pub fn json_records(file: &SourceFile, diags: &[Diagnostic]) -> Vec<JsonDiagnost
     out
 }
 
+/// GitHub Actions workflow commands, one line per record: `::error file=…,line=…,col=…,
+/// endLine=…,endColumn=…,title=CODE::MESSAGE` (help appended on a second line of the message).
+pub fn github_annotations(records: &[JsonDiagnostic]) -> String {
+    // Workflow-command escaping: data escapes %, CR, LF; properties also `:` and `,`.
+    fn data(s: &str) -> String {
+        s.replace('%', "%25")
+            .replace('\r', "%0D")
+            .replace('\n', "%0A")
+    }
+    fn prop(s: &str) -> String {
+        data(s).replace(':', "%3A").replace(',', "%2C")
+    }
+    let mut out = String::new();
+    for r in records {
+        let level = match r.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        let mut message = r.message.clone();
+        if let Some(h) = &r.help {
+            message.push_str("\nhelp: ");
+            message.push_str(h);
+        }
+        out.push_str(&format!(
+            "::{level} file={},line={},col={},endLine={},endColumn={},title={}::{}\n",
+            prop(&r.file),
+            r.line,
+            r.column,
+            r.end_line,
+            r.end_column,
+            prop(&r.code),
+            data(&message)
+        ));
+    }
+    out
+}
+
 /// Adapts a `Diagnostic` to miette, with the source attached and spans clamped so labels at
 /// end of file still show (miette drops a label that starts past the last character).
 struct Adapter {
@@ -162,5 +199,10 @@ mod tests {
         assert!(out.contains("add `}`"), "{out}");
         let j = json_records(&file, &[d]);
         assert_eq!((j[0].line, j[0].column, j[0].end_column), (1, 11, 11));
+        assert_eq!(
+            github_annotations(&j),
+            "::error file=p.allot,line=1,col=11,endLine=1,endColumn=11,\
+             title=allot%3A%3Aunclosed-block::this block is never closed%0Ahelp: add `}`\n"
+        );
     }
 }
