@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use crate::marketplaces::Marketplace;
-use crate::model::{OnMissing, Policy};
+use crate::model::{ChangeKind, OnMissing, Policy};
 use crate::plan::encode::{self, FeedDocument, HttpRequest};
 use crate::plan::{Emit, Plan, PlanError, offer_changes};
 use crate::render::preview;
@@ -124,6 +124,19 @@ fn unwritten(plan: &Plan) -> Vec<(&str, &str, u64)> {
     out
 }
 
+/// Operations that write what the listing already shows (`--all`): the preview's change table
+/// leaves them out, so they are named separately. (seller SKU, marketplace codes)
+fn rewrites(plan: &Plan) -> Vec<(String, String)> {
+    offer_changes(plan)
+        .into_iter()
+        .filter(|c| c.kind == ChangeKind::Unchanged)
+        .map(|c| (c.offer.seller_sku, c.offer.marketplaces.join(",")))
+        .collect()
+}
+
+/// How many rewritten SKUs are named before "and N more".
+const REWRITE_LIMIT: usize = 20;
+
 fn unwritten_title(plan: &Plan) -> &'static str {
     match plan.patch_op {
         PatchOp::Merge => "Channels not written (merge leaves them as they are):",
@@ -139,6 +152,23 @@ pub fn table(plan: &Plan) -> String {
     // Writing into a Vec cannot fail.
     let _ = preview::changes_table(&mut buf, &policy_stub(plan), &offer_changes(plan));
     out.push_str(&String::from_utf8_lossy(&buf));
+    let rewrites = rewrites(plan);
+    if !rewrites.is_empty() {
+        out.push_str(&format!(
+            "\nAlso written, unchanged (the plan was made with --all): {} offer{}\n",
+            rewrites.len(),
+            if rewrites.len() == 1 { "" } else { "s" }
+        ));
+        for (sku, markets) in rewrites.iter().take(REWRITE_LIMIT) {
+            out.push_str(&format!("  {sku} ({markets})\n"));
+        }
+        if rewrites.len() > REWRITE_LIMIT {
+            out.push_str(&format!(
+                "  ... and {} more\n",
+                rewrites.len() - REWRITE_LIMIT
+            ));
+        }
+    }
     let unwritten = unwritten(plan);
     if !unwritten.is_empty() {
         out.push_str(&format!("\n{}\n", unwritten_title(plan)));
@@ -174,8 +204,25 @@ pub fn markdown(plan: &Plan, max_chars: usize) -> String {
         s.skus_skipped_missing,
         s.exposure
     ));
-    let unwritten = unwritten(plan);
+    let rewrites = rewrites(plan);
     let mut tail = String::new();
+    if !rewrites.is_empty() {
+        tail.push_str(&format!(
+            "\nAlso written, unchanged (the plan was made with `--all`): {} offer{}\n\n",
+            rewrites.len(),
+            if rewrites.len() == 1 { "" } else { "s" }
+        ));
+        for (sku, markets) in rewrites.iter().take(REWRITE_LIMIT) {
+            tail.push_str(&format!("- {} ({})\n", md_code(sku), md_escape(markets)));
+        }
+        if rewrites.len() > REWRITE_LIMIT {
+            tail.push_str(&format!(
+                "- … and {} more\n",
+                rewrites.len() - REWRITE_LIMIT
+            ));
+        }
+    }
+    let unwritten = unwritten(plan);
     if !unwritten.is_empty() {
         tail.push_str(&format!("\n{}\n\n", md_escape(unwritten_title(plan))));
         for (sku, channel, q) in unwritten {
@@ -465,6 +512,23 @@ mod tests {
         assert!(md.contains("| `A\\|B` |"), "{md}");
         assert!(md.contains("r\\|1 |"), "{md}");
         assert!(md.contains("- `A|B`: `x|y` (now 1)"), "{md}");
+    }
+
+    #[test]
+    fn rewrites_of_unchanged_offers_are_named() {
+        let same = Some(vec![ch("DEFAULT", 0), ch("newark", 4)]);
+        let p = plan_with("A", same, PatchOp::Merge, EmitChoice::Patch);
+        // `plan_with` marks the change Changed, but the listing already shows it: unchanged.
+        let t = table(&p);
+        assert!(t.contains("No offer changes."), "{t}");
+        assert!(
+            t.contains(
+                "Also written, unchanged (the plan was made with --all): 1 offer\n  A (US)\n"
+            ),
+            "{t}"
+        );
+        let md = markdown(&p, 60_000);
+        assert!(md.contains("- `A` (US)"), "{md}");
     }
 
     #[test]
