@@ -244,3 +244,520 @@ fn every_err_fixture_reports_its_code_at_its_place() {
         );
     }
 }
+
+// ------------------------------------------------------------------ formatter
+
+use allot::fmt::format;
+
+fn comment_texts(src: &str) -> Vec<String> {
+    ok(src).comments.into_iter().map(|c| c.text).collect()
+}
+
+fn assert_formats_well(name: &str, src: &str) {
+    let once = format(src).unwrap_or_else(|d| panic!("{name}: {d:#?}"));
+    let twice = format(&once).unwrap_or_else(|d| panic!("{name} (formatted): {d:#?}"));
+    assert_eq!(once, twice, "{name}: formatting is not idempotent");
+    assert_eq!(
+        comment_texts(src),
+        comment_texts(&once),
+        "{name}: comments changed"
+    );
+    assert!(
+        once.ends_with('\n') || once.is_empty(),
+        "{name}: no final newline"
+    );
+    assert!(!once.contains("\n\n\n"), "{name}: more than one blank line");
+    assert!(
+        once.lines().all(|l| l == l.trim_end()),
+        "{name}: trailing whitespace"
+    );
+}
+
+#[test]
+fn every_ok_fixture_and_policy_formats_idempotently_keeping_comments() {
+    let mut files = files_in("tests/fixtures/ok", "allot");
+    files.extend(files_in("policies", "allot"));
+    for f in files {
+        let src = fs::read_to_string(&f).unwrap();
+        assert_formats_well(&f.display().to_string(), &src);
+    }
+}
+
+#[test]
+fn sketch_is_canonical_except_the_toronto_comment() {
+    let src = fixture("tests/fixtures/ok/sketch-acme-na.allot");
+    let fixed = src.replace(
+        "location toronto                         #",
+        "location toronto                        #",
+    );
+    assert_ne!(src, fixed, "the sketch changed: update this test");
+    assert_eq!(format(&src).unwrap(), fixed);
+    assert_eq!(format(&fixed).unwrap(), fixed);
+    let eu = fixture("tests/fixtures/err/eu-trap.allot");
+    assert_eq!(format(&eu).unwrap(), eu);
+}
+
+#[test]
+fn layout_rules() {
+    let src = "\n\n# head\npolicy \"p\"\nmarketplaces US,CA   #  two\n\n\n\nlocation a supply_source \"s1\"\n# between\nlocation bbbb\n\nlocation c   \nrule \"r\" { # open\n\n  match not (sku \"A\" and tag \"b\") and x = \"1\",\"2\"\n   threshold 2\n  publish US as \"{sku}-US\" share 12.50% by location {a 60%,bbbb 40%}, CA\n\n\n  default_channel 0\n  skip\n\n  # closing\n\n} # done\ntest \"t\" {\n  expect \"X\" on US unpublished\n  stock \"X\" tags \"a\" brand = \"B\" a 1 reserved 0, bbbb 2\n}\n";
+    let want = "# head\npolicy \"p\"\nmarketplaces US, CA                     #  two\n\nlocation a    supply_source \"s1\"\n# between\nlocation bbbb\n\nlocation c\n\nrule \"r\" {                              # open\n  match   not (sku \"A\" and tag \"b\") and x = \"1\", \"2\"\n  threshold 2\n  publish US as \"{sku}-US\" share 12.5% by location { a 60%, bbbb 40% }, CA\n\n  default_channel 0\n  skip\n\n  # closing\n}                                       # done\n\ntest \"t\" {\n  expect \"X\" on US unpublished\n  stock  \"X\" tags \"a\" brand = \"B\" a 1 reserved 0, bbbb 2\n}\n";
+    let got = format(src).unwrap();
+    assert_eq!(got, want, "\n--- got ---\n{got}\n--- want ---\n{want}");
+}
+
+#[test]
+fn crlf_and_bom_are_read_and_written_as_lf() {
+    let src = "\u{feff}policy \"p\"\r\nrule \"r\" {\r\n  match any   # c\r\n  skip\r\n}\r\n";
+    let out = format(src).unwrap();
+    assert_eq!(
+        out,
+        "policy \"p\"\n\nrule \"r\" {\n  match any                             # c\n  skip\n}\n"
+    );
+}
+
+#[test]
+fn format_refuses_what_does_not_parse() {
+    let d = format("rule \"r\" {\n  cpa 10\n}\n").unwrap_err();
+    assert_eq!(d[0].code, "allot::unknown-keyword");
+}
+
+// ------------------------------------------------------------------ no panics, ever
+
+use proptest::prelude::*;
+
+const TOKENS: &[&str] = &[
+    "policy",
+    "seller",
+    "marketplaces",
+    "marketplace",
+    "id",
+    "region",
+    "location",
+    "supply_source",
+    "guarantee",
+    "on_missing",
+    "rule",
+    "test",
+    "match",
+    "stock",
+    "from",
+    "buffer",
+    "share",
+    "round",
+    "threshold",
+    "cap",
+    "quantity",
+    "publish",
+    "default_channel",
+    "skip",
+    "any",
+    "sku",
+    "tag",
+    "not",
+    "and",
+    "as",
+    "by",
+    "tags",
+    "reserved",
+    "expect",
+    "on",
+    "at",
+    "unpublished",
+    "US",
+    "newark",
+    "\"x\"",
+    "\"{sku}-US\"",
+    "\"a\\\"b\"",
+    "\"open",
+    "{",
+    "}",
+    "(",
+    ")",
+    ",",
+    "=",
+    "10",
+    "60%",
+    "12.5%",
+    "-3",
+    "2.5",
+    "1.234%",
+    "99999999999999999999999",
+    "# c",
+    "\n",
+    "\n",
+    "\n",
+    "\r\n",
+    "\t",
+    "é",
+    "\u{feff}",
+];
+
+fn token_soup() -> impl Strategy<Value = String> {
+    proptest::collection::vec(proptest::sample::select(TOKENS), 0..60).prop_map(|v| v.join(" "))
+}
+
+/// The sketch with a few random edits (delete, insert, replace) at random places.
+fn mutated_sketch() -> impl Strategy<Value = String> {
+    let sketch = fixture("tests/fixtures/ok/sketch-acme-na.allot");
+    proptest::collection::vec(
+        (
+            any::<prop::sample::Index>(),
+            0u8..3,
+            proptest::sample::select(TOKENS),
+        ),
+        1..4,
+    )
+    .prop_map(move |edits| {
+        let mut s = sketch.clone();
+        for (at, op, tok) in edits {
+            let mut i = at.index(s.len() + 1);
+            while !s.is_char_boundary(i) {
+                i -= 1;
+            }
+            let mut j = (i + 1).min(s.len());
+            while !s.is_char_boundary(j) {
+                j += 1;
+            }
+            match op {
+                0 => s.replace_range(i..j, ""),
+                1 => s.insert_str(i, tok),
+                _ => s.replace_range(i..j, tok),
+            }
+        }
+        s
+    })
+}
+
+/// Whatever the input: no panic; diagnostics have a primary label inside the text (or at its
+/// end) and help; what parses formats, idempotently, keeping every comment.
+fn check_any_input(src: &str) {
+    match parse(src) {
+        Err(diags) => {
+            assert!(!diags.is_empty());
+            for d in &diags {
+                let s = d.primary_span();
+                assert!(s.start <= s.end && s.end <= src.len(), "{d:?}");
+                assert!(d.help.is_some(), "{d:?}");
+                assert!(d.labels.iter().any(|l| l.primary), "{d:?}");
+            }
+            assert!(format(src).is_err());
+        }
+        Ok(_) => assert_formats_well("generated", src),
+    }
+}
+
+const ITEM_LINES: &[&str] = &[
+    "policy \"p\"",
+    "seller \"A1\"",
+    "marketplaces US,CA ,  MX",
+    "marketplace XX id \"A1\" region EU",
+    "location newark supply_source \"s\"",
+    "location a",
+    "location austin_2   supply_source \"t\"",
+    "guarantee no_oversell",
+    "on_missing zero",
+];
+const RULE_LINES: &[&str] = &[
+    "match any",
+    "match sku \"A-*\", \"B\"",
+    "match not tag \"x\" and brand = \"a\",\"b\"",
+    "match not (tag \"x\" and (any and not any))",
+    "match ((any))",
+    "stock from newark, a",
+    "buffer 10%",
+    "buffer 2",
+    "share 12.05%",
+    "round nearest",
+    "threshold 4",
+    "cap 50%",
+    "quantity 0",
+    "publish US",
+    "publish US as \"{sku}-US\" share 60% by location { newark 60%, a 40% }, CA by location",
+    "default_channel 0",
+    "on_missing error",
+    "skip",
+];
+const TEST_LINES: &[&str] = &[
+    "stock \"A\" newark 8, a 9 reserved 1",
+    "stock \"B\" tags \"x\", \"y\" brand = \"z\"",
+    "expect \"A-US\" on US = 3",
+    "expect \"A\" on US at DEFAULT = 0",
+    "expect \"A\" on CA unpublished",
+];
+
+/// Decoration around a line: blank lines and comments before, indentation, a trailing comment.
+fn decorate(line: &str, (blanks, own, indent, trailing): (u8, bool, u8, bool)) -> String {
+    let mut out = String::new();
+    for _ in 0..blanks {
+        out.push('\n');
+    }
+    if own {
+        out.push_str(&" ".repeat(usize::from(indent)));
+        out.push_str("#own comment\n");
+    }
+    out.push_str(["", " ", "  ", "\t"][usize::from(indent % 4)]);
+    out.push_str(line);
+    if trailing {
+        out.push_str("   #  trailing ");
+    }
+    out.push('\n');
+    out
+}
+
+fn decoration() -> impl Strategy<Value = (u8, bool, u8, bool)> {
+    (0u8..3, any::<bool>(), 0u8..4, any::<bool>())
+}
+
+/// Valid policies in arbitrary layouts: what the formatter must always handle.
+fn valid_policy() -> impl Strategy<Value = String> {
+    let simple =
+        (proptest::sample::select(ITEM_LINES), decoration()).prop_map(|(l, d)| decorate(l, d));
+    let block = |head: &'static str, lines: &'static [&'static str]| {
+        (
+            decoration(),
+            proptest::collection::vec((proptest::sample::select(lines), decoration()), 0..6),
+            decoration(),
+        )
+            .prop_map(move |(d, stmts, close)| {
+                let mut s = decorate(head, d);
+                for (l, d) in stmts {
+                    s.push_str(&decorate(l, d));
+                }
+                s.push_str(&decorate("}", close));
+                s
+            })
+    };
+    let item = prop_oneof![
+        3 => simple,
+        2 => block("rule \"r\" {", RULE_LINES),
+        1 => block("test \"t\" {", TEST_LINES),
+    ];
+    proptest::collection::vec(item, 0..8).prop_map(|v| v.concat())
+}
+
+proptest! {
+
+    #[test]
+    fn valid_policies_in_any_layout_format_well(src in valid_policy()) {
+        prop_assert!(parse(&src).is_ok(), "{}", src);
+        check_any_input(&src);
+    }
+}
+
+proptest! {
+
+    #[test]
+    fn arbitrary_text_never_panics(src in "\\PC{0,200}") {
+        check_any_input(&src);
+    }
+
+    #[test]
+    fn token_soup_never_panics(src in token_soup()) {
+        check_any_input(&src);
+    }
+
+    #[test]
+    fn mutated_sketch_never_panics(src in mutated_sketch()) {
+        check_any_input(&src);
+    }
+}
+
+#[test]
+fn huge_and_deep_inputs_end_in_a_diagnostic() {
+    let too_big = "#".repeat(allot::syntax::MAX_SOURCE_BYTES + 1);
+    assert_eq!(
+        parse(&too_big).unwrap_err()[0].code,
+        "allot::input-too-large"
+    );
+    let deep = format!("rule \"r\" {{\n  match {}any\n}}\n", "not ".repeat(200_000));
+    assert_eq!(parse(&deep).unwrap_err()[0].code, "allot::input-too-large");
+    let parens = format!("rule \"r\" {{\n  match {}\n}}\n", "(".repeat(500_000));
+    assert_eq!(
+        parse(&parens).unwrap_err()[0].code,
+        "allot::input-too-large"
+    );
+    let long = format!("marketplaces {}US\n", "US, ".repeat(20_000));
+    assert_eq!(parse(&long).unwrap_err()[0].code, "allot::input-too-large");
+}
+
+// ------------------------------------------------------------------ `allot fmt`
+
+mod cli {
+    use super::fixture;
+    use assert_cmd::Command;
+    use predicates::prelude::*;
+    use std::fs;
+
+    fn allot() -> Command {
+        let mut c = Command::cargo_bin("allot").expect("the allot binary is built for tests");
+        c.env_remove("NO_COLOR");
+        c
+    }
+
+    #[test]
+    fn check_lists_files_that_would_change_and_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let sketch = fixture("tests/fixtures/ok/sketch-acme-na.allot");
+        let eu = fixture("tests/fixtures/err/eu-trap.allot");
+        fs::create_dir(dir.path().join("sub")).unwrap();
+        fs::write(dir.path().join("sub/acme.allot"), &sketch).unwrap();
+        fs::write(dir.path().join("eu.allot"), &eu).unwrap();
+        fs::write(dir.path().join("notes.txt"), "not a policy {").unwrap();
+
+        allot()
+            .args(["fmt", "--check"])
+            .arg(dir.path())
+            .assert()
+            .code(1)
+            .stdout(
+                predicate::str::contains("acme.allot")
+                    .and(predicate::str::contains("eu.allot").not()),
+            );
+        assert_eq!(
+            fs::read_to_string(dir.path().join("sub/acme.allot")).unwrap(),
+            sketch
+        );
+
+        allot()
+            .arg("fmt")
+            .arg(dir.path())
+            .assert()
+            .code(0)
+            .stdout("");
+        let formatted = fs::read_to_string(dir.path().join("sub/acme.allot")).unwrap();
+        assert_ne!(formatted, sketch);
+        assert_eq!(formatted, allot::fmt::format(&sketch).unwrap());
+        // No temporary files left behind.
+        assert_eq!(fs::read_dir(dir.path().join("sub")).unwrap().count(), 1);
+
+        allot()
+            .args(["fmt", "--check"])
+            .arg(dir.path())
+            .assert()
+            .code(0)
+            .stdout("");
+    }
+
+    #[test]
+    fn a_file_that_does_not_parse_prints_its_diagnostics_and_exits_1() {
+        let dir = tempfile::tempdir().unwrap();
+        let bad = dir.path().join("bad.allot");
+        let text = "policy \"p\"\nrule \"r\" {\n  cpa 10\n}\n";
+        fs::write(&bad, text).unwrap();
+        allot().arg("fmt").arg(&bad).assert().code(1).stderr(
+            predicate::str::contains("allot::unknown-keyword")
+                .and(predicate::str::contains("did you mean `cap`?"))
+                .and(predicate::str::contains("bad.allot:3:3"))
+                // Not a terminal: no colour codes.
+                .and(predicate::str::contains("\u{1b}[").not()),
+        );
+        assert_eq!(fs::read_to_string(&bad).unwrap(), text);
+    }
+
+    #[test]
+    fn a_missing_path_exits_2() {
+        allot()
+            .args(["fmt", "/nonexistent/policy.allot"])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("cannot read"));
+    }
+}
+
+#[test]
+fn one_line_and_empty_blocks() {
+    let src = "rule \"a\" { match any }   # one line\nrule \"b\" {\n}\ntest \"t\" {}\n";
+    let ast = ok(src);
+    assert_eq!(ast.items.len(), 3);
+    let out = format(src).unwrap();
+    assert_eq!(
+        out,
+        "rule \"a\" {\n  match any\n}                                       # one line\n\nrule \"b\" {\n}\n\ntest \"t\" {\n}\n"
+    );
+}
+
+#[test]
+fn several_errors_are_reported_per_block_and_per_line() {
+    let src = "policy \"p\"\nrule \"r\" {\n  cpa 10\n  cap\n  publish US sahre 60%\n}\nrul \"x\" {\n  cap 3\n}\nmarketplaces US CA\ncap 3\n";
+    let diags = parse(src).unwrap_err();
+    let index = LineIndex::new(src);
+    let got: Vec<(usize, &str)> = diags
+        .iter()
+        .map(|d| (index.line_col(src, d.primary_span().start).0, d.code))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (3, "allot::unknown-keyword"),
+            (4, "allot::syntax"),
+            (5, "allot::unknown-keyword"),
+            (7, "allot::unknown-keyword"),
+            (10, "allot::syntax"),
+            (11, "allot::unknown-keyword"),
+        ]
+    );
+    assert_eq!(diags[2].help.as_deref(), Some("did you mean `share`?"));
+    assert_eq!(diags[3].help.as_deref(), Some("did you mean `rule`?"));
+}
+
+#[test]
+fn targeted_help_for_likely_mistakes() {
+    let first = |src: &str| parse(src).unwrap_err().remove(0);
+    let d = first("rule \"r\" {\n  cap -3\n}\n");
+    assert_eq!(d.code, "allot::bad-number");
+    assert!(d.message.contains("never negative"), "{d:?}");
+    let d = first("rule \"r\" {\n  cap 2.5\n}\n");
+    assert!(d.message.contains("whole"), "{d:?}");
+    let d = first("rule \"r\" {\n  share 12.345%\n}\n");
+    assert!(d.message.contains("two decimals"), "{d:?}");
+    let d = first("rule \"r\" {\n  cap 18446744073709551616\n}\n");
+    assert!(d.message.contains("too large"), "{d:?}");
+    let d = first("policy acme\n");
+    assert_eq!(
+        d.help.as_deref(),
+        Some("strings are written in double quotes: `\"acme\"`")
+    );
+    let d = first("rule \"r\" {\n  match skus \"A\"\n  skip\n}\n");
+    assert_eq!(
+        (d.code, d.help.as_deref()),
+        ("allot::unknown-keyword", Some("did you mean `sku`?"))
+    );
+    let d = first("}\n");
+    assert_eq!(d.message, "this `}` closes no block");
+    let d = first("cap 3\n");
+    assert!(d.message.contains("not a top-level item"), "{d:?}");
+    let d = first("rule \"r\" {\n  match any\n  skip\n");
+    assert_eq!(d.code, "allot::unclosed-block");
+    // Points at the `{`, and at the end of the file.
+    assert_eq!(d.primary_span().start, 9);
+    assert!(d.labels.iter().any(|l| !l.primary && l.span.start == 30));
+    let d = first("policy \"p\nseller \"s\"\n");
+    assert_eq!(
+        (d.code, d.primary_span().start),
+        ("allot::unclosed-string", 7)
+    );
+    let d = first("location a supply \"x\"\n");
+    assert_eq!(d.help.as_deref(), Some("did you mean `supply_source`?"));
+}
+
+mod cli_stdin {
+    use assert_cmd::Command;
+
+    #[test]
+    fn dash_formats_standard_input_to_standard_output() {
+        Command::cargo_bin("allot")
+            .unwrap()
+            .args(["fmt", "-"])
+            .write_stdin("policy   \"p\"\nrule \"r\" { match any }\n")
+            .assert()
+            .code(0)
+            .stdout("policy \"p\"\n\nrule \"r\" {\n  match any\n}\n");
+        Command::cargo_bin("allot")
+            .unwrap()
+            .args(["fmt", "--check", "-"])
+            .write_stdin("policy   \"p\"\n")
+            .assert()
+            .code(1)
+            .stdout("-\n");
+    }
+}

@@ -65,9 +65,11 @@ fn unified<'r>(c: &mut Checker, r: &'r RuleInfo) -> Vec<Offer<'r>> {
     };
     for (_, g) in &groups {
         let first = g.targets[0];
+        // A fixed `quantity` ignores shares: only the channels can then differ.
+        let fixed = r.fixed.is_some();
         if g.targets
             .iter()
-            .all(|t| t.share == first.share && t.by_location == first.by_location)
+            .all(|t| (fixed || t.share == first.share) && t.by_location == first.by_location)
         {
             continue;
         }
@@ -77,7 +79,10 @@ fn unified<'r>(c: &mut Checker, r: &'r RuleInfo) -> Vec<Offer<'r>> {
             .as_ref()
             .map(|s| s.source.clone())
             .unwrap_or_default();
-        let zero = g.targets.iter().find(|t| t.share == Percent::ZERO);
+        let zero = g
+            .targets
+            .iter()
+            .find(|t| !fixed && t.share == Percent::ZERO);
         if let Some(z) = zero {
             let others: Vec<String> = g
                 .targets
@@ -121,7 +126,7 @@ fn unified<'r>(c: &mut Checker, r: &'r RuleInfo) -> Vec<Offer<'r>> {
                 join_and(&earlier)
             ),
         )
-        .at(publish.span, format!("one seller SKU, {} quantities", g.targets.len()));
+        .at(publish.keyword, format!("one seller SKU, {} quantities", g.targets.len()));
         for t in &g.targets {
             d = d.also(t.span, format!("{}: {}", t.code, describe(t)));
         }
@@ -186,10 +191,6 @@ fn oversell(c: &mut Checker, r: &RuleInfo, offers: &[Offer]) {
         })
         .collect();
     let sum: u32 = shares.iter().map(|p| p.0).sum();
-    let partial = shares
-        .iter()
-        .filter(|p| p.0 > 0 && p.0 < Percent::HUNDRED.0)
-        .count();
     let names: Vec<String> = offers
         .iter()
         .map(|o| {
@@ -212,18 +213,18 @@ fn oversell(c: &mut Checker, r: &RuleInfo, offers: &[Offer]) {
         Diagnostic::warning(
             OVERSELL,
             format!(
-                "{} separate offers draw on one pool and publish {} of it in all: the same units are offered {} times over and can be oversold",
+                "{} separate offers (different seller SKUs) draw on one pool and publish {} of it in all: the same units are offered more than once and can be oversold",
                 offers.len(),
                 Percent(sum),
-                if sum >= 2 * Percent::HUNDRED.0 { "several" } else { "more than one" }
             ),
         )
-        .at(publish.span, format!("{} of one pool", Percent(sum)))
+        .at(publish.keyword, format!("{} of one pool", Percent(sum)))
         .help(format!(
-            "give the offers exclusive shares that add up to at most 100% (e.g. `publish {}`), publish one shared seller SKU, or accept the risk; `guarantee no_oversell` makes this an error",
-            example.join(", ")
+            "give the offers exclusive shares that add up to at most 100% (e.g. `publish {}`), or publish one shared seller SKU{}",
+            example.join(", "),
+            if c.guarantee.is_some() { "" } else { "; to refuse any oversell risk, add `guarantee no_oversell` (this warning becomes an error)" }
         ))
-    } else if r.round != Round::Down && partial > 1 {
+    } else if let Some((pool, total)) = rounding_excess(&shares, r.round) {
         let how = if r.round == Round::Up {
             "up"
         } else {
@@ -232,15 +233,15 @@ fn oversell(c: &mut Checker, r: &RuleInfo, offers: &[Offer]) {
         let mut d = Diagnostic::warning(
             OVERSELL,
             format!(
-                "`round {how}` on the shares of {} separate offers can publish more than the pool (50% of 1 rounds to 1 for each)",
+                "`round {how}` can publish more than the pool across {} separate offers: from {pool} available, their shares round to {total}",
                 offers.len()
             ),
         )
-        .at(publish.span, "shares of one pool");
+        .at(publish.keyword, "shares of one pool");
         if let Some(s) = r.round_span {
             d = d.also(s, "rounds up past the pool");
         }
-        d.help("use `round down` (the default) when offers share one pool")
+        d.help("use `round down` (the default) when separate offers share one pool")
     } else {
         return;
     };
@@ -253,6 +254,18 @@ fn oversell(c: &mut Checker, r: &RuleInfo, offers: &[Offer]) {
         d = d.also(g, "this policy guarantees no oversell");
     }
     c.push(d);
+}
+
+/// The smallest pool whose rounded shares add up to more than the pool, if any. Shares are in
+/// hundredths of a percent, so the pattern repeats every 10,000 units: that range is enough.
+pub(super) fn rounding_excess(shares: &[Percent], round: Round) -> Option<(u64, u64)> {
+    if round == Round::Down {
+        return None;
+    }
+    (1..=10_000u64).find_map(|pool| {
+        let total: u64 = shares.iter().map(|p| p.of(pool, round)).sum();
+        (total > pool).then_some((pool, total))
+    })
 }
 
 /// A rule whose selector an earlier rule covers can never decide anything.

@@ -109,6 +109,8 @@ pub(crate) struct Checker {
     mk_spans: Vec<Span>,
     /// `marketplace XX id "…" region EU` declarations.
     customs: Vec<(Marketplace, Span)>,
+    /// Custom codes whose declaration was refused: already reported, so not "unknown" again.
+    bad_customs: Vec<String>,
     locations: Vec<Location>,
     loc_spans: Vec<Span>,
     guarantee: Option<Span>,
@@ -119,10 +121,6 @@ pub(crate) struct Checker {
 impl Checker {
     fn push(&mut self, d: Diagnostic) {
         self.diags.push(d);
-    }
-
-    fn error_count(&self) -> usize {
-        self.diags.iter().filter(|d| d.is_error()).count()
     }
 
     fn duplicate(&mut self, what: &str, second: Span, first: Span, help: impl Into<String>) {
@@ -277,7 +275,40 @@ impl Checker {
             );
             return;
         }
-        let ok_id = self.non_empty(id, "the marketplace ID", "`id \"A1F83G8C2ARO7P\"`");
+        let mut ok_id = self.non_empty(id, "the marketplace ID", "`id \"A1F83G8C2ARO7P\"`");
+        // One Amazon marketplace under two codes would let two rules' quantities collide unseen.
+        if let Some(b) = marketplaces::by_id(&id.node) {
+            ok_id = false;
+            self.push(
+                Diagnostic::error(
+                    DUPLICATE,
+                    format!(
+                        "marketplace ID \"{}\" is the built-in `{}` ({})",
+                        id.node, b.code, b.country
+                    ),
+                )
+                .at(id.span, format!("already `{}`", b.code))
+                .help(format!(
+                    "remove this line and write `{}` where you meant this marketplace",
+                    b.code
+                )),
+            );
+        } else if let Some((m, first)) = self.customs.iter().find(|(m, _)| m.id == id.node) {
+            ok_id = false;
+            let (other, first) = (m.code.clone(), *first);
+            self.push(
+                Diagnostic::error(
+                    DUPLICATE,
+                    format!(
+                        "marketplace ID \"{}\" is declared for both `{other}` and `{}`",
+                        id.node, code.node
+                    ),
+                )
+                .at(id.span, "given again here")
+                .also(first, "first declared here")
+                .help("declare each Amazon marketplace once, under one code"),
+            );
+        }
         let region_v = Region::parse(&region.node);
         if region_v.is_none() {
             let help = match did_you_mean(&region.node, ["NA", "EU", "FE"]) {
@@ -291,6 +322,9 @@ impl Checker {
                     .at(region.span, "not a region")
                     .help(help),
             );
+        }
+        if !ok_id || region_v.is_none() {
+            self.bad_customs.push(code.node.clone());
         }
         if let (true, Some(r)) = (ok_id, region_v) {
             self.customs.push((
@@ -412,6 +446,9 @@ impl Checker {
         if let Some(m) = marketplaces::lookup(&code.node) {
             return Some(m);
         }
+        if self.bad_customs.contains(&code.node) {
+            return None;
+        }
         let known: Vec<String> = marketplaces::codes()
             .map(str::to_string)
             .chain(self.customs.iter().map(|(m, _)| m.code.clone()))
@@ -443,6 +480,8 @@ impl Checker {
         if let Some(i) = self.marketplaces.iter().position(|x| x.code == m.code) {
             return Some(i);
         }
+        // Without a `marketplaces` line, `allot::missing-marketplaces` already says it all.
+        self.marketplaces_line?;
         let mut d = Diagnostic::error(
             MARKETPLACE_NOT_LISTED,
             format!(
@@ -544,3 +583,6 @@ impl Checker {
         })
     }
 }
+
+#[cfg(test)]
+mod unit;

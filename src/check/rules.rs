@@ -33,8 +33,8 @@ pub(crate) struct RuleInfo<'a> {
     pub fixed: Option<(u64, Span)>,
     pub on_missing: Option<OnMissing>,
     pub default_channel: Option<Span>,
-    /// Any error-severity diagnostic in this rule.
-    pub has_errors: bool,
+    /// A `default_channel` line was written (even a refused one).
+    pub default_channel_written: bool,
 }
 
 pub(crate) struct TargetInfo {
@@ -190,7 +190,6 @@ impl Checker {
     }
 
     fn rule<'a>(&mut self, rule: &'a ast::Rule) -> RuleInfo<'a> {
-        let errors_before = self.error_count();
         let mut info = RuleInfo {
             ast: rule,
             match_span: None,
@@ -208,7 +207,7 @@ impl Checker {
             fixed: None,
             on_missing: None,
             default_channel: None,
-            has_errors: false,
+            default_channel_written: false,
         };
         let mut seen: Vec<(&'static str, Span)> = Vec::new();
         // Statements that shape a stock-derived quantity (for the `quantity` and `skip` checks).
@@ -313,6 +312,7 @@ impl Checker {
                 StmtKind::Publish(_) => info.publish = Some(stmt),
                 StmtKind::DefaultChannel(a) => {
                     others.push((name, stmt.span));
+                    info.default_channel_written = true;
                     match a.node {
                         Written::Units(0) => info.default_channel = Some(stmt.span),
                         Written::Units(n) => self.push(
@@ -401,7 +401,8 @@ impl Checker {
         }
 
         // A fixed quantity replaces the stock computation.
-        if let Some((n, qspan)) = info.fixed {
+        // In a skipping rule these were all reported as conflicting already.
+        if let (None, Some((n, qspan))) = (info.skip, info.fixed) {
             for (name, span) in &shaping {
                 self.push(
                     Diagnostic::warning(
@@ -428,7 +429,7 @@ impl Checker {
                     );
                 }
             }
-            if n > 0 && info.skip.is_none() {
+            if n > 0 {
                 let mut d = Diagnostic::warning(
                     FIXED_QUANTITY,
                     format!("`quantity {n}` is not tied to stock: it publishes {n} even when nothing is on hand"),
@@ -441,7 +442,8 @@ impl Checker {
                 }
                 self.push(d);
             }
-        } else if let (Some((t, tspan)), Some((c, cspan))) = (info.threshold, info.cap)
+        } else if let (None, Some((t, tspan)), Some((c, cspan))) =
+            (info.skip, info.threshold, info.cap)
             && t > c
         {
             self.push(
@@ -487,7 +489,6 @@ impl Checker {
                 .help("remove it (it only matters beside location quantities), or publish `by location`"),
             );
         }
-        info.has_errors = self.error_count() > errors_before;
         info
     }
 
@@ -602,7 +603,7 @@ impl Checker {
                 .help(format!("publish one quantity to {code} (remove `by location`), or publish by location to US only")),
             );
         }
-        if info.default_channel.is_none() {
+        if !info.default_channel_written {
             self.push(
                 Diagnostic::warning(
                     TWO_OFFERS,

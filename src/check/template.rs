@@ -86,8 +86,12 @@ pub fn parse(text: &str, span: Span) -> Result<SkuTemplate, Diagnostic> {
         )
         .at(span, "every inventory SKU would map to this one seller SKU")
         .help(format!(
-            "put `{{sku}}` where the inventory SKU goes, e.g. \"{{sku}}{}\"",
-            if text.is_empty() { "-US" } else { text }
+            "put `{{sku}}` where the inventory SKU goes, e.g. \"{}\"",
+            if text.is_empty() {
+                "{sku}-US".to_string()
+            } else {
+                format!("{text}-{{sku}}")
+            }
         )));
     }
     Ok(SkuTemplate {

@@ -11,6 +11,7 @@ pub mod explain;
 pub mod fmt;
 pub mod marketplaces;
 pub mod plan;
+pub mod plan_out;
 pub mod sandbox;
 pub mod show;
 pub mod test;

@@ -1,10 +1,119 @@
+//! `allot sandbox`: run the local SP-API in the foreground until Ctrl-C.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::Args;
 
-#[derive(Debug, Args)]
-pub struct SandboxArgs {}
+use crate::sandbox::{self, SandboxConfig, SandboxOptions};
 
-pub fn run(_args: SandboxArgs) -> ExitCode {
-    super::fail(miette::miette!("`allot sandbox` is not built yet"), 2)
+#[derive(Debug, Args)]
+pub struct SandboxArgs {
+    /// Address to listen on (loopback only unless --allow-remote; port 0 picks a free one).
+    #[arg(long, default_value = "127.0.0.1:8787")]
+    pub addr: SocketAddr,
+    /// Load the state from FILE at start and save it there as it changes (and on Ctrl-C).
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+    /// Multiply Amazon's published rate limits (10 = ten times faster); also shortens feed
+    /// processing and the JSON_LISTINGS_FEED window.
+    #[arg(long, default_value_t = 1.0, value_name = "X")]
+    pub rate_scale: f64,
+    /// Fraction (0 to 1) of SP-API requests answered 429, 500 or 503 before any work.
+    #[arg(long, default_value_t = 0.0, value_name = "P")]
+    pub fail_rate: f64,
+    /// Fraction (0 to 1) of SP-API requests whose connection is closed without a response.
+    #[arg(long, default_value_t = 0.0, value_name = "P")]
+    pub drop_rate: f64,
+    /// Drop requests before doing their work (default: do the work, then drop the answer).
+    #[arg(long)]
+    pub drop_before_apply: bool,
+    /// Milliseconds added to every response.
+    #[arg(long, default_value_t = 0, value_name = "MS")]
+    pub latency: u64,
+    /// Seed for reproducible fault injection.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub seed: u64,
+    /// Milliseconds a feed spends IN_QUEUE and again IN_PROGRESS (divided by --rate-scale).
+    #[arg(long, default_value_t = 1000, value_name = "MS")]
+    pub feed_delay: u64,
+    /// Serve processing reports gzip-compressed (compressionAlgorithm GZIP).
+    #[arg(long)]
+    pub gzip_reports: bool,
+    /// Allow a non-loopback --addr. The sandbox accepts ANY credentials: only for trusted
+    /// networks.
+    #[arg(long)]
+    pub allow_remote: bool,
+}
+
+pub fn run(args: SandboxArgs) -> ExitCode {
+    if !args.addr.ip().is_loopback() && !args.allow_remote {
+        return super::fail(
+            miette::miette!(
+                help = "use a loopback address such as 127.0.0.1:8787, or add --allow-remote if you really mean to expose it",
+                "refusing to listen on {}: the sandbox accepts any credentials",
+                args.addr
+            ),
+            2,
+        );
+    }
+    let config = SandboxConfig {
+        addr: args.addr,
+        state_file: args.state.clone(),
+        rate_scale: args.rate_scale,
+        fail_rate: args.fail_rate,
+        drop_rate: args.drop_rate,
+        latency: Duration::from_millis(args.latency),
+        seed: args.seed,
+    };
+    let options = SandboxOptions {
+        drop_after_apply: !args.drop_before_apply,
+        feed_queue_time: Duration::from_millis(args.feed_delay),
+        feed_processing_time: Duration::from_millis(args.feed_delay),
+        gzip_reports: args.gzip_reports,
+        ..SandboxOptions::default()
+    };
+    let rt = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => return super::fail(miette::miette!("cannot start the async runtime: {e}"), 2),
+    };
+    rt.block_on(async move {
+        let handle = match sandbox::start_with(config, options).await {
+            Ok(h) => h,
+            Err(e) => return super::fail(miette::miette!("{e}"), 2),
+        };
+        let base = handle.base_url();
+        println!("allot sandbox: a local SP-API on {base}");
+        match &args.state {
+            Some(p) => println!(
+                "  state: {} (saved as it changes and on Ctrl-C)",
+                p.display()
+            ),
+            None => println!("  state: in memory only (use --state FILE to keep it)"),
+        }
+        println!(
+            "  rate scale {}, fail rate {}, drop rate {}, latency {} ms, seed {}",
+            args.rate_scale, args.fail_rate, args.drop_rate, args.latency, args.seed
+        );
+        println!();
+        println!("Rehearse against it from another terminal (any credentials are accepted;");
+        println!("a refresh token starting with `bad` is refused):");
+        println!(
+            "  export LWA_APP_ID=sandbox LWA_CLIENT_SECRET=sandbox SP_API_REFRESH_TOKEN=sandbox"
+        );
+        println!("  allot apply plan.json --endpoint {base} --lwa-endpoint {base}/auth/o2/token");
+        println!();
+        println!("Inspect: {base}/_sandbox/state  {base}/_sandbox/requests");
+        println!("Press Ctrl-C to stop.");
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            eprintln!("allot sandbox: cannot wait for Ctrl-C ({e}); stopping");
+        }
+        eprintln!("allot sandbox: stopping");
+        match handle.stop().await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => super::fail(miette::miette!("{e}"), 1),
+        }
+    })
 }

@@ -51,7 +51,7 @@ pub fn json_records(file: &SourceFile, diags: &[Diagnostic]) -> Vec<JsonDiagnost
         .iter()
         .map(|d| JsonDiagnostic::new(&file.name, &file.text, &index, d))
         .collect();
-    out.sort_by(|a, b| (a.line, a.column).cmp(&(b.line, b.column)));
+    out.sort_by_key(|a| (a.line, a.column));
     out
 }
 

@@ -2,4 +2,5 @@
 //! decides where rendered text goes.
 
 pub mod diagnostics;
+pub mod plan;
 pub mod preview;

@@ -1,1 +1,829 @@
 //! The local SP-API sandbox (`allot sandbox`), for rehearsal and end-to-end tests.
+//!
+//! A stateful stand-in for Amazon: Login with Amazon, Listings Items 2021-08-01 and Feeds
+//! 2021-06-30 (JSON_LISTINGS_FEED), with Amazon's quantity semantics (the shared
+//! [`AmazonModel`](crate::sim::amazon::AmazonModel)), rate limits, fault injection, persistence
+//! and inspection endpoints. See docs/sandbox.md.
+
+// Handlers' helpers return the finished error answer (`Outcome`) as their `Err`: it is large, but
+// only on the cold path of a bad request, and boxing it would buy nothing measurable.
+#![allow(clippy::result_large_err)]
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{ConnectInfo, Request};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use serde::Serialize;
+use serde_json::{Value, json};
+use tokio::sync::{Notify, oneshot};
+
+mod auth;
+mod feeds;
+mod inspect;
+mod limits;
+mod listings;
+mod net;
+mod state;
+
+pub use inspect::{SeedListing, SeedRequest};
+pub use state::{Feed, ProcessingStatus, State};
+
+use limits::{Limits, Op};
+use net::{ConnMeta, KillableListener};
+
+/// How to run a sandbox. The fields are the contract with the apply engineer's tests.
+#[derive(Clone, Debug)]
+pub struct SandboxConfig {
+    pub addr: SocketAddr,
+    /// Load state from here at start and save it after mutating requests (debounced).
+    pub state_file: Option<PathBuf>,
+    /// 1.0 = Amazon's published rates; 10.0 = ten times faster (tests). Also shortens feed
+    /// processing and the JSON_LISTINGS_FEED window by the same factor.
+    pub rate_scale: f64,
+    /// 0.0..=1.0: fraction of SP-API requests answered 429, 500 or 503 before doing any work.
+    pub fail_rate: f64,
+    /// Fraction of SP-API requests whose connection is closed without a response.
+    pub drop_rate: f64,
+    /// Added to every response (SP-API, LWA and document URLs; not the inspection endpoints).
+    pub latency: Duration,
+    /// Seed for reproducible fault injection.
+    pub seed: u64,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        SandboxConfig {
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            state_file: None,
+            rate_scale: 1.0,
+            fail_rate: 0.0,
+            drop_rate: 0.0,
+            latency: Duration::ZERO,
+            seed: 0,
+        }
+    }
+}
+
+/// Options beyond [`SandboxConfig`] (kept apart so the config's fields stay as agreed).
+#[derive(Clone, Debug)]
+pub struct SandboxOptions {
+    /// A dropped request is applied first, then its connection is closed (the realistic and
+    /// harder case: Amazon may have done the work). False: dropped before any work.
+    pub drop_after_apply: bool,
+    /// How long a feed stays IN_QUEUE, then IN_PROGRESS (each divided by `rate_scale`).
+    pub feed_queue_time: Duration,
+    pub feed_processing_time: Duration,
+    /// Serve processing reports gzip-compressed (`compressionAlgorithm: GZIP`).
+    pub gzip_reports: bool,
+    /// Lifetime of issued access tokens (Amazon: 3600 s).
+    pub token_ttl: Duration,
+}
+
+impl Default for SandboxOptions {
+    fn default() -> Self {
+        SandboxOptions {
+            drop_after_apply: true,
+            feed_queue_time: Duration::from_secs(1),
+            feed_processing_time: Duration::from_secs(1),
+            gzip_reports: false,
+            token_ttl: Duration::from_secs(3600),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SandboxError {
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("cannot read the sandbox state file {}: {source}", path.display())]
+    ReadState {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "the sandbox state file {} is not a valid state: {reason}\n  fix it, or move it away to start from an empty state",
+        path.display()
+    )]
+    CorruptState { path: PathBuf, reason: String },
+    #[error("cannot write the sandbox state file {}: {source}", path.display())]
+    WriteState {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("invalid sandbox configuration: {0}")]
+    InvalidConfig(String),
+}
+
+/// A running sandbox. Dropping it leaves the server running until the runtime ends; call
+/// [`SandboxHandle::shutdown`] to stop it and save its state.
+pub struct SandboxHandle {
+    pub addr: SocketAddr,
+    shared: Arc<Shared>,
+    stop: Option<oneshot::Sender<()>>,
+    server: tokio::task::JoinHandle<()>,
+    writer: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl SandboxHandle {
+    /// `http://127.0.0.1:PORT` (no trailing slash): the `--endpoint` for apply.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The LWA token URL: the `--lwa-endpoint` for apply.
+    pub fn lwa_url(&self) -> String {
+        format!("{}/auth/o2/token", self.base_url())
+    }
+
+    /// A copy of the current state (for tests in the same process).
+    pub fn state(&self) -> State {
+        self.shared.lock().state.clone()
+    }
+
+    /// A copy of the request log, as `GET /_sandbox/requests` shows it.
+    pub fn requests(&self) -> Vec<LogEntry> {
+        self.shared.lock().log.clone()
+    }
+
+    /// Stop serving, stop feed processing and save the state (if a state file was given). A
+    /// failure to save is reported on stderr; use [`SandboxHandle::stop`] to get it instead.
+    pub async fn shutdown(self) {
+        if let Err(e) = self.stop().await {
+            eprintln!("allot sandbox: {e}");
+        }
+    }
+
+    /// Like [`SandboxHandle::shutdown`], returning a failure to save the state.
+    pub async fn stop(mut self) -> Result<(), SandboxError> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        // Graceful shutdown waits for open connections; a client holding one open must not
+        // keep the sandbox alive forever.
+        if tokio::time::timeout(Duration::from_secs(5), &mut self.server)
+            .await
+            .is_err()
+        {
+            self.server.abort();
+        }
+        self.shared
+            .stopping
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        for t in self.shared.lock().tasks.drain(..) {
+            t.abort();
+        }
+        self.shared.dirty.notify_one();
+        if let Some(w) = self.writer.take() {
+            let _ = w.await;
+        }
+        self.shared.save_now()
+    }
+}
+
+/// Start a sandbox with default [`SandboxOptions`]: binds, then returns at once.
+pub async fn start(config: SandboxConfig) -> Result<SandboxHandle, SandboxError> {
+    start_with(config, SandboxOptions::default()).await
+}
+
+/// Start a sandbox with extra options.
+pub async fn start_with(
+    config: SandboxConfig,
+    options: SandboxOptions,
+) -> Result<SandboxHandle, SandboxError> {
+    check_config(&config)?;
+    let state = match &config.state_file {
+        Some(p) => state::load(p)?,
+        None => State::new(),
+    };
+    let listener = tokio::net::TcpListener::bind(config.addr)
+        .await
+        .map_err(|source| SandboxError::Bind {
+            addr: config.addr,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| SandboxError::Bind {
+        addr: config.addr,
+        source,
+    })?;
+    let faults = Faults {
+        fail_rate: config.fail_rate,
+        drop_rate: config.drop_rate,
+        latency: config.latency,
+        drop_after_apply: options.drop_after_apply,
+    };
+    let shared = Arc::new(Shared {
+        addr,
+        config: config.clone(),
+        options,
+        inner: Mutex::new(Inner {
+            state,
+            log: Vec::new(),
+            limits: Limits::new(config.rate_scale),
+            rng: fastrand::Rng::with_seed(config.seed),
+            faults,
+            tasks: Vec::new(),
+            seq: 0,
+        }),
+        dirty: Notify::new(),
+        stopping: std::sync::atomic::AtomicBool::new(false),
+    });
+    feeds::resume_pending(&shared);
+
+    let writer = config.state_file.as_ref().map(|_| {
+        let s = shared.clone();
+        tokio::spawn(async move { s.writer_loop().await })
+    });
+
+    let app = router(shared.clone());
+    let (stop_tx, stop_rx) = oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        let listener = KillableListener { inner: listener };
+        let serve = axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<ConnMeta>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = stop_rx.await;
+        });
+        if let Err(e) = serve.await {
+            eprintln!("allot sandbox: server error: {e}");
+        }
+    });
+    Ok(SandboxHandle {
+        addr,
+        shared,
+        stop: Some(stop_tx),
+        server,
+        writer,
+    })
+}
+
+fn check_config(c: &SandboxConfig) -> Result<(), SandboxError> {
+    if !(c.rate_scale.is_finite() && c.rate_scale > 0.0) {
+        return Err(SandboxError::InvalidConfig(format!(
+            "rate_scale must be a positive number, got {}",
+            c.rate_scale
+        )));
+    }
+    for (name, v) in [("fail_rate", c.fail_rate), ("drop_rate", c.drop_rate)] {
+        if !(0.0..=1.0).contains(&v) {
+            return Err(SandboxError::InvalidConfig(format!(
+                "{name} must be between 0.0 and 1.0, got {v}"
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/auth/o2/token", post(auth::token))
+        .route(
+            "/listings/2021-08-01/items/{seller_id}",
+            get(listings::search),
+        )
+        .route(
+            "/listings/2021-08-01/items/{seller_id}/{sku}",
+            get(listings::get_item)
+                .put(listings::put_item)
+                .patch(listings::patch_item)
+                .delete(listings::delete_item),
+        )
+        .route("/feeds/2021-06-30/documents", post(feeds::create_document))
+        .route("/feeds/2021-06-30/documents/{id}", get(feeds::get_document))
+        .route("/feeds/2021-06-30/feeds", post(feeds::create_feed))
+        .route(
+            "/feeds/2021-06-30/feeds/{id}",
+            get(feeds::get_feed).delete(feeds::cancel_feed),
+        )
+        .route("/_storage/{id}", put(feeds::upload).get(feeds::download))
+        .route("/_sandbox/state", get(inspect::state))
+        .route("/_sandbox/requests", get(inspect::requests))
+        .route("/_sandbox/reset", post(inspect::reset))
+        .route("/_sandbox/listings", put(inspect::seed))
+        .route(
+            "/_sandbox/faults",
+            get(inspect::get_faults).put(inspect::set_faults),
+        )
+        .fallback(not_found)
+        .layer(axum::middleware::map_response(ensure_request_id))
+        .with_state(shared)
+}
+
+/// Every response carries `x-amzn-RequestId`, as Amazon's do (also axum's own 405s).
+async fn ensure_request_id(mut r: Response) -> Response {
+    if !r.headers().contains_key("x-amzn-RequestId") {
+        add_request_id(r.headers_mut());
+    }
+    r
+}
+
+async fn not_found(method: Method, uri: axum::http::Uri) -> Response {
+    let mut r = error_response(
+        StatusCode::NOT_FOUND,
+        "NotFound",
+        "Resource not found.",
+        Some(&format!("the sandbox serves no {method} {}", uri.path())),
+    );
+    add_request_id(r.headers_mut());
+    r
+}
+
+/// Fault injection, changeable at run time through `/_sandbox/faults`.
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
+pub struct Faults {
+    pub fail_rate: f64,
+    pub drop_rate: f64,
+    #[serde(with = "millis")]
+    pub latency: Duration,
+    pub drop_after_apply: bool,
+}
+
+mod millis {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use std::time::Duration;
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(d.as_millis() as u64)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        Ok(Duration::from_millis(u64::deserialize(d)?))
+    }
+}
+
+/// One line of `/_sandbox/requests` (deserializable, for tests reading the endpoint).
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
+pub struct LogEntry {
+    pub seq: u64,
+    pub time: String,
+    pub request_id: String,
+    /// `patchListingsItem`, `createFeed`, ... or `feedMessage` for a message of a processed feed.
+    pub operation: String,
+    pub method: String,
+    pub path: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sku: Option<String>,
+    /// HTTP status sent (or that would have been sent, for a dropped request).
+    pub status: u16,
+    /// ACCEPTED / INVALID / VALID for submissions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub submission_status: Option<String>,
+    /// True when this request changed the state (a write, a created feed or document).
+    pub applied: bool,
+    /// `throttled`, `injected-429`, `injected-500`, `injected-503`, `unauthorized`, or
+    /// `client-gone` (the client disconnected during the latency: never handled).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fault: Option<String>,
+    /// The connection was closed without a response.
+    pub dropped: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feed_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_id: Option<u64>,
+}
+
+pub(crate) struct Inner {
+    pub state: State,
+    pub log: Vec<LogEntry>,
+    pub limits: Limits,
+    pub rng: fastrand::Rng,
+    pub faults: Faults,
+    pub tasks: Vec<tokio::task::JoinHandle<()>>,
+    seq: u64,
+}
+
+impl Inner {
+    pub fn log(&mut self, mut e: LogEntry) {
+        self.seq += 1;
+        e.seq = self.seq;
+        self.log.push(e);
+    }
+}
+
+pub(crate) struct Shared {
+    pub addr: SocketAddr,
+    pub config: SandboxConfig,
+    pub options: SandboxOptions,
+    inner: Mutex<Inner>,
+    dirty: Notify,
+    stopping: std::sync::atomic::AtomicBool,
+}
+
+impl Shared {
+    /// The one lock. Work done under it never awaits, so a request is applied whole or not at
+    /// all even if the client goes away.
+    pub fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A poisoned lock means a handler panicked mid-update; the state is still the best we
+        // have, and refusing every later request would help nobody.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn mark_dirty(&self) {
+        if self.config.state_file.is_some() {
+            self.dirty.notify_one();
+        }
+    }
+
+    /// Debounced writer: after a change, wait a moment so a burst of writes costs one save.
+    async fn writer_loop(self: Arc<Self>) {
+        loop {
+            self.dirty.notified().await;
+            if self.stopping.load(std::sync::atomic::Ordering::SeqCst) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let s = self.clone();
+            if let Ok(Err(e)) = tokio::task::spawn_blocking(move || s.save_now()).await {
+                eprintln!("allot sandbox: {e}");
+            }
+        }
+    }
+
+    fn save_now(&self) -> Result<(), SandboxError> {
+        let Some(path) = &self.config.state_file else {
+            return Ok(());
+        };
+        let bytes = {
+            let inner = self.lock();
+            serde_json::to_vec_pretty(&inner.state)
+        }
+        .map_err(|e| SandboxError::WriteState {
+            path: path.clone(),
+            source: std::io::Error::other(e),
+        })?;
+        state::save_bytes(path, &bytes).map_err(|source| SandboxError::WriteState {
+            path: path.clone(),
+            source,
+        })
+    }
+
+    /// The rate scale, clamped away from zero (checked at start).
+    pub fn scaled(&self, d: Duration) -> Duration {
+        d.div_f64(self.config.rate_scale)
+    }
+}
+
+/// What a handler's work produced.
+pub(crate) struct Outcome {
+    pub status: StatusCode,
+    pub body: Value,
+    pub applied: bool,
+    pub submission_status: Option<String>,
+    pub feed_id: Option<String>,
+}
+
+impl Outcome {
+    pub fn json(status: StatusCode, body: Value) -> Self {
+        Outcome {
+            status,
+            body,
+            applied: false,
+            submission_status: None,
+            feed_id: None,
+        }
+    }
+
+    pub fn error(status: StatusCode, code: &str, message: &str, details: Option<&str>) -> Self {
+        Outcome::json(status, error_body(code, message, details))
+    }
+
+    pub fn invalid_input(message: &str) -> Self {
+        Outcome::error(StatusCode::BAD_REQUEST, "InvalidInput", message, None)
+    }
+}
+
+/// An incoming SP-API request, taken apart once.
+pub(crate) struct Call {
+    pub method: Method,
+    pub path: String,
+    pub query: Vec<(String, String)>,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+    pub conn: Option<ConnMeta>,
+    pub host: Option<String>,
+}
+
+impl Call {
+    pub async fn read(req: Request, limit: usize) -> Result<Call, Response> {
+        let (parts, body) = req.into_parts();
+        let conn = parts
+            .extensions
+            .get::<ConnectInfo<ConnMeta>>()
+            .map(|c| c.0.clone());
+        let query = parts
+            .uri
+            .query()
+            .map(|q| {
+                url::form_urlencoded::parse(q.as_bytes())
+                    .into_owned()
+                    .collect()
+            })
+            .unwrap_or_default();
+        let host = parts
+            .headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .map(str::to_string);
+        let body = axum::body::to_bytes(body, limit).await.map_err(|_| {
+            let mut r = error_response(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "RequestEntityTooLarge",
+                "The request is too large.",
+                Some(&format!("the sandbox accepts at most {limit} bytes")),
+            );
+            add_request_id(r.headers_mut());
+            r
+        })?;
+        Ok(Call {
+            method: parts.method,
+            path: parts.uri.path().to_string(),
+            query,
+            headers: parts.headers,
+            body,
+            conn,
+            host,
+        })
+    }
+
+    /// All values of a query parameter, comma-separated lists split (Amazon's csv format).
+    pub fn list(&self, name: &str) -> Vec<String> {
+        self.query
+            .iter()
+            .filter(|(k, _)| k == name)
+            .flat_map(|(_, v)| v.split(','))
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect()
+    }
+
+    pub fn param(&self, name: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The base URL the client used (for document URLs), falling back to the bound address.
+    pub fn base(&self, shared: &Shared) -> String {
+        match &self.host {
+            Some(h) => format!("http://{h}"),
+            None => format!("http://{}", shared.addr),
+        }
+    }
+}
+
+/// The pipeline every SP-API operation goes through, in Amazon's order: authorization,
+/// throttling, then the work. Injected faults come before the work, so a failed request is never
+/// applied; a dropped one is applied first when `drop_after_apply` is set.
+pub(crate) async fn run_op<F>(
+    shared: &Arc<Shared>,
+    op: Op,
+    call: Call,
+    sku: Option<String>,
+    work: F,
+) -> Response
+where
+    F: FnOnce(&mut Inner, &Call) -> Outcome,
+{
+    let request_id = new_request_id();
+    let entry = LogEntry {
+        seq: 0,
+        time: now_rfc3339(),
+        request_id: request_id.clone(),
+        operation: op.name().to_string(),
+        method: call.method.to_string(),
+        path: call.path.clone(),
+        sku,
+        status: 0,
+        submission_status: None,
+        applied: false,
+        fault: None,
+        dropped: false,
+        feed_id: None,
+        message_id: None,
+    };
+    // If the client goes away during the latency, hyper drops this future: log that it came.
+    let mut pending = Pending {
+        shared: shared.clone(),
+        entry: Some(entry),
+    };
+    let latency = shared.lock().faults.latency;
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    // No await from here on: the request is now handled whole.
+    let Some(mut entry) = pending.entry.take() else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    drop(pending);
+
+    let mut inner = shared.lock();
+    // 1. Authorization.
+    if let Err(details) = auth::check(&inner.state, &call.headers) {
+        entry.status = 403;
+        entry.fault = Some("unauthorized".into());
+        inner.log(entry);
+        return finish(
+            Outcome::error(
+                StatusCode::FORBIDDEN,
+                "Unauthorized",
+                "Access to requested resource is denied.",
+                Some(details),
+            ),
+            &request_id,
+            None,
+        );
+    }
+    // 2. Throttling.
+    if !inner.limits.take(op, Instant::now()) {
+        entry.status = 429;
+        entry.fault = Some("throttled".into());
+        inner.log(entry);
+        return finish(quota_exceeded(), &request_id, None);
+    }
+    let rate = inner.limits.rate(op);
+    // 3. Injected faults, before any work.
+    let faults = inner.faults.clone();
+    if faults.fail_rate > 0.0 && inner.rng.f64() < faults.fail_rate {
+        let (outcome, name) = match inner.rng.u8(0..3) {
+            0 => (quota_exceeded(), "injected-429"),
+            1 => (
+                Outcome::error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "InternalFailure",
+                    "We encountered an internal error. Please try again.",
+                    None,
+                ),
+                "injected-500",
+            ),
+            _ => (
+                Outcome::error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "ServiceUnavailable",
+                    "Service temporarily unavailable. Please try again.",
+                    None,
+                ),
+                "injected-503",
+            ),
+        };
+        entry.status = outcome.status.as_u16();
+        entry.fault = Some(name.into());
+        inner.log(entry);
+        return finish(outcome, &request_id, None);
+    }
+    let dropping = faults.drop_rate > 0.0 && inner.rng.f64() < faults.drop_rate;
+    if dropping && !faults.drop_after_apply {
+        entry.dropped = true;
+        inner.log(entry);
+        drop(inner);
+        return dropped(&call);
+    }
+    // 4. The work, under the lock.
+    let outcome = work(&mut inner, &call);
+    entry.status = outcome.status.as_u16();
+    if outcome.status == StatusCode::TOO_MANY_REQUESTS {
+        // JSON_LISTINGS_FEED's own window, checked in the work.
+        entry.fault = Some("throttled".into());
+    }
+    entry.applied = outcome.applied;
+    entry.submission_status = outcome.submission_status.clone();
+    entry.feed_id = outcome.feed_id.clone();
+    entry.dropped = dropping;
+    inner.log(entry);
+    drop(inner);
+    if outcome.applied {
+        shared.mark_dirty();
+    }
+    if dropping {
+        return dropped(&call);
+    }
+    finish(outcome, &request_id, Some(rate))
+}
+
+/// Logs a request whose client disconnected before it was handled (never applied).
+struct Pending {
+    shared: Arc<Shared>,
+    entry: Option<LogEntry>,
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        if let Some(mut e) = self.entry.take() {
+            e.fault = Some("client-gone".into());
+            self.shared.lock().log(e);
+        }
+    }
+}
+
+fn dropped(call: &Call) -> Response {
+    if let Some(c) = &call.conn {
+        c.kill();
+    }
+    // Never reaches the client: the connection fails on the first write.
+    StatusCode::INTERNAL_SERVER_ERROR.into_response()
+}
+
+fn quota_exceeded() -> Outcome {
+    Outcome::error(
+        StatusCode::TOO_MANY_REQUESTS,
+        "QuotaExceeded",
+        "You exceeded your quota for the requested resource.",
+        None,
+    )
+}
+
+/// Build the response: `x-amzn-RequestId` always, `x-amzn-RateLimit-Limit` on 2xx, 400 and 404
+/// only (never on a 429), as Amazon does.
+fn finish(outcome: Outcome, request_id: &str, rate: Option<f64>) -> Response {
+    let status = outcome.status;
+    let mut r = (status, axum::Json(outcome.body)).into_response();
+    let h = r.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(request_id) {
+        h.insert("x-amzn-RequestId", v);
+    }
+    if let Some(rate) = rate
+        && (status.is_success()
+            || status == StatusCode::BAD_REQUEST
+            || status == StatusCode::NOT_FOUND)
+        && let Ok(v) = HeaderValue::from_str(&limits::format_rate(rate))
+    {
+        h.insert("x-amzn-RateLimit-Limit", v);
+    }
+    r
+}
+
+pub(crate) fn add_request_id(h: &mut HeaderMap) {
+    if let Ok(v) = HeaderValue::from_str(&new_request_id()) {
+        h.insert("x-amzn-RequestId", v);
+    }
+}
+
+pub(crate) fn error_body(code: &str, message: &str, details: Option<&str>) -> Value {
+    let mut e = json!({ "code": code, "message": message });
+    if let Some(d) = details {
+        e["details"] = Value::String(d.to_string());
+    }
+    json!({ "errors": [e] })
+}
+
+pub(crate) fn error_response(
+    status: StatusCode,
+    code: &str,
+    message: &str,
+    details: Option<&str>,
+) -> Response {
+    (status, axum::Json(error_body(code, message, details))).into_response()
+}
+
+/// A response that is not an SP-API operation (LWA, document URLs) with latency applied.
+pub(crate) async fn with_latency(shared: &Shared, r: Response) -> Response {
+    let latency = shared.lock().faults.latency;
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    r
+}
+
+/// A UUID-shaped request ID. Not from the fault RNG, so IDs do not shift the fault sequence.
+pub(crate) fn new_request_id() -> String {
+    format!(
+        "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
+        fastrand::u32(..),
+        fastrand::u16(..),
+        fastrand::u16(..0x1000),
+        fastrand::u16(0x8000..0xc000),
+        fastrand::u64(..0x1_0000_0000_0000)
+    )
+}
+
+pub(crate) fn now_rfc3339() -> String {
+    fmt_time(time::OffsetDateTime::now_utc())
+}
+
+pub(crate) fn fmt_time(t: time::OffsetDateTime) -> String {
+    let t = t.replace_nanosecond(0).unwrap_or(t);
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| t.unix_timestamp().to_string())
+}
+
+pub(crate) fn body_response(status: StatusCode, content_type: &str, bytes: Vec<u8>) -> Response {
+    let mut r = Response::new(Body::from(bytes));
+    *r.status_mut() = status;
+    if let Ok(v) = HeaderValue::from_str(content_type) {
+        r.headers_mut().insert(header::CONTENT_TYPE, v);
+    }
+    add_request_id(r.headers_mut());
+    r
+}

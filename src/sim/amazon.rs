@@ -139,6 +139,37 @@ impl AmazonModel {
         self.listings.insert(key, listing);
     }
 
+    /// Remove the named channels of a listing (a `delete` patch with values): its other
+    /// channels and its marketplaces stay. Unknown keys or channels are ignored.
+    pub fn delete_channels(&mut self, key: &ListingKey, channels: &[String]) {
+        if let Some(l) = self.listings.get_mut(key) {
+            for c in channels {
+                l.channels.remove(c);
+            }
+        }
+    }
+
+    /// Delist a SKU from one marketplace (deleteListingsItem). The quantity belongs to the key,
+    /// so it survives while any marketplace of the region still lists the SKU; the key is
+    /// removed with its last marketplace. Returns false if it was not listed there.
+    pub fn delist(&mut self, key: &ListingKey, marketplace: &str) -> bool {
+        let Some(l) = self.listings.get_mut(key) else {
+            return false;
+        };
+        let was = l.marketplaces.remove(marketplace);
+        if l.marketplaces.is_empty() {
+            self.listings.remove(key);
+        }
+        was
+    }
+
+    /// True when the SKU of `key` is listed in `marketplace`.
+    pub fn is_listed(&self, key: &ListingKey, marketplace: &str) -> bool {
+        self.listings
+            .get(key)
+            .is_some_and(|l| l.marketplaces.contains(marketplace))
+    }
+
     pub fn get(&self, key: &ListingKey) -> Option<&Listing> {
         self.listings.get(key)
     }
@@ -196,6 +227,31 @@ mod tests {
         assert_eq!(m.shown(&key("SKU123_DE"), "DE", "DEFAULT"), Some(20));
         assert_eq!(m.shown(&key("SKU123_FR"), "FR", "DEFAULT"), Some(30));
         assert_eq!(m.shown(&key("SKU123_UK"), "DE", "DEFAULT"), None);
+    }
+
+    #[test]
+    fn delete_channels_and_delist_keep_the_shared_quantity() {
+        let mut m = AmazonModel::new();
+        let both = vec![
+            ChannelQty {
+                channel: "DEFAULT".into(),
+                quantity: 3,
+            },
+            ChannelQty {
+                channel: "newark".into(),
+                quantity: 4,
+            },
+        ];
+        m.write(key("S"), "UK", &both, PatchOp::Merge);
+        m.write(key("S"), "DE", &[], PatchOp::Merge);
+        m.delete_channels(&key("S"), &["newark".to_string()]);
+        assert_eq!(m.get(&key("S")).unwrap().channels.len(), 1);
+        assert!(m.delist(&key("S"), "UK"));
+        assert!(!m.is_listed(&key("S"), "UK"));
+        assert_eq!(m.shown(&key("S"), "DE", "DEFAULT"), Some(3));
+        assert!(!m.delist(&key("S"), "UK"));
+        assert!(m.delist(&key("S"), "DE"));
+        assert!(m.get(&key("S")).is_none());
     }
 
     #[test]

@@ -259,7 +259,7 @@ fn expected_name(r: Rule) -> Option<(&'static str, String)> {
         target => Some(("x", "a marketplace code".into())),
         as_opt => kw("as"),
         share_opt => kw("share"),
-        by_location => kw("by location"),
+        by_location | kw_by => kw("by location"),
         tags_opt => kw("tags"),
         split_part => Some(("x", "a location and its share (`newark 60%`)".into())),
         stock_entry => Some(("x", "a location and its stock (`newark 8`)".into())),
@@ -275,7 +275,8 @@ fn expected_name(r: Rule) -> Option<(&'static str, String)> {
         rparen => Some(("x", "`)`".into())),
         comma => Some(("x", "`,`".into())),
         eq => Some(("x", "`=`".into())),
-        unknown_item | unknown_stmt | unknown_test_stmt | file | one_item => None,
+        unknown_item | unknown_stmt | unknown_test_stmt | file | one_item | rule_rest
+        | test_rest | junk_text | junk_any => None,
         other => {
             let name = format!("{other:?}");
             name.strip_prefix("kw_").map(|k| ("kw", format!("`{k}`")))
@@ -291,7 +292,7 @@ fn expected_keyword(r: Rule) -> Option<String> {
 
 fn join_or(items: &[String]) -> String {
     match items {
-        [] => "something else".into(),
+        [] => "an item (`rule`, `test`, `location`, `marketplaces`, …)".into(),
         [one] => one.clone(),
         [init @ .., last] => format!("{} or {last}", init.join(", ")),
     }
@@ -313,6 +314,18 @@ fn short_expected(positives: &[Rule]) -> Vec<String> {
             None => groups.push((g, vec![text])),
         }
     }
+    let has_keywords = groups
+        .iter()
+        .any(|(g, _)| matches!(*g, "top" | "stmt" | "test"));
+    let has_eol = groups
+        .iter()
+        .any(|(_, v)| v.iter().any(|t| t == "the end of the line"));
+    for (_, v) in groups.iter_mut() {
+        v.retain(|t| {
+            !(has_keywords && t == "a name")
+                && !(has_eol && (t == "the end of the file" || t == "`}`"))
+        });
+    }
     for (g, v) in groups {
         match g {
             "top" if v.len() > 2 => {
@@ -330,6 +343,8 @@ fn short_expected(positives: &[Rule]) -> Vec<String> {
             }
         }
     }
+    // Line and file ends read best last.
+    out.sort_by_key(|t| t.starts_with("the end"));
     if out.len() > 5 {
         out.truncate(4);
         out.push("…".into());
@@ -348,7 +363,7 @@ fn line_keyword(src: &str, at: usize) -> (String, bool) {
     // Inside a test when the nearest block opener above is on a `test` line.
     let before = &src[..start];
     let in_test = before
-        .rfind(|c| c == '{')
+        .rfind('{')
         .map(|b| src[line_start(src, b)..b].trim_start().starts_with("test"))
         .unwrap_or(false);
     (word, in_test)
@@ -400,7 +415,7 @@ pub(crate) fn from_pest(
         let at_item = found_word
             .as_deref()
             .is_some_and(|w| matches!(w, "rule" | "test"))
-            && at == ls;
+            && src[ls..at].trim().is_empty();
         if (at_eof || at_item)
             && let Some(&open) = scan.block_opens.iter().rev().find(|&&o| o < at)
         {
@@ -426,7 +441,34 @@ pub(crate) fn from_pest(
         }
     }
 
-    let expected = short_expected(&positives);
+    if found == "`}`" && !positives.contains(&Rule::rbrace) {
+        let d = Diagnostic::error(codes::SYNTAX, "this `}` closes no block")
+            .at(found_span, "no block is open here")
+            .help("remove it, or check the block above for a missing `{` at the end of its first line");
+        return (Some(d), at);
+    }
+
+    let mut expected = short_expected(&positives);
+    // "a name" says little: name what belongs after this keyword.
+    if expected == ["a name"] {
+        let before = src[line_start(src, at)..at]
+            .split_whitespace()
+            .last()
+            .unwrap_or("");
+        let before = if before.ends_with(',') { "," } else { before };
+        let what = match before {
+            "round" => "`down`, `up` or `nearest`",
+            "on_missing" => "`skip`, `zero` or `error`",
+            "guarantee" => "`no_oversell`",
+            "region" => "a region (`NA`, `EU`, `FE`)",
+            "location" | "from" | "at" => "a location name",
+            "marketplaces" | "marketplace" | "on" | "publish" | "," => {
+                "a marketplace code (`US`, `CA`, …)"
+            }
+            _ => "a name",
+        };
+        expected = vec![what.to_string()];
+    }
     let message = format!("expected {}, found {found}", join_or(&expected));
 
     // A word where a keyword was expected: likely a typo.
@@ -446,9 +488,17 @@ pub(crate) fn from_pest(
 
     let label = format!("expected {}", join_or(&expected));
     let (kw, in_test) = line_keyword(src, at);
-    let help = if found == "`}`" && !positives.contains(&Rule::rbrace) {
-        "this `}` closes no block; remove it, or check the block above for a missing `{`"
-            .to_string()
+    let wants_string = positives.contains(&Rule::string) || positives.contains(&Rule::str_inner);
+    let prev = src[line_start(src, at)..at].split_whitespace().last();
+    let found_text = &src[found_span.start..found_span.end];
+    let help = if let (true, Some(w)) = (wants_string, found_word.as_deref()) {
+        format!("strings are written in double quotes: `\"{w}\"`")
+    } else if let (true, Some(prev), false) = (
+        positives.contains(&Rule::comma),
+        prev,
+        found_text.is_empty() || found_text == "}",
+    ) {
+        format!("the entries of a list are separated by commas: `{prev}, {found_text}`")
     } else if positives.contains(&Rule::nl) && expected.len() <= 3 && !found.starts_with("the end")
     {
         let mut h = "a statement ends at the end of its line: put what follows on its own line, or remove it".to_string();
@@ -468,5 +518,5 @@ pub(crate) fn from_pest(
 }
 
 fn did_you_mean_owned<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
-    crate::diag::did_you_mean(word, candidates.iter().copied())
+    suggest(word, candidates)
 }

@@ -17,7 +17,7 @@ use crate::diag::Diagnostic;
 use crate::span::Span;
 
 use ast::Ast;
-use parser::Step;
+use parser::{Block, Step};
 
 pub use errors::codes;
 
@@ -44,11 +44,16 @@ pub fn parse(src: &str) -> Result<Ast, Vec<Diagnostic>> {
         .collect();
     let mut items = Vec::new();
     let mut pos = if src.starts_with('\u{feff}') { 3 } else { 0 };
-    loop {
-        if diags.len() >= MAX_DIAGNOSTICS {
-            break;
-        }
-        match parser::next_item(src, pos, &mut diags) {
+    // `Some(block)`: recovering inside a rule or test block after an error in it.
+    let mut inside: Option<Block> = None;
+    while diags.len() < MAX_DIAGNOSTICS && pos < src.len() {
+        let result = match inside {
+            None => parser::next_item(src, pos, &mut diags),
+            Some(block) => {
+                parser::rest_of_block(src, pos, block, &mut diags).map(|end| Step::Item(None, end))
+            }
+        };
+        match result {
             Ok(Step::End) => break,
             Ok(Step::Item(item, next)) => {
                 items.extend(item);
@@ -56,17 +61,54 @@ pub fn parse(src: &str) -> Result<Ast, Vec<Diagnostic>> {
                     break;
                 }
                 pos = next;
+                inside = None;
             }
             Err(e) => {
                 let (d, at) = errors::from_pest(src, pos, &e, &scan);
+                let unclosed = d.as_ref().is_some_and(|d| d.code == codes::UNCLOSED_BLOCK);
                 diags.extend(d);
-                match resume_point(src, pos, at) {
-                    Some(r) => pos = r,
-                    None => break,
+                if unclosed {
+                    // The next block starts at `at` (or the file ended): go on from there.
+                    if at <= pos || at >= src.len() {
+                        break;
+                    }
+                    pos = at;
+                    inside = None;
+                    continue;
                 }
+                let line = scan::line_start(src, at);
+                let next = scan::next_line_start(src, at);
+                if next <= pos {
+                    break;
+                }
+                inside = match inside {
+                    // A `}` line that does not parse ends the block anyway.
+                    Some(_) if src[line..].trim_start().starts_with('}') => None,
+                    Some(b) => {
+                        parser::lines_of_block(src, pos, line, b, &mut diags);
+                        Some(b)
+                    }
+                    None => {
+                        let b = block_of_failed_item(src, pos, at, &scan);
+                        if let Some(b) = b {
+                            let head = scan::next_line_start(src, first_code_line(src, pos));
+                            parser::lines_of_block(src, head, line, b, &mut diags);
+                        }
+                        b
+                    }
+                };
+                pos = next;
             }
         }
     }
+    // A line with an unclosed string is reported once, for the string.
+    diags.retain(|d| {
+        d.code == codes::UNCLOSED_STRING || {
+            let at = d.primary_span().start;
+            let (ls, le) = (scan::line_start(src, at), scan::next_line_start(src, at));
+            !scan.unclosed_strings.iter().any(|&q| q >= ls && q < le)
+        }
+    });
     if diags.is_empty() {
         return Ok(Ast {
             items,
@@ -90,6 +132,41 @@ pub fn parse(src: &str) -> Result<Ast, Vec<Diagnostic>> {
     Err(diags)
 }
 
+/// After an error at `at` in the item starting at (or after blank lines from) `pos`: the block the
+/// driver should go on inside, if the error is in a `rule`/`test` block or on its opening line.
+fn block_of_failed_item(src: &str, pos: usize, at: usize, scan: &scan::Scan) -> Option<Block> {
+    let start = first_code_line(src, pos);
+    let word: String = src[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect();
+    let block = match word.as_str() {
+        "test" => Block::Test,
+        "rule" => Block::Rule,
+        _ => return None,
+    };
+    let first_line_end = scan::next_line_start(src, start);
+    if at >= first_line_end {
+        // Inside the body.
+        return Some(block);
+    }
+    // On the opening line: go on inside if that line opens a block, or if it lacks its `{` but
+    // the lines after it still look like the block's (not a new top-level item).
+    let opens = scan
+        .block_opens
+        .iter()
+        .any(|&o| o >= start && o < first_line_end);
+    let next = first_code_line(src, first_line_end);
+    let next_is_item = next < src.len()
+        && next == scan::line_start(src, next)
+        && TOP_KEYWORDS.iter().any(|k| {
+            src[next..].starts_with(k)
+                && !src[next + k.len()..]
+                    .starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+        });
+    (opens || !next_is_item).then_some(block)
+}
+
 const TOP_KEYWORDS: &[&str] = &[
     "policy",
     "seller",
@@ -102,27 +179,14 @@ const TOP_KEYWORDS: &[&str] = &[
     "test",
 ];
 
-/// After an error at `at` in the item starting at `pos`: the next line that starts (in column 1)
-/// with a top-level keyword, skipping the failed line unless the error is its first word.
-fn resume_point(src: &str, pos: usize, at: usize) -> Option<usize> {
-    let ls = scan::line_start(src, at);
-    let first_word = src[ls..at].trim_matches([' ', '\t']).is_empty();
-    let mut l = if first_word {
-        ls
-    } else {
-        scan::next_line_start(src, at)
-    };
-    while l < src.len() {
-        if l > pos {
-            let rest = &src[l..];
-            let word_len = rest
-                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-                .unwrap_or(rest.len());
-            if TOP_KEYWORDS.contains(&&rest[..word_len]) {
-                return Some(l);
-            }
+/// The first line at or after `pos` that holds something other than blanks and comments.
+fn first_code_line(src: &str, mut pos: usize) -> usize {
+    while pos < src.len() {
+        let t = src[pos..scan::next_line_start(src, pos)].trim();
+        if !t.is_empty() && !t.starts_with('#') {
+            return pos + (src[pos..].len() - src[pos..].trim_start().len());
         }
-        l = scan::next_line_start(src, l);
+        pos = scan::next_line_start(src, pos);
     }
-    None
+    pos
 }

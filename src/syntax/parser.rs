@@ -83,6 +83,79 @@ pub(crate) fn next_item(
     }
 }
 
+/// Which block the driver is recovering inside.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Block {
+    Rule,
+    Test,
+}
+
+/// After an error inside a block: parse the block's remaining lines from `pos` up to its `}`
+/// (statements are lowered for their diagnostics only). Returns where the block ends.
+pub(crate) fn rest_of_block(
+    src: &str,
+    pos: usize,
+    block: Block,
+    diags: &mut Vec<Diagnostic>,
+) -> Result<usize, Box<pest::error::Error<Rule>>> {
+    let rule = match block {
+        Block::Rule => Rule::rule_rest,
+        Block::Test => Rule::test_rest,
+    };
+    let mut pairs = AllotParser::parse(rule, &src[pos..]).map_err(Box::new)?;
+    let Some(rest) = pairs.next() else {
+        return Ok(src.len());
+    };
+    let end = pos + rest.as_span().end();
+    let mut lower = Lower { base: pos, diags };
+    for p in meaningful(rest) {
+        match block {
+            Block::Rule => {
+                lower.stmt(p);
+            }
+            Block::Test => {
+                lower.test_stmt(p);
+            }
+        }
+    }
+    Ok(end)
+}
+
+/// Lower the statements in `src[from..to]` (whole lines of a block before a line in error) for
+/// their diagnostics; the parse of that block already failed, so nothing else is kept.
+pub(crate) fn lines_of_block(
+    src: &str,
+    from: usize,
+    to: usize,
+    block: Block,
+    diags: &mut Vec<Diagnostic>,
+) {
+    if from >= to || to > src.len() {
+        return;
+    }
+    let rule = match block {
+        Block::Rule => Rule::rule_lines,
+        Block::Test => Rule::test_lines,
+    };
+    let Ok(mut pairs) = AllotParser::parse(rule, &src[from..to]) else {
+        return;
+    };
+    let Some(lines) = pairs.next() else {
+        return;
+    };
+    let mut lower = Lower { base: from, diags };
+    for p in meaningful(lines) {
+        match block {
+            Block::Rule => {
+                lower.stmt(p);
+            }
+            Block::Test => {
+                lower.test_stmt(p);
+            }
+        }
+    }
+}
+
 struct Lower<'d> {
     base: usize,
     diags: &'d mut Vec<Diagnostic>,
@@ -105,7 +178,46 @@ fn meaningful(p: Pair<'_, Rule>) -> impl Iterator<Item = Pair<'_, Rule>> {
 }
 
 fn is_keyword(r: Rule) -> bool {
-    format!("{r:?}").starts_with("kw_")
+    matches!(
+        r,
+        Rule::kw_policy
+            | Rule::kw_seller
+            | Rule::kw_marketplaces
+            | Rule::kw_marketplace
+            | Rule::kw_id
+            | Rule::kw_region
+            | Rule::kw_location
+            | Rule::kw_supply_source
+            | Rule::kw_guarantee
+            | Rule::kw_on_missing
+            | Rule::kw_rule
+            | Rule::kw_test
+            | Rule::kw_match
+            | Rule::kw_stock
+            | Rule::kw_from
+            | Rule::kw_buffer
+            | Rule::kw_share
+            | Rule::kw_round
+            | Rule::kw_threshold
+            | Rule::kw_cap
+            | Rule::kw_quantity
+            | Rule::kw_publish
+            | Rule::kw_default_channel
+            | Rule::kw_skip
+            | Rule::kw_any
+            | Rule::kw_sku
+            | Rule::kw_tag
+            | Rule::kw_not
+            | Rule::kw_and
+            | Rule::kw_as
+            | Rule::kw_by
+            | Rule::kw_tags
+            | Rule::kw_reserved
+            | Rule::kw_expect
+            | Rule::kw_on
+            | Rule::kw_at
+            | Rule::kw_unpublished
+    )
 }
 
 impl Lower<'_> {
@@ -286,7 +398,23 @@ impl Lower<'_> {
         }
         let mut it = it.filter(|q| !is_keyword(q.as_rule()));
         let kind = match rule {
-            Rule::match_stmt => StmtKind::Match(self.selector(it.next()?, 0)?),
+            Rule::match_stmt => {
+                let sel = it.next()?;
+                let depth = nesting(&sel);
+                if depth > MAX_DEPTH {
+                    let sspan = self.span(&sel);
+                    self.diags.push(
+                        Diagnostic::error(
+                            codes::INPUT_TOO_LARGE,
+                            format!("this selector nests {depth} levels deep; at most {MAX_DEPTH} are accepted"),
+                        )
+                        .at(sspan, "nested too deeply")
+                        .help("write the selector with fewer `not`s and parentheses (`not not x` is `x`)"),
+                    );
+                    return None;
+                }
+                StmtKind::Match(self.selector(sel, 0)?)
+            }
             Rule::stock_stmt => {
                 let v: Vec<Ident> = it.map(|q| self.ident(q)).collect();
                 if !self.list_guard(v.len(), span) {
@@ -593,6 +721,22 @@ impl Lower<'_> {
 
 type Rule_ = super::ast::Rule;
 
+/// How deep `not` and parentheses nest in a selector (without recursion: input may be deep).
+fn nesting(sel: &Pair<'_, Rule>) -> usize {
+    let mut max = 0;
+    let mut stack = vec![(sel.clone(), 0usize)];
+    while let Some((p, d)) = stack.pop() {
+        let d = if matches!(p.as_rule(), Rule::not_sel | Rule::paren_sel) {
+            d + 1
+        } else {
+            d
+        };
+        max = max.max(d);
+        stack.extend(p.into_inner().map(|q| (q, d)));
+    }
+    max
+}
+
 /// A number as lexed (`-3`, `2.5`, `12.5%`, …) to an `Amount`, or what is wrong with it:
 /// (message, label, help).
 pub(crate) fn parse_amount(text: &str) -> Result<Amount, (String, String, String)> {
@@ -600,7 +744,7 @@ pub(crate) fn parse_amount(text: &str) -> Result<Amount, (String, String, String
         return Err((
             format!("`{text}` is negative; quantities are never negative"),
             "negative number".into(),
-            format!("write a whole number of units or a percent from 0, such as `{rest}`"),
+            format!("numbers start at 0: write `{rest}`, or `0`"),
         ));
     }
     let (body, percent) = match text.strip_suffix('%') {
@@ -672,8 +816,13 @@ pub(crate) fn parse_amount(text: &str) -> Result<Amount, (String, String, String
 }
 
 /// Which of the known words `word` is likely a typo of.
-pub(crate) fn suggest(word: &str, candidates: &[&'static str]) -> Option<&'static str> {
-    did_you_mean(word, candidates.iter().copied())
+/// A close typo, or a keyword the word is the start of (`supply` for `supply_source`).
+pub(crate) fn suggest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    did_you_mean(word, candidates.iter().copied()).or_else(|| {
+        (word.len() >= 3)
+            .then(|| candidates.iter().copied().find(|c| c.starts_with(word)))
+            .flatten()
+    })
 }
 
 #[cfg(test)]

@@ -1,0 +1,368 @@
+//! Checker behaviour on small policies (parsed with the real parser).
+
+use super::*;
+use crate::model::{Action, Amount, ByLocation, ChannelRef, Percent, Round, Selector};
+
+const HEAD: &str = "policy \"p\"\nseller \"A1PP0FEH11RW77\"\n";
+
+fn run(body: &str) -> Checked {
+    let src = format!("{HEAD}{body}");
+    let c = check_source(&src);
+    assert_eq!(c.policy.is_some(), c.errors() == 0);
+    c
+}
+
+fn codes(c: &Checked) -> Vec<&'static str> {
+    c.diagnostics.iter().map(|d| d.code).collect()
+}
+
+#[test]
+fn lowers_the_sketch_rules() {
+    let c = run(r#"marketplaces US, CA, MX
+location newark supply_source "S1"
+location austin supply_source "S2"
+location toronto
+on_missing zero
+rule "yoga" {
+  match   sku "YOGA-*"
+  stock   from newark, austin
+  buffer  10%
+  round   nearest
+  threshold 2
+  cap     10
+  publish US as "{sku}-US" share 60%, CA as "{sku}-CA" share 40%
+}
+rule "shoes" {
+  match   sku "SHOE-*" and not tag "x"
+  publish US by location { newark 60%, austin 40% }
+  default_channel 0
+  on_missing skip
+}
+rule "rest" {
+  match any
+  skip
+}
+test "t" {
+  stock  "YOGA-1" newark 8, austin 9 reserved 1
+  expect "YOGA-1-US" on US at newark = 4
+  expect "YOGA-1-CA" on CA at DEFAULT = 4
+  expect "X" on MX unpublished
+}
+"#);
+    assert!(c.diagnostics.is_empty(), "{:#?}", c.diagnostics);
+    let p = c.policy.unwrap();
+    assert_eq!(
+        p.marketplaces
+            .iter()
+            .map(|m| m.code.as_str())
+            .collect::<Vec<_>>(),
+        ["US", "CA", "MX"]
+    );
+    assert_eq!(p.marketplaces[1].id, "A2EUQ1WTGCTBG2");
+    assert_eq!(p.on_missing, crate::model::OnMissing::Zero);
+    let Action::Publish(y) = &p.rules[0].action else {
+        panic!()
+    };
+    assert_eq!(y.stock_from, Some(vec![0, 1]));
+    assert_eq!(y.buffer, Some(Amount::Percent(Percent(1000))));
+    assert_eq!(
+        (y.round, y.threshold, y.cap, y.fixed),
+        (Round::Nearest, Some(2), Some(10), None)
+    );
+    assert_eq!(y.on_missing, crate::model::OnMissing::Zero);
+    assert_eq!(y.targets[0].share, Percent(6000));
+    assert_eq!(y.targets[1].sku.render("Y-1", "CA").unwrap(), "Y-1-CA");
+    let Action::Publish(s) = &p.rules[1].action else {
+        panic!()
+    };
+    assert!(s.default_channel_zero);
+    assert_eq!(s.on_missing, crate::model::OnMissing::Skip);
+    assert_eq!(
+        s.targets[0].by_location,
+        Some(ByLocation::Split(vec![
+            (0, Percent(6000)),
+            (1, Percent(4000))
+        ]))
+    );
+    assert!(matches!(&p.rules[1].selector, Selector::All(v) if v.len() == 2));
+    assert_eq!(p.rules[2].action, Action::Skip);
+    let t = &p.tests[0];
+    assert_eq!(t.stock[0].entries, vec![(0, 8, 0), (1, 9, 1)]);
+    assert_eq!(t.expects[0].channel, Some(ChannelRef::Location(0)));
+    assert_eq!(t.expects[1].channel, Some(ChannelRef::Default));
+    assert_eq!(t.expects[2].quantity, None);
+}
+
+#[test]
+fn equal_shares_on_one_shared_sku_are_fine() {
+    let c = run(
+        "marketplaces UK, DE, FR\nrule \"r\" {\n  match any\n  share 50%\n  publish UK, DE, FR\n}\n",
+    );
+    assert!(c.diagnostics.is_empty(), "{:#?}", c.diagnostics);
+    let c = run(
+        "marketplaces UK, DE\nrule \"r\" {\n  match any\n  publish UK share 50%, DE share 50%\n}\n",
+    );
+    assert!(c.diagnostics.is_empty(), "{:#?}", c.diagnostics);
+}
+
+#[test]
+fn different_regions_never_share_a_sku() {
+    // US and UK: same rendered SKU, different regions: two offers, 100% + 0%.
+    let c = run("marketplaces US, UK\nrule \"r\" {\n  match any\n  publish US, UK share 0%\n}\n");
+    assert_eq!(codes(&c), ["allot::mixed-regions"]);
+}
+
+#[test]
+fn marketplace_placeholder_makes_skus_distinct() {
+    let c = run(
+        "marketplaces UK, DE\nrule \"r\" {\n  match any\n  publish UK as \"{sku}-{marketplace}\" share 30%, DE as \"{sku}-{marketplace}\" share 70%\n}\n",
+    );
+    assert!(c.diagnostics.is_empty(), "{:#?}", c.diagnostics);
+}
+
+#[test]
+fn by_location_difference_is_a_unified_conflict() {
+    let c = run(
+        "marketplaces US, CA\nlocation n supply_source \"S\"\nrule \"r\" {\n  match any\n  publish US by location, CA\n  default_channel 0\n}\n",
+    );
+    assert_eq!(codes(&c), ["allot::unified-conflict"]);
+}
+
+#[test]
+fn guarantee_turns_oversell_into_an_error() {
+    let body = "marketplaces US, CA\nrule \"r\" {\n  match any\n  publish US as \"{sku}-US\" share 70%, CA as \"{sku}-CA\" share 40%\n}\n";
+    let c = run(body);
+    assert_eq!(codes(&c), ["allot::oversell"]);
+    assert!(!c.diagnostics[0].is_error());
+    let c = run(&format!("guarantee no_oversell\n{body}"));
+    assert_eq!(codes(&c), ["allot::oversell"]);
+    assert!(c.diagnostics[0].is_error());
+    assert!(c.policy.is_none());
+    // Exclusive shares that add up to 100% do not warn.
+    let c = run(
+        "marketplaces US, CA\nrule \"r\" {\n  match any\n  publish US as \"{sku}-US\" share 60%, CA as \"{sku}-CA\" share 40%\n}\n",
+    );
+    assert!(c.diagnostics.is_empty());
+}
+
+#[test]
+fn names_get_did_you_mean() {
+    let c = run(
+        "marketplaces US, CAN\nlocation newark\nrule \"r\" {\n  match any\n  stock from newrak\n  round dwn\n  publish US\n}\n",
+    );
+    assert_eq!(
+        codes(&c),
+        [
+            "allot::unknown-marketplace",
+            "allot::unknown-location",
+            "allot::unknown-value"
+        ]
+    );
+    let helps: Vec<&str> = c
+        .diagnostics
+        .iter()
+        .map(|d| d.help.as_deref().unwrap())
+        .collect();
+    assert!(helps[0].contains("did you mean `CA`?"), "{}", helps[0]);
+    assert!(helps[1].contains("did you mean `newark`?"));
+    assert!(helps[2].contains("did you mean `down`?"));
+}
+
+#[test]
+fn type_hints() {
+    let c =
+        run("marketplaces US\nrule \"r\" {\n  match any\n  cap 50%\n  publish US share 50\n}\n");
+    let helps: Vec<&str> = c
+        .diagnostics
+        .iter()
+        .map(|d| d.help.as_deref().unwrap())
+        .collect();
+    assert_eq!(helps[0], "cap takes units; did you mean `share 50%`?");
+    assert_eq!(helps[1], "did you mean `50%`?");
+}
+
+#[test]
+fn gb_is_an_alias_of_uk() {
+    let c = run("marketplaces GB\nrule \"r\" {\n  match any\n  publish UK\n}\n");
+    assert!(c.diagnostics.is_empty(), "{:#?}", c.diagnostics);
+    assert_eq!(c.policy.unwrap().marketplaces[0].code, "UK");
+}
+
+#[test]
+fn custom_marketplace_resolves() {
+    let c = run(
+        "marketplace XX id \"AEXAMPLE\" region FE\nmarketplaces JP, XX\nrule \"r\" {\n  match any\n  publish JP, XX\n}\n",
+    );
+    assert!(c.diagnostics.is_empty(), "{:#?}", c.diagnostics);
+    let p = c.policy.unwrap();
+    assert_eq!(p.marketplaces[1].id, "AEXAMPLE");
+    assert!(!p.marketplaces[1].builtin);
+}
+
+#[test]
+fn every_finding_is_reported_not_just_the_first() {
+    let c = check_source("rule \"a\" {\n  cap 5%\n}\nrule \"a\" {\n  match any\n  skip\n}\n");
+    let cs = codes(&c);
+    for want in [
+        "allot::missing-policy",
+        "allot::missing-seller",
+        "allot::missing-marketplaces",
+        "allot::missing-match",
+        "allot::missing-publish",
+        "allot::type-mismatch",
+        "allot::duplicate",
+    ] {
+        assert!(cs.contains(&want), "{want} missing from {cs:?}");
+    }
+}
+
+#[test]
+fn load_reports_io_errors_clearly() {
+    let e = load(Path::new("/nonexistent/p.allot")).unwrap_err();
+    assert_eq!(e.kind(), std::io::ErrorKind::NotFound);
+    assert!(e.to_string().contains("/nonexistent/p.allot"));
+}
+
+#[test]
+fn rounding_oversell_is_exact() {
+    use super::amazon::rounding_excess;
+    let p = |v: &[u32]| v.iter().map(|&x| Percent(x)).collect::<Vec<_>>();
+    assert_eq!(rounding_excess(&p(&[5000, 5000]), Round::Up), Some((1, 2)));
+    assert_eq!(
+        rounding_excess(&p(&[5000, 5000]), Round::Nearest),
+        Some((1, 2))
+    );
+    assert_eq!(rounding_excess(&p(&[6000, 4000]), Round::Nearest), None);
+    assert_eq!(rounding_excess(&p(&[6000, 4000]), Round::Up), Some((1, 2)));
+    assert_eq!(rounding_excess(&p(&[5000, 5000]), Round::Down), None);
+    assert_eq!(rounding_excess(&p(&[10000, 0]), Round::Up), None);
+}
+
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+
+    const WORDS: &[&str] = &[
+        "policy",
+        "seller",
+        "marketplaces",
+        "marketplace",
+        "id",
+        "region",
+        "location",
+        "supply_source",
+        "guarantee",
+        "no_oversell",
+        "on_missing",
+        "rule",
+        "test",
+        "match",
+        "stock",
+        "from",
+        "buffer",
+        "share",
+        "round",
+        "up",
+        "threshold",
+        "cap",
+        "quantity",
+        "publish",
+        "default_channel",
+        "skip",
+        "any",
+        "sku",
+        "tag",
+        "not",
+        "and",
+        "as",
+        "by",
+        "expect",
+        "on",
+        "at",
+        "unpublished",
+        "US",
+        "CA",
+        "UK",
+        "DE",
+        "XX",
+        "EU",
+        "newark",
+        "austin",
+        "0",
+        "1",
+        "10",
+        "0%",
+        "50%",
+        "100%",
+        "150%",
+        "12.5%",
+        "\"{sku}-US\"",
+        "\"{sku}\"",
+        "\"X\"",
+        "\"\"",
+        "\"A-*\"",
+        "{",
+        "}",
+        ",",
+        "=",
+        "(",
+        ")",
+        "\n",
+        "\n",
+    ];
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+        /// Whatever the input, checking never panics, and a policy comes back iff no error.
+        #[test]
+        fn never_panics(words in proptest::collection::vec(0..WORDS.len(), 0..80)) {
+            let src: String = words.iter().map(|&i| WORDS[i]).collect::<Vec<_>>().join(" ");
+            let c = check_source(&src);
+            prop_assert_eq!(c.policy.is_some(), c.errors() == 0);
+        }
+
+        /// Valid-shaped policies with random shares: never panics, every finding has a code
+        /// and a primary label inside the text.
+        #[test]
+        fn shares_and_targets(shares in proptest::collection::vec(0u32..=12_000, 1..4),
+                              own in proptest::collection::vec(any::<bool>(), 1..4),
+                              round in 0usize..3) {
+            let codes = ["UK", "DE", "FR"];
+            let targets: Vec<String> = shares.iter().zip(&own).zip(codes).map(|((s, o), c)| {
+                let sku = if *o { format!(" as \"{{sku}}_{c}\"") } else { String::new() };
+                format!("{c}{sku} share {}", Percent(*s))
+            }).collect();
+            let src = format!(
+                "policy \"p\"\nseller \"S\"\nmarketplaces UK, DE, FR\nrule \"r\" {{\n  match any\n  round {}\n  publish {}\n}}\n",
+                ["down", "up", "nearest"][round], targets.join(", "));
+            let c = check_source(&src);
+            prop_assert_eq!(c.policy.is_some(), c.errors() == 0);
+            for d in &c.diagnostics {
+                prop_assert!(d.labels.iter().any(|l| l.primary));
+                prop_assert!(d.primary_span().end <= src.len());
+                prop_assert!(d.help.is_some(), "{} has no help", d.code);
+            }
+        }
+    }
+}
+
+#[test]
+fn fixed_quantity_ignores_shares_on_a_shared_sku() {
+    let c = run(
+        "marketplaces UK, DE\nrule \"r\" {\n  match any\n  quantity 0\n  publish UK share 20%, DE share 30%\n}\n",
+    );
+    assert_eq!(
+        codes(&c),
+        ["allot::ignored-statement", "allot::ignored-statement"]
+    );
+    assert!(c.policy.is_some());
+}
+
+#[test]
+fn custom_marketplace_cannot_reuse_an_id() {
+    let c = run(
+        "marketplace XX id \"A1F83G8C2ARO7P\" region EU\nmarketplace YY id \"AX\" region EU\nmarketplace ZZ id \"AX\" region EU\nmarketplaces UK\nrule \"r\" {\n  match any\n  publish UK\n}\n",
+    );
+    assert_eq!(codes(&c), ["allot::duplicate", "allot::duplicate"]);
+    assert!(c.diagnostics[0].message.contains("built-in `UK`"));
+}

@@ -1,0 +1,175 @@
+//! The planner's errors: building a plan from offers, reading and writing plan files, encoding.
+//! Each names the file or seller SKU at fault and says how to fix it.
+
+use std::path::PathBuf;
+
+use miette::Diagnostic;
+use thiserror::Error;
+
+use crate::marketplaces::Region;
+
+#[derive(Debug, Error, Diagnostic)]
+pub enum PlanError {
+    #[error("the seller ID is empty")]
+    #[diagnostic(
+        code(allot::plan::no_seller_id),
+        help(
+            "set `seller` in the policy to your Merchant ID (Seller Central: Settings → Account Info)"
+        )
+    )]
+    NoSellerId,
+
+    #[error(
+        "seller SKU `{seller_sku}` ({region}) is written twice with different channels: {first} and {second}"
+    )]
+    #[diagnostic(
+        code(allot::plan::sku_conflict),
+        help(
+            "Amazon keeps one quantity per seller SKU per region, so only one of these would survive; give each a different seller SKU (e.g. `sku \"{{sku}}-{{marketplace}}\"`) or let one rule decide"
+        )
+    )]
+    SkuConflict {
+        seller_sku: String,
+        region: Region,
+        /// The first write: its channels, inventory SKU and rule.
+        first: String,
+        second: String,
+    },
+
+    #[error(
+        "offer `{seller_sku}` (inventory SKU `{inventory_sku}`, rule `{rule}`) cannot be planned: {reason}"
+    )]
+    #[diagnostic(
+        code(allot::plan::invalid_offer),
+        help(
+            "this is a bug in the simulator's output; please report it with the policy and inventory"
+        )
+    )]
+    InvalidOffer {
+        seller_sku: String,
+        inventory_sku: String,
+        rule: String,
+        reason: String,
+    },
+
+    #[error("the plan has {count} operations; at most {max} fit in one plan")]
+    #[diagnostic(
+        code(allot::plan::too_many_operations),
+        help("split the inventory or the policy into several plans")
+    )]
+    TooManyOperations { count: usize, max: usize },
+
+    #[error("cannot read plan file {path}: {source}")]
+    #[diagnostic(
+        code(allot::plan::read),
+        help("check the path; a plan is written by `allot plan ... --out PATH`")
+    )]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+
+    #[error("cannot write plan file {path}: {source}")]
+    #[diagnostic(
+        code(allot::plan::write),
+        help("check that the folder exists and is writable; nothing was written")
+    )]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+
+    #[error("{path} is not a plan file: {reason}")]
+    #[diagnostic(
+        code(allot::plan::corrupt),
+        help(
+            "the file is damaged or is not a plan: re-create it with `allot plan ... --out {}`",
+            path.display()
+        )
+    )]
+    Corrupt { path: PathBuf, reason: String },
+
+    #[error(
+        "{path} has plan format {found}, which this allot does not understand (it reads {supported}.x)"
+    )]
+    #[diagnostic(
+        code(allot::plan::unsupported_version),
+        help(
+            "use the allot version that wrote the plan, or re-create the plan with this one: `allot plan ... --out {}`",
+            path.display()
+        )
+    )]
+    UnsupportedVersion {
+        path: PathBuf,
+        found: String,
+        supported: String,
+    },
+
+    #[error(
+        "{path} was changed after it was written: its digest is {recorded} but its content hashes to {actual}"
+    )]
+    #[diagnostic(
+        code(allot::plan::digest_mismatch),
+        help(
+            "a plan is applied exactly as reviewed, so it must not be edited by hand: change the policy or the inventory and re-create it with `allot plan ... --out {}`",
+            path.display()
+        )
+    )]
+    DigestMismatch {
+        path: PathBuf,
+        recorded: String,
+        actual: String,
+    },
+
+    #[error("the plan's digest does not match its content (it was changed after it was built)")]
+    #[diagnostic(
+        code(allot::plan::unsealed),
+        help("call `plan::seal` after changing a plan in code, before writing it")
+    )]
+    Unsealed,
+
+    #[error("the plan's input files changed since it was made:\n{}", list(.problems))]
+    #[diagnostic(
+        code(allot::plan::stale_inputs),
+        help(
+            "the plan no longer reflects these files: re-create it with `allot plan ... --out PATH`, review it, then apply the new plan (relative paths are read from the current directory: run from where the plan was made)"
+        )
+    )]
+    StaleInputs { problems: Vec<String> },
+
+    #[error(
+        "region {region} has {count} marketplace IDs; one JSON_LISTINGS_FEED submission names at most {max}"
+    )]
+    #[diagnostic(
+        code(allot::plan::too_many_marketplaces),
+        help(
+            "split the policy so each plan lists at most {max} marketplaces per region, or use `--emit patch`"
+        )
+    )]
+    TooManyMarketplaces {
+        region: Region,
+        count: usize,
+        max: usize,
+    },
+
+    #[error(
+        "the feed message for seller SKU `{seller_sku}` is {bytes} bytes; a feed document holds at most {max} bytes"
+    )]
+    #[diagnostic(
+        code(allot::plan::message_too_large),
+        help("send this plan with `--emit patch`")
+    )]
+    MessageTooLarge {
+        seller_sku: String,
+        bytes: usize,
+        max: usize,
+    },
+}
+
+fn list(items: &[String]) -> String {
+    items
+        .iter()
+        .map(|p| format!("  - {p}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}

@@ -1,0 +1,571 @@
+use super::encode::{self, FEED_MAX_BYTES, FEED_MAX_MESSAGES};
+use super::*;
+use crate::model::{ChangeKind, ChannelQty, Offer, OfferChange, Summary};
+
+const UK: &str = "A1F83G8C2ARO7P";
+const DE: &str = "A1PA6795UKMFR9";
+const US: &str = "ATVPDKIKX0DER";
+
+fn ch(channel: &str, quantity: u64) -> ChannelQty {
+    ChannelQty {
+        channel: channel.into(),
+        quantity,
+    }
+}
+
+fn change(sku: &str, region: Region, ids: &[&str], channels: Vec<ChannelQty>) -> OfferChange {
+    OfferChange {
+        offer: Offer {
+            seller_sku: sku.into(),
+            region,
+            marketplaces: ids.iter().map(|i| i.to_string()).collect(),
+            marketplace_ids: ids.iter().map(|i| i.to_string()).collect(),
+            channels,
+            inventory_sku: sku.into(),
+            rule: "r".into(),
+        },
+        current: None,
+        kind: ChangeKind::New,
+    }
+}
+
+fn opts(emit: EmitChoice) -> BuildOptions {
+    BuildOptions {
+        emit,
+        patch_op: PatchOp::Merge,
+        all: false,
+        issue_locale: "en_US".into(),
+        inputs: Inputs {
+            policy: InputFile {
+                path: "p.allot".into(),
+                sha256: "00".into(),
+            },
+            inventory: InputFile {
+                path: "inv.csv".into(),
+                sha256: "11".into(),
+            },
+            current: None,
+        },
+        created_at: "2026-11-23T09:30:00Z".into(),
+    }
+}
+
+fn plan_of(changes: &[OfferChange]) -> Plan {
+    build(
+        "p",
+        "A2EXAMPLE",
+        changes,
+        &Summary::default(),
+        opts(EmitChoice::Patch),
+    )
+    .unwrap()
+}
+
+#[test]
+fn only_changing_offers_unless_all() {
+    let mut unchanged = change("B", Region::EU, &[UK], vec![ch("DEFAULT", 3)]);
+    unchanged.kind = ChangeKind::Unchanged;
+    unchanged.current = Some(vec![ch("DEFAULT", 3)]);
+    let mut zeroed = change("C", Region::EU, &[UK], vec![ch("DEFAULT", 0)]);
+    zeroed.kind = ChangeKind::Zeroed;
+    let changes = vec![
+        change("A", Region::EU, &[UK, DE], vec![ch("DEFAULT", 5)]),
+        unchanged,
+        zeroed,
+    ];
+    let plan = plan_of(&changes);
+    let skus: Vec<_> = plan
+        .operations
+        .iter()
+        .map(|o| o.seller_sku.as_str())
+        .collect();
+    assert_eq!(skus, ["A", "C"]);
+    assert_eq!(
+        plan.operations.iter().map(|o| o.id).collect::<Vec<_>>(),
+        [1, 2]
+    );
+    let mut o = opts(EmitChoice::Patch);
+    o.all = true;
+    let all = build("p", "S", &changes, &Summary::default(), o).unwrap();
+    assert_eq!(all.operations.len(), 3);
+    assert_eq!(all.operations[1].previous, Some(vec![ch("DEFAULT", 3)]));
+}
+
+#[test]
+fn one_operation_per_seller_sku_per_region() {
+    // The same SKU reached twice with the same channels (e.g. two targets) is written once,
+    // naming every marketplace; the same SKU in another region is its own write.
+    let changes = vec![
+        change("A", Region::EU, &[UK], vec![ch("DEFAULT", 5)]),
+        change("A", Region::EU, &[DE, UK], vec![ch("DEFAULT", 5)]),
+        change("A", Region::NA, &[US], vec![ch("DEFAULT", 9)]),
+    ];
+    let plan = plan_of(&changes);
+    assert_eq!(plan.operations.len(), 2);
+    assert_eq!(plan.operations[0].marketplace_ids, [UK, DE]);
+    assert_eq!(plan.operations[1].region, Region::NA);
+}
+
+#[test]
+fn a_seller_sku_written_twice_differently_is_refused() {
+    let changes = vec![
+        change("A", Region::EU, &[UK], vec![ch("DEFAULT", 5)]),
+        change("A", Region::EU, &[DE], vec![ch("DEFAULT", 6)]),
+    ];
+    let err = build(
+        "p",
+        "S",
+        &changes,
+        &Summary::default(),
+        opts(EmitChoice::Patch),
+    )
+    .unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(err, PlanError::SkuConflict { .. }), "{msg}");
+    assert!(
+        msg.contains("[DEFAULT = 5]") && msg.contains("[DEFAULT = 6]"),
+        "{msg}"
+    );
+
+    // Even when the first of the two is unchanged (and so not written by itself).
+    let mut first = change("A", Region::EU, &[UK], vec![ch("DEFAULT", 5)]);
+    first.kind = ChangeKind::Unchanged;
+    let changes = vec![
+        first,
+        change("A", Region::EU, &[DE], vec![ch("DEFAULT", 6)]),
+    ];
+    assert!(matches!(
+        build(
+            "p",
+            "S",
+            &changes,
+            &Summary::default(),
+            opts(EmitChoice::Patch)
+        ),
+        Err(PlanError::SkuConflict { .. })
+    ));
+}
+
+#[test]
+fn invalid_offers_are_refused_not_planned() {
+    let empty = change("A", Region::EU, &[UK], vec![]);
+    let err = build(
+        "p",
+        "S",
+        &[empty],
+        &Summary::default(),
+        opts(EmitChoice::Patch),
+    );
+    assert!(matches!(err, Err(PlanError::InvalidOffer { .. })));
+    let dup = change(
+        "A",
+        Region::EU,
+        &[UK],
+        vec![ch("DEFAULT", 1), ch("DEFAULT", 2)],
+    );
+    let err = build(
+        "p",
+        "S",
+        &[dup],
+        &Summary::default(),
+        opts(EmitChoice::Patch),
+    );
+    assert!(err.unwrap_err().to_string().contains("listed twice"));
+    let nowhere = change("A", Region::EU, &[], vec![ch("DEFAULT", 1)]);
+    assert!(
+        build(
+            "p",
+            "S",
+            &[nowhere],
+            &Summary::default(),
+            opts(EmitChoice::Patch)
+        )
+        .is_err()
+    );
+    assert!(matches!(
+        build("p", " ", &[], &Summary::default(), opts(EmitChoice::Patch)),
+        Err(PlanError::NoSellerId)
+    ));
+}
+
+#[test]
+fn location_channels_keep_default_zero() {
+    let changes = vec![change(
+        "MUG",
+        Region::NA,
+        &[US],
+        vec![ch("DEFAULT", 0), ch("newark", 4), ch("reno", 7)],
+    )];
+    let plan = plan_of(&changes);
+    let req = encode::patch_request(&plan, &plan.operations[0], false);
+    assert_eq!(
+        req.body["patches"][0]["value"],
+        serde_json::json!([
+            {"fulfillment_channel_code": "DEFAULT", "quantity": 0},
+            {"fulfillment_channel_code": "newark", "quantity": 4},
+            {"fulfillment_channel_code": "reno", "quantity": 7},
+        ])
+    );
+}
+
+#[test]
+fn auto_emit_switches_to_feeds_above_the_threshold() {
+    let many = |n: usize| -> Vec<OfferChange> {
+        (0..n)
+            .map(|i| change(&format!("S{i}"), Region::EU, &[UK], vec![ch("DEFAULT", 1)]))
+            .collect()
+    };
+    let at = build(
+        "p",
+        "S",
+        &many(AUTO_FEED_THRESHOLD),
+        &Summary::default(),
+        opts(EmitChoice::Auto),
+    )
+    .unwrap();
+    assert_eq!(at.emit, Emit::Patch);
+    let above = build(
+        "p",
+        "S",
+        &many(AUTO_FEED_THRESHOLD + 1),
+        &Summary::default(),
+        opts(EmitChoice::Auto),
+    )
+    .unwrap();
+    assert_eq!(above.emit, Emit::Feed);
+    let forced = build(
+        "p",
+        "S",
+        &many(1),
+        &Summary::default(),
+        opts(EmitChoice::Feed),
+    )
+    .unwrap();
+    assert_eq!(forced.emit, Emit::Feed);
+}
+
+#[test]
+fn sku_is_one_percent_encoded_path_segment() {
+    let plan = plan_of(&[change(
+        "BLUE/MUG #1 50%+ä",
+        Region::EU,
+        &[DE, UK],
+        vec![ch("DEFAULT", 2)],
+    )]);
+    let req = encode::patch_request(&plan, &plan.operations[0], true);
+    assert_eq!(req.method, "PATCH");
+    assert_eq!(
+        req.path,
+        "/listings/2021-08-01/items/A2EXAMPLE/BLUE%2FMUG%20%231%2050%25%2B%C3%A4"
+    );
+    assert_eq!(
+        req.path_and_query(),
+        format!(
+            "{}?marketplaceIds={DE}&issueLocale=en_US&mode=VALIDATION_PREVIEW",
+            req.path
+        )
+    );
+    assert_eq!(encode::encode_component("a-b.c_d~e"), "a-b.c_d~e");
+}
+
+#[test]
+fn digest_round_trip_and_tamper_detection() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("plan.json");
+    let plan = plan_of(&[change("A", Region::EU, &[UK], vec![ch("DEFAULT", 5)])]);
+    write(&plan, &path).unwrap();
+    assert_eq!(read(&path).unwrap(), plan);
+    // No temporary file left behind.
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+
+    let text = std::fs::read_to_string(&path).unwrap();
+    let edited = text.replace("\"quantity\": 5", "\"quantity\": 500");
+    assert_ne!(edited, text);
+    let err = parse(&edited, &path).unwrap_err();
+    assert!(matches!(err, PlanError::DigestMismatch { .. }), "{err}");
+
+    // Reformatting is not an edit: the digest is over canonical JSON.
+    let v: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(parse(&v.to_string(), &path).unwrap(), plan);
+}
+
+#[test]
+fn unknown_fields_of_a_known_major_are_ignored_but_covered_by_the_digest() {
+    let plan = plan_of(&[change("A", Region::EU, &[UK], vec![ch("DEFAULT", 5)])]);
+    let mut v = serde_json::to_value(&plan).unwrap();
+    v["format_version"] = "1.7".into();
+    v["operations"][0]["handling_days"] = 2.into();
+    v["future"] = serde_json::json!({"x": [1, 2]});
+    v["digest"] = compute_digest(&v).into();
+    let read_back = parse(&v.to_string(), Path::new("p.json")).unwrap();
+    assert_eq!(read_back.operations, plan.operations);
+    // ...and editing an unknown field is still caught.
+    v["future"]["x"][0] = 9.into();
+    assert!(matches!(
+        parse(&v.to_string(), Path::new("p.json")),
+        Err(PlanError::DigestMismatch { .. })
+    ));
+}
+
+#[test]
+fn foreign_versions_and_corrupt_files_are_clear_errors() {
+    let plan = plan_of(&[]);
+    let mut v = serde_json::to_value(&plan).unwrap();
+    v["format_version"] = "2.0".into();
+    v["digest"] = compute_digest(&v).into();
+    let err = parse(&v.to_string(), Path::new("p.json")).unwrap_err();
+    assert!(matches!(err, PlanError::UnsupportedVersion { ref found, .. } if found == "2.0"));
+    assert!(err.to_string().contains("1.x"), "{err}");
+
+    for (text, needle) in [
+        ("{\"format_version\": \"1.0\", ", "invalid JSON at line 1"),
+        ("[1]", "not a JSON object"),
+        ("{\"digest\": \"x\"}", "no `format_version`"),
+        ("{\"format_version\": 1}", "not a string"),
+        ("{\"format_version\": \"1.0\"}", "no `digest`"),
+    ] {
+        let err = parse(text, Path::new("p.json")).unwrap_err();
+        assert!(err.to_string().contains(needle), "{text}: {err}");
+    }
+
+    // Digest right, but the content breaks the format (a field of the wrong type).
+    let mut v = serde_json::to_value(&plan).unwrap();
+    v["emit"] = "carrier-pigeon".into();
+    v["digest"] = compute_digest(&v).into();
+    let err = parse(&v.to_string(), Path::new("p.json")).unwrap_err();
+    assert!(
+        err.to_string().contains("does not match plan format 1.0"),
+        "{err}"
+    );
+
+    // Digest right, but the invariants broken (duplicate ids).
+    let mut p = plan_of(&[
+        change("A", Region::EU, &[UK], vec![ch("DEFAULT", 1)]),
+        change("B", Region::EU, &[UK], vec![ch("DEFAULT", 1)]),
+    ]);
+    p.operations[1].id = 1;
+    seal(&mut p);
+    let err = parse(&serde_json::to_string(&p).unwrap(), Path::new("p.json")).unwrap_err();
+    assert!(err.to_string().contains("used twice"), "{err}");
+
+    let missing = read(Path::new("/nonexistent/plan.json")).unwrap_err();
+    assert!(matches!(missing, PlanError::Read { .. }));
+}
+
+#[test]
+fn write_refuses_a_stale_digest_and_keeps_the_old_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("plan.json");
+    let mut plan = plan_of(&[change("A", Region::EU, &[UK], vec![ch("DEFAULT", 5)])]);
+    write(&plan, &path).unwrap();
+    plan.operations[0].channels[0].quantity = 6;
+    assert!(matches!(write(&plan, &path), Err(PlanError::Unsealed)));
+    assert_eq!(read(&path).unwrap().operations[0].channels[0].quantity, 5);
+    seal(&mut plan);
+    write(&plan, &path).unwrap();
+    assert_eq!(read(&path).unwrap().operations[0].channels[0].quantity, 6);
+    assert!(matches!(
+        write(&plan, &dir.path().join("no/such/dir/plan.json")),
+        Err(PlanError::Write { .. })
+    ));
+}
+
+#[test]
+fn check_inputs_lists_every_changed_or_vanished_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("p.allot");
+    let inventory = dir.path().join("inv.csv");
+    let current = dir.path().join("current.json");
+    std::fs::write(&policy, "policy").unwrap();
+    std::fs::write(&inventory, "sku,qty\n").unwrap();
+    std::fs::write(&current, "{}").unwrap();
+    let mut o = opts(EmitChoice::Patch);
+    o.inputs = Inputs {
+        policy: digest_inputs(&policy).unwrap(),
+        inventory: digest_inputs(&inventory).unwrap(),
+        current: Some(digest_inputs(&current).unwrap()),
+    };
+    let plan = build("p", "S", &[], &Summary::default(), o).unwrap();
+    check_inputs(&plan).unwrap();
+    std::fs::write(&inventory, "sku,qty\nA,1\n").unwrap();
+    std::fs::remove_file(&current).unwrap();
+    let err = check_inputs(&plan).unwrap_err().to_string();
+    assert!(
+        err.contains("inventory file") && err.contains("changed"),
+        "{err}"
+    );
+    assert!(
+        err.contains("current listings file") && err.contains("is gone"),
+        "{err}"
+    );
+    assert!(!err.contains("policy file"), "{err}");
+}
+
+#[test]
+fn digest_inputs_is_sha256_of_the_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("x");
+    std::fs::write(&f, "abc").unwrap();
+    assert_eq!(
+        digest_inputs(&f).unwrap().sha256,
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    );
+    assert!(digest_inputs(&dir.path().join("missing")).is_err());
+}
+
+#[test]
+fn canonical_json_sorts_keys_at_every_level() {
+    let v: Value =
+        serde_json::from_str(r#"{"b": {"z": 1, "a": [ {"y": "é", "x": null} ]}, "a": 2}"#).unwrap();
+    assert_eq!(
+        canonical_json(&v),
+        r#"{"a":2,"b":{"a":[{"x":null,"y":"é"}],"z":1}}"#
+    );
+}
+
+fn feed_plan(n: usize, channels: usize) -> Plan {
+    let changes: Vec<OfferChange> = (0..n)
+        .map(|i| {
+            let mut chans = vec![ch("DEFAULT", 0)];
+            chans.extend(
+                (1..channels).map(|c| ch(&format!("SUPPLY-SOURCE-{c:04}-XXXXXXXXXXXXXXXX"), 7)),
+            );
+            change(&format!("SKU-{i:06}"), Region::NA, &[US], chans)
+        })
+        .collect();
+    build(
+        "p",
+        "A2EXAMPLE",
+        &changes,
+        &Summary::default(),
+        opts(EmitChoice::Feed),
+    )
+    .unwrap()
+}
+
+fn check_docs(plan: &Plan, docs: &[encode::FeedDocument], max_msgs: usize, max_bytes: usize) {
+    let mut ids = Vec::new();
+    for d in docs {
+        let bytes = serde_json::to_vec(&d.body).unwrap().len();
+        let msgs = d.body["messages"].as_array().unwrap();
+        assert!(bytes <= max_bytes, "{bytes} > {max_bytes}");
+        assert!(!msgs.is_empty() && msgs.len() <= max_msgs);
+        let msg_ids: Vec<u32> = msgs
+            .iter()
+            .map(|m| m["messageId"].as_u64().unwrap() as u32)
+            .collect();
+        assert_eq!(msg_ids, d.operation_ids);
+        ids.extend(msg_ids);
+    }
+    let all: Vec<u32> = plan.operations.iter().map(|o| o.id).collect();
+    assert_eq!(ids, all, "every operation once, in order");
+}
+
+#[test]
+fn feeds_split_at_25000_messages() {
+    let plan = feed_plan(FEED_MAX_MESSAGES + 1, 1);
+    let docs = encode::feed_documents(&plan).unwrap();
+    assert_eq!(docs.len(), 2);
+    assert_eq!(docs[0].operation_ids.len(), FEED_MAX_MESSAGES);
+    assert_eq!(docs[1].operation_ids, [FEED_MAX_MESSAGES as u32 + 1]);
+    check_docs(&plan, &docs, FEED_MAX_MESSAGES, FEED_MAX_BYTES);
+}
+
+#[test]
+fn feeds_split_at_10_mib_measured_on_the_bytes() {
+    // ~60 channels of ~60 bytes: ~3.7 KB a message, so ~2,800 messages fill 10 MiB.
+    let plan = feed_plan(3_500, 60);
+    let docs = encode::feed_documents(&plan).unwrap();
+    assert_eq!(docs.len(), 2);
+    let first = serde_json::to_vec(&docs[0].body).unwrap().len();
+    // Full: the next message would not have fit.
+    let one = serde_json::to_vec(&docs[1].body["messages"][0])
+        .unwrap()
+        .len();
+    assert!(first + one + 1 > FEED_MAX_BYTES, "{first} + {one}");
+    check_docs(&plan, &docs, FEED_MAX_MESSAGES, FEED_MAX_BYTES);
+}
+
+#[test]
+fn feed_split_is_exact_at_small_limits() {
+    let plan = feed_plan(10, 1);
+    for max_bytes in [320, 400, 555, 1000, 5000] {
+        for max_msgs in [1, 2, 3, 10] {
+            let docs = encode::feed_documents_with_limits(&plan, max_msgs, max_bytes).unwrap();
+            check_docs(&plan, &docs, max_msgs, max_bytes);
+            // Greedy: each document but the last could not take the next message.
+            for w in docs.windows(2) {
+                let len = serde_json::to_vec(&w[0].body).unwrap().len();
+                let next = serde_json::to_vec(&w[1].body["messages"][0]).unwrap().len();
+                assert!(
+                    w[0].operation_ids.len() == max_msgs || len + 1 + next > max_bytes,
+                    "{max_bytes}/{max_msgs}"
+                );
+            }
+        }
+    }
+    assert!(matches!(
+        encode::feed_documents_with_limits(&plan, 10, 300),
+        Err(PlanError::MessageTooLarge { .. })
+    ));
+}
+
+#[test]
+fn feeds_are_per_region_with_the_regions_marketplaces() {
+    let plan = plan_of(&[
+        change("A", Region::EU, &[UK], vec![ch("DEFAULT", 1)]),
+        change("B", Region::NA, &[US], vec![ch("DEFAULT", 1)]),
+        change("C", Region::EU, &[DE, UK], vec![ch("DEFAULT", 1)]),
+    ]);
+    let docs = encode::feed_documents(&plan).unwrap();
+    assert_eq!(docs.len(), 2);
+    assert_eq!((docs[0].region, docs[1].region), (Region::NA, Region::EU));
+    assert_eq!(docs[1].marketplace_ids, [UK, DE]);
+    assert_eq!(docs[1].operation_ids, [1, 3]);
+    assert_eq!(docs[0].body["header"]["sellerId"], "A2EXAMPLE");
+    assert!(encode::feed_documents(&plan_of(&[])).unwrap().is_empty());
+
+    let ids: Vec<String> = (0..26).map(|i| format!("M{i}")).collect();
+    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let wide = plan_of(&[change("A", Region::EU, &refs, vec![ch("DEFAULT", 1)])]);
+    assert!(matches!(
+        encode::feed_documents(&wide),
+        Err(PlanError::TooManyMarketplaces { count: 26, .. })
+    ));
+}
+
+#[test]
+fn offer_changes_rebuild_the_preview_from_a_plan() {
+    let mut changed = change("A", Region::EU, &[UK, DE], vec![ch("DEFAULT", 5)]);
+    changed.current = Some(vec![ch("DEFAULT", 2)]);
+    let mut zeroed = change("B", Region::EU, &[UK], vec![ch("DEFAULT", 0), ch("x", 0)]);
+    zeroed.current = Some(vec![ch("DEFAULT", 2)]);
+    let mut same = change("C", Region::EU, &[UK], vec![ch("x", 1), ch("DEFAULT", 0)]);
+    same.current = Some(vec![ch("DEFAULT", 0), ch("x", 1)]);
+    let fresh = change("D", Region::EU, &["CUSTOM-ID"], vec![ch("DEFAULT", 0)]);
+    let mut o = opts(EmitChoice::Patch);
+    o.all = true;
+    let plan = build(
+        "p",
+        "S",
+        &[changed, zeroed, same, fresh],
+        &Summary::default(),
+        o,
+    )
+    .unwrap();
+    let back = offer_changes(&plan);
+    let kinds: Vec<ChangeKind> = back.iter().map(|c| c.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            ChangeKind::Changed,
+            ChangeKind::Zeroed,
+            ChangeKind::Unchanged,
+            ChangeKind::New
+        ]
+    );
+    assert_eq!(back[0].offer.marketplaces, ["UK", "DE"]);
+    assert_eq!(back[3].offer.marketplaces, ["CUSTOM-ID"]);
+    assert_eq!(back[0].current, Some(vec![ch("DEFAULT", 2)]));
+    assert_eq!(back[0].offer.rule, "r");
+}

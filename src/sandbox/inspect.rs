@@ -1,0 +1,242 @@
+//! Inspection and control endpoints under `/_sandbox/`, for tests and rehearsals. They need no
+//! token, are never throttled or faulted, and are not in the request log.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+use crate::sim::amazon::ListingKey;
+
+use super::listings::{self, FaEntry};
+use super::{Faults, Shared, add_request_id, error_response};
+
+fn ok(v: Value) -> Response {
+    let mut r = (StatusCode::OK, axum::Json(v)).into_response();
+    add_request_id(r.headers_mut());
+    r
+}
+
+fn bad(message: &str) -> Response {
+    let mut r = error_response(StatusCode::BAD_REQUEST, "InvalidInput", message, None);
+    add_request_id(r.headers_mut());
+    r
+}
+
+/// `GET /_sandbox/state`: Amazon's model (quantities and marketplaces), the other listing data,
+/// feeds and documents (without their bytes).
+pub async fn state(State(shared): State<Arc<Shared>>) -> Response {
+    let inner = shared.lock();
+    let s = &inner.state;
+    let items: Vec<Value> = s
+        .items
+        .iter()
+        .map(|(k, i)| {
+            let mut v = serde_json::to_value(k).unwrap_or(Value::Null);
+            if let (Some(o), Ok(Value::Object(d))) = (v.as_object_mut(), serde_json::to_value(i)) {
+                o.extend(d);
+            }
+            v
+        })
+        .collect();
+    let documents: Vec<Value> = s
+        .documents
+        .values()
+        .map(|d| {
+            json!({
+                "id": d.id,
+                "kind": d.kind,
+                "contentType": d.content_type,
+                "uploaded": d.content.is_some(),
+                "size": d.content.as_ref().map_or(0, Vec::len),
+                "gzip": d.gzip,
+            })
+        })
+        .collect();
+    ok(json!({
+        "amazon": s.amazon,
+        "items": items,
+        "feeds": s.feeds.values().collect::<Vec<_>>(),
+        "documents": documents,
+    }))
+}
+
+#[derive(Deserialize)]
+pub struct Since {
+    since: Option<u64>,
+}
+
+/// `GET /_sandbox/requests[?since=SEQ]`: every SP-API request (and feed message) in order.
+pub async fn requests(State(shared): State<Arc<Shared>>, Query(q): Query<Since>) -> Response {
+    let inner = shared.lock();
+    let since = q.since.unwrap_or(0);
+    let log: Vec<_> = inner.log.iter().filter(|e| e.seq > since).collect();
+    ok(json!(log))
+}
+
+/// `POST /_sandbox/reset`: forget listings, feeds, documents, the log and the rate buckets.
+/// Issued tokens stay valid, so a client can go on.
+pub async fn reset(State(shared): State<Arc<Shared>>) -> Response {
+    {
+        let mut inner = shared.lock();
+        for t in inner.tasks.drain(..) {
+            t.abort();
+        }
+        let tokens = std::mem::take(&mut inner.state.tokens);
+        inner.state = super::State::new();
+        inner.state.tokens = tokens;
+        inner.log.clear();
+        inner.limits.reset();
+    }
+    shared.mark_dirty();
+    ok(json!({ "reset": true }))
+}
+
+/// Body of `PUT /_sandbox/listings`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SeedRequest {
+    pub seller_id: String,
+    pub listings: Vec<SeedListing>,
+}
+
+/// One listing to seed: listed in `marketplace_ids` (one region), with these channels.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SeedListing {
+    pub sku: String,
+    pub marketplace_ids: Vec<String>,
+    /// `[{fulfillmentChannelCode, quantity}]`, as getListingsItem shows it.
+    #[serde(default)]
+    pub fulfillment_availability: Vec<SeedChannel>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product_type: Option<String>,
+    /// Other attributes, stored as given.
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub attributes: Map<String, Value>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SeedChannel {
+    pub fulfillment_channel_code: String,
+    pub quantity: u64,
+}
+
+/// `PUT /_sandbox/listings`: create or replace listings (for `--current live` tests). Each
+/// listing's channels replace what the key had; nothing is in the request log.
+pub async fn seed(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    let req: SeedRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            return bad(&format!(
+                "The seed body is not valid: {e}. Expected {{\"sellerId\": \"...\", \"listings\": [{{\"sku\": \"...\", \"marketplaceIds\": [\"ATVPDKIKX0DER\"], \"fulfillmentAvailability\": [{{\"fulfillmentChannelCode\": \"DEFAULT\", \"quantity\": 5}}]}}]}}"
+            ));
+        }
+    };
+    if req.seller_id.is_empty() {
+        return bad("'sellerId' must not be empty.");
+    }
+    // Check everything first: a bad entry seeds nothing.
+    let mut plan = Vec::new();
+    for (i, l) in req.listings.iter().enumerate() {
+        let n = i + 1;
+        if l.sku.is_empty() {
+            return bad(&format!("listings[{n}]: 'sku' must not be empty."));
+        }
+        let region = match listings::resolve(&l.marketplace_ids, None) {
+            Ok(r) => r,
+            Err(o) => {
+                let msg = o.body["errors"][0]["message"]
+                    .as_str()
+                    .unwrap_or("invalid")
+                    .to_string();
+                return bad(&format!("listings[{n}] ({}): {msg}", l.sku));
+            }
+        };
+        let key = ListingKey {
+            seller_id: req.seller_id.clone(),
+            region,
+            seller_sku: l.sku.clone(),
+        };
+        let fa: Vec<FaEntry> = l
+            .fulfillment_availability
+            .iter()
+            .map(|c| FaEntry {
+                channel: c.fulfillment_channel_code.clone(),
+                quantity: Some(c.quantity),
+                extras: Map::new(),
+            })
+            .collect();
+        plan.push((key, l, fa));
+    }
+    let n = plan.len();
+    {
+        let mut inner = shared.lock();
+        for (key, l, fa) in plan {
+            let pt = l.product_type.as_deref().unwrap_or("PRODUCT");
+            listings::apply_put(
+                &mut inner.state,
+                &key,
+                &l.marketplace_ids,
+                pt,
+                l.attributes.clone(),
+                Some(fa),
+            );
+        }
+    }
+    shared.mark_dirty();
+    ok(json!({ "seeded": n }))
+}
+
+/// `GET /_sandbox/faults`.
+pub async fn get_faults(State(shared): State<Arc<Shared>>) -> Response {
+    let f = shared.lock().faults.clone();
+    ok(serde_json::to_value(f).unwrap_or(Value::Null))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultsPatch {
+    fail_rate: Option<f64>,
+    drop_rate: Option<f64>,
+    latency_ms: Option<u64>,
+    drop_after_apply: Option<bool>,
+}
+
+/// `PUT /_sandbox/faults`: change fault injection while running (fields optional).
+pub async fn set_faults(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    let p: FaultsPatch = match serde_json::from_slice(&body) {
+        Ok(p) => p,
+        Err(e) => {
+            return bad(&format!(
+                "Invalid faults body: {e}. Fields: fail_rate, drop_rate (0.0 to 1.0), latency_ms, drop_after_apply."
+            ));
+        }
+    };
+    for v in [p.fail_rate, p.drop_rate].into_iter().flatten() {
+        if !(0.0..=1.0).contains(&v) {
+            return bad("fail_rate and drop_rate must be between 0.0 and 1.0.");
+        }
+    }
+    let mut inner = shared.lock();
+    let f: &mut Faults = &mut inner.faults;
+    if let Some(v) = p.fail_rate {
+        f.fail_rate = v;
+    }
+    if let Some(v) = p.drop_rate {
+        f.drop_rate = v;
+    }
+    if let Some(v) = p.latency_ms {
+        f.latency = std::time::Duration::from_millis(v);
+    }
+    if let Some(v) = p.drop_after_apply {
+        f.drop_after_apply = v;
+    }
+    let f = f.clone();
+    ok(serde_json::to_value(f).unwrap_or(Value::Null))
+}

@@ -1,0 +1,282 @@
+//! What the sandbox remembers, and how it is saved. Quantities live in the shared
+//! [`AmazonModel`]; this file only adds what the Listings and Feeds APIs need beside them
+//! (product type, other attributes, channel details, feeds, documents, issued tokens).
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::sim::amazon::{AmazonModel, ListingKey};
+
+use super::SandboxError;
+
+/// The state file's format version; a file with another version is refused.
+pub const STATE_VERSION: u32 = 1;
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct State {
+    pub version: u32,
+    /// Quantities and marketplaces: Amazon's model, shared with the simulator.
+    pub amazon: AmazonModel,
+    /// Everything else about a listing, by the same key.
+    #[serde(with = "keyed")]
+    pub items: BTreeMap<ListingKey, ItemData>,
+    pub feeds: BTreeMap<String, Feed>,
+    pub documents: BTreeMap<String, Document>,
+    /// SHA-256 (hex) of each access token issued → expiry (unix seconds). Hashes only, so the
+    /// state file never holds a usable token.
+    pub tokens: BTreeMap<String, i64>,
+    /// Counter for generated IDs (feeds, documents, submissions).
+    pub next_id: u64,
+}
+
+impl State {
+    pub fn new() -> Self {
+        State {
+            version: STATE_VERSION,
+            ..State::default()
+        }
+    }
+
+    pub fn next_id(&mut self) -> u64 {
+        self.next_id += 1;
+        self.next_id
+    }
+}
+
+/// The non-quantity side of a listing.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ItemData {
+    pub product_type: String,
+    /// Attributes other than `fulfillment_availability`, stored as sent.
+    pub attributes: Map<String, Value>,
+    /// Per channel, the entry fields other than the code and the quantity
+    /// (`lead_time_to_ship_max_days`, `restock_date`, `is_inventory_available`, ...).
+    pub channel_extras: BTreeMap<String, Map<String, Value>>,
+    /// RFC 3339.
+    pub created: String,
+    pub updated: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ProcessingStatus {
+    InQueue,
+    InProgress,
+    Done,
+    Fatal,
+    Cancelled,
+}
+
+impl ProcessingStatus {
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            ProcessingStatus::Done | ProcessingStatus::Fatal | ProcessingStatus::Cancelled
+        )
+    }
+}
+
+/// A feed as getFeed shows it (field names as in the model).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Feed {
+    pub feed_id: String,
+    pub feed_type: String,
+    pub marketplace_ids: Vec<String>,
+    pub created_time: String,
+    pub processing_status: ProcessingStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub processing_start_time: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub processing_end_time: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result_feed_document_id: Option<String>,
+    /// Not part of getFeed's answer (removed by the handler), kept to process the feed.
+    pub input_feed_document_id: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DocumentKind {
+    /// Made by createFeedDocument, filled by the client's upload.
+    Input,
+    /// A processing report made by the sandbox.
+    Result,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Document {
+    pub id: String,
+    pub kind: DocumentKind,
+    pub content_type: String,
+    /// The bytes, hex-encoded in the state file; `None` until uploaded.
+    #[serde(with = "hex_bytes")]
+    pub content: Option<Vec<u8>>,
+    /// Served gzip-compressed (`compressionAlgorithm: GZIP`).
+    pub gzip: bool,
+    pub created: String,
+}
+
+mod keyed {
+    //! JSON object keys must be strings: store a map keyed by `ListingKey` as a list.
+    use super::*;
+    use serde::{Deserializer, Serializer};
+
+    #[derive(Serialize, Deserialize)]
+    struct Entry<T> {
+        #[serde(flatten)]
+        key: ListingKey,
+        #[serde(flatten)]
+        value: T,
+    }
+
+    pub fn serialize<S: Serializer, T: Serialize + Clone>(
+        map: &BTreeMap<ListingKey, T>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        s.collect_seq(map.iter().map(|(k, v)| Entry {
+            key: k.clone(),
+            value: v.clone(),
+        }))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+        d: D,
+    ) -> Result<BTreeMap<ListingKey, T>, D::Error> {
+        let entries: Vec<Entry<T>> = Vec::deserialize(d)?;
+        Ok(entries.into_iter().map(|e| (e.key, e.value)).collect())
+    }
+}
+
+mod hex_bytes {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(b) => s.serialize_some(&hex::encode(b)),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<u8>>, D::Error> {
+        let s: Option<String> = Option::deserialize(d)?;
+        s.map(|s| hex::decode(s).map_err(serde::de::Error::custom))
+            .transpose()
+    }
+}
+
+/// Load the state file. A missing file is an empty state; anything unreadable is an error that
+/// names the file (never silently replaced: the user may want what is in it).
+pub fn load(path: &Path) -> Result<State, SandboxError> {
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(State::new()),
+        Err(e) => {
+            return Err(SandboxError::ReadState {
+                path: path.to_path_buf(),
+                source: e,
+            });
+        }
+    };
+    let state: State = serde_json::from_slice(&bytes).map_err(|e| SandboxError::CorruptState {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    if state.version != STATE_VERSION {
+        return Err(SandboxError::CorruptState {
+            path: path.to_path_buf(),
+            reason: format!(
+                "state format version {} is not the supported version {STATE_VERSION}",
+                state.version
+            ),
+        });
+    }
+    Ok(state)
+}
+
+/// Write `bytes` to `path` atomically: a temporary file beside it, fsynced, then renamed, so a
+/// crash leaves either the old or the new state, never half of one.
+pub fn save_bytes(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "state".into());
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, path)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::marketplaces::Region;
+    use crate::model::ChannelQty;
+    use crate::sim::amazon::PatchOp;
+
+    #[test]
+    fn state_round_trips_through_json() {
+        let mut s = State::new();
+        let key = ListingKey {
+            seller_id: "A1".into(),
+            region: Region::EU,
+            seller_sku: "SKU/1".into(),
+        };
+        s.amazon.write(
+            key.clone(),
+            "A1PA6795UKMFR9",
+            &[ChannelQty {
+                channel: "DEFAULT".into(),
+                quantity: 4,
+            }],
+            PatchOp::Merge,
+        );
+        s.items.insert(
+            key,
+            ItemData {
+                product_type: "PRODUCT".into(),
+                ..ItemData::default()
+            },
+        );
+        s.documents.insert(
+            "d1".into(),
+            Document {
+                id: "d1".into(),
+                kind: DocumentKind::Input,
+                content_type: "application/json".into(),
+                content: Some(vec![0, 159, 146, 150]),
+                gzip: false,
+                created: "2026-01-01T00:00:00Z".into(),
+            },
+        );
+        let text = serde_json::to_string(&s).unwrap();
+        let back: State = serde_json::from_str(&text).unwrap();
+        assert_eq!(back.amazon, s.amazon);
+        assert_eq!(back.items, s.items);
+        assert_eq!(back.documents, s.documents);
+    }
+
+    #[test]
+    fn corrupt_file_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("state.json");
+        std::fs::write(&p, "{ not json").unwrap();
+        let e = load(&p).unwrap_err().to_string();
+        assert!(e.contains("state.json"), "{e}");
+        // Never replaced.
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), "{ not json");
+        assert!(load(&dir.path().join("missing.json")).is_ok());
+    }
+}

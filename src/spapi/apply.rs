@@ -1,0 +1,704 @@
+//! The apply engine: sends a plan's operations (as PATCH requests or JSON_LISTINGS_FEED
+//! documents) through a [`Client`], journaling every outcome as it happens and skipping what an
+//! earlier run already got accepted. The CLI turns a saved plan into jobs and renders the report.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use futures::TryStreamExt;
+use indicatif::ProgressBar;
+use serde_json::Value;
+
+use super::client::Client;
+use super::journal::{Journal, JournalError, Outcome, Record, State};
+use super::listings::{self, Request};
+use super::{Issue, SpApiError, feeds};
+use crate::marketplaces::Region;
+
+#[derive(Clone, Debug)]
+pub struct ApplyOptions {
+    /// Requests in flight at once (the token buckets pace them).
+    pub concurrency: usize,
+    /// How long to poll one feed before giving up (a re-run resumes polling it).
+    pub poll_timeout: Duration,
+    /// PATCH with `mode=VALIDATION_PREVIEW`: nothing is applied, nothing journaled.
+    pub validate_only: bool,
+}
+
+impl Default for ApplyOptions {
+    fn default() -> Self {
+        ApplyOptions {
+            concurrency: 8,
+            poll_timeout: Duration::from_secs(2 * 3600),
+            validate_only: false,
+        }
+    }
+}
+
+/// One PATCH to send.
+#[derive(Clone, Debug)]
+pub struct PatchJob {
+    pub op_id: u32,
+    pub sku: String,
+    pub region: Region,
+    pub request: Request,
+}
+
+/// One JSON_LISTINGS_FEED document to send (the plan's `feed_documents`, in order).
+#[derive(Clone, Debug)]
+pub struct FeedJob {
+    pub region: Region,
+    pub marketplace_ids: Vec<String>,
+    pub operation_ids: Vec<u32>,
+    pub body: Value,
+}
+
+/// Stops the whole run: nothing further can succeed (auth) or be recorded (journal).
+#[derive(Debug, thiserror::Error)]
+pub enum Fatal {
+    #[error(transparent)]
+    Api(#[from] SpApiError),
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+}
+
+/// Where each operation stands after a run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Standing {
+    /// Accepted in an earlier run: not sent again.
+    AlreadyAccepted,
+    /// Sent in this run, with Amazon's verdict.
+    Done(Outcome),
+    /// Not sent, or sent without a verdict yet (feed still processing, run stopped).
+    Pending(String),
+}
+
+#[derive(Debug, Default)]
+pub struct ApplyReport {
+    /// Every operation id of the plan, with its standing and seller SKU.
+    pub operations: BTreeMap<u32, (String, Standing)>,
+    /// Feed-level issues and notes (issues without a messageId, feeds still in progress).
+    pub notes: Vec<String>,
+    pub retries: u64,
+    pub requests: u64,
+    /// Why the run stopped early, if it did.
+    pub fatal: Option<Fatal>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub accepted: usize,
+    pub already_accepted: usize,
+    pub valid: usize,
+    pub invalid: usize,
+    pub failed: usize,
+    pub pending: usize,
+}
+
+impl ApplyReport {
+    pub fn counts(&self) -> Counts {
+        let mut c = Counts::default();
+        for (_, s) in self.operations.values() {
+            match s {
+                Standing::AlreadyAccepted => c.already_accepted += 1,
+                Standing::Done(Outcome::Accepted { .. }) => c.accepted += 1,
+                Standing::Done(Outcome::Valid { .. }) => c.valid += 1,
+                Standing::Done(Outcome::Invalid { .. }) => c.invalid += 1,
+                Standing::Done(Outcome::Failed { .. }) => c.failed += 1,
+                Standing::Pending(_) => c.pending += 1,
+            }
+        }
+        c
+    }
+
+    /// Operations Amazon has not accepted yet (invalid, failed or pending).
+    pub fn remaining(&self) -> usize {
+        let c = self.counts();
+        c.invalid + c.failed + c.pending
+    }
+
+    /// True when every operation is accepted (or, validating, valid) and nothing stopped the run.
+    pub fn all_ok(&self) -> bool {
+        self.fatal.is_none() && self.remaining() == 0
+    }
+}
+
+fn outcome_of_submission(s: listings::Submission) -> Outcome {
+    match s.status.as_str() {
+        "ACCEPTED" => Outcome::Accepted {
+            submission_id: s.submission_id,
+            issues: s.issues,
+        },
+        "VALID" => Outcome::Valid { issues: s.issues },
+        "INVALID" => Outcome::Invalid { issues: s.issues },
+        other => Outcome::Invalid {
+            issues: vec![Issue {
+                severity: "ERROR".into(),
+                code: "UnknownStatus".into(),
+                message: format!("Amazon answered with status `{other}`; not counted as accepted"),
+                attributes: vec![],
+            }]
+            .into_iter()
+            .chain(s.issues)
+            .collect(),
+        },
+    }
+}
+
+fn outcome_of_error(e: SpApiError) -> Outcome {
+    let errors = match &e {
+        SpApiError::Api { errors, .. } => errors.clone(),
+        _ => Vec::new(),
+    };
+    Outcome::Failed {
+        error: e.to_string(),
+        errors,
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A poisoned journal lock means a task panicked between records; the file itself is whole.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Patch mode: send every job not yet accepted, `concurrency` at a time within the buckets.
+/// `journal` is `None` when validating (nothing is applied, so nothing is journaled).
+pub async fn apply_patches(
+    client: &Client,
+    jobs: Vec<PatchJob>,
+    journal: Option<(Journal, State)>,
+    opts: &ApplyOptions,
+    progress: &ProgressBar,
+) -> ApplyReport {
+    let mut report = ApplyReport::default();
+    let (journal, state) = match journal {
+        Some((j, s)) => (Some(Mutex::new(j)), s),
+        None => (None, State::default()),
+    };
+    let mut todo = Vec::new();
+    for job in jobs {
+        if !opts.validate_only && state.is_accepted(job.op_id) {
+            report
+                .operations
+                .insert(job.op_id, (job.sku.clone(), Standing::AlreadyAccepted));
+        } else {
+            report.operations.insert(
+                job.op_id,
+                (job.sku.clone(), Standing::Pending("not sent".into())),
+            );
+            todo.push(job);
+        }
+    }
+    progress.set_length(todo.len() as u64);
+    let results: Mutex<Vec<(u32, Outcome)>> = Mutex::new(Vec::new());
+    let run = futures::stream::iter(todo.into_iter().map(Ok::<_, Fatal>)).try_for_each_concurrent(
+        opts.concurrency.max(1),
+        |job| {
+            let journal = &journal;
+            let results = &results;
+            async move {
+                let outcome = match listings::patch(client, job.region, &job.request).await {
+                    Ok(s) => outcome_of_submission(s),
+                    Err(e) if e.is_fatal() => return Err(Fatal::Api(e)),
+                    Err(e) => outcome_of_error(e),
+                };
+                if let Some(j) = journal {
+                    lock(j).outcome(job.op_id, &job.sku, &outcome)?;
+                }
+                lock(results).push((job.op_id, outcome));
+                progress.inc(1);
+                Ok(())
+            }
+        },
+    );
+    if let Err(f) = run.await {
+        report.fatal = Some(f);
+    }
+    for (id, outcome) in results.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        if let Some(entry) = report.operations.get_mut(&id) {
+            entry.1 = Standing::Done(outcome);
+        }
+    }
+    report.retries = client.retries();
+    report.requests = client.requests();
+    report
+}
+
+/// Feed mode: for each plan feed document, submit (or resume) one JSON_LISTINGS_FEED with the
+/// messages not yet accepted, wait for it, and map its processing report back to operations.
+pub async fn apply_feeds(
+    client: &Client,
+    jobs: Vec<FeedJob>,
+    skus: &BTreeMap<u32, String>,
+    journal: (Journal, State),
+    opts: &ApplyOptions,
+    progress: &ProgressBar,
+) -> ApplyReport {
+    let (journal, state) = journal;
+    let journal = Mutex::new(journal);
+    let mut report = ApplyReport::default();
+    for (id, sku) in skus {
+        let standing = if state.is_accepted(*id) {
+            Standing::AlreadyAccepted
+        } else {
+            Standing::Pending("not sent".into())
+        };
+        report.operations.insert(*id, (sku.clone(), standing));
+    }
+    progress.set_length(jobs.len() as u64);
+    let outcomes: Mutex<Vec<(u32, Standing)>> = Mutex::new(Vec::new());
+    let notes: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    let run = futures::stream::iter(jobs.into_iter().enumerate().map(Ok::<_, Fatal>))
+        .try_for_each_concurrent(opts.concurrency.max(1), |(doc, job)| {
+            let (journal, state, outcomes, notes) = (&journal, &state, &outcomes, &notes);
+            async move {
+                let r = one_feed(client, doc, &job, skus, journal, state, opts).await;
+                progress.inc(1);
+                match r {
+                    Ok((mut o, mut n)) => {
+                        lock(outcomes).append(&mut o);
+                        lock(notes).append(&mut n);
+                        Ok(())
+                    }
+                    Err(e @ Fatal::Journal(_)) => Err(e),
+                    Err(Fatal::Api(e)) if e.is_fatal() => Err(Fatal::Api(e)),
+                    Err(Fatal::Api(e)) => {
+                        // This feed could not be finished now; its operations stay pending
+                        // (or are re-sent) on the next run.
+                        let msg = e.to_string();
+                        lock(notes).push(format!("feed document {}: {msg}", doc + 1));
+                        let mut o = lock(outcomes);
+                        for id in &job.operation_ids {
+                            if !state.is_accepted(*id) {
+                                o.push((*id, Standing::Pending(msg.clone())));
+                            }
+                        }
+                        Ok(())
+                    }
+                }
+            }
+        });
+    if let Err(f) = run.await {
+        report.fatal = Some(f);
+    }
+    for (id, standing) in outcomes.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        if let Some(entry) = report.operations.get_mut(&id) {
+            entry.1 = standing;
+        }
+    }
+    report.notes = notes.into_inner().unwrap_or_else(|p| p.into_inner());
+    report.retries = client.retries();
+    report.requests = client.requests();
+    report
+}
+
+type FeedResult = (Vec<(u32, Standing)>, Vec<String>);
+
+async fn one_feed(
+    client: &Client,
+    doc: usize,
+    job: &FeedJob,
+    skus: &BTreeMap<u32, String>,
+    journal: &Mutex<Journal>,
+    state: &State,
+    opts: &ApplyOptions,
+) -> Result<FeedResult, Fatal> {
+    let pending: Vec<u32> = job
+        .operation_ids
+        .iter()
+        .copied()
+        .filter(|id| !state.is_accepted(*id))
+        .collect();
+    if pending.is_empty() {
+        return Ok((Vec::new(), Vec::new()));
+    }
+    let mut notes = Vec::new();
+    // A feed submitted by an earlier run and not yet finished is polled, never re-submitted.
+    let resumed = state
+        .feeds
+        .get(&doc)
+        .filter(|f| f.finished.is_none())
+        .and_then(|f| f.feed_id.clone().map(|id| (id, f.operation_ids.clone())));
+    let (feed_id, sent_ids) = match resumed {
+        Some((id, ops)) => {
+            notes.push(format!(
+                "feed document {}: resuming feed {id} submitted by an earlier run",
+                doc + 1
+            ));
+            (id, ops)
+        }
+        None => {
+            let body = if pending.len() == job.operation_ids.len() {
+                job.body.clone()
+            } else {
+                feeds::filter_messages(&job.body, &pending)
+            };
+            let bytes = serde_json::to_vec(&body).map_err(|e| {
+                SpApiError::Config(format!("cannot encode feed document {}: {e}", doc + 1))
+            })?;
+            let (doc_id, url) = feeds::create_document(client, job.region).await?;
+            lock(journal).append(&Record::FeedDocument {
+                doc,
+                region: job.region,
+                feed_document_id: doc_id.clone(),
+                operation_ids: pending.clone(),
+            })?;
+            client.upload(&url, feeds::CONTENT_TYPE, bytes).await?;
+            let feed_id =
+                feeds::create_feed(client, job.region, &job.marketplace_ids, &doc_id).await?;
+            lock(journal).append(&Record::FeedSubmitted {
+                doc,
+                feed_id: feed_id.clone(),
+                operation_ids: pending.clone(),
+            })?;
+            (feed_id, pending.clone())
+        }
+    };
+    let status =
+        feeds::wait_for_feed(client, job.region, &feed_id, opts.poll_timeout, |_| {}).await?;
+    let mut outcomes = Vec::new();
+    let report = match &status.result_document_id {
+        Some(d) => Some(feeds::parse_report(
+            &feeds::download_report(client, job.region, d).await?,
+        )?),
+        None => None,
+    };
+    if let Some(r) = &report {
+        for i in &r.feed_issues {
+            notes.push(format!("feed {feed_id}: {i}"));
+        }
+    }
+    for id in &sent_ids {
+        if state.is_accepted(*id) {
+            continue;
+        }
+        let outcome = match (status.processing_status.as_str(), &report) {
+            ("DONE", Some(r)) => {
+                let issues: Vec<Issue> = r
+                    .message_issues
+                    .iter()
+                    .filter(|(m, _)| m == id)
+                    .map(|(_, i)| i.clone())
+                    .collect();
+                if issues.iter().any(Issue::is_error) {
+                    Outcome::Invalid { issues }
+                } else {
+                    Outcome::Accepted {
+                        submission_id: Some(feed_id.clone()),
+                        issues,
+                    }
+                }
+            }
+            ("DONE", None) => Outcome::Failed {
+                error: format!("feed {feed_id} is DONE but has no processing report"),
+                errors: vec![],
+            },
+            (s, _) => Outcome::Failed {
+                error: format!(
+                    "feed {feed_id} ended {s}: Amazon may have applied some, none or all of it; \
+                     the next run sends it again (absolute quantities, so that is safe)"
+                ),
+                errors: vec![],
+            },
+        };
+        let sku = skus.get(id).map(String::as_str).unwrap_or("");
+        lock(journal).outcome(*id, sku, &outcome)?;
+        outcomes.push((*id, Standing::Done(outcome)));
+    }
+    lock(journal).append(&Record::FeedFinished {
+        doc,
+        feed_id: feed_id.clone(),
+        processing_status: status.processing_status.clone(),
+    })?;
+    Ok((outcomes, notes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::model::Emit;
+    use crate::spapi::client::{ClientConfig, parse_endpoint};
+    use crate::spapi::journal;
+    use crate::spapi::{Credentials, Secret};
+    use axum::extract::{Path as AxPath, State};
+    use axum::http::StatusCode as S;
+    use axum::response::{IntoResponse, Response};
+    use axum::routing::{get, patch, post, put};
+    use axum::{Json, Router};
+    use serde_json::json;
+    use std::sync::Arc;
+
+    /// A tiny stand-in for the SP-API: enough to drive the engine before the sandbox exists.
+    #[derive(Default)]
+    struct Stub {
+        base: Mutex<String>,
+        patched: Mutex<Vec<String>>,
+        uploaded: Mutex<Vec<Value>>,
+        feeds_created: Mutex<u32>,
+        polls: Mutex<u32>,
+    }
+
+    async fn token() -> impl IntoResponse {
+        Json(json!({"access_token": "Atza|t", "expires_in": 3600}))
+    }
+
+    async fn patch_item(
+        State(s): State<Arc<Stub>>,
+        AxPath((_seller, sku)): AxPath<(String, String)>,
+    ) -> Response {
+        lock(&s.patched).push(sku.clone());
+        match sku.as_str() {
+            "BAD" => Json(json!({"sku": sku, "status": "INVALID", "submissionId": "x",
+                "issues": [{"code": "90220", "message": "nope", "severity": "ERROR",
+                            "attributeNames": ["fulfillment_availability"]}]}))
+            .into_response(),
+            "REFUSED" => (
+                S::BAD_REQUEST,
+                Json(json!({"errors": [{"code": "InvalidInput",
+                "message": "bad"}]})),
+            )
+                .into_response(),
+            _ => {
+                Json(json!({"sku": sku, "status": "ACCEPTED", "submissionId": "s"})).into_response()
+            }
+        }
+    }
+
+    async fn create_doc(State(s): State<Arc<Stub>>) -> impl IntoResponse {
+        let base = lock(&s.base).clone();
+        Json(
+            json!({"feedDocumentId": "doc-1", "url": format!("{base}/upload/doc-1?X-Amz-Signature=z")}),
+        )
+    }
+
+    async fn upload(State(s): State<Arc<Stub>>, body: String) -> impl IntoResponse {
+        lock(&s.uploaded).push(serde_json::from_str(&body).unwrap_or(Value::Null));
+        S::OK
+    }
+
+    async fn create_feed(State(s): State<Arc<Stub>>, Json(b): Json<Value>) -> impl IntoResponse {
+        assert_eq!(b["feedType"], "JSON_LISTINGS_FEED");
+        let mut n = lock(&s.feeds_created);
+        *n += 1;
+        (S::ACCEPTED, Json(json!({"feedId": format!("feed-{n}")})))
+    }
+
+    async fn get_feed(State(s): State<Arc<Stub>>, AxPath(id): AxPath<String>) -> impl IntoResponse {
+        let mut p = lock(&s.polls);
+        *p += 1;
+        let status = if *p % 2 == 1 { "IN_PROGRESS" } else { "DONE" };
+        Json(json!({"feedId": id, "processingStatus": status, "resultFeedDocumentId": "rep-1"}))
+    }
+
+    async fn get_doc(State(s): State<Arc<Stub>>) -> impl IntoResponse {
+        let base = lock(&s.base).clone();
+        Json(
+            json!({"feedDocumentId": "rep-1", "url": format!("{base}/report"), "compressionAlgorithm": "GZIP"}),
+        )
+    }
+
+    async fn report(State(s): State<Arc<Stub>>) -> impl IntoResponse {
+        use std::io::Write;
+        // Every message whose SKU is BAD gets an error.
+        let last = lock(&s.uploaded).last().cloned().unwrap_or(Value::Null);
+        let issues: Vec<Value> = last["messages"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|m| m["sku"] == "BAD")
+            .map(|m| {
+                json!({"messageId": m["messageId"], "sku": "BAD", "code": "1",
+                             "severity": "ERROR", "message": "bad value"})
+            })
+            .collect();
+        let text = json!({"header": {"sellerId": "S", "version": "2.0", "feedId": "f"},
+                          "issues": issues, "summary": {}})
+        .to_string();
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        let _ = e.write_all(text.as_bytes());
+        e.finish().unwrap_or_default()
+    }
+
+    async fn serve() -> (Arc<Stub>, Client) {
+        let stub = Arc::new(Stub::default());
+        let app = Router::new()
+            .route("/auth/o2/token", post(token))
+            .route(
+                "/listings/2021-08-01/items/{seller}/{sku}",
+                patch(patch_item),
+            )
+            .route("/feeds/2021-06-30/documents", post(create_doc))
+            .route("/upload/doc-1", put(upload))
+            .route("/feeds/2021-06-30/feeds", post(create_feed))
+            .route("/feeds/2021-06-30/feeds/{id}", get(get_feed))
+            .route("/feeds/2021-06-30/documents/rep-1", get(get_doc))
+            .route("/report", get(report))
+            .with_state(stub.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        *lock(&stub.base) = base.clone();
+        tokio::spawn(async move { axum::serve(listener, app).await.ok() });
+        let client = Client::new(
+            Credentials {
+                client_id: Secret::new("id"),
+                client_secret: Secret::new("secret"),
+                refresh_token: Secret::new("refresh"),
+            },
+            ClientConfig {
+                endpoint: Some(parse_endpoint(&base).unwrap()),
+                lwa_endpoint: parse_endpoint(&format!("{base}/auth/o2/token")).unwrap(),
+                max_retries: 1,
+                rate_scale: 1000.0,
+                ..ClientConfig::default()
+            },
+        )
+        .unwrap();
+        (stub, client)
+    }
+
+    fn patch_job(id: u32, sku: &str) -> PatchJob {
+        PatchJob {
+            op_id: id,
+            sku: sku.into(),
+            region: Region::EU,
+            request: Request {
+                method: "PATCH".into(),
+                path: format!("/listings/2021-08-01/items/S/{sku}"),
+                query: vec![("marketplaceIds".into(), "A1PA6795UKMFR9".into())],
+                body: json!({"productType": "PRODUCT", "patches": []}),
+            },
+        }
+    }
+
+    #[tokio::test]
+    async fn patch_mode_journals_and_resumes() {
+        let (stub, client) = serve().await;
+        let dir = tempfile::tempdir().unwrap();
+        let jpath = journal::path_for(&dir.path().join("plan.json"));
+        let jobs = vec![
+            patch_job(1, "A"),
+            patch_job(2, "BAD"),
+            patch_job(3, "REFUSED"),
+            patch_job(4, "B"),
+        ];
+        let opts = ApplyOptions::default();
+        let pb = ProgressBar::hidden();
+        let j = Journal::open(&jpath, "d", Emit::Patch).unwrap();
+        let r = apply_patches(&client, jobs.clone(), Some(j), &opts, &pb).await;
+        assert!(r.fatal.is_none());
+        let c = r.counts();
+        assert_eq!((c.accepted, c.invalid, c.failed), (2, 1, 1));
+        assert!(!r.all_ok());
+        assert_eq!(r.remaining(), 2);
+        let Standing::Done(Outcome::Invalid { issues }) = &r.operations[&2].1 else {
+            panic!("{:?}", r.operations[&2])
+        };
+        assert_eq!(issues[0].attributes, ["fulfillment_availability"]);
+
+        // The second run sends only what was not accepted.
+        lock(&stub.patched).clear();
+        let j = Journal::open(&jpath, "d", Emit::Patch).unwrap();
+        let r = apply_patches(&client, jobs.clone(), Some(j), &opts, &pb).await;
+        let mut sent = lock(&stub.patched).clone();
+        sent.sort();
+        assert_eq!(sent, ["BAD", "REFUSED"]);
+        assert_eq!(r.counts().already_accepted, 2);
+
+        // Validation sends everything and journals nothing.
+        lock(&stub.patched).clear();
+        let before = std::fs::read_to_string(&jpath).unwrap();
+        let vopts = ApplyOptions {
+            validate_only: true,
+            ..ApplyOptions::default()
+        };
+        apply_patches(&client, jobs, None, &vopts, &pb).await;
+        assert_eq!(lock(&stub.patched).len(), 4);
+        assert_eq!(std::fs::read_to_string(&jpath).unwrap(), before);
+    }
+
+    #[tokio::test]
+    async fn feed_mode_maps_report_and_resubmits_only_rejected() {
+        let (stub, client) = serve().await;
+        let dir = tempfile::tempdir().unwrap();
+        let jpath = journal::path_for(&dir.path().join("plan.json"));
+        let body = json!({"header": {"sellerId": "S", "version": "2.0"}, "messages": [
+            {"messageId": 1, "sku": "A", "operationType": "PATCH"},
+            {"messageId": 2, "sku": "BAD", "operationType": "PATCH"},
+            {"messageId": 3, "sku": "C", "operationType": "PATCH"}]});
+        let jobs = vec![FeedJob {
+            region: Region::EU,
+            marketplace_ids: vec!["A1PA6795UKMFR9".into()],
+            operation_ids: vec![1, 2, 3],
+            body,
+        }];
+        let skus: BTreeMap<u32, String> = [(1, "A"), (2, "BAD"), (3, "C")]
+            .map(|(i, s)| (i, s.to_string()))
+            .into();
+        let opts = ApplyOptions::default();
+        let pb = ProgressBar::hidden();
+        let j = Journal::open(&jpath, "d", Emit::Feed).unwrap();
+        let r = apply_feeds(&client, jobs.clone(), &skus, j, &opts, &pb).await;
+        assert!(r.fatal.is_none(), "{:?}", r.fatal);
+        let c = r.counts();
+        assert_eq!((c.accepted, c.invalid), (2, 1), "{r:?}");
+        let state = journal::read(&jpath, "d").unwrap().unwrap();
+        assert_eq!(state.feeds[&0].feed_id.as_deref(), Some("feed-1"));
+        assert_eq!(state.feeds[&0].finished.as_deref(), Some("DONE"));
+
+        // Re-run: one new feed holding only the rejected message.
+        let j = Journal::open(&jpath, "d", Emit::Feed).unwrap();
+        let r = apply_feeds(&client, jobs.clone(), &skus, j, &opts, &pb).await;
+        assert_eq!(*lock(&stub.feeds_created), 2);
+        let last = lock(&stub.uploaded).last().cloned().unwrap();
+        assert_eq!(last["messages"].as_array().unwrap().len(), 1);
+        assert_eq!(last["messages"][0]["messageId"], 2);
+        assert_eq!(r.counts().already_accepted, 2);
+    }
+
+    #[tokio::test]
+    async fn submitted_feed_is_polled_not_resubmitted() {
+        let (stub, client) = serve().await;
+        let dir = tempfile::tempdir().unwrap();
+        let jpath = journal::path_for(&dir.path().join("plan.json"));
+        {
+            // An earlier run was killed right after createFeed.
+            let (mut j, _) = Journal::open(&jpath, "d", Emit::Feed).unwrap();
+            j.append(&Record::FeedDocument {
+                doc: 0,
+                region: Region::EU,
+                feed_document_id: "doc-1".into(),
+                operation_ids: vec![1],
+            })
+            .unwrap();
+            j.append(&Record::FeedSubmitted {
+                doc: 0,
+                feed_id: "feed-9".into(),
+                operation_ids: vec![1],
+            })
+            .unwrap();
+        }
+        // The stub's report reads the last upload: give it one without errors.
+        lock(&stub.uploaded).push(json!({"messages": []}));
+        let jobs = vec![FeedJob {
+            region: Region::EU,
+            marketplace_ids: vec!["A1PA6795UKMFR9".into()],
+            operation_ids: vec![1],
+            body: json!({"messages": [{"messageId": 1, "sku": "A"}]}),
+        }];
+        let skus: BTreeMap<u32, String> = [(1, "A".to_string())].into();
+        let j = Journal::open(&jpath, "d", Emit::Feed).unwrap();
+        let r = apply_feeds(
+            &client,
+            jobs,
+            &skus,
+            j,
+            &ApplyOptions::default(),
+            &ProgressBar::hidden(),
+        )
+        .await;
+        assert_eq!(*lock(&stub.feeds_created), 0);
+        assert!(r.all_ok(), "{r:?}");
+        assert!(r.notes[0].contains("resuming feed feed-9"));
+    }
+}

@@ -1,0 +1,804 @@
+//! The HTTP side: endpoints, Login with Amazon, throttling and retries. Every SP-API call goes
+//! through [`Client::call`].
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+use tokio::time::Instant;
+use url::Url;
+
+use super::credentials::Credentials;
+use super::ratelimit::{ApiOp, Limits};
+use super::secret::{Secret, scrub};
+use super::{ApiErrorItem, SpApiError};
+use crate::marketplaces::Region;
+
+pub const DEFAULT_LWA_ENDPOINT: &str = "https://api.amazon.com/auth/o2/token";
+pub const USER_AGENT: &str = concat!("allot/", env!("CARGO_PKG_VERSION"), " (Language=Rust)");
+
+#[derive(Clone, Debug)]
+pub struct ClientConfig {
+    /// Overrides every region's SP-API host (e.g. a local sandbox).
+    pub endpoint: Option<Url>,
+    pub lwa_endpoint: Url,
+    /// Retries of a 429, 5xx or connection error before giving up on a request.
+    pub max_retries: u32,
+    /// Multiplies Amazon's published rates (and divides backoff delays); 1.0 for Amazon.
+    pub rate_scale: f64,
+    pub timeout: Duration,
+    pub connect_timeout: Duration,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        ClientConfig {
+            endpoint: None,
+            // A constant that parses; covered by a test.
+            lwa_endpoint: Url::parse(DEFAULT_LWA_ENDPOINT).expect("constant URL"),
+            max_retries: 5,
+            rate_scale: 1.0,
+            timeout: Duration::from_secs(60),
+            connect_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Parse an endpoint given by the user: https anywhere, plain http only on loopback.
+pub fn parse_endpoint(text: &str) -> Result<Url, SpApiError> {
+    let url =
+        Url::parse(text).map_err(|e| SpApiError::Config(format!("`{text}` is not a URL: {e}")))?;
+    check_endpoint(&url)?;
+    Ok(url)
+}
+
+/// Refuse anything but https, except http to a loopback host (a local sandbox).
+pub fn check_endpoint(url: &Url) -> Result<(), SpApiError> {
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if is_loopback(url) => Ok(()),
+        "http" => Err(SpApiError::Config(format!(
+            "refusing plain http to {}: credentials and tokens would travel unencrypted; \
+             use https (plain http is allowed only to 127.0.0.1, ::1 or localhost)",
+            url.host_str().unwrap_or("?")
+        ))),
+        other => Err(SpApiError::Config(format!(
+            "unsupported URL scheme `{other}` (use https)"
+        ))),
+    }
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
+}
+
+/// A URL for messages: presigned URLs carry signatures in the query, so it is dropped.
+pub fn display_url(url: &Url) -> String {
+    let mut u = url.clone();
+    u.set_query(None);
+    u.set_fragment(None);
+    u.to_string()
+}
+
+struct CachedToken {
+    token: Secret,
+    /// Refresh after this instant (expires_in minus a margin).
+    refresh_at: Instant,
+}
+
+/// The outcome of one HTTP exchange, before retry decisions.
+struct Exchange {
+    status: StatusCode,
+    body: Vec<u8>,
+    rate_limit: Option<f64>,
+    request_id: Option<String>,
+}
+
+pub struct Client {
+    http: reqwest::Client,
+    cfg: ClientConfig,
+    creds: Credentials,
+    token: tokio::sync::Mutex<Option<CachedToken>>,
+    limits: Limits,
+    retries: AtomicU64,
+    requests: AtomicU64,
+    /// Set by the first authentication failure: every later call fails at once with it, so
+    /// concurrent tasks do not each go back to LWA (one error, not a storm).
+    auth_failed: std::sync::Mutex<Option<String>>,
+}
+
+impl Client {
+    pub fn new(creds: Credentials, cfg: ClientConfig) -> Result<Client, SpApiError> {
+        if let Some(e) = &cfg.endpoint {
+            check_endpoint(e)?;
+        }
+        check_endpoint(&cfg.lwa_endpoint)?;
+        let http = reqwest::Client::builder()
+            .user_agent(USER_AGENT)
+            .timeout(cfg.timeout)
+            .connect_timeout(cfg.connect_timeout)
+            .build()
+            .map_err(|e| SpApiError::Config(format!("cannot build the HTTP client: {e}")))?;
+        Ok(Client {
+            http,
+            limits: Limits::new(cfg.rate_scale),
+            cfg,
+            creds,
+            token: tokio::sync::Mutex::new(None),
+            retries: AtomicU64::new(0),
+            requests: AtomicU64::new(0),
+            auth_failed: std::sync::Mutex::new(None),
+        })
+    }
+
+    pub fn config(&self) -> &ClientConfig {
+        &self.cfg
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Requests retried so far (429, 5xx, connection errors).
+    pub fn retries(&self) -> u64 {
+        self.retries.load(Ordering::Relaxed)
+    }
+
+    /// HTTP requests sent so far, LWA included.
+    pub fn requests(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    /// The SP-API base URL for a region (the override if given), without a trailing slash.
+    pub fn base_url(&self, region: Region) -> String {
+        match &self.cfg.endpoint {
+            Some(u) => u.as_str().trim_end_matches('/').to_string(),
+            None => region.endpoint().to_string(),
+        }
+    }
+
+    /// Scrub anything server-provided before it reaches a message.
+    fn clean(&self, text: &str) -> String {
+        let cached = self
+            .token
+            .try_lock()
+            .ok()
+            .and_then(|g| g.as_ref().map(|c| c.token.clone()));
+        let mut secrets: Vec<&Secret> = self.creds.secrets().to_vec();
+        if let Some(t) = &cached {
+            secrets.push(t);
+        }
+        scrub(text, &secrets)
+    }
+
+    /// Full-jitter exponential backoff for retry `attempt` (0-based), capped.
+    fn backoff(&self, attempt: u32) -> Duration {
+        let scale = self.limits.scale();
+        let base = 1.0 / scale;
+        let cap = 60.0 / scale;
+        let ceiling = (base * 2f64.powi(attempt.min(20) as i32)).min(cap);
+        Duration::from_secs_f64(fastrand::f64() * ceiling)
+    }
+
+    /// A valid access token: the cached one, or a fresh one from LWA. The lock is held during
+    /// the exchange so concurrent tasks wait for one refresh instead of each asking.
+    pub async fn access_token(&self) -> Result<Secret, SpApiError> {
+        let mut guard = self.token.lock().await;
+        self.check_auth()?;
+        if let Some(c) = guard.as_ref().filter(|c| Instant::now() < c.refresh_at) {
+            return Ok(c.token.clone());
+        }
+        let (token, expires_in) = self
+            .exchange_refresh_token()
+            .await
+            .map_err(|e| self.remember_auth(e))?;
+        let margin = if expires_in > 120 { 60 } else { expires_in / 2 };
+        *guard = Some(CachedToken {
+            token: token.clone(),
+            refresh_at: Instant::now() + Duration::from_secs(expires_in.saturating_sub(margin)),
+        });
+        Ok(token)
+    }
+
+    fn check_auth(&self) -> Result<(), SpApiError> {
+        match self
+            .auth_failed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+        {
+            Some(msg) => Err(SpApiError::Auth(msg.clone())),
+            None => Ok(()),
+        }
+    }
+
+    fn remember_auth(&self, e: SpApiError) -> SpApiError {
+        if let SpApiError::Auth(msg) = &e {
+            let mut g = self.auth_failed.lock().unwrap_or_else(|p| p.into_inner());
+            g.get_or_insert_with(|| msg.clone());
+        }
+        e
+    }
+
+    async fn invalidate_token(&self) {
+        *self.token.lock().await = None;
+    }
+
+    async fn exchange_refresh_token(&self) -> Result<(Secret, u64), SpApiError> {
+        let form = [
+            ("grant_type", "refresh_token"),
+            ("refresh_token", self.creds.refresh_token.expose()),
+            ("client_id", self.creds.client_id.expose()),
+            ("client_secret", self.creds.client_secret.expose()),
+        ];
+        let mut attempt = 0;
+        loop {
+            self.requests.fetch_add(1, Ordering::Relaxed);
+            let sent = self
+                .http
+                .post(self.cfg.lwa_endpoint.clone())
+                .form(&form)
+                .send()
+                .await;
+            let retry_reason = match sent {
+                Err(e) => format!("Login with Amazon unreachable: {}", e.without_url()),
+                Ok(resp) => {
+                    let status = resp.status();
+                    let body = resp.bytes().await.unwrap_or_default();
+                    if status.is_success() {
+                        return self.parse_token(&body);
+                    }
+                    if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
+                        format!("Login with Amazon answered HTTP {}", status.as_u16())
+                    } else {
+                        return Err(SpApiError::Auth(self.lwa_refusal(status, &body)));
+                    }
+                }
+            };
+            if attempt >= self.cfg.max_retries {
+                return Err(SpApiError::Exhausted {
+                    op: "Login with Amazon",
+                    attempts: attempt + 1,
+                    last: retry_reason,
+                });
+            }
+            self.retries.fetch_add(1, Ordering::Relaxed);
+            tokio::time::sleep(self.backoff(attempt)).await;
+            attempt += 1;
+        }
+    }
+
+    fn parse_token(&self, body: &[u8]) -> Result<(Secret, u64), SpApiError> {
+        let v: Value = serde_json::from_slice(body).map_err(|_| SpApiError::Decode {
+            op: "Login with Amazon",
+            reason: "the token response is not JSON".into(),
+        })?;
+        let token = v
+            .get("access_token")
+            .and_then(Value::as_str)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| SpApiError::Decode {
+                op: "Login with Amazon",
+                reason: "the token response has no access_token".into(),
+            })?;
+        let expires_in = v.get("expires_in").and_then(Value::as_u64).unwrap_or(3600);
+        Ok((Secret::new(token), expires_in))
+    }
+
+    fn lwa_refusal(&self, status: StatusCode, body: &[u8]) -> String {
+        let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+        let code = v.get("error").and_then(Value::as_str).unwrap_or("");
+        let desc = v
+            .get("error_description")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let detail = match (code.is_empty(), desc.is_empty()) {
+            (true, true) => String::new(),
+            (false, true) => format!(" ({code})"),
+            (true, false) => format!(" ({desc})"),
+            (false, false) => format!(" ({code}: {desc})"),
+        };
+        self.clean(&format!(
+            "Login with Amazon refused the credentials with HTTP {}{detail}; check LWA_APP_ID, \
+             LWA_CLIENT_SECRET and SP_API_REFRESH_TOKEN (or the --credentials file) and that the \
+             app is still authorised by the seller",
+            status.as_u16()
+        ))
+    }
+
+    /// One SP-API operation: throttled by `op`'s bucket, authenticated, retried on 429, 5xx
+    /// and connection errors. Returns the JSON body of a 2xx (`Null` when empty).
+    pub async fn call(
+        &self,
+        op: ApiOp,
+        region: Region,
+        method: &str,
+        path: &str,
+        query: &[(String, String)],
+        body: Option<&Value>,
+    ) -> Result<Value, SpApiError> {
+        let method = Method::from_bytes(method.as_bytes())
+            .map_err(|_| SpApiError::Config(format!("bad HTTP method `{method}`")))?;
+        let url = format!("{}{}", self.base_url(region), path);
+        let mut attempt = 0;
+        let mut refreshed = false;
+        loop {
+            self.check_auth()?;
+            self.limits.acquire(op).await;
+            let token = self.access_token().await?;
+            let mut req = self
+                .http
+                .request(method.clone(), &url)
+                .header("x-amz-access-token", token.expose())
+                .header("accept", "application/json");
+            if !query.is_empty() {
+                req = req.query(query);
+            }
+            if let Some(b) = body {
+                req = req.json(b);
+            }
+            self.requests.fetch_add(1, Ordering::Relaxed);
+            let reason = match self.exchange(req).await {
+                Err(e) => e,
+                Ok(x) => {
+                    if let Some(rate) = x.rate_limit {
+                        self.limits.adapt(op, rate);
+                    }
+                    let status = x.status;
+                    if status.is_success() {
+                        if x.body.iter().all(u8::is_ascii_whitespace) {
+                            return Ok(Value::Null);
+                        }
+                        return serde_json::from_slice(&x.body).map_err(|_| SpApiError::Decode {
+                            op: op.name(),
+                            reason: format!(
+                                "HTTP {} with a body that is not JSON",
+                                status.as_u16()
+                            ),
+                        });
+                    }
+                    let errors = parse_errors(&x.body);
+                    if status == StatusCode::FORBIDDEN {
+                        if !refreshed {
+                            // The cached token may have been revoked early: one fresh try.
+                            refreshed = true;
+                            self.invalidate_token().await;
+                            continue;
+                        }
+                        return Err(self.remember_auth(SpApiError::Auth(self.clean(&format!(
+                            "{} was refused with HTTP 403 even with a fresh access token: {}{}; \
+                             check that the seller authorised the app for this region and its roles",
+                            op.name(),
+                            join(&errors),
+                            super::request_id_suffix(&x.request_id)
+                        )))));
+                    }
+                    if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
+                        format!("HTTP {} ({})", status.as_u16(), self.clean(&join(&errors)))
+                    } else {
+                        let errors = errors
+                            .into_iter()
+                            .map(|e| ApiErrorItem {
+                                code: self.clean(&e.code),
+                                message: self.clean(&e.message),
+                                details: e.details.map(|d| self.clean(&d)),
+                            })
+                            .collect();
+                        return Err(SpApiError::Api {
+                            op: op.name(),
+                            status: status.as_u16(),
+                            errors,
+                            request_id: x.request_id,
+                        });
+                    }
+                }
+            };
+            if attempt >= self.cfg.max_retries {
+                return Err(SpApiError::Exhausted {
+                    op: op.name(),
+                    attempts: attempt + 1,
+                    last: reason,
+                });
+            }
+            self.retries.fetch_add(1, Ordering::Relaxed);
+            tokio::time::sleep(self.backoff(attempt)).await;
+            attempt += 1;
+        }
+    }
+
+    /// Send and read the whole answer; a transport error comes back as its retry reason.
+    async fn exchange(&self, req: reqwest::RequestBuilder) -> Result<Exchange, String> {
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| format!("connection error: {}", e.without_url()))?;
+        let status = resp.status();
+        let header = |name: &str| {
+            resp.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        let rate_limit =
+            header("x-amzn-RateLimit-Limit").and_then(|v| v.trim().parse::<f64>().ok());
+        let request_id = header("x-amzn-RequestId");
+        let body = resp
+            .bytes()
+            .await
+            .map_err(|e| format!("connection error while reading: {}", e.without_url()))?;
+        Ok(Exchange {
+            status,
+            body: body.to_vec(),
+            rate_limit,
+            request_id,
+        })
+    }
+
+    /// Upload a feed document to its presigned URL (no token, no usage plan), with retries.
+    pub async fn upload(
+        &self,
+        url: &str,
+        content_type: &str,
+        data: Vec<u8>,
+    ) -> Result<(), SpApiError> {
+        let url = self.document_url(url)?;
+        self.raw_with_retries("feed document upload", || {
+            self.http
+                .put(url.clone())
+                .header("content-type", content_type)
+                .body(data.clone())
+        })
+        .await
+        .map(|_| ())
+    }
+
+    /// Download a document (processing report) from its presigned URL, with retries.
+    pub async fn download(&self, url: &str) -> Result<Vec<u8>, SpApiError> {
+        let url = self.document_url(url)?;
+        self.raw_with_retries("feed document download", || self.http.get(url.clone()))
+            .await
+    }
+
+    fn document_url(&self, url: &str) -> Result<Url, SpApiError> {
+        let u = Url::parse(url).map_err(|_| SpApiError::Decode {
+            op: "feeds",
+            reason: "the document URL Amazon returned is not a URL".into(),
+        })?;
+        check_endpoint(&u)?;
+        Ok(u)
+    }
+
+    async fn raw_with_retries(
+        &self,
+        what: &'static str,
+        build: impl Fn() -> reqwest::RequestBuilder,
+    ) -> Result<Vec<u8>, SpApiError> {
+        let mut attempt = 0;
+        loop {
+            self.requests.fetch_add(1, Ordering::Relaxed);
+            let reason = match self.exchange(build()).await {
+                Err(e) => e,
+                Ok(x) if x.status.is_success() => return Ok(x.body),
+                Ok(x)
+                    if x.status == StatusCode::TOO_MANY_REQUESTS || x.status.is_server_error() =>
+                {
+                    format!("HTTP {}", x.status.as_u16())
+                }
+                Ok(x) => {
+                    return Err(SpApiError::Api {
+                        op: what,
+                        status: x.status.as_u16(),
+                        errors: parse_errors(&x.body),
+                        request_id: x.request_id,
+                    });
+                }
+            };
+            if attempt >= self.cfg.max_retries {
+                return Err(SpApiError::Exhausted {
+                    op: what,
+                    attempts: attempt + 1,
+                    last: reason,
+                });
+            }
+            self.retries.fetch_add(1, Ordering::Relaxed);
+            tokio::time::sleep(self.backoff(attempt)).await;
+            attempt += 1;
+        }
+    }
+}
+
+fn join(errors: &[ApiErrorItem]) -> String {
+    super::join_errors(errors)
+}
+
+/// Amazon's `{"errors": [...]}`, or a short excerpt of whatever came instead.
+fn parse_errors(body: &[u8]) -> Vec<ApiErrorItem> {
+    #[derive(serde::Deserialize)]
+    struct Body {
+        #[serde(default)]
+        errors: Vec<ApiErrorItem>,
+    }
+    match serde_json::from_slice::<Body>(body) {
+        Ok(b) => b.errors,
+        Err(_) if body.is_empty() => Vec::new(),
+        Err(_) => {
+            let text = String::from_utf8_lossy(body);
+            let excerpt: String = text.chars().take(200).collect();
+            vec![ApiErrorItem {
+                code: "NonJsonBody".into(),
+                message: excerpt,
+                details: None,
+            }]
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::Router;
+    use axum::extract::State;
+    use axum::http::{HeaderMap, StatusCode as S};
+    use axum::response::IntoResponse;
+    use axum::routing::{get, patch, post};
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicUsize;
+
+    #[derive(Default)]
+    struct Stub {
+        lwa_calls: AtomicUsize,
+        lwa_refuse: std::sync::atomic::AtomicBool,
+        patch_calls: AtomicUsize,
+        forbidden_calls: AtomicUsize,
+        /// The patch route answers 429/503 this many times before accepting.
+        throttle_first: AtomicUsize,
+    }
+
+    async fn token(State(s): State<Arc<Stub>>, body: String) -> impl IntoResponse {
+        let n = s.lwa_calls.fetch_add(1, Ordering::SeqCst);
+        assert!(body.contains("grant_type=refresh_token"));
+        assert!(body.contains("client_secret=client-secret-value"));
+        if s.lwa_refuse.load(Ordering::SeqCst) {
+            return (
+                S::BAD_REQUEST,
+                r#"{"error":"invalid_grant","error_description":"The request has an invalid grant parameter : refresh_token"}"#.to_string(),
+            );
+        }
+        (
+            S::OK,
+            format!(
+                r#"{{"access_token":"Atza|access-token-{n}","token_type":"bearer","expires_in":3600}}"#
+            ),
+        )
+    }
+
+    async fn patch_item(
+        State(s): State<Arc<Stub>>,
+        headers: HeaderMap,
+    ) -> axum::response::Response {
+        assert!(
+            headers
+                .get("x-amz-access-token")
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.starts_with("Atza|access-token-"))
+        );
+        assert!(
+            headers
+                .get("user-agent")
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.starts_with("allot/") && v.ends_with("(Language=Rust)"))
+        );
+        let n = s.patch_calls.fetch_add(1, Ordering::SeqCst);
+        if n < s.throttle_first.load(Ordering::SeqCst) {
+            let code = if n % 2 == 0 {
+                S::TOO_MANY_REQUESTS
+            } else {
+                S::SERVICE_UNAVAILABLE
+            };
+            return (
+                code,
+                r#"{"errors":[{"code":"QuotaExceeded","message":"You exceeded your quota"}]}"#,
+            )
+                .into_response();
+        }
+        (
+            S::OK,
+            [("x-amzn-RateLimit-Limit", "7.5")],
+            r#"{"sku":"A","status":"ACCEPTED","submissionId":"sub-1","issues":[]}"#,
+        )
+            .into_response()
+    }
+
+    async fn forbidden(State(s): State<Arc<Stub>>) -> impl IntoResponse {
+        s.forbidden_calls.fetch_add(1, Ordering::SeqCst);
+        (
+            S::FORBIDDEN,
+            r#"{"errors":[{"code":"Unauthorized","message":"Access to requested resource is denied."}]}"#,
+        )
+    }
+
+    async fn bad_request() -> impl IntoResponse {
+        (
+            S::BAD_REQUEST,
+            [("x-amzn-RequestId", "req-1")],
+            r#"{"errors":[{"code":"InvalidInput","message":"bad sku","details":"sku"}]}"#,
+        )
+    }
+
+    async fn serve(stub: Arc<Stub>) -> String {
+        let app = Router::new()
+            .route("/auth/o2/token", post(token))
+            .route("/listings/2021-08-01/items/S/A", patch(patch_item))
+            .route("/forbidden", get(forbidden))
+            .route("/bad", get(bad_request))
+            .with_state(stub);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.ok() });
+        format!("http://{addr}")
+    }
+
+    fn creds() -> Credentials {
+        Credentials {
+            client_id: Secret::new("amzn1.application-oa2-client.x"),
+            client_secret: Secret::new("client-secret-value"),
+            refresh_token: Secret::new("Atzr|refresh-token-value"),
+        }
+    }
+
+    fn client(base: &str, max_retries: u32) -> Client {
+        Client::new(
+            creds(),
+            ClientConfig {
+                endpoint: Some(parse_endpoint(base).unwrap()),
+                lwa_endpoint: parse_endpoint(&format!("{base}/auth/o2/token")).unwrap(),
+                max_retries,
+                rate_scale: 1000.0,
+                ..ClientConfig::default()
+            },
+        )
+        .unwrap()
+    }
+
+    fn body() -> Value {
+        serde_json::json!({"productType": "PRODUCT", "patches": []})
+    }
+
+    #[test]
+    fn endpoints_https_or_loopback_http() {
+        assert!(parse_endpoint(DEFAULT_LWA_ENDPOINT).is_ok());
+        assert!(parse_endpoint("http://127.0.0.1:8080").is_ok());
+        assert!(parse_endpoint("http://127.5.0.1:8080").is_ok());
+        assert!(parse_endpoint("http://[::1]:8080").is_ok());
+        assert!(parse_endpoint("http://localhost:8080").is_ok());
+        let e = parse_endpoint("http://sellingpartnerapi-eu.amazon.com").unwrap_err();
+        assert!(e.to_string().contains("refusing plain http"), "{e}");
+        assert!(parse_endpoint("http://10.0.0.1").is_err());
+        assert!(parse_endpoint("ftp://127.0.0.1").is_err());
+        assert!(parse_endpoint("not a url").is_err());
+        let u = Url::parse("https://bucket.s3.amazonaws.com/doc?X-Amz-Signature=abc").unwrap();
+        assert_eq!(display_url(&u), "https://bucket.s3.amazonaws.com/doc");
+    }
+
+    #[tokio::test]
+    async fn token_is_cached_and_retries_are_bounded() {
+        let stub = Arc::new(Stub::default());
+        stub.throttle_first.store(3, Ordering::SeqCst);
+        let base = serve(stub.clone()).await;
+        let c = client(&base, 5);
+        let path = "/listings/2021-08-01/items/S/A";
+        let v = c
+            .call(
+                ApiOp::PatchListingsItem,
+                Region::EU,
+                "PATCH",
+                path,
+                &[],
+                Some(&body()),
+            )
+            .await
+            .unwrap();
+        assert_eq!(v["status"], "ACCEPTED");
+        assert_eq!(c.retries(), 3);
+        assert_eq!(stub.patch_calls.load(Ordering::SeqCst), 4);
+        // The rate announced by the header is adopted.
+        assert_eq!(c.limits().rate(ApiOp::PatchListingsItem), 7.5);
+        c.call(
+            ApiOp::PatchListingsItem,
+            Region::EU,
+            "PATCH",
+            path,
+            &[],
+            Some(&body()),
+        )
+        .await
+        .unwrap();
+        assert_eq!(stub.lwa_calls.load(Ordering::SeqCst), 1, "token cached");
+
+        // Exhausted: 1 + max_retries attempts, then one error.
+        let stub = Arc::new(Stub::default());
+        stub.throttle_first.store(100, Ordering::SeqCst);
+        let base = serve(stub.clone()).await;
+        let c = client(&base, 2);
+        let e = c
+            .call(
+                ApiOp::PatchListingsItem,
+                Region::EU,
+                "PATCH",
+                path,
+                &[],
+                Some(&body()),
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(e, SpApiError::Exhausted { attempts: 3, .. }),
+            "{e}"
+        );
+        assert_eq!(stub.patch_calls.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test]
+    async fn lwa_refusal_is_one_auth_error_without_secrets() {
+        let stub = Arc::new(Stub::default());
+        stub.lwa_refuse.store(true, Ordering::SeqCst);
+        let base = serve(stub.clone()).await;
+        let c = client(&base, 5);
+        let e = c
+            .call(ApiOp::GetFeed, Region::EU, "GET", "/bad", &[], None)
+            .await
+            .unwrap_err();
+        assert!(e.is_fatal());
+        let text = format!("{e} {e:?}");
+        assert!(text.contains("invalid_grant"), "{text}");
+        for s in ["client-secret-value", "refresh-token-value"] {
+            assert!(!text.contains(s), "{text}");
+        }
+        assert_eq!(stub.lwa_calls.load(Ordering::SeqCst), 1, "no retry storm");
+        assert_eq!(c.retries(), 0);
+        // Concurrent callers after the refusal get the same error without asking LWA again.
+        let calls = (0..8).map(|_| c.call(ApiOp::GetFeed, Region::EU, "GET", "/bad", &[], None));
+        for r in futures::future::join_all(calls).await {
+            assert!(matches!(r, Err(SpApiError::Auth(_))));
+        }
+        assert_eq!(stub.lwa_calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn forbidden_refreshes_once_then_stops() {
+        let stub = Arc::new(Stub::default());
+        let base = serve(stub.clone()).await;
+        let c = client(&base, 5);
+        let e = c
+            .call(ApiOp::GetFeed, Region::EU, "GET", "/forbidden", &[], None)
+            .await
+            .unwrap_err();
+        assert!(matches!(e, SpApiError::Auth(_)), "{e}");
+        assert!(!e.to_string().contains("access-token"), "{e}");
+        assert_eq!(stub.forbidden_calls.load(Ordering::SeqCst), 2);
+        assert_eq!(stub.lwa_calls.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn other_4xx_is_not_retried_and_shows_amazons_errors() {
+        let stub = Arc::new(Stub::default());
+        let base = serve(stub.clone()).await;
+        let c = client(&base, 5);
+        let e = c
+            .call(ApiOp::GetFeed, Region::EU, "GET", "/bad", &[], None)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "getFeed returned HTTP 400: InvalidInput: bad sku (sku) [request req-1]"
+        );
+        assert!(!e.is_fatal());
+        assert_eq!(c.retries(), 0);
+    }
+}

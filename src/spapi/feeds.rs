@@ -1,0 +1,292 @@
+//! Feeds API v2021-06-30 for JSON_LISTINGS_FEED: document, upload, feed, poll, report.
+
+use std::io::Read;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use super::client::Client;
+use super::ratelimit::ApiOp;
+use super::{Issue, SpApiError};
+use crate::marketplaces::Region;
+
+pub const FEED_TYPE: &str = "JSON_LISTINGS_FEED";
+pub const CONTENT_TYPE: &str = "application/json; charset=UTF-8";
+
+fn field(v: &Value, name: &str, op: ApiOp) -> Result<String, SpApiError> {
+    v.get(name)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .ok_or_else(|| SpApiError::Decode {
+            op: op.name(),
+            reason: format!("the response has no `{name}`"),
+        })
+}
+
+/// createFeedDocument: returns (feedDocumentId, presigned upload URL).
+pub async fn create_document(
+    client: &Client,
+    region: Region,
+) -> Result<(String, String), SpApiError> {
+    let op = ApiOp::CreateFeedDocument;
+    let v = client
+        .call(
+            op,
+            region,
+            "POST",
+            "/feeds/2021-06-30/documents",
+            &[],
+            Some(&json!({ "contentType": CONTENT_TYPE })),
+        )
+        .await?;
+    Ok((field(&v, "feedDocumentId", op)?, field(&v, "url", op)?))
+}
+
+/// createFeed for a JSON_LISTINGS_FEED (waits for the per-region submission window too).
+pub async fn create_feed(
+    client: &Client,
+    region: Region,
+    marketplace_ids: &[String],
+    document_id: &str,
+) -> Result<String, SpApiError> {
+    let op = ApiOp::CreateFeed;
+    client.limits().acquire_listings_feed(region).await;
+    let v = client
+        .call(
+            op,
+            region,
+            "POST",
+            "/feeds/2021-06-30/feeds",
+            &[],
+            Some(&json!({
+                "feedType": FEED_TYPE,
+                "marketplaceIds": marketplace_ids,
+                "inputFeedDocumentId": document_id,
+            })),
+        )
+        .await?;
+    field(&v, "feedId", op)
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FeedStatus {
+    /// IN_QUEUE, IN_PROGRESS, DONE, CANCELLED or FATAL.
+    pub processing_status: String,
+    pub result_document_id: Option<String>,
+}
+
+impl FeedStatus {
+    pub fn is_final(&self) -> bool {
+        matches!(
+            self.processing_status.as_str(),
+            "DONE" | "CANCELLED" | "FATAL"
+        )
+    }
+}
+
+pub async fn get_feed(
+    client: &Client,
+    region: Region,
+    feed_id: &str,
+) -> Result<FeedStatus, SpApiError> {
+    let op = ApiOp::GetFeed;
+    let path = format!(
+        "/feeds/2021-06-30/feeds/{}",
+        super::listings::encode_segment(feed_id)
+    );
+    let v = client.call(op, region, "GET", &path, &[], None).await?;
+    Ok(FeedStatus {
+        processing_status: field(&v, "processingStatus", op)?,
+        result_document_id: v
+            .get("resultFeedDocumentId")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+    })
+}
+
+/// Poll getFeed with growing intervals until a final status or `timeout`.
+pub async fn wait_for_feed(
+    client: &Client,
+    region: Region,
+    feed_id: &str,
+    timeout: Duration,
+    mut on_status: impl FnMut(&str),
+) -> Result<FeedStatus, SpApiError> {
+    let scale = client.limits().scale();
+    let start = tokio::time::Instant::now();
+    let mut interval = Duration::from_secs_f64(2.0 / scale);
+    let cap = Duration::from_secs_f64(60.0 / scale);
+    loop {
+        let status = get_feed(client, region, feed_id).await?;
+        on_status(&status.processing_status);
+        if status.is_final() {
+            return Ok(status);
+        }
+        if start.elapsed() + interval > timeout {
+            return Err(SpApiError::Feed(format!(
+                "feed {feed_id} is still {} after {}s (--poll-timeout); Amazon can take hours \
+                 under load: run `allot apply` again later and it resumes polling this feed",
+                status.processing_status,
+                start.elapsed().as_secs()
+            )));
+        }
+        tokio::time::sleep(interval).await;
+        interval = (interval.mul_f64(1.5)).min(cap);
+    }
+}
+
+/// getFeedDocument + download (+ gunzip): the processing report's bytes.
+pub async fn download_report(
+    client: &Client,
+    region: Region,
+    document_id: &str,
+) -> Result<Vec<u8>, SpApiError> {
+    let op = ApiOp::GetFeedDocument;
+    let path = format!(
+        "/feeds/2021-06-30/documents/{}",
+        super::listings::encode_segment(document_id)
+    );
+    let v = client.call(op, region, "GET", &path, &[], None).await?;
+    let url = field(&v, "url", op)?;
+    let gzip = v
+        .get("compressionAlgorithm")
+        .and_then(Value::as_str)
+        .is_some_and(|c| c.eq_ignore_ascii_case("GZIP"));
+    let bytes = client.download(&url).await?;
+    // The HTTP layer already inflates a `Content-Encoding: gzip` answer; only gunzip what
+    // still carries the gzip magic.
+    if gzip && bytes.starts_with(&[0x1f, 0x8b]) {
+        gunzip(&bytes)
+    } else {
+        Ok(bytes)
+    }
+}
+
+pub fn gunzip(bytes: &[u8]) -> Result<Vec<u8>, SpApiError> {
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(bytes)
+        .read_to_end(&mut out)
+        .map_err(|e| SpApiError::Decode {
+            op: "getFeedDocument",
+            reason: format!("the processing report is marked GZIP but does not decompress: {e}"),
+        })?;
+    Ok(out)
+}
+
+/// A JSON_LISTINGS_FEED processing report, reduced to what apply needs.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Report {
+    /// (messageId, issue) for issues tied to a message.
+    pub message_issues: Vec<(u32, Issue)>,
+    /// Issues about the feed as a whole (no messageId).
+    pub feed_issues: Vec<Issue>,
+    pub messages_processed: Option<u64>,
+    pub messages_accepted: Option<u64>,
+    pub messages_invalid: Option<u64>,
+}
+
+pub fn parse_report(bytes: &[u8]) -> Result<Report, SpApiError> {
+    let v: Value = serde_json::from_slice(bytes).map_err(|e| SpApiError::Decode {
+        op: "getFeedDocument",
+        reason: format!("the processing report is not JSON ({e})"),
+    })?;
+    let mut r = Report::default();
+    for i in v
+        .get("issues")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let s = |k: &str| i.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+        let issue = Issue {
+            severity: s("severity"),
+            code: match i.get("code") {
+                Some(Value::String(c)) => c.clone(),
+                Some(Value::Number(n)) => n.to_string(),
+                _ => String::new(),
+            },
+            message: s("message"),
+            attributes: i
+                .get("attributeName")
+                .and_then(Value::as_str)
+                .map(|a| vec![a.to_string()])
+                .unwrap_or_default(),
+        };
+        match i
+            .get("messageId")
+            .and_then(Value::as_u64)
+            .and_then(|m| u32::try_from(m).ok())
+        {
+            Some(m) => r.message_issues.push((m, issue)),
+            None => r.feed_issues.push(issue),
+        }
+    }
+    let summary = v.get("summary");
+    let n = |k: &str| summary.and_then(|s| s.get(k)).and_then(Value::as_u64);
+    r.messages_processed = n("messagesProcessed");
+    r.messages_accepted = n("messagesAccepted");
+    r.messages_invalid = n("messagesInvalid");
+    Ok(r)
+}
+
+/// Keep only the messages whose `messageId` is in `keep` (resuming a partly accepted feed).
+pub fn filter_messages(body: &Value, keep: &[u32]) -> Value {
+    let mut out = body.clone();
+    if let Some(msgs) = out.get_mut("messages").and_then(Value::as_array_mut) {
+        msgs.retain(|m| {
+            m.get("messageId")
+                .and_then(Value::as_u64)
+                .is_some_and(|id| keep.iter().any(|k| u64::from(*k) == id))
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_a_processing_report() {
+        let text = br#"{"header": {"sellerId": "S", "version": "2.0", "feedId": "42"},
+          "issues": [
+            {"messageId": 4, "sku": "B", "code": "90220", "severity": "ERROR", "message": "m1"},
+            {"messageId": 5, "sku": "C", "code": 99022, "severity": "WARNING", "message": "m2",
+             "attributeName": "fulfillment_availability"},
+            {"code": "1", "severity": "ERROR", "message": "whole feed"}],
+          "summary": {"errors": 2, "warnings": 1, "messagesProcessed": 4,
+                      "messagesAccepted": 3, "messagesInvalid": 1}}"#;
+        let r = parse_report(text).unwrap();
+        assert_eq!(r.message_issues.len(), 2);
+        assert_eq!(r.message_issues[0].0, 4);
+        assert!(r.message_issues[0].1.is_error());
+        assert_eq!(r.message_issues[1].1.code, "99022");
+        assert_eq!(
+            r.message_issues[1].1.attributes,
+            ["fulfillment_availability"]
+        );
+        assert_eq!(r.feed_issues.len(), 1);
+        assert_eq!(r.messages_invalid, Some(1));
+        assert!(parse_report(b"<html>").is_err());
+    }
+
+    #[test]
+    fn gzip_round_trip_and_garbage() {
+        use std::io::Write;
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(b"{\"issues\":[]}").unwrap();
+        let gz = e.finish().unwrap();
+        assert_eq!(gunzip(&gz).unwrap(), b"{\"issues\":[]}");
+        assert!(gunzip(b"not gzip").is_err());
+    }
+
+    #[test]
+    fn filters_messages() {
+        let body = json!({"header": {"sellerId": "S"}, "messages": [
+            {"messageId": 1, "sku": "A"}, {"messageId": 2, "sku": "B"}, {"messageId": 3, "sku": "C"}]});
+        let f = filter_messages(&body, &[1, 3]);
+        assert_eq!(f["messages"].as_array().unwrap().len(), 2);
+        assert_eq!(f["header"]["sellerId"], "S");
+    }
+}

@@ -1,0 +1,500 @@
+//! The apply journal: `plan.json.journal` beside the plan, JSON lines, each record flushed and
+//! fsynced before apply moves on, so a crash or kill loses at most the answer in flight.
+//!
+//! Resume rule: only an operation journaled `accepted` is never sent again. Anything else
+//! (invalid, failed, or sent without an answer) is sent again; a PATCH of absolute quantities is
+//! idempotent. In feed mode a feed whose ID was journaled is polled, never submitted again.
+
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Seek, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::{ApiErrorItem, Issue};
+use crate::marketplaces::Region;
+use crate::plan::model::Emit;
+
+/// What happened to one operation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Outcome {
+    /// Amazon accepted it for processing (issues may hold warnings).
+    Accepted {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        submission_id: Option<String>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        issues: Vec<Issue>,
+    },
+    /// `--validate-only`: Amazon would accept it. Never journaled.
+    Valid {
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        issues: Vec<Issue>,
+    },
+    /// Amazon did not accept it; its issues say why.
+    Invalid { issues: Vec<Issue> },
+    /// No verdict: refused with an HTTP error, or still failing after the retries.
+    Failed {
+        error: String,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        errors: Vec<ApiErrorItem>,
+    },
+}
+
+impl Outcome {
+    pub fn is_accepted(&self) -> bool {
+        matches!(self, Outcome::Accepted { .. })
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Record {
+    /// First line: which plan this journal belongs to.
+    Start {
+        plan_digest: String,
+        mode: Emit,
+        at: String,
+    },
+    /// Every later run.
+    Resume { at: String },
+    Outcome {
+        op: u32,
+        sku: String,
+        #[serde(flatten)]
+        outcome: Outcome,
+        at: String,
+    },
+    /// Feed mode: a feed document was created for the plan's feed document `doc` (0-based).
+    FeedDocument {
+        doc: usize,
+        region: Region,
+        feed_document_id: String,
+        operation_ids: Vec<u32>,
+    },
+    /// Feed mode: the feed was submitted; from now on it is polled, never re-submitted.
+    FeedSubmitted {
+        doc: usize,
+        feed_id: String,
+        operation_ids: Vec<u32>,
+    },
+    /// Feed mode: the feed reached a final status and its outcomes are journaled above.
+    FeedFinished {
+        doc: usize,
+        feed_id: String,
+        processing_status: String,
+    },
+}
+
+/// A feed as far as the journal knows it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FeedProgress {
+    pub feed_document_id: Option<String>,
+    pub feed_id: Option<String>,
+    pub operation_ids: Vec<u32>,
+    /// The final status of `feed_id`, once reached.
+    pub finished: Option<String>,
+}
+
+/// What earlier runs achieved.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct State {
+    /// The last outcome of each operation journaled so far.
+    pub outcomes: BTreeMap<u32, Outcome>,
+    /// Feed mode: the latest feed of each plan feed document.
+    pub feeds: BTreeMap<usize, FeedProgress>,
+    /// Runs before this one.
+    pub runs: usize,
+}
+
+impl State {
+    pub fn is_accepted(&self, op: u32) -> bool {
+        self.outcomes.get(&op).is_some_and(Outcome::is_accepted)
+    }
+
+    fn apply(&mut self, r: &Record) {
+        match r {
+            Record::Start { .. } | Record::Resume { .. } => self.runs += 1,
+            Record::Outcome { op, outcome, .. } => {
+                // Accepted is final: a later duplicate record cannot undo it.
+                if !self.is_accepted(*op) {
+                    self.outcomes.insert(*op, outcome.clone());
+                }
+            }
+            Record::FeedDocument {
+                doc,
+                feed_document_id,
+                operation_ids,
+                ..
+            } => {
+                self.feeds.insert(
+                    *doc,
+                    FeedProgress {
+                        feed_document_id: Some(feed_document_id.clone()),
+                        feed_id: None,
+                        operation_ids: operation_ids.clone(),
+                        finished: None,
+                    },
+                );
+            }
+            Record::FeedSubmitted {
+                doc,
+                feed_id,
+                operation_ids,
+            } => {
+                let f = self.feeds.entry(*doc).or_default();
+                f.feed_id = Some(feed_id.clone());
+                f.operation_ids = operation_ids.clone();
+                f.finished = None;
+            }
+            Record::FeedFinished {
+                doc,
+                feed_id,
+                processing_status,
+            } => {
+                let f = self.feeds.entry(*doc).or_default();
+                if f.feed_id.as_deref() == Some(feed_id) {
+                    f.finished = Some(processing_status.clone());
+                }
+            }
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    #[error("cannot {action} the journal {path}: {reason}")]
+    Io {
+        action: &'static str,
+        path: String,
+        reason: String,
+    },
+    #[error("the journal {path} is damaged at line {line}: {reason}")]
+    Corrupt {
+        path: String,
+        line: usize,
+        reason: String,
+    },
+    #[error("the journal {path} belongs to another plan (digest {found}, this plan is {expected})")]
+    OtherPlan {
+        path: String,
+        found: String,
+        expected: String,
+    },
+}
+
+impl JournalError {
+    pub fn help(&self) -> &'static str {
+        match self {
+            JournalError::OtherPlan { .. } => {
+                "the journal records what an earlier plan sent; if that run is finished, move \
+                 the journal away (or make the new plan in another folder) and run apply again"
+            }
+            JournalError::Corrupt { .. } => {
+                "the journal was edited or damaged; keep a copy for reference and move it away \
+                 to start over (accepted operations would then be sent again, which is harmless \
+                 for absolute quantities)"
+            }
+            JournalError::Io { .. } => "check the folder is writable and the disk has space",
+        }
+    }
+}
+
+/// The journal path for a plan: `plan.json` → `plan.json.journal`.
+pub fn path_for(plan: &Path) -> PathBuf {
+    let mut s = plan.as_os_str().to_owned();
+    s.push(".journal");
+    PathBuf::from(s)
+}
+
+pub struct Journal {
+    file: File,
+    path: PathBuf,
+}
+
+fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+/// Read a journal without opening it for writing (for `show` or tests). `Ok(None)` if absent.
+pub fn read(path: &Path, digest: &str) -> Result<Option<State>, JournalError> {
+    let shown = path.display().to_string();
+    let file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => {
+            return Err(JournalError::Io {
+                action: "read",
+                path: shown,
+                reason: e.to_string(),
+            });
+        }
+    };
+    let mut lines = Vec::new();
+    for l in BufReader::new(file).lines() {
+        lines.push(l.map_err(|e| JournalError::Io {
+            action: "read",
+            path: shown.clone(),
+            reason: e.to_string(),
+        })?);
+    }
+    let mut state = State::default();
+    let last = lines.len();
+    for (i, line) in lines.iter().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let rec: Record = match serde_json::from_str(line) {
+            Ok(r) => r,
+            // A kill in the middle of a write leaves a torn last line: that record never
+            // happened (its operation is simply sent again).
+            Err(_) if i + 1 == last => break,
+            Err(e) => {
+                return Err(JournalError::Corrupt {
+                    path: shown,
+                    line: i + 1,
+                    reason: e.to_string(),
+                });
+            }
+        };
+        if i == 0 || state.runs == 0 {
+            match &rec {
+                Record::Start { plan_digest, .. } if plan_digest == digest => {}
+                Record::Start { plan_digest, .. } => {
+                    return Err(JournalError::OtherPlan {
+                        path: shown,
+                        found: plan_digest.clone(),
+                        expected: digest.to_string(),
+                    });
+                }
+                _ => {
+                    return Err(JournalError::Corrupt {
+                        path: shown,
+                        line: i + 1,
+                        reason: "the first record is not a start record".into(),
+                    });
+                }
+            }
+        }
+        state.apply(&rec);
+    }
+    Ok(Some(state))
+}
+
+impl Journal {
+    /// Open (or create) the journal of a plan and read what earlier runs did. Refuses a journal
+    /// made for another plan.
+    pub fn open(path: &Path, digest: &str, mode: Emit) -> Result<(Journal, State), JournalError> {
+        let shown = path.display().to_string();
+        let io = |action: &'static str| {
+            let shown = shown.clone();
+            move |e: std::io::Error| JournalError::Io {
+                action,
+                path: shown,
+                reason: e.to_string(),
+            }
+        };
+        let existing = read(path, digest)?;
+        let mut file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .read(true)
+            .open(path)
+            .map_err(io("open"))?;
+        // A torn last line (killed mid-write) is cut off, so the next record starts cleanly.
+        let bytes = std::fs::read(path).map_err(io("read"))?;
+        if bytes.last().is_some_and(|b| *b != b'\n') {
+            let keep = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |p| p + 1);
+            file.set_len(keep as u64).map_err(io("repair"))?;
+        }
+        file.seek(std::io::SeekFrom::End(0)).map_err(io("read"))?;
+        let mut journal = Journal {
+            file,
+            path: path.to_path_buf(),
+        };
+        let state = match existing {
+            Some(s) if s.runs > 0 => {
+                journal.append(&Record::Resume { at: now_rfc3339() })?;
+                s
+            }
+            _ => {
+                journal.append(&Record::Start {
+                    plan_digest: digest.to_string(),
+                    mode,
+                    at: now_rfc3339(),
+                })?;
+                State::default()
+            }
+        };
+        Ok((journal, state))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Write one record and make it durable before returning.
+    pub fn append(&mut self, rec: &Record) -> Result<(), JournalError> {
+        let io = |action: &'static str| {
+            let shown = self.path.display().to_string();
+            move |e: std::io::Error| JournalError::Io {
+                action,
+                path: shown,
+                reason: e.to_string(),
+            }
+        };
+        let mut line = serde_json::to_string(rec).map_err(|e| JournalError::Io {
+            action: "encode a record for",
+            path: self.path.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        line.push('\n');
+        self.file.write_all(line.as_bytes()).map_err(io("write"))?;
+        self.file.flush().map_err(io("flush"))?;
+        self.file.sync_data().map_err(io("fsync"))?;
+        Ok(())
+    }
+
+    pub fn outcome(&mut self, op: u32, sku: &str, outcome: &Outcome) -> Result<(), JournalError> {
+        self.append(&Record::Outcome {
+            op,
+            sku: sku.to_string(),
+            outcome: outcome.clone(),
+            at: now_rfc3339(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn accepted() -> Outcome {
+        Outcome::Accepted {
+            submission_id: Some("s1".into()),
+            issues: vec![],
+        }
+    }
+
+    #[test]
+    fn records_survive_reopen_and_only_accepted_is_final() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = path_for(&dir.path().join("plan.json"));
+        assert!(p.ends_with("plan.json.journal"));
+        {
+            let (mut j, s) = Journal::open(&p, "abc", Emit::Patch).unwrap();
+            assert_eq!(s, State::default());
+            j.outcome(1, "A", &accepted()).unwrap();
+            j.outcome(
+                2,
+                "B",
+                &Outcome::Invalid {
+                    issues: vec![Issue {
+                        severity: "ERROR".into(),
+                        code: "1".into(),
+                        message: "bad".into(),
+                        attributes: vec![],
+                    }],
+                },
+            )
+            .unwrap();
+            j.outcome(
+                3,
+                "C",
+                &Outcome::Failed {
+                    error: "HTTP 500".into(),
+                    errors: vec![],
+                },
+            )
+            .unwrap();
+            // A late duplicate cannot un-accept op 1.
+            j.outcome(
+                1,
+                "A",
+                &Outcome::Failed {
+                    error: "x".into(),
+                    errors: vec![],
+                },
+            )
+            .unwrap();
+        }
+        let (_j, s) = Journal::open(&p, "abc", Emit::Patch).unwrap();
+        assert_eq!(s.runs, 1);
+        assert!(s.is_accepted(1));
+        assert!(!s.is_accepted(2));
+        assert!(!s.is_accepted(3));
+        assert!(!s.is_accepted(4));
+        let text = std::fs::read_to_string(&p).unwrap();
+        assert!(text.lines().next().unwrap().contains("\"type\":\"start\""));
+        assert!(text.lines().last().unwrap().contains("\"type\":\"resume\""));
+    }
+
+    #[test]
+    fn torn_last_line_is_ignored_and_healed() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("plan.json.journal");
+        {
+            let (mut j, _) = Journal::open(&p, "abc", Emit::Patch).unwrap();
+            j.outcome(1, "A", &accepted()).unwrap();
+        }
+        let mut f = OpenOptions::new().append(true).open(&p).unwrap();
+        f.write_all(b"{\"type\":\"outcome\",\"op\":2,\"sku\":\"B\",\"sta")
+            .unwrap();
+        drop(f);
+        let (mut j, s) = Journal::open(&p, "abc", Emit::Patch).unwrap();
+        assert!(s.is_accepted(1));
+        assert!(!s.is_accepted(2));
+        j.outcome(2, "B", &accepted()).unwrap();
+        drop(j);
+        let s = read(&p, "abc").unwrap().unwrap();
+        assert!(s.is_accepted(2));
+        assert_eq!(s.runs, 2);
+        // A damaged line in the middle is not a torn write: refused, with its number.
+        let text = std::fs::read_to_string(&p)
+            .unwrap()
+            .replacen("outcome", "outc", 1);
+        std::fs::write(&p, text).unwrap();
+        let err = read(&p, "abc").unwrap_err();
+        assert!(
+            matches!(err, JournalError::Corrupt { line: 2, .. }),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn other_plan_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("plan.json.journal");
+        drop(Journal::open(&p, "abc", Emit::Feed).unwrap());
+        let err = Journal::open(&p, "def", Emit::Feed).err().unwrap();
+        assert!(matches!(err, JournalError::OtherPlan { .. }));
+        assert!(err.to_string().contains("another plan"));
+    }
+
+    #[test]
+    fn feed_progress() {
+        let mut s = State::default();
+        s.apply(&Record::FeedDocument {
+            doc: 0,
+            region: Region::EU,
+            feed_document_id: "d1".into(),
+            operation_ids: vec![1, 2],
+        });
+        assert_eq!(s.feeds[&0].feed_id, None);
+        s.apply(&Record::FeedSubmitted {
+            doc: 0,
+            feed_id: "f1".into(),
+            operation_ids: vec![1, 2],
+        });
+        assert_eq!(s.feeds[&0].feed_id.as_deref(), Some("f1"));
+        s.apply(&Record::FeedFinished {
+            doc: 0,
+            feed_id: "f1".into(),
+            processing_status: "DONE".into(),
+        });
+        assert_eq!(s.feeds[&0].finished.as_deref(), Some("DONE"));
+    }
+}

@@ -1,0 +1,169 @@
+//! Listings Items API v2021-08-01: patchListingsItem and getListingsItem.
+
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::client::Client;
+use super::ratelimit::ApiOp;
+use super::{Issue, SpApiError};
+use crate::marketplaces::Region;
+use crate::model::ChannelQty;
+
+/// An SP-API request as the planner encodes it (`plan::encode::HttpRequest` converts into it).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Request {
+    pub method: String,
+    /// Path from the host, e.g. `/listings/2021-08-01/items/{sellerId}/{sku}`, already encoded.
+    pub path: String,
+    pub query: Vec<(String, String)>,
+    pub body: Value,
+}
+
+/// Characters kept as-is in a path segment (RFC 3986 unreserved); everything else is encoded,
+/// so a seller SKU with `/`, space or `#` stays one segment.
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+pub fn encode_segment(s: &str) -> String {
+    utf8_percent_encode(s, SEGMENT).to_string()
+}
+
+/// Amazon's answer to a PATCH: `status` ACCEPTED, INVALID or (validation preview) VALID.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Submission {
+    pub status: String,
+    pub submission_id: Option<String>,
+    pub issues: Vec<Issue>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WireIssue {
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    message: String,
+    #[serde(default)]
+    severity: String,
+    #[serde(default)]
+    attribute_names: Vec<String>,
+}
+
+impl From<WireIssue> for Issue {
+    fn from(w: WireIssue) -> Issue {
+        Issue {
+            severity: w.severity,
+            code: w.code,
+            message: w.message,
+            attributes: w.attribute_names,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WireSubmission {
+    status: String,
+    #[serde(default)]
+    submission_id: Option<String>,
+    #[serde(default)]
+    issues: Vec<WireIssue>,
+}
+
+/// Send one patchListingsItem. A 200 is returned as a [`Submission`] whatever its status: the
+/// caller decides (a 200 is not success).
+pub async fn patch(
+    client: &Client,
+    region: Region,
+    req: &Request,
+) -> Result<Submission, SpApiError> {
+    let v = client
+        .call(
+            ApiOp::PatchListingsItem,
+            region,
+            &req.method,
+            &req.path,
+            &req.query,
+            Some(&req.body),
+        )
+        .await?;
+    let w: WireSubmission = serde_json::from_value(v).map_err(|_| SpApiError::Decode {
+        op: ApiOp::PatchListingsItem.name(),
+        reason: "the response has no `status`".into(),
+    })?;
+    Ok(Submission {
+        status: w.status,
+        submission_id: w.submission_id,
+        issues: w.issues.into_iter().map(Issue::from).collect(),
+    })
+}
+
+/// getListingsItem with `includedData=fulfillmentAvailability`: the SKU's channels, or `None`
+/// when Amazon answers 404 (not listed).
+pub async fn get_fulfillment(
+    client: &Client,
+    region: Region,
+    seller_id: &str,
+    sku: &str,
+    marketplace_id: &str,
+) -> Result<Option<Vec<ChannelQty>>, SpApiError> {
+    let path = format!(
+        "/listings/2021-08-01/items/{}/{}",
+        encode_segment(seller_id),
+        encode_segment(sku)
+    );
+    let query = vec![
+        ("marketplaceIds".to_string(), marketplace_id.to_string()),
+        (
+            "includedData".to_string(),
+            "fulfillmentAvailability".to_string(),
+        ),
+    ];
+    let v = match client
+        .call(ApiOp::GetListingsItem, region, "GET", &path, &query, None)
+        .await
+    {
+        Ok(v) => v,
+        Err(e) if e.status() == Some(404) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let mut out = Vec::new();
+    for entry in v
+        .get("fulfillmentAvailability")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let channel = entry.get("fulfillmentChannelCode").and_then(Value::as_str);
+        let quantity = entry.get("quantity").and_then(Value::as_u64);
+        // An entry without a quantity (e.g. `is_inventory_available`) has no count to compare.
+        if let (Some(channel), Some(quantity)) = (channel, quantity) {
+            out.push(ChannelQty {
+                channel: channel.to_string(),
+                quantity,
+            });
+        }
+    }
+    out.sort_by_key(|c| {
+        (
+            c.channel != crate::model::DEFAULT_CHANNEL,
+            c.channel.clone(),
+        )
+    });
+    Ok(Some(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn segments_are_encoded() {
+        assert_eq!(encode_segment("YOGA-1_UK.x~"), "YOGA-1_UK.x~");
+        assert_eq!(encode_segment("A/B C#"), "A%2FB%20C%23");
+    }
+}

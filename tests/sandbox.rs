@@ -1,0 +1,1418 @@
+//! End-to-end tests of `allot sandbox` over HTTP on 127.0.0.1 (reqwest against `start()`).
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use allot::sandbox::{self, SandboxConfig, SandboxHandle, SandboxOptions};
+use reqwest::{Client, Method, StatusCode};
+use serde_json::{Value, json};
+
+const SELLER: &str = "A2EXAMPLE0SELLER";
+const US: &str = "ATVPDKIKX0DER";
+const UK: &str = "A1F83G8C2ARO7P";
+const DE: &str = "A1PA6795UKMFR9";
+const FR: &str = "A13V1IB3VIYZZH";
+
+async fn start(config: SandboxConfig) -> SandboxHandle {
+    sandbox::start(config).await.expect("sandbox starts")
+}
+
+/// Amazon's rates would throttle a test's quick bursts: run a thousand times faster.
+async fn start_quick() -> SandboxHandle {
+    start(SandboxConfig {
+        rate_scale: 1000.0,
+        ..SandboxConfig::default()
+    })
+    .await
+}
+
+struct Api {
+    c: Client,
+    base: String,
+    token: String,
+}
+
+struct Reply {
+    status: StatusCode,
+    headers: reqwest::header::HeaderMap,
+    body: Value,
+}
+
+impl Api {
+    async fn login(h: &SandboxHandle) -> Api {
+        let c = Client::new();
+        let r: Value = c
+            .post(h.lwa_url())
+            .form(&[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", "Atzr|test"),
+                ("client_id", "app"),
+                ("client_secret", "secret"),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        Api {
+            c,
+            base: h.base_url(),
+            token: r["access_token"].as_str().unwrap().to_string(),
+        }
+    }
+
+    async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Reply {
+        let mut rb = self
+            .c
+            .request(method, format!("{}{path}", self.base))
+            .header("x-amz-access-token", &self.token);
+        if let Some(b) = body {
+            rb = rb.json(&b);
+        }
+        let r = rb.send().await.expect("request sent");
+        let status = r.status();
+        let headers = r.headers().clone();
+        let text = r.text().await.unwrap();
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    async fn patch(&self, sku: &str, mkts: &str, patches: Value) -> Reply {
+        let sku = percent_encoding::utf8_percent_encode(sku, percent_encoding::NON_ALPHANUMERIC);
+        self.call(
+            Method::PATCH,
+            &format!("/listings/2021-08-01/items/{SELLER}/{sku}?marketplaceIds={mkts}"),
+            Some(json!({ "productType": "PRODUCT", "patches": patches })),
+        )
+        .await
+    }
+
+    async fn get(&self, sku: &str, mkts: &str, included: &str) -> Reply {
+        let sku = percent_encoding::utf8_percent_encode(sku, percent_encoding::NON_ALPHANUMERIC);
+        self.call(
+            Method::GET,
+            &format!(
+                "/listings/2021-08-01/items/{SELLER}/{sku}?marketplaceIds={mkts}&includedData={included}"
+            ),
+            None,
+        )
+        .await
+    }
+
+    async fn inspect(&self, path: &str) -> Value {
+        self.c
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+}
+
+fn fa(entries: &[(&str, u64)]) -> Value {
+    Value::Array(
+        entries
+            .iter()
+            .map(|(c, q)| json!({ "fulfillment_channel_code": c, "quantity": q }))
+            .collect(),
+    )
+}
+
+fn op(op: &str, value: Value) -> Value {
+    json!([{ "op": op, "path": "/attributes/fulfillment_availability", "value": value }])
+}
+
+fn shown(r: &Reply) -> Vec<(String, u64)> {
+    r.body["fulfillmentAvailability"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no fulfillmentAvailability in {}", r.body))
+        .iter()
+        .map(|e| {
+            (
+                e["fulfillmentChannelCode"].as_str().unwrap().to_string(),
+                e["quantity"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn ch(v: &[(&str, u64)]) -> Vec<(String, u64)> {
+    v.iter().map(|(c, q)| (c.to_string(), *q)).collect()
+}
+
+#[tokio::test]
+async fn lwa_flow_and_authorization() {
+    let h = start_quick().await;
+    let c = Client::new();
+    let post = |form: Vec<(&'static str, &'static str)>| {
+        let c = c.clone();
+        let url = h.lwa_url();
+        async move {
+            let r = c.post(url).form(&form).send().await.unwrap();
+            let s = r.status();
+            (s, r.json::<Value>().await.unwrap())
+        }
+    };
+    let (s, b) = post(vec![
+        ("grant_type", "refresh_token"),
+        ("refresh_token", "Atzr|x"),
+        ("client_id", "app"),
+    ])
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(b["error"], "invalid_request");
+    assert!(
+        b["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("client_secret")
+    );
+
+    let (s, b) = post(vec![
+        ("grant_type", "refresh_token"),
+        ("refresh_token", "bad-token"),
+        ("client_id", "app"),
+        ("client_secret", "s"),
+    ])
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(b["error"], "invalid_grant");
+
+    let (s, b) = post(vec![
+        ("grant_type", "refresh_token"),
+        ("refresh_token", "Atzr|good"),
+        ("client_id", "app"),
+        ("client_secret", "s"),
+    ])
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(b["token_type"], "bearer");
+    assert_eq!(b["expires_in"], 3600);
+    assert_eq!(b["refresh_token"], "Atzr|good");
+    let token = b["access_token"].as_str().unwrap().to_string();
+
+    let url = format!(
+        "{}/listings/2021-08-01/items/{SELLER}/NOPE?marketplaceIds={US}",
+        h.base_url()
+    );
+    // No token, a token the sandbox never issued, then the real one.
+    for t in [None, Some("Atza|forged")] {
+        let mut rb = c.get(&url);
+        if let Some(t) = t {
+            rb = rb.header("x-amz-access-token", t);
+        }
+        let r = rb.send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        assert!(r.headers().contains_key("x-amzn-requestid"));
+        let b: Value = r.json().await.unwrap();
+        assert_eq!(b["errors"][0]["code"], "Unauthorized");
+        assert!(b["errors"][0]["details"].is_string());
+    }
+    let r = c
+        .get(&url)
+        .header("x-amz-access-token", &token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert!(r.headers().contains_key("x-amzn-ratelimit-limit"));
+    h.shutdown().await;
+}
+
+#[tokio::test]
+async fn patch_merge_and_replace_semantics() {
+    let h = start_quick().await;
+    let api = Api::login(&h).await;
+    let r = api
+        .patch(
+            "MAT-1",
+            US,
+            op("replace", fa(&[("DEFAULT", 5), ("newark", 3)])),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["status"], "ACCEPTED");
+    assert_eq!(r.body["sku"], "MAT-1");
+    assert!(r.body["submissionId"].is_string());
+    // The enforced (scaled) rate: 5/s times 1000.
+    assert_eq!(r.headers["x-amzn-ratelimit-limit"], "5000.0");
+    assert!(r.headers.contains_key("x-amzn-requestid"));
+
+    // merge changes only the channels it names.
+    api.patch("MAT-1", US, op("merge", fa(&[("DEFAULT", 7)])))
+        .await;
+    let g = api.get("MAT-1", US, "fulfillmentAvailability").await;
+    assert_eq!(shown(&g), ch(&[("DEFAULT", 7), ("newark", 3)]));
+
+    // replace swaps the whole list.
+    api.patch("MAT-1", US, op("replace", fa(&[("DEFAULT", 1)])))
+        .await;
+    let g = api
+        .get("MAT-1", US, "fulfillmentAvailability,summaries")
+        .await;
+    assert_eq!(shown(&g), ch(&[("DEFAULT", 1)]));
+    assert_eq!(g.body["summaries"][0]["marketplaceId"], US);
+
+    // delete with values removes the named channel only; add behaves as replace.
+    api.patch("MAT-1", US, op("add", fa(&[("DEFAULT", 0), ("newark", 9)])))
+        .await;
+    api.patch(
+        "MAT-1",
+        US,
+        op("delete", json!([{ "fulfillment_channel_code": "DEFAULT" }])),
+    )
+    .await;
+    let g = api.get("MAT-1", US, "fulfillmentAvailability").await;
+    assert_eq!(shown(&g), ch(&[("newark", 9)]));
+
+    // A SKU with a slash, percent-encoded in the path.
+    let r = api
+        .patch("A/B 1", US, op("merge", fa(&[("DEFAULT", 2)])))
+        .await;
+    assert_eq!(r.body["sku"], "A/B 1");
+    let g = api.get("A/B 1", US, "fulfillmentAvailability").await;
+    assert_eq!(shown(&g), ch(&[("DEFAULT", 2)]));
+
+    // Other attributes are stored as sent.
+    let r = api
+        .patch(
+            "MAT-1",
+            US,
+            json!([{ "op": "replace", "path": "/attributes/item_name", "value": [{ "value": "Yoga mat", "marketplace_id": US }] }]),
+        )
+        .await;
+    assert_eq!(r.body["status"], "ACCEPTED");
+    let g = api.get("MAT-1", US, "attributes,summaries").await;
+    assert_eq!(g.body["attributes"]["item_name"][0]["value"], "Yoga mat");
+    assert_eq!(g.body["summaries"][0]["itemName"], "Yoga mat");
+    h.shutdown().await;
+}
+
+/// Seed 002: UK 10, DE 20, FR 30 for one shared SKU: Amazon shows 30 everywhere.
+#[tokio::test]
+async fn seed_002_last_write_wins_across_marketplaces() {
+    let h = start_quick().await;
+    let api = Api::login(&h).await;
+    for (m, q) in [(UK, 10), (DE, 20), (FR, 30)] {
+        let r = api
+            .patch("SKU123", m, op("merge", fa(&[("DEFAULT", q)])))
+            .await;
+        assert_eq!(r.body["status"], "ACCEPTED");
+    }
+    for m in [UK, DE, FR] {
+        let g = api.get("SKU123", m, "fulfillmentAvailability").await;
+        assert_eq!(shown(&g), ch(&[("DEFAULT", 30)]), "{m}");
+    }
+    // The fix: one seller SKU per marketplace keeps each quantity.
+    for (m, q, sku) in [(UK, 10, "SKU123_UK"), (DE, 20, "SKU123_DE")] {
+        api.patch(sku, m, op("merge", fa(&[("DEFAULT", q)]))).await;
+    }
+    let g = api.get("SKU123_UK", UK, "fulfillmentAvailability").await;
+    assert_eq!(shown(&g), ch(&[("DEFAULT", 10)]));
+    let g = api.get("SKU123_DE", DE, "fulfillmentAvailability").await;
+    assert_eq!(shown(&g), ch(&[("DEFAULT", 20)]));
+    // Not listed in a marketplace it was never written for.
+    let g = api.get("SKU123_UK", DE, "summaries").await;
+    assert_eq!(g.status, StatusCode::NOT_FOUND);
+    assert_eq!(g.body["errors"][0]["code"], "NOT_FOUND");
+    // The region comes from the marketplace: the same SKU in NA is another listing.
+    let g = api.get("SKU123", US, "summaries").await;
+    assert_eq!(g.status, StatusCode::NOT_FOUND);
+    h.shutdown().await;
+}
+
+#[tokio::test]
+async fn invalid_patches_are_invalid_with_issues_and_change_nothing() {
+    let h = start_quick().await;
+    let api = Api::login(&h).await;
+    api.patch("S1", US, op("replace", fa(&[("DEFAULT", 4)])))
+        .await;
+    let bad = [
+        json!([]),
+        op("merge", json!([{ "quantity": 3 }])),
+        op(
+            "merge",
+            json!([{ "fulfillment_channel_code": "DEFAULT", "quantity": null }]),
+        ),
+        op(
+            "merge",
+            json!([{ "fulfillment_channel_code": "DEFAULT", "quantity": -2 }]),
+        ),
+        op(
+            "merge",
+            json!([{ "fulfillment_channel_code": "DEFAULT", "quantity": 2.5 }]),
+        ),
+        op(
+            "merge",
+            json!([{ "fulfillment_channel_code": "DEFAULT", "quantity": 1, "is_inventory_available": true }]),
+        ),
+        json!([{ "op": "replace", "path": "/attributes/fulfillment_availability/0/quantity", "value": [{}] }]),
+        json!([{ "op": "replace", "path": "/quantity", "value": [] }]),
+    ];
+    for b in bad {
+        let r = api.patch("S1", US, b.clone()).await;
+        assert_eq!(r.status, StatusCode::OK, "{b}");
+        assert_eq!(r.body["status"], "INVALID", "{b}");
+        let issues = r.body["issues"].as_array().unwrap();
+        assert!(!issues.is_empty(), "{b}");
+        for i in issues {
+            assert_eq!(i["severity"], "ERROR");
+            assert!(i["code"].is_string() && i["message"].is_string());
+        }
+    }
+    let r = api
+        .patch("S1", US, op("merge", json!([{ "quantity": 3 }])))
+        .await;
+    assert_eq!(
+        r.body["issues"][0]["attributeNames"],
+        json!(["fulfillment_availability"])
+    );
+    let g = api.get("S1", US, "fulfillmentAvailability").await;
+    assert_eq!(shown(&g), ch(&[("DEFAULT", 4)]));
+
+    // Not JSON: 400 with an errors body.
+    let r = api
+        .c
+        .patch(format!(
+            "{}/listings/2021-08-01/items/{SELLER}/S1?marketplaceIds={US}",
+            api.base
+        ))
+        .header("x-amz-access-token", &api.token)
+        .header("content-type", "application/json")
+        .body("{ nope")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(r.headers().contains_key("x-amzn-ratelimit-limit"));
+    let b: Value = r.json().await.unwrap();
+    assert_eq!(b["errors"][0]["code"], "InvalidInput");
+
+    // Unknown marketplace, missing marketplaceIds: 400 InvalidInput.
+    let r = api
+        .patch("S1", "XXXX", op("merge", fa(&[("DEFAULT", 1)])))
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(r.body["errors"][0]["code"], "InvalidInput");
+    let r = api
+        .call(
+            Method::GET,
+            &format!("/listings/2021-08-01/items/{SELLER}/S1"),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    // Every invalid submission is logged as not applied.
+    let log = api.inspect("/_sandbox/requests").await;
+    let applied = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["applied"] == true)
+        .count();
+    assert_eq!(applied, 1);
+    h.shutdown().await;
+}
+
+#[tokio::test]
+async fn validation_preview_does_not_store() {
+    let h = start_quick().await;
+    let api = Api::login(&h).await;
+    let path = format!(
+        "/listings/2021-08-01/items/{SELLER}/P1?marketplaceIds={US}&mode=VALIDATION_PREVIEW"
+    );
+    let r = api
+        .call(
+            Method::PATCH,
+            &path,
+            Some(
+                json!({ "productType": "PRODUCT", "patches": op("merge", fa(&[("DEFAULT", 3)])) }),
+            ),
+        )
+        .await;
+    assert_eq!(r.body["status"], "VALID");
+    let r = api
+        .call(
+            Method::PATCH,
+            &path,
+            Some(json!({ "productType": "PRODUCT", "patches": op("merge", json!([{ "quantity": 3 }])) })),
+        )
+        .await;
+    assert_eq!(r.body["status"], "INVALID");
+    let r = api
+        .call(
+            Method::PUT,
+            &path,
+            Some(json!({ "productType": "PRODUCT", "attributes": { "fulfillment_availability": fa(&[("DEFAULT", 3)]) } })),
+        )
+        .await;
+    assert_eq!(r.body["status"], "VALID");
+    assert_eq!(
+        api.get("P1", US, "summaries").await.status,
+        StatusCode::NOT_FOUND
+    );
+    let state = api.inspect("/_sandbox/state").await;
+    assert_eq!(state["amazon"]["listings"], json!([]));
+    h.shutdown().await;
+}
+
+#[tokio::test]
+async fn put_delete_and_search() {
+    let h = start_quick().await;
+    let api = Api::login(&h).await;
+    // Seed five listings in the US and one in the UK.
+    let mut listings: Vec<Value> = (1..=5)
+        .map(|i| {
+            json!({ "sku": format!("S{i}"), "marketplaceIds": [US],
+                    "fulfillmentAvailability": [{ "fulfillmentChannelCode": "DEFAULT", "quantity": i }] })
+        })
+        .collect();
+    listings.push(json!({ "sku": "EU1", "marketplaceIds": [UK, DE] }));
+    let r = api
+        .c
+        .put(format!("{}/_sandbox/listings", api.base))
+        .json(&json!({ "sellerId": SELLER, "listings": listings }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let search = format!(
+        "/listings/2021-08-01/items/{SELLER}?marketplaceIds={US}&pageSize=2&includedData=fulfillmentAvailability"
+    );
+    let r = api.call(Method::GET, &search, None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["numberOfResults"], 5);
+    assert_eq!(r.body["items"].as_array().unwrap().len(), 2);
+    assert_eq!(r.body["items"][0]["sku"], "S1");
+    assert_eq!(
+        r.body["items"][0]["fulfillmentAvailability"],
+        json!([{ "fulfillmentChannelCode": "DEFAULT", "quantity": 1 }])
+    );
+    let next = r.body["pagination"]["nextToken"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = api
+        .call(Method::GET, &format!("{search}&pageToken={next}"), None)
+        .await;
+    assert_eq!(r.body["items"][0]["sku"], "S3");
+    let r = api
+        .call(
+            Method::GET,
+            &format!("/listings/2021-08-01/items/{SELLER}?marketplaceIds={US}&identifiers=S2,S4&identifiersType=SKU"),
+            None,
+        )
+        .await;
+    let skus: Vec<&str> = r.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["sku"].as_str().unwrap())
+        .collect();
+    assert_eq!(skus, ["S2", "S4"]);
+
+    // PUT replaces the item whole; DELETE delists it.
+    let r = api
+        .call(
+            Method::PUT,
+            &format!("/listings/2021-08-01/items/{SELLER}/S1?marketplaceIds={US}"),
+            Some(
+                json!({ "productType": "PRODUCT", "requirements": "LISTING_OFFER_ONLY",
+                          "attributes": { "fulfillment_availability": fa(&[("newark", 6)]) } }),
+            ),
+        )
+        .await;
+    assert_eq!(r.body["status"], "ACCEPTED");
+    assert_eq!(
+        shown(&api.get("S1", US, "fulfillmentAvailability").await),
+        ch(&[("newark", 6)])
+    );
+    let del = format!("/listings/2021-08-01/items/{SELLER}/S1?marketplaceIds={US}");
+    let r = api.call(Method::DELETE, &del, None).await;
+    assert_eq!(r.body["status"], "ACCEPTED");
+    assert_eq!(
+        api.get("S1", US, "summaries").await.status,
+        StatusCode::NOT_FOUND
+    );
+    let r = api.call(Method::DELETE, &del, None).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    // PUT and DELETE take one marketplace.
+    let r = api
+        .call(
+            Method::DELETE,
+            &format!("/listings/2021-08-01/items/{SELLER}/EU1?marketplaceIds={UK},{DE}"),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    h.shutdown().await;
+}
+
+fn models_dir() -> Option<PathBuf> {
+    let dir = match std::env::var_os("ALLOT_SPAPI_MODELS") {
+        Some(d) => PathBuf::from(d),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/spapi-models"),
+    };
+    if dir
+        .join("listings-feed-processing-report-schema-v2.json")
+        .is_file()
+    {
+        return Some(dir);
+    }
+    if std::env::var_os("CI").is_some() {
+        panic!(
+            "Amazon's models are not at {} (set ALLOT_SPAPI_MODELS)",
+            dir.display()
+        );
+    }
+    eprintln!(
+        "skipping schema validation: Amazon's models not found at {} (set ALLOT_SPAPI_MODELS)",
+        dir.display()
+    );
+    None
+}
+
+fn check_report_schema(report: &Value) {
+    let Some(dir) = models_dir() else { return };
+    let text = std::fs::read_to_string(dir.join("listings-feed-processing-report-schema-v2.json"))
+        .unwrap();
+    let schema: Value = serde_json::from_str(&text).unwrap();
+    let v = jsonschema::validator_for(&schema).expect("the schema compiles");
+    let errors: Vec<String> = v.iter_errors(report).map(|e| e.to_string()).collect();
+    assert!(
+        errors.is_empty(),
+        "report does not match the schema: {errors:?}\n{report}"
+    );
+}
+
+/// createFeedDocument → upload → createFeed → poll → getFeedDocument → download the report.
+async fn run_feed(
+    api: &Api,
+    content_type: &str,
+    document: &[u8],
+    mkts: &[&str],
+) -> (Value, Value, Vec<String>) {
+    let r = api
+        .call(
+            Method::POST,
+            "/feeds/2021-06-30/documents",
+            Some(json!({ "contentType": content_type })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let doc_id = r.body["feedDocumentId"].as_str().unwrap().to_string();
+    let url = r.body["url"].as_str().unwrap().to_string();
+    assert!(url.starts_with(&api.base));
+    let up = api
+        .c
+        .put(&url)
+        .header("content-type", content_type)
+        .body(document.to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(up.status(), StatusCode::OK);
+    let r = api
+        .call(
+            Method::POST,
+            "/feeds/2021-06-30/feeds",
+            Some(json!({ "feedType": "JSON_LISTINGS_FEED", "marketplaceIds": mkts, "inputFeedDocumentId": doc_id })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+    let feed_id = r.body["feedId"].as_str().unwrap().to_string();
+    let mut seen = Vec::new();
+    let feed = loop {
+        let r = api
+            .call(
+                Method::GET,
+                &format!("/feeds/2021-06-30/feeds/{feed_id}"),
+                None,
+            )
+            .await;
+        if r.status == StatusCode::TOO_MANY_REQUESTS {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            continue;
+        }
+        assert_eq!(r.status, StatusCode::OK);
+        let status = r.body["processingStatus"].as_str().unwrap().to_string();
+        if seen.last() != Some(&status) {
+            seen.push(status.clone());
+        }
+        if status == "DONE" || status == "FATAL" {
+            break r.body;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(feed["feedType"], "JSON_LISTINGS_FEED");
+    assert!(
+        seen.iter()
+            .all(|s| ["IN_QUEUE", "IN_PROGRESS", "DONE", "FATAL"].contains(&s.as_str()))
+    );
+    let result_id = feed["resultFeedDocumentId"].as_str().unwrap();
+    let r = api
+        .call(
+            Method::GET,
+            &format!("/feeds/2021-06-30/documents/{result_id}"),
+            None,
+        )
+        .await;
+    let url = r.body["url"].as_str().unwrap();
+    let bytes = api.c.get(url).send().await.unwrap().bytes().await.unwrap();
+    let text = if r.body["compressionAlgorithm"] == "GZIP" {
+        let mut s = String::new();
+        flate2::read::GzDecoder::new(&bytes[..])
+            .read_to_string(&mut s)
+            .unwrap();
+        s
+    } else {
+        String::from_utf8(bytes.to_vec()).unwrap()
+    };
+    (feed, serde_json::from_str(&text).unwrap(), seen)
+}
+
+fn fast() -> SandboxConfig {
+    SandboxConfig {
+        rate_scale: 20.0,
+        ..SandboxConfig::default()
+    }
+}
+
+#[tokio::test]
+async fn feed_flow_with_report_mapped_to_message_ids() {
+    let h = start(fast()).await;
+    // Slow phases (300 ms each at this scale) so every status is seen even on a busy machine.
+    let slow = sandbox::start_with(
+        fast(),
+        SandboxOptions {
+            feed_queue_time: Duration::from_secs(6),
+            feed_processing_time: Duration::from_secs(6),
+            ..SandboxOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    let slow_api = Api::login(&slow).await;
+    let doc = json!({ "header": { "sellerId": SELLER, "version": "2.0" }, "messages": [
+        { "messageId": 1, "sku": "Q", "operationType": "DELETE" } ] });
+    let (_, _, seen) = run_feed(
+        &slow_api,
+        "application/json",
+        doc.to_string().as_bytes(),
+        &[US],
+    )
+    .await;
+    assert_eq!(seen, ["IN_QUEUE", "IN_PROGRESS", "DONE"]);
+    slow.shutdown().await;
+
+    let api = Api::login(&h).await;
+    api.patch(
+        "F-KEEP",
+        UK,
+        op("replace", fa(&[("DEFAULT", 1), ("AMAZON_EU", 2)])),
+    )
+    .await;
+    let feed = json!({
+        "header": { "sellerId": SELLER, "version": "2.0", "issueLocale": "en_US" },
+        "messages": [
+            { "messageId": 1, "sku": "F-KEEP", "operationType": "PATCH", "productType": "PRODUCT",
+              "patches": op("merge", fa(&[("DEFAULT", 8)])) },
+            { "messageId": 2, "sku": "F-BAD", "operationType": "PATCH", "productType": "PRODUCT",
+              "patches": op("merge", json!([{ "fulfillment_channel_code": "DEFAULT", "quantity": -1 }])) },
+            { "messageId": 3, "sku": "F-NEW", "operationType": "PARTIAL_UPDATE", "productType": "PRODUCT",
+              "attributes": { "fulfillment_availability": fa(&[("DEFAULT", 4)]) } },
+            { "messageId": 4, "sku": "F-NOPATH", "operationType": "PATCH", "productType": "PRODUCT",
+              "patches": [{ "op": "replace", "path": "/fulfillment_availability", "value": [] }] },
+            { "messageId": 5, "sku": "F-KEEP", "operationType": "PATCH", "productType": "PRODUCT",
+              "patches": op("merge", fa(&[("DEFAULT", 9)])) }
+        ]
+    });
+    let (status, report, _) = run_feed(
+        &api,
+        "application/json; charset=UTF-8",
+        feed.to_string().as_bytes(),
+        &[UK, DE],
+    )
+    .await;
+    assert_eq!(status["processingStatus"], "DONE");
+    check_report_schema(&report);
+    assert_eq!(report["header"]["sellerId"], SELLER);
+    assert_eq!(report["header"]["feedId"], status["feedId"]);
+    assert_eq!(
+        report["summary"],
+        json!({ "errors": 2, "warnings": 0, "messagesProcessed": 5, "messagesAccepted": 3, "messagesInvalid": 2 })
+    );
+    let ids: Vec<(u64, &str)> = report["issues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| (i["messageId"].as_u64().unwrap(), i["sku"].as_str().unwrap()))
+        .collect();
+    assert_eq!(ids, [(2, "F-BAD"), (4, "F-NOPATH")]);
+    assert_eq!(
+        report["issues"][0]["attributeName"],
+        "fulfillment_availability"
+    );
+    // Messages apply in order through the PATCH logic (merge keeps AMAZON_EU; 9 is last).
+    for m in [UK, DE] {
+        let g = api.get("F-KEEP", m, "fulfillmentAvailability").await;
+        assert_eq!(shown(&g), ch(&[("DEFAULT", 9), ("AMAZON_EU", 2)]), "{m}");
+    }
+    assert_eq!(
+        shown(&api.get("F-NEW", DE, "fulfillmentAvailability").await),
+        ch(&[("DEFAULT", 4)])
+    );
+    assert_eq!(
+        api.get("F-BAD", UK, "summaries").await.status,
+        StatusCode::NOT_FOUND
+    );
+    let log = api.inspect("/_sandbox/requests").await;
+    let msgs: Vec<(u64, bool)> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["operation"] == "feedMessage")
+        .map(|e| {
+            (
+                e["message_id"].as_u64().unwrap(),
+                e["applied"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        msgs,
+        [(1, true), (2, false), (3, true), (4, false), (5, true)]
+    );
+
+    // A document that is not JSON, or not version 2.0, makes the feed FATAL.
+    for doc in [
+        b"not json".to_vec(),
+        json!({ "header": { "sellerId": SELLER, "version": "1.0" }, "messages": [] })
+            .to_string()
+            .into_bytes(),
+    ] {
+        let (status, report, _) = run_feed(&api, "application/json", &doc, &[UK]).await;
+        assert_eq!(status["processingStatus"], "FATAL");
+        check_report_schema(&report);
+        assert_eq!(report["issues"][0]["severity"], "ERROR");
+        assert!(report["issues"][0].get("messageId").is_none());
+    }
+    h.shutdown().await;
+}
+
+#[tokio::test]
+async fn feed_reports_can_be_gzipped_and_uploads_check_content_type() {
+    let h = sandbox::start_with(
+        fast(),
+        SandboxOptions {
+            gzip_reports: true,
+            ..SandboxOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    let api = Api::login(&h).await;
+    let r = api
+        .call(
+            Method::POST,
+            "/feeds/2021-06-30/documents",
+            Some(json!({ "contentType": "application/json; charset=UTF-8" })),
+        )
+        .await;
+    let up = api
+        .c
+        .put(r.body["url"].as_str().unwrap())
+        .header("content-type", "text/plain")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(up.status(), StatusCode::FORBIDDEN);
+    // createFeed refuses a document never uploaded.
+    let r = api
+        .call(
+            Method::POST,
+            "/feeds/2021-06-30/feeds",
+            Some(json!({ "feedType": "JSON_LISTINGS_FEED", "marketplaceIds": [US], "inputFeedDocumentId": r.body["feedDocumentId"] })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    let feed = json!({ "header": { "sellerId": SELLER, "version": "2.0" }, "messages": [
+        { "messageId": 7, "sku": "G1", "operationType": "PATCH", "productType": "PRODUCT",
+          "patches": op("merge", fa(&[("DEFAULT", 2)])) } ] });
+    let (_, report, _) =
+        run_feed(&api, "application/json", feed.to_string().as_bytes(), &[US]).await;
+    check_report_schema(&report);
+    assert_eq!(report["summary"]["messagesAccepted"], 1);
+    h.shutdown().await;
+}
+
+#[tokio::test]
+async fn throttled_once_the_bucket_is_empty() {
+    // A tiny rate: the bucket holds its burst (5 for patch) and does not refill during the test.
+    let h = start(SandboxConfig {
+        rate_scale: 0.0001,
+        ..SandboxConfig::default()
+    })
+    .await;
+    let api = Api::login(&h).await;
+    for i in 0..5 {
+        let r = api
+            .patch(&format!("T{i}"), US, op("merge", fa(&[("DEFAULT", 1)])))
+            .await;
+        assert_eq!(r.status, StatusCode::OK);
+        assert!(r.headers.contains_key("x-amzn-ratelimit-limit"));
+    }
+    let r = api
+        .patch("T5", US, op("merge", fa(&[("DEFAULT", 1)])))
+        .await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        r.body,
+        json!({ "errors": [{ "code": "QuotaExceeded", "message": "You exceeded your quota for the requested resource." }] })
+    );
+    assert!(r.headers.contains_key("x-amzn-requestid"));
+    assert!(!r.headers.contains_key("x-amzn-ratelimit-limit"));
+    // Other operations have their own bucket (get: burst 10).
+    assert_eq!(api.get("T0", US, "summaries").await.status, StatusCode::OK);
+    assert_eq!(
+        api.get("T5", US, "summaries").await.status,
+        StatusCode::NOT_FOUND
+    );
+    let log = api.inspect("/_sandbox/requests").await;
+    let last_patch = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .rfind(|e| e["operation"] == "patchListingsItem")
+        .unwrap()
+        .clone();
+    assert_eq!(last_patch["status"], 429);
+    assert_eq!(last_patch["applied"], false);
+    assert_eq!(last_patch["fault"], "throttled");
+    h.shutdown().await;
+}
+
+#[tokio::test]
+async fn json_listings_feed_allows_five_submissions_per_window() {
+    // Amazon's own rates: the 5-minute window cannot pass during the test.
+    let h = start(SandboxConfig::default()).await;
+    let api = Api::login(&h).await;
+    let doc = json!({ "header": { "sellerId": SELLER, "version": "2.0" }, "messages": [
+        { "messageId": 1, "sku": "W", "operationType": "DELETE" } ] });
+    let r = api
+        .call(
+            Method::POST,
+            "/feeds/2021-06-30/documents",
+            Some(json!({ "contentType": "application/json" })),
+        )
+        .await;
+    let id = r.body["feedDocumentId"].clone();
+    api.c
+        .put(r.body["url"].as_str().unwrap())
+        .header("content-type", "application/json")
+        .body(doc.to_string())
+        .send()
+        .await
+        .unwrap();
+    let create = |m: &'static str| {
+        api.call(
+            Method::POST,
+            "/feeds/2021-06-30/feeds",
+            Some(json!({ "feedType": "JSON_LISTINGS_FEED", "marketplaceIds": [m], "inputFeedDocumentId": id })),
+        )
+    };
+    for _ in 0..5 {
+        assert_eq!(create(UK).await.status, StatusCode::ACCEPTED);
+    }
+    let r = create(DE).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(r.body["errors"][0]["code"], "QuotaExceeded");
+    // The window is per region.
+    assert_eq!(create(US).await.status, StatusCode::ACCEPTED);
+    h.shutdown().await;
+}
+
+#[tokio::test]
+async fn injected_failures_are_never_applied() {
+    let h = start(SandboxConfig {
+        rate_scale: 1000.0,
+        fail_rate: 0.5,
+        seed: 7,
+        ..SandboxConfig::default()
+    })
+    .await;
+    let api = Api::login(&h).await;
+    let mut failed = Vec::new();
+    let mut ok = Vec::new();
+    let mut codes = std::collections::BTreeSet::new();
+    for i in 0..60 {
+        let sku = format!("X{i}");
+        let r = api
+            .patch(&sku, US, op("merge", fa(&[("DEFAULT", 1)])))
+            .await;
+        codes.insert(r.status.as_u16());
+        if r.status == StatusCode::OK {
+            ok.push(sku);
+        } else {
+            assert!(r.body["errors"][0]["code"].is_string());
+            if r.status == StatusCode::TOO_MANY_REQUESTS {
+                assert!(!r.headers.contains_key("x-amzn-ratelimit-limit"));
+            }
+            failed.push(sku);
+        }
+    }
+    assert_eq!(codes, [200, 429, 500, 503].into_iter().collect());
+    assert!(!failed.is_empty() && !ok.is_empty());
+    let state = api.inspect("/_sandbox/state").await;
+    let listed: Vec<&str> = state["amazon"]["listings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["seller_sku"].as_str().unwrap())
+        .collect();
+    for s in &failed {
+        assert!(!listed.contains(&s.as_str()), "{s} failed but was applied");
+    }
+    assert_eq!(listed.len(), ok.len());
+    let log = api.inspect("/_sandbox/requests").await;
+    for e in log.as_array().unwrap() {
+        assert_eq!(e["applied"], e["status"] == 200, "{e}");
+    }
+    h.shutdown().await;
+}
+
+#[tokio::test]
+async fn dropped_requests_close_the_connection() {
+    let h = start(SandboxConfig {
+        rate_scale: 1000.0,
+        drop_rate: 1.0,
+        ..SandboxConfig::default()
+    })
+    .await;
+    let api = Api::login(&h).await;
+    let url = format!(
+        "{}/listings/2021-08-01/items/{SELLER}/D1?marketplaceIds={US}",
+        api.base
+    );
+    let send = || {
+        api.c
+            .patch(&url)
+            .header("x-amz-access-token", &api.token)
+            .json(
+                &json!({ "productType": "PRODUCT", "patches": op("merge", fa(&[("DEFAULT", 5)])) }),
+            )
+            .send()
+    };
+    // Default: the work is done, then the answer is lost.
+    assert!(send().await.is_err());
+    let log = api.inspect("/_sandbox/requests").await;
+    assert_eq!(log[0]["dropped"], true);
+    assert_eq!(log[0]["applied"], true);
+    // Dropped before the work: nothing applied.
+    api.c
+        .put(format!("{}/_sandbox/faults", api.base))
+        .json(&json!({ "drop_after_apply": false }))
+        .send()
+        .await
+        .unwrap();
+    api.c
+        .post(format!("{}/_sandbox/reset", api.base))
+        .send()
+        .await
+        .unwrap();
+    assert!(send().await.is_err());
+    let log = api.inspect("/_sandbox/requests").await;
+    assert_eq!(log[0]["dropped"], true);
+    assert_eq!(log[0]["applied"], false);
+    // Faults off: the retry goes through.
+    api.c
+        .put(format!("{}/_sandbox/faults", api.base))
+        .json(&json!({ "drop_rate": 0.0 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(send().await.unwrap().status(), StatusCode::OK);
+    let state = api.inspect("/_sandbox/state").await;
+    assert_eq!(state["amazon"]["listings"][0]["channels"]["DEFAULT"], 5);
+    h.shutdown().await;
+}
+
+#[tokio::test]
+async fn state_persists_across_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("sandbox-state.json");
+    let config = SandboxConfig {
+        state_file: Some(file.clone()),
+        rate_scale: 1000.0,
+        ..SandboxConfig::default()
+    };
+    let h = start(config.clone()).await;
+    let api = Api::login(&h).await;
+    api.patch("KEEP", DE, op("replace", fa(&[("DEFAULT", 12)])))
+        .await;
+    h.shutdown().await;
+    let text = std::fs::read_to_string(&file).unwrap();
+    // Only token hashes are written, never a token.
+    assert!(!text.contains(&api.token));
+
+    let h = start(config.clone()).await;
+    let api2 = Api {
+        base: h.base_url(),
+        ..api
+    };
+    // The token issued before the restart is still valid.
+    let g = api2.get("KEEP", UK, "fulfillmentAvailability").await;
+    assert_eq!(g.status, StatusCode::NOT_FOUND);
+    let g = api2.get("KEEP", DE, "fulfillmentAvailability").await;
+    assert_eq!(shown(&g), ch(&[("DEFAULT", 12)]));
+    h.shutdown().await;
+
+    // A corrupt state file is an error, and is left as it was.
+    std::fs::write(&file, "{ truncated").unwrap();
+    let e = sandbox::start(config).await.err().expect("refused");
+    assert!(e.to_string().contains("sandbox-state.json"), "{e}");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "{ truncated");
+}
+
+#[tokio::test]
+async fn bad_config_is_refused() {
+    for c in [
+        SandboxConfig {
+            fail_rate: 1.5,
+            ..SandboxConfig::default()
+        },
+        SandboxConfig {
+            rate_scale: 0.0,
+            ..SandboxConfig::default()
+        },
+    ] {
+        assert!(matches!(
+            sandbox::start(c).await,
+            Err(sandbox::SandboxError::InvalidConfig(_))
+        ));
+    }
+}
+
+#[tokio::test]
+async fn latency_delays_answers_and_a_client_gone_is_never_applied() {
+    let h = start(SandboxConfig {
+        rate_scale: 1000.0,
+        latency: Duration::from_millis(300),
+        ..SandboxConfig::default()
+    })
+    .await;
+    let api = Api::login(&h).await;
+    let t0 = std::time::Instant::now();
+    let r = api
+        .patch("L1", US, op("merge", fa(&[("DEFAULT", 1)])))
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(t0.elapsed() >= Duration::from_millis(300));
+    // A client that gives up during the latency: the request is logged, never applied.
+    let impatient = Client::builder()
+        .timeout(Duration::from_millis(50))
+        .build()
+        .unwrap();
+    let gone = impatient
+        .patch(format!(
+            "{}/listings/2021-08-01/items/{SELLER}/L2?marketplaceIds={US}",
+            api.base
+        ))
+        .header("x-amz-access-token", &api.token)
+        .json(&json!({ "productType": "PRODUCT", "patches": op("merge", fa(&[("DEFAULT", 2)])) }))
+        .send()
+        .await;
+    assert!(gone.is_err());
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let log = api.inspect("/_sandbox/requests").await;
+    let l2: Vec<&Value> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["sku"] == "L2")
+        .collect();
+    assert_eq!(l2.len(), 1, "{log}");
+    assert_eq!(l2[0]["fault"], "client-gone");
+    assert_eq!(l2[0]["applied"], false);
+    assert_eq!(
+        api.get("L2", US, "summaries").await.status,
+        StatusCode::NOT_FOUND
+    );
+    h.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_unfinished_feed_resumes_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("state.json");
+    let slow = SandboxConfig {
+        state_file: Some(file.clone()),
+        rate_scale: 0.5,
+        ..SandboxConfig::default()
+    };
+    let h = start(slow).await;
+    let api = Api::login(&h).await;
+    let doc = json!({ "header": { "sellerId": SELLER, "version": "2.0" }, "messages": [
+        { "messageId": 1, "sku": "R1", "operationType": "PATCH", "productType": "PRODUCT",
+          "patches": op("replace", fa(&[("DEFAULT", 3)])) } ] });
+    let r = api
+        .call(
+            Method::POST,
+            "/feeds/2021-06-30/documents",
+            Some(json!({ "contentType": "application/json" })),
+        )
+        .await;
+    let id = r.body["feedDocumentId"].clone();
+    api.c
+        .put(r.body["url"].as_str().unwrap())
+        .header("content-type", "application/json")
+        .body(doc.to_string())
+        .send()
+        .await
+        .unwrap();
+    let r = api
+        .call(
+            Method::POST,
+            "/feeds/2021-06-30/feeds",
+            Some(json!({ "feedType": "JSON_LISTINGS_FEED", "marketplaceIds": [US], "inputFeedDocumentId": id })),
+        )
+        .await;
+    let feed_id = r.body["feedId"].as_str().unwrap().to_string();
+    // Stopped long before the feed could finish (4 s at half speed).
+    h.shutdown().await;
+
+    let h = start(SandboxConfig {
+        state_file: Some(file),
+        rate_scale: 100.0,
+        ..SandboxConfig::default()
+    })
+    .await;
+    let api = Api {
+        base: h.base_url(),
+        ..api
+    };
+    let mut status = Value::Null;
+    for _ in 0..100 {
+        let r = api
+            .call(
+                Method::GET,
+                &format!("/feeds/2021-06-30/feeds/{feed_id}"),
+                None,
+            )
+            .await;
+        status = r.body["processingStatus"].clone();
+        if status == "DONE" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(status, "DONE");
+    assert_eq!(
+        shown(&api.get("R1", US, "fulfillmentAvailability").await),
+        ch(&[("DEFAULT", 3)])
+    );
+    h.shutdown().await;
+}
+
+#[test]
+fn cli_refuses_a_remote_address_without_allow_remote() {
+    let out = assert_cmd::Command::cargo_bin("allot")
+        .unwrap()
+        .args(["sandbox", "--addr", "0.0.0.0:0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--allow-remote"), "{err}");
+}
+
+/// The real binary: prints its URL and apply's flags, serves, and saves its state on Ctrl-C.
+#[cfg(unix)]
+#[tokio::test]
+async fn cli_serves_and_saves_on_ctrl_c() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("cli-state.json");
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("allot"))
+        .args([
+            "sandbox",
+            "--addr",
+            "127.0.0.1:0",
+            "--rate-scale",
+            "100",
+            "--state",
+        ])
+        .arg(&file)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let base = first
+        .split_whitespace()
+        .find(|w| w.starts_with("http://127.0.0.1:"))
+        .unwrap_or_else(|| panic!("no URL in {first:?}"))
+        .to_string();
+    let rest: Vec<String> = lines.by_ref().take(8).map(|l| l.unwrap()).collect();
+    let rest = rest.join("\n");
+    assert!(
+        rest.contains(&format!(
+            "--endpoint {base} --lwa-endpoint {base}/auth/o2/token"
+        )),
+        "{rest}"
+    );
+    let c = Client::new();
+    let t: Value = c
+        .post(format!("{base}/auth/o2/token"))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", "r"),
+            ("client_id", "a"),
+            ("client_secret", "s"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let api = Api {
+        c,
+        base,
+        token: t["access_token"].as_str().unwrap().to_string(),
+    };
+    let r = api
+        .patch("CLI-1", US, op("merge", fa(&[("DEFAULT", 3)])))
+        .await;
+    assert_eq!(r.body["status"], "ACCEPTED");
+    let pid = child.id().to_string();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    // Never hang the suite on a sandbox that does not stop.
+    let mut status = None;
+    for _ in 0..200 {
+        if let Some(s) = child.try_wait().unwrap() {
+            status = Some(s);
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let Some(status) = status else {
+        let _ = child.kill();
+        panic!("the sandbox did not stop within 10 s of Ctrl-C");
+    };
+    assert!(status.success(), "{status:?}");
+    let saved = std::fs::read_to_string(&file).unwrap();
+    assert!(saved.contains("CLI-1"), "{saved}");
+}
+
+#[tokio::test]
+async fn cancel_seed_errors_and_the_typed_log() {
+    let h = start_quick().await;
+    let api = Api::login(&h).await;
+    // A seed with one bad entry seeds nothing.
+    let r = api
+        .c
+        .put(format!("{}/_sandbox/listings", api.base))
+        .json(&json!({ "sellerId": SELLER, "listings": [
+            { "sku": "OK1", "marketplaceIds": [US] },
+            { "sku": "BAD", "marketplaceIds": ["NOPE"] } ] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let b: Value = r.json().await.unwrap();
+    assert!(b["errors"][0]["message"].as_str().unwrap().contains("NOPE"));
+    assert_eq!(
+        api.get("OK1", US, "summaries").await.status,
+        StatusCode::NOT_FOUND
+    );
+
+    // A feed still IN_QUEUE can be cancelled, and is then never processed.
+    let slow = sandbox::start_with(
+        fast(),
+        SandboxOptions {
+            feed_queue_time: Duration::from_secs(3600),
+            ..SandboxOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    let sapi = Api::login(&slow).await;
+    let r = sapi
+        .call(
+            Method::POST,
+            "/feeds/2021-06-30/documents",
+            Some(json!({ "contentType": "application/json" })),
+        )
+        .await;
+    sapi.c
+        .put(r.body["url"].as_str().unwrap())
+        .header("content-type", "application/json")
+        .body(
+            json!({ "header": { "sellerId": SELLER, "version": "2.0" }, "messages": [
+            { "messageId": 1, "sku": "C1", "operationType": "DELETE" } ] })
+            .to_string(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let r = sapi
+        .call(
+            Method::POST,
+            "/feeds/2021-06-30/feeds",
+            Some(json!({ "feedType": "JSON_LISTINGS_FEED", "marketplaceIds": [US], "inputFeedDocumentId": r.body["feedDocumentId"] })),
+        )
+        .await;
+    let feed = format!(
+        "/feeds/2021-06-30/feeds/{}",
+        r.body["feedId"].as_str().unwrap()
+    );
+    assert_eq!(
+        sapi.call(Method::DELETE, &feed, None).await.status,
+        StatusCode::OK
+    );
+    let r = sapi.call(Method::GET, &feed, None).await;
+    assert_eq!(r.body["processingStatus"], "CANCELLED");
+    assert!(r.body.get("inputFeedDocumentId").is_none());
+    assert_eq!(
+        sapi.call(Method::DELETE, &feed, None).await.status,
+        StatusCode::BAD_REQUEST
+    );
+    let log = slow.requests();
+    let ops: Vec<(&str, bool)> = log
+        .iter()
+        .map(|e| (e.operation.as_str(), e.applied))
+        .collect();
+    assert_eq!(
+        ops,
+        [
+            ("createFeedDocument", true),
+            ("createFeed", true),
+            ("cancelFeed", true),
+            ("getFeed", false),
+            ("cancelFeed", false)
+        ]
+    );
+    // The HTTP log reads back into the same type.
+    let typed: Vec<sandbox::LogEntry> =
+        serde_json::from_value(sapi.inspect("/_sandbox/requests").await).unwrap();
+    assert_eq!(typed.len(), log.len());
+    slow.shutdown().await;
+    h.shutdown().await;
+}
