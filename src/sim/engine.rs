@@ -453,7 +453,7 @@ pub fn split(whole: u64, pcts: &[Percent]) -> Vec<u64> {
     let given: u64 = parts.iter().fold(0u64, |a, b| a.saturating_add(*b));
     let mut left = whole.saturating_sub(given);
     // Largest remainder first; the stable sort keeps listed order among equal remainders.
-    rems.sort_by(|a, b| b.0.cmp(&a.0));
+    rems.sort_by_key(|r| std::cmp::Reverse(r.0));
     let n = parts.len() as u64;
     // Only when the percentages do not add up to 100% (the checker refuses that) can more
     // than one round be needed.
