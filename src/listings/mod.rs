@@ -16,6 +16,7 @@ use crate::model::{Current, DEFAULT_CHANNEL};
 pub enum Format {
     /// A list of `{seller_sku, channel, quantity, marketplace}` (or the object `{"listings": …}`).
     Json,
+    /// The same list in YAML.
     Yaml,
     /// `seller_sku,channel,quantity[,marketplace]`.
     Csv,

@@ -219,7 +219,7 @@ fn write_skipped<W: Write>(w: &mut W, skipped: &[Skipped], indent: &str) -> io::
 /// The largest exposures first (ties in inventory order).
 fn top_exposure(e: &[Exposure]) -> Vec<&Exposure> {
     let mut v: Vec<&Exposure> = e.iter().collect();
-    v.sort_by(|a, b| b.exposure.cmp(&a.exposure));
+    v.sort_by_key(|e| std::cmp::Reverse(e.exposure));
     v.truncate(LIST_LIMIT);
     v
 }

@@ -130,6 +130,9 @@ impl CSel {
 
 struct CRule {
     sel: CSel,
+    /// How many offers the rule makes per SKU: targets that render one seller SKU in one
+    /// region are one offer.
+    offers: usize,
     /// Locations whose stock counts, in policy order.
     counted: Vec<LocationId>,
 }
@@ -186,8 +189,26 @@ impl<'p> Engine<'p> {
                     },
                     Action::Skip => Vec::new(),
                 };
+                let offers = match &r.action {
+                    Action::Publish(p) => {
+                        // A SKU no template can contain stands in for `{sku}`.
+                        let mut keys: Vec<(Region, Option<String>)> = p
+                            .targets
+                            .iter()
+                            .map(|t| {
+                                let m = &policy.marketplaces[t.marketplace];
+                                (m.region, t.sku.render("\u{1}", &m.code).ok())
+                            })
+                            .collect();
+                        keys.sort();
+                        keys.dedup();
+                        keys.len()
+                    }
+                    Action::Skip => 0,
+                };
                 CRule {
                     sel: CSel::compile(&r.selector, stock),
+                    offers,
                     counted,
                 }
             })
@@ -198,6 +219,11 @@ impl<'p> Engine<'p> {
     /// The first rule whose selector matches.
     pub fn decide(&self, sku: &str, item: Option<&StockItem>) -> Option<usize> {
         self.rules.iter().position(|r| r.sel.matches(sku, item))
+    }
+
+    /// How many offers a rule makes for one SKU (when nothing fails).
+    pub fn offers_per_sku(&self, rule: usize) -> usize {
+        self.rules[rule].offers
     }
 
     /// The locations a rule counts, in policy order.
@@ -225,7 +251,19 @@ impl<'p> Engine<'p> {
         out: &mut Vec<Produced>,
         problems: &mut Problems,
     ) -> Decision {
-        let Some(ri) = self.decide(sku, item) else {
+        self.evaluate_decided(sku, item, self.decide(sku, item), out, problems)
+    }
+
+    /// `evaluate` with the deciding rule already known (`decide`'s result).
+    pub fn evaluate_decided(
+        &self,
+        sku: &str,
+        item: Option<&StockItem>,
+        decided: Option<usize>,
+        out: &mut Vec<Produced>,
+        problems: &mut Problems,
+    ) -> Decision {
+        let Some(ri) = decided else {
             return Decision::NoRule;
         };
         let rule = &self.policy.rules[ri];
@@ -265,9 +303,13 @@ impl<'p> Engine<'p> {
                     continue;
                 }
             };
-            let mut steps = Vec::with_capacity(6);
+            let mut steps = Vec::new();
             let channels = match self.channels(ri, p, t, item, pool, missing, &mut steps) {
-                Ok(c) => c,
+                // Kept for every offer of a possibly huge preview: no spare capacity.
+                Ok(c) => {
+                    steps.shrink_to_fit();
+                    c
+                }
                 Err(prob) => {
                     problems.push(prob);
                     failed = true;
@@ -453,7 +495,7 @@ pub fn split(whole: u64, pcts: &[Percent]) -> Vec<u64> {
     let given: u64 = parts.iter().fold(0u64, |a, b| a.saturating_add(*b));
     let mut left = whole.saturating_sub(given);
     // Largest remainder first; the stable sort keeps listed order among equal remainders.
-    rems.sort_by(|a, b| b.0.cmp(&a.0));
+    rems.sort_by_key(|r| std::cmp::Reverse(r.0));
     let n = parts.len() as u64;
     // Only when the percentages do not add up to 100% (the checker refuses that) can more
     // than one round be needed.

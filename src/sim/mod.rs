@@ -380,14 +380,29 @@ pub fn run(policy: &Policy, stock: &Stock, current: Option<&Current>) -> Result<
     let mut owners = Owners::default();
     let mut scratch: Vec<Produced> = Vec::new();
     let missing = missing_skus(&engine, policy, stock, current);
+    // First pass: decide every SKU and count the offers, so the preview's vectors are allocated
+    // once at their size (a million SKUs make millions of offers; doubling would waste a lot).
+    let decided: Vec<Option<usize>> = stock
+        .items
+        .iter()
+        .map(|i| engine.decide(&i.sku, Some(i)))
+        .chain(missing.iter().map(|s| engine.decide(s, None)))
+        .collect();
+    let expected: usize = decided
+        .iter()
+        .flatten()
+        .map(|&r| engine.offers_per_sku(r))
+        .sum();
+    preview.changes.reserve_exact(expected);
+    preview.provenance.reserve_exact(expected);
     let all = stock
         .items
         .iter()
         .map(|i| (i.sku.as_str(), Some(i)))
         .chain(missing.iter().map(|s| (s.as_str(), None::<&StockItem>)));
-    for (sku, item) in all {
+    for ((sku, item), decided) in all.zip(decided) {
         scratch.clear();
-        match engine.evaluate(sku, item, &mut scratch, &mut problems) {
+        match engine.evaluate_decided(sku, item, decided, &mut scratch, &mut problems) {
             Decision::NoRule => preview.unmatched += 1,
             Decision::Skip(_) => preview.skipped_by_rule += 1,
             Decision::MissingSkipped(ri) => {

@@ -625,3 +625,49 @@ fn never_negative_or_overflowing() {
     assert_eq!(qty(p, 10_000, u64::MAX), 0);
     assert_eq!(qty(publish(), 10_000, u64::MAX), u64::MAX);
 }
+
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn split_parts_add_up_and_differ_from_exact_by_less_than_one(
+            whole in 0u64..1_000_000,
+            a in 0u32..=10_000,
+        ) {
+            let pcts = [Percent(a), Percent(10_000 - a)];
+            let parts = engine::split(whole, &pcts);
+            prop_assert_eq!(parts.iter().sum::<u64>(), whole);
+            for (p, pct) in parts.iter().zip(pcts) {
+                let exact = whole as f64 * pct.0 as f64 / 10_000.0;
+                prop_assert!((*p as f64 - exact).abs() < 1.0);
+            }
+        }
+
+        #[test]
+        fn steps_never_exceed_pool_or_cap_and_respect_threshold(
+            pool in 0u64..100_000,
+            buffer in proptest::option::of(0u64..1000),
+            share in 0u32..=10_000,
+            threshold in proptest::option::of(0u64..500),
+            cap in proptest::option::of(0u64..500),
+        ) {
+            let p = Publish {
+                buffer: buffer.map(Amount::Units),
+                threshold,
+                cap,
+                ..publish()
+            };
+            let mut steps = Vec::new();
+            let q = engine::steps_2_to_6(&p, Percent(share), pool, None, &mut steps);
+            prop_assert!(q <= pool);
+            if let Some(c) = cap { prop_assert!(q <= c); }
+            if let Some(t) = threshold {
+                // Either 0, or at least the threshold (unless the cap brought it lower).
+                prop_assert!(q == 0 || q >= t || cap.is_some_and(|c| q == c));
+            }
+            prop_assert_eq!(steps.last().map_or(pool, |s| s.value), q);
+        }
+    }
+}
