@@ -15,6 +15,7 @@ use crate::plan::model::{Emit, Plan};
 use crate::spapi::apply::{self as engine, ApplyOptions, ApplyReport, FeedJob, PatchJob, Standing};
 use crate::spapi::client::{self, Client, ClientConfig};
 use crate::spapi::journal::{self, Journal, Outcome};
+use crate::spapi::listings::Request;
 use crate::spapi::{Credentials, credentials};
 
 /// How to reach and log in to the SP-API: shared by `apply` and `plan --current live`.
@@ -370,24 +371,46 @@ fn human(secs: i64) -> String {
 
 // ---- The planner's side (crate::plan): reading, freshness and encodings. ----
 
-fn planner_missing() -> miette::Report {
-    miette!("the plan reader is not built into this binary yet")
+fn read_plan(path: &Path) -> Result<Plan, miette::Report> {
+    crate::plan::read(path).map_err(miette::Report::new)
 }
 
-fn read_plan(_path: &Path) -> Result<Plan, miette::Report> {
-    Err(planner_missing())
+fn check_inputs(plan: &Plan) -> Result<(), miette::Report> {
+    crate::plan::check_inputs(plan).map_err(miette::Report::new)
 }
 
-fn check_inputs(_plan: &Plan) -> Result<(), miette::Report> {
-    Err(planner_missing())
+fn patch_jobs(plan: &Plan, validate_only: bool) -> Result<Vec<PatchJob>, miette::Report> {
+    Ok(plan
+        .operations
+        .iter()
+        .map(|op| {
+            let r = crate::plan::encode::patch_request(plan, op, validate_only);
+            PatchJob {
+                op_id: op.id,
+                sku: op.seller_sku.clone(),
+                region: op.region,
+                request: Request {
+                    method: r.method,
+                    path: r.path,
+                    query: r.query,
+                    body: r.body,
+                },
+            }
+        })
+        .collect())
 }
 
-fn patch_jobs(_plan: &Plan, _validate_only: bool) -> Result<Vec<PatchJob>, miette::Report> {
-    Err(planner_missing())
-}
-
-fn feed_jobs(_plan: &Plan) -> Result<Vec<FeedJob>, miette::Report> {
-    Err(planner_missing())
+fn feed_jobs(plan: &Plan) -> Result<Vec<FeedJob>, miette::Report> {
+    Ok(crate::plan::encode::feed_documents(plan)
+        .map_err(miette::Report::new)?
+        .into_iter()
+        .map(|d| FeedJob {
+            region: d.region,
+            marketplace_ids: d.marketplace_ids,
+            operation_ids: d.operation_ids,
+            body: d.body,
+        })
+        .collect())
 }
 
 #[cfg(test)]
