@@ -599,3 +599,61 @@ fn a_journal_of_another_plan_is_refused() {
     assert!(err.contains("another plan"), "{err}");
     assert!(sb.requests().is_empty());
 }
+
+#[test]
+fn plan_current_live_reads_the_sandbox() {
+    let sb = Sandbox::start(20.0, 0.0, Duration::ZERO);
+    let seed = |us: u64| {
+        let body = serde_json::json!({"sellerId": SELLER, "listings": [
+            {"sku": "MUG-1-US", "marketplaceIds": [US],
+             "fulfillmentAvailability": [{"fulfillmentChannelCode": "DEFAULT", "quantity": us}]},
+            {"sku": "MUG-1-CA", "marketplaceIds": [CA],
+             "fulfillmentAvailability": [{"fulfillmentChannelCode": "DEFAULT", "quantity": 4}]}]});
+        let url = format!("{}/_sandbox/listings", sb.base);
+        let status = sb
+            .rt
+            .block_on(async { reqwest::Client::new().put(url).json(&body).send().await })
+            .unwrap()
+            .status();
+        assert!(status.is_success(), "{status}");
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let inv = dir.path().join("inv.csv");
+    std::fs::write(&inv, "sku,location,on_hand,reserved\nMUG-1,newark,10,0\n").unwrap();
+    let plan = || {
+        let mut c = Command::new(assert_cmd::cargo::cargo_bin("allot"));
+        c.current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env_clear()
+            .env("LWA_APP_ID", APP_ID)
+            .env("LWA_CLIENT_SECRET", CLIENT_SECRET)
+            .env("SP_API_REFRESH_TOKEN", REFRESH_TOKEN)
+            .args(["plan", "policies/acme-na.allot", "--inventory"])
+            .arg(&inv)
+            .args([
+                "--current",
+                "live",
+                "--detailed-exitcode",
+                "--rate-scale",
+                "20",
+            ])
+            .args(["--endpoint", &sb.base])
+            .args(["--lwa-endpoint", &sb.handle().lwa_url()]);
+        run(c)
+    };
+    // 10 units shared 60/40: US 6, CA 4, exactly what the sandbox shows.
+    seed(6);
+    let (code, out, err) = plan();
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("No offer changes."), "{out}");
+    let reads = sb
+        .requests()
+        .iter()
+        .filter(|e| e.operation == "getListingsItem")
+        .count();
+    assert_eq!(reads, 2);
+    seed(5);
+    let (code, out, err) = plan();
+    assert_eq!(code, 2, "{out}\n{err}");
+    assert!(out.contains("MUG-1-US"), "{out}");
+    assert_no_secret(&[&out, &err]);
+}

@@ -149,6 +149,34 @@ pub fn progress_bar(what: &str) -> ProgressBar {
     pb
 }
 
+/// `allot plan --current live`: read the current channels of every offer's seller SKU with
+/// getListingsItem (5 a second: N SKUs take N/5 seconds), with a progress bar on a terminal.
+pub fn fetch_live_current(
+    conn: &ConnectionArgs,
+    seller_id: &str,
+    offers: &[crate::model::Offer],
+) -> Result<crate::model::Current, miette::Report> {
+    let client = make_client(conn)?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| miette!("cannot start the async runtime: {e}"))?;
+    let pb = progress_bar("reading live listings");
+    let r = rt.block_on(crate::spapi::live::fetch_current_for_offers(
+        &client, seller_id, offers, &pb,
+    ));
+    pb.finish_and_clear();
+    r.map_err(|e| {
+        miette!(
+            code = "allot::current-live",
+            help = "check the credentials and --endpoint; or download an All Listings report \
+                    and pass it with --current FILE (faster beyond a few thousand SKUs)",
+            "cannot read the live listings: {e}"
+        )
+    })
+}
+
 pub fn run(args: ApplyArgs) -> ExitCode {
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
