@@ -122,6 +122,15 @@ struct Sandbox {
 
 impl Sandbox {
     fn start(rate_scale: f64, fail_rate: f64, latency: Duration) -> Sandbox {
+        Sandbox::start_with_drops(rate_scale, fail_rate, 0.0, latency)
+    }
+
+    fn start_with_drops(
+        rate_scale: f64,
+        fail_rate: f64,
+        drop_rate: f64,
+        latency: Duration,
+    ) -> Sandbox {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -131,6 +140,7 @@ impl Sandbox {
             .block_on(sandbox::start(SandboxConfig {
                 rate_scale,
                 fail_rate,
+                drop_rate,
                 latency,
                 seed: 7,
                 ..SandboxConfig::default()
@@ -342,6 +352,32 @@ fn injected_429s_and_5xx_are_retried_in_both_modes() {
         if emit == EmitChoice::Patch {
             assert!(sb.applied_per_sku().values().all(|n| *n == 1));
         }
+    }
+}
+
+#[test]
+fn lost_answers_are_sent_again_and_converge() {
+    // 10% of connections closed after the sandbox applied the request: the answer never comes,
+    // so apply must send it again (idempotent) and still end with exactly the plan.
+    let fx = fixture(30, EmitChoice::Patch, Duration::ZERO);
+    let sb = Sandbox::start_with_drops(20.0, 0.1, 0.1, Duration::ZERO);
+    let (code, out, err) = run(apply_cmd(
+        &fx,
+        &sb,
+        REFRESH_TOKEN,
+        &["--rate-scale", "20", "--max-retries", "10"],
+    ));
+    assert_eq!(code, 0, "{out}\n{err}");
+    sb.assert_listings_equal_plan(&fx.plan);
+    let log = sb.requests();
+    assert!(log.iter().any(|e| e.dropped), "the seed drops some answers");
+    // A SKU applied more than once had an answer dropped: never a duplicate otherwise.
+    for (sku, n) in sb.applied_per_sku() {
+        let dropped = log
+            .iter()
+            .filter(|e| e.dropped && e.applied && e.sku.as_deref() == Some(&sku))
+            .count();
+        assert_eq!(n, 1 + dropped, "{sku}");
     }
 }
 
