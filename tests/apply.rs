@@ -131,20 +131,39 @@ impl Sandbox {
         drop_rate: f64,
         latency: Duration,
     ) -> Sandbox {
+        Sandbox::start_full(
+            rate_scale,
+            fail_rate,
+            drop_rate,
+            latency,
+            sandbox::SandboxOptions::default(),
+        )
+    }
+
+    fn start_full(
+        rate_scale: f64,
+        fail_rate: f64,
+        drop_rate: f64,
+        latency: Duration,
+        options: sandbox::SandboxOptions,
+    ) -> Sandbox {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
             .unwrap();
         let handle = rt
-            .block_on(sandbox::start(SandboxConfig {
-                rate_scale,
-                fail_rate,
-                drop_rate,
-                latency,
-                seed: 7,
-                ..SandboxConfig::default()
-            }))
+            .block_on(sandbox::start_with(
+                SandboxConfig {
+                    rate_scale,
+                    fail_rate,
+                    drop_rate,
+                    latency,
+                    seed: 7,
+                    ..SandboxConfig::default()
+                },
+                options,
+            ))
             .unwrap();
         let base = handle.base_url();
         Sandbox {
@@ -462,6 +481,58 @@ fn killed_apply_resumes_and_applies_each_operation_once() {
         in_flight <= 8,
         "more in flight than the concurrency: {in_flight}"
     );
+}
+
+#[test]
+fn killed_feed_apply_polls_the_submitted_feed_instead_of_resubmitting() {
+    let fx = fixture(40, EmitChoice::Feed, Duration::ZERO);
+    // At 4× speed feeds take 1 s in the queue and 1 s processing; reports come gzip-compressed.
+    let sb = Sandbox::start_full(
+        4.0,
+        0.0,
+        0.0,
+        Duration::ZERO,
+        sandbox::SandboxOptions {
+            feed_queue_time: Duration::from_secs(4),
+            feed_processing_time: Duration::from_secs(4),
+            gzip_reports: true,
+            ..sandbox::SandboxOptions::default()
+        },
+    );
+    let mut child = apply_cmd(&fx, &sb, REFRESH_TOKEN, &["--rate-scale", "4"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let submitted = |p: &Path| {
+        std::fs::read_to_string(p).is_ok_and(|t| t.contains("\"type\":\"feed_submitted\""))
+    };
+    let start = Instant::now();
+    while !submitted(&fx.journal()) {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "no feed submitted"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "apply ended before the kill"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let (code, out, err) = run(apply_cmd(&fx, &sb, REFRESH_TOKEN, &["--rate-scale", "4"]));
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("resuming feed"), "{out}");
+    assert_eq!(summary_line(&out, "accepted"), 40);
+    let log = sb.requests();
+    assert_eq!(
+        log.iter().filter(|e| e.operation == "createFeed").count(),
+        1
+    );
+    assert!(log.iter().any(|e| e.operation == "getFeedDocument"));
+    sb.assert_listings_equal_plan(&fx.plan);
+    assert!(sb.applied_per_sku().values().all(|n| *n == 1));
 }
 
 #[test]
