@@ -17,6 +17,24 @@ fn main() {
     let t = Instant::now();
     let out = allot::fmt::format(&src).expect("the generated policy formats");
     let format = t.elapsed();
+    let sketch = include_str!("../tests/fixtures/ok/sketch-acme-na.allot");
+    let runs = 200;
+    let t = Instant::now();
+    for _ in 0..runs {
+        std::hint::black_box(allot::syntax::parse(sketch).is_ok());
+    }
+    let one_parse = t.elapsed() / runs;
+    let t = Instant::now();
+    for _ in 0..runs {
+        std::hint::black_box(allot::fmt::format(sketch).is_ok());
+    }
+    let one_format = t.elapsed() / runs;
+    println!(
+        "the sketch ({} bytes): parse {:.3} ms, format {:.3} ms",
+        sketch.len(),
+        one_parse.as_secs_f64() * 1e3,
+        one_format.as_secs_f64() * 1e3
+    );
     println!(
         "{} bytes, {} items: parse {:.1} ms ({:.1} MB/s), format (parse, render, re-parse, compare) {:.1} ms; output {} bytes",
         src.len(),

@@ -82,6 +82,8 @@ fn every_documented_code_has_a_failing_fixture() {
     }
     if let Ok(syntax) = std::fs::read_to_string(root.join("docs/syntax.md")) {
         documented.extend(codes_in(&syntax));
+        // `allot fmt`'s internal error: no policy file can make `check` report it.
+        documented.remove(allot::fmt::FMT_MISMATCH);
     }
     let mut reported = BTreeSet::new();
     for entry in std::fs::read_dir(fixtures_dir().join("err")).expect("err fixtures") {

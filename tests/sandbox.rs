@@ -1242,6 +1242,14 @@ async fn cli_serves_and_saves_on_ctrl_c() {
     use std::io::BufRead;
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("cli-state.json");
+    let seed = dir.path().join("seed.json");
+    std::fs::write(
+        &seed,
+        json!({ "sellerId": SELLER, "listings": [{ "sku": "SEEDED", "marketplaceIds": [US],
+            "fulfillmentAvailability": [{ "fulfillmentChannelCode": "DEFAULT", "quantity": 8 }] }] })
+        .to_string(),
+    )
+    .unwrap();
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("allot"))
         .args([
             "sandbox",
@@ -1252,6 +1260,8 @@ async fn cli_serves_and_saves_on_ctrl_c() {
             "--state",
         ])
         .arg(&file)
+        .arg("--listings")
+        .arg(&seed)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -1263,7 +1273,7 @@ async fn cli_serves_and_saves_on_ctrl_c() {
         .find(|w| w.starts_with("http://127.0.0.1:"))
         .unwrap_or_else(|| panic!("no URL in {first:?}"))
         .to_string();
-    let rest: Vec<String> = lines.by_ref().take(8).map(|l| l.unwrap()).collect();
+    let rest: Vec<String> = lines.by_ref().take(9).map(|l| l.unwrap()).collect();
     let rest = rest.join("\n");
     assert!(
         rest.contains(&format!(
@@ -1295,6 +1305,10 @@ async fn cli_serves_and_saves_on_ctrl_c() {
         .patch("CLI-1", US, op("merge", fa(&[("DEFAULT", 3)])))
         .await;
     assert_eq!(r.body["status"], "ACCEPTED");
+    assert_eq!(
+        shown(&api.get("SEEDED", US, "fulfillmentAvailability").await),
+        ch(&[("DEFAULT", 8)])
+    );
     let pid = child.id().to_string();
     assert!(
         std::process::Command::new("kill")
@@ -1409,10 +1423,85 @@ async fn cancel_seed_errors_and_the_typed_log() {
             ("cancelFeed", false)
         ]
     );
+    let r = sapi
+        .call(
+            Method::GET,
+            "/feeds/2021-06-30/feeds?feedTypes=JSON_LISTINGS_FEED&processingStatuses=CANCELLED,DONE",
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["feeds"].as_array().unwrap().len(), 1);
+    assert_eq!(r.body["feeds"][0]["processingStatus"], "CANCELLED");
+    let r = sapi
+        .call(
+            Method::GET,
+            "/feeds/2021-06-30/feeds?processingStatuses=IN_QUEUE",
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
     // The HTTP log reads back into the same type.
     let typed: Vec<sandbox::LogEntry> =
         serde_json::from_value(sapi.inspect("/_sandbox/requests").await).unwrap();
-    assert_eq!(typed.len(), log.len());
+    assert_eq!(typed.len(), log.len() + 2);
     slow.shutdown().await;
+    h.shutdown().await;
+}
+
+#[tokio::test]
+async fn scripted_faults_come_in_order() {
+    let h = start_quick().await;
+    let api = Api::login(&h).await;
+    let r = api
+        .c
+        .put(format!("{}/_sandbox/faults", api.base))
+        .json(&json!({ "next": ["503", "pass", "429", "drop-before", "500"] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let mut seen = Vec::new();
+    for i in 0..6 {
+        let sku = format!("N{i}");
+        let url = format!(
+            "{}/listings/2021-08-01/items/{SELLER}/{sku}?marketplaceIds={US}",
+            api.base
+        );
+        let r = api
+            .c
+            .patch(&url)
+            .header("x-amz-access-token", &api.token)
+            .json(
+                &json!({ "productType": "PRODUCT", "patches": op("merge", fa(&[("DEFAULT", 1)])) }),
+            )
+            .send()
+            .await;
+        seen.push(r.map(|r| r.status().as_u16()).unwrap_or(0));
+    }
+    assert_eq!(seen, [503, 200, 429, 0, 500, 200]);
+    let log = h.requests();
+    let applied: Vec<bool> = log.iter().map(|e| e.applied).collect();
+    assert_eq!(applied, [false, true, false, false, false, true]);
+    assert_eq!(log[1].marketplace_ids, [US]);
+    // The same from Rust, for in-process tests.
+    h.script_faults([sandbox::NextFault::DropAfter]);
+    let r = api
+        .c
+        .patch(format!(
+            "{}/listings/2021-08-01/items/{SELLER}/N9?marketplaceIds={US}",
+            api.base
+        ))
+        .header("x-amz-access-token", &api.token)
+        .json(&json!({ "productType": "PRODUCT", "patches": op("merge", fa(&[("DEFAULT", 4)])) }))
+        .send()
+        .await;
+    assert!(r.is_err());
+    let last = h.requests().pop().unwrap();
+    assert!(last.dropped && last.applied);
+    assert_eq!(
+        shown(&api.get("N9", US, "fulfillmentAvailability").await),
+        ch(&[("DEFAULT", 4)])
+    );
     h.shutdown().await;
 }

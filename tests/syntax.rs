@@ -450,6 +450,7 @@ const ITEM_LINES: &[&str] = &[
     "policy \"p\"",
     "seller \"A1\"",
     "marketplaces US,CA ,  MX",
+    "marketplaces US,\n  CA,   # the rest\n MX",
     "marketplace XX id \"A1\" region EU",
     "location newark supply_source \"s\"",
     "location a",
@@ -476,6 +477,8 @@ const RULE_LINES: &[&str] = &[
     "default_channel 0",
     "on_missing error",
     "skip",
+    "publish US as \"{sku}-US\",   # continued\n    CA as \"{sku}-CA\" by location { newark 50%,\n a 50% }",
+    "match sku \"A\",\n\t\"B\" and tag \"t\",\n \"u\"",
 ];
 const TEST_LINES: &[&str] = &[
     "stock \"A\" newark 8, a 9 reserved 1",
@@ -483,6 +486,7 @@ const TEST_LINES: &[&str] = &[
     "expect \"A-US\" on US = 3",
     "expect \"A\" on US at DEFAULT = 0",
     "expect \"A\" on CA unpublished",
+    "stock \"C\" tags \"x\",\n  \"y\" newark 1,\n    a 2 reserved 1",
 ];
 
 /// Decoration around a line: blank lines and comments before, indentation, a trailing comment.
@@ -736,6 +740,15 @@ fn targeted_help_for_likely_mistakes() {
         (d.code, d.primary_span().start),
         ("allot::unclosed-string", 7)
     );
+    let d = first("policy \u{201c}acme\u{201d}\n");
+    assert!(
+        d.help
+            .as_deref()
+            .is_some_and(|h| h.contains("typographic quote")),
+        "{d:?}"
+    );
+    let d = first("rule \"r\" {\n  cap\u{a0}10\n}\n");
+    assert!(d.message.contains("U+00A0"), "{d:?}");
     let d = first("location a supply \"x\"\n");
     assert_eq!(d.help.as_deref(), Some("did you mean `supply_source`?"));
 }
@@ -760,4 +773,15 @@ mod cli_stdin {
             .code(1)
             .stdout("-\n");
     }
+}
+
+#[test]
+fn lists_go_on_after_a_comma_aligned_under_their_first_entry() {
+    let src = "marketplaces UK,   # first\n  DE,\nFR\nrule \"r\" {\n  match any\n  publish UK as \"{sku}_UK\" share 20%,   # uk\n DE as \"{sku}_DE\" share 80%\n}\n";
+    let want = "marketplaces UK,                        # first\n             DE,\n             FR\n\nrule \"r\" {\n  match   any\n  publish UK as \"{sku}_UK\" share 20%,   # uk\n          DE as \"{sku}_DE\" share 80%\n}\n";
+    let got = format(src).unwrap();
+    assert_eq!(got, want, "\n--- got ---\n{got}");
+    // A blank line is not a continuation.
+    let d = parse("marketplaces UK,\n\n  DE\n").unwrap_err();
+    assert_eq!(d[0].code, "allot::syntax");
 }

@@ -42,6 +42,10 @@ pub struct SandboxArgs {
     /// Serve processing reports gzip-compressed (compressionAlgorithm GZIP).
     #[arg(long)]
     pub gzip_reports: bool,
+    /// Seed listings from a JSON FILE at start (the body of `PUT /_sandbox/listings`), e.g. to
+    /// rehearse `allot plan --current live`.
+    #[arg(long, value_name = "FILE")]
+    pub listings: Option<PathBuf>,
     /// Allow a non-loopback --addr. The sandbox accepts ANY credentials: only for trusted
     /// networks.
     #[arg(long)]
@@ -84,6 +88,34 @@ pub fn run(args: SandboxArgs) -> ExitCode {
             Ok(h) => h,
             Err(e) => return super::fail(miette::miette!("{e}"), 2),
         };
+        let mut seeded_note = None;
+        if let Some(p) = &args.listings {
+            let seeded = std::fs::read(p)
+                .map_err(|e| format!("cannot read {}: {e}", p.display()))
+                .and_then(|b| {
+                    serde_json::from_slice::<sandbox::SeedRequest>(&b).map_err(|e| {
+                        format!(
+                            "{} is not a listings seed: {e}\n  expected {}",
+                            p.display(),
+                            sandbox::SEED_SHAPE
+                        )
+                    })
+                })
+                .and_then(|req| {
+                    handle
+                        .seed(&req)
+                        .map_err(|e| format!("{}: {e}", p.display()))
+                });
+            match seeded {
+                Ok(n) => {
+                    seeded_note = Some(format!("  seeded {n} listing(s) from {}", p.display()))
+                }
+                Err(e) => {
+                    handle.shutdown().await;
+                    return super::fail(miette::miette!("{e}"), 2);
+                }
+            }
+        }
         let base = handle.base_url();
         println!("allot sandbox: a local SP-API on {base}");
         match &args.state {
@@ -92,6 +124,9 @@ pub fn run(args: SandboxArgs) -> ExitCode {
                 p.display()
             ),
             None => println!("  state: in memory only (use --state FILE to keep it)"),
+        }
+        if let Some(note) = seeded_note {
+            println!("{note}");
         }
         println!(
             "  rate scale {}, fail rate {}, drop rate {}, latency {} ms, seed {}",

@@ -79,17 +79,18 @@ fn without_spans(items: &[Item]) -> serde_json::Value {
     v
 }
 
-/// One line of output code.
+/// One item, statement or closing brace of the output: one line, or several when a list goes
+/// on after a comma.
 struct CodeLine {
-    /// Where the line's first token is in the source (orders comments before it).
+    /// Where its first token is in the source (orders comments before it).
     pos: usize,
-    /// Start of its source line (a trailing comment on that line belongs to it).
-    line_key: usize,
-    indent: usize,
+    /// The text, indentation included; `\n` between the physical lines of a continued list.
     text: String,
+    /// For each physical line, the start of its source line (trailing comments go by it).
+    keys: Vec<usize>,
     blank_before: bool,
     leading: Vec<(String, bool)>,
-    trailing: Option<String>,
+    trailing: Vec<Option<String>>,
     /// Leading comments and blank lines after `{` or at a block's `}` follow their own rules.
     role: Role,
     /// Index of the item it belongs to.
@@ -104,17 +105,73 @@ enum Role {
     Close { empty: bool },
 }
 
+/// Output text under construction, with the source at hand to see where lists were broken.
+struct W<'a> {
+    src: &'a str,
+    s: String,
+    /// Source line starts of the second and later physical lines.
+    keys: Vec<usize>,
+}
+
+impl<'a> W<'a> {
+    fn new(src: &'a str, indent: usize) -> Self {
+        W {
+            src,
+            s: " ".repeat(indent),
+            keys: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, t: &str) {
+        self.s.push_str(t);
+    }
+
+    /// The column (0-based, in characters) the next character goes to.
+    fn col(&self) -> usize {
+        let from = self.s.rfind('\n').map_or(0, |i| i + 1);
+        self.s[from..].chars().count()
+    }
+
+    /// A comma-separated list. Where the source broke the line after a comma, so does the
+    /// output, with the next entry aligned under the first.
+    fn list<T>(
+        &mut self,
+        items: &[T],
+        span: impl Fn(&T) -> Span,
+        mut each: impl FnMut(&mut Self, &T),
+    ) {
+        let col = self.col();
+        let mut prev: Option<Span> = None;
+        for item in items {
+            let here = span(item);
+            if let Some(p) = prev {
+                let between = self.src.get(p.end..here.start).unwrap_or("");
+                if between.contains(['\n', '\r']) {
+                    self.s.push_str(",\n");
+                    self.s.push_str(&" ".repeat(col));
+                    self.keys.push(line_start(self.src, here.start));
+                } else {
+                    self.s.push_str(", ");
+                }
+            }
+            each(self, item);
+            prev = Some(here);
+        }
+    }
+}
+
 fn render(src: &str, ast: &Ast) -> String {
     let mut lines: Vec<CodeLine> = Vec::new();
-    let mut line = |pos: usize, indent: usize, text: String, role: Role, item: usize| {
+    let mut line = |pos: usize, w: W<'_>, role: Role, item: usize| {
+        let mut keys = vec![line_start(src, pos)];
+        keys.extend(w.keys);
         lines.push(CodeLine {
             pos,
-            line_key: line_start(src, pos),
-            indent,
-            text,
+            trailing: vec![None; keys.len()],
+            keys,
+            text: w.s,
             blank_before: blank_before(src, pos),
             leading: Vec::new(),
-            trailing: None,
             role,
             item,
         })
@@ -122,56 +179,68 @@ fn render(src: &str, ast: &Ast) -> String {
     let name_width = location_widths(src, ast);
     for (i, item) in ast.items.iter().enumerate() {
         let pos = item.span.start;
-        match &item.kind {
-            ItemKind::Rule(r) => {
-                line(
-                    pos,
-                    0,
-                    format!("rule {} {{", string(&r.name)),
-                    Role::Item,
-                    i,
-                );
-                let width = keyword_width(r.stmts.iter().map(|s| stmt_keyword(&s.kind)));
-                for (k, s) in r.stmts.iter().enumerate() {
-                    let role = if k == 0 { Role::FirstStmt } else { Role::Stmt };
-                    line(s.span.start, 2, stmt(&s.kind, width), role, i);
-                }
-                let close = r.body_span.end.saturating_sub(1);
-                let empty = r.stmts.is_empty();
-                line(close, 0, "}".into(), Role::Close { empty }, i);
+        let (head, body, stmts_len, width) = match &item.kind {
+            ItemKind::Rule(r) => (
+                format!("rule {} {{", string(&r.name)),
+                r.body_span,
+                r.stmts.len(),
+                keyword_width(r.stmts.iter().map(|s| stmt_keyword(&s.kind))),
+            ),
+            ItemKind::Test(t) => (
+                format!("test {} {{", string(&t.name)),
+                t.body_span,
+                t.stmts.len(),
+                keyword_width(t.stmts.iter().map(|s| test_keyword(&s.kind))),
+            ),
+            kind => {
+                let mut w = W::new(src, 0);
+                simple_item(&mut w, kind, name_width[i]);
+                line(pos, w, Role::Item, i);
+                continue;
             }
-            ItemKind::Test(t) => {
-                line(
-                    pos,
-                    0,
-                    format!("test {} {{", string(&t.name)),
-                    Role::Item,
-                    i,
-                );
-                let width = keyword_width(t.stmts.iter().map(|s| test_keyword(&s.kind)));
-                for (k, s) in t.stmts.iter().enumerate() {
-                    let role = if k == 0 { Role::FirstStmt } else { Role::Stmt };
-                    line(s.span.start, 2, test_stmt(&s.kind, width), role, i);
+        };
+        let mut w = W::new(src, 0);
+        w.push(&head);
+        line(pos, w, Role::Item, i);
+        for k in 0..stmts_len {
+            let role = if k == 0 { Role::FirstStmt } else { Role::Stmt };
+            let mut w = W::new(src, 2);
+            let start = match &item.kind {
+                ItemKind::Rule(r) => {
+                    stmt(&mut w, &r.stmts[k].kind, width);
+                    r.stmts[k].span.start
                 }
-                let close = t.body_span.end.saturating_sub(1);
-                let empty = t.stmts.is_empty();
-                line(close, 0, "}".into(), Role::Close { empty }, i);
-            }
-            kind => line(pos, 0, simple_item(kind, name_width[i]), Role::Item, i),
+                ItemKind::Test(t) => {
+                    test_stmt(&mut w, &t.stmts[k].kind, width);
+                    t.stmts[k].span.start
+                }
+                _ => continue,
+            };
+            line(start, w, role, i);
         }
+        let mut w = W::new(src, 0);
+        w.push("}");
+        let empty = stmts_len == 0;
+        line(body.end.saturating_sub(1), w, Role::Close { empty }, i);
     }
 
     // Comments: trailing ones to the code on their line, own-line ones before the next code.
+    // Lines are in source order, so both searches are binary.
+    let phys: Vec<(usize, usize, usize)> = lines
+        .iter()
+        .enumerate()
+        .flat_map(|(li, l)| l.keys.iter().enumerate().map(move |(pi, &k)| (k, li, pi)))
+        .collect();
     let mut tail: Vec<(String, bool)> = Vec::new();
     for c in &ast.comments {
         let ls = line_start(src, c.span.start);
         let own_line = src[ls..c.span.start].trim().is_empty();
         let text = format!("#{}", c.text);
-        // Lines are in source order, so both searches are binary.
         if !own_line {
-            let i = lines.partition_point(|l| l.line_key <= ls);
-            if i > 0 && lines[i - 1].line_key == ls {
-                lines[i - 1].trailing = Some(text);
+            let i = phys.partition_point(|&(k, _, _)| k <= ls);
+            if i > 0 && phys[i - 1].0 == ls {
+                let (_, li, pi) = phys[i - 1];
+                lines[li].trailing[pi] = Some(text);
                 continue;
             }
         }
@@ -189,15 +258,13 @@ fn render(src: &str, ast: &Ast) -> String {
     let mut out = String::new();
     let mut first = true;
     let mut prev_item: Option<usize> = None;
-    for l in &mut lines {
+    for l in &lines {
         let new_item = l.role == Role::Item;
         let force = new_item && prev_item.is_some_and(|p| is_block(p) || is_block(l.item));
-        let indent = " ".repeat(l.indent);
-        let comment_indent = match l.role {
-            Role::Item => 0,
-            _ => 2,
+        let ci = match l.role {
+            Role::Item => "",
+            _ => "  ",
         };
-        let ci = " ".repeat(comment_indent);
         for (k, (text, blank)) in l.leading.iter().enumerate() {
             let blank = if k == 0 {
                 match l.role {
@@ -216,8 +283,10 @@ fn render(src: &str, ast: &Ast) -> String {
             Role::Item | Role::Stmt => l.blank_before,
             Role::FirstStmt | Role::Close { .. } => false,
         };
-        let code = format!("{indent}{}", l.text);
-        emit(&mut out, &mut first, blank, &code, l.trailing.as_deref());
+        for (pi, phys_line) in l.text.split('\n').enumerate() {
+            let trailing = l.trailing.get(pi).and_then(|t| t.as_deref());
+            emit(&mut out, &mut first, blank && pi == 0, phys_line, trailing);
+        }
         if new_item {
             prev_item = Some(l.item);
         }
@@ -330,26 +399,12 @@ fn blank_between(src: &str, from: usize, to: usize) -> bool {
     false
 }
 
-fn keyword_width<'a>(keywords: impl Iterator<Item = &'a str>) -> usize {
-    keywords
-        .map(str::len)
-        .filter(|&n| n <= MAX_PADDED_KEYWORD)
-        .max()
-        .unwrap_or(0)
-        + 1
-}
-
-/// `keyword` padded to the block's column, then the rest; `skip` alone stays bare.
-fn padded(keyword: &str, width: usize, rest: &str) -> String {
-    if rest.is_empty() {
-        return keyword.to_string();
+/// `keyword` padded to the block's column (nothing after a keyword that stands alone).
+fn keyword(w: &mut W<'_>, keyword: &str, width: usize, alone: bool) {
+    w.push(keyword);
+    if !alone {
+        w.push(&" ".repeat(width.saturating_sub(keyword.len()).max(1)));
     }
-    let pad = if keyword.len() < width {
-        width - keyword.len()
-    } else {
-        1
-    };
-    format!("{keyword}{}{rest}", " ".repeat(pad))
 }
 
 pub(crate) fn string(s: &str) -> String {
@@ -368,15 +423,12 @@ pub(crate) fn string(s: &str) -> String {
     out
 }
 
-fn strings(v: &[Str]) -> String {
-    v.iter().map(|s| string(s)).collect::<Vec<_>>().join(", ")
+fn strings(w: &mut W<'_>, v: &[Str]) {
+    w.list(v, |s| s.span, |w, s| w.push(&string(s)));
 }
 
-fn idents(v: &[Ident]) -> String {
-    v.iter()
-        .map(|s| s.node.as_str())
-        .collect::<Vec<_>>()
-        .join(", ")
+fn idents(w: &mut W<'_>, v: &[Ident]) {
+    w.list(v, |s| s.span, |w, s| w.push(&s.node));
 }
 
 pub(crate) fn amount(a: Amount) -> String {
@@ -395,37 +447,49 @@ pub(crate) fn amount(a: Amount) -> String {
     }
 }
 
-fn simple_item(kind: &ItemKind, name_width: usize) -> String {
+fn simple_item(w: &mut W<'_>, kind: &ItemKind, name_width: usize) {
     match kind {
-        ItemKind::Policy(s) => format!("policy {}", string(s)),
-        ItemKind::Seller(s) => format!("seller {}", string(s)),
-        ItemKind::Marketplaces(v) => format!("marketplaces {}", idents(v)),
-        ItemKind::Marketplace { code, id, region } => format!(
+        ItemKind::Policy(s) => w.push(&format!("policy {}", string(s))),
+        ItemKind::Seller(s) => w.push(&format!("seller {}", string(s))),
+        ItemKind::Marketplaces(v) => {
+            w.push("marketplaces ");
+            idents(w, v);
+        }
+        ItemKind::Marketplace { code, id, region } => w.push(&format!(
             "marketplace {} id {} region {}",
             code.node,
             string(id),
             region.node
-        ),
+        )),
         ItemKind::Location {
             name,
             supply_source,
         } => match supply_source {
             Some(s) => {
                 let pad = name_width.saturating_sub(name.node.chars().count()).max(1);
-                format!(
+                w.push(&format!(
                     "location {}{}supply_source {}",
                     name.node,
                     " ".repeat(pad),
                     string(s)
-                )
+                ));
             }
-            None => format!("location {}", name.node),
+            None => w.push(&format!("location {}", name.node)),
         },
-        ItemKind::Guarantee(g) => format!("guarantee {}", g.node),
-        ItemKind::OnMissing(m) => format!("on_missing {}", m.node),
+        ItemKind::Guarantee(g) => w.push(&format!("guarantee {}", g.node)),
+        ItemKind::OnMissing(m) => w.push(&format!("on_missing {}", m.node)),
         // Blocks are laid out line by line in `render`.
-        ItemKind::Rule(_) | ItemKind::Test(_) => String::new(),
+        ItemKind::Rule(_) | ItemKind::Test(_) => {}
     }
+}
+
+fn keyword_width<'a>(keywords: impl Iterator<Item = &'a str>) -> usize {
+    keywords
+        .map(str::len)
+        .filter(|&n| n <= MAX_PADDED_KEYWORD)
+        .max()
+        .unwrap_or(0)
+        + 1
 }
 
 fn stmt_keyword(k: &StmtKind) -> &'static str {
@@ -452,96 +516,115 @@ fn test_keyword(k: &TestStmtKind) -> &'static str {
     }
 }
 
-fn stmt(k: &StmtKind, width: usize) -> String {
-    let rest = match k {
-        StmtKind::Match(s) => selector(s, false),
-        StmtKind::StockFrom(v) => format!("from {}", idents(v)),
+fn stmt(w: &mut W<'_>, k: &StmtKind, width: usize) {
+    keyword(w, stmt_keyword(k), width, matches!(k, StmtKind::Skip));
+    match k {
+        StmtKind::Match(s) => selector(w, s, false),
+        StmtKind::StockFrom(v) => {
+            w.push("from ");
+            idents(w, v);
+        }
         StmtKind::Buffer(a)
         | StmtKind::Share(a)
         | StmtKind::Threshold(a)
         | StmtKind::Cap(a)
         | StmtKind::Quantity(a)
-        | StmtKind::DefaultChannel(a) => amount(a.node),
-        StmtKind::Round(i) | StmtKind::OnMissing(i) => i.node.clone(),
-        StmtKind::Publish(t) => t.iter().map(target).collect::<Vec<_>>().join(", "),
-        StmtKind::Skip => String::new(),
-    };
-    padded(stmt_keyword(k), width, &rest)
+        | StmtKind::DefaultChannel(a) => w.push(&amount(a.node)),
+        StmtKind::Round(i) | StmtKind::OnMissing(i) => w.push(&i.node),
+        StmtKind::Publish(t) => w.list(t, |t| t.span, target),
+        StmtKind::Skip => {}
+    }
 }
 
 /// A selector; `nested` wraps an `and` in parentheses (inside `not` or another `and`).
-fn selector(s: &Selector, nested: bool) -> String {
+fn selector(w: &mut W<'_>, s: &Selector, nested: bool) {
     match &s.kind {
-        SelectorKind::Any => "any".into(),
-        SelectorKind::Sku(v) => format!("sku {}", strings(v)),
-        SelectorKind::Tag(v) => format!("tag {}", strings(v)),
-        SelectorKind::Attr { name, values } => format!("{} = {}", name.node, strings(values)),
-        SelectorKind::Not(inner) => format!("not {}", selector(inner, true)),
+        SelectorKind::Any => w.push("any"),
+        SelectorKind::Sku(v) => {
+            w.push("sku ");
+            strings(w, v);
+        }
+        SelectorKind::Tag(v) => {
+            w.push("tag ");
+            strings(w, v);
+        }
+        SelectorKind::Attr { name, values } => {
+            w.push(&format!("{} = ", name.node));
+            strings(w, values);
+        }
+        SelectorKind::Not(inner) => {
+            w.push("not ");
+            selector(w, inner, true);
+        }
         SelectorKind::And(v) => {
-            let body = v
-                .iter()
-                .map(|t| selector(t, true))
-                .collect::<Vec<_>>()
-                .join(" and ");
-            if nested { format!("({body})") } else { body }
+            if nested {
+                w.push("(");
+            }
+            for (i, t) in v.iter().enumerate() {
+                if i > 0 {
+                    w.push(" and ");
+                }
+                selector(w, t, true);
+            }
+            if nested {
+                w.push(")");
+            }
         }
     }
 }
 
-fn target(t: &Target) -> String {
-    let mut out = t.marketplace.node.clone();
+fn target(w: &mut W<'_>, t: &Target) {
+    w.push(&t.marketplace.node);
     if let Some(s) = &t.sku {
-        out.push_str(&format!(" as {}", string(s)));
+        w.push(&format!(" as {}", string(s)));
     }
     if let Some(a) = &t.share {
-        out.push_str(&format!(" share {}", amount(a.node)));
+        w.push(&format!(" share {}", amount(a.node)));
     }
     if let Some(b) = &t.by_location {
-        out.push_str(" by location");
+        w.push(" by location");
         if !b.split.is_empty() {
-            let parts = b
-                .split
-                .iter()
-                .map(|p| format!("{} {}", p.location.node, amount(p.share.node)))
-                .collect::<Vec<_>>()
-                .join(", ");
-            out.push_str(&format!(" {{ {parts} }}"));
+            w.push(" { ");
+            w.list(
+                &b.split,
+                |p| p.span,
+                |w, p| w.push(&format!("{} {}", p.location.node, amount(p.share.node))),
+            );
+            w.push(" }");
         }
     }
-    out
 }
 
-fn test_stmt(k: &TestStmtKind, width: usize) -> String {
-    let rest = match k {
+fn test_stmt(w: &mut W<'_>, k: &TestStmtKind, width: usize) {
+    keyword(w, test_keyword(k), width, false);
+    match k {
         TestStmtKind::Stock {
             sku,
             tags,
             attrs,
             entries,
         } => {
-            let mut out = string(sku);
+            w.push(&string(sku));
             if !tags.is_empty() {
-                out.push_str(&format!(" tags {}", strings(tags)));
+                w.push(" tags ");
+                strings(w, tags);
             }
             for (name, value) in attrs {
-                out.push_str(&format!(" {} = {}", name.node, string(value)));
+                w.push(&format!(" {} = {}", name.node, string(value)));
             }
-            let entries = entries
-                .iter()
-                .map(|e| {
-                    let mut s = format!("{} {}", e.location.node, amount(e.on_hand.node));
-                    if let Some(r) = &e.reserved {
-                        s.push_str(&format!(" reserved {}", amount(r.node)));
-                    }
-                    s
-                })
-                .collect::<Vec<_>>()
-                .join(", ");
             if !entries.is_empty() {
-                out.push(' ');
-                out.push_str(&entries);
+                w.push(" ");
+                w.list(
+                    entries,
+                    |e| e.span,
+                    |w, e| {
+                        w.push(&format!("{} {}", e.location.node, amount(e.on_hand.node)));
+                        if let Some(r) = &e.reserved {
+                            w.push(&format!(" reserved {}", amount(r.node)));
+                        }
+                    },
+                );
             }
-            out
         }
         TestStmtKind::Expect {
             seller_sku,
@@ -549,18 +632,16 @@ fn test_stmt(k: &TestStmtKind, width: usize) -> String {
             channel,
             quantity,
         } => {
-            let mut out = format!("{} on {}", string(seller_sku), marketplace.node);
+            w.push(&format!("{} on {}", string(seller_sku), marketplace.node));
             if let Some(c) = channel {
-                out.push_str(&format!(" at {}", c.node));
+                w.push(&format!(" at {}", c.node));
             }
             match quantity {
-                Some(q) => out.push_str(&format!(" = {}", amount(q.node))),
-                None => out.push_str(" unpublished"),
+                Some(q) => w.push(&format!(" = {}", amount(q.node))),
+                None => w.push(" unpublished"),
             }
-            out
         }
-    };
-    padded(test_keyword(k), width, &rest)
+    }
 }
 
 #[cfg(test)]

@@ -390,6 +390,73 @@ pub async fn get_feed(
     .await
 }
 
+/// `GET /feeds/2021-06-30/feeds`: the feeds of the given types (newest first), filtered by
+/// `marketplaceIds` and `processingStatuses`, paged with `pageSize` and `nextToken`.
+pub async fn get_feeds(State(shared): State<Arc<Shared>>, req: Request) -> Response {
+    let call = match Call::read(req, BODY_LIMIT).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    run_op(
+        &shared,
+        Op::GetFeeds,
+        call,
+        None,
+        |inner: &mut Inner, call: &Call| {
+            let offset = match call.param("nextToken") {
+                None => 0,
+                Some(t) => match t.strip_prefix("feeds-").and_then(|n| n.parse::<usize>().ok()) {
+                    Some(n) => n,
+                    None => return Outcome::invalid_input(&format!("Invalid nextToken '{t}'.")),
+                },
+            };
+            let types = call.list("feedTypes");
+            if types.is_empty() && offset == 0 {
+                return Outcome::invalid_input(
+                    "'feedTypes' is required (unless 'nextToken' is given), e.g. feedTypes=JSON_LISTINGS_FEED.",
+                );
+            }
+            let mkts = call.list("marketplaceIds");
+            let statuses = call.list("processingStatuses");
+            let page_size = match call.param("pageSize").map(str::parse::<usize>) {
+                None => 10,
+                Some(Ok(n)) if (1..=100).contains(&n) => n,
+                Some(_) => {
+                    return Outcome::invalid_input("'pageSize' must be a whole number from 1 to 100.");
+                }
+            };
+            let mut feeds: Vec<&Feed> = inner
+                .state
+                .feeds
+                .values()
+                .filter(|f| types.is_empty() || types.contains(&f.feed_type))
+                .filter(|f| mkts.is_empty() || f.marketplace_ids.iter().any(|m| mkts.contains(m)))
+                .filter(|f| {
+                    statuses.is_empty()
+                        || serde_json::to_value(f.processing_status)
+                            .ok()
+                            .and_then(|v| v.as_str().map(|s| statuses.iter().any(|x| x == s)))
+                            .unwrap_or(false)
+                })
+                .collect();
+            // Newest first; IDs grow with time.
+            feeds.sort_by_key(|f| std::cmp::Reverse((f.feed_id.len(), f.feed_id.clone())));
+            let page: Vec<Value> = feeds
+                .iter()
+                .skip(offset)
+                .take(page_size)
+                .map(|f| feed_json(f))
+                .collect();
+            let mut body = json!({ "feeds": page });
+            if offset + page_size < feeds.len() {
+                body["nextToken"] = json!(format!("feeds-{}", offset + page_size));
+            }
+            Outcome::json(StatusCode::OK, body)
+        },
+    )
+    .await
+}
+
 /// `DELETE /feeds/2021-06-30/feeds/{feedId}`: only a feed still IN_QUEUE can be cancelled.
 pub async fn cancel_feed(
     State(shared): State<Arc<Shared>>,
@@ -662,6 +729,7 @@ fn apply_messages(
             method: "FEED".into(),
             path: format!("/feeds/2021-06-30/feeds/{}", feed.feed_id),
             sku: (!sku.is_empty()).then(|| sku.to_string()),
+            marketplace_ids: feed.marketplace_ids.clone(),
             status: 200,
             submission_status: Some(if accepted { "ACCEPTED" } else { "INVALID" }.into()),
             applied: accepted,

@@ -127,37 +127,34 @@ pub struct SeedChannel {
     pub quantity: u64,
 }
 
-/// `PUT /_sandbox/listings`: create or replace listings (for `--current live` tests). Each
-/// listing's channels replace what the key had; nothing is in the request log.
-pub async fn seed(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
-    let req: SeedRequest = match serde_json::from_slice(&body) {
-        Ok(r) => r,
-        Err(e) => {
-            return bad(&format!(
-                "The seed body is not valid: {e}. Expected {{\"sellerId\": \"...\", \"listings\": [{{\"sku\": \"...\", \"marketplaceIds\": [\"ATVPDKIKX0DER\"], \"fulfillmentAvailability\": [{{\"fulfillmentChannelCode\": \"DEFAULT\", \"quantity\": 5}}]}}]}}"
-            ));
-        }
-    };
+/// What a seed file or body must look like (for error messages).
+pub const SEED_SHAPE: &str = r#"{"sellerId": "...", "listings": [{"sku": "...", "marketplaceIds": ["ATVPDKIKX0DER"], "fulfillmentAvailability": [{"fulfillmentChannelCode": "DEFAULT", "quantity": 5}]}]}"#;
+
+/// Create or replace the listings of `req`. Everything is checked first: one bad entry seeds
+/// nothing. Returns the number of listings seeded.
+pub(crate) fn apply_seed(state: &mut super::State, req: &SeedRequest) -> Result<usize, String> {
     if req.seller_id.is_empty() {
-        return bad("'sellerId' must not be empty.");
+        return Err("'sellerId' must not be empty.".into());
     }
-    // Check everything first: a bad entry seeds nothing.
     let mut plan = Vec::new();
     for (i, l) in req.listings.iter().enumerate() {
         let n = i + 1;
         if l.sku.is_empty() {
-            return bad(&format!("listings[{n}]: 'sku' must not be empty."));
+            return Err(format!("listings[{n}]: 'sku' must not be empty."));
         }
-        let region = match listings::resolve(&l.marketplace_ids, None) {
-            Ok(r) => r,
-            Err(o) => {
-                let msg = o.body["errors"][0]["message"]
-                    .as_str()
-                    .unwrap_or("invalid")
-                    .to_string();
-                return bad(&format!("listings[{n}] ({}): {msg}", l.sku));
+        let region = listings::resolve(&l.marketplace_ids, None).map_err(|o| {
+            let msg = o.body["errors"][0]["message"].as_str().unwrap_or("invalid");
+            format!("listings[{n}] ({}): {msg}", l.sku)
+        })?;
+        let mut seen = std::collections::BTreeSet::new();
+        for c in &l.fulfillment_availability {
+            if c.fulfillment_channel_code.is_empty() || !seen.insert(&c.fulfillment_channel_code) {
+                return Err(format!(
+                    "listings[{n}] ({}): each fulfillmentChannelCode must be non-empty and appear once.",
+                    l.sku
+                ));
             }
-        };
+        }
         let key = ListingKey {
             seller_id: req.seller_id.clone(),
             region,
@@ -175,22 +172,39 @@ pub async fn seed(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
         plan.push((key, l, fa));
     }
     let n = plan.len();
-    {
-        let mut inner = shared.lock();
-        for (key, l, fa) in plan {
-            let pt = l.product_type.as_deref().unwrap_or("PRODUCT");
-            listings::apply_put(
-                &mut inner.state,
-                &key,
-                &l.marketplace_ids,
-                pt,
-                l.attributes.clone(),
-                Some(fa),
-            );
-        }
+    for (key, l, fa) in plan {
+        let pt = l.product_type.as_deref().unwrap_or("PRODUCT");
+        listings::apply_put(
+            state,
+            &key,
+            &l.marketplace_ids,
+            pt,
+            l.attributes.clone(),
+            Some(fa),
+        );
     }
-    shared.mark_dirty();
-    ok(json!({ "seeded": n }))
+    Ok(n)
+}
+
+/// `PUT /_sandbox/listings`: create or replace listings (for `--current live` tests). Each
+/// listing's channels replace what the key had; nothing is in the request log.
+pub async fn seed(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    let req: SeedRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            return bad(&format!(
+                "The seed body is not valid: {e}. Expected {SEED_SHAPE}"
+            ));
+        }
+    };
+    let result = apply_seed(&mut shared.lock().state, &req);
+    match result {
+        Ok(n) => {
+            shared.mark_dirty();
+            ok(json!({ "seeded": n }))
+        }
+        Err(e) => bad(&e),
+    }
 }
 
 /// `GET /_sandbox/faults`.
@@ -206,6 +220,8 @@ pub struct FaultsPatch {
     drop_rate: Option<f64>,
     latency_ms: Option<u64>,
     drop_after_apply: Option<bool>,
+    /// Replaces the script of faults for the next requests.
+    next: Option<Vec<super::NextFault>>,
 }
 
 /// `PUT /_sandbox/faults`: change fault injection while running (fields optional).
@@ -214,7 +230,7 @@ pub async fn set_faults(State(shared): State<Arc<Shared>>, body: Bytes) -> Respo
         Ok(p) => p,
         Err(e) => {
             return bad(&format!(
-                "Invalid faults body: {e}. Fields: fail_rate, drop_rate (0.0 to 1.0), latency_ms, drop_after_apply."
+                "Invalid faults body: {e}. Fields: fail_rate, drop_rate (0.0 to 1.0), latency_ms, drop_after_apply, next (a list of \"429\", \"500\", \"503\", \"drop-after\", \"drop-before\", \"pass\")."
             ));
         }
     };
@@ -236,6 +252,9 @@ pub async fn set_faults(State(shared): State<Arc<Shared>>, body: Bytes) -> Respo
     }
     if let Some(v) = p.drop_after_apply {
         f.drop_after_apply = v;
+    }
+    if let Some(v) = p.next {
+        f.next = v.into();
     }
     let f = f.clone();
     ok(serde_json::to_value(f).unwrap_or(Value::Null))

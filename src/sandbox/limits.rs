@@ -17,6 +17,7 @@ pub enum Op {
     CreateFeedDocument,
     CreateFeed,
     GetFeed,
+    GetFeeds,
     CancelFeed,
     GetFeedDocument,
 }
@@ -32,6 +33,7 @@ impl Op {
             Op::CreateFeedDocument => "createFeedDocument",
             Op::CreateFeed => "createFeed",
             Op::GetFeed => "getFeed",
+            Op::GetFeeds => "getFeeds",
             Op::CancelFeed => "cancelFeed",
             Op::GetFeedDocument => "getFeedDocument",
         }
@@ -48,6 +50,7 @@ impl Op {
             Op::CreateFeedDocument => (0.5, 15.0),
             Op::CreateFeed => (0.0083, 15.0),
             Op::GetFeed => (2.0, 15.0),
+            Op::GetFeeds => (0.0222, 10.0),
             Op::CancelFeed => (2.0, 15.0),
             Op::GetFeedDocument => (0.0222, 10.0),
         }

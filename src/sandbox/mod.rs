@@ -32,7 +32,7 @@ mod listings;
 mod net;
 mod state;
 
-pub use inspect::{SeedListing, SeedRequest};
+pub use inspect::{SEED_SHAPE, SeedChannel, SeedListing, SeedRequest};
 pub use state::{Feed, ProcessingStatus, State};
 
 use limits::{Limits, Op};
@@ -150,6 +150,20 @@ impl SandboxHandle {
         self.shared.lock().state.clone()
     }
 
+    /// Script the faults of the next SP-API requests (replacing any script left), as
+    /// `PUT /_sandbox/faults` with `next` does.
+    pub fn script_faults(&self, next: impl IntoIterator<Item = NextFault>) {
+        self.shared.lock().faults.next = next.into_iter().collect();
+    }
+
+    /// Create or replace listings, as `PUT /_sandbox/listings` does. The error says which
+    /// entry is wrong; nothing is seeded then.
+    pub fn seed(&self, req: &SeedRequest) -> Result<usize, String> {
+        let n = inspect::apply_seed(&mut self.shared.lock().state, req)?;
+        self.shared.mark_dirty();
+        Ok(n)
+    }
+
     /// A copy of the request log, as `GET /_sandbox/requests` shows it.
     pub fn requests(&self) -> Vec<LogEntry> {
         self.shared.lock().log.clone()
@@ -220,6 +234,7 @@ pub async fn start_with(
         drop_rate: config.drop_rate,
         latency: config.latency,
         drop_after_apply: options.drop_after_apply,
+        next: Default::default(),
     };
     let shared = Arc::new(Shared {
         addr,
@@ -301,7 +316,10 @@ fn router(shared: Arc<Shared>) -> Router {
         )
         .route("/feeds/2021-06-30/documents", post(feeds::create_document))
         .route("/feeds/2021-06-30/documents/{id}", get(feeds::get_document))
-        .route("/feeds/2021-06-30/feeds", post(feeds::create_feed))
+        .route(
+            "/feeds/2021-06-30/feeds",
+            post(feeds::create_feed).get(feeds::get_feeds),
+        )
         .route(
             "/feeds/2021-06-30/feeds/{id}",
             get(feeds::get_feed).delete(feeds::cancel_feed),
@@ -344,9 +362,32 @@ async fn not_found(method: Method, uri: axum::http::Uri) -> Response {
 pub struct Faults {
     pub fail_rate: f64,
     pub drop_rate: f64,
-    #[serde(with = "millis")]
+    #[serde(rename = "latency_ms", with = "millis")]
     pub latency: Duration,
     pub drop_after_apply: bool,
+    /// Scripted faults for the next SP-API requests, used up in order before any random fault.
+    #[serde(default)]
+    pub next: std::collections::VecDeque<NextFault>,
+}
+
+/// One scripted fault (`/_sandbox/faults` `next`), for deterministic retry tests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub enum NextFault {
+    #[serde(rename = "429")]
+    Throttle,
+    #[serde(rename = "500")]
+    Internal,
+    #[serde(rename = "503")]
+    Unavailable,
+    /// Apply, then close the connection without an answer.
+    #[serde(rename = "drop-after")]
+    DropAfter,
+    /// Close the connection without doing anything.
+    #[serde(rename = "drop-before")]
+    DropBefore,
+    /// Answer normally (to place a fault later in the sequence).
+    #[serde(rename = "pass")]
+    Pass,
 }
 
 mod millis {
@@ -374,7 +415,11 @@ pub struct LogEntry {
     pub path: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sku: Option<String>,
-    /// HTTP status sent (or that would have been sent, for a dropped request).
+    /// The request's `marketplaceIds` (for a feed message: the feed's).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub marketplace_ids: Vec<String>,
+    /// HTTP status sent, or that would have been sent for a request dropped after its work;
+    /// 0 when no answer was made (dropped before the work, client gone).
     pub status: u16,
     /// ACCEPTED / INVALID / VALID for submissions.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -454,11 +499,9 @@ impl Shared {
         let Some(path) = &self.config.state_file else {
             return Ok(());
         };
-        let bytes = {
-            let inner = self.lock();
-            serde_json::to_vec_pretty(&inner.state)
-        }
-        .map_err(|e| SandboxError::WriteState {
+        // Copy under the lock, encode outside it: requests need not wait for the encoding.
+        let state = self.lock().state.clone();
+        let bytes = serde_json::to_vec_pretty(&state).map_err(|e| SandboxError::WriteState {
             path: path.clone(),
             source: std::io::Error::other(e),
         })?;
@@ -468,7 +511,7 @@ impl Shared {
         })
     }
 
-    /// The rate scale, clamped away from zero (checked at start).
+    /// `d` divided by the rate scale (positive: checked at start).
     pub fn scaled(&self, d: Duration) -> Duration {
         d.div_f64(self.config.rate_scale)
     }
@@ -606,6 +649,7 @@ where
         method: call.method.to_string(),
         path: call.path.clone(),
         sku,
+        marketplace_ids: call.list("marketplaceIds"),
         status: 0,
         submission_status: None,
         applied: false,
@@ -654,10 +698,27 @@ where
         return finish(quota_exceeded(), &request_id, None);
     }
     let rate = inner.limits.rate(op);
-    // 3. Injected faults, before any work.
-    let faults = inner.faults.clone();
-    if faults.fail_rate > 0.0 && inner.rng.f64() < faults.fail_rate {
-        let (outcome, name) = match inner.rng.u8(0..3) {
+    // 3. Injected faults, before any work: scripted ones first, then random ones.
+    let (fail, dropping, drop_after) = match inner.faults.next.pop_front() {
+        Some(NextFault::Throttle) => (Some(0), false, false),
+        Some(NextFault::Internal) => (Some(1), false, false),
+        Some(NextFault::Unavailable) => (Some(2), false, false),
+        Some(NextFault::DropAfter) => (None, true, true),
+        Some(NextFault::DropBefore) => (None, true, false),
+        Some(NextFault::Pass) => (None, false, false),
+        None => {
+            let f = &inner.faults;
+            let (fail_rate, drop_rate, after) = (f.fail_rate, f.drop_rate, f.drop_after_apply);
+            if fail_rate > 0.0 && inner.rng.f64() < fail_rate {
+                (Some(inner.rng.u8(0..3)), false, false)
+            } else {
+                let dropping = drop_rate > 0.0 && inner.rng.f64() < drop_rate;
+                (None, dropping, after)
+            }
+        }
+    };
+    if let Some(kind) = fail {
+        let (outcome, name) = match kind {
             0 => (quota_exceeded(), "injected-429"),
             1 => (
                 Outcome::error(
@@ -683,8 +744,7 @@ where
         inner.log(entry);
         return finish(outcome, &request_id, None);
     }
-    let dropping = faults.drop_rate > 0.0 && inner.rng.f64() < faults.drop_rate;
-    if dropping && !faults.drop_after_apply {
+    if dropping && !drop_after {
         entry.dropped = true;
         inner.log(entry);
         drop(inner);

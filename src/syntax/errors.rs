@@ -219,7 +219,36 @@ fn describe_found(src: &str, at: usize) -> (String, Span, Option<String>) {
             is_word.then(|| word.to_string()),
         );
     }
-    (format!("`{c}`"), Span::new(at, at + c.len_utf8()), None)
+    let span = Span::new(at, at + c.len_utf8());
+    if c.is_whitespace() || c.is_control() || matches!(c, '\u{200b}'..='\u{200d}' | '\u{feff}') {
+        return (
+            format!("the invisible character U+{:04X}", c as u32),
+            span,
+            None,
+        );
+    }
+    (format!("`{c}`"), span, None)
+}
+
+/// Help for characters that slip in when text is pasted from a word processor or a web page.
+fn pasted_character(c: char) -> Option<&'static str> {
+    match c {
+        '\u{201c}' | '\u{201d}' | '\u{201e}' | '\u{00ab}' | '\u{00bb}' => {
+            Some("this is a typographic quote; strings use the plain double quote `\"`")
+        }
+        '\u{2018}' | '\u{2019}' | '\'' => Some("strings use the plain double quote `\"`"),
+        '\u{2013}' | '\u{2014}' | '\u{2212}' => {
+            Some("this is a dash, not a minus or a hyphen; numbers are never negative")
+        }
+        '\u{ff05}' | '\u{066a}' => Some("this is not the plain `%` sign; write `%`"),
+        c if c.is_whitespace()
+            || c.is_control()
+            || matches!(c, '\u{200b}'..='\u{200d}' | '\u{feff}') =>
+        {
+            Some("replace it with a plain space (or delete it); it often comes with pasted text")
+        }
+        _ => None,
+    }
 }
 
 /// One expected thing, in words, and the group it belongs to (groups collapse).
@@ -491,17 +520,22 @@ pub(crate) fn from_pest(
     let wants_string = positives.contains(&Rule::string) || positives.contains(&Rule::str_inner);
     let prev = src[line_start(src, at)..at].split_whitespace().last();
     let found_text = &src[found_span.start..found_span.end];
-    let help = if let (true, Some(w)) = (wants_string, found_word.as_deref()) {
+    let entry_like = found_word.is_some() || found.starts_with("the number") || found == "a string";
+    let pasted = src[at.min(src.len())..]
+        .chars()
+        .next()
+        .and_then(pasted_character);
+    let help = if let Some(p) = pasted {
+        p.to_string()
+    } else if let (true, Some(w)) = (wants_string, found_word.as_deref()) {
         format!("strings are written in double quotes: `\"{w}\"`")
-    } else if let (true, Some(prev), false) = (
-        positives.contains(&Rule::comma),
-        prev,
-        found_text.is_empty() || found_text == "}",
-    ) {
+    } else if let (Some(p), "%") = (prev, found_text) {
+        format!("write the `%` right after the number, with no space: `{p}%`")
+    } else if let (true, Some(prev), true) = (positives.contains(&Rule::comma), prev, entry_like) {
         format!("the entries of a list are separated by commas: `{prev}, {found_text}`")
     } else if positives.contains(&Rule::nl) && expected.len() <= 3 && !found.starts_with("the end")
     {
-        let mut h = "a statement ends at the end of its line: put what follows on its own line, or remove it".to_string();
+        let mut h = "a statement ends at the end of its line (a list may go on after a comma): put what follows on its own line, or remove it".to_string();
         if let Some(u) = usage(&kw, in_test) {
             h.push_str(&format!("; `{kw}` is written {u}"));
         }

@@ -2,8 +2,9 @@
 //! pest's pairs to the AST, `errors` turns every failure into a diagnostic in the user's words,
 //! `scan` collects comments and finds unclosed strings and blocks.
 //!
-//! The driver parses one top-level item at a time, so after an error it can skip to the next
-//! line that starts an item (`rule`, `test`, `location`, …) and report the errors there too.
+//! The driver parses one top-level item at a time, so after an error it can go on: with the
+//! next statement when the error is inside a rule or test block, else with the next line. The
+//! statements before an error in a block are lowered too, for their own diagnostics.
 
 pub mod ast;
 pub mod errors;
@@ -68,6 +69,17 @@ pub fn parse(src: &str) -> Result<Ast, Vec<Diagnostic>> {
                 let unclosed = d.as_ref().is_some_and(|d| d.code == codes::UNCLOSED_BLOCK);
                 diags.extend(d);
                 if unclosed {
+                    // The lines of the open block still get their own diagnostics.
+                    let (from, block) = match inside {
+                        Some(b) => (pos, Some(b)),
+                        None => (
+                            scan::next_line_start(src, first_code_line(src, pos)),
+                            block_of_failed_item(src, pos, at, &scan),
+                        ),
+                    };
+                    if let Some(b) = block {
+                        parser::lines_of_block(src, from, scan::line_start(src, at), b, &mut diags);
+                    }
                     // The next block starts at `at` (or the file ended): go on from there.
                     if at <= pos || at >= src.len() {
                         break;
@@ -76,8 +88,8 @@ pub fn parse(src: &str) -> Result<Ast, Vec<Diagnostic>> {
                     inside = None;
                     continue;
                 }
-                let line = scan::line_start(src, at);
-                let next = scan::next_line_start(src, at);
+                let line = scan::statement_start(src, at);
+                let next = scan::after_statement(src, at);
                 if next <= pos {
                     break;
                 }

@@ -111,6 +111,51 @@ pub(crate) fn next_line_start(src: &str, pos: usize) -> usize {
     i
 }
 
+/// The code of the line starting at `ls`: without its comment and trailing blanks.
+fn code_of_line(src: &str, ls: usize) -> &str {
+    let b = src.as_bytes();
+    let mut i = ls;
+    let mut in_string = false;
+    while i < b.len() && b[i] != b'\n' && b[i] != b'\r' {
+        match b[i] {
+            b'\\' if in_string => i += 1,
+            b'"' => in_string = !in_string,
+            b'#' if !in_string => break,
+            _ => {}
+        }
+        i += 1;
+    }
+    let end = i.min(b.len());
+    src[ls..end].trim_end()
+}
+
+/// The line start after the statement on the line holding `pos`, skipping the lines a list
+/// continues on (a line whose code ends with a comma goes on on the next).
+pub(crate) fn after_statement(src: &str, pos: usize) -> usize {
+    let mut ls = line_start(src, pos);
+    loop {
+        let next = next_line_start(src, ls);
+        if next >= src.len() || !code_of_line(src, ls).ends_with(',') {
+            return next;
+        }
+        ls = next;
+    }
+}
+
+/// The start of the statement the line holding `pos` belongs to (earlier lines ending with a
+/// comma continue onto it).
+pub(crate) fn statement_start(src: &str, pos: usize) -> usize {
+    let mut ls = line_start(src, pos);
+    while ls > 0 {
+        let prev = line_start(src, ls - 1);
+        if !code_of_line(src, prev).ends_with(',') {
+            break;
+        }
+        ls = prev;
+    }
+    ls
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -129,5 +174,16 @@ mod tests {
         assert_eq!(s.block_opens, [src.find('{').unwrap()]);
         assert_eq!(line_start(src, 20), 17);
         assert_eq!(next_line_start(src, 0), 17);
+    }
+
+    #[test]
+    fn continued_statements() {
+        let src = "a 1, # c,\n  b \"x,\",\n  c\nd\n";
+        assert_eq!(after_statement(src, 0), src.find("d\n").unwrap());
+        assert_eq!(statement_start(src, src.find("c\n").unwrap()), 0);
+        assert_eq!(
+            statement_start(src, src.find("d\n").unwrap()),
+            src.find("d\n").unwrap()
+        );
     }
 }
