@@ -16,6 +16,8 @@ use super::{ApiErrorItem, SpApiError};
 use crate::marketplaces::Region;
 
 pub const DEFAULT_LWA_ENDPOINT: &str = "https://api.amazon.com/auth/o2/token";
+/// Uploads and downloads of feed documents (up to 10 MiB).
+const DOCUMENT_TIMEOUT: Duration = Duration::from_secs(300);
 pub const USER_AGENT: &str = concat!("allot/", env!("CARGO_PKG_VERSION"), " (Language=Rust)");
 
 #[derive(Clone, Debug)]
@@ -452,6 +454,8 @@ impl Client {
             self.http
                 .put(url.clone())
                 .header("content-type", content_type)
+                // A feed document can be 10 MiB: more time than an API call.
+                .timeout(DOCUMENT_TIMEOUT)
                 .body(data.clone())
         })
         .await
@@ -461,8 +465,10 @@ impl Client {
     /// Download a document (processing report) from its presigned URL, with retries.
     pub async fn download(&self, url: &str) -> Result<Vec<u8>, SpApiError> {
         let url = self.document_url(url)?;
-        self.raw_with_retries("feed document download", || self.http.get(url.clone()))
-            .await
+        self.raw_with_retries("feed document download", || {
+            self.http.get(url.clone()).timeout(DOCUMENT_TIMEOUT)
+        })
+        .await
     }
 
     fn document_url(&self, url: &str) -> Result<Url, SpApiError> {
