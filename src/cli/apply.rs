@@ -220,44 +220,68 @@ async fn run_async(args: ApplyArgs) -> ExitCode {
             Emit::Feed => "feed",
         }
     };
-    let report = if args.validate_only {
-        let jobs = match patch_jobs(&plan, true) {
-            Ok(j) => j,
-            Err(r) => return super::fail(r, 2),
-        };
-        let pb = progress_bar("validating");
-        let r = engine::apply_patches(&client, jobs, None, &opts, &pb).await;
-        pb.finish_and_clear();
-        r
-    } else {
-        let opened = match Journal::open(&journal_path, &plan.digest, plan.emit) {
-            Ok(j) => j,
-            Err(e) => {
-                let help = e.help();
-                return super::fail(miette!(code = "allot::journal", help = help, "{e}"), 2);
+    let work = async {
+        let report = if args.validate_only {
+            let jobs = match patch_jobs(&plan, true) {
+                Ok(j) => j,
+                Err(r) => return Err(super::fail(r, 2)),
+            };
+            let pb = progress_bar("validating");
+            let r = engine::apply_patches(&client, jobs, None, &opts, &pb).await;
+            pb.finish_and_clear();
+            r
+        } else {
+            let opened = match Journal::open(&journal_path, &plan.digest, plan.emit) {
+                Ok(j) => j,
+                Err(e) => {
+                    let help = e.help();
+                    return Err(super::fail(
+                        miette!(code = "allot::journal", help = help, "{e}"),
+                        2,
+                    ));
+                }
+            };
+            match plan.emit {
+                Emit::Patch => {
+                    let jobs = match patch_jobs(&plan, false) {
+                        Ok(j) => j,
+                        Err(r) => return Err(super::fail(r, 2)),
+                    };
+                    let pb = progress_bar("patching");
+                    let r = engine::apply_patches(&client, jobs, Some(opened), &opts, &pb).await;
+                    pb.finish_and_clear();
+                    r
+                }
+                Emit::Feed => {
+                    let jobs = match feed_jobs(&plan) {
+                        Ok(j) => j,
+                        Err(r) => return Err(super::fail(r, 2)),
+                    };
+                    let pb = progress_bar("feeds");
+                    let r = engine::apply_feeds(&client, jobs, &skus, opened, &opts, &pb).await;
+                    pb.finish_and_clear();
+                    r
+                }
             }
         };
-        match plan.emit {
-            Emit::Patch => {
-                let jobs = match patch_jobs(&plan, false) {
-                    Ok(j) => j,
-                    Err(r) => return super::fail(r, 2),
-                };
-                let pb = progress_bar("patching");
-                let r = engine::apply_patches(&client, jobs, Some(opened), &opts, &pb).await;
-                pb.finish_and_clear();
-                r
-            }
-            Emit::Feed => {
-                let jobs = match feed_jobs(&plan) {
-                    Ok(j) => j,
-                    Err(r) => return super::fail(r, 2),
-                };
-                let pb = progress_bar("feeds");
-                let r = engine::apply_feeds(&client, jobs, &skus, opened, &opts, &pb).await;
-                pb.finish_and_clear();
-                r
-            }
+        Ok(report)
+    };
+    // Ctrl-C stops sending; every answer received so far is already in the journal.
+    let report = tokio::select! {
+        r = work => match r {
+            Ok(report) => report,
+            Err(code) => return code,
+        },
+        _ = tokio::signal::ctrl_c() => {
+            let again = if args.validate_only {
+                String::new()
+            } else {
+                format!(
+                    "; every answer received so far is journaled: run `allot apply {}` to resume",
+                    args.plan.display()
+                )
+            };
+            return super::fail(miette!("interrupted{again}"), 1);
         }
     };
     print!(
