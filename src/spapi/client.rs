@@ -88,6 +88,13 @@ pub fn display_url(url: &Url) -> String {
     u.to_string()
 }
 
+/// How long a token from LWA is used: `expires_in` minus a minute (half of it when shorter than
+/// two minutes), so no request leaves with a token about to expire.
+fn refresh_after(expires_in: u64) -> Duration {
+    let margin = if expires_in > 120 { 60 } else { expires_in / 2 };
+    Duration::from_secs(expires_in.saturating_sub(margin))
+}
+
 struct CachedToken {
     token: Secret,
     /// Refresh after this instant (expires_in minus a margin).
@@ -674,6 +681,13 @@ mod tests {
 
     fn body() -> Value {
         serde_json::json!({"productType": "PRODUCT", "patches": []})
+    }
+
+    #[test]
+    fn tokens_are_refreshed_before_they_expire() {
+        assert_eq!(refresh_after(3600), Duration::from_secs(3540));
+        assert_eq!(refresh_after(100), Duration::from_secs(50));
+        assert_eq!(refresh_after(0), Duration::ZERO);
     }
 
     #[test]
