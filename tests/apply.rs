@@ -177,8 +177,17 @@ impl Sandbox {
         self.handle.as_ref().unwrap()
     }
 
+    /// The sandbox's log of every SP-API request, read from `GET /_sandbox/requests`.
     fn requests(&self) -> Vec<LogEntry> {
-        self.handle().requests()
+        let url = format!("{}/_sandbox/requests", self.base);
+        self.rt.block_on(async {
+            reqwest::get(url)
+                .await
+                .unwrap()
+                .json::<Vec<LogEntry>>()
+                .await
+                .unwrap()
+        })
     }
 
     /// Read every operation's SKU back through the sandbox's getListingsItem (the same call as
