@@ -116,6 +116,15 @@ pub fn run(args: SandboxArgs) -> ExitCode {
                 }
             }
         }
+        // Listen for Ctrl-C and SIGTERM before announcing the address: a signal that arrives
+        // right after the announcement must stop the server cleanly (and save its state).
+        let stop = match StopSignal::listen() {
+            Ok(s) => s,
+            Err(e) => {
+                handle.shutdown().await;
+                return super::fail(miette::miette!("cannot listen for Ctrl-C: {e}"), 2);
+            }
+        };
         let base = handle.base_url();
         println!("allot sandbox: a local SP-API on {base}");
         match &args.state {
@@ -142,13 +151,46 @@ pub fn run(args: SandboxArgs) -> ExitCode {
         println!();
         println!("Inspect: {base}/_sandbox/state  {base}/_sandbox/requests");
         println!("Press Ctrl-C to stop.");
-        if let Err(e) = tokio::signal::ctrl_c().await {
-            eprintln!("allot sandbox: cannot wait for Ctrl-C ({e}); stopping");
-        }
+        stop.wait().await;
         eprintln!("allot sandbox: stopping");
         match handle.stop().await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => super::fail(miette::miette!("{e}"), 1),
         }
     })
+}
+
+/// SIGINT or SIGTERM, registered eagerly (tokio's `ctrl_c()` registers only when first polled).
+struct StopSignal {
+    #[cfg(unix)]
+    int: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    term: tokio::signal::unix::Signal,
+}
+
+impl StopSignal {
+    fn listen() -> std::io::Result<Self> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(StopSignal {
+                int: signal(SignalKind::interrupt())?,
+                term: signal(SignalKind::terminate())?,
+            })
+        }
+        #[cfg(not(unix))]
+        Ok(StopSignal {})
+    }
+
+    async fn wait(mut self) {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = self.int.recv() => {}
+            _ = self.term.recv() => {}
+        }
+        #[cfg(not(unix))]
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            eprintln!("allot sandbox: cannot wait for Ctrl-C ({e}); stopping");
+        }
+    }
 }
