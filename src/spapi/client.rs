@@ -207,10 +207,9 @@ impl Client {
             .exchange_refresh_token()
             .await
             .map_err(|e| self.remember_auth(e))?;
-        let margin = if expires_in > 120 { 60 } else { expires_in / 2 };
         *guard = Some(CachedToken {
             token: token.clone(),
-            refresh_at: Instant::now() + Duration::from_secs(expires_in.saturating_sub(margin)),
+            refresh_at: Instant::now() + refresh_after(expires_in),
         });
         Ok(token)
     }
