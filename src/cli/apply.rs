@@ -290,13 +290,24 @@ async fn run_async(args: ApplyArgs) -> ExitCode {
     );
     match report.fatal {
         Some(engine::Fatal::Api(e)) => {
-            let help = if matches!(e, crate::spapi::SpApiError::Auth(_)) {
-                "nothing more was sent; operations already accepted are journaled and will not be \
-                 sent again once the credentials are fixed"
-            } else {
-                "fix the setting and run apply again; it resumes from the journal"
+            use crate::spapi::SpApiError;
+            let (help, code) = match e {
+                SpApiError::Auth(_) => (
+                    "nothing more was sent; operations already accepted are journaled and will \
+                     not be sent again once the credentials are fixed",
+                    2,
+                ),
+                SpApiError::LoginUnavailable(_) => (
+                    "Login with Amazon did not answer; nothing more was sent. Run apply again \
+                     later: it resumes from the journal",
+                    1,
+                ),
+                _ => (
+                    "fix the setting and run apply again; it resumes from the journal",
+                    2,
+                ),
             };
-            super::fail(miette!(code = "allot::apply", help = help, "{e}"), 2)
+            super::fail(miette!(code = "allot::apply", help = help, "{e}"), code)
         }
         Some(engine::Fatal::Journal(e)) => {
             let help = e.help();

@@ -95,6 +95,32 @@ fn refresh_after(expires_in: u64) -> Duration {
     Duration::from_secs(expires_in.saturating_sub(margin))
 }
 
+/// The first login failure, replayed to every later call.
+#[derive(Clone, Debug)]
+enum LoginFailure {
+    Refused(String),
+    Unavailable(String),
+}
+
+impl LoginFailure {
+    fn to_error(&self) -> SpApiError {
+        match self {
+            LoginFailure::Refused(m) => SpApiError::Auth(m.clone()),
+            LoginFailure::Unavailable(m) => SpApiError::LoginUnavailable(m.clone()),
+        }
+    }
+}
+
+impl SpApiError {
+    fn login_failure(&self) -> LoginFailure {
+        match self {
+            SpApiError::LoginUnavailable(m) => LoginFailure::Unavailable(m.clone()),
+            SpApiError::Auth(m) => LoginFailure::Refused(m.clone()),
+            other => LoginFailure::Unavailable(other.to_string()),
+        }
+    }
+}
+
 struct CachedToken {
     token: Secret,
     /// Refresh after this instant (expires_in minus a margin).
@@ -119,7 +145,7 @@ pub struct Client {
     requests: AtomicU64,
     /// Set by the first authentication failure: every later call fails at once with it, so
     /// concurrent tasks do not each go back to LWA (one error, not a storm).
-    auth_failed: std::sync::Mutex<Option<String>>,
+    auth_failed: std::sync::Mutex<Option<LoginFailure>>,
 }
 
 impl Client {
@@ -203,10 +229,12 @@ impl Client {
         if let Some(c) = guard.as_ref().filter(|c| Instant::now() < c.refresh_at) {
             return Ok(c.token.clone());
         }
-        let (token, expires_in) = self
-            .exchange_refresh_token()
-            .await
-            .map_err(|e| self.remember_auth(e))?;
+        let (token, expires_in) = self.exchange_refresh_token().await.map_err(|e| match e {
+            SpApiError::Exhausted { .. } => {
+                self.remember_auth(SpApiError::LoginUnavailable(e.to_string()))
+            }
+            e => self.remember_auth(e),
+        })?;
         *guard = Some(CachedToken {
             token: token.clone(),
             refresh_at: Instant::now() + refresh_after(expires_in),
@@ -221,15 +249,15 @@ impl Client {
             .unwrap_or_else(|p| p.into_inner())
             .as_ref()
         {
-            Some(msg) => Err(SpApiError::Auth(msg.clone())),
+            Some(e) => Err(e.to_error()),
             None => Ok(()),
         }
     }
 
     fn remember_auth(&self, e: SpApiError) -> SpApiError {
-        if let SpApiError::Auth(msg) = &e {
+        if matches!(e, SpApiError::Auth(_) | SpApiError::LoginUnavailable(_)) {
             let mut g = self.auth_failed.lock().unwrap_or_else(|p| p.into_inner());
-            g.get_or_insert_with(|| msg.clone());
+            g.get_or_insert_with(|| e.login_failure());
         }
         e
     }
@@ -566,6 +594,7 @@ mod tests {
     struct Stub {
         lwa_calls: AtomicUsize,
         lwa_refuse: std::sync::atomic::AtomicBool,
+        lwa_down: std::sync::atomic::AtomicBool,
         patch_calls: AtomicUsize,
         forbidden_calls: AtomicUsize,
         /// The patch route answers 429/503 this many times before accepting.
@@ -576,6 +605,9 @@ mod tests {
         let n = s.lwa_calls.fetch_add(1, Ordering::SeqCst);
         assert!(body.contains("grant_type=refresh_token"));
         assert!(body.contains("client_secret=client-secret-value"));
+        if s.lwa_down.load(Ordering::SeqCst) {
+            return (S::SERVICE_UNAVAILABLE, String::new());
+        }
         if s.lwa_refuse.load(Ordering::SeqCst) {
             return (
                 S::BAD_REQUEST,
@@ -788,6 +820,30 @@ mod tests {
             assert!(matches!(r, Err(SpApiError::Auth(_))));
         }
         assert_eq!(stub.lwa_calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn login_outage_stops_the_run_after_its_retries() {
+        let stub = Arc::new(Stub::default());
+        stub.lwa_down.store(true, Ordering::SeqCst);
+        let base = serve(stub.clone()).await;
+        let c = client(&base, 2);
+        let e = c
+            .call(ApiOp::GetFeed, Region::EU, "GET", "/bad", &[], None)
+            .await
+            .unwrap_err();
+        assert!(matches!(e, SpApiError::LoginUnavailable(_)), "{e}");
+        assert!(e.is_fatal());
+        assert_eq!(stub.lwa_calls.load(Ordering::SeqCst), 3);
+        let calls = (0..8).map(|_| c.call(ApiOp::GetFeed, Region::EU, "GET", "/bad", &[], None));
+        for r in futures::future::join_all(calls).await {
+            assert!(matches!(r, Err(SpApiError::LoginUnavailable(_))));
+        }
+        assert_eq!(
+            stub.lwa_calls.load(Ordering::SeqCst),
+            3,
+            "no new login attempts"
+        );
     }
 
     #[tokio::test]
