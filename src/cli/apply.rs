@@ -297,6 +297,11 @@ async fn run_async(args: ApplyArgs) -> ExitCode {
                      not be sent again once the credentials are fixed",
                     2,
                 ),
+                SpApiError::Unreachable(_) => (
+                    "nothing more was sent; check --endpoint and the network, then run apply \
+                     again: it resumes from the journal",
+                    1,
+                ),
                 SpApiError::LoginUnavailable(_) => (
                     "Login with Amazon did not answer; nothing more was sent. Run apply again \
                      later: it resumes from the journal",

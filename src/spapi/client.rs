@@ -100,6 +100,7 @@ fn refresh_after(expires_in: u64) -> Duration {
 enum LoginFailure {
     Refused(String),
     Unavailable(String),
+    Unreachable(String),
 }
 
 impl LoginFailure {
@@ -107,6 +108,7 @@ impl LoginFailure {
         match self {
             LoginFailure::Refused(m) => SpApiError::Auth(m.clone()),
             LoginFailure::Unavailable(m) => SpApiError::LoginUnavailable(m.clone()),
+            LoginFailure::Unreachable(m) => SpApiError::Unreachable(m.clone()),
         }
     }
 }
@@ -116,6 +118,7 @@ impl SpApiError {
         match self {
             SpApiError::LoginUnavailable(m) => LoginFailure::Unavailable(m.clone()),
             SpApiError::Auth(m) => LoginFailure::Refused(m.clone()),
+            SpApiError::Unreachable(m) => LoginFailure::Unreachable(m.clone()),
             other => LoginFailure::Unavailable(other.to_string()),
         }
     }
@@ -146,6 +149,8 @@ pub struct Client {
     /// Set by the first authentication failure: every later call fails at once with it, so
     /// concurrent tasks do not each go back to LWA (one error, not a storm).
     auth_failed: std::sync::Mutex<Option<LoginFailure>>,
+    /// SP-API attempts in a row (across tasks) that got no HTTP answer at all.
+    silent_in_a_row: std::sync::atomic::AtomicU32,
 }
 
 impl Client {
@@ -169,6 +174,7 @@ impl Client {
             retries: AtomicU64::new(0),
             requests: AtomicU64::new(0),
             auth_failed: std::sync::Mutex::new(None),
+            silent_in_a_row: std::sync::atomic::AtomicU32::new(0),
         })
     }
 
@@ -210,6 +216,12 @@ impl Client {
             secrets.push(t);
         }
         scrub(text, &secrets)
+    }
+
+    /// Attempts in a row without any HTTP answer after which the endpoint counts as down: three
+    /// requests' worth of retries.
+    fn unreachable_threshold(&self) -> u32 {
+        3 * (self.cfg.max_retries + 1)
     }
 
     /// Full-jitter exponential backoff for retry `attempt` (0-based), capped.
@@ -255,7 +267,10 @@ impl Client {
     }
 
     fn remember_auth(&self, e: SpApiError) -> SpApiError {
-        if matches!(e, SpApiError::Auth(_) | SpApiError::LoginUnavailable(_)) {
+        if matches!(
+            e,
+            SpApiError::Auth(_) | SpApiError::LoginUnavailable(_) | SpApiError::Unreachable(_)
+        ) {
             let mut g = self.auth_failed.lock().unwrap_or_else(|p| p.into_inner());
             g.get_or_insert_with(|| e.login_failure());
         }
@@ -381,8 +396,21 @@ impl Client {
             }
             self.requests.fetch_add(1, Ordering::Relaxed);
             let reason = match self.exchange(req).await {
-                Err(e) => e,
+                Err(e) => {
+                    // Scattered lost answers are retried per request; a long unbroken run of
+                    // them means nobody is there, and the whole run stops.
+                    let n = self.silent_in_a_row.fetch_add(1, Ordering::Relaxed) + 1;
+                    if n >= self.unreachable_threshold() {
+                        return Err(self.remember_auth(SpApiError::Unreachable(format!(
+                            "{n} requests in a row to {} got no answer (last: {e}); check \
+                             --endpoint and the network",
+                            self.base_url(region)
+                        ))));
+                    }
+                    e
+                }
                 Ok(x) => {
+                    self.silent_in_a_row.store(0, Ordering::Relaxed);
                     if let Some(rate) = x.rate_limit {
                         self.limits.adapt(op, rate);
                     }
@@ -844,6 +872,35 @@ mod tests {
             3,
             "no new login attempts"
         );
+    }
+
+    #[tokio::test]
+    async fn a_silent_endpoint_stops_the_run() {
+        let stub = Arc::new(Stub::default());
+        let base = serve(stub.clone()).await;
+        // Nothing listens on port 1: every attempt is a connection error.
+        let c = Client::new(
+            creds(),
+            ClientConfig {
+                endpoint: Some(parse_endpoint("http://127.0.0.1:1").unwrap()),
+                lwa_endpoint: parse_endpoint(&format!("{base}/auth/o2/token")).unwrap(),
+                max_retries: 1,
+                rate_scale: 1000.0,
+                ..ClientConfig::default()
+            },
+        )
+        .unwrap();
+        let call = || c.call(ApiOp::GetFeed, Region::EU, "GET", "/x", &[], None);
+        // Two attempts each: the first two calls fail on their own…
+        for _ in 0..2 {
+            assert!(matches!(call().await, Err(SpApiError::Exhausted { .. })));
+        }
+        // … the sixth silent attempt in a row stops everything.
+        let e = call().await.unwrap_err();
+        assert!(matches!(e, SpApiError::Unreachable(_)), "{e}");
+        assert!(e.is_fatal());
+        assert!(e.to_string().contains("--endpoint"));
+        assert!(matches!(call().await, Err(SpApiError::Unreachable(_))));
     }
 
     #[tokio::test]

@@ -69,6 +69,10 @@ pub enum SpApiError {
     /// can be authenticated, so the run stops rather than asking again for every offer.
     #[error("cannot get an access token: {0}")]
     LoginUnavailable(String),
+    /// The SP-API endpoint gave no HTTP answer at all many times in a row (wrong `--endpoint`,
+    /// network down): the run stops instead of every offer waiting out its retries.
+    #[error("the SP-API does not answer: {0}")]
+    Unreachable(String),
     /// A 4xx other than 429 (and 403 auth): Amazon refused this request; shown per offer.
     #[error("{op} returned HTTP {status}: {}{}", join_errors(.errors), request_id_suffix(.request_id))]
     Api {
@@ -97,7 +101,10 @@ impl SpApiError {
     pub fn is_fatal(&self) -> bool {
         matches!(
             self,
-            SpApiError::Auth(_) | SpApiError::Config(_) | SpApiError::LoginUnavailable(_)
+            SpApiError::Auth(_)
+                | SpApiError::Config(_)
+                | SpApiError::LoginUnavailable(_)
+                | SpApiError::Unreachable(_)
         )
     }
 
