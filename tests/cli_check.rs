@@ -207,3 +207,39 @@ fn folder_is_searched_recursively_and_sorted() {
         .code(2)
         .stderr(predicate::str::contains("no *.allot files"));
 }
+
+#[test]
+fn github_format_annotates_the_pull_request() {
+    let out = allot()
+        .args([
+            "check",
+            "--format",
+            "github",
+            "policies/acme-na.allot",
+            "tests/fixtures/err/eu-trap.allot",
+        ])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "checked 2 files: 1 error, 2 warnings",
+        ))
+        .get_output()
+        .stdout
+        .clone();
+    let out = String::from_utf8(out).unwrap();
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 3, "{out}");
+    assert!(lines[0].starts_with(
+        "::warning file=policies/acme-na.allot,line=18,col=3,endLine=18,endColumn=10,title=allot%3A%3Aoversell::"
+    ), "{out}");
+    assert!(
+        lines[2].starts_with("::error file=tests/fixtures/err/eu-trap.allot,line=7,col=3,"),
+        "{out}"
+    );
+    // Messages are escaped for workflow commands: no raw newline or `%` inside one annotation.
+    assert!(lines[2].contains("FR's 50%25 would overwrite"), "{out}");
+    assert!(
+        lines[2].contains("%0Ahelp: give each marketplace its own seller SKU"),
+        "{out}"
+    );
+}

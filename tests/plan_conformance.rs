@@ -658,3 +658,117 @@ fn show_refuses_an_edited_or_foreign_plan_clearly() {
     assert_eq!(o.status.code(), Some(1));
     assert!(words(&o.stderr).contains("cannot read plan file"));
 }
+
+// ---------------------------------------------------------------------------------------------
+// `allot plan --out`: the saved plan is the preview's own offers
+
+fn repo(p: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join(p)
+        .to_str()
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn plan_out_saves_exactly_what_the_preview_shows() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("plan.json");
+    let (policy, inventory, current) = (
+        repo("policies/acme-na.allot"),
+        repo("examples/inventory.csv"),
+        repo("examples/current.json"),
+    );
+    let o = Command::cargo_bin("allot")
+        .unwrap()
+        .args([
+            "plan",
+            &policy,
+            "--inventory",
+            &inventory,
+            "--current",
+            &current,
+        ])
+        .args(["--format", "json", "--out", out.to_str().unwrap()])
+        .args([
+            "--emit",
+            "feed",
+            "--patch-op",
+            "replace",
+            "--issue-locale",
+            "de_DE",
+        ])
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(words(&o.stderr).contains("saved"), "{}", words(&o.stderr));
+    let preview: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let saved = plan::read(&out).unwrap();
+    plan::check_inputs(&saved).unwrap();
+    assert_eq!(saved.emit, plan::Emit::Feed);
+    assert_eq!(saved.patch_op, PatchOp::Replace);
+    assert_eq!(saved.issue_locale, "de_DE");
+    assert_eq!(saved.seller_id, preview["seller_id"]);
+    assert_eq!(saved.policy, preview["policy"]);
+    assert_eq!(saved.inputs.policy.path, policy);
+    assert_eq!(saved.inputs.current.as_ref().unwrap().path, current);
+    assert_eq!(
+        serde_json::to_value(&saved.summary).unwrap(),
+        preview["summary"]
+    );
+
+    // One operation per changing offer, same SKU, region, marketplaces and quantities.
+    let changing: Vec<&Value> = preview["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["kind"] != "unchanged")
+        .collect();
+    assert!(!changing.is_empty());
+    assert_eq!(saved.operations.len(), changing.len());
+    for (op, c) in saved.operations.iter().zip(&changing) {
+        assert_eq!(op.seller_sku, c["seller_sku"]);
+        assert_eq!(op.region.as_str(), c["region"]);
+        assert_eq!(json!(op.marketplace_ids), c["marketplace_ids"]);
+        let want: Vec<(String, u64)> = c["channels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|ch| {
+                (
+                    ch["channel"].as_str().unwrap().to_string(),
+                    ch["new"].as_u64().unwrap(),
+                )
+            })
+            .collect();
+        let got: Vec<(String, u64)> = op
+            .channels
+            .iter()
+            .map(|ch| (ch.channel.clone(), ch.quantity))
+            .collect();
+        assert_eq!(got, want, "{}", op.seller_sku);
+    }
+    if let Some(m) = models() {
+        for d in encode::feed_documents(&saved).unwrap() {
+            assert_feed_conforms(m, &d);
+        }
+        for op in &saved.operations {
+            assert_conforms(
+                m,
+                &encode::patch_request(&saved, op, true),
+                &saved.seller_id,
+                &op.seller_sku,
+            );
+        }
+    }
+
+    // The saving flags mean nothing without --out: refused, not ignored.
+    let o = Command::cargo_bin("allot")
+        .unwrap()
+        .args(["plan", &policy, "--inventory", &inventory, "--emit", "feed"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--out"));
+}

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
 
-use crate::render::diagnostics::{human_all, json_records, want_color};
+use crate::render::diagnostics::{github_annotations, human_all, json_records, want_color};
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -17,6 +17,9 @@ pub enum Format {
     Human,
     /// One JSON array of diagnostic records on stdout.
     Json,
+    /// GitHub Actions workflow commands on stdout (`::error file=…,line=…::…`): annotations on
+    /// the pull request's diff. The summary still goes to stderr.
+    Github,
 }
 
 #[derive(Debug, Args)]
@@ -97,10 +100,21 @@ pub fn run(args: CheckArgs) -> ExitCode {
         warnings += checked.warnings();
         match args.format {
             Format::Human => eprint!("{}", human_all(&file, &checked.diagnostics, color)),
-            Format::Json => records.extend(json_records(&file, &checked.diagnostics)),
+            Format::Json | Format::Github => {
+                records.extend(json_records(&file, &checked.diagnostics))
+            }
         }
     }
     match args.format {
+        Format::Github => {
+            print!("{}", github_annotations(&records));
+            eprintln!(
+                "checked {}: {}, {}",
+                plural(files.len(), "file"),
+                plural(errors, "error"),
+                plural(warnings, "warning")
+            )
+        }
         Format::Human => eprintln!(
             "checked {}: {}, {}",
             plural(files.len(), "file"),

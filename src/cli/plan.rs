@@ -59,6 +59,8 @@ pub struct PlanArgs {
     /// Markdown only: the most characters the comment may have (GitHub allows 65,536).
     #[arg(long, value_name = "N", default_value_t = 60_000)]
     pub max_chars: usize,
+    #[command(flatten)]
+    pub save: super::plan_out::SaveArgs,
     /// How to reach the SP-API for `--current live` (same flags as `allot apply`).
     #[command(flatten, next_help_heading = "SP-API (for --current live)")]
     pub conn: super::apply::ConnectionArgs,
@@ -195,12 +197,33 @@ pub fn run(mut args: PlanArgs) -> ExitCode {
         Ok(p) => p,
         Err(code) => return code,
     };
-    // Saving a plan (`--out plan.json`) belongs here: one call with `&loaded` and `&preview`.
     if let Err(e) = render(&args, &loaded.policy, &preview) {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
             return ExitCode::SUCCESS;
         }
         return super::fail(miette::miette!("cannot write the preview: {e}"), 1);
+    }
+    // The saved plan comes from the very offers just rendered, so the two always agree.
+    let files = super::plan_out::InputPaths {
+        policy: &args.input.policy,
+        inventory: &args.input.inventory,
+        current: args.input.current.as_deref(),
+    };
+    match super::plan_out::save(
+        &args.save,
+        &loaded.policy.name,
+        &loaded.policy.seller_id,
+        &preview.changes,
+        &preview.summary,
+        files,
+    ) {
+        Ok(Some(plan)) => {
+            if let Some(out) = &args.save.out {
+                eprintln!("{}", super::plan_out::saved_note(out, &plan));
+            }
+        }
+        Ok(None) => {}
+        Err(report) => return super::fail(report, 1),
     }
     if args.detailed_exitcode && preview.has_changes() {
         ExitCode::from(2)

@@ -26,6 +26,9 @@ pub struct ShowArgs {
     /// when the plan is sent as feeds.
     #[arg(long)]
     pub requests: bool,
+    /// Markdown only: the most characters the comment may have (GitHub allows 65,536).
+    #[arg(long, value_name = "N", default_value_t = 60_000)]
+    pub max_chars: usize,
 }
 
 pub fn run(args: ShowArgs) -> ExitCode {
@@ -46,7 +49,7 @@ pub fn run(args: ShowArgs) -> ExitCode {
     } else {
         match args.format {
             Format::Table => render::table(&plan),
-            Format::Markdown => render::markdown(&plan),
+            Format::Markdown => render::markdown(&plan, args.max_chars),
             Format::Json => render::json(&plan),
         }
     };

@@ -1,6 +1,7 @@
 //! Rendering of policy diagnostics: human (miette, with or without colour) and JSON.
 
 use std::fmt;
+use std::sync::Arc;
 
 use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceCode};
 
@@ -22,26 +23,43 @@ pub fn want_color(stream_is_terminal: bool) -> bool {
 
 /// One diagnostic rendered with its source snippet, ending in a newline.
 pub fn human(file: &SourceFile, d: &Diagnostic, color: bool) -> String {
-    let theme = if color {
-        GraphicalTheme::unicode()
-    } else {
-        GraphicalTheme::unicode_nocolor()
-    };
-    let handler = GraphicalReportHandler::new_themed(theme).with_width(100);
-    let adapter = Adapter::new(file, d);
-    let mut out = String::new();
-    // Writing into a String cannot fail; a miette rendering error falls back to a plain line.
-    if handler.render_report(&mut out, &adapter).is_err() {
-        out = format!("{}[{}]: {}\n", d.severity.as_str(), d.code, d.message);
-    }
-    out
+    render_one(&file.name, &padded(file), d, color)
 }
 
 /// Every diagnostic of a file, errors and warnings in source order.
 pub fn human_all(file: &SourceFile, diags: &[Diagnostic], color: bool) -> String {
     let mut sorted: Vec<&Diagnostic> = diags.iter().collect();
     sorted.sort_by_key(|d| d.primary_span().start);
-    sorted.iter().map(|d| human(file, d, color)).collect()
+    // One shared copy of the source for all of them, not one per diagnostic.
+    let text = padded(file);
+    sorted
+        .iter()
+        .map(|d| render_one(&file.name, &text, d, color))
+        .collect()
+}
+
+/// The source with a trailing space, which gives an end-of-file label a character to point at.
+fn padded(file: &SourceFile) -> Arc<str> {
+    let mut text = String::with_capacity(file.text.len() + 1);
+    text.push_str(&file.text);
+    text.push(' ');
+    Arc::from(text)
+}
+
+fn render_one(name: &str, text: &Arc<str>, d: &Diagnostic, color: bool) -> String {
+    let theme = if color {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
+    let handler = GraphicalReportHandler::new_themed(theme).with_width(100);
+    let adapter = Adapter::new(name, text, d);
+    let mut out = String::new();
+    // Writing into a String cannot fail; a miette rendering error falls back to a plain line.
+    if handler.render_report(&mut out, &adapter).is_err() {
+        out = format!("{}[{}]: {}\n", d.severity.as_str(), d.code, d.message);
+    }
+    out
 }
 
 /// The documented JSON records for a file's diagnostics.
@@ -55,28 +73,63 @@ pub fn json_records(file: &SourceFile, diags: &[Diagnostic]) -> Vec<JsonDiagnost
     out
 }
 
+/// GitHub Actions workflow commands, one line per record: `::error file=…,line=…,col=…,
+/// endLine=…,endColumn=…,title=CODE::MESSAGE` (help appended on a second line of the message).
+pub fn github_annotations(records: &[JsonDiagnostic]) -> String {
+    // Workflow-command escaping: data escapes %, CR, LF; properties also `:` and `,`.
+    fn data(s: &str) -> String {
+        s.replace('%', "%25")
+            .replace('\r', "%0D")
+            .replace('\n', "%0A")
+    }
+    fn prop(s: &str) -> String {
+        data(s).replace(':', "%3A").replace(',', "%2C")
+    }
+    let mut out = String::new();
+    for r in records {
+        let level = match r.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        let mut message = r.message.clone();
+        if let Some(h) = &r.help {
+            message.push_str("\nhelp: ");
+            message.push_str(h);
+        }
+        out.push_str(&format!(
+            "::{level} file={},line={},col={},endLine={},endColumn={},title={}::{}\n",
+            prop(&r.file),
+            r.line,
+            r.column,
+            r.end_line,
+            r.end_column,
+            prop(&r.code),
+            data(&message)
+        ));
+    }
+    out
+}
+
 /// Adapts a `Diagnostic` to miette, with the source attached and spans clamped so labels at
 /// end of file still show (miette drops a label that starts past the last character).
 struct Adapter {
     d: Diagnostic,
-    source: NamedSource<String>,
+    source: NamedSource<Arc<str>>,
 }
 
 impl Adapter {
-    fn new(file: &SourceFile, d: &Diagnostic) -> Self {
-        // A trailing space gives an end-of-file label a character to point at.
-        let mut text = file.text.clone();
-        text.push(' ');
+    /// `text` is the source plus one trailing space (see `padded`).
+    fn new(name: &str, text: &Arc<str>, d: &Diagnostic) -> Self {
         let max = text.len() - 1;
         let mut d = d.clone();
         for l in &mut d.labels {
-            let start = floor_boundary(&text, l.span.start.min(max));
-            let end = floor_boundary(&text, l.span.end.min(text.len())).max(start);
+            let start = floor_boundary(text, l.span.start.min(max));
+            let end = floor_boundary(text, l.span.end.min(text.len())).max(start);
             l.span = Span::new(start, end);
         }
         Adapter {
             d,
-            source: NamedSource::new(file.name.clone(), text),
+            source: NamedSource::new(name, Arc::clone(text)),
         }
     }
 }
@@ -162,5 +215,10 @@ mod tests {
         assert!(out.contains("add `}`"), "{out}");
         let j = json_records(&file, &[d]);
         assert_eq!((j[0].line, j[0].column, j[0].end_column), (1, 11, 11));
+        assert_eq!(
+            github_annotations(&j),
+            "::error file=p.allot,line=1,col=11,endLine=1,endColumn=11,\
+             title=allot%3A%3Aunclosed-block::this block is never closed%0Ahelp: add `}`\n"
+        );
     }
 }

@@ -3,9 +3,11 @@
 
 use serde_json::{Value, json};
 
-use crate::model::ChannelQty;
+use crate::marketplaces::Marketplace;
+use crate::model::{ChangeKind, OnMissing, Policy};
 use crate::plan::encode::{self, FeedDocument, HttpRequest};
-use crate::plan::{Emit, Plan, PlanError, marketplace_code};
+use crate::plan::{Emit, Plan, PlanError, offer_changes};
+use crate::render::preview;
 use crate::sim::amazon::PatchOp;
 
 fn patch_op_name(op: PatchOp) -> &'static str {
@@ -22,24 +24,27 @@ fn emit_name(e: Emit) -> &'static str {
     }
 }
 
-/// The header lines every text rendering starts with.
+/// What the plan is: policy, seller, when, how it is sent, its digest and inputs.
 fn header_lines(plan: &Plan) -> Vec<String> {
-    let s = &plan.summary;
     let current = plan.inputs.current.as_ref().map_or_else(
         || "none".to_string(),
         |c| format!("{} (sha256 {})", c.path, short(&c.sha256)),
     );
+    let ops = match plan.operations.len() {
+        1 => "1 operation".to_string(),
+        n => format!("{n} operations"),
+    };
     vec![
         format!(
-            "Plan for policy `{}`, seller {}, made {}",
+            "Saved plan for policy `{}`, seller {}, made {}",
             plan.policy, plan.seller_id, plan.created_at
         ),
         format!(
-            "Format {}, emit {} ({}), issueLocale {}, digest {}",
-            plan.format_version,
+            "{ops} as {} ({}), issueLocale {}, format {}, digest {}",
             emit_name(plan.emit),
             patch_op_name(plan.patch_op),
             plan.issue_locale,
+            plan.format_version,
             short(&plan.digest)
         ),
         format!(
@@ -50,19 +55,6 @@ fn header_lines(plan: &Plan) -> Vec<String> {
             short(&plan.inputs.inventory.sha256),
             current
         ),
-        format!(
-            "Summary: {} new, {} changed, {} zeroed, {} unchanged offers; {} SKUs skipped (no stock row); exposure {} units",
-            s.offers_new,
-            s.offers_changed,
-            s.offers_zeroed,
-            s.offers_unchanged,
-            s.skus_skipped_missing,
-            s.exposure
-        ),
-        match plan.operations.len() {
-            1 => "1 operation".to_string(),
-            n => format!("{n} operations"),
-        },
     ]
 }
 
@@ -70,148 +62,191 @@ fn short(hex: &str) -> String {
     hex.chars().take(12).collect()
 }
 
-const COLUMNS: [&str; 8] = [
-    "#",
-    "SELLER SKU",
-    "REGION",
-    "MARKETPLACES",
-    "CHANNEL",
-    "BEFORE",
-    "AFTER",
-    "RULE",
-];
+/// The preview's counts as the plan recorded them (the plan keeps totals, not the lists).
+fn summary_lines(plan: &Plan) -> Vec<String> {
+    let s = &plan.summary;
+    vec![
+        format!(
+            "offers: {} new, {} changed, {} unchanged, {} zeroed",
+            s.offers_new, s.offers_changed, s.offers_unchanged, s.offers_zeroed
+        ),
+        format!("SKUs: {} skipped for missing stock", s.skus_skipped_missing),
+        format!(
+            "oversell exposure: {} unit{}",
+            s.exposure,
+            if s.exposure == 1 { "" } else { "s" }
+        ),
+    ]
+}
 
-/// One row per channel; the operation's own cells only on its first row.
-fn rows(plan: &Plan) -> Vec<[String; 8]> {
-    let mut out = Vec::new();
+/// The policy as far as the plan knows it, for the preview's renderers: its name, seller and
+/// marketplaces (channel codes stay codes: the plan does not keep location names).
+fn policy_stub(plan: &Plan) -> Policy {
+    let mut marketplaces: Vec<Marketplace> = Vec::new();
     for op in &plan.operations {
-        let codes: Vec<String> = op
-            .marketplace_ids
-            .iter()
-            .map(|id| marketplace_code(id))
-            .collect();
-        // Channels written, then channels only the current listings have (untouched by merge,
-        // dropped by replace).
-        let mut channels: Vec<(String, Option<u64>, Option<u64>)> = op
-            .channels
-            .iter()
-            .map(|c| {
-                (
-                    c.channel.clone(),
-                    before(op.previous.as_deref(), &c.channel),
-                    Some(c.quantity),
-                )
-            })
-            .collect();
-        for p in op.previous.iter().flatten() {
-            if !op.channels.iter().any(|c| c.channel == p.channel) {
-                let after = match plan.patch_op {
-                    PatchOp::Merge => Some(p.quantity),
-                    PatchOp::Replace => None,
-                };
-                channels.push((p.channel.clone(), Some(p.quantity), after));
+        for id in &op.marketplace_ids {
+            if !marketplaces.iter().any(|m| &m.id == id) {
+                marketplaces.push(
+                    crate::marketplaces::by_id(id).unwrap_or_else(|| Marketplace {
+                        code: id.clone(),
+                        id: id.clone(),
+                        country: String::new(),
+                        region: op.region,
+                        builtin: false,
+                    }),
+                );
             }
         }
-        for (i, (channel, before, after)) in channels.into_iter().enumerate() {
-            let first = i == 0;
-            let cell = |s: String| if first { s } else { String::new() };
-            out.push([
-                cell(op.id.to_string()),
-                cell(op.seller_sku.clone()),
-                cell(op.region.to_string()),
-                cell(codes.join(" ")),
-                channel,
-                before.map_or_else(|| "-".to_string(), |q| q.to_string()),
-                after.map_or_else(|| "(removed)".to_string(), |q| q.to_string()),
-                cell(op.rule.clone()),
-            ]);
+    }
+    Policy {
+        name: plan.policy.clone(),
+        seller_id: plan.seller_id.clone(),
+        marketplaces,
+        locations: Vec::new(),
+        rules: Vec::new(),
+        tests: Vec::new(),
+        no_oversell: false,
+        on_missing: OnMissing::default(),
+    }
+}
+
+/// Channels the current listing has that an operation does not write: `merge` leaves them as
+/// they are, `replace` removes them. (seller SKU, channel, quantity now)
+fn unwritten(plan: &Plan) -> Vec<(&str, &str, u64)> {
+    let mut out = Vec::new();
+    for op in &plan.operations {
+        for p in op.previous.iter().flatten() {
+            if !op.channels.iter().any(|c| c.channel == p.channel) {
+                out.push((op.seller_sku.as_str(), p.channel.as_str(), p.quantity));
+            }
         }
     }
     out
 }
 
-fn before(previous: Option<&[ChannelQty]>, channel: &str) -> Option<u64> {
-    previous?
-        .iter()
-        .find(|c| c.channel == channel)
-        .map(|c| c.quantity)
+/// Operations that write what the listing already shows (`--all`): the preview's change table
+/// leaves them out, so they are named separately. (seller SKU, marketplace codes)
+fn rewrites(plan: &Plan) -> Vec<(String, String)> {
+    offer_changes(plan)
+        .into_iter()
+        .filter(|c| c.kind == ChangeKind::Unchanged)
+        .map(|c| (c.offer.seller_sku, c.offer.marketplaces.join(",")))
+        .collect()
 }
 
-/// The plan as a text table.
+/// How many rewritten SKUs are named before "and N more".
+const REWRITE_LIMIT: usize = 20;
+
+fn unwritten_title(plan: &Plan) -> &'static str {
+    match plan.patch_op {
+        PatchOp::Merge => "Channels not written (merge leaves them as they are):",
+        PatchOp::Replace => "Channels the listing loses (replace removes them):",
+    }
+}
+
+/// The plan as the preview shows it: the same change table, then the plan's summary.
 pub fn table(plan: &Plan) -> String {
     let mut out = header_lines(plan).join("\n");
     out.push_str("\n\n");
-    let rows = rows(plan);
-    if rows.is_empty() {
-        out.push_str("Nothing to write.\n");
-        return out;
-    }
-    let mut widths = COLUMNS.map(|c| c.chars().count());
-    for r in &rows {
-        for (w, c) in widths.iter_mut().zip(r) {
-            *w = (*w).max(c.chars().count());
+    let mut buf = Vec::new();
+    // Writing into a Vec cannot fail.
+    let _ = preview::changes_table(&mut buf, &policy_stub(plan), &offer_changes(plan));
+    out.push_str(&String::from_utf8_lossy(&buf));
+    let rewrites = rewrites(plan);
+    if !rewrites.is_empty() {
+        out.push_str(&format!(
+            "\nAlso written, unchanged (the plan was made with --all): {} offer{}\n",
+            rewrites.len(),
+            if rewrites.len() == 1 { "" } else { "s" }
+        ));
+        for (sku, markets) in rewrites.iter().take(REWRITE_LIMIT) {
+            out.push_str(&format!("  {sku} ({markets})\n"));
+        }
+        if rewrites.len() > REWRITE_LIMIT {
+            out.push_str(&format!(
+                "  ... and {} more\n",
+                rewrites.len() - REWRITE_LIMIT
+            ));
         }
     }
-    let numeric = [true, false, false, false, false, true, true, false];
-    let line = |cells: [&str; 8]| {
-        let parts: Vec<String> = cells
-            .iter()
-            .zip(widths)
-            .zip(numeric)
-            .map(|((c, w), right)| {
-                if right {
-                    format!("{c:>w$}")
-                } else {
-                    format!("{c:<w$}")
-                }
-            })
-            .collect();
-        let mut l = parts.join("  ");
-        l.truncate(l.trim_end().len());
-        l.push('\n');
-        l
-    };
-    out.push_str(&line(COLUMNS));
-    for r in &rows {
-        out.push_str(&line(r.each_ref().map(String::as_str)));
+    let unwritten = unwritten(plan);
+    if !unwritten.is_empty() {
+        out.push_str(&format!("\n{}\n", unwritten_title(plan)));
+        for (sku, channel, q) in unwritten {
+            out.push_str(&format!("  {sku}: {channel} (now {q})\n"));
+        }
+    }
+    out.push_str("\nSummary\n");
+    for l in summary_lines(plan) {
+        out.push_str(&format!("  {l}\n"));
     }
     out
 }
 
-/// The plan as GitHub-flavoured markdown (for a pull request comment).
-pub fn markdown(plan: &Plan) -> String {
-    let mut out = String::from("### allot plan\n\n");
+/// The plan as a pull-request comment, as the preview's Markdown (cut at `max_chars`).
+pub fn markdown(plan: &Plan, max_chars: usize) -> String {
+    let s = &plan.summary;
+    let mut out = format!(
+        "### allot plan: `{}` (saved plan)\n\n",
+        md_escape(&plan.policy)
+    );
     for l in header_lines(plan) {
         out.push_str(&format!("- {}\n", md_escape(&l)));
     }
-    out.push('\n');
-    let rows = rows(plan);
-    if rows.is_empty() {
-        out.push_str("Nothing to write.\n");
-        return out;
+    out.push_str("\n| new | changed | unchanged | zeroed | skipped (missing stock) | exposure |\n");
+    out.push_str("|---:|---:|---:|---:|---:|---:|\n");
+    out.push_str(&format!(
+        "| {} | {} | {} | {} | {} | {} |\n\n",
+        s.offers_new,
+        s.offers_changed,
+        s.offers_unchanged,
+        s.offers_zeroed,
+        s.skus_skipped_missing,
+        s.exposure
+    ));
+    let rewrites = rewrites(plan);
+    let mut tail = String::new();
+    if !rewrites.is_empty() {
+        tail.push_str(&format!(
+            "\nAlso written, unchanged (the plan was made with `--all`): {} offer{}\n\n",
+            rewrites.len(),
+            if rewrites.len() == 1 { "" } else { "s" }
+        ));
+        for (sku, markets) in rewrites.iter().take(REWRITE_LIMIT) {
+            tail.push_str(&format!("- {} ({})\n", md_code(sku), md_escape(markets)));
+        }
+        if rewrites.len() > REWRITE_LIMIT {
+            tail.push_str(&format!(
+                "- … and {} more\n",
+                rewrites.len() - REWRITE_LIMIT
+            ));
+        }
     }
-    out.push_str(&format!("| {} |\n", COLUMNS.join(" | ")));
-    out.push_str("|---:|---|---|---|---|---:|---:|---|\n");
-    for r in &rows {
-        let cells: Vec<String> = r
-            .iter()
-            .enumerate()
-            .map(|(i, c)| {
-                if c.is_empty() || i == 0 || i >= 5 {
-                    md_escape(c)
-                } else {
-                    md_code(c)
-                }
-            })
-            .collect();
-        out.push_str(&format!("| {} |\n", cells.join(" | ")));
+    let unwritten = unwritten(plan);
+    if !unwritten.is_empty() {
+        tail.push_str(&format!("\n{}\n\n", md_escape(unwritten_title(plan))));
+        for (sku, channel, q) in unwritten {
+            tail.push_str(&format!(
+                "- {}: {} (now {q})\n",
+                md_code(sku),
+                md_code(channel)
+            ));
+        }
     }
+    // Room kept for the closing tags, the note about what was cut, and the tail.
+    let budget = max_chars.saturating_sub(out.len() + tail.len() + 600);
+    out.push_str(&preview::changes_markdown(
+        &policy_stub(plan),
+        &offer_changes(plan),
+        budget,
+        max_chars,
+    ));
+    out.push_str(&tail);
     out
 }
 
-/// `s` as an inline code span in a table cell (a backtick in it takes a double-backtick span).
+/// `s` as an inline code span (a backtick in it takes a double-backtick span).
 fn md_code(s: &str) -> String {
-    let s = s.replace('|', "\\|");
     if s.contains('`') {
         format!("`` {s} ``")
     } else {
@@ -222,10 +257,15 @@ fn md_code(s: &str) -> String {
 fn md_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
-        if matches!(c, '|' | '*' | '_' | '<' | '>' | '[' | ']' | '\\') {
-            out.push('\\');
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '|' | '*' | '_' | '[' | ']' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            _ => out.push(c),
         }
-        out.push(c);
     }
     out
 }
@@ -375,7 +415,7 @@ pub fn requests_json(r: &Requests) -> String {
 mod tests {
     use super::*;
     use crate::marketplaces::Region;
-    use crate::model::{ChangeKind, Offer, OfferChange, Summary};
+    use crate::model::{ChangeKind, ChannelQty, Offer, OfferChange, Summary};
     use crate::plan::{BuildOptions, EmitChoice, InputFile, Inputs};
 
     fn ch(c: &str, q: u64) -> ChannelQty {
@@ -432,33 +472,71 @@ mod tests {
             PatchOp::Merge,
             EmitChoice::Patch,
         ));
-        let row = |t: &str| {
+        assert!(
+            merge.contains(
+                "Channels not written (merge leaves them as they are):\n  A: reno (now 2)\n"
+            ),
+            "{merge}"
+        );
+        let replace = table(&plan_with("A", prev, PatchOp::Replace, EmitChoice::Patch));
+        assert!(
+            replace.contains(
+                "Channels the listing loses (replace removes them):\n  A: reno (now 2)\n"
+            ),
+            "{replace}"
+        );
+        // The preview's change table: one row per written channel, current → new.
+        let row = |t: &str, c: &str| {
             t.lines()
                 .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
-                .find(|l| l.starts_with("reno"))
+                .find(|l| l.contains(c))
         };
-        assert_eq!(row(&merge).as_deref(), Some("reno 2 2"), "{merge}");
-        let replace = table(&plan_with("A", prev, PatchOp::Replace, EmitChoice::Patch));
         assert_eq!(
-            row(&replace).as_deref(),
-            Some("reno 2 (removed)"),
+            row(&replace, "newark").as_deref(),
+            Some("A US newark - → 4 changed r|1"),
             "{replace}"
         );
     }
 
     #[test]
     fn markdown_cells_cannot_break_the_table() {
-        let md = markdown(&plan_with("A|B`C", None, PatchOp::Merge, EmitChoice::Patch));
-        assert!(md.contains("| `` A\\|B`C `` |"), "{md}");
-        assert!(md.contains("| r\\|1 |"), "{md}");
+        let md = markdown(
+            &plan_with(
+                "A|B",
+                Some(vec![ch("x|y", 1)]),
+                PatchOp::Merge,
+                EmitChoice::Patch,
+            ),
+            60_000,
+        );
+        assert!(md.contains("| `A\\|B` |"), "{md}");
+        assert!(md.contains("r\\|1 |"), "{md}");
+        assert!(md.contains("- `A|B`: `x|y` (now 1)"), "{md}");
+    }
+
+    #[test]
+    fn rewrites_of_unchanged_offers_are_named() {
+        let same = Some(vec![ch("DEFAULT", 0), ch("newark", 4)]);
+        let p = plan_with("A", same, PatchOp::Merge, EmitChoice::Patch);
+        // `plan_with` marks the change Changed, but the listing already shows it: unchanged.
+        let t = table(&p);
+        assert!(t.contains("No offer changes."), "{t}");
+        assert!(
+            t.contains(
+                "Also written, unchanged (the plan was made with --all): 1 offer\n  A (US)\n"
+            ),
+            "{t}"
+        );
+        let md = markdown(&p, 60_000);
+        assert!(md.contains("- `A` (US)"), "{md}");
     }
 
     #[test]
     fn an_empty_plan_says_so() {
         let mut p = plan_with("A", None, PatchOp::Merge, EmitChoice::Patch);
         p.operations.clear();
-        assert!(table(&p).ends_with("Nothing to write.\n"));
-        assert!(markdown(&p).ends_with("Nothing to write.\n"));
+        assert!(table(&p).contains("\nNo offer changes.\n"), "{}", table(&p));
+        assert!(markdown(&p, 60_000).contains("0 offers change (0 channel rows)"));
         let r = requests(&p).unwrap();
         assert_eq!(requests_text(&r), "Nothing to write.\n");
         assert_eq!(requests_json(&r), "[]");

@@ -72,9 +72,11 @@ fn current_of(c: &OfferChange, channel: &str) -> Option<u64> {
 }
 
 /// Rows of the table: one per channel of every offer that changes.
-fn rows<'a>(policy: &'a Policy, preview: &'a Preview) -> impl Iterator<Item = [String; 6]> + 'a {
-    preview
-        .changes
+fn rows<'a>(
+    policy: &'a Policy,
+    changes: &'a [OfferChange],
+) -> impl Iterator<Item = [String; 6]> + 'a {
+    changes
         .iter()
         .filter(|c| c.kind != ChangeKind::Unchanged)
         .flat_map(move |c| {
@@ -112,9 +114,13 @@ fn summary_lines(s: &Summary, preview: &Preview) -> Vec<String> {
     ]
 }
 
-/// The terminal table: changed offers, skipped SKUs, the largest exposures, the summary and the
-/// warnings.
-pub fn table<W: Write>(w: &mut W, policy: &Policy, preview: &Preview) -> io::Result<()> {
+/// The table of the offers that change (one row per channel), or "No offer changes.". Shared
+/// by the preview and `allot show` (a saved plan's operations as offer changes).
+pub fn changes_table<W: Write>(
+    w: &mut W,
+    policy: &Policy,
+    changes: &[OfferChange],
+) -> io::Result<()> {
     const HEAD: [&str; 6] = [
         "SELLER SKU",
         "MARKETPLACES",
@@ -126,7 +132,7 @@ pub fn table<W: Write>(w: &mut W, policy: &Policy, preview: &Preview) -> io::Res
     const MAX: usize = 44;
     let mut width: [usize; 6] = HEAD.map(|h| h.chars().count());
     let mut any = false;
-    for r in rows(policy, preview) {
+    for r in rows(policy, changes) {
         any = true;
         for (i, cell) in r.iter().enumerate() {
             width[i] = width[i].max(cell.chars().count().min(MAX));
@@ -147,13 +153,20 @@ pub fn table<W: Write>(w: &mut W, policy: &Policy, preview: &Preview) -> io::Res
     };
     if any {
         line(w, &HEAD)?;
-        for r in rows(policy, preview) {
+        for r in rows(policy, changes) {
             let cells: Vec<&str> = r.iter().map(String::as_str).collect();
             line(w, &cells)?;
         }
     } else {
         writeln!(w, "No offer changes.")?;
     }
+    Ok(())
+}
+
+/// The terminal table: changed offers, skipped SKUs, the largest exposures, the summary and the
+/// warnings.
+pub fn table<W: Write>(w: &mut W, policy: &Policy, preview: &Preview) -> io::Result<()> {
+    changes_table(w, policy, &preview.changes)?;
     if !preview.skipped.is_empty() {
         writeln!(w)?;
         writeln!(
@@ -242,54 +255,14 @@ pub fn markdown(policy: &Policy, preview: &Preview, max_chars: usize) -> String 
             out.push_str(&format!("> [!WARNING]\n> {}\n\n", md_escape(warn)));
         }
     }
-    let changed: Vec<&OfferChange> = preview
-        .changes
-        .iter()
-        .filter(|c| c.kind != ChangeKind::Unchanged)
-        .collect();
     // Room kept for the closing tags and the note about what was cut.
     let budget = max_chars.saturating_sub(out.len() + 600);
-    let mut body = String::new();
-    let mut shown = 0usize;
-    for r in rows(policy, preview) {
-        let line = format!(
-            "| `{}` | {} | {} | {} | {} | {} |\n",
-            md_escape(&r[0]),
-            r[1],
-            md_escape(&r[2]),
-            r[3],
-            r[4],
-            md_escape(&r[5])
-        );
-        if body.len() + line.len() > budget {
-            break;
-        }
-        body.push_str(&line);
-        shown += 1;
-    }
-    let total_rows: usize = changed.iter().map(|c| c.offer.channels.len()).sum();
-    out.push_str(&format!(
-        "<details><summary>{} offer{} change{} ({} channel row{})</summary>\n\n",
-        changed.len(),
-        if changed.len() == 1 { "" } else { "s" },
-        if changed.len() == 1 { "s" } else { "" },
-        total_rows,
-        if total_rows == 1 { "" } else { "s" }
+    out.push_str(&changes_markdown(
+        policy,
+        &preview.changes,
+        budget,
+        max_chars,
     ));
-    if total_rows > 0 {
-        out.push_str("| seller SKU | marketplaces | channel | current → new | kind | rule |\n");
-        out.push_str("|---|---|---|---|---|---|\n");
-        out.push_str(&body);
-    }
-    if shown < total_rows {
-        out.push_str(&format!(
-            "\n_{} of {} rows not shown (the comment is capped at {} characters); run `allot plan` for all._\n",
-            total_rows - shown,
-            total_rows,
-            max_chars
-        ));
-    }
-    out.push_str("\n</details>\n");
     if !preview.skipped.is_empty() {
         out.push_str(&format!(
             "\n<details><summary>{} SKU{} skipped for missing stock</summary>\n\n",
@@ -330,6 +303,64 @@ pub fn markdown(policy: &Policy, preview: &Preview, max_chars: usize) -> String 
         }
         out.push_str("\n</details>\n");
     }
+    out
+}
+
+/// The collapsible Markdown section of the offers that change, its rows cut to `budget`
+/// characters (`max_chars` is named in the note about what was cut). Shared by the preview and
+/// `allot show`.
+pub fn changes_markdown(
+    policy: &Policy,
+    changes: &[OfferChange],
+    budget: usize,
+    max_chars: usize,
+) -> String {
+    let mut out = String::new();
+    let changed: Vec<&OfferChange> = changes
+        .iter()
+        .filter(|c| c.kind != ChangeKind::Unchanged)
+        .collect();
+    let mut body = String::new();
+    let mut shown = 0usize;
+    for r in rows(policy, changes) {
+        let line = format!(
+            "| `{}` | {} | {} | {} | {} | {} |\n",
+            md_escape(&r[0]),
+            r[1],
+            md_escape(&r[2]),
+            r[3],
+            r[4],
+            md_escape(&r[5])
+        );
+        if body.len() + line.len() > budget {
+            break;
+        }
+        body.push_str(&line);
+        shown += 1;
+    }
+    let total_rows: usize = changed.iter().map(|c| c.offer.channels.len()).sum();
+    out.push_str(&format!(
+        "<details><summary>{} offer{} change{} ({} channel row{})</summary>\n\n",
+        changed.len(),
+        if changed.len() == 1 { "" } else { "s" },
+        if changed.len() == 1 { "s" } else { "" },
+        total_rows,
+        if total_rows == 1 { "" } else { "s" }
+    ));
+    if total_rows > 0 {
+        out.push_str("| seller SKU | marketplaces | channel | current → new | kind | rule |\n");
+        out.push_str("|---|---|---|---|---|---|\n");
+        out.push_str(&body);
+    }
+    if shown < total_rows {
+        out.push_str(&format!(
+            "\n_{} of {} rows not shown (the comment is capped at {} characters); run `allot plan` for all._\n",
+            total_rows - shown,
+            total_rows,
+            max_chars
+        ));
+    }
+    out.push_str("\n</details>\n");
     out
 }
 
