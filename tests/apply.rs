@@ -208,17 +208,27 @@ impl Sandbox {
             },
         )
         .unwrap();
-        let skus: Vec<String> = plan
-            .operations
-            .iter()
-            .map(|o| o.seller_sku.clone())
-            .collect();
-        let current = self
-            .rt
-            .block_on(allot::spapi::live::fetch_current(
-                &client, SELLER, US, &skus,
-            ))
-            .unwrap();
+        // Each SKU is read in the first marketplace it is listed in, as `--current live` does.
+        let mut by_marketplace: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+        for op in &plan.operations {
+            by_marketplace
+                .entry(op.marketplace_ids[0].as_str())
+                .or_default()
+                .push(op.seller_sku.clone());
+        }
+        let mut current = allot::model::Current::default();
+        for (mkt, skus) in by_marketplace {
+            let part = self
+                .rt
+                .block_on(allot::spapi::live::fetch_current(
+                    &client,
+                    &plan.seller_id,
+                    mkt,
+                    &skus,
+                ))
+                .unwrap();
+            current.listings.extend(part.listings);
+        }
         for op in &plan.operations {
             let shown = current.channels(&op.seller_sku);
             assert_eq!(
@@ -772,4 +782,41 @@ fn plan_current_live_reads_the_sandbox() {
     assert_eq!(code, 2, "{out}\n{err}");
     assert!(out.contains("MUG-1-US"), "{out}");
     assert_no_secret(&[&out, &err]);
+}
+
+/// The whole chain through the real binary: `allot plan --out` → `allot apply` → read back.
+#[test]
+fn cli_plan_then_apply_in_both_modes() {
+    for emit in ["patch", "feed"] {
+        let sb = Sandbox::start(20.0, 0.0, Duration::ZERO);
+        let dir = tempfile::tempdir().unwrap();
+        let plan_path = dir.path().join("plan.json");
+        let mut c = Command::new(assert_cmd::cargo::cargo_bin("allot"));
+        c.current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env_clear()
+            .args(["plan", "policies/acme-na.allot"])
+            .args(["--inventory", "examples/inventory.csv", "--emit", emit])
+            .arg("--out")
+            .arg(&plan_path);
+        let (code, out, err) = run(c);
+        assert_eq!(code, 0, "{out}\n{err}");
+        let plan = plan::read(&plan_path).unwrap();
+        assert!(!plan.operations.is_empty());
+        let mut c = Command::new(assert_cmd::cargo::cargo_bin("allot"));
+        c.current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env_clear()
+            .env("LWA_APP_ID", APP_ID)
+            .env("LWA_CLIENT_SECRET", CLIENT_SECRET)
+            .env("SP_API_REFRESH_TOKEN", REFRESH_TOKEN)
+            .arg("apply")
+            .arg(&plan_path)
+            .args(["--endpoint", &sb.base])
+            .args(["--lwa-endpoint", &sb.handle().lwa_url()])
+            .args(["--rate-scale", "20"]);
+        let (code, out, err) = run(c);
+        assert_eq!(code, 0, "{emit}\n{out}\n{err}");
+        assert!(out.contains(&format!("({emit} mode)")), "{out}");
+        sb.assert_listings_equal_plan(&plan);
+        assert_no_secret(&[&out, &err]);
+    }
 }
