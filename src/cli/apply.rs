@@ -15,6 +15,7 @@ use crate::plan::model::{Emit, Plan};
 use crate::spapi::apply::{self as engine, ApplyOptions, ApplyReport, FeedJob, PatchJob, Standing};
 use crate::spapi::client::{self, Client, ClientConfig};
 use crate::spapi::journal::{self, Journal, Outcome};
+use crate::spapi::listings::Request;
 use crate::spapi::{Credentials, credentials};
 
 /// How to reach and log in to the SP-API: shared by `apply` and `plan --current live`.
@@ -148,6 +149,34 @@ pub fn progress_bar(what: &str) -> ProgressBar {
     pb
 }
 
+/// `allot plan --current live`: read the current channels of every offer's seller SKU with
+/// getListingsItem (5 a second: N SKUs take N/5 seconds), with a progress bar on a terminal.
+pub fn fetch_live_current(
+    conn: &ConnectionArgs,
+    seller_id: &str,
+    offers: &[crate::model::Offer],
+) -> Result<crate::model::Current, miette::Report> {
+    let client = make_client(conn)?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| miette!("cannot start the async runtime: {e}"))?;
+    let pb = progress_bar("reading live listings");
+    let r = rt.block_on(crate::spapi::live::fetch_current_for_offers(
+        &client, seller_id, offers, &pb,
+    ));
+    pb.finish_and_clear();
+    r.map_err(|e| {
+        miette!(
+            code = "allot::current-live",
+            help = "check the credentials and --endpoint; or download an All Listings report \
+                    and pass it with --current FILE (faster beyond a few thousand SKUs)",
+            "cannot read the live listings: {e}"
+        )
+    })
+}
+
 pub fn run(args: ApplyArgs) -> ExitCode {
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -191,44 +220,68 @@ async fn run_async(args: ApplyArgs) -> ExitCode {
             Emit::Feed => "feed",
         }
     };
-    let report = if args.validate_only {
-        let jobs = match patch_jobs(&plan, true) {
-            Ok(j) => j,
-            Err(r) => return super::fail(r, 2),
-        };
-        let pb = progress_bar("validating");
-        let r = engine::apply_patches(&client, jobs, None, &opts, &pb).await;
-        pb.finish_and_clear();
-        r
-    } else {
-        let opened = match Journal::open(&journal_path, &plan.digest, plan.emit) {
-            Ok(j) => j,
-            Err(e) => {
-                let help = e.help();
-                return super::fail(miette!(code = "allot::journal", help = help, "{e}"), 2);
+    let work = async {
+        let report = if args.validate_only {
+            let jobs = match patch_jobs(&plan, true) {
+                Ok(j) => j,
+                Err(r) => return Err(super::fail(r, 2)),
+            };
+            let pb = progress_bar("validating");
+            let r = engine::apply_patches(&client, jobs, None, &opts, &pb).await;
+            pb.finish_and_clear();
+            r
+        } else {
+            let opened = match Journal::open(&journal_path, &plan.digest, plan.emit) {
+                Ok(j) => j,
+                Err(e) => {
+                    let help = e.help();
+                    return Err(super::fail(
+                        miette!(code = "allot::journal", help = help, "{e}"),
+                        2,
+                    ));
+                }
+            };
+            match plan.emit {
+                Emit::Patch => {
+                    let jobs = match patch_jobs(&plan, false) {
+                        Ok(j) => j,
+                        Err(r) => return Err(super::fail(r, 2)),
+                    };
+                    let pb = progress_bar("patching");
+                    let r = engine::apply_patches(&client, jobs, Some(opened), &opts, &pb).await;
+                    pb.finish_and_clear();
+                    r
+                }
+                Emit::Feed => {
+                    let jobs = match feed_jobs(&plan) {
+                        Ok(j) => j,
+                        Err(r) => return Err(super::fail(r, 2)),
+                    };
+                    let pb = progress_bar("feeds");
+                    let r = engine::apply_feeds(&client, jobs, &skus, opened, &opts, &pb).await;
+                    pb.finish_and_clear();
+                    r
+                }
             }
         };
-        match plan.emit {
-            Emit::Patch => {
-                let jobs = match patch_jobs(&plan, false) {
-                    Ok(j) => j,
-                    Err(r) => return super::fail(r, 2),
-                };
-                let pb = progress_bar("patching");
-                let r = engine::apply_patches(&client, jobs, Some(opened), &opts, &pb).await;
-                pb.finish_and_clear();
-                r
-            }
-            Emit::Feed => {
-                let jobs = match feed_jobs(&plan) {
-                    Ok(j) => j,
-                    Err(r) => return super::fail(r, 2),
-                };
-                let pb = progress_bar("feeds");
-                let r = engine::apply_feeds(&client, jobs, &skus, opened, &opts, &pb).await;
-                pb.finish_and_clear();
-                r
-            }
+        Ok(report)
+    };
+    // Ctrl-C stops sending; every answer received so far is already in the journal.
+    let report = tokio::select! {
+        r = work => match r {
+            Ok(report) => report,
+            Err(code) => return code,
+        },
+        _ = tokio::signal::ctrl_c() => {
+            let again = if args.validate_only {
+                String::new()
+            } else {
+                format!(
+                    "; every answer received so far is journaled: run `allot apply {}` to resume",
+                    args.plan.display()
+                )
+            };
+            return super::fail(miette!("interrupted{again}"), 1);
         }
     };
     print!(
@@ -237,13 +290,29 @@ async fn run_async(args: ApplyArgs) -> ExitCode {
     );
     match report.fatal {
         Some(engine::Fatal::Api(e)) => {
-            let help = if matches!(e, crate::spapi::SpApiError::Auth(_)) {
-                "nothing more was sent; operations already accepted are journaled and will not be \
-                 sent again once the credentials are fixed"
-            } else {
-                "fix the setting and run apply again; it resumes from the journal"
+            use crate::spapi::SpApiError;
+            let (help, code) = match e {
+                SpApiError::Auth(_) => (
+                    "nothing more was sent; operations already accepted are journaled and will \
+                     not be sent again once the credentials are fixed",
+                    2,
+                ),
+                SpApiError::Unreachable(_) => (
+                    "nothing more was sent; check --endpoint and the network, then run apply \
+                     again: it resumes from the journal",
+                    1,
+                ),
+                SpApiError::LoginUnavailable(_) => (
+                    "Login with Amazon did not answer; nothing more was sent. Run apply again \
+                     later: it resumes from the journal",
+                    1,
+                ),
+                _ => (
+                    "fix the setting and run apply again; it resumes from the journal",
+                    2,
+                ),
             };
-            super::fail(miette!(code = "allot::apply", help = help, "{e}"), 2)
+            super::fail(miette!(code = "allot::apply", help = help, "{e}"), code)
         }
         Some(engine::Fatal::Journal(e)) => {
             let help = e.help();
@@ -370,24 +439,46 @@ fn human(secs: i64) -> String {
 
 // ---- The planner's side (crate::plan): reading, freshness and encodings. ----
 
-fn planner_missing() -> miette::Report {
-    miette!("the plan reader is not built into this binary yet")
+fn read_plan(path: &Path) -> Result<Plan, miette::Report> {
+    crate::plan::read(path).map_err(miette::Report::new)
 }
 
-fn read_plan(_path: &Path) -> Result<Plan, miette::Report> {
-    Err(planner_missing())
+fn check_inputs(plan: &Plan) -> Result<(), miette::Report> {
+    crate::plan::check_inputs(plan).map_err(miette::Report::new)
 }
 
-fn check_inputs(_plan: &Plan) -> Result<(), miette::Report> {
-    Err(planner_missing())
+fn patch_jobs(plan: &Plan, validate_only: bool) -> Result<Vec<PatchJob>, miette::Report> {
+    Ok(plan
+        .operations
+        .iter()
+        .map(|op| {
+            let r = crate::plan::encode::patch_request(plan, op, validate_only);
+            PatchJob {
+                op_id: op.id,
+                sku: op.seller_sku.clone(),
+                region: op.region,
+                request: Request {
+                    method: r.method,
+                    path: r.path,
+                    query: r.query,
+                    body: r.body,
+                },
+            }
+        })
+        .collect())
 }
 
-fn patch_jobs(_plan: &Plan, _validate_only: bool) -> Result<Vec<PatchJob>, miette::Report> {
-    Err(planner_missing())
-}
-
-fn feed_jobs(_plan: &Plan) -> Result<Vec<FeedJob>, miette::Report> {
-    Err(planner_missing())
+fn feed_jobs(plan: &Plan) -> Result<Vec<FeedJob>, miette::Report> {
+    Ok(crate::plan::encode::feed_documents(plan)
+        .map_err(miette::Report::new)?
+        .into_iter()
+        .map(|d| FeedJob {
+            region: d.region,
+            marketplace_ids: d.marketplace_ids,
+            operation_ids: d.operation_ids,
+            body: d.body,
+        })
+        .collect())
 }
 
 #[cfg(test)]

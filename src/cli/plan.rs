@@ -37,8 +37,9 @@ pub struct InputArgs {
     /// The inventory's format, if not told by its extension and header.
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub inventory_format: Option<inventory::Format>,
-    /// What Amazon shows now (JSON, YAML, CSV or Amazon's All Listings report).
-    #[arg(long, value_name = "FILE")]
+    /// What Amazon shows now (JSON, YAML, CSV or Amazon's All Listings report), or `live` to
+    /// read it from the SP-API (`allot plan` only; `./live` for a file named live).
+    #[arg(long, value_name = "FILE|live")]
     pub current: Option<PathBuf>,
     /// The current listings' format, if not told by the extension and header.
     #[arg(long, value_enum, value_name = "FORMAT")]
@@ -60,6 +61,14 @@ pub struct PlanArgs {
     pub max_chars: usize,
     #[command(flatten)]
     pub save: super::plan_out::SaveArgs,
+    /// How to reach the SP-API for `--current live` (same flags as `allot apply`).
+    #[command(flatten, next_help_heading = "SP-API (for --current live)")]
+    pub conn: super::apply::ConnectionArgs,
+}
+
+/// `--current live`: read the current listings from the SP-API instead of a file.
+pub fn is_live(current: Option<&Path>) -> bool {
+    current.is_some_and(|p| p.as_os_str() == "live")
 }
 
 /// Everything read from the command line's files, checked.
@@ -108,6 +117,16 @@ pub fn load(args: &InputArgs) -> Result<Loaded, ExitCode> {
         })?;
     let (current, current_warnings) = match &args.current {
         None => (None, Vec::new()),
+        Some(p) if is_live(Some(p)) => {
+            return Err(super::fail(
+                miette::miette!(
+                    help = "use `allot plan --current live`, or save the listings to a file \
+                            (an All Listings report) and pass --current FILE",
+                    "--current live is only read by `allot plan`"
+                ),
+                1,
+            ));
+        }
         Some(p) => {
             let l = listings::read(p, args.current_format).map_err(|e| {
                 eprint!("{e}");
@@ -152,11 +171,28 @@ pub fn render(args: &PlanArgs, policy: &Policy, preview: &Preview) -> std::io::R
     out.flush()
 }
 
-pub fn run(args: PlanArgs) -> ExitCode {
-    let loaded = match load(&args.input) {
+pub fn run(mut args: PlanArgs) -> ExitCode {
+    let live = is_live(args.input.current.as_deref());
+    if live {
+        // Loaded without current listings; they come from the SP-API below.
+        args.input.current = None;
+    }
+    let mut loaded = match load(&args.input) {
         Ok(l) => l,
         Err(code) => return code,
     };
+    if live {
+        // The SKUs to read are the offers the policy makes: simulate once without current.
+        let first = match simulate(&loaded) {
+            Ok(p) => p,
+            Err(code) => return code,
+        };
+        let offers: Vec<_> = first.changes.into_iter().map(|c| c.offer).collect();
+        match super::apply::fetch_live_current(&args.conn, &loaded.policy.seller_id, &offers) {
+            Ok(c) => loaded.current = Some(c),
+            Err(r) => return super::fail(r, 1),
+        }
+    }
     let preview = match simulate(&loaded) {
         Ok(p) => p,
         Err(code) => return code,

@@ -16,6 +16,8 @@ use super::{ApiErrorItem, SpApiError};
 use crate::marketplaces::Region;
 
 pub const DEFAULT_LWA_ENDPOINT: &str = "https://api.amazon.com/auth/o2/token";
+/// Uploads and downloads of feed documents (up to 10 MiB).
+const DOCUMENT_TIMEOUT: Duration = Duration::from_secs(300);
 pub const USER_AGENT: &str = concat!("allot/", env!("CARGO_PKG_VERSION"), " (Language=Rust)");
 
 #[derive(Clone, Debug)]
@@ -86,6 +88,42 @@ pub fn display_url(url: &Url) -> String {
     u.to_string()
 }
 
+/// How long a token from LWA is used: `expires_in` minus a minute (half of it when shorter than
+/// two minutes), so no request leaves with a token about to expire.
+fn refresh_after(expires_in: u64) -> Duration {
+    let margin = if expires_in > 120 { 60 } else { expires_in / 2 };
+    Duration::from_secs(expires_in.saturating_sub(margin))
+}
+
+/// The first login failure, replayed to every later call.
+#[derive(Clone, Debug)]
+enum LoginFailure {
+    Refused(String),
+    Unavailable(String),
+    Unreachable(String),
+}
+
+impl LoginFailure {
+    fn to_error(&self) -> SpApiError {
+        match self {
+            LoginFailure::Refused(m) => SpApiError::Auth(m.clone()),
+            LoginFailure::Unavailable(m) => SpApiError::LoginUnavailable(m.clone()),
+            LoginFailure::Unreachable(m) => SpApiError::Unreachable(m.clone()),
+        }
+    }
+}
+
+impl SpApiError {
+    fn login_failure(&self) -> LoginFailure {
+        match self {
+            SpApiError::LoginUnavailable(m) => LoginFailure::Unavailable(m.clone()),
+            SpApiError::Auth(m) => LoginFailure::Refused(m.clone()),
+            SpApiError::Unreachable(m) => LoginFailure::Unreachable(m.clone()),
+            other => LoginFailure::Unavailable(other.to_string()),
+        }
+    }
+}
+
 struct CachedToken {
     token: Secret,
     /// Refresh after this instant (expires_in minus a margin).
@@ -110,7 +148,9 @@ pub struct Client {
     requests: AtomicU64,
     /// Set by the first authentication failure: every later call fails at once with it, so
     /// concurrent tasks do not each go back to LWA (one error, not a storm).
-    auth_failed: std::sync::Mutex<Option<String>>,
+    auth_failed: std::sync::Mutex<Option<LoginFailure>>,
+    /// SP-API attempts in a row (across tasks) that got no HTTP answer at all.
+    silent_in_a_row: std::sync::atomic::AtomicU32,
 }
 
 impl Client {
@@ -134,6 +174,7 @@ impl Client {
             retries: AtomicU64::new(0),
             requests: AtomicU64::new(0),
             auth_failed: std::sync::Mutex::new(None),
+            silent_in_a_row: std::sync::atomic::AtomicU32::new(0),
         })
     }
 
@@ -177,6 +218,12 @@ impl Client {
         scrub(text, &secrets)
     }
 
+    /// Attempts in a row without any HTTP answer after which the endpoint counts as down: three
+    /// requests' worth of retries.
+    fn unreachable_threshold(&self) -> u32 {
+        3 * (self.cfg.max_retries + 1)
+    }
+
     /// Full-jitter exponential backoff for retry `attempt` (0-based), capped.
     fn backoff(&self, attempt: u32) -> Duration {
         let scale = self.limits.scale();
@@ -194,14 +241,15 @@ impl Client {
         if let Some(c) = guard.as_ref().filter(|c| Instant::now() < c.refresh_at) {
             return Ok(c.token.clone());
         }
-        let (token, expires_in) = self
-            .exchange_refresh_token()
-            .await
-            .map_err(|e| self.remember_auth(e))?;
-        let margin = if expires_in > 120 { 60 } else { expires_in / 2 };
+        let (token, expires_in) = self.exchange_refresh_token().await.map_err(|e| match e {
+            SpApiError::Exhausted { .. } => {
+                self.remember_auth(SpApiError::LoginUnavailable(e.to_string()))
+            }
+            e => self.remember_auth(e),
+        })?;
         *guard = Some(CachedToken {
             token: token.clone(),
-            refresh_at: Instant::now() + Duration::from_secs(expires_in.saturating_sub(margin)),
+            refresh_at: Instant::now() + refresh_after(expires_in),
         });
         Ok(token)
     }
@@ -213,15 +261,18 @@ impl Client {
             .unwrap_or_else(|p| p.into_inner())
             .as_ref()
         {
-            Some(msg) => Err(SpApiError::Auth(msg.clone())),
+            Some(e) => Err(e.to_error()),
             None => Ok(()),
         }
     }
 
     fn remember_auth(&self, e: SpApiError) -> SpApiError {
-        if let SpApiError::Auth(msg) = &e {
+        if matches!(
+            e,
+            SpApiError::Auth(_) | SpApiError::LoginUnavailable(_) | SpApiError::Unreachable(_)
+        ) {
             let mut g = self.auth_failed.lock().unwrap_or_else(|p| p.into_inner());
-            g.get_or_insert_with(|| msg.clone());
+            g.get_or_insert_with(|| e.login_failure());
         }
         e
     }
@@ -345,8 +396,21 @@ impl Client {
             }
             self.requests.fetch_add(1, Ordering::Relaxed);
             let reason = match self.exchange(req).await {
-                Err(e) => e,
+                Err(e) => {
+                    // Scattered lost answers are retried per request; a long unbroken run of
+                    // them means nobody is there, and the whole run stops.
+                    let n = self.silent_in_a_row.fetch_add(1, Ordering::Relaxed) + 1;
+                    if n >= self.unreachable_threshold() {
+                        return Err(self.remember_auth(SpApiError::Unreachable(format!(
+                            "{n} requests in a row to {} got no answer (last: {e}); check \
+                             --endpoint and the network",
+                            self.base_url(region)
+                        ))));
+                    }
+                    e
+                }
                 Ok(x) => {
+                    self.silent_in_a_row.store(0, Ordering::Relaxed);
                     if let Some(rate) = x.rate_limit {
                         self.limits.adapt(op, rate);
                     }
@@ -452,6 +516,8 @@ impl Client {
             self.http
                 .put(url.clone())
                 .header("content-type", content_type)
+                // A feed document can be 10 MiB: more time than an API call.
+                .timeout(DOCUMENT_TIMEOUT)
                 .body(data.clone())
         })
         .await
@@ -461,8 +527,10 @@ impl Client {
     /// Download a document (processing report) from its presigned URL, with retries.
     pub async fn download(&self, url: &str) -> Result<Vec<u8>, SpApiError> {
         let url = self.document_url(url)?;
-        self.raw_with_retries("feed document download", || self.http.get(url.clone()))
-            .await
+        self.raw_with_retries("feed document download", || {
+            self.http.get(url.clone()).timeout(DOCUMENT_TIMEOUT)
+        })
+        .await
     }
 
     fn document_url(&self, url: &str) -> Result<Url, SpApiError> {
@@ -554,6 +622,7 @@ mod tests {
     struct Stub {
         lwa_calls: AtomicUsize,
         lwa_refuse: std::sync::atomic::AtomicBool,
+        lwa_down: std::sync::atomic::AtomicBool,
         patch_calls: AtomicUsize,
         forbidden_calls: AtomicUsize,
         /// The patch route answers 429/503 this many times before accepting.
@@ -564,6 +633,9 @@ mod tests {
         let n = s.lwa_calls.fetch_add(1, Ordering::SeqCst);
         assert!(body.contains("grant_type=refresh_token"));
         assert!(body.contains("client_secret=client-secret-value"));
+        if s.lwa_down.load(Ordering::SeqCst) {
+            return (S::SERVICE_UNAVAILABLE, String::new());
+        }
         if s.lwa_refuse.load(Ordering::SeqCst) {
             return (
                 S::BAD_REQUEST,
@@ -671,6 +743,13 @@ mod tests {
     }
 
     #[test]
+    fn tokens_are_refreshed_before_they_expire() {
+        assert_eq!(refresh_after(3600), Duration::from_secs(3540));
+        assert_eq!(refresh_after(100), Duration::from_secs(50));
+        assert_eq!(refresh_after(0), Duration::ZERO);
+    }
+
+    #[test]
     fn endpoints_https_or_loopback_http() {
         assert!(parse_endpoint(DEFAULT_LWA_ENDPOINT).is_ok());
         assert!(parse_endpoint("http://127.0.0.1:8080").is_ok());
@@ -708,7 +787,8 @@ mod tests {
         assert_eq!(c.retries(), 3);
         assert_eq!(stub.patch_calls.load(Ordering::SeqCst), 4);
         // The rate announced by the header is adopted.
-        assert_eq!(c.limits().rate(ApiOp::PatchListingsItem), 7.5);
+        let rate = c.limits().rate(ApiOp::PatchListingsItem);
+        assert!((rate - 7.5 * crate::spapi::ratelimit::PACING_MARGIN).abs() < 1e-9);
         c.call(
             ApiOp::PatchListingsItem,
             Region::EU,
@@ -768,6 +848,59 @@ mod tests {
             assert!(matches!(r, Err(SpApiError::Auth(_))));
         }
         assert_eq!(stub.lwa_calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn login_outage_stops_the_run_after_its_retries() {
+        let stub = Arc::new(Stub::default());
+        stub.lwa_down.store(true, Ordering::SeqCst);
+        let base = serve(stub.clone()).await;
+        let c = client(&base, 2);
+        let e = c
+            .call(ApiOp::GetFeed, Region::EU, "GET", "/bad", &[], None)
+            .await
+            .unwrap_err();
+        assert!(matches!(e, SpApiError::LoginUnavailable(_)), "{e}");
+        assert!(e.is_fatal());
+        assert_eq!(stub.lwa_calls.load(Ordering::SeqCst), 3);
+        let calls = (0..8).map(|_| c.call(ApiOp::GetFeed, Region::EU, "GET", "/bad", &[], None));
+        for r in futures::future::join_all(calls).await {
+            assert!(matches!(r, Err(SpApiError::LoginUnavailable(_))));
+        }
+        assert_eq!(
+            stub.lwa_calls.load(Ordering::SeqCst),
+            3,
+            "no new login attempts"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_silent_endpoint_stops_the_run() {
+        let stub = Arc::new(Stub::default());
+        let base = serve(stub.clone()).await;
+        // Nothing listens on port 1: every attempt is a connection error.
+        let c = Client::new(
+            creds(),
+            ClientConfig {
+                endpoint: Some(parse_endpoint("http://127.0.0.1:1").unwrap()),
+                lwa_endpoint: parse_endpoint(&format!("{base}/auth/o2/token")).unwrap(),
+                max_retries: 1,
+                rate_scale: 1000.0,
+                ..ClientConfig::default()
+            },
+        )
+        .unwrap();
+        let call = || c.call(ApiOp::GetFeed, Region::EU, "GET", "/x", &[], None);
+        // Two attempts each: the first two calls fail on their own…
+        for _ in 0..2 {
+            assert!(matches!(call().await, Err(SpApiError::Exhausted { .. })));
+        }
+        // … the sixth silent attempt in a row stops everything.
+        let e = call().await.unwrap_err();
+        assert!(matches!(e, SpApiError::Unreachable(_)), "{e}");
+        assert!(e.is_fatal());
+        assert!(e.to_string().contains("--endpoint"));
+        assert!(matches!(call().await, Err(SpApiError::Unreachable(_))));
     }
 
     #[tokio::test]

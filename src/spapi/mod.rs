@@ -65,6 +65,14 @@ pub enum SpApiError {
     /// Login with Amazon refused the credentials, or the API refused a fresh token. Stops the run.
     #[error("authentication failed: {0}")]
     Auth(String),
+    /// Login with Amazon kept failing (5xx, 429, unreachable) after the retries: no request
+    /// can be authenticated, so the run stops rather than asking again for every offer.
+    #[error("cannot get an access token: {0}")]
+    LoginUnavailable(String),
+    /// The SP-API endpoint gave no HTTP answer at all many times in a row (wrong `--endpoint`,
+    /// network down): the run stops instead of every offer waiting out its retries.
+    #[error("the SP-API does not answer: {0}")]
+    Unreachable(String),
     /// A 4xx other than 429 (and 403 auth): Amazon refused this request; shown per offer.
     #[error("{op} returned HTTP {status}: {}{}", join_errors(.errors), request_id_suffix(.request_id))]
     Api {
@@ -91,7 +99,13 @@ pub enum SpApiError {
 impl SpApiError {
     /// Errors after which no further request can succeed: stop the whole run.
     pub fn is_fatal(&self) -> bool {
-        matches!(self, SpApiError::Auth(_) | SpApiError::Config(_))
+        matches!(
+            self,
+            SpApiError::Auth(_)
+                | SpApiError::Config(_)
+                | SpApiError::LoginUnavailable(_)
+                | SpApiError::Unreachable(_)
+        )
     }
 
     pub fn status(&self) -> Option<u16> {

@@ -151,6 +151,10 @@ pub struct Limits {
     feed_windows: Mutex<HashMap<Region, SlidingWindow>>,
 }
 
+/// The share of a rate the client uses: requests leave evenly spaced but arrive with network
+/// jitter, and one arriving a few milliseconds early would find Amazon's bucket empty (a 429).
+pub const PACING_MARGIN: f64 = 0.95;
+
 /// JSON_LISTINGS_FEED: 5 submissions per 5 minutes per region (since May 2025).
 pub const LISTINGS_FEED_MAX: usize = 5;
 pub const LISTINGS_FEED_WINDOW: Duration = Duration::from_secs(300);
@@ -168,7 +172,10 @@ impl Limits {
             .iter()
             .map(|op| {
                 let (rate, burst) = op.usage_plan();
-                (*op, TokenBucket::new(rate * scale, burst, Duration::ZERO))
+                (
+                    *op,
+                    TokenBucket::new(rate * scale * PACING_MARGIN, burst, Duration::ZERO),
+                )
             })
             .collect();
         Limits {
@@ -225,11 +232,11 @@ impl Limits {
         }
     }
 
-    /// Adopt the rate a response announced in `x-amzn-RateLimit-Limit`.
+    /// Adopt the rate a response announced in `x-amzn-RateLimit-Limit` (with the same margin).
     pub fn adapt(&self, op: ApiOp, rate: f64) {
         let now = self.now();
         if let Some(b) = lock(&self.buckets).get_mut(&op) {
-            b.set_rate(rate, now);
+            b.set_rate(rate * PACING_MARGIN, now);
         }
     }
 

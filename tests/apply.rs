@@ -1,0 +1,822 @@
+//! End to end: saved plan → `allot apply` (the real binary) → the local sandbox on 127.0.0.1 →
+//! read back through the sandbox's Listings API. Patch and feed modes, injected faults, a kill
+//! in the middle, refused plans, secrets and authentication failures.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use allot::marketplaces::Region;
+use allot::model::{ChangeKind, ChannelQty, Offer, OfferChange, Summary};
+use allot::plan::{self, BuildOptions, EmitChoice, Inputs, PatchOp, Plan};
+use allot::sandbox::{self, LogEntry, SandboxConfig, SandboxHandle};
+use allot::spapi::client::{Client, ClientConfig, parse_endpoint};
+use allot::spapi::{Credentials, Secret};
+
+const SELLER: &str = "A1PP0FEH11RW77";
+const US: &str = "ATVPDKIKX0DER";
+const CA: &str = "A2EUQ1WTGCTBG2";
+const APP_ID: &str = "amzn1.application-oa2-client.test-app-id-0042";
+const CLIENT_SECRET: &str = "lwa-client-secret-0123456789-must-not-leak";
+const REFRESH_TOKEN: &str = "Atzr|refresh-token-0123456789-must-not-leak";
+/// The sandbox refuses refresh tokens starting with `bad`.
+const BAD_REFRESH_TOKEN: &str = "bad-refresh-token-0123456789-must-not-leak";
+
+struct Fixture {
+    dir: tempfile::TempDir,
+    plan_path: PathBuf,
+    plan: Plan,
+}
+
+impl Fixture {
+    fn journal(&self) -> PathBuf {
+        allot::spapi::journal::path_for(&self.plan_path)
+    }
+}
+
+fn now_minus(d: Duration) -> String {
+    (time::OffsetDateTime::now_utc() - d)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap()
+}
+
+/// A plan of `n` operations through the planner's own API (`plan::build` + `plan::write`):
+/// SKU-000… in US (some also in CA, some with a supply-source channel beside DEFAULT).
+fn fixture(n: usize, emit: EmitChoice, age: Duration) -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("policy.allot");
+    let inventory = dir.path().join("inventory.csv");
+    std::fs::write(&policy, "policy \"e2e\"\n").unwrap();
+    std::fs::write(&inventory, "sku,location,on_hand,reserved\nX,newark,1,0\n").unwrap();
+    let changes: Vec<OfferChange> = (0..n)
+        .map(|i| {
+            let mut channels = vec![ChannelQty {
+                channel: "DEFAULT".into(),
+                quantity: (i as u64 * 7) % 23,
+            }];
+            if i % 5 == 0 {
+                channels[0].quantity = 0;
+                channels.push(ChannelQty {
+                    channel: "353e4e48-6301-4d50-990e-43a86e8787a3".into(),
+                    quantity: i as u64 + 1,
+                });
+            }
+            let (marketplaces, marketplace_ids) = if i % 3 == 0 {
+                (vec!["US".into(), "CA".into()], vec![US.into(), CA.into()])
+            } else {
+                (vec!["US".into()], vec![US.into()])
+            };
+            OfferChange {
+                offer: Offer {
+                    seller_sku: format!("SKU-{i:03}"),
+                    region: Region::NA,
+                    marketplaces,
+                    marketplace_ids,
+                    channels,
+                    inventory_sku: format!("SKU-{i:03}"),
+                    rule: "all".into(),
+                },
+                current: None,
+                kind: ChangeKind::New,
+            }
+        })
+        .collect();
+    let summary = Summary {
+        offers_new: n as u64,
+        ..Summary::default()
+    };
+    let plan = plan::build(
+        "e2e",
+        SELLER,
+        &changes,
+        &summary,
+        BuildOptions {
+            emit,
+            patch_op: PatchOp::Merge,
+            all: false,
+            issue_locale: "en_US".into(),
+            inputs: Inputs {
+                policy: plan::digest_inputs(&policy).unwrap(),
+                inventory: plan::digest_inputs(&inventory).unwrap(),
+                current: None,
+            },
+            created_at: now_minus(age),
+        },
+    )
+    .unwrap();
+    let plan_path = dir.path().join("plan.json");
+    plan::write(&plan, &plan_path).unwrap();
+    Fixture {
+        dir,
+        plan_path,
+        plan,
+    }
+}
+
+struct Sandbox {
+    rt: tokio::runtime::Runtime,
+    handle: Option<SandboxHandle>,
+    base: String,
+}
+
+impl Sandbox {
+    fn start(rate_scale: f64, fail_rate: f64, latency: Duration) -> Sandbox {
+        Sandbox::start_with_drops(rate_scale, fail_rate, 0.0, latency)
+    }
+
+    fn start_with_drops(
+        rate_scale: f64,
+        fail_rate: f64,
+        drop_rate: f64,
+        latency: Duration,
+    ) -> Sandbox {
+        Sandbox::start_full(
+            rate_scale,
+            fail_rate,
+            drop_rate,
+            latency,
+            sandbox::SandboxOptions::default(),
+        )
+    }
+
+    fn start_full(
+        rate_scale: f64,
+        fail_rate: f64,
+        drop_rate: f64,
+        latency: Duration,
+        options: sandbox::SandboxOptions,
+    ) -> Sandbox {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let handle = rt
+            .block_on(sandbox::start_with(
+                SandboxConfig {
+                    rate_scale,
+                    fail_rate,
+                    drop_rate,
+                    latency,
+                    seed: 7,
+                    ..SandboxConfig::default()
+                },
+                options,
+            ))
+            .unwrap();
+        let base = handle.base_url();
+        Sandbox {
+            rt,
+            handle: Some(handle),
+            base,
+        }
+    }
+
+    fn handle(&self) -> &SandboxHandle {
+        self.handle.as_ref().unwrap()
+    }
+
+    /// The sandbox's log of every SP-API request, read from `GET /_sandbox/requests`.
+    fn requests(&self) -> Vec<LogEntry> {
+        let url = format!("{}/_sandbox/requests", self.base);
+        self.rt.block_on(async {
+            reqwest::get(url)
+                .await
+                .unwrap()
+                .json::<Vec<LogEntry>>()
+                .await
+                .unwrap()
+        })
+    }
+
+    /// Read every operation's SKU back through the sandbox's getListingsItem (the same call as
+    /// `allot plan --current live`) and check it shows exactly the plan's channels.
+    fn assert_listings_equal_plan(&self, plan: &Plan) {
+        let client = Client::new(
+            Credentials {
+                client_id: Secret::new(APP_ID),
+                client_secret: Secret::new(CLIENT_SECRET),
+                refresh_token: Secret::new(REFRESH_TOKEN),
+            },
+            ClientConfig {
+                endpoint: Some(parse_endpoint(&self.base).unwrap()),
+                lwa_endpoint: parse_endpoint(&self.handle().lwa_url()).unwrap(),
+                rate_scale: 1000.0,
+                max_retries: 10,
+                ..ClientConfig::default()
+            },
+        )
+        .unwrap();
+        // Each SKU is read in the first marketplace it is listed in, as `--current live` does.
+        let mut by_marketplace: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+        for op in &plan.operations {
+            by_marketplace
+                .entry(op.marketplace_ids[0].as_str())
+                .or_default()
+                .push(op.seller_sku.clone());
+        }
+        let mut current = allot::model::Current::default();
+        for (mkt, skus) in by_marketplace {
+            let part = self
+                .rt
+                .block_on(allot::spapi::live::fetch_current(
+                    &client,
+                    &plan.seller_id,
+                    mkt,
+                    &skus,
+                ))
+                .unwrap();
+            current.listings.extend(part.listings);
+        }
+        for op in &plan.operations {
+            let shown = current.channels(&op.seller_sku);
+            assert_eq!(
+                shown.as_ref(),
+                Some(&op.channels),
+                "{} in the sandbox differs from the plan",
+                op.seller_sku
+            );
+        }
+        assert_eq!(current.listings.len(), plan.operations.len());
+    }
+
+    /// Applied writes per SKU: PATCH requests that changed the state, and feed messages.
+    fn applied_per_sku(&self) -> BTreeMap<String, usize> {
+        let mut m = BTreeMap::new();
+        for e in self.requests() {
+            if !(e.applied && matches!(e.operation.as_str(), "patchListingsItem" | "feedMessage")) {
+                continue;
+            }
+            if let Some(sku) = e.sku {
+                *m.entry(sku).or_insert(0) += 1;
+            }
+        }
+        m
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        if let Some(h) = self.handle.take() {
+            self.rt.block_on(h.shutdown());
+        }
+    }
+}
+
+fn apply_cmd(fx: &Fixture, sb: &Sandbox, refresh_token: &str, extra: &[&str]) -> Command {
+    let mut c = Command::new(assert_cmd::cargo::cargo_bin("allot"));
+    c.env_clear()
+        .env("LWA_APP_ID", APP_ID)
+        .env("LWA_CLIENT_SECRET", CLIENT_SECRET)
+        .env("SP_API_REFRESH_TOKEN", refresh_token)
+        .arg("apply")
+        .arg(&fx.plan_path)
+        .args(["--endpoint", &sb.base])
+        .args(["--lwa-endpoint", &sb.handle().lwa_url()])
+        .args(extra)
+        .stdin(Stdio::null());
+    c
+}
+
+fn run(mut c: Command) -> (i32, String, String) {
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = c.output().unwrap();
+    (
+        status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&stdout).into_owned(),
+        String::from_utf8_lossy(&stderr).into_owned(),
+    )
+}
+
+/// No credential and no access token in any text apply produced or wrote.
+fn assert_no_secret(texts: &[&str]) {
+    for t in texts {
+        for s in [CLIENT_SECRET, REFRESH_TOKEN, BAD_REFRESH_TOKEN, "Atza|"] {
+            assert!(!t.contains(s), "secret `{s}` leaked in:\n{t}");
+        }
+    }
+}
+
+fn summary_line(stdout: &str, name: &str) -> u64 {
+    stdout
+        .lines()
+        .find_map(|l| l.trim().strip_prefix(name))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no `{name}` line in:\n{stdout}"))
+}
+
+#[test]
+fn patch_mode_applies_the_plan() {
+    let fx = fixture(30, EmitChoice::Patch, Duration::ZERO);
+    let sb = Sandbox::start(20.0, 0.0, Duration::ZERO);
+    let (code, out, err) = run(apply_cmd(&fx, &sb, REFRESH_TOKEN, &["--rate-scale", "20"]));
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert_eq!(summary_line(&out, "accepted"), 30);
+    assert_eq!(summary_line(&out, "remaining"), 0);
+    sb.assert_listings_equal_plan(&fx.plan);
+    let applied = sb.applied_per_sku();
+    assert_eq!(applied.len(), 30);
+    assert!(applied.values().all(|n| *n == 1), "{applied:?}");
+    let journal = std::fs::read_to_string(fx.journal()).unwrap();
+    assert_no_secret(&[&out, &err, &journal]);
+
+    // Running it again sends nothing: every operation is journaled as accepted.
+    let before = sb.requests().len();
+    let (code, out, _) = run(apply_cmd(&fx, &sb, REFRESH_TOKEN, &["--rate-scale", "20"]));
+    assert_eq!(code, 0);
+    assert!(out.contains("30 by an earlier run"), "{out}");
+    let sent_again = sb.requests()[before..]
+        .iter()
+        .filter(|e| e.operation == "patchListingsItem")
+        .count();
+    assert_eq!(sent_again, 0);
+}
+
+#[test]
+fn feed_mode_applies_the_plan() {
+    let fx = fixture(30, EmitChoice::Feed, Duration::ZERO);
+    assert_eq!(fx.plan.emit, plan::Emit::Feed);
+    let sb = Sandbox::start(20.0, 0.0, Duration::ZERO);
+    let (code, out, err) = run(apply_cmd(&fx, &sb, REFRESH_TOKEN, &["--rate-scale", "20"]));
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert_eq!(summary_line(&out, "accepted"), 30);
+    sb.assert_listings_equal_plan(&fx.plan);
+    let log = sb.requests();
+    assert_eq!(
+        log.iter().filter(|e| e.operation == "createFeed").count(),
+        1
+    );
+    assert_eq!(
+        log.iter()
+            .filter(|e| e.operation == "patchListingsItem")
+            .count(),
+        0
+    );
+    let journal = std::fs::read_to_string(fx.journal()).unwrap();
+    assert!(journal.contains("\"type\":\"feed_submitted\""), "{journal}");
+    assert!(journal.contains("\"type\":\"feed_finished\""), "{journal}");
+    assert_no_secret(&[&out, &err, &journal]);
+}
+
+#[test]
+fn injected_429s_and_5xx_are_retried_in_both_modes() {
+    for emit in [EmitChoice::Patch, EmitChoice::Feed] {
+        let fx = fixture(30, emit, Duration::ZERO);
+        let sb = Sandbox::start(20.0, 0.2, Duration::ZERO);
+        let (code, out, err) = run(apply_cmd(
+            &fx,
+            &sb,
+            REFRESH_TOKEN,
+            &["--rate-scale", "20", "--max-retries", "10"],
+        ));
+        assert_eq!(code, 0, "{emit:?}\n{out}\n{err}");
+        assert!(summary_line(&out, "retried") > 0, "{out}");
+        let faults = sb
+            .requests()
+            .iter()
+            .filter(|e| {
+                e.fault
+                    .as_deref()
+                    .is_some_and(|f| f.starts_with("injected"))
+            })
+            .count();
+        assert!(faults > 0);
+        sb.assert_listings_equal_plan(&fx.plan);
+        if emit == EmitChoice::Patch {
+            assert!(sb.applied_per_sku().values().all(|n| *n == 1));
+        }
+    }
+}
+
+#[test]
+fn lost_answers_are_sent_again_and_converge() {
+    // 10% of connections closed after the sandbox applied the request: the answer never comes,
+    // so apply must send it again (idempotent) and still end with exactly the plan.
+    let fx = fixture(30, EmitChoice::Patch, Duration::ZERO);
+    let sb = Sandbox::start_with_drops(20.0, 0.1, 0.1, Duration::ZERO);
+    let (code, out, err) = run(apply_cmd(
+        &fx,
+        &sb,
+        REFRESH_TOKEN,
+        &["--rate-scale", "20", "--max-retries", "10"],
+    ));
+    assert_eq!(code, 0, "{out}\n{err}");
+    sb.assert_listings_equal_plan(&fx.plan);
+    let log = sb.requests();
+    assert!(log.iter().any(|e| e.dropped), "the seed drops some answers");
+    // A SKU applied more than once had an answer dropped: never a duplicate otherwise.
+    for (sku, n) in sb.applied_per_sku() {
+        let dropped = log
+            .iter()
+            .filter(|e| e.dropped && e.applied && e.sku.as_deref() == Some(&sku))
+            .count();
+        assert_eq!(n, 1 + dropped, "{sku}");
+    }
+}
+
+#[test]
+fn killed_apply_resumes_and_applies_each_operation_once() {
+    let fx = fixture(60, EmitChoice::Patch, Duration::ZERO);
+    // 4× Amazon's rate (20/s) and 100 ms per answer: about three seconds for the whole plan.
+    let sb = Sandbox::start(4.0, 0.0, Duration::from_millis(100));
+    let mut child = apply_cmd(&fx, &sb, REFRESH_TOKEN, &["--rate-scale", "4"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let outcomes = |p: &Path| {
+        std::fs::read_to_string(p)
+            .map(|t| {
+                t.lines()
+                    .filter(|l| l.contains("\"type\":\"outcome\""))
+                    .count()
+            })
+            .unwrap_or(0)
+    };
+    let start = Instant::now();
+    while outcomes(&fx.journal()) < 10 {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "apply made no progress"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "apply ended before the kill"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let journaled_first = outcomes(&fx.journal());
+    assert!(journaled_first < 60, "killed too late to prove anything");
+    let accepted_first: Vec<String> = std::fs::read_to_string(fx.journal())
+        .unwrap()
+        .lines()
+        .filter(|l| l.contains("\"status\":\"accepted\""))
+        .filter_map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).ok()?["sku"]
+                .as_str()
+                .map(str::to_string)
+        })
+        .collect();
+    let applied_first = sb.applied_per_sku();
+    // Give requests cut off by the kill time to land (or not) before the second run.
+    std::thread::sleep(Duration::from_millis(300));
+    let applied_at_kill = sb.applied_per_sku();
+
+    let (code, out, err) = run(apply_cmd(&fx, &sb, REFRESH_TOKEN, &["--rate-scale", "4"]));
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert_eq!(summary_line(&out, "accepted"), 60);
+    assert!(
+        out.contains(&format!("{} by an earlier run", accepted_first.len())),
+        "{out}"
+    );
+    sb.assert_listings_equal_plan(&fx.plan);
+
+    // Exactly once: an operation journaled as accepted was never sent again, and every other
+    // one was applied once by the second run. The only allowed exception is an operation whose
+    // answer the kill cut off after the sandbox applied it (sent again by design: idempotent).
+    let applied = sb.applied_per_sku();
+    assert_eq!(applied.len(), 60);
+    let mut in_flight = 0;
+    for op in &fx.plan.operations {
+        let n = applied[&op.seller_sku];
+        if accepted_first.contains(&op.seller_sku) {
+            assert_eq!(n, 1, "{} was re-sent after being accepted", op.seller_sku);
+        } else if applied_at_kill.contains_key(&op.seller_sku) {
+            in_flight += 1;
+            assert_eq!(n, 2, "{}", op.seller_sku);
+        } else {
+            assert_eq!(n, 1, "{}", op.seller_sku);
+        }
+    }
+    assert!(applied_first.len() >= accepted_first.len());
+    assert!(
+        in_flight <= 8,
+        "more in flight than the concurrency: {in_flight}"
+    );
+}
+
+#[test]
+fn killed_feed_apply_polls_the_submitted_feed_instead_of_resubmitting() {
+    let fx = fixture(40, EmitChoice::Feed, Duration::ZERO);
+    // At 4× speed feeds take 1 s in the queue and 1 s processing; reports come gzip-compressed.
+    let sb = Sandbox::start_full(
+        4.0,
+        0.0,
+        0.0,
+        Duration::ZERO,
+        sandbox::SandboxOptions {
+            feed_queue_time: Duration::from_secs(4),
+            feed_processing_time: Duration::from_secs(4),
+            gzip_reports: true,
+            ..sandbox::SandboxOptions::default()
+        },
+    );
+    let mut child = apply_cmd(&fx, &sb, REFRESH_TOKEN, &["--rate-scale", "4"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let submitted = |p: &Path| {
+        std::fs::read_to_string(p).is_ok_and(|t| t.contains("\"type\":\"feed_submitted\""))
+    };
+    let start = Instant::now();
+    while !submitted(&fx.journal()) {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "no feed submitted"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "apply ended before the kill"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let (code, out, err) = run(apply_cmd(&fx, &sb, REFRESH_TOKEN, &["--rate-scale", "4"]));
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("resuming feed"), "{out}");
+    assert_eq!(summary_line(&out, "accepted"), 40);
+    let log = sb.requests();
+    assert_eq!(
+        log.iter().filter(|e| e.operation == "createFeed").count(),
+        1
+    );
+    assert!(log.iter().any(|e| e.operation == "getFeedDocument"));
+    sb.assert_listings_equal_plan(&fx.plan);
+    assert!(sb.applied_per_sku().values().all(|n| *n == 1));
+}
+
+#[test]
+fn stale_and_tampered_plans_are_refused() {
+    let sb = Sandbox::start(20.0, 0.0, Duration::ZERO);
+    let sent = |sb: &Sandbox| sb.requests().len();
+
+    // Too old.
+    let fx = fixture(3, EmitChoice::Patch, Duration::from_secs(2 * 3600));
+    let (code, _, err) = run(apply_cmd(&fx, &sb, REFRESH_TOKEN, &[]));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--max-age"), "{err}");
+    assert_eq!(sent(&sb), 0);
+    assert!(!fx.journal().exists());
+    // … unless the age limit is raised, or forced.
+    let (code, out, err) = run(apply_cmd(
+        &fx,
+        &sb,
+        REFRESH_TOKEN,
+        &["--max-age", "3h", "--rate-scale", "20"],
+    ));
+    assert_eq!(code, 0, "{out}{err}");
+
+    // An input changed since planning.
+    let fx = fixture(3, EmitChoice::Patch, Duration::ZERO);
+    std::fs::write(
+        fx.dir.path().join("inventory.csv"),
+        "sku,location,on_hand,reserved\nX,newark,99,0\n",
+    )
+    .unwrap();
+    let before = sent(&sb);
+    let (code, _, err) = run(apply_cmd(&fx, &sb, REFRESH_TOKEN, &[]));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("inventory"), "{err}");
+    assert_eq!(sent(&sb), before);
+    let (code, _, err) = run(apply_cmd(
+        &fx,
+        &sb,
+        REFRESH_TOKEN,
+        &["--force", "--rate-scale", "20"],
+    ));
+    assert_eq!(code, 0, "{err}");
+
+    // Tampered: a quantity edited by hand breaks the digest; --force does not help.
+    let fx = fixture(3, EmitChoice::Patch, Duration::ZERO);
+    let text = std::fs::read_to_string(&fx.plan_path).unwrap();
+    let edited = text.replacen("\"quantity\": 7", "\"quantity\": 700", 1);
+    assert_ne!(text, edited, "the fixture has a quantity 7 to edit");
+    std::fs::write(&fx.plan_path, edited).unwrap();
+    let before = sent(&sb);
+    for extra in [&[][..], &["--force"][..]] {
+        let (code, _, err) = run(apply_cmd(&fx, &sb, REFRESH_TOKEN, extra));
+        assert_eq!(code, 2, "{err}");
+        assert!(err.contains("digest"), "{err}");
+    }
+    assert_eq!(sent(&sb), before);
+}
+
+#[test]
+fn auth_failure_is_one_error_without_retries_or_secrets() {
+    let fx = fixture(20, EmitChoice::Patch, Duration::ZERO);
+    let sb = Sandbox::start(20.0, 0.0, Duration::ZERO);
+    let (code, out, err) = run(apply_cmd(
+        &fx,
+        &sb,
+        BAD_REFRESH_TOKEN,
+        &["--rate-scale", "20"],
+    ));
+    assert_eq!(code, 2, "{out}\n{err}");
+    assert_eq!(err.matches("authentication failed").count(), 1, "{err}");
+    assert!(err.contains("invalid_grant"), "{err}");
+    assert_eq!(summary_line(&out, "retried"), 0);
+    // Not a single SP-API request went out.
+    assert!(
+        sb.requests()
+            .iter()
+            .all(|e| e.operation != "patchListingsItem"),
+        "{:?}",
+        sb.requests()
+    );
+    let journal = std::fs::read_to_string(fx.journal()).unwrap_or_default();
+    assert!(!journal.contains("\"type\":\"outcome\""));
+    assert_no_secret(&[&out, &err, &journal]);
+}
+
+#[test]
+fn no_secret_in_any_output() {
+    let fx = fixture(5, EmitChoice::Patch, Duration::ZERO);
+    let sb = Sandbox::start(20.0, 0.0, Duration::ZERO);
+    let mut texts = Vec::new();
+    // Success, validation, usage errors, a refused endpoint, a refused credentials file.
+    for extra in [
+        &["--rate-scale", "20", "--validate-only"][..],
+        &["--rate-scale", "20"][..],
+        &["--max-retries", "x"][..],
+        &["--lwa-endpoint", "http://example.com/token"][..],
+    ] {
+        let (_, out, err) = run(apply_cmd(&fx, &sb, REFRESH_TOKEN, extra));
+        texts.push(out);
+        texts.push(err);
+    }
+    let creds = fx.dir.path().join("creds.json");
+    std::fs::write(
+        &creds,
+        format!(
+            r#"{{"lwa_app_id":"{APP_ID}","lwa_client_secret":"{CLIENT_SECRET}","refresh_token":{{"bad":"{REFRESH_TOKEN}"}}}}"#
+        ),
+    )
+    .unwrap();
+    let creds_arg = creds.display().to_string();
+    let (code, out, err) = run(apply_cmd(
+        &fx,
+        &sb,
+        REFRESH_TOKEN,
+        &["--credentials", &creds_arg],
+    ));
+    assert_eq!(code, 2);
+    assert!(err.contains("chmod 600"), "{err}");
+    texts.push(out);
+    texts.push(err);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&creds, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let (code, out, err) = run(apply_cmd(
+            &fx,
+            &sb,
+            REFRESH_TOKEN,
+            &["--credentials", &creds_arg],
+        ));
+        assert_eq!(code, 2);
+        assert!(err.contains("refresh_token"), "{err}");
+        texts.push(out);
+        texts.push(err);
+    }
+    texts.push(std::fs::read_to_string(fx.journal()).unwrap());
+    texts.push(std::fs::read_to_string(&fx.plan_path).unwrap());
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    assert_no_secret(&refs);
+}
+
+#[test]
+fn validate_only_applies_nothing() {
+    let fx = fixture(8, EmitChoice::Patch, Duration::ZERO);
+    let sb = Sandbox::start(20.0, 0.0, Duration::ZERO);
+    let (code, out, err) = run(apply_cmd(
+        &fx,
+        &sb,
+        REFRESH_TOKEN,
+        &["--rate-scale", "20", "--validate-only"],
+    ));
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert_eq!(summary_line(&out, "valid"), 8);
+    assert!(out.contains("nothing was applied"));
+    assert!(sb.applied_per_sku().is_empty());
+    assert!(sb.handle().state().amazon.listings.is_empty());
+    assert!(!fx.journal().exists());
+}
+
+#[test]
+fn a_journal_of_another_plan_is_refused() {
+    let fx = fixture(3, EmitChoice::Patch, Duration::ZERO);
+    let sb = Sandbox::start(20.0, 0.0, Duration::ZERO);
+    std::fs::write(
+        fx.journal(),
+        "{\"type\":\"start\",\"plan_digest\":\"0000\",\"mode\":\"patch\",\"at\":\"2026-01-01T00:00:00Z\"}\n",
+    )
+    .unwrap();
+    let (code, _, err) = run(apply_cmd(&fx, &sb, REFRESH_TOKEN, &["--rate-scale", "20"]));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("another plan"), "{err}");
+    assert!(sb.requests().is_empty());
+}
+
+#[test]
+fn plan_current_live_reads_the_sandbox() {
+    let sb = Sandbox::start(20.0, 0.0, Duration::ZERO);
+    let seed = |us: u64| {
+        let body = serde_json::json!({"sellerId": SELLER, "listings": [
+            {"sku": "MUG-1-US", "marketplaceIds": [US],
+             "fulfillmentAvailability": [{"fulfillmentChannelCode": "DEFAULT", "quantity": us}]},
+            {"sku": "MUG-1-CA", "marketplaceIds": [CA],
+             "fulfillmentAvailability": [{"fulfillmentChannelCode": "DEFAULT", "quantity": 4}]}]});
+        let url = format!("{}/_sandbox/listings", sb.base);
+        let status = sb
+            .rt
+            .block_on(async { reqwest::Client::new().put(url).json(&body).send().await })
+            .unwrap()
+            .status();
+        assert!(status.is_success(), "{status}");
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let inv = dir.path().join("inv.csv");
+    std::fs::write(&inv, "sku,location,on_hand,reserved\nMUG-1,newark,10,0\n").unwrap();
+    let plan = || {
+        let mut c = Command::new(assert_cmd::cargo::cargo_bin("allot"));
+        c.current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env_clear()
+            .env("LWA_APP_ID", APP_ID)
+            .env("LWA_CLIENT_SECRET", CLIENT_SECRET)
+            .env("SP_API_REFRESH_TOKEN", REFRESH_TOKEN)
+            .args(["plan", "policies/acme-na.allot", "--inventory"])
+            .arg(&inv)
+            .args([
+                "--current",
+                "live",
+                "--detailed-exitcode",
+                "--rate-scale",
+                "20",
+            ])
+            .args(["--endpoint", &sb.base])
+            .args(["--lwa-endpoint", &sb.handle().lwa_url()]);
+        run(c)
+    };
+    // 10 units shared 60/40: US 6, CA 4, exactly what the sandbox shows.
+    seed(6);
+    let (code, out, err) = plan();
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("No offer changes."), "{out}");
+    let reads = sb
+        .requests()
+        .iter()
+        .filter(|e| e.operation == "getListingsItem")
+        .count();
+    assert_eq!(reads, 2);
+    seed(5);
+    let (code, out, err) = plan();
+    assert_eq!(code, 2, "{out}\n{err}");
+    assert!(out.contains("MUG-1-US"), "{out}");
+    assert_no_secret(&[&out, &err]);
+}
+
+/// The whole chain through the real binary: `allot plan --out` → `allot apply` → read back.
+#[test]
+fn cli_plan_then_apply_in_both_modes() {
+    for emit in ["patch", "feed"] {
+        let sb = Sandbox::start(20.0, 0.0, Duration::ZERO);
+        let dir = tempfile::tempdir().unwrap();
+        let plan_path = dir.path().join("plan.json");
+        let mut c = Command::new(assert_cmd::cargo::cargo_bin("allot"));
+        c.current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env_clear()
+            .args(["plan", "policies/acme-na.allot"])
+            .args(["--inventory", "examples/inventory.csv", "--emit", emit])
+            .arg("--out")
+            .arg(&plan_path);
+        let (code, out, err) = run(c);
+        assert_eq!(code, 0, "{out}\n{err}");
+        let plan = plan::read(&plan_path).unwrap();
+        assert!(!plan.operations.is_empty());
+        let mut c = Command::new(assert_cmd::cargo::cargo_bin("allot"));
+        c.current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env_clear()
+            .env("LWA_APP_ID", APP_ID)
+            .env("LWA_CLIENT_SECRET", CLIENT_SECRET)
+            .env("SP_API_REFRESH_TOKEN", REFRESH_TOKEN)
+            .arg("apply")
+            .arg(&plan_path)
+            .args(["--endpoint", &sb.base])
+            .args(["--lwa-endpoint", &sb.handle().lwa_url()])
+            .args(["--rate-scale", "20"]);
+        let (code, out, err) = run(c);
+        assert_eq!(code, 0, "{emit}\n{out}\n{err}");
+        assert!(out.contains(&format!("({emit} mode)")), "{out}");
+        sb.assert_listings_equal_plan(&plan);
+        assert_no_secret(&[&out, &err]);
+    }
+}
