@@ -52,6 +52,24 @@ pub enum PlanError {
         reason: String,
     },
 
+    #[error(
+        "offer `{seller_sku}` (inventory SKU `{inventory_sku}`, rule `{rule}`) would publish {quantity} on channel `{channel}`; Amazon accepts at most {max}"
+    )]
+    #[diagnostic(
+        code(allot::plan::quantity_too_large),
+        help(
+            "check the inventory's on_hand for this SKU (a unit or export error?), or add a `cap` to the rule"
+        )
+    )]
+    QuantityTooLarge {
+        seller_sku: String,
+        inventory_sku: String,
+        rule: String,
+        channel: String,
+        quantity: u64,
+        max: u64,
+    },
+
     #[error("the plan has {count} operations; at most {max} fit in one plan")]
     #[diagnostic(
         code(allot::plan::too_many_operations),

@@ -166,8 +166,22 @@ pub fn build(
 }
 
 /// What the planner relies on in an offer; the simulator guarantees it, this makes sure.
+/// The largest quantity Amazon accepts (the models' integer is 32-bit signed).
+pub const MAX_QUANTITY: u64 = i32::MAX as u64;
+
 fn validate_offer(change: &OfferChange) -> Result<(), PlanError> {
     let offer = &change.offer;
+    // Huge stock is an input problem (a unit or export error), not a simulator bug: say so.
+    if let Some(c) = offer.channels.iter().find(|c| c.quantity > MAX_QUANTITY) {
+        return Err(PlanError::QuantityTooLarge {
+            seller_sku: offer.seller_sku.clone(),
+            inventory_sku: offer.inventory_sku.clone(),
+            rule: offer.rule.clone(),
+            channel: c.channel.clone(),
+            quantity: c.quantity,
+            max: MAX_QUANTITY,
+        });
+    }
     let bad = |reason: String| PlanError::InvalidOffer {
         seller_sku: offer.seller_sku.clone(),
         inventory_sku: offer.inventory_sku.clone(),
@@ -211,6 +225,12 @@ fn operation_problem(
             }
             if list[..i].iter().any(|d| d.channel == c.channel) {
                 return Some(format!("channel `{}` is listed twice", c.channel));
+            }
+            if c.quantity > MAX_QUANTITY {
+                return Some(format!(
+                    "channel `{}` has quantity {}, above Amazon's maximum {MAX_QUANTITY}",
+                    c.channel, c.quantity
+                ));
             }
         }
     }

@@ -189,6 +189,45 @@ fn invalid_offers_are_refused_not_planned() {
 }
 
 #[test]
+fn a_quantity_above_amazons_maximum_is_refused_with_its_place() {
+    let at_max = change("A", Region::EU, &[UK], vec![ch("DEFAULT", MAX_QUANTITY)]);
+    let plan = build(
+        "p",
+        "S",
+        &[at_max],
+        &Summary::default(),
+        opts(EmitChoice::Patch),
+    );
+    assert!(plan.is_ok());
+    let over = change(
+        "A",
+        Region::EU,
+        &[UK],
+        vec![ch("DEFAULT", MAX_QUANTITY + 1)],
+    );
+    let err = build(
+        "p",
+        "S",
+        &[over],
+        &Summary::default(),
+        opts(EmitChoice::Patch),
+    )
+    .unwrap_err();
+    assert!(matches!(
+        err,
+        PlanError::QuantityTooLarge {
+            quantity: 2_147_483_648,
+            ..
+        }
+    ));
+    assert!(
+        err.to_string()
+            .contains("Amazon accepts at most 2147483647"),
+        "{err}"
+    );
+}
+
+#[test]
 fn location_channels_keep_default_zero() {
     let changes = vec![change(
         "MUG",
