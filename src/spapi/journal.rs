@@ -182,6 +182,8 @@ pub enum JournalError {
         found: String,
         expected: String,
     },
+    #[error("another `allot apply` is running with the journal {path}")]
+    Busy { path: String },
 }
 
 impl JournalError {
@@ -197,6 +199,10 @@ impl JournalError {
                  for absolute quantities)"
             }
             JournalError::Io { .. } => "check the folder is writable and the disk has space",
+            JournalError::Busy { .. } => {
+                "two applies of one plan would send its operations twice; wait for the other \
+                 run to finish (it holds a lock on the journal) and run apply again to resume"
+            }
         }
     }
 }
@@ -297,13 +303,22 @@ impl Journal {
                 reason: e.to_string(),
             }
         };
-        let existing = read(path, digest)?;
         let mut file = OpenOptions::new()
             .create(true)
             .append(true)
             .read(true)
             .open(path)
             .map_err(io("open"))?;
+        // One run per journal: an exclusive lock held until the file is closed (process exit
+        // included), so a crashed run never leaves a stale lock behind.
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(JournalError::Busy { path: shown });
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(io("lock")(e)),
+        }
+        let existing = read(path, digest)?;
         // A torn last line (killed mid-write) is cut off, so the next record starts cleanly.
         let bytes = std::fs::read(path).map_err(io("read"))?;
         if bytes.last().is_some_and(|b| *b != b'\n') {
@@ -472,6 +487,18 @@ mod tests {
         let err = Journal::open(&p, "def", Emit::Feed).err().unwrap();
         assert!(matches!(err, JournalError::OtherPlan { .. }));
         assert!(err.to_string().contains("another plan"));
+    }
+
+    #[test]
+    fn a_second_run_of_the_same_plan_is_refused_while_the_first_holds_the_journal() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("plan.json.journal");
+        let (first, _) = Journal::open(&p, "abc", Emit::Patch).unwrap();
+        let err = Journal::open(&p, "abc", Emit::Patch).err().unwrap();
+        assert!(matches!(err, JournalError::Busy { .. }), "{err}");
+        assert!(err.help().contains("wait for the other run"));
+        drop(first);
+        assert!(Journal::open(&p, "abc", Emit::Patch).is_ok());
     }
 
     #[test]
