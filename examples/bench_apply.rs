@@ -57,6 +57,7 @@ fn plan(n: u32, emit: Emit) -> Plan {
                 rule: "bench".into(),
             })
             .collect(),
+        locations: Vec::new(),
         digest: String::new(),
     };
     plan::seal(&mut p);

@@ -105,7 +105,7 @@ impl Policy {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Location {
     pub name: String,
     /// The `fulfillment_channel_code` Amazon knows this location by, if it is a supply source.

@@ -196,4 +196,10 @@ fn test_command_passes_and_fails() {
         .stdout(predicate::str::contains("- expected: 12"))
         .stdout(predicate::str::contains("+ actual:   10"))
         .stdout(predicate::str::contains("0 passed, 1 failed"));
+    // A missing file is an I/O error (2), as for `allot check`, not a failed test.
+    allot()
+        .args(["test", "no-such-policy.allot"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no-such-policy.allot"));
 }

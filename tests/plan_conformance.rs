@@ -749,6 +749,16 @@ fn plan_out_saves_exactly_what_the_preview_shows() {
             .collect();
         assert_eq!(got, want, "{}", op.seller_sku);
     }
+    // `allot show` names supply-source channels as the preview does (the plan keeps the
+    // locations it writes to), not by their Amazon IDs.
+    let names: Vec<&str> = saved.locations.iter().map(|l| l.name.as_str()).collect();
+    assert_eq!(names, ["newark", "austin"]);
+    let shown = stdout(&show(&[out.to_str().unwrap()]));
+    assert!(
+        shown.contains("newark") && shown.contains("austin"),
+        "{shown}"
+    );
+    assert!(!shown.contains("353e4e48"), "{shown}");
     if let Some(m) = models() {
         for d in encode::feed_documents(&saved).unwrap() {
             assert_feed_conforms(m, &d);

@@ -213,6 +213,7 @@ pub fn run(mut args: PlanArgs) -> ExitCode {
         &args.save,
         &loaded.policy.name,
         &loaded.policy.seller_id,
+        &loaded.policy.locations,
         &preview.changes,
         &preview.summary,
         files,

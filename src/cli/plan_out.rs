@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
 
-use crate::model::{OfferChange, Summary};
+use crate::model::{Location, OfferChange, Summary};
 use crate::plan::{self, BuildOptions, EmitChoice, Inputs, PatchOp, Plan};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -75,6 +75,7 @@ pub fn save(
     args: &SaveArgs,
     policy_name: &str,
     seller_id: &str,
+    locations: &[Location],
     changes: &[OfferChange],
     summary: &Summary,
     files: InputPaths<'_>,
@@ -116,7 +117,20 @@ pub fn save(
         inputs,
         created_at: now_rfc3339(),
     };
-    let plan = plan::build(policy_name, seller_id, changes, summary, opts)?;
+    let mut plan = plan::build(policy_name, seller_id, changes, summary, opts)?;
+    // Only the locations some operation writes to: enough for `allot show` to name channels.
+    plan.locations = locations
+        .iter()
+        .filter(|l| {
+            l.supply_source.as_deref().is_some_and(|code| {
+                plan.operations
+                    .iter()
+                    .any(|op| op.channels.iter().any(|c| c.channel == code))
+            })
+        })
+        .cloned()
+        .collect();
+    plan::seal(&mut plan);
     plan::write(&plan, out)?;
     Ok(Some(plan))
 }
@@ -207,7 +221,7 @@ mod tests {
             inventory: &inventory,
             current: None,
         };
-        let plan = save(&t.save, "p", "S", &[], &Summary::default(), files())
+        let plan = save(&t.save, "p", "S", &[], &[], &Summary::default(), files())
             .unwrap()
             .unwrap();
         assert_eq!(plan::read(&out).unwrap(), plan);
@@ -217,11 +231,11 @@ mod tests {
             inventory: &dir.path().join("gone.csv"),
             current: None,
         };
-        let err = save(&t.save, "p", "S", &[], &Summary::default(), missing).unwrap_err();
+        let err = save(&t.save, "p", "S", &[], &[], &Summary::default(), missing).unwrap_err();
         assert!(err.to_string().contains("cannot hash the inventory file"));
         let none = T::try_parse_from(["t"]).unwrap();
         assert!(
-            save(&none.save, "p", "S", &[], &Summary::default(), files())
+            save(&none.save, "p", "S", &[], &[], &Summary::default(), files())
                 .unwrap()
                 .is_none()
         );

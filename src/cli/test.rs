@@ -1,6 +1,6 @@
 //! `allot test PATH...`: run the `test` blocks of policy files through the engine. Prints each
 //! test's result, with expected and actual values for failures. Exit 0 all pass, 1 any fails
-//! (or a policy has errors or cannot be read).
+//! (or a policy has errors), 2 usage or I/O error (as `allot check`).
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -46,16 +46,18 @@ fn print_result(name: &str, text: &str, index: &LineIndex, r: &TestResult) {
 pub fn run(args: TestArgs) -> ExitCode {
     let files = match super::check::collect(&args.paths) {
         Ok(f) => f,
-        Err(msg) => return super::fail(miette::miette!("{msg}"), 1),
+        Err(msg) => return super::fail(miette::miette!("{msg}"), 2),
     };
     let color = want_color(std::io::stderr().is_terminal());
     let (mut passed, mut failed, mut broken) = (0usize, 0usize, 0usize);
+    let mut io_failed = false;
     for path in &files {
         let (file, checked) = match crate::check::load(path) {
             Ok(x) => x,
             Err(e) => {
                 eprintln!("error: {e}");
                 broken += 1;
+                io_failed = true;
                 continue;
             }
         };
@@ -94,7 +96,9 @@ pub fn run(args: TestArgs) -> ExitCode {
             String::new()
         }
     );
-    if failed > 0 || broken > 0 {
+    if io_failed {
+        ExitCode::from(2)
+    } else if failed > 0 || broken > 0 {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS

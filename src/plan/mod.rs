@@ -159,16 +159,17 @@ pub fn build(
         issue_locale: opts.issue_locale,
         summary: summary.clone(),
         operations,
+        locations: Vec::new(),
         digest: String::new(),
     };
     seal(&mut plan);
     Ok(plan)
 }
 
-/// What the planner relies on in an offer; the simulator guarantees it, this makes sure.
 /// The largest quantity Amazon accepts (the models' integer is 32-bit signed).
 pub const MAX_QUANTITY: u64 = i32::MAX as u64;
 
+/// What the planner relies on in an offer; the simulator guarantees it, this makes sure.
 fn validate_offer(change: &OfferChange) -> Result<(), PlanError> {
     let offer = &change.offer;
     // Huge stock is an input problem (a unit or export error), not a simulator bug: say so.

@@ -28,6 +28,10 @@ pub struct Plan {
     pub issue_locale: String,
     pub summary: Summary,
     pub operations: Vec<Operation>,
+    /// The policy's locations, so `allot show` can name a supply source's channel as the
+    /// preview does (`newark`, not its ID). Absent in plans that name no location.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub locations: Vec<crate::model::Location>,
     /// SHA-256 (hex) of the canonical JSON of everything above; a hand edit breaks it.
     pub digest: String,
 }

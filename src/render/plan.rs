@@ -102,7 +102,7 @@ fn policy_stub(plan: &Plan) -> Policy {
         name: plan.policy.clone(),
         seller_id: plan.seller_id.clone(),
         marketplaces,
-        locations: Vec::new(),
+        locations: plan.locations.clone(),
         rules: Vec::new(),
         tests: Vec::new(),
         no_oversell: false,
