@@ -55,6 +55,32 @@ fn plan_markdown_is_capped_with_a_note() {
 }
 
 #[test]
+fn plan_markdown_carries_the_policy_warnings_for_the_reviewer() {
+    // A pull-request comment is all the reviewer sees: the check warnings go in it, summary
+    // first, before the changes.
+    let out = allot()
+        .args(PLAN)
+        .args(["--format", "markdown"])
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    let oversell = text
+        .find("policies/acme-na.allot:18:")
+        .expect("oversell warning");
+    let fixed = text
+        .find("policies/acme-na.allot:40:")
+        .expect("fixed-quantity warning");
+    let changes = text
+        .find("<details><summary>7 offers change")
+        .expect("changes");
+    assert!(oversell < fixed && fixed < changes, "{text}");
+    assert!(text.contains("[allot::oversell]") && text.contains("[allot::fixed-quantity]"));
+}
+
+#[test]
 fn plan_json_is_versioned_and_has_provenance() {
     let out = allot()
         .args(PLAN)

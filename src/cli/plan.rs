@@ -10,7 +10,7 @@ use clap::{Args, ValueEnum};
 use crate::inventory::{self, Stock};
 use crate::listings;
 use crate::model::{Current, Policy};
-use crate::render::diagnostics::{SourceFile, human_all, want_color};
+use crate::render::diagnostics::{SourceFile, human_all, json_records, want_color};
 use crate::render::preview;
 use crate::sim::{self, Preview};
 
@@ -79,10 +79,14 @@ pub struct Loaded {
     pub current: Option<Current>,
     /// Notes from reading the current listings (rows not read as quantities).
     pub current_warnings: Vec<String>,
+    /// The policy's check warnings, one line each (`file:line: message [code]`), for the
+    /// formats read away from the terminal (a pull-request comment, JSON).
+    pub policy_warnings: Vec<String>,
 }
 
-/// Read and check a policy; diagnostics go to stderr. Err carries the exit code (1).
-pub fn load_policy(path: &Path) -> Result<(SourceFile, Policy), ExitCode> {
+/// Read and check a policy; diagnostics go to stderr. Err carries the exit code (1). Also
+/// returns the warnings as one-liners.
+pub fn load_policy(path: &Path) -> Result<(SourceFile, Policy, Vec<String>), ExitCode> {
     let (file, checked) = match crate::check::load(path) {
         Ok(x) => x,
         Err(e) => return Err(super::fail(miette::miette!("{e}"), 1)),
@@ -91,8 +95,12 @@ pub fn load_policy(path: &Path) -> Result<(SourceFile, Policy), ExitCode> {
         let color = want_color(std::io::stderr().is_terminal());
         eprint!("{}", human_all(&file, &checked.diagnostics, color));
     }
+    let warnings = json_records(&file, &checked.diagnostics)
+        .into_iter()
+        .map(|d| format!("{}:{}: {} [{}]", d.file, d.line, d.message, d.code))
+        .collect();
     match checked.policy {
-        Some(p) => Ok((file, p)),
+        Some(p) => Ok((file, p, warnings)),
         None => {
             eprintln!(
                 "error: {} has {} error{}; fix the policy first (`allot check {}`)",
@@ -109,7 +117,7 @@ pub fn load_policy(path: &Path) -> Result<(SourceFile, Policy), ExitCode> {
 /// Load the policy, the inventory and the current listings. Err is the exit code, the error
 /// already printed.
 pub fn load(args: &InputArgs) -> Result<Loaded, ExitCode> {
-    let (policy_file, policy) = load_policy(&args.policy)?;
+    let (policy_file, policy, policy_warnings) = load_policy(&args.policy)?;
     let stock = inventory::read(&args.inventory, args.inventory_format, &policy.locations)
         .map_err(|e| {
             eprint!("{e}");
@@ -141,6 +149,7 @@ pub fn load(args: &InputArgs) -> Result<Loaded, ExitCode> {
         stock,
         current,
         current_warnings,
+        policy_warnings,
     })
 }
 
@@ -193,10 +202,17 @@ pub fn run(mut args: PlanArgs) -> ExitCode {
             Err(r) => return super::fail(r, 1),
         }
     }
-    let preview = match simulate(&loaded) {
+    let mut preview = match simulate(&loaded) {
         Ok(p) => p,
         Err(code) => return code,
     };
+    // On a terminal the policy's warnings were just shown in full on stderr; a pull-request
+    // comment or a JSON consumer sees only stdout, so they travel with the preview there.
+    if args.format != Format::Table {
+        preview
+            .warnings
+            .splice(0..0, loaded.policy_warnings.iter().cloned());
+    }
     if let Err(e) = render(&args, &loaded.policy, &preview) {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
             return ExitCode::SUCCESS;
