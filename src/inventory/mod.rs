@@ -429,13 +429,83 @@ pub fn read_from<R: Read>(
 
 /// Open a CSV reader the way every CSV input is read: headers, flexible rows (reported, not
 /// rejected by the library), CRLF accepted.
-pub(crate) fn csv_reader<R: Read>(r: R, delimiter: u8, quoting: bool) -> csv::Reader<R> {
+pub(crate) fn csv_reader<R: Read>(r: R, delimiter: u8, quoting: bool) -> csv::Reader<CrlfToLf<R>> {
     csv::ReaderBuilder::new()
         .delimiter(delimiter)
         .quoting(quoting)
         .flexible(true)
         .has_headers(true)
-        .from_reader(r)
+        .from_reader(CrlfToLf::new(r))
+}
+
+/// Streams a file with CRLF line ends as LF. The csv crate reports a record's line before it
+/// consumes the `\n` of the previous record's `\r\n`, so every row of a Windows-made file
+/// would be reported one line too early; with plain LF its line numbers are right.
+pub(crate) struct CrlfToLf<R> {
+    inner: R,
+    /// A `\r` that ended the last chunk: kept back until we know whether `\n` follows.
+    pending_cr: bool,
+}
+
+impl<R> CrlfToLf<R> {
+    fn new(inner: R) -> Self {
+        CrlfToLf {
+            inner,
+            pending_cr: false,
+        }
+    }
+}
+
+impl<R: Read> Read for CrlfToLf<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        loop {
+            // Leave room for a held-back `\r` that turns out not to precede `\n`.
+            let start = usize::from(self.pending_cr);
+            if buf.len() <= start {
+                // A one-byte buffer with a pending `\r`: give the `\r` back as it is.
+                buf[0] = b'\r';
+                self.pending_cr = false;
+                return Ok(1);
+            }
+            let n = self.inner.read(&mut buf[start..])?;
+            if n == 0 {
+                if self.pending_cr {
+                    self.pending_cr = false;
+                    buf[0] = b'\r';
+                    return Ok(1);
+                }
+                return Ok(0);
+            }
+            if self.pending_cr {
+                buf[0] = b'\r';
+            }
+            let end = start + n;
+            // Compact in place, dropping every `\r` directly followed by `\n`.
+            let mut w = 0;
+            let mut i = 0;
+            while i < end {
+                let b = buf[i];
+                if b == b'\r' && i + 1 < end && buf[i + 1] == b'\n' {
+                    i += 1;
+                    continue;
+                }
+                buf[w] = b;
+                w += 1;
+                i += 1;
+            }
+            // A `\r` at the very end may be the first half of a `\r\n` split across reads.
+            self.pending_cr = w > 0 && buf[w - 1] == b'\r';
+            if self.pending_cr {
+                w -= 1;
+            }
+            if w > 0 {
+                return Ok(w);
+            }
+        }
+    }
 }
 
 /// A csv error as an input error with its position.

@@ -198,3 +198,50 @@ fn quantities_parse_strictly() {
     assert!(parse_quantity("abc").is_err());
     assert!(parse_quantity("NaN").is_err());
 }
+
+/// A reader that hands out at most `chunk` bytes per read, to split `\r\n` across reads.
+struct Trickle<'a> {
+    data: &'a [u8],
+    chunk: usize,
+}
+
+impl std::io::Read for Trickle<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.chunk.min(buf.len()).min(self.data.len());
+        buf[..n].copy_from_slice(&self.data[..n]);
+        self.data = &self.data[n..];
+        Ok(n)
+    }
+}
+
+#[test]
+fn crlf_becomes_lf_whatever_the_read_sizes() {
+    use std::io::Read;
+    let input = b"a,b\r\nc,d\r\n\r\nlone\rcr\r\r\nend\r";
+    for chunk in 1..=8 {
+        for buf_len in [2usize, 3, 7, 64] {
+            let mut r = super::CrlfToLf::new(Trickle { data: input, chunk });
+            let mut out = Vec::new();
+            let mut buf = vec![0u8; buf_len];
+            loop {
+                let n = r.read(&mut buf).unwrap();
+                if n == 0 {
+                    break;
+                }
+                out.extend_from_slice(&buf[..n]);
+            }
+            assert_eq!(
+                out, b"a,b\nc,d\n\nlone\rcr\r\nend\r",
+                "chunk {chunk}, buffer {buf_len}"
+            );
+        }
+    }
+}
+
+#[test]
+fn crlf_rows_are_reported_on_their_own_line() {
+    let text = "sku,location,on_hand,reserved\r\nA,newark,,0\r\nB,newark,-1,0\r\n";
+    let err = rd(text, Format::Csv).unwrap_err().to_string();
+    assert!(err.contains(":2, column 3"), "{err}");
+    assert!(err.contains(":3, column 3"), "{err}");
+}
