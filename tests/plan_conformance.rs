@@ -782,3 +782,73 @@ fn plan_out_saves_exactly_what_the_preview_shows() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("--out"));
 }
+
+/// The saved plan of the shipped example (policies/acme-na.allot on the example inventory and
+/// current listings), pinned: every operation, channel and quantity a reviewer approves. Only the
+/// creation time and the digest that covers it are masked.
+#[test]
+fn snapshot_example_policy_plan_and_requests() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("plan.json");
+    let o = Command::cargo_bin("allot")
+        .unwrap()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args([
+            "plan",
+            "policies/acme-na.allot",
+            "--inventory",
+            "examples/inventory.csv",
+            "--current",
+            "examples/current.json",
+            "--out",
+        ])
+        .arg(&out)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let saved = plan::read(&out).unwrap();
+    // Never a seller SKU twice; location quantities always beside DEFAULT = 0.
+    let mut skus: Vec<&str> = saved
+        .operations
+        .iter()
+        .map(|op| op.seller_sku.as_str())
+        .collect();
+    skus.sort();
+    skus.dedup();
+    assert_eq!(skus.len(), saved.operations.len());
+    for op in &saved.operations {
+        if op.channels.iter().any(|c| c.channel != "DEFAULT") {
+            assert!(
+                op.channels
+                    .iter()
+                    .any(|c| c.channel == "DEFAULT" && c.quantity == 0),
+                "{}",
+                op.seller_sku
+            );
+        }
+    }
+    let mut v = serde_json::to_value(&saved).unwrap();
+    v["created_at"] = json!("[created_at]");
+    v["digest"] = json!("[digest]");
+    insta::assert_json_snapshot!("example_acme_na_plan", v);
+    let requests: Vec<Value> = saved
+        .operations
+        .iter()
+        .map(|op| {
+            let r = encode::patch_request(&saved, op, false);
+            json!({ "method": r.method, "path": r.path, "query": r.query, "body": r.body })
+        })
+        .collect();
+    insta::assert_json_snapshot!("example_acme_na_requests", requests);
+    if let Some(m) = models() {
+        for op in &saved.operations {
+            assert_conforms(
+                m,
+                &encode::patch_request(&saved, op, false),
+                &saved.seller_id,
+                &op.seller_sku,
+            );
+        }
+    }
+}
