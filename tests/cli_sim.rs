@@ -138,6 +138,52 @@ fn detailed_exitcode_is_2_with_changes_0_without() {
 }
 
 #[test]
+fn plan_usage_errors_exit_1_never_the_2_of_changes_present() {
+    // Under --detailed-exitcode, 2 means "changes present": a mistyped flag must not look like it.
+    allot()
+        .args(PLAN)
+        .args(["--detailed-exitcode", "--curent", "x"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("--curent"));
+    // Saving flags without --out are refused (not ignored), with exit 1 too.
+    allot().args(PLAN).arg("--all").assert().code(1);
+    // Other commands keep the usual 2 for usage errors.
+    allot()
+        .args(["check", "--bogus", "policies"])
+        .assert()
+        .code(2);
+    allot().args(["plan", "--help"]).assert().code(0);
+}
+
+#[test]
+fn a_reader_that_goes_away_is_no_panic() {
+    use std::io::Read;
+    use std::process::{Command as Std, Stdio};
+    let mut child = Std::new(assert_cmd::cargo::cargo_bin("allot"))
+        .args(["marketplaces"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Close our end of stdout at once: every line allot prints goes to a closed pipe.
+    drop(child.stdout.take());
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(
+        status.code().is_some_and(|c| c == 0 || c == 1),
+        "{status:?}"
+    );
+}
+
+#[test]
 fn bad_inventory_exits_1_with_located_errors_and_no_preview() {
     let dir = tempfile::tempdir().unwrap();
     let inv = write(

@@ -52,7 +52,11 @@ pub enum Command {
 }
 
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    quiet_on_closed_pipe();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(e),
+    };
     match cli.command {
         Command::Check(a) => check::run(a),
         Command::Fmt(a) => fmt::run(a),
@@ -64,6 +68,37 @@ pub fn main() -> ExitCode {
         Command::Apply(a) => apply::run(a),
         Command::Sandbox(a) => sandbox::run(a),
     }
+}
+
+/// A command line clap refuses: exit 2 (usage error), except for `allot plan`, whose 2 means
+/// "changes present" under `--detailed-exitcode` (as Terraform's): there any error is 1, so a
+/// mistyped flag in CI is never read as "there is something to apply".
+fn usage_error(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    let _ = e.print();
+    match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => ExitCode::SUCCESS,
+        _ if std::env::args().nth(1).as_deref() == Some("plan") => ExitCode::from(1),
+        _ => ExitCode::from(2),
+    }
+}
+
+/// Rust ignores SIGPIPE, so printing to a reader that went away (`allot … | head`) panics in
+/// `println!`. That is no failure of allot's: stop quietly instead of reporting a panic.
+fn quiet_on_closed_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let p = info.payload();
+        let msg = p
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| p.downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if msg.contains("failed printing to std") && msg.contains("Broken pipe") {
+            std::process::exit(1);
+        }
+        default(info)
+    }));
 }
 
 /// Print an error report to stderr and return `code`. The one place the CLI prints failures.
