@@ -243,3 +243,29 @@ fn github_format_annotates_the_pull_request() {
         "{out}"
     );
 }
+
+#[test]
+fn marketplaces_table_and_json() {
+    allot()
+        .arg("marketplaces")
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("CODE MARKETPLACE ID"))
+        .stdout(predicate::str::contains(
+            "UK   A1F83G8C2ARO7P   United Kingdom         EU     https://sellingpartnerapi-eu.amazon.com",
+        ));
+    let out = allot()
+        .args(["marketplaces", "--format", "json"])
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let all = v.as_array().unwrap();
+    assert_eq!(all.len(), 23);
+    let jp = all.iter().find(|m| m["code"] == "JP").unwrap();
+    assert_eq!(jp["id"], "A1VC38T7YXB528");
+    assert_eq!(jp["region"], "FE");
+    assert_eq!(jp["endpoint"], "https://sellingpartnerapi-fe.amazon.com");
+}

@@ -599,6 +599,17 @@ mod cli {
     }
 
     #[test]
+    fn a_folder_without_policies_is_an_error_not_all_formatted() {
+        let dir = tempfile::tempdir().unwrap();
+        allot()
+            .args(["fmt", "--check"])
+            .arg(dir.path())
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("no *.allot files under"));
+    }
+
+    #[test]
     fn check_lists_files_that_would_change_and_writes_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let sketch = fixture("tests/fixtures/ok/sketch-acme-na.allot");

@@ -36,8 +36,9 @@ pub struct ConnectionArgs {
     /// Retries of a throttled (429), failing (5xx) or unreachable request before giving up on it.
     #[arg(long, value_name = "N", default_value_t = 5)]
     pub max_retries: u32,
-    /// Multiply Amazon's published rates (for a sped-up sandbox only).
-    #[arg(long, value_name = "FACTOR", default_value_t = 1.0, hide = true)]
+    /// Multiply Amazon's published rates: only for a sped-up `allot sandbox` (the value it was
+    /// started with); refused above 1 for any endpoint but loopback.
+    #[arg(long, value_name = "FACTOR", default_value_t = 1.0)]
     pub rate_scale: f64,
 }
 
@@ -119,6 +120,17 @@ pub fn make_client(conn: &ConnectionArgs) -> Result<Client, miette::Report> {
     let lwa_endpoint = client::parse_endpoint(&conn.lwa_endpoint).map_err(config)?;
     if !(conn.rate_scale.is_finite() && conn.rate_scale > 0.0) {
         return Err(miette!("--rate-scale must be a positive number"));
+    }
+    // Faster than Amazon's published rates only makes sense against a local sandbox: against
+    // Amazon it would only earn 429s.
+    if conn.rate_scale > 1.0 && !endpoint.as_ref().is_some_and(client::is_loopback) {
+        return Err(miette!(
+            code = "allot::endpoint",
+            help = "drop --rate-scale for Amazon; it is for a sped-up `allot sandbox` on loopback \
+                    (with --endpoint http://127.0.0.1:PORT)",
+            "--rate-scale {} would exceed Amazon's published rates",
+            conn.rate_scale
+        ));
     }
     let creds = load_credentials(conn)?;
     Client::new(

@@ -34,8 +34,13 @@ pub fn run(args: FmtArgs) -> ExitCode {
     let mut outcome = Outcome::default();
     let mut files = Vec::new();
     for p in &args.paths {
+        let before = files.len();
         if let Err(e) = collect(p, &mut files) {
             eprintln!("error: cannot read {}: {e}", p.display());
+            outcome.io_error = true;
+        } else if files.len() == before {
+            // As `allot check`: a folder without policies is a wrong path, not "all formatted".
+            eprintln!("error: no *.allot files under {}", p.display());
             outcome.io_error = true;
         }
     }

@@ -20,7 +20,19 @@ pub struct MarketplacesArgs {
 pub fn run(args: MarketplacesArgs) -> ExitCode {
     let all = builtin();
     match args.format {
-        Format::Json => match serde_json::to_string_pretty(&all) {
+        Format::Json => match serde_json::to_string_pretty(
+            &all.iter()
+                .map(|m| {
+                    serde_json::json!({
+                        "code": m.code,
+                        "id": m.id,
+                        "country": m.country,
+                        "region": m.region,
+                        "endpoint": m.endpoint(),
+                    })
+                })
+                .collect::<Vec<_>>(),
+        ) {
             Ok(s) => println!("{s}"),
             Err(e) => return super::fail(miette::miette!("cannot encode the table: {e}"), 2),
         },

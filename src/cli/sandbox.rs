@@ -147,7 +147,15 @@ pub fn run(args: SandboxArgs) -> ExitCode {
         println!(
             "  export LWA_APP_ID=sandbox LWA_CLIENT_SECRET=sandbox SP_API_REFRESH_TOKEN=sandbox"
         );
-        println!("  allot apply plan.json --endpoint {base} --lwa-endpoint {base}/auth/o2/token");
+        // apply paces itself at Amazon's rates; a sped-up sandbox wants the same scale.
+        let scale = if args.rate_scale == 1.0 {
+            String::new()
+        } else {
+            format!(" --rate-scale {}", args.rate_scale)
+        };
+        println!(
+            "  allot apply plan.json --endpoint {base} --lwa-endpoint {base}/auth/o2/token{scale}"
+        );
         println!();
         println!("Inspect: {base}/_sandbox/state  {base}/_sandbox/requests");
         println!("Press Ctrl-C to stop.");

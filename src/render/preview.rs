@@ -250,10 +250,15 @@ pub fn markdown(policy: &Policy, preview: &Preview, max_chars: usize) -> String 
         s.skus_skipped_missing,
         s.exposure
     ));
-    if !preview.warnings.is_empty() {
-        for warn in &preview.warnings {
-            out.push_str(&format!("> [!WARNING]\n> {}\n\n", md_escape(warn)));
-        }
+    // Warnings can be one per SKU: the first few make the point, the rest are counted.
+    for warn in preview.warnings.iter().take(LIST_LIMIT) {
+        out.push_str(&format!("> [!WARNING]\n> {}\n\n", md_escape(warn)));
+    }
+    if preview.warnings.len() > LIST_LIMIT {
+        out.push_str(&format!(
+            "> [!WARNING]\n> … and {} more warnings (`--format table` or `json` lists them all)\n\n",
+            preview.warnings.len() - LIST_LIMIT
+        ));
     }
     // Room kept for the closing tags and the note about what was cut.
     let budget = max_chars.saturating_sub(out.len() + 600);

@@ -671,3 +671,16 @@ mod props {
         }
     }
 }
+
+#[test]
+fn markdown_keeps_the_first_warnings_and_counts_the_rest() {
+    let mut p = publish();
+    p.targets = vec![target(0, "{sku}", 10_000)];
+    let pol = policy(&["US"], vec![rule("r", Selector::Any, p)]);
+    let mut pre = run(&pol, &stock(&[("A", NEWARK, 3, 0)]), None).unwrap();
+    pre.warnings = (0..45).map(|i| format!("warning number {i}")).collect();
+    let md = crate::render::preview::markdown(&pol, &pre, 60_000);
+    assert!(md.contains("warning number 19"), "{md}");
+    assert!(!md.contains("warning number 20"), "{md}");
+    assert!(md.contains("… and 25 more warnings"), "{md}");
+}
