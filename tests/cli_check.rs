@@ -90,7 +90,10 @@ fn not_utf8_exits_2() {
         .arg(&p)
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("not UTF-8"));
+        .stderr(predicate::str::contains("not UTF-8"))
+        .stderr(predicate::str::contains(
+            "checked 1 file: 0 errors, 0 warnings, 1 unreadable",
+        ));
 }
 
 #[test]

@@ -79,20 +79,34 @@ fn plural(n: usize, one: &str) -> String {
     }
 }
 
+/// `checked 2 files: 1 error, 0 warnings` (and `, 1 unreadable` when a file could not be read).
+fn summary(files: usize, errors: usize, warnings: usize, unreadable: usize) -> String {
+    let mut s = format!(
+        "checked {}: {}, {}",
+        plural(files, "file"),
+        plural(errors, "error"),
+        plural(warnings, "warning")
+    );
+    if unreadable > 0 {
+        s.push_str(&format!(", {unreadable} unreadable"));
+    }
+    s
+}
+
 pub fn run(args: CheckArgs) -> ExitCode {
     let files = match collect(&args.paths) {
         Ok(f) => f,
         Err(msg) => return super::fail(miette::miette!("{msg}"), 2),
     };
     let color = want_color(std::io::stderr().is_terminal());
-    let (mut errors, mut warnings, mut io_failed) = (0usize, 0usize, false);
+    let (mut errors, mut warnings, mut unreadable) = (0usize, 0usize, 0usize);
     let mut records = Vec::new();
     for path in &files {
         let (file, checked) = match crate::check::load(path) {
             Ok(x) => x,
             Err(e) => {
                 eprintln!("error: {e}");
-                io_failed = true;
+                unreadable += 1;
                 continue;
             }
         };
@@ -108,25 +122,15 @@ pub fn run(args: CheckArgs) -> ExitCode {
     match args.format {
         Format::Github => {
             print!("{}", github_annotations(&records));
-            eprintln!(
-                "checked {}: {}, {}",
-                plural(files.len(), "file"),
-                plural(errors, "error"),
-                plural(warnings, "warning")
-            )
+            eprintln!("{}", summary(files.len(), errors, warnings, unreadable))
         }
-        Format::Human => eprintln!(
-            "checked {}: {}, {}",
-            plural(files.len(), "file"),
-            plural(errors, "error"),
-            plural(warnings, "warning")
-        ),
+        Format::Human => eprintln!("{}", summary(files.len(), errors, warnings, unreadable)),
         Format::Json => match serde_json::to_string_pretty(&records) {
             Ok(s) => println!("{s}"),
             Err(e) => return super::fail(miette::miette!("cannot write JSON: {e}"), 2),
         },
     }
-    if io_failed {
+    if unreadable > 0 {
         ExitCode::from(2)
     } else if errors > 0 || (args.deny_warnings && warnings > 0) {
         ExitCode::from(1)
