@@ -103,27 +103,15 @@ pub(super) fn read<R: Read>(
             );
             continue;
         }
-        let loc = match resolver.resolve(cell(c_loc).trim()) {
-            Ok(l) => Some(l),
-            Err((m, h)) => {
-                errors.push(
-                    RowError::new(line, m)
-                        .field(Some(c_loc as u64 + 1), hname(c_loc))
-                        .help(h),
-                );
-                None
-            }
-        };
-        let mut qty = |col: usize| match parse_quantity(cell(col)) {
-            Ok(v) => Some(v),
-            Err((m, h)) => {
-                errors.push(
-                    RowError::new(line, m)
-                        .field(Some(col as u64 + 1), hname(col))
-                        .help(h),
-                );
-                None
-            }
+        let loc = errors.keep(
+            resolver
+                .resolve(cell(c_loc).trim())
+                .map_err(|e| RowError::cell(line, c_loc, hname(c_loc), e)),
+        );
+        let mut qty = |col: usize| {
+            errors.keep(
+                parse_quantity(cell(col)).map_err(|e| RowError::cell(line, col, hname(col), e)),
+            )
         };
         let on_hand = qty(c_on_hand);
         let reserved = match c_reserved {

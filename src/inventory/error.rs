@@ -43,6 +43,15 @@ impl RowError {
         self.help = Some(help.into());
         self
     }
+
+    /// An error about one CSV cell: 0-based column `col` named `field`, from a
+    /// `(message, help)` pair as the cell parsers return it.
+    pub fn cell(line: u64, col: usize, field: impl Into<String>, e: (String, String)) -> Self {
+        let (message, help) = e;
+        RowError::new(line, message)
+            .field(Some(col as u64 + 1), field)
+            .help(help)
+    }
 }
 
 /// Collects row errors up to `MAX_ROW_ERRORS`, counting the rest.
@@ -63,6 +72,11 @@ impl RowErrors {
 
     pub fn is_empty(&self) -> bool {
         self.errors.is_empty()
+    }
+
+    /// The value, or None with its error recorded: lets a row report every bad cell at once.
+    pub fn keep<T>(&mut self, r: Result<T, RowError>) -> Option<T> {
+        r.map_err(|e| self.push(e)).ok()
     }
 }
 

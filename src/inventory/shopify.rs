@@ -88,27 +88,13 @@ pub(super) fn read<R: Read>(
             stock.item_mut(sku);
             continue;
         }
-        let loc = match resolver.resolve(cell(c_loc)) {
-            Ok(l) => Some(l),
-            Err((m, h)) => {
-                errors.push(
-                    RowError::new(line, m)
-                        .field(Some(c_loc as u64 + 1), hname(c_loc))
-                        .help(h),
-                );
-                None
-            }
-        };
-        let mut qty = |c: usize| match parse_quantity(cell(c)) {
-            Ok(v) => Some(v),
-            Err((m, h)) => {
-                errors.push(
-                    RowError::new(line, m)
-                        .field(Some(c as u64 + 1), hname(c))
-                        .help(h),
-                );
-                None
-            }
+        let loc = errors.keep(
+            resolver
+                .resolve(cell(c_loc))
+                .map_err(|e| RowError::cell(line, c_loc, hname(c_loc), e)),
+        );
+        let mut qty = |c: usize| {
+            errors.keep(parse_quantity(cell(c)).map_err(|e| RowError::cell(line, c, hname(c), e)))
         };
         let (on_hand, reserved) = match c_on_hand {
             Some(c) => {

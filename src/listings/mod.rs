@@ -400,28 +400,18 @@ fn read_csv<R: Read>(name: &str, reader: R) -> Result<Listings, InputError> {
             }
             Some(c) => cell(c),
         };
-        let qty = match parse_quantity(cell(c_qty)) {
-            Ok(q) => q,
-            Err((m, h)) => {
-                acc.errors.push(
-                    RowError::new(line, m)
-                        .field(Some(c_qty as u64 + 1), hname(c_qty))
-                        .help(h),
-                );
-                continue;
-            }
+        let Some(qty) = acc.errors.keep(
+            parse_quantity(cell(c_qty)).map_err(|e| RowError::cell(line, c_qty, hname(c_qty), e)),
+        ) else {
+            continue;
         };
         let mkt = match c_mkt.map(cell).filter(|m| !m.is_empty()) {
             None => None,
             Some(m) => match marketplace(m) {
                 Ok(m) => Some(m),
-                Err((m, h)) => {
+                Err(e) => {
                     let c = c_mkt.unwrap_or(0);
-                    acc.errors.push(
-                        RowError::new(line, m)
-                            .field(Some(c as u64 + 1), hname(c))
-                            .help(h),
-                    );
+                    acc.errors.push(RowError::cell(line, c, hname(c), e));
                     continue;
                 }
             },
@@ -513,11 +503,7 @@ fn read_amazon<R: Read>(name: &str, reader: R) -> Result<Listings, InputError> {
         }
         match parse_quantity(qty_raw) {
             Ok(q) => acc.add(line, sku, channel, q, None),
-            Err((m, h)) => acc.errors.push(
-                RowError::new(line, m)
-                    .field(Some(c_qty as u64 + 1), "quantity")
-                    .help(h),
-            ),
+            Err(e) => acc.errors.push(RowError::cell(line, c_qty, "quantity", e)),
         }
     }
     let mut warnings = Vec::new();
