@@ -342,6 +342,7 @@ impl Checker {
         }
 
         if let Some(p) = info.publish {
+            // `info.publish` is only ever set from a `StmtKind::Publish` arm above.
             let StmtKind::Publish(targets) = &p.kind else {
                 unreachable!("info.publish only holds publish statements")
             };

@@ -349,6 +349,7 @@ pub fn write(plan: &Plan, path: &Path) -> Result<(), PlanError> {
     if compute_digest(&value) != plan.digest {
         return Err(PlanError::Unsealed);
     }
+    // A serde_json::Value has string keys only: printing it cannot fail.
     let mut text = serde_json::to_string_pretty(&value).expect("a JSON value always prints");
     text.push('\n');
     let err = |source: io::Error| PlanError::Write {

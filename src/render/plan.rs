@@ -295,6 +295,7 @@ pub fn requests(plan: &Plan) -> Result<Requests, PlanError> {
 }
 
 fn pretty(v: &Value) -> String {
+    // A serde_json::Value has string keys only: printing it cannot fail.
     serde_json::to_string_pretty(v).expect("a JSON value always prints")
 }
 

@@ -23,7 +23,6 @@ use super::{
 
 /// Amazon's advice is to keep a feed under 10 MiB; the sandbox takes up to 64 MiB.
 const UPLOAD_LIMIT: usize = 64 * 1024 * 1024;
-const BODY_LIMIT: usize = 1024 * 1024;
 /// JSON_LISTINGS_FEED's message limit.
 pub const MAX_MESSAGES: usize = 25_000;
 const REPORT_CONTENT_TYPE: &str = "application/json; charset=UTF-8";
@@ -84,17 +83,13 @@ fn document_url(base: &str, id: &str) -> String {
 
 /// `POST /feeds/2021-06-30/documents`.
 pub async fn create_document(State(shared): State<Arc<Shared>>, req: Request) -> Response {
-    let call = match Call::read(req, BODY_LIMIT).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
-    let base = call.base(&shared);
     run_op(
         &shared,
         Op::CreateFeedDocument,
-        call,
+        req,
         None,
         |inner: &mut Inner, call: &Call| {
+            let base = call.base(&shared);
             let body = tri!(json_body(call));
             let content_type = match body.get("contentType") {
                 Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
@@ -116,12 +111,11 @@ pub async fn create_document(State(shared): State<Arc<Shared>>, req: Request) ->
                     created: now_rfc3339(),
                 },
             );
-            let mut o = Outcome::json(
+            Outcome::json(
                 StatusCode::CREATED,
                 json!({ "feedDocumentId": id, "url": document_url(&base, &id) }),
-            );
-            o.applied = true;
-            o
+            )
+            .applied()
         },
     )
     .await
@@ -232,17 +226,13 @@ pub async fn get_document(
     Path(id): Path<String>,
     req: Request,
 ) -> Response {
-    let call = match Call::read(req, BODY_LIMIT).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
-    let base = call.base(&shared);
     run_op(
         &shared,
         Op::GetFeedDocument,
-        call,
+        req,
         None,
-        |inner: &mut Inner, _call: &Call| {
+        |inner: &mut Inner, call: &Call| {
+            let base = call.base(&shared);
             let Some(doc) = inner.state.documents.get(&id) else {
                 return Outcome::error(
                     StatusCode::NOT_FOUND,
@@ -263,15 +253,11 @@ pub async fn get_document(
 
 /// `POST /feeds/2021-06-30/feeds`.
 pub async fn create_feed(State(shared): State<Arc<Shared>>, req: Request) -> Response {
-    let call = match Call::read(req, BODY_LIMIT).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
     let shared2 = shared.clone();
     run_op(
         &shared,
         Op::CreateFeed,
-        call,
+        req,
         None,
         move |inner: &mut Inner, call: &Call| {
             let body = tri!(json_body(call));
@@ -340,8 +326,8 @@ pub async fn create_feed(State(shared): State<Arc<Shared>>, req: Request) -> Res
             let task = tokio::spawn(process_later(shared2, feed_id.clone(), true));
             inner.tasks.retain(|t| !t.is_finished());
             inner.tasks.push(task);
-            let mut o = Outcome::json(StatusCode::ACCEPTED, json!({ "feedId": feed_id }));
-            o.applied = true;
+            let mut o =
+                Outcome::json(StatusCode::ACCEPTED, json!({ "feedId": feed_id })).applied();
             o.feed_id = Some(feed_id);
             o
         },
@@ -364,14 +350,10 @@ pub async fn get_feed(
     Path(id): Path<String>,
     req: Request,
 ) -> Response {
-    let call = match Call::read(req, BODY_LIMIT).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
     run_op(
         &shared,
         Op::GetFeed,
-        call,
+        req,
         None,
         |inner: &mut Inner, _call: &Call| match inner.state.feeds.get(&id) {
             Some(f) => {
@@ -393,14 +375,10 @@ pub async fn get_feed(
 /// `GET /feeds/2021-06-30/feeds`: the feeds of the given types (newest first), filtered by
 /// `marketplaceIds` and `processingStatuses`, paged with `pageSize` and `nextToken`.
 pub async fn get_feeds(State(shared): State<Arc<Shared>>, req: Request) -> Response {
-    let call = match Call::read(req, BODY_LIMIT).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
     run_op(
         &shared,
         Op::GetFeeds,
-        call,
+        req,
         None,
         |inner: &mut Inner, call: &Call| {
             let offset = match call.param("nextToken") {
@@ -463,21 +441,16 @@ pub async fn cancel_feed(
     Path(id): Path<String>,
     req: Request,
 ) -> Response {
-    let call = match Call::read(req, BODY_LIMIT).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
     run_op(
         &shared,
         Op::CancelFeed,
-        call,
+        req,
         None,
         |inner: &mut Inner, _call: &Call| match inner.state.feeds.get_mut(&id) {
             Some(f) if f.processing_status == ProcessingStatus::InQueue => {
                 f.processing_status = ProcessingStatus::Cancelled;
                 f.processing_end_time = Some(now_rfc3339());
-                let mut o = Outcome::json(StatusCode::OK, json!({}));
-                o.applied = true;
+                let mut o = Outcome::json(StatusCode::OK, json!({})).applied();
                 o.feed_id = Some(id.clone());
                 o
             }

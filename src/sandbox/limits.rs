@@ -23,6 +23,24 @@ pub enum Op {
 }
 
 impl Op {
+    /// Request bodies above this are refused: Listings bodies carry attributes (Amazon answers
+    /// 413 far below 10 MiB); the Feeds JSON calls are small (the document goes to the upload URL).
+    pub fn body_limit(self) -> usize {
+        match self {
+            Op::GetListingsItem
+            | Op::PutListingsItem
+            | Op::PatchListingsItem
+            | Op::DeleteListingsItem
+            | Op::SearchListingsItems => 10 * 1024 * 1024,
+            Op::CreateFeedDocument
+            | Op::CreateFeed
+            | Op::GetFeed
+            | Op::GetFeeds
+            | Op::CancelFeed
+            | Op::GetFeedDocument => 1024 * 1024,
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Op::GetListingsItem => "getListingsItem",

@@ -17,9 +17,6 @@ use super::limits::Op;
 use super::state::{ItemData, State as SandboxState};
 use super::{Call, Inner, Outcome, Shared, new_request_id, now_rfc3339, run_op};
 
-/// Request bodies above this are refused (Amazon's Listings API answers 413 far below it).
-const BODY_LIMIT: usize = 10 * 1024 * 1024;
-
 pub const FA: &str = "fulfillment_availability";
 
 /// One issue, in the Listings API's shape (and convertible to the feed report's).
@@ -777,14 +774,10 @@ pub async fn get_item(
     Path((seller_id, sku)): Path<(String, String)>,
     req: Request,
 ) -> Response {
-    let call = match Call::read(req, BODY_LIMIT).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
     run_op(
         &shared,
         Op::GetListingsItem,
-        call,
+        req,
         Some(sku.clone()),
         |inner: &mut Inner, call: &Call| {
             let ids = call.list("marketplaceIds");
@@ -805,14 +798,10 @@ pub async fn patch_item(
     Path((seller_id, sku)): Path<(String, String)>,
     req: Request,
 ) -> Response {
-    let call = match Call::read(req, BODY_LIMIT).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
     run_op(
         &shared,
         Op::PatchListingsItem,
-        call,
+        req,
         Some(sku.clone()),
         |inner: &mut Inner, call: &Call| {
             let ids = call.list("marketplaceIds");
@@ -837,9 +826,7 @@ pub async fn patch_item(
             }
             let k = key(&seller_id, region, &sku);
             apply_patches(&mut inner.state, &k, &ids, &pt, &patches);
-            let mut o = submission(&sku, "ACCEPTED", &[]);
-            o.applied = true;
-            o
+            submission(&sku, "ACCEPTED", &[]).applied()
         },
     )
     .await
@@ -850,14 +837,10 @@ pub async fn put_item(
     Path((seller_id, sku)): Path<(String, String)>,
     req: Request,
 ) -> Response {
-    let call = match Call::read(req, BODY_LIMIT).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
     run_op(
         &shared,
         Op::PutListingsItem,
-        call,
+        req,
         Some(sku.clone()),
         |inner: &mut Inner, call: &Call| {
             let ids = call.list("marketplaceIds");
@@ -879,9 +862,7 @@ pub async fn put_item(
             }
             let k = key(&seller_id, region, &sku);
             apply_put(&mut inner.state, &k, &ids, &pt, others, fa);
-            let mut o = submission(&sku, "ACCEPTED", &[]);
-            o.applied = true;
-            o
+            submission(&sku, "ACCEPTED", &[]).applied()
         },
     )
     .await
@@ -892,14 +873,10 @@ pub async fn delete_item(
     Path((seller_id, sku)): Path<(String, String)>,
     req: Request,
 ) -> Response {
-    let call = match Call::read(req, BODY_LIMIT).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
     run_op(
         &shared,
         Op::DeleteListingsItem,
-        call,
+        req,
         Some(sku.clone()),
         |inner: &mut Inner, call: &Call| {
             let ids = call.list("marketplaceIds");
@@ -908,9 +885,7 @@ pub async fn delete_item(
             if !apply_delete(&mut inner.state, &k, &ids) {
                 return not_found(&sku, &ids);
             }
-            let mut o = submission(&sku, "ACCEPTED", &[]);
-            o.applied = true;
-            o
+            submission(&sku, "ACCEPTED", &[]).applied()
         },
     )
     .await
@@ -921,14 +896,10 @@ pub async fn search(
     Path(seller_id): Path<String>,
     req: Request,
 ) -> Response {
-    let call = match Call::read(req, BODY_LIMIT).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
     run_op(
         &shared,
         Op::SearchListingsItems,
-        call,
+        req,
         None,
         |inner: &mut Inner, call: &Call| {
             let ids = call.list("marketplaceIds");

@@ -541,6 +541,12 @@ impl Outcome {
         Outcome::json(status, error_body(code, message, details))
     }
 
+    /// The request changed the sandbox's state (for the request log).
+    pub fn applied(mut self) -> Self {
+        self.applied = true;
+        self
+    }
+
     pub fn invalid_input(message: &str) -> Self {
         Outcome::error(StatusCode::BAD_REQUEST, "InvalidInput", message, None)
     }
@@ -633,13 +639,17 @@ impl Call {
 pub(crate) async fn run_op<F>(
     shared: &Arc<Shared>,
     op: Op,
-    call: Call,
+    req: Request,
     sku: Option<String>,
     work: F,
 ) -> Response
 where
     F: FnOnce(&mut Inner, &Call) -> Outcome,
 {
+    let call = match Call::read(req, op.body_limit()).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
     let request_id = new_request_id();
     let entry = LogEntry {
         seq: 0,
