@@ -35,6 +35,7 @@ fn main() {
                     quantity: 1,
                 }]),
                 kind: ChangeKind::Changed,
+                hold: None,
             })
             .collect();
         let file = |p: &str| InputFile {

@@ -346,14 +346,69 @@ pub enum ChangeKind {
     Zeroed,
 }
 
+/// Why an offer the policy computes is not written. Writing it would be a write Amazon's rules
+/// do not allow, or one whose effect is not what the policy means; the preview lists it with
+/// the reason and the plan leaves it out.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum Hold {
+    /// Amazon fulfils this seller SKU (FBA, channel `AMAZON_NA`/`AMAZON_EU`/`AMAZON_FE`) and owns
+    /// its quantity: a DEFAULT quantity patched onto it adds a merchant offer beside it.
+    FulfilledByAmazon { channel: String },
+    /// The current listings are known and do not hold this seller SKU: a PATCH would create an
+    /// incomplete, unbuyable offer-only listing. `--allow-new` writes it.
+    NotListed,
+    /// The seller SKU is listed in the region, but in none of the offer's marketplaces (only in
+    /// `listed_in`): a write would create offers there. `--allow-new` writes it.
+    NotListedHere { listed_in: Vec<String> },
+}
+
+impl Hold {
+    /// One line for people: why the offer is not written.
+    pub fn reason(&self) -> String {
+        match self {
+            Hold::FulfilledByAmazon { channel } => format!(
+                "fulfilled by Amazon ({channel}): Amazon owns its quantity; a merchant quantity would add a second offer"
+            ),
+            Hold::NotListed => "not listed on Amazon: a write would create an incomplete offer-only listing (--allow-new to create it)".to_string(),
+            Hold::NotListedHere { listed_in } => format!(
+                "listed only in {}, where this policy does not publish: a write would create offers in its marketplaces (--allow-new to create them)",
+                listed_in.join(", ")
+            ),
+        }
+    }
+
+    /// Lifted by `--allow-new` (creating a listing is a decision the user can take; writing
+    /// over Amazon's own quantity is not).
+    pub fn is_new(&self) -> bool {
+        matches!(self, Hold::NotListed | Hold::NotListedHere { .. })
+    }
+}
+
+/// A fulfilment channel code of Amazon's own fulfilment (FBA): `AMAZON_NA`, `AMAZON_EU`, … .
+pub fn is_amazon_channel(code: &str) -> bool {
+    code.get(..7)
+        .is_some_and(|p| p.eq_ignore_ascii_case("AMAZON_"))
+}
+
 /// One offer of the preview with what the current listings show. The preview (`sim`) produces
-/// these; the planner (`plan`) turns the ones that change into operations.
+/// these; the planner (`plan`) turns the ones that change, and are not held, into operations.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct OfferChange {
     pub offer: Offer,
     /// Channels as the current listings show them; `None` when the SKU is not listed.
     pub current: Option<Vec<ChannelQty>>,
     pub kind: ChangeKind,
+    /// Set when the offer is not written, and why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hold: Option<Hold>,
+}
+
+impl OfferChange {
+    /// True when applying the plan writes this offer.
+    pub fn is_write(&self) -> bool {
+        self.hold.is_none() && self.kind != ChangeKind::Unchanged
+    }
 }
 
 /// The preview's counts, also recorded in a saved plan.
@@ -366,6 +421,16 @@ pub struct Summary {
     pub skus_skipped_missing: u64,
     /// Units that could be sold beyond the stock backing them, summed over inventory SKUs.
     pub exposure: u64,
+    /// Offers not written because Amazon fulfils them (FBA). Not in the counts above.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub offers_fulfilled_by_amazon: u64,
+    /// Offers not written because their seller SKU is not listed (there). Not in the counts above.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub offers_not_listed: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// What Amazon shows now (from `--current FILE` or `--current live`): per seller SKU, the
@@ -378,9 +443,38 @@ pub struct Current {
     /// there (one quantity per seller SKU per region): the preview warns.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub listed_in: std::collections::BTreeMap<String, std::collections::BTreeSet<String>>,
+    /// Seller SKUs Amazon fulfils (FBA), with their channel code (`AMAZON_NA`, …). Their
+    /// quantity is Amazon's: they are never in `listings` and never written.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub amazon_fulfilled: std::collections::BTreeMap<String, String>,
 }
 
 impl Current {
+    /// Move channels of Amazon's own fulfilment out of `listings` into `amazon_fulfilled`
+    /// (a file may list them as channels); every reader ends with this.
+    pub fn separate_amazon_channels(&mut self) {
+        for (sku, chans) in self.listings.iter_mut() {
+            let fba: Vec<String> = chans
+                .keys()
+                .filter(|c| is_amazon_channel(c))
+                .cloned()
+                .collect();
+            for c in fba {
+                chans.remove(&c);
+                self.amazon_fulfilled.entry(sku.clone()).or_insert(c);
+            }
+        }
+        self.listings.retain(|_, c| !c.is_empty());
+    }
+
+    /// True when the seller SKU is known to Amazon: listed with a quantity, listed somewhere,
+    /// or fulfilled by Amazon.
+    pub fn knows(&self, seller_sku: &str) -> bool {
+        self.listings.contains_key(seller_sku)
+            || self.listed_in.contains_key(seller_sku)
+            || self.amazon_fulfilled.contains_key(seller_sku)
+    }
+
     /// The current channels of a seller SKU, DEFAULT first; `None` if it is not listed.
     pub fn channels(&self, seller_sku: &str) -> Option<Vec<ChannelQty>> {
         let m = self.listings.get(seller_sku)?;

@@ -79,6 +79,7 @@ fn fixture(n: usize, emit: EmitChoice, age: Duration) -> Fixture {
                 },
                 current: None,
                 kind: ChangeKind::New,
+                hold: None,
             }
         })
         .collect();
@@ -796,6 +797,8 @@ fn cli_plan_then_apply_in_both_modes() {
             .env_clear()
             .args(["plan", "policies/acme-na.allot"])
             .args(["--inventory", "examples/inventory.csv", "--emit", emit])
+            // An empty sandbox: creating every listing is what this rehearsal means.
+            .arg("--allow-new")
             .arg("--out")
             .arg(&plan_path);
         let (code, out, err) = run(c);

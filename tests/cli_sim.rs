@@ -74,7 +74,7 @@ fn plan_markdown_carries_the_policy_warnings_for_the_reviewer() {
         .find("policies/acme-na.allot:40:")
         .expect("fixed-quantity warning");
     let changes = text
-        .find("<details><summary>7 offers change")
+        .find("<details><summary>4 offers change")
         .expect("changes");
     assert!(oversell < fixed && fixed < changes, "{text}");
     assert!(text.contains("[allot::oversell]") && text.contains("[allot::fixed-quantity]"));
@@ -91,7 +91,7 @@ fn plan_json_is_versioned_and_has_provenance() {
         .stdout
         .clone();
     let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
-    assert_eq!(v["format_version"], "1.0");
+    assert_eq!(v["format_version"], "1.1");
     assert_eq!(v["summary"]["offers_zeroed"], 1);
     assert_eq!(v["summary"]["skus_skipped_missing"], 2);
     let candle = v["changes"]

@@ -240,6 +240,7 @@ fn offer(
         },
         current,
         kind,
+        hold: None,
     }
 }
 
@@ -303,6 +304,7 @@ fn representative() -> (Vec<OfferChange>, Summary) {
         offers_zeroed: 1,
         skus_skipped_missing: 0,
         exposure: 0,
+        ..Summary::default()
     };
     (changes, summary)
 }
@@ -723,9 +725,25 @@ fn plan_out_saves_exactly_what_the_preview_shows() {
         .as_array()
         .unwrap()
         .iter()
-        .filter(|c| c["kind"] != "unchanged")
+        .filter(|c| c["written"] == true)
         .collect();
     assert!(!changing.is_empty());
+    // Held offers (not listed on Amazon) are in the preview and never in the plan.
+    let held: Vec<&Value> = preview["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| !c["hold"].is_null())
+        .collect();
+    assert!(!held.is_empty());
+    for h in held {
+        assert!(
+            saved
+                .operations
+                .iter()
+                .all(|op| op.seller_sku != h["seller_sku"])
+        );
+    }
     assert_eq!(saved.operations.len(), changing.len());
     for (op, c) in saved.operations.iter().zip(&changing) {
         assert_eq!(op.seller_sku, c["seller_sku"]);

@@ -20,7 +20,8 @@ pub enum Format {
 pub struct ExplainArgs {
     #[command(flatten)]
     pub input: InputArgs,
-    /// The inventory SKU to trace (it may be missing from the inventory).
+    /// The inventory SKU to trace (it may be missing from the inventory), or a seller SKU the
+    /// policy publishes (`YOGA-1-US`): its inventory SKU is traced.
     #[arg(value_name = "SKU")]
     pub sku: String,
     #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -32,17 +33,31 @@ pub fn run(args: ExplainArgs) -> ExitCode {
         Ok(l) => l,
         Err(code) => return code,
     };
+    // A SKU that is no inventory SKU may be a seller SKU: trace the inventory SKU behind it.
+    let source = if loaded.stock.get(&args.sku).is_none() {
+        crate::sim::seller_sku_source(&loaded.policy, &loaded.stock, &args.sku)
+    } else {
+        None
+    };
+    let sku = source
+        .as_ref()
+        .map_or(args.sku.as_str(), |s| &s.inventory_sku);
     let trace = match crate::sim::explain(
         &loaded.policy,
         &loaded.stock,
         loaded.current.as_ref(),
-        &args.sku,
+        sku,
+        loaded.options,
     ) {
         Ok(t) => t,
         Err(e) => {
             eprint!("{e}");
             return ExitCode::from(1);
         }
+    };
+    let trace = crate::sim::Trace {
+        seller_sku: source,
+        ..trace
     };
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
@@ -56,10 +71,25 @@ pub fn run(args: ExplainArgs) -> ExitCode {
         return super::fail(miette::miette!("cannot write: {e}"), 1);
     }
     if !trace.in_inventory && trace.decided.is_none() {
+        let near = loaded
+            .stock
+            .items
+            .iter()
+            .find(|i| i.sku.eq_ignore_ascii_case(&args.sku))
+            .map(|i| i.sku.as_str())
+            .or_else(|| {
+                crate::diag::did_you_mean(
+                    &args.sku,
+                    loaded.stock.items.iter().map(|i| i.sku.as_str()),
+                )
+            });
         eprintln!(
-            "note: `{}` is not in {} and no rule matches it",
+            "note: `{}` is not in {}, no rule matches it, and no rule publishes it as a seller SKU{}",
             args.sku,
-            args.input.inventory.display()
+            args.input.inventory.display(),
+            near.map_or(String::new(), |n| format!(
+                " (did you mean the inventory SKU `{n}`?)"
+            ))
         );
     }
     ExitCode::SUCCESS

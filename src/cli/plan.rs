@@ -44,6 +44,24 @@ pub struct InputArgs {
     /// The current listings' format, if not told by the extension and header.
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub current_format: Option<listings::Format>,
+    /// The marketplace of current-listings rows that name none (an All Listings report is
+    /// downloaded for one marketplace and does not say which), e.g. `US`.
+    #[arg(long, value_name = "CODE")]
+    pub current_marketplace: Option<String>,
+    /// Also write offers whose seller SKU is not listed on Amazon (or not in that
+    /// marketplace). Amazon accepts such a write and creates an incomplete, unbuyable
+    /// offer-only listing; without this flag those offers are listed and not written.
+    #[arg(long)]
+    pub allow_new: bool,
+}
+
+impl InputArgs {
+    /// The run's choices for the simulator.
+    pub fn sim_options(&self) -> sim::Options {
+        sim::Options {
+            allow_new: self.allow_new,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -82,6 +100,7 @@ pub struct Loaded {
     /// The policy's check warnings, one line each (`file:line: message [code]`), for the
     /// formats read away from the terminal (a pull-request comment, JSON).
     pub policy_warnings: Vec<String>,
+    pub options: sim::Options,
 }
 
 /// Read and check a policy; diagnostics go to stderr. Err carries the exit code (1). Also
@@ -136,13 +155,36 @@ pub fn load(args: &InputArgs) -> Result<Loaded, ExitCode> {
             ));
         }
         Some(p) => {
-            let l = listings::read(p, args.current_format).map_err(|e| {
-                eprint!("{e}");
-                ExitCode::from(1)
-            })?;
+            let marketplace = match args.current_marketplace.as_deref() {
+                None => None,
+                Some(m) => match listings::marketplace(m) {
+                    Ok(code) => Some(code),
+                    Err((msg, help)) => {
+                        return Err(super::fail(
+                            miette::miette!(help = help, "--current-marketplace: {msg}"),
+                            1,
+                        ));
+                    }
+                },
+            };
+            let l =
+                listings::read(p, args.current_format, marketplace.as_deref()).map_err(|e| {
+                    eprint!("{e}");
+                    ExitCode::from(1)
+                })?;
             (Some(l.current), l.warnings)
         }
     };
+    if args.current.is_none() && args.current_marketplace.is_some() {
+        return Err(super::fail(
+            miette::miette!(
+                help =
+                    "give the current listings with --current FILE, or drop --current-marketplace",
+                "--current-marketplace names the marketplace of a current-listings file, but no --current FILE was given"
+            ),
+            1,
+        ));
+    }
     Ok(Loaded {
         policy_file,
         policy,
@@ -150,16 +192,22 @@ pub fn load(args: &InputArgs) -> Result<Loaded, ExitCode> {
         current,
         current_warnings,
         policy_warnings,
+        options: args.sim_options(),
     })
 }
 
 /// Simulate the loaded inputs. Err is the exit code, the error already printed.
 pub fn simulate(loaded: &Loaded) -> Result<Preview, ExitCode> {
-    let mut preview =
-        sim::run(&loaded.policy, &loaded.stock, loaded.current.as_ref()).map_err(|e| {
-            eprint!("{e}");
-            ExitCode::from(1)
-        })?;
+    let mut preview = sim::run_with(
+        &loaded.policy,
+        &loaded.stock,
+        loaded.current.as_ref(),
+        loaded.options,
+    )
+    .map_err(|e| {
+        eprint!("{e}");
+        ExitCode::from(1)
+    })?;
     preview
         .warnings
         .extend(loaded.current_warnings.iter().cloned());
@@ -185,6 +233,16 @@ pub fn run(mut args: PlanArgs) -> ExitCode {
     if live {
         // Loaded without current listings; they come from the SP-API below.
         args.input.current = None;
+    }
+    if args.save.out.is_some() && args.input.current.is_none() && !live && !args.input.allow_new {
+        return super::fail(
+            miette::miette!(
+                code = "allot::plan::no-current",
+                help = "give what Amazon shows now: --current FILE (an All Listings report, JSON, YAML or CSV) or --current live; or pass --allow-new to write every offer, creating the ones Amazon does not know",
+                "refusing to save a plan without the current listings: allot cannot tell which seller SKUs exist on Amazon, and a write to one Amazon does not know creates an incomplete, unbuyable offer-only listing"
+            ),
+            1,
+        );
     }
     let mut loaded = match load(&args.input) {
         Ok(l) => l,

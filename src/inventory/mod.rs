@@ -424,7 +424,67 @@ pub fn read_from<R: Read>(
         Format::Yaml => serde_list::read_yaml(name, reader, locations),
     }?;
     stock.shrink();
+    if let Some(w) = case_twins(&stock) {
+        stock.warnings.push(format!("{name}: {w}"));
+    }
     Ok(stock)
+}
+
+/// SKUs that differ only in letter case (`YOGA-1` and `yoga-1`): two inventory SKUs to allot,
+/// but very likely one product typed twice, whose stock is then split and whose seller SKUs
+/// may collide on Amazon. One note naming the first few pairs, or None.
+fn case_twins(stock: &Stock) -> Option<String> {
+    use std::hash::{BuildHasher, Hasher};
+    // Keyed by a hash of the lower-cased SKU (not a second copy of every string).
+    let state = std::collections::hash_map::RandomState::new();
+    let key = |s: &str| {
+        let mut h = state.build_hasher();
+        if s.is_ascii() {
+            s.bytes().for_each(|b| h.write_u8(b.to_ascii_lowercase()));
+        } else {
+            h.write(s.to_lowercase().as_bytes());
+        }
+        h.finish()
+    };
+    let mut first: HashMap<u64, u32> = HashMap::with_capacity(stock.items.len());
+    let mut pairs: Vec<(u32, u32)> = Vec::new();
+    let mut total = 0usize;
+    for (i, item) in stock.items.iter().enumerate() {
+        match first.entry(key(&item.sku)) {
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(i as u32);
+            }
+            std::collections::hash_map::Entry::Occupied(o) => {
+                let j = *o.get();
+                let other = &stock.items[j as usize].sku;
+                if other.to_lowercase() == item.sku.to_lowercase() {
+                    total += 1;
+                    if pairs.len() < 5 {
+                        pairs.push((j, i as u32));
+                    }
+                }
+            }
+        }
+    }
+    if total == 0 {
+        return None;
+    }
+    let named: Vec<String> = pairs
+        .iter()
+        .map(|&(a, b)| {
+            format!(
+                "`{}` and `{}`",
+                stock.items[a as usize].sku, stock.items[b as usize].sku
+            )
+        })
+        .collect();
+    Some(format!(
+        "{total} SKU{} differ{} from another only in letter case ({}{}): allot treats them as different inventory SKUs, so their stock is not added up; if they are one product, write its SKU one way",
+        if total == 1 { "" } else { "s" },
+        if total == 1 { "s" } else { "" },
+        named.join(", "),
+        if total > named.len() { ", …" } else { "" }
+    ))
 }
 
 /// Open a CSV reader the way every CSV input is read: headers, flexible rows (reported, not

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use crate::inventory::error::{InputError, RowError, RowErrors};
 use crate::inventory::{csv_error, csv_reader, parse_quantity, skip_bom};
-use crate::model::{Current, DEFAULT_CHANNEL};
+use crate::model::{Current, DEFAULT_CHANNEL, is_amazon_channel};
 
 /// The formats `--current-format` accepts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -35,17 +35,41 @@ pub struct Listings {
 struct Acc {
     current: Current,
     errors: RowErrors,
+    /// `--current-marketplace`: the marketplace of rows that name none.
+    default_marketplace: Option<String>,
 }
 
 impl Acc {
-    fn new() -> Self {
+    fn new(default_marketplace: Option<&str>) -> Self {
         Acc {
             current: Current::default(),
             errors: RowErrors::default(),
+            default_marketplace: default_marketplace.map(str::to_string),
+        }
+    }
+
+    /// A seller SKU that exists on Amazon without a quantity to read: Amazon-fulfilled (FBA)
+    /// when `channel` is one of Amazon's, else listed (e.g. inactive) with its quantity unknown.
+    fn known(&mut self, sku: &str, channel: &str, marketplace: Option<&str>) {
+        if is_amazon_channel(channel) {
+            self.current
+                .amazon_fulfilled
+                .entry(sku.to_string())
+                .or_insert_with(|| channel.to_string());
+        }
+        let listed = self.current.listed_in.entry(sku.to_string()).or_default();
+        if let Some(m) = marketplace.or(self.default_marketplace.as_deref()) {
+            listed.insert(m.to_string());
         }
     }
 
     fn add(&mut self, line: u64, sku: &str, channel: &str, qty: u64, marketplace: Option<&str>) {
+        if is_amazon_channel(channel) {
+            // Amazon's own quantity: known, never a current quantity allot could write over.
+            self.known(sku, channel, marketplace);
+            return;
+        }
+        let marketplace = marketplace.or(self.default_marketplace.as_deref());
         let chans = self.current.listings.entry(sku.to_string()).or_default();
         match chans.get(channel) {
             Some(&old) if old != qty => self.errors.push(
@@ -68,10 +92,11 @@ impl Acc {
         }
     }
 
-    fn finish(self, name: &str, warnings: Vec<String>) -> Result<Listings, InputError> {
+    fn finish(mut self, name: &str, warnings: Vec<String>) -> Result<Listings, InputError> {
         if !self.errors.is_empty() {
             return Err(InputError::rows(name, self.errors));
         }
+        self.current.separate_amazon_channels();
         Ok(Listings {
             current: self.current,
             warnings,
@@ -80,7 +105,7 @@ impl Acc {
 }
 
 /// A marketplace cell: a built-in code or marketplace ID, returned as the code.
-fn marketplace(raw: &str) -> Result<String, (String, String)> {
+pub fn marketplace(raw: &str) -> Result<String, (String, String)> {
     let t = raw.trim();
     if let Some(m) = crate::marketplaces::lookup(t).or_else(|| crate::marketplaces::by_id(t)) {
         return Ok(m.code);
@@ -116,8 +141,14 @@ pub fn detect(path: &Path, head: &[u8]) -> Format {
     }
 }
 
-/// Read a current-listings file; `format` overrides detection.
-pub fn read(path: &Path, format: Option<Format>) -> Result<Listings, InputError> {
+/// Read a current-listings file; `format` overrides detection. `marketplace` (a code) is where
+/// rows that name no marketplace are listed (`--current-marketplace`: an All Listings report
+/// is downloaded for one marketplace and does not say which).
+pub fn read(
+    path: &Path,
+    format: Option<Format>,
+    marketplace: Option<&str>,
+) -> Result<Listings, InputError> {
     let name = path.display().to_string();
     let io = |source| InputError::Io {
         path: name.clone(),
@@ -132,18 +163,23 @@ pub fn read(path: &Path, format: Option<Format>) -> Result<Listings, InputError>
             detect(path, &head[..head.len().min(4096)])
         }
     };
-    read_from(&name, reader, format)
+    read_from(&name, reader, format, marketplace)
 }
 
-pub fn read_from<R: Read>(name: &str, reader: R, format: Format) -> Result<Listings, InputError> {
+pub fn read_from<R: Read>(
+    name: &str,
+    reader: R,
+    format: Format,
+    marketplace: Option<&str>,
+) -> Result<Listings, InputError> {
     let mut reader = BufReader::new(reader);
     skip_bom(&mut reader).map_err(|source| InputError::Io {
         path: name.to_string(),
         source,
     })?;
     match format {
-        Format::Csv => read_csv(name, reader),
-        Format::Amazon => read_amazon(name, reader),
+        Format::Csv => read_csv(name, reader, marketplace),
+        Format::Amazon => read_amazon(name, reader, marketplace),
         Format::Json => {
             let mut text = String::new();
             reader
@@ -158,7 +194,7 @@ pub fn read_from<R: Read>(name: &str, reader: R, format: Format) -> Result<Listi
                     Some(LIST_HELP.into()),
                 )
             })?;
-            read_value(name, value, &text, Lines::Json)
+            read_value(name, value, &text, Lines::Json, marketplace)
         }
         Format::Yaml => {
             let mut text = String::new();
@@ -167,7 +203,7 @@ pub fn read_from<R: Read>(name: &str, reader: R, format: Format) -> Result<Listi
                 .map_err(|e| InputError::file(name, format!("not UTF-8 text: {e}")))?;
             let value: serde_json::Value = serde_saphyr::from_str(&text)
                 .map_err(|e| InputError::file(name, format!("not valid YAML: {e}")))?;
-            read_value(name, value, &text, Lines::Yaml)
+            read_value(name, value, &text, Lines::Yaml, marketplace)
         }
     }
 }
@@ -202,14 +238,16 @@ fn read_value(
     value: serde_json::Value,
     text: &str,
     how: Lines,
+    default_marketplace: Option<&str>,
 ) -> Result<Listings, InputError> {
     use serde_json::Value;
-    let mut acc = Acc::new();
+    let mut acc = Acc::new(default_marketplace);
     match value {
         Value::Object(map) if map.contains_key("listings") => {
-            let cur: Current = serde_json::from_value(Value::Object(map)).map_err(|e| {
+            let mut cur: Current = serde_json::from_value(Value::Object(map)).map_err(|e| {
                 InputError::file(name, format!("not a valid current-listings object: {e}"))
             })?;
+            cur.separate_amazon_channels();
             return Ok(Listings {
                 current: cur,
                 warnings: Vec::new(),
@@ -262,7 +300,10 @@ fn read_value(
                         continue;
                     }
                 };
+                // Amazon's own quantity (FBA) needs no value: it is never written.
+                let fba = is_amazon_channel(&channel);
                 let qty = match obj.get("quantity") {
+                    Some(Value::Null) | None if fba => Ok(0),
                     Some(Value::Number(n)) => match n.as_u64() {
                         Some(q) => Ok(q),
                         None => parse_quantity(&n.to_string()),
@@ -332,7 +373,11 @@ impl InputError {
     }
 }
 
-fn read_csv<R: Read>(name: &str, reader: R) -> Result<Listings, InputError> {
+fn read_csv<R: Read>(
+    name: &str,
+    reader: R,
+    default_marketplace: Option<&str>,
+) -> Result<Listings, InputError> {
     let mut rdr = csv_reader(reader, b',', true);
     let headers = rdr.headers().map_err(|e| csv_error(name, e))?.clone();
     let find = |w: &str| {
@@ -352,7 +397,7 @@ fn read_csv<R: Read>(name: &str, reader: R) -> Result<Listings, InputError> {
     let c_chan = find("channel");
     let c_mkt = find("marketplace");
     let hname = |i: usize| headers.get(i).unwrap_or("").trim().to_string();
-    let mut acc = Acc::new();
+    let mut acc = Acc::new(default_marketplace);
     let mut rec = csv::StringRecord::new();
     loop {
         match rdr.read_record(&mut rec) {
@@ -400,9 +445,16 @@ fn read_csv<R: Read>(name: &str, reader: R) -> Result<Listings, InputError> {
             }
             Some(c) => cell(c),
         };
-        let Some(qty) = acc.errors.keep(
-            parse_quantity(cell(c_qty)).map_err(|e| RowError::cell(line, c_qty, hname(c_qty), e)),
-        ) else {
+        // Amazon's own quantity (FBA) may be blank: it is never written.
+        let qty = if is_amazon_channel(channel) && cell(c_qty).is_empty() {
+            Some(0)
+        } else {
+            acc.errors.keep(
+                parse_quantity(cell(c_qty))
+                    .map_err(|e| RowError::cell(line, c_qty, hname(c_qty), e)),
+            )
+        };
+        let Some(qty) = qty else {
             continue;
         };
         let mkt = match c_mkt.map(cell).filter(|m| !m.is_empty()) {
@@ -424,11 +476,15 @@ fn read_csv<R: Read>(name: &str, reader: R) -> Result<Listings, InputError> {
 /// Amazon's All Listings report. Its text is not always UTF-8 and not CSV-quoted (titles hold
 /// quotes), so it is read as raw tab-separated bytes and only the needed columns are decoded.
 ///
-/// A row with an empty `quantity` is not a quantity: Amazon leaves it empty for FBA offers
-/// (`fulfillment-channel` AMAZON_NA, AMAZON_EU…, whose stock Amazon manages) and for inactive
-/// listings. Such rows are not read as current quantities (never as 0): their offers show as
-/// new, and a warning counts them.
-fn read_amazon<R: Read>(name: &str, reader: R) -> Result<Listings, InputError> {
+/// FBA rows (`fulfillment-channel` AMAZON_NA, AMAZON_EU…, whose stock Amazon manages; their
+/// `quantity` is empty) are read as Amazon-fulfilled: known, never written. A merchant row with
+/// an empty `quantity` (an inactive listing) is read as listed with its quantity unknown (never
+/// as 0). A note counts both.
+fn read_amazon<R: Read>(
+    name: &str,
+    reader: R,
+    default_marketplace: Option<&str>,
+) -> Result<Listings, InputError> {
     let mut rdr = csv_reader(reader, b'\t', false);
     let headers = rdr.byte_headers().map_err(|e| csv_error(name, e))?.clone();
     let find = |w: &str| {
@@ -446,7 +502,7 @@ fn read_amazon<R: Read>(name: &str, reader: R) -> Result<Listings, InputError> {
         ));
     };
     let c_chan = find("fulfillment-channel");
-    let mut acc = Acc::new();
+    let mut acc = Acc::new(default_marketplace);
     let (mut fba, mut inactive) = (0u64, 0u64);
     let mut rec = csv::ByteRecord::new();
     loop {
@@ -493,12 +549,14 @@ fn read_amazon<R: Read>(name: &str, reader: R) -> Result<Listings, InputError> {
             Some(c) if !c.is_empty() => c,
             _ => DEFAULT_CHANNEL,
         };
+        if is_amazon_channel(channel) {
+            fba += 1;
+            acc.known(sku, channel, None);
+            continue;
+        }
         if qty_raw.is_empty() {
-            if channel.starts_with("AMAZON") {
-                fba += 1;
-            } else {
-                inactive += 1;
-            }
+            inactive += 1;
+            acc.known(sku, channel, None);
             continue;
         }
         match parse_quantity(qty_raw) {
@@ -508,10 +566,13 @@ fn read_amazon<R: Read>(name: &str, reader: R) -> Result<Listings, InputError> {
     }
     let mut warnings = Vec::new();
     if fba > 0 {
-        warnings.push(format!("{name}: {fba} FBA row{} (empty quantity, Amazon-fulfilled) not read as current quantities", if fba == 1 { "" } else { "s" }));
+        warnings.push(format!(
+            "{name}: {fba} FBA row{} (fulfilled by Amazon): allot never writes these seller SKUs",
+            if fba == 1 { "" } else { "s" }
+        ));
     }
     if inactive > 0 {
-        warnings.push(format!("{name}: {inactive} row{} with an empty quantity (inactive listings) read as not listed: their offers show as new", if inactive == 1 { "" } else { "s" }));
+        warnings.push(format!("{name}: {inactive} row{} with an empty quantity (inactive listings) read as listed with the quantity unknown", if inactive == 1 { "" } else { "s" }));
     }
     acc.finish(name, warnings)
 }
@@ -527,7 +588,7 @@ mod tests {
     use super::*;
 
     fn rd(text: &str, f: Format) -> Result<Listings, InputError> {
-        read_from("cur", text.as_bytes(), f)
+        read_from("cur", text.as_bytes(), f, None)
     }
 
     #[test]
@@ -574,7 +635,7 @@ mod tests {
     }
 
     #[test]
-    fn amazon_report_skips_fba_and_inactive_rows_with_a_warning() {
+    fn amazon_report_reads_fba_and_inactive_rows_as_known_not_as_quantities() {
         let text = "item-name\tlisting-id\tseller-sku\tprice\tquantity\tfulfillment-channel\tstatus\n\
                     Mug \"big\"\t1\tMUG-1-US\t9.99\t7\tDEFAULT\tActive\n\
                     Pants\t2\tYOGA-1-US\t20\t\tAMAZON_NA\tActive\n\
@@ -583,10 +644,14 @@ mod tests {
             "rep.txt",
             (&b"\xEF\xBB\xBF"[..]).chain(text.as_bytes()),
             Format::Amazon,
+            Some("US"),
         )
         .unwrap();
         assert_eq!(chans(&l, "MUG-1-US")["DEFAULT"], 7);
         assert!(!l.current.listings.contains_key("YOGA-1-US"));
+        assert_eq!(l.current.amazon_fulfilled["YOGA-1-US"], "AMAZON_NA");
+        assert!(l.current.knows("OLD-1") && !l.current.listings.contains_key("OLD-1"));
+        assert!(l.current.listed_in["MUG-1-US"].contains("US"));
         assert_eq!(l.warnings.len(), 2, "{:?}", l.warnings);
         assert_eq!(detect(Path::new("x.txt"), text.as_bytes()), Format::Amazon);
     }

@@ -76,6 +76,10 @@ pub fn build(
     // Whether the operation at the same index is to be written.
     let mut writes: Vec<bool> = Vec::new();
     for change in changes {
+        // A held offer (FBA, not listed) is never written, `--all` or not.
+        if change.hold.is_some() {
+            continue;
+        }
         let offer = &change.offer;
         validate_offer(change)?;
         let write = opts.all || change.kind != ChangeKind::Unchanged;
@@ -540,6 +544,7 @@ pub fn offer_changes(plan: &Plan) -> Vec<OfferChange> {
                 },
                 current: op.previous.clone(),
                 kind,
+                hold: None,
             }
         })
         .collect()

@@ -26,6 +26,7 @@ fn change(sku: &str, region: Region, ids: &[&str], channels: Vec<ChannelQty>) ->
         },
         current: None,
         kind: ChangeKind::New,
+        hold: None,
     }
 }
 

@@ -444,6 +444,7 @@ mod tests {
             },
             current: previous,
             kind: ChangeKind::Changed,
+            hold: None,
         };
         let file = InputFile {
             path: "x".into(),

@@ -7,11 +7,11 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use crate::model::{ChangeKind, ChannelQty, OfferChange, Percent, Policy, Summary};
+use crate::model::{ChangeKind, ChannelQty, Hold, OfferChange, Percent, Policy, Summary};
 use crate::sim::{Exposure, Preview, Provenance, Skipped, Step, StepKind, Trace};
 
 /// The JSON format's version (major.minor): a new major may change or remove fields.
-pub const FORMAT_VERSION: &str = "1.0";
+pub const FORMAT_VERSION: &str = "1.1";
 
 /// How many skipped SKUs and exposures the table lists before "and N more".
 const LIST_LIMIT: usize = 20;
@@ -76,30 +76,49 @@ fn rows<'a>(
     policy: &'a Policy,
     changes: &'a [OfferChange],
 ) -> impl Iterator<Item = [String; 6]> + 'a {
-    changes
-        .iter()
-        .filter(|c| c.kind != ChangeKind::Unchanged)
-        .flat_map(move |c| {
-            c.offer.channels.iter().map(move |ch| {
-                let cur = current_of(c, &ch.channel).map_or("-".to_string(), |q| q.to_string());
-                [
-                    c.offer.seller_sku.clone(),
-                    c.offer.marketplaces.join(","),
-                    channel_name(policy, &ch.channel).to_string(),
-                    format!("{cur} → {}", ch.quantity),
-                    kind_str(c.kind).to_string(),
-                    c.offer.rule.clone(),
-                ]
-            })
+    changes.iter().filter(|c| c.is_write()).flat_map(move |c| {
+        c.offer.channels.iter().map(move |ch| {
+            let cur = current_of(c, &ch.channel).map_or("-".to_string(), |q| q.to_string());
+            [
+                c.offer.seller_sku.clone(),
+                c.offer.marketplaces.join(","),
+                channel_name(policy, &ch.channel).to_string(),
+                format!("{cur} → {}", ch.quantity),
+                kind_str(c.kind).to_string(),
+                c.offer.rule.clone(),
+            ]
         })
+    })
 }
 
+/// "2 fulfilled by Amazon, 1 not listed on Amazon", or None when every offer is written.
+fn held_counts(s: &Summary) -> Option<String> {
+    let mut parts = Vec::new();
+    if s.offers_fulfilled_by_amazon > 0 {
+        parts.push(format!(
+            "{} fulfilled by Amazon",
+            s.offers_fulfilled_by_amazon
+        ));
+    }
+    if s.offers_not_listed > 0 {
+        parts.push(format!("{} not listed on Amazon", s.offers_not_listed));
+    }
+    (!parts.is_empty()).then(|| parts.join(", "))
+}
+
+/// Said plainly when no current listings were given.
+pub const CURRENT_UNKNOWN: &str = "no current listings were given (--current), so allot cannot tell which seller SKUs exist on Amazon and every offer shows as new; a write to a seller SKU Amazon does not know creates an incomplete, unbuyable offer-only listing. Give --current FILE (an All Listings report) or --current live; `--out` refuses to save a plan without them unless --allow-new";
+
 fn summary_lines(s: &Summary, preview: &Preview) -> Vec<String> {
+    let mut offers = format!(
+        "offers: {} new, {} changed, {} unchanged, {} zeroed",
+        s.offers_new, s.offers_changed, s.offers_unchanged, s.offers_zeroed
+    );
+    if let Some(h) = held_counts(s) {
+        offers.push_str(&format!("; not written: {h}"));
+    }
     vec![
-        format!(
-            "offers: {} new, {} changed, {} unchanged, {} zeroed",
-            s.offers_new, s.offers_changed, s.offers_unchanged, s.offers_zeroed
-        ),
+        offers,
         format!(
             "SKUs: {} skipped for missing stock, {} skipped by rule, {} matched no rule",
             s.skus_skipped_missing, preview.skipped_by_rule, preview.unmatched
@@ -167,6 +186,7 @@ pub fn changes_table<W: Write>(
 /// warnings.
 pub fn table<W: Write>(w: &mut W, policy: &Policy, preview: &Preview) -> io::Result<()> {
     changes_table(w, policy, &preview.changes)?;
+    write_held(w, policy, preview)?;
     if !preview.skipped.is_empty() {
         writeln!(w)?;
         writeln!(
@@ -202,6 +222,94 @@ pub fn table<W: Write>(w: &mut W, policy: &Policy, preview: &Preview) -> io::Res
         for warn in &preview.warnings {
             writeln!(w, "warning: {warn}")?;
         }
+    }
+    Ok(())
+}
+
+/// One held offer in words: `YOGA-1-US (US; DEFAULT 10; rule "yoga pants")`.
+fn held_line(policy: &Policy, c: &OfferChange, h: &Hold) -> String {
+    let chans: Vec<String> = c
+        .offer
+        .channels
+        .iter()
+        .map(|x| format!("{} {}", channel_name(policy, &x.channel), x.quantity))
+        .collect();
+    let place = match h {
+        Hold::FulfilledByAmazon { channel } => channel.clone(),
+        Hold::NotListed => c.offer.marketplaces.join(","),
+        Hold::NotListedHere { listed_in } => format!(
+            "{}; listed only in {}",
+            c.offer.marketplaces.join(","),
+            listed_in.join(",")
+        ),
+    };
+    format!(
+        "{} ({place}; the policy computes {}; rule \"{}\")",
+        c.offer.seller_sku,
+        chans.join(", "),
+        c.offer.rule
+    )
+}
+
+/// The offers not written, under a heading per reason, and the marketplaces left out of
+/// written offers; then the note when no current listings were given.
+fn write_held<W: Write>(w: &mut W, policy: &Policy, preview: &Preview) -> io::Result<()> {
+    let sections: [(&str, fn(&Hold) -> bool); 2] = [
+        (
+            "Fulfilled by Amazon: not written (Amazon owns these quantities; a merchant quantity would add a second offer beside Amazon's):",
+            |h| matches!(h, Hold::FulfilledByAmazon { .. }),
+        ),
+        (
+            "Not listed on Amazon: not written (a write would create an incomplete, unbuyable offer-only listing; --allow-new writes them):",
+            Hold::is_new,
+        ),
+    ];
+    for (title, pick) in sections {
+        let mut held = preview.held().filter(|(_, h)| pick(h)).peekable();
+        if held.peek().is_none() {
+            continue;
+        }
+        writeln!(w)?;
+        writeln!(w, "{title}")?;
+        let mut n = 0usize;
+        for (c, h) in held {
+            if n < LIST_LIMIT {
+                writeln!(w, "  {}", held_line(policy, c, h))?;
+            }
+            n += 1;
+        }
+        if n > LIST_LIMIT {
+            writeln!(w, "  ... and {} more", n - LIST_LIMIT)?;
+        }
+    }
+    let partial: Vec<(&OfferChange, &Provenance)> = preview
+        .changes
+        .iter()
+        .zip(&preview.provenance)
+        .filter(|(c, p)| c.is_write() && !p.not_listed_in.is_empty())
+        .collect();
+    if !partial.is_empty() {
+        writeln!(w)?;
+        writeln!(
+            w,
+            "Written only where listed (the seller SKU is not listed in the other marketplaces; --allow-new creates offers there):"
+        )?;
+        for (c, p) in partial.iter().take(LIST_LIMIT) {
+            writeln!(
+                w,
+                "  {}: written for {}, not listed in {}",
+                c.offer.seller_sku,
+                c.offer.marketplaces.join(", "),
+                p.not_listed_in.join(", ")
+            )?;
+        }
+        if partial.len() > LIST_LIMIT {
+            writeln!(w, "  ... and {} more", partial.len() - LIST_LIMIT)?;
+        }
+    }
+    if !preview.current_known {
+        writeln!(w)?;
+        writeln!(w, "note: {CURRENT_UNKNOWN}")?;
     }
     Ok(())
 }
@@ -250,6 +358,12 @@ pub fn markdown(policy: &Policy, preview: &Preview, max_chars: usize) -> String 
         s.skus_skipped_missing,
         s.exposure
     ));
+    if let Some(h) = held_counts(s) {
+        out.push_str(&format!("**Not written:** {h} (listed below).\n\n"));
+    }
+    if !preview.current_known {
+        out.push_str(&format!("> [!NOTE]\n> {}\n\n", md_escape(CURRENT_UNKNOWN)));
+    }
     // Warnings can be one per SKU: the first few make the point, the rest are counted.
     for warn in preview.warnings.iter().take(LIST_LIMIT) {
         out.push_str(&format!("> [!WARNING]\n> {}\n\n", md_escape(warn)));
@@ -268,6 +382,25 @@ pub fn markdown(policy: &Policy, preview: &Preview, max_chars: usize) -> String 
         budget,
         max_chars,
     ));
+    let held: Vec<(&OfferChange, &Hold)> = preview.held().collect();
+    if !held.is_empty() {
+        out.push_str(&format!(
+            "\n<details><summary>{} offer{} not written</summary>\n\n",
+            held.len(),
+            if held.len() == 1 { "" } else { "s" }
+        ));
+        for (c, h) in held.iter().take(LIST_LIMIT) {
+            out.push_str(&format!(
+                "- `{}`: {}\n",
+                md_escape(&c.offer.seller_sku),
+                md_escape(&h.reason())
+            ));
+        }
+        if held.len() > LIST_LIMIT {
+            out.push_str(&format!("- … and {} more\n", held.len() - LIST_LIMIT));
+        }
+        out.push_str("\n</details>\n");
+    }
     if !preview.skipped.is_empty() {
         out.push_str(&format!(
             "\n<details><summary>{} SKU{} skipped for missing stock</summary>\n\n",
@@ -321,10 +454,7 @@ pub fn changes_markdown(
     max_chars: usize,
 ) -> String {
     let mut out = String::new();
-    let changed: Vec<&OfferChange> = changes
-        .iter()
-        .filter(|c| c.kind != ChangeKind::Unchanged)
-        .collect();
+    let changed: Vec<&OfferChange> = changes.iter().filter(|c| c.is_write()).collect();
     let mut body = String::new();
     let mut shown = 0usize;
     for r in rows(policy, changes) {
@@ -380,6 +510,10 @@ struct JsonPreview<'a> {
     skus_skipped_by_rule: u64,
     skus_unmatched: u64,
     has_changes: bool,
+    /// False when no current listings were given (every offer shows as new).
+    current_known: bool,
+    /// Written offers whose listed marketplaces the current listings do not say.
+    listed_where_unknown: u64,
     #[serde(serialize_with = "ser_changes")]
     changes: (&'a Policy, &'a Preview),
     skipped: &'a [Skipped],
@@ -420,6 +554,12 @@ struct JsonChange<'a> {
     marketplace_ids: &'a [String],
     inventory_sku: &'a str,
     kind: ChangeKind,
+    /// Whether applying the plan writes this offer (changed and not held).
+    written: bool,
+    /// Why the offer is not written (`fulfilled_by_amazon`, `not_listed`, `not_listed_here`).
+    hold: Option<&'a Hold>,
+    /// Marketplaces the policy names where the seller SKU is not listed (not written there).
+    not_listed_in: &'a [String],
     channels: Vec<JsonChannel<'a>>,
     /// What buyers will see after the write (every marketplace the SKU is listed in).
     shown: &'a [ChannelQty],
@@ -435,6 +575,9 @@ fn json_change<'a>(policy: &'a Policy, c: &'a OfferChange, p: &'a Provenance) ->
         marketplace_ids: &c.offer.marketplace_ids,
         inventory_sku: &c.offer.inventory_sku,
         kind: c.kind,
+        written: c.is_write(),
+        hold: c.hold.as_ref(),
+        not_listed_in: &p.not_listed_in,
         channels: c
             .offer
             .channels
@@ -494,6 +637,8 @@ pub fn json<W: Write>(w: &mut W, policy: &Policy, preview: &Preview) -> io::Resu
         skus_skipped_by_rule: preview.skipped_by_rule,
         skus_unmatched: preview.unmatched,
         has_changes: preview.has_changes(),
+        current_known: preview.current_known,
+        listed_where_unknown: preview.listed_where_unknown,
         changes: (policy, preview),
         skipped: &preview.skipped,
         exposure: &preview.exposure,
@@ -532,6 +677,13 @@ pub fn trace_json<W: Write>(w: &mut W, policy: &Policy, t: &Trace) -> io::Result
 
 /// A trace in words: stock, rules tried, steps, offers and what Amazon will show.
 pub fn trace_text<W: Write>(w: &mut W, policy: &Policy, t: &Trace) -> io::Result<()> {
+    if let Some(src) = &t.seller_sku {
+        writeln!(
+            w,
+            "seller SKU {} comes from inventory SKU {} (rule \"{}\", {} as \"{}\")",
+            src.seller_sku, src.inventory_sku, src.rule, src.marketplace, src.template
+        )?;
+    }
     writeln!(w, "SKU {}", t.sku)?;
     if t.in_inventory {
         writeln!(
@@ -604,6 +756,17 @@ pub fn trace_text<W: Write>(w: &mut W, policy: &Policy, t: &Trace) -> io::Result
                 channel_name(policy, &ch.channel),
                 cur,
                 ch.quantity
+            )?;
+        }
+        if let Some(h) = &c.hold {
+            writeln!(w, "  not written: {}", h.reason())?;
+            continue;
+        }
+        if !p.not_listed_in.is_empty() {
+            writeln!(
+                w,
+                "  not written for {}: the seller SKU is not listed there (--allow-new creates offers there)",
+                p.not_listed_in.join(", ")
             )?;
         }
         let shown = p.shown.as_deref().unwrap_or(&c.offer.channels);

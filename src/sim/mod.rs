@@ -19,7 +19,7 @@ use serde::Serialize;
 use crate::inventory::{Stock, StockItem};
 use crate::marketplaces::Region;
 use crate::model::{
-    Action, ChangeKind, ChannelQty, Current, Offer, OfferChange, Policy, Selector, Summary,
+    Action, ChangeKind, ChannelQty, Current, Hold, Offer, OfferChange, Policy, Selector, Summary,
     TemplatePart,
 };
 use amazon::{AmazonModel, Listing, ListingKey, PatchOp};
@@ -43,6 +43,18 @@ pub struct Provenance {
     /// Marketplaces of the region where the SKU is listed now but the policy does not publish:
     /// the new quantity shows there too.
     pub also_shown_in: Vec<String>,
+    /// Marketplaces the policy publishes to where the current listings say the SKU is not
+    /// listed: not written there (a write would create an offer), unless `--allow-new`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub not_listed_in: Vec<String>,
+}
+
+/// Choices of the run that are the user's to make, not the policy's.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Options {
+    /// Write offers whose seller SKU is not listed (creating offer-only listings), instead of
+    /// holding them back.
+    pub allow_new: bool,
 }
 
 /// An inventory SKU that was not published, and why.
@@ -82,12 +94,25 @@ pub struct Preview {
     pub unmatched: u64,
     /// Inventory SKUs a `skip` rule matched.
     pub skipped_by_rule: u64,
+    /// False when no current listings were given: new and existing seller SKUs cannot be told
+    /// apart, so every offer shows as new.
+    pub current_known: bool,
+    /// Written offers whose seller SKU is listed, but the current listings do not say in which
+    /// marketplaces (e.g. an All Listings report without `--current-marketplace`).
+    pub listed_where_unknown: u64,
 }
 
 impl Preview {
     /// True when applying the plan would write anything.
     pub fn has_changes(&self) -> bool {
-        self.changes.iter().any(|c| c.kind != ChangeKind::Unchanged)
+        self.changes.iter().any(OfferChange::is_write)
+    }
+
+    /// Offers not written, and why (FBA, not listed), in preview order.
+    pub fn held(&self) -> impl Iterator<Item = (&OfferChange, &Hold)> {
+        self.changes
+            .iter()
+            .filter_map(|c| c.hold.as_ref().map(|h| (c, h)))
     }
 }
 
@@ -160,17 +185,90 @@ fn same_channels(a: &[ChannelQty], b: &[ChannelQty]) -> bool {
     a == b
 }
 
+/// Where an offer may be written, given what Amazon holds: `Err(hold)` when it must not be
+/// written at all, else the indices (into `p.marketplaces`) of the marketplaces to write and
+/// the codes of those left out because the SKU is not listed there.
+fn placement(
+    policy: &Policy,
+    p: &Produced,
+    current: Option<&Current>,
+    opts: Options,
+) -> Result<(Vec<usize>, Vec<String>), Hold> {
+    let all: Vec<usize> = (0..p.marketplaces.len()).collect();
+    let Some(cur) = current else {
+        return Ok((all, Vec::new()));
+    };
+    if let Some(channel) = cur.amazon_fulfilled.get(&p.seller_sku) {
+        // Never lifted: Amazon owns the quantity, and a merchant quantity adds a second offer.
+        return Err(Hold::FulfilledByAmazon {
+            channel: channel.clone(),
+        });
+    }
+    if opts.allow_new {
+        return Ok((all, Vec::new()));
+    }
+    if !cur.knows(&p.seller_sku) {
+        return Err(Hold::NotListed);
+    }
+    let Some(listed) = cur.listed_in.get(&p.seller_sku).filter(|l| !l.is_empty()) else {
+        // Listed, but the source does not say where: written as the policy says (the preview
+        // counts these and says how to tell allot where they are listed).
+        return Ok((all, Vec::new()));
+    };
+    let code = |i: usize| policy.marketplaces[p.marketplaces[i]].code.as_str();
+    let (here, elsewhere): (Vec<usize>, Vec<usize>) =
+        all.into_iter().partition(|&i| listed.contains(code(i)));
+    if here.is_empty() {
+        let in_region: Vec<String> = listed
+            .iter()
+            .filter(|m| region_of(policy, m) == Some(p.region))
+            .cloned()
+            .collect();
+        if in_region.is_empty() {
+            return Err(Hold::NotListed);
+        }
+        return Err(Hold::NotListedHere {
+            listed_in: in_region,
+        });
+    }
+    let not_listed = elsewhere.into_iter().map(|i| code(i).to_string()).collect();
+    Ok((here, not_listed))
+}
+
+/// The region of a marketplace code: built in, or declared by the policy.
+fn region_of(policy: &Policy, code: &str) -> Option<Region> {
+    crate::marketplaces::lookup(code)
+        .map(|x| x.region)
+        .or_else(|| {
+            policy
+                .marketplaces
+                .iter()
+                .find(|x| x.code == code)
+                .map(|x| x.region)
+        })
+}
+
 /// Turn an engine offer into the preview's change and provenance; warnings about what buyers
 /// will see go to `warnings`.
 fn finish(
     policy: &Policy,
-    p: Produced,
+    mut p: Produced,
     inventory_sku: &str,
     current: Option<&Current>,
+    opts: Options,
     warnings: &mut Vec<String>,
 ) -> (OfferChange, Provenance) {
     let cur_map = current.and_then(|c| c.listings.get(&p.seller_sku));
     let kind = classify(&p.channels, cur_map);
+    let (hold, not_listed_in) = match placement(policy, &p, current, opts) {
+        Ok((keep, not_listed)) => {
+            if keep.len() < p.marketplaces.len() {
+                p.marketplaces = keep.iter().map(|&i| p.marketplaces[i]).collect();
+            }
+            (None, not_listed)
+        }
+        Err(h) => (Some(h), Vec::new()),
+    };
     let codes: Vec<String> = p
         .marketplaces
         .iter()
@@ -179,7 +277,7 @@ fn finish(
     let mut shown = None;
     let mut also = Vec::new();
     let listed_in = current.and_then(|c| c.listed_in.get(&p.seller_sku));
-    if cur_map.is_some() || listed_in.is_some() {
+    if hold.is_none() && (cur_map.is_some() || listed_in.is_some()) {
         // Amazon's model: the listing as it is now, then our writes (merge), once per
         // marketplace; what remains is what buyers see in every marketplace it is listed in.
         let key = ListingKey {
@@ -213,18 +311,7 @@ fn finish(
                 .marketplaces
                 .iter()
                 .filter(|m| !codes.contains(m))
-                .filter(|m| {
-                    crate::marketplaces::lookup(m)
-                        .map(|x| x.region)
-                        .or_else(|| {
-                            policy
-                                .marketplaces
-                                .iter()
-                                .find(|x| &x.code == *m)
-                                .map(|x| x.region)
-                        })
-                        == Some(p.region)
-                })
+                .filter(|m| region_of(policy, m) == Some(p.region))
                 .cloned()
                 .collect();
             if !also.is_empty() {
@@ -254,6 +341,7 @@ fn finish(
         current: cur_map.and_then(|_| current.and_then(|c| c.channels(&offer.seller_sku))),
         offer,
         kind,
+        hold,
     };
     let prov = Provenance {
         rule: p.rule,
@@ -261,15 +349,22 @@ fn finish(
         steps: p.steps,
         shown,
         also_shown_in: also,
+        not_listed_in,
     };
     (change, prov)
 }
 
-/// Units published on independent offers minus the stock behind them (never negative).
-fn exposure_of(sku: &str, offers: &[Produced], backing: u64) -> Option<Exposure> {
+/// Units published on independent offers minus the stock behind them (never negative). Offers
+/// that are not written (held) publish nothing.
+fn exposure_of<'a>(
+    sku: &str,
+    offers: impl IntoIterator<Item = &'a OfferChange>,
+    backing: u64,
+) -> Option<Exposure> {
     let published: u64 = offers
-        .iter()
-        .flat_map(|o| o.channels.iter())
+        .into_iter()
+        .filter(|c| c.hold.is_none())
+        .flat_map(|c| c.offer.channels.iter())
         .fold(0u64, |a, c| a.saturating_add(c.quantity));
     let exposure = published.saturating_sub(backing);
     (exposure > 0).then(|| Exposure {
@@ -316,6 +411,51 @@ fn invert(parts: &[TemplatePart], marketplace: &str, seller_sku: &str) -> Option
             TemplatePart::Lit(s) => at += s.len(),
             TemplatePart::Marketplace => at += marketplace.len(),
             TemplatePart::Sku => return seller_sku.get(at..at + len).map(str::to_string),
+        }
+    }
+    None
+}
+
+/// Where a seller SKU comes from: the inventory SKU, the rule that decides for it, and the
+/// target (marketplace code and template as written) that renders it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SellerSkuSource {
+    pub seller_sku: String,
+    pub inventory_sku: String,
+    pub rule: String,
+    pub marketplace: String,
+    pub template: String,
+}
+
+/// The inventory SKU whose offer is this seller SKU (`allot explain` given a seller SKU): the
+/// first publishing target, in rule order, whose template renders it from an inventory SKU
+/// that rule decides for. None when no rule can produce it.
+pub fn seller_sku_source(
+    policy: &Policy,
+    stock: &Stock,
+    seller_sku: &str,
+) -> Option<SellerSkuSource> {
+    let engine = Engine::new(policy, stock);
+    for (ri, r) in policy.rules.iter().enumerate() {
+        let Action::Publish(p) = &r.action else {
+            continue;
+        };
+        for t in &p.targets {
+            let code = &policy.marketplaces[t.marketplace].code;
+            let Some(cand) = invert(&t.sku.parts, code, seller_sku) else {
+                continue;
+            };
+            if t.sku.render(&cand, code).as_deref() == Ok(seller_sku)
+                && engine.decide(&cand, stock.get(&cand)) == Some(ri)
+            {
+                return Some(SellerSkuSource {
+                    seller_sku: seller_sku.to_string(),
+                    inventory_sku: cand,
+                    rule: r.name.clone(),
+                    marketplace: code.clone(),
+                    template: t.sku.source.clone(),
+                });
+            }
         }
     }
     None
@@ -371,10 +511,21 @@ fn missing_skus(
 
 /// The preview: evaluate every inventory SKU (and every missing one) against the policy.
 pub fn run(policy: &Policy, stock: &Stock, current: Option<&Current>) -> Result<Preview, SimError> {
+    run_with(policy, stock, current, Options::default())
+}
+
+/// [`run`] with the user's choices.
+pub fn run_with(
+    policy: &Policy,
+    stock: &Stock,
+    current: Option<&Current>,
+    opts: Options,
+) -> Result<Preview, SimError> {
     let engine = Engine::new(policy, stock);
     let mut problems = Problems::default();
     let mut preview = Preview {
         warnings: stock.warnings.clone(),
+        current_known: current.is_some(),
         ..Preview::default()
     };
     let mut owners = Owners::default();
@@ -415,10 +566,7 @@ pub fn run(policy: &Policy, stock: &Stock, current: Option<&Current>) -> Result<
             }
             Decision::Failed(_) => {}
             Decision::Published(ri) => {
-                if let Some(e) = exposure_of(sku, &scratch, engine.pool(ri, item)) {
-                    preview.summary.exposure = preview.summary.exposure.saturating_add(e.exposure);
-                    preview.exposure.push(e);
-                }
+                let first = preview.changes.len();
                 for p in scratch.drain(..) {
                     let idx = preview.changes.len() as u32;
                     if let Some(prev) = owners.claim(p.region, &p.seller_sku, idx, &preview.changes)
@@ -431,20 +579,28 @@ pub fn run(policy: &Policy, stock: &Stock, current: Option<&Current>) -> Result<
                         });
                         continue;
                     }
-                    let (change, prov) = finish(policy, p, sku, current, &mut preview.warnings);
-                    match change.kind {
-                        ChangeKind::New => preview.summary.offers_new += 1,
-                        ChangeKind::Changed => preview.summary.offers_changed += 1,
-                        ChangeKind::Unchanged => preview.summary.offers_unchanged += 1,
-                        ChangeKind::Zeroed => preview.summary.offers_zeroed += 1,
-                    }
+                    let (change, prov) =
+                        finish(policy, p, sku, current, opts, &mut preview.warnings);
+                    count(&mut preview, &change, current);
                     preview.changes.push(change);
                     preview.provenance.push(prov);
+                }
+                let backing = engine.pool(ri, item);
+                if let Some(e) = exposure_of(sku, &preview.changes[first..], backing) {
+                    preview.summary.exposure = preview.summary.exposure.saturating_add(e.exposure);
+                    preview.exposure.push(e);
                 }
             }
         }
     }
     problems.into_result()?;
+    if preview.listed_where_unknown > 0 {
+        let n = preview.listed_where_unknown;
+        preview.warnings.push(format!(
+            "{n} written offer{} listed on Amazon, but the current listings do not say in which marketplaces: a write to a marketplace where a seller SKU is not listed creates an offer there (give a `marketplace` column, or `--current-marketplace CODE` for an All Listings report of one marketplace)",
+            if n == 1 { " is" } else { "s are" },
+        ));
+    }
     if preview.unmatched > 0 {
         preview.warnings.push(format!(
             "{} inventory SKU{} matched no rule: nothing is published for {} (add `match any` as the last rule to say what happens)",
@@ -454,6 +610,28 @@ pub fn run(policy: &Policy, stock: &Stock, current: Option<&Current>) -> Result<
         ));
     }
     Ok(preview)
+}
+
+/// Count one offer in the summary: held offers by their reason, written ones by their kind.
+fn count(preview: &mut Preview, change: &OfferChange, current: Option<&Current>) {
+    let sku = change.offer.seller_sku.as_str();
+    if change.hold.is_none()
+        && current
+            .is_some_and(|c| c.knows(sku) && c.listed_in.get(sku).is_none_or(|l| l.is_empty()))
+    {
+        preview.listed_where_unknown += 1;
+    }
+    let s = &mut preview.summary;
+    match &change.hold {
+        Some(Hold::FulfilledByAmazon { .. }) => s.offers_fulfilled_by_amazon += 1,
+        Some(Hold::NotListed | Hold::NotListedHere { .. }) => s.offers_not_listed += 1,
+        None => match change.kind {
+            ChangeKind::New => s.offers_new += 1,
+            ChangeKind::Changed => s.offers_changed += 1,
+            ChangeKind::Unchanged => s.offers_unchanged += 1,
+            ChangeKind::Zeroed => s.offers_zeroed += 1,
+        },
+    }
 }
 
 /// One location's stock in a trace.
@@ -470,6 +648,10 @@ pub struct TraceStock {
 /// Everything `allot explain` shows for one inventory SKU.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Trace {
+    /// Set when `explain` was given a seller SKU: where it comes from (`sku` is its inventory
+    /// SKU).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seller_sku: Option<SellerSkuSource>,
     pub sku: String,
     pub in_inventory: bool,
     pub stock: Vec<TraceStock>,
@@ -492,6 +674,7 @@ pub fn explain(
     stock: &Stock,
     current: Option<&Current>,
     sku: &str,
+    opts: Options,
 ) -> Result<Trace, SimError> {
     let engine = Engine::new(policy, stock);
     let item = stock.get(sku);
@@ -528,10 +711,7 @@ pub fn explain(
     let pool = decided
         .filter(|&d| matches!(policy.rules[d].action, Action::Publish(_)))
         .map(|d| engine.pool(d, item));
-    let exposure = match decision {
-        Decision::Published(d) => exposure_of(sku, &produced, engine.pool(d, item)),
-        _ => None,
-    };
+
     let outcome = match decision {
         Decision::NoRule => "no rule matched: nothing is published".to_string(),
         Decision::Skip(_) => "skipped by the rule: its listings are left alone".to_string(),
@@ -544,11 +724,18 @@ pub fn explain(
             if produced.len() == 1 { "" } else { "s" }
         ),
     };
-    let offers = produced
+    let offers: Vec<(OfferChange, Provenance)> = produced
         .into_iter()
-        .map(|p| finish(policy, p, sku, current, &mut warnings))
+        .map(|p| finish(policy, p, sku, current, opts, &mut warnings))
         .collect();
+    let exposure = match decision {
+        Decision::Published(d) => {
+            exposure_of(sku, offers.iter().map(|(c, _)| c), engine.pool(d, item))
+        }
+        _ => None,
+    };
     Ok(Trace {
+        seller_sku: None,
         sku: sku.to_string(),
         in_inventory: item.is_some(),
         stock: stock_rows,

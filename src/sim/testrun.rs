@@ -87,7 +87,7 @@ pub fn run_test(policy: &Policy, case: &TestCase) -> TestResult {
                 c.offer.seller_sku == e.seller_sku && c.offer.marketplaces.iter().any(|m| m == code)
             });
         let (actual, detail) = match found {
-            None => (None, None),
+            None => (None, nearest_offer(&preview, &e.seller_sku, code)),
             Some((c, p)) => {
                 let chans = &c.offer.channels;
                 let q = match &e.channel {
@@ -138,6 +138,38 @@ pub fn run_test(policy: &Policy, case: &TestCase) -> TestResult {
         }
     }
     result
+}
+
+/// When an expected offer does not exist, the offer that does and is nearest to it: the same
+/// seller SKU in other marketplaces, else the closest seller SKU in that marketplace (or any).
+fn nearest_offer(preview: &super::Preview, seller_sku: &str, code: &str) -> Option<String> {
+    let offers = || preview.changes.iter().map(|c| &c.offer);
+    if let Some(o) = offers().find(|o| o.seller_sku == seller_sku) {
+        return Some(format!(
+            "the offer \"{}\" exists on {}, not on {code}",
+            o.seller_sku,
+            o.marketplaces.join(", ")
+        ));
+    }
+    let pick = |here: bool| {
+        let names: Vec<&str> = offers()
+            .filter(|o| !here || o.marketplaces.iter().any(|m| m == code))
+            .map(|o| o.seller_sku.as_str())
+            .collect();
+        crate::diag::did_you_mean(seller_sku, names.iter().copied())
+            .or_else(|| {
+                // Templates add suffixes (`{sku}-US`): a seller SKU that extends the one written.
+                names.iter().copied().find(|n| n.starts_with(seller_sku))
+            })
+            .map(str::to_string)
+    };
+    let near = pick(true).or_else(|| pick(false))?;
+    let o = offers().find(|o| o.seller_sku == near)?;
+    Some(format!(
+        "no offer \"{seller_sku}\"; the nearest offer that exists is \"{}\" on {}",
+        o.seller_sku,
+        o.marketplaces.join(", ")
+    ))
 }
 
 /// Run every test block of a policy.

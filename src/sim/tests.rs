@@ -475,6 +475,10 @@ fn change_kinds_against_current_listings() {
             ChangeKind::Zeroed
         ]
     );
+    // The seller SKU Amazon does not know is held back (a write would create a ghost listing).
+    assert_eq!(pre.changes[0].hold, Some(Hold::NotListed));
+    assert!(pre.changes[1..].iter().all(|c| c.hold.is_none()));
+    assert_eq!(pre.summary.offers_not_listed, 1);
     assert_eq!(
         (
             pre.summary.offers_new,
@@ -482,7 +486,21 @@ fn change_kinds_against_current_listings() {
             pre.summary.offers_changed,
             pre.summary.offers_zeroed
         ),
-        (1, 1, 1, 1)
+        (0, 1, 1, 1)
+    );
+    // `--allow-new` writes it.
+    let opts = Options { allow_new: true };
+    let pre = run_with(&pol, &st, Some(&cur), opts).unwrap();
+    assert!(pre.changes.iter().all(|c| c.hold.is_none()));
+    assert_eq!(
+        (
+            pre.summary.offers_new,
+            pre.summary.offers_unchanged,
+            pre.summary.offers_changed,
+            pre.summary.offers_zeroed,
+            pre.summary.offers_not_listed
+        ),
+        (1, 1, 1, 1, 0)
     );
     assert!(pre.has_changes());
 }
@@ -583,7 +601,7 @@ fn tags_and_attributes_select() {
 fn explain_traces_rules_steps_and_view() {
     let pol = acme_na();
     let st = stock(&[("MUG-1", NEWARK, 7, 2), ("MUG-1", TORONTO, 5, 0)]);
-    let t = explain(&pol, &st, None, "MUG-1").unwrap();
+    let t = explain(&pol, &st, None, "MUG-1", Options::default()).unwrap();
     assert_eq!(t.tried.len(), 3);
     assert!(t.tried[2].1 && !t.tried[0].1);
     assert_eq!(t.pool, Some(10));
@@ -593,7 +611,7 @@ fn explain_traces_rules_steps_and_view() {
         .map(|(c, _)| c.offer.channels[0].quantity)
         .collect();
     assert_eq!(q, vec![6, 4]);
-    let missing = explain(&pol, &st, None, "CLR-2").unwrap();
+    let missing = explain(&pol, &st, None, "CLR-2", Options::default()).unwrap();
     assert!(!missing.in_inventory);
     assert!(missing.outcome.contains("no inventory row"));
 }

@@ -102,15 +102,26 @@ pub async fn patch(
     })
 }
 
-/// getListingsItem with `includedData=fulfillmentAvailability`: the SKU's channels, or `None`
-/// when Amazon answers 404 (not listed).
+/// What getListingsItem says of one seller SKU in one marketplace.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ItemFulfillment {
+    /// The channels with a quantity; an Amazon-fulfilled (FBA) channel is kept even without
+    /// one (quantity 0), so the caller knows Amazon fulfils the SKU.
+    pub channels: Vec<ChannelQty>,
+    /// Whether the SKU is listed in the marketplace asked: its summaries name it (a 200 whose
+    /// summaries name only other marketplaces is a listing elsewhere in the region).
+    pub listed_here: bool,
+}
+
+/// getListingsItem with `includedData=summaries,fulfillmentAvailability`: the SKU's channels
+/// and whether it is listed in `marketplace_id`, or `None` when Amazon answers 404 (unknown).
 pub async fn get_fulfillment(
     client: &Client,
     region: Region,
     seller_id: &str,
     sku: &str,
     marketplace_id: &str,
-) -> Result<Option<Vec<ChannelQty>>, SpApiError> {
+) -> Result<Option<ItemFulfillment>, SpApiError> {
     let path = format!(
         "/listings/2021-08-01/items/{}/{}",
         encode_segment(seller_id),
@@ -120,7 +131,7 @@ pub async fn get_fulfillment(
         ("marketplaceIds".to_string(), marketplace_id.to_string()),
         (
             "includedData".to_string(),
-            "fulfillmentAvailability".to_string(),
+            "summaries,fulfillmentAvailability".to_string(),
         ),
     ];
     let v = match client
@@ -140,12 +151,20 @@ pub async fn get_fulfillment(
     {
         let channel = entry.get("fulfillmentChannelCode").and_then(Value::as_str);
         let quantity = entry.get("quantity").and_then(Value::as_u64);
-        // An entry without a quantity (e.g. `is_inventory_available`) has no count to compare.
-        if let (Some(channel), Some(quantity)) = (channel, quantity) {
-            out.push(ChannelQty {
+        match (channel, quantity) {
+            (Some(channel), Some(quantity)) => out.push(ChannelQty {
                 channel: channel.to_string(),
                 quantity,
-            });
+            }),
+            // Amazon's own channel may carry no quantity: it still says who fulfils the SKU.
+            (Some(channel), None) if crate::model::is_amazon_channel(channel) => {
+                out.push(ChannelQty {
+                    channel: channel.to_string(),
+                    quantity: 0,
+                })
+            }
+            // An entry without a quantity (e.g. `is_inventory_available`) has no count to compare.
+            _ => {}
         }
     }
     out.sort_by_key(|c| {
@@ -154,7 +173,16 @@ pub async fn get_fulfillment(
             c.channel.clone(),
         )
     });
-    Ok(Some(out))
+    let listed_here = match v.get("summaries").and_then(Value::as_array) {
+        Some(list) => list
+            .iter()
+            .any(|s| s.get("marketplaceId").and_then(Value::as_str) == Some(marketplace_id)),
+        None => true,
+    };
+    Ok(Some(ItemFulfillment {
+        channels: out,
+        listed_here,
+    }))
 }
 
 #[cfg(test)]

@@ -51,11 +51,12 @@ pub async fn fetch_current_in(
     unique.dedup();
     progress.set_length(unique.len() as u64);
     let mut current = Current::default();
+    let code = crate::plan::marketplace_code(marketplace_id);
     fetch_into(
         client,
         region,
         seller_id,
-        marketplace_id,
+        (marketplace_id, &code),
         &unique,
         progress,
         &mut current,
@@ -68,7 +69,7 @@ async fn fetch_into(
     client: &Client,
     region: Region,
     seller_id: &str,
-    marketplace_id: &str,
+    (marketplace_id, code): (&str, &str),
     unique: &[&String],
     progress: &ProgressBar,
     current: &mut Current,
@@ -80,22 +81,28 @@ async fn fetch_into(
     .buffer_unordered(8);
     while let Some((sku, r)) = stream.next().await {
         progress.inc(1);
-        if let Some(channels) = r? {
-            current.listings.insert(
-                (*sku).clone(),
-                channels
-                    .into_iter()
-                    .map(|c| (c.channel, c.quantity))
-                    .collect(),
-            );
+        if let Some(item) = r? {
+            // One quantity per seller SKU per region: any marketplace's answer is the SKU's.
+            current.listings.entry((*sku).clone()).or_insert_with(|| {
+                item.channels
+                    .iter()
+                    .map(|c| (c.channel.clone(), c.quantity))
+                    .collect()
+            });
+            let listed = current.listed_in.entry((*sku).clone()).or_default();
+            if item.listed_here {
+                listed.insert(code.to_string());
+            }
         }
     }
+    current.separate_amazon_channels();
     Ok(())
 }
 
-/// `--current live` for a whole preview: the current channels of every offer's seller SKU,
-/// read once per SKU and region from the offer's first marketplace (quantity is per seller SKU
-/// per region, so one marketplace is enough).
+/// `--current live` for a whole preview: the current channels of every offer's seller SKU and
+/// the marketplaces it is listed in, read once per SKU and marketplace (a SKU shared by
+/// several marketplaces is read in each, so the preview knows where it really shows and never
+/// creates an offer where it is not listed).
 pub async fn fetch_current_for_offers(
     client: &Client,
     seller_id: &str,
@@ -103,29 +110,28 @@ pub async fn fetch_current_for_offers(
     progress: &ProgressBar,
 ) -> Result<Current, SpApiError> {
     use std::collections::BTreeMap;
-    let mut groups: BTreeMap<(Region, String), Vec<String>> = BTreeMap::new();
+    let mut groups: BTreeMap<(Region, String, String), Vec<String>> = BTreeMap::new();
     for o in offers {
-        if let Some(mkt) = o.marketplace_ids.first() {
+        for (id, code) in o.marketplace_ids.iter().zip(&o.marketplaces) {
             groups
-                .entry((o.region, mkt.clone()))
+                .entry((o.region, id.clone(), code.clone()))
                 .or_default()
                 .push(o.seller_sku.clone());
         }
     }
-    // One SKU in several marketplaces of a region is one read.
-    let mut seen: std::collections::BTreeSet<(Region, String)> = Default::default();
-    for ((region, _), skus) in groups.iter_mut() {
-        skus.retain(|s| seen.insert((*region, s.clone())));
+    for skus in groups.values_mut() {
+        skus.sort();
+        skus.dedup();
     }
     progress.set_length(groups.values().map(|v| v.len() as u64).sum());
     let mut current = Current::default();
-    for ((region, mkt), skus) in &groups {
+    for ((region, id, code), skus) in &groups {
         let refs: Vec<&String> = skus.iter().collect();
         fetch_into(
             client,
             *region,
             seller_id,
-            mkt,
+            (id, code),
             &refs,
             progress,
             &mut current,
@@ -153,13 +159,20 @@ mod tests {
         Query(q): Query<HashMap<String, String>>,
     ) -> Response {
         assert_eq!(seller, "SELLER");
-        assert_eq!(q["includedData"], "fulfillmentAvailability");
+        assert_eq!(q["includedData"], "summaries,fulfillmentAvailability");
         assert_eq!(q["marketplaceIds"], "ATVPDKIKX0DER");
         match sku.as_str() {
             "A/1" => Json(json!({"sku": sku, "fulfillmentAvailability": [
                 {"fulfillmentChannelCode": "newark", "quantity": 4},
                 {"fulfillmentChannelCode": "DEFAULT", "quantity": 7},
                 {"fulfillmentChannelCode": "ALWAYS", "isInventoryAvailable": true}]}))
+            .into_response(),
+            "FBA-1" => Json(json!({"sku": sku,
+                "summaries": [{"marketplaceId": "ATVPDKIKX0DER"}],
+                "fulfillmentAvailability": [{"fulfillmentChannelCode": "AMAZON_NA"}]}))
+            .into_response(),
+            "ELSEWHERE" => Json(json!({"sku": sku, "summaries": [],
+                "fulfillmentAvailability": [{"fulfillmentChannelCode": "DEFAULT", "quantity": 3}]}))
             .into_response(),
             _ => (
                 StatusCode::NOT_FOUND,
@@ -199,6 +212,7 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(cur.listings.len(), 1);
+        assert!(cur.listed_in["A/1"].contains("US"));
         let ch = cur.channels("A/1").unwrap();
         assert_eq!((ch[0].channel.as_str(), ch[0].quantity), ("DEFAULT", 7));
         assert_eq!((ch[1].channel.as_str(), ch[1].quantity), ("newark", 4));
@@ -206,6 +220,16 @@ mod tests {
         assert!(cur.channels("B").is_none());
         // Two reads: the duplicate SKU is read once.
         assert_eq!(client.requests(), 1 + 2);
+        // An FBA SKU is known and Amazon-fulfilled, never a quantity; a 200 whose summaries do
+        // not name the marketplace is a listing elsewhere in the region.
+        let more = vec!["FBA-1".to_string(), "ELSEWHERE".to_string()];
+        let cur = fetch_current(&client, "SELLER", "ATVPDKIKX0DER", &more)
+            .await
+            .unwrap();
+        assert_eq!(cur.amazon_fulfilled["FBA-1"], "AMAZON_NA");
+        assert!(!cur.listings.contains_key("FBA-1"));
+        assert!(cur.listed_in["ELSEWHERE"].is_empty());
+        assert_eq!(cur.channels("ELSEWHERE").unwrap()[0].quantity, 3);
         let e = fetch_current(&client, "SELLER", "NOPE", &skus)
             .await
             .unwrap_err();
