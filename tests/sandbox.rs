@@ -107,6 +107,18 @@ impl Api {
         .await
     }
 
+    /// `PUT /_sandbox/listings` with these listings; answers (status, body).
+    async fn seed(&self, listings: Value) -> (StatusCode, Value) {
+        let r = self
+            .c
+            .put(format!("{}/_sandbox/listings", self.base))
+            .json(&json!({ "sellerId": SELLER, "listings": listings }))
+            .send()
+            .await
+            .unwrap();
+        (r.status(), r.json().await.unwrap())
+    }
+
     async fn inspect(&self, path: &str) -> Value {
         self.c
             .get(format!("{}{path}", self.base))
@@ -716,10 +728,11 @@ async fn feed_flow_with_report_mapped_to_message_ids() {
     slow.shutdown().await;
 
     let api = Api::login(&h).await;
-    api.patch(
-        "F-KEEP",
-        UK,
-        op("replace", fa(&[("DEFAULT", 1), ("AMAZON_EU", 2)])),
+    // An FBA channel is Amazon's to hold: seeded, as a seller write cannot set it.
+    api.seed(
+        json!([{ "sku": "F-KEEP", "marketplaceIds": [UK], "fulfillmentAvailability": [
+        { "fulfillmentChannelCode": "DEFAULT", "quantity": 1 },
+        { "fulfillmentChannelCode": "AMAZON_EU", "quantity": 2 } ] }]),
     )
     .await;
     let feed = json!({
@@ -1505,5 +1518,286 @@ async fn scripted_faults_come_in_order() {
         shown(&api.get("N9", US, "fulfillmentAvailability").await),
         ch(&[("DEFAULT", 4)])
     );
+    h.shutdown().await;
+}
+
+/// The FBA listing a blind tool writes to: `FBA-<n>` in the US, Amazon holding 12.
+fn fba_seed(sku: &str, qty: u64) -> Value {
+    json!([{ "sku": sku, "marketplaceIds": [US], "fulfillmentAvailability": [
+        { "fulfillmentChannelCode": "AMAZON_NA", "quantity": qty } ] }])
+}
+
+#[tokio::test]
+async fn fba_listing_keeps_amazons_channel_and_a_default_write_adds_a_second_offer() {
+    let h = start_quick().await;
+    let api = Api::login(&h).await;
+    let (st, body) = api.seed(fba_seed("FBA-1", 12)).await;
+    assert_eq!(st, StatusCode::OK, "{body}");
+    api.seed(fba_seed("FBA-2", 5)).await;
+
+    // getListingsItem shows the FBA channel as Amazon does, so `--current live` sees it.
+    let g = api
+        .get("FBA-1", US, "fulfillmentAvailability,summaries")
+        .await;
+    assert_eq!(shown(&g), ch(&[("AMAZON_NA", 12)]));
+    assert_eq!(
+        g.body["summaries"][0]["status"],
+        json!(["BUYABLE", "DISCOVERABLE"])
+    );
+    let state = api.inspect("/_sandbox/state").await;
+    assert_eq!(state["summary"]["fba"], 2);
+    assert_eq!(state["summary"]["fba_with_default"], 0);
+
+    // The harm: a raw DEFAULT write is accepted and adds a merchant offer beside the FBA one
+    // (merge and replace alike); Amazon's quantity is untouched.
+    let r = api
+        .patch("FBA-1", US, op("merge", fa(&[("DEFAULT", 40)])))
+        .await;
+    assert_eq!(r.body["status"], "ACCEPTED", "{}", r.body);
+    let r = api
+        .patch("FBA-2", US, op("replace", fa(&[("DEFAULT", 40)])))
+        .await;
+    assert_eq!(r.body["status"], "ACCEPTED", "{}", r.body);
+    let g = api.get("FBA-1", US, "fulfillmentAvailability").await;
+    assert_eq!(shown(&g), ch(&[("DEFAULT", 40), ("AMAZON_NA", 12)]));
+    let g = api.get("FBA-2", US, "fulfillmentAvailability").await;
+    assert_eq!(shown(&g), ch(&[("DEFAULT", 40), ("AMAZON_NA", 5)]));
+    let g = api.get("FBA-2", US, "attributes").await;
+    assert_eq!(
+        g.body["attributes"]["fulfillment_availability"],
+        json!([{ "fulfillment_channel_code": "DEFAULT", "quantity": 40 },
+               { "fulfillment_channel_code": "AMAZON_NA", "quantity": 5 }])
+    );
+    let state = api.inspect("/_sandbox/state").await;
+    assert_eq!(state["summary"]["fba_with_default"], 2);
+
+    // Naming the FBA channel: refused with an ERROR issue, in preview too; nothing changes.
+    for (body_op, mode) in [
+        ("merge", ""),
+        ("replace", "&mode=VALIDATION_PREVIEW"),
+        ("delete", ""),
+    ] {
+        let r = api
+            .patch(
+                "FBA-1",
+                &format!("{US}{mode}"),
+                op(body_op, fa(&[("DEFAULT", 1), ("AMAZON_NA", 99)])),
+            )
+            .await;
+        assert_eq!(r.body["status"], "INVALID", "{body_op}: {}", r.body);
+        let issue = &r.body["issues"][0];
+        assert_eq!(issue["severity"], "ERROR");
+        assert_eq!(issue["attributeNames"], json!(["fulfillment_availability"]));
+        assert!(issue["message"].as_str().unwrap().contains("AMAZON_NA"));
+    }
+    let g = api.get("FBA-1", US, "fulfillmentAvailability").await;
+    assert_eq!(shown(&g), ch(&[("DEFAULT", 40), ("AMAZON_NA", 12)]));
+    // A delete of every channel removes the seller's, never Amazon's.
+    let r = api
+        .patch(
+            "FBA-1",
+            US,
+            json!([{ "op": "delete", "path": "/attributes/fulfillment_availability" }]),
+        )
+        .await;
+    assert_eq!(r.body["status"], "ACCEPTED", "{}", r.body);
+    let g = api.get("FBA-1", US, "fulfillmentAvailability").await;
+    assert_eq!(shown(&g), ch(&[("AMAZON_NA", 12)]));
+
+    // A seed's FBA code must be its region's.
+    let (st, body) = api
+        .seed(
+            json!([{ "sku": "X", "marketplaceIds": [US], "fulfillmentAvailability": [
+            { "fulfillmentChannelCode": "AMAZON_EU", "quantity": 1 } ] }]),
+        )
+        .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("AMAZON_EU")
+    );
+    h.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_feed_message_on_an_fba_listing_adds_default_beside_it() {
+    let h = start(fast()).await;
+    let api = Api::login(&h).await;
+    api.seed(
+        json!([{ "sku": "FBA-EU", "marketplaceIds": [UK], "fulfillmentAvailability": [
+        { "fulfillmentChannelCode": "AMAZON_EU", "quantity": 7 } ] }]),
+    )
+    .await;
+    let feed = json!({
+        "header": { "sellerId": SELLER, "version": "2.0" },
+        "messages": [
+            { "messageId": 1, "sku": "FBA-EU", "operationType": "PATCH", "productType": "PRODUCT",
+              "patches": op("replace", fa(&[("DEFAULT", 40)])) },
+            { "messageId": 2, "sku": "FBA-EU", "operationType": "PATCH", "productType": "PRODUCT",
+              "patches": op("merge", fa(&[("AMAZON_EU", 3)])) },
+            { "messageId": 3, "sku": "FBA-EU", "operationType": "UPDATE", "productType": "PRODUCT",
+              "attributes": { "fulfillment_availability": fa(&[("AMAZON_EU", 3)]) } }
+        ]
+    });
+    let (status, report, _) =
+        run_feed(&api, "application/json", feed.to_string().as_bytes(), &[UK]).await;
+    assert_eq!(status["processingStatus"], "DONE");
+    check_report_schema(&report);
+    assert_eq!(report["summary"]["messagesAccepted"], 1);
+    assert_eq!(report["summary"]["messagesInvalid"], 2);
+    let ids: Vec<u64> = report["issues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["messageId"].as_u64().unwrap())
+        .collect();
+    assert_eq!(ids, [2, 3]);
+    let g = api.get("FBA-EU", UK, "fulfillmentAvailability").await;
+    assert_eq!(shown(&g), ch(&[("DEFAULT", 40), ("AMAZON_EU", 7)]));
+    h.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_patch_of_an_unknown_sku_creates_an_offer_only_listing() {
+    let h = start_quick().await;
+    let api = Api::login(&h).await;
+    api.seed(
+        json!([{ "sku": "KNOWN", "marketplaceIds": [US], "fulfillmentAvailability": [
+        { "fulfillmentChannelCode": "DEFAULT", "quantity": 1 } ] }]),
+    )
+    .await;
+    // Amazon accepts both; only the unknown SKU becomes an incomplete listing.
+    for sku in ["GHOST-1", "KNOWN"] {
+        let r = api.patch(sku, US, op("merge", fa(&[("DEFAULT", 5)]))).await;
+        assert_eq!(r.body["status"], "ACCEPTED", "{}", r.body);
+    }
+    let g = api
+        .get("GHOST-1", US, "summaries,issues,fulfillmentAvailability")
+        .await;
+    assert_eq!(g.status, StatusCode::OK);
+    assert_eq!(g.body["summaries"][0]["status"], json!([]));
+    assert_eq!(g.body["issues"][0]["code"], "4000003");
+    assert_eq!(shown(&g), ch(&[("DEFAULT", 5)]));
+    let g = api.get("KNOWN", US, "summaries,issues").await;
+    assert_eq!(
+        g.body["summaries"][0]["status"],
+        json!(["BUYABLE", "DISCOVERABLE"])
+    );
+    assert_eq!(g.body["issues"], json!([]));
+
+    let state = api.inspect("/_sandbox/state").await;
+    assert_eq!(state["summary"]["offer_only"], 1);
+    let ghosts: Vec<&str> = state["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["offer_only"] == true)
+        .map(|i| i["seller_sku"].as_str().unwrap())
+        .collect();
+    assert_eq!(ghosts, ["GHOST-1"]);
+
+    // A seed can hold one too; a PUT of the whole item completes it.
+    api.seed(json!([{ "sku": "GHOST-2", "marketplaceIds": [US], "offerOnly": true }]))
+        .await;
+    assert_eq!(
+        api.inspect("/_sandbox/state").await["summary"]["offer_only"],
+        2
+    );
+    let r = api
+        .call(
+            Method::PUT,
+            &format!("/listings/2021-08-01/items/{SELLER}/GHOST-1?marketplaceIds={US}"),
+            Some(json!({ "productType": "PRODUCT", "attributes": {
+                "item_name": [{ "value": "Mat" }],
+                "fulfillment_availability": fa(&[("DEFAULT", 5)]) } })),
+        )
+        .await;
+    assert_eq!(r.body["status"], "ACCEPTED");
+    let g = api.get("GHOST-1", US, "summaries").await;
+    assert_eq!(
+        g.body["summaries"][0]["status"],
+        json!(["BUYABLE", "DISCOVERABLE"])
+    );
+    assert_eq!(
+        api.inspect("/_sandbox/state").await["summary"]["offer_only"],
+        1
+    );
+    h.shutdown().await;
+}
+
+#[tokio::test]
+async fn fba_and_offer_only_listings_survive_the_state_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("state.json");
+    let config = SandboxConfig {
+        state_file: Some(file.clone()),
+        rate_scale: 1_000_000.0,
+        ..SandboxConfig::default()
+    };
+    let h = start(config.clone()).await;
+    let api = Api::login(&h).await;
+    api.seed(fba_seed("FBA-1", 12)).await;
+    api.patch("FBA-1", US, op("merge", fa(&[("DEFAULT", 40)])))
+        .await;
+    api.patch("GHOST", US, op("merge", fa(&[("DEFAULT", 3)])))
+        .await;
+    let before = api.inspect("/_sandbox/state").await;
+    h.shutdown().await;
+    let saved: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    let fba = saved["amazon"]["listings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["seller_sku"] == "FBA-1")
+        .unwrap();
+    assert_eq!(fba["channels"], json!({ "AMAZON_NA": 12, "DEFAULT": 40 }));
+
+    let h = start(config).await;
+    let api = Api {
+        base: h.base_url(),
+        ..api
+    };
+    let after = api.inspect("/_sandbox/state").await;
+    assert_eq!(after["summary"], before["summary"]);
+    assert_eq!(
+        after["summary"],
+        json!({ "listings": 2, "fba": 1, "fba_with_default": 1, "offer_only": 1 })
+    );
+    let g = api.get("FBA-1", US, "fulfillmentAvailability").await;
+    assert_eq!(shown(&g), ch(&[("DEFAULT", 40), ("AMAZON_NA", 12)]));
+    let g = api.get("GHOST", US, "summaries").await;
+    assert_eq!(g.body["summaries"][0]["status"], json!([]));
+    h.shutdown().await;
+}
+
+/// `allot plan --current live` reads an FBA SKU's channel from the sandbox as from Amazon.
+#[tokio::test]
+async fn current_live_sees_the_fba_channel() {
+    use allot::spapi::client::{Client as SpClient, ClientConfig, parse_endpoint};
+    use allot::spapi::{Credentials, Secret};
+    let h = start_quick().await;
+    let api = Api::login(&h).await;
+    api.seed(fba_seed("FBA-1", 12)).await;
+    let client = SpClient::new(
+        Credentials {
+            client_id: Secret::new("app"),
+            client_secret: Secret::new("secret"),
+            refresh_token: Secret::new("Atzr|test"),
+        },
+        ClientConfig {
+            endpoint: Some(parse_endpoint(&h.base_url()).unwrap()),
+            lwa_endpoint: parse_endpoint(&h.lwa_url()).unwrap(),
+            rate_scale: 1000.0,
+            ..ClientConfig::default()
+        },
+    )
+    .unwrap();
+    let current = allot::spapi::live::fetch_current(&client, SELLER, US, &["FBA-1".to_string()])
+        .await
+        .unwrap();
+    let ch = current.channels("FBA-1").unwrap();
+    assert_eq!((ch[0].channel.as_str(), ch[0].quantity), ("AMAZON_NA", 12));
     h.shutdown().await;
 }

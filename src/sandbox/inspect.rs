@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use crate::sim::amazon::ListingKey;
+use crate::sim::amazon::{ListingKey, amazon_channel_region, is_amazon_fulfilled};
 
 use super::listings::{self, FaEntry};
 use super::{Faults, Shared, add_request_id, error_response};
@@ -27,8 +27,8 @@ fn bad(message: &str) -> Response {
     r
 }
 
-/// `GET /_sandbox/state`: Amazon's model (quantities and marketplaces), the other listing data,
-/// feeds and documents (without their bytes).
+/// `GET /_sandbox/state`: counts, Amazon's model (quantities and marketplaces), the other
+/// listing data, feeds and documents (without their bytes).
 pub async fn state(State(shared): State<Arc<Shared>>) -> Response {
     let inner = shared.lock();
     let s = &inner.state;
@@ -57,7 +57,21 @@ pub async fn state(State(shared): State<Arc<Shared>>) -> Response {
             })
         })
         .collect();
+    // Counts a rehearsal checks: FBA offers, FBA offers a seller write gave a merchant
+    // DEFAULT offer beside (two offers for one SKU), and ghost offer-only listings.
+    let fba = s.amazon.listings.values().filter(|l| l.is_fba());
+    let fba_with_default = fba
+        .clone()
+        .filter(|l| l.channels.contains_key(crate::model::DEFAULT_CHANNEL))
+        .count();
+    let summary = json!({
+        "listings": s.amazon.listings.len(),
+        "fba": fba.count(),
+        "fba_with_default": fba_with_default,
+        "offer_only": s.items.values().filter(|i| i.offer_only).count(),
+    });
     ok(json!({
+        "summary": summary,
         "amazon": s.amazon,
         "items": items,
         "feeds": s.feeds.values().collect::<Vec<_>>(),
@@ -118,6 +132,9 @@ pub struct SeedListing {
     /// Other attributes, stored as given.
     #[serde(default, skip_serializing_if = "Map::is_empty")]
     pub attributes: Map<String, Value>,
+    /// Seed an incomplete, unbuyable listing, as a PATCH of an unknown SKU leaves it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub offer_only: bool,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -148,9 +165,17 @@ pub(crate) fn apply_seed(state: &mut super::State, req: &SeedRequest) -> Result<
         })?;
         let mut seen = std::collections::BTreeSet::new();
         for c in &l.fulfillment_availability {
-            if c.fulfillment_channel_code.is_empty() || !seen.insert(&c.fulfillment_channel_code) {
+            let code = &c.fulfillment_channel_code;
+            if code.is_empty() || !seen.insert(code) {
                 return Err(format!(
                     "listings[{n}] ({}): each fulfillmentChannelCode must be non-empty and appear once.",
+                    l.sku
+                ));
+            }
+            // An FBA code names one region's fulfilment network.
+            if is_amazon_fulfilled(code) && amazon_channel_region(code) != Some(region) {
+                return Err(format!(
+                    "listings[{n}] ({}): '{code}' is not the Fulfilled-by-Amazon channel of region {region} (AMAZON_NA, AMAZON_EU, AMAZON_FE or AMAZON_JP, by region).",
                     l.sku
                 ));
             }
@@ -182,6 +207,18 @@ pub(crate) fn apply_seed(state: &mut super::State, req: &SeedRequest) -> Result<
             l.attributes.clone(),
             Some(fa),
         );
+        // A seed says what Amazon holds, FBA channels included, which a seller write (the PUT
+        // above) never sets: put the channels in place as given.
+        if let Some(listing) = state.amazon.listings.get_mut(&key) {
+            listing.channels = l
+                .fulfillment_availability
+                .iter()
+                .map(|c| (c.fulfillment_channel_code.clone(), c.quantity))
+                .collect();
+        }
+        if let Some(item) = state.items.get_mut(&key) {
+            item.offer_only = l.offer_only;
+        }
     }
     Ok(n)
 }

@@ -11,7 +11,7 @@ use serde_json::{Map, Value, json};
 
 use crate::marketplaces::{self, Region};
 use crate::model::{ChannelQty, DEFAULT_CHANNEL};
-use crate::sim::amazon::{ListingKey, PatchOp};
+use crate::sim::amazon::{ListingKey, PatchOp, is_amazon_fulfilled};
 
 use super::limits::Op;
 use super::state::{ItemData, State as SandboxState};
@@ -32,6 +32,7 @@ pub struct Issue {
 pub const CODE_MISSING: &str = "90220";
 pub const CODE_INVALID_VALUE: &str = "4000001";
 pub const CODE_UNSUPPORTED: &str = "4000002";
+pub const CODE_INCOMPLETE: &str = "4000003";
 
 impl Issue {
     fn missing(attr: &str, message: String) -> Issue {
@@ -60,6 +61,17 @@ impl Issue {
         Issue {
             code: CODE_UNSUPPORTED,
             ..Issue::invalid(attr, message)
+        }
+    }
+
+    /// The post-acceptance issue of an offer-only listing (wording and code the sandbox's own:
+    /// Amazon's are not documented).
+    pub fn offer_only() -> Issue {
+        Issue {
+            code: CODE_INCOMPLETE,
+            message: "This listing was created from offer data alone (fulfillment_availability) for a SKU Amazon did not know: it is incomplete and not buyable until its product data is submitted (putListingsItem or a feed UPDATE).".into(),
+            attribute_names: vec![],
+            category: "MISSING_ATTRIBUTE",
         }
     }
 
@@ -242,6 +254,17 @@ pub fn parse_fa(op: AttrOp, entries: &[Value], at: &str, issues: &mut Vec<Issue>
             ));
             continue;
         }
+        if is_amazon_fulfilled(&channel) {
+            // Amazon owns an FBA channel's quantity. What it answers to a seller naming one is
+            // not documented: the sandbox takes the conservative line and refuses the entry.
+            issues.push(Issue::invalid(
+                FA,
+                format!(
+                    "{at}channel '{channel}' in entry {n} of '{FA}' is fulfilled by Amazon (FBA): Amazon owns its quantity, a seller cannot set or remove it. (The sandbox refuses this; Amazon's own answer is undocumented.)"
+                ),
+            ));
+            continue;
+        }
         if op == AttrOp::Delete {
             out.push(FaEntry {
                 channel,
@@ -408,8 +431,23 @@ fn fa_delete(state: &mut SandboxState, key: &ListingKey, e: Option<&[FaEntry]>) 
     }
 }
 
+/// List the SKU in every marketplace named by a write that carries offer data only (PATCH,
+/// feed PARTIAL_UPDATE). Amazon accepts such a write for a SKU it does not know, but the
+/// listing it creates is incomplete and not buyable (Amazon's answer in its issue tracker):
+/// mark it offer-only, so a rehearsal can count these ghost listings.
+fn list_offer(state: &mut SandboxState, key: &ListingKey, marketplaces: &[String], pt: &str) {
+    let unknown = state.amazon.get(key).is_none();
+    for m in marketplaces {
+        state.amazon.write(key.clone(), m, &[], PatchOp::Merge);
+    }
+    let item = item_entry(state, key, Some(pt));
+    if unknown {
+        item.offer_only = true;
+    }
+}
+
 /// Apply checked patches, in order. The SKU becomes listed in every marketplace named (the
-/// shared model's rule: a write lists the SKU there).
+/// shared model's rule: a write lists the SKU there); an unknown SKU becomes offer-only.
 pub fn apply_patches(
     state: &mut SandboxState,
     key: &ListingKey,
@@ -417,10 +455,7 @@ pub fn apply_patches(
     product_type: &str,
     patches: &[Patch],
 ) {
-    for m in marketplaces {
-        state.amazon.write(key.clone(), m, &[], PatchOp::Merge);
-    }
-    item_entry(state, key, Some(product_type));
+    list_offer(state, key, marketplaces, product_type);
     for p in patches {
         match (&p.fa, p.op) {
             (Some(e), AttrOp::Add | AttrOp::Replace) => fa_replace(state, key, marketplaces, e),
@@ -473,7 +508,8 @@ pub fn parse_attributes(attrs: &Map<String, Value>) -> Result<Attributes, Vec<Is
     }
 }
 
-/// putListingsItem (and feed UPDATE): the item is replaced whole, quantities included.
+/// putListingsItem (and feed UPDATE): the item is replaced whole, quantities included (but
+/// not an FBA channel's, which is Amazon's).
 pub fn apply_put(
     state: &mut SandboxState,
     key: &ListingKey,
@@ -485,6 +521,9 @@ pub fn apply_put(
     fa_replace(state, key, marketplaces, fa.as_deref().unwrap_or(&[]));
     let item = item_entry(state, key, Some(product_type));
     item.attributes = others;
+    // A PUT sends the whole item; the sandbox does not check product-type requirements, so it
+    // counts as complete.
+    item.offer_only = false;
 }
 
 /// Feed PARTIAL_UPDATE: each attribute given is replaced, the others are kept.
@@ -496,13 +535,11 @@ pub fn apply_partial(
     others: Map<String, Value>,
     fa: Option<Vec<FaEntry>>,
 ) {
-    for m in marketplaces {
-        state.amazon.write(key.clone(), m, &[], PatchOp::Merge);
-    }
+    list_offer(state, key, marketplaces, product_type);
     if let Some(fa) = fa {
         fa_replace(state, key, marketplaces, &fa);
     }
-    let item = item_entry(state, key, Some(product_type));
+    let item = item_entry(state, key, None);
     item.attributes.extend(others);
 }
 
@@ -611,19 +648,22 @@ pub fn item_json(
         }
     }
     channels.sort_by_key(|(c, _)| (c != DEFAULT_CHANNEL, c.clone()));
+    let offer_only = item.is_some_and(|i| i.offer_only);
     let mut out = json!({ "sku": key.seller_sku });
     for i in inc {
         match i {
             Included::Summaries => {
-                let buyable = channels.iter().any(|(c, q)| {
-                    q.is_some_and(|q| q > 0)
-                        || item.is_some_and(|i| {
-                            i.channel_extras
-                                .get(c)
-                                .and_then(|x| x.get("is_inventory_available"))
-                                == Some(&Value::Bool(true))
-                        })
-                });
+                // An offer-only listing has no product data: neither buyable nor shown.
+                let buyable = !offer_only
+                    && channels.iter().any(|(c, q)| {
+                        q.is_some_and(|q| q > 0)
+                            || item.is_some_and(|i| {
+                                i.channel_extras
+                                    .get(c)
+                                    .and_then(|x| x.get("is_inventory_available"))
+                                    == Some(&Value::Bool(true))
+                            })
+                    });
                 let summaries: Vec<Value> = marketplaces
                     .iter()
                     .filter(|m| listing.is_some_and(|l| l.marketplaces.contains(*m)))
@@ -632,7 +672,9 @@ pub fn item_json(
                         if buyable {
                             status.push("BUYABLE");
                         }
-                        status.push("DISCOVERABLE");
+                        if !offer_only {
+                            status.push("DISCOVERABLE");
+                        }
                         let mut s = json!({
                             "marketplaceId": m,
                             "productType": item.map_or("PRODUCT", |i| i.product_type.as_str()),
@@ -676,7 +718,14 @@ pub fn item_json(
                 }
                 out["attributes"] = Value::Object(attrs);
             }
-            Included::Issues => out["issues"] = json!([]),
+            Included::Issues => {
+                let issues: Vec<Value> = if offer_only {
+                    vec![Issue::offer_only().to_json()]
+                } else {
+                    vec![]
+                };
+                out["issues"] = Value::Array(issues);
+            }
             Included::FulfillmentAvailability => {
                 let fa: Vec<Value> = channels
                     .iter()

@@ -56,6 +56,10 @@ pub struct ItemData {
     /// Per channel, the entry fields other than the code and the quantity
     /// (`lead_time_to_ship_max_days`, `restock_date`, `is_inventory_available`, ...).
     pub channel_extras: BTreeMap<String, Map<String, Value>>,
+    /// Created by offer data alone (a PATCH of a SKU Amazon did not know): accepted, but an
+    /// incomplete listing buyers cannot buy. Absent in older state files, hence the default.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub offer_only: bool,
     /// RFC 3339.
     pub created: String,
     pub updated: String,
@@ -266,6 +270,22 @@ mod tests {
         assert_eq!(back.amazon, s.amazon);
         assert_eq!(back.items, s.items);
         assert_eq!(back.documents, s.documents);
+    }
+
+    /// A file written before FBA and offer-only listings were modelled still loads.
+    #[test]
+    fn older_state_files_load_without_the_new_fields() {
+        let old = r#"{"version":1,"amazon":{"listings":[{"seller_id":"A1","region":"NA",
+            "seller_sku":"S","marketplaces":["ATVPDKIKX0DER"],"channels":{"AMAZON_NA":3}}]},
+            "items":[{"seller_id":"A1","region":"NA","seller_sku":"S","product_type":"PRODUCT",
+            "attributes":{},"channel_extras":{},"created":"","updated":""}],
+            "feeds":{},"documents":{},"tokens":{},"next_id":0}"#;
+        let s: State = serde_json::from_str(old).unwrap();
+        let item = s.items.values().next().unwrap();
+        assert!(!item.offer_only);
+        assert!(s.amazon.listings.values().next().unwrap().is_fba());
+        // Not written when false, so files stay as they were.
+        assert!(!serde_json::to_string(&s).unwrap().contains("offer_only"));
     }
 
     #[test]

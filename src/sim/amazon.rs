@@ -5,7 +5,10 @@
 //! - quantity belongs to seller + seller SKU, not to a marketplace: in a unified account one
 //!   seller SKU shows one quantity in every marketplace of the region where it is listed;
 //! - writes are applied in order and the last write wins, whichever marketplace it named;
-//! - `merge` changes only the channels it names; `replace` swaps the whole channel list.
+//! - `merge` changes only the channels it names; `replace` swaps the whole channel list;
+//! - a Fulfilled-by-Amazon channel (`AMAZON_NA`, ...) belongs to Amazon: a seller write neither
+//!   sets nor removes it, and a `replace` naming `DEFAULT` adds DEFAULT beside it (Amazon's own
+//!   issue tracker reports this: the offer is not switched to merchant-fulfilled).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -19,6 +22,24 @@ use crate::model::ChannelQty;
 pub enum PatchOp {
     Merge,
     Replace,
+}
+
+/// True for the channel codes of Fulfilled by Amazon (`AMAZON_NA`, `AMAZON_EU`, `AMAZON_FE`;
+/// `AMAZON_JP` is also cited): Amazon fulfils those offers from its own stock and owns their
+/// quantity. The whole `AMAZON_` prefix counts, so an unfamiliar FBA code is never written over.
+pub fn is_amazon_fulfilled(channel: &str) -> bool {
+    channel.starts_with("AMAZON_")
+}
+
+/// The region whose FBA network a known Amazon channel code names, `None` for other codes.
+pub fn amazon_channel_region(channel: &str) -> Option<Region> {
+    match channel {
+        "AMAZON_NA" => Some(Region::NA),
+        "AMAZON_EU" => Some(Region::EU),
+        // Sources differ on the Far East code; both are taken.
+        "AMAZON_FE" | "AMAZON_JP" => Some(Region::FE),
+        _ => None,
+    }
 }
 
 /// The key of one quantity in Amazon: seller, region (unified account) and seller SKU.
@@ -56,6 +77,11 @@ impl Listing {
             )
         });
         v
+    }
+
+    /// True when Amazon fulfils an offer of this listing (an `AMAZON_*` channel).
+    pub fn is_fba(&self) -> bool {
+        self.channels.keys().any(|c| is_amazon_fulfilled(c))
     }
 
     /// True when buyers would see two offers: a non-zero DEFAULT beside location channels.
@@ -115,8 +141,10 @@ impl AmazonModel {
         Self::default()
     }
 
-    /// Apply one write, as Amazon does: the SKU becomes listed in `marketplace` and its one
-    /// quantity per channel is set (last write wins across marketplaces).
+    /// Apply one seller write, as Amazon does: the SKU becomes listed in `marketplace` and its
+    /// one quantity per channel is set (last write wins across marketplaces). Amazon-fulfilled
+    /// channels are Amazon's: a write neither sets them nor, with `replace`, drops them (use
+    /// [`AmazonModel::seed`] to record what Amazon holds).
     pub fn write(
         &mut self,
         key: ListingKey,
@@ -127,9 +155,9 @@ impl AmazonModel {
         let listing = self.listings.entry(key).or_default();
         listing.marketplaces.insert(marketplace.to_string());
         if op == PatchOp::Replace {
-            listing.channels.clear();
+            listing.channels.retain(|c, _| is_amazon_fulfilled(c));
         }
-        for c in channels {
+        for c in channels.iter().filter(|c| !is_amazon_fulfilled(&c.channel)) {
             listing.channels.insert(c.channel.clone(), c.quantity);
         }
     }
@@ -140,10 +168,11 @@ impl AmazonModel {
     }
 
     /// Remove the named channels of a listing (a `delete` patch with values): its other
-    /// channels and its marketplaces stay. Unknown keys or channels are ignored.
+    /// channels and its marketplaces stay. Unknown keys or channels are ignored, and so are
+    /// Amazon-fulfilled ones (a seller cannot remove Amazon's offer this way).
     pub fn delete_channels(&mut self, key: &ListingKey, channels: &[String]) {
         if let Some(l) = self.listings.get_mut(key) {
-            for c in channels {
+            for c in channels.iter().filter(|c| !is_amazon_fulfilled(c)) {
                 l.channels.remove(c);
             }
         }
@@ -273,5 +302,32 @@ mod tests {
         assert!(m.get(&key("S")).unwrap().shows_two_offers());
         m.write(key("S"), "US", &default_qty(7), PatchOp::Replace);
         assert_eq!(m.get(&key("S")).unwrap().channels.len(), 1);
+    }
+
+    /// Amazon's tracker: a DEFAULT write on an FBA SKU adds a merchant offer beside the FBA one.
+    #[test]
+    fn seller_writes_add_default_beside_fba_and_never_touch_it() {
+        let mut m = AmazonModel::new();
+        let fba = Listing {
+            marketplaces: ["US".to_string()].into(),
+            channels: [("AMAZON_NA".to_string(), 12)].into(),
+        };
+        m.seed(key("F"), fba);
+        assert!(m.get(&key("F")).unwrap().is_fba());
+        assert!(!m.get(&key("F")).unwrap().shows_two_offers());
+        m.write(key("F"), "US", &default_qty(40), PatchOp::Replace);
+        let amazon_40 = [ChannelQty {
+            channel: "AMAZON_NA".into(),
+            quantity: 40,
+        }];
+        m.write(key("F"), "US", &amazon_40, PatchOp::Merge);
+        m.delete_channels(&key("F"), &["AMAZON_NA".to_string()]);
+        let l = m.get(&key("F")).unwrap();
+        assert_eq!(l.channels.get("AMAZON_NA"), Some(&12));
+        assert_eq!(l.channels.get("DEFAULT"), Some(&40));
+        assert!(l.shows_two_offers());
+        assert!(is_amazon_fulfilled("AMAZON_EU") && !is_amazon_fulfilled("DEFAULT"));
+        assert_eq!(amazon_channel_region("AMAZON_JP"), Some(Region::FE));
+        assert_eq!(amazon_channel_region("newark"), None);
     }
 }
