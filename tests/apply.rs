@@ -823,3 +823,199 @@ fn cli_plan_then_apply_in_both_modes() {
         assert_no_secret(&[&out, &err]);
     }
 }
+
+/// The channels the sandbox holds for one seller SKU of NA.
+fn sandbox_channels(sb: &Sandbox, sku: &str) -> Option<BTreeMap<String, u64>> {
+    let key = allot::sim::amazon::ListingKey {
+        seller_id: SELLER.into(),
+        region: Region::NA,
+        seller_sku: sku.into(),
+    };
+    sb.handle()
+        .state()
+        .amazon
+        .listings
+        .get(&key)
+        .map(|l| l.channels.clone())
+}
+
+/// The safety fixture (tests/fixtures/safety): an All Listings report with a merchant row and
+/// an FBA row, and a policy that matches both. The preview, its JSON and the saved plan leave
+/// the FBA offer (and the seller SKU Amazon does not know) unwritten; after apply the sandbox
+/// still shows it fulfilled by Amazon, with no DEFAULT channel added. A blind write of the same
+/// quantity, for contrast, adds the second offer that allot refuses to create.
+#[test]
+fn fba_offers_and_unlisted_skus_are_never_written() {
+    const FX: &str = "tests/fixtures/safety";
+    let sb = Sandbox::start(20.0, 0.0, Duration::ZERO);
+    let body = serde_json::json!({"sellerId": SELLER, "listings": [
+        {"sku": "MERCH-1", "marketplaceIds": [US],
+         "fulfillmentAvailability": [{"fulfillmentChannelCode": "DEFAULT", "quantity": 10}]},
+        {"sku": "FBA-1", "marketplaceIds": [US],
+         "fulfillmentAvailability": [{"fulfillmentChannelCode": "AMAZON_NA", "quantity": 12}]}]});
+    let url = format!("{}/_sandbox/listings", sb.base);
+    let status = sb
+        .rt
+        .block_on(async { reqwest::Client::new().put(url).json(&body).send().await })
+        .unwrap()
+        .status();
+    assert!(status.is_success(), "{status}");
+    let dir = tempfile::tempdir().unwrap();
+    let plan_path = dir.path().join("plan.json");
+    let plan_cmd = |extra: &[&str]| {
+        let mut c = Command::new(assert_cmd::cargo::cargo_bin("allot"));
+        c.current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env_clear()
+            .env("LWA_APP_ID", APP_ID)
+            .env("LWA_CLIENT_SECRET", CLIENT_SECRET)
+            .env("SP_API_REFRESH_TOKEN", REFRESH_TOKEN)
+            .args(["plan", &format!("{FX}/fba-mix.allot")])
+            .args(["--inventory", &format!("{FX}/inventory.csv")])
+            .args(extra);
+        run(c)
+    };
+    let report = format!("{FX}/all-listings.txt");
+    let from_report = ["--current", &report, "--current-marketplace", "US"];
+
+    // The table: FBA-1 and NEW-1 under their own headings, only MERCH-1 in the changes.
+    let (code, out, err) = plan_cmd(&from_report);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let (changes, held) = out
+        .split_once("Fulfilled by Amazon: not written")
+        .expect(&out);
+    assert!(
+        changes.contains("MERCH-1") && !changes.contains("FBA-1"),
+        "{out}"
+    );
+    assert!(held.contains("FBA-1 (AMAZON_NA"), "{out}");
+    assert!(held.contains("Not listed on Amazon: not written") && held.contains("NEW-1"));
+    assert!(out.contains("not written: 1 fulfilled by Amazon, 1 not listed on Amazon"));
+
+    // The JSON preview says why, per offer, and counts.
+    let mut json_args = from_report.to_vec();
+    json_args.extend(["--format", "json"]);
+    let (code, out, err) = plan_cmd(&json_args);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let by_sku = |s: &str| {
+        v["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["seller_sku"] == s)
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(by_sku("FBA-1")["written"], false);
+    assert_eq!(by_sku("FBA-1")["hold"]["reason"], "fulfilled_by_amazon");
+    assert_eq!(by_sku("FBA-1")["hold"]["channel"], "AMAZON_NA");
+    assert_eq!(by_sku("NEW-1")["hold"]["reason"], "not_listed");
+    assert_eq!(by_sku("MERCH-1")["written"], true);
+    assert_eq!(v["summary"]["offers_fulfilled_by_amazon"], 1);
+    assert_eq!(v["summary"]["offers_not_listed"], 1);
+
+    // The saved plan: one operation (MERCH-1), the held offers counted.
+    let mut save = from_report.to_vec();
+    let p = plan_path.to_str().unwrap();
+    save.extend(["--out", p]);
+    let (code, out, err) = plan_cmd(&save);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let plan = plan::read(&plan_path).unwrap();
+    let skus: Vec<&str> = plan
+        .operations
+        .iter()
+        .map(|o| o.seller_sku.as_str())
+        .collect();
+    assert_eq!(skus, ["MERCH-1"]);
+    assert_eq!(plan.summary.offers_fulfilled_by_amazon, 1);
+    assert_eq!(plan.summary.offers_not_listed, 1);
+
+    // Applied: MERCH-1 written, FBA-1 still Amazon's alone, no ghost listing for NEW-1.
+    let fx = Fixture {
+        plan_path: plan_path.clone(),
+        plan: plan.clone(),
+        dir,
+    };
+    let (code, out, err) = run(apply_cmd(&fx, &sb, REFRESH_TOKEN, &["--rate-scale", "20"]));
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert_eq!(
+        sandbox_channels(&sb, "MERCH-1").unwrap(),
+        BTreeMap::from([("DEFAULT".to_string(), 40)])
+    );
+    assert_eq!(
+        sandbox_channels(&sb, "FBA-1").unwrap(),
+        BTreeMap::from([("AMAZON_NA".to_string(), 12)])
+    );
+    assert!(sandbox_channels(&sb, "NEW-1").is_none());
+
+    // The same from `--current live`: the sandbox's getListingsItem shows AMAZON_NA.
+    let live = [
+        "--current",
+        "live",
+        "--format",
+        "json",
+        "--rate-scale",
+        "20",
+        "--endpoint",
+        &sb.base,
+        "--lwa-endpoint",
+    ];
+    let lwa = sb.handle().lwa_url();
+    let mut live = live.to_vec();
+    live.push(&lwa);
+    let (code, out, err) = plan_cmd(&live);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["summary"]["offers_fulfilled_by_amazon"], 1, "{out}");
+    assert_eq!(v["summary"]["offers_not_listed"], 1, "{out}");
+    assert_eq!(v["summary"]["offers_unchanged"], 1, "{out}");
+
+    // A blind tool writes DEFAULT 40 onto FBA-1: Amazon keeps AMAZON_NA and adds a second,
+    // merchant-fulfilled offer beside it. This is the write allot refuses to plan.
+    let blind = OfferChange {
+        offer: Offer {
+            seller_sku: "FBA-1".into(),
+            region: Region::NA,
+            marketplaces: vec!["US".into()],
+            marketplace_ids: vec![US.into()],
+            channels: vec![ChannelQty {
+                channel: "DEFAULT".into(),
+                quantity: 40,
+            }],
+            inventory_sku: "FBA-1".into(),
+            rule: "blind".into(),
+        },
+        current: None,
+        kind: ChangeKind::New,
+        hold: None,
+    };
+    let mut blind_plan = plan::build(
+        "blind",
+        SELLER,
+        &[blind],
+        &Summary::default(),
+        BuildOptions {
+            emit: EmitChoice::Patch,
+            patch_op: PatchOp::Merge,
+            all: false,
+            issue_locale: "en_US".into(),
+            inputs: fx.plan.inputs.clone(),
+            created_at: now_minus(Duration::ZERO),
+        },
+    )
+    .unwrap();
+    plan::seal(&mut blind_plan);
+    let blind_path = fx.dir.path().join("blind.json");
+    plan::write(&blind_plan, &blind_path).unwrap();
+    let bx = Fixture {
+        dir: tempfile::tempdir().unwrap(),
+        plan_path: blind_path,
+        plan: blind_plan,
+    };
+    let (code, out, err) = run(apply_cmd(&bx, &sb, REFRESH_TOKEN, &["--rate-scale", "20"]));
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert_eq!(
+        sandbox_channels(&sb, "FBA-1").unwrap(),
+        BTreeMap::from([("AMAZON_NA".to_string(), 12), ("DEFAULT".to_string(), 40)])
+    );
+}

@@ -1797,7 +1797,9 @@ async fn current_live_sees_the_fba_channel() {
     let current = allot::spapi::live::fetch_current(&client, SELLER, US, &["FBA-1".to_string()])
         .await
         .unwrap();
-    let ch = current.channels("FBA-1").unwrap();
-    assert_eq!((ch[0].channel.as_str(), ch[0].quantity), ("AMAZON_NA", 12));
+    // Amazon's channel makes the SKU Amazon-fulfilled: known, listed, never a quantity to write.
+    assert_eq!(current.amazon_fulfilled["FBA-1"], "AMAZON_NA");
+    assert!(current.channels("FBA-1").is_none());
+    assert!(current.listed_in["FBA-1"].contains("US"));
     h.shutdown().await;
 }
