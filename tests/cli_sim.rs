@@ -275,3 +275,154 @@ fn test_command_passes_and_fails() {
         .code(2)
         .stderr(predicate::str::contains("no-such-policy.allot"));
 }
+
+// ---- Safety on a real account: the messages of tests/fixtures/safety (reviewed snapshots) ----
+
+const SAFETY: &str = "tests/fixtures/safety";
+
+fn out_and_err(o: &std::process::Output) -> String {
+    format!(
+        "exit: {}\n--- stdout\n{}--- stderr\n{}",
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+#[test]
+fn explain_accepts_a_seller_sku_and_names_its_inventory_sku() {
+    let o = allot()
+        .args(PLAN)
+        .args(["--format", "table"])
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let o = allot()
+        .args([
+            "explain",
+            "policies/acme-na.allot",
+            "--inventory",
+            "examples/inventory.csv",
+            "--current",
+            "examples/current.json",
+            "MUG-1-CA",
+        ])
+        .output()
+        .unwrap();
+    insta::assert_snapshot!("explain_seller_sku", out_and_err(&o));
+}
+
+#[test]
+fn explain_of_an_unknown_sku_suggests_the_nearest_inventory_sku() {
+    let o = allot()
+        .args([
+            "explain",
+            "policies/acme-na.allot",
+            "--inventory",
+            "examples/inventory.csv",
+            "mug-1",
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains(
+            "no rule publishes it as a seller SKU; did you mean the inventory SKU `MUG-1`?"
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn skus_that_differ_only_in_case_are_warned_about() {
+    let o = allot()
+        .args([
+            "plan",
+            &format!("{SAFETY}/fba-mix.allot"),
+            "--inventory",
+            &format!("{SAFETY}/case-twins.csv"),
+        ])
+        .output()
+        .unwrap();
+    insta::assert_snapshot!("plan_case_twins", out_and_err(&o));
+}
+
+#[test]
+fn a_failing_test_names_the_nearest_offer_that_exists() {
+    let o = allot()
+        .args(["test", &format!("{SAFETY}/nearest-offer.allot")])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    insta::assert_snapshot!("test_nearest_offer", out_and_err(&o));
+}
+
+#[test]
+fn a_plan_is_not_saved_without_current_listings_unless_allow_new() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("plan.json");
+    let o = allot()
+        .args([
+            "plan",
+            &format!("{SAFETY}/fba-mix.allot"),
+            "--inventory",
+            &format!("{SAFETY}/inventory.csv"),
+            "--out",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(!out.exists());
+    insta::assert_snapshot!("plan_out_without_current", out_and_err(&o));
+    allot()
+        .args([
+            "plan",
+            &format!("{SAFETY}/fba-mix.allot"),
+            "--inventory",
+            &format!("{SAFETY}/inventory.csv"),
+            "--allow-new",
+            "--out",
+        ])
+        .arg(&out)
+        .assert()
+        .code(0);
+    assert!(out.exists());
+}
+
+#[test]
+fn the_preview_without_current_listings_says_it_cannot_tell_new_from_existing() {
+    allot()
+        .args([
+            "plan",
+            &format!("{SAFETY}/fba-mix.allot"),
+            "--inventory",
+            &format!("{SAFETY}/inventory.csv"),
+        ])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains(
+            "note: no current listings were given",
+        ));
+}
+
+#[test]
+fn the_fba_preview_as_a_reviewer_reads_it() {
+    let o = allot()
+        .args([
+            "plan",
+            &format!("{SAFETY}/fba-mix.allot"),
+            "--inventory",
+            &format!("{SAFETY}/inventory.csv"),
+            "--current",
+            &format!("{SAFETY}/all-listings.txt"),
+            "--current-marketplace",
+            "US",
+            "--format",
+            "markdown",
+        ])
+        .output()
+        .unwrap();
+    insta::assert_snapshot!("plan_fba_markdown", out_and_err(&o));
+}

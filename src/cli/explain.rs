@@ -70,7 +70,8 @@ pub fn run(args: ExplainArgs) -> ExitCode {
     {
         return super::fail(miette::miette!("cannot write: {e}"), 1);
     }
-    if !trace.in_inventory && trace.decided.is_none() {
+    if !trace.in_inventory && trace.seller_sku.is_none() {
+        // Traced as a SKU without stock rows: say so, and what was probably meant.
         let near = loaded
             .stock
             .items
@@ -84,11 +85,16 @@ pub fn run(args: ExplainArgs) -> ExitCode {
                 )
             });
         eprintln!(
-            "note: `{}` is not in {}, no rule matches it, and no rule publishes it as a seller SKU{}",
+            "note: `{}` is not in {}{}, and no rule publishes it as a seller SKU{}",
             args.sku,
             args.input.inventory.display(),
+            if trace.decided.is_none() {
+                " and no rule matches it"
+            } else {
+                ""
+            },
             near.map_or(String::new(), |n| format!(
-                " (did you mean the inventory SKU `{n}`?)"
+                "; did you mean the inventory SKU `{n}`?"
             ))
         );
     }

@@ -676,3 +676,47 @@ mod tests {
         assert_eq!(chans(&l, "B")["DEFAULT"], 0);
     }
 }
+
+#[cfg(test)]
+mod fba_tests {
+    use super::*;
+
+    #[test]
+    fn amazon_channels_in_any_format_are_fulfilled_by_amazon_not_quantities() {
+        let json = r#"[{"seller_sku":"F","channel":"AMAZON_NA","marketplace":"US"},
+                       {"seller_sku":"M","channel":"DEFAULT","quantity":3,"marketplace":"US"}]"#;
+        let csv = "seller_sku,channel,quantity,marketplace\nF,AMAZON_NA,,US\nM,DEFAULT,3,US\n";
+        let obj = r#"{"listings":{"F":{"AMAZON_NA":0},"M":{"DEFAULT":3}}}"#;
+        for (text, f) in [
+            (json, Format::Json),
+            (csv, Format::Csv),
+            (obj, Format::Json),
+        ] {
+            let l = read_from("cur", text.as_bytes(), f, None).unwrap();
+            assert_eq!(l.current.amazon_fulfilled["F"], "AMAZON_NA", "{text}");
+            assert!(!l.current.listings.contains_key("F"), "{text}");
+            assert!(l.current.knows("F"));
+            assert_eq!(chans(&l, "M")["DEFAULT"], 3);
+        }
+    }
+
+    #[test]
+    fn current_marketplace_fills_rows_that_name_none() {
+        let l = read_from(
+            "cur",
+            "seller_sku,quantity\nA,4\n".as_bytes(),
+            Format::Csv,
+            Some("CA"),
+        )
+        .unwrap();
+        assert!(l.current.listed_in["A"].contains("CA"));
+        let l = read_from(
+            "cur",
+            "seller_sku,quantity,marketplace\nA,4,US\n".as_bytes(),
+            Format::Csv,
+            Some("CA"),
+        )
+        .unwrap();
+        assert_eq!(l.current.listed_in["A"].iter().collect::<Vec<_>>(), ["US"]);
+    }
+}

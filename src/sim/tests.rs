@@ -702,3 +702,130 @@ fn markdown_keeps_the_first_warnings_and_counts_the_rest() {
     assert!(!md.contains("warning number 20"), "{md}");
     assert!(md.contains("… and 25 more warnings"), "{md}");
 }
+
+/// One shared seller SKU on US, CA and MX (`{sku}`), 5 units of "A" in newark.
+fn shared_na() -> (Policy, Stock) {
+    let p = Publish {
+        targets: vec![
+            target(0, "{sku}", 10_000),
+            target(1, "{sku}", 10_000),
+            target(2, "{sku}", 10_000),
+        ],
+        ..publish()
+    };
+    (
+        policy(&["US", "CA", "MX"], vec![rule("r", Selector::Any, p)]),
+        stock(&[("A", NEWARK, 5, 0)]),
+    )
+}
+
+fn listed(sku: &str, qty: u64, marketplaces: &[&str]) -> Current {
+    let mut cur = Current::default();
+    cur.listings
+        .insert(sku.into(), [("DEFAULT".to_string(), qty)].into());
+    cur.listed_in.insert(
+        sku.into(),
+        marketplaces.iter().map(|m| m.to_string()).collect(),
+    );
+    cur
+}
+
+#[test]
+fn an_fba_seller_sku_is_never_written_even_with_allow_new() {
+    let (pol, st) = shared_na();
+    let mut cur = Current::default();
+    cur.amazon_fulfilled.insert("A".into(), "AMAZON_NA".into());
+    for opts in [Options::default(), Options { allow_new: true }] {
+        let pre = run_with(&pol, &st, Some(&cur), opts).unwrap();
+        assert_eq!(
+            pre.changes[0].hold,
+            Some(Hold::FulfilledByAmazon {
+                channel: "AMAZON_NA".into()
+            })
+        );
+        assert!(!pre.has_changes());
+        assert_eq!(pre.summary.offers_fulfilled_by_amazon, 1);
+        assert_eq!(pre.summary.offers_new + pre.summary.offers_changed, 0);
+        // Nothing published, nothing exposed.
+        assert!(pre.exposure.is_empty());
+    }
+}
+
+#[test]
+fn a_shared_seller_sku_is_written_only_where_it_is_listed() {
+    let (pol, st) = shared_na();
+    let pre = run(&pol, &st, Some(&listed("A", 1, &["US"]))).unwrap();
+    let c = &pre.changes[0];
+    assert!(c.hold.is_none());
+    assert_eq!(c.offer.marketplaces, ["US"]);
+    assert_eq!(c.offer.marketplace_ids, ["ATVPDKIKX0DER"]);
+    assert_eq!(pre.provenance[0].not_listed_in, ["CA", "MX"]);
+    // --allow-new creates the offers in CA and MX too.
+    let opts = Options { allow_new: true };
+    let pre = run_with(&pol, &st, Some(&listed("A", 1, &["US"])), opts).unwrap();
+    assert_eq!(pre.changes[0].offer.marketplaces, ["US", "CA", "MX"]);
+    assert!(pre.provenance[0].not_listed_in.is_empty());
+}
+
+#[test]
+fn a_seller_sku_listed_only_outside_the_policys_marketplaces_is_held() {
+    let p = Publish {
+        targets: vec![target(0, "{sku}", 10_000)],
+        ..publish()
+    };
+    let pol = policy(&["CA"], vec![rule("r", Selector::Any, p)]);
+    let st = stock(&[("A", NEWARK, 5, 0)]);
+    let pre = run(&pol, &st, Some(&listed("A", 1, &["US"]))).unwrap();
+    assert_eq!(
+        pre.changes[0].hold,
+        Some(Hold::NotListedHere {
+            listed_in: vec!["US".into()]
+        })
+    );
+    // Listed only in another region: as good as not listed here.
+    let pre = run(&pol, &st, Some(&listed("A", 1, &["DE"]))).unwrap();
+    assert_eq!(pre.changes[0].hold, Some(Hold::NotListed));
+}
+
+#[test]
+fn listed_without_marketplaces_is_written_and_counted() {
+    let (pol, st) = shared_na();
+    let mut cur = listed("A", 1, &[]);
+    cur.listed_in.clear();
+    let pre = run(&pol, &st, Some(&cur)).unwrap();
+    assert!(pre.changes[0].hold.is_none());
+    assert_eq!(pre.listed_where_unknown, 1);
+    assert!(
+        pre.warnings
+            .iter()
+            .any(|w| w.contains("do not say in which marketplaces")),
+        "{:?}",
+        pre.warnings
+    );
+    // Without current listings nothing can be told: written as the policy says, flagged.
+    let pre = run(&pol, &st, None).unwrap();
+    assert!(!pre.current_known && pre.changes[0].hold.is_none());
+}
+
+#[test]
+fn explain_finds_the_inventory_sku_of_a_seller_sku() {
+    let p = Publish {
+        targets: vec![target(0, "{sku}-US", 10_000)],
+        ..publish()
+    };
+    let pol = policy(
+        &["US"],
+        vec![rule("yoga", Selector::Sku(vec!["YOGA-*".into()]), p)],
+    );
+    let st = stock(&[("YOGA-1", NEWARK, 5, 0)]);
+    let src = seller_sku_source(&pol, &st, "YOGA-1-US").unwrap();
+    assert_eq!(
+        (
+            src.inventory_sku.as_str(),
+            src.rule.as_str(),
+            src.marketplace.as_str()
+        ),
+        ("YOGA-1", "yoga", "US")
+    );
+    assert!(seller_sku_source(&pol, &st, "MUG-1-US").is_none());
+}
