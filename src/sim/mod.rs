@@ -195,7 +195,12 @@ fn finish(
                 channels: cur_map.cloned().unwrap_or_default(),
             },
         );
-        for code in &codes {
+        // Amazon's codes: listings data says `UK` where a policy may write `GB`.
+        let amazon_codes: Vec<&str> = codes
+            .iter()
+            .map(|c| crate::marketplaces::canonical(c))
+            .collect();
+        for code in &amazon_codes {
             model.write(key.clone(), code, &p.channels, PatchOp::Merge);
         }
         if let Some(l) = model.get(&key) {
@@ -212,9 +217,9 @@ fn finish(
             also = l
                 .marketplaces
                 .iter()
-                .filter(|m| !codes.contains(m))
+                .filter(|m| !amazon_codes.contains(&m.as_str()))
                 .filter(|m| {
-                    crate::marketplaces::lookup(m)
+                    crate::marketplaces::lookup_data(m)
                         .map(|x| x.region)
                         .or_else(|| {
                             policy
@@ -609,6 +614,8 @@ pub fn amazon_view(policy: &Policy, preview: &Preview, current: Option<&Current>
             }
         }
         for m in &c.offer.marketplaces {
+            // Amazon's code, as the current listings (data) spell it.
+            let m = crate::marketplaces::canonical(m);
             model.write(key.clone(), m, &c.offer.channels, PatchOp::Merge);
         }
     }
