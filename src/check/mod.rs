@@ -8,6 +8,7 @@ mod amazon;
 pub mod codes;
 mod rules;
 pub mod selector;
+pub mod set;
 pub mod template;
 mod tests_lower;
 
@@ -674,6 +675,8 @@ impl Checker {
             tests,
             no_oversell: self.guarantee.is_some(),
             on_missing: self.on_missing,
+            seller_span: self.seller_value.unwrap_or_default(),
+            marketplaces_span: self.marketplaces_line.unwrap_or_default(),
         })
     }
 }

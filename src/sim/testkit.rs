@@ -34,6 +34,8 @@ pub fn policy(marketplaces: &[&str], rules: Vec<Rule>) -> Policy {
         tests: vec![],
         no_oversell: false,
         on_missing: OnMissing::Skip,
+        seller_span: Span::default(),
+        marketplaces_span: Span::default(),
     }
 }
 
