@@ -18,6 +18,7 @@ use crate::model::{Action, Policy, Selector, Target};
 use crate::render::diagnostics::SourceFile;
 use crate::span::{LineIndex, Span};
 
+use super::Checked;
 use super::codes::{MIXED_REGIONS, UNIFIED_CONFLICT};
 use super::selector::covers;
 use super::template::{self, KeyPart};
@@ -85,33 +86,44 @@ pub fn check_set(files: &[(&SourceFile, &Policy)]) -> Vec<Vec<Diagnostic>> {
     out
 }
 
-/// The files' diagnostics from reading, checking each file and then the set check. Each entry is
-/// (file, its own diagnostics followed by the set's). Err for I/O only, naming the path. The set
-/// check runs over the files that checked without errors.
-pub fn check_files(paths: &[PathBuf]) -> std::io::Result<Vec<(SourceFile, Vec<Diagnostic>)>> {
+/// Read and check each file, then check them as sets: the entry point for commands that take
+/// several policy files (`allot check`, `allot test`, and `plan` when it publishes several).
+/// Each file's `Checked` gets the set's diagnostics appended, and loses its policy if they hold
+/// an error (so `policy` is still Some iff the file has no error). Err for I/O only: the first
+/// file that cannot be read (the message names it).
+pub fn check_files(paths: &[PathBuf]) -> std::io::Result<Vec<(SourceFile, Checked)>> {
     let mut loaded = Vec::new();
     for p in paths {
         loaded.push(super::load(p)?);
     }
-    let clean: Vec<(usize, (&SourceFile, &Policy))> = loaded
+    let extra = check_loaded(&loaded);
+    Ok(loaded
+        .into_iter()
+        .zip(extra)
+        .map(|((f, mut c), e)| {
+            if e.iter().any(Diagnostic::is_error) {
+                c.policy = None;
+            }
+            c.diagnostics.extend(e);
+            (f, c)
+        })
+        .collect())
+}
+
+/// The set check over files already checked one by one: per input, in order, the set's
+/// diagnostics (none for a file that has errors of its own: it is not part of any set).
+pub fn check_loaded(files: &[(SourceFile, Checked)]) -> Vec<Vec<Diagnostic>> {
+    let clean: Vec<(usize, (&SourceFile, &Policy))> = files
         .iter()
         .enumerate()
         .filter_map(|(i, (f, c))| c.policy.as_ref().map(|p| (i, (f, p))))
         .collect();
     let pairs: Vec<(&SourceFile, &Policy)> = clean.iter().map(|(_, x)| *x).collect();
-    let mut extra = vec![Vec::new(); loaded.len()];
+    let mut out = vec![Vec::new(); files.len()];
     for ((i, _), d) in clean.iter().zip(check_set(&pairs)) {
-        extra[*i] = d;
+        out[*i] = d;
     }
-    Ok(loaded
-        .into_iter()
-        .zip(extra)
-        .map(|((f, c), e)| {
-            let mut d = c.diagnostics;
-            d.extend(e);
-            (f, d)
-        })
-        .collect())
+    out
 }
 
 /// Where a file's lines are, for "de.allot:9" in another file's message.
