@@ -6,9 +6,11 @@
 //! shows the last quantity everywhere). Each file checks cleanly on its own, so only a check
 //! over all of them sees it. The same holds for regions: one seller ID is one region's account.
 //!
-//! The check is conservative: two rules are taken to select a common inventory SKU unless that
-//! is provably impossible (`disjoint`), so a reported conflict may be one the inventory never
-//! triggers, but a real one is never missed for want of knowing the inventory.
+//! Two targets write one seller SKU when they render it from the same inventory SKU (equal
+//! template keys, as inside one file). Their rules are taken to select a common inventory SKU
+//! unless that is provably impossible (`disjoint`): a reported conflict may be one the inventory
+//! never triggers, which is the safe side. Not looked for: two different inventory SKUs that
+//! render one seller SKU through different templates (`{sku}` of "A-DE" and `{sku}-DE` of "A").
 
 use std::path::PathBuf;
 
@@ -589,6 +591,31 @@ mod tests {
             help.starts_with("publish each seller SKU from one file"),
             "{help}"
         );
+    }
+
+    #[test]
+    fn check_files_merges_the_set_into_each_file() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sets");
+        let paths: Vec<PathBuf> = ["uk", "de", "fr"]
+            .iter()
+            .map(|f| dir.join(format!("seed002-trap/{f}.allot")))
+            .collect();
+        let out = check_files(&paths).expect("readable");
+        for (_, c) in &out {
+            assert!(c.policy.is_none());
+            assert_eq!(c.errors(), 1);
+            assert_eq!(c.diagnostics[0].code, UNIFIED_CONFLICT);
+        }
+        let fixed: Vec<PathBuf> = ["uk", "de", "fr"]
+            .iter()
+            .map(|f| dir.join(format!("seed002-fixed/{f}.allot")))
+            .collect();
+        let out = check_files(&fixed).expect("readable");
+        assert!(
+            out.iter()
+                .all(|(_, c)| c.policy.is_some() && c.diagnostics.is_empty())
+        );
+        assert!(check_files(&[dir.join("nope.allot")]).is_err());
     }
 
     #[test]
