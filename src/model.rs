@@ -93,6 +93,12 @@ pub struct Policy {
     pub no_oversell: bool,
     /// Policy-wide default for `on_missing` (rules may override).
     pub on_missing: OnMissing,
+    /// Where the seller ID's string and the `marketplaces` line were written, for the checks
+    /// across files (`check::set`). Default (0..0) for policies not read from a file.
+    #[serde(skip)]
+    pub seller_span: Span,
+    #[serde(skip)]
+    pub marketplaces_span: Span,
 }
 
 impl Policy {

@@ -272,3 +272,116 @@ fn marketplaces_table_and_json() {
     assert_eq!(jp["region"], "FE");
     assert_eq!(jp["endpoint"], "https://sellingpartnerapi-fe.amazon.com");
 }
+
+const TRAP: &str = "tests/fixtures/sets/seed002-trap";
+const FIXED: &str = "tests/fixtures/sets/seed002-fixed";
+
+/// Seed 002 split across three files of one seller: each file checks alone, together they write
+/// one seller SKU in UK, DE and FR. A located error in each file, exit 1.
+#[test]
+fn one_seller_many_files_trap_fails_in_each_file() {
+    let out = allot()
+        .args(["check", TRAP])
+        .assert()
+        .code(1)
+        .stdout("")
+        .stderr(predicate::str::contains(
+            "checked 3 files: 3 errors, 0 warnings",
+        ))
+        .get_output()
+        .stderr
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    for f in ["uk", "de", "fr"] {
+        assert!(
+            text.contains(&format!("╭─[{TRAP}/{f}.allot:12:11]")),
+            "{f}: {text}"
+        );
+    }
+    insta::assert_snapshot!("seed002_trap_human", text);
+}
+
+#[test]
+fn one_seller_many_files_fixed_passes() {
+    allot()
+        .args(["check", FIXED])
+        .assert()
+        .code(0)
+        .stderr("checked 3 files: 0 errors, 0 warnings\n");
+    // Each file of the trap alone checks clean: only the set is wrong.
+    allot()
+        .args(["check", &format!("{TRAP}/uk.allot")])
+        .assert()
+        .code(0);
+}
+
+#[test]
+fn one_seller_many_files_in_json_and_github() {
+    let out = allot()
+        .args(["check", "--format", "json", TRAP])
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).expect("JSON");
+    let records = v.as_array().expect("array");
+    assert_eq!(records.len(), 3);
+    for (r, f) in records.iter().zip(["de", "fr", "uk"]) {
+        assert_eq!(r["file"], format!("{TRAP}/{f}.allot"));
+        assert_eq!(r["code"], "allot::unified-conflict");
+        assert_eq!(r["severity"], "error");
+        assert_eq!(
+            (r["line"].as_u64(), r["column"].as_u64()),
+            (Some(12), Some(11))
+        );
+    }
+    let out = allot()
+        .args(["check", "--format", "github", TRAP])
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let out = String::from_utf8(out).unwrap();
+    assert_eq!(out.lines().count(), 3, "{out}");
+    assert!(
+        out.lines()
+            .all(|l| l.starts_with("::error file=tests/fixtures/sets/seed002-trap/"))
+    );
+}
+
+#[test]
+fn one_seller_in_two_regions_fails_in_each_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let eu = write(dir.path(), "eu.allot", &CLEAN.replace("US", "DE"));
+    let na = write(dir.path(), "na.allot", CLEAN);
+    allot()
+        .args(["check"])
+        .arg(&eu)
+        .arg(&na)
+        .assert()
+        .code(1)
+        .stderr(
+            predicate::str::contains("allot::mixed-regions").and(predicate::str::contains(
+                "checked 2 files: 2 errors, 0 warnings",
+            )),
+        );
+}
+
+#[test]
+fn allot_test_runs_the_set_check_too() {
+    allot()
+        .args(["test", TRAP])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("allot::unified-conflict"))
+        .stdout(predicate::str::contains(
+            "3 errors across files (one seller's files overwrite each other)",
+        ));
+    allot()
+        .args(["test", FIXED])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("3 passed, 0 failed"));
+}

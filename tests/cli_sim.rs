@@ -426,3 +426,36 @@ fn the_fba_preview_as_a_reviewer_reads_it() {
         .unwrap();
     insta::assert_snapshot!("plan_fba_markdown", out_and_err(&o));
 }
+
+/// A policy that writes `GB` publishes the seller SKUs the seller has (`…-GB`) to Amazon's UK
+/// marketplace ID; a current listing reported under `UK` is that same listing.
+#[test]
+fn gb_renders_gb_in_the_plan() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = write(
+        dir.path(),
+        "gb.allot",
+        "policy \"gb\"\nseller \"A2EXAMPLE0SELLER\"\nmarketplaces GB\nlocation newark\nrule \"all\" {\n  match any\n  publish GB as \"{sku}-{marketplace}\"\n}\n",
+    );
+    let inv = write(
+        dir.path(),
+        "inv.csv",
+        "sku,location,on_hand,reserved\nYOGA-1,newark,8,0\n",
+    );
+    let out = allot()
+        .arg("plan")
+        .arg(&policy)
+        .arg("--inventory")
+        .arg(&inv)
+        .arg("--format")
+        .arg("json")
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.contains("\"YOGA-1-GB\""), "{text}");
+    assert!(!text.contains("YOGA-1-UK"), "{text}");
+    assert!(text.contains("A1F83G8C2ARO7P"), "{text}");
+}

@@ -30,6 +30,8 @@ pub const FIXED_QUANTITY: &str = "allot::fixed-quantity";
 pub const IGNORED_STATEMENT: &str = "allot::ignored-statement";
 pub const MIXED_REGIONS: &str = "allot::mixed-regions";
 pub const UNREACHABLE_THRESHOLD: &str = "allot::unreachable-threshold";
+pub const SELLER_IS_MARKETPLACE: &str = "allot::seller-is-marketplace";
+pub const MARKETPLACE_ALIAS: &str = "allot::marketplace-alias";
 
 /// Every code the checker can report.
 pub const ALL: &[&str] = &[
@@ -62,4 +64,6 @@ pub const ALL: &[&str] = &[
     IGNORED_STATEMENT,
     MIXED_REGIONS,
     UNREACHABLE_THRESHOLD,
+    SELLER_IS_MARKETPLACE,
+    MARKETPLACE_ALIAS,
 ];

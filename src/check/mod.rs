@@ -8,6 +8,7 @@ mod amazon;
 pub mod codes;
 mod rules;
 pub mod selector;
+pub mod set;
 pub mod template;
 mod tests_lower;
 
@@ -103,6 +104,8 @@ pub(crate) struct Checker {
     diags: Vec<Diagnostic>,
     name: Option<(String, Span)>,
     seller: Option<(String, Span)>,
+    /// The seller ID's string literal, where `allot::seller-is-marketplace` points.
+    seller_value: Option<Span>,
     /// The `marketplaces` line: its span, and the policy's marketplaces as resolved.
     marketplaces_line: Option<Span>,
     marketplaces: Vec<Marketplace>,
@@ -179,6 +182,7 @@ impl Checker {
                     None => {
                         self.non_empty(s, "the seller ID", "`seller \"A1PP0FEH11RW77\"`");
                         self.seller = Some((s.node.clone(), item.span));
+                        self.seller_value = Some(s.span);
                     }
                 },
                 ItemKind::Marketplaces(list) => match self.marketplaces_line {
@@ -228,6 +232,7 @@ impl Checker {
                 ItemKind::Rule(_) | ItemKind::Test(_) => {}
             }
         }
+        self.seller_is_marketplace();
         let start = Span::new(0, 0);
         if self.name.is_none() {
             self.push(
@@ -253,8 +258,32 @@ impl Checker {
         }
     }
 
+    /// A marketplace ID in the `seller` line: a common slip (both are 13-14 letter codes), and
+    /// every request would be refused with a confusing authorisation error.
+    fn seller_is_marketplace(&mut self) {
+        let (Some((seller, _)), Some(span)) = (&self.seller, self.seller_value) else {
+            return;
+        };
+        let id = seller.trim();
+        let named = match marketplaces::by_id(id) {
+            Some(m) => format!("{} ({})", m.code, m.country),
+            None => match self.customs.iter().find(|(m, _)| m.id == id) {
+                Some((m, _)) => format!("{} (declared in this file)", m.code),
+                None => return,
+            },
+        };
+        self.push(
+            Diagnostic::error(
+                SELLER_IS_MARKETPLACE,
+                format!("{id} is the marketplace ID of {named}, not a seller ID"),
+            )
+            .at(span, "a marketplace ID")
+            .help("write your Merchant Token here (Seller Central: Settings → Account Info → Merchant Token); marketplaces go on the `marketplaces` line"),
+        );
+    }
+
     fn custom(&mut self, code: &Ident, id: &Str, region: &Ident) {
-        if let Some(b) = marketplaces::lookup(code) {
+        if let Some(b) = marketplaces::lookup_written(code) {
             self.push(
                 Diagnostic::error(DUPLICATE, format!("marketplace `{}` is built in", code.node))
                     .at(code.span, format!("already means {} ({})", b.country, b.id))
@@ -393,15 +422,48 @@ impl Checker {
             let Some(m) = self.resolve_code(code) else {
                 continue;
             };
-            if let Some(i) = self.marketplaces.iter().position(|x| x.code == m.code) {
+            // By ID: `GB` and `UK` are one marketplace under two codes.
+            if let Some(i) = self.marketplaces.iter().position(|x| x.id == m.id) {
                 let first = self.mk_spans[i];
-                self.duplicate(
-                    &format!("marketplace `{}`", m.code),
-                    code.span,
-                    first,
-                    "list each marketplace once",
-                );
+                let first_code = self.marketplaces[i].code.clone();
+                if first_code == m.code {
+                    self.duplicate(
+                        &format!("marketplace `{}`", m.code),
+                        code.span,
+                        first,
+                        "list each marketplace once",
+                    );
+                } else {
+                    let amazon = marketplaces::canonical(&m.code).to_string();
+                    self.duplicate(
+                        &format!(
+                            "marketplace {} (`{first_code}` and `{}` are one Amazon marketplace, {})",
+                            m.country, m.code, m.id
+                        ),
+                        code.span,
+                        first,
+                        format!(
+                            "list each marketplace once: keep `{amazon}` (Amazon's code) or the code your seller SKUs use, not both"
+                        ),
+                    );
+                }
                 continue;
+            }
+            if let Some(amazon) = marketplaces::alias_of(&m.code) {
+                self.push(
+                    Diagnostic::warning(
+                        MARKETPLACE_ALIAS,
+                        format!(
+                            "`{}` is Amazon's {} marketplace ({}), whose code is {amazon}; `{{marketplace}}` renders `{}` here, as written",
+                            m.code, m.country, m.id, m.code
+                        ),
+                    )
+                    .at(code.span, format!("Amazon's code is {amazon}"))
+                    .help(format!(
+                        "write `{amazon}` to use Amazon's code; keep `{}` if your seller SKUs end in {}",
+                        m.code, m.code
+                    )),
+                );
             }
             self.marketplaces.push(m);
             self.mk_spans.push(code.span);
@@ -425,7 +487,7 @@ impl Checker {
                 })
                 .collect();
             self.push(
-                Diagnostic::warning(
+                Diagnostic::error(
                     MIXED_REGIONS,
                     format!(
                         "these marketplaces span several regions: {}",
@@ -443,7 +505,7 @@ impl Checker {
         if let Some((m, _)) = self.customs.iter().find(|(m, _)| m.code == code.node) {
             return Some(m.clone());
         }
-        if let Some(m) = marketplaces::lookup(&code.node) {
+        if let Some(m) = marketplaces::lookup_written(&code.node) {
             return Some(m);
         }
         if self.bad_customs.contains(&code.node) {
@@ -453,22 +515,34 @@ impl Checker {
             .map(str::to_string)
             .chain(self.customs.iter().map(|(m, _)| m.code.clone()))
             .collect();
-        let help = match did_you_mean(&code.node, known.iter().map(String::as_str)) {
-            Some(s) => format!(
-                "did you mean `{s}`? (`allot marketplaces` lists the built-in codes; declare another with `marketplace {} id \"…\" region EU`)",
-                code.node
-            ),
-            None => format!(
-                "use a built-in code (`allot marketplaces` lists them) or declare it: `marketplace {} id \"…\" region EU`",
-                code.node
-            ),
+        let (label, help) = if let Some(hint) = marketplaces::unknown_hint(&code.node) {
+            let label = if Region::parse(&code.node).is_some() {
+                "a region, not a marketplace"
+            } else if code.node.chars().any(char::is_lowercase) {
+                "not upper case"
+            } else {
+                "no Amazon marketplace of its own"
+            };
+            (label, hint)
+        } else {
+            let help = match did_you_mean(&code.node, known.iter().map(String::as_str)) {
+                Some(s) => format!(
+                    "did you mean `{s}`? (`allot marketplaces` lists the built-in codes; declare another with `marketplace {} id \"…\" region EU`)",
+                    code.node
+                ),
+                None => format!(
+                    "use a built-in code (`allot marketplaces` lists them) or declare it: `marketplace {} id \"…\" region EU`",
+                    code.node
+                ),
+            };
+            ("not a built-in code and not declared", help)
         };
         self.push(
             Diagnostic::error(
                 UNKNOWN_MARKETPLACE,
                 format!("unknown marketplace `{}`", code.node),
             )
-            .at(code.span, "not a built-in code and not declared")
+            .at(code.span, label)
             .help(help),
         );
         None
@@ -482,6 +556,27 @@ impl Checker {
         }
         // Without a `marketplaces` line, `allot::missing-marketplaces` already says it all.
         self.marketplaces_line?;
+        // The same marketplace under its other code (`UK` listed, `GB` here): the code decides
+        // what `{marketplace}` renders, so a policy uses one.
+        if let Some(i) = self.marketplaces.iter().position(|x| x.id == m.id) {
+            let listed = self.marketplaces[i].code.clone();
+            let first = self.mk_spans[i];
+            self.push(
+                Diagnostic::error(
+                    MARKETPLACE_NOT_LISTED,
+                    format!(
+                        "marketplace `{}` is listed as `{listed}` in this policy's `marketplaces` line",
+                        code.node
+                    ),
+                )
+                .at(code.span, format!("written `{listed}` above"))
+                .also(first, "listed here")
+                .help(format!(
+                    "write `{listed}` here too: one marketplace has one code in a policy (the code is what `{{marketplace}}` renders)"
+                )),
+            );
+            return None;
+        }
         let mut d = Diagnostic::error(
             MARKETPLACE_NOT_LISTED,
             format!(
@@ -580,6 +675,8 @@ impl Checker {
             tests,
             no_oversell: self.guarantee.is_some(),
             on_missing: self.on_missing,
+            seller_span: self.seller_value.unwrap_or_default(),
+            marketplaces_span: self.marketplaces_line.unwrap_or_default(),
         })
     }
 }

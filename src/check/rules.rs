@@ -596,7 +596,7 @@ impl Checker {
     ) -> Option<ByLocation> {
         if code != "US" {
             self.push(
-                Diagnostic::warning(
+                Diagnostic::error(
                     MLI_OUTSIDE_US,
                     format!("`by location` on {code}: Amazon offers multi-location inventory in the US marketplace only"),
                 )
@@ -606,12 +606,15 @@ impl Checker {
         }
         if !info.default_channel_written {
             self.push(
-                Diagnostic::warning(
+                Diagnostic::error(
                     TWO_OFFERS,
                     "location quantities without `default_channel 0`: Amazon would show two offers",
                 )
                 .at(b.span, "location quantities")
-                .help("add `default_channel 0` to the rule: Amazon requires DEFAULT = 0 beside location quantities"),
+                .help(format!(
+                    "add the line `default_channel 0` to rule \"{}\": Amazon's multi-location inventory guide requires the seller to set DEFAULT to 0 beside location quantities",
+                    info.ast.name.node
+                )),
             );
         }
         if b.split.is_empty() {

@@ -182,10 +182,146 @@ fn type_hints() {
 }
 
 #[test]
-fn gb_is_an_alias_of_uk() {
+fn gb_is_uk_under_the_code_as_written() {
+    let c = run(
+        "marketplaces GB, DE\nrule \"r\" {\n  match any\n  publish GB as \"{sku}-{marketplace}\", DE as \"{sku}-{marketplace}\"\n}\n",
+    );
+    assert_eq!(codes(&c), ["allot::marketplace-alias", "allot::oversell"]);
+    let d = &c.diagnostics[0];
+    assert!(!d.is_error());
+    assert_eq!(
+        d.message,
+        "`GB` is Amazon's United Kingdom marketplace (A1F83G8C2ARO7P), whose code is UK; `{marketplace}` renders `GB` here, as written"
+    );
+    assert_eq!(
+        d.help.as_deref(),
+        Some("write `UK` to use Amazon's code; keep `GB` if your seller SKUs end in GB")
+    );
+    let p = c.policy.unwrap();
+    let gb = &p.marketplaces[0];
+    assert_eq!((gb.code.as_str(), gb.id.as_str()), ("GB", "A1F83G8C2ARO7P"));
+    assert_eq!(gb.region, Region::EU);
+    let Action::Publish(publish) = &p.rules[0].action else {
+        panic!("publishes")
+    };
+    assert_eq!(
+        publish.targets[0].sku.render("MUG-1", &gb.code).unwrap(),
+        "MUG-1-GB"
+    );
+}
+
+#[test]
+fn gb_and_uk_on_one_line_are_one_marketplace_twice() {
+    let c = run("marketplaces UK, GB\nrule \"r\" {\n  match any\n  publish UK\n}\n");
+    assert_eq!(codes(&c), ["allot::duplicate"]);
+    let d = &c.diagnostics[0];
+    assert!(d.message.contains("`UK` and `GB`"), "{}", d.message);
+    assert_eq!(d.labels.len(), 2);
+}
+
+#[test]
+fn the_other_code_of_a_listed_marketplace_is_not_listed() {
     let c = run("marketplaces GB\nrule \"r\" {\n  match any\n  publish UK\n}\n");
-    assert!(c.diagnostics.is_empty(), "{:#?}", c.diagnostics);
-    assert_eq!(c.policy.unwrap().marketplaces[0].code, "UK");
+    assert_eq!(
+        codes(&c),
+        ["allot::marketplace-alias", "allot::marketplace-not-listed"]
+    );
+    assert!(
+        c.diagnostics[1]
+            .help
+            .as_deref()
+            .unwrap()
+            .starts_with("write `GB` here too")
+    );
+}
+
+#[test]
+fn seller_that_is_a_marketplace_id_is_refused() {
+    let c = check_source(
+        "policy \"p\"\nseller \"ATVPDKIKX0DER\"\nmarketplaces US\nrule \"r\" {\n  match any\n  publish US\n}\n",
+    );
+    assert_eq!(codes(&c), ["allot::seller-is-marketplace"]);
+    let d = &c.diagnostics[0];
+    assert!(d.is_error());
+    assert_eq!(
+        d.message,
+        "ATVPDKIKX0DER is the marketplace ID of US (United States), not a seller ID"
+    );
+    assert!(
+        d.help
+            .as_deref()
+            .unwrap()
+            .contains("Settings → Account Info → Merchant Token")
+    );
+    let span = d.primary_span();
+    assert_eq!(span.end - span.start, "\"ATVPDKIKX0DER\"".len());
+    // A custom marketplace's ID, declared after the seller line.
+    let c = check_source(
+        "policy \"p\"\nseller \"AEXAMPLE01\"\nmarketplace XX id \"AEXAMPLE01\" region FE\nmarketplaces XX\nrule \"r\" {\n  match any\n  publish XX\n}\n",
+    );
+    assert_eq!(codes(&c), ["allot::seller-is-marketplace"]);
+    assert!(
+        c.diagnostics[0]
+            .message
+            .contains("of XX (declared in this file)")
+    );
+}
+
+#[test]
+fn unknown_marketplace_helps_with_countries_regions_and_case() {
+    for (code, help) in [
+        (
+            "AT",
+            "Austria has no Amazon marketplace of its own: Austrian buyers shop on amazon.de; publish to DE",
+        ),
+        ("CH", "Swiss buyers shop on amazon.de; publish to DE"),
+        (
+            "EU",
+            "`EU` is a region, not a marketplace: its marketplaces are IE, ES, UK, FR",
+        ),
+        ("us", "marketplace codes are upper case: did you mean `US`?"),
+    ] {
+        let c = run(&format!(
+            "marketplaces DE, {code}\nrule \"r\" {{\n  match any\n  publish DE\n}}\n"
+        ));
+        assert_eq!(codes(&c), ["allot::unknown-marketplace"], "{code}");
+        let got = c.diagnostics[0].help.as_deref().unwrap();
+        assert!(got.contains(help), "{code}: {got}");
+    }
+    // A target too.
+    let c = run("marketplaces DE\nrule \"r\" {\n  match any\n  publish AT\n}\n");
+    assert_eq!(codes(&c), ["allot::unknown-marketplace"]);
+    assert!(
+        c.diagnostics[0]
+            .help
+            .as_deref()
+            .unwrap()
+            .contains("publish to DE")
+    );
+}
+
+#[test]
+fn amazons_must_rules_are_errors() {
+    let two = run(
+        "marketplaces US\nlocation n supply_source \"S\"\nrule \"r\" {\n  match any\n  publish US by location\n}\n",
+    );
+    assert_eq!(codes(&two), ["allot::two-offers"]);
+    assert!(two.diagnostics[0].is_error());
+    assert!(
+        two.diagnostics[0]
+            .help
+            .as_deref()
+            .unwrap()
+            .starts_with("add the line `default_channel 0` to rule \"r\"")
+    );
+    let mli = run(
+        "marketplaces US, CA\nlocation n supply_source \"S\"\nrule \"r\" {\n  match any\n  publish CA by location\n  default_channel 0\n}\n",
+    );
+    assert_eq!(codes(&mli), ["allot::mli-outside-us"]);
+    assert!(mli.diagnostics[0].is_error());
+    let mixed = run("marketplaces US, UK\nrule \"r\" {\n  match any\n  publish US\n}\n");
+    assert_eq!(codes(&mixed), ["allot::mixed-regions"]);
+    assert!(mixed.diagnostics[0].is_error());
 }
 
 #[test]

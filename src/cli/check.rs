@@ -101,22 +101,38 @@ pub fn run(args: CheckArgs) -> ExitCode {
     let color = want_color(std::io::stderr().is_terminal());
     let (mut errors, mut warnings, mut unreadable) = (0usize, 0usize, 0usize);
     let mut records = Vec::new();
+    // Every file first, then the set check (files of one seller overwrite each other's seller
+    // SKUs), then each file's findings together.
+    let mut loaded = Vec::new();
+    let mut order: Vec<Result<usize, std::io::Error>> = Vec::new();
     for path in &files {
-        let (file, checked) = match crate::check::load(path) {
-            Ok(x) => x,
+        match crate::check::load(path) {
+            Ok(x) => {
+                order.push(Ok(loaded.len()));
+                loaded.push(x);
+            }
+            Err(e) => order.push(Err(e)),
+        }
+    }
+    let mut set = crate::check::set::check_loaded(&loaded);
+    for entry in order {
+        let i = match entry {
+            Ok(i) => i,
             Err(e) => {
                 eprintln!("error: {e}");
                 unreadable += 1;
                 continue;
             }
         };
-        errors += checked.errors();
-        warnings += checked.warnings();
+        let (file, checked) = &loaded[i];
+        let mut diagnostics = checked.diagnostics.clone();
+        diagnostics.append(&mut set[i]);
+        let errs = diagnostics.iter().filter(|d| d.is_error()).count();
+        errors += errs;
+        warnings += diagnostics.len() - errs;
         match args.format {
-            Format::Human => eprint!("{}", human_all(&file, &checked.diagnostics, color)),
-            Format::Json | Format::Github => {
-                records.extend(json_records(&file, &checked.diagnostics))
-            }
+            Format::Human => eprint!("{}", human_all(file, &diagnostics, color)),
+            Format::Json | Format::Github => records.extend(json_records(file, &diagnostics)),
         }
     }
     match args.format {

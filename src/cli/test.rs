@@ -1,6 +1,7 @@
 //! `allot test PATH...`: run the `test` blocks of policy files through the engine. Prints each
-//! test's result, with expected and actual values for failures. Exit 0 all pass, 1 any fails
-//! (or a policy has errors), 2 usage or I/O error (as `allot check`).
+//! test's result, with expected and actual values for failures. The files are also checked as
+//! sets (`check::set`: one seller's files must not write one seller SKU). Exit 0 all pass, 1 any
+//! fails (or a policy has errors, alone or across files), 2 usage or I/O error (as `allot check`).
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -51,16 +52,22 @@ pub fn run(args: TestArgs) -> ExitCode {
     let color = want_color(std::io::stderr().is_terminal());
     let (mut passed, mut failed, mut broken) = (0usize, 0usize, 0usize);
     let mut io_failed = false;
+    // Every file first: the set check needs all the files of a seller (they can overwrite each
+    // other's seller SKUs even when each passes its own tests).
+    let mut loaded = Vec::new();
     for path in &files {
-        let (file, checked) = match crate::check::load(path) {
-            Ok(x) => x,
+        match crate::check::load(path) {
+            Ok(x) => loaded.push(x),
             Err(e) => {
                 eprintln!("error: {e}");
                 broken += 1;
                 io_failed = true;
-                continue;
             }
-        };
+        }
+    }
+    let set = crate::check::set::check_loaded(&loaded);
+    let mut set_errors = 0usize;
+    for ((file, checked), set) in loaded.into_iter().zip(set) {
         let Some(policy) = checked.policy else {
             eprint!("{}", human_all(&file, &checked.diagnostics, color));
             eprintln!(
@@ -70,6 +77,11 @@ pub fn run(args: TestArgs) -> ExitCode {
             broken += 1;
             continue;
         };
+        // Reported beside the tests, which still run: they show what each file computes.
+        if !set.is_empty() {
+            eprint!("{}", human_all(&file, &set, color));
+            set_errors += set.iter().filter(|d| d.is_error()).count();
+        }
         println!("{}", file.name);
         if policy.tests.is_empty() {
             println!("  (no tests)");
@@ -86,7 +98,7 @@ pub fn run(args: TestArgs) -> ExitCode {
         }
     }
     println!(
-        "\n{passed} passed, {failed} failed{}",
+        "\n{passed} passed, {failed} failed{}{}",
         if broken > 0 {
             format!(
                 ", {broken} file{} not run",
@@ -94,11 +106,19 @@ pub fn run(args: TestArgs) -> ExitCode {
             )
         } else {
             String::new()
+        },
+        if set_errors > 0 {
+            format!(
+                ", {set_errors} error{} across files (one seller's files overwrite each other)",
+                if set_errors == 1 { "" } else { "s" }
+            )
+        } else {
+            String::new()
         }
     );
     if io_failed {
         ExitCode::from(2)
-    } else if failed > 0 || broken > 0 {
+    } else if failed > 0 || broken > 0 || set_errors > 0 {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS

@@ -107,7 +107,8 @@ impl Acc {
 /// A marketplace cell: a built-in code or marketplace ID, returned as the code.
 pub fn marketplace(raw: &str) -> Result<String, (String, String)> {
     let t = raw.trim();
-    if let Some(m) = crate::marketplaces::lookup(t).or_else(|| crate::marketplaces::by_id(t)) {
+    // Data names a marketplace (no seller SKU is rendered from it): `GB` becomes Amazon's `UK`.
+    if let Some(m) = crate::marketplaces::lookup_data(t) {
         return Ok(m.code);
     }
     let help = match crate::diag::did_you_mean(t, crate::marketplaces::codes()) {

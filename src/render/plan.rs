@@ -107,6 +107,8 @@ fn policy_stub(plan: &Plan) -> Policy {
         tests: Vec::new(),
         no_oversell: false,
         on_missing: OnMissing::default(),
+        seller_span: Default::default(),
+        marketplaces_span: Default::default(),
     }
 }
 

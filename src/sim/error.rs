@@ -36,6 +36,15 @@ pub enum SimProblem {
     NoSupplySource { location: String, rule: String },
     /// A `test` block's stock is not valid.
     BadTestStock { message: String },
+    /// Two policies of one seller (several files planned together) write one seller SKU.
+    SellerSkuInTwoPolicies {
+        seller_sku: String,
+        region: Region,
+        first: String,
+        second: String,
+    },
+    /// Policies planned together differ where they must agree (seller, a location's source).
+    PoliciesDisagree { message: String },
 }
 
 impl fmt::Display for SimProblem {
@@ -79,6 +88,16 @@ impl fmt::Display for SimProblem {
                 "rule \"{rule}\" publishes by location to `{location}`, which has no supply source\n  help: declare `location {location} supply_source \"...\"`"
             ),
             SimProblem::BadTestStock { message } => write!(f, "{message}"),
+            SimProblem::SellerSkuInTwoPolicies {
+                seller_sku,
+                region,
+                first,
+                second,
+            } => write!(
+                f,
+                "policies \"{first}\" and \"{second}\" both write seller SKU `{seller_sku}` in {region}; Amazon keeps one quantity per seller SKU, so the last write would win\n  help: give each marketplace its own seller SKU (e.g. `UK as \"{{sku}}_UK\"` in one policy, `DE as \"{{sku}}_DE\"` in the other), or publish it from one policy; `allot check` on the files together shows where"
+            ),
+            SimProblem::PoliciesDisagree { message } => write!(f, "{message}"),
         }
     }
 }

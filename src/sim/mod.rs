@@ -216,8 +216,10 @@ fn placement(
         return Ok((all, Vec::new()));
     };
     let code = |i: usize| policy.marketplaces[p.marketplaces[i]].code.as_str();
-    let (here, elsewhere): (Vec<usize>, Vec<usize>) =
-        all.into_iter().partition(|&i| listed.contains(code(i)));
+    // Listings data names Amazon's code (`UK`) where the policy may write an alias (`GB`).
+    let (here, elsewhere): (Vec<usize>, Vec<usize>) = all
+        .into_iter()
+        .partition(|&i| listed.contains(crate::marketplaces::canonical(code(i))));
     if here.is_empty() {
         let in_region: Vec<String> = listed
             .iter()
@@ -237,7 +239,7 @@ fn placement(
 
 /// The region of a marketplace code: built in, or declared by the policy.
 fn region_of(policy: &Policy, code: &str) -> Option<Region> {
-    crate::marketplaces::lookup(code)
+    crate::marketplaces::lookup_data(code)
         .map(|x| x.region)
         .or_else(|| {
             policy
@@ -293,7 +295,12 @@ fn finish(
                 channels: cur_map.cloned().unwrap_or_default(),
             },
         );
-        for code in &codes {
+        // Amazon's codes: listings data says `UK` where a policy may write `GB`.
+        let amazon_codes: Vec<&str> = codes
+            .iter()
+            .map(|c| crate::marketplaces::canonical(c))
+            .collect();
+        for code in &amazon_codes {
             model.write(key.clone(), code, &p.channels, PatchOp::Merge);
         }
         if let Some(l) = model.get(&key) {
@@ -310,7 +317,7 @@ fn finish(
             also = l
                 .marketplaces
                 .iter()
-                .filter(|m| !codes.contains(m))
+                .filter(|m| !amazon_codes.contains(&m.as_str()))
                 .filter(|m| region_of(policy, m) == Some(p.region))
                 .cloned()
                 .collect();
@@ -612,6 +619,126 @@ pub fn run_with(
     Ok(preview)
 }
 
+/// The previews of several policies of one seller (files planned together) as one: one policy
+/// to render them by (name joined, marketplaces and locations united, rules in file order) and
+/// one preview. A seller SKU written by two of them in one region is refused, as Amazon would
+/// keep only the last write. Policies must name one seller and agree on each location's supply
+/// source.
+pub fn merge(parts: Vec<(Policy, Preview)>) -> Result<(Policy, Preview), SimError> {
+    let mut parts = parts.into_iter();
+    let Some((mut policy, mut preview)) = parts.next() else {
+        return Err(SimError::one(SimProblem::PoliciesDisagree {
+            message: "no policy to plan".into(),
+        }));
+    };
+    let many = parts.len() > 0;
+    let names = |policy: &Policy| policy.name.clone();
+    let first_name = names(&policy);
+    if many {
+        for w in &mut preview.warnings {
+            *w = format!("[{first_name}] {w}");
+        }
+    }
+    // (region, seller SKU) → policy name, over every offer written or held.
+    let mut writers: HashMap<(Region, String), String> = preview
+        .changes
+        .iter()
+        .map(|c| {
+            (
+                (c.offer.region, c.offer.seller_sku.clone()),
+                first_name.clone(),
+            )
+        })
+        .collect();
+    let mut problems = Problems::default();
+    let mut all_names = vec![first_name];
+    for (p, mut pv) in parts {
+        let name = names(&p);
+        if p.seller_id != policy.seller_id {
+            problems.push(SimProblem::PoliciesDisagree {
+                message: format!(
+                    "policies \"{}\" and \"{name}\" are for different sellers ({} and {}): a plan writes for one seller\n  help: plan each seller's policies on their own",
+                    all_names[0], policy.seller_id, p.seller_id
+                ),
+            });
+            continue;
+        }
+        // Locations by name; one name must mean one supply source across the files.
+        let mut loc_map = Vec::with_capacity(p.locations.len());
+        for l in &p.locations {
+            match policy.locations.iter().position(|x| x.name == l.name) {
+                Some(i) if policy.locations[i].supply_source == l.supply_source => loc_map.push(i),
+                Some(i) => {
+                    problems.push(SimProblem::PoliciesDisagree {
+                        message: format!(
+                            "location `{}` has supply source {:?} in one policy and {:?} in \"{name}\"\n  help: declare each location the same way in every policy of the seller",
+                            l.name, policy.locations[i].supply_source, l.supply_source
+                        ),
+                    });
+                    loc_map.push(i);
+                }
+                None => {
+                    policy.locations.push(l.clone());
+                    loc_map.push(policy.locations.len() - 1);
+                }
+            }
+        }
+        for m in &p.marketplaces {
+            if !policy.marketplaces.iter().any(|x| x.code == m.code) {
+                policy.marketplaces.push(m.clone());
+            }
+        }
+        let offset = policy.rules.len();
+        policy.rules.extend(p.rules);
+        for c in &pv.changes {
+            let key = (c.offer.region, c.offer.seller_sku.clone());
+            match writers.get(&key) {
+                Some(first) => problems.push(SimProblem::SellerSkuInTwoPolicies {
+                    seller_sku: c.offer.seller_sku.clone(),
+                    region: c.offer.region,
+                    first: first.clone(),
+                    second: name.clone(),
+                }),
+                None => {
+                    writers.insert(key, name.clone());
+                }
+            }
+        }
+        for prov in &mut pv.provenance {
+            prov.rule += offset;
+            for st in &mut prov.steps {
+                st.location = st.location.and_then(|l| loc_map.get(l).copied());
+            }
+        }
+        preview.changes.append(&mut pv.changes);
+        preview.provenance.append(&mut pv.provenance);
+        preview.skipped.append(&mut pv.skipped);
+        preview.exposure.append(&mut pv.exposure);
+        preview
+            .warnings
+            .extend(pv.warnings.into_iter().map(|w| format!("[{name}] {w}")));
+        let (s, o) = (&mut preview.summary, &pv.summary);
+        s.offers_new += o.offers_new;
+        s.offers_changed += o.offers_changed;
+        s.offers_unchanged += o.offers_unchanged;
+        s.offers_zeroed += o.offers_zeroed;
+        s.skus_skipped_missing += o.skus_skipped_missing;
+        s.exposure = s.exposure.saturating_add(o.exposure);
+        s.offers_fulfilled_by_amazon += o.offers_fulfilled_by_amazon;
+        s.offers_not_listed += o.offers_not_listed;
+        preview.unmatched += pv.unmatched;
+        preview.skipped_by_rule += pv.skipped_by_rule;
+        preview.listed_where_unknown += pv.listed_where_unknown;
+        all_names.push(name);
+    }
+    problems.into_result()?;
+    if many {
+        policy.name = all_names.join(" + ");
+        policy.tests.clear();
+    }
+    Ok((policy, preview))
+}
+
 /// Count one offer in the summary: held offers by their reason, written ones by their kind.
 fn count(preview: &mut Preview, change: &OfferChange, current: Option<&Current>) {
     let sku = change.offer.seller_sku.as_str();
@@ -796,6 +923,8 @@ pub fn amazon_view(policy: &Policy, preview: &Preview, current: Option<&Current>
             }
         }
         for m in &c.offer.marketplaces {
+            // Amazon's code, as the current listings (data) spell it.
+            let m = crate::marketplaces::canonical(m);
             model.write(key.clone(), m, &c.offer.channels, PatchOp::Merge);
         }
     }

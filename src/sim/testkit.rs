@@ -2,7 +2,7 @@
 //! its behaviour does not depend on the parser.
 
 use crate::inventory::Stock;
-use crate::marketplaces::lookup;
+use crate::marketplaces::lookup_written;
 use crate::model::*;
 use crate::span::Span;
 
@@ -14,7 +14,7 @@ pub fn policy(marketplaces: &[&str], rules: Vec<Rule>) -> Policy {
         seller_id: "A1PP0FEH11RW77".into(),
         marketplaces: marketplaces
             .iter()
-            .map(|m| lookup(m).expect("test marketplaces are built-in codes"))
+            .map(|m| lookup_written(m).expect("test marketplaces are built-in codes"))
             .collect(),
         locations: vec![
             Location {
@@ -34,6 +34,8 @@ pub fn policy(marketplaces: &[&str], rules: Vec<Rule>) -> Policy {
         tests: vec![],
         no_oversell: false,
         on_missing: OnMissing::Skip,
+        seller_span: Span::default(),
+        marketplaces_span: Span::default(),
     }
 }
 

@@ -550,6 +550,27 @@ fn listed_in_another_marketplace_of_the_region_warns() {
 }
 
 #[test]
+fn gb_renders_gb_and_is_the_uk_listing() {
+    let p = Publish {
+        targets: vec![target(0, "{sku}-{marketplace}", 10_000)],
+        ..publish()
+    };
+    let pol = policy(&["GB"], vec![rule("r", Selector::Any, p)]);
+    let mut cur = Current::default();
+    cur.listed_in
+        .insert("A-GB".into(), ["UK".to_string()].into());
+    let pre = run(&pol, &stock(&[("A", NEWARK, 3, 0)]), Some(&cur)).unwrap();
+    assert_eq!(pre.changes[0].offer.seller_sku, "A-GB");
+    assert_eq!(pre.changes[0].offer.marketplace_ids, vec!["A1F83G8C2ARO7P"]);
+    // Listed in UK (the data's code) is the marketplace GB names: not "also shown in UK".
+    assert!(
+        pre.provenance[0].also_shown_in.is_empty(),
+        "{:?}",
+        pre.warnings
+    );
+}
+
+#[test]
 fn tags_and_attributes_select() {
     let a = Publish {
         fixed: Some(1),
