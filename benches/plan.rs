@@ -48,6 +48,7 @@ fn main() {
             all: false,
             issue_locale: "en_US".into(),
             inputs: Inputs {
+                more_policies: Vec::new(),
                 policy: file("p.allot"),
                 inventory: file("inv.csv"),
                 current: None,

@@ -98,6 +98,7 @@ fn fixture(n: usize, emit: EmitChoice, age: Duration) -> Fixture {
             all: false,
             issue_locale: "en_US".into(),
             inputs: Inputs {
+                more_policies: Vec::new(),
                 policy: plan::digest_inputs(&policy).unwrap(),
                 inventory: plan::digest_inputs(&inventory).unwrap(),
                 current: None,

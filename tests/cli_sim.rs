@@ -459,3 +459,81 @@ fn gb_renders_gb_in_the_plan() {
     assert!(!text.contains("YOGA-1-UK"), "{text}");
     assert!(text.contains("A1F83G8C2ARO7P"), "{text}");
 }
+
+/// Seed 002's fix as three files of one seller: planned together into one preview and one plan
+/// that records every policy file; the trap version is refused before anything is planned.
+#[test]
+fn several_policies_of_one_seller_make_one_plan() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("plan.json");
+    let args = |set: &str| {
+        vec![
+            "plan".to_string(),
+            format!("tests/fixtures/sets/{set}"),
+            "--inventory".into(),
+            "tests/fixtures/sets/inventory.csv".into(),
+            "--current".into(),
+            "tests/fixtures/sets/current.csv".into(),
+            "--out".into(),
+            out.to_str().unwrap().into(),
+        ]
+    };
+    let o = allot().args(args("seed002-fixed")).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = String::from_utf8_lossy(&o.stdout);
+    for line in [
+        "SKU123_UK   UK            DEFAULT  4 → 10",
+        "SKU123_DE   DE            DEFAULT  4 → 20",
+        "SKU123_FR   FR            DEFAULT  4 → 30",
+    ] {
+        assert!(text.contains(line), "{text}");
+    }
+    let plan = allot::plan::read(&out).unwrap();
+    assert_eq!(plan.operations.len(), 3);
+    assert_eq!(plan.policy, "acme-de + acme-fr + acme-uk");
+    assert_eq!(plan.inputs.more_policies.len(), 2);
+    let shown = allot()
+        .args(["show", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&shown.stdout)
+            .contains("Inputs: policies tests/fixtures/sets/seed002-fixed/de.allot")
+    );
+    std::fs::remove_file(&out).unwrap();
+    let o = allot().args(args("seed002-trap")).output().unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(!out.exists());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("allot::unified-conflict"), "{err}");
+    assert!(err.contains("fix the policies first"), "{err}");
+}
+
+#[test]
+fn plan_deny_warnings_fails_and_saves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("plan.json");
+    // The shipped example has two promised warnings (oversell, fixed quantity).
+    let o = allot()
+        .args(PLAN)
+        .args(["--deny-warnings", "--out", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(!out.exists());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("--deny-warnings: no plan was saved"), "{err}");
+    // A clean set passes.
+    allot()
+        .args([
+            "plan",
+            "tests/fixtures/sets/seed002-fixed",
+            "--inventory",
+            "tests/fixtures/sets/inventory.csv",
+            "--current",
+            "tests/fixtures/sets/current.csv",
+            "--deny-warnings",
+        ])
+        .assert()
+        .code(0);
+}

@@ -316,6 +316,7 @@ fn options(emit: EmitChoice, patch_op: PatchOp, all: bool) -> BuildOptions {
         all,
         issue_locale: "en_US".into(),
         inputs: Inputs {
+            more_policies: Vec::new(),
             policy: InputFile {
                 path: "policies/acme.allot".into(),
                 sha256: "a".repeat(64),

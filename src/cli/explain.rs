@@ -18,6 +18,9 @@ pub enum Format {
 
 #[derive(Debug, Args)]
 pub struct ExplainArgs {
+    /// The policy file.
+    #[arg(value_name = "POLICY")]
+    pub policy: std::path::PathBuf,
     #[command(flatten)]
     pub input: InputArgs,
     /// The inventory SKU to trace (it may be missing from the inventory), or a seller SKU the
@@ -29,13 +32,16 @@ pub struct ExplainArgs {
 }
 
 pub fn run(args: ExplainArgs) -> ExitCode {
-    let loaded = match load(&args.input) {
+    let loaded = match load(std::slice::from_ref(&args.policy), &args.input) {
         Ok(l) => l,
         Err(code) => return code,
     };
+    let Some(member) = loaded.members.first() else {
+        return ExitCode::from(1);
+    };
     // A SKU that is no inventory SKU may be a seller SKU: trace the inventory SKU behind it.
-    let source = if loaded.stock.get(&args.sku).is_none() {
-        crate::sim::seller_sku_source(&loaded.policy, &loaded.stock, &args.sku)
+    let source = if member.stock.get(&args.sku).is_none() {
+        crate::sim::seller_sku_source(&member.policy, &member.stock, &args.sku)
     } else {
         None
     };
@@ -43,8 +49,8 @@ pub fn run(args: ExplainArgs) -> ExitCode {
         .as_ref()
         .map_or(args.sku.as_str(), |s| &s.inventory_sku);
     let trace = match crate::sim::explain(
-        &loaded.policy,
-        &loaded.stock,
+        &member.policy,
+        &member.stock,
         loaded.current.as_ref(),
         sku,
         loaded.options,
@@ -62,8 +68,8 @@ pub fn run(args: ExplainArgs) -> ExitCode {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let res = match args.format {
-        Format::Text => preview::trace_text(&mut out, &loaded.policy, &trace),
-        Format::Json => preview::trace_json(&mut out, &loaded.policy, &trace),
+        Format::Text => preview::trace_text(&mut out, &member.policy, &trace),
+        Format::Json => preview::trace_json(&mut out, &member.policy, &trace),
     };
     if let Err(e) = res.and_then(|()| out.flush())
         && e.kind() != std::io::ErrorKind::BrokenPipe
@@ -72,7 +78,7 @@ pub fn run(args: ExplainArgs) -> ExitCode {
     }
     if !trace.in_inventory && trace.seller_sku.is_none() {
         // Traced as a SKU without stock rows: say so, and what was probably meant.
-        let near = loaded
+        let near = member
             .stock
             .items
             .iter()
@@ -81,7 +87,7 @@ pub fn run(args: ExplainArgs) -> ExitCode {
             .or_else(|| {
                 crate::diag::did_you_mean(
                     &args.sku,
-                    loaded.stock.items.iter().map(|i| i.sku.as_str()),
+                    member.stock.items.iter().map(|i| i.sku.as_str()),
                 )
             });
         eprintln!(

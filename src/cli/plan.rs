@@ -1,4 +1,4 @@
-//! `allot plan POLICY --inventory FILE [--current FILE]`: the dry run. Exit 0 success (with
+//! `allot plan POLICY... --inventory FILE [--current FILE]`: the dry run. Exit 0 success (with
 //! `--detailed-exitcode`: 0 no changes, 2 changes), 1 error (bad policy, inventory, I/O).
 
 use std::io::{IsTerminal, Write};
@@ -25,12 +25,9 @@ pub enum Format {
     Json,
 }
 
-/// The inputs every simulation command reads.
+/// The inputs every simulation command reads besides its policies.
 #[derive(Debug, Args)]
 pub struct InputArgs {
-    /// The policy file.
-    #[arg(value_name = "POLICY")]
-    pub policy: PathBuf,
     /// The inventory snapshot (CSV, Shopify CSV export, JSON or YAML).
     #[arg(long, value_name = "FILE")]
     pub inventory: PathBuf,
@@ -66,6 +63,10 @@ impl InputArgs {
 
 #[derive(Debug, Args)]
 pub struct PlanArgs {
+    /// The policy file, or several policies of one seller (files or folders of `*.allot`):
+    /// planned together as one set, into one preview and one plan.
+    #[arg(value_name = "POLICY", required = true)]
+    pub policies: Vec<PathBuf>,
     #[command(flatten)]
     pub input: InputArgs,
     /// Output format.
@@ -74,6 +75,10 @@ pub struct PlanArgs {
     /// Exit 0 when nothing changes and 2 when something does (as Terraform); 1 stays error.
     #[arg(long)]
     pub detailed_exitcode: bool,
+    /// Fail (exit 1, no plan saved) when the policies or the preview have any warning: for CI,
+    /// where a warning nobody reads is a risk nobody took on purpose.
+    #[arg(long)]
+    pub deny_warnings: bool,
     /// Markdown only: the most characters the comment may have (GitHub allows 65,536).
     #[arg(long, value_name = "N", default_value_t = 60_000)]
     pub max_chars: usize,
@@ -89,59 +94,88 @@ pub fn is_live(current: Option<&Path>) -> bool {
     current.is_some_and(|p| p.as_os_str() == "live")
 }
 
-/// Everything read from the command line's files, checked.
-pub struct Loaded {
-    pub policy_file: SourceFile,
+/// One policy file of the run, checked, with the inventory read against its locations.
+pub struct Member {
+    pub file: SourceFile,
     pub policy: Policy,
     pub stock: Stock,
+}
+
+/// Everything read from the command line's files, checked.
+pub struct Loaded {
+    /// One or more policies of one seller, in the order given.
+    pub members: Vec<Member>,
     pub current: Option<Current>,
     /// Notes from reading the current listings (rows not read as quantities).
     pub current_warnings: Vec<String>,
-    /// The policy's check warnings, one line each (`file:line: message [code]`), for the
+    /// The policies' check warnings, one line each (`file:line: message [code]`), for the
     /// formats read away from the terminal (a pull-request comment, JSON).
     pub policy_warnings: Vec<String>,
     pub options: sim::Options,
 }
 
-/// Read and check a policy; diagnostics go to stderr. Err carries the exit code (1). Also
-/// returns the warnings as one-liners.
-pub fn load_policy(path: &Path) -> Result<(SourceFile, Policy, Vec<String>), ExitCode> {
-    let (file, checked) = match crate::check::load(path) {
-        Ok(x) => x,
-        Err(e) => return Err(super::fail(miette::miette!("{e}"), 1)),
-    };
-    if !checked.diagnostics.is_empty() {
-        let color = want_color(std::io::stderr().is_terminal());
-        eprint!("{}", human_all(&file, &checked.diagnostics, color));
-    }
-    let warnings = json_records(&file, &checked.diagnostics)
-        .into_iter()
-        .map(|d| format!("{}:{}: {} [{}]", d.file, d.line, d.message, d.code))
-        .collect();
-    match checked.policy {
-        Some(p) => Ok((file, p, warnings)),
-        None => {
-            eprintln!(
-                "error: {} has {} error{}; fix the policy first (`allot check {}`)",
+/// Read and check the policies as one set (a seller SKU written by two of them is an error, as
+/// inside one file); diagnostics go to stderr. Err carries the exit code (1). Also returns the
+/// warnings as one-liners.
+pub fn load_policies(
+    paths: &[PathBuf],
+) -> Result<(Vec<(SourceFile, Policy)>, Vec<String>), ExitCode> {
+    let files = super::check::collect(paths).map_err(|m| super::fail(miette::miette!("{m}"), 1))?;
+    let checked = crate::check::set::check_files(&files)
+        .map_err(|e| super::fail(miette::miette!("{e}"), 1))?;
+    let color = want_color(std::io::stderr().is_terminal());
+    let mut warnings = Vec::new();
+    let mut ok = Vec::new();
+    let mut failed = Vec::new();
+    for (file, checked) in checked {
+        if !checked.diagnostics.is_empty() {
+            eprint!("{}", human_all(&file, &checked.diagnostics, color));
+        }
+        warnings.extend(
+            json_records(&file, &checked.diagnostics)
+                .into_iter()
+                .map(|d| format!("{}:{}: {} [{}]", d.file, d.line, d.message, d.code)),
+        );
+        match checked.policy {
+            Some(p) => ok.push((file, p)),
+            None => failed.push(format!(
+                "{} has {} error{}",
                 file.name,
                 checked.errors(),
-                if checked.errors() == 1 { "" } else { "s" },
-                path.display()
-            );
-            Err(ExitCode::from(1))
+                if checked.errors() == 1 { "" } else { "s" }
+            )),
         }
     }
+    if !failed.is_empty() {
+        let all: Vec<String> = files.iter().map(|p| p.display().to_string()).collect();
+        eprintln!(
+            "error: {}; fix the polic{} first (`allot check {}`)",
+            failed.join(", "),
+            if files.len() == 1 { "y" } else { "ies" },
+            all.join(" ")
+        );
+        return Err(ExitCode::from(1));
+    }
+    Ok((ok, warnings))
 }
 
-/// Load the policy, the inventory and the current listings. Err is the exit code, the error
-/// already printed.
-pub fn load(args: &InputArgs) -> Result<Loaded, ExitCode> {
-    let (policy_file, policy, policy_warnings) = load_policy(&args.policy)?;
-    let stock = inventory::read(&args.inventory, args.inventory_format, &policy.locations)
-        .map_err(|e| {
-            eprint!("{e}");
-            ExitCode::from(1)
-        })?;
+/// Load the policies, the inventory (once per policy: each names its own locations) and the
+/// current listings. Err is the exit code, the error already printed.
+pub fn load(policies: &[PathBuf], args: &InputArgs) -> Result<Loaded, ExitCode> {
+    let (checked, policy_warnings) = load_policies(policies)?;
+    let mut members = Vec::with_capacity(checked.len());
+    for (file, policy) in checked {
+        let stock = inventory::read(&args.inventory, args.inventory_format, &policy.locations)
+            .map_err(|e| {
+                eprint!("{e}");
+                ExitCode::from(1)
+            })?;
+        members.push(Member {
+            file,
+            policy,
+            stock,
+        });
+    }
     let (current, current_warnings) = match &args.current {
         None => (None, Vec::new()),
         Some(p) if is_live(Some(p)) => {
@@ -186,9 +220,7 @@ pub fn load(args: &InputArgs) -> Result<Loaded, ExitCode> {
         ));
     }
     Ok(Loaded {
-        policy_file,
-        policy,
-        stock,
+        members,
         current,
         current_warnings,
         policy_warnings,
@@ -196,22 +228,24 @@ pub fn load(args: &InputArgs) -> Result<Loaded, ExitCode> {
     })
 }
 
-/// Simulate the loaded inputs. Err is the exit code, the error already printed.
-pub fn simulate(loaded: &Loaded) -> Result<Preview, ExitCode> {
-    let mut preview = sim::run_with(
-        &loaded.policy,
-        &loaded.stock,
-        loaded.current.as_ref(),
-        loaded.options,
-    )
-    .map_err(|e| {
+/// Simulate the loaded inputs: each policy, then the set as one preview (and the policy to
+/// render it by). Err is the exit code, the error already printed.
+pub fn simulate(loaded: &Loaded) -> Result<(Policy, Preview), ExitCode> {
+    let fail = |e: sim::SimError| {
         eprint!("{e}");
         ExitCode::from(1)
-    })?;
+    };
+    let mut parts = Vec::with_capacity(loaded.members.len());
+    for m in &loaded.members {
+        let preview = sim::run_with(&m.policy, &m.stock, loaded.current.as_ref(), loaded.options)
+            .map_err(fail)?;
+        parts.push((m.policy.clone(), preview));
+    }
+    let (policy, mut preview) = sim::merge(parts).map_err(fail)?;
     preview
         .warnings
         .extend(loaded.current_warnings.iter().cloned());
-    Ok(preview)
+    Ok((policy, preview))
 }
 
 /// Render the preview to stdout.
@@ -244,26 +278,27 @@ pub fn run(mut args: PlanArgs) -> ExitCode {
             1,
         );
     }
-    let mut loaded = match load(&args.input) {
+    let mut loaded = match load(&args.policies, &args.input) {
         Ok(l) => l,
         Err(code) => return code,
     };
     if live {
         // The SKUs to read are the offers the policy makes: simulate once without current.
-        let first = match simulate(&loaded) {
+        let (policy, first) = match simulate(&loaded) {
             Ok(p) => p,
             Err(code) => return code,
         };
         let offers: Vec<_> = first.changes.into_iter().map(|c| c.offer).collect();
-        match super::apply::fetch_live_current(&args.conn, &loaded.policy.seller_id, &offers) {
+        match super::apply::fetch_live_current(&args.conn, &policy.seller_id, &offers) {
             Ok(c) => loaded.current = Some(c),
             Err(r) => return super::fail(r, 1),
         }
     }
-    let mut preview = match simulate(&loaded) {
+    let (policy, mut preview) = match simulate(&loaded) {
         Ok(p) => p,
         Err(code) => return code,
     };
+    let warnings = loaded.policy_warnings.len() + preview.warnings.len();
     // On a terminal the policy's warnings were just shown in full on stderr; a pull-request
     // comment or a JSON consumer sees only stdout, so they travel with the preview there.
     if args.format != Format::Table {
@@ -271,23 +306,44 @@ pub fn run(mut args: PlanArgs) -> ExitCode {
             .warnings
             .splice(0..0, loaded.policy_warnings.iter().cloned());
     }
-    if let Err(e) = render(&args, &loaded.policy, &preview) {
+    if let Err(e) = render(&args, &policy, &preview) {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
             return ExitCode::SUCCESS;
         }
         return super::fail(miette::miette!("cannot write the preview: {e}"), 1);
     }
+    if args.deny_warnings && warnings > 0 {
+        return super::fail(
+            miette::miette!(
+                code = "allot::plan::warnings-denied",
+                help = "fix what the warnings say, or drop --deny-warnings to accept them",
+                "{warnings} warning{} and --deny-warnings: {}",
+                if warnings == 1 { "" } else { "s" },
+                if args.save.out.is_some() {
+                    "no plan was saved"
+                } else {
+                    "failing the run"
+                }
+            ),
+            1,
+        );
+    }
     // The saved plan comes from the very offers just rendered, so the two always agree.
+    let policy_paths: Vec<&Path> = loaded
+        .members
+        .iter()
+        .map(|m| Path::new(&m.file.name))
+        .collect();
     let files = super::plan_out::InputPaths {
-        policy: &args.input.policy,
+        policies: &policy_paths,
         inventory: &args.input.inventory,
         current: args.input.current.as_deref(),
     };
     match super::plan_out::save(
         &args.save,
-        &loaded.policy.name,
-        &loaded.policy.seller_id,
-        &loaded.policy.locations,
+        &policy.name,
+        &policy.seller_id,
+        &policy.locations,
         &preview.changes,
         &preview.summary,
         files,
@@ -308,6 +364,7 @@ pub fn run(mut args: PlanArgs) -> ExitCode {
     // The process ends now: freeing millions of small allocations one by one took about a fifth
     // of a 1M-SKU run (benches/plan-1m.sh, perf); the OS reclaims the memory at once.
     std::mem::forget(preview);
+    std::mem::forget(policy);
     std::mem::forget(loaded);
     code
 }

@@ -63,7 +63,8 @@ fn parse_locale(s: &str) -> Result<String, String> {
 
 /// The files the preview was made from, as given on the command line.
 pub struct InputPaths<'a> {
-    pub policy: &'a Path,
+    /// One or more policy files (several policies of one seller planned together).
+    pub policies: &'a [&'a Path],
     pub inventory: &'a Path,
     /// `None` for no current listings or `--current live`.
     pub current: Option<&'a Path>,
@@ -94,8 +95,18 @@ pub fn save(
             )
         })
     };
+    let (first, more) = files.policies.split_first().ok_or_else(|| {
+        miette::miette!(
+            code = "allot::plan::input",
+            "a plan needs at least one policy file"
+        )
+    })?;
     let inputs = Inputs {
-        policy: digest("policy", files.policy)?,
+        policy: digest("policy", first)?,
+        more_policies: more
+            .iter()
+            .map(|p| digest("policy", p))
+            .collect::<Result<_, _>>()?,
         inventory: digest("inventory", files.inventory)?,
         current: files
             .current
@@ -216,8 +227,9 @@ mod tests {
         std::fs::write(&inventory, "sku\n").unwrap();
         let out = dir.path().join("plan.json");
         let t = T::try_parse_from(["t", "--out", out.to_str().unwrap()]).unwrap();
+        let policies = [policy.as_path()];
         let files = || InputPaths {
-            policy: &policy,
+            policies: &policies,
             inventory: &inventory,
             current: None,
         };
@@ -227,7 +239,7 @@ mod tests {
         assert_eq!(plan::read(&out).unwrap(), plan);
         plan::check_inputs(&plan).unwrap();
         let missing = InputPaths {
-            policy: &policy,
+            policies: &policies,
             inventory: &dir.path().join("gone.csv"),
             current: None,
         };

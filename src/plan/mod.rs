@@ -489,11 +489,12 @@ fn validate_plan(plan: &Plan) -> Result<(), String> {
 /// Relative paths are resolved from the current directory, as they were when the plan was made.
 pub fn check_inputs(plan: &Plan) -> Result<(), PlanError> {
     let inputs = &plan.inputs;
-    let files = [
-        ("policy", Some(&inputs.policy)),
-        ("inventory", Some(&inputs.inventory)),
-        ("current listings", inputs.current.as_ref()),
-    ];
+    let files = std::iter::once(("policy", Some(&inputs.policy)))
+        .chain(inputs.more_policies.iter().map(|p| ("policy", Some(p))))
+        .chain([
+            ("inventory", Some(&inputs.inventory)),
+            ("current listings", inputs.current.as_ref()),
+        ]);
     let mut problems = Vec::new();
     for (what, file) in files {
         let Some(file) = file else { continue };

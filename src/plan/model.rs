@@ -49,6 +49,10 @@ pub enum Emit {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Inputs {
     pub policy: InputFile,
+    /// The other policy files of a plan made from several policies of one seller, in the
+    /// order given. Absent for a plan of one policy.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub more_policies: Vec<InputFile>,
     pub inventory: InputFile,
     /// Absent when no current listings were given (or `live`, which has no file to digest).
     pub current: Option<InputFile>,

@@ -37,6 +37,7 @@ fn opts(emit: EmitChoice) -> BuildOptions {
         all: false,
         issue_locale: "en_US".into(),
         inputs: Inputs {
+            more_policies: Vec::new(),
             policy: InputFile {
                 path: "p.allot".into(),
                 sha256: "00".into(),
@@ -421,6 +422,7 @@ fn check_inputs_lists_every_changed_or_vanished_file() {
     std::fs::write(&current, "{}").unwrap();
     let mut o = opts(EmitChoice::Patch);
     o.inputs = Inputs {
+        more_policies: Vec::new(),
         policy: digest_inputs(&policy).unwrap(),
         inventory: digest_inputs(&inventory).unwrap(),
         current: Some(digest_inputs(&current).unwrap()),

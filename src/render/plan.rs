@@ -48,9 +48,17 @@ fn header_lines(plan: &Plan) -> Vec<String> {
             short(&plan.digest)
         ),
         format!(
-            "Inputs: policy {} (sha256 {}), inventory {} (sha256 {}), current listings {}",
-            plan.inputs.policy.path,
-            short(&plan.inputs.policy.sha256),
+            "Inputs: polic{} {}, inventory {} (sha256 {}), current listings {}",
+            if plan.inputs.more_policies.is_empty() {
+                "y"
+            } else {
+                "ies"
+            },
+            std::iter::once(&plan.inputs.policy)
+                .chain(&plan.inputs.more_policies)
+                .map(|p| format!("{} (sha256 {})", p.path, short(&p.sha256)))
+                .collect::<Vec<_>>()
+                .join(", "),
             plan.inputs.inventory.path,
             short(&plan.inputs.inventory.sha256),
             current
@@ -458,6 +466,7 @@ mod tests {
             all: false,
             issue_locale: "en_US".into(),
             inputs: Inputs {
+                more_policies: Vec::new(),
                 policy: file.clone(),
                 inventory: file,
                 current: None,

@@ -850,3 +850,50 @@ fn explain_finds_the_inventory_sku_of_a_seller_sku() {
     );
     assert!(seller_sku_source(&pol, &st, "MUG-1-US").is_none());
 }
+
+#[test]
+fn merge_refuses_one_seller_sku_written_by_two_policies() {
+    // `{sku}` of inventory SKU "A-DE" and `{sku}-DE` of "A" render the same seller SKU: the
+    // static set check does not look for this, the merged preview refuses it.
+    let one = |tpl: &str| {
+        let p = Publish {
+            targets: vec![target(0, tpl, 10_000)],
+            ..publish()
+        };
+        policy(&["DE"], vec![rule("r", Selector::Any, p)])
+    };
+    let (mut a, mut b) = (one("{sku}"), one("{sku}-DE"));
+    a.name = "plain".into();
+    b.name = "suffixed".into();
+    let pa = run(&a, &stock(&[("A-DE", NEWARK, 3, 0)]), None).unwrap();
+    let pb = run(&b, &stock(&[("A", NEWARK, 5, 0)]), None).unwrap();
+    let err = merge(vec![(a.clone(), pa.clone()), (b.clone(), pb.clone())]).unwrap_err();
+    assert!(
+        matches!(&err.problems[0], SimProblem::SellerSkuInTwoPolicies { seller_sku, first, second, .. }
+            if seller_sku == "A-DE" && first == "plain" && second == "suffixed"),
+        "{err}"
+    );
+    // Different seller SKUs merge: names joined, rules offset, counts added.
+    let pb = run(&b, &stock(&[("B", NEWARK, 5, 0)]), None).unwrap();
+    let (pol, pre) = merge(vec![(a, pa), (b, pb)]).unwrap();
+    assert_eq!(pol.name, "plain + suffixed");
+    assert_eq!(pol.rules.len(), 2);
+    assert_eq!(pre.changes.len(), 2);
+    assert_eq!(pre.provenance[1].rule, 1);
+    assert_eq!(pre.summary.offers_new, 2);
+}
+
+#[test]
+fn merge_refuses_policies_of_two_sellers() {
+    let p = Publish {
+        targets: vec![target(0, "{sku}", 10_000)],
+        ..publish()
+    };
+    let a = policy(&["US"], vec![rule("r", Selector::Any, p)]);
+    let mut b = a.clone();
+    b.seller_id = "A3OTHERSELLER".into();
+    let pa = run(&a, &stock(&[("X", NEWARK, 1, 0)]), None).unwrap();
+    let pb = run(&b, &stock(&[("Y", NEWARK, 1, 0)]), None).unwrap();
+    let err = merge(vec![(a, pa), (b, pb)]).unwrap_err();
+    assert!(err.to_string().contains("different sellers"), "{err}");
+}
