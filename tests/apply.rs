@@ -1020,3 +1020,100 @@ fn fba_offers_and_unlisted_skus_are_never_written() {
         BTreeMap::from([("AMAZON_NA".to_string(), 12), ("DEFAULT".to_string(), 40)])
     );
 }
+
+/// The README's rehearsal, as written: the sandbox seeded with `examples/sandbox-listings.json`,
+/// `allot plan --current live --out`, `allot apply`, then the sandbox's state. The FBA offer
+/// keeps Amazon's channel alone, no offer-only listing is created, and a second plan has nothing
+/// left to write.
+#[test]
+fn readme_rehearsal_keeps_fba_and_creates_no_ghost_listing() {
+    let sb = Sandbox::start(20.0, 0.0, Duration::ZERO);
+    let seed =
+        std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/sandbox-listings.json"))
+            .unwrap();
+    let url = format!("{}/_sandbox/listings", sb.base);
+    let status = sb
+        .rt
+        .block_on(async {
+            reqwest::Client::new()
+                .put(url)
+                .header("content-type", "application/json")
+                .body(seed)
+                .send()
+                .await
+        })
+        .unwrap()
+        .status();
+    assert!(status.is_success(), "{status}");
+    let dir = tempfile::tempdir().unwrap();
+    let plan_path = dir.path().join("plan.json");
+    let lwa = sb.handle().lwa_url();
+    let sp = [
+        "--endpoint",
+        sb.base.as_str(),
+        "--lwa-endpoint",
+        lwa.as_str(),
+        "--rate-scale",
+        "20",
+    ];
+    let mut c = Command::new(assert_cmd::cargo::cargo_bin("allot"));
+    c.current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_clear()
+        .env("LWA_APP_ID", APP_ID)
+        .env("LWA_CLIENT_SECRET", CLIENT_SECRET)
+        .env("SP_API_REFRESH_TOKEN", REFRESH_TOKEN)
+        .args([
+            "plan",
+            "policies/acme-na.allot",
+            "--inventory",
+            "examples/inventory.csv",
+        ])
+        .args(["--current", "live"])
+        .args(sp)
+        .arg("--out")
+        .arg(&plan_path);
+    let (code, out, err) = run(c);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("MUG-2-US (AMAZON_NA"), "{out}");
+    let plan = plan::read(&plan_path).unwrap();
+    assert!(plan.operations.iter().all(|o| o.seller_sku != "MUG-2-US"));
+    let fx = Fixture {
+        plan_path,
+        plan,
+        dir,
+    };
+    let (code, out, err) = run(apply_cmd(&fx, &sb, REFRESH_TOKEN, &["--rate-scale", "20"]));
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert_eq!(
+        sandbox_channels(&sb, "MUG-2-US").unwrap(),
+        BTreeMap::from([("AMAZON_NA".to_string(), 14)])
+    );
+    let state: serde_json::Value = sb.rt.block_on(async {
+        reqwest::get(format!("{}/_sandbox/state", sb.base))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    });
+    assert_eq!(state["summary"]["fba_with_default"], 0, "{state}");
+    assert_eq!(state["summary"]["offer_only"], 0, "{state}");
+    // Everything the policy may write is now as Amazon shows it.
+    let mut c = Command::new(assert_cmd::cargo::cargo_bin("allot"));
+    c.current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_clear()
+        .env("LWA_APP_ID", APP_ID)
+        .env("LWA_CLIENT_SECRET", CLIENT_SECRET)
+        .env("SP_API_REFRESH_TOKEN", REFRESH_TOKEN)
+        .args([
+            "plan",
+            "policies/acme-na.allot",
+            "--inventory",
+            "examples/inventory.csv",
+        ])
+        .args(["--current", "live", "--detailed-exitcode"])
+        .args(sp);
+    let (code, out, err) = run(c);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("No offer changes."), "{out}");
+}
