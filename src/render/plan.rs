@@ -73,11 +73,15 @@ fn short(hex: &str) -> String {
 /// The preview's counts as the plan recorded them (the plan keeps totals, not the lists).
 fn summary_lines(plan: &Plan) -> Vec<String> {
     let s = &plan.summary;
+    let mut offers = format!(
+        "offers: {} new, {} changed, {} unchanged, {} zeroed",
+        s.offers_new, s.offers_changed, s.offers_unchanged, s.offers_zeroed
+    );
+    if let Some(h) = super::preview::held_counts(s) {
+        offers.push_str(&format!("; not written: {h} (not in the plan)"));
+    }
     vec![
-        format!(
-            "offers: {} new, {} changed, {} unchanged, {} zeroed",
-            s.offers_new, s.offers_changed, s.offers_unchanged, s.offers_zeroed
-        ),
+        offers,
         format!("SKUs: {} skipped for missing stock", s.skus_skipped_missing),
         format!(
             "oversell exposure: {} unit{}",
@@ -214,6 +218,9 @@ pub fn markdown(plan: &Plan, max_chars: usize) -> String {
         s.skus_skipped_missing,
         s.exposure
     ));
+    if let Some(h) = super::preview::held_counts(s) {
+        out.push_str(&format!("**Not written:** {h} (not in the plan).\n\n"));
+    }
     let rewrites = rewrites(plan);
     let mut tail = String::new();
     if !rewrites.is_empty() {

@@ -92,7 +92,7 @@ fn rows<'a>(
 }
 
 /// "2 fulfilled by Amazon, 1 not listed on Amazon", or None when every offer is written.
-fn held_counts(s: &Summary) -> Option<String> {
+pub fn held_counts(s: &Summary) -> Option<String> {
     let mut parts = Vec::new();
     if s.offers_fulfilled_by_amazon > 0 {
         parts.push(format!(
