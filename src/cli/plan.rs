@@ -21,7 +21,7 @@ pub enum Format {
     Table,
     /// A pull-request comment: summary first, changes in a collapsible section.
     Markdown,
-    /// Everything, with provenance (`format_version` 1.0; see docs/inventory.md).
+    /// Everything, with provenance and holds (`format_version` 1.1; see docs/inventory.md).
     Json,
 }
 

@@ -91,7 +91,8 @@ async fn fetch_into(
             });
             let listed = current.listed_in.entry((*sku).clone()).or_default();
             if item.listed_here {
-                listed.insert(code.to_string());
+                // Amazon's code, as every listings source records it (`UK` for a policy's `GB`).
+                listed.insert(crate::marketplaces::canonical(code).to_string());
             }
         }
     }
