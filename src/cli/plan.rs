@@ -114,12 +114,13 @@ pub struct Loaded {
     pub options: sim::Options,
 }
 
+/// The checked policies with their files, and the check warnings as one-liners.
+type LoadedPolicies = (Vec<(SourceFile, Policy)>, Vec<String>);
+
 /// Read and check the policies as one set (a seller SKU written by two of them is an error, as
 /// inside one file); diagnostics go to stderr. Err carries the exit code (1). Also returns the
 /// warnings as one-liners.
-pub fn load_policies(
-    paths: &[PathBuf],
-) -> Result<(Vec<(SourceFile, Policy)>, Vec<String>), ExitCode> {
+pub fn load_policies(paths: &[PathBuf]) -> Result<LoadedPolicies, ExitCode> {
     let files = super::check::collect(paths).map_err(|m| super::fail(miette::miette!("{m}"), 1))?;
     let checked = crate::check::set::check_files(&files)
         .map_err(|e| super::fail(miette::miette!("{e}"), 1))?;
