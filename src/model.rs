@@ -66,6 +66,19 @@ pub enum OnMissing {
     Error,
 }
 
+/// What to do with an offer whose seller SKU Amazon fulfils (FBA). There is deliberately no
+/// value that writes: a merchant quantity does not switch an FBA offer, Amazon adds a second,
+/// merchant-fulfilled offer beside it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnFba {
+    /// Not written; listed in the preview with the reason.
+    #[default]
+    Skip,
+    /// Fail the run, naming every such offer.
+    Error,
+}
+
 /// Units or a percentage of the pool (for `buffer`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -93,6 +106,8 @@ pub struct Policy {
     pub no_oversell: bool,
     /// Policy-wide default for `on_missing` (rules may override).
     pub on_missing: OnMissing,
+    /// Policy-wide default for `on_fba` (rules may override).
+    pub on_fba: OnFba,
     /// Where the seller ID's string and the `marketplaces` line were written, for the checks
     /// across files (`check::set`). Default (0..0) for policies not read from a file.
     #[serde(skip)]
@@ -146,6 +161,8 @@ pub struct Publish {
     /// `quantity N`: replaces the stock computation entirely; never scaled or clamped.
     pub fixed: Option<u64>,
     pub on_missing: OnMissing,
+    /// The rule's `on_fba`, or the policy's.
+    pub on_fba: OnFba,
     /// `default_channel 0`: add DEFAULT = 0 beside location quantities.
     pub default_channel_zero: bool,
     pub targets: Vec<Target>,
@@ -359,7 +376,8 @@ pub enum ChangeKind {
 #[serde(tag = "reason", rename_all = "snake_case")]
 pub enum Hold {
     /// Amazon fulfils this seller SKU (FBA, channel `AMAZON_NA`/`AMAZON_EU`/`AMAZON_FE`) and owns
-    /// its quantity: a DEFAULT quantity patched onto it adds a merchant offer beside it.
+    /// its quantity: a DEFAULT quantity patched onto it adds a merchant offer beside it. Held
+    /// under `on_fba skip`; under `on_fba error` the run fails instead.
     FulfilledByAmazon { channel: String },
     /// The current listings are known and do not hold this seller SKU: a PATCH would create an
     /// incomplete, unbuyable offer-only listing. `--allow-new` writes it.

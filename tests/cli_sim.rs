@@ -427,6 +427,33 @@ fn the_fba_preview_as_a_reviewer_reads_it() {
     insta::assert_snapshot!("plan_fba_markdown", out_and_err(&o));
 }
 
+/// `on_fba error`: the same listings make no preview and no plan; the FBA offer is named.
+#[test]
+fn on_fba_error_fails_the_plan_naming_the_fba_offer() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = std::fs::read_to_string(root().join(SAFETY).join("fba-mix.allot")).unwrap();
+    let policy = write(
+        dir.path(),
+        "fba-error.allot",
+        &policy.replace("location wh\n", "location wh\non_fba error\n"),
+    );
+    let out = dir.path().join("plan.json");
+    allot()
+        .arg("plan")
+        .arg(&policy)
+        .args(["--inventory", &format!("{SAFETY}/inventory.csv")])
+        .args(["--current", &format!("{SAFETY}/all-listings.txt")])
+        .args(["--current-marketplace", "US", "--out"])
+        .arg(&out)
+        .assert()
+        .code(1)
+        .stdout("")
+        .stderr(predicate::str::contains(
+            "error: seller SKU `FBA-1` is fulfilled by Amazon (AMAZON_NA) and rule \"everything\" says `on_fba error`\n  help: convert the offer to merchant-fulfilled in Seller Central first, or use `on_fba skip`",
+        ));
+    assert!(!out.exists());
+}
+
 /// A policy that writes `GB` publishes the seller SKUs the seller has (`…-GB`) to Amazon's UK
 /// marketplace ID; a current listing reported under `UK` is that same listing.
 #[test]

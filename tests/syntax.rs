@@ -336,6 +336,7 @@ const TOKENS: &[&str] = &[
     "supply_source",
     "guarantee",
     "on_missing",
+    "on_fba",
     "rule",
     "test",
     "match",
@@ -457,6 +458,7 @@ const ITEM_LINES: &[&str] = &[
     "location austin_2   supply_source \"t\"",
     "guarantee no_oversell",
     "on_missing zero",
+    "on_fba error",
 ];
 const RULE_LINES: &[&str] = &[
     "match any",
@@ -476,6 +478,7 @@ const RULE_LINES: &[&str] = &[
     "publish US as \"{sku}-US\" share 60% by location { newark 60%, a 40% }, CA by location",
     "default_channel 0",
     "on_missing error",
+    "on_fba skip",
     "skip",
     "publish US as \"{sku}-US\",   # continued\n    CA as \"{sku}-CA\" by location { newark 50%,\n a 50% }",
     "match sku \"A\",\n\t\"B\" and tag \"t\",\n \"u\"",
@@ -795,4 +798,30 @@ fn lists_go_on_after_a_comma_aligned_under_their_first_entry() {
     // A blank line is not a continuation.
     let d = parse("marketplaces UK,\n\n  DE\n").unwrap_err();
     assert_eq!(d[0].code, "allot::syntax");
+}
+
+#[test]
+fn on_fba_parses_and_formats_at_top_level_and_in_a_rule() {
+    let src = "policy \"p\"\non_fba   error   # CI stops on FBA\nrule \"r\" {\n  match any\n    on_fba skip\n  publish US\n}\n";
+    let ast = ok(src);
+    assert!(matches!(&ast.items[1].kind, ItemKind::OnFba(v) if v.node == "error"));
+    let ItemKind::Rule(r) = &ast.items[2].kind else {
+        panic!("a rule: {ast:#?}")
+    };
+    assert!(matches!(&r.stmts[1].kind, StmtKind::OnFba(v) if v.node == "skip"));
+    let want = "policy \"p\"\non_fba error                            # CI stops on FBA\n\nrule \"r\" {\n  match   any\n  on_fba  skip\n  publish US\n}\n";
+    let got = format(src).unwrap();
+    assert_eq!(got, want, "\n--- got ---\n{got}");
+    assert_eq!(format(want).unwrap(), want);
+    // A misspelling gets the keyword; a missing value gets the two values.
+    let d = parse("on_fab skip\n").unwrap_err().remove(0);
+    assert_eq!(
+        (d.code, d.help.as_deref()),
+        ("allot::unknown-keyword", Some("did you mean `on_fba`?"))
+    );
+    let d = parse("rule \"r\" {\n  on_fba\n}\n").unwrap_err().remove(0);
+    assert_eq!(
+        d.message,
+        "expected `skip` or `error`, found the end of the line"
+    );
 }

@@ -16,7 +16,7 @@ use std::path::Path;
 
 use crate::diag::{Diagnostic, did_you_mean};
 use crate::marketplaces::{self, Marketplace, Region};
-use crate::model::{Location, OnMissing, Policy};
+use crate::model::{Location, OnFba, OnMissing, Policy};
 use crate::render::diagnostics::SourceFile;
 use crate::span::Span;
 use crate::syntax::ast::{Ast, Ident, ItemKind, Str};
@@ -119,6 +119,8 @@ pub(crate) struct Checker {
     guarantee: Option<Span>,
     on_missing: OnMissing,
     on_missing_span: Option<Span>,
+    on_fba: OnFba,
+    on_fba_span: Option<Span>,
 }
 
 impl Checker {
@@ -227,6 +229,19 @@ impl Checker {
                     } else if let Some(m) = self.on_missing_value(v) {
                         self.on_missing = m;
                         self.on_missing_span = Some(item.span);
+                    }
+                }
+                ItemKind::OnFba(v) => {
+                    if let Some(first) = self.on_fba_span {
+                        self.duplicate(
+                            "the policy-wide `on_fba`",
+                            item.span,
+                            first,
+                            "remove one of them (a rule can override it with its own `on_fba`)",
+                        );
+                    } else if let Some(m) = self.on_fba_value(v) {
+                        self.on_fba = m;
+                        self.on_fba_span = Some(item.span);
                     }
                 }
                 ItemKind::Rule(_) | ItemKind::Test(_) => {}
@@ -626,6 +641,17 @@ impl Checker {
     }
 
     fn unknown_value(&mut self, v: &Ident, what: &str, allowed: &[&str]) {
+        self.unknown_value_because(v, what, allowed, None);
+    }
+
+    /// [`Self::unknown_value`], adding why no other value exists.
+    fn unknown_value_because(
+        &mut self,
+        v: &Ident,
+        what: &str,
+        allowed: &[&str],
+        why: Option<&str>,
+    ) {
         let list = allowed
             .iter()
             .map(|s| format!("`{s}`"))
@@ -634,6 +660,10 @@ impl Checker {
         let help = match did_you_mean(&v.node, allowed.iter().copied()) {
             Some(s) => format!("did you mean `{s}`? `{what}` takes {list}"),
             None => format!("`{what}` takes {list}"),
+        };
+        let help = match why {
+            Some(why) => format!("{help}; {why}"),
+            None => help,
         };
         self.push(
             Diagnostic::error(
@@ -657,6 +687,22 @@ impl Checker {
         }
     }
 
+    fn on_fba_value(&mut self, v: &Ident) -> Option<OnFba> {
+        match v.node.as_str() {
+            "skip" => Some(OnFba::Skip),
+            "error" => Some(OnFba::Error),
+            _ => {
+                self.unknown_value_because(
+                    v,
+                    "on_fba",
+                    &["skip", "error"],
+                    Some("there is no `write`: a merchant quantity does not switch an offer Amazon fulfils, Amazon adds a second, merchant-fulfilled offer beside it (convert the offer to merchant-fulfilled in Seller Central first)"),
+                );
+                None
+            }
+        }
+    }
+
     fn build(
         self,
         rules: Vec<rules::RuleInfo>,
@@ -664,7 +710,7 @@ impl Checker {
     ) -> Option<Policy> {
         let rules = rules
             .into_iter()
-            .map(|r| r.into_model(self.on_missing))
+            .map(|r| r.into_model(self.on_missing, self.on_fba))
             .collect::<Option<Vec<_>>>()?;
         Some(Policy {
             name: self.name?.0,
@@ -675,6 +721,7 @@ impl Checker {
             tests,
             no_oversell: self.guarantee.is_some(),
             on_missing: self.on_missing,
+            on_fba: self.on_fba,
             seller_span: self.seller_value.unwrap_or_default(),
             marketplaces_span: self.marketplaces_line.unwrap_or_default(),
         })

@@ -2,8 +2,8 @@
 
 use crate::diag::Diagnostic;
 use crate::model::{
-    self, Action, Amount, ByLocation, LocationId, MarketplaceId, OnMissing, Percent, Publish,
-    Round, Selector, SkuTemplate,
+    self, Action, Amount, ByLocation, LocationId, MarketplaceId, OnFba, OnMissing, Percent,
+    Publish, Round, Selector, SkuTemplate,
 };
 use crate::span::{Span, Spanned};
 use crate::syntax::ast::{self, Amount as Written, Ident, SelectorKind, StmtKind};
@@ -32,6 +32,7 @@ pub(crate) struct RuleInfo<'a> {
     pub cap: Option<(u64, Span)>,
     pub fixed: Option<(u64, Span)>,
     pub on_missing: Option<OnMissing>,
+    pub on_fba: Option<OnFba>,
     pub default_channel: Option<Span>,
     /// A `default_channel` line was written (even a refused one).
     pub default_channel_written: bool,
@@ -50,7 +51,11 @@ pub(crate) struct TargetInfo {
 }
 
 impl RuleInfo<'_> {
-    pub fn into_model(self, default_on_missing: OnMissing) -> Option<model::Rule> {
+    pub fn into_model(
+        self,
+        default_on_missing: OnMissing,
+        default_on_fba: OnFba,
+    ) -> Option<model::Rule> {
         let action = if self.skip.is_some() {
             Action::Skip
         } else {
@@ -75,6 +80,7 @@ impl RuleInfo<'_> {
                 cap: self.cap.map(|t| t.0),
                 fixed: self.fixed.map(|t| t.0),
                 on_missing: self.on_missing.unwrap_or(default_on_missing),
+                on_fba: self.on_fba.unwrap_or(default_on_fba),
                 default_channel_zero: self.default_channel.is_some(),
                 targets,
             })
@@ -101,6 +107,7 @@ fn stmt_name(k: &StmtKind) -> &'static str {
         StmtKind::Publish(_) => "publish",
         StmtKind::DefaultChannel(_) => "default_channel",
         StmtKind::OnMissing(_) => "on_missing",
+        StmtKind::OnFba(_) => "on_fba",
         StmtKind::Skip => "skip",
     }
 }
@@ -206,6 +213,7 @@ impl Checker {
             cap: None,
             fixed: None,
             on_missing: None,
+            on_fba: None,
             default_channel: None,
             default_channel_written: false,
         };
@@ -336,6 +344,10 @@ impl Checker {
                 StmtKind::OnMissing(v) => {
                     others.push((name, stmt.span));
                     info.on_missing = self.on_missing_value(v);
+                }
+                StmtKind::OnFba(v) => {
+                    others.push((name, stmt.span));
+                    info.on_fba = self.on_fba_value(v);
                 }
                 StmtKind::Skip => info.skip = Some(stmt.keyword),
             }

@@ -390,6 +390,7 @@ mod fuzz {
         "guarantee",
         "no_oversell",
         "on_missing",
+        "on_fba",
         "rule",
         "test",
         "match",
@@ -501,4 +502,57 @@ fn custom_marketplace_cannot_reuse_an_id() {
     );
     assert_eq!(codes(&c), ["allot::duplicate", "allot::duplicate"]);
     assert!(c.diagnostics[0].message.contains("built-in `UK`"));
+}
+
+#[test]
+fn on_fba_lowers_per_rule_and_refuses_a_value_that_writes() {
+    let c = run(
+        "marketplaces US\non_fba error\nrule \"own\" {\n  match sku \"A\"\n  on_fba skip\n  publish US\n}\nrule \"rest\" {\n  match any\n  publish US\n}\n",
+    );
+    assert!(c.diagnostics.is_empty(), "{:#?}", c.diagnostics);
+    let p = c.policy.unwrap();
+    assert_eq!(p.on_fba, crate::model::OnFba::Error);
+    let on_fba = |i: usize| match &p.rules[i].action {
+        Action::Publish(x) => x.on_fba,
+        Action::Skip => panic!("publishing rule"),
+    };
+    assert_eq!(
+        (on_fba(0), on_fba(1)),
+        (crate::model::OnFba::Skip, crate::model::OnFba::Error)
+    );
+    // The default is `skip`.
+    let c = run("marketplaces US\nrule \"r\" {\n  match any\n  publish US\n}\n");
+    assert_eq!(c.policy.unwrap().on_fba, crate::model::OnFba::Skip);
+
+    let c = run("marketplaces US\non_fba write\nrule \"r\" {\n  match any\n  publish US\n}\n");
+    assert_eq!(codes(&c), ["allot::unknown-value"]);
+    let d = &c.diagnostics[0];
+    assert_eq!(d.message, "unknown `on_fba` value `write`");
+    let help = d.help.as_deref().unwrap_or_default();
+    assert!(
+        help.starts_with("`on_fba` takes `skip`, `error`; "),
+        "{help}"
+    );
+    assert!(help.contains("second, merchant-fulfilled offer"), "{help}");
+    let c = run("marketplaces US\nrule \"r\" {\n  match any\n  on_fba erorr\n  publish US\n}\n");
+    assert!(
+        c.diagnostics[0]
+            .help
+            .as_deref()
+            .is_some_and(|h| h.starts_with("did you mean `error`?")),
+        "{:#?}",
+        c.diagnostics
+    );
+}
+
+#[test]
+fn on_fba_twice_or_in_a_skipping_rule_is_refused() {
+    let c = run(
+        "marketplaces US\non_fba skip\non_fba error\nrule \"r\" {\n  match any\n  on_fba skip\n  on_fba error\n  publish US\n}\n",
+    );
+    assert_eq!(codes(&c), ["allot::duplicate", "allot::duplicate"]);
+    assert!(c.diagnostics[0].message.contains("policy-wide `on_fba`"));
+    let c = run("marketplaces US\nrule \"r\" {\n  match any\n  on_fba error\n  skip\n}\n");
+    assert_eq!(codes(&c), ["allot::conflicting-statements"]);
+    assert_eq!(c.diagnostics[0].message, "`on_fba` in a rule that skips");
 }

@@ -478,6 +478,7 @@ fn simple_item(w: &mut W<'_>, kind: &ItemKind, name_width: usize) {
         },
         ItemKind::Guarantee(g) => w.push(&format!("guarantee {}", g.node)),
         ItemKind::OnMissing(m) => w.push(&format!("on_missing {}", m.node)),
+        ItemKind::OnFba(m) => w.push(&format!("on_fba {}", m.node)),
         // Blocks are laid out line by line in `render`.
         ItemKind::Rule(_) | ItemKind::Test(_) => {}
     }
@@ -505,6 +506,7 @@ fn stmt_keyword(k: &StmtKind) -> &'static str {
         StmtKind::Publish(_) => "publish",
         StmtKind::DefaultChannel(_) => "default_channel",
         StmtKind::OnMissing(_) => "on_missing",
+        StmtKind::OnFba(_) => "on_fba",
         StmtKind::Skip => "skip",
     }
 }
@@ -530,7 +532,7 @@ fn stmt(w: &mut W<'_>, k: &StmtKind, width: usize) {
         | StmtKind::Cap(a)
         | StmtKind::Quantity(a)
         | StmtKind::DefaultChannel(a) => w.push(&amount(a.node)),
-        StmtKind::Round(i) | StmtKind::OnMissing(i) => w.push(&i.node),
+        StmtKind::Round(i) | StmtKind::OnMissing(i) | StmtKind::OnFba(i) => w.push(&i.node),
         StmtKind::Publish(t) => w.list(t, |t| t.span, target),
         StmtKind::Skip => {}
     }

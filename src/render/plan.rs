@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use crate::marketplaces::Marketplace;
-use crate::model::{ChangeKind, OnMissing, Policy};
+use crate::model::{ChangeKind, OnFba, OnMissing, Policy};
 use crate::plan::encode::{self, FeedDocument, HttpRequest};
 use crate::plan::{Emit, Plan, PlanError, offer_changes};
 use crate::render::preview;
@@ -119,6 +119,7 @@ fn policy_stub(plan: &Plan) -> Policy {
         tests: Vec::new(),
         no_oversell: false,
         on_missing: OnMissing::default(),
+        on_fba: OnFba::default(),
         seller_span: Default::default(),
         marketplaces_span: Default::default(),
     }

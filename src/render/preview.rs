@@ -251,11 +251,13 @@ fn held_line(policy: &Policy, c: &OfferChange, h: &Hold) -> String {
     )
 }
 
+/// A heading of held offers, and which holds go under it.
+type HeldSection = (&'static str, fn(&Hold) -> bool);
+
 /// The offers not written, under a heading per reason, and the marketplaces left out of
 /// written offers; then the note when no current listings were given.
 fn write_held<W: Write>(w: &mut W, policy: &Policy, preview: &Preview) -> io::Result<()> {
-    type Pick = fn(&Hold) -> bool;
-    let sections: [(&str, Pick); 2] = [
+    let sections: [HeldSection; 2] = [
         (
             "Fulfilled by Amazon: not written (Amazon owns these quantities; a merchant quantity would add a second offer beside Amazon's):",
             |h| matches!(h, Hold::FulfilledByAmazon { .. }),

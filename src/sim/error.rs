@@ -1,5 +1,6 @@
 //! Errors of the simulation: things the checker cannot see because they depend on the
-//! inventory (rendered seller SKUs, collisions between SKUs, `on_missing error`).
+//! inventory or the current listings (rendered seller SKUs, collisions between SKUs,
+//! `on_missing error`, `on_fba error`).
 
 use std::fmt;
 
@@ -32,6 +33,12 @@ pub enum SimProblem {
     },
     /// `on_missing error` and the SKU has no inventory row.
     MissingStock { inventory_sku: String, rule: String },
+    /// `on_fba error` and Amazon fulfils the offer's seller SKU.
+    FulfilledByAmazon {
+        seller_sku: String,
+        channel: String,
+        rule: String,
+    },
     /// A location of a split or a channel has no supply source.
     NoSupplySource { location: String, rule: String },
     /// A `test` block's stock is not valid.
@@ -82,6 +89,14 @@ impl fmt::Display for SimProblem {
             } => write!(
                 f,
                 "inventory SKU `{inventory_sku}` has no inventory row and rule \"{rule}\" says `on_missing error`\n  help: add the SKU to the inventory, or use `on_missing skip` or `on_missing zero`"
+            ),
+            SimProblem::FulfilledByAmazon {
+                seller_sku,
+                channel,
+                rule,
+            } => write!(
+                f,
+                "seller SKU `{seller_sku}` is fulfilled by Amazon ({channel}) and rule \"{rule}\" says `on_fba error`\n  help: convert the offer to merchant-fulfilled in Seller Central first, or use `on_fba skip` to leave it to Amazon"
             ),
             SimProblem::NoSupplySource { location, rule } => write!(
                 f,

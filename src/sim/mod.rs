@@ -19,8 +19,8 @@ use serde::Serialize;
 use crate::inventory::{Stock, StockItem};
 use crate::marketplaces::Region;
 use crate::model::{
-    Action, ChangeKind, ChannelQty, Current, Hold, Offer, OfferChange, Policy, Selector, Summary,
-    TemplatePart,
+    Action, ChangeKind, ChannelQty, Current, Hold, Offer, OfferChange, OnFba, Policy, Selector,
+    Summary, TemplatePart,
 };
 use amazon::{AmazonModel, Listing, ListingKey, PatchOp};
 pub use engine::{Decision, Step, StepKind};
@@ -235,6 +235,22 @@ fn placement(
     }
     let not_listed = elsewhere.into_iter().map(|i| code(i).to_string()).collect();
     Ok((here, not_listed))
+}
+
+/// `on_fba error`: an offer held back because Amazon fulfils it fails the run instead of being
+/// listed, for sellers who expect none of the rule's offers to be FBA.
+fn fba_refused(policy: &Policy, change: &OfferChange, rule: usize) -> Option<SimProblem> {
+    let Some(Hold::FulfilledByAmazon { channel }) = &change.hold else {
+        return None;
+    };
+    let Action::Publish(p) = &policy.rules.get(rule)?.action else {
+        return None;
+    };
+    (p.on_fba == OnFba::Error).then(|| SimProblem::FulfilledByAmazon {
+        seller_sku: change.offer.seller_sku.clone(),
+        channel: channel.clone(),
+        rule: change.offer.rule.clone(),
+    })
 }
 
 /// The region of a marketplace code: built in, or declared by the policy.
@@ -588,6 +604,9 @@ pub fn run_with(
                     }
                     let (change, prov) =
                         finish(policy, p, sku, current, opts, &mut preview.warnings);
+                    if let Some(problem) = fba_refused(policy, &change, prov.rule) {
+                        problems.push(problem);
+                    }
                     count(&mut preview, &change, current);
                     preview.changes.push(change);
                     preview.provenance.push(prov);
@@ -855,6 +874,14 @@ pub fn explain(
         .into_iter()
         .map(|p| finish(policy, p, sku, current, opts, &mut warnings))
         .collect();
+    // As in `run`: `on_fba error` fails rather than showing the held offer.
+    let mut problems = Problems::default();
+    for (c, prov) in &offers {
+        if let Some(problem) = fba_refused(policy, c, prov.rule) {
+            problems.push(problem);
+        }
+    }
+    problems.into_result()?;
     let exposure = match decision {
         Decision::Published(d) => {
             exposure_of(sku, offers.iter().map(|(c, _)| c), engine.pool(d, item))

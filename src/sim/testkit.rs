@@ -34,6 +34,7 @@ pub fn policy(marketplaces: &[&str], rules: Vec<Rule>) -> Policy {
         tests: vec![],
         no_oversell: false,
         on_missing: OnMissing::Skip,
+        on_fba: OnFba::Skip,
         seller_span: Span::default(),
         marketplaces_span: Span::default(),
     }
@@ -52,6 +53,7 @@ pub fn publish() -> Publish {
         cap: None,
         fixed: None,
         on_missing: OnMissing::Skip,
+        on_fba: OnFba::Skip,
         default_channel_zero: false,
         targets: vec![],
     }

@@ -3,7 +3,9 @@
 
 use super::testkit::*;
 use super::*;
-use crate::model::{Amount, ByLocation, ChangeKind, OnMissing, Percent, Publish, Round, Selector};
+use crate::model::{
+    Amount, ByLocation, ChangeKind, OnFba, OnMissing, Percent, Publish, Round, Selector,
+};
 
 /// Publish `p` with one US target `{sku}` (share `share`) for SKU "A" with `available` in newark.
 fn qty(mut p: Publish, share: u32, available: u64) -> u64 {
@@ -896,4 +898,129 @@ fn merge_refuses_policies_of_two_sellers() {
     let pb = run(&b, &stock(&[("Y", NEWARK, 1, 0)]), None).unwrap();
     let err = merge(vec![(a, pa), (b, pb)]).unwrap_err();
     assert!(err.to_string().contains("different sellers"), "{err}");
+}
+
+/// One US rule `{sku}` with the given `on_fba`; "A", "B" and "C" in stock.
+fn fba_policy(on_fba: OnFba) -> (Policy, Stock) {
+    let p = Publish {
+        on_fba,
+        targets: vec![target(0, "{sku}", 10_000)],
+        ..publish()
+    };
+    (
+        policy(&["US"], vec![rule("r", Selector::Any, p)]),
+        stock(&[
+            ("A", NEWARK, 5, 0),
+            ("B", NEWARK, 2, 0),
+            ("C", NEWARK, 1, 0),
+        ]),
+    )
+}
+
+/// "A" and "C" fulfilled by Amazon, "B" listed with DEFAULT.
+fn fba_current() -> Current {
+    let mut cur = listed("B", 1, &["US"]);
+    cur.amazon_fulfilled.insert("A".into(), "AMAZON_NA".into());
+    cur.amazon_fulfilled.insert("C".into(), "AMAZON_NA".into());
+    cur
+}
+
+#[test]
+fn on_fba_skip_holds_the_offer_and_writes_the_rest() {
+    let (pol, st) = fba_policy(OnFba::Skip);
+    let pre = run(&pol, &st, Some(&fba_current())).unwrap();
+    let held: Vec<&str> = pre
+        .held()
+        .map(|(c, _)| c.offer.seller_sku.as_str())
+        .collect();
+    assert_eq!(held, ["A", "C"]);
+    assert_eq!(pre.summary.offers_fulfilled_by_amazon, 2);
+    assert!(pre.has_changes());
+}
+
+#[test]
+fn on_fba_error_fails_the_run_naming_every_fba_offer() {
+    let (pol, st) = fba_policy(OnFba::Error);
+    let err = run(&pol, &st, Some(&fba_current())).unwrap_err();
+    assert_eq!(
+        err.problems,
+        [
+            SimProblem::FulfilledByAmazon {
+                seller_sku: "A".into(),
+                channel: "AMAZON_NA".into(),
+                rule: "r".into(),
+            },
+            SimProblem::FulfilledByAmazon {
+                seller_sku: "C".into(),
+                channel: "AMAZON_NA".into(),
+                rule: "r".into(),
+            },
+        ]
+    );
+    let text = err.to_string();
+    assert!(
+        text.starts_with(
+            "error: seller SKU `A` is fulfilled by Amazon (AMAZON_NA) and rule \"r\" says `on_fba error`\n  help: convert the offer to merchant-fulfilled in Seller Central first, or use `on_fba skip`"
+        ),
+        "{text}"
+    );
+    // `--allow-new` does not lift it, and explain fails the same way.
+    assert!(run_with(&pol, &st, Some(&fba_current()), Options { allow_new: true }).is_err());
+    let e = explain(&pol, &st, Some(&fba_current()), "C", Options::default()).unwrap_err();
+    assert!(
+        matches!(&e.problems[..], [SimProblem::FulfilledByAmazon { seller_sku, .. }] if seller_sku == "C")
+    );
+    assert!(explain(&pol, &st, Some(&fba_current()), "B", Options::default()).is_ok());
+    // Without FBA seller SKUs, `on_fba error` changes nothing.
+    let pre = run(&pol, &st, Some(&listed("B", 1, &["US"]))).unwrap();
+    assert_eq!(pre.summary.offers_fulfilled_by_amazon, 0);
+    assert!(run(&pol, &st, None).is_ok());
+}
+
+#[test]
+fn a_rules_on_fba_overrides_the_policys() {
+    let src = r#"policy "p"
+seller "A1PP0FEH11RW77"
+marketplaces US
+on_fba error
+rule "own label" {
+  match   sku "A", "B"
+  on_fba  skip
+  publish US
+}
+rule "rest" {
+  match   any
+  publish US
+}
+"#;
+    let pol = crate::check::check_source(src)
+        .policy
+        .expect("the policy checks");
+    assert_eq!(pol.on_fba, OnFba::Error);
+    let on_fba = |i: usize| match &pol.rules[i].action {
+        Action::Publish(p) => p.on_fba,
+        Action::Skip => panic!("publishing rule"),
+    };
+    assert_eq!((on_fba(0), on_fba(1)), (OnFba::Skip, OnFba::Error));
+    let st = stock(&[
+        ("A", NEWARK, 5, 0),
+        ("B", NEWARK, 2, 0),
+        ("C", NEWARK, 1, 0),
+    ]);
+    // "A" is FBA under the rule that skips: held, and the run goes on.
+    let mut cur = listed("B", 1, &["US"]);
+    cur.amazon_fulfilled.insert("A".into(), "AMAZON_NA".into());
+    let pre = run_with(&pol, &st, Some(&cur), Options { allow_new: true }).unwrap();
+    assert_eq!(pre.summary.offers_fulfilled_by_amazon, 1);
+    // "C" is FBA under the rule that inherits `on_fba error`: the run fails naming it.
+    cur.amazon_fulfilled.insert("C".into(), "AMAZON_NA".into());
+    let err = run(&pol, &st, Some(&cur)).unwrap_err();
+    assert_eq!(
+        err.problems,
+        [SimProblem::FulfilledByAmazon {
+            seller_sku: "C".into(),
+            channel: "AMAZON_NA".into(),
+            rule: "rest".into(),
+        }]
+    );
 }

@@ -62,6 +62,8 @@ pub enum ItemKind {
     Guarantee(Ident),
     /// `on_missing skip|zero|error`: the policy-wide default, overridable per rule.
     OnMissing(Ident),
+    /// `on_fba skip|error`: the policy-wide default, overridable per rule.
+    OnFba(Ident),
     Rule(Rule),
     Test(Test),
 }
@@ -107,6 +109,8 @@ pub enum StmtKind {
     DefaultChannel(Spanned<Amount>),
     /// `on_missing skip|zero|error`
     OnMissing(Ident),
+    /// `on_fba skip|error`
+    OnFba(Ident),
     /// `skip`
     Skip,
 }

@@ -29,6 +29,7 @@ fn usage(keyword: &str, in_test: bool) -> Option<&'static str> {
         "location" => "`location newark` or `location newark supply_source \"…\"`",
         "guarantee" => "`guarantee no_oversell`",
         "on_missing" => "`on_missing skip`, `on_missing zero` or `on_missing error`",
+        "on_fba" => "`on_fba skip` or `on_fba error`",
         "rule" => "`rule \"name\" {` on one line, its statements on the next lines, then `}`",
         "test" => "`test \"name\" {` on one line, its `stock` and `expect` lines, then `}`",
         "match" => {
@@ -90,7 +91,7 @@ pub(crate) fn unknown_item(word: &str, span: Span) -> Diagnostic {
     }
     Diagnostic::error(codes::UNKNOWN_KEYWORD, format!("unknown keyword `{word}`"))
         .at(span, "not a keyword")
-        .help("a policy file is made of `policy`, `seller`, `marketplaces`, `marketplace`, `location`, `guarantee`, `on_missing`, `rule` and `test` lines")
+        .help("a policy file is made of `policy`, `seller`, `marketplaces`, `marketplace`, `location`, `guarantee`, `on_missing`, `on_fba`, `rule` and `test` lines")
 }
 
 pub(crate) fn unknown_stmt(word: &str, span: Span) -> Diagnostic {
@@ -127,7 +128,7 @@ pub(crate) fn unknown_stmt(word: &str, span: Span) -> Diagnostic {
         format!("unknown statement keyword `{word}`"),
     )
     .at(span, "not a statement keyword")
-    .help("a rule's statements are `match`, `stock from`, `buffer`, `share`, `round`, `threshold`, `cap`, `quantity`, `publish`, `default_channel`, `on_missing` and `skip`")
+    .help("a rule's statements are `match`, `stock from`, `buffer`, `share`, `round`, `threshold`, `cap`, `quantity`, `publish`, `default_channel`, `on_missing`, `on_fba` and `skip`")
 }
 
 pub(crate) fn unknown_test_stmt(word: &str, span: Span) -> Diagnostic {
@@ -263,6 +264,7 @@ fn expected_name(r: Rule) -> Option<(&'static str, String)> {
         location_item => Some(("top", "`location`".into())),
         guarantee_item => Some(("top", "`guarantee`".into())),
         on_missing_item => Some(("top", "`on_missing`".into())),
+        on_fba_item => Some(("top", "`on_fba`".into())),
         rule_item => Some(("top", "`rule`".into())),
         test_item => Some(("top", "`test`".into())),
         match_stmt => Some(("stmt", "`match`".into())),
@@ -276,6 +278,7 @@ fn expected_name(r: Rule) -> Option<(&'static str, String)> {
         publish_stmt => Some(("stmt", "`publish`".into())),
         default_channel_stmt => Some(("stmt", "`default_channel`".into())),
         on_missing_stmt => Some(("stmt", "`on_missing`".into())),
+        on_fba_stmt => Some(("stmt", "`on_fba`".into())),
         skip_stmt => Some(("stmt", "`skip`".into())),
         stock_test => Some(("test", "`stock`".into())),
         expect_test => Some(("test", "`expect`".into())),
@@ -488,6 +491,7 @@ pub(crate) fn from_pest(
         let what = match before {
             "round" => "`down`, `up` or `nearest`",
             "on_missing" => "`skip`, `zero` or `error`",
+            "on_fba" => "`skip` or `error`",
             "guarantee" => "`no_oversell`",
             "region" => "a region (`NA`, `EU`, `FE`)",
             "location" | "from" | "at" => "a location name",

@@ -187,6 +187,7 @@ const TOP_KEYWORDS: &[&str] = &[
     "location",
     "guarantee",
     "on_missing",
+    "on_fba",
     "rule",
     "test",
 ];

@@ -27,6 +27,7 @@ pub(crate) const STMT_KEYWORDS: &[&str] = &[
     "publish",
     "default_channel",
     "on_missing",
+    "on_fba",
     "skip",
 ];
 pub(crate) const TOP_KEYWORDS: &[&str] = &[
@@ -37,6 +38,7 @@ pub(crate) const TOP_KEYWORDS: &[&str] = &[
     "location",
     "guarantee",
     "on_missing",
+    "on_fba",
     "rule",
     "test",
 ];
@@ -190,6 +192,7 @@ fn is_keyword(r: Rule) -> bool {
             | Rule::kw_supply_source
             | Rule::kw_guarantee
             | Rule::kw_on_missing
+            | Rule::kw_on_fba
             | Rule::kw_rule
             | Rule::kw_test
             | Rule::kw_match
@@ -342,6 +345,7 @@ impl Lower<'_> {
             }
             Rule::guarantee_item => ItemKind::Guarantee(self.ident(it.next()?)),
             Rule::on_missing_item => ItemKind::OnMissing(self.ident(it.next()?)),
+            Rule::on_fba_item => ItemKind::OnFba(self.ident(it.next()?)),
             Rule::rule_item => {
                 let name = self.string(it.next()?);
                 let body = it.next()?;
@@ -430,6 +434,7 @@ impl Lower<'_> {
             Rule::quantity_stmt => StmtKind::Quantity(self.amount(it.next()?)?),
             Rule::default_channel_stmt => StmtKind::DefaultChannel(self.amount(it.next()?)?),
             Rule::on_missing_stmt => StmtKind::OnMissing(self.ident(it.next()?)),
+            Rule::on_fba_stmt => StmtKind::OnFba(self.ident(it.next()?)),
             Rule::skip_stmt => StmtKind::Skip,
             Rule::publish_stmt => {
                 let mut targets = Vec::new();
