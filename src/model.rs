@@ -423,9 +423,10 @@ pub struct OfferChange {
     /// Channels as the current listings show them; `None` when the SKU is not listed.
     pub current: Option<Vec<ChannelQty>>,
     pub kind: ChangeKind,
-    /// Set when the offer is not written, and why.
+    /// Set when the offer is not written, and why. Boxed: held offers are few, and a million
+    /// offers should not each carry room for the reason.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub hold: Option<Hold>,
+    pub hold: Option<Box<Hold>>,
 }
 
 impl OfferChange {

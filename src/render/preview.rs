@@ -579,7 +579,7 @@ fn json_change<'a>(policy: &'a Policy, c: &'a OfferChange, p: &'a Provenance) ->
         inventory_sku: &c.offer.inventory_sku,
         kind: c.kind,
         written: c.is_write(),
-        hold: c.hold.as_ref(),
+        hold: c.hold.as_deref(),
         not_listed_in: &p.not_listed_in,
         channels: c
             .offer
@@ -761,7 +761,7 @@ pub fn trace_text<W: Write>(w: &mut W, policy: &Policy, t: &Trace) -> io::Result
                 ch.quantity
             )?;
         }
-        if let Some(h) = &c.hold {
+        if let Some(h) = c.hold.as_deref() {
             writeln!(w, "  not written: {}", h.reason())?;
             continue;
         }

@@ -45,8 +45,9 @@ pub struct Provenance {
     pub also_shown_in: Vec<String>,
     /// Marketplaces the policy publishes to where the current listings say the SKU is not
     /// listed: not written there (a write would create an offer), unless `--allow-new`.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub not_listed_in: Vec<String>,
+    /// A boxed slice: no room taken beyond a pointer when empty, as it nearly always is.
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    pub not_listed_in: Box<[String]>,
 }
 
 /// Choices of the run that are the user's to make, not the policy's.
@@ -112,7 +113,7 @@ impl Preview {
     pub fn held(&self) -> impl Iterator<Item = (&OfferChange, &Hold)> {
         self.changes
             .iter()
-            .filter_map(|c| c.hold.as_ref().map(|h| (c, h)))
+            .filter_map(|c| c.hold.as_deref().map(|h| (c, h)))
     }
 }
 
@@ -185,18 +186,23 @@ fn same_channels(a: &[ChannelQty], b: &[ChannelQty]) -> bool {
     a == b
 }
 
+/// The marketplaces an offer is written in (indices into `Produced::marketplaces`) and the codes
+/// of those left out because its seller SKU is not listed there.
+type Narrowed = (Vec<usize>, Vec<String>);
+
 /// Where an offer may be written, given what Amazon holds: `Err(hold)` when it must not be
-/// written at all, else the indices (into `p.marketplaces`) of the marketplaces to write and
-/// the codes of those left out because the SKU is not listed there.
+/// written at all; else `Ok(None)` to write it in every marketplace the policy names, or
+/// `Ok(Some((keep, left_out)))`: the indices (into `p.marketplaces`) of the marketplaces to write
+/// and the codes of those left out because the seller SKU is not listed there. The common case
+/// allocates nothing: this runs once per offer.
 fn placement(
     policy: &Policy,
     p: &Produced,
     current: Option<&Current>,
     opts: Options,
-) -> Result<(Vec<usize>, Vec<String>), Hold> {
-    let all: Vec<usize> = (0..p.marketplaces.len()).collect();
+) -> Result<Option<Narrowed>, Hold> {
     let Some(cur) = current else {
-        return Ok((all, Vec::new()));
+        return Ok(None);
     };
     if let Some(channel) = cur.amazon_fulfilled.get(&p.seller_sku) {
         // Never lifted: Amazon owns the quantity, and a merchant quantity adds a second offer.
@@ -205,7 +211,7 @@ fn placement(
         });
     }
     if opts.allow_new {
-        return Ok((all, Vec::new()));
+        return Ok(None);
     }
     if !cur.knows(&p.seller_sku) {
         return Err(Hold::NotListed);
@@ -213,14 +219,17 @@ fn placement(
     let Some(listed) = cur.listed_in.get(&p.seller_sku).filter(|l| !l.is_empty()) else {
         // Listed, but the source does not say where: written as the policy says (the preview
         // counts these and says how to tell allot where they are listed).
-        return Ok((all, Vec::new()));
+        return Ok(None);
     };
     let code = |i: usize| policy.marketplaces[p.marketplaces[i]].code.as_str();
     // Listings data names Amazon's code (`UK`) where the policy may write an alias (`GB`).
-    let (here, elsewhere): (Vec<usize>, Vec<usize>) = all
-        .into_iter()
-        .partition(|&i| listed.contains(crate::marketplaces::canonical(code(i))));
-    if here.is_empty() {
+    let here = |i: &usize| listed.contains(crate::marketplaces::canonical(code(*i)));
+    let n = p.marketplaces.len();
+    if (0..n).all(|i| here(&i)) {
+        return Ok(None);
+    }
+    let (keep, elsewhere): (Vec<usize>, Vec<usize>) = (0..n).partition(here);
+    if keep.is_empty() {
         let in_region: Vec<String> = listed
             .iter()
             .filter(|m| region_of(policy, m) == Some(p.region))
@@ -233,14 +242,14 @@ fn placement(
             listed_in: in_region,
         });
     }
-    let not_listed = elsewhere.into_iter().map(|i| code(i).to_string()).collect();
-    Ok((here, not_listed))
+    let left_out = elsewhere.into_iter().map(|i| code(i).to_string()).collect();
+    Ok(Some((keep, left_out)))
 }
 
 /// `on_fba error`: an offer held back because Amazon fulfils it fails the run instead of being
 /// listed, for sellers who expect none of the rule's offers to be FBA.
 fn fba_refused(policy: &Policy, change: &OfferChange, rule: usize) -> Option<SimProblem> {
-    let Some(Hold::FulfilledByAmazon { channel }) = &change.hold else {
+    let Some(Hold::FulfilledByAmazon { channel }) = change.hold.as_deref() else {
         return None;
     };
     let Action::Publish(p) = &policy.rules.get(rule)?.action else {
@@ -279,13 +288,12 @@ fn finish(
     let cur_map = current.and_then(|c| c.listings.get(&p.seller_sku));
     let kind = classify(&p.channels, cur_map);
     let (hold, not_listed_in) = match placement(policy, &p, current, opts) {
-        Ok((keep, not_listed)) => {
-            if keep.len() < p.marketplaces.len() {
-                p.marketplaces = keep.iter().map(|&i| p.marketplaces[i]).collect();
-            }
-            (None, not_listed)
+        Ok(None) => (None, Box::default()),
+        Ok(Some((keep, left_out))) => {
+            p.marketplaces = keep.iter().map(|&i| p.marketplaces[i]).collect();
+            (None, left_out.into_boxed_slice())
         }
-        Err(h) => (Some(h), Vec::new()),
+        Err(h) => (Some(Box::new(h)), Box::default()),
     };
     let codes: Vec<String> = p
         .marketplaces
@@ -650,13 +658,14 @@ pub fn merge(parts: Vec<(Policy, Preview)>) -> Result<(Policy, Preview), SimErro
             message: "no policy to plan".into(),
         }));
     };
-    let many = parts.len() > 0;
+    if parts.len() == 0 {
+        // One policy: nothing to merge (and a million seller SKUs need no second index).
+        return Ok((policy, preview));
+    }
     let names = |policy: &Policy| policy.name.clone();
     let first_name = names(&policy);
-    if many {
-        for w in &mut preview.warnings {
-            *w = format!("[{first_name}] {w}");
-        }
+    for w in &mut preview.warnings {
+        *w = format!("[{first_name}] {w}");
     }
     // (region, seller SKU) → policy name, over every offer written or held.
     let mut writers: HashMap<(Region, String), String> = preview
@@ -751,10 +760,8 @@ pub fn merge(parts: Vec<(Policy, Preview)>) -> Result<(Policy, Preview), SimErro
         all_names.push(name);
     }
     problems.into_result()?;
-    if many {
-        policy.name = all_names.join(" + ");
-        policy.tests.clear();
-    }
+    policy.name = all_names.join(" + ");
+    policy.tests.clear();
     Ok((policy, preview))
 }
 
@@ -768,7 +775,7 @@ fn count(preview: &mut Preview, change: &OfferChange, current: Option<&Current>)
         preview.listed_where_unknown += 1;
     }
     let s = &mut preview.summary;
-    match &change.hold {
+    match change.hold.as_deref() {
         Some(Hold::FulfilledByAmazon { .. }) => s.offers_fulfilled_by_amazon += 1,
         Some(Hold::NotListed | Hold::NotListedHere { .. }) => s.offers_not_listed += 1,
         None => match change.kind {

@@ -478,7 +478,7 @@ fn change_kinds_against_current_listings() {
         ]
     );
     // The seller SKU Amazon does not know is held back (a write would create a ghost listing).
-    assert_eq!(pre.changes[0].hold, Some(Hold::NotListed));
+    assert_eq!(pre.changes[0].hold.as_deref(), Some(&Hold::NotListed));
     assert!(pre.changes[1..].iter().all(|c| c.hold.is_none()));
     assert_eq!(pre.summary.offers_not_listed, 1);
     assert_eq!(
@@ -761,8 +761,8 @@ fn an_fba_seller_sku_is_never_written_even_with_allow_new() {
     for opts in [Options::default(), Options { allow_new: true }] {
         let pre = run_with(&pol, &st, Some(&cur), opts).unwrap();
         assert_eq!(
-            pre.changes[0].hold,
-            Some(Hold::FulfilledByAmazon {
+            pre.changes[0].hold.as_deref(),
+            Some(&Hold::FulfilledByAmazon {
                 channel: "AMAZON_NA".into()
             })
         );
@@ -782,7 +782,7 @@ fn a_shared_seller_sku_is_written_only_where_it_is_listed() {
     assert!(c.hold.is_none());
     assert_eq!(c.offer.marketplaces, ["US"]);
     assert_eq!(c.offer.marketplace_ids, ["ATVPDKIKX0DER"]);
-    assert_eq!(pre.provenance[0].not_listed_in, ["CA", "MX"]);
+    assert_eq!(&*pre.provenance[0].not_listed_in, ["CA", "MX"]);
     // --allow-new creates the offers in CA and MX too.
     let opts = Options { allow_new: true };
     let pre = run_with(&pol, &st, Some(&listed("A", 1, &["US"])), opts).unwrap();
@@ -800,14 +800,14 @@ fn a_seller_sku_listed_only_outside_the_policys_marketplaces_is_held() {
     let st = stock(&[("A", NEWARK, 5, 0)]);
     let pre = run(&pol, &st, Some(&listed("A", 1, &["US"]))).unwrap();
     assert_eq!(
-        pre.changes[0].hold,
-        Some(Hold::NotListedHere {
+        pre.changes[0].hold.as_deref(),
+        Some(&Hold::NotListedHere {
             listed_in: vec!["US".into()]
         })
     );
     // Listed only in another region: as good as not listed here.
     let pre = run(&pol, &st, Some(&listed("A", 1, &["DE"]))).unwrap();
-    assert_eq!(pre.changes[0].hold, Some(Hold::NotListed));
+    assert_eq!(pre.changes[0].hold.as_deref(), Some(&Hold::NotListed));
 }
 
 #[test]
