@@ -1803,3 +1803,118 @@ async fn current_live_sees_the_fba_channel() {
     assert!(current.listed_in["FBA-1"].contains("US"));
     h.shutdown().await;
 }
+
+/// `allot sandbox --state FILE` (the real binary) on an ephemeral loopback port; its base URL.
+#[cfg(unix)]
+fn spawn_cli_sandbox(file: &std::path::Path, extra: &[&str]) -> (std::process::Child, String) {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("allot"))
+        .args(["sandbox", "--addr", "127.0.0.1:0", "--rate-scale", "1000000"])
+        .arg("--state")
+        .arg(file)
+        .args(extra)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().and_then(Result::ok).unwrap_or_default();
+    // Keep reading: a closed pipe would kill the sandbox on its next line of output.
+    std::thread::spawn(move || lines.count());
+    let base = first
+        .split_whitespace()
+        .find(|w| w.starts_with("http://127.0.0.1:"))
+        .unwrap_or_else(|| panic!("no URL in {first:?}"))
+        .to_string();
+    (child, base)
+}
+
+#[cfg(unix)]
+async fn cli_login(base: &str) -> Api {
+    let c = Client::new();
+    let t: Value = c
+        .post(format!("{base}/auth/o2/token"))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", "r"),
+            ("client_id", "a"),
+            ("client_secret", "s"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    Api {
+        c,
+        base: base.to_string(),
+        token: t["access_token"].as_str().unwrap().to_string(),
+    }
+}
+
+/// Writes answered ACCEPTED survive `kill -9`: the answer is sent only once the write is in the
+/// state file. (With a debounced save, the last writes of a burst were lost.)
+#[cfg(unix)]
+#[tokio::test]
+async fn accepted_writes_survive_kill_9_of_the_cli_sandbox() {
+    use futures::StreamExt;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("durable.json");
+    let (mut child, base) = spawn_cli_sandbox(&file, &[]);
+    let api = std::sync::Arc::new(cli_login(&base).await);
+    let n = 400;
+    let started = std::time::Instant::now();
+    let accepted: Vec<(String, u64)> = futures::stream::iter(0..n)
+        .map(|i| {
+            let api = api.clone();
+            async move {
+                let sku = format!("D-{i:04}");
+                let q = (i * 7 % 50) as u64;
+                let r = api.patch(&sku, US, op("merge", fa(&[("DEFAULT", q)]))).await;
+                (r.body["status"] == "ACCEPTED").then_some((sku, q))
+            }
+        })
+        .buffer_unordered(8)
+        .filter_map(|x| async move { x })
+        .collect()
+        .await;
+    // Right after the last answer: no Ctrl-C, no chance to save on the way out.
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let elapsed = started.elapsed();
+    eprintln!(
+        "{n} PATCHes with --state: {:.0}/s",
+        n as f64 / elapsed.as_secs_f64()
+    );
+    assert_eq!(accepted.len(), n);
+
+    let (mut child, base) = spawn_cli_sandbox(&file, &[]);
+    let api = cli_login(&base).await;
+    let state = api.inspect("/_sandbox/state").await;
+    let kept: std::collections::BTreeMap<String, u64> = state["amazon"]["listings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            (
+                l["seller_sku"].as_str().unwrap().to_string(),
+                l["channels"]["DEFAULT"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let lost: Vec<&(String, u64)> = accepted
+        .iter()
+        .filter(|(sku, q)| kept.get(sku) != Some(q))
+        .collect();
+    // The request log is saved with the state: every accepted PATCH is in it.
+    let log: Vec<Value> = serde_json::from_value(api.inspect("/_sandbox/requests").await).unwrap();
+    let logged = log
+        .iter()
+        .filter(|e| e["operation"] == "patchListingsItem" && e["applied"] == true)
+        .count();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(lost.is_empty(), "{} accepted writes lost: {lost:?}", lost.len());
+    assert_eq!(logged, n);
+}

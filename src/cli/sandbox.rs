@@ -46,6 +46,10 @@ pub struct SandboxArgs {
     /// rehearse `allot plan --current live`.
     #[arg(long, value_name = "FILE")]
     pub listings: Option<PathBuf>,
+    /// Keep the last N requests in the request log (`/_sandbox/requests`); older ones go.
+    #[arg(long, default_value_t = sandbox::DEFAULT_LOG_LIMIT as u64, value_name = "N",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub log_limit: u64,
     /// Allow a non-loopback --addr. The sandbox accepts ANY credentials: only for trusted
     /// networks.
     #[arg(long)]
@@ -77,6 +81,7 @@ pub fn run(args: SandboxArgs) -> ExitCode {
         feed_queue_time: Duration::from_millis(args.feed_delay),
         feed_processing_time: Duration::from_millis(args.feed_delay),
         gzip_reports: args.gzip_reports,
+        log_limit: usize::try_from(args.log_limit).unwrap_or(usize::MAX),
         ..SandboxOptions::default()
     };
     let rt = match tokio::runtime::Runtime::new() {
@@ -129,7 +134,7 @@ pub fn run(args: SandboxArgs) -> ExitCode {
         println!("allot sandbox: a local SP-API on {base}");
         match &args.state {
             Some(p) => println!(
-                "  state: {} (saved as it changes and on Ctrl-C)",
+                "  state: {} (saved before each answer that changes it)",
                 p.display()
             ),
             None => println!("  state: in memory only (use --state FILE to keep it)"),

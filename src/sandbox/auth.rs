@@ -88,7 +88,11 @@ async fn token_inner(shared: &Shared, req: Request) -> Response {
             .tokens
             .insert(token_hash(&access), now + ttl.as_secs() as i64);
     }
-    shared.mark_dirty();
+    // A token the client holds must survive a crash, or its next call is refused.
+    let v = shared.mark_dirty();
+    if !shared.persisted(v).await {
+        return lwa_error("server_error", "The sandbox could not save its state file.");
+    }
     let mut r = (
         StatusCode::OK,
         axum::Json(json!({

@@ -176,7 +176,14 @@ async fn upload_inner(shared: &Shared, id: String, req: Request) -> Response {
         }
         doc.content = Some(bytes.to_vec());
     }
-    shared.mark_dirty();
+    let v = shared.mark_dirty();
+    if !shared.persisted(v).await {
+        return storage_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "InternalError",
+            "The sandbox could not save its state file.",
+        );
+    }
     body_response(StatusCode::OK, "text/plain", Vec::new())
 }
 

@@ -84,12 +84,32 @@ pub struct Since {
     since: Option<u64>,
 }
 
-/// `GET /_sandbox/requests[?since=SEQ]`: every SP-API request (and feed message) in order.
+/// `GET /_sandbox/requests[?since=SEQ]`: the last SP-API requests (and feed messages) in
+/// order, at most the log limit; the headers say the limit and the first `seq` still kept.
 pub async fn requests(State(shared): State<Arc<Shared>>, Query(q): Query<Since>) -> Response {
     let inner = shared.lock();
     let since = q.since.unwrap_or(0);
-    let log: Vec<_> = inner.log.iter().filter(|e| e.seq > since).collect();
-    ok(json!(log))
+    let log: Vec<_> = inner.state.log.iter().filter(|e| e.seq > since).collect();
+    let mut r = ok(json!(log));
+    let first = inner
+        .state
+        .log
+        .front()
+        .map_or(inner.state.log_seq + 1, |e| e.seq);
+    for (name, value) in [
+        ("x-sandbox-log-limit", inner.log_limit() as u64),
+        ("x-sandbox-log-first-seq", first),
+    ] {
+        r.headers_mut().insert(name, value.into());
+    }
+    r
+}
+
+fn not_saved() -> Response {
+    let o = super::not_saved();
+    let mut r = (o.status, axum::Json(o.body)).into_response();
+    add_request_id(r.headers_mut());
+    r
 }
 
 /// `POST /_sandbox/reset`: forget listings, feeds, documents, the log and the rate buckets.
@@ -101,12 +121,17 @@ pub async fn reset(State(shared): State<Arc<Shared>>) -> Response {
             t.abort();
         }
         let tokens = std::mem::take(&mut inner.state.tokens);
+        // Sequence numbers go on, so `?since=` stays meaningful across a reset.
+        let log_seq = inner.state.log_seq;
         inner.state = super::State::new();
         inner.state.tokens = tokens;
-        inner.log.clear();
+        inner.state.log_seq = log_seq;
         inner.limits.reset();
     }
-    shared.mark_dirty();
+    let v = shared.mark_dirty();
+    if !shared.persisted(v).await {
+        return not_saved();
+    }
     ok(json!({ "reset": true }))
 }
 
@@ -237,7 +262,10 @@ pub async fn seed(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
     let result = apply_seed(&mut shared.lock().state, &req);
     match result {
         Ok(n) => {
-            shared.mark_dirty();
+            let v = shared.mark_dirty();
+            if !shared.persisted(v).await {
+                return not_saved();
+            }
             ok(json!({ "seeded": n }))
         }
         Err(e) => bad(&e),

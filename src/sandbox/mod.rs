@@ -11,6 +11,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -22,7 +23,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use serde::Serialize;
 use serde_json::{Value, json};
-use tokio::sync::{Notify, oneshot};
+use tokio::sync::{Notify, oneshot, watch};
 
 mod auth;
 mod feeds;
@@ -84,7 +85,13 @@ pub struct SandboxOptions {
     pub gzip_reports: bool,
     /// Lifetime of issued access tokens (Amazon: 3600 s).
     pub token_ttl: Duration,
+    /// How many request-log entries are kept (the oldest go first), so a long run does not
+    /// grow without bound. At least 1.
+    pub log_limit: usize,
 }
+
+/// Default of [`SandboxOptions::log_limit`]: a rehearsal's worth, a few MB at most.
+pub const DEFAULT_LOG_LIMIT: usize = 5_000;
 
 impl Default for SandboxOptions {
     fn default() -> Self {
@@ -94,6 +101,7 @@ impl Default for SandboxOptions {
             feed_processing_time: Duration::from_secs(1),
             gzip_reports: false,
             token_ttl: Duration::from_secs(3600),
+            log_limit: DEFAULT_LOG_LIMIT,
         }
     }
 }
@@ -164,9 +172,9 @@ impl SandboxHandle {
         Ok(n)
     }
 
-    /// A copy of the request log, as `GET /_sandbox/requests` shows it.
+    /// A copy of the request log (its last entries), as `GET /_sandbox/requests` shows it.
     pub fn requests(&self) -> Vec<LogEntry> {
-        self.shared.lock().log.clone()
+        self.shared.lock().state.log.iter().cloned().collect()
     }
 
     /// Stop serving, stop feed processing and save the state (if a state file was given). A
@@ -236,21 +244,23 @@ pub async fn start_with(
         drop_after_apply: options.drop_after_apply,
         next: Default::default(),
     };
+    let log_limit = options.log_limit.max(1);
     let shared = Arc::new(Shared {
         addr,
         config: config.clone(),
         options,
         inner: Mutex::new(Inner {
             state,
-            log: Vec::new(),
             limits: Limits::new(config.rate_scale),
             rng: fastrand::Rng::with_seed(config.seed),
             faults,
             tasks: Vec::new(),
-            seq: 0,
+            log_limit,
         }),
         dirty: Notify::new(),
         stopping: std::sync::atomic::AtomicBool::new(false),
+        version: AtomicU64::new(0),
+        durable: watch::channel(Durable { version: 0, ok: true }).0,
     });
     feeds::resume_pending(&shared);
 
@@ -440,21 +450,38 @@ pub struct LogEntry {
 
 pub(crate) struct Inner {
     pub state: State,
-    pub log: Vec<LogEntry>,
     pub limits: Limits,
     pub rng: fastrand::Rng,
     pub faults: Faults,
     pub tasks: Vec<tokio::task::JoinHandle<()>>,
-    seq: u64,
+    log_limit: usize,
 }
 
 impl Inner {
     pub fn log(&mut self, mut e: LogEntry) {
-        self.seq += 1;
-        e.seq = self.seq;
-        self.log.push(e);
+        let log = &mut self.state.log;
+        self.state.log_seq += 1;
+        e.seq = self.state.log_seq;
+        while log.len() >= self.log_limit {
+            log.pop_front();
+        }
+        log.push_back(e);
+    }
+
+    pub fn log_limit(&self) -> usize {
+        self.log_limit
     }
 }
+
+/// What the state file holds: every change up to `version` (when `ok`).
+#[derive(Clone, Copy, Debug)]
+struct Durable {
+    version: u64,
+    ok: bool,
+}
+
+/// How long an answer may wait for its save before it is answered 500 instead.
+const SAVE_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub(crate) struct Shared {
     pub addr: SocketAddr,
@@ -463,6 +490,10 @@ pub(crate) struct Shared {
     inner: Mutex<Inner>,
     dirty: Notify,
     stopping: std::sync::atomic::AtomicBool,
+    /// Bumped after each change of the state (the change is made first, under the lock).
+    version: AtomicU64,
+    /// The last save's coverage; answers wait on it (group commit).
+    durable: watch::Sender<Durable>,
 }
 
 impl Shared {
@@ -474,41 +505,102 @@ impl Shared {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    pub fn mark_dirty(&self) {
+    /// Record that the state changed (call after the change, lock released or not) and wake
+    /// the writer. Returns the version an answer revealing the change must wait for.
+    pub fn mark_dirty(&self) -> u64 {
+        let v = self.version.fetch_add(1, Ordering::SeqCst) + 1;
         if self.config.state_file.is_some() {
             self.dirty.notify_one();
         }
+        v
     }
 
-    /// Debounced writer: after a change, wait a moment so a burst of writes costs one save.
-    async fn writer_loop(self: Arc<Self>) {
-        loop {
-            self.dirty.notified().await;
-            if self.stopping.load(std::sync::atomic::Ordering::SeqCst) {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-            let s = self.clone();
-            if let Ok(Err(e)) = tokio::task::spawn_blocking(move || s.save_now()).await {
-                eprintln!("allot sandbox: {e}");
-            }
+    /// The version of the latest change (what an answer may reveal).
+    pub fn current_version(&self) -> u64 {
+        self.version.load(Ordering::SeqCst)
+    }
+
+    /// Wait until the state file holds every change up to `v`: an answer must never tell a
+    /// client about a change a crash could still lose. True at once without a state file;
+    /// false if the save failed or took longer than [`SAVE_TIMEOUT`].
+    pub async fn persisted(&self, v: u64) -> bool {
+        if self.config.state_file.is_none() {
+            return true;
+        }
+        let mut rx = self.durable.subscribe();
+        if rx.borrow().version >= v {
+            return rx.borrow().ok;
+        }
+        self.dirty.notify_one();
+        match tokio::time::timeout(SAVE_TIMEOUT, rx.wait_for(|d| d.version >= v)).await {
+            Ok(Ok(d)) => d.ok,
+            _ => false,
         }
     }
 
-    fn save_now(&self) -> Result<(), SandboxError> {
+    /// Group commit: save whenever something changed. Changes made while a save runs wait for
+    /// the next one, so a burst of N writers costs far fewer than N saves.
+    async fn writer_loop(self: Arc<Self>) {
+        loop {
+            self.dirty.notified().await;
+            if self.stopping.load(Ordering::SeqCst) {
+                return;
+            }
+            if self.current_version() <= self.durable.borrow().version {
+                continue;
+            }
+            let s = self.clone();
+            let saved = tokio::task::spawn_blocking(move || s.save_snapshot()).await;
+            let (version, ok) = match saved {
+                Ok((v, Ok(()))) => (v, true),
+                Ok((v, Err(e))) => {
+                    eprintln!("allot sandbox: {e}");
+                    (v, false)
+                }
+                Err(_) => (self.current_version(), false),
+            };
+            self.durable.send_replace(Durable { version, ok });
+        }
+    }
+
+    /// Save the state now; the version it covers comes back even when the save fails.
+    fn save_snapshot(&self) -> (u64, Result<(), SandboxError>) {
         let Some(path) = &self.config.state_file else {
-            return Ok(());
+            return (self.current_version(), Ok(()));
         };
         // Copy under the lock, encode outside it: requests need not wait for the encoding.
-        let state = self.lock().state.clone();
-        let bytes = serde_json::to_vec_pretty(&state).map_err(|e| SandboxError::WriteState {
-            path: path.clone(),
-            source: std::io::Error::other(e),
-        })?;
-        state::save_bytes(path, &bytes).map_err(|source| SandboxError::WriteState {
+        // The version is read under the same lock: every bump so far is for a change the copy
+        // holds (changes are made under the lock before their bump).
+        let (state, version) = {
+            let inner = self.lock();
+            (inner.state.clone(), self.current_version())
+        };
+        let bytes = match serde_json::to_vec(&state) {
+            Ok(b) => b,
+            Err(e) => {
+                return (
+                    version,
+                    Err(SandboxError::WriteState {
+                        path: path.clone(),
+                        source: std::io::Error::other(e),
+                    }),
+                );
+            }
+        };
+        let r = state::save_bytes(path, &bytes).map_err(|source| SandboxError::WriteState {
             path: path.clone(),
             source,
-        })
+        });
+        (version, r)
+    }
+
+    fn save_now(&self) -> Result<(), SandboxError> {
+        let (version, r) = self.save_snapshot();
+        self.durable.send_replace(Durable {
+            version,
+            ok: r.is_ok(),
+        });
+        r
     }
 
     /// `d` divided by the rate scale (positive: checked at start).
@@ -560,7 +652,6 @@ pub(crate) struct Call {
     pub headers: HeaderMap,
     pub body: Bytes,
     pub conn: Option<ConnMeta>,
-    pub host: Option<String>,
 }
 
 impl Call {
@@ -579,11 +670,6 @@ impl Call {
                     .collect()
             })
             .unwrap_or_default();
-        let host = parts
-            .headers
-            .get(header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .map(str::to_string);
         let body = axum::body::to_bytes(body, limit).await.map_err(|_| {
             let mut r = error_response(
                 StatusCode::PAYLOAD_TOO_LARGE,
@@ -601,7 +687,6 @@ impl Call {
             headers: parts.headers,
             body,
             conn,
-            host,
         })
     }
 
@@ -624,12 +709,17 @@ impl Call {
             .map(|(_, v)| v.as_str())
     }
 
-    /// The base URL the client used (for document URLs), falling back to the bound address.
+    /// The base URL of document URLs: the address this connection arrived on (one of the
+    /// sandbox's own, right even when it listens on 0.0.0.0), never the Host header, which a
+    /// client or a proxy could set to send uploads elsewhere.
     pub fn base(&self, shared: &Shared) -> String {
-        match &self.host {
-            Some(h) => format!("http://{h}"),
-            None => format!("http://{}", shared.addr),
-        }
+        let addr = self
+            .conn
+            .as_ref()
+            .and_then(|c| c.local)
+            .filter(|a| !a.ip().is_unspecified())
+            .unwrap_or(shared.addr);
+        format!("http://{addr}")
     }
 }
 
@@ -683,103 +773,122 @@ where
     };
     drop(pending);
 
-    let mut inner = shared.lock();
-    // 1. Authorization.
-    if let Err(details) = auth::check(&inner.state, &call.headers) {
-        entry.status = 403;
-        entry.fault = Some("unauthorized".into());
-        inner.log(entry);
-        return finish(
-            Outcome::error(
-                StatusCode::FORBIDDEN,
-                "Unauthorized",
-                "Access to requested resource is denied.",
-                Some(details),
-            ),
-            &request_id,
-            None,
-        );
-    }
-    // 2. Throttling.
-    if !inner.limits.take(op, Instant::now()) {
-        entry.status = 429;
-        entry.fault = Some("throttled".into());
-        inner.log(entry);
-        return finish(quota_exceeded(), &request_id, None);
-    }
-    let rate = inner.limits.rate(op);
-    // 3. Injected faults, before any work: scripted ones first, then random ones.
-    let (fail, dropping, drop_after) = match inner.faults.next.pop_front() {
-        Some(NextFault::Throttle) => (Some(0), false, false),
-        Some(NextFault::Internal) => (Some(1), false, false),
-        Some(NextFault::Unavailable) => (Some(2), false, false),
-        Some(NextFault::DropAfter) => (None, true, true),
-        Some(NextFault::DropBefore) => (None, true, false),
-        Some(NextFault::Pass) => (None, false, false),
-        None => {
-            let f = &inner.faults;
-            let (fail_rate, drop_rate, after) = (f.fail_rate, f.drop_rate, f.drop_after_apply);
-            if fail_rate > 0.0 && inner.rng.f64() < fail_rate {
-                (Some(inner.rng.u8(0..3)), false, false)
-            } else {
-                let dropping = drop_rate > 0.0 && inner.rng.f64() < drop_rate;
-                (None, dropping, after)
-            }
+    let (outcome, dropping, rate) = {
+        let mut inner = shared.lock();
+        // 1. Authorization.
+        if let Err(details) = auth::check(&inner.state, &call.headers) {
+            entry.status = 403;
+            entry.fault = Some("unauthorized".into());
+            inner.log(entry);
+            return finish(
+                Outcome::error(
+                    StatusCode::FORBIDDEN,
+                    "Unauthorized",
+                    "Access to requested resource is denied.",
+                    Some(details),
+                ),
+                &request_id,
+                None,
+            );
         }
-    };
-    if let Some(kind) = fail {
-        let (outcome, name) = match kind {
-            0 => (quota_exceeded(), "injected-429"),
-            1 => (
-                Outcome::error(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "InternalFailure",
-                    "We encountered an internal error. Please try again.",
-                    None,
-                ),
-                "injected-500",
-            ),
-            _ => (
-                Outcome::error(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "ServiceUnavailable",
-                    "Service temporarily unavailable. Please try again.",
-                    None,
-                ),
-                "injected-503",
-            ),
+        // 2. Throttling.
+        if !inner.limits.take(op, Instant::now()) {
+            entry.status = 429;
+            entry.fault = Some("throttled".into());
+            inner.log(entry);
+            return finish(quota_exceeded(), &request_id, None);
+        }
+        let rate = inner.limits.rate(op);
+        // 3. Injected faults, before any work: scripted ones first, then random ones.
+        let (fail, dropping, drop_after) = match inner.faults.next.pop_front() {
+            Some(NextFault::Throttle) => (Some(0), false, false),
+            Some(NextFault::Internal) => (Some(1), false, false),
+            Some(NextFault::Unavailable) => (Some(2), false, false),
+            Some(NextFault::DropAfter) => (None, true, true),
+            Some(NextFault::DropBefore) => (None, true, false),
+            Some(NextFault::Pass) => (None, false, false),
+            None => {
+                let f = &inner.faults;
+                let (fail_rate, drop_rate, after) = (f.fail_rate, f.drop_rate, f.drop_after_apply);
+                if fail_rate > 0.0 && inner.rng.f64() < fail_rate {
+                    (Some(inner.rng.u8(0..3)), false, false)
+                } else {
+                    let dropping = drop_rate > 0.0 && inner.rng.f64() < drop_rate;
+                    (None, dropping, after)
+                }
+            }
         };
+        if let Some(kind) = fail {
+            let (outcome, name) = match kind {
+                0 => (quota_exceeded(), "injected-429"),
+                1 => (
+                    Outcome::error(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "InternalFailure",
+                        "We encountered an internal error. Please try again.",
+                        None,
+                    ),
+                    "injected-500",
+                ),
+                _ => (
+                    Outcome::error(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "ServiceUnavailable",
+                        "Service temporarily unavailable. Please try again.",
+                        None,
+                    ),
+                    "injected-503",
+                ),
+            };
+            entry.status = outcome.status.as_u16();
+            entry.fault = Some(name.into());
+            inner.log(entry);
+            return finish(outcome, &request_id, None);
+        }
+        if dropping && !drop_after {
+            entry.dropped = true;
+            inner.log(entry);
+            drop(inner);
+            return dropped(&call);
+        }
+        // 4. The work, under the lock.
+        let outcome = work(&mut inner, &call);
         entry.status = outcome.status.as_u16();
-        entry.fault = Some(name.into());
+        if outcome.status == StatusCode::TOO_MANY_REQUESTS {
+            // JSON_LISTINGS_FEED's own window, checked in the work.
+            entry.fault = Some("throttled".into());
+        }
+        entry.applied = outcome.applied;
+        entry.submission_status = outcome.submission_status.clone();
+        entry.feed_id = outcome.feed_id.clone();
+        entry.dropped = dropping;
         inner.log(entry);
-        return finish(outcome, &request_id, None);
-    }
-    if dropping && !drop_after {
-        entry.dropped = true;
-        inner.log(entry);
-        drop(inner);
-        return dropped(&call);
-    }
-    // 4. The work, under the lock.
-    let outcome = work(&mut inner, &call);
-    entry.status = outcome.status.as_u16();
-    if outcome.status == StatusCode::TOO_MANY_REQUESTS {
-        // JSON_LISTINGS_FEED's own window, checked in the work.
-        entry.fault = Some("throttled".into());
-    }
-    entry.applied = outcome.applied;
-    entry.submission_status = outcome.submission_status.clone();
-    entry.feed_id = outcome.feed_id.clone();
-    entry.dropped = dropping;
-    inner.log(entry);
-    drop(inner);
-    if outcome.applied {
-        shared.mark_dirty();
-    }
+        (outcome, dropping, rate)
+    };
+    let version = if outcome.applied {
+        shared.mark_dirty()
+    } else {
+        // A read may show what another request or a feed just changed: wait for that too.
+        shared.current_version()
+    };
     if dropping {
         return dropped(&call);
     }
+    if !shared.persisted(version).await {
+        return finish(not_saved(), &request_id, None);
+    }
     finish(outcome, &request_id, Some(rate))
+}
+
+/// The answer when the state file could not be written: the change may be lost, so the client
+/// must not count on it (a retry is harmless: the write is applied again).
+pub(crate) fn not_saved() -> Outcome {
+    Outcome::error(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "InternalFailure",
+        "We encountered an internal error. Please try again.",
+        Some("the sandbox could not save its state file"),
+    )
 }
 
 /// Logs a request whose client disconnected before it was handled (never applied).

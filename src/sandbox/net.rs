@@ -20,6 +20,8 @@ pub struct KillableListener {
 #[derive(Clone, Debug)]
 pub struct ConnMeta {
     kill: Arc<AtomicBool>,
+    /// The sandbox's own address this connection arrived on.
+    pub local: Option<std::net::SocketAddr>,
 }
 
 impl ConnMeta {
@@ -104,7 +106,10 @@ impl Listener for KillableListener {
                     // Small JSON answers: do not let Nagle hold them back.
                     let _ = stream.set_nodelay(true);
                     let kill = Arc::new(AtomicBool::new(false));
-                    let meta = ConnMeta { kill: kill.clone() };
+                    let meta = ConnMeta {
+                        kill: kill.clone(),
+                        local: stream.local_addr().ok(),
+                    };
                     return (
                         KillableStream {
                             inner: stream,
@@ -124,6 +129,7 @@ impl Listener for KillableListener {
         self.inner.local_addr()?;
         Ok(ConnMeta {
             kill: Arc::new(AtomicBool::new(false)),
+            local: self.inner.local_addr().ok(),
         })
     }
 }

@@ -2,7 +2,7 @@
 //! [`AmazonModel`]; this file only adds what the Listings and Feeds APIs need beside them
 //! (product type, other attributes, channel details, feeds, documents, issued tokens).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 
 use crate::sim::amazon::{AmazonModel, ListingKey};
 
-use super::SandboxError;
+use super::{LogEntry, SandboxError};
 
 /// The state file's format version; a file with another version is refused.
 pub const STATE_VERSION: u32 = 1;
@@ -31,6 +31,14 @@ pub struct State {
     pub tokens: BTreeMap<String, i64>,
     /// Counter for generated IDs (feeds, documents, submissions).
     pub next_id: u64,
+    /// The request log's last entries (bounded), saved with the state so that after a crash it
+    /// tells exactly what the saved state went through. Absent in older files.
+    #[serde(default)]
+    pub log: VecDeque<LogEntry>,
+    /// The `seq` of the last entry ever logged (entries beyond the bound are gone, their
+    /// numbers are not reused).
+    #[serde(default)]
+    pub log_seq: u64,
 }
 
 impl State {
@@ -220,6 +228,9 @@ pub fn save_bytes(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         f.sync_all()?;
     }
     std::fs::rename(&tmp, path)?;
+    // The rename is durable only once the directory is on disk too.
+    #[cfg(unix)]
+    std::fs::File::open(&dir)?.sync_all()?;
     Ok(())
 }
 
