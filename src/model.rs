@@ -261,18 +261,32 @@ impl SkuTemplate {
                 TemplatePart::Marketplace => out.push_str(marketplace),
             }
         }
-        if out.is_empty() {
-            return Err(TemplateError::Empty);
-        }
-        if let Some(ch) = out.chars().find(|c| c.is_control()) {
-            return Err(TemplateError::BadChar { sku: out, ch });
-        }
-        let len = out.chars().count();
-        if len > MAX_SELLER_SKU_LEN {
-            return Err(TemplateError::TooLong { sku: out, len });
-        }
+        check_seller_sku(&out)?;
         Ok(out)
     }
+}
+
+/// Amazon's rules for a seller SKU: 1 to [`MAX_SELLER_SKU_LEN`] characters, no control
+/// character. The sandbox refuses what these refuse, so a rehearsal cannot pass a SKU a plan
+/// would never produce.
+pub fn check_seller_sku(sku: &str) -> Result<(), TemplateError> {
+    if sku.is_empty() {
+        return Err(TemplateError::Empty);
+    }
+    if let Some(ch) = sku.chars().find(|c| c.is_control()) {
+        return Err(TemplateError::BadChar {
+            sku: sku.to_string(),
+            ch,
+        });
+    }
+    let len = sku.chars().count();
+    if len > MAX_SELLER_SKU_LEN {
+        return Err(TemplateError::TooLong {
+            sku: sku.to_string(),
+            len,
+        });
+    }
+    Ok(())
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]

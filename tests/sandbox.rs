@@ -556,8 +556,14 @@ async fn put_delete_and_search() {
         api.get("S1", US, "summaries").await.status,
         StatusCode::NOT_FOUND
     );
+    // Deleting what is not listed: the model has no 404 for deleteListingsItem.
+    let before = h.requests().len();
     let r = api.call(Method::DELETE, &del, None).await;
-    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["status"], "ACCEPTED");
+    let log = h.requests();
+    assert_eq!(log.len(), before + 1);
+    assert!(!log[before].applied, "nothing was there to delete");
     // PUT and DELETE take one marketplace.
     let r = api
         .call(
@@ -1917,4 +1923,233 @@ async fn accepted_writes_survive_kill_9_of_the_cli_sandbox() {
     child.wait().unwrap();
     assert!(lost.is_empty(), "{} accepted writes lost: {lost:?}", lost.len());
     assert_eq!(logged, n);
+}
+
+/// Document URLs name the sandbox's own address, whatever Host header the client sent: a
+/// client with a naive endpoint override must not be sent elsewhere with its feed.
+#[tokio::test]
+async fn document_urls_use_the_bound_address_not_the_host_header() {
+    let h = start_quick().await;
+    let api = Api::login(&h).await;
+    let r = api
+        .c
+        .post(format!("{}/feeds/2021-06-30/documents", api.base))
+        .header("x-amz-access-token", &api.token)
+        .header("host", "attacker.example:80")
+        .json(&json!({ "contentType": "application/json" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let body: Value = r.json().await.unwrap();
+    let url = body["url"].as_str().unwrap();
+    assert!(url.starts_with(&format!("{}/_storage/", h.base_url())), "{url}");
+    let id = body["feedDocumentId"].as_str().unwrap();
+    let r = api
+        .c
+        .get(format!("{}/feeds/2021-06-30/documents/{id}", api.base))
+        .header("x-amz-access-token", &api.token)
+        .header("host", "attacker.example:80")
+        .send()
+        .await
+        .unwrap();
+    let body: Value = r.json().await.unwrap();
+    let url = body["url"].as_str().unwrap();
+    assert!(url.starts_with(&format!("{}/_storage/", h.base_url())), "{url}");
+    h.shutdown().await;
+}
+
+/// The request log keeps the last N entries only (it grew without bound under load).
+#[tokio::test]
+async fn the_request_log_is_bounded() {
+    let h = sandbox::start_with(
+        SandboxConfig {
+            rate_scale: 1_000_000.0,
+            ..SandboxConfig::default()
+        },
+        SandboxOptions {
+            log_limit: 50,
+            ..SandboxOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    let api = Api::login(&h).await;
+    for i in 0..200 {
+        api.get(&format!("L-{i}"), US, "summaries").await;
+    }
+    let log = h.requests();
+    assert_eq!(log.len(), 50);
+    assert_eq!(log[0].seq, 151);
+    assert_eq!(log[49].seq, 200);
+    let r = api
+        .c
+        .get(format!("{}/_sandbox/requests?since=190", api.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["x-sandbox-log-limit"], "50");
+    assert_eq!(r.headers()["x-sandbox-log-first-seq"], "151");
+    let tail: Vec<Value> = r.json().await.unwrap();
+    assert_eq!(tail.len(), 10);
+    assert_eq!(SandboxOptions::default().log_limit, 5_000);
+    h.shutdown().await;
+}
+
+/// Seller SKUs Amazon would never take (over 40 characters, control characters) are refused:
+/// 400 on the Listings API, an invalid message in a feed, an error when seeding.
+#[tokio::test]
+async fn bad_seller_skus_are_refused() {
+    let h = start_quick().await;
+    let api = Api::login(&h).await;
+    let ok40 = "S".repeat(40);
+    let r = api.patch(&ok40, US, op("merge", fa(&[("DEFAULT", 1)]))).await;
+    assert_eq!(r.body["status"], "ACCEPTED", "{}", r.body);
+    for bad in ["S".repeat(41), "X".repeat(5000), "NUL\0SKU".into(), "TAB\tSKU".into()] {
+        let r = api.patch(&bad, US, op("merge", fa(&[("DEFAULT", 1)]))).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+        let msg = r.body["errors"][0]["message"].as_str().unwrap();
+        assert!(msg.contains("40 characters"), "{msg}");
+        assert!(msg.len() < 200, "the SKU is not echoed: {msg}");
+        assert_eq!(
+            api.get(&bad, US, "summaries").await.status,
+            StatusCode::BAD_REQUEST
+        );
+        let sku = percent_encoding::utf8_percent_encode(&bad, percent_encoding::NON_ALPHANUMERIC);
+        let path = format!("/listings/2021-08-01/items/{SELLER}/{sku}?marketplaceIds={US}");
+        let r = api
+            .call(
+                Method::PUT,
+                &path,
+                Some(json!({ "productType": "PRODUCT", "attributes": {} })),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST);
+        let r = api.call(Method::DELETE, &path, None).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    }
+    let (status, body) = api
+        .seed(json!([{ "sku": "Y".repeat(41), "marketplaceIds": [US] }]))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let state = api.inspect("/_sandbox/state").await;
+    assert_eq!(state["summary"]["listings"], 1, "only the 40-character SKU");
+    h.shutdown().await;
+}
+
+/// The model's `consumes: application/json`: a PATCH sent as text/plain is a 415, not applied.
+#[tokio::test]
+async fn a_body_that_is_not_declared_json_is_415() {
+    let h = start_quick().await;
+    let api = Api::login(&h).await;
+    let body = json!({ "productType": "PRODUCT", "patches": op("merge", fa(&[("DEFAULT", 3)])) });
+    for ct in ["text/plain", "application/x-www-form-urlencoded"] {
+        let r = api
+            .c
+            .patch(format!(
+                "{}/listings/2021-08-01/items/{SELLER}/CT-1?marketplaceIds={US}",
+                api.base
+            ))
+            .header("x-amz-access-token", &api.token)
+            .header("content-type", ct)
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE, "{ct}");
+        let b: Value = r.json().await.unwrap();
+        assert_eq!(b["errors"][0]["code"], "UnsupportedMediaType");
+    }
+    // Parameters after the media type are fine.
+    let r = api
+        .c
+        .patch(format!(
+            "{}/listings/2021-08-01/items/{SELLER}/CT-1?marketplaceIds={US}",
+            api.base
+        ))
+        .header("x-amz-access-token", &api.token)
+        .header("content-type", "application/json; charset=UTF-8")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let applied = h.requests().iter().filter(|e| e.applied).count();
+    assert_eq!(applied, 1);
+    h.shutdown().await;
+}
+
+/// getFeeds' `nextToken` is the only parameter of the next call (the model), so it must carry
+/// the page size and the filters.
+#[tokio::test]
+async fn get_feeds_next_token_keeps_page_size_and_filters() {
+    let h = sandbox::start_with(
+        SandboxConfig {
+            rate_scale: 1_000.0,
+            ..SandboxConfig::default()
+        },
+        SandboxOptions {
+            feed_queue_time: Duration::from_secs(3_600_000),
+            ..SandboxOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    let api = Api::login(&h).await;
+    for mkt in [US, US, US, UK, UK] {
+        let r = api
+            .call(
+                Method::POST,
+                "/feeds/2021-06-30/documents",
+                Some(json!({ "contentType": "application/json" })),
+            )
+            .await;
+        api.c
+            .put(r.body["url"].as_str().unwrap())
+            .header("content-type", "application/json")
+            .body("{}")
+            .send()
+            .await
+            .unwrap();
+        let r = api
+            .call(
+                Method::POST,
+                "/feeds/2021-06-30/feeds",
+                Some(json!({ "feedType": "JSON_LISTINGS_FEED", "marketplaceIds": [mkt],
+                             "inputFeedDocumentId": r.body["feedDocumentId"] })),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+    }
+    let r = api
+        .call(
+            Method::GET,
+            &format!("/feeds/2021-06-30/feeds?feedTypes=JSON_LISTINGS_FEED&pageSize=2&marketplaceIds={US}"),
+            None,
+        )
+        .await;
+    assert_eq!(r.body["feeds"].as_array().unwrap().len(), 2, "{}", r.body);
+    let token = r.body["nextToken"].as_str().unwrap().to_string();
+    let r = api
+        .call(
+            Method::GET,
+            &format!("/feeds/2021-06-30/feeds?nextToken={token}"),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let page: Vec<&Value> = r.body["feeds"].as_array().unwrap().iter().collect();
+    assert_eq!(page.len(), 1, "the third US feed only: {}", r.body);
+    assert_eq!(page[0]["marketplaceIds"], json!([US]));
+    assert!(r.body.get("nextToken").is_none());
+    // Anything beside nextToken is refused, as the model says.
+    let r = api
+        .call(
+            Method::GET,
+            &format!("/feeds/2021-06-30/feeds?nextToken={token}&pageSize=5"),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    h.shutdown().await;
 }

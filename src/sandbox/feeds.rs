@@ -90,6 +90,7 @@ pub async fn create_document(State(shared): State<Arc<Shared>>, req: Request) ->
         None,
         |inner: &mut Inner, call: &Call| {
             let base = call.base(&shared);
+            tri!(call.require_json());
             let body = tri!(json_body(call));
             let content_type = match body.get("contentType") {
                 Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
@@ -267,6 +268,7 @@ pub async fn create_feed(State(shared): State<Arc<Shared>>, req: Request) -> Res
         req,
         None,
         move |inner: &mut Inner, call: &Call| {
+            tri!(call.require_json());
             let body = tri!(json_body(call));
             let feed_type = match body.get("feedType") {
                 Some(Value::String(s)) => s.clone(),
@@ -388,28 +390,47 @@ pub async fn get_feeds(State(shared): State<Arc<Shared>>, req: Request) -> Respo
         req,
         None,
         |inner: &mut Inner, call: &Call| {
-            let offset = match call.param("nextToken") {
-                None => 0,
-                Some(t) => match t.strip_prefix("feeds-").and_then(|n| n.parse::<usize>().ok()) {
-                    Some(n) => n,
-                    None => return Outcome::invalid_input(&format!("Invalid nextToken '{t}'.")),
-                },
-            };
-            let types = call.list("feedTypes");
-            if types.is_empty() && offset == 0 {
-                return Outcome::invalid_input(
-                    "'feedTypes' is required (unless 'nextToken' is given), e.g. feedTypes=JSON_LISTINGS_FEED.",
-                );
-            }
-            let mkts = call.list("marketplaceIds");
-            let statuses = call.list("processingStatuses");
-            let page_size = match call.param("pageSize").map(str::parse::<usize>) {
-                None => 10,
-                Some(Ok(n)) if (1..=100).contains(&n) => n,
-                Some(_) => {
-                    return Outcome::invalid_input("'pageSize' must be a whole number from 1 to 100.");
+            // The model: nextToken is "the only parameter" of the next call, so the token
+            // carries the query's page size and filters.
+            let q = match call.param("nextToken") {
+                Some(t) => {
+                    if call.query.len() != 1 {
+                        return Outcome::invalid_input(
+                            "'nextToken' must be the only parameter: it carries the page size and filters of the first call.",
+                        );
+                    }
+                    match FeedsPage::decode(t) {
+                        Some(q) => q,
+                        None => return Outcome::invalid_input(&format!("Invalid nextToken '{t}'.")),
+                    }
+                }
+                None => {
+                    let types = call.list("feedTypes");
+                    if types.is_empty() {
+                        return Outcome::invalid_input(
+                            "'feedTypes' is required (unless 'nextToken' is given), e.g. feedTypes=JSON_LISTINGS_FEED.",
+                        );
+                    }
+                    let page_size = match call.param("pageSize").map(str::parse::<usize>) {
+                        None => 10,
+                        Some(Ok(n)) if (1..=100).contains(&n) => n,
+                        Some(_) => {
+                            return Outcome::invalid_input(
+                                "'pageSize' must be a whole number from 1 to 100.",
+                            );
+                        }
+                    };
+                    FeedsPage {
+                        offset: 0,
+                        page_size,
+                        types,
+                        mkts: call.list("marketplaceIds"),
+                        statuses: call.list("processingStatuses"),
+                    }
                 }
             };
+            let (offset, page_size) = (q.offset, q.page_size);
+            let (types, mkts, statuses) = (&q.types, &q.mkts, &q.statuses);
             let mut feeds: Vec<&Feed> = inner
                 .state
                 .feeds
@@ -434,12 +455,41 @@ pub async fn get_feeds(State(shared): State<Arc<Shared>>, req: Request) -> Respo
                 .collect();
             let mut body = json!({ "feeds": page });
             if offset + page_size < feeds.len() {
-                body["nextToken"] = json!(format!("feeds-{}", offset + page_size));
+                let next = FeedsPage {
+                    offset: offset + page_size,
+                    ..q.clone()
+                };
+                body["nextToken"] = json!(next.encode());
             }
             Outcome::json(StatusCode::OK, body)
         },
     )
     .await
+}
+
+/// A getFeeds query, as its `nextToken` carries it.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+struct FeedsPage {
+    offset: usize,
+    page_size: usize,
+    types: Vec<String>,
+    mkts: Vec<String>,
+    statuses: Vec<String>,
+}
+
+impl FeedsPage {
+    fn encode(&self) -> String {
+        format!(
+            "feeds-{}",
+            hex::encode(serde_json::to_vec(self).unwrap_or_default())
+        )
+    }
+
+    fn decode(token: &str) -> Option<FeedsPage> {
+        let bytes = hex::decode(token.strip_prefix("feeds-")?).ok()?;
+        let q: FeedsPage = serde_json::from_slice(&bytes).ok()?;
+        ((1..=100).contains(&q.page_size) && !q.types.is_empty()).then_some(q)
+    }
 }
 
 /// `DELETE /feeds/2021-06-30/feeds/{feedId}`: only a feed still IN_QUEUE can be cancelled.
@@ -748,6 +798,10 @@ fn check_and_apply(
     }
     if sku.is_empty() {
         return one("'sku' is required.".into());
+    }
+    if let Err(o) = listings::check_sku(sku) {
+        let msg = o.body["errors"][0]["message"].as_str().unwrap_or("Invalid 'sku'.");
+        return one(msg.to_string());
     }
     let op = obj
         .get("operationType")

@@ -750,6 +750,25 @@ fn key(seller_id: &str, region: Region, sku: &str) -> ListingKey {
     }
 }
 
+/// The seller SKU of the path, by Amazon's rules (see [`crate::model::check_seller_sku`]): a
+/// 400, as the model answers "missing or invalid parameters". The SKU is not echoed: it may
+/// be thousands of characters long.
+pub fn check_sku(sku: &str) -> Result<(), Outcome> {
+    use crate::model::{MAX_SELLER_SKU_LEN, TemplateError};
+    crate::model::check_seller_sku(sku).map_err(|e| {
+        let why = match e {
+            TemplateError::Empty => "it is empty".to_string(),
+            TemplateError::TooLong { len, .. } => format!("it is {len} characters long"),
+            TemplateError::BadChar { ch, .. } => {
+                format!("it contains the control character U+{:04X}", ch as u32)
+            }
+        };
+        Outcome::invalid_input(&format!(
+            "Invalid 'sku': a seller SKU is 1 to {MAX_SELLER_SKU_LEN} characters without control characters, and {why}."
+        ))
+    })
+}
+
 fn not_found(sku: &str, marketplaces: &[String]) -> Outcome {
     Outcome::error(
         StatusCode::NOT_FOUND,
@@ -829,6 +848,7 @@ pub async fn get_item(
         req,
         Some(sku.clone()),
         |inner: &mut Inner, call: &Call| {
+            tri!(check_sku(&sku));
             let ids = call.list("marketplaceIds");
             let region = tri!(resolve(&ids, None));
             let inc = tri!(included(call, Included::Summaries));
@@ -853,6 +873,8 @@ pub async fn patch_item(
         req,
         Some(sku.clone()),
         |inner: &mut Inner, call: &Call| {
+            tri!(check_sku(&sku));
+            tri!(call.require_json());
             let ids = call.list("marketplaceIds");
             let region = tri!(resolve(&ids, None));
             let preview = tri!(preview(call));
@@ -892,6 +914,8 @@ pub async fn put_item(
         req,
         Some(sku.clone()),
         |inner: &mut Inner, call: &Call| {
+            tri!(check_sku(&sku));
+            tri!(call.require_json());
             let ids = call.list("marketplaceIds");
             let region = tri!(resolve(&ids, Some(1)));
             let preview = tri!(preview(call));
@@ -928,13 +952,15 @@ pub async fn delete_item(
         req,
         Some(sku.clone()),
         |inner: &mut Inner, call: &Call| {
+            tri!(check_sku(&sku));
             let ids = call.list("marketplaceIds");
             let region = tri!(resolve(&ids, Some(1)));
             let k = key(&seller_id, region, &sku);
-            if !apply_delete(&mut inner.state, &k, &ids) {
-                return not_found(&sku, &ids);
-            }
-            submission(&sku, "ACCEPTED", &[]).applied()
+            // The model has no 404 for deleteListingsItem: a SKU that is not listed is
+            // accepted and nothing changes (as a feed DELETE message does).
+            let changed = apply_delete(&mut inner.state, &k, &ids);
+            let o = submission(&sku, "ACCEPTED", &[]);
+            if changed { o.applied() } else { o }
         },
     )
     .await

@@ -690,6 +690,28 @@ impl Call {
         })
     }
 
+    /// The model's `consumes: application/json`: any other Content-Type (or none) is a 415.
+    pub fn require_json(&self) -> Result<(), Outcome> {
+        let ct = self
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let media = ct.split(';').next().unwrap_or("").trim();
+        if media.eq_ignore_ascii_case("application/json") {
+            return Ok(());
+        }
+        Err(Outcome::error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "UnsupportedMediaType",
+            "The request payload is in an unsupported format.",
+            Some(&format!(
+                "Content-Type must be application/json, got '{}'",
+                if ct.is_empty() { "(none)" } else { ct }
+            )),
+        ))
+    }
+
     /// All values of a query parameter, comma-separated lists split (Amazon's csv format).
     pub fn list(&self, name: &str) -> Vec<String> {
         self.query
