@@ -1925,37 +1925,54 @@ async fn accepted_writes_survive_kill_9_of_the_cli_sandbox() {
     assert_eq!(logged, n);
 }
 
+/// One HTTP/1.1 request written by hand, so the Host header is exactly what a misconfigured
+/// client or proxy would send (reqwest always derives it from the URL). Answers the body.
+async fn raw_request(addr: std::net::SocketAddr, head: &str, body: &str) -> Value {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let req = format!(
+        "{head}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut out = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut out))
+        .await
+        .expect("an answer within 10 s")
+        .unwrap();
+    let text = String::from_utf8_lossy(&out);
+    let (_, body) = text.split_once("\r\n\r\n").unwrap_or(("", ""));
+    serde_json::from_str(body).unwrap_or_else(|_| panic!("not JSON: {text}"))
+}
+
 /// Document URLs name the sandbox's own address, whatever Host header the client sent: a
 /// client with a naive endpoint override must not be sent elsewhere with its feed.
 #[tokio::test]
 async fn document_urls_use_the_bound_address_not_the_host_header() {
     let h = start_quick().await;
     let api = Api::login(&h).await;
-    let r = api
-        .c
-        .post(format!("{}/feeds/2021-06-30/documents", api.base))
-        .header("x-amz-access-token", &api.token)
-        .header("host", "attacker.example:80")
-        .json(&json!({ "contentType": "application/json" }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::CREATED);
-    let body: Value = r.json().await.unwrap();
-    let url = body["url"].as_str().unwrap();
-    assert!(url.starts_with(&format!("{}/_storage/", h.base_url())), "{url}");
+    let token = &api.token;
+    let body = raw_request(
+        h.addr,
+        &format!(
+            "POST /feeds/2021-06-30/documents HTTP/1.1\r\nHost: attacker.example\r\nx-amz-access-token: {token}\r\nContent-Type: application/json"
+        ),
+        r#"{"contentType":"application/json"}"#,
+    )
+    .await;
+    let url = body["url"].as_str().unwrap_or_default();
+    assert!(url.starts_with(&format!("{}/_storage/", h.base_url())), "{body}");
     let id = body["feedDocumentId"].as_str().unwrap();
-    let r = api
-        .c
-        .get(format!("{}/feeds/2021-06-30/documents/{id}", api.base))
-        .header("x-amz-access-token", &api.token)
-        .header("host", "attacker.example:80")
-        .send()
-        .await
-        .unwrap();
-    let body: Value = r.json().await.unwrap();
-    let url = body["url"].as_str().unwrap();
-    assert!(url.starts_with(&format!("{}/_storage/", h.base_url())), "{url}");
+    let body = raw_request(
+        h.addr,
+        &format!(
+            "GET /feeds/2021-06-30/documents/{id} HTTP/1.1\r\nHost: attacker.example:80\r\nx-amz-access-token: {token}"
+        ),
+        "",
+    )
+    .await;
+    let url = body["url"].as_str().unwrap_or_default();
+    assert!(url.starts_with(&format!("{}/_storage/", h.base_url())), "{body}");
     h.shutdown().await;
 }
 
