@@ -115,7 +115,13 @@ struct SandboxProc {
 impl SandboxProc {
     fn spawn(state: &Path, rate_scale: &str, feed_delay_ms: &str) -> SandboxProc {
         let mut child = Command::new(assert_cmd::cargo::cargo_bin("allot"))
-            .args(["sandbox", "--addr", "127.0.0.1:0", "--rate-scale", rate_scale])
+            .args([
+                "sandbox",
+                "--addr",
+                "127.0.0.1:0",
+                "--rate-scale",
+                rate_scale,
+            ])
             .args(["--feed-delay", feed_delay_ms, "--log-limit", "1000000"])
             .arg("--state")
             .arg(state)
@@ -198,7 +204,10 @@ fn journal(fx: &Fixture) -> (BTreeSet<String>, bool) {
     let mut accepted = BTreeSet::new();
     let mut submitted = false;
     // A torn last line (killed mid-write) is skipped, as apply itself does.
-    for v in text.lines().filter_map(|l| serde_json::from_str::<Value>(l).ok()) {
+    for v in text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+    {
         match v["type"].as_str() {
             Some("outcome") if v["status"] == "accepted" => {
                 accepted.insert(v["sku"].as_str().unwrap_or_default().to_string());
@@ -283,10 +292,7 @@ fn crash_and_resume(mode: Mode, seed: u64, kills: usize) {
             seq,
         });
     }
-    let context = format!(
-        "seed {seed} ({:?}), schedule: {schedule:?}",
-        mode.emit
-    );
+    let context = format!("seed {seed} ({:?}), schedule: {schedule:?}", mode.emit);
     eprintln!("{context}");
 
     // The last resume runs to the end (bounded in time).
@@ -302,7 +308,10 @@ fn crash_and_resume(mode: Mode, seed: u64, kills: usize) {
         }
         std::thread::sleep(Duration::from_millis(20));
     };
-    assert!(status.success(), "the last resume failed: {status}; {context}");
+    assert!(
+        status.success(),
+        "the last resume failed: {status}; {context}"
+    );
     let (accepted, _) = journal(&fx);
     assert_eq!(accepted.len(), mode.ops, "{context}");
 
@@ -383,7 +392,10 @@ fn crash_and_resume(mode: Mode, seed: u64, kills: usize) {
         .count();
     match mode.emit {
         EmitChoice::Feed => {
-            assert!(feeds_created <= 1 + killed, "{feeds_created} feeds; {context}");
+            assert!(
+                feeds_created <= 1 + killed,
+                "{feeds_created} feeds; {context}"
+            );
         }
         _ => {
             assert_eq!(feeds_created, 0);

@@ -1815,7 +1815,13 @@ async fn current_live_sees_the_fba_channel() {
 fn spawn_cli_sandbox(file: &std::path::Path, extra: &[&str]) -> (std::process::Child, String) {
     use std::io::BufRead;
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("allot"))
-        .args(["sandbox", "--addr", "127.0.0.1:0", "--rate-scale", "1000000"])
+        .args([
+            "sandbox",
+            "--addr",
+            "127.0.0.1:0",
+            "--rate-scale",
+            "1000000",
+        ])
         .arg("--state")
         .arg(file)
         .args(extra)
@@ -1877,7 +1883,9 @@ async fn accepted_writes_survive_kill_9_of_the_cli_sandbox() {
             async move {
                 let sku = format!("D-{i:04}");
                 let q = (i * 7 % 50) as u64;
-                let r = api.patch(&sku, US, op("merge", fa(&[("DEFAULT", q)]))).await;
+                let r = api
+                    .patch(&sku, US, op("merge", fa(&[("DEFAULT", q)])))
+                    .await;
                 (r.body["status"] == "ACCEPTED").then_some((sku, q))
             }
         })
@@ -1921,7 +1929,11 @@ async fn accepted_writes_survive_kill_9_of_the_cli_sandbox() {
         .count();
     child.kill().unwrap();
     child.wait().unwrap();
-    assert!(lost.is_empty(), "{} accepted writes lost: {lost:?}", lost.len());
+    assert!(
+        lost.is_empty(),
+        "{} accepted writes lost: {lost:?}",
+        lost.len()
+    );
     assert_eq!(logged, n);
 }
 
@@ -1961,7 +1973,10 @@ async fn document_urls_use_the_bound_address_not_the_host_header() {
     )
     .await;
     let url = body["url"].as_str().unwrap_or_default();
-    assert!(url.starts_with(&format!("{}/_storage/", h.base_url())), "{body}");
+    assert!(
+        url.starts_with(&format!("{}/_storage/", h.base_url())),
+        "{body}"
+    );
     let id = body["feedDocumentId"].as_str().unwrap();
     let body = raw_request(
         h.addr,
@@ -1972,7 +1987,10 @@ async fn document_urls_use_the_bound_address_not_the_host_header() {
     )
     .await;
     let url = body["url"].as_str().unwrap_or_default();
-    assert!(url.starts_with(&format!("{}/_storage/", h.base_url())), "{body}");
+    assert!(
+        url.starts_with(&format!("{}/_storage/", h.base_url())),
+        "{body}"
+    );
     h.shutdown().await;
 }
 
@@ -2020,10 +2038,19 @@ async fn bad_seller_skus_are_refused() {
     let h = start_quick().await;
     let api = Api::login(&h).await;
     let ok40 = "S".repeat(40);
-    let r = api.patch(&ok40, US, op("merge", fa(&[("DEFAULT", 1)]))).await;
+    let r = api
+        .patch(&ok40, US, op("merge", fa(&[("DEFAULT", 1)])))
+        .await;
     assert_eq!(r.body["status"], "ACCEPTED", "{}", r.body);
-    for bad in ["S".repeat(41), "X".repeat(5000), "NUL\0SKU".into(), "TAB\tSKU".into()] {
-        let r = api.patch(&bad, US, op("merge", fa(&[("DEFAULT", 1)]))).await;
+    for bad in [
+        "S".repeat(41),
+        "X".repeat(5000),
+        "NUL\0SKU".into(),
+        "TAB\tSKU".into(),
+    ] {
+        let r = api
+            .patch(&bad, US, op("merge", fa(&[("DEFAULT", 1)])))
+            .await;
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
         let msg = r.body["errors"][0]["message"].as_str().unwrap();
         assert!(msg.contains("40 characters"), "{msg}");
@@ -2132,8 +2159,10 @@ async fn get_feeds_next_token_keeps_page_size_and_filters() {
             .call(
                 Method::POST,
                 "/feeds/2021-06-30/feeds",
-                Some(json!({ "feedType": "JSON_LISTINGS_FEED", "marketplaceIds": [mkt],
-                             "inputFeedDocumentId": r.body["feedDocumentId"] })),
+                Some(
+                    json!({ "feedType": "JSON_LISTINGS_FEED", "marketplaceIds": [mkt],
+                             "inputFeedDocumentId": r.body["feedDocumentId"] }),
+                ),
             )
             .await;
         assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);

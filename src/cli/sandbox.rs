@@ -14,7 +14,8 @@ pub struct SandboxArgs {
     /// Address to listen on (loopback only unless --allow-remote; port 0 picks a free one).
     #[arg(long, default_value = "127.0.0.1:8787")]
     pub addr: SocketAddr,
-    /// Load the state from FILE at start and save it there as it changes (and on Ctrl-C).
+    /// Load the state from FILE at start; save it there before answering each request that
+    /// changes it (so kill -9 loses no answered write), and on Ctrl-C.
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
     /// Multiply Amazon's published rate limits (10 = ten times faster); also shortens feed

@@ -800,7 +800,9 @@ fn check_and_apply(
         return one("'sku' is required.".into());
     }
     if let Err(o) = listings::check_sku(sku) {
-        let msg = o.body["errors"][0]["message"].as_str().unwrap_or("Invalid 'sku'.");
+        let msg = o.body["errors"][0]["message"]
+            .as_str()
+            .unwrap_or("Invalid 'sku'.");
         return one(msg.to_string());
     }
     let op = obj

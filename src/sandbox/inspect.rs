@@ -185,7 +185,9 @@ pub(crate) fn apply_seed(state: &mut super::State, req: &SeedRequest) -> Result<
             return Err(format!("listings[{n}]: 'sku' must not be empty."));
         }
         if let Err(o) = listings::check_sku(&l.sku) {
-            let msg = o.body["errors"][0]["message"].as_str().unwrap_or("Invalid 'sku'.");
+            let msg = o.body["errors"][0]["message"]
+                .as_str()
+                .unwrap_or("Invalid 'sku'.");
             return Err(format!("listings[{n}]: {msg}"));
         }
         let region = listings::resolve(&l.marketplace_ids, None).map_err(|o| {

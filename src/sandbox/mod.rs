@@ -43,7 +43,8 @@ use net::{ConnMeta, KillableListener};
 #[derive(Clone, Debug)]
 pub struct SandboxConfig {
     pub addr: SocketAddr,
-    /// Load state from here at start and save it after mutating requests (debounced).
+    /// Load state from here at start, and save it before answering any request that changed it
+    /// (group commit: concurrent requests share a save).
     pub state_file: Option<PathBuf>,
     /// 1.0 = Amazon's published rates; 10.0 = ten times faster (tests). Also shortens feed
     /// processing and the JSON_LISTINGS_FEED window by the same factor.
@@ -260,7 +261,11 @@ pub async fn start_with(
         dirty: Notify::new(),
         stopping: std::sync::atomic::AtomicBool::new(false),
         version: AtomicU64::new(0),
-        durable: watch::channel(Durable { version: 0, ok: true }).0,
+        durable: watch::channel(Durable {
+            version: 0,
+            ok: true,
+        })
+        .0,
     });
     feeds::resume_pending(&shared);
 
