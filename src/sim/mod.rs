@@ -467,29 +467,37 @@ pub fn seller_sku_source(
     seller_sku: &str,
 ) -> Option<SellerSkuSource> {
     let engine = Engine::new(policy, stock);
-    for (ri, r) in policy.rules.iter().enumerate() {
-        let Action::Publish(p) = &r.action else {
-            continue;
-        };
-        for t in &p.targets {
+    inversions(policy, seller_sku)
+        .find(|(ri, _, cand)| engine.decide(cand, stock.get(cand)) == Some(*ri))
+        .map(|(ri, t, cand)| SellerSkuSource {
+            seller_sku: seller_sku.to_string(),
+            inventory_sku: cand,
+            rule: policy.rules[ri].name.clone(),
+            marketplace: policy.marketplaces[t.marketplace].code.clone(),
+            template: t.sku.source.clone(),
+        })
+}
+
+/// Every (rule index, target, inventory SKU) whose template renders `seller_sku` from that
+/// inventory SKU, in rule order; whether the rule really decides for it is the caller's test.
+fn inversions<'p>(
+    policy: &'p Policy,
+    seller_sku: &'p str,
+) -> impl Iterator<Item = (usize, &'p crate::model::Target, String)> + 'p {
+    policy
+        .rules
+        .iter()
+        .enumerate()
+        .filter_map(|(ri, r)| match &r.action {
+            Action::Publish(p) => Some((ri, p)),
+            Action::Skip => None,
+        })
+        .flat_map(|(ri, p)| p.targets.iter().map(move |t| (ri, t)))
+        .filter_map(move |(ri, t)| {
             let code = &policy.marketplaces[t.marketplace].code;
-            let Some(cand) = invert(&t.sku.parts, code, seller_sku) else {
-                continue;
-            };
-            if t.sku.render(&cand, code).as_deref() == Ok(seller_sku)
-                && engine.decide(&cand, stock.get(&cand)) == Some(ri)
-            {
-                return Some(SellerSkuSource {
-                    seller_sku: seller_sku.to_string(),
-                    inventory_sku: cand,
-                    rule: r.name.clone(),
-                    marketplace: code.clone(),
-                    template: t.sku.source.clone(),
-                });
-            }
-        }
-    }
-    None
+            let cand = invert(&t.sku.parts, code, seller_sku)?;
+            (t.sku.render(&cand, code).as_deref() == Ok(seller_sku)).then_some((ri, t, cand))
+        })
 }
 
 /// Inventory SKUs without any inventory row that the policy or the current listings name:
@@ -516,24 +524,13 @@ fn missing_skus(
         return out;
     };
     for seller_sku in current.listings.keys() {
-        for (ri, r) in policy.rules.iter().enumerate() {
-            let Action::Publish(p) = &r.action else {
+        for (ri, _, cand) in inversions(policy, seller_sku) {
+            if stock.get(&cand).is_some() || seen.contains(&cand) {
                 continue;
-            };
-            for t in &p.targets {
-                let code = &policy.marketplaces[t.marketplace].code;
-                let Some(cand) = invert(&t.sku.parts, code, seller_sku) else {
-                    continue;
-                };
-                if stock.get(&cand).is_some() || seen.contains(&cand) {
-                    continue;
-                }
-                if engine.decide(&cand, None) == Some(ri)
-                    && t.sku.render(&cand, code).as_deref() == Ok(seller_sku.as_str())
-                {
-                    seen.insert(cand.clone());
-                    out.push(cand);
-                }
+            }
+            if engine.decide(&cand, None) == Some(ri) {
+                seen.insert(cand.clone());
+                out.push(cand);
             }
         }
     }
