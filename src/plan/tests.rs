@@ -310,6 +310,19 @@ fn sku_is_one_percent_encoded_path_segment() {
 }
 
 #[test]
+fn dot_skus_stay_one_path_segment() {
+    // `.` and `..` sent as-is are dot-segments: the request would reach `…/items/A2EXAMPLE/`.
+    for (sku, encoded) in [(".", "%2E"), ("..", "%2E%2E"), ("a..b", "a..b")] {
+        let plan = plan_of(&[change(sku, Region::EU, &[DE], vec![ch("DEFAULT", 1)])]);
+        let req = encode::patch_request(&plan, &plan.operations[0], false);
+        assert_eq!(
+            req.path,
+            format!("/listings/2021-08-01/items/A2EXAMPLE/{encoded}")
+        );
+    }
+}
+
+#[test]
 fn digest_round_trip_and_tamper_detection() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("plan.json");

@@ -94,6 +94,10 @@ pub enum SpApiError {
     /// A feed could not be completed (FATAL, CANCELLED, poll timeout).
     #[error("{0}")]
     Feed(String),
+    /// The request cannot be addressed as built (a `.` or `..` path segment): not sent. Only
+    /// this request fails; the run goes on.
+    #[error("{0}")]
+    Unaddressable(String),
 }
 
 impl SpApiError {
