@@ -243,7 +243,9 @@ async fn run_async(args: ApplyArgs) -> ExitCode {
             pb.finish_and_clear();
             r
         } else {
-            let opened = match Journal::open(&journal_path, &plan.digest, plan.emit) {
+            let known: std::collections::BTreeSet<u32> = skus.keys().copied().collect();
+            let opened = match Journal::open_for_plan(&journal_path, &plan.digest, plan.emit, &known)
+            {
                 Ok(j) => j,
                 Err(e) => {
                     let help = e.help();

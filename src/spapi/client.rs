@@ -130,6 +130,13 @@ struct CachedToken {
     refresh_at: Instant,
 }
 
+/// An exchange that got no HTTP answer; `maybe_sent` is false only when the connection was
+/// never made (the request cannot have reached the server).
+struct NoAnswer {
+    reason: String,
+    maybe_sent: bool,
+}
+
 /// The outcome of one HTTP exchange, before retry decisions.
 struct Exchange {
     status: StatusCode,
@@ -389,6 +396,37 @@ impl Client {
         query: &[(String, String)],
         body: Option<&Value>,
     ) -> Result<Value, SpApiError> {
+        self.call_inner(op, region, method, path, query, body, true)
+            .await
+    }
+
+    /// [`Client::call`] for a request that must not be done twice (createFeed): retried only
+    /// when it certainly was not done (429, no connection); a lost answer or a 5xx is
+    /// [`SpApiError::AnswerLost`], for the caller to find out what Amazon did.
+    pub async fn call_not_twice(
+        &self,
+        op: ApiOp,
+        region: Region,
+        method: &str,
+        path: &str,
+        query: &[(String, String)],
+        body: Option<&Value>,
+    ) -> Result<Value, SpApiError> {
+        self.call_inner(op, region, method, path, query, body, false)
+            .await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn call_inner(
+        &self,
+        op: ApiOp,
+        region: Region,
+        method: &str,
+        path: &str,
+        query: &[(String, String)],
+        body: Option<&Value>,
+        resend: bool,
+    ) -> Result<Value, SpApiError> {
         let method = Method::from_bytes(method.as_bytes())
             .map_err(|_| SpApiError::Config(format!("bad HTTP method `{method}`")))?;
         let url = format!("{}{}", self.base_url(region), path);
@@ -428,7 +466,14 @@ impl Client {
             }
             self.requests.fetch_add(1, Ordering::Relaxed);
             let reason = match self.exchange(req).await {
-                Err(e) => {
+                Err(NoAnswer { reason, maybe_sent }) => {
+                    if maybe_sent && !resend {
+                        return Err(SpApiError::AnswerLost {
+                            op: op.name(),
+                            reason,
+                        });
+                    }
+                    let e = reason;
                     // Scattered lost answers are retried per request; a long unbroken run of
                     // them means nobody is there, and the whole run stops.
                     let n = self.silent_in_a_row.fetch_add(1, Ordering::Relaxed) + 1;
@@ -475,6 +520,16 @@ impl Client {
                             super::request_id_suffix(&x.request_id)
                         )))));
                     }
+                    if status.is_server_error() && !resend {
+                        return Err(SpApiError::AnswerLost {
+                            op: op.name(),
+                            reason: format!(
+                                "HTTP {} ({})",
+                                status.as_u16(),
+                                self.clean(&join(&errors))
+                            ),
+                        });
+                    }
                     if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
                         format!("HTTP {} ({})", status.as_u16(), self.clean(&join(&errors)))
                     } else {
@@ -509,11 +564,11 @@ impl Client {
     }
 
     /// Send and read the whole answer; a transport error comes back as its retry reason.
-    async fn exchange(&self, req: reqwest::RequestBuilder) -> Result<Exchange, String> {
-        let resp = req
-            .send()
-            .await
-            .map_err(|e| format!("connection error: {}", e.without_url()))?;
+    async fn exchange(&self, req: reqwest::RequestBuilder) -> Result<Exchange, NoAnswer> {
+        let resp = req.send().await.map_err(|e| NoAnswer {
+            maybe_sent: !e.is_connect(),
+            reason: format!("connection error: {}", e.without_url()),
+        })?;
         let status = resp.status();
         let header = |name: &str| {
             resp.headers()
@@ -524,10 +579,10 @@ impl Client {
         let rate_limit =
             header("x-amzn-RateLimit-Limit").and_then(|v| v.trim().parse::<f64>().ok());
         let request_id = header("x-amzn-RequestId");
-        let body = resp
-            .bytes()
-            .await
-            .map_err(|e| format!("connection error while reading: {}", e.without_url()))?;
+        let body = resp.bytes().await.map_err(|e| NoAnswer {
+            maybe_sent: true,
+            reason: format!("connection error while reading: {}", e.without_url()),
+        })?;
         Ok(Exchange {
             status,
             body: body.to_vec(),
@@ -583,7 +638,7 @@ impl Client {
         loop {
             self.requests.fetch_add(1, Ordering::Relaxed);
             let reason = match self.exchange(build()).await {
-                Err(e) => e,
+                Err(e) => e.reason,
                 Ok(x) if x.status.is_success() => return Ok(x.body),
                 Ok(x)
                     if x.status == StatusCode::TOO_MANY_REQUESTS || x.status.is_server_error() =>
