@@ -1168,7 +1168,12 @@ fn a_lost_create_feed_that_cannot_be_told_apart_is_refused_not_resubmitted() {
     let sb = Sandbox::start(20.0, 0.0, Duration::ZERO);
     // Another plan's feed for the same marketplaces, moments earlier.
     let other = fixture(3, EmitChoice::Feed, Duration::ZERO);
-    let (code, out, err) = run(apply_cmd(&other, &sb, REFRESH_TOKEN, &["--rate-scale", "20"]));
+    let (code, out, err) = run(apply_cmd(
+        &other,
+        &sb,
+        REFRESH_TOKEN,
+        &["--rate-scale", "20"],
+    ));
     assert_eq!(code, 0, "{out}\n{err}");
     let fx = fixture(10, EmitChoice::Feed, Duration::ZERO);
     sb.handle()

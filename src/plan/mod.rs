@@ -222,9 +222,7 @@ fn operation_problem(
         ));
     }
     if let Some(c) = seller_sku.chars().find(|c| c.is_control()) {
-        return Some(format!(
-            "`seller_sku` contains the control character {c:?}"
-        ));
+        return Some(format!("`seller_sku` contains the control character {c:?}"));
     }
     if marketplace_ids.is_empty() {
         return Some("it names no marketplace".into());
@@ -571,12 +569,7 @@ fn validate_plan(plan: &Plan) -> Result<(), String> {
         &plan.created_at,
         &time::format_description::well_known::Rfc3339,
     )
-    .map_err(|_| {
-        format!(
-            "`created_at` `{}` is not an RFC 3339 time",
-            plan.created_at
-        )
-    })?;
+    .map_err(|_| format!("`created_at` `{}` is not an RFC 3339 time", plan.created_at))?;
     if created > time::OffsetDateTime::now_utc() + CLOCK_SKEW {
         return Err(format!(
             "`created_at` {} is in the future (more than {} minutes ahead of this clock); a \

@@ -665,7 +665,13 @@ fn format_version_must_be_major_dot_minor_digits() {
         assert!(err.contains("MAJOR.MINOR"), "{bad}: {err}");
     }
     for good in ["1.0", "1.12"] {
-        assert!(parse(&resealed(&plan, |v| v["format_version"] = good.into()), Path::new("p")).is_ok());
+        assert!(
+            parse(
+                &resealed(&plan, |v| v["format_version"] = good.into()),
+                Path::new("p")
+            )
+            .is_ok()
+        );
     }
 }
 
@@ -678,11 +684,18 @@ fn created_at_in_the_future_is_refused() {
             .unwrap()
     };
     // Within the clock-skew allowance: accepted.
-    let text = resealed(&plan, |v| v["created_at"] = at(time::Duration::minutes(2)).into());
+    let text = resealed(&plan, |v| {
+        v["created_at"] = at(time::Duration::minutes(2)).into()
+    });
     assert!(parse(&text, Path::new("p")).is_ok());
-    let text = resealed(&plan, |v| v["created_at"] = at(time::Duration::hours(24)).into());
+    let text = resealed(&plan, |v| {
+        v["created_at"] = at(time::Duration::hours(24)).into()
+    });
     let err = parse_err(&text);
-    assert!(err.contains("`created_at`") && err.contains("future"), "{err}");
+    assert!(
+        err.contains("`created_at`") && err.contains("future"),
+        "{err}"
+    );
     let err = parse_err(&resealed(&plan, |v| v["created_at"] = "yesterday".into()));
     assert!(err.contains("not an RFC 3339 time"), "{err}");
 }
@@ -703,11 +716,13 @@ fn seller_skus_breaking_amazons_rules_are_refused_with_their_operation() {
     );
     // 40 characters (multi-byte ones counted as one) are fine.
     let forty = "é".repeat(40);
-    assert!(parse(
-        &resealed(&plan, |v| v["operations"][1]["seller_sku"] = forty.into()),
-        Path::new("p")
-    )
-    .is_ok());
+    assert!(
+        parse(
+            &resealed(&plan, |v| v["operations"][1]["seller_sku"] = forty.into()),
+            Path::new("p")
+        )
+        .is_ok()
+    );
     let err = parse_err(&resealed(&plan, |v| {
         v["operations"][0]["seller_sku"] = "A\nB".into()
     }));
@@ -727,7 +742,9 @@ fn a_marketplace_of_another_region_is_refused() {
         err.contains("operation 1") && err.contains("`marketplace_ids` names ATVPDKIKX0DER (US)"),
         "{err}"
     );
-    let err = parse_err(&resealed(&plan, |v| v["operations"][0]["region"] = "FE".into()));
+    let err = parse_err(&resealed(&plan, |v| {
+        v["operations"][0]["region"] = "FE".into()
+    }));
     assert!(err.contains("`region` is FE"), "{err}");
     // A marketplace declared in a policy (not built in) cannot be checked and is kept.
     let text = resealed(&plan, |v| {

@@ -258,8 +258,7 @@ pub async fn apply_feeds(
             let (journal, state, outcomes, notes) = (&journal, &state, &outcomes, &notes);
             let submitting = &submitting;
             async move {
-                let r =
-                    one_feed(client, doc, &job, skus, journal, state, opts, submitting).await;
+                let r = one_feed(client, doc, &job, skus, journal, state, opts, submitting).await;
                 progress.inc(1);
                 match r {
                     Ok((mut o, mut n)) => {
@@ -940,7 +939,11 @@ mod tests {
             messages_accepted: Some(2),
             ..feeds::Report::default()
         };
-        assert!(unprocessed_reason(&r, "f", &sent).unwrap().contains("processed 2 of the 3"));
+        assert!(
+            unprocessed_reason(&r, "f", &sent)
+                .unwrap()
+                .contains("processed 2 of the 3")
+        );
         // All processed, one invalid with its own error: the other two are vouched for.
         let r = feeds::Report {
             message_issues: vec![(2, issue("bad"))],

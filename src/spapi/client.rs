@@ -769,10 +769,7 @@ mod tests {
                 .and_then(|v| v.to_str().ok())
                 .is_some_and(|v| v.starts_with("allot/") && v.ends_with("(Language=Rust)"))
         );
-        s.arrivals
-            .lock()
-            .unwrap()
-            .push(std::time::Instant::now());
+        s.arrivals.lock().unwrap().push(std::time::Instant::now());
         let n = s.patch_calls.fetch_add(1, Ordering::SeqCst);
         if n < s.throttle_first.load(Ordering::SeqCst) {
             let code = if n % 2 == 0 {

@@ -104,9 +104,10 @@ pub async fn list_feeds(
         ),
         ("pageSize".to_string(), "100".to_string()),
     ];
-    if let Some(t) = since
-        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
-    {
+    if let Some(t) = since.and_then(|t| {
+        t.format(&time::format_description::well_known::Rfc3339)
+            .ok()
+    }) {
         query.push(("createdSince".to_string(), t));
     }
     let mut out = Vec::new();

@@ -600,7 +600,10 @@ mod tests {
         let err = Journal::open_for_plan(&p2, "abc", Emit::Feed, &known)
             .err()
             .unwrap();
-        assert!(matches!(err, JournalError::UnknownOperation { op: 9, .. }), "{err}");
+        assert!(
+            matches!(err, JournalError::UnknownOperation { op: 9, .. }),
+            "{err}"
+        );
     }
 
     #[test]
