@@ -393,3 +393,14 @@ fn a_huge_cell_is_quoted_by_its_start_and_length_only() {
         .to_string();
     assert!(e.len() < 4_000, "{} bytes", e.len());
 }
+
+/// Found by tests/fuzz.rs: a 78,000-character header name was echoed as the field of every
+/// row error (156 KB of messages).
+#[test]
+fn a_huge_header_name_is_clipped_where_errors_name_the_field() {
+    let h = "x".repeat(78_000);
+    let text = format!("sku,location,on_hand,{h}\nA,newark,1,a\nA,austin,1,b\nB,newark,-1,c\n");
+    let e = rd(&text, Format::Csv).unwrap_err().to_string();
+    assert!(e.contains("(78000 characters)"), "{e}");
+    assert!(e.len() < 2_000, "{} bytes", e.len());
+}
