@@ -141,8 +141,16 @@ pub fn did_you_mean<'a>(
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {
     let lower = word.to_lowercase();
+    let n = lower.chars().count();
     candidates
         .into_iter()
+        // The score is at most shorter/longer (the distance is at least the length
+        // difference), so a candidate of very different length can never reach 0.6: skipping
+        // it changes no answer and keeps a huge input from costing a length² matrix.
+        .filter(|c| {
+            let m = c.chars().count();
+            n.min(m) * 10 >= n.max(m) * 6
+        })
         .map(|c| {
             (
                 c,
@@ -154,9 +162,106 @@ pub fn did_you_mean<'a>(
         .map(|(c, _)| c)
 }
 
+/// How many characters of an input value a message quotes.
+pub const QUOTE_CHARS: usize = 60;
+
+/// An input value as messages quote it: whole when short, else its first `QUOTE_CHARS`
+/// characters and its length, so a huge cell is never echoed whole (a 50 MB SKU would
+/// otherwise be printed once per message that names it).
+pub fn clip(s: &str) -> std::borrow::Cow<'_, str> {
+    match s.char_indices().nth(QUOTE_CHARS) {
+        None => std::borrow::Cow::Borrowed(s),
+        Some((end, _)) => {
+            std::borrow::Cow::Owned(format!("{}… ({} characters)", &s[..end], s.chars().count()))
+        }
+    }
+}
+
+/// The first character of `s` that cannot be seen or is not plain text (control and format
+/// characters such as U+200B ZERO WIDTH SPACE or U+FEFF, and every space but the ASCII one),
+/// with its character index. A SKU with one looks like another SKU but is not the same to
+/// Amazon.
+pub fn invisible_char(s: &str) -> Option<(usize, char)> {
+    s.chars().enumerate().find(|&(_, c)| is_invisible(c))
+}
+
+fn is_invisible(c: char) -> bool {
+    if c == ' ' {
+        return false;
+    }
+    c.is_control()
+        || c.is_whitespace()
+        || matches!(
+            c,
+            // Unicode's Cf (format) characters and the blank-looking letters and fillers.
+            '\u{AD}'
+                | '\u{34F}'
+                | '\u{600}'..='\u{605}'
+                | '\u{61C}'
+                | '\u{6DD}'
+                | '\u{70F}'
+                | '\u{890}'..='\u{891}'
+                | '\u{8E2}'
+                | '\u{115F}'..='\u{1160}'
+                | '\u{17B4}'..='\u{17B5}'
+                | '\u{180B}'..='\u{180F}'
+                | '\u{200B}'..='\u{200F}'
+                | '\u{202A}'..='\u{202E}'
+                | '\u{2060}'..='\u{206F}'
+                | '\u{2800}'
+                | '\u{3164}'
+                | '\u{FE00}'..='\u{FE0F}'
+                | '\u{FEFF}'
+                | '\u{FFA0}'
+                | '\u{FFF0}'..='\u{FFFB}'
+                | '\u{110BD}'
+                | '\u{110CD}'
+                | '\u{13430}'..='\u{1343F}'
+                | '\u{1BCA0}'..='\u{1BCA3}'
+                | '\u{1D173}'..='\u{1D17A}'
+                | '\u{E0000}'..='\u{E0FFF}'
+        )
+}
+
+/// The name of a character for messages: `U+200B ZERO WIDTH SPACE`, or just the code point.
+pub fn char_name(c: char) -> String {
+    let name = match c {
+        '\u{A0}' => " NO-BREAK SPACE",
+        '\u{AD}' => " SOFT HYPHEN",
+        '\u{200B}' => " ZERO WIDTH SPACE",
+        '\u{200C}' => " ZERO WIDTH NON-JOINER",
+        '\u{200D}' => " ZERO WIDTH JOINER",
+        '\u{200E}' => " LEFT-TO-RIGHT MARK",
+        '\u{200F}' => " RIGHT-TO-LEFT MARK",
+        '\u{2060}' => " WORD JOINER",
+        '\u{FEFF}' => " ZERO WIDTH NO-BREAK SPACE (byte-order mark)",
+        '\t' => " TAB",
+        _ => "",
+    };
+    format!("U+{:04X}{name}", c as u32)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn clip_quotes_long_values_by_their_start_and_length() {
+        assert_eq!(clip("SHOE-1"), "SHOE-1");
+        let long = "x".repeat(1000);
+        let c = clip(&long);
+        assert_eq!(c, format!("{}… (1000 characters)", "x".repeat(60)));
+    }
+
+    #[test]
+    fn invisible_characters_are_found_and_named() {
+        assert_eq!(invisible_char("SHOE 1"), None);
+        assert_eq!(invisible_char("SHOE\u{200B}1"), Some((4, '\u{200B}')));
+        assert_eq!(invisible_char("A\u{A0}"), Some((1, '\u{A0}')));
+        assert_eq!(invisible_char("\u{FEFF}A"), Some((0, '\u{FEFF}')));
+        assert_eq!(char_name('\u{200B}'), "U+200B ZERO WIDTH SPACE");
+        assert_eq!(char_name('\u{3164}'), "U+3164");
+    }
 
     #[test]
     fn suggests_close_names_only() {

@@ -221,12 +221,14 @@ impl std::fmt::Display for TemplateError {
             TemplateError::Empty => write!(f, "the seller SKU is empty"),
             TemplateError::TooLong { sku, len } => write!(
                 f,
-                "seller SKU `{sku}` is {len} characters; Amazon allows at most {MAX_SELLER_SKU_LEN}"
+                "seller SKU `{sku}` is {len} characters; Amazon allows at most {MAX_SELLER_SKU_LEN}",
+                sku = crate::diag::clip(sku)
             ),
             TemplateError::BadChar { sku, ch } => {
                 write!(
                     f,
-                    "seller SKU `{sku}` contains the control character {ch:?}"
+                    "seller SKU `{sku}` contains the control character {ch:?}",
+                    sku = crate::diag::clip(sku)
                 )
             }
         }

@@ -1117,3 +1117,76 @@ fn readme_rehearsal_keeps_fba_and_creates_no_ghost_listing() {
     assert_eq!(code, 0, "{out}\n{err}");
     assert!(out.contains("No offer changes."), "{out}");
 }
+
+fn created_feeds(sb: &Sandbox) -> usize {
+    sb.requests()
+        .iter()
+        .filter(|e| e.operation == "createFeed" && e.applied)
+        .count()
+}
+
+#[test]
+fn a_lost_create_feed_answer_adopts_the_feed_instead_of_submitting_twice() {
+    let fx = fixture(30, EmitChoice::Feed, Duration::ZERO);
+    let sb = Sandbox::start(20.0, 0.0, Duration::ZERO);
+    // createFeedDocument answers; createFeed makes the feed, then its answer is lost.
+    sb.handle()
+        .script_faults([sandbox::NextFault::Pass, sandbox::NextFault::DropAfter]);
+    let (code, out, err) = run(apply_cmd(&fx, &sb, REFRESH_TOKEN, &["--rate-scale", "20"]));
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("adopted feed"), "{out}");
+    assert_eq!(summary_line(&out, "accepted"), 30);
+    assert_eq!(created_feeds(&sb), 1, "the document was submitted twice");
+    assert!(sb.requests().iter().any(|e| e.operation == "getFeeds"));
+    sb.assert_listings_equal_plan(&fx.plan);
+    assert!(sb.applied_per_sku().values().all(|n| *n == 1));
+    // The adopted feed is journaled like any other: a re-run sends nothing.
+    let journal = std::fs::read_to_string(fx.journal()).unwrap();
+    assert!(journal.contains("\"type\":\"feed_submitted\""), "{journal}");
+    let (code, out, _) = run(apply_cmd(&fx, &sb, REFRESH_TOKEN, &["--rate-scale", "20"]));
+    assert_eq!(code, 0);
+    assert!(out.contains("30 by an earlier run"), "{out}");
+    assert_eq!(created_feeds(&sb), 1);
+}
+
+#[test]
+fn a_create_feed_lost_before_amazon_took_it_is_submitted_once() {
+    let fx = fixture(10, EmitChoice::Feed, Duration::ZERO);
+    let sb = Sandbox::start(20.0, 0.0, Duration::ZERO);
+    // createFeed never reaches the sandbox's work: getFeeds shows nothing, so it is sent again.
+    sb.handle()
+        .script_faults([sandbox::NextFault::Pass, sandbox::NextFault::DropBefore]);
+    let (code, out, err) = run(apply_cmd(&fx, &sb, REFRESH_TOKEN, &["--rate-scale", "20"]));
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert_eq!(summary_line(&out, "accepted"), 10);
+    assert_eq!(created_feeds(&sb), 1);
+    sb.assert_listings_equal_plan(&fx.plan);
+}
+
+#[test]
+fn a_lost_create_feed_that_cannot_be_told_apart_is_refused_not_resubmitted() {
+    let sb = Sandbox::start(20.0, 0.0, Duration::ZERO);
+    // Another plan's feed for the same marketplaces, moments earlier.
+    let other = fixture(3, EmitChoice::Feed, Duration::ZERO);
+    let (code, out, err) = run(apply_cmd(
+        &other,
+        &sb,
+        REFRESH_TOKEN,
+        &["--rate-scale", "20"],
+    ));
+    assert_eq!(code, 0, "{out}\n{err}");
+    let fx = fixture(10, EmitChoice::Feed, Duration::ZERO);
+    sb.handle()
+        .script_faults([sandbox::NextFault::Pass, sandbox::NextFault::DropAfter]);
+    let (code, out, err) = run(apply_cmd(&fx, &sb, REFRESH_TOKEN, &["--rate-scale", "20"]));
+    assert_eq!(code, 1, "{out}\n{err}");
+    assert!(out.contains("refuses to submit it a second time"), "{out}");
+    assert_eq!(summary_line(&out, "remaining"), 10);
+    // The other plan's feed and this one's: never a third.
+    assert_eq!(created_feeds(&sb), 2);
+    // A re-run finds the same two and refuses again.
+    let (code, out, _) = run(apply_cmd(&fx, &sb, REFRESH_TOKEN, &["--rate-scale", "20"]));
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("cannot tell which"), "{out}");
+    assert_eq!(created_feeds(&sb), 2);
+}

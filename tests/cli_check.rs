@@ -385,3 +385,46 @@ fn allot_test_runs_the_set_check_too() {
         .code(0)
         .stdout(predicate::str::contains("3 passed, 0 failed"));
 }
+
+/// Issue "Nothing lost, nothing leaked, no panic": a diagnostic past column ~65,530 made
+/// miette panic (exit 101, "Formatting argument out of range") in check, fmt and plan. The
+/// snippet is now a window of the line, still headed by the real file:line:column.
+#[test]
+fn a_diagnostic_past_column_65535_renders_a_window_of_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let acme = std::fs::read_to_string(root().join("policies/acme-na.allot")).unwrap();
+    let from = "  publish US as \"{sku}-US\", CA as \"{sku}-CA\"   #";
+    assert!(acme.contains(from));
+    let warned = acme.replacen(from, &format!("{}{}", " ".repeat(70_000), &from[2..]), 1);
+    let broken = format!(
+        "policy \"p\"\nseller \"A1PP0FEH11RW77\"\nmarketplaces US\n{}bogus \"\n",
+        " ".repeat(70_000)
+    );
+    let cases: [(&[&str], &str, &str, i32); 5] = [
+        (&["check"], &warned, "p.allot:18:70001]", 0),
+        (&["fmt", "--check"], &broken, "p.allot:4:70007]", 1),
+        (&["fmt"], &broken, "p.allot:4:70007]", 1),
+        (&["check"], &broken, "p.allot:4:70007]", 1),
+        (
+            &[
+                "plan",
+                "--inventory",
+                "examples/inventory.csv",
+                "--current",
+                "examples/current.json",
+            ],
+            &warned,
+            "p.allot:18:70001]",
+            0,
+        ),
+    ];
+    for (args, text, at, code) in cases {
+        let p = write(dir.path(), "p.allot", text);
+        let mut cmd = allot();
+        cmd.arg(args[0]).arg(&p).args(&args[1..]);
+        let out = cmd.assert().code(code).get_output().clone();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(at), "{args:?}: {err}");
+        assert!(err.len() < 20_000, "{args:?}: {} bytes", err.len());
+    }
+}

@@ -564,3 +564,68 @@ fn plan_deny_warnings_fails_and_saves_nothing() {
         .assert()
         .code(0);
 }
+
+/// Issue "Nothing lost, nothing leaked, no panic": stock that adds up past 2^64 wrapped to a
+/// small pool (two rows of 2^63 delisted the offer, exit 0). It is now refused where it is read.
+#[test]
+fn stock_adding_up_past_2_64_is_refused_with_the_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    for (rows, line) in [
+        (
+            "MUG-1,newark,9223372036854775808,0\nMUG-1,austin,9223372036854775808,0\n",
+            3,
+        ),
+        (
+            "MUG-1,newark,18446744073709551615,0\nMUG-1,toronto,10,0\n",
+            3,
+        ),
+    ] {
+        let inv = write(
+            dir.path(),
+            "inv.csv",
+            &format!("sku,location,on_hand,reserved\n{rows}"),
+        );
+        let out = allot()
+            .args([
+                "plan",
+                "policies/acme-na.allot",
+                "--allow-new",
+                "--inventory",
+            ])
+            .arg(&inv)
+            .assert()
+            .code(1)
+            .get_output()
+            .clone();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(&format!("inv.csv:{line}, column 3 (on_hand)"))
+                && err.contains("SKU `MUG-1` over its locations adds up to more than"),
+            "{err}"
+        );
+        assert!(out.stdout.is_empty(), "nothing is planned");
+    }
+}
+
+/// Fixed quantities whose sum over a SKU's offers passes 2^64: the exposure was clamped.
+#[test]
+fn published_units_past_2_64_are_an_error_not_a_clamped_exposure() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = write(
+        dir.path(),
+        "p.allot",
+        "policy \"p\"\nseller \"A1PP0FEH11RW77\"\nmarketplaces US, CA\nlocation newark\n\
+         rule \"all\" {\n  match any\n  quantity 18446744073709551615\n  publish US as \"{sku}-US\", CA as \"{sku}-CA\"\n}\n",
+    );
+    let inv = write(dir.path(), "inv.csv", "sku,location,on_hand\nA,newark,1\n");
+    allot()
+        .arg("plan")
+        .arg(&policy)
+        .args(["--allow-new", "--inventory"])
+        .arg(&inv)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "the units inventory SKU `A` publishes over its offers add up to more than 18446744073709551615",
+        ));
+}

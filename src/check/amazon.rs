@@ -190,7 +190,8 @@ fn oversell(c: &mut Checker, r: &RuleInfo, offers: &[Offer]) {
                 .unwrap_or(Percent::ZERO)
         })
         .collect();
-    let sum: u32 = shares.iter().map(|p| p.0).sum();
+    // In u64: each share is at most 100%, but a policy may have any number of offers.
+    let sum: u64 = shares.iter().map(|p| u64::from(p.0)).sum();
     let names: Vec<String> = offers
         .iter()
         .map(|o| {
@@ -200,7 +201,7 @@ fn oversell(c: &mut Checker, r: &RuleInfo, offers: &[Offer]) {
             format!("\"{sku}\" on {}", join_and(&codes))
         })
         .collect();
-    let mut d = if sum > Percent::HUNDRED.0 {
+    let mut d = if sum > u64::from(Percent::HUNDRED.0) {
         let even = Percent(Percent::HUNDRED.0 / offers.len() as u32);
         let example: Vec<String> = offers
             .iter()
@@ -215,10 +216,10 @@ fn oversell(c: &mut Checker, r: &RuleInfo, offers: &[Offer]) {
             format!(
                 "{} separate offers (different seller SKUs) draw on one pool and publish {} of it in all: the same units are offered more than once and can be oversold",
                 offers.len(),
-                Percent(sum),
+                Percent(u32::try_from(sum).unwrap_or(u32::MAX)),
             ),
         )
-        .at(publish.keyword, format!("{} of one pool", Percent(sum)))
+        .at(publish.keyword, format!("{} of one pool", Percent(u32::try_from(sum).unwrap_or(u32::MAX))))
         .help(format!(
             "give the offers exclusive shares that add up to at most 100% (e.g. `publish {}`), or publish one shared seller SKU{}",
             example.join(", "),

@@ -684,14 +684,15 @@ impl Checker {
         if !ok {
             return None;
         }
-        let sum: u32 = parts.iter().map(|(_, p)| p.0).sum();
-        if sum != Percent::HUNDRED.0 {
+        // In u64: each part is at most 100%, but a split may have any number of parts.
+        let sum: u64 = parts.iter().map(|(_, p)| u64::from(p.0)).sum();
+        if sum != u64::from(Percent::HUNDRED.0) {
             self.push(
                 Diagnostic::error(
                     SPLIT_SUM,
-                    format!("the split adds up to {}, not 100%", Percent(sum)),
+                    format!("the split adds up to {}, not 100%", Percent(u32::try_from(sum).unwrap_or(u32::MAX))),
                 )
-                .at(b.span, format!("{} in all", Percent(sum)))
+                .at(b.span, format!("{} in all", Percent(u32::try_from(sum).unwrap_or(u32::MAX))))
                 .help("make the parts add up to exactly 100%: the split divides the offer's whole quantity among the locations"),
             );
             return None;

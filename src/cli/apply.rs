@@ -243,16 +243,18 @@ async fn run_async(args: ApplyArgs) -> ExitCode {
             pb.finish_and_clear();
             r
         } else {
-            let opened = match Journal::open(&journal_path, &plan.digest, plan.emit) {
-                Ok(j) => j,
-                Err(e) => {
-                    let help = e.help();
-                    return Err(super::fail(
-                        miette!(code = "allot::journal", help = help, "{e}"),
-                        2,
-                    ));
-                }
-            };
+            let known: std::collections::BTreeSet<u32> = skus.keys().copied().collect();
+            let opened =
+                match Journal::open_for_plan(&journal_path, &plan.digest, plan.emit, &known) {
+                    Ok(j) => j,
+                    Err(e) => {
+                        let help = e.help();
+                        return Err(super::fail(
+                            miette!(code = "allot::journal", help = help, "{e}"),
+                            2,
+                        ));
+                    }
+                };
             match plan.emit {
                 Emit::Patch => {
                     let jobs = match patch_jobs(&plan, false) {

@@ -4,7 +4,8 @@
 use std::io::Read;
 
 use super::{
-    InputError, LocationResolver, RowError, RowErrors, Stock, csv_error, csv_reader, parse_quantity,
+    AddError, InputError, LocationResolver, RowError, RowErrors, Stock, clean_sku, clip, csv_error,
+    csv_reader, duplicate_header, duplicate_header_error, overflow_error, parse_quantity,
 };
 use crate::model::Location;
 
@@ -15,6 +16,10 @@ pub(super) fn read<R: Read>(
 ) -> Result<Stock, InputError> {
     let mut rdr = csv_reader(reader, b',', true);
     let headers = rdr.headers().map_err(|e| csv_error(name, e))?.clone();
+    // Every named column is read (unknown ones as attributes), so any repeated name is refused.
+    if let Some(dup) = duplicate_header(headers.iter(), |_| true) {
+        return Err(duplicate_header_error(name, dup));
+    }
     let find = |want: &str| {
         headers
             .iter()
@@ -94,7 +99,13 @@ pub(super) fn read<R: Read>(
             continue;
         }
         let cell = |i: usize| record.get(i).unwrap_or("");
-        let sku = cell(c_sku).trim();
+        let sku = match clean_sku(cell(c_sku), "SKU") {
+            Ok(s) => s,
+            Err(e) => {
+                errors.push(RowError::cell(line, c_sku, hname(c_sku), e));
+                continue;
+            }
+        };
         if sku.is_empty() {
             errors.push(
                 RowError::new(line, "the SKU is blank")
@@ -121,18 +132,31 @@ pub(super) fn read<R: Read>(
         let (Some(loc), Some(on_hand), Some(reserved)) = (loc, on_hand, reserved) else {
             continue;
         };
-        if stock.add(sku, loc, on_hand, reserved).is_err() {
-            errors.push(
-                RowError::new(
+        match stock.add(sku, loc, on_hand, reserved) {
+            Ok(()) => {}
+            Err(AddError::DuplicateRow) => {
+                errors.push(
+                    RowError::new(
+                        line,
+                        format!(
+                            "a second row for SKU `{}` at location `{}`",
+                            clip(sku),
+                            locations[loc].name
+                        ),
+                    )
+                    .help("keep one row per SKU and location (add the quantities up if they are meant together)"),
+                );
+                continue;
+            }
+            Err(AddError::Overflow) => {
+                errors.push(overflow_error(
                     line,
-                    format!(
-                        "a second row for SKU `{sku}` at location `{}`",
-                        locations[loc].name
-                    ),
-                )
-                .help("keep one row per SKU and location (add the quantities up if they are meant together)"),
-            );
-            continue;
+                    Some(c_on_hand as u64 + 1),
+                    &hname(c_on_hand),
+                    sku,
+                ));
+                continue;
+            }
         }
         if let Some(c) = c_tags {
             let tags = cell(c).split(';').map(str::trim).filter(|t| !t.is_empty());
@@ -147,7 +171,13 @@ pub(super) fn read<R: Read>(
                 errors.push(
                     RowError::new(
                         line,
-                        format!("SKU `{sku}` has `{attr}` = `{v}` here but `{old}` on an earlier row"),
+                        format!(
+                            "SKU `{}` has `{}` = `{}` here but `{}` on an earlier row",
+                            clip(sku),
+                            clip(attr),
+                            clip(v),
+                            clip(&old)
+                        ),
                     )
                     .field(Some(*c as u64 + 1), attr.clone())
                     .help("an attribute belongs to the SKU: give it the same value on every row (or leave it blank)"),

@@ -154,7 +154,9 @@ impl InputError {
 
 fn write_row(f: &mut fmt::Formatter<'_>, path: &str, e: &RowError) -> fmt::Result {
     write!(f, "error: {path}:{}", e.line)?;
-    match (&e.column, &e.field) {
+    // A field name is the file's header text: clipped like any quoted input.
+    let field = e.field.as_deref().map(crate::diag::clip);
+    match (&e.column, &field) {
         (Some(c), Some(name)) => write!(f, ", column {c} ({name})")?,
         (None, Some(name)) => write!(f, " ({name})")?,
         (Some(c), None) => write!(f, ", column {c}")?,

@@ -16,6 +16,8 @@ mod shopify;
 
 pub use error::{InputError, InventoryError, RowError, RowErrors};
 
+use crate::diag::clip;
+
 /// The input formats `--inventory-format` accepts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -58,11 +60,11 @@ pub struct StockItem {
 impl StockItem {
     /// Available stock at one location: 0 when the SKU has no row there.
     pub fn available_at(&self, loc: LocationId) -> u64 {
+        // `Stock::add` keeps one row per location: nothing to add up.
         self.entries
             .iter()
-            .filter(|e| e.location == loc)
-            .map(StockEntry::available)
-            .sum()
+            .find(|e| e.location == loc)
+            .map_or(0, StockEntry::available)
     }
 }
 
@@ -79,10 +81,15 @@ pub struct Stock {
     pub warnings: Vec<String>,
 }
 
-/// Adding a second row for the same SKU and location.
+/// Why a row could not be added to a SKU.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DuplicateRow;
-
+pub enum AddError {
+    /// A second row for the same SKU and location.
+    DuplicateRow,
+    /// The SKU's available stock over its rows would not fit in a quantity (u64): a pool of
+    /// its locations could not be computed without wrapping.
+    Overflow,
+}
 impl Stock {
     pub fn new() -> Self {
         Stock::default()
@@ -119,18 +126,29 @@ impl Stock {
         &mut self.items[i]
     }
 
-    /// Record one row. A second row for the same SKU and location is refused.
+    /// Record one row. A second row for the same SKU and location is refused, and so is a row
+    /// that makes the SKU's available stock over all its rows overflow: every pool (a sum over
+    /// some of those rows) then fits, so the engine never adds up past 2^64.
     pub fn add(
         &mut self,
         sku: &str,
         location: LocationId,
         on_hand: u64,
         reserved: u64,
-    ) -> Result<(), DuplicateRow> {
+    ) -> Result<(), AddError> {
         let item = self.item_mut(sku);
         if item.entries.iter().any(|e| e.location == location) {
-            return Err(DuplicateRow);
+            return Err(AddError::DuplicateRow);
         }
+        let row = StockEntry {
+            location,
+            on_hand,
+            reserved,
+        };
+        item.entries
+            .iter()
+            .try_fold(row.available(), |a, e| a.checked_add(e.available()))
+            .ok_or(AddError::Overflow)?;
         item.entries.push(StockEntry {
             location,
             on_hand,
@@ -220,16 +238,25 @@ impl Stock {
                 })?;
             }
             for &(loc, on_hand, reserved) in &t.entries {
-                s.add(&t.sku, loc, on_hand, reserved)
-                    .map_err(|_| format!("`{}` has two rows for one location", t.sku))?;
+                s.add(&t.sku, loc, on_hand, reserved).map_err(|e| match e {
+                    AddError::DuplicateRow => {
+                        format!("`{}` has two rows for one location", t.sku)
+                    }
+                    AddError::Overflow => format!(
+                        "the stock of `{}` over its locations adds up to more than {}: a quantity is far too large",
+                        t.sku,
+                        u64::MAX
+                    ),
+                })?;
             }
         }
         Ok(s)
     }
 }
 
-/// Parse a quantity cell: a whole, non-negative number. Blank is an error (never read as 0).
-/// Returns (message, help) on error.
+/// Parse a quantity cell: plain decimal digits, nothing else (no sign, decimals, exponent or
+/// separators: `+7`, `12.0`, `1e3` and `1,200` are refused, so a cell means one thing only).
+/// Surrounding spaces are fine. Blank is an error (never read as 0). Returns (message, help).
 pub(crate) fn parse_quantity(raw: &str) -> Result<u64, (String, String)> {
     let t = raw.trim();
     if t.is_empty() {
@@ -238,34 +265,108 @@ pub(crate) fn parse_quantity(raw: &str) -> Result<u64, (String, String)> {
             "write a whole number (0 if there is no stock); a blank is never read as 0".into(),
         ));
     }
-    if let Ok(v) = t.parse::<u64>() {
-        return Ok(v);
+    let shown = clip(t);
+    if t.bytes().all(|b| b.is_ascii_digit()) {
+        return t.parse::<u64>().map_err(|_| {
+            (
+                format!(
+                    "the quantity `{shown}` is too large (at most {})",
+                    u64::MAX
+                ),
+                "a quantity this large is a typo or a corrupted export: write the real number of items".into(),
+            )
+        });
     }
     if let Some(rest) = t.strip_prefix('-')
-        && rest.trim().parse::<f64>().is_ok()
+        && !rest.is_empty()
+        && rest.bytes().all(|b| b.is_ascii_digit() || b == b'.')
     {
         return Err((
-            format!("the quantity `{t}` is negative"),
+            format!("the quantity `{shown}` is negative"),
             "quantities are whole numbers of items, 0 or more".into(),
         ));
     }
-    if let Ok(f) = t.parse::<f64>()
-        && f.is_finite()
-        && f >= 0.0
-        && f.fract() == 0.0
-        && f < 1e15
-    {
-        // `12.0` (spreadsheets like to write these) is a whole number.
-        return Ok(f as u64);
-    }
     Err((
-        format!("the quantity `{t}` is not a whole number"),
-        if t.contains(',') || t.contains('.') {
-            "write the number without separators or decimals, e.g. `1200`".into()
+        format!("the quantity `{shown}` is not a whole number"),
+        if t.contains([',', '.', 'e', 'E', '+', '_']) {
+            "write the number with digits only: no sign, separators, decimals or exponent, e.g. `1200`".into()
         } else {
-            "write a whole number of items, e.g. `12`".into()
+            "write a whole number of items with digits only, e.g. `12`".into()
         },
     ))
+}
+
+/// Trim a SKU cell of ASCII spaces only and refuse what would make it another SKU than the one
+/// Amazon or the inventory has: a character that cannot be seen (U+200B, U+FEFF, U+00A0…) is
+/// named, never stripped. `what` is "SKU" or "seller SKU". Returns (message, help).
+pub(crate) fn clean_sku<'a>(raw: &'a str, what: &str) -> Result<&'a str, (String, String)> {
+    let t = raw.trim_matches(|c: char| c.is_ascii_whitespace());
+    match crate::diag::invisible_char(t) {
+        None => Ok(t),
+        Some((at, c)) => Err((
+            format!(
+                "the {what} `{}` contains the invisible character {} at character {}",
+                clip(t).escape_debug(),
+                crate::diag::char_name(c),
+                at + 1
+            ),
+            format!(
+                "a {what} with an invisible character is a different {what}: delete the character (it is often pasted in from a web page or spreadsheet)"
+            ),
+        )),
+    }
+}
+
+/// Two header columns with one name (ignoring case and surrounding spaces) among those
+/// `relevant` says are read: 0-based (first, second) and the name. Reading the first and
+/// ignoring the second would silently pick one of two values.
+pub(crate) fn duplicate_header<'a>(
+    headers: impl IntoIterator<Item = &'a str>,
+    relevant: impl Fn(&str) -> bool,
+) -> Option<(usize, usize, String)> {
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for (i, h) in headers.into_iter().enumerate() {
+        let key = h.trim().to_lowercase();
+        if key.is_empty() || !relevant(&key) {
+            continue;
+        }
+        if let Some(&first) = seen.get(&key) {
+            return Some((first, i, h.trim().to_string()));
+        }
+        seen.insert(key, i);
+    }
+    None
+}
+
+/// The located error for `duplicate_header`'s finding.
+pub(crate) fn duplicate_header_error(name: &str, dup: (usize, usize, String)) -> InputError {
+    let (a, b, h) = dup;
+    InputError::file_at(
+        name,
+        1,
+        Some(b as u64 + 1),
+        format!(
+            "columns {} and {} of the header are both named `{}`",
+            a + 1,
+            b + 1,
+            clip(&h)
+        ),
+        Some("rename or delete one of them: allot will not guess which of the two to read".into()),
+    )
+}
+
+/// The row error for a SKU whose stock over its rows overflows.
+pub(crate) fn overflow_error(line: u64, col: Option<u64>, field: &str, sku: &str) -> RowError {
+    RowError::new(
+        line,
+        format!(
+            "the stock of SKU `{}` over its locations adds up to more than {} (with this row)",
+            clip(sku),
+            u64::MAX
+        ),
+    )
+    .field(col, field)
+    .help("a quantity this large is a typo or a corrupted export: fix the quantities of this SKU's rows")
 }
 
 /// Normalise a location name for matching: case-insensitive, with runs of anything but letters
@@ -324,7 +425,7 @@ impl<'a> LocationResolver<'a> {
             let msg = if name.trim().is_empty() {
                 "the location is blank".to_string()
             } else {
-                format!("unknown location `{name}`")
+                format!("unknown location `{}`", clip(name))
             };
             let help = match crate::diag::did_you_mean(name, names.iter().copied()) {
                 Some(s) if !name.trim().is_empty() => format!("did you mean `{s}`?"),
@@ -338,7 +439,7 @@ impl<'a> LocationResolver<'a> {
                         .map(|n| format!("`{n}`"))
                         .collect::<Vec<_>>()
                         .join(", "),
-                    normalise(name)
+                    clip(&normalise(name))
                 ),
             };
             (msg, help)
@@ -474,7 +575,8 @@ fn case_twins(stock: &Stock) -> Option<String> {
         .map(|&(a, b)| {
             format!(
                 "`{}` and `{}`",
-                stock.items[a as usize].sku, stock.items[b as usize].sku
+                clip(&stock.items[a as usize].sku),
+                clip(&stock.items[b as usize].sku)
             )
         })
         .collect();

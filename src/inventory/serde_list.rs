@@ -10,7 +10,10 @@ use std::rc::Rc;
 use serde::Deserialize;
 use serde::de::{DeserializeSeed, SeqAccess, Visitor};
 
-use super::{InputError, LocationResolver, RowError, RowErrors, Stock, parse_quantity};
+use super::{
+    AddError, InputError, LocationResolver, RowError, RowErrors, Stock, clean_sku, clip,
+    overflow_error, parse_quantity,
+};
 use crate::model::Location;
 
 /// Any value, so that a wrong type becomes a located row error instead of aborting the parse.
@@ -48,7 +51,12 @@ impl Raw {
                 "quantities are whole numbers of items, 0 or more".into(),
             )),
             Raw::Int(v) => Ok(*v as u64),
-            Raw::Float(f) => parse_quantity(&f.to_string()),
+            // `12.0` or `1e3` is a number with a decimal point or exponent: refused like the
+            // same text in a CSV cell, so every format reads one spelling of a quantity.
+            Raw::Float(f) => Err((
+                format!("the quantity {f} is not written as a whole number"),
+                "write the number with digits only: no decimal point or exponent, e.g. 12".into(),
+            )),
             Raw::Str(s) => parse_quantity(s),
             Raw::Null => Err((
                 "the quantity is null".into(),
@@ -119,15 +127,29 @@ impl Builder<'_> {
                     None => format!("the keys are {}", KEYS.join(", ")),
                 };
                 self.errors.push(
-                    err(format!("unknown key `{key}`"))
+                    err(format!("unknown key `{}`", clip(key)))
                         .field(None, key.clone())
                         .help(help),
                 );
             }
         }
         let sku = match map.remove("sku").as_ref().and_then(Raw::string) {
-            Some(s) if !s.trim().is_empty() => s.trim().to_string(),
-            _ => {
+            Some(s) => match clean_sku(&s, "SKU") {
+                Ok(t) if !t.is_empty() => t.to_string(),
+                Ok(_) => {
+                    self.errors.push(
+                        err("the SKU is blank".into())
+                            .field(None, "sku")
+                            .help("every item needs `sku: \"...\"`"),
+                    );
+                    return;
+                }
+                Err((m, h)) => {
+                    self.errors.push(err(m).field(None, "sku").help(h));
+                    return;
+                }
+            },
+            None => {
                 self.errors.push(
                     err("the SKU is missing or blank".into())
                         .field(None, "sku")
@@ -146,7 +168,7 @@ impl Builder<'_> {
             },
             _ => {
                 self.errors.push(
-                    err(format!("`{sku}` has no location"))
+                    err(format!("`{}` has no location", clip(&sku)))
                         .field(None, "location")
                         .help("every item needs `location: NAME` (one of the policy's locations)"),
                 );
@@ -163,7 +185,7 @@ impl Builder<'_> {
             },
             None if required => {
                 self.errors.push(
-                    err(format!("`{sku}` has no `{key}`"))
+                    err(format!("`{}` has no `{key}`", clip(&sku)))
                         .field(None, key)
                         .help(format!("add `{key}: N`")),
                 );
@@ -176,15 +198,26 @@ impl Builder<'_> {
         let (Some(loc), Some(on_hand), Some(reserved)) = (loc, on_hand, reserved) else {
             return;
         };
-        if self.stock.add(&sku, loc, on_hand, reserved).is_err() {
-            self.errors.push(
-                err(format!(
-                    "a second item for SKU `{sku}` at location `{}`",
-                    self.locations[loc].name
-                ))
-                .help("keep one item per SKU and location"),
-            );
-            return;
+        match self.stock.add(&sku, loc, on_hand, reserved) {
+            Ok(()) => {}
+            Err(AddError::DuplicateRow) => {
+                self.errors.push(
+                    err(format!(
+                        "a second item for SKU `{}` at location `{}`",
+                        clip(&sku),
+                        self.locations[loc].name
+                    ))
+                    .help("keep one item per SKU and location"),
+                );
+                return;
+            }
+            Err(AddError::Overflow) => {
+                let mut e = overflow_error(pos.line, None, "on_hand", &sku);
+                e.column = pos.column;
+                e.message = format!("item {n}: {}", e.message);
+                self.errors.push(e);
+                return;
+            }
         }
         match map.remove("tags") {
             None | Some(Raw::Null) => {}
@@ -218,7 +251,7 @@ impl Builder<'_> {
                 for (k, v) in attrs {
                     let Some(v) = v.string() else {
                         self.errors.push(
-                            err(format!("attribute `{k}` is {}", v.describe()))
+                            err(format!("attribute `{}` is {}", clip(&k), v.describe()))
                                 .field(None, "attributes")
                                 .help("attribute values are strings"),
                         );
@@ -226,9 +259,15 @@ impl Builder<'_> {
                     };
                     if let Err(old) = self.stock.set_attr(&sku, &k, &v) {
                         self.errors.push(
-                            err(format!("`{sku}` has `{k}` = `{v}` here but `{old}` before"))
-                                .field(None, "attributes")
-                                .help("an attribute belongs to the SKU: give it one value"),
+                            err(format!(
+                                "`{}` has `{}` = `{}` here but `{}` before",
+                                clip(&sku),
+                                clip(&k),
+                                clip(&v),
+                                clip(&old)
+                            ))
+                            .field(None, "attributes")
+                            .help("an attribute belongs to the SKU: give it one value"),
                         );
                     }
                 }

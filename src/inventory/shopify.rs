@@ -12,7 +12,8 @@
 use std::io::Read;
 
 use super::{
-    InputError, LocationResolver, RowError, RowErrors, Stock, csv_error, csv_reader, parse_quantity,
+    AddError, InputError, LocationResolver, RowError, RowErrors, Stock, clean_sku, clip, csv_error,
+    csv_reader, duplicate_header, duplicate_header_error, overflow_error, parse_quantity,
 };
 use crate::model::Location;
 
@@ -23,6 +24,18 @@ pub(super) fn read<R: Read>(
 ) -> Result<Stock, InputError> {
     let mut rdr = csv_reader(reader, b',', true);
     let headers = rdr.headers().map_err(|e| csv_error(name, e))?.clone();
+    // Only the columns read must be unique: an export's other columns are not allot's business.
+    let read = [
+        "sku",
+        "location",
+        "on hand",
+        "available",
+        "committed",
+        "unavailable",
+    ];
+    if let Some(dup) = duplicate_header(headers.iter(), |h| read.contains(&h)) {
+        return Err(duplicate_header_error(name, dup));
+    }
     let find = |want: &str| {
         headers
             .iter()
@@ -77,7 +90,13 @@ pub(super) fn read<R: Read>(
             continue;
         }
         let cell = |i: usize| record.get(i).unwrap_or("").trim();
-        let sku = cell(c_sku);
+        let sku = match clean_sku(cell(c_sku), "SKU") {
+            Ok(s) => s,
+            Err(e) => {
+                errors.push(RowError::cell(line, c_sku, hname(c_sku), e));
+                continue;
+            }
+        };
         if sku.is_empty() {
             no_sku += 1;
             continue;
@@ -101,6 +120,8 @@ pub(super) fn read<R: Read>(
                 let on_hand = qty(c);
                 let committed = c_committed.map_or(Some(0), &mut qty);
                 let unavailable = c_unavailable.map_or(Some(0), &mut qty);
+                // Saturating is exact in effect: a reserved count past 2^64 is above any
+                // on_hand, so available is 0 either way, and reserved is never published.
                 (
                     on_hand,
                     committed.zip(unavailable).map(|(a, b)| a.saturating_add(b)),
@@ -111,14 +132,19 @@ pub(super) fn read<R: Read>(
         let (Some(loc), Some(on_hand), Some(reserved)) = (loc, on_hand, reserved) else {
             continue;
         };
-        if stock.add(sku, loc, on_hand, reserved).is_err() {
-            errors.push(
+        match stock.add(sku, loc, on_hand, reserved) {
+            Ok(()) => {}
+            Err(AddError::DuplicateRow) => errors.push(
                 RowError::new(
                     line,
-                    format!("a second row for SKU `{sku}` at location `{}`", locations[loc].name),
+                    format!("a second row for SKU `{}` at location `{}`", clip(sku), locations[loc].name),
                 )
                 .help("two Shopify locations map to one policy location, or a SKU is used by two variants: keep one row per SKU and location"),
-            );
+            ),
+            Err(AddError::Overflow) => {
+                let c = c_on_hand.or(c_available).unwrap_or(c_sku);
+                errors.push(overflow_error(line, Some(c as u64 + 1), &hname(c), sku));
+            }
         }
     }
     if !errors.is_empty() {

@@ -7,8 +7,12 @@
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
+use crate::diag::clip;
 use crate::inventory::error::{InputError, RowError, RowErrors};
-use crate::inventory::{csv_error, csv_reader, parse_quantity, skip_bom};
+use crate::inventory::{
+    clean_sku, csv_error, csv_reader, duplicate_header, duplicate_header_error, parse_quantity,
+    skip_bom,
+};
 use crate::model::{Current, DEFAULT_CHANNEL, is_amazon_channel};
 
 /// The formats `--current-format` accepts.
@@ -63,10 +67,23 @@ impl Acc {
         }
     }
 
-    fn add(&mut self, line: u64, sku: &str, channel: &str, qty: u64, marketplace: Option<&str>) {
+    /// One merchant row. `qcol` is the quantity's column, when the format has columns.
+    fn add(
+        &mut self,
+        (line, qcol): (u64, Option<u64>),
+        sku: &str,
+        channel: &str,
+        qty: u64,
+        marketplace: Option<&str>,
+    ) {
         if is_amazon_channel(channel) {
             // Amazon's own quantity: known, never a current quantity allot could write over.
             self.known(sku, channel, marketplace);
+            return;
+        }
+        if let Err((m, h)) = within_amazon_limit(qty) {
+            self.errors
+                .push(RowError::new(line, m).field(qcol, "quantity").help(h));
             return;
         }
         let marketplace = marketplace.or(self.default_marketplace.as_deref());
@@ -75,7 +92,11 @@ impl Acc {
             Some(&old) if old != qty => self.errors.push(
                 RowError::new(
                     line,
-                    format!("seller SKU `{sku}` channel `{channel}` has quantity {qty} here but {old} on an earlier row"),
+                    format!(
+                        "seller SKU `{}` channel `{}` has quantity {qty} here but {old} on an earlier row",
+                        clip(sku),
+                        clip(channel)
+                    ),
                 )
                 .help("Amazon keeps one quantity per seller SKU and channel in a region: the rows must agree"),
             ),
@@ -104,6 +125,78 @@ impl Acc {
     }
 }
 
+/// A current quantity Amazon could have: at most its 32-bit maximum (what `plan` refuses to
+/// write too). A larger one is a broken file, refused where it is read.
+fn within_amazon_limit(qty: u64) -> Result<u64, (String, String)> {
+    let max = crate::plan::MAX_QUANTITY;
+    if qty > max {
+        return Err((
+            format!("the quantity {qty} is above Amazon's maximum {max}"),
+            "Amazon keeps quantities from 0 to 2147483647: this file is not what Amazon shows; download the current listings again".into(),
+        ));
+    }
+    Ok(qty)
+}
+
+/// Check the model's own form (`{"listings": …}`), read whole by serde: the same seller SKU
+/// and quantity rules as the row formats, located by the line where the seller SKU first
+/// appears in the text.
+fn check_object(name: &str, cur: &Current, text: &str) -> Result<(), InputError> {
+    let mut errors = RowErrors::default();
+    let line_of = |sku: &str| {
+        let key = serde_json::to_string(sku).unwrap_or_default();
+        text.lines()
+            .position(|l| l.contains(&key) || l.contains(sku))
+            .map_or(0, |i| i as u64 + 1)
+    };
+    let skus = cur
+        .listings
+        .keys()
+        .chain(cur.listed_in.keys())
+        .chain(cur.amazon_fulfilled.keys());
+    for sku in skus {
+        match clean_sku(sku, "seller SKU") {
+            Ok(t) if t.is_empty() || t.len() != sku.len() => errors.push(
+                RowError::new(
+                    line_of(sku),
+                    format!(
+                        "the seller SKU `{}` is blank or has spaces around it",
+                        clip(sku)
+                    ),
+                )
+                .help("write the seller SKU as Amazon has it"),
+            ),
+            Ok(_) => {}
+            Err((m, h)) => errors.push(RowError::new(line_of(sku), m).help(h)),
+        }
+    }
+    for (sku, chans) in &cur.listings {
+        for (channel, &q) in chans {
+            if is_amazon_channel(channel) {
+                continue;
+            }
+            if let Err((m, h)) = within_amazon_limit(q) {
+                errors.push(
+                    RowError::new(
+                        line_of(sku),
+                        format!(
+                            "seller SKU `{}` channel `{}`: {m}",
+                            clip(sku),
+                            clip(channel)
+                        ),
+                    )
+                    .help(h),
+                );
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(InputError::rows(name, errors))
+    }
+}
+
 /// A marketplace cell: a built-in code or marketplace ID, returned as the code.
 pub fn marketplace(raw: &str) -> Result<String, (String, String)> {
     let t = raw.trim();
@@ -115,7 +208,7 @@ pub fn marketplace(raw: &str) -> Result<String, (String, String)> {
         Some(s) => format!("did you mean `{s}`?"),
         None => "use a marketplace code such as US or DE, or a marketplace ID (see `allot marketplaces`)".into(),
     };
-    Err((format!("unknown marketplace `{t}`"), help))
+    Err((format!("unknown marketplace `{}`", clip(t)), help))
 }
 
 pub fn detect(path: &Path, head: &[u8]) -> Format {
@@ -248,6 +341,7 @@ fn read_value(
             let mut cur: Current = serde_json::from_value(Value::Object(map)).map_err(|e| {
                 InputError::file(name, format!("not a valid current-listings object: {e}"))
             })?;
+            check_object(name, &cur, text)?;
             cur.separate_amazon_channels();
             return Ok(Listings {
                 current: cur,
@@ -272,14 +366,21 @@ fn read_value(
                             |s| format!("did you mean `{s}`?"),
                         );
                         acc.errors.push(
-                            err(format!("unknown key `{k}`"))
+                            err(format!("unknown key `{}`", clip(k)))
                                 .field(None, k.clone())
                                 .help(help),
                         );
                     }
                 }
-                let sku = match obj.get("seller_sku") {
-                    Some(Value::String(s)) if !s.trim().is_empty() => s.trim().to_string(),
+                let sku = match obj.get("seller_sku").map(|v| match v {
+                    Value::String(s) => clean_sku(s, "seller SKU"),
+                    _ => Ok(""),
+                }) {
+                    Some(Ok(s)) if !s.is_empty() => s.to_string(),
+                    Some(Err((m, h))) => {
+                        acc.errors.push(err(m).field(None, "seller_sku").help(h));
+                        continue;
+                    }
                     _ => {
                         acc.errors.push(
                             err("`seller_sku` is missing or blank".into())
@@ -341,7 +442,7 @@ fn read_value(
                         continue;
                     }
                 };
-                acc.add(line, &sku, &channel, qty, mkt.as_deref());
+                acc.add((line, None), &sku, &channel, qty, mkt.as_deref());
             }
         }
         _ => {
@@ -381,6 +482,9 @@ fn read_csv<R: Read>(
 ) -> Result<Listings, InputError> {
     let mut rdr = csv_reader(reader, b',', true);
     let headers = rdr.headers().map_err(|e| csv_error(name, e))?.clone();
+    if let Some(dup) = duplicate_header(headers.iter(), |_| true) {
+        return Err(duplicate_header_error(name, dup));
+    }
     let find = |w: &str| {
         headers
             .iter()
@@ -425,7 +529,14 @@ fn read_csv<R: Read>(
             continue;
         }
         let cell = |i: usize| rec.get(i).unwrap_or("").trim();
-        let sku = cell(c_sku);
+        let sku = match clean_sku(rec.get(c_sku).unwrap_or(""), "seller SKU") {
+            Ok(s) => s,
+            Err(e) => {
+                acc.errors
+                    .push(RowError::cell(line, c_sku, hname(c_sku), e));
+                continue;
+            }
+        };
         if sku.is_empty() {
             acc.errors.push(
                 RowError::new(line, "the seller SKU is blank")
@@ -469,7 +580,13 @@ fn read_csv<R: Read>(
                 }
             },
         };
-        acc.add(line, sku, channel, qty, mkt.as_deref());
+        acc.add(
+            (line, Some(c_qty as u64 + 1)),
+            sku,
+            channel,
+            qty,
+            mkt.as_deref(),
+        );
     }
     acc.finish(name, Vec::new())
 }
@@ -488,6 +605,15 @@ fn read_amazon<R: Read>(
 ) -> Result<Listings, InputError> {
     let mut rdr = csv_reader(reader, b'\t', false);
     let headers = rdr.byte_headers().map_err(|e| csv_error(name, e))?.clone();
+    // Only the columns read must be unique: the report's others are not allot's business.
+    let names: Vec<String> = headers
+        .iter()
+        .map(|h| String::from_utf8_lossy(h).into_owned())
+        .collect();
+    let read = ["seller-sku", "quantity", "fulfillment-channel"];
+    if let Some(dup) = duplicate_header(names.iter().map(String::as_str), |h| read.contains(&h)) {
+        return Err(duplicate_header_error(name, dup));
+    }
     let find = |w: &str| {
         headers
             .iter()
@@ -516,19 +642,21 @@ fn read_amazon<R: Read>(
         if rec.iter().all(|f| f.iter().all(u8::is_ascii_whitespace)) {
             continue;
         }
-        let text = |i: usize| -> Result<&str, RowError> {
-            std::str::from_utf8(rec.get(i).unwrap_or(b""))
-                .map(str::trim)
-                .map_err(|_| {
-                    RowError::new(line, "the cell is not valid UTF-8")
-                        .field(
-                            Some(i as u64 + 1),
-                            String::from_utf8_lossy(headers.get(i).unwrap_or(b"")).to_string(),
-                        )
-                        .help("re-save the report as UTF-8")
-                })
+        let raw = |i: usize| -> Result<&str, RowError> {
+            std::str::from_utf8(rec.get(i).unwrap_or(b"")).map_err(|_| {
+                RowError::new(line, "the cell is not valid UTF-8")
+                    .field(
+                        Some(i as u64 + 1),
+                        String::from_utf8_lossy(headers.get(i).unwrap_or(b"")).to_string(),
+                    )
+                    .help("re-save the report as UTF-8")
+            })
         };
-        let cells = (text(c_sku), text(c_qty), c_chan.map(text).transpose());
+        let text = |i: usize| raw(i).map(str::trim);
+        let sku = raw(c_sku).and_then(|s| {
+            clean_sku(s, "seller SKU").map_err(|e| RowError::cell(line, c_sku, "seller-sku", e))
+        });
+        let cells = (sku, text(c_qty), c_chan.map(text).transpose());
         let (sku, qty_raw, chan) = match cells {
             (Ok(s), Ok(q), Ok(c)) => (s, q, c),
             (a, b, c) => {
@@ -561,7 +689,7 @@ fn read_amazon<R: Read>(
             continue;
         }
         match parse_quantity(qty_raw) {
-            Ok(q) => acc.add(line, sku, channel, q, None),
+            Ok(q) => acc.add((line, Some(c_qty as u64 + 1)), sku, channel, q, None),
             Err(e) => acc.errors.push(RowError::cell(line, c_qty, "quantity", e)),
         }
     }
@@ -675,6 +803,109 @@ mod tests {
         .unwrap();
         assert_eq!(chans(&l, "A")["DEFAULT"], 3);
         assert_eq!(chans(&l, "B")["DEFAULT"], 0);
+    }
+}
+
+#[cfg(test)]
+mod input_fault_tests {
+    use super::*;
+
+    fn rd(text: &str, f: Format) -> Result<Listings, InputError> {
+        read_from("cur", text.as_bytes(), f, None)
+    }
+
+    #[test]
+    fn a_current_quantity_above_amazons_maximum_is_refused_where_it_is_read() {
+        let csv = "seller_sku,quantity\nA,2147483647\nB,2147483648\n";
+        let e = rd(csv, Format::Csv).unwrap_err().to_string();
+        assert!(
+            e.contains("cur:3, column 2 (quantity): the quantity 2147483648 is above Amazon's maximum 2147483647"),
+            "{e}"
+        );
+        let json = "[\n{\"seller_sku\": \"A\", \"quantity\": 99999999999}\n]";
+        let e = rd(json, Format::Json).unwrap_err().to_string();
+        assert!(
+            e.contains("cur:2") && e.contains("above Amazon's maximum"),
+            "{e}"
+        );
+        let report = "seller-sku\tquantity\nA\t4294967296\n";
+        let e = rd(report, Format::Amazon).unwrap_err().to_string();
+        assert!(
+            e.contains("cur:2, column 2") && e.contains("above Amazon's maximum"),
+            "{e}"
+        );
+        let obj = "{\"listings\": {\n\"A\": {\"DEFAULT\": 3000000000}}}";
+        let e = rd(obj, Format::Json).unwrap_err().to_string();
+        assert!(
+            e.contains("cur:2") && e.contains("above Amazon's maximum"),
+            "{e}"
+        );
+        // Amazon's own (FBA) quantities are never read, so never refused.
+        let fba = "seller_sku,channel,quantity\nF,AMAZON_NA,3000000000\n";
+        assert!(rd(fba, Format::Csv).is_ok());
+    }
+
+    #[test]
+    fn duplicate_header_names_are_refused_naming_both_columns() {
+        let e = rd("seller_sku,quantity,Quantity\nA,1,2\n", Format::Csv)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("cur:1:3: columns 2 and 3 of the header are both named `Quantity`"),
+            "{e}"
+        );
+        let e = rd(
+            "seller-sku\tquantity\tseller-sku\nA\t1\tB\n",
+            Format::Amazon,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("columns 1 and 3"), "{e}");
+        // The report's columns allot does not read may repeat.
+        assert!(rd("seller-sku\tquantity\tx\tx\nA\t1\t\t\n", Format::Amazon).is_ok());
+    }
+
+    #[test]
+    fn invisible_characters_in_a_seller_sku_are_refused_by_code_point() {
+        let e = rd("seller_sku,quantity\nA\u{200B},1\n", Format::Csv)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("cur:2, column 1") && e.contains("U+200B"), "{e}");
+        let e = rd("seller-sku\tquantity\nA\u{A0}\t1\n", Format::Amazon)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("U+00A0"), "{e}");
+        let e = rd(
+            r#"[{"seller_sku": "\ufeffA", "quantity": 1}]"#,
+            Format::Json,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("U+FEFF"), "{e}");
+        let e = rd(r#"{"listings": {"A\u200d": {"DEFAULT": 1}}}"#, Format::Json)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("U+200D"), "{e}");
+    }
+
+    #[test]
+    fn quantities_are_plain_digits_in_every_format() {
+        for q in ["1e3", "+7", "12.0"] {
+            let e = rd(&format!("seller_sku,quantity\nA,{q}\n"), Format::Csv).unwrap_err();
+            assert!(e.to_string().contains("not a whole number"), "{q}: {e}");
+        }
+        let e = rd(r#"[{"seller_sku": "A", "quantity": 1e3}]"#, Format::Json).unwrap_err();
+        assert!(e.to_string().contains("not a whole number"), "{e}");
+    }
+
+    #[test]
+    fn a_huge_cell_is_quoted_by_its_start_and_length_only() {
+        let sku = "S".repeat(100_000);
+        let text =
+            format!("seller_sku,quantity,marketplace\n{sku},1,US\n{sku},2,CA\n{sku},1,{sku}\n");
+        let e = rd(&text, Format::Csv).unwrap_err().to_string();
+        assert!(e.len() < 4_000, "{} bytes", e.len());
+        assert!(e.contains("(100000 characters)"), "{e}");
     }
 }
 

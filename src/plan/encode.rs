@@ -35,9 +35,19 @@ const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'_')
     .remove(b'~');
 
-/// `s` percent-encoded as one URL path segment or query value.
+/// `s` percent-encoded as one query key or value.
 pub fn encode_component(s: &str) -> String {
     utf8_percent_encode(s, PATH_SEGMENT).to_string()
+}
+
+/// `s` percent-encoded as one URL path segment. `.` and `..` are dot-segments that HTTP clients
+/// and servers remove (RFC 3986 sec. 5.2.4), so a seller SKU `..` would address another path:
+/// their dots are encoded (`%2E`), which no normalisation touches.
+pub fn encode_segment(s: &str) -> String {
+    if s == "." || s == ".." {
+        return "%2E".repeat(s.len());
+    }
+    encode_component(s)
 }
 
 /// One HTTP request, before authentication. `path` is already percent-encoded; `query` values
@@ -90,8 +100,8 @@ fn patches(op_kind: PatchOp, op: &Operation) -> Value {
 pub fn patch_request(plan: &Plan, op: &Operation, validate_only: bool) -> HttpRequest {
     let path = format!(
         "/listings/2021-08-01/items/{}/{}",
-        encode_component(&plan.seller_id),
-        encode_component(&op.seller_sku)
+        encode_segment(&plan.seller_id),
+        encode_segment(&op.seller_sku)
     );
     // `build` and `read` guarantee at least one marketplace ID; an empty value would be refused
     // by Amazon rather than applied anywhere unexpected.

@@ -214,6 +214,16 @@ fn operation_problem(
     if seller_sku.is_empty() {
         return Some("the seller SKU is empty".into());
     }
+    let len = seller_sku.chars().count();
+    if len > crate::model::MAX_SELLER_SKU_LEN {
+        return Some(format!(
+            "`seller_sku` is {len} characters; Amazon allows at most {}",
+            crate::model::MAX_SELLER_SKU_LEN
+        ));
+    }
+    if let Some(c) = seller_sku.chars().find(|c| c.is_control()) {
+        return Some(format!("`seller_sku` contains the control character {c:?}"));
+    }
     if marketplace_ids.is_empty() {
         return Some("it names no marketplace".into());
     }
@@ -413,6 +423,9 @@ pub fn parse(text: &str, path: &Path) -> Result<Plan, PlanError> {
             e.column()
         ))
     })?;
+    // serde_json keeps the last of two equal keys: `"quantity": 10, "quantity": 999` would be
+    // read as 999 by us and as 10 by a reviewer's tool. A plan is refused rather than guessed.
+    no_duplicate_keys(text).map_err(corrupt)?;
     let Value::Object(obj) = &value else {
         return Err(corrupt("it is not a JSON object".into()));
     };
@@ -421,6 +434,11 @@ pub fn parse(text: &str, path: &Path) -> Result<Plan, PlanError> {
         Some(_) => return Err(corrupt("`format_version` is not a string".into())),
         None => return Err(corrupt("it has no `format_version`".into())),
     };
+    if !is_major_minor(&version) {
+        return Err(corrupt(format!(
+            "`format_version` is `{version}`; it must be MAJOR.MINOR digits, like `{FORMAT_VERSION}`"
+        )));
+    }
     let supported_major = major(FORMAT_VERSION);
     if major(&version) != supported_major {
         return Err(PlanError::UnsupportedVersion {
@@ -451,9 +469,114 @@ fn major(version: &str) -> &str {
     version.split('.').next().unwrap_or(version)
 }
 
+/// `1.0`, `1.12`: two runs of ASCII digits around one dot.
+fn is_major_minor(version: &str) -> bool {
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    version
+        .split_once('.')
+        .is_some_and(|(a, b)| digits(a) && digits(b))
+}
+
+/// How far in the future `created_at` may be: clocks of two machines disagree a little, but a
+/// plan dated later would pass `--max-age` for as long as it stays in the future.
+pub const CLOCK_SKEW: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// A JSON object with two equal keys anywhere in `text`, as an error naming where.
+fn no_duplicate_keys(text: &str) -> Result<(), String> {
+    use serde::de::DeserializeSeed;
+    let mut de = serde_json::Deserializer::from_str(text);
+    // Bounded: serde_json's own recursion limit (128) applies to this pass too.
+    NoDuplicates { at: String::new() }
+        .deserialize(&mut de)
+        .map_err(|e| e.to_string())
+}
+
+/// Walks a JSON value, refusing an object with a key twice; `at` is the path for the message.
+struct NoDuplicates {
+    at: String,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for NoDuplicates {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for NoDuplicates {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut seen = std::collections::HashSet::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let at = if self.at.is_empty() {
+                key.clone()
+            } else {
+                format!("{}.{key}", self.at)
+            };
+            if !seen.insert(key) {
+                return Err(serde::de::Error::custom(format!(
+                    "the key `{at}` appears twice (a JSON reader would silently keep one)"
+                )));
+            }
+            map.next_value_seed(NoDuplicates { at })?;
+        }
+        Ok(())
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let mut i = 0usize;
+        while seq
+            .next_element_seed(NoDuplicates {
+                at: format!("{}[{i}]", self.at),
+            })?
+            .is_some()
+        {
+            i += 1;
+        }
+        Ok(())
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+}
+
 fn validate_plan(plan: &Plan) -> Result<(), String> {
     if plan.seller_id.is_empty() {
         return Err("`seller_id` is empty".into());
+    }
+    let created = time::OffsetDateTime::parse(
+        &plan.created_at,
+        &time::format_description::well_known::Rfc3339,
+    )
+    .map_err(|_| format!("`created_at` `{}` is not an RFC 3339 time", plan.created_at))?;
+    if created > time::OffsetDateTime::now_utc() + CLOCK_SKEW {
+        return Err(format!(
+            "`created_at` {} is in the future (more than {} minutes ahead of this clock); a \
+             plan from the future would never count as too old",
+            plan.created_at,
+            CLOCK_SKEW.as_secs() / 60
+        ));
     }
     let mut ids = std::collections::HashSet::new();
     let mut skus = std::collections::HashSet::new();
@@ -479,7 +602,22 @@ fn validate_plan(plan: &Plan) -> Result<(), String> {
             &op.channels,
             op.previous.as_deref(),
         ) {
-            return Err(format!("operation {} (`{}`): {p}", op.id, op.seller_sku));
+            return Err(format!(
+                "operation {} (`{}`): {p}",
+                op.id,
+                op.seller_sku.escape_debug()
+            ));
+        }
+        // A marketplace of another region would be written through the wrong endpoint. IDs
+        // outside the built-in table (declared in a policy) cannot be checked here.
+        for id in &op.marketplace_ids {
+            if let Some(m) = crate::marketplaces::by_id(id).filter(|m| m.region != op.region) {
+                return Err(format!(
+                    "operation {} (`{}`): `marketplace_ids` names {id} ({}), which is in region \
+                     {}, but `region` is {}",
+                    op.id, op.seller_sku, m.code, m.region, op.region
+                ));
+            }
         }
     }
     Ok(())

@@ -310,6 +310,19 @@ fn sku_is_one_percent_encoded_path_segment() {
 }
 
 #[test]
+fn dot_skus_stay_one_path_segment() {
+    // `.` and `..` sent as-is are dot-segments: the request would reach `…/items/A2EXAMPLE/`.
+    for (sku, encoded) in [(".", "%2E"), ("..", "%2E%2E"), ("a..b", "a..b")] {
+        let plan = plan_of(&[change(sku, Region::EU, &[DE], vec![ch("DEFAULT", 1)])]);
+        let req = encode::patch_request(&plan, &plan.operations[0], false);
+        assert_eq!(
+            req.path,
+            format!("/listings/2021-08-01/items/A2EXAMPLE/{encoded}")
+        );
+    }
+}
+
+#[test]
 fn digest_round_trip_and_tamper_detection() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("plan.json");
@@ -610,4 +623,132 @@ fn offer_changes_rebuild_the_preview_from_a_plan() {
     assert_eq!(back[3].offer.marketplaces, ["CUSTOM-ID"]);
     assert_eq!(back[0].current, Some(vec![ch("DEFAULT", 2)]));
     assert_eq!(back[0].offer.rule, "r");
+}
+
+/// A plan's JSON after `edit`, with a digest that matches the edit (so only the rules refuse it).
+fn resealed(plan: &Plan, edit: impl FnOnce(&mut Value)) -> String {
+    let mut v = serde_json::to_value(plan).unwrap();
+    edit(&mut v);
+    v["digest"] = compute_digest(&v).into();
+    v.to_string()
+}
+
+fn parse_err(text: &str) -> String {
+    parse(text, Path::new("p.json")).unwrap_err().to_string()
+}
+
+#[test]
+fn duplicate_keys_are_refused_not_read_as_the_last() {
+    let plan = plan_of(&[change("A", Region::EU, &[UK], vec![ch("DEFAULT", 999)])]);
+    let text = serde_json::to_string(&plan).unwrap();
+    let one = r#"{"channel":"DEFAULT","quantity":999}"#;
+    assert!(text.contains(one));
+    // The digest is right for what serde_json keeps (999); a reviewer's tool may show 10.
+    let doubled = text.replace(one, r#"{"channel":"DEFAULT","quantity":10,"quantity":999}"#);
+    let err = parse_err(&doubled);
+    assert!(
+        err.contains("`operations[0].channels[0].quantity` appears twice"),
+        "{err}"
+    );
+    // At the top level too.
+    let doubled = text.replacen("{", r#"{"emit":"feed","#, 1);
+    assert!(parse_err(&doubled).contains("`emit` appears twice"));
+    // Equal keys in different objects are fine.
+    assert_eq!(parse(&text, Path::new("p.json")).unwrap(), plan);
+}
+
+#[test]
+fn format_version_must_be_major_dot_minor_digits() {
+    let plan = plan_of(&[]);
+    for bad in ["1", "1.0.0", "1.x", "1.", ".0", "01a.0", " 1.0"] {
+        let err = parse_err(&resealed(&plan, |v| v["format_version"] = bad.into()));
+        assert!(err.contains("MAJOR.MINOR"), "{bad}: {err}");
+    }
+    for good in ["1.0", "1.12"] {
+        assert!(
+            parse(
+                &resealed(&plan, |v| v["format_version"] = good.into()),
+                Path::new("p")
+            )
+            .is_ok()
+        );
+    }
+}
+
+#[test]
+fn created_at_in_the_future_is_refused() {
+    let plan = plan_of(&[]);
+    let at = |d: time::Duration| {
+        (time::OffsetDateTime::now_utc() + d)
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap()
+    };
+    // Within the clock-skew allowance: accepted.
+    let text = resealed(&plan, |v| {
+        v["created_at"] = at(time::Duration::minutes(2)).into()
+    });
+    assert!(parse(&text, Path::new("p")).is_ok());
+    let text = resealed(&plan, |v| {
+        v["created_at"] = at(time::Duration::hours(24)).into()
+    });
+    let err = parse_err(&text);
+    assert!(
+        err.contains("`created_at`") && err.contains("future"),
+        "{err}"
+    );
+    let err = parse_err(&resealed(&plan, |v| v["created_at"] = "yesterday".into()));
+    assert!(err.contains("not an RFC 3339 time"), "{err}");
+}
+
+#[test]
+fn seller_skus_breaking_amazons_rules_are_refused_with_their_operation() {
+    let plan = plan_of(&[
+        change("A", Region::EU, &[UK], vec![ch("DEFAULT", 1)]),
+        change("B", Region::EU, &[UK], vec![ch("DEFAULT", 1)]),
+    ]);
+    let long = "L".repeat(41);
+    let err = parse_err(&resealed(&plan, |v| {
+        v["operations"][1]["seller_sku"] = long.clone().into()
+    }));
+    assert!(
+        err.contains("operation 2") && err.contains("`seller_sku` is 41 characters"),
+        "{err}"
+    );
+    // 40 characters (multi-byte ones counted as one) are fine.
+    let forty = "é".repeat(40);
+    assert!(
+        parse(
+            &resealed(&plan, |v| v["operations"][1]["seller_sku"] = forty.into()),
+            Path::new("p")
+        )
+        .is_ok()
+    );
+    let err = parse_err(&resealed(&plan, |v| {
+        v["operations"][0]["seller_sku"] = "A\nB".into()
+    }));
+    assert!(
+        err.contains("operation 1 (`A\\nB`)") && err.contains("control character"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_marketplace_of_another_region_is_refused() {
+    let plan = plan_of(&[change("A", Region::EU, &[UK], vec![ch("DEFAULT", 1)])]);
+    let err = parse_err(&resealed(&plan, |v| {
+        v["operations"][0]["marketplace_ids"] = serde_json::json!([UK, US])
+    }));
+    assert!(
+        err.contains("operation 1") && err.contains("`marketplace_ids` names ATVPDKIKX0DER (US)"),
+        "{err}"
+    );
+    let err = parse_err(&resealed(&plan, |v| {
+        v["operations"][0]["region"] = "FE".into()
+    }));
+    assert!(err.contains("`region` is FE"), "{err}");
+    // A marketplace declared in a policy (not built in) cannot be checked and is kept.
+    let text = resealed(&plan, |v| {
+        v["operations"][0]["marketplace_ids"] = serde_json::json!([UK, "A1234567890"])
+    });
+    assert!(parse(&text, Path::new("p")).is_ok());
 }

@@ -3,7 +3,10 @@
 use std::fmt;
 use std::sync::Arc;
 
-use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceCode};
+use miette::{
+    GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteError, MietteSpanContents,
+    NamedSource, SourceCode, SourceSpan, SpanContents,
+};
 
 use crate::diag::{Diagnostic, JsonDiagnostic, Severity};
 use crate::span::{LineIndex, Span};
@@ -53,7 +56,10 @@ fn render_one(name: &str, text: &Arc<str>, d: &Diagnostic, color: bool) -> Strin
         GraphicalTheme::unicode_nocolor()
     };
     let handler = GraphicalReportHandler::new_themed(theme).with_width(100);
-    let adapter = Adapter::new(name, text, d);
+    let mut adapter = Adapter::new(name, text, d);
+    if near_long_line(text, &adapter.d) {
+        adapter.window(name, text);
+    }
     let mut out = String::new();
     // Writing into a String cannot fail; a miette rendering error falls back to a plain line.
     if handler.render_report(&mut out, &adapter).is_err() {
@@ -110,11 +116,100 @@ pub fn github_annotations(records: &[JsonDiagnostic]) -> String {
     out
 }
 
+/// A line longer than this (in bytes) is not shown whole: the snippet is a window of it around
+/// the primary label. miette pads up to a label's column with a format width, and Rust refuses
+/// (panics on) a width above 65,535; a window also keeps a 70,000-character line off the screen.
+const LONG_LINE: usize = 400;
+/// Characters of context kept on each side of the label in a window, and the most of a long
+/// label shown.
+const WINDOW_CONTEXT: usize = 60;
+const WINDOW_LABEL: usize = 200;
+
+/// Byte range of the line holding `at` (without its line end).
+fn line_bounds(text: &str, at: usize) -> (usize, usize) {
+    let start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    let end = text[at..].find('\n').map_or(text.len(), |i| at + i);
+    (start, end)
+}
+
+/// True when a label, or a context line miette would print beside it, is on a long line.
+fn near_long_line(text: &str, d: &Diagnostic) -> bool {
+    let (Some(lo), Some(hi)) = (
+        d.labels.iter().map(|l| l.span.start).min(),
+        d.labels.iter().map(|l| l.span.end).max(),
+    ) else {
+        return false;
+    };
+    // One context line before and after, as miette shows.
+    let lo = text[..lo].trim_end_matches(|c| c != '\n').len();
+    let lo = text[..lo.saturating_sub(1)]
+        .rfind('\n')
+        .map_or(0, |i| i + 1);
+    let hi = text[hi..]
+        .match_indices('\n')
+        .nth(1)
+        .map_or(text.len(), |(i, _)| hi + i);
+    text[lo..hi].split('\n').any(|l| l.len() > LONG_LINE)
+}
+
+/// Walk `n` characters back from `at`, not before `floor`.
+fn chars_back(text: &str, at: usize, n: usize, floor: usize) -> usize {
+    text[floor..at]
+        .char_indices()
+        .rev()
+        .nth(n.saturating_sub(1))
+        .map_or(floor, |(i, _)| floor + i)
+}
+
+/// Walk `n` characters forward from `at`, not past `ceil`.
+fn chars_forward(text: &str, at: usize, n: usize, ceil: usize) -> usize {
+    text[at..ceil]
+        .char_indices()
+        .nth(n)
+        .map_or(ceil, |(i, _)| at + i)
+}
+
+/// A window of one source line, reported at its real line and column.
+struct Window {
+    name: String,
+    text: String,
+    /// 0-based line of the window in the file.
+    line: usize,
+    /// Byte column in the file of the window's first byte (miette counts columns in bytes).
+    column: usize,
+}
+
+impl SourceCode for Window {
+    fn read_span<'a>(
+        &'a self,
+        span: &SourceSpan,
+        before: usize,
+        after: usize,
+    ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
+        let inner = self.text.read_span(span, before, after)?;
+        // The window has no line end: every span is on its line 0. miette reports a column
+        // only when asked for no context lines (the header's line:column).
+        let column = if before == 0 {
+            inner.column() + self.column
+        } else {
+            inner.column()
+        };
+        Ok(Box::new(MietteSpanContents::new_named(
+            self.name.clone(),
+            inner.data(),
+            *inner.span(),
+            inner.line() + self.line,
+            column,
+            inner.line_count(),
+        )))
+    }
+}
+
 /// Adapts a `Diagnostic` to miette, with the source attached and spans clamped so labels at
 /// end of file still show (miette drops a label that starts past the last character).
 struct Adapter {
     d: Diagnostic,
-    source: NamedSource<Arc<str>>,
+    source: Box<dyn SourceCode>,
 }
 
 impl Adapter {
@@ -129,8 +224,58 @@ impl Adapter {
         }
         Adapter {
             d,
-            source: NamedSource::new(name, Arc::clone(text)),
+            source: Box::new(NamedSource::new(name, Arc::clone(text))),
         }
+    }
+
+    /// Show only a window of the primary label's line; labels outside it are named with their
+    /// line and column in the help instead.
+    fn window(&mut self, name: &str, text: &str) {
+        let primary = self.d.primary_span();
+        let (ls, le) = line_bounds(text, primary.start);
+        let mut ws = chars_back(text, primary.start, WINDOW_CONTEXT, ls);
+        if ws - ls < "…".len() {
+            // Too little cut to replace by the ellipsis and keep the columns right.
+            ws = ls;
+        }
+        let label_end = chars_forward(text, primary.start, WINDOW_LABEL, le)
+            .min(primary.end.max(primary.start));
+        let we = chars_forward(text, label_end.max(primary.start), WINDOW_CONTEXT, le);
+        let prefix = if ws > ls { "…" } else { "" };
+        let suffix = if we < le { "…" } else { "" };
+        // A trailing space gives a label at the line's end a character to point at.
+        let data = format!("{prefix}{}{suffix} ", &text[ws..we]);
+        let index = LineIndex::new(text);
+        let mut notes = Vec::new();
+        let shift = |i: usize| i - ws + prefix.len();
+        self.d.labels.retain_mut(|l| {
+            if l.span.start >= ws && l.span.start <= we {
+                let end = l.span.end.clamp(l.span.start, we);
+                l.span = Span::new(shift(l.span.start), shift(end));
+                true
+            } else {
+                let (line, col) = index.line_col(text, l.span.start);
+                notes.push(format!("also {name}:{line}:{col}: {}", l.text));
+                false
+            }
+        });
+        if !notes.is_empty() {
+            let help = self
+                .d
+                .help
+                .take()
+                .into_iter()
+                .chain(notes)
+                .collect::<Vec<_>>();
+            self.d.help = Some(help.join("\n"));
+        }
+        let line = text[..ls].matches('\n').count();
+        self.source = Box::new(Window {
+            name: name.to_string(),
+            text: data,
+            line,
+            column: (ws - ls).saturating_sub(prefix.len()),
+        });
     }
 }
 
@@ -177,7 +322,7 @@ impl miette::Diagnostic for Adapter {
     }
 
     fn source_code(&self) -> Option<&dyn SourceCode> {
-        Some(&self.source)
+        Some(&*self.source)
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
@@ -220,5 +365,34 @@ mod tests {
             "::error file=p.allot,line=1,col=11,endLine=1,endColumn=11,\
              title=allot%3A%3Aunclosed-block::this block is never closed%0Ahelp: add `}`\n"
         );
+    }
+
+    #[test]
+    fn a_label_far_along_a_long_line_is_shown_in_a_window_at_its_real_place() {
+        let long = "é".repeat(40_000);
+        let text = format!("rule \"x\" {{\n{long}bad\n}}\n");
+        let at = text.find("bad").unwrap();
+        let file = SourceFile {
+            name: "p.allot".into(),
+            text: text.clone(),
+        };
+        let d = Diagnostic::error("allot::syntax", "unexpected")
+            .at(Span::new(at, at + 3), "here")
+            .also(Span::new(0, 4), "in this rule")
+            .help("fix it");
+        let out = human(&file, &d, false);
+        // miette counts the header's column in bytes: 2 per `é`.
+        assert!(out.contains("[p.allot:2:80001]"), "{out}");
+        assert!(out.contains("…") && out.contains("bad"), "{out}");
+        assert!(out.contains("also p.allot:1:1: in this rule"), "{out}");
+        assert!(out.len() < 2_000, "{out}");
+        // A label at the very end of the long line, and one past the end of the file.
+        for span in [
+            Span::new(at + 3, at + 3),
+            Span::new(text.len() + 5, text.len() + 9),
+        ] {
+            let d = Diagnostic::warning("allot::syntax", "x").at(span, "end");
+            assert!(human(&file, &d, true).contains("end"));
+        }
     }
 }

@@ -231,14 +231,14 @@ impl<'p> Engine<'p> {
         &self.rules[rule].counted
     }
 
-    /// Step 2's pool for a SKU under a rule.
-    pub fn pool(&self, rule: usize, item: Option<&StockItem>) -> u64 {
-        item.map_or(0, |i| {
+    /// Step 2's pool for a SKU under a rule; None if the sum does not fit in a quantity (the
+    /// inventory readers refuse such stock, so only a hand-built `Stock` gets here).
+    pub fn pool(&self, rule: usize, item: Option<&StockItem>) -> Option<u64> {
+        item.map_or(Some(0), |i| {
             self.rules[rule]
                 .counted
                 .iter()
-                .map(|&l| i.available_at(l))
-                .sum()
+                .try_fold(0u64, |a, &l| a.checked_add(i.available_at(l)))
         })
     }
 
@@ -287,7 +287,17 @@ impl<'p> Engine<'p> {
         }
         let start = out.len();
         let mut failed = false;
-        let pool = self.pool(ri, item);
+        let Some(pool) = self.pool(ri, item) else {
+            problems.push(SimProblem::Overflow {
+                message: format!(
+                    "the stock of inventory SKU `{}` over the locations rule \"{}\" counts adds up to more than {}",
+                    crate::diag::clip(sku),
+                    rule.name,
+                    u64::MAX
+                ),
+            });
+            return Decision::Failed(ri);
+        };
         for t in &p.targets {
             let mkt = &self.policy.marketplaces[t.marketplace];
             let seller_sku = match t.sku.render(sku, &mkt.code) {
@@ -492,6 +502,8 @@ pub fn split(whole: u64, pcts: &[Percent]) -> Vec<u64> {
         parts.push(u64::try_from(num / 10_000).unwrap_or(u64::MAX));
         rems.push((num % 10_000, i));
     }
+    // Each part is at most its share of `whole` and the shares add up to 100% (checked), so
+    // the sum is at most `whole`; saturating only guards a policy the checker would refuse.
     let given: u64 = parts.iter().fold(0u64, |a, b| a.saturating_add(*b));
     let mut left = whole.saturating_sub(given);
     // Largest remainder first; the stable sort keeps listed order among equal remainders.

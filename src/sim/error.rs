@@ -52,6 +52,9 @@ pub enum SimProblem {
     },
     /// Policies planned together differ where they must agree (seller, a location's source).
     PoliciesDisagree { message: String },
+    /// A sum of quantities (a pool, units published, exposure) does not fit in a quantity:
+    /// refused rather than wrapped or clamped to a number that would then be shown or written.
+    Overflow { message: String },
 }
 
 impl fmt::Display for SimProblem {
@@ -64,7 +67,9 @@ impl fmt::Display for SimProblem {
                 reason,
             } => write!(
                 f,
-                "inventory SKU `{inventory_sku}` (rule \"{rule}\", template \"{template}\"): {reason}\n  help: shorten the template or the inventory SKU, or exclude it with a rule above"
+                "inventory SKU `{inventory_sku}` (rule \"{rule}\", template \"{template}\"): {reason}\n  help: shorten the template or the inventory SKU, or exclude it with a rule above",
+                inventory_sku = crate::diag::clip(inventory_sku),
+                template = crate::diag::clip(template)
             ),
             SimProblem::DuplicateSellerSku {
                 seller_sku,
@@ -73,7 +78,10 @@ impl fmt::Display for SimProblem {
                 second,
             } => write!(
                 f,
-                "inventory SKUs `{first}` and `{second}` both publish seller SKU `{seller_sku}` in {region}; Amazon keeps one quantity per seller SKU, so one would overwrite the other\n  help: give the rules different templates (e.g. `as \"{{sku}}-B\"`) or skip one of the SKUs"
+                "inventory SKUs `{first}` and `{second}` both publish seller SKU `{seller_sku}` in {region}; Amazon keeps one quantity per seller SKU, so one would overwrite the other\n  help: give the rules different templates (e.g. `as \"{{sku}}-B\"`) or skip one of the SKUs",
+                seller_sku = crate::diag::clip(seller_sku),
+                first = crate::diag::clip(first),
+                second = crate::diag::clip(second)
             ),
             SimProblem::SharedSkuConflict {
                 seller_sku,
@@ -81,14 +89,17 @@ impl fmt::Display for SimProblem {
                 rule,
             } => write!(
                 f,
-                "rule \"{rule}\" gives seller SKU `{seller_sku}` (from `{inventory_sku}`) different quantities in marketplaces of one region; Amazon keeps one quantity, the last write wins\n  help: give each marketplace its own seller SKU (`as \"{{sku}}-{{marketplace}}\"`)"
+                "rule \"{rule}\" gives seller SKU `{seller_sku}` (from `{inventory_sku}`) different quantities in marketplaces of one region; Amazon keeps one quantity, the last write wins\n  help: give each marketplace its own seller SKU (`as \"{{sku}}-{{marketplace}}\"`)",
+                inventory_sku = crate::diag::clip(inventory_sku),
+                seller_sku = crate::diag::clip(seller_sku)
             ),
             SimProblem::MissingStock {
                 inventory_sku,
                 rule,
             } => write!(
                 f,
-                "inventory SKU `{inventory_sku}` has no inventory row and rule \"{rule}\" says `on_missing error`\n  help: add the SKU to the inventory, or use `on_missing skip` or `on_missing zero`"
+                "inventory SKU `{inventory_sku}` has no inventory row and rule \"{rule}\" says `on_missing error`\n  help: add the SKU to the inventory, or use `on_missing skip` or `on_missing zero`",
+                inventory_sku = crate::diag::clip(inventory_sku)
             ),
             SimProblem::FulfilledByAmazon {
                 seller_sku,
@@ -96,7 +107,9 @@ impl fmt::Display for SimProblem {
                 rule,
             } => write!(
                 f,
-                "seller SKU `{seller_sku}` is fulfilled by Amazon ({channel}) and rule \"{rule}\" says `on_fba error`\n  help: convert the offer to merchant-fulfilled in Seller Central first, or use `on_fba skip` to leave it to Amazon"
+                "seller SKU `{seller_sku}` is fulfilled by Amazon ({channel}) and rule \"{rule}\" says `on_fba error`\n  help: convert the offer to merchant-fulfilled in Seller Central first, or use `on_fba skip` to leave it to Amazon",
+                seller_sku = crate::diag::clip(seller_sku),
+                channel = crate::diag::clip(channel)
             ),
             SimProblem::NoSupplySource { location, rule } => write!(
                 f,
@@ -110,9 +123,16 @@ impl fmt::Display for SimProblem {
                 second,
             } => write!(
                 f,
-                "policies \"{first}\" and \"{second}\" both write seller SKU `{seller_sku}` in {region}; Amazon keeps one quantity per seller SKU, so the last write would win\n  help: give each marketplace its own seller SKU (e.g. `UK as \"{{sku}}_UK\"` in one policy, `DE as \"{{sku}}_DE\"` in the other), or publish it from one policy; `allot check` on the files together shows where"
+                "policies \"{first}\" and \"{second}\" both write seller SKU `{seller_sku}` in {region}; Amazon keeps one quantity per seller SKU, so the last write would win\n  help: give each marketplace its own seller SKU (e.g. `UK as \"{{sku}}_UK\"` in one policy, `DE as \"{{sku}}_DE\"` in the other), or publish it from one policy; `allot check` on the files together shows where",
+                seller_sku = crate::diag::clip(seller_sku),
+                first = crate::diag::clip(first),
+                second = crate::diag::clip(second)
             ),
             SimProblem::PoliciesDisagree { message } => write!(f, "{message}"),
+            SimProblem::Overflow { message } => write!(
+                f,
+                "{message}\n  help: a quantity this large is a typo or a corrupted export: fix the inventory's quantities or the rule's `quantity`, `cap` or `buffer`"
+            ),
         }
     }
 }

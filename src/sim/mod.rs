@@ -386,23 +386,41 @@ fn finish(
 }
 
 /// Units published on independent offers minus the stock behind them (never negative). Offers
-/// that are not written (held) publish nothing.
+/// that are not written (held) publish nothing. Units published past 2^64 (fixed quantities
+/// that large) are refused: a clamped total would be shown as if it were the real one.
 fn exposure_of<'a>(
     sku: &str,
     offers: impl IntoIterator<Item = &'a OfferChange>,
     backing: u64,
-) -> Option<Exposure> {
-    let published: u64 = offers
+) -> Result<Option<Exposure>, SimProblem> {
+    let published = offers
         .into_iter()
         .filter(|c| c.hold.is_none())
         .flat_map(|c| c.offer.channels.iter())
-        .fold(0u64, |a, c| a.saturating_add(c.quantity));
+        .try_fold(0u64, |a, c| a.checked_add(c.quantity))
+        .ok_or_else(|| SimProblem::Overflow {
+            message: format!(
+                "the units inventory SKU `{}` publishes over its offers add up to more than {}",
+                crate::diag::clip(sku),
+                u64::MAX
+            ),
+        })?;
     let exposure = published.saturating_sub(backing);
-    (exposure > 0).then(|| Exposure {
+    Ok((exposure > 0).then(|| Exposure {
         inventory_sku: sku.to_string(),
         published,
         backing,
         exposure,
+    }))
+}
+
+/// The summary's total exposure plus one SKU's, refused past 2^64 like every other sum.
+fn add_exposure(total: u64, more: u64) -> Result<u64, SimProblem> {
+    total.checked_add(more).ok_or_else(|| SimProblem::Overflow {
+        message: format!(
+            "the total exposure over all inventory SKUs adds up to more than {}",
+            u64::MAX
+        ),
     })
 }
 
@@ -467,29 +485,37 @@ pub fn seller_sku_source(
     seller_sku: &str,
 ) -> Option<SellerSkuSource> {
     let engine = Engine::new(policy, stock);
-    for (ri, r) in policy.rules.iter().enumerate() {
-        let Action::Publish(p) = &r.action else {
-            continue;
-        };
-        for t in &p.targets {
+    inversions(policy, seller_sku)
+        .find(|(ri, _, cand)| engine.decide(cand, stock.get(cand)) == Some(*ri))
+        .map(|(ri, t, cand)| SellerSkuSource {
+            seller_sku: seller_sku.to_string(),
+            inventory_sku: cand,
+            rule: policy.rules[ri].name.clone(),
+            marketplace: policy.marketplaces[t.marketplace].code.clone(),
+            template: t.sku.source.clone(),
+        })
+}
+
+/// Every (rule index, target, inventory SKU) whose template renders `seller_sku` from that
+/// inventory SKU, in rule order; whether the rule really decides for it is the caller's test.
+fn inversions<'p>(
+    policy: &'p Policy,
+    seller_sku: &'p str,
+) -> impl Iterator<Item = (usize, &'p crate::model::Target, String)> + 'p {
+    policy
+        .rules
+        .iter()
+        .enumerate()
+        .filter_map(|(ri, r)| match &r.action {
+            Action::Publish(p) => Some((ri, p)),
+            Action::Skip => None,
+        })
+        .flat_map(|(ri, p)| p.targets.iter().map(move |t| (ri, t)))
+        .filter_map(move |(ri, t)| {
             let code = &policy.marketplaces[t.marketplace].code;
-            let Some(cand) = invert(&t.sku.parts, code, seller_sku) else {
-                continue;
-            };
-            if t.sku.render(&cand, code).as_deref() == Ok(seller_sku)
-                && engine.decide(&cand, stock.get(&cand)) == Some(ri)
-            {
-                return Some(SellerSkuSource {
-                    seller_sku: seller_sku.to_string(),
-                    inventory_sku: cand,
-                    rule: r.name.clone(),
-                    marketplace: code.clone(),
-                    template: t.sku.source.clone(),
-                });
-            }
-        }
-    }
-    None
+            let cand = invert(&t.sku.parts, code, seller_sku)?;
+            (t.sku.render(&cand, code).as_deref() == Ok(seller_sku)).then_some((ri, t, cand))
+        })
 }
 
 /// Inventory SKUs without any inventory row that the policy or the current listings name:
@@ -516,24 +542,13 @@ fn missing_skus(
         return out;
     };
     for seller_sku in current.listings.keys() {
-        for (ri, r) in policy.rules.iter().enumerate() {
-            let Action::Publish(p) = &r.action else {
+        for (ri, _, cand) in inversions(policy, seller_sku) {
+            if stock.get(&cand).is_some() || seen.contains(&cand) {
                 continue;
-            };
-            for t in &p.targets {
-                let code = &policy.marketplaces[t.marketplace].code;
-                let Some(cand) = invert(&t.sku.parts, code, seller_sku) else {
-                    continue;
-                };
-                if stock.get(&cand).is_some() || seen.contains(&cand) {
-                    continue;
-                }
-                if engine.decide(&cand, None) == Some(ri)
-                    && t.sku.render(&cand, code).as_deref() == Ok(seller_sku.as_str())
-                {
-                    seen.insert(cand.clone());
-                    out.push(cand);
-                }
+            }
+            if engine.decide(&cand, None) == Some(ri) {
+                seen.insert(cand.clone());
+                out.push(cand);
             }
         }
     }
@@ -619,10 +634,20 @@ pub fn run_with(
                     preview.changes.push(change);
                     preview.provenance.push(prov);
                 }
-                let backing = engine.pool(ri, item);
-                if let Some(e) = exposure_of(sku, &preview.changes[first..], backing) {
-                    preview.summary.exposure = preview.summary.exposure.saturating_add(e.exposure);
-                    preview.exposure.push(e);
+                // Published means the pool was computed, so it fits.
+                let Some(backing) = engine.pool(ri, item) else {
+                    continue;
+                };
+                match exposure_of(sku, &preview.changes[first..], backing) {
+                    Ok(None) => {}
+                    Ok(Some(e)) => match add_exposure(preview.summary.exposure, e.exposure) {
+                        Ok(total) => {
+                            preview.summary.exposure = total;
+                            preview.exposure.push(e);
+                        }
+                        Err(p) => problems.push(p),
+                    },
+                    Err(p) => problems.push(p),
                 }
             }
         }
@@ -751,7 +776,7 @@ pub fn merge(parts: Vec<(Policy, Preview)>) -> Result<(Policy, Preview), SimErro
         s.offers_unchanged += o.offers_unchanged;
         s.offers_zeroed += o.offers_zeroed;
         s.skus_skipped_missing += o.skus_skipped_missing;
-        s.exposure = s.exposure.saturating_add(o.exposure);
+        s.exposure = add_exposure(s.exposure, o.exposure).map_err(SimError::one)?;
         s.offers_fulfilled_by_amazon += o.offers_fulfilled_by_amazon;
         s.offers_not_listed += o.offers_not_listed;
         preview.unmatched += pv.unmatched;
@@ -863,7 +888,7 @@ pub fn explain(
     let mut warnings = Vec::new();
     let pool = decided
         .filter(|&d| matches!(policy.rules[d].action, Action::Publish(_)))
-        .map(|d| engine.pool(d, item));
+        .and_then(|d| engine.pool(d, item));
 
     let outcome = match decision {
         Decision::NoRule => "no rule matched: nothing is published".to_string(),
@@ -890,9 +915,12 @@ pub fn explain(
     }
     problems.into_result()?;
     let exposure = match decision {
-        Decision::Published(d) => {
-            exposure_of(sku, offers.iter().map(|(c, _)| c), engine.pool(d, item))
-        }
+        Decision::Published(d) => match engine.pool(d, item) {
+            Some(backing) => {
+                exposure_of(sku, offers.iter().map(|(c, _)| c), backing).map_err(SimError::one)?
+            }
+            None => None,
+        },
         _ => None,
     };
     Ok(Trace {

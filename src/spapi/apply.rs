@@ -249,11 +249,16 @@ pub async fn apply_feeds(
     progress.set_length(jobs.len() as u64);
     let outcomes: Mutex<Vec<(u32, Standing)>> = Mutex::new(Vec::new());
     let notes: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    let submitting = Submitting {
+        lock: tokio::sync::Mutex::new(()),
+        known: Mutex::new(state.known_feed_ids.clone()),
+    };
     let run = futures::stream::iter(jobs.into_iter().enumerate().map(Ok::<_, Fatal>))
         .try_for_each_concurrent(opts.concurrency.max(1), |(doc, job)| {
             let (journal, state, outcomes, notes) = (&journal, &state, &outcomes, &notes);
+            let submitting = &submitting;
             async move {
-                let r = one_feed(client, doc, &job, skus, journal, state, opts).await;
+                let r = one_feed(client, doc, &job, skus, journal, state, opts, submitting).await;
                 progress.inc(1);
                 match r {
                     Ok((mut o, mut n)) => {
@@ -295,6 +300,72 @@ pub async fn apply_feeds(
 
 type FeedResult = (Vec<(u32, Standing)>, Vec<String>);
 
+/// What the feeds of one run share: submissions go one at a time (search for an orphan, createFeed,
+/// journal), so a feed this run submitted is always journaled, and known, before any search.
+pub(crate) struct Submitting {
+    lock: tokio::sync::Mutex<()>,
+    /// Every feed ID journaled by any run, and those this run submits.
+    known: Mutex<std::collections::BTreeSet<String>>,
+}
+
+/// How much earlier than the journal's time Amazon's `createdTime` of our feed may be: the two
+/// clocks disagree a little.
+const FEED_CLOCK_MARGIN: Duration = Duration::from_secs(300);
+
+fn parse_time(t: &str) -> Option<time::OffsetDateTime> {
+    time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
+}
+
+/// The feed a lost createFeed made, if getFeeds can tell: a JSON_LISTINGS_FEED of exactly the
+/// job's marketplaces, created at or after its document (less [`FEED_CLOCK_MARGIN`]), that no
+/// journal record claims. The Feed object does not name its input document, so these are all
+/// there is to match on: one candidate is ours; several are refused (an error), never guessed.
+async fn find_orphan(
+    client: &Client,
+    doc: usize,
+    job: &FeedJob,
+    document_created: Option<time::OffsetDateTime>,
+    submitting: &Submitting,
+) -> Result<Option<String>, SpApiError> {
+    let since = document_created.map(|t| t - FEED_CLOCK_MARGIN);
+    let listed = feeds::list_feeds(client, job.region, &job.marketplace_ids, since).await?;
+    let mut want: Vec<&str> = job.marketplace_ids.iter().map(String::as_str).collect();
+    want.sort_unstable();
+    want.dedup();
+    let known = lock(&submitting.known).clone();
+    let candidates: Vec<String> = listed
+        .into_iter()
+        .filter(|f| f.feed_type == feeds::FEED_TYPE && !known.contains(&f.feed_id))
+        .filter(|f| {
+            let mut m: Vec<&str> = f.marketplace_ids.iter().map(String::as_str).collect();
+            m.sort_unstable();
+            m.dedup();
+            m == want
+        })
+        .filter(|f| match (since, f.created) {
+            (Some(since), Some(created)) => created >= since,
+            // Without a time on either side the window cannot exclude it.
+            _ => true,
+        })
+        .map(|f| f.feed_id)
+        .collect();
+    match candidates.as_slice() {
+        [] => Ok(None),
+        [one] => Ok(Some(one.clone())),
+        many => Err(SpApiError::Feed(format!(
+            "feed document {}: the answer to createFeed was lost, and getFeeds shows {} \
+             JSON_LISTINGS_FEEDs for the same marketplaces since the document was made ({}); \
+             Amazon's feeds do not say which document they carry, so allot cannot tell which \
+             one is this document's and refuses to submit it a second time. Check them in \
+             Seller Central; once they are finished, move the journal away and run apply again",
+            doc + 1,
+            many.len(),
+            many.join(", ")
+        ))),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
 async fn one_feed(
     client: &Client,
     doc: usize,
@@ -303,6 +374,7 @@ async fn one_feed(
     journal: &Mutex<Journal>,
     state: &State,
     opts: &ApplyOptions,
+    submitting: &Submitting,
 ) -> Result<FeedResult, Fatal> {
     let pending: Vec<u32> = job
         .operation_ids
@@ -320,12 +392,44 @@ async fn one_feed(
         .get(&doc)
         .filter(|f| f.finished.is_none())
         .and_then(|f| f.feed_id.clone().map(|id| (id, f.operation_ids.clone())));
-    let (feed_id, sent_ids) = match resumed {
+    // An earlier run made a document but journaled no feed: its createFeed may have been
+    // received without an answer. Look for that feed before submitting anything.
+    let unanswered = state
+        .feeds
+        .get(&doc)
+        .filter(|f| f.feed_id.is_none() && f.feed_document_id.is_some());
+    let adopted = match (&resumed, unanswered) {
+        (None, Some(f)) => {
+            let _turn = submitting.lock.lock().await;
+            let created = f.document_created_at.as_deref().and_then(parse_time);
+            match find_orphan(client, doc, job, created, submitting).await? {
+                Some(id) => {
+                    lock(journal).append(&Record::FeedSubmitted {
+                        doc,
+                        feed_id: id.clone(),
+                        operation_ids: f.operation_ids.clone(),
+                    })?;
+                    lock(&submitting.known).insert(id.clone());
+                    notes.push(format!(
+                        "feed document {}: an earlier run got no answer to createFeed; adopted \
+                         feed {id}, found with getFeeds",
+                        doc + 1
+                    ));
+                    Some((id, f.operation_ids.clone()))
+                }
+                None => None,
+            }
+        }
+        _ => None,
+    };
+    let (feed_id, sent_ids) = match resumed.or(adopted) {
         Some((id, ops)) => {
-            notes.push(format!(
-                "feed document {}: resuming feed {id} submitted by an earlier run",
-                doc + 1
-            ));
+            if notes.is_empty() {
+                notes.push(format!(
+                    "feed document {}: resuming feed {id} submitted by an earlier run",
+                    doc + 1
+                ));
+            }
             (id, ops)
         }
         None => {
@@ -337,21 +441,27 @@ async fn one_feed(
             let bytes = serde_json::to_vec(&body).map_err(|e| {
                 SpApiError::Config(format!("cannot encode feed document {}: {e}", doc + 1))
             })?;
+            let created = time::OffsetDateTime::now_utc();
             let (doc_id, url) = feeds::create_document(client, job.region).await?;
             lock(journal).append(&Record::FeedDocument {
                 doc,
                 region: job.region,
                 feed_document_id: doc_id.clone(),
                 operation_ids: pending.clone(),
+                at: created
+                    .format(&time::format_description::well_known::Rfc3339)
+                    .ok(),
             })?;
             client.upload(&url, feeds::CONTENT_TYPE, bytes).await?;
+            let _turn = submitting.lock.lock().await;
             let feed_id =
-                feeds::create_feed(client, job.region, &job.marketplace_ids, &doc_id).await?;
+                submit_once(client, doc, job, &doc_id, created, submitting, &mut notes).await?;
             lock(journal).append(&Record::FeedSubmitted {
                 doc,
                 feed_id: feed_id.clone(),
                 operation_ids: pending.clone(),
             })?;
+            lock(&submitting.known).insert(feed_id.clone());
             (feed_id, pending.clone())
         }
     };
@@ -364,11 +474,28 @@ async fn one_feed(
         )?),
         None => None,
     };
+    // Report texts come from the server: scrubbed like any other server text.
+    let report = report.map(|mut r| {
+        r.feed_issues = r
+            .feed_issues
+            .into_iter()
+            .map(|i| client.redact_issue(i))
+            .collect();
+        r.message_issues = r
+            .message_issues
+            .into_iter()
+            .map(|(m, i)| (m, client.redact_issue(i)))
+            .collect();
+        r
+    });
     if let Some(r) = &report {
         for i in &r.feed_issues {
             notes.push(format!("feed {feed_id}: {i}"));
         }
     }
+    let unverified = report
+        .as_ref()
+        .and_then(|r| unprocessed_reason(r, &feed_id, &sent_ids));
     for id in &sent_ids {
         if state.is_accepted(*id) {
             continue;
@@ -383,6 +510,8 @@ async fn one_feed(
                     .collect();
                 if issues.iter().any(Issue::is_error) {
                     Outcome::Invalid { issues }
+                } else if let Some(why) = &unverified {
+                    not_processed(r, why, issues)
                 } else {
                     Outcome::Accepted {
                         submission_id: Some(feed_id.clone()),
@@ -414,6 +543,94 @@ async fn one_feed(
     Ok((outcomes, notes))
 }
 
+/// createFeed, without ever making a second feed of one document: after a lost answer (or a
+/// 5xx) getFeeds is asked for the feed it may have made; one found is adopted, none means
+/// Amazon did not take it and createFeed is sent again (a bounded number of times).
+async fn submit_once(
+    client: &Client,
+    doc: usize,
+    job: &FeedJob,
+    doc_id: &str,
+    created: time::OffsetDateTime,
+    submitting: &Submitting,
+    notes: &mut Vec<String>,
+) -> Result<String, SpApiError> {
+    let attempts = client.config().max_retries + 1;
+    let mut last = None;
+    for _ in 0..attempts {
+        match feeds::create_feed(client, job.region, &job.marketplace_ids, doc_id).await {
+            Ok(id) => return Ok(id),
+            Err(e @ SpApiError::AnswerLost { .. }) => {
+                // Give Amazon a moment to list the feed it may have made.
+                let pause = Duration::from_secs_f64(2.0 / client.limits().scale());
+                tokio::time::sleep(pause).await;
+                if let Some(id) = find_orphan(client, doc, job, Some(created), submitting).await? {
+                    notes.push(format!(
+                        "feed document {}: createFeed got no answer ({e}); adopted feed {id}, \
+                         found with getFeeds, instead of submitting it again",
+                        doc + 1
+                    ));
+                    return Ok(id);
+                }
+                last = Some(e);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| SpApiError::Feed("createFeed was not attempted".into())))
+}
+
+/// Why a DONE report does not vouch for the messages it names no issue for, if it does not:
+/// its summary says fewer messages were processed (or accepted) than sent and had no error of
+/// their own, or it has a feed-wide error and no summary to say otherwise.
+fn unprocessed_reason(r: &feeds::Report, feed_id: &str, sent: &[u32]) -> Option<String> {
+    let sent_n = sent.len() as u64;
+    let with_errors = sent
+        .iter()
+        .filter(|id| {
+            r.message_issues
+                .iter()
+                .any(|(m, i)| m == *id && i.is_error())
+        })
+        .count() as u64;
+    let feed_error = r.feed_issues.iter().any(Issue::is_error);
+    match (r.messages_processed, r.messages_accepted) {
+        (Some(p), _) if p < sent_n => Some(format!(
+            "feed {feed_id}: Amazon processed {p} of the {sent_n} messages sent and does not \
+             say which"
+        )),
+        (_, Some(a)) if a < sent_n - with_errors => Some(format!(
+            "feed {feed_id}: Amazon accepted {a} of the {sent_n} messages sent, {with_errors} \
+             with errors of their own, and does not say which others"
+        )),
+        (None, None) if feed_error => Some(format!(
+            "feed {feed_id}: the report has a feed-wide error and no summary"
+        )),
+        _ => None,
+    }
+}
+
+/// The outcome of a message a DONE report does not vouch for: invalid with the feed-wide
+/// errors when there are some (Amazon's reason), else failed; either way sent again next run.
+fn not_processed(r: &feeds::Report, why: &str, own: Vec<Issue>) -> Outcome {
+    let feed_errors: Vec<Issue> = r
+        .feed_issues
+        .iter()
+        .filter(|i| i.is_error())
+        .cloned()
+        .collect();
+    if feed_errors.is_empty() {
+        Outcome::Failed {
+            error: format!("{why}; not counted as accepted, the next run sends it again"),
+            errors: vec![],
+        }
+    } else {
+        Outcome::Invalid {
+            issues: feed_errors.into_iter().chain(own).collect(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -437,6 +654,8 @@ mod tests {
         uploaded: Mutex<Vec<Value>>,
         feeds_created: Mutex<u32>,
         polls: Mutex<u32>,
+        /// The report says nothing was processed, with one feed-wide error.
+        feed_wide_error: std::sync::atomic::AtomicBool,
     }
 
     async fn token() -> impl IntoResponse {
@@ -500,6 +719,16 @@ mod tests {
 
     async fn report(State(s): State<Arc<Stub>>) -> impl IntoResponse {
         use std::io::Write;
+        if s.feed_wide_error.load(std::sync::atomic::Ordering::SeqCst) {
+            // A DONE feed that processed nothing: one issue without a messageId.
+            return json!({"header": {"sellerId": "S", "version": "2.0", "feedId": "f"},
+                "issues": [{"code": "4000003", "severity": "ERROR",
+                            "message": "The seller is not authorised for these marketplaces"}],
+                "summary": {"errors": 1, "warnings": 0, "messagesProcessed": 0,
+                            "messagesAccepted": 0, "messagesInvalid": 0}})
+            .to_string()
+            .into_bytes();
+        }
         // Every message whose SKU is BAD gets an error.
         let last = lock(&s.uploaded).last().cloned().unwrap_or(Value::Null);
         let issues: Vec<Value> = last["messages"]
@@ -657,6 +886,100 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_feed_wide_error_is_not_counted_as_accepted() {
+        let (stub, client) = serve().await;
+        stub.feed_wide_error
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        let dir = tempfile::tempdir().unwrap();
+        let jpath = journal::path_for(&dir.path().join("plan.json"));
+        let body = json!({"header": {"sellerId": "S", "version": "2.0"}, "messages": [
+            {"messageId": 1, "sku": "A", "operationType": "PATCH"},
+            {"messageId": 2, "sku": "B", "operationType": "PATCH"},
+            {"messageId": 3, "sku": "C", "operationType": "PATCH"}]});
+        let jobs = vec![FeedJob {
+            region: Region::EU,
+            marketplace_ids: vec!["A1PA6795UKMFR9".into()],
+            operation_ids: vec![1, 2, 3],
+            body,
+        }];
+        let skus: BTreeMap<u32, String> = [(1, "A"), (2, "B"), (3, "C")]
+            .map(|(i, s)| (i, s.to_string()))
+            .into();
+        let opts = ApplyOptions::default();
+        let pb = ProgressBar::hidden();
+        let j = Journal::open(&jpath, "d", Emit::Feed).unwrap();
+        let r = apply_feeds(&client, jobs.clone(), &skus, j, &opts, &pb).await;
+        let c = r.counts();
+        assert_eq!((c.accepted, c.invalid), (0, 3), "{r:?}");
+        assert!(!r.all_ok());
+        let Standing::Done(Outcome::Invalid { issues }) = &r.operations[&2].1 else {
+            panic!("{:?}", r.operations[&2])
+        };
+        assert!(issues[0].message.contains("not authorised"), "{issues:?}");
+        // Nothing is journaled as accepted: the next run submits all three again.
+        let j = Journal::open(&jpath, "d", Emit::Feed).unwrap();
+        apply_feeds(&client, jobs, &skus, j, &opts, &pb).await;
+        assert_eq!(*lock(&stub.feeds_created), 2);
+        let last = lock(&stub.uploaded).last().cloned().unwrap();
+        assert_eq!(last["messages"].as_array().unwrap().len(), 3);
+    }
+
+    #[test]
+    fn a_summary_short_of_the_messages_sent_vouches_for_none_without_issues() {
+        let issue = |m: &str| Issue {
+            severity: "ERROR".into(),
+            code: "1".into(),
+            message: m.into(),
+            attributes: vec![],
+        };
+        let sent = [1, 2, 3];
+        // 2 of 3 processed, no issue at all: which one was dropped is unknown.
+        let r = feeds::Report {
+            messages_processed: Some(2),
+            messages_accepted: Some(2),
+            ..feeds::Report::default()
+        };
+        assert!(
+            unprocessed_reason(&r, "f", &sent)
+                .unwrap()
+                .contains("processed 2 of the 3")
+        );
+        // All processed, one invalid with its own error: the other two are vouched for.
+        let r = feeds::Report {
+            message_issues: vec![(2, issue("bad"))],
+            messages_processed: Some(3),
+            messages_accepted: Some(2),
+            messages_invalid: Some(1),
+            ..feeds::Report::default()
+        };
+        assert_eq!(unprocessed_reason(&r, "f", &sent), None);
+        // Accepted fewer than the messages without errors.
+        let r = feeds::Report {
+            messages_processed: Some(3),
+            messages_accepted: Some(1),
+            ..feeds::Report::default()
+        };
+        assert!(unprocessed_reason(&r, "f", &sent).is_some());
+        // A feed-wide error and no summary: not vouched for; with a full summary: a note only.
+        let r = feeds::Report {
+            feed_issues: vec![issue("whole feed")],
+            ..feeds::Report::default()
+        };
+        assert!(unprocessed_reason(&r, "f", &sent).is_some());
+        assert!(matches!(
+            not_processed(&r, "why", vec![]),
+            Outcome::Invalid { ref issues } if issues[0].message == "whole feed"
+        ));
+        let r = feeds::Report {
+            feed_issues: vec![issue("whole feed")],
+            messages_processed: Some(3),
+            messages_accepted: Some(3),
+            ..feeds::Report::default()
+        };
+        assert_eq!(unprocessed_reason(&r, "f", &sent), None);
+    }
+
+    #[tokio::test]
     async fn submitted_feed_is_polled_not_resubmitted() {
         let (stub, client) = serve().await;
         let dir = tempfile::tempdir().unwrap();
@@ -669,6 +992,7 @@ mod tests {
                 region: Region::EU,
                 feed_document_id: "doc-1".into(),
                 operation_ids: vec![1],
+                at: None,
             })
             .unwrap();
             j.append(&Record::FeedSubmitted {

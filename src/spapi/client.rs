@@ -130,6 +130,13 @@ struct CachedToken {
     refresh_at: Instant,
 }
 
+/// An exchange that got no HTTP answer; `maybe_sent` is false only when the connection was
+/// never made (the request cannot have reached the server).
+struct NoAnswer {
+    reason: String,
+    maybe_sent: bool,
+}
+
 /// The outcome of one HTTP exchange, before retry decisions.
 struct Exchange {
     status: StatusCode,
@@ -204,7 +211,22 @@ impl Client {
         }
     }
 
-    /// Scrub anything server-provided before it reaches a message.
+    /// Scrub anything server-provided before it reaches a message: every credential and the
+    /// current access token, in every encoding (see [`scrub`]).
+    pub fn redact(&self, text: &str) -> String {
+        self.clean(text)
+    }
+
+    /// An issue from Amazon (Listings `issues[]`, a processing report) with its texts scrubbed.
+    pub fn redact_issue(&self, i: super::Issue) -> super::Issue {
+        super::Issue {
+            severity: self.clean(&i.severity),
+            code: self.clean(&i.code),
+            message: self.clean(&i.message),
+            attributes: i.attributes.iter().map(|a| self.clean(a)).collect(),
+        }
+    }
+
     fn clean(&self, text: &str) -> String {
         let cached = self
             .token
@@ -374,18 +396,66 @@ impl Client {
         query: &[(String, String)],
         body: Option<&Value>,
     ) -> Result<Value, SpApiError> {
+        self.call_inner(op, region, method, path, query, body, true)
+            .await
+    }
+
+    /// [`Client::call`] for a request that must not be done twice (createFeed): retried only
+    /// when it certainly was not done (429, no connection); a lost answer or a 5xx is
+    /// [`SpApiError::AnswerLost`], for the caller to find out what Amazon did.
+    pub async fn call_not_twice(
+        &self,
+        op: ApiOp,
+        region: Region,
+        method: &str,
+        path: &str,
+        query: &[(String, String)],
+        body: Option<&Value>,
+    ) -> Result<Value, SpApiError> {
+        self.call_inner(op, region, method, path, query, body, false)
+            .await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn call_inner(
+        &self,
+        op: ApiOp,
+        region: Region,
+        method: &str,
+        path: &str,
+        query: &[(String, String)],
+        body: Option<&Value>,
+        resend: bool,
+    ) -> Result<Value, SpApiError> {
         let method = Method::from_bytes(method.as_bytes())
             .map_err(|_| SpApiError::Config(format!("bad HTTP method `{method}`")))?;
         let url = format!("{}{}", self.base_url(region), path);
+        let url = Url::parse(&url)
+            .map_err(|e| SpApiError::Config(format!("`{url}` is not a URL: {e}")))?;
+        // WHATWG URL parsing (reqwest's) drops `.`/`..` segments even as `%2E`: a seller SKU
+        // `..` would PATCH its seller's collection instead. Never send to another resource.
+        if !url.path().ends_with(path) {
+            return Err(SpApiError::Unaddressable(format!(
+                "{} not sent: the path `{path}` has a `.` or `..` segment, which URL parsers \
+                 remove even when percent-encoded, so it would reach `{}`; such a seller SKU \
+                 can only be written by a JSON_LISTINGS_FEED (`allot plan --emit feed`)",
+                op.name(),
+                url.path()
+            )));
+        }
         let mut attempt = 0;
         let mut refreshed = false;
         loop {
             self.check_auth()?;
+            // Log in before taking a rate slot: slots taken while the first login is under way
+            // would all be spent at once when it ends, a burst above Amazon's.
+            self.access_token().await?;
             self.limits.acquire(op).await;
+            // Cached, unless it expired while waiting for the slot.
             let token = self.access_token().await?;
             let mut req = self
                 .http
-                .request(method.clone(), &url)
+                .request(method.clone(), url.clone())
                 .header("x-amz-access-token", token.expose())
                 .header("accept", "application/json");
             if !query.is_empty() {
@@ -396,7 +466,14 @@ impl Client {
             }
             self.requests.fetch_add(1, Ordering::Relaxed);
             let reason = match self.exchange(req).await {
-                Err(e) => {
+                Err(NoAnswer { reason, maybe_sent }) => {
+                    if maybe_sent && !resend {
+                        return Err(SpApiError::AnswerLost {
+                            op: op.name(),
+                            reason,
+                        });
+                    }
+                    let e = reason;
                     // Scattered lost answers are retried per request; a long unbroken run of
                     // them means nobody is there, and the whole run stops.
                     let n = self.silent_in_a_row.fetch_add(1, Ordering::Relaxed) + 1;
@@ -443,6 +520,16 @@ impl Client {
                             super::request_id_suffix(&x.request_id)
                         )))));
                     }
+                    if status.is_server_error() && !resend {
+                        return Err(SpApiError::AnswerLost {
+                            op: op.name(),
+                            reason: format!(
+                                "HTTP {} ({})",
+                                status.as_u16(),
+                                self.clean(&join(&errors))
+                            ),
+                        });
+                    }
                     if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
                         format!("HTTP {} ({})", status.as_u16(), self.clean(&join(&errors)))
                     } else {
@@ -477,11 +564,11 @@ impl Client {
     }
 
     /// Send and read the whole answer; a transport error comes back as its retry reason.
-    async fn exchange(&self, req: reqwest::RequestBuilder) -> Result<Exchange, String> {
-        let resp = req
-            .send()
-            .await
-            .map_err(|e| format!("connection error: {}", e.without_url()))?;
+    async fn exchange(&self, req: reqwest::RequestBuilder) -> Result<Exchange, NoAnswer> {
+        let resp = req.send().await.map_err(|e| NoAnswer {
+            maybe_sent: !e.is_connect(),
+            reason: format!("connection error: {}", e.without_url()),
+        })?;
         let status = resp.status();
         let header = |name: &str| {
             resp.headers()
@@ -492,10 +579,10 @@ impl Client {
         let rate_limit =
             header("x-amzn-RateLimit-Limit").and_then(|v| v.trim().parse::<f64>().ok());
         let request_id = header("x-amzn-RequestId");
-        let body = resp
-            .bytes()
-            .await
-            .map_err(|e| format!("connection error while reading: {}", e.without_url()))?;
+        let body = resp.bytes().await.map_err(|e| NoAnswer {
+            maybe_sent: true,
+            reason: format!("connection error while reading: {}", e.without_url()),
+        })?;
         Ok(Exchange {
             status,
             body: body.to_vec(),
@@ -551,7 +638,7 @@ impl Client {
         loop {
             self.requests.fetch_add(1, Ordering::Relaxed);
             let reason = match self.exchange(build()).await {
-                Err(e) => e,
+                Err(e) => e.reason,
                 Ok(x) if x.status.is_success() => return Ok(x.body),
                 Ok(x)
                     if x.status == StatusCode::TOO_MANY_REQUESTS || x.status.is_server_error() =>
@@ -623,18 +710,34 @@ mod tests {
         lwa_calls: AtomicUsize,
         lwa_refuse: std::sync::atomic::AtomicBool,
         lwa_down: std::sync::atomic::AtomicBool,
+        /// Refuse and echo the request body, as some LWA errors do.
+        lwa_echo: std::sync::atomic::AtomicBool,
         patch_calls: AtomicUsize,
         forbidden_calls: AtomicUsize,
         /// The patch route answers 429/503 this many times before accepting.
         throttle_first: AtomicUsize,
+        /// Milliseconds LWA takes to answer.
+        lwa_delay_ms: std::sync::atomic::AtomicU64,
+        /// When each patch arrived.
+        arrivals: std::sync::Mutex<Vec<std::time::Instant>>,
     }
 
     async fn token(State(s): State<Arc<Stub>>, body: String) -> impl IntoResponse {
         let n = s.lwa_calls.fetch_add(1, Ordering::SeqCst);
+        let delay = s.lwa_delay_ms.load(Ordering::SeqCst);
+        if delay > 0 {
+            tokio::time::sleep(Duration::from_millis(delay)).await;
+        }
         assert!(body.contains("grant_type=refresh_token"));
         assert!(body.contains("client_secret=client-secret-value"));
         if s.lwa_down.load(Ordering::SeqCst) {
             return (S::SERVICE_UNAVAILABLE, String::new());
+        }
+        if s.lwa_echo.load(Ordering::SeqCst) {
+            // The form body as received (percent-encoded, `+` for space), then JSON-escaped.
+            let desc = format!("bad request: {body}");
+            let echo = serde_json::json!({"error": "invalid_request", "error_description": desc});
+            return (S::BAD_REQUEST, echo.to_string());
         }
         if s.lwa_refuse.load(Ordering::SeqCst) {
             return (
@@ -666,6 +769,7 @@ mod tests {
                 .and_then(|v| v.to_str().ok())
                 .is_some_and(|v| v.starts_with("allot/") && v.ends_with("(Language=Rust)"))
         );
+        s.arrivals.lock().unwrap().push(std::time::Instant::now());
         let n = s.patch_calls.fetch_add(1, Ordering::SeqCst);
         if n < s.throttle_first.load(Ordering::SeqCst) {
             let code = if n % 2 == 0 {
@@ -848,6 +952,114 @@ mod tests {
             assert!(matches!(r, Err(SpApiError::Auth(_))));
         }
         assert_eq!(stub.lwa_calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn first_requests_are_paced_while_login_is_slow() {
+        // Burst 5 at 5 × 4 × 0.95 = 19 a second: one request every ~53 ms after the first 5.
+        let stub = Arc::new(Stub::default());
+        stub.lwa_delay_ms.store(300, Ordering::SeqCst);
+        let base = serve(stub.clone()).await;
+        let c = Client::new(
+            creds(),
+            ClientConfig {
+                endpoint: Some(parse_endpoint(&base).unwrap()),
+                lwa_endpoint: parse_endpoint(&format!("{base}/auth/o2/token")).unwrap(),
+                max_retries: 0,
+                rate_scale: 4.0,
+                ..ClientConfig::default()
+            },
+        )
+        .unwrap();
+        let b = body();
+        let calls = (0..12).map(|_| {
+            c.call(
+                ApiOp::PatchListingsItem,
+                Region::EU,
+                "PATCH",
+                "/listings/2021-08-01/items/S/A",
+                &[],
+                Some(&b),
+            )
+        });
+        for r in futures::future::join_all(calls).await {
+            r.unwrap();
+        }
+        let arrivals = stub.arrivals.lock().unwrap().clone();
+        assert_eq!(arrivals.len(), 12);
+        let first = arrivals.iter().min().copied().unwrap();
+        // Slots taken during the 300 ms login used to leave together: 10 at once. Paced, the
+        // burst of 5 leaves, the next ~53 ms later (one spare for arrival jitter).
+        let early = arrivals
+            .iter()
+            .filter(|t| t.duration_since(first) < Duration::from_millis(35))
+            .count();
+        assert!(early <= 6, "{early} requests within 35 ms of the first");
+        assert_eq!(stub.lwa_calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn dot_segment_paths_are_never_sent() {
+        let stub = Arc::new(Stub::default());
+        let base = serve(stub.clone()).await;
+        let c = client(&base, 0);
+        for sku in ["%2E", "%2E%2E"] {
+            let path = format!("/listings/2021-08-01/items/S/{sku}");
+            let e = c
+                .call(
+                    ApiOp::PatchListingsItem,
+                    Region::EU,
+                    "PATCH",
+                    &path,
+                    &[],
+                    Some(&body()),
+                )
+                .await
+                .unwrap_err();
+            assert!(matches!(e, SpApiError::Unaddressable(_)), "{e}");
+            assert!(!e.is_fatal());
+            assert!(e.to_string().contains("--emit feed"), "{e}");
+        }
+        assert_eq!(stub.lwa_calls.load(Ordering::SeqCst), 0, "nothing sent");
+        assert_eq!(stub.patch_calls.load(Ordering::SeqCst), 0);
+    }
+
+    #[tokio::test]
+    async fn lwa_echo_of_the_encoded_request_is_redacted() {
+        let stub = Arc::new(Stub::default());
+        stub.lwa_echo.store(true, Ordering::SeqCst);
+        let base = serve(stub.clone()).await;
+        let c = Client::new(
+            Credentials {
+                client_id: Secret::new("amzn1.application-oa2-client.x"),
+                client_secret: Secret::new("client-secret-value"),
+                refresh_token: Secret::new("Atzr|refresh token/value"),
+            },
+            ClientConfig {
+                endpoint: Some(parse_endpoint(&base).unwrap()),
+                lwa_endpoint: parse_endpoint(&format!("{base}/auth/o2/token")).unwrap(),
+                max_retries: 0,
+                rate_scale: 1000.0,
+                ..ClientConfig::default()
+            },
+        )
+        .unwrap();
+        let e = c
+            .call(ApiOp::GetFeed, Region::EU, "GET", "/bad", &[], None)
+            .await
+            .unwrap_err();
+        let text = format!("{e} {e:?}");
+        assert!(text.contains("grant_type=refresh_token"), "{text}");
+        for leak in [
+            "client-secret-value",
+            "refresh+token",
+            "token%2Fvalue",
+            "Atzr%7C",
+            "amzn1.application-oa2-client.x",
+        ] {
+            assert!(!text.contains(leak), "{leak} in {text}");
+        }
+        assert!(text.contains("refresh_token=[redacted]"), "{text}");
     }
 
     #[tokio::test]

@@ -43,7 +43,9 @@ pub async fn create_document(
     Ok((field(&v, "feedDocumentId", op)?, field(&v, "url", op)?))
 }
 
-/// createFeed for a JSON_LISTINGS_FEED (waits for the per-region submission window too).
+/// createFeed for a JSON_LISTINGS_FEED (waits for the per-region submission window too). Never
+/// re-sent after a lost answer or a 5xx ([`SpApiError::AnswerLost`]): a second createFeed of the
+/// same document would be a second feed; the caller looks for the first with [`list_feeds`].
 pub async fn create_feed(
     client: &Client,
     region: Region,
@@ -53,7 +55,7 @@ pub async fn create_feed(
     let op = ApiOp::CreateFeed;
     client.limits().acquire_listings_feed(region).await;
     let v = client
-        .call(
+        .call_not_twice(
             op,
             region,
             "POST",
@@ -67,6 +69,88 @@ pub async fn create_feed(
         )
         .await?;
     field(&v, "feedId", op)
+}
+
+/// One feed as getFeeds lists it. Amazon's Feed object does not name its input document.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FeedInfo {
+    pub feed_id: String,
+    pub feed_type: String,
+    pub marketplace_ids: Vec<String>,
+    /// `createdTime`, if it parses as RFC 3339.
+    pub created: Option<time::OffsetDateTime>,
+    pub processing_status: String,
+}
+
+/// Pages of getFeeds read at most: enough for any honest window (100 feeds a page), bounded
+/// so a looping `nextToken` cannot keep apply here.
+const MAX_FEED_PAGES: usize = 10;
+
+/// getFeeds: the JSON_LISTINGS_FEEDs of `marketplace_ids` created since `since` (any status).
+/// Errs when more pages remain than [`MAX_FEED_PAGES`] (the caller cannot be sure then).
+pub async fn list_feeds(
+    client: &Client,
+    region: Region,
+    marketplace_ids: &[String],
+    since: Option<time::OffsetDateTime>,
+) -> Result<Vec<FeedInfo>, SpApiError> {
+    let op = ApiOp::GetFeeds;
+    let mut query = vec![
+        ("feedTypes".to_string(), FEED_TYPE.to_string()),
+        ("marketplaceIds".to_string(), marketplace_ids.join(",")),
+        (
+            "processingStatuses".to_string(),
+            "CANCELLED,DONE,FATAL,IN_PROGRESS,IN_QUEUE".to_string(),
+        ),
+        ("pageSize".to_string(), "100".to_string()),
+    ];
+    if let Some(t) = since.and_then(|t| {
+        t.format(&time::format_description::well_known::Rfc3339)
+            .ok()
+    }) {
+        query.push(("createdSince".to_string(), t));
+    }
+    let mut out = Vec::new();
+    for _ in 0..MAX_FEED_PAGES {
+        let v = client
+            .call(op, region, "GET", "/feeds/2021-06-30/feeds", &query, None)
+            .await?;
+        for f in v
+            .get("feeds")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let s = |k: &str| f.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+            out.push(FeedInfo {
+                feed_id: s("feedId"),
+                feed_type: s("feedType"),
+                marketplace_ids: f
+                    .get("marketplaceIds")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect(),
+                created: time::OffsetDateTime::parse(
+                    &s("createdTime"),
+                    &time::format_description::well_known::Rfc3339,
+                )
+                .ok(),
+                processing_status: s("processingStatus"),
+            });
+        }
+        match v.get("nextToken").and_then(Value::as_str) {
+            // Amazon: with nextToken, the token is the only parameter.
+            Some(t) if !t.is_empty() => query = vec![("nextToken".to_string(), t.to_string())],
+            _ => return Ok(out),
+        }
+    }
+    Err(SpApiError::Feed(format!(
+        "getFeeds lists more than {} feeds in the window searched",
+        MAX_FEED_PAGES * 100
+    )))
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -5,7 +5,7 @@
 //! (invalid, failed, or sent without an answer) is sent again; a PATCH of absolute quantities is
 //! idempotent. In feed mode a feed whose ID was journaled is polled, never submitted again.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Seek, Write};
 use std::path::{Path, PathBuf};
@@ -72,6 +72,11 @@ pub enum Record {
         region: Region,
         feed_document_id: String,
         operation_ids: Vec<u32>,
+        /// When the document was created (RFC 3339): a feed submitted with it cannot be
+        /// older, which bounds the search for a feed whose createFeed answer was lost.
+        /// Absent in journals written before it was recorded.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        at: Option<String>,
     },
     /// Feed mode: the feed was submitted; from now on it is polled, never re-submitted.
     FeedSubmitted {
@@ -91,6 +96,8 @@ pub enum Record {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct FeedProgress {
     pub feed_document_id: Option<String>,
+    /// When `feed_document_id` was created, if the journal says.
+    pub document_created_at: Option<String>,
     pub feed_id: Option<String>,
     pub operation_ids: Vec<u32>,
     /// The final status of `feed_id`, once reached.
@@ -106,6 +113,8 @@ pub struct State {
     pub feeds: BTreeMap<usize, FeedProgress>,
     /// Runs before this one.
     pub runs: usize,
+    /// Every feed ID journaled as submitted, by any run: never taken for another's orphan.
+    pub known_feed_ids: BTreeSet<String>,
 }
 
 impl State {
@@ -126,12 +135,14 @@ impl State {
                 doc,
                 feed_document_id,
                 operation_ids,
+                at,
                 ..
             } => {
                 self.feeds.insert(
                     *doc,
                     FeedProgress {
                         feed_document_id: Some(feed_document_id.clone()),
+                        document_created_at: at.clone(),
                         feed_id: None,
                         operation_ids: operation_ids.clone(),
                         finished: None,
@@ -143,6 +154,7 @@ impl State {
                 feed_id,
                 operation_ids,
             } => {
+                self.known_feed_ids.insert(feed_id.clone());
                 let f = self.feeds.entry(*doc).or_default();
                 f.feed_id = Some(feed_id.clone());
                 f.operation_ids = operation_ids.clone();
@@ -184,6 +196,10 @@ pub enum JournalError {
     },
     #[error("another `allot apply` is running with the journal {path}")]
     Busy { path: String },
+    #[error(
+        "the journal {path} records operation {op} at line {line}, which this plan does not have"
+    )]
+    UnknownOperation { path: String, line: usize, op: u32 },
 }
 
 impl JournalError {
@@ -199,6 +215,11 @@ impl JournalError {
                  for absolute quantities)"
             }
             JournalError::Io { .. } => "check the folder is writable and the disk has space",
+            JournalError::UnknownOperation { .. } => {
+                "the journal belongs to another plan or was damaged: its outcomes cannot be \
+                 trusted for this one; move it away and run apply again (operations already \
+                 accepted are sent again, which is harmless for absolute quantities)"
+            }
             JournalError::Busy { .. } => {
                 "two applies of one plan would send its operations twice; wait for the other \
                  run to finish (it holds a lock on the journal) and run apply again to resume"
@@ -219,7 +240,7 @@ pub struct Journal {
     path: PathBuf,
 }
 
-fn now_rfc3339() -> String {
+pub(crate) fn now_rfc3339() -> String {
     time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
@@ -227,6 +248,15 @@ fn now_rfc3339() -> String {
 
 /// Read a journal without opening it for writing (for `show` or tests). `Ok(None)` if absent.
 pub fn read(path: &Path, digest: &str) -> Result<Option<State>, JournalError> {
+    read_checked(path, digest, None)
+}
+
+/// [`read`], refusing a record that names an operation outside `known` (when given).
+pub fn read_checked(
+    path: &Path,
+    digest: &str,
+    known: Option<&BTreeSet<u32>>,
+) -> Result<Option<State>, JournalError> {
     let shown = path.display().to_string();
     let file = match File::open(path) {
         Ok(f) => f,
@@ -285,6 +315,21 @@ pub fn read(path: &Path, digest: &str) -> Result<Option<State>, JournalError> {
                 }
             }
         }
+        if let Some(known) = known {
+            let ops: &[u32] = match &rec {
+                Record::Outcome { op, .. } => std::slice::from_ref(op),
+                Record::FeedDocument { operation_ids, .. }
+                | Record::FeedSubmitted { operation_ids, .. } => operation_ids,
+                _ => &[],
+            };
+            if let Some(op) = ops.iter().find(|op| !known.contains(op)) {
+                return Err(JournalError::UnknownOperation {
+                    path: shown,
+                    line: i + 1,
+                    op: *op,
+                });
+            }
+        }
         state.apply(&rec);
     }
     Ok(Some(state))
@@ -294,6 +339,26 @@ impl Journal {
     /// Open (or create) the journal of a plan and read what earlier runs did. Refuses a journal
     /// made for another plan.
     pub fn open(path: &Path, digest: &str, mode: Emit) -> Result<(Journal, State), JournalError> {
+        Journal::open_inner(path, digest, mode, None)
+    }
+
+    /// [`Journal::open`] for a plan whose operation ids are `known`: a record naming any other
+    /// operation is an error, not an outcome silently kept.
+    pub fn open_for_plan(
+        path: &Path,
+        digest: &str,
+        mode: Emit,
+        known: &BTreeSet<u32>,
+    ) -> Result<(Journal, State), JournalError> {
+        Journal::open_inner(path, digest, mode, Some(known))
+    }
+
+    fn open_inner(
+        path: &Path,
+        digest: &str,
+        mode: Emit,
+        known: Option<&BTreeSet<u32>>,
+    ) -> Result<(Journal, State), JournalError> {
         let shown = path.display().to_string();
         let io = |action: &'static str| {
             let shown = shown.clone();
@@ -318,7 +383,7 @@ impl Journal {
             }
             Err(std::fs::TryLockError::Error(e)) => return Err(io("lock")(e)),
         }
-        let existing = read(path, digest)?;
+        let existing = read_checked(path, digest, known)?;
         // A torn last line (killed mid-write) is cut off, so the next record starts cleanly.
         let bytes = std::fs::read(path).map_err(io("read"))?;
         if bytes.last().is_some_and(|b| *b != b'\n') {
@@ -502,6 +567,46 @@ mod tests {
     }
 
     #[test]
+    fn an_outcome_for_an_unknown_operation_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("plan.json.journal");
+        let known: BTreeSet<u32> = [1, 2].into();
+        {
+            let (mut j, _) = Journal::open_for_plan(&p, "abc", Emit::Patch, &known).unwrap();
+            j.outcome(2, "B", &accepted()).unwrap();
+            // Written by hand or by another plan with the same digest: op 7 is not this plan's.
+            j.outcome(7, "X", &accepted()).unwrap();
+        }
+        let err = Journal::open_for_plan(&p, "abc", Emit::Patch, &known)
+            .err()
+            .unwrap();
+        assert!(
+            matches!(err, JournalError::UnknownOperation { op: 7, line: 3, .. }),
+            "{err}"
+        );
+        assert!(err.to_string().contains("operation 7"), "{err}");
+        assert!(err.help().contains("another plan"));
+        // Feed records are checked too.
+        let p2 = dir.path().join("feed.journal");
+        {
+            let (mut j, _) = Journal::open_for_plan(&p2, "abc", Emit::Feed, &known).unwrap();
+            j.append(&Record::FeedSubmitted {
+                doc: 0,
+                feed_id: "f".into(),
+                operation_ids: vec![1, 9],
+            })
+            .unwrap();
+        }
+        let err = Journal::open_for_plan(&p2, "abc", Emit::Feed, &known)
+            .err()
+            .unwrap();
+        assert!(
+            matches!(err, JournalError::UnknownOperation { op: 9, .. }),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn feed_progress() {
         let mut s = State::default();
         s.apply(&Record::FeedDocument {
@@ -509,6 +614,7 @@ mod tests {
             region: Region::EU,
             feed_document_id: "d1".into(),
             operation_ids: vec![1, 2],
+            at: None,
         });
         assert_eq!(s.feeds[&0].feed_id, None);
         s.apply(&Record::FeedSubmitted {

@@ -1,6 +1,5 @@
 //! Listings Items API v2021-08-01: patchListingsItem and getListingsItem.
 
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -20,17 +19,10 @@ pub struct Request {
     pub body: Value,
 }
 
-/// Characters kept as-is in a path segment (RFC 3986 unreserved); everything else is encoded,
-/// so a seller SKU with `/`, space or `#` stays one segment.
-const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
-
-pub fn encode_segment(s: &str) -> String {
-    utf8_percent_encode(s, SEGMENT).to_string()
-}
+/// One path segment: RFC 3986 unreserved characters kept, everything else encoded, so a seller
+/// SKU with `/`, space or `#` stays one segment; `.` and `..` become `%2E`, `%2E%2E`. One
+/// definition for the planner and the client, so both build the same path.
+pub use crate::plan::encode::encode_segment;
 
 /// Amazon's answer to a PATCH: `status` ACCEPTED, INVALID or (validation preview) VALID.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -98,7 +90,12 @@ pub async fn patch(
     Ok(Submission {
         status: w.status,
         submission_id: w.submission_id,
-        issues: w.issues.into_iter().map(Issue::from).collect(),
+        // Issue texts come from the server: scrubbed like any other server text.
+        issues: w
+            .issues
+            .into_iter()
+            .map(|i| client.redact_issue(Issue::from(i)))
+            .collect(),
     })
 }
 
@@ -193,5 +190,14 @@ mod tests {
     fn segments_are_encoded() {
         assert_eq!(encode_segment("YOGA-1_UK.x~"), "YOGA-1_UK.x~");
         assert_eq!(encode_segment("A/B C#"), "A%2FB%20C%23");
+    }
+
+    #[test]
+    fn dot_segments_are_encoded() {
+        assert_eq!(encode_segment("."), "%2E");
+        assert_eq!(encode_segment(".."), "%2E%2E");
+        // Dots inside a longer SKU are no dot-segment and stay.
+        assert_eq!(encode_segment("..."), "...");
+        assert_eq!(encode_segment(".a"), ".a");
     }
 }

@@ -94,6 +94,14 @@ pub enum SpApiError {
     /// A feed could not be completed (FATAL, CANCELLED, poll timeout).
     #[error("{0}")]
     Feed(String),
+    /// A request that must not be sent twice (createFeed) got no answer, or a 5xx: Amazon may or
+    /// may not have done it. Not retried blindly; the caller finds out what happened.
+    #[error("{op} got no answer ({reason}): Amazon may or may not have done it")]
+    AnswerLost { op: &'static str, reason: String },
+    /// The request cannot be addressed as built (a `.` or `..` path segment): not sent. Only
+    /// this request fails; the run goes on.
+    #[error("{0}")]
+    Unaddressable(String),
 }
 
 impl SpApiError {

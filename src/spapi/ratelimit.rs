@@ -18,16 +18,18 @@ pub enum ApiOp {
     CreateFeedDocument,
     CreateFeed,
     GetFeed,
+    GetFeeds,
     GetFeedDocument,
 }
 
 impl ApiOp {
-    pub const ALL: [ApiOp; 6] = [
+    pub const ALL: [ApiOp; 7] = [
         ApiOp::GetListingsItem,
         ApiOp::PatchListingsItem,
         ApiOp::CreateFeedDocument,
         ApiOp::CreateFeed,
         ApiOp::GetFeed,
+        ApiOp::GetFeeds,
         ApiOp::GetFeedDocument,
     ];
 
@@ -40,6 +42,7 @@ impl ApiOp {
             ApiOp::CreateFeedDocument => (0.5, 15.0),
             ApiOp::CreateFeed => (0.0083, 15.0),
             ApiOp::GetFeed => (2.0, 15.0),
+            ApiOp::GetFeeds => (0.0222, 10.0),
             ApiOp::GetFeedDocument => (0.0222, 10.0),
         }
     }
@@ -51,6 +54,7 @@ impl ApiOp {
             ApiOp::CreateFeedDocument => "createFeedDocument",
             ApiOp::CreateFeed => "createFeed",
             ApiOp::GetFeed => "getFeed",
+            ApiOp::GetFeeds => "getFeeds",
             ApiOp::GetFeedDocument => "getFeedDocument",
         }
     }
