@@ -392,10 +392,8 @@ fn crash_and_resume(mode: Mode, seed: u64, kills: usize) {
         .count();
     match mode.emit {
         EmitChoice::Feed => {
-            assert!(
-                feeds_created <= 1 + killed,
-                "{feeds_created} feeds; {context}"
-            );
+            // One region, one document: a lost createFeed answer is looked up, never re-sent.
+            assert_eq!(feeds_created, 1, "{context}");
         }
         _ => {
             assert_eq!(feeds_created, 0);
@@ -442,12 +440,12 @@ fn feed_mode_survives_kills_of_apply_and_the_sandbox() {
         Mode {
             emit: EmitChoice::Feed,
             ops: 40,
-            // A feed waits 700 ms in the queue and 700 ms in progress (each restart of the
-            // sandbox starts its phase again): kills land before, during and after its
-            // submission and processing.
+            // A feed waits 1 s in the queue and 1 s in progress (each restart of the sandbox
+            // starts its phase again): kills land before, during and after its submission and
+            // processing.
             rate_scale: "100",
-            feed_delay_ms: "70000",
-            wait: 50..1600,
+            feed_delay_ms: "100000",
+            wait: 30..900,
         },
         seed().wrapping_add(1),
         8,
