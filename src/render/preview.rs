@@ -747,12 +747,18 @@ pub fn trace_text<W: Write>(w: &mut W, policy: &Policy, t: &Trace) -> io::Result
             c.offer.seller_sku,
             c.offer.region,
             c.offer.marketplaces.join(", "),
-            kind_str(c.kind)
+            match c.hold.as_deref() {
+                Some(Hold::FulfilledByAmazon { .. }) => "fulfilled by Amazon",
+                Some(_) => "not listed",
+                None => kind_str(c.kind),
+            }
         )?;
         writeln!(w, "  steps: {}", steps_text(policy, &p.steps))?;
+        let fba = matches!(c.hold.as_deref(), Some(Hold::FulfilledByAmazon { .. }));
         for ch in &c.offer.channels {
-            let cur =
-                current_of(c, &ch.channel).map_or("not listed".to_string(), |q| q.to_string());
+            // An FBA offer's quantity is Amazon's: there is no merchant quantity to compare.
+            let missing = if fba { "Amazon's" } else { "not listed" };
+            let cur = current_of(c, &ch.channel).map_or(missing.to_string(), |q| q.to_string());
             writeln!(
                 w,
                 "  {:<10} {} → {}",
