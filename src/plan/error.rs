@@ -70,6 +70,17 @@ pub enum PlanError {
         max: u64,
     },
 
+    #[error(
+        "seller SKU `{seller_sku}` cannot be written by a Listings Items PATCH: HTTP clients and servers remove the path segment `.` or `..`, so the request would address another path"
+    )]
+    #[diagnostic(
+        code(allot::plan::sku_not_addressable),
+        help(
+            "plan with `--emit feed` (or the default `--emit auto`, which chooses feeds for such a SKU): a JSON_LISTINGS_FEED names the SKU in its body"
+        )
+    )]
+    SkuNotAddressable { seller_sku: String },
+
     #[error("the plan has {count} operations; at most {max} fit in one plan")]
     #[diagnostic(
         code(allot::plan::too_many_operations),

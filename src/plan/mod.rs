@@ -146,10 +146,23 @@ pub fn build(
         // Fits: checked against MAX_OPERATIONS (< u32::MAX) just above.
         op.id = u32::try_from(i + 1).unwrap_or(u32::MAX);
     }
+    // `.` and `..` are dot-segments: no PATCH path can address them (URL parsers remove even
+    // `%2E`), while a feed names the SKU in its body.
+    let unaddressable = operations
+        .iter()
+        .find(|o| o.seller_sku == "." || o.seller_sku == "..");
     let emit = match opts.emit {
-        EmitChoice::Patch => Emit::Patch,
+        EmitChoice::Patch => {
+            if let Some(o) = unaddressable {
+                return Err(PlanError::SkuNotAddressable {
+                    seller_sku: o.seller_sku.clone(),
+                });
+            }
+            Emit::Patch
+        }
         EmitChoice::Feed => Emit::Feed,
         EmitChoice::Auto if operations.len() > AUTO_FEED_THRESHOLD => Emit::Feed,
+        EmitChoice::Auto if unaddressable.is_some() => Emit::Feed,
         EmitChoice::Auto => Emit::Patch,
     };
     let mut plan = Plan {

@@ -312,8 +312,10 @@ fn sku_is_one_percent_encoded_path_segment() {
 #[test]
 fn dot_skus_stay_one_path_segment() {
     // `.` and `..` sent as-is are dot-segments: the request would reach `…/items/A2EXAMPLE/`.
+    // (`build` plans such SKUs as feeds; the encoder still never emits a bare dot-segment.)
     for (sku, encoded) in [(".", "%2E"), ("..", "%2E%2E"), ("a..b", "a..b")] {
-        let plan = plan_of(&[change(sku, Region::EU, &[DE], vec![ch("DEFAULT", 1)])]);
+        let mut plan = plan_of(&[change("X", Region::EU, &[DE], vec![ch("DEFAULT", 1)])]);
+        plan.operations[0].seller_sku = sku.into();
         let req = encode::patch_request(&plan, &plan.operations[0], false);
         assert_eq!(
             req.path,
@@ -751,4 +753,48 @@ fn a_marketplace_of_another_region_is_refused() {
         v["operations"][0]["marketplace_ids"] = serde_json::json!([UK, "A1234567890"])
     });
     assert!(parse(&text, Path::new("p")).is_ok());
+}
+
+#[test]
+fn dot_seller_skus_are_planned_as_feeds_or_refused_for_patch() {
+    let changes = vec![
+        change(
+            "A-1",
+            Region::NA,
+            &["ATVPDKIKX0DER"],
+            vec![ch("DEFAULT", 3)],
+        ),
+        change("..", Region::NA, &["ATVPDKIKX0DER"], vec![ch("DEFAULT", 2)]),
+    ];
+    let p = build(
+        "p",
+        "A2EXAMPLE",
+        &changes,
+        &Summary::default(),
+        opts(EmitChoice::Auto),
+    )
+    .unwrap();
+    assert_eq!(p.emit, Emit::Feed);
+    let e = build(
+        "p",
+        "A2EXAMPLE",
+        &changes,
+        &Summary::default(),
+        opts(EmitChoice::Patch),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(e, PlanError::SkuNotAddressable { ref seller_sku } if seller_sku == ".."),
+        "{e}"
+    );
+    // Without such a SKU, auto stays with patches.
+    let p = build(
+        "p",
+        "A2EXAMPLE",
+        &changes[..1],
+        &Summary::default(),
+        opts(EmitChoice::Auto),
+    )
+    .unwrap();
+    assert_eq!(p.emit, Emit::Patch);
 }
