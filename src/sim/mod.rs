@@ -48,6 +48,10 @@ pub struct Provenance {
     /// A boxed slice: no room taken beyond a pointer when empty, as it nearly always is.
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     pub not_listed_in: Box<[String]>,
+    /// Written, and its seller SKU is listed, but the current listings do not say in which
+    /// marketplaces (counted in `Preview::listed_where_unknown`).
+    #[serde(skip)]
+    pub listed_where_unknown: bool,
 }
 
 /// Choices of the run that are the user's to make, not the policy's.
@@ -186,23 +190,30 @@ fn same_channels(a: &[ChannelQty], b: &[ChannelQty]) -> bool {
     a == b
 }
 
-/// The marketplaces an offer is written in (indices into `Produced::marketplaces`) and the codes
-/// of those left out because its seller SKU is not listed there.
-type Narrowed = (Vec<usize>, Vec<String>);
+/// Where a written offer goes.
+enum Placement {
+    /// Every marketplace the policy names; `where_unknown`: the seller SKU is listed but the
+    /// current listings do not say where.
+    All { where_unknown: bool },
+    /// Only these (indices into `Produced::marketplaces`); the codes of those left out because
+    /// the seller SKU is not listed there.
+    Narrowed(Vec<usize>, Vec<String>),
+}
 
 /// Where an offer may be written, given what Amazon holds: `Err(hold)` when it must not be
-/// written at all; else `Ok(None)` to write it in every marketplace the policy names, or
-/// `Ok(Some((keep, left_out)))`: the indices (into `p.marketplaces`) of the marketplaces to write
-/// and the codes of those left out because the seller SKU is not listed there. The common case
-/// allocates nothing: this runs once per offer.
+/// written at all. The common case allocates nothing and looks each map up once: this runs once
+/// per offer.
 fn placement(
     policy: &Policy,
     p: &Produced,
     current: Option<&Current>,
     opts: Options,
-) -> Result<Option<Narrowed>, Hold> {
+) -> Result<Placement, Hold> {
+    let all = Placement::All {
+        where_unknown: false,
+    };
     let Some(cur) = current else {
-        return Ok(None);
+        return Ok(all);
     };
     if let Some(channel) = cur.amazon_fulfilled.get(&p.seller_sku) {
         // Never lifted: Amazon owns the quantity, and a merchant quantity adds a second offer.
@@ -210,23 +221,29 @@ fn placement(
             channel: channel.clone(),
         });
     }
+    let listed = cur.listed_in.get(&p.seller_sku).filter(|l| !l.is_empty());
+    let known = listed.is_some() || cur.knows(&p.seller_sku);
     if opts.allow_new {
-        return Ok(None);
+        return Ok(Placement::All {
+            where_unknown: known && listed.is_none(),
+        });
     }
-    if !cur.knows(&p.seller_sku) {
+    if !known {
         return Err(Hold::NotListed);
     }
-    let Some(listed) = cur.listed_in.get(&p.seller_sku).filter(|l| !l.is_empty()) else {
+    let Some(listed) = listed else {
         // Listed, but the source does not say where: written as the policy says (the preview
         // counts these and says how to tell allot where they are listed).
-        return Ok(None);
+        return Ok(Placement::All {
+            where_unknown: true,
+        });
     };
     let code = |i: usize| policy.marketplaces[p.marketplaces[i]].code.as_str();
     // Listings data names Amazon's code (`UK`) where the policy may write an alias (`GB`).
     let here = |i: &usize| listed.contains(crate::marketplaces::canonical(code(*i)));
     let n = p.marketplaces.len();
     if (0..n).all(|i| here(&i)) {
-        return Ok(None);
+        return Ok(all);
     }
     let (keep, elsewhere): (Vec<usize>, Vec<usize>) = (0..n).partition(here);
     if keep.is_empty() {
@@ -243,7 +260,7 @@ fn placement(
         });
     }
     let left_out = elsewhere.into_iter().map(|i| code(i).to_string()).collect();
-    Ok(Some((keep, left_out)))
+    Ok(Placement::Narrowed(keep, left_out))
 }
 
 /// `on_fba error`: an offer held back because Amazon fulfils it fails the run instead of being
@@ -287,13 +304,13 @@ fn finish(
 ) -> (OfferChange, Provenance) {
     let cur_map = current.and_then(|c| c.listings.get(&p.seller_sku));
     let kind = classify(&p.channels, cur_map);
-    let (hold, not_listed_in) = match placement(policy, &p, current, opts) {
-        Ok(None) => (None, Box::default()),
-        Ok(Some((keep, left_out))) => {
+    let (hold, not_listed_in, listed_where_unknown) = match placement(policy, &p, current, opts) {
+        Ok(Placement::All { where_unknown }) => (None, Box::default(), where_unknown),
+        Ok(Placement::Narrowed(keep, left_out)) => {
             p.marketplaces = keep.iter().map(|&i| p.marketplaces[i]).collect();
-            (None, left_out.into_boxed_slice())
+            (None, left_out.into_boxed_slice(), false)
         }
-        Err(h) => (Some(Box::new(h)), Box::default()),
+        Err(h) => (Some(Box::new(h)), Box::default(), false),
     };
     let codes: Vec<String> = p
         .marketplaces
@@ -381,6 +398,7 @@ fn finish(
         shown,
         also_shown_in: also,
         not_listed_in,
+        listed_where_unknown,
     };
     (change, prov)
 }
@@ -630,7 +648,7 @@ pub fn run_with(
                     if let Some(problem) = fba_refused(policy, &change, prov.rule) {
                         problems.push(problem);
                     }
-                    count(&mut preview, &change, current);
+                    count(&mut preview, &change, &prov);
                     preview.changes.push(change);
                     preview.provenance.push(prov);
                 }
@@ -791,12 +809,8 @@ pub fn merge(parts: Vec<(Policy, Preview)>) -> Result<(Policy, Preview), SimErro
 }
 
 /// Count one offer in the summary: held offers by their reason, written ones by their kind.
-fn count(preview: &mut Preview, change: &OfferChange, current: Option<&Current>) {
-    let sku = change.offer.seller_sku.as_str();
-    if change.hold.is_none()
-        && current
-            .is_some_and(|c| c.knows(sku) && c.listed_in.get(sku).is_none_or(|l| l.is_empty()))
-    {
+fn count(preview: &mut Preview, change: &OfferChange, prov: &Provenance) {
+    if prov.listed_where_unknown {
         preview.listed_where_unknown += 1;
     }
     let s = &mut preview.summary;
