@@ -2,6 +2,8 @@
 //! what `check` produces and what `sim` consumes; `Offer` is what `sim` produces and what `plan`
 //! consumes. Spans are kept only so later stages can point back at the rule that decided.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 use crate::marketplaces::{Marketplace, Region};
@@ -360,16 +362,17 @@ pub struct ChannelQty {
 pub struct Offer {
     pub seller_sku: String,
     pub region: Region,
-    /// Marketplace codes, in policy order.
-    pub marketplaces: Vec<String>,
+    /// Marketplace codes, in policy order. Shared (`Arc`): the offers of one rule name the
+    /// same marketplaces, and a million offers should not each own a copy.
+    pub marketplaces: Arc<[String]>,
     /// Amazon marketplace IDs, parallel to `marketplaces`.
-    pub marketplace_ids: Vec<String>,
+    pub marketplace_ids: Arc<[String]>,
     /// Sorted: DEFAULT first, then supply sources in policy order. Never empty.
     pub channels: Vec<ChannelQty>,
     /// The inventory SKU the quantity came from.
     pub inventory_sku: String,
-    /// The rule that decided (by name).
-    pub rule: String,
+    /// The rule that decided (by name), shared by every offer of the rule.
+    pub rule: Arc<str>,
 }
 
 /// How an offer compares with the current listings.

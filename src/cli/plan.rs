@@ -57,6 +57,7 @@ impl InputArgs {
     pub fn sim_options(&self) -> sim::Options {
         sim::Options {
             allow_new: self.allow_new,
+            drop_steps: false,
         }
     }
 }
@@ -283,6 +284,8 @@ pub fn run(mut args: PlanArgs) -> ExitCode {
         Ok(l) => l,
         Err(code) => return code,
     };
+    // Only the JSON preview prints each offer's steps.
+    loaded.options.drop_steps = args.format != Format::Json;
     if live {
         // The SKUs to read are the offers the policy makes: simulate once without current.
         let (policy, first) = match simulate(&loaded) {

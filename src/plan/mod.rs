@@ -105,7 +105,7 @@ pub fn build(
                     });
                 }
                 // Same SKU, same channels: one write covers both; list every marketplace.
-                for id in &offer.marketplace_ids {
+                for id in offer.marketplace_ids.iter() {
                     if !op.marketplace_ids.contains(id) {
                         op.marketplace_ids.push(id.clone());
                     }
@@ -121,11 +121,11 @@ pub fn build(
                     id: 0,
                     seller_sku: offer.seller_sku.clone(),
                     region: offer.region,
-                    marketplace_ids: offer.marketplace_ids.clone(),
+                    marketplace_ids: offer.marketplace_ids.to_vec(),
                     channels: offer.channels.clone(),
                     previous: change.current.clone(),
                     inventory_sku: offer.inventory_sku.clone(),
-                    rule: offer.rule.clone(),
+                    rule: offer.rule.to_string(),
                 });
                 writes.push(write);
             }
@@ -194,7 +194,7 @@ fn validate_offer(change: &OfferChange) -> Result<(), PlanError> {
         return Err(PlanError::QuantityTooLarge {
             seller_sku: offer.seller_sku.clone(),
             inventory_sku: offer.inventory_sku.clone(),
-            rule: offer.rule.clone(),
+            rule: offer.rule.to_string(),
             channel: c.channel.clone(),
             quantity: c.quantity,
             max: MAX_QUANTITY,
@@ -203,7 +203,7 @@ fn validate_offer(change: &OfferChange) -> Result<(), PlanError> {
     let bad = |reason: String| PlanError::InvalidOffer {
         seller_sku: offer.seller_sku.clone(),
         inventory_sku: offer.inventory_sku.clone(),
-        rule: offer.rule.clone(),
+        rule: offer.rule.to_string(),
         reason,
     };
     if let Some(reason) = operation_problem(
@@ -689,10 +689,10 @@ pub fn offer_changes(plan: &Plan) -> Vec<OfferChange> {
                         .iter()
                         .map(|id| marketplace_code(id))
                         .collect(),
-                    marketplace_ids: op.marketplace_ids.clone(),
+                    marketplace_ids: op.marketplace_ids.clone().into(),
                     channels: op.channels.clone(),
                     inventory_sku: op.inventory_sku.clone(),
-                    rule: op.rule.clone(),
+                    rule: op.rule.as_str().into(),
                 },
                 current: op.previous.clone(),
                 kind,

@@ -71,24 +71,44 @@ fn current_of(c: &OfferChange, channel: &str) -> Option<u64> {
         .map(|x| x.quantity)
 }
 
+/// The cells of one table row (one channel of an offer that changes), borrowed: a million
+/// offers make millions of rows, so nothing is allocated per row.
+struct Row<'a> {
+    offer: &'a OfferChange,
+    channel: &'a str,
+    current: Option<u64>,
+    new: u64,
+}
+
 /// Rows of the table: one per channel of every offer that changes.
-fn rows<'a>(
-    policy: &'a Policy,
-    changes: &'a [OfferChange],
-) -> impl Iterator<Item = [String; 6]> + 'a {
+fn rows<'a>(changes: &'a [OfferChange]) -> impl Iterator<Item = Row<'a>> + 'a {
     changes.iter().filter(|c| c.is_write()).flat_map(move |c| {
-        c.offer.channels.iter().map(move |ch| {
-            let cur = current_of(c, &ch.channel).map_or("-".to_string(), |q| q.to_string());
-            [
-                c.offer.seller_sku.clone(),
-                c.offer.marketplaces.join(","),
-                channel_name(policy, &ch.channel).to_string(),
-                format!("{cur} → {}", ch.quantity),
-                kind_str(c.kind).to_string(),
-                c.offer.rule.clone(),
-            ]
+        c.offer.channels.iter().map(move |ch| Row {
+            offer: c,
+            channel: &ch.channel,
+            current: current_of(c, &ch.channel),
+            new: ch.quantity,
         })
     })
+}
+
+/// Characters in a cell (what the terminal shows), without walking ASCII text char by char.
+fn chars(s: &str) -> usize {
+    if s.is_ascii() {
+        s.len()
+    } else {
+        s.chars().count()
+    }
+}
+
+/// Decimal digits of a number.
+fn digits(mut n: u64) -> usize {
+    let mut d = 1;
+    while n >= 10 {
+        n /= 10;
+        d += 1;
+    }
+    d
 }
 
 /// "2 fulfilled by Amazon, 1 not listed on Amazon", or None when every offer is written.
@@ -151,33 +171,72 @@ pub fn changes_table<W: Write>(
     const MAX: usize = 44;
     let mut width: [usize; 6] = HEAD.map(|h| h.chars().count());
     let mut any = false;
-    for r in rows(policy, changes) {
+    for r in rows(changes) {
         any = true;
-        for (i, cell) in r.iter().enumerate() {
-            width[i] = width[i].max(cell.chars().count().min(MAX));
+        let o = &r.offer.offer;
+        let markets = o.marketplaces.iter().map(|m| chars(m)).sum::<usize>()
+            + o.marketplaces.len().saturating_sub(1);
+        // "{current} → {new}": the arrow and its spaces are 3 characters.
+        let arrow = r.current.map_or(1, digits) + 3 + digits(r.new);
+        let cells = [
+            chars(&o.seller_sku),
+            markets,
+            chars(channel_name(policy, r.channel)),
+            arrow,
+            kind_str(r.offer.kind).len(),
+            chars(&o.rule),
+        ];
+        for (w, n) in width.iter_mut().zip(cells) {
+            *w = (*w).max(n.min(MAX));
         }
     }
-    let line = |w: &mut W, cells: &[&str]| -> io::Result<()> {
-        let mut out = String::new();
-        for (i, c) in cells.iter().enumerate() {
-            let n = c.chars().count();
-            if i + 1 == cells.len() {
-                out.push_str(c);
-            } else {
-                out.push_str(c);
-                out.extend(std::iter::repeat_n(' ', width[i].saturating_sub(n) + 2));
-            }
-        }
-        writeln!(w, "{}", out.trim_end())
-    };
-    if any {
-        line(w, &HEAD)?;
-        for r in rows(policy, changes) {
-            let cells: Vec<&str> = r.iter().map(String::as_str).collect();
-            line(w, &cells)?;
-        }
-    } else {
+    if !any {
         writeln!(w, "No offer changes.")?;
+        return Ok(());
+    }
+    // One line buffer for every row; cells are padded to the column's width plus two spaces.
+    let mut out = String::new();
+    let cell = |out: &mut String, i: usize, text: &str| {
+        out.push_str(text);
+        if i + 1 < width.len() {
+            let pad = width[i].saturating_sub(chars(text)) + 2;
+            out.extend(std::iter::repeat_n(' ', pad));
+        }
+    };
+    let line = |w: &mut W, out: &mut String| -> io::Result<()> {
+        w.write_all(out.trim_end().as_bytes())?;
+        w.write_all(b"\n")?;
+        out.clear();
+        Ok(())
+    };
+    for (i, h) in HEAD.iter().enumerate() {
+        cell(&mut out, i, h);
+    }
+    line(w, &mut out)?;
+    let mut num = String::new();
+    for r in rows(changes) {
+        use std::fmt::Write as _;
+        let o = &r.offer.offer;
+        cell(&mut out, 0, &o.seller_sku);
+        num.clear();
+        for (i, m) in o.marketplaces.iter().enumerate() {
+            if i > 0 {
+                num.push(',');
+            }
+            num.push_str(m);
+        }
+        cell(&mut out, 1, &num);
+        cell(&mut out, 2, channel_name(policy, r.channel));
+        num.clear();
+        // Writing into a String cannot fail.
+        let _ = match r.current {
+            Some(q) => write!(num, "{q} → {}", r.new),
+            None => write!(num, "- → {}", r.new),
+        };
+        cell(&mut out, 3, &num);
+        cell(&mut out, 4, kind_str(r.offer.kind));
+        cell(&mut out, 5, &o.rule);
+        line(w, &mut out)?;
     }
     Ok(())
 }
@@ -460,15 +519,17 @@ pub fn changes_markdown(
     let changed: Vec<&OfferChange> = changes.iter().filter(|c| c.is_write()).collect();
     let mut body = String::new();
     let mut shown = 0usize;
-    for r in rows(policy, changes) {
+    for r in rows(changes) {
+        let o = &r.offer.offer;
+        let cur = r.current.map_or("-".to_string(), |q| q.to_string());
         let line = format!(
-            "| `{}` | {} | {} | {} | {} | {} |\n",
-            md_escape(&r[0]),
-            r[1],
-            md_escape(&r[2]),
-            r[3],
-            r[4],
-            md_escape(&r[5])
+            "| `{}` | {} | {} | {cur} → {} | {} | {} |\n",
+            md_escape(&o.seller_sku),
+            o.marketplaces.join(","),
+            md_escape(channel_name(policy, r.channel)),
+            r.new,
+            kind_str(r.offer.kind),
+            md_escape(&o.rule)
         );
         if body.len() + line.len() > budget {
             break;
@@ -783,7 +844,7 @@ pub fn trace_text<W: Write>(w: &mut W, policy: &Policy, t: &Trace) -> io::Result
             .iter()
             .map(|x| format!("{} {}", channel_name(policy, &x.channel), x.quantity))
             .collect();
-        let mut mkts = c.offer.marketplaces.clone();
+        let mut mkts = c.offer.marketplaces.to_vec();
         mkts.extend(p.also_shown_in.iter().cloned());
         writeln!(
             w,

@@ -10,9 +10,11 @@ pub mod engine;
 pub mod error;
 pub mod testrun;
 
-use std::collections::hash_map::DefaultHasher;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+
+use rustc_hash::FxHashMap;
 
 use serde::Serialize;
 
@@ -60,6 +62,10 @@ pub struct Options {
     /// Write offers whose seller SKU is not listed (creating offer-only listings), instead of
     /// holding them back.
     pub allow_new: bool,
+    /// Do not keep each offer's steps (`Provenance::steps` left empty): the table and Markdown
+    /// previews and saved plans never print them, and on a million offers they are most of
+    /// the preview's memory. `explain`, `allot test` and the JSON preview keep them.
+    pub drop_steps: bool,
 }
 
 /// An inventory SKU that was not published, and why.
@@ -125,13 +131,13 @@ impl Preview {
 /// every seller SKU string (the common case stores a hash and an index).
 #[derive(Default)]
 struct Owners {
-    by_hash: HashMap<(Region, u64), u32>,
-    overflow: HashMap<(Region, String), u32>,
+    by_hash: FxHashMap<(Region, u64), u32>,
+    overflow: FxHashMap<(Region, String), u32>,
 }
 
 impl Owners {
     fn hash(s: &str) -> u64 {
-        let mut h = DefaultHasher::new();
+        let mut h = rustc_hash::FxHasher::default();
         s.hash(&mut h);
         h.finish()
     }
@@ -275,7 +281,7 @@ fn fba_refused(policy: &Policy, change: &OfferChange, rule: usize) -> Option<Sim
     (p.on_fba == OnFba::Error).then(|| SimProblem::FulfilledByAmazon {
         seller_sku: change.offer.seller_sku.clone(),
         channel: channel.clone(),
-        rule: change.offer.rule.clone(),
+        rule: change.offer.rule.to_string(),
     })
 }
 
@@ -292,6 +298,40 @@ fn region_of(policy: &Policy, code: &str) -> Option<Region> {
         })
 }
 
+/// Strings every offer of a rule or target shares, made once per run rather than once per offer.
+#[derive(Default)]
+struct Shared {
+    /// Rule names by index.
+    rules: Vec<Option<Arc<str>>>,
+    /// Marketplace indices → their codes and IDs.
+    marketplaces: FxHashMap<Box<[usize]>, (Arc<[String]>, Arc<[String]>)>,
+}
+
+impl Shared {
+    fn rule(&mut self, policy: &Policy, i: usize) -> Arc<str> {
+        if self.rules.len() <= i {
+            self.rules.resize(i + 1, None);
+        }
+        self.rules[i]
+            .get_or_insert_with(|| Arc::from(policy.rules[i].name.as_str()))
+            .clone()
+    }
+
+    fn marketplaces(&mut self, policy: &Policy, idx: &[usize]) -> (Arc<[String]>, Arc<[String]>) {
+        if let Some(v) = self.marketplaces.get(idx) {
+            return v.clone();
+        }
+        let pick = |f: fn(&crate::marketplaces::Marketplace) -> &String| -> Arc<[String]> {
+            idx.iter()
+                .map(|&m| f(&policy.marketplaces[m]).clone())
+                .collect()
+        };
+        let v = (pick(|m| &m.code), pick(|m| &m.id));
+        self.marketplaces.insert(idx.into(), v.clone());
+        v
+    }
+}
+
 /// Turn an engine offer into the preview's change and provenance; warnings about what buyers
 /// will see go to `warnings`.
 fn finish(
@@ -300,6 +340,7 @@ fn finish(
     inventory_sku: &str,
     current: Option<&Current>,
     opts: Options,
+    shared: &mut Shared,
     warnings: &mut Vec<String>,
 ) -> (OfferChange, Provenance) {
     let cur_map = current.and_then(|c| c.listings.get(&p.seller_sku));
@@ -312,11 +353,7 @@ fn finish(
         }
         Err(h) => (Some(Box::new(h)), Box::default(), false),
     };
-    let codes: Vec<String> = p
-        .marketplaces
-        .iter()
-        .map(|&m| policy.marketplaces[m].code.clone())
-        .collect();
+    let (codes, ids) = shared.marketplaces(policy, &p.marketplaces);
     let mut shown = None;
     let mut also = Vec::new();
     let listed_in = current.and_then(|c| c.listed_in.get(&p.seller_sku));
@@ -372,18 +409,17 @@ fn finish(
             }
         }
     }
+    if opts.drop_steps {
+        p.steps = Vec::new();
+    }
     let offer = Offer {
-        marketplace_ids: p
-            .marketplaces
-            .iter()
-            .map(|&m| policy.marketplaces[m].id.clone())
-            .collect(),
+        marketplace_ids: ids,
         marketplaces: codes,
         seller_sku: p.seller_sku,
         region: p.region,
         channels: p.channels,
         inventory_sku: inventory_sku.to_string(),
-        rule: policy.rules[p.rule].name.clone(),
+        rule: shared.rule(policy, p.rule),
     };
     let change = OfferChange {
         current: cur_map.and_then(|_| current.and_then(|c| c.channels(&offer.seller_sku))),
@@ -593,6 +629,7 @@ pub fn run_with(
         ..Preview::default()
     };
     let mut owners = Owners::default();
+    let mut shared = Shared::default();
     let mut scratch: Vec<Produced> = Vec::new();
     let missing = missing_skus(&engine, policy, stock, current);
     // First pass: decide every SKU and count the offers, so the preview's vectors are allocated
@@ -643,8 +680,15 @@ pub fn run_with(
                         });
                         continue;
                     }
-                    let (change, prov) =
-                        finish(policy, p, sku, current, opts, &mut preview.warnings);
+                    let (change, prov) = finish(
+                        policy,
+                        p,
+                        sku,
+                        current,
+                        opts,
+                        &mut shared,
+                        &mut preview.warnings,
+                    );
                     if let Some(problem) = fba_refused(policy, &change, prov.rule) {
                         problems.push(problem);
                     }
@@ -918,7 +962,7 @@ pub fn explain(
     };
     let offers: Vec<(OfferChange, Provenance)> = produced
         .into_iter()
-        .map(|p| finish(policy, p, sku, current, opts, &mut warnings))
+        .map(|p| finish(policy, p, sku, current, opts, &mut Shared::default(), &mut warnings))
         .collect();
     // As in `run`: `on_fba error` fails rather than showing the held offer.
     let mut problems = Problems::default();
@@ -998,7 +1042,7 @@ pub fn amazon_view(policy: &Policy, preview: &Preview, current: Option<&Current>
                 );
             }
         }
-        for m in &c.offer.marketplaces {
+        for m in c.offer.marketplaces.iter() {
             // Amazon's code, as the current listings (data) spell it.
             let m = crate::marketplaces::canonical(m);
             model.write(key.clone(), m, &c.offer.channels, PatchOp::Merge);

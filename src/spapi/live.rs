@@ -113,7 +113,7 @@ pub async fn fetch_current_for_offers(
     use std::collections::BTreeMap;
     let mut groups: BTreeMap<(Region, String, String), Vec<String>> = BTreeMap::new();
     for o in offers {
-        for (id, code) in o.marketplace_ids.iter().zip(&o.marketplaces) {
+        for (id, code) in o.marketplace_ids.iter().zip(o.marketplaces.iter()) {
             groups
                 .entry((o.region, id.clone(), code.clone()))
                 .or_default()
