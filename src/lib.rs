@@ -2,6 +2,7 @@
 //! fulfilment location. Data flows one way: syntax → check → sim → plan → spapi
 //! (see docs/architecture.md).
 
+pub mod amazon;
 pub mod check;
 pub mod cli;
 pub mod diag;

@@ -9,8 +9,8 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::{Operation, Plan, PlanError};
+use crate::amazon::PatchOp;
 use crate::marketplaces::Region;
-use crate::sim::amazon::PatchOp;
 
 /// The product type sent with quantity-only patches: Amazon accepts the generic `PRODUCT` when
 /// only offer attributes such as `fulfillment_availability` are patched.

@@ -3,12 +3,12 @@
 
 use serde_json::{Value, json};
 
+use crate::amazon::PatchOp;
 use crate::marketplaces::Marketplace;
 use crate::model::{ChangeKind, OnFba, OnMissing, Policy};
 use crate::plan::encode::{self, FeedDocument, HttpRequest};
 use crate::plan::{Emit, Plan, PlanError, offer_changes};
 use crate::render::preview;
-use crate::sim::amazon::PatchOp;
 
 fn patch_op_name(op: PatchOp) -> &'static str {
     match op {

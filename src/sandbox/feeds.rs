@@ -11,8 +11,8 @@ use axum::http::{StatusCode, header};
 use axum::response::Response;
 use serde_json::{Map, Value, json};
 
+use crate::amazon::ListingKey;
 use crate::marketplaces::Region;
-use crate::sim::amazon::ListingKey;
 
 use super::limits::Op;
 use super::listings::{self, Issue};

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use crate::sim::amazon::{ListingKey, amazon_channel_region, is_amazon_fulfilled};
+use crate::amazon::{ListingKey, amazon_channel_region, is_amazon_fulfilled};
 
 use super::listings::{self, FaEntry};
 use super::{Faults, Shared, add_request_id, error_response};

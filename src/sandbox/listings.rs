@@ -9,9 +9,9 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Map, Value, json};
 
+use crate::amazon::{ListingKey, PatchOp, is_amazon_fulfilled};
 use crate::marketplaces::{self, Region};
 use crate::model::{ChannelQty, DEFAULT_CHANNEL};
-use crate::sim::amazon::{ListingKey, PatchOp, is_amazon_fulfilled};
 
 use super::limits::Op;
 use super::state::{ItemData, State as SandboxState};

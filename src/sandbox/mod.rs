@@ -2,7 +2,7 @@
 //!
 //! A stateful stand-in for Amazon: Login with Amazon, Listings Items 2021-08-01 and Feeds
 //! 2021-06-30 (JSON_LISTINGS_FEED), with Amazon's quantity semantics (the shared
-//! [`AmazonModel`](crate::sim::amazon::AmazonModel)), rate limits, fault injection, persistence
+//! [`AmazonModel`](crate::amazon::AmazonModel)), rate limits, fault injection, persistence
 //! and inspection endpoints. See docs/sandbox.md.
 
 // Handlers' helpers return the finished error answer (`Outcome`) as their `Err`: it is large, but

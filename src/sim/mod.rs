@@ -2,10 +2,9 @@
 //!
 //! `run` evaluates every inventory SKU against the policy's rules (first match decides, order of
 //! operations in `engine`), adds the SKUs that are missing from the inventory, compares every
-//! offer with the current listings, works out what buyers will see (Amazon's model, `amazon`)
+//! offer with the current listings, works out what buyers will see (Amazon's model, `crate::amazon`)
 //! and how much could be oversold. One pass over the SKUs, O(SKUs × rules).
 
-pub mod amazon;
 pub mod engine;
 pub mod error;
 pub mod testrun;
@@ -16,13 +15,13 @@ use std::hash::{Hash, Hasher};
 
 use serde::Serialize;
 
+use crate::amazon::{AmazonModel, Listing, ListingKey, PatchOp};
 use crate::inventory::{Stock, StockItem};
 use crate::marketplaces::Region;
 use crate::model::{
     Action, ChangeKind, ChannelQty, Current, Hold, Offer, OfferChange, OnFba, Policy, Selector,
     Summary, TemplatePart,
 };
-use amazon::{AmazonModel, Listing, ListingKey, PatchOp};
 pub use engine::{Decision, Step, StepKind};
 use engine::{Engine, Produced};
 use error::Problems;

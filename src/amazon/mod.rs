@@ -1,7 +1,14 @@
-//! Amazon's model of quantities, shared by the simulator (what buyers will see) and the
-//! sandbox (what the fake SP-API stores), so the preview and the rehearsal cannot drift apart.
+//! Amazon: the facts allot relies on, in one place, shared by the preview (`sim`), the planner
+//! (`plan`), the SP-API client (`spapi`) and the local stand-in (`sandbox`), so what the preview
+//! predicts, what the plan encodes, how the client paces itself and what the rehearsal enforces
+//! cannot drift apart. Sources: ../shared/notes/spapi.md and ../shared/spapi-models.
 //!
-//! The rules (../shared/notes/spapi.md sec. 2 and 5):
+//! - here: Amazon's model of quantities (listing keys, patch semantics);
+//! - [`limits`]: the usage plans (rate and burst per operation) and JSON_LISTINGS_FEED's window;
+//! - [`feeds`]: JSON_LISTINGS_FEED's constants and the document the planner encodes;
+//! - [`request`]: the request the planner encodes and the client sends, and path encoding.
+//!
+//! The rules of the model (../shared/notes/spapi.md sec. 2 and 5):
 //! - quantity belongs to seller + seller SKU, not to a marketplace: in a unified account one
 //!   seller SKU shows one quantity in every marketplace of the region where it is listed;
 //! - writes are applied in order and the last write wins, whichever marketplace it named;
