@@ -17,6 +17,8 @@
 //!   sets nor removes it, and a `replace` naming `DEFAULT` adds DEFAULT beside it (Amazon's own
 //!   issue tracker reports this: the offer is not switched to merchant-fulfilled).
 
+pub mod limits;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};

@@ -14,12 +14,12 @@ use serde_json::{Map, Value, json};
 use crate::amazon::ListingKey;
 use crate::marketplaces::Region;
 
-use super::limits::Op;
 use super::listings::{self, Issue};
 use super::state::{Document, DocumentKind, Feed, ProcessingStatus};
 use super::{
     Call, Inner, LogEntry, Outcome, Shared, body_response, now_rfc3339, run_op, with_latency,
 };
+use crate::amazon::limits::ApiOp;
 
 /// Amazon's advice is to keep a feed under 10 MiB; the sandbox takes up to 64 MiB.
 const UPLOAD_LIMIT: usize = 64 * 1024 * 1024;
@@ -85,7 +85,7 @@ fn document_url(base: &str, id: &str) -> String {
 pub async fn create_document(State(shared): State<Arc<Shared>>, req: Request) -> Response {
     run_op(
         &shared,
-        Op::CreateFeedDocument,
+        ApiOp::CreateFeedDocument,
         req,
         None,
         |inner: &mut Inner, call: &Call| {
@@ -236,7 +236,7 @@ pub async fn get_document(
 ) -> Response {
     run_op(
         &shared,
-        Op::GetFeedDocument,
+        ApiOp::GetFeedDocument,
         req,
         None,
         |inner: &mut Inner, call: &Call| {
@@ -264,7 +264,7 @@ pub async fn create_feed(State(shared): State<Arc<Shared>>, req: Request) -> Res
     let shared2 = shared.clone();
     run_op(
         &shared,
-        Op::CreateFeed,
+        ApiOp::CreateFeed,
         req,
         None,
         move |inner: &mut Inner, call: &Call| {
@@ -361,7 +361,7 @@ pub async fn get_feed(
 ) -> Response {
     run_op(
         &shared,
-        Op::GetFeed,
+        ApiOp::GetFeed,
         req,
         None,
         |inner: &mut Inner, _call: &Call| match inner.state.feeds.get(&id) {
@@ -386,7 +386,7 @@ pub async fn get_feed(
 pub async fn get_feeds(State(shared): State<Arc<Shared>>, req: Request) -> Response {
     run_op(
         &shared,
-        Op::GetFeeds,
+        ApiOp::GetFeeds,
         req,
         None,
         |inner: &mut Inner, call: &Call| {
@@ -500,7 +500,7 @@ pub async fn cancel_feed(
 ) -> Response {
     run_op(
         &shared,
-        Op::CancelFeed,
+        ApiOp::CancelFeed,
         req,
         None,
         |inner: &mut Inner, _call: &Call| match inner.state.feeds.get_mut(&id) {

@@ -13,9 +13,9 @@ use crate::amazon::{ListingKey, PatchOp, is_amazon_fulfilled};
 use crate::marketplaces::{self, Region};
 use crate::model::{ChannelQty, DEFAULT_CHANNEL};
 
-use super::limits::Op;
 use super::state::{ItemData, State as SandboxState};
 use super::{Call, Inner, Outcome, Shared, new_request_id, now_rfc3339, run_op};
+use crate::amazon::limits::ApiOp;
 
 pub const FA: &str = "fulfillment_availability";
 
@@ -844,7 +844,7 @@ pub async fn get_item(
 ) -> Response {
     run_op(
         &shared,
-        Op::GetListingsItem,
+        ApiOp::GetListingsItem,
         req,
         Some(sku.clone()),
         |inner: &mut Inner, call: &Call| {
@@ -869,7 +869,7 @@ pub async fn patch_item(
 ) -> Response {
     run_op(
         &shared,
-        Op::PatchListingsItem,
+        ApiOp::PatchListingsItem,
         req,
         Some(sku.clone()),
         |inner: &mut Inner, call: &Call| {
@@ -910,7 +910,7 @@ pub async fn put_item(
 ) -> Response {
     run_op(
         &shared,
-        Op::PutListingsItem,
+        ApiOp::PutListingsItem,
         req,
         Some(sku.clone()),
         |inner: &mut Inner, call: &Call| {
@@ -948,7 +948,7 @@ pub async fn delete_item(
 ) -> Response {
     run_op(
         &shared,
-        Op::DeleteListingsItem,
+        ApiOp::DeleteListingsItem,
         req,
         Some(sku.clone()),
         |inner: &mut Inner, call: &Call| {
@@ -973,7 +973,7 @@ pub async fn search(
 ) -> Response {
     run_op(
         &shared,
-        Op::SearchListingsItems,
+        ApiOp::SearchListingsItems,
         req,
         None,
         |inner: &mut Inner, call: &Call| {

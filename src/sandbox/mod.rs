@@ -36,7 +36,8 @@ mod state;
 pub use inspect::{SEED_SHAPE, SeedChannel, SeedListing, SeedRequest};
 pub use state::{Feed, ProcessingStatus, State};
 
-use limits::{Limits, Op};
+use crate::amazon::limits::ApiOp;
+use limits::Limits;
 use net::{ConnMeta, KillableListener};
 
 /// How to run a sandbox. The fields are the contract with the apply engineer's tests.
@@ -755,7 +756,7 @@ impl Call {
 /// applied; a dropped one is applied first when `drop_after_apply` is set.
 pub(crate) async fn run_op<F>(
     shared: &Arc<Shared>,
-    op: Op,
+    op: ApiOp,
     req: Request,
     sku: Option<String>,
     work: F,
@@ -763,7 +764,7 @@ pub(crate) async fn run_op<F>(
 where
     F: FnOnce(&mut Inner, &Call) -> Outcome,
 {
-    let call = match Call::read(req, op.body_limit()).await {
+    let call = match Call::read(req, limits::body_limit(op)).await {
         Ok(c) => c,
         Err(r) => return r,
     };

@@ -6,8 +6,8 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use super::client::Client;
-use super::ratelimit::ApiOp;
 use super::{Issue, SpApiError};
+use crate::amazon::limits::ApiOp;
 use crate::marketplaces::Region;
 
 pub const FEED_TYPE: &str = "JSON_LISTINGS_FEED";

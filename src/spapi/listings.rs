@@ -4,8 +4,8 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::client::Client;
-use super::ratelimit::ApiOp;
 use super::{Issue, SpApiError};
+use crate::amazon::limits::ApiOp;
 use crate::marketplaces::Region;
 use crate::model::ChannelQty;
 
