@@ -17,7 +17,9 @@
 //!   sets nor removes it, and a `replace` naming `DEFAULT` adds DEFAULT beside it (Amazon's own
 //!   issue tracker reports this: the offer is not switched to merchant-fulfilled).
 
+pub mod feeds;
 pub mod limits;
+pub mod request;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -26,11 +28,29 @@ use serde::{Deserialize, Serialize};
 use crate::marketplaces::Region;
 use crate::model::ChannelQty;
 
+/// The product type sent with quantity-only writes (PATCH and feed messages): Amazon accepts the
+/// generic `PRODUCT` when only offer attributes such as `fulfillment_availability` are patched.
+pub const PRODUCT_TYPE: &str = "PRODUCT";
+/// The attribute every write of allot patches.
+pub const ATTRIBUTE_PATH: &str = "/attributes/fulfillment_availability";
+
+/// How a write patches `fulfillment_availability`: `merge` changes only the channels it names,
+/// `replace` swaps the whole list (and has dropped handling time: notes/spapi.md sec. 2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum PatchOp {
     Merge,
     Replace,
+}
+
+impl PatchOp {
+    /// The patch's `op` as Amazon spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            PatchOp::Merge => "merge",
+            PatchOp::Replace => "replace",
+        }
+    }
 }
 
 /// True for the channel codes of Fulfilled by Amazon (`AMAZON_NA`, `AMAZON_EU`, `AMAZON_FE`;

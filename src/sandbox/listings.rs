@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Map, Value, json};
 
-use crate::amazon::{ListingKey, PatchOp, is_amazon_fulfilled};
+use crate::amazon::{ListingKey, PRODUCT_TYPE, PatchOp, is_amazon_fulfilled};
 use crate::marketplaces::{self, Region};
 use crate::model::{ChannelQty, DEFAULT_CHANNEL};
 
@@ -677,7 +677,7 @@ pub fn item_json(
                         }
                         let mut s = json!({
                             "marketplaceId": m,
-                            "productType": item.map_or("PRODUCT", |i| i.product_type.as_str()),
+                            "productType": item.map_or(PRODUCT_TYPE, |i| i.product_type.as_str()),
                             "conditionType": "new_new",
                             "status": status,
                             "createdDate": item.map_or("", |i| i.created.as_str()),

@@ -36,7 +36,9 @@ mod state;
 pub use inspect::{SEED_SHAPE, SeedChannel, SeedListing, SeedRequest};
 pub use state::{Feed, ProcessingStatus, State};
 
+use crate::amazon::feeds::{FEED_DOCUMENTS_PATH, FEEDS_PATH};
 use crate::amazon::limits::ApiOp;
+use crate::amazon::request::LISTINGS_ITEMS_PATH;
 use limits::Limits;
 use net::{ConnMeta, KillableListener};
 
@@ -320,24 +322,24 @@ fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/auth/o2/token", post(auth::token))
         .route(
-            "/listings/2021-08-01/items/{seller_id}",
+            &format!("{LISTINGS_ITEMS_PATH}/{{seller_id}}"),
             get(listings::search),
         )
         .route(
-            "/listings/2021-08-01/items/{seller_id}/{sku}",
+            &format!("{LISTINGS_ITEMS_PATH}/{{seller_id}}/{{sku}}"),
             get(listings::get_item)
                 .put(listings::put_item)
                 .patch(listings::patch_item)
                 .delete(listings::delete_item),
         )
-        .route("/feeds/2021-06-30/documents", post(feeds::create_document))
-        .route("/feeds/2021-06-30/documents/{id}", get(feeds::get_document))
+        .route(FEED_DOCUMENTS_PATH, post(feeds::create_document))
         .route(
-            "/feeds/2021-06-30/feeds",
-            post(feeds::create_feed).get(feeds::get_feeds),
+            &format!("{FEED_DOCUMENTS_PATH}/{{id}}"),
+            get(feeds::get_document),
         )
+        .route(FEEDS_PATH, post(feeds::create_feed).get(feeds::get_feeds))
         .route(
-            "/feeds/2021-06-30/feeds/{id}",
+            &format!("{FEEDS_PATH}/{{id}}"),
             get(feeds::get_feed).delete(feeds::cancel_feed),
         )
         .route("/_storage/{id}", put(feeds::upload).get(feeds::download))
