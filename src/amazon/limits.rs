@@ -92,8 +92,8 @@ pub const LISTINGS_FEED_WINDOW: Duration = Duration::from_secs(300);
 mod tests {
     use super::*;
 
-    /// The published usage plans, as the models state them: a change of the table is a choice
-    /// to make on purpose (and to document in docs/apply.md and docs/sandbox.md).
+    /// A change of the table is a choice to make on purpose (and to document in docs/apply.md
+    /// and docs/sandbox.md), not a side effect.
     #[test]
     fn the_table_is_the_conservative_reading_of_the_models() {
         for op in ApiOp::ALL {
