@@ -2,7 +2,7 @@
 //!
 //! `run` evaluates every inventory SKU against the policy's rules (first match decides, order of
 //! operations in `engine`), adds the SKUs that are missing from the inventory, compares every
-//! offer with the current listings, works out what buyers will see (Amazon's model, `crate::amazon`)
+//! offer with the current listings, works out what buyers will see (Amazon's model, `amazon`)
 //! and how much could be oversold. One pass over the SKUs, O(SKUs × rules).
 
 pub mod engine;
