@@ -9,10 +9,9 @@ use allot::marketplaces::Region;
 use allot::model::{ChannelQty, Summary};
 use allot::plan::{self, Emit, InputFile, Inputs, Operation, PatchOp, Plan};
 use allot::sandbox::{self, SandboxConfig};
-use allot::spapi::apply::{self, ApplyOptions, FeedJob, PatchJob};
+use allot::spapi::apply::{self, ApplyOptions, PatchJob};
 use allot::spapi::client::{Client, ClientConfig, parse_endpoint};
 use allot::spapi::journal::Journal;
-use allot::spapi::listings::Request;
 use allot::spapi::{Credentials, Secret};
 
 fn main() {
@@ -95,19 +94,11 @@ async fn bench(n: u32, scale: f64) {
     let jobs: Vec<PatchJob> = p
         .operations
         .iter()
-        .map(|op| {
-            let r = plan::encode::patch_request(&p, op, false);
-            PatchJob {
-                op_id: op.id,
-                sku: op.seller_sku.clone(),
-                region: op.region,
-                request: Request {
-                    method: r.method,
-                    path: r.path,
-                    query: r.query,
-                    body: r.body,
-                },
-            }
+        .map(|op| PatchJob {
+            op_id: op.id,
+            sku: op.seller_sku.clone(),
+            region: op.region,
+            request: plan::encode::patch_request(&p, op, false),
         })
         .collect();
     let journal = Journal::open(&dir.path().join("patch.journal"), &p.digest, Emit::Patch)
@@ -136,16 +127,7 @@ async fn bench(n: u32, scale: f64) {
     );
 
     let p = plan(n, Emit::Feed);
-    let docs = plan::encode::feed_documents(&p).expect("feed documents");
-    let jobs: Vec<FeedJob> = docs
-        .into_iter()
-        .map(|d| FeedJob {
-            region: d.region,
-            marketplace_ids: d.marketplace_ids,
-            operation_ids: d.operation_ids,
-            body: d.body,
-        })
-        .collect();
+    let jobs = plan::encode::feed_documents(&p).expect("feed documents");
     let skus = p
         .operations
         .iter()

@@ -1,7 +1,8 @@
 //! allot: policy-as-code for the stock a seller publishes to each Amazon marketplace and
-//! fulfilment location. Data flows one way: syntax → check → sim → plan → spapi
-//! (see docs/architecture.md).
+//! fulfilment location. Data flows one way: syntax → check → sim → plan → spapi, with what allot
+//! knows of Amazon in `amazon`, shared by sim, plan, spapi and sandbox (see docs/architecture.md).
 
+pub mod amazon;
 pub mod check;
 pub mod cli;
 pub mod diag;

@@ -827,7 +827,7 @@ fn cli_plan_then_apply_in_both_modes() {
 
 /// The channels the sandbox holds for one seller SKU of NA.
 fn sandbox_channels(sb: &Sandbox, sku: &str) -> Option<BTreeMap<String, u64>> {
-    let key = allot::sim::amazon::ListingKey {
+    let key = allot::amazon::ListingKey {
         seller_id: SELLER.into(),
         region: Region::NA,
         seller_sku: sku.into(),

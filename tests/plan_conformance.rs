@@ -8,9 +8,11 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+use allot::amazon::feeds::{FEED_MAX_BYTES, FeedDocument};
+use allot::amazon::request::Request;
 use allot::marketplaces::Region;
 use allot::model::{ChangeKind, ChannelQty, Offer, OfferChange, Summary};
-use allot::plan::encode::{self, HttpRequest};
+use allot::plan::encode;
 use allot::plan::{self, BuildOptions, EmitChoice, InputFile, Inputs, PatchOp, Plan};
 use assert_cmd::Command;
 use jsonschema::{Draft, Validator};
@@ -113,7 +115,7 @@ fn errors(v: &Validator, instance: &Value) -> Vec<String> {
 
 /// Checks a request against the patchListingsItem model: method, path parameters, query
 /// parameters (known, required present, enums respected) and the body schema.
-fn assert_conforms(m: &Models, req: &HttpRequest, seller: &str, sku: &str) {
+fn assert_conforms(m: &Models, req: &Request, seller: &str, sku: &str) {
     assert_eq!(req.method, "PATCH");
     let params = m.patch_operation["parameters"].as_array().unwrap();
 
@@ -197,7 +199,7 @@ fn assert_conforms(m: &Models, req: &HttpRequest, seller: &str, sku: &str) {
     );
 }
 
-fn assert_feed_conforms(m: &Models, doc: &encode::FeedDocument) {
+fn assert_feed_conforms(m: &Models, doc: &FeedDocument) {
     let errs = errors(&m.feed, &doc.body);
     assert!(errs.is_empty(), "feed does not conform: {errs:?}");
     for msg in doc.body["messages"].as_array().unwrap() {
@@ -206,7 +208,7 @@ fn assert_feed_conforms(m: &Models, doc: &encode::FeedDocument) {
     }
     assert!(!doc.marketplace_ids.is_empty() && doc.marketplace_ids.len() <= 25);
     let bytes = serde_json::to_vec(&doc.body).unwrap().len();
-    assert!(bytes <= encode::FEED_MAX_BYTES);
+    assert!(bytes <= FEED_MAX_BYTES);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -902,7 +902,7 @@ async fn throttled_once_the_bucket_is_empty() {
     );
     assert!(r.headers.contains_key("x-amzn-requestid"));
     assert!(!r.headers.contains_key("x-amzn-ratelimit-limit"));
-    // Other operations have their own bucket (get: burst 10).
+    // Other operations have their own bucket (get: burst 5).
     assert_eq!(api.get("T0", US, "summaries").await.status, StatusCode::OK);
     assert_eq!(
         api.get("T5", US, "summaries").await.status,

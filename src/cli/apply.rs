@@ -11,11 +11,11 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use miette::miette;
 
+use crate::amazon::feeds::FeedDocument;
 use crate::plan::model::{Emit, Plan};
-use crate::spapi::apply::{self as engine, ApplyOptions, ApplyReport, FeedJob, PatchJob, Standing};
+use crate::spapi::apply::{self as engine, ApplyOptions, ApplyReport, PatchJob, Standing};
 use crate::spapi::client::{self, Client, ClientConfig};
 use crate::spapi::journal::{self, Journal, Outcome};
-use crate::spapi::listings::Request;
 use crate::spapi::{Credentials, credentials};
 
 /// How to reach and log in to the SP-API: shared by `apply` and `plan --current live`.
@@ -465,34 +465,17 @@ fn patch_jobs(plan: &Plan, validate_only: bool) -> Result<Vec<PatchJob>, miette:
     Ok(plan
         .operations
         .iter()
-        .map(|op| {
-            let r = crate::plan::encode::patch_request(plan, op, validate_only);
-            PatchJob {
-                op_id: op.id,
-                sku: op.seller_sku.clone(),
-                region: op.region,
-                request: Request {
-                    method: r.method,
-                    path: r.path,
-                    query: r.query,
-                    body: r.body,
-                },
-            }
+        .map(|op| PatchJob {
+            op_id: op.id,
+            sku: op.seller_sku.clone(),
+            region: op.region,
+            request: crate::plan::encode::patch_request(plan, op, validate_only),
         })
         .collect())
 }
 
-fn feed_jobs(plan: &Plan) -> Result<Vec<FeedJob>, miette::Report> {
-    Ok(crate::plan::encode::feed_documents(plan)
-        .map_err(miette::Report::new)?
-        .into_iter()
-        .map(|d| FeedJob {
-            region: d.region,
-            marketplace_ids: d.marketplace_ids,
-            operation_ids: d.operation_ids,
-            body: d.body,
-        })
-        .collect())
+fn feed_jobs(plan: &Plan) -> Result<Vec<FeedDocument>, miette::Report> {
+    crate::plan::encode::feed_documents(plan).map_err(miette::Report::new)
 }
 
 #[cfg(test)]

@@ -1,79 +1,19 @@
 //! Operations as Amazon receives them: Listings Items `patchListingsItem` requests and
-//! JSON_LISTINGS_FEED documents. Conformance to Amazon's schemas is tested in
+//! JSON_LISTINGS_FEED documents, as the types the client sends ([`Request`], [`FeedDocument`],
+//! from `crate::amazon`). Conformance to Amazon's schemas is tested in
 //! tests/plan_conformance.rs.
 
 use std::collections::BTreeMap;
 
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
-use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::{Operation, Plan, PlanError};
+use crate::amazon::feeds::{
+    FEED_MAX_BYTES, FEED_MAX_MARKETPLACES, FEED_MAX_MESSAGES, FEED_VERSION, FeedDocument,
+};
+use crate::amazon::request::{Request, listings_item_path};
+use crate::amazon::{ATTRIBUTE_PATH, PRODUCT_TYPE, PatchOp};
 use crate::marketplaces::Region;
-use crate::sim::amazon::PatchOp;
-
-/// The product type sent with quantity-only patches: Amazon accepts the generic `PRODUCT` when
-/// only offer attributes such as `fulfillment_availability` are patched.
-pub const PRODUCT_TYPE: &str = "PRODUCT";
-/// The attribute every operation writes.
-pub const ATTRIBUTE_PATH: &str = "/attributes/fulfillment_availability";
-/// Amazon's limits on one JSON_LISTINGS_FEED document.
-pub const FEED_MAX_MESSAGES: usize = 25_000;
-pub const FEED_MAX_BYTES: usize = 10_485_760;
-/// createFeed names 1 to 25 marketplace IDs.
-pub const FEED_MAX_MARKETPLACES: usize = 25;
-pub const FEED_VERSION: &str = "2.0";
-pub const FEED_TYPE: &str = "JSON_LISTINGS_FEED";
-/// The content type for createFeedDocument and the upload (the same on both).
-pub const FEED_CONTENT_TYPE: &str = "application/json; charset=UTF-8";
-
-/// RFC 3986 unreserved characters stay; every other byte (`/`, space, `#`, `%`, `+`, non-ASCII
-/// UTF-8 bytes, …) is percent-encoded, so any seller SKU is one path segment.
-const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
-
-/// `s` percent-encoded as one query key or value.
-pub fn encode_component(s: &str) -> String {
-    utf8_percent_encode(s, PATH_SEGMENT).to_string()
-}
-
-/// `s` percent-encoded as one URL path segment. `.` and `..` are dot-segments that HTTP clients
-/// and servers remove (RFC 3986 sec. 5.2.4), so a seller SKU `..` would address another path:
-/// their dots are encoded (`%2E`), which no normalisation touches.
-pub fn encode_segment(s: &str) -> String {
-    if s == "." || s == ".." {
-        return "%2E".repeat(s.len());
-    }
-    encode_component(s)
-}
-
-/// One HTTP request, before authentication. `path` is already percent-encoded; `query` values
-/// are not (see [`HttpRequest::path_and_query`]).
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct HttpRequest {
-    pub method: String,
-    pub path: String,
-    pub query: Vec<(String, String)>,
-    pub body: Value,
-}
-
-impl HttpRequest {
-    /// The path with its query string, every key and value percent-encoded.
-    pub fn path_and_query(&self) -> String {
-        if self.query.is_empty() {
-            return self.path.clone();
-        }
-        let q: Vec<String> = self
-            .query
-            .iter()
-            .map(|(k, v)| format!("{}={}", encode_component(k), encode_component(v)))
-            .collect();
-        format!("{}?{}", self.path, q.join("&"))
-    }
-}
 
 /// The patch that writes one operation's channels: `merge` (or `replace`) of
 /// `fulfillment_availability` with every channel and its quantity.
@@ -83,11 +23,7 @@ fn patches(op_kind: PatchOp, op: &Operation) -> Value {
         .iter()
         .map(|c| json!({"fulfillment_channel_code": c.channel, "quantity": c.quantity}))
         .collect();
-    let op_name = match op_kind {
-        PatchOp::Merge => "merge",
-        PatchOp::Replace => "replace",
-    };
-    json!([{"op": op_name, "path": ATTRIBUTE_PATH, "value": value}])
+    json!([{"op": op_kind.name(), "path": ATTRIBUTE_PATH, "value": value}])
 }
 
 /// The `patchListingsItem` request for one operation.
@@ -97,12 +33,8 @@ fn patches(op_kind: PatchOp, op: &Operation) -> Value {
 /// marketplace the request names (notes/spapi.md sec. 2); naming one keeps the request valid where
 /// `maxItems: 1` still applies (it did for PATCH until recently, and still does for PUT/DELETE).
 /// `validate_only` adds `mode=VALIDATION_PREVIEW`: Amazon checks the request without saving it.
-pub fn patch_request(plan: &Plan, op: &Operation, validate_only: bool) -> HttpRequest {
-    let path = format!(
-        "/listings/2021-08-01/items/{}/{}",
-        encode_segment(&plan.seller_id),
-        encode_segment(&op.seller_sku)
-    );
+pub fn patch_request(plan: &Plan, op: &Operation, validate_only: bool) -> Request {
+    let path = listings_item_path(&plan.seller_id, &op.seller_sku);
     // `build` and `read` guarantee at least one marketplace ID; an empty value would be refused
     // by Amazon rather than applied anywhere unexpected.
     let marketplace = op.marketplace_ids.first().cloned().unwrap_or_default();
@@ -113,25 +45,12 @@ pub fn patch_request(plan: &Plan, op: &Operation, validate_only: bool) -> HttpRe
     if validate_only {
         query.push(("mode".to_string(), "VALIDATION_PREVIEW".to_string()));
     }
-    HttpRequest {
+    Request {
         method: "PATCH".to_string(),
         path,
         query,
         body: json!({"productType": PRODUCT_TYPE, "patches": patches(plan.patch_op, op)}),
     }
-}
-
-/// One JSON_LISTINGS_FEED document and what createFeed needs with it.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct FeedDocument {
-    pub region: Region,
-    /// For createFeed's `marketplaceIds`: every marketplace of the region the plan writes to.
-    pub marketplace_ids: Vec<String>,
-    /// The operations in this document, in order (each message's `messageId` is its id).
-    pub operation_ids: Vec<u32>,
-    /// The document. Its size limit is measured on `serde_json::to_vec(&body)` (compact): upload
-    /// exactly those bytes.
-    pub body: Value,
 }
 
 /// The feed documents for the whole plan: one set per region, split so that no document has more

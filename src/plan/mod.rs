@@ -16,7 +16,7 @@ pub mod encode;
 mod error;
 pub mod model;
 
-pub use crate::sim::amazon::PatchOp;
+pub use crate::amazon::PatchOp;
 pub use error::PlanError;
 pub use model::{Emit, FORMAT_VERSION, InputFile, Inputs, Operation, Plan};
 

@@ -4,10 +4,10 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::amazon::PatchOp;
 use crate::marketplaces::Region;
 use crate::model::ChannelQty;
 pub use crate::model::Summary;
-use crate::sim::amazon::PatchOp;
 
 pub const FORMAT_VERSION: &str = "1.0";
 

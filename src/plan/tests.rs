@@ -1,5 +1,7 @@
-use super::encode::{self, FEED_MAX_BYTES, FEED_MAX_MESSAGES};
+use super::encode;
 use super::*;
+use crate::amazon::feeds::{FEED_MAX_BYTES, FEED_MAX_MESSAGES, FeedDocument};
+use crate::amazon::request::encode_component;
 use crate::model::{ChangeKind, ChannelQty, Offer, OfferChange, Summary};
 
 const UK: &str = "A1F83G8C2ARO7P";
@@ -306,7 +308,7 @@ fn sku_is_one_percent_encoded_path_segment() {
             req.path
         )
     );
-    assert_eq!(encode::encode_component("a-b.c_d~e"), "a-b.c_d~e");
+    assert_eq!(encode_component("a-b.c_d~e"), "a-b.c_d~e");
 }
 
 #[test]
@@ -500,7 +502,7 @@ fn feed_plan(n: usize, channels: usize) -> Plan {
     .unwrap()
 }
 
-fn check_docs(plan: &Plan, docs: &[encode::FeedDocument], max_msgs: usize, max_bytes: usize) {
+fn check_docs(plan: &Plan, docs: &[FeedDocument], max_msgs: usize, max_bytes: usize) {
     let mut ids = Vec::new();
     for d in docs {
         let bytes = serde_json::to_vec(&d.body).unwrap().len();

@@ -3,19 +3,14 @@
 
 use serde_json::{Value, json};
 
+use crate::amazon::PatchOp;
+use crate::amazon::feeds::{FEED_CONTENT_TYPE, FEED_TYPE, FeedDocument};
+use crate::amazon::request::Request;
 use crate::marketplaces::Marketplace;
 use crate::model::{ChangeKind, OnFba, OnMissing, Policy};
-use crate::plan::encode::{self, FeedDocument, HttpRequest};
+use crate::plan::encode;
 use crate::plan::{Emit, Plan, PlanError, offer_changes};
 use crate::render::preview;
-use crate::sim::amazon::PatchOp;
-
-fn patch_op_name(op: PatchOp) -> &'static str {
-    match op {
-        PatchOp::Merge => "merge",
-        PatchOp::Replace => "replace",
-    }
-}
 
 fn emit_name(e: Emit) -> &'static str {
     match e {
@@ -42,7 +37,7 @@ fn header_lines(plan: &Plan) -> Vec<String> {
         format!(
             "{ops} as {} ({}), issueLocale {}, format {}, digest {}",
             emit_name(plan.emit),
-            patch_op_name(plan.patch_op),
+            plan.patch_op.name(),
             plan.issue_locale,
             plan.format_version,
             short(&plan.digest)
@@ -296,7 +291,7 @@ pub fn json(plan: &Plan) -> String {
 
 /// What `--requests` shows: the PATCH requests (patch mode) or the feed documents (feed mode).
 pub enum Requests {
-    Patch(Vec<(u32, HttpRequest)>),
+    Patch(Vec<(u32, Request)>),
     Feed(Vec<FeedDocument>),
 }
 
@@ -333,8 +328,8 @@ fn feed_title(i: usize, n: usize, d: &FeedDocument) -> String {
     format!(
         "Feed document {}/{n}: {} (contentType {}), region {}, createFeed marketplaceIds {}, {}, {} bytes",
         i + 1,
-        encode::FEED_TYPE,
-        encode::FEED_CONTENT_TYPE,
+        FEED_TYPE,
+        FEED_CONTENT_TYPE,
         d.region,
         d.marketplace_ids.join(","),
         id_range(&d.operation_ids),
@@ -416,7 +411,7 @@ pub fn requests_json(r: &Requests) -> String {
             docs.iter()
                 .map(|d| {
                     json!({
-                        "feed_type": encode::FEED_TYPE,
+                        "feed_type": FEED_TYPE,
                         "region": d.region,
                         "marketplace_ids": d.marketplace_ids,
                         "operation_ids": d.operation_ids,

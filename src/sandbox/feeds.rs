@@ -11,21 +11,21 @@ use axum::http::{StatusCode, header};
 use axum::response::Response;
 use serde_json::{Map, Value, json};
 
+use crate::amazon::ListingKey;
 use crate::marketplaces::Region;
-use crate::sim::amazon::ListingKey;
 
-use super::limits::Op;
 use super::listings::{self, Issue};
 use super::state::{Document, DocumentKind, Feed, ProcessingStatus};
 use super::{
     Call, Inner, LogEntry, Outcome, Shared, body_response, now_rfc3339, run_op, with_latency,
 };
+use crate::amazon::feeds::{
+    FEED_CONTENT_TYPE, FEED_MAX_MESSAGES, FEED_TYPE, FEED_VERSION, FEEDS_PATH,
+};
+use crate::amazon::limits::ApiOp;
 
 /// Amazon's advice is to keep a feed under 10 MiB; the sandbox takes up to 64 MiB.
 const UPLOAD_LIMIT: usize = 64 * 1024 * 1024;
-/// JSON_LISTINGS_FEED's message limit.
-pub const MAX_MESSAGES: usize = 25_000;
-const REPORT_CONTENT_TYPE: &str = "application/json; charset=UTF-8";
 
 macro_rules! tri {
     ($e:expr) => {
@@ -85,7 +85,7 @@ fn document_url(base: &str, id: &str) -> String {
 pub async fn create_document(State(shared): State<Arc<Shared>>, req: Request) -> Response {
     run_op(
         &shared,
-        Op::CreateFeedDocument,
+        ApiOp::CreateFeedDocument,
         req,
         None,
         |inner: &mut Inner, call: &Call| {
@@ -236,7 +236,7 @@ pub async fn get_document(
 ) -> Response {
     run_op(
         &shared,
-        Op::GetFeedDocument,
+        ApiOp::GetFeedDocument,
         req,
         None,
         |inner: &mut Inner, call: &Call| {
@@ -264,7 +264,7 @@ pub async fn create_feed(State(shared): State<Arc<Shared>>, req: Request) -> Res
     let shared2 = shared.clone();
     run_op(
         &shared,
-        Op::CreateFeed,
+        ApiOp::CreateFeed,
         req,
         None,
         move |inner: &mut Inner, call: &Call| {
@@ -274,9 +274,9 @@ pub async fn create_feed(State(shared): State<Arc<Shared>>, req: Request) -> Res
                 Some(Value::String(s)) => s.clone(),
                 _ => return Outcome::invalid_input("Missing required field 'feedType'."),
             };
-            if feed_type != "JSON_LISTINGS_FEED" {
+            if feed_type != FEED_TYPE {
                 return Outcome::invalid_input(&format!(
-                    "Feed type '{feed_type}' is not supported by the sandbox; use JSON_LISTINGS_FEED."
+                    "Feed type '{feed_type}' is not supported by the sandbox; use {FEED_TYPE}."
                 ));
             }
             let ids: Vec<String> = match body.get("marketplaceIds") {
@@ -361,7 +361,7 @@ pub async fn get_feed(
 ) -> Response {
     run_op(
         &shared,
-        Op::GetFeed,
+        ApiOp::GetFeed,
         req,
         None,
         |inner: &mut Inner, _call: &Call| match inner.state.feeds.get(&id) {
@@ -386,7 +386,7 @@ pub async fn get_feed(
 pub async fn get_feeds(State(shared): State<Arc<Shared>>, req: Request) -> Response {
     run_op(
         &shared,
-        Op::GetFeeds,
+        ApiOp::GetFeeds,
         req,
         None,
         |inner: &mut Inner, call: &Call| {
@@ -500,7 +500,7 @@ pub async fn cancel_feed(
 ) -> Response {
     run_op(
         &shared,
-        Op::CancelFeed,
+        ApiOp::CancelFeed,
         req,
         None,
         |inner: &mut Inner, _call: &Call| match inner.state.feeds.get_mut(&id) {
@@ -669,7 +669,7 @@ pub(crate) fn process(inner: &mut Inner, feed_id: &str, gzip: bool) {
         Document {
             id: doc_id.clone(),
             kind: DocumentKind::Result,
-            content_type: REPORT_CONTENT_TYPE.into(),
+            content_type: FEED_CONTENT_TYPE.into(),
             content: Some(bytes),
             gzip,
             created: now_rfc3339(),
@@ -698,10 +698,10 @@ fn parse_document(content: &[u8]) -> Result<(String, Vec<Value>), String> {
         _ => return Err("The feed header has no 'sellerId'.".into()),
     };
     match header.get("version") {
-        Some(Value::String(v)) if v == "2.0" => {}
+        Some(Value::String(v)) if v == FEED_VERSION => {}
         other => {
             return Err(format!(
-                "The feed header's 'version' must be \"2.0\" (JSON_LISTINGS_FEED schema v2), got {}.",
+                "The feed header's 'version' must be \"{FEED_VERSION}\" ({FEED_TYPE} schema v2), got {}.",
                 other.map_or("nothing".to_string(), Value::to_string)
             ));
         }
@@ -713,9 +713,9 @@ fn parse_document(content: &[u8]) -> Result<(String, Vec<Value>), String> {
     if messages.is_empty() {
         return Err("The feed document's 'messages' is empty.".into());
     }
-    if messages.len() > MAX_MESSAGES {
+    if messages.len() > FEED_MAX_MESSAGES {
         return Err(format!(
-            "The feed holds {} messages; JSON_LISTINGS_FEED accepts at most {MAX_MESSAGES}.",
+            "The feed holds {} messages; {FEED_TYPE} accepts at most {FEED_MAX_MESSAGES}.",
             messages.len()
         ));
     }
@@ -757,7 +757,7 @@ fn apply_messages(
             request_id: String::new(),
             operation: "feedMessage".into(),
             method: "FEED".into(),
-            path: format!("/feeds/2021-06-30/feeds/{}", feed.feed_id),
+            path: format!("{FEEDS_PATH}/{}", feed.feed_id),
             sku: (!sku.is_empty()).then(|| sku.to_string()),
             marketplace_ids: feed.marketplace_ids.clone(),
             status: 200,

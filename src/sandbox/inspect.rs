@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use crate::sim::amazon::{ListingKey, amazon_channel_region, is_amazon_fulfilled};
+use crate::amazon::{ListingKey, PRODUCT_TYPE, amazon_channel_region, is_amazon_fulfilled};
 
 use super::listings::{self, FaEntry};
 use super::{Faults, Shared, add_request_id, error_response};
@@ -229,7 +229,7 @@ pub(crate) fn apply_seed(state: &mut super::State, req: &SeedRequest) -> Result<
     }
     let n = plan.len();
     for (key, l, fa) in plan {
-        let pt = l.product_type.as_deref().unwrap_or("PRODUCT");
+        let pt = l.product_type.as_deref().unwrap_or(PRODUCT_TYPE);
         listings::apply_put(
             state,
             &key,

@@ -1,83 +1,30 @@
-//! Amazon's throttling: a token bucket per operation (rate = tokens added per second, burst =
-//! bucket size), plus JSON_LISTINGS_FEED's own "5 submissions per 5 minutes per region".
+//! Amazon's throttling, enforced: a token bucket per operation (rate = tokens added per second,
+//! burst = bucket size), plus JSON_LISTINGS_FEED's own "5 submissions per 5 minutes per region".
+//! The rates are the one table in [`crate::amazon::limits`], the one the client paces itself by.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
+use crate::amazon::limits::{ApiOp, LISTINGS_FEED_MAX, LISTINGS_FEED_WINDOW};
 use crate::marketplaces::Region;
 
-/// The SP-API operations the sandbox serves, with Amazon's published usage plans.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Op {
-    GetListingsItem,
-    PutListingsItem,
-    PatchListingsItem,
-    DeleteListingsItem,
-    SearchListingsItems,
-    CreateFeedDocument,
-    CreateFeed,
-    GetFeed,
-    GetFeeds,
-    CancelFeed,
-    GetFeedDocument,
-}
-
-impl Op {
-    /// Request bodies above this are refused: Listings bodies carry attributes (Amazon answers
-    /// 413 far below 10 MiB); the Feeds JSON calls are small (the document goes to the upload URL).
-    pub fn body_limit(self) -> usize {
-        match self {
-            Op::GetListingsItem
-            | Op::PutListingsItem
-            | Op::PatchListingsItem
-            | Op::DeleteListingsItem
-            | Op::SearchListingsItems => 10 * 1024 * 1024,
-            Op::CreateFeedDocument
-            | Op::CreateFeed
-            | Op::GetFeed
-            | Op::GetFeeds
-            | Op::CancelFeed
-            | Op::GetFeedDocument => 1024 * 1024,
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Op::GetListingsItem => "getListingsItem",
-            Op::PutListingsItem => "putListingsItem",
-            Op::PatchListingsItem => "patchListingsItem",
-            Op::DeleteListingsItem => "deleteListingsItem",
-            Op::SearchListingsItems => "searchListingsItems",
-            Op::CreateFeedDocument => "createFeedDocument",
-            Op::CreateFeed => "createFeed",
-            Op::GetFeed => "getFeed",
-            Op::GetFeeds => "getFeeds",
-            Op::CancelFeed => "cancelFeed",
-            Op::GetFeedDocument => "getFeedDocument",
-        }
-    }
-
-    /// (rate per second, burst) from the models (notes/spapi.md sec. 1 and 3).
-    pub fn plan(self) -> (f64, f64) {
-        match self {
-            Op::GetListingsItem => (5.0, 10.0),
-            Op::PutListingsItem => (5.0, 10.0),
-            Op::PatchListingsItem => (5.0, 5.0),
-            Op::DeleteListingsItem => (5.0, 5.0),
-            Op::SearchListingsItems => (5.0, 5.0),
-            Op::CreateFeedDocument => (0.5, 15.0),
-            Op::CreateFeed => (0.0083, 15.0),
-            Op::GetFeed => (2.0, 15.0),
-            Op::GetFeeds => (0.0222, 10.0),
-            Op::CancelFeed => (2.0, 15.0),
-            Op::GetFeedDocument => (0.0222, 10.0),
-        }
+/// Request bodies above this are refused: Listings bodies carry attributes (Amazon answers 413
+/// far below 10 MiB); the Feeds JSON calls are small (the document goes to the upload URL).
+pub fn body_limit(op: ApiOp) -> usize {
+    match op {
+        ApiOp::GetListingsItem
+        | ApiOp::PutListingsItem
+        | ApiOp::PatchListingsItem
+        | ApiOp::DeleteListingsItem
+        | ApiOp::SearchListingsItems => 10 * 1024 * 1024,
+        ApiOp::CreateFeedDocument
+        | ApiOp::CreateFeed
+        | ApiOp::GetFeed
+        | ApiOp::GetFeeds
+        | ApiOp::CancelFeed
+        | ApiOp::GetFeedDocument => 1024 * 1024,
     }
 }
-
-/// JSON_LISTINGS_FEED: at most this many submissions per window per region.
-pub const LISTINGS_FEED_MAX: usize = 5;
-pub const LISTINGS_FEED_WINDOW: Duration = Duration::from_secs(300);
 
 #[derive(Debug)]
 struct Bucket {
@@ -88,7 +35,7 @@ struct Bucket {
 #[derive(Debug)]
 pub struct Limits {
     scale: f64,
-    buckets: BTreeMap<Op, Bucket>,
+    buckets: BTreeMap<ApiOp, Bucket>,
     feeds: BTreeMap<Region, VecDeque<Instant>>,
 }
 
@@ -102,13 +49,13 @@ impl Limits {
     }
 
     /// The rate this server enforces for `op` (what `x-amzn-RateLimit-Limit` reports).
-    pub fn rate(&self, op: Op) -> f64 {
-        op.plan().0 * self.scale
+    pub fn rate(&self, op: ApiOp) -> f64 {
+        op.usage_plan().0 * self.scale
     }
 
     /// Take one token for `op` at `now`; false means throttled (429).
-    pub fn take(&mut self, op: Op, now: Instant) -> bool {
-        let (rate, burst) = op.plan();
+    pub fn take(&mut self, op: ApiOp, now: Instant) -> bool {
+        let (rate, burst) = op.usage_plan();
         let rate = rate * self.scale;
         // A new bucket starts full, as Amazon's do for a fresh application.
         let b = self.buckets.entry(op).or_insert(Bucket {
@@ -163,20 +110,21 @@ pub fn format_rate(rate: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn bucket_allows_burst_then_refills_at_rate() {
         let mut l = Limits::new(1.0);
         let t0 = Instant::now();
         for _ in 0..5 {
-            assert!(l.take(Op::PatchListingsItem, t0));
+            assert!(l.take(ApiOp::PatchListingsItem, t0));
         }
-        assert!(!l.take(Op::PatchListingsItem, t0));
+        assert!(!l.take(ApiOp::PatchListingsItem, t0));
         // 5/s: one token after 200 ms.
-        assert!(l.take(Op::PatchListingsItem, t0 + Duration::from_millis(200)));
-        assert!(!l.take(Op::PatchListingsItem, t0 + Duration::from_millis(200)));
+        assert!(l.take(ApiOp::PatchListingsItem, t0 + Duration::from_millis(200)));
+        assert!(!l.take(ApiOp::PatchListingsItem, t0 + Duration::from_millis(200)));
         // Other operations have their own buckets.
-        assert!(l.take(Op::GetListingsItem, t0));
+        assert!(l.take(ApiOp::GetListingsItem, t0));
     }
 
     #[test]
@@ -184,10 +132,10 @@ mod tests {
         let mut l = Limits::new(10.0);
         let t0 = Instant::now();
         for _ in 0..5 {
-            assert!(l.take(Op::PatchListingsItem, t0));
+            assert!(l.take(ApiOp::PatchListingsItem, t0));
         }
-        assert!(l.take(Op::PatchListingsItem, t0 + Duration::from_millis(20)));
-        assert_eq!(format_rate(l.rate(Op::PatchListingsItem)), "50.0");
+        assert!(l.take(ApiOp::PatchListingsItem, t0 + Duration::from_millis(20)));
+        assert_eq!(format_rate(l.rate(ApiOp::PatchListingsItem)), "50.0");
     }
 
     #[test]

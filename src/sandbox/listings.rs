@@ -9,13 +9,13 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Map, Value, json};
 
+use crate::amazon::{ListingKey, PRODUCT_TYPE, PatchOp, is_amazon_fulfilled};
 use crate::marketplaces::{self, Region};
 use crate::model::{ChannelQty, DEFAULT_CHANNEL};
-use crate::sim::amazon::{ListingKey, PatchOp, is_amazon_fulfilled};
 
-use super::limits::Op;
 use super::state::{ItemData, State as SandboxState};
 use super::{Call, Inner, Outcome, Shared, new_request_id, now_rfc3339, run_op};
+use crate::amazon::limits::ApiOp;
 
 pub const FA: &str = "fulfillment_availability";
 
@@ -677,7 +677,7 @@ pub fn item_json(
                         }
                         let mut s = json!({
                             "marketplaceId": m,
-                            "productType": item.map_or("PRODUCT", |i| i.product_type.as_str()),
+                            "productType": item.map_or(PRODUCT_TYPE, |i| i.product_type.as_str()),
                             "conditionType": "new_new",
                             "status": status,
                             "createdDate": item.map_or("", |i| i.created.as_str()),
@@ -844,7 +844,7 @@ pub async fn get_item(
 ) -> Response {
     run_op(
         &shared,
-        Op::GetListingsItem,
+        ApiOp::GetListingsItem,
         req,
         Some(sku.clone()),
         |inner: &mut Inner, call: &Call| {
@@ -869,7 +869,7 @@ pub async fn patch_item(
 ) -> Response {
     run_op(
         &shared,
-        Op::PatchListingsItem,
+        ApiOp::PatchListingsItem,
         req,
         Some(sku.clone()),
         |inner: &mut Inner, call: &Call| {
@@ -910,7 +910,7 @@ pub async fn put_item(
 ) -> Response {
     run_op(
         &shared,
-        Op::PutListingsItem,
+        ApiOp::PutListingsItem,
         req,
         Some(sku.clone()),
         |inner: &mut Inner, call: &Call| {
@@ -948,7 +948,7 @@ pub async fn delete_item(
 ) -> Response {
     run_op(
         &shared,
-        Op::DeleteListingsItem,
+        ApiOp::DeleteListingsItem,
         req,
         Some(sku.clone()),
         |inner: &mut Inner, call: &Call| {
@@ -973,7 +973,7 @@ pub async fn search(
 ) -> Response {
     run_op(
         &shared,
-        Op::SearchListingsItems,
+        ApiOp::SearchListingsItems,
         req,
         None,
         |inner: &mut Inner, call: &Call| {

@@ -2,7 +2,7 @@
 //!
 //! A stateful stand-in for Amazon: Login with Amazon, Listings Items 2021-08-01 and Feeds
 //! 2021-06-30 (JSON_LISTINGS_FEED), with Amazon's quantity semantics (the shared
-//! [`AmazonModel`](crate::sim::amazon::AmazonModel)), rate limits, fault injection, persistence
+//! [`AmazonModel`](crate::amazon::AmazonModel)), rate limits, fault injection, persistence
 //! and inspection endpoints. See docs/sandbox.md.
 
 // Handlers' helpers return the finished error answer (`Outcome`) as their `Err`: it is large, but
@@ -36,7 +36,10 @@ mod state;
 pub use inspect::{SEED_SHAPE, SeedChannel, SeedListing, SeedRequest};
 pub use state::{Feed, ProcessingStatus, State};
 
-use limits::{Limits, Op};
+use crate::amazon::feeds::{FEED_DOCUMENTS_PATH, FEEDS_PATH};
+use crate::amazon::limits::ApiOp;
+use crate::amazon::request::LISTINGS_ITEMS_PATH;
+use limits::Limits;
 use net::{ConnMeta, KillableListener};
 
 /// How to run a sandbox. The fields are the contract with the apply engineer's tests.
@@ -319,24 +322,24 @@ fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/auth/o2/token", post(auth::token))
         .route(
-            "/listings/2021-08-01/items/{seller_id}",
+            &format!("{LISTINGS_ITEMS_PATH}/{{seller_id}}"),
             get(listings::search),
         )
         .route(
-            "/listings/2021-08-01/items/{seller_id}/{sku}",
+            &format!("{LISTINGS_ITEMS_PATH}/{{seller_id}}/{{sku}}"),
             get(listings::get_item)
                 .put(listings::put_item)
                 .patch(listings::patch_item)
                 .delete(listings::delete_item),
         )
-        .route("/feeds/2021-06-30/documents", post(feeds::create_document))
-        .route("/feeds/2021-06-30/documents/{id}", get(feeds::get_document))
+        .route(FEED_DOCUMENTS_PATH, post(feeds::create_document))
         .route(
-            "/feeds/2021-06-30/feeds",
-            post(feeds::create_feed).get(feeds::get_feeds),
+            &format!("{FEED_DOCUMENTS_PATH}/{{id}}"),
+            get(feeds::get_document),
         )
+        .route(FEEDS_PATH, post(feeds::create_feed).get(feeds::get_feeds))
         .route(
-            "/feeds/2021-06-30/feeds/{id}",
+            &format!("{FEEDS_PATH}/{{id}}"),
             get(feeds::get_feed).delete(feeds::cancel_feed),
         )
         .route("/_storage/{id}", put(feeds::upload).get(feeds::download))
@@ -755,7 +758,7 @@ impl Call {
 /// applied; a dropped one is applied first when `drop_after_apply` is set.
 pub(crate) async fn run_op<F>(
     shared: &Arc<Shared>,
-    op: Op,
+    op: ApiOp,
     req: Request,
     sku: Option<String>,
     work: F,
@@ -763,7 +766,7 @@ pub(crate) async fn run_op<F>(
 where
     F: FnOnce(&mut Inner, &Call) -> Outcome,
 {
-    let call = match Call::read(req, op.body_limit()).await {
+    let call = match Call::read(req, limits::body_limit(op)).await {
         Ok(c) => c,
         Err(r) => return r,
     };

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::sim::amazon::{AmazonModel, ListingKey};
+use crate::amazon::{AmazonModel, ListingKey};
 
 use super::{LogEntry, SandboxError};
 
@@ -237,9 +237,9 @@ pub fn save_bytes(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::amazon::PatchOp;
     use crate::marketplaces::Region;
     use crate::model::ChannelQty;
-    use crate::sim::amazon::PatchOp;
 
     #[test]
     fn state_round_trips_through_json() {

@@ -5,7 +5,6 @@
 //! offer with the current listings, works out what buyers will see (Amazon's model, `amazon`)
 //! and how much could be oversold. One pass over the SKUs, O(SKUs × rules).
 
-pub mod amazon;
 pub mod engine;
 pub mod error;
 pub mod testrun;
@@ -18,13 +17,13 @@ use rustc_hash::FxHashMap;
 
 use serde::Serialize;
 
+use crate::amazon::{AmazonModel, Listing, ListingKey, PatchOp};
 use crate::inventory::{Stock, StockItem};
 use crate::marketplaces::Region;
 use crate::model::{
     Action, ChangeKind, ChannelQty, Current, Hold, Offer, OfferChange, OnFba, Policy, Selector,
     Summary, TemplatePart,
 };
-use amazon::{AmazonModel, Listing, ListingKey, PatchOp};
 pub use engine::{Decision, Step, StepKind};
 use engine::{Engine, Produced};
 use error::Problems;

@@ -646,7 +646,7 @@ fn amazon_view_shows_shared_quantity_everywhere() {
     st.add_tags("CANDLE-1", ["candles"]);
     let pre = run(&pol, &st, None).unwrap();
     let view = amazon_view(&pol, &pre, None);
-    let key = amazon::ListingKey {
+    let key = crate::amazon::ListingKey {
         seller_id: pol.seller_id.clone(),
         region: crate::marketplaces::Region::NA,
         seller_sku: "CANDLE-1".into(),

@@ -8,12 +8,13 @@ use std::time::Duration;
 
 use futures::TryStreamExt;
 use indicatif::ProgressBar;
-use serde_json::Value;
 
 use super::client::Client;
 use super::journal::{Journal, JournalError, Outcome, Record, State};
-use super::listings::{self, Request};
+use super::listings;
 use super::{Issue, SpApiError, feeds};
+use crate::amazon::feeds::{FEED_CONTENT_TYPE, FEED_TYPE, FeedDocument};
+use crate::amazon::request::Request;
 use crate::marketplaces::Region;
 
 #[derive(Clone, Debug)]
@@ -43,15 +44,6 @@ pub struct PatchJob {
     pub sku: String,
     pub region: Region,
     pub request: Request,
-}
-
-/// One JSON_LISTINGS_FEED document to send (the plan's `feed_documents`, in order).
-#[derive(Clone, Debug)]
-pub struct FeedJob {
-    pub region: Region,
-    pub marketplace_ids: Vec<String>,
-    pub operation_ids: Vec<u32>,
-    pub body: Value,
 }
 
 /// Stops the whole run: nothing further can succeed (auth) or be recorded (journal).
@@ -229,7 +221,7 @@ pub async fn apply_patches(
 /// messages not yet accepted, wait for it, and map its processing report back to operations.
 pub async fn apply_feeds(
     client: &Client,
-    jobs: Vec<FeedJob>,
+    jobs: Vec<FeedDocument>,
     skus: &BTreeMap<u32, String>,
     journal: (Journal, State),
     opts: &ApplyOptions,
@@ -323,7 +315,7 @@ fn parse_time(t: &str) -> Option<time::OffsetDateTime> {
 async fn find_orphan(
     client: &Client,
     doc: usize,
-    job: &FeedJob,
+    job: &FeedDocument,
     document_created: Option<time::OffsetDateTime>,
     submitting: &Submitting,
 ) -> Result<Option<String>, SpApiError> {
@@ -335,7 +327,7 @@ async fn find_orphan(
     let known = lock(&submitting.known).clone();
     let candidates: Vec<String> = listed
         .into_iter()
-        .filter(|f| f.feed_type == feeds::FEED_TYPE && !known.contains(&f.feed_id))
+        .filter(|f| f.feed_type == FEED_TYPE && !known.contains(&f.feed_id))
         .filter(|f| {
             let mut m: Vec<&str> = f.marketplace_ids.iter().map(String::as_str).collect();
             m.sort_unstable();
@@ -369,7 +361,7 @@ async fn find_orphan(
 async fn one_feed(
     client: &Client,
     doc: usize,
-    job: &FeedJob,
+    job: &FeedDocument,
     skus: &BTreeMap<u32, String>,
     journal: &Mutex<Journal>,
     state: &State,
@@ -452,7 +444,7 @@ async fn one_feed(
                     .format(&time::format_description::well_known::Rfc3339)
                     .ok(),
             })?;
-            client.upload(&url, feeds::CONTENT_TYPE, bytes).await?;
+            client.upload(&url, FEED_CONTENT_TYPE, bytes).await?;
             let _turn = submitting.lock.lock().await;
             let feed_id =
                 submit_once(client, doc, job, &doc_id, created, submitting, &mut notes).await?;
@@ -549,7 +541,7 @@ async fn one_feed(
 async fn submit_once(
     client: &Client,
     doc: usize,
-    job: &FeedJob,
+    job: &FeedDocument,
     doc_id: &str,
     created: time::OffsetDateTime,
     submitting: &Submitting,
@@ -643,7 +635,7 @@ mod tests {
     use axum::response::{IntoResponse, Response};
     use axum::routing::{get, patch, post, put};
     use axum::{Json, Router};
-    use serde_json::json;
+    use serde_json::{Value, json};
     use std::sync::Arc;
 
     /// A tiny stand-in for the SP-API: enough to drive the engine before the sandbox exists.
@@ -855,7 +847,7 @@ mod tests {
             {"messageId": 1, "sku": "A", "operationType": "PATCH"},
             {"messageId": 2, "sku": "BAD", "operationType": "PATCH"},
             {"messageId": 3, "sku": "C", "operationType": "PATCH"}]});
-        let jobs = vec![FeedJob {
+        let jobs = vec![FeedDocument {
             region: Region::EU,
             marketplace_ids: vec!["A1PA6795UKMFR9".into()],
             operation_ids: vec![1, 2, 3],
@@ -896,7 +888,7 @@ mod tests {
             {"messageId": 1, "sku": "A", "operationType": "PATCH"},
             {"messageId": 2, "sku": "B", "operationType": "PATCH"},
             {"messageId": 3, "sku": "C", "operationType": "PATCH"}]});
-        let jobs = vec![FeedJob {
+        let jobs = vec![FeedDocument {
             region: Region::EU,
             marketplace_ids: vec!["A1PA6795UKMFR9".into()],
             operation_ids: vec![1, 2, 3],
@@ -1004,7 +996,7 @@ mod tests {
         }
         // The stub's report reads the last upload: give it one without errors.
         lock(&stub.uploaded).push(json!({"messages": []}));
-        let jobs = vec![FeedJob {
+        let jobs = vec![FeedDocument {
             region: Region::EU,
             marketplace_ids: vec!["A1PA6795UKMFR9".into()],
             operation_ids: vec![1],

@@ -10,9 +10,10 @@ use tokio::time::Instant;
 use url::Url;
 
 use super::credentials::Credentials;
-use super::ratelimit::{ApiOp, Limits};
+use super::ratelimit::Limits;
 use super::secret::{Secret, scrub};
 use super::{ApiErrorItem, SpApiError};
+use crate::amazon::limits::ApiOp;
 use crate::marketplaces::Region;
 
 pub const DEFAULT_LWA_ENDPOINT: &str = "https://api.amazon.com/auth/o2/token";

@@ -6,12 +6,11 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use super::client::Client;
-use super::ratelimit::ApiOp;
 use super::{Issue, SpApiError};
+use crate::amazon::feeds::{FEED_CONTENT_TYPE, FEED_DOCUMENTS_PATH, FEED_TYPE, FEEDS_PATH};
+use crate::amazon::limits::ApiOp;
+use crate::amazon::request::encode_segment;
 use crate::marketplaces::Region;
-
-pub const FEED_TYPE: &str = "JSON_LISTINGS_FEED";
-pub const CONTENT_TYPE: &str = "application/json; charset=UTF-8";
 
 fn field(v: &Value, name: &str, op: ApiOp) -> Result<String, SpApiError> {
     v.get(name)
@@ -35,9 +34,9 @@ pub async fn create_document(
             op,
             region,
             "POST",
-            "/feeds/2021-06-30/documents",
+            FEED_DOCUMENTS_PATH,
             &[],
-            Some(&json!({ "contentType": CONTENT_TYPE })),
+            Some(&json!({ "contentType": FEED_CONTENT_TYPE })),
         )
         .await?;
     Ok((field(&v, "feedDocumentId", op)?, field(&v, "url", op)?))
@@ -59,7 +58,7 @@ pub async fn create_feed(
             op,
             region,
             "POST",
-            "/feeds/2021-06-30/feeds",
+            FEEDS_PATH,
             &[],
             Some(&json!({
                 "feedType": FEED_TYPE,
@@ -113,7 +112,7 @@ pub async fn list_feeds(
     let mut out = Vec::new();
     for _ in 0..MAX_FEED_PAGES {
         let v = client
-            .call(op, region, "GET", "/feeds/2021-06-30/feeds", &query, None)
+            .call(op, region, "GET", FEEDS_PATH, &query, None)
             .await?;
         for f in v
             .get("feeds")
@@ -175,10 +174,7 @@ pub async fn get_feed(
     feed_id: &str,
 ) -> Result<FeedStatus, SpApiError> {
     let op = ApiOp::GetFeed;
-    let path = format!(
-        "/feeds/2021-06-30/feeds/{}",
-        super::listings::encode_segment(feed_id)
-    );
+    let path = format!("{FEEDS_PATH}/{}", encode_segment(feed_id));
     let v = client.call(op, region, "GET", &path, &[], None).await?;
     Ok(FeedStatus {
         processing_status: field(&v, "processingStatus", op)?,
@@ -227,10 +223,7 @@ pub async fn download_report(
     document_id: &str,
 ) -> Result<Vec<u8>, SpApiError> {
     let op = ApiOp::GetFeedDocument;
-    let path = format!(
-        "/feeds/2021-06-30/documents/{}",
-        super::listings::encode_segment(document_id)
-    );
+    let path = format!("{FEED_DOCUMENTS_PATH}/{}", encode_segment(document_id));
     let v = client.call(op, region, "GET", &path, &[], None).await?;
     let url = field(&v, "url", op)?;
     let gzip = v

@@ -4,25 +4,11 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::client::Client;
-use super::ratelimit::ApiOp;
 use super::{Issue, SpApiError};
+use crate::amazon::limits::ApiOp;
+use crate::amazon::request::{Request, listings_item_path};
 use crate::marketplaces::Region;
 use crate::model::ChannelQty;
-
-/// An SP-API request as the planner encodes it (`plan::encode::HttpRequest` converts into it).
-#[derive(Clone, Debug, PartialEq)]
-pub struct Request {
-    pub method: String,
-    /// Path from the host, e.g. `/listings/2021-08-01/items/{sellerId}/{sku}`, already encoded.
-    pub path: String,
-    pub query: Vec<(String, String)>,
-    pub body: Value,
-}
-
-/// One path segment: RFC 3986 unreserved characters kept, everything else encoded, so a seller
-/// SKU with `/`, space or `#` stays one segment; `.` and `..` become `%2E`, `%2E%2E`. One
-/// definition for the planner and the client, so both build the same path.
-pub use crate::plan::encode::encode_segment;
 
 /// Amazon's answer to a PATCH: `status` ACCEPTED, INVALID or (validation preview) VALID.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -119,11 +105,7 @@ pub async fn get_fulfillment(
     sku: &str,
     marketplace_id: &str,
 ) -> Result<Option<ItemFulfillment>, SpApiError> {
-    let path = format!(
-        "/listings/2021-08-01/items/{}/{}",
-        encode_segment(seller_id),
-        encode_segment(sku)
-    );
+    let path = listings_item_path(seller_id, sku);
     let query = vec![
         ("marketplaceIds".to_string(), marketplace_id.to_string()),
         (
@@ -180,24 +162,4 @@ pub async fn get_fulfillment(
         channels: out,
         listed_here,
     }))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn segments_are_encoded() {
-        assert_eq!(encode_segment("YOGA-1_UK.x~"), "YOGA-1_UK.x~");
-        assert_eq!(encode_segment("A/B C#"), "A%2FB%20C%23");
-    }
-
-    #[test]
-    fn dot_segments_are_encoded() {
-        assert_eq!(encode_segment("."), "%2E");
-        assert_eq!(encode_segment(".."), "%2E%2E");
-        // Dots inside a longer SKU are no dot-segment and stay.
-        assert_eq!(encode_segment("..."), "...");
-        assert_eq!(encode_segment(".a"), ".a");
-    }
 }

@@ -13,7 +13,6 @@ pub mod secret;
 
 pub use client::{Client, ClientConfig};
 pub use credentials::{Credentials, CredentialsError};
-pub use ratelimit::ApiOp;
 pub use secret::Secret;
 
 use serde::{Deserialize, Serialize};

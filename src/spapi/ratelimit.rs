@@ -1,5 +1,6 @@
 //! Client-side throttling: one token bucket per SP-API operation at Amazon's published rate and
-//! burst, plus JSON_LISTINGS_FEED's own window (5 submissions per 5 minutes per region).
+//! burst, plus JSON_LISTINGS_FEED's own window (5 submissions per 5 minutes per region). The
+//! rates are the one table in [`crate::amazon::limits`], the one the sandbox enforces.
 //! The buckets take the time as an argument, so they are tested with a fake clock.
 
 use std::collections::{HashMap, VecDeque};
@@ -8,57 +9,8 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use crate::amazon::limits::{ApiOp, LISTINGS_FEED_MAX, LISTINGS_FEED_WINDOW};
 use crate::marketplaces::Region;
-
-/// The SP-API operations allot calls, each with its own usage plan.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum ApiOp {
-    GetListingsItem,
-    PatchListingsItem,
-    CreateFeedDocument,
-    CreateFeed,
-    GetFeed,
-    GetFeeds,
-    GetFeedDocument,
-}
-
-impl ApiOp {
-    pub const ALL: [ApiOp; 7] = [
-        ApiOp::GetListingsItem,
-        ApiOp::PatchListingsItem,
-        ApiOp::CreateFeedDocument,
-        ApiOp::CreateFeed,
-        ApiOp::GetFeed,
-        ApiOp::GetFeeds,
-        ApiOp::GetFeedDocument,
-    ];
-
-    /// (requests per second, burst) as Amazon publishes them (../shared/notes/spapi.md sec. 1
-    /// and 3). getListingsItem: the model says burst 10, the docs page 5; we take the lower.
-    pub fn usage_plan(self) -> (f64, f64) {
-        match self {
-            ApiOp::GetListingsItem => (5.0, 5.0),
-            ApiOp::PatchListingsItem => (5.0, 5.0),
-            ApiOp::CreateFeedDocument => (0.5, 15.0),
-            ApiOp::CreateFeed => (0.0083, 15.0),
-            ApiOp::GetFeed => (2.0, 15.0),
-            ApiOp::GetFeeds => (0.0222, 10.0),
-            ApiOp::GetFeedDocument => (0.0222, 10.0),
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            ApiOp::GetListingsItem => "getListingsItem",
-            ApiOp::PatchListingsItem => "patchListingsItem",
-            ApiOp::CreateFeedDocument => "createFeedDocument",
-            ApiOp::CreateFeed => "createFeed",
-            ApiOp::GetFeed => "getFeed",
-            ApiOp::GetFeeds => "getFeeds",
-            ApiOp::GetFeedDocument => "getFeedDocument",
-        }
-    }
-}
 
 /// A token bucket: `rate` tokens a second up to `burst`. Starts full, as Amazon's does.
 #[derive(Clone, Debug)]
@@ -158,10 +110,6 @@ pub struct Limits {
 /// The share of a rate the client uses: requests leave evenly spaced but arrive with network
 /// jitter, and one arriving a few milliseconds early would find Amazon's bucket empty (a 429).
 pub const PACING_MARGIN: f64 = 0.95;
-
-/// JSON_LISTINGS_FEED: 5 submissions per 5 minutes per region (since May 2025).
-pub const LISTINGS_FEED_MAX: usize = 5;
-pub const LISTINGS_FEED_WINDOW: Duration = Duration::from_secs(300);
 
 impl Limits {
     /// `scale` multiplies every rate (and shrinks the feed window): 1.0 against Amazon, larger

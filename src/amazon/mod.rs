@@ -1,7 +1,14 @@
-//! Amazon's model of quantities, shared by the simulator (what buyers will see) and the
-//! sandbox (what the fake SP-API stores), so the preview and the rehearsal cannot drift apart.
+//! Amazon: the facts allot relies on, in one place, shared by the preview (`sim`), the planner
+//! (`plan`), the SP-API client (`spapi`) and the local stand-in (`sandbox`), so what the preview
+//! predicts, what the plan encodes, how the client paces itself and what the rehearsal enforces
+//! cannot drift apart. Sources: ../shared/notes/spapi.md and ../shared/spapi-models.
 //!
-//! The rules (../shared/notes/spapi.md sec. 2 and 5):
+//! - here: Amazon's model of quantities (listing keys, patch semantics);
+//! - [`limits`]: the usage plans (rate and burst per operation) and JSON_LISTINGS_FEED's window;
+//! - [`feeds`]: JSON_LISTINGS_FEED's constants and the document the planner encodes;
+//! - [`request`]: the request the planner encodes and the client sends, and path encoding.
+//!
+//! The rules of the model (../shared/notes/spapi.md sec. 2 and 5):
 //! - quantity belongs to seller + seller SKU, not to a marketplace: in a unified account one
 //!   seller SKU shows one quantity in every marketplace of the region where it is listed;
 //! - writes are applied in order and the last write wins, whichever marketplace it named;
@@ -10,6 +17,10 @@
 //!   sets nor removes it, and a `replace` naming `DEFAULT` adds DEFAULT beside it (Amazon's own
 //!   issue tracker reports this: the offer is not switched to merchant-fulfilled).
 
+pub mod feeds;
+pub mod limits;
+pub mod request;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
@@ -17,11 +28,29 @@ use serde::{Deserialize, Serialize};
 use crate::marketplaces::Region;
 use crate::model::ChannelQty;
 
+/// The product type sent with quantity-only writes (PATCH and feed messages): Amazon accepts the
+/// generic `PRODUCT` when only offer attributes such as `fulfillment_availability` are patched.
+pub const PRODUCT_TYPE: &str = "PRODUCT";
+/// The attribute every write of allot patches.
+pub const ATTRIBUTE_PATH: &str = "/attributes/fulfillment_availability";
+
+/// How a write patches `fulfillment_availability`: `merge` changes only the channels it names,
+/// `replace` swaps the whole list (and has dropped handling time: notes/spapi.md sec. 2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum PatchOp {
     Merge,
     Replace,
+}
+
+impl PatchOp {
+    /// The patch's `op` as Amazon spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            PatchOp::Merge => "merge",
+            PatchOp::Replace => "replace",
+        }
+    }
 }
 
 /// True for the channel codes of Fulfilled by Amazon (`AMAZON_NA`, `AMAZON_EU`, `AMAZON_FE`;
