@@ -86,8 +86,8 @@ measure() {
 }
 
 # Lowest and median of a space-separated list of numbers (empty when the list is).
-best() { tr ' ' '\n' <<< "$1" | grep . | sort -n | head -1 || true; }
-median() { tr ' ' '\n' <<< "$1" | grep . | sort -n | awk '{v[NR] = $1} END {if (NR) print v[int((NR + 1) / 2)]}'; }
+best() { tr ' ' '\n' <<< "$1" | { grep . || true; } | sort -n | head -1; }
+median() { tr ' ' '\n' <<< "$1" | { grep . || true; } | sort -n | awk '{v[NR] = $1} END {if (NR) print v[int((NR + 1) / 2)]}'; }
 # secs MS -> "1.23"; mib KB -> "123"; ratio A B -> "0.85" (or "-" when either is missing).
 secs() { if [ -n "$1" ]; then awk -v x="$1" 'BEGIN {printf "%.2f", x / 1000}'; else echo n/a; fi; }
 mib() { if [ -n "$1" ]; then echo $(( $1 / 1024 )); else echo n/a; fi; }

@@ -4,7 +4,7 @@
 # Checks that both publish the same offers (every seller SKU, channel and quantity), then times
 # each step and prints wall time and peak memory side by side with the ratios allot/DuckDB and
 # the issue's targets. Not a test: numbers only (it exits 1 only when the offers differ, a step of
-# the new binary fails or the setup fails).
+# the new binary fails or the setup fails; a command killed above MEM_CAP_MIB is shown as such).
 #
 #   benches/peer-duckdb.sh                                 # 1M SKUs x 3 locations, 3 runs a step
 #   SKUS=100000 RUNS=1 benches/peer-duckdb.sh              # a quick run
@@ -186,13 +186,15 @@ run_allot() {
   shift 5
   measure "$out" "$limit" "$bin" "$@"
   record "$key" "$who"
-  if [ "$status" = failed ] || [ "$status" = over-cap ]; then
+  if [ "$status" = over-cap ]; then
+    echo "  $who: $key killed above the memory cap ($(mib "$bench_cap_kb") MiB)"
+  elif [ "$status" = failed ]; then
     if [ "$who" = new ]; then
-      echo "$bin $* failed ($status):" >&2
+      echo "$bin $* failed:" >&2
       tail -n 20 "$tmp/stderr" >&2
       exit 1
     fi
-    echo "  before: $key $status: $(grep -m1 -i 'error' "$tmp/stderr" || head -n1 "$tmp/stderr")"
+    echo "  before: $key failed: $(grep -m1 -i 'error' "$tmp/stderr" || head -n1 "$tmp/stderr")"
   fi
 }
 # The binaries measured: "new" always, "old" with ALLOT_BEFORE. Each writes and reads its own plan
@@ -268,6 +270,7 @@ for run in $(seq 1 "$RUNS"); do
       run_allot out "$who" "${bin[$who]}" /dev/null 0 plan "$POLICY" --inventory "$inv" --allow-new --all \
         --out "$tmp/plan-$who.json"
       cp "$tmp/stderr" "$tmp/plan-$who.stderr"
+      if [ "$status" != ok ]; then rm -f "$tmp/plan-$who.json"; fi
     done
     rm -f "$tmp/offers.tsv"
     measure /dev/null 0 "${duckdb_run[@]}" "$tmp/offers.tsv"
@@ -302,12 +305,16 @@ w() { best "${walls[$1]:-}"; }
 p() { median "${peaks[$1]:-}"; }
 cell() { # cell KEY.WHO FORMAT(secs|mib)
   local v
+  if [ "${notes[$1]:-}" = over-cap ]; then
+    if [ "$2" = secs ]; then echo killed; else echo ">$(mib "$bench_cap_kb")"; fi
+    return
+  fi
   if [ -n "${notes[$1]:-}" ] && [ "${notes[$1]}" != cut ]; then echo n/a; return; fi
   if [ "$2" = secs ]; then v=$(w "$1"); secs "$v"; else v=$(p "$1"); mib "$v"; fi
 }
 # verdict WALL_RATIO WALL_MAX MEM_RATIO MEM_MAX
 verdict() {
-  if [ "$1" = - ] || [ "$3" = - ]; then echo -; return; fi
+  if [ "$1" = - ] || [ "$3" = - ]; then echo "NOT met (no figure)"; return; fi
   if le "$1" "$2" && le "$3" "$4"; then echo met; else echo "NOT met"; fi
 }
 echo
@@ -369,9 +376,9 @@ if has_step out; then
   pk=$(p out.new)
   if [ -n "$pk" ] && [ "$pk" -lt $(( 2 * 1024 * 1024 )) ]; then v=met; else v="NOT met"; fi
   if [ "$SKUS" -ge 10000000 ]; then
-    echo "10M-SKU target: plan --all --out peak $(mib "$pk") MiB, under 2048 MiB at $SKUS SKUs: $v"
+    echo "10M-SKU target: plan --all --out peak $(cell out.new mib) MiB, under 2048 MiB at $SKUS SKUs: $v"
   else
-    echo "(the 10M-SKU target, plan --out under 2048 MiB, is judged at SKUS=10000000; here: $(mib "$pk") MiB)"
+    echo "(the 10M-SKU target, plan --out under 2048 MiB, is judged at SKUS=10000000; here: $(cell out.new mib) MiB)"
   fi
 fi
 if has_step show || has_step validate; then
@@ -387,7 +394,7 @@ fi
 if has_step validate; then
   for who in "${whos[@]}"; do
     n=${validated[validate.$who]:-}
-    if [ -z "$n" ]; then continue; fi
+    if [ -z "$n" ] || { [ -n "${notes[validate.$who]:-}" ] && [ "${notes[validate.$who]}" != cut ]; }; then continue; fi
     wl=$(w "validate.$who")
     rate=$(awk -v n="$n" -v ms="$wl" 'BEGIN {printf "%d", (ms > 0) ? n * 1000 / ms : 0}')
     if [ "${notes[validate.$who]:-}" = cut ]; then
@@ -405,7 +412,7 @@ if has_step validate; then
   echo "(validate: against allot sandbox at rate scale $scale on 127.0.0.1, 8 requests in flight; the sandbox is the new binary's)"
 fi
 for k in "${!notes[@]}"; do
-  if [ "${notes[$k]}" != cut ]; then echo "n/a: ${k/./ of } (${notes[$k]})"; fi
+  if [ "${notes[$k]}" != cut ]; then echo "n/a: ${k/./ of } (${notes[$k]})"; fi # cut: a window
 done | sort
 if [ "$SKUS" != 1000000 ] && { has_step preview || has_step out; }; then
   echo "(the issue's targets are stated for 1M SKUs; this run has $SKUS)"

@@ -2,7 +2,8 @@
 # Issue 9's "nothing else gets slower": times the commands the scale work must not slow down,
 # with the new binary and (ALLOT_BEFORE=/path/to/old/allot) an older one, and prints wall time
 # and peak memory side by side with the ratios new/old. Not a test: numbers only (it exits 1 only
-# when the new binary fails a command or the setup fails; a failing old binary shows n/a).
+# when the new binary fails a command or the setup fails; a failing old binary, or either one
+# killed above MEM_CAP_MIB, shows n/a).
 #
 #   benches/regress.sh                                        # new binary only
 #   ALLOT_BEFORE=/tmp/b/allot-before benches/regress.sh       # before/after
@@ -118,7 +119,7 @@ run() {
   if [ "$status" = ok ]; then
     wall_ms=$(awk -v w="$wall_ms" -v n="$n" 'BEGIN {printf "%.3f", w / n}')
     walls[$item.$who]+="$wall_ms "; peaks[$item.$who]+="$peak_kb "
-  elif [ "$who" = new ]; then
+  elif [ "$who" = new ] && [ "$status" = failed ]; then
     echo "${bin[$who]} $* failed ($status):" >&2
     tail -n 20 "$tmp/stderr" >&2
     exit 1
