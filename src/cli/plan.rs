@@ -250,6 +250,42 @@ pub fn simulate(loaded: &Loaded) -> Result<(Policy, Preview), ExitCode> {
     Ok((policy, preview))
 }
 
+/// One policy's preview as the terminal table, written while simulating: a first run measures
+/// the columns and gathers the summary, a second (the same offers: the run is deterministic)
+/// writes the rows. No offer is kept, so memory stays that of the inventory, whatever the
+/// number of offers. Err is the exit code, the error already printed (or 0 when stdout was
+/// closed early, as `allot plan | head` does).
+fn simulate_table(loaded: &Loaded) -> Result<(Policy, Preview), ExitCode> {
+    let fail = |e: sim::SimError| {
+        eprint!("{e}");
+        ExitCode::from(1)
+    };
+    let m = &loaded.members[0];
+    let run = |sink: &mut dyn sim::Sink| {
+        sim::run_into(&m.policy, &m.stock, loaded.current.as_ref(), loaded.options, sink)
+    };
+    let mut measure = preview::Measure::new(&m.policy);
+    let mut preview = run(&mut measure).map_err(fail)?;
+    preview
+        .warnings
+        .extend(loaded.current_warnings.iter().cloned());
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
+    let io_fail = |e: std::io::Error| {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            return ExitCode::SUCCESS;
+        }
+        super::fail(miette::miette!("cannot write the preview: {e}"), 1)
+    };
+    let mut rows = preview::Rows::start(&mut out, &measure).map_err(io_fail)?;
+    run(&mut rows).map_err(fail)?;
+    rows.finish().map_err(io_fail)?;
+    preview::table_after_rows(&mut out, &measure, &preview)
+        .and_then(|()| out.flush())
+        .map_err(io_fail)?;
+    Ok((m.policy.clone(), preview))
+}
+
 /// Render the preview to stdout.
 pub fn render(args: &PlanArgs, policy: &Policy, preview: &Preview) -> std::io::Result<()> {
     let stdout = std::io::stdout();
@@ -298,7 +334,16 @@ pub fn run(mut args: PlanArgs) -> ExitCode {
             Err(r) => return super::fail(r, 1),
         }
     }
-    let (policy, mut preview) = match simulate(&loaded) {
+    // One policy's table without a saved plan is written as the offers are made; everything
+    // else keeps the preview's offers in memory.
+    let streamed =
+        args.format == Format::Table && loaded.members.len() == 1 && args.save.out.is_none();
+    let simulated = if streamed {
+        simulate_table(&loaded)
+    } else {
+        simulate(&loaded)
+    };
+    let (policy, mut preview) = match simulated {
         Ok(p) => p,
         Err(code) => return code,
     };
@@ -310,7 +355,9 @@ pub fn run(mut args: PlanArgs) -> ExitCode {
             .warnings
             .splice(0..0, loaded.policy_warnings.iter().cloned());
     }
-    if let Err(e) = render(&args, &policy, &preview) {
+    if streamed {
+        // Already written.
+    } else if let Err(e) = render(&args, &policy, &preview) {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
             return ExitCode::SUCCESS;
         }

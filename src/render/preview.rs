@@ -153,6 +153,208 @@ fn summary_lines(s: &Summary, preview: &Preview) -> Vec<String> {
     ]
 }
 
+const HEAD: [&str; 6] = [
+    "SELLER SKU",
+    "MARKETPLACES",
+    "CHANNEL",
+    "CURRENT → NEW",
+    "KIND",
+    "RULE",
+];
+/// The widest a column grows; longer cells overflow it.
+const MAX_WIDTH: usize = 44;
+
+/// The held offers of one table section: the first [`LIST_LIMIT`] and how many in all.
+struct Listed<T> {
+    first: Vec<T>,
+    count: usize,
+}
+
+impl<T> Default for Listed<T> {
+    fn default() -> Self {
+        Listed {
+            first: Vec::new(),
+            count: 0,
+        }
+    }
+}
+
+impl<T> Listed<T> {
+    fn add(&mut self, item: impl FnOnce() -> T) {
+        if self.first.len() < LIST_LIMIT {
+            self.first.push(item());
+        }
+        self.count += 1;
+    }
+}
+
+/// What the table needs to know about every offer before it writes a row: the columns'
+/// widths, and the offers it lists under the rows (held ones, partly written ones; the first
+/// few of each). Gathered from a preview in memory, or as a run streams its offers by
+/// (`sim::run_into`), so a million offers need not be held.
+pub struct Measure<'p> {
+    policy: &'p Policy,
+    width: [usize; 6],
+    any: bool,
+    /// Held offers: fulfilled by Amazon, and not listed (there).
+    fba: Listed<OfferChange>,
+    not_listed: Listed<OfferChange>,
+    /// Written offers left out of marketplaces where they are not listed.
+    partial: Listed<(OfferChange, Box<[String]>)>,
+}
+
+impl<'p> Measure<'p> {
+    pub fn new(policy: &'p Policy) -> Self {
+        Measure {
+            policy,
+            width: HEAD.map(|h| h.chars().count()),
+            any: false,
+            fba: Listed::default(),
+            not_listed: Listed::default(),
+            partial: Listed::default(),
+        }
+    }
+
+    /// One offer; `not_listed_in` is its provenance's (empty when unknown).
+    pub fn see(&mut self, c: &OfferChange, not_listed_in: &[String]) {
+        match c.hold.as_deref() {
+            Some(Hold::FulfilledByAmazon { .. }) => self.fba.add(|| c.clone()),
+            Some(_) => self.not_listed.add(|| c.clone()),
+            None => {}
+        }
+        if !c.is_write() {
+            return;
+        }
+        if !not_listed_in.is_empty() {
+            self.partial.add(|| (c.clone(), not_listed_in.into()));
+        }
+        self.any = true;
+        let o = &c.offer;
+        let markets = o.marketplaces.iter().map(|m| chars(m)).sum::<usize>()
+            + o.marketplaces.len().saturating_sub(1);
+        for ch in &o.channels {
+            // "{current} → {new}": the arrow and its spaces are 3 characters.
+            let arrow = current_of(c, &ch.channel).map_or(1, digits) + 3 + digits(ch.quantity);
+            let cells = [
+                chars(&o.seller_sku),
+                markets,
+                chars(channel_name(self.policy, &ch.channel)),
+                arrow,
+                kind_str(c.kind).len(),
+                chars(&o.rule),
+            ];
+            for (w, n) in self.width.iter_mut().zip(cells) {
+                *w = (*w).max(n.min(MAX_WIDTH));
+            }
+        }
+    }
+}
+
+impl crate::sim::Sink for Measure<'_> {
+    fn offer(&mut self, change: OfferChange, provenance: Provenance) {
+        self.see(&change, &provenance.not_listed_in);
+    }
+}
+
+/// Writes the table's rows (one per channel of every offer that changes) as offers come by,
+/// to the widths a [`Measure`] of the same offers found. Nothing is allocated per row.
+pub struct Rows<'a, W: Write> {
+    w: &'a mut W,
+    policy: &'a Policy,
+    width: [usize; 6],
+    line: String,
+    cell: String,
+    /// The first write error; nothing is written after it.
+    err: Option<io::Error>,
+}
+
+impl<'a, W: Write> Rows<'a, W> {
+    /// Writes the header (or "No offer changes." when no offer changes: then no row follows).
+    pub fn start(w: &'a mut W, m: &Measure<'a>) -> io::Result<Self> {
+        let mut rows = Rows {
+            w,
+            policy: m.policy,
+            width: m.width,
+            line: String::new(),
+            cell: String::new(),
+            err: None,
+        };
+        if m.any {
+            for (i, h) in HEAD.iter().enumerate() {
+                rows.push(i, h);
+            }
+            rows.end_line()?;
+        } else {
+            writeln!(rows.w, "No offer changes.")?;
+        }
+        Ok(rows)
+    }
+
+    /// One cell, padded to its column's width plus two spaces (the last is not padded).
+    fn push(&mut self, i: usize, text: &str) {
+        self.line.push_str(text);
+        if i + 1 < self.width.len() {
+            let pad = self.width[i].saturating_sub(chars(text)) + 2;
+            self.line.extend(std::iter::repeat_n(' ', pad));
+        }
+    }
+
+    fn end_line(&mut self) -> io::Result<()> {
+        let r = self
+            .w
+            .write_all(self.line.trim_end().as_bytes())
+            .and_then(|()| self.w.write_all(b"\n"));
+        self.line.clear();
+        r
+    }
+
+    pub fn see(&mut self, c: &OfferChange) {
+        if self.err.is_some() || !c.is_write() {
+            return;
+        }
+        use std::fmt::Write as _;
+        let o = &c.offer;
+        let mut markets = std::mem::take(&mut self.cell);
+        for ch in &o.channels {
+            self.push(0, &o.seller_sku);
+            markets.clear();
+            for (i, m) in o.marketplaces.iter().enumerate() {
+                if i > 0 {
+                    markets.push(',');
+                }
+                markets.push_str(m);
+            }
+            self.push(1, &markets);
+            self.push(2, channel_name(self.policy, &ch.channel));
+            markets.clear();
+            // Writing into a String cannot fail.
+            let _ = match current_of(c, &ch.channel) {
+                Some(q) => write!(markets, "{q} → {}", ch.quantity),
+                None => write!(markets, "- → {}", ch.quantity),
+            };
+            self.push(3, &markets);
+            self.push(4, kind_str(c.kind));
+            self.push(5, &o.rule);
+            if let Err(e) = self.end_line() {
+                self.err = Some(e);
+                break;
+            }
+        }
+        self.cell = markets;
+    }
+
+    /// The first write error, if any.
+    pub fn finish(self) -> io::Result<()> {
+        self.err.map_or(Ok(()), Err)
+    }
+}
+
+impl<W: Write> crate::sim::Sink for Rows<'_, W> {
+    fn offer(&mut self, change: OfferChange, _: Provenance) {
+        self.see(&change);
+    }
+}
+
 /// The table of the offers that change (one row per channel), or "No offer changes.". Shared
 /// by the preview and `allot show` (a saved plan's operations as offer changes).
 pub fn changes_table<W: Write>(
@@ -160,92 +362,31 @@ pub fn changes_table<W: Write>(
     policy: &Policy,
     changes: &[OfferChange],
 ) -> io::Result<()> {
-    const HEAD: [&str; 6] = [
-        "SELLER SKU",
-        "MARKETPLACES",
-        "CHANNEL",
-        "CURRENT → NEW",
-        "KIND",
-        "RULE",
-    ];
-    const MAX: usize = 44;
-    let mut width: [usize; 6] = HEAD.map(|h| h.chars().count());
-    let mut any = false;
-    for r in rows(changes) {
-        any = true;
-        let o = &r.offer.offer;
-        let markets = o.marketplaces.iter().map(|m| chars(m)).sum::<usize>()
-            + o.marketplaces.len().saturating_sub(1);
-        // "{current} → {new}": the arrow and its spaces are 3 characters.
-        let arrow = r.current.map_or(1, digits) + 3 + digits(r.new);
-        let cells = [
-            chars(&o.seller_sku),
-            markets,
-            chars(channel_name(policy, r.channel)),
-            arrow,
-            kind_str(r.offer.kind).len(),
-            chars(&o.rule),
-        ];
-        for (w, n) in width.iter_mut().zip(cells) {
-            *w = (*w).max(n.min(MAX));
-        }
-    }
-    if !any {
-        writeln!(w, "No offer changes.")?;
-        return Ok(());
-    }
-    // One line buffer for every row; cells are padded to the column's width plus two spaces.
-    let mut out = String::new();
-    let cell = |out: &mut String, i: usize, text: &str| {
-        out.push_str(text);
-        if i + 1 < width.len() {
-            let pad = width[i].saturating_sub(chars(text)) + 2;
-            out.extend(std::iter::repeat_n(' ', pad));
-        }
-    };
-    let line = |w: &mut W, out: &mut String| -> io::Result<()> {
-        w.write_all(out.trim_end().as_bytes())?;
-        w.write_all(b"\n")?;
-        out.clear();
-        Ok(())
-    };
-    for (i, h) in HEAD.iter().enumerate() {
-        cell(&mut out, i, h);
-    }
-    line(w, &mut out)?;
-    let mut num = String::new();
-    for r in rows(changes) {
-        use std::fmt::Write as _;
-        let o = &r.offer.offer;
-        cell(&mut out, 0, &o.seller_sku);
-        num.clear();
-        for (i, m) in o.marketplaces.iter().enumerate() {
-            if i > 0 {
-                num.push(',');
-            }
-            num.push_str(m);
-        }
-        cell(&mut out, 1, &num);
-        cell(&mut out, 2, channel_name(policy, r.channel));
-        num.clear();
-        // Writing into a String cannot fail.
-        let _ = match r.current {
-            Some(q) => write!(num, "{q} → {}", r.new),
-            None => write!(num, "- → {}", r.new),
-        };
-        cell(&mut out, 3, &num);
-        cell(&mut out, 4, kind_str(r.offer.kind));
-        cell(&mut out, 5, &o.rule);
-        line(w, &mut out)?;
-    }
-    Ok(())
+    let mut m = Measure::new(policy);
+    changes.iter().for_each(|c| m.see(c, &[]));
+    let mut rows = Rows::start(w, &m)?;
+    changes.iter().for_each(|c| rows.see(c));
+    rows.finish()
 }
 
 /// The terminal table: changed offers, skipped SKUs, the largest exposures, the summary and the
 /// warnings.
 pub fn table<W: Write>(w: &mut W, policy: &Policy, preview: &Preview) -> io::Result<()> {
-    changes_table(w, policy, &preview.changes)?;
-    write_held(w, policy, preview)?;
+    let mut m = Measure::new(policy);
+    for (c, p) in preview.changes.iter().zip(&preview.provenance) {
+        m.see(c, &p.not_listed_in);
+    }
+    let mut rows = Rows::start(w, &m)?;
+    preview.changes.iter().for_each(|c| rows.see(c));
+    rows.finish()?;
+    table_after_rows(w, &m, preview)
+}
+
+/// The table below its rows: held and partly written offers (from `m`), skipped SKUs, the
+/// largest exposures, the summary and the warnings. With [`Measure`] and [`Rows`], the table
+/// of a run whose offers were streamed rather than kept.
+pub fn table_after_rows<W: Write>(w: &mut W, m: &Measure, preview: &Preview) -> io::Result<()> {
+    write_held(w, m, preview)?;
     if !preview.skipped.is_empty() {
         writeln!(w)?;
         writeln!(
@@ -310,63 +451,51 @@ fn held_line(policy: &Policy, c: &OfferChange, h: &Hold) -> String {
     )
 }
 
-/// A heading of held offers, and which holds go under it.
-type HeldSection = (&'static str, fn(&Hold) -> bool);
-
 /// The offers not written, under a heading per reason, and the marketplaces left out of
 /// written offers; then the note when no current listings were given.
-fn write_held<W: Write>(w: &mut W, policy: &Policy, preview: &Preview) -> io::Result<()> {
-    let sections: [HeldSection; 2] = [
+fn write_held<W: Write>(w: &mut W, m: &Measure, preview: &Preview) -> io::Result<()> {
+    let sections = [
         (
             "Fulfilled by Amazon: not written (Amazon owns these quantities; a merchant quantity would add a second offer beside Amazon's):",
-            |h| matches!(h, Hold::FulfilledByAmazon { .. }),
+            &m.fba,
         ),
         (
             "Not listed on Amazon: not written (a write would create an incomplete, unbuyable offer-only listing; --allow-new writes them):",
-            Hold::is_new,
+            &m.not_listed,
         ),
     ];
-    for (title, pick) in sections {
-        let mut held = preview.held().filter(|(_, h)| pick(h)).peekable();
-        if held.peek().is_none() {
+    for (title, held) in sections {
+        if held.count == 0 {
             continue;
         }
         writeln!(w)?;
         writeln!(w, "{title}")?;
-        let mut n = 0usize;
-        for (c, h) in held {
-            if n < LIST_LIMIT {
-                writeln!(w, "  {}", held_line(policy, c, h))?;
+        for c in &held.first {
+            if let Some(h) = c.hold.as_deref() {
+                writeln!(w, "  {}", held_line(m.policy, c, h))?;
             }
-            n += 1;
         }
-        if n > LIST_LIMIT {
-            writeln!(w, "  ... and {} more", n - LIST_LIMIT)?;
+        if held.count > LIST_LIMIT {
+            writeln!(w, "  ... and {} more", held.count - LIST_LIMIT)?;
         }
     }
-    let partial: Vec<(&OfferChange, &Provenance)> = preview
-        .changes
-        .iter()
-        .zip(&preview.provenance)
-        .filter(|(c, p)| c.is_write() && !p.not_listed_in.is_empty())
-        .collect();
-    if !partial.is_empty() {
+    if m.partial.count > 0 {
         writeln!(w)?;
         writeln!(
             w,
             "Written only where listed (the seller SKU is not listed in the other marketplaces; --allow-new creates offers there):"
         )?;
-        for (c, p) in partial.iter().take(LIST_LIMIT) {
+        for (c, not_listed_in) in &m.partial.first {
             writeln!(
                 w,
                 "  {}: written for {}, not listed in {}",
                 c.offer.seller_sku,
                 c.offer.marketplaces.join(", "),
-                p.not_listed_in.join(", ")
+                not_listed_in.join(", ")
             )?;
         }
-        if partial.len() > LIST_LIMIT {
-            writeln!(w, "  ... and {} more", partial.len() - LIST_LIMIT)?;
+        if m.partial.count > LIST_LIMIT {
+            writeln!(w, "  ... and {} more", m.partial.count - LIST_LIMIT)?;
         }
     }
     if !preview.current_known {

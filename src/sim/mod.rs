@@ -115,7 +115,10 @@ pub struct Preview {
 impl Preview {
     /// True when applying the plan would write anything.
     pub fn has_changes(&self) -> bool {
-        self.changes.iter().any(OfferChange::is_write)
+        // From the counts, which a streamed run (no `changes` kept) has too: an offer is
+        // written when it is not held (held offers are not in these counts) and it changes.
+        let s = &self.summary;
+        s.offers_new + s.offers_changed + s.offers_zeroed > 0
     }
 
     /// Offers not written, and why (FBA, not listed), in preview order.
@@ -126,11 +129,14 @@ impl Preview {
     }
 }
 
-/// Remembers which inventory SKU wrote each seller SKU of a region, without a second copy of
-/// every seller SKU string (the common case stores a hash and an index).
+/// Remembers which inventory SKU wrote each seller SKU of a region without keeping any
+/// seller SKU string: a 64-bit hash and the writer's position in the run. Offers are streamed
+/// away as they are made, so a hash match is confirmed by making the earlier writer's offers
+/// again (`same`); that happens only for a real duplicate or a hash collision.
 #[derive(Default)]
 struct Owners {
     by_hash: FxHashMap<(Region, u64), u32>,
+    /// Seller SKUs whose hash collided with another's, by string.
     overflow: FxHashMap<(Region, String), u32>,
 }
 
@@ -141,28 +147,29 @@ impl Owners {
         h.finish()
     }
 
-    /// Record `idx` as the writer of `sku`; returns the earlier writer if there is one.
+    /// Record `seq` as the writer of `sku`; returns the earlier writer if there is one.
+    /// `same(prev)` says whether the writer at `prev` really wrote `sku` in `region`.
     fn claim(
         &mut self,
         region: Region,
         sku: &str,
-        idx: u32,
-        changes: &[OfferChange],
+        seq: u32,
+        same: impl FnOnce(u32) -> bool,
     ) -> Option<u32> {
         let key = (region, Self::hash(sku));
         match self.by_hash.get(&key) {
             None => {
-                self.by_hash.insert(key, idx);
+                self.by_hash.insert(key, seq);
                 None
             }
-            Some(&prev) if changes[prev as usize].offer.seller_sku == sku => Some(prev),
+            Some(&prev) if same(prev) => Some(prev),
             Some(_) => {
                 // A hash collision between different seller SKUs: fall back to the string.
                 let k = (region, sku.to_string());
                 if let Some(&prev) = self.overflow.get(&k) {
                     return Some(prev);
                 }
-                self.overflow.insert(k, idx);
+                self.overflow.insert(k, seq);
                 None
             }
         }
@@ -613,12 +620,57 @@ pub fn run(policy: &Policy, stock: &Stock, current: Option<&Current>) -> Result<
     run_with(policy, stock, current, Options::default())
 }
 
+/// Receives the offers of a run as they are made, in preview order. A preview of a million
+/// SKUs need not be held in memory: the table and the saved plan are written from a sink.
+pub trait Sink {
+    /// How many offers the run expects to make (when nothing fails), before the first.
+    fn expect(&mut self, _offers: usize) {}
+    fn offer(&mut self, change: OfferChange, provenance: Provenance);
+}
+
+/// Collects every offer, as [`Preview::changes`] and [`Preview::provenance`] hold them.
+#[derive(Default)]
+pub struct Collect {
+    pub changes: Vec<OfferChange>,
+    pub provenance: Vec<Provenance>,
+}
+
+impl Sink for Collect {
+    fn expect(&mut self, offers: usize) {
+        // Allocated once at their size: a million SKUs make millions of offers, and doubling
+        // would waste a lot.
+        self.changes.reserve_exact(offers);
+        self.provenance.reserve_exact(offers);
+    }
+    fn offer(&mut self, change: OfferChange, provenance: Provenance) {
+        self.changes.push(change);
+        self.provenance.push(provenance);
+    }
+}
+
 /// [`run`] with the user's choices.
 pub fn run_with(
     policy: &Policy,
     stock: &Stock,
     current: Option<&Current>,
     opts: Options,
+) -> Result<Preview, SimError> {
+    let mut all = Collect::default();
+    let mut preview = run_into(policy, stock, current, opts, &mut all)?;
+    preview.changes = all.changes;
+    preview.provenance = all.provenance;
+    Ok(preview)
+}
+
+/// [`run_with`], each offer handed to `sink` as it is made instead of kept: the returned
+/// preview has everything but `changes` and `provenance`. The run is deterministic, so two
+/// runs hand the same offers (a renderer may run once to measure and once to write).
+pub fn run_into(
+    policy: &Policy,
+    stock: &Stock,
+    current: Option<&Current>,
+    opts: Options,
+    sink: &mut dyn Sink,
 ) -> Result<Preview, SimError> {
     let engine = Engine::new(policy, stock);
     let mut problems = Problems::default();
@@ -630,9 +682,10 @@ pub fn run_with(
     let mut owners = Owners::default();
     let mut shared = Shared::default();
     let mut scratch: Vec<Produced> = Vec::new();
+    // One SKU's finished offers, before they go to the sink (its exposure needs them all).
+    let mut batch: Vec<(OfferChange, Provenance)> = Vec::new();
     let missing = missing_skus(&engine, policy, stock, current);
-    // First pass: decide every SKU and count the offers, so the preview's vectors are allocated
-    // once at their size (a million SKUs make millions of offers; doubling would waste a lot).
+    // First pass: decide every SKU and count the offers.
     let decided: Vec<Option<usize>> = stock
         .items
         .iter()
@@ -644,14 +697,25 @@ pub fn run_with(
         .flatten()
         .map(|&r| engine.offers_per_sku(r))
         .sum();
-    preview.changes.reserve_exact(expected);
-    preview.provenance.reserve_exact(expected);
-    let all = stock
-        .items
-        .iter()
-        .map(|i| (i.sku.as_str(), Some(i)))
-        .chain(missing.iter().map(|s| (s.as_str(), None::<&StockItem>)));
-    for ((sku, item), decided) in all.zip(decided) {
+    sink.expect(expected);
+    // The run's SKUs by position: inventory SKUs, then missing ones.
+    let nth = |seq: usize| -> (&str, Option<&StockItem>) {
+        match stock.items.get(seq) {
+            Some(i) => (i.sku.as_str(), Some(i)),
+            None => (missing[seq - stock.items.len()].as_str(), None),
+        }
+    };
+    // Whether the SKU at `seq` makes seller SKU `seller_sku` in `region` (made again: rare).
+    let makes = |seq: u32, region: Region, seller_sku: &str| -> bool {
+        let (sku, item) = nth(seq as usize);
+        let mut out = Vec::new();
+        let mut ignored = Problems::default();
+        engine.evaluate_decided(sku, item, decided[seq as usize], &mut out, &mut ignored);
+        out.iter()
+            .any(|o| o.region == region && o.seller_sku == seller_sku)
+    };
+    for (seq, &decided) in decided.iter().enumerate() {
+        let (sku, item) = nth(seq);
         scratch.clear();
         match engine.evaluate_decided(sku, item, decided, &mut scratch, &mut problems) {
             Decision::NoRule => preview.unmatched += 1,
@@ -666,15 +730,15 @@ pub fn run_with(
             }
             Decision::Failed(_) => {}
             Decision::Published(ri) => {
-                let first = preview.changes.len();
+                // At most 2^32 SKUs: the inventory readers count rows in u32 ids.
+                let seq32 = u32::try_from(seq).unwrap_or(u32::MAX);
                 for p in scratch.drain(..) {
-                    let idx = preview.changes.len() as u32;
-                    if let Some(prev) = owners.claim(p.region, &p.seller_sku, idx, &preview.changes)
-                    {
+                    let same = |prev| makes(prev, p.region, &p.seller_sku);
+                    if let Some(prev) = owners.claim(p.region, &p.seller_sku, seq32, same) {
                         problems.push(SimProblem::DuplicateSellerSku {
                             seller_sku: p.seller_sku.clone(),
                             region: p.region,
-                            first: preview.changes[prev as usize].offer.inventory_sku.clone(),
+                            first: nth(prev as usize).0.to_string(),
                             second: sku.to_string(),
                         });
                         continue;
@@ -692,23 +756,24 @@ pub fn run_with(
                         problems.push(problem);
                     }
                     count(&mut preview, &change, &prov);
-                    preview.changes.push(change);
-                    preview.provenance.push(prov);
+                    batch.push((change, prov));
                 }
                 // Published means the pool was computed, so it fits.
-                let Some(backing) = engine.pool(ri, item) else {
-                    continue;
-                };
-                match exposure_of(sku, &preview.changes[first..], backing) {
-                    Ok(None) => {}
-                    Ok(Some(e)) => match add_exposure(preview.summary.exposure, e.exposure) {
-                        Ok(total) => {
-                            preview.summary.exposure = total;
-                            preview.exposure.push(e);
-                        }
+                if let Some(backing) = engine.pool(ri, item) {
+                    match exposure_of(sku, batch.iter().map(|(c, _)| c), backing) {
+                        Ok(None) => {}
+                        Ok(Some(e)) => match add_exposure(preview.summary.exposure, e.exposure) {
+                            Ok(total) => {
+                                preview.summary.exposure = total;
+                                preview.exposure.push(e);
+                            }
+                            Err(p) => problems.push(p),
+                        },
                         Err(p) => problems.push(p),
-                    },
-                    Err(p) => problems.push(p),
+                    }
+                }
+                for (change, prov) in batch.drain(..) {
+                    sink.offer(change, prov);
                 }
             }
         }
