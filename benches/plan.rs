@@ -15,8 +15,8 @@ fn main() {
                 offer: Offer {
                     seller_sku: format!("SKU-{i:07}-EU"),
                     region: if i % 3 == 0 { Region::NA } else { Region::EU },
-                    marketplaces: vec!["UK".into(), "DE".into()],
-                    marketplace_ids: vec!["A1F83G8C2ARO7P".into(), "A1PA6795UKMFR9".into()],
+                    marketplaces: vec!["UK".into(), "DE".into()].into(),
+                    marketplace_ids: vec!["A1F83G8C2ARO7P".into(), "A1PA6795UKMFR9".into()].into(),
                     channels: vec![
                         ChannelQty {
                             channel: "DEFAULT".into(),

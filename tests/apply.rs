@@ -71,8 +71,8 @@ fn fixture(n: usize, emit: EmitChoice, age: Duration) -> Fixture {
                 offer: Offer {
                     seller_sku: format!("SKU-{i:03}"),
                     region: Region::NA,
-                    marketplaces,
-                    marketplace_ids,
+                    marketplaces: marketplaces.into(),
+                    marketplace_ids: marketplace_ids.into(),
                     channels,
                     inventory_sku: format!("SKU-{i:03}"),
                     rule: "all".into(),
@@ -977,8 +977,8 @@ fn fba_offers_and_unlisted_skus_are_never_written() {
         offer: Offer {
             seller_sku: "FBA-1".into(),
             region: Region::NA,
-            marketplaces: vec!["US".into()],
-            marketplace_ids: vec![US.into()],
+            marketplaces: vec!["US".into()].into(),
+            marketplace_ids: vec![US.into()].into(),
             channels: vec![ChannelQty {
                 channel: "DEFAULT".into(),
                 quantity: 40,

@@ -59,8 +59,8 @@ fn fixture(n: usize, emit: EmitChoice) -> Fixture {
                 offer: Offer {
                     seller_sku: format!("SKU-{i:03}"),
                     region: Region::NA,
-                    marketplaces,
-                    marketplace_ids,
+                    marketplaces: marketplaces.into(),
+                    marketplace_ids: marketplace_ids.into(),
                     channels,
                     inventory_sku: format!("SKU-{i:03}"),
                     rule: "all".into(),

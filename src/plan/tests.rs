@@ -623,10 +623,10 @@ fn offer_changes_rebuild_the_preview_from_a_plan() {
             ChangeKind::New
         ]
     );
-    assert_eq!(back[0].offer.marketplaces, ["UK", "DE"]);
-    assert_eq!(back[3].offer.marketplaces, ["CUSTOM-ID"]);
+    assert_eq!(*back[0].offer.marketplaces, ["UK", "DE"]);
+    assert_eq!(*back[3].offer.marketplaces, ["CUSTOM-ID"]);
     assert_eq!(back[0].current, Some(vec![ch("DEFAULT", 2)]));
-    assert_eq!(back[0].offer.rule, "r");
+    assert_eq!(&*back[0].offer.rule, "r");
 }
 
 /// A plan's JSON after `edit`, with a digest that matches the edit (so only the rules refuse it).

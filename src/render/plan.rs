@@ -449,8 +449,8 @@ mod tests {
             offer: Offer {
                 seller_sku: sku.into(),
                 region: Region::NA,
-                marketplaces: vec!["US".into()],
-                marketplace_ids: vec!["ATVPDKIKX0DER".into()],
+                marketplaces: vec!["US".into()].into(),
+                marketplace_ids: vec!["ATVPDKIKX0DER".into()].into(),
                 channels: vec![ch("DEFAULT", 0), ch("newark", 4)],
                 inventory_sku: "I".into(),
                 rule: "r|1".into(),

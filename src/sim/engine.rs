@@ -168,6 +168,10 @@ pub struct Produced {
 pub struct Engine<'p> {
     pub policy: &'p Policy,
     rules: Vec<CRule>,
+    /// Record each offer's steps (`Produced::steps`); off when no one prints them.
+    pub keep_steps: bool,
+    /// The steps of the offer being made when they are not kept: reused, never reallocated.
+    scratch: std::cell::Cell<Vec<Step>>,
 }
 
 impl<'p> Engine<'p> {
@@ -213,7 +217,12 @@ impl<'p> Engine<'p> {
                 }
             })
             .collect();
-        Engine { policy, rules }
+        Engine {
+            policy,
+            rules,
+            keep_steps: true,
+            scratch: std::cell::Cell::default(),
+        }
     }
 
     /// The first rule whose selector matches.
@@ -313,13 +322,21 @@ impl<'p> Engine<'p> {
                     continue;
                 }
             };
-            let mut steps = Vec::new();
-            let channels = match self.channels(ri, p, t, item, pool, missing, &mut steps) {
+            let mut steps = if self.keep_steps {
+                Vec::new()
+            } else {
+                self.scratch.take()
+            };
+            let made = self.channels(ri, p, t, item, pool, missing, &mut steps);
+            if self.keep_steps {
                 // Kept for every offer of a possibly huge preview: no spare capacity.
-                Ok(c) => {
-                    steps.shrink_to_fit();
-                    c
-                }
+                steps.shrink_to_fit();
+            } else {
+                steps.clear();
+                self.scratch.set(std::mem::take(&mut steps));
+            }
+            let channels = match made {
+                Ok(c) => c,
                 Err(prob) => {
                     problems.push(prob);
                     failed = true;

@@ -129,51 +129,25 @@ impl Preview {
     }
 }
 
-/// Remembers which inventory SKU wrote each seller SKU of a region without keeping any
-/// seller SKU string: a 64-bit hash and the writer's position in the run. Offers are streamed
-/// away as they are made, so a hash match is confirmed by making the earlier writer's offers
-/// again (`same`); that happens only for a real duplicate or a hash collision.
-#[derive(Default)]
-struct Owners {
-    by_hash: FxHashMap<(Region, u64), u32>,
-    /// Seller SKUs whose hash collided with another's, by string.
-    overflow: FxHashMap<(Region, String), u32>,
+/// The key of a seller SKU in a region for finding one written twice: a 64-bit hash. A run
+/// keeps one per offer (8 bytes; no string), sorts them at the end, and only on an equal pair
+/// looks at the strings again (`duplicates`).
+fn owner_key(region: Region, seller_sku: &str) -> u64 {
+    let mut h = rustc_hash::FxHasher::default();
+    region.hash(&mut h);
+    seller_sku.hash(&mut h);
+    h.finish()
 }
 
-impl Owners {
-    fn hash(s: &str) -> u64 {
-        let mut h = rustc_hash::FxHasher::default();
-        s.hash(&mut h);
-        h.finish()
-    }
-
-    /// Record `seq` as the writer of `sku`; returns the earlier writer if there is one.
-    /// `same(prev)` says whether the writer at `prev` really wrote `sku` in `region`.
-    fn claim(
-        &mut self,
-        region: Region,
-        sku: &str,
-        seq: u32,
-        same: impl FnOnce(u32) -> bool,
-    ) -> Option<u32> {
-        let key = (region, Self::hash(sku));
-        match self.by_hash.get(&key) {
-            None => {
-                self.by_hash.insert(key, seq);
-                None
-            }
-            Some(&prev) if same(prev) => Some(prev),
-            Some(_) => {
-                // A hash collision between different seller SKUs: fall back to the string.
-                let k = (region, sku.to_string());
-                if let Some(&prev) = self.overflow.get(&k) {
-                    return Some(prev);
-                }
-                self.overflow.insert(k, seq);
-                None
-            }
-        }
-    }
+/// The keys that appear more than once, or None (the common case: no allocation).
+fn repeated(mut keys: Vec<u64>) -> Option<HashSet<u64>> {
+    keys.sort_unstable();
+    let dups: HashSet<u64> = keys
+        .windows(2)
+        .filter(|w| w[0] == w[1])
+        .map(|w| w[0])
+        .collect();
+    (!dups.is_empty()).then_some(dups)
 }
 
 /// Compare an offer's channels with the current listing. Only the channels the offer writes
@@ -672,14 +646,17 @@ pub fn run_into(
     opts: Options,
     sink: &mut dyn Sink,
 ) -> Result<Preview, SimError> {
-    let engine = Engine::new(policy, stock);
+    let mut engine = Engine::new(policy, stock);
+    engine.keep_steps = !opts.drop_steps;
+    let engine = engine;
     let mut problems = Problems::default();
     let mut preview = Preview {
         warnings: stock.warnings.clone(),
         current_known: current.is_some(),
         ..Preview::default()
     };
-    let mut owners = Owners::default();
+    // One key per offer, for finding a seller SKU written by two inventory SKUs.
+    let mut owners: Vec<u64> = Vec::new();
     let mut shared = Shared::default();
     let mut scratch: Vec<Produced> = Vec::new();
     // One SKU's finished offers, before they go to the sink (its exposure needs them all).
@@ -698,21 +675,13 @@ pub fn run_into(
         .map(|&r| engine.offers_per_sku(r))
         .sum();
     sink.expect(expected);
+    owners.reserve_exact(expected);
     // The run's SKUs by position: inventory SKUs, then missing ones.
     let nth = |seq: usize| -> (&str, Option<&StockItem>) {
         match stock.items.get(seq) {
             Some(i) => (i.sku.as_str(), Some(i)),
             None => (missing[seq - stock.items.len()].as_str(), None),
         }
-    };
-    // Whether the SKU at `seq` makes seller SKU `seller_sku` in `region` (made again: rare).
-    let makes = |seq: u32, region: Region, seller_sku: &str| -> bool {
-        let (sku, item) = nth(seq as usize);
-        let mut out = Vec::new();
-        let mut ignored = Problems::default();
-        engine.evaluate_decided(sku, item, decided[seq as usize], &mut out, &mut ignored);
-        out.iter()
-            .any(|o| o.region == region && o.seller_sku == seller_sku)
     };
     for (seq, &decided) in decided.iter().enumerate() {
         let (sku, item) = nth(seq);
@@ -730,19 +699,8 @@ pub fn run_into(
             }
             Decision::Failed(_) => {}
             Decision::Published(ri) => {
-                // At most 2^32 SKUs: the inventory readers count rows in u32 ids.
-                let seq32 = u32::try_from(seq).unwrap_or(u32::MAX);
                 for p in scratch.drain(..) {
-                    let same = |prev| makes(prev, p.region, &p.seller_sku);
-                    if let Some(prev) = owners.claim(p.region, &p.seller_sku, seq32, same) {
-                        problems.push(SimProblem::DuplicateSellerSku {
-                            seller_sku: p.seller_sku.clone(),
-                            region: p.region,
-                            first: nth(prev as usize).0.to_string(),
-                            second: sku.to_string(),
-                        });
-                        continue;
-                    }
+                    owners.push(owner_key(p.region, &p.seller_sku));
                     let (change, prov) = finish(
                         policy,
                         p,
@@ -774,6 +732,36 @@ pub fn run_into(
                 }
                 for (change, prov) in batch.drain(..) {
                     sink.offer(change, prov);
+                }
+            }
+        }
+    }
+    if let Some(dups) = repeated(owners) {
+        // Rare: look at the strings of the offers whose keys repeat, in run order.
+        let mut first: HashMap<(Region, String), usize> = HashMap::new();
+        let mut out = Vec::new();
+        let mut ignored = Problems::default();
+        for (seq, &d) in decided.iter().enumerate() {
+            let (sku, item) = nth(seq);
+            out.clear();
+            engine.evaluate_decided(sku, item, d, &mut out, &mut ignored);
+            for p in out.drain(..) {
+                if !dups.contains(&owner_key(p.region, &p.seller_sku)) {
+                    continue;
+                }
+                match first.entry((p.region, p.seller_sku)) {
+                    std::collections::hash_map::Entry::Vacant(v) => {
+                        v.insert(seq);
+                    }
+                    std::collections::hash_map::Entry::Occupied(o) => {
+                        let ((region, seller_sku), prev) = (o.key().clone(), *o.get());
+                        problems.push(SimProblem::DuplicateSellerSku {
+                            seller_sku,
+                            region,
+                            first: nth(prev).0.to_string(),
+                            second: sku.to_string(),
+                        });
+                    }
                 }
             }
         }

@@ -344,7 +344,7 @@ fn first_matching_rule_decides() {
             (
                 c.offer.seller_sku.as_str(),
                 c.offer.channels[0].quantity,
-                c.offer.rule.as_str(),
+                &*c.offer.rule,
             )
         })
         .collect();
@@ -360,7 +360,7 @@ fn shared_seller_sku_is_one_offer_and_counted_once_for_exposure() {
     let pre = run(&pol, &st, None).unwrap();
     assert_eq!(pre.changes.len(), 1);
     let o = &pre.changes[0].offer;
-    assert_eq!(o.marketplaces, vec!["US", "CA", "MX"]);
+    assert_eq!(*o.marketplaces, ["US", "CA", "MX"]);
     assert_eq!(o.marketplace_ids.len(), 3);
     assert_eq!(o.channels[0].quantity, 2);
     assert_eq!(pre.summary.exposure, 0);
@@ -491,7 +491,7 @@ fn change_kinds_against_current_listings() {
         (0, 1, 1, 1)
     );
     // `--allow-new` writes it.
-    let opts = Options { allow_new: true };
+    let opts = Options { allow_new: true, ..Options::default() };
     let pre = run_with(&pol, &st, Some(&cur), opts).unwrap();
     assert!(pre.changes.iter().all(|c| c.hold.is_none()));
     assert_eq!(
@@ -563,7 +563,7 @@ fn gb_renders_gb_and_is_the_uk_listing() {
         .insert("A-GB".into(), ["UK".to_string()].into());
     let pre = run(&pol, &stock(&[("A", NEWARK, 3, 0)]), Some(&cur)).unwrap();
     assert_eq!(pre.changes[0].offer.seller_sku, "A-GB");
-    assert_eq!(pre.changes[0].offer.marketplace_ids, vec!["A1F83G8C2ARO7P"]);
+    assert_eq!(*pre.changes[0].offer.marketplace_ids, ["A1F83G8C2ARO7P"]);
     // Listed in UK (the data's code) is the marketplace GB names: not "also shown in UK".
     assert!(
         pre.provenance[0].also_shown_in.is_empty(),
@@ -614,7 +614,7 @@ fn tags_and_attributes_select() {
     let got: Vec<(&str, &str)> = pre
         .changes
         .iter()
-        .map(|c| (c.offer.seller_sku.as_str(), c.offer.rule.as_str()))
+        .map(|c| (c.offer.seller_sku.as_str(), &*c.offer.rule))
         .collect();
     assert_eq!(got, vec![("A", "brand"), ("C", "not-fragile")]);
     assert_eq!(pre.unmatched, 1);
@@ -758,7 +758,7 @@ fn an_fba_seller_sku_is_never_written_even_with_allow_new() {
     let (pol, st) = shared_na();
     let mut cur = Current::default();
     cur.amazon_fulfilled.insert("A".into(), "AMAZON_NA".into());
-    for opts in [Options::default(), Options { allow_new: true }] {
+    for opts in [Options::default(), Options { allow_new: true, ..Options::default() }] {
         let pre = run_with(&pol, &st, Some(&cur), opts).unwrap();
         assert_eq!(
             pre.changes[0].hold.as_deref(),
@@ -780,13 +780,13 @@ fn a_shared_seller_sku_is_written_only_where_it_is_listed() {
     let pre = run(&pol, &st, Some(&listed("A", 1, &["US"]))).unwrap();
     let c = &pre.changes[0];
     assert!(c.hold.is_none());
-    assert_eq!(c.offer.marketplaces, ["US"]);
-    assert_eq!(c.offer.marketplace_ids, ["ATVPDKIKX0DER"]);
+    assert_eq!(*c.offer.marketplaces, ["US"]);
+    assert_eq!(*c.offer.marketplace_ids, ["ATVPDKIKX0DER"]);
     assert_eq!(&*pre.provenance[0].not_listed_in, ["CA", "MX"]);
     // --allow-new creates the offers in CA and MX too.
-    let opts = Options { allow_new: true };
+    let opts = Options { allow_new: true, ..Options::default() };
     let pre = run_with(&pol, &st, Some(&listed("A", 1, &["US"])), opts).unwrap();
-    assert_eq!(pre.changes[0].offer.marketplaces, ["US", "CA", "MX"]);
+    assert_eq!(*pre.changes[0].offer.marketplaces, ["US", "CA", "MX"]);
     assert!(pre.provenance[0].not_listed_in.is_empty());
 }
 
@@ -965,7 +965,7 @@ fn on_fba_error_fails_the_run_naming_every_fba_offer() {
         "{text}"
     );
     // `--allow-new` does not lift it, and explain fails the same way.
-    assert!(run_with(&pol, &st, Some(&fba_current()), Options { allow_new: true }).is_err());
+    assert!(run_with(&pol, &st, Some(&fba_current()), Options { allow_new: true, ..Options::default() }).is_err());
     let e = explain(&pol, &st, Some(&fba_current()), "C", Options::default()).unwrap_err();
     assert!(
         matches!(&e.problems[..], [SimProblem::FulfilledByAmazon { seller_sku, .. }] if seller_sku == "C")
@@ -1010,7 +1010,7 @@ rule "rest" {
     // "A" is FBA under the rule that skips: held, and the run goes on.
     let mut cur = listed("B", 1, &["US"]);
     cur.amazon_fulfilled.insert("A".into(), "AMAZON_NA".into());
-    let pre = run_with(&pol, &st, Some(&cur), Options { allow_new: true }).unwrap();
+    let pre = run_with(&pol, &st, Some(&cur), Options { allow_new: true, ..Options::default() }).unwrap();
     assert_eq!(pre.summary.offers_fulfilled_by_amazon, 1);
     // "C" is FBA under the rule that inherits `on_fba error`: the run fails naming it.
     cur.amazon_fulfilled.insert("C".into(), "AMAZON_NA".into());
