@@ -262,7 +262,13 @@ fn simulate_table(loaded: &Loaded) -> Result<(Policy, Preview), ExitCode> {
     };
     let m = &loaded.members[0];
     let run = |sink: &mut dyn sim::Sink| {
-        sim::run_into(&m.policy, &m.stock, loaded.current.as_ref(), loaded.options, sink)
+        sim::run_into(
+            &m.policy,
+            &m.stock,
+            loaded.current.as_ref(),
+            loaded.options,
+            sink,
+        )
     };
     let mut measure = preview::Measure::new(&m.policy);
     let mut preview = run(&mut measure).map_err(fail)?;

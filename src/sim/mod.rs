@@ -1014,7 +1014,17 @@ pub fn explain(
     };
     let offers: Vec<(OfferChange, Provenance)> = produced
         .into_iter()
-        .map(|p| finish(policy, p, sku, current, opts, &mut Shared::default(), &mut warnings))
+        .map(|p| {
+            finish(
+                policy,
+                p,
+                sku,
+                current,
+                opts,
+                &mut Shared::default(),
+                &mut warnings,
+            )
+        })
         .collect();
     // As in `run`: `on_fba error` fails rather than showing the held offer.
     let mut problems = Problems::default();
