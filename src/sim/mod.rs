@@ -164,22 +164,10 @@ impl Owners {
     }
 }
 
-/// Compare an offer's channels with the current listing. Only the channels the offer writes
-/// count: a `merge` leaves the others alone.
+/// Compare an offer's channels with the current listing: [`ChangeKind::of`], the rule `allot
+/// show` uses too.
 fn classify(channels: &[ChannelQty], current: Option<&BTreeMap<String, u64>>) -> ChangeKind {
-    let Some(cur) = current else {
-        return ChangeKind::New;
-    };
-    if channels
-        .iter()
-        .all(|c| cur.get(&c.channel) == Some(&c.quantity))
-    {
-        ChangeKind::Unchanged
-    } else if channels.iter().all(|c| c.quantity == 0) {
-        ChangeKind::Zeroed
-    } else {
-        ChangeKind::Changed
-    }
+    ChangeKind::of(channels, current.map(|m| |c: &str| m.get(c).copied()))
 }
 
 fn same_channels(a: &[ChannelQty], b: &[ChannelQty]) -> bool {
