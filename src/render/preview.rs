@@ -76,18 +76,28 @@ fn rows<'a>(
     policy: &'a Policy,
     changes: &'a [OfferChange],
 ) -> impl Iterator<Item = [String; 6]> + 'a {
-    changes.iter().filter(|c| c.is_write()).flat_map(move |c| {
-        c.offer.channels.iter().map(move |ch| {
-            let cur = current_of(c, &ch.channel).map_or("-".to_string(), |q| q.to_string());
-            [
-                c.offer.seller_sku.clone(),
-                c.offer.marketplaces.join(","),
-                channel_name(policy, &ch.channel).to_string(),
-                format!("{cur} → {}", ch.quantity),
-                kind_str(c.kind).to_string(),
-                c.offer.rule.clone(),
-            ]
-        })
+    changes
+        .iter()
+        .filter(|c| c.is_write())
+        .flat_map(move |c| change_rows(policy, c))
+}
+
+/// The table's rows of one offer that changes, one per channel (callers skip offers that do
+/// not: `OfferChange::is_write`).
+pub fn change_rows<'a>(
+    policy: &'a Policy,
+    c: &'a OfferChange,
+) -> impl Iterator<Item = [String; 6]> + 'a {
+    c.offer.channels.iter().map(move |ch| {
+        let cur = current_of(c, &ch.channel).map_or("-".to_string(), |q| q.to_string());
+        [
+            c.offer.seller_sku.clone(),
+            c.offer.marketplaces.join(","),
+            channel_name(policy, &ch.channel).to_string(),
+            format!("{cur} → {}", ch.quantity),
+            kind_str(c.kind).to_string(),
+            c.offer.rule.clone(),
+        ]
     })
 }
 
@@ -133,14 +143,25 @@ fn summary_lines(s: &Summary, preview: &Preview) -> Vec<String> {
     ]
 }
 
-/// The table of the offers that change (one row per channel), or "No offer changes.". Shared
-/// by the preview and `allot show` (a saved plan's operations as offer changes).
-pub fn changes_table<W: Write>(
-    w: &mut W,
-    policy: &Policy,
-    changes: &[OfferChange],
-) -> io::Result<()> {
-    const HEAD: [&str; 6] = [
+/// The change table's column widths, measured over its rows before any is printed (so a saved
+/// plan can be measured in one pass over its file and printed in another).
+#[derive(Clone, Debug)]
+pub struct ChangesTable {
+    width: [usize; 6],
+    any: bool,
+}
+
+impl Default for ChangesTable {
+    fn default() -> Self {
+        ChangesTable {
+            width: Self::HEAD.map(|h| h.chars().count()),
+            any: false,
+        }
+    }
+}
+
+impl ChangesTable {
+    const HEAD: [&'static str; 6] = [
         "SELLER SKU",
         "MARKETPLACES",
         "CHANNEL",
@@ -148,36 +169,60 @@ pub fn changes_table<W: Write>(
         "KIND",
         "RULE",
     ];
+    /// A cell wider than this does not widen its column.
     const MAX: usize = 44;
-    let mut width: [usize; 6] = HEAD.map(|h| h.chars().count());
-    let mut any = false;
-    for r in rows(policy, changes) {
-        any = true;
-        for (i, cell) in r.iter().enumerate() {
-            width[i] = width[i].max(cell.chars().count().min(MAX));
+
+    pub fn measure(&mut self, row: &[String; 6]) {
+        self.any = true;
+        for (i, cell) in row.iter().enumerate() {
+            self.width[i] = self.width[i].max(cell.chars().count().min(Self::MAX));
         }
     }
-    let line = |w: &mut W, cells: &[&str]| -> io::Result<()> {
+
+    /// The head line, or "No offer changes." when no row was measured.
+    pub fn write_head<W: Write + ?Sized>(&self, w: &mut W) -> io::Result<()> {
+        if self.any {
+            self.line(w, &Self::HEAD)
+        } else {
+            writeln!(w, "No offer changes.")
+        }
+    }
+
+    pub fn write_row<W: Write + ?Sized>(&self, w: &mut W, row: &[String; 6]) -> io::Result<()> {
+        let cells: Vec<&str> = row.iter().map(String::as_str).collect();
+        self.line(w, &cells)
+    }
+
+    fn line<W: Write + ?Sized>(&self, w: &mut W, cells: &[&str]) -> io::Result<()> {
         let mut out = String::new();
         for (i, c) in cells.iter().enumerate() {
             let n = c.chars().count();
-            if i + 1 == cells.len() {
-                out.push_str(c);
-            } else {
-                out.push_str(c);
-                out.extend(std::iter::repeat_n(' ', width[i].saturating_sub(n) + 2));
+            out.push_str(c);
+            if i + 1 < cells.len() {
+                out.extend(std::iter::repeat_n(
+                    ' ',
+                    self.width[i].saturating_sub(n) + 2,
+                ));
             }
         }
         writeln!(w, "{}", out.trim_end())
-    };
-    if any {
-        line(w, &HEAD)?;
-        for r in rows(policy, changes) {
-            let cells: Vec<&str> = r.iter().map(String::as_str).collect();
-            line(w, &cells)?;
-        }
-    } else {
-        writeln!(w, "No offer changes.")?;
+    }
+}
+
+/// The table of the offers that change (one row per channel), or "No offer changes.". Shared
+/// by the preview and `allot show` (a saved plan's operations as offer changes).
+pub fn changes_table<W: Write>(
+    w: &mut W,
+    policy: &Policy,
+    changes: &[OfferChange],
+) -> io::Result<()> {
+    let mut table = ChangesTable::default();
+    for r in rows(policy, changes) {
+        table.measure(&r);
+    }
+    table.write_head(w)?;
+    for r in rows(policy, changes) {
+        table.write_row(w, &r)?;
     }
     Ok(())
 }
@@ -456,39 +501,60 @@ pub fn changes_markdown(
     budget: usize,
     max_chars: usize,
 ) -> String {
-    let mut out = String::new();
-    let changed: Vec<&OfferChange> = changes.iter().filter(|c| c.is_write()).collect();
+    let changed = changes.iter().filter(|c| c.is_write()).count();
     let mut body = String::new();
     let mut shown = 0usize;
     for r in rows(policy, changes) {
-        let line = format!(
-            "| `{}` | {} | {} | {} | {} | {} |\n",
-            md_escape(&r[0]),
-            r[1],
-            md_escape(&r[2]),
-            r[3],
-            r[4],
-            md_escape(&r[5])
-        );
+        let line = markdown_row(&r);
         if body.len() + line.len() > budget {
             break;
         }
         body.push_str(&line);
         shown += 1;
     }
-    let total_rows: usize = changed.iter().map(|c| c.offer.channels.len()).sum();
+    let total_rows: usize = changes
+        .iter()
+        .filter(|c| c.is_write())
+        .map(|c| c.offer.channels.len())
+        .sum();
+    changes_markdown_parts(changed, total_rows, shown, &body, max_chars)
+}
+
+/// One row of the Markdown change table.
+pub fn markdown_row(r: &[String; 6]) -> String {
+    format!(
+        "| `{}` | {} | {} | {} | {} | {} |\n",
+        md_escape(&r[0]),
+        r[1],
+        md_escape(&r[2]),
+        r[3],
+        r[4],
+        md_escape(&r[5])
+    )
+}
+
+/// The Markdown change table around rows already cut to the budget: `changed` offers with
+/// `total_rows` rows, of which the first `shown` are in `body`.
+pub fn changes_markdown_parts(
+    changed: usize,
+    total_rows: usize,
+    shown: usize,
+    body: &str,
+    max_chars: usize,
+) -> String {
+    let mut out = String::new();
     out.push_str(&format!(
         "<details><summary>{} offer{} change{} ({} channel row{})</summary>\n\n",
-        changed.len(),
-        if changed.len() == 1 { "" } else { "s" },
-        if changed.len() == 1 { "s" } else { "" },
+        changed,
+        if changed == 1 { "" } else { "s" },
+        if changed == 1 { "s" } else { "" },
         total_rows,
         if total_rows == 1 { "" } else { "s" }
     ));
     if total_rows > 0 {
         out.push_str("| seller SKU | marketplaces | channel | current → new | kind | rule |\n");
         out.push_str("|---|---|---|---|---|---|\n");
-        out.push_str(&body);
+        out.push_str(body);
     }
     if shown < total_rows {
         out.push_str(&format!(
