@@ -11,7 +11,7 @@
 //! pass, with the header from the first.
 
 use std::borrow::Borrow;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::fs::{self, File};
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::io::{self, BufReader, BufWriter, Read, Write};
@@ -32,7 +32,7 @@ const DIGEST: &str = "digest";
 // ---- The canonical form, around a streamed `operations` ----
 
 /// Top-level keys but `operations` and `digest`, sorted as the canonical form sorts them.
-fn sorted_keys<'a>(top: &'a Map<String, Value>, keep: impl Fn(&str) -> bool) -> Vec<&'a String> {
+fn sorted_keys(top: &Map<String, Value>, keep: impl Fn(&str) -> bool) -> Vec<&String> {
     let mut keys: Vec<&String> = top
         .keys()
         .filter(|k| k.as_str() != OPS && k.as_str() != DIGEST && keep(k))
@@ -259,27 +259,31 @@ impl<R: Read> Read for HashRead<R> {
 
 /// The operations' invariants that span operations, checked as they stream. This is the only
 /// memory the reader keeps per operation: ids (a contiguous run plus a set of the others) and
-/// one 64-bit hash per (region, seller SKU) with the index of its first operation. A hash seen
-/// twice is only a suspect: [`resolve`] compares the SKUs exactly in another pass.
+/// one 64-bit hash per (region, seller SKU). A hash seen twice is only a suspect: [`resolve`]
+/// compares the SKUs with that hash exactly in another pass.
 #[derive(Default)]
 struct OpCheck {
     /// Every id in 1..=contiguous was seen.
     contiguous: u32,
     other_ids: HashSet<u32>,
-    skus: HashMap<u64, u32>,
-    suspects: Vec<Suspect>,
+    skus: HashSet<u64>,
+    /// Hashes seen more than once.
+    suspects: HashSet<u64>,
     /// The first operation that breaks a rule: (index, why).
     invalid: Option<(u64, String)>,
 }
 
-struct Suspect {
-    index: u64,
-    first: u32,
-    region: crate::marketplaces::Region,
-    seller_sku: String,
+#[cfg(test)]
+thread_local! {
+    /// Tests: every SKU hashes alike, so every operation after the first is a suspect.
+    pub(super) static COLLIDE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 fn sku_hash(region: crate::marketplaces::Region, sku: &str) -> u64 {
+    #[cfg(test)]
+    if COLLIDE.with(|c| c.get()) {
+        return 0;
+    }
     // Fixed keys: the same on every pass (a collision only costs a resolving pass).
     let mut h = DefaultHasher::new();
     region.hash(&mut h);
@@ -310,12 +314,12 @@ impl OpCheck {
         if self.invalid.is_some() {
             return;
         }
-        if let Some(why) = self.problem(index, op) {
+        if let Some(why) = self.problem(op) {
             self.invalid = Some((index, why));
         }
     }
 
-    fn problem(&mut self, index: u64, op: &Operation) -> Option<String> {
+    fn problem(&mut self, op: &Operation) -> Option<String> {
         if op.id == 0 || !self.insert_id(op.id) {
             return Some(format!(
                 "operation id {} is zero or used twice (seller SKU `{}`)",
@@ -325,19 +329,9 @@ impl OpCheck {
         if op.id as usize > MAX_OPERATIONS {
             return Some(format!("operation id {} is too large", op.id));
         }
-        // Ids are unique and at most MAX_OPERATIONS (< u32::MAX) up to here, so the index of
-        // an operation being checked fits a u32.
-        let at = u32::try_from(index).unwrap_or(u32::MAX);
-        match self.skus.entry(sku_hash(op.region, &op.seller_sku)) {
-            std::collections::hash_map::Entry::Vacant(e) => {
-                e.insert(at);
-            }
-            std::collections::hash_map::Entry::Occupied(e) => self.suspects.push(Suspect {
-                index,
-                first: *e.get(),
-                region: op.region,
-                seller_sku: op.seller_sku.clone(),
-            }),
+        let h = sku_hash(op.region, &op.seller_sku);
+        if !self.skus.insert(h) {
+            self.suspects.insert(h);
         }
         if let Some(p) = operation_problem(
             &op.seller_sku,
@@ -905,44 +899,39 @@ fn finish(src: Source, path: &Path, mut first: Scan) -> Result<(PlanHeader, Stri
     Ok((header, actual))
 }
 
-/// Of the suspected duplicate (region, seller SKU)s, the first that really is one: reads the
-/// SKUs of the operations they collided with in another pass (only when a hash repeated).
+/// The first operation that writes a (region, seller SKU) an earlier one wrote: reads the plan
+/// again and compares exactly, but only the operations whose hash was seen twice (normally
+/// none: this pass runs only when a hash repeated).
 fn resolve(
     src: Source,
     path: &Path,
     first: &Scan,
-    suspects: &[Suspect],
+    suspects: &HashSet<u64>,
 ) -> Result<Option<(u64, String)>, PlanError> {
     if suspects.is_empty() {
         return Ok(None);
     }
-    let wanted: HashSet<u64> = suspects.iter().map(|s| u64::from(s.first)).collect();
-    let mut found: HashMap<u64, (crate::marketplaces::Region, String)> = HashMap::new();
+    let mut seen: HashSet<(crate::marketplaces::Region, String)> = HashSet::new();
+    let mut dup: Option<(u64, String)> = None;
     let again = scan(src, path, Some(&first.top), false, &mut |i, op| {
-        if wanted.contains(&i) {
-            found.insert(i, (op.region, op.seller_sku));
+        if dup.is_none()
+            && suspects.contains(&sku_hash(op.region, &op.seller_sku))
+            && !seen.insert((op.region, op.seller_sku.clone()))
+        {
+            dup = Some((
+                i,
+                format!(
+                    "seller SKU `{}` ({}) is written twice",
+                    op.seller_sku, op.region
+                ),
+            ));
         }
         Ok(())
     })?;
     if again.raw != first.raw {
         return Err(changed(path));
     }
-    Ok(suspects
-        .iter()
-        .find(|s| {
-            found
-                .get(&u64::from(s.first))
-                .is_some_and(|(r, sku)| *r == s.region && *sku == s.seller_sku)
-        })
-        .map(|s| {
-            (
-                s.index,
-                format!(
-                    "seller SKU `{}` ({}) is written twice",
-                    s.seller_sku, s.region
-                ),
-            )
-        }))
+    Ok(dup)
 }
 
 fn validate_header(h: &PlanHeader) -> Result<(), String> {
