@@ -146,6 +146,35 @@ impl<W: Write> PlanJsonWriter<W> {
     }
 }
 
+/// The digest of a plan made of `header` and `ops` (what [`PlanJsonWriter`] writes), hashed one
+/// operation at a time.
+pub fn digest_of<'a>(header: &PlanHeader, ops: impl IntoIterator<Item = &'a Operation>) -> String {
+    // Plain data (strings, integers, enums, maps with string keys) always serializes to JSON,
+    // and a struct to an object.
+    let top = match serde_json::to_value(header) {
+        Ok(Value::Object(m)) => m,
+        _ => unreachable!("a plan header always serializes to a JSON object"),
+    };
+    let mut canon = Vec::with_capacity(1024);
+    let mut hasher = Sha256::new();
+    canonical_head(&top, &mut canon);
+    hasher.update(&canon);
+    for (i, op) in ops.into_iter().enumerate() {
+        canon.clear();
+        if i > 0 {
+            canon.push(b',');
+        }
+        // As above: an operation always serializes.
+        let v = serde_json::to_value(op).unwrap_or(Value::Null);
+        write_canonical(&v, &mut canon, None);
+        hasher.update(&canon);
+    }
+    canon.clear();
+    canonical_tail(&top, &mut canon);
+    hasher.update(&canon);
+    hex::encode(hasher.finalize())
+}
+
 /// `v` pretty-printed as it would be `level` objects deep: serde_json's own pretty text with
 /// each line break followed by the indentation (strings never hold a raw line break).
 fn pretty_at<W: Write>(v: &Value, level: usize, buf: &mut Vec<u8>, out: &mut W) -> io::Result<()> {

@@ -307,13 +307,9 @@ fn sha256_file(path: &Path) -> io::Result<String> {
 }
 
 /// Sets `plan.digest` from its content. `build` does it; call it after changing a plan in code.
+/// Hashed operation by operation, never holding the plan as one JSON value.
 pub fn seal(plan: &mut Plan) {
-    plan.digest = compute_digest(&plan_value(plan));
-}
-
-fn plan_value(plan: &Plan) -> Value {
-    // A Plan is plain data (strings, integers, enums, maps with string keys): it always serializes.
-    serde_json::to_value(plan).expect("a Plan always serializes to JSON")
+    plan.digest = file::digest_of(&plan.header(), &plan.operations);
 }
 
 /// The digest of a plan's JSON object: SHA-256 (hex) of its canonical form without `digest`.
