@@ -418,6 +418,10 @@ struct State<'k, 'f> {
     fail: Option<PlanError>,
     stopped: bool,
     not_object: bool,
+    /// A later pass over bytes an earlier one verified (their raw SHA-256 is compared at the
+    /// end): operations are read straight into their type, without the per-value duplicate
+    /// checks and the canonical hash, and the rest of the header is skipped.
+    trust: bool,
 }
 
 impl State<'_, '_> {
@@ -626,6 +630,10 @@ impl<'de> Visitor<'de> for Top<'_, '_, '_> {
                 parent: Some(&root),
                 seg: Seg::Key(&key),
             };
+            if st.trust && key != OPS {
+                map.next_value::<de::IgnoredAny>()?;
+                continue;
+            }
             if key == OPS {
                 if st.ops_seen {
                     return Err(twice(&at));
@@ -702,6 +710,17 @@ impl<'de> Visitor<'de> for Ops<'_, '_, '_> {
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         let st = self.st;
         st.streamed = true;
+        if st.trust {
+            while let Some(op) = seq.next_element::<Operation>()? {
+                let index = st.count;
+                st.count += 1;
+                if (st.on_op)(index, op).is_err() {
+                    st.stopped = true;
+                    return Err(de::Error::custom("stopped by the consumer"));
+                }
+            }
+            return Ok(());
+        }
         st.canon.clear();
         canonical_head(st.known.unwrap_or(&st.top), &mut st.canon);
         st.hasher.update(&st.canon);
@@ -758,6 +777,7 @@ fn scan(
     path: &Path,
     known: Option<&Map<String, Value>>,
     check_ops: bool,
+    trust: bool,
     on_op: OnOp,
 ) -> Result<Scan, PlanError> {
     let reader: Box<dyn Read> = match src {
@@ -787,6 +807,7 @@ fn scan(
         fail: None,
         stopped: false,
         not_object: false,
+        trust,
     };
     let result = {
         let mut de = serde_json::Deserializer::from_reader(&mut raw);
@@ -868,7 +889,14 @@ fn finish(src: Source, path: &Path, mut first: Scan) -> Result<(PlanHeader, Stri
     let actual = if first.streamed {
         if first.late {
             // A key sorting before `operations` came after it: hash again, knowing the header.
-            let again = scan(src, path, Some(&first.top), false, &mut |_, _| Ok(()))?;
+            let again = scan(
+                src,
+                path,
+                Some(&first.top),
+                false,
+                false,
+                &mut |_, _| Ok(()),
+            )?;
             if again.raw != first.raw {
                 return Err(changed(path));
             }
@@ -942,7 +970,7 @@ fn resolve(
     }
     let mut seen: HashSet<(crate::marketplaces::Region, String)> = HashSet::new();
     let mut dup: Option<(u64, String)> = None;
-    let again = scan(src, path, Some(&first.top), false, &mut |i, op| {
+    let again = scan(src, path, Some(&first.top), false, false, &mut |i, op| {
         if dup.is_none()
             && suspects.contains(&sku_hash(op.region, &op.seller_sku))
             && !seen.insert((op.region, op.seller_sku.clone()))
@@ -997,7 +1025,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Plan, PlanError> {
 
 fn read_from(src: Source, path: &Path) -> Result<Plan, PlanError> {
     let mut ops = Vec::new();
-    let first = scan(src, path, None, true, &mut |_, op| {
+    let first = scan(src, path, None, true, false, &mut |_, op| {
         ops.push(op);
         Ok(())
     })?;
@@ -1023,7 +1051,7 @@ pub struct VerifiedPlan {
 /// known to be right: use it to measure (column widths, counts), never to act.
 pub fn verify(path: &Path, mut observe: impl FnMut(&Operation)) -> Result<VerifiedPlan, PlanError> {
     let src = Source::File(path);
-    let first = scan(src, path, None, true, &mut |_, op| {
+    let first = scan(src, path, None, true, false, &mut |_, op| {
         observe(&op);
         Ok(())
     })?;
@@ -1057,6 +1085,7 @@ impl VerifiedPlan {
             &self.path,
             Some(&self.top),
             false,
+            true,
             &mut |_, op| {
                 f(op).map_err(|e| {
                     user = Some(e);
@@ -1067,7 +1096,12 @@ impl VerifiedPlan {
         if let Some(e) = user {
             return Err(e);
         }
-        let again = r?;
+        // The first pass read these bytes whole and well-formed: a parse error now means the
+        // file changed in between.
+        let again = r.map_err(|e| match e {
+            PlanError::Read { .. } => e,
+            _ => changed(&self.path),
+        })?;
         if again.raw != self.raw || again.count != self.operations {
             return Err(changed(&self.path).into());
         }
