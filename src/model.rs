@@ -388,6 +388,37 @@ pub enum ChangeKind {
     Zeroed,
 }
 
+impl ChangeKind {
+    /// The one change rule, shared by the preview and `allot show`: compare the channels an
+    /// offer writes with the current listing (`current` looks a channel's quantity up; `None`:
+    /// not listed). Only the written channels count, because a merge leaves the others alone.
+    pub fn of<F: Fn(&str) -> Option<u64>>(
+        channels: &[ChannelQty],
+        current: Option<F>,
+    ) -> ChangeKind {
+        let Some(cur) = current else {
+            return ChangeKind::New;
+        };
+        if channels.iter().all(|c| cur(&c.channel) == Some(c.quantity)) {
+            ChangeKind::Unchanged
+        } else if channels.iter().all(|c| c.quantity == 0) {
+            ChangeKind::Zeroed
+        } else {
+            ChangeKind::Changed
+        }
+    }
+
+    /// [`ChangeKind::of`] against a listing's channel list (as a saved plan's `previous`).
+    pub fn of_list(channels: &[ChannelQty], current: Option<&[ChannelQty]>) -> ChangeKind {
+        ChangeKind::of(
+            channels,
+            current.map(|list| {
+                |code: &str| list.iter().find(|c| c.channel == code).map(|c| c.quantity)
+            }),
+        )
+    }
+}
+
 /// Why an offer the policy computes is not written. Writing it would be a write Amazon's rules
 /// do not allow, or one whose effect is not what the policy means; the preview lists it with
 /// the reason and the plan leaves it out.

@@ -202,11 +202,16 @@ pub fn run(args: ApplyArgs) -> ExitCode {
 }
 
 async fn run_async(args: ApplyArgs) -> ExitCode {
+    if args.validate_only {
+        return validate_async(args).await;
+    }
+    // The whole plan, verified (digest included) before anything is sent: apply journals by
+    // operation and resumes, so it keeps the operations.
     let plan = match read_plan(&args.plan) {
         Ok(p) => p,
         Err(r) => return super::fail(r, 2),
     };
-    if let Err(r) = check_fresh(&plan, &args) {
+    if let Err(r) = check_fresh(&plan.created_at, &plan.inputs, &args) {
         return super::fail(r, 2);
     }
     let client = match make_client(&args.conn) {
@@ -216,7 +221,7 @@ async fn run_async(args: ApplyArgs) -> ExitCode {
     let opts = ApplyOptions {
         concurrency: args.concurrency.max(1),
         poll_timeout: args.poll_timeout,
-        validate_only: args.validate_only,
+        validate_only: false,
     };
     let skus: BTreeMap<u32, String> = plan
         .operations
@@ -224,58 +229,42 @@ async fn run_async(args: ApplyArgs) -> ExitCode {
         .map(|o| (o.id, o.seller_sku.clone()))
         .collect();
     let journal_path = journal::path_for(&args.plan);
-    let mode = if args.validate_only {
-        "validation preview"
-    } else {
-        match plan.emit {
-            Emit::Patch => "patch",
-            Emit::Feed => "feed",
-        }
+    let mode = match plan.emit {
+        Emit::Patch => "patch",
+        Emit::Feed => "feed",
     };
     let work = async {
-        let report = if args.validate_only {
-            let jobs = match patch_jobs(&plan, true) {
-                Ok(j) => j,
-                Err(r) => return Err(super::fail(r, 2)),
-            };
-            let pb = progress_bar("validating");
-            let r = engine::apply_patches(&client, jobs, None, &opts, &pb).await;
-            pb.finish_and_clear();
-            r
-        } else {
-            let known: std::collections::BTreeSet<u32> = skus.keys().copied().collect();
-            let opened =
-                match Journal::open_for_plan(&journal_path, &plan.digest, plan.emit, &known) {
+        let known: std::collections::BTreeSet<u32> = skus.keys().copied().collect();
+        let opened = match Journal::open_for_plan(&journal_path, &plan.digest, plan.emit, &known) {
+            Ok(j) => j,
+            Err(e) => {
+                let help = e.help();
+                return Err(super::fail(
+                    miette!(code = "allot::journal", help = help, "{e}"),
+                    2,
+                ));
+            }
+        };
+        let report = match plan.emit {
+            Emit::Patch => {
+                let jobs = match patch_jobs(&plan, false) {
                     Ok(j) => j,
-                    Err(e) => {
-                        let help = e.help();
-                        return Err(super::fail(
-                            miette!(code = "allot::journal", help = help, "{e}"),
-                            2,
-                        ));
-                    }
+                    Err(r) => return Err(super::fail(r, 2)),
                 };
-            match plan.emit {
-                Emit::Patch => {
-                    let jobs = match patch_jobs(&plan, false) {
-                        Ok(j) => j,
-                        Err(r) => return Err(super::fail(r, 2)),
-                    };
-                    let pb = progress_bar("patching");
-                    let r = engine::apply_patches(&client, jobs, Some(opened), &opts, &pb).await;
-                    pb.finish_and_clear();
-                    r
-                }
-                Emit::Feed => {
-                    let jobs = match feed_jobs(&plan) {
-                        Ok(j) => j,
-                        Err(r) => return Err(super::fail(r, 2)),
-                    };
-                    let pb = progress_bar("feeds");
-                    let r = engine::apply_feeds(&client, jobs, &skus, opened, &opts, &pb).await;
-                    pb.finish_and_clear();
-                    r
-                }
+                let pb = progress_bar("patching");
+                let r = engine::apply_patches(&client, jobs, Some(opened), &opts, &pb).await;
+                pb.finish_and_clear();
+                r
+            }
+            Emit::Feed => {
+                let jobs = match feed_jobs(&plan) {
+                    Ok(j) => j,
+                    Err(r) => return Err(super::fail(r, 2)),
+                };
+                let pb = progress_bar("feeds");
+                let r = engine::apply_feeds(&client, jobs, &skus, opened, &opts, &pb).await;
+                pb.finish_and_clear();
+                r
             }
         };
         Ok(report)
@@ -287,22 +276,179 @@ async fn run_async(args: ApplyArgs) -> ExitCode {
             Err(code) => return code,
         },
         _ = tokio::signal::ctrl_c() => {
-            let again = if args.validate_only {
-                String::new()
-            } else {
-                format!(
-                    "; every answer received so far is journaled: run `allot apply {}` to resume",
+            return super::fail(
+                miette!(
+                    "interrupted; every answer received so far is journaled: run `allot apply {}` to resume",
                     args.plan.display()
-                )
-            };
-            return super::fail(miette!("interrupted{again}"), 1);
+                ),
+                1,
+            );
         }
     };
+    let counts = report.counts();
+    let total = report.operations.len();
+    finish(&report, counts, total, &args, mode)
+}
+
+/// `--validate-only`: the plan is verified in a first pass, then streamed from its file in
+/// batches of validation-preview requests, so memory does not grow with the plan (only the
+/// operations Amazon had something to say about are kept for the report). Amazon saves nothing
+/// in a validation preview, so sending from the second pass is safe even though a file changed
+/// between the passes is only refused at its end.
+async fn validate_async(args: ApplyArgs) -> ExitCode {
+    let verified = match crate::plan::verify(&args.plan, |_| {}) {
+        Ok(v) => v,
+        Err(e) => return super::fail(miette::Report::new(e), 2),
+    };
+    if let Err(r) = check_fresh(&verified.header.created_at, &verified.header.inputs, &args) {
+        return super::fail(r, 2);
+    }
+    let client = match make_client(&args.conn) {
+        Ok(c) => c,
+        Err(r) => return super::fail(r, 2),
+    };
+    let opts = ApplyOptions {
+        concurrency: args.concurrency.max(1),
+        poll_timeout: args.poll_timeout,
+        validate_only: true,
+    };
+    let work = validate_streamed(&client, verified, &opts);
+    let tally = tokio::select! {
+        r = work => match r {
+            Ok(t) => t,
+            Err(r) => return super::fail(r, 2),
+        },
+        _ = tokio::signal::ctrl_c() => return super::fail(miette!("interrupted"), 1),
+    };
+    finish(
+        &tally.report,
+        tally.counts,
+        tally.total,
+        &args,
+        "validation preview",
+    )
+}
+
+/// A validation run's results, batch by batch: the counts of every operation, and the
+/// operations themselves only when there is something to print about them.
+#[derive(Default)]
+struct Tally {
+    report: engine::ApplyReport,
+    counts: engine::Counts,
+    total: usize,
+}
+
+impl Tally {
+    fn absorb(&mut self, batch: engine::ApplyReport) {
+        let c = batch.counts();
+        self.counts.accepted += c.accepted;
+        self.counts.already_accepted += c.already_accepted;
+        self.counts.valid += c.valid;
+        self.counts.invalid += c.invalid;
+        self.counts.failed += c.failed;
+        self.counts.pending += c.pending;
+        self.total += batch.operations.len();
+        for (id, (sku, standing)) in batch.operations {
+            let quiet = matches!(
+                &standing,
+                Standing::Done(Outcome::Valid { issues } | Outcome::Accepted { issues, .. })
+                    if issues.is_empty()
+            );
+            if !quiet {
+                self.report.operations.insert(id, (sku, standing));
+            }
+        }
+        self.report.notes.extend(batch.notes);
+        self.report.retries += batch.retries;
+        self.report.requests += batch.requests;
+        if batch.fatal.is_some() {
+            self.report.fatal = batch.fatal;
+        }
+    }
+}
+
+/// Why the reading side of a streamed validation stopped.
+enum ReadStop {
+    Plan(crate::plan::PlanError),
+    /// The sending side stopped first (a fatal error): nothing more is wanted.
+    Closed,
+}
+
+impl From<crate::plan::PlanError> for ReadStop {
+    fn from(e: crate::plan::PlanError) -> Self {
+        ReadStop::Plan(e)
+    }
+}
+
+async fn validate_streamed(
+    client: &Client,
+    verified: crate::plan::VerifiedPlan,
+    opts: &ApplyOptions,
+) -> Result<Tally, miette::Report> {
+    /// Operations validated at a time: small enough to hold, large enough to keep the
+    /// concurrent requests busy between batches.
+    const BATCH: usize = 256;
+    let stub = Plan::from_parts(verified.header.clone(), Vec::new(), verified.digest.clone());
+    let total = usize::try_from(verified.operations).unwrap_or(usize::MAX);
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<crate::plan::Operation>(BATCH * 2);
+    let reader = tokio::task::spawn_blocking(move || {
+        verified.for_each(|op| tx.blocking_send(op).map_err(|_| ReadStop::Closed))
+    });
+    let pb = progress_bar("validating");
+    pb.set_length(total as u64);
+    // The engine sets its bar's length per call: it gets a hidden one, this bar counts all.
+    let hidden = ProgressBar::hidden();
+    let mut tally = Tally::default();
+    let mut batch = Vec::with_capacity(BATCH);
+    loop {
+        let next = rx.recv().await;
+        let done = next.is_none();
+        if let Some(op) = next {
+            batch.push(patch_job(&stub, &op, true));
+        }
+        if batch.len() == BATCH || (done && !batch.is_empty()) {
+            let n = batch.len() as u64;
+            let jobs = std::mem::take(&mut batch);
+            tally.absorb(engine::apply_patches(client, jobs, None, opts, &hidden).await);
+            pb.inc(n);
+            if tally.report.fatal.is_some() {
+                break;
+            }
+        }
+        if done {
+            break;
+        }
+    }
+    drop(rx);
+    let read = reader.await;
+    pb.finish_and_clear();
+    match read {
+        Ok(Ok(()) | Err(ReadStop::Closed)) => {}
+        Ok(Err(ReadStop::Plan(e))) => return Err(miette::Report::new(e)),
+        Err(e) => return Err(miette!("the plan reader stopped: {e}")),
+    }
+    if tally.report.fatal.is_some() {
+        // Operations never sent after the run stopped.
+        let unsent = total.saturating_sub(tally.total);
+        tally.counts.pending += unsent;
+        tally.total += unsent;
+    }
+    Ok(tally)
+}
+
+/// Prints the report and picks the exit code.
+fn finish(
+    report: &ApplyReport,
+    counts: engine::Counts,
+    total: usize,
+    args: &ApplyArgs,
+    mode: &str,
+) -> ExitCode {
     print!(
         "{}",
-        render_report(&report, &args.plan, mode, args.validate_only)
+        render_counted(report, counts, total, &args.plan, mode, args.validate_only)
     );
-    match report.fatal {
+    match &report.fatal {
         Some(engine::Fatal::Api(e)) => {
             use crate::spapi::SpApiError;
             let (help, code) = match e {
@@ -332,13 +478,33 @@ async fn run_async(args: ApplyArgs) -> ExitCode {
             let help = e.help();
             super::fail(miette!(code = "allot::journal", help = help, "{e}"), 1)
         }
-        None if report.all_ok() => ExitCode::SUCCESS,
+        None if counts.invalid + counts.failed + counts.pending == 0 => ExitCode::SUCCESS,
         None => ExitCode::from(1),
     }
 }
 
 /// The per-operation problems, then the summary. Never prints a secret: nothing here holds one.
 pub fn render_report(report: &ApplyReport, plan: &Path, mode: &str, validating: bool) -> String {
+    render_counted(
+        report,
+        report.counts(),
+        report.operations.len(),
+        plan,
+        mode,
+        validating,
+    )
+}
+
+/// [`render_report`] with the counts and the number of operations given: a streamed
+/// validation keeps only the operations worth a line.
+fn render_counted(
+    report: &ApplyReport,
+    c: engine::Counts,
+    total: usize,
+    plan: &Path,
+    mode: &str,
+    validating: bool,
+) -> String {
     use std::fmt::Write;
     let mut out = String::new();
     for (id, (sku, standing)) in &report.operations {
@@ -369,13 +535,8 @@ pub fn render_report(report: &ApplyReport, plan: &Path, mode: &str, validating: 
     for n in &report.notes {
         let _ = writeln!(out, "note: {n}");
     }
-    let c = report.counts();
-    let _ = writeln!(
-        out,
-        "{} ({mode} mode): {} operations",
-        plan.display(),
-        report.operations.len()
-    );
+    let remaining = c.invalid + c.failed + c.pending;
+    let _ = writeln!(out, "{} ({mode} mode): {total} operations", plan.display());
     if validating {
         let _ = writeln!(out, "  valid      {:>6}", c.valid);
     } else {
@@ -396,10 +557,10 @@ pub fn render_report(report: &ApplyReport, plan: &Path, mode: &str, validating: 
     let _ = writeln!(out, "  invalid    {:>6}", c.invalid);
     let _ = writeln!(out, "  failed     {:>6}", c.failed);
     let _ = writeln!(out, "  retried    {:>6} requests", report.retries);
-    let _ = writeln!(out, "  remaining  {:>6}", report.remaining());
+    let _ = writeln!(out, "  remaining  {:>6}", remaining);
     if validating {
         let _ = writeln!(out, "validation only: nothing was applied");
-    } else if report.remaining() > 0 {
+    } else if remaining > 0 {
         let _ = writeln!(
             out,
             "run `allot apply {}` again to retry what is not accepted (the journal skips the rest)",
@@ -410,22 +571,24 @@ pub fn render_report(report: &ApplyReport, plan: &Path, mode: &str, validating: 
 }
 
 /// Refuse a plan that is too old or whose inputs changed, unless `--force`.
-fn check_fresh(plan: &Plan, args: &ApplyArgs) -> Result<(), miette::Report> {
+fn check_fresh(
+    created_at: &str,
+    inputs: &crate::plan::Inputs,
+    args: &ApplyArgs,
+) -> Result<(), miette::Report> {
     if args.force {
         return Ok(());
     }
-    check_inputs(plan)?;
-    let created = time::OffsetDateTime::parse(
-        &plan.created_at,
-        &time::format_description::well_known::Rfc3339,
-    )
-    .map_err(|_| {
-        miette!(
-            code = "allot::plan-age",
-            "the plan's created_at `{}` is not an RFC 3339 time",
-            plan.created_at
-        )
-    })?;
+    crate::plan::check_input_files(inputs).map_err(miette::Report::new)?;
+    let created =
+        time::OffsetDateTime::parse(created_at, &time::format_description::well_known::Rfc3339)
+            .map_err(|_| {
+                miette!(
+                    code = "allot::plan-age",
+                    "the plan's created_at `{}` is not an RFC 3339 time",
+                    created_at
+                )
+            })?;
     let age = time::OffsetDateTime::now_utc() - created;
     let max = time::Duration::try_from(args.max_age).unwrap_or(time::Duration::MAX);
     if age > max {
@@ -457,21 +620,23 @@ fn read_plan(path: &Path) -> Result<Plan, miette::Report> {
     crate::plan::read(path).map_err(miette::Report::new)
 }
 
-fn check_inputs(plan: &Plan) -> Result<(), miette::Report> {
-    crate::plan::check_inputs(plan).map_err(miette::Report::new)
-}
-
 fn patch_jobs(plan: &Plan, validate_only: bool) -> Result<Vec<PatchJob>, miette::Report> {
     Ok(plan
         .operations
         .iter()
-        .map(|op| PatchJob {
-            op_id: op.id,
-            sku: op.seller_sku.clone(),
-            region: op.region,
-            request: crate::plan::encode::patch_request(plan, op, validate_only),
-        })
+        .map(|op| patch_job(plan, op, validate_only))
         .collect())
+}
+
+/// One operation's request; `plan` gives the seller, issue locale and patch op (its own
+/// operations are not read).
+fn patch_job(plan: &Plan, op: &crate::plan::Operation, validate_only: bool) -> PatchJob {
+    PatchJob {
+        op_id: op.id,
+        sku: op.seller_sku.clone(),
+        region: op.region,
+        request: crate::plan::encode::patch_request(plan, op, validate_only),
+    }
 }
 
 fn feed_jobs(plan: &Plan) -> Result<Vec<FeedDocument>, miette::Report> {

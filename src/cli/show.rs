@@ -32,28 +32,53 @@ pub struct ShowArgs {
 }
 
 pub fn run(args: ShowArgs) -> ExitCode {
+    if args.requests {
+        return requests(&args);
+    }
+    // First pass: the whole file verified (version, digest, duplicate keys, invariants) before
+    // anything is printed; the renderers read it again, one operation at a time.
+    let verified = match crate::plan::verify(&args.plan, |_| {}) {
+        Ok(v) => v,
+        Err(e) => return super::fail(e.into(), 1),
+    };
+    let shown = render::Shown::File(&verified);
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let r = match args.format {
+        Format::Table => render::write_table(&shown, &mut out),
+        Format::Markdown => render::write_markdown(&shown, args.max_chars)
+            .and_then(|text| Ok(out.write_all(text.as_bytes())?)),
+        Format::Json => render::write_json(&shown, &mut out),
+    };
+    let r = r.and_then(|()| Ok(out.flush()?));
+    match r {
+        Ok(()) | Err(render::RenderError::Enough) => ExitCode::SUCCESS,
+        // A closed pipe (`allot show ... | head`) is the reader's choice, not a failure.
+        Err(render::RenderError::Io(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+            ExitCode::SUCCESS
+        }
+        Err(render::RenderError::Io(e)) => {
+            super::fail(miette::miette!("cannot write to standard output: {e}"), 1)
+        }
+        Err(render::RenderError::Plan(e)) => super::fail(e.into(), 1),
+    }
+}
+
+/// `--requests`: the encoded requests or feed documents, built from the whole plan in memory.
+fn requests(args: &ShowArgs) -> ExitCode {
     let plan = match crate::plan::read(&args.plan) {
         Ok(p) => p,
         Err(e) => return super::fail(e.into(), 1),
     };
-    let text = if args.requests {
-        let requests = match render::requests(&plan) {
-            Ok(r) => r,
-            Err(e) => return super::fail(e.into(), 1),
-        };
-        match args.format {
-            Format::Table => render::requests_text(&requests),
-            Format::Markdown => render::requests_markdown(&requests),
-            Format::Json => render::requests_json(&requests),
-        }
-    } else {
-        match args.format {
-            Format::Table => render::table(&plan),
-            Format::Markdown => render::markdown(&plan, args.max_chars),
-            Format::Json => render::json(&plan),
-        }
+    let requests = match render::requests(&plan) {
+        Ok(r) => r,
+        Err(e) => return super::fail(e.into(), 1),
     };
-    let mut text = text;
+    let mut text = match args.format {
+        Format::Table => render::requests_text(&requests),
+        Format::Markdown => render::requests_markdown(&requests),
+        Format::Json => render::requests_json(&requests),
+    };
     if !text.ends_with('\n') {
         text.push('\n');
     }

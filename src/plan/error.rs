@@ -150,6 +150,15 @@ pub enum PlanError {
         actual: String,
     },
 
+    #[error("{path} changed while it was being read (its bytes differ between two passes)")]
+    #[diagnostic(
+        code(allot::plan::changed_while_reading),
+        help(
+            "something wrote the plan while allot read it; run again once it is finished (a plan is not edited after it is written)"
+        )
+    )]
+    ChangedWhileReading { path: PathBuf },
+
     #[error("the plan's digest does not match its content (it was changed after it was built)")]
     #[diagnostic(
         code(allot::plan::unsealed),

@@ -5,20 +5,22 @@
 //! `encode` turns operations into the bytes Amazon receives. See docs/plan-format.md.
 
 use std::collections::HashMap;
-use std::fs::{self, File};
-use std::io::{self, Read, Write};
-use std::path::{Path, PathBuf};
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::Path;
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 pub mod encode;
 mod error;
+mod file;
 pub mod model;
 
 pub use crate::amazon::PatchOp;
 pub use error::PlanError;
-pub use model::{Emit, FORMAT_VERSION, InputFile, Inputs, Operation, Plan};
+pub use file::{PlanJsonWriter, VerifiedPlan, parse, read, verify, write, write_streaming};
+pub use model::{Emit, FORMAT_VERSION, InputFile, Inputs, Operation, Plan, PlanHeader};
 
 use crate::marketplaces::Region;
 use crate::model::{ChangeKind, ChannelQty, Offer, OfferChange, Summary};
@@ -305,13 +307,9 @@ fn sha256_file(path: &Path) -> io::Result<String> {
 }
 
 /// Sets `plan.digest` from its content. `build` does it; call it after changing a plan in code.
+/// Hashed operation by operation, never holding the plan as one JSON value.
 pub fn seal(plan: &mut Plan) {
-    plan.digest = compute_digest(&plan_value(plan));
-}
-
-fn plan_value(plan: &Plan) -> Value {
-    // A Plan is plain data (strings, integers, enums, maps with string keys): it always serializes.
-    serde_json::to_value(plan).expect("a Plan always serializes to JSON")
+    plan.digest = file::digest_of(&plan.header(), &plan.operations);
 }
 
 /// The digest of a plan's JSON object: SHA-256 (hex) of its canonical form without `digest`.
@@ -369,115 +367,6 @@ fn scalar<T: serde::Serialize + ?Sized>(v: &T, out: &mut Vec<u8>) {
     serde_json::to_writer(out, v).expect("a JSON scalar always serializes into a Vec");
 }
 
-/// Writes the plan as pretty JSON, atomically: a temporary file beside it, then a rename, so a
-/// crash never leaves half a plan. Refuses a plan whose digest is stale (see [`seal`]).
-pub fn write(plan: &Plan, path: &Path) -> Result<(), PlanError> {
-    let value = plan_value(plan);
-    if compute_digest(&value) != plan.digest {
-        return Err(PlanError::Unsealed);
-    }
-    // A serde_json::Value has string keys only: printing it cannot fail.
-    let mut text = serde_json::to_string_pretty(&value).expect("a JSON value always prints");
-    text.push('\n');
-    let err = |source: io::Error| PlanError::Write {
-        path: path.to_path_buf(),
-        source,
-    };
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let name = path.file_name().ok_or_else(|| {
-        err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "not a file path",
-        ))
-    })?;
-    let tmp = dir.join(format!(
-        ".{}.{}-{:08x}.tmp",
-        name.to_string_lossy(),
-        std::process::id(),
-        fastrand::u32(..)
-    ));
-    let result = (|| {
-        let mut f = File::create_new(&tmp)?;
-        f.write_all(text.as_bytes())?;
-        f.sync_all()?;
-        drop(f);
-        fs::rename(&tmp, path)
-    })();
-    if let Err(e) = result {
-        let _ = fs::remove_file(&tmp);
-        return Err(err(e));
-    }
-    Ok(())
-}
-
-/// Reads a plan: parses it, refuses an unknown major `format_version` (fields a known major does
-/// not know are ignored), verifies `digest` and the operations' invariants.
-pub fn read(path: &Path) -> Result<Plan, PlanError> {
-    let text = fs::read_to_string(path).map_err(|source| PlanError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    parse(&text, path)
-}
-
-/// [`read`] on text already in memory; `path` is for messages.
-pub fn parse(text: &str, path: &Path) -> Result<Plan, PlanError> {
-    let corrupt = |reason: String| PlanError::Corrupt {
-        path: path.to_path_buf(),
-        reason,
-    };
-    let value: Value = serde_json::from_str(text).map_err(|e| {
-        corrupt(format!(
-            "invalid JSON at line {} column {}: {e}",
-            e.line(),
-            e.column()
-        ))
-    })?;
-    // serde_json keeps the last of two equal keys: `"quantity": 10, "quantity": 999` would be
-    // read as 999 by us and as 10 by a reviewer's tool. A plan is refused rather than guessed.
-    no_duplicate_keys(text).map_err(corrupt)?;
-    let Value::Object(obj) = &value else {
-        return Err(corrupt("it is not a JSON object".into()));
-    };
-    let version = match obj.get("format_version") {
-        Some(Value::String(s)) => s.clone(),
-        Some(_) => return Err(corrupt("`format_version` is not a string".into())),
-        None => return Err(corrupt("it has no `format_version`".into())),
-    };
-    if !is_major_minor(&version) {
-        return Err(corrupt(format!(
-            "`format_version` is `{version}`; it must be MAJOR.MINOR digits, like `{FORMAT_VERSION}`"
-        )));
-    }
-    let supported_major = major(FORMAT_VERSION);
-    if major(&version) != supported_major {
-        return Err(PlanError::UnsupportedVersion {
-            path: path.to_path_buf(),
-            found: version,
-            supported: supported_major.to_string(),
-        });
-    }
-    let recorded = match obj.get("digest") {
-        Some(Value::String(s)) => s.clone(),
-        _ => return Err(corrupt("it has no `digest`".into())),
-    };
-    let actual = compute_digest(&value);
-    if recorded != actual {
-        return Err(PlanError::DigestMismatch {
-            path: path.to_path_buf(),
-            recorded,
-            actual,
-        });
-    }
-    let plan: Plan = serde_json::from_value(value)
-        .map_err(|e| corrupt(format!("it does not match plan format {version}: {e}")))?;
-    validate_plan(&plan).map_err(corrupt)?;
-    Ok(plan)
-}
-
 fn major(version: &str) -> &str {
     version.split('.').next().unwrap_or(version)
 }
@@ -494,152 +383,14 @@ fn is_major_minor(version: &str) -> bool {
 /// plan dated later would pass `--max-age` for as long as it stays in the future.
 pub const CLOCK_SKEW: std::time::Duration = std::time::Duration::from_secs(300);
 
-/// A JSON object with two equal keys anywhere in `text`, as an error naming where.
-fn no_duplicate_keys(text: &str) -> Result<(), String> {
-    use serde::de::DeserializeSeed;
-    let mut de = serde_json::Deserializer::from_str(text);
-    // Bounded: serde_json's own recursion limit (128) applies to this pass too.
-    NoDuplicates { at: String::new() }
-        .deserialize(&mut de)
-        .map_err(|e| e.to_string())
-}
-
-/// Walks a JSON value, refusing an object with a key twice; `at` is the path for the message.
-struct NoDuplicates {
-    at: String,
-}
-
-impl<'de> serde::de::DeserializeSeed<'de> for NoDuplicates {
-    type Value = ();
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> serde::de::Visitor<'de> for NoDuplicates {
-    type Value = ();
-
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("a JSON value")
-    }
-
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let mut seen = std::collections::HashSet::new();
-        while let Some(key) = map.next_key::<String>()? {
-            let at = if self.at.is_empty() {
-                key.clone()
-            } else {
-                format!("{}.{key}", self.at)
-            };
-            if !seen.insert(key) {
-                return Err(serde::de::Error::custom(format!(
-                    "the key `{at}` appears twice (a JSON reader would silently keep one)"
-                )));
-            }
-            map.next_value_seed(NoDuplicates { at })?;
-        }
-        Ok(())
-    }
-
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        let mut i = 0usize;
-        while seq
-            .next_element_seed(NoDuplicates {
-                at: format!("{}[{i}]", self.at),
-            })?
-            .is_some()
-        {
-            i += 1;
-        }
-        Ok(())
-    }
-
-    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_str<E>(self, _: &str) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_unit<E>(self) -> Result<(), E> {
-        Ok(())
-    }
-}
-
-fn validate_plan(plan: &Plan) -> Result<(), String> {
-    if plan.seller_id.is_empty() {
-        return Err("`seller_id` is empty".into());
-    }
-    let created = time::OffsetDateTime::parse(
-        &plan.created_at,
-        &time::format_description::well_known::Rfc3339,
-    )
-    .map_err(|_| format!("`created_at` `{}` is not an RFC 3339 time", plan.created_at))?;
-    if created > time::OffsetDateTime::now_utc() + CLOCK_SKEW {
-        return Err(format!(
-            "`created_at` {} is in the future (more than {} minutes ahead of this clock); a \
-             plan from the future would never count as too old",
-            plan.created_at,
-            CLOCK_SKEW.as_secs() / 60
-        ));
-    }
-    let mut ids = std::collections::HashSet::new();
-    let mut skus = std::collections::HashSet::new();
-    for op in &plan.operations {
-        if op.id == 0 || !ids.insert(op.id) {
-            return Err(format!(
-                "operation id {} is zero or used twice (seller SKU `{}`)",
-                op.id, op.seller_sku
-            ));
-        }
-        if op.id as usize > MAX_OPERATIONS {
-            return Err(format!("operation id {} is too large", op.id));
-        }
-        if !skus.insert((op.region, op.seller_sku.as_str())) {
-            return Err(format!(
-                "seller SKU `{}` ({}) is written twice",
-                op.seller_sku, op.region
-            ));
-        }
-        if let Some(p) = operation_problem(
-            &op.seller_sku,
-            &op.marketplace_ids,
-            &op.channels,
-            op.previous.as_deref(),
-        ) {
-            return Err(format!(
-                "operation {} (`{}`): {p}",
-                op.id,
-                op.seller_sku.escape_debug()
-            ));
-        }
-        // A marketplace of another region would be written through the wrong endpoint. IDs
-        // outside the built-in table (declared in a policy) cannot be checked here.
-        for id in &op.marketplace_ids {
-            if let Some(m) = crate::marketplaces::by_id(id).filter(|m| m.region != op.region) {
-                return Err(format!(
-                    "operation {} (`{}`): `marketplace_ids` names {id} ({}), which is in region \
-                     {}, but `region` is {}",
-                    op.id, op.seller_sku, m.code, m.region, op.region
-                ));
-            }
-        }
-    }
-    Ok(())
-}
-
 /// Re-hashes the input files named in the plan; lists every one that changed or vanished.
 /// Relative paths are resolved from the current directory, as they were when the plan was made.
 pub fn check_inputs(plan: &Plan) -> Result<(), PlanError> {
-    let inputs = &plan.inputs;
+    check_input_files(&plan.inputs)
+}
+
+/// [`check_inputs`] from a plan's `inputs` alone (a streamed plan's header).
+pub fn check_input_files(inputs: &Inputs) -> Result<(), PlanError> {
     let files = std::iter::once(("policy", Some(&inputs.policy)))
         .chain(inputs.more_policies.iter().map(|p| ("policy", Some(p))))
         .chain([
@@ -671,48 +422,35 @@ pub fn check_inputs(plan: &Plan) -> Result<(), PlanError> {
 /// The plan's operations as the preview's offer changes (for rendering a saved plan as the
 /// preview did). Marketplace codes come from the built-in table; an unknown ID is shown as is.
 pub fn offer_changes(plan: &Plan) -> Vec<OfferChange> {
-    plan.operations
-        .iter()
-        .map(|op| {
-            let kind = match &op.previous {
-                None => ChangeKind::New,
-                Some(prev) if same_channels(prev, &op.channels) => ChangeKind::Unchanged,
-                Some(_) if op.channels.iter().all(|c| c.quantity == 0) => ChangeKind::Zeroed,
-                Some(_) => ChangeKind::Changed,
-            };
-            OfferChange {
-                offer: Offer {
-                    seller_sku: op.seller_sku.clone(),
-                    region: op.region,
-                    marketplaces: op
-                        .marketplace_ids
-                        .iter()
-                        .map(|id| marketplace_code(id))
-                        .collect(),
-                    marketplace_ids: op.marketplace_ids.clone().into(),
-                    channels: op.channels.clone(),
-                    inventory_sku: op.inventory_sku.clone(),
-                    rule: op.rule.as_str().into(),
-                },
-                current: op.previous.clone(),
-                kind,
-                hold: None,
-            }
-        })
-        .collect()
+    plan.operations.iter().map(offer_change).collect()
+}
+
+/// One operation as the preview's offer change; its kind by the simulator's own rule
+/// ([`ChangeKind::of`]), so a row of `allot show` agrees with the plan's summary.
+pub fn offer_change(op: &Operation) -> OfferChange {
+    OfferChange {
+        offer: Offer {
+            seller_sku: op.seller_sku.clone(),
+            region: op.region,
+            marketplaces: op
+                .marketplace_ids
+                .iter()
+                .map(|id| marketplace_code(id))
+                .collect(),
+            marketplace_ids: op.marketplace_ids.clone().into(),
+            channels: op.channels.clone(),
+            inventory_sku: op.inventory_sku.clone(),
+            rule: op.rule.as_str().into(),
+        },
+        current: op.previous.clone(),
+        kind: ChangeKind::of_list(&op.channels, op.previous.as_deref()),
+        hold: None,
+    }
 }
 
 /// The policy code of a marketplace ID (`UK` for `A1F83G8C2ARO7P`), or the ID if not built in.
 pub fn marketplace_code(id: &str) -> String {
     crate::marketplaces::by_id(id).map_or_else(|| id.to_string(), |m| m.code)
-}
-
-fn same_channels(a: &[ChannelQty], b: &[ChannelQty]) -> bool {
-    let mut a = a.to_vec();
-    let mut b = b.to_vec();
-    a.sort();
-    b.sort();
-    a == b
 }
 
 #[cfg(test)]

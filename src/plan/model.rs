@@ -27,13 +27,67 @@ pub struct Plan {
     /// `issueLocale` sent with requests and feeds, e.g. `en_US`.
     pub issue_locale: String,
     pub summary: Summary,
-    pub operations: Vec<Operation>,
     /// The policy's locations, so `allot show` can name a supply source's channel as the
-    /// preview does (`newark`, not its ID). Absent in plans that name no location.
+    /// preview does (`newark`, not its ID). Absent in plans that name no location. Before
+    /// `operations`, as in the file (see [`PlanHeader`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub locations: Vec<crate::model::Location>,
+    pub operations: Vec<Operation>,
     /// SHA-256 (hex) of the canonical JSON of everything above; a hand edit breaks it.
     pub digest: String,
+}
+
+/// Everything in a plan but its operations and digest: what a streaming writer is given and a
+/// streaming reader yields first. Field order is the file's: `locations` precedes `operations`
+/// (as it does in the canonical form), so a reader can hash the file in one pass.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PlanHeader {
+    pub format_version: String,
+    pub seller_id: String,
+    pub policy: String,
+    pub created_at: String,
+    pub inputs: Inputs,
+    pub emit: Emit,
+    pub patch_op: PatchOp,
+    pub issue_locale: String,
+    pub summary: Summary,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub locations: Vec<crate::model::Location>,
+}
+
+impl Plan {
+    /// A copy of everything but the operations and the digest.
+    pub fn header(&self) -> PlanHeader {
+        PlanHeader {
+            format_version: self.format_version.clone(),
+            seller_id: self.seller_id.clone(),
+            policy: self.policy.clone(),
+            created_at: self.created_at.clone(),
+            inputs: self.inputs.clone(),
+            emit: self.emit,
+            patch_op: self.patch_op,
+            issue_locale: self.issue_locale.clone(),
+            summary: self.summary.clone(),
+            locations: self.locations.clone(),
+        }
+    }
+
+    pub fn from_parts(header: PlanHeader, operations: Vec<Operation>, digest: String) -> Plan {
+        Plan {
+            format_version: header.format_version,
+            seller_id: header.seller_id,
+            policy: header.policy,
+            created_at: header.created_at,
+            inputs: header.inputs,
+            emit: header.emit,
+            patch_op: header.patch_op,
+            issue_locale: header.issue_locale,
+            summary: header.summary,
+            locations: header.locations,
+            operations,
+            digest,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -800,3 +800,318 @@ fn dot_seller_skus_are_planned_as_feeds_or_refused_for_patch() {
     .unwrap();
     assert_eq!(p.emit, Emit::Patch);
 }
+
+// ---- Streaming write and read ----
+
+/// A plan with every optional part: locations, several policies, current listings, SKUs that
+/// need escapes, summary counts that are only written above 0.
+fn rich_plan() -> Plan {
+    let mut a = change(
+        "Tasse-Größe-M \"quoted\" back\\slash ✓",
+        Region::EU,
+        &[UK, DE],
+        vec![ch("DEFAULT", 0), ch("newark-dc", 40)],
+    );
+    a.current = Some(vec![ch("DEFAULT", 3), ch("reno", 2)]);
+    a.offer.rule = "rule\twith tab and \u{1} control".into();
+    a.offer.inventory_sku = "日本-1".into();
+    let b = change("B/2 #50%", Region::NA, &[US], vec![ch("DEFAULT", 7)]);
+    let mut o = opts(EmitChoice::Feed);
+    o.inputs.more_policies = vec![InputFile {
+        path: "more/ü.allot".into(),
+        sha256: "22".into(),
+    }];
+    o.inputs.current = Some(InputFile {
+        path: "current.json".into(),
+        sha256: "33".into(),
+    });
+    let summary = Summary {
+        offers_new: 1,
+        offers_fulfilled_by_amazon: 2,
+        ..Summary::default()
+    };
+    let mut plan = build("p + q", "A2EXAMPLE", &[a, b], &summary, o).unwrap();
+    plan.locations = vec![
+        crate::model::Location {
+            name: "newark".into(),
+            supply_source: Some("newark-dc".into()),
+        },
+        crate::model::Location {
+            name: "home".into(),
+            supply_source: None,
+        },
+    ];
+    seal(&mut plan);
+    plan
+}
+
+#[test]
+fn streaming_writer_digest_is_the_canonical_digest() {
+    let dir = tempfile::tempdir().unwrap();
+    for plan in [
+        plan_of(&[]),
+        plan_of(&[change("A", Region::EU, &[UK], vec![ch("DEFAULT", 5)])]),
+        rich_plan(),
+    ] {
+        let path = dir.path().join("plan.json");
+        let digest = write_streaming(&plan.header(), plan.operations.iter(), &path).unwrap();
+        assert_eq!(
+            digest,
+            compute_digest(&serde_json::to_value(&plan).unwrap())
+        );
+        assert_eq!(digest, plan.digest);
+        // Byte for byte serde_json's pretty print of the plan (fields in the struct's order,
+        // which is the file's: locations before operations).
+        let text = std::fs::read_to_string(&path).unwrap();
+        let expected = serde_json::to_string_pretty(&serde_json::to_value(&plan).unwrap()).unwrap();
+        assert_eq!(text, format!("{expected}\n"));
+        assert_eq!(read(&path).unwrap(), plan);
+        // Owned operations from any iterator work too.
+        let again = write_streaming(&plan.header(), plan.operations.clone(), &path).unwrap();
+        assert_eq!(again, digest);
+    }
+}
+
+#[test]
+fn verify_then_for_each_yields_every_operation_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("plan.json");
+    let plan = rich_plan();
+    write(&plan, &path).unwrap();
+    let mut seen = 0;
+    let v = verify(&path, |_| seen += 1).unwrap();
+    assert_eq!(seen, 2);
+    assert_eq!(v.operations, 2);
+    assert_eq!(v.header, plan.header());
+    assert_eq!(v.digest, plan.digest);
+    let mut ops = Vec::new();
+    v.for_each(|op| {
+        ops.push(op);
+        Ok::<_, PlanError>(())
+    })
+    .unwrap();
+    assert_eq!(ops, plan.operations);
+}
+
+#[test]
+fn the_old_field_order_is_read_in_a_second_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("plan.json");
+    let plan = rich_plan();
+    // As allot wrote it before: `locations` after `operations`.
+    let mut v = serde_json::to_value(&plan).unwrap();
+    let obj = v.as_object_mut().unwrap();
+    let locations = obj.shift_remove("locations").unwrap();
+    let digest = obj.shift_remove("digest").unwrap();
+    obj.insert("locations".into(), locations);
+    obj.insert("digest".into(), digest);
+    let text = serde_json::to_string_pretty(&v).unwrap();
+    assert!(text.find("\"locations\"").unwrap() > text.find("\"operations\"").unwrap());
+    std::fs::write(&path, &text).unwrap();
+    assert_eq!(read(&path).unwrap(), plan);
+    let verified = verify(&path, |_| {}).unwrap();
+    let mut n = 0;
+    verified
+        .for_each(|_| {
+            n += 1;
+            Ok::<_, PlanError>(())
+        })
+        .unwrap();
+    assert_eq!(n, 2);
+    // ...and still catches an edit there.
+    std::fs::write(&path, text.replace("\"newark\"", "\"elsewhere\"")).unwrap();
+    assert!(matches!(read(&path), Err(PlanError::DigestMismatch { .. })));
+    assert!(matches!(
+        verify(&path, |_| {}),
+        Err(PlanError::DigestMismatch { .. })
+    ));
+
+    // A future key sorting before `operations`, after it in the file: covered too.
+    let mut v = serde_json::to_value(&plan).unwrap();
+    v["aaa_future"] = serde_json::json!({"b": 1, "a": [2]});
+    v["digest"] = compute_digest(&v).into();
+    let text = v.to_string();
+    assert!(text.find("aaa_future").unwrap() > text.find("\"operations\"").unwrap());
+    assert_eq!(parse(&text, &path).unwrap(), plan_with_digest(&plan, &v));
+    let edited = text.replace("{\"b\":1", "{\"b\":2");
+    assert!(matches!(
+        parse(&edited, &path),
+        Err(PlanError::DigestMismatch { .. })
+    ));
+}
+
+fn plan_with_digest(plan: &Plan, v: &Value) -> Plan {
+    let mut p = plan.clone();
+    p.digest = v["digest"].as_str().unwrap().to_string();
+    p
+}
+
+#[test]
+fn streaming_reader_refuses_corrupt_plans() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("plan.json");
+    let plan = rich_plan();
+    write(&plan, &path).unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+
+    // Cut short.
+    std::fs::write(&path, &text[..text.len() * 2 / 3]).unwrap();
+    let err = verify(&path, |_| {}).unwrap_err();
+    assert!(err.to_string().contains("invalid JSON at line"), "{err}");
+    // A duplicate key inside an operation.
+    let doubled = text.replacen("\"quantity\": 40", "\"quantity\": 4,\n\"quantity\": 40", 1);
+    std::fs::write(&path, &doubled).unwrap();
+    let err = verify(&path, |_| {}).unwrap_err().to_string();
+    assert!(
+        err.contains("`operations[0].channels[1].quantity` appears twice"),
+        "{err}"
+    );
+    // `operations` twice.
+    let twice = text.replacen(
+        "\"operations\": [",
+        "\"operations\": [],\n  \"operations\": [",
+        1,
+    );
+    std::fs::write(&path, &twice).unwrap();
+    let err = verify(&path, |_| {}).unwrap_err().to_string();
+    assert!(err.contains("`operations` appears twice"), "{err}");
+    // An edited quantity.
+    std::fs::write(&path, text.replace("\"quantity\": 40", "\"quantity\": 41")).unwrap();
+    assert!(matches!(
+        verify(&path, |_| {}),
+        Err(PlanError::DigestMismatch { .. })
+    ));
+    // `operations` not an array, digest right: a format error.
+    let mut v = serde_json::to_value(&plan).unwrap();
+    v["operations"] = serde_json::json!({"id": 1});
+    v["digest"] = compute_digest(&v).into();
+    let err = parse_err(&v.to_string());
+    assert!(err.contains("does not match plan format 1.0"), "{err}");
+    // No `operations` at all.
+    let mut v = serde_json::to_value(&plan).unwrap();
+    v.as_object_mut().unwrap().shift_remove("operations");
+    v["digest"] = compute_digest(&v).into();
+    let err = parse_err(&v.to_string());
+    assert!(err.contains("missing field `operations`"), "{err}");
+}
+
+#[test]
+fn a_plan_edited_between_the_passes_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("plan.json");
+    let plan = rich_plan();
+    write(&plan, &path).unwrap();
+    let verified = verify(&path, |_| {}).unwrap();
+    // Edited after the first pass, digest and all (a well-formed plan of its own).
+    let mut other = plan.clone();
+    other.operations[1].channels[0].quantity = 8;
+    seal(&mut other);
+    write(&other, &path).unwrap();
+    let err = verified.for_each(|_| Ok::<_, PlanError>(())).unwrap_err();
+    assert!(
+        matches!(err, PlanError::ChangedWhileReading { .. }),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_seller_sku_written_twice_is_found_exactly_even_when_hashes_collide() {
+    let plan = plan_of(&[
+        change("A", Region::EU, &[UK], vec![ch("DEFAULT", 1)]),
+        change("B", Region::EU, &[UK], vec![ch("DEFAULT", 1)]),
+        change("A", Region::NA, &[US], vec![ch("DEFAULT", 1)]),
+    ]);
+    let twice = resealed(&plan, |v| v["operations"][2]["seller_sku"] = "B".into());
+    let twice_na = resealed(&plan, |v| {
+        v["operations"][2]["seller_sku"] = "B".into();
+        v["operations"][2]["region"] = "EU".into();
+        v["operations"][2]["marketplace_ids"] = serde_json::json!([UK]);
+    });
+    for collide in [false, true] {
+        super::file::COLLIDE.with(|c| c.set(collide));
+        // Every hash alike: all suspects, none a duplicate (same SKU, other region).
+        let text = serde_json::to_string(&plan).unwrap();
+        assert_eq!(
+            parse(&text, Path::new("p")).unwrap(),
+            plan,
+            "collide {collide}"
+        );
+        assert!(
+            parse(&twice, Path::new("p")).is_ok(),
+            "B in NA is another offer"
+        );
+        let err = parse_err(&twice_na);
+        assert!(
+            err.contains("seller SKU `B` (EU) is written twice"),
+            "collide {collide}: {err}"
+        );
+    }
+    super::file::COLLIDE.with(|c| c.set(false));
+}
+
+#[test]
+fn the_change_kind_of_a_saved_operation_is_the_simulators() {
+    // The listing has a channel the offer does not write (merge leaves it): the simulator
+    // calls the offer unchanged, and so must `allot show` (it used to compare every channel
+    // and call it changed, disagreeing with the plan's summary).
+    let mut c = change("A", Region::EU, &[UK], vec![ch("DEFAULT", 5)]);
+    c.current = Some(vec![ch("DEFAULT", 5), ch("reno", 2)]);
+    let mut current = crate::model::Current::default();
+    current.listings.insert(
+        "A".into(),
+        [("DEFAULT".to_string(), 5u64), ("reno".to_string(), 2)]
+            .into_iter()
+            .collect(),
+    );
+    let sim_kind = ChangeKind::of(
+        &c.offer.channels,
+        current
+            .listings
+            .get("A")
+            .map(|m| |k: &str| m.get(k).copied()),
+    );
+    assert_eq!(sim_kind, ChangeKind::Unchanged);
+    c.kind = sim_kind;
+    let mut o = opts(EmitChoice::Patch);
+    o.all = true;
+    let plan = build("p", "S", &[c], &Summary::default(), o).unwrap();
+    assert_eq!(offer_change(&plan.operations[0]).kind, sim_kind);
+    assert_eq!(offer_changes(&plan)[0].kind, ChangeKind::Unchanged);
+}
+
+#[test]
+fn many_operations_stream_both_ways() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("plan.json");
+    let header = plan_of(&[]).header();
+    // 200,000 in release; fewer in debug, where the crate's own code is unoptimised (three
+    // passes of 200,000 take about 20 s there).
+    const N: u32 = if cfg!(debug_assertions) {
+        40_000
+    } else {
+        200_000
+    };
+    let ops = (1..=N).map(|i| Operation {
+        id: i,
+        seller_sku: format!("SKU-{i}"),
+        region: if i % 2 == 0 { Region::EU } else { Region::NA },
+        marketplace_ids: vec![if i % 2 == 0 { UK } else { US }.to_string()],
+        channels: vec![ch("DEFAULT", u64::from(i % 50))],
+        previous: (i % 3 == 0).then(|| vec![ch("DEFAULT", 1)]),
+        inventory_sku: format!("SKU-{i}"),
+        rule: "r".into(),
+    });
+    let digest = write_streaming(&header, ops, &path).unwrap();
+    let verified = verify(&path, |_| {}).unwrap();
+    assert_eq!(verified.digest, digest);
+    assert_eq!(verified.operations, u64::from(N));
+    let mut next = 1;
+    verified
+        .for_each(|op| {
+            assert_eq!(op.id, next);
+            next += 1;
+            Ok::<_, PlanError>(())
+        })
+        .unwrap();
+    assert_eq!(next, N + 1);
+}

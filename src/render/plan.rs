@@ -1,15 +1,18 @@
 //! Rendering of saved plans (`allot show`): the operations as a table (text or markdown), and the
 //! raw requests or feed documents they encode to.
 
+use std::io::Write;
+
 use serde_json::{Value, json};
 
 use crate::amazon::PatchOp;
 use crate::amazon::feeds::{FEED_CONTENT_TYPE, FEED_TYPE, FeedDocument};
 use crate::amazon::request::Request;
-use crate::marketplaces::Marketplace;
 use crate::model::{ChangeKind, OnFba, OnMissing, Policy};
 use crate::plan::encode;
-use crate::plan::{Emit, Plan, PlanError, offer_changes};
+use crate::plan::{
+    Emit, Operation, Plan, PlanError, PlanHeader, PlanJsonWriter, VerifiedPlan, offer_change,
+};
 use crate::render::preview;
 
 fn emit_name(e: Emit) -> &'static str {
@@ -19,13 +22,80 @@ fn emit_name(e: Emit) -> &'static str {
     }
 }
 
+/// A saved plan to render: in memory, or verified on disk and read again for each pass (so
+/// `allot show` of a million operations holds one at a time).
+#[derive(Clone, Copy)]
+pub enum Shown<'a> {
+    Mem(&'a Plan),
+    File(&'a VerifiedPlan),
+}
+
+/// Why rendering stopped: the plan (read again) failed, the output failed, or the renderer has
+/// what it needs (`Enough`, not an error).
+#[derive(Debug)]
+pub enum RenderError {
+    Plan(PlanError),
+    Io(std::io::Error),
+    Enough,
+}
+
+impl From<PlanError> for RenderError {
+    fn from(e: PlanError) -> Self {
+        RenderError::Plan(e)
+    }
+}
+
+impl From<std::io::Error> for RenderError {
+    fn from(e: std::io::Error) -> Self {
+        RenderError::Io(e)
+    }
+}
+
+impl Shown<'_> {
+    fn header(&self) -> PlanHeader {
+        match self {
+            Shown::Mem(p) => p.header(),
+            Shown::File(v) => v.header.clone(),
+        }
+    }
+
+    fn digest(&self) -> &str {
+        match self {
+            Shown::Mem(p) => &p.digest,
+            Shown::File(v) => &v.digest,
+        }
+    }
+
+    fn count(&self) -> u64 {
+        match self {
+            Shown::Mem(p) => p.operations.len() as u64,
+            Shown::File(v) => v.operations,
+        }
+    }
+
+    /// Every operation in order; `Err(RenderError::Enough)` from `f` ends the pass early.
+    fn each(
+        &self,
+        mut f: impl FnMut(&Operation) -> Result<(), RenderError>,
+    ) -> Result<(), RenderError> {
+        let r = match self {
+            Shown::Mem(p) => p.operations.iter().try_for_each(&mut f),
+            Shown::File(v) => v.for_each(|op| f(&op)),
+        };
+        match r {
+            Err(RenderError::Enough) => Ok(()),
+            r => r,
+        }
+    }
+}
+
 /// What the plan is: policy, seller, when, how it is sent, its digest and inputs.
-fn header_lines(plan: &Plan) -> Vec<String> {
+fn header_lines(plan: &PlanHeader, count: u64, digest: &str) -> Vec<String> {
     let current = plan.inputs.current.as_ref().map_or_else(
         || "none".to_string(),
         |c| format!("{} (sha256 {})", c.path, short(&c.sha256)),
     );
-    let ops = match plan.operations.len() {
+    let ops = match count {
         1 => "1 operation".to_string(),
         n => format!("{n} operations"),
     };
@@ -40,7 +110,7 @@ fn header_lines(plan: &Plan) -> Vec<String> {
             plan.patch_op.name(),
             plan.issue_locale,
             plan.format_version,
-            short(&plan.digest)
+            short(digest)
         ),
         format!(
             "Inputs: polic{} {}, inventory {} (sha256 {}), current listings {}",
@@ -66,7 +136,7 @@ fn short(hex: &str) -> String {
 }
 
 /// The preview's counts as the plan recorded them (the plan keeps totals, not the lists).
-fn summary_lines(plan: &Plan) -> Vec<String> {
+fn summary_lines(plan: &PlanHeader) -> Vec<String> {
     let s = &plan.summary;
     let mut offers = format!(
         "offers: {} new, {} changed, {} unchanged, {} zeroed",
@@ -87,28 +157,12 @@ fn summary_lines(plan: &Plan) -> Vec<String> {
 }
 
 /// The policy as far as the plan knows it, for the preview's renderers: its name, seller and
-/// marketplaces (channel codes stay codes: the plan does not keep location names).
-fn policy_stub(plan: &Plan) -> Policy {
-    let mut marketplaces: Vec<Marketplace> = Vec::new();
-    for op in &plan.operations {
-        for id in &op.marketplace_ids {
-            if !marketplaces.iter().any(|m| &m.id == id) {
-                marketplaces.push(
-                    crate::marketplaces::by_id(id).unwrap_or_else(|| Marketplace {
-                        code: id.clone(),
-                        id: id.clone(),
-                        country: String::new(),
-                        region: op.region,
-                        builtin: false,
-                    }),
-                );
-            }
-        }
-    }
+/// locations (the change table names a supply source's channel by its location).
+fn policy_stub(plan: &PlanHeader) -> Policy {
     Policy {
         name: plan.policy.clone(),
         seller_id: plan.seller_id.clone(),
-        marketplaces,
+        marketplaces: Vec::new(),
         locations: plan.locations.clone(),
         rules: Vec::new(),
         tests: Vec::new(),
@@ -122,85 +176,140 @@ fn policy_stub(plan: &Plan) -> Policy {
 
 /// Channels the current listing has that an operation does not write: `merge` leaves them as
 /// they are, `replace` removes them. (seller SKU, channel, quantity now)
-fn unwritten(plan: &Plan) -> Vec<(&str, &str, u64)> {
-    let mut out = Vec::new();
-    for op in &plan.operations {
-        for p in op.previous.iter().flatten() {
-            if !op.channels.iter().any(|c| c.channel == p.channel) {
-                out.push((op.seller_sku.as_str(), p.channel.as_str(), p.quantity));
-            }
-        }
-    }
-    out
-}
-
-/// Operations that write what the listing already shows (`--all`): the preview's change table
-/// leaves them out, so they are named separately. (seller SKU, marketplace codes)
-fn rewrites(plan: &Plan) -> Vec<(String, String)> {
-    offer_changes(plan)
-        .into_iter()
-        .filter(|c| c.kind == ChangeKind::Unchanged)
-        .map(|c| (c.offer.seller_sku, c.offer.marketplaces.join(",")))
-        .collect()
+fn unwritten(op: &Operation) -> impl Iterator<Item = (&str, &str, u64)> {
+    op.previous
+        .iter()
+        .flatten()
+        .filter(|p| !op.channels.iter().any(|c| c.channel == p.channel))
+        .map(|p| (op.seller_sku.as_str(), p.channel.as_str(), p.quantity))
 }
 
 /// How many rewritten SKUs are named before "and N more".
 const REWRITE_LIMIT: usize = 20;
 
-fn unwritten_title(plan: &Plan) -> &'static str {
+fn unwritten_title(plan: &PlanHeader) -> &'static str {
     match plan.patch_op {
         PatchOp::Merge => "Channels not written (merge leaves them as they are):",
         PatchOp::Replace => "Channels the listing loses (replace removes them):",
     }
 }
 
+/// What one pass over the operations tells the renderers before they print the rows.
+struct Measured<'p> {
+    table: preview::Measure<'p>,
+    /// Offers that change, and their rows (one per channel).
+    changed: usize,
+    rows: usize,
+    /// Operations that write what the listing already shows (`--all`): the preview's change
+    /// table leaves them out, so they are named separately. The first few: (seller SKU,
+    /// marketplace codes).
+    rewrites: usize,
+    first_rewrites: Vec<(String, String)>,
+    unwritten: usize,
+}
+
+fn measure<'p>(shown: &Shown, policy: &'p Policy) -> Result<Measured<'p>, RenderError> {
+    let mut m = Measured {
+        table: preview::Measure::new(policy),
+        changed: 0,
+        rows: 0,
+        rewrites: 0,
+        first_rewrites: Vec::new(),
+        unwritten: 0,
+    };
+    shown.each(|op| {
+        let c = offer_change(op);
+        if c.kind == ChangeKind::Unchanged {
+            m.rewrites += 1;
+            if m.first_rewrites.len() < REWRITE_LIMIT {
+                m.first_rewrites
+                    .push((c.offer.seller_sku.clone(), c.offer.marketplaces.join(",")));
+            }
+        }
+        if c.is_write() {
+            m.changed += 1;
+            m.rows += c.offer.channels.len();
+            m.table.see(&c, &[]);
+        }
+        m.unwritten += unwritten(op).count();
+        Ok(())
+    })?;
+    Ok(m)
+}
+
 /// The plan as the preview shows it: the same change table, then the plan's summary.
 pub fn table(plan: &Plan) -> String {
-    let mut out = header_lines(plan).join("\n");
-    out.push_str("\n\n");
-    let mut buf = Vec::new();
-    // Writing into a Vec cannot fail.
-    let _ = preview::changes_table(&mut buf, &policy_stub(plan), &offer_changes(plan));
-    out.push_str(&String::from_utf8_lossy(&buf));
-    let rewrites = rewrites(plan);
-    if !rewrites.is_empty() {
-        out.push_str(&format!(
+    let mut out = Vec::new();
+    // Writing into a Vec cannot fail, and an in-memory plan is not read again.
+    let _ = write_table(&Shown::Mem(plan), &mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// [`table`], streamed: one pass to measure, one to print the rows, and one more for the
+/// channels not written when there are any.
+pub fn write_table(shown: &Shown, w: &mut dyn Write) -> Result<(), RenderError> {
+    let header = shown.header();
+    let policy = policy_stub(&header);
+    let m = measure(shown, &policy)?;
+    writeln!(
+        w,
+        "{}\n",
+        header_lines(&header, shown.count(), shown.digest()).join("\n")
+    )?;
+    let mut rows = preview::Rows::start(w, &m.table)?;
+    shown.each(|op| {
+        rows.see(&offer_change(op));
+        Ok(())
+    })?;
+    rows.finish()?;
+    if m.rewrites > 0 {
+        write!(
+            w,
             "\nAlso written, unchanged (the plan was made with --all): {} offer{}\n",
-            rewrites.len(),
-            if rewrites.len() == 1 { "" } else { "s" }
-        ));
-        for (sku, markets) in rewrites.iter().take(REWRITE_LIMIT) {
-            out.push_str(&format!("  {sku} ({markets})\n"));
+            m.rewrites,
+            if m.rewrites == 1 { "" } else { "s" }
+        )?;
+        for (sku, markets) in &m.first_rewrites {
+            writeln!(w, "  {sku} ({markets})")?;
         }
-        if rewrites.len() > REWRITE_LIMIT {
-            out.push_str(&format!(
-                "  ... and {} more\n",
-                rewrites.len() - REWRITE_LIMIT
-            ));
+        if m.rewrites > REWRITE_LIMIT {
+            writeln!(w, "  ... and {} more", m.rewrites - REWRITE_LIMIT)?;
         }
     }
-    let unwritten = unwritten(plan);
-    if !unwritten.is_empty() {
-        out.push_str(&format!("\n{}\n", unwritten_title(plan)));
-        for (sku, channel, q) in unwritten {
-            out.push_str(&format!("  {sku}: {channel} (now {q})\n"));
-        }
+    if m.unwritten > 0 {
+        write!(w, "\n{}\n", unwritten_title(&header))?;
+        shown.each(|op| {
+            for (sku, channel, q) in unwritten(op) {
+                writeln!(w, "  {sku}: {channel} (now {q})")?;
+            }
+            Ok(())
+        })?;
     }
-    out.push_str("\nSummary\n");
-    for l in summary_lines(plan) {
-        out.push_str(&format!("  {l}\n"));
+    w.write_all(b"\nSummary\n")?;
+    for l in summary_lines(&header) {
+        writeln!(w, "  {l}")?;
     }
-    out
+    Ok(())
 }
 
 /// The plan as a pull-request comment, as the preview's Markdown (cut at `max_chars`).
 pub fn markdown(plan: &Plan, max_chars: usize) -> String {
-    let s = &plan.summary;
+    // An in-memory plan is not read again: rendering it cannot fail.
+    write_markdown(&Shown::Mem(plan), max_chars).unwrap_or_default()
+}
+
+/// [`markdown`], streamed: one pass to measure and collect the channels not written, one for
+/// the rows that fit. Everything it holds is bounded by `max_chars`.
+pub fn write_markdown(shown: &Shown, max_chars: usize) -> Result<String, RenderError> {
+    let header = shown.header();
+    let policy = policy_stub(&header);
+    let m = measure(shown, &policy)?;
+    let s = &header.summary;
     let mut out = format!(
         "### allot plan: `{}` (saved plan)\n\n",
-        md_escape(&plan.policy)
+        md_escape(&header.policy)
     );
-    for l in header_lines(plan) {
+    for l in header_lines(&header, shown.count(), shown.digest()) {
         out.push_str(&format!("- {}\n", md_escape(&l)));
     }
     out.push_str("\n| new | changed | unchanged | zeroed | skipped (missing stock) | exposure |\n");
@@ -217,45 +326,65 @@ pub fn markdown(plan: &Plan, max_chars: usize) -> String {
     if let Some(h) = super::preview::held_counts(s) {
         out.push_str(&format!("**Not written:** {h} (not in the plan).\n\n"));
     }
-    let rewrites = rewrites(plan);
     let mut tail = String::new();
-    if !rewrites.is_empty() {
+    if m.rewrites > 0 {
         tail.push_str(&format!(
             "\nAlso written, unchanged (the plan was made with `--all`): {} offer{}\n\n",
-            rewrites.len(),
-            if rewrites.len() == 1 { "" } else { "s" }
+            m.rewrites,
+            if m.rewrites == 1 { "" } else { "s" }
         ));
-        for (sku, markets) in rewrites.iter().take(REWRITE_LIMIT) {
+        for (sku, markets) in &m.first_rewrites {
             tail.push_str(&format!("- {} ({})\n", md_code(sku), md_escape(markets)));
         }
-        if rewrites.len() > REWRITE_LIMIT {
-            tail.push_str(&format!(
-                "- … and {} more\n",
-                rewrites.len() - REWRITE_LIMIT
-            ));
+        if m.rewrites > REWRITE_LIMIT {
+            tail.push_str(&format!("- … and {} more\n", m.rewrites - REWRITE_LIMIT));
         }
     }
-    let unwritten = unwritten(plan);
-    if !unwritten.is_empty() {
-        tail.push_str(&format!("\n{}\n\n", md_escape(unwritten_title(plan))));
-        for (sku, channel, q) in unwritten {
-            tail.push_str(&format!(
-                "- {}: {} (now {q})\n",
-                md_code(sku),
-                md_code(channel)
-            ));
+    if m.unwritten > 0 {
+        tail.push_str(&format!("\n{}\n\n", md_escape(unwritten_title(&header))));
+        // The list stops where the comment would be over its cap anyway.
+        let mut listed = 0usize;
+        shown.each(|op| {
+            for (sku, channel, q) in unwritten(op) {
+                if tail.len() > max_chars {
+                    return Err(RenderError::Enough);
+                }
+                tail.push_str(&format!(
+                    "- {}: {} (now {q})\n",
+                    md_code(sku),
+                    md_code(channel)
+                ));
+                listed += 1;
+            }
+            Ok(())
+        })?;
+        if listed < m.unwritten {
+            tail.push_str(&format!("- … and {} more\n", m.unwritten - listed));
         }
     }
     // Room kept for the closing tags, the note about what was cut, and the tail.
     let budget = max_chars.saturating_sub(out.len() + tail.len() + 600);
-    out.push_str(&preview::changes_markdown(
-        &policy_stub(plan),
-        &offer_changes(plan),
-        budget,
-        max_chars,
+    let mut body = String::new();
+    let mut shown_rows = 0usize;
+    shown.each(|op| {
+        let c = offer_change(op);
+        if c.is_write() {
+            for r in preview::change_rows(&policy, &c) {
+                let line = preview::markdown_row(&r);
+                if body.len() + line.len() > budget {
+                    return Err(RenderError::Enough);
+                }
+                body.push_str(&line);
+                shown_rows += 1;
+            }
+        }
+        Ok(())
+    })?;
+    out.push_str(&preview::changes_markdown_parts(
+        m.changed, m.rows, shown_rows, &body, max_chars,
     ));
     out.push_str(&tail);
-    out
+    Ok(out)
 }
 
 /// `s` as an inline code span (a backtick in it takes a double-backtick span).
@@ -283,10 +412,22 @@ fn md_escape(s: &str) -> String {
     out
 }
 
-/// The plan as JSON: exactly the saved plan.
+/// The plan as JSON: exactly the saved plan, as its file has it (without the last newline).
 pub fn json(plan: &Plan) -> String {
-    // Plain data: always serializes.
-    serde_json::to_string_pretty(plan).expect("a Plan always serializes")
+    let mut out = Vec::new();
+    // Writing into a Vec cannot fail.
+    let _ = write_json(&Shown::Mem(plan), &mut out);
+    let mut text = String::from_utf8_lossy(&out).into_owned();
+    text.truncate(text.trim_end().len());
+    text
+}
+
+/// [`json`], streamed in one pass (the digest printed is recomputed, and equals the verified one).
+pub fn write_json(shown: &Shown, w: &mut dyn Write) -> Result<(), RenderError> {
+    let mut jw = PlanJsonWriter::new(&shown.header(), w)?;
+    shown.each(|op| Ok(jw.operation(op)?))?;
+    jw.finish()?;
+    Ok(())
 }
 
 /// What `--requests` shows: the PATCH requests (patch mode) or the feed documents (feed mode).

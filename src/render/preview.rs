@@ -71,24 +71,22 @@ fn current_of(c: &OfferChange, channel: &str) -> Option<u64> {
         .map(|x| x.quantity)
 }
 
-/// The cells of one table row (one channel of an offer that changes), borrowed: a million
-/// offers make millions of rows, so nothing is allocated per row.
-struct Row<'a> {
-    offer: &'a OfferChange,
-    channel: &'a str,
-    current: Option<u64>,
-    new: u64,
-}
-
-/// Rows of the table: one per channel of every offer that changes.
-fn rows<'a>(changes: &'a [OfferChange]) -> impl Iterator<Item = Row<'a>> + 'a {
-    changes.iter().filter(|c| c.is_write()).flat_map(move |c| {
-        c.offer.channels.iter().map(move |ch| Row {
-            offer: c,
-            channel: &ch.channel,
-            current: current_of(c, &ch.channel),
-            new: ch.quantity,
-        })
+/// The table's rows of one offer that changes, one per channel (callers skip offers that do
+/// not: `OfferChange::is_write`).
+pub fn change_rows<'a>(
+    policy: &'a Policy,
+    c: &'a OfferChange,
+) -> impl Iterator<Item = [String; 6]> + 'a {
+    c.offer.channels.iter().map(move |ch| {
+        let cur = current_of(c, &ch.channel).map_or("-".to_string(), |q| q.to_string());
+        [
+            c.offer.seller_sku.clone(),
+            c.offer.marketplaces.join(","),
+            channel_name(policy, &ch.channel).to_string(),
+            format!("{cur} → {}", ch.quantity),
+            kind_str(c.kind).to_string(),
+            c.offer.rule.to_string(),
+        ]
     })
 }
 
@@ -258,7 +256,7 @@ impl crate::sim::Sink for Measure<'_> {
 
 /// Writes the table's rows (one per channel of every offer that changes) as offers come by,
 /// to the widths a [`Measure`] of the same offers found. Nothing is allocated per row.
-pub struct Rows<'a, W: Write> {
+pub struct Rows<'a, W: Write + ?Sized> {
     w: &'a mut W,
     policy: &'a Policy,
     width: [usize; 6],
@@ -268,7 +266,7 @@ pub struct Rows<'a, W: Write> {
     err: Option<io::Error>,
 }
 
-impl<'a, W: Write> Rows<'a, W> {
+impl<'a, W: Write + ?Sized> Rows<'a, W> {
     /// Writes the header (or "No offer changes." when no offer changes: then no row follows).
     pub fn start(w: &'a mut W, m: &Measure<'a>) -> io::Result<Self> {
         let mut rows = Rows {
@@ -349,7 +347,7 @@ impl<'a, W: Write> Rows<'a, W> {
     }
 }
 
-impl<W: Write> crate::sim::Sink for Rows<'_, W> {
+impl<W: Write + ?Sized> crate::sim::Sink for Rows<'_, W> {
     fn offer(&mut self, change: OfferChange, _: Provenance) {
         self.see(&change);
     }
@@ -644,41 +642,62 @@ pub fn changes_markdown(
     budget: usize,
     max_chars: usize,
 ) -> String {
-    let mut out = String::new();
-    let changed: Vec<&OfferChange> = changes.iter().filter(|c| c.is_write()).collect();
+    let changed = changes.iter().filter(|c| c.is_write()).count();
     let mut body = String::new();
     let mut shown = 0usize;
-    for r in rows(changes) {
-        let o = &r.offer.offer;
-        let cur = r.current.map_or("-".to_string(), |q| q.to_string());
-        let line = format!(
-            "| `{}` | {} | {} | {cur} → {} | {} | {} |\n",
-            md_escape(&o.seller_sku),
-            o.marketplaces.join(","),
-            md_escape(channel_name(policy, r.channel)),
-            r.new,
-            kind_str(r.offer.kind),
-            md_escape(&o.rule)
-        );
-        if body.len() + line.len() > budget {
-            break;
+    'rows: for c in changes.iter().filter(|c| c.is_write()) {
+        for r in change_rows(policy, c) {
+            let line = markdown_row(&r);
+            if body.len() + line.len() > budget {
+                break 'rows;
+            }
+            body.push_str(&line);
+            shown += 1;
         }
-        body.push_str(&line);
-        shown += 1;
     }
-    let total_rows: usize = changed.iter().map(|c| c.offer.channels.len()).sum();
+    let total_rows: usize = changes
+        .iter()
+        .filter(|c| c.is_write())
+        .map(|c| c.offer.channels.len())
+        .sum();
+    changes_markdown_parts(changed, total_rows, shown, &body, max_chars)
+}
+
+/// One row of the Markdown change table.
+pub fn markdown_row(r: &[String; 6]) -> String {
+    format!(
+        "| `{}` | {} | {} | {} | {} | {} |\n",
+        md_escape(&r[0]),
+        r[1],
+        md_escape(&r[2]),
+        r[3],
+        r[4],
+        md_escape(&r[5])
+    )
+}
+
+/// The Markdown change table around rows already cut to the budget: `changed` offers with
+/// `total_rows` rows, of which the first `shown` are in `body`.
+pub fn changes_markdown_parts(
+    changed: usize,
+    total_rows: usize,
+    shown: usize,
+    body: &str,
+    max_chars: usize,
+) -> String {
+    let mut out = String::new();
     out.push_str(&format!(
         "<details><summary>{} offer{} change{} ({} channel row{})</summary>\n\n",
-        changed.len(),
-        if changed.len() == 1 { "" } else { "s" },
-        if changed.len() == 1 { "s" } else { "" },
+        changed,
+        if changed == 1 { "" } else { "s" },
+        if changed == 1 { "s" } else { "" },
         total_rows,
         if total_rows == 1 { "" } else { "s" }
     ));
     if total_rows > 0 {
         out.push_str("| seller SKU | marketplaces | channel | current → new | kind | rule |\n");
         out.push_str("|---|---|---|---|---|---|\n");
-        out.push_str(&body);
+        out.push_str(body);
     }
     if shown < total_rows {
         out.push_str(&format!(

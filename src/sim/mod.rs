@@ -150,22 +150,10 @@ fn repeated(mut keys: Vec<u64>) -> Option<HashSet<u64>> {
     (!dups.is_empty()).then_some(dups)
 }
 
-/// Compare an offer's channels with the current listing. Only the channels the offer writes
-/// count: a `merge` leaves the others alone.
+/// Compare an offer's channels with the current listing: [`ChangeKind::of`], the rule `allot
+/// show` uses too.
 fn classify(channels: &[ChannelQty], current: Option<&BTreeMap<String, u64>>) -> ChangeKind {
-    let Some(cur) = current else {
-        return ChangeKind::New;
-    };
-    if channels
-        .iter()
-        .all(|c| cur.get(&c.channel) == Some(&c.quantity))
-    {
-        ChangeKind::Unchanged
-    } else if channels.iter().all(|c| c.quantity == 0) {
-        ChangeKind::Zeroed
-    } else {
-        ChangeKind::Changed
-    }
+    ChangeKind::of(channels, current.map(|m| |c: &str| m.get(c).copied()))
 }
 
 fn same_channels(a: &[ChannelQty], b: &[ChannelQty]) -> bool {
@@ -278,13 +266,16 @@ fn region_of(policy: &Policy, code: &str) -> Option<Region> {
         })
 }
 
+/// An offer's marketplace codes and their IDs, shared.
+type CodesAndIds = (Arc<[String]>, Arc<[String]>);
+
 /// Strings every offer of a rule or target shares, made once per run rather than once per offer.
 #[derive(Default)]
 struct Shared {
     /// Rule names by index.
     rules: Vec<Option<Arc<str>>>,
     /// Marketplace indices → their codes and IDs.
-    marketplaces: FxHashMap<Box<[usize]>, (Arc<[String]>, Arc<[String]>)>,
+    marketplaces: FxHashMap<Box<[usize]>, CodesAndIds>,
 }
 
 impl Shared {
@@ -297,7 +288,7 @@ impl Shared {
             .clone()
     }
 
-    fn marketplaces(&mut self, policy: &Policy, idx: &[usize]) -> (Arc<[String]>, Arc<[String]>) {
+    fn marketplaces(&mut self, policy: &Policy, idx: &[usize]) -> CodesAndIds {
         if let Some(v) = self.marketplaces.get(idx) {
             return v.clone();
         }
