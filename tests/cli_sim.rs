@@ -629,3 +629,56 @@ fn published_units_past_2_64_are_an_error_not_a_clamped_exposure() {
             "the units inventory SKU `A` publishes over its offers add up to more than 18446744073709551615",
         ));
 }
+
+/// `plan --out` with the table (one policy: the plan is written while the offers stream by,
+/// never held) saves the plan the in-memory path (`--format json`, which keeps the preview)
+/// saves from the same inputs: the same operations, header and locations; only the time and
+/// so the digest differ. With `--all`, with held, changed and unchanged offers, and with
+/// supply-source channels (acme-na), each over the shipped examples.
+#[test]
+fn a_plan_saved_while_streaming_is_the_plan_saved_from_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: [(&str, Vec<String>); 2] = [
+        ("acme", PLAN[1..].iter().map(|s| s.to_string()).collect()),
+        (
+            "safety",
+            vec![
+                format!("{SAFETY}/fba-mix.allot"),
+                "--inventory".into(),
+                format!("{SAFETY}/inventory.csv"),
+                "--current".into(),
+                format!("{SAFETY}/all-listings.txt"),
+                "--current-marketplace".into(),
+                "US".into(),
+            ],
+        ),
+    ];
+    for (name, inputs) in cases {
+        for all in [false, true] {
+            let mut plans = Vec::new();
+            for format in ["table", "json"] {
+                let out = dir.path().join(format!("{name}-{all}-{format}.json"));
+                let mut cmd = allot();
+                cmd.arg("plan")
+                    .args(&inputs)
+                    .args(["--format", format, "--out"]);
+                cmd.arg(&out);
+                if all {
+                    cmd.arg("--all");
+                }
+                cmd.assert().success();
+                let mut v: serde_json::Value =
+                    serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+                let o = v.as_object_mut().unwrap();
+                assert!(o.remove("created_at").is_some());
+                assert!(o.remove("digest").is_some());
+                plans.push(v);
+            }
+            assert_eq!(plans[0], plans[1], "{name}, --all {all}");
+            assert!(
+                !plans[0]["operations"].as_array().unwrap().is_empty(),
+                "{name}, --all {all}: the case writes something"
+            );
+        }
+    }
+}

@@ -250,12 +250,60 @@ pub fn simulate(loaded: &Loaded) -> Result<(Policy, Preview), ExitCode> {
     Ok((policy, preview))
 }
 
-/// One policy's preview as the terminal table, written while simulating: a first run measures
-/// the columns and gathers the summary, a second (the same offers: the run is deterministic)
-/// writes the rows. No offer is kept, so memory stays that of the inventory, whatever the
-/// number of offers. Err is the exit code, the error already printed (or 0 when stdout was
-/// closed early, as `allot plan | head` does).
-fn simulate_table(loaded: &Loaded) -> Result<(Policy, Preview), ExitCode> {
+/// A plan a streamed run saved: where, its header and how many operations it has.
+struct Saved {
+    path: PathBuf,
+    header: crate::plan::PlanHeader,
+    operations: usize,
+}
+
+/// The first run's sink: the table's measure, and the plan's tally when one is saved.
+struct FirstRun<'p> {
+    measure: preview::Measure<'p>,
+    tally: Option<crate::plan::Tally>,
+}
+
+impl sim::Sink for FirstRun<'_> {
+    fn offer(&mut self, change: crate::model::OfferChange, provenance: sim::Provenance) {
+        self.measure.see(&change, &provenance.not_listed_in);
+        if let Some(t) = &mut self.tally {
+            t.see(&change);
+        }
+    }
+}
+
+/// The second run's sink: the table's rows, and each operation sent to the plan's writer.
+struct SecondRun<'a, W: Write> {
+    rows: preview::Rows<'a, W>,
+    plan: Option<(
+        crate::plan::Tally,
+        std::sync::mpsc::SyncSender<crate::plan::Operation>,
+    )>,
+}
+
+impl<W: Write> sim::Sink for SecondRun<'_, W> {
+    fn offer(&mut self, change: crate::model::OfferChange, _: sim::Provenance) {
+        self.rows.see(&change);
+        if let Some((tally, tx)) = &mut self.plan
+            && let Some(op) = tally.operation(&change)
+            && tx.send(op).is_err()
+        {
+            // The writer stopped on an error, which its thread returns: send no more.
+            self.plan = None;
+        }
+    }
+}
+
+/// One policy's preview as the terminal table (and its plan, with `--out`), written while
+/// simulating: a first run measures the columns, gathers the summary and checks every
+/// operation; a second (the same offers: the run is deterministic) writes the rows and hands
+/// each operation to the plan's writer on another thread. No offer is kept, so memory stays
+/// that of the inputs, whatever the number of offers. Err is the exit code, the error already
+/// printed (or 0 when stdout was closed early, as `allot plan | head` does).
+fn simulate_table(
+    loaded: &Loaded,
+    args: &PlanArgs,
+) -> Result<(Policy, Preview, Option<Saved>), ExitCode> {
     let fail = |e: sim::SimError| {
         eprint!("{e}");
         ExitCode::from(1)
@@ -270,26 +318,89 @@ fn simulate_table(loaded: &Loaded) -> Result<(Policy, Preview), ExitCode> {
             sink,
         )
     };
-    let mut measure = preview::Measure::new(&m.policy);
-    let mut preview = run(&mut measure).map_err(fail)?;
+    let mut first = FirstRun {
+        measure: preview::Measure::new(&m.policy),
+        tally: args
+            .save
+            .out
+            .as_ref()
+            .map(|_| crate::plan::Tally::new(args.save.all)),
+    };
+    let mut preview = run(&mut first).map_err(fail)?;
     preview
         .warnings
         .extend(loaded.current_warnings.iter().cloned());
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
+    // With --deny-warnings a warning means no plan is saved (`run` then fails the run).
+    let denied = args.deny_warnings && loaded.policy_warnings.len() + preview.warnings.len() > 0;
+    let save = match (&args.save.out, first.tally.take()) {
+        (Some(out), Some(mut tally)) if !denied => {
+            let policy_path = Path::new(&m.file.name);
+            let files = super::plan_out::InputPaths {
+                policies: std::slice::from_ref(&policy_path),
+                inventory: &args.input.inventory,
+                current: args.input.current.as_deref(),
+            };
+            let header = super::plan_out::build_options(&args.save, files)
+                .and_then(|opts| {
+                    let (p, s) = (&m.policy, &preview.summary);
+                    tally
+                        .header(&p.name, &p.seller_id, s, &p.locations, opts)
+                        .map_err(miette::Report::new)
+                })
+                .map_err(|r| super::fail(r, 1))?;
+            Some((out.clone(), header, tally))
+        }
+        _ => None,
+    };
     let io_fail = |e: std::io::Error| {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
             return ExitCode::SUCCESS;
         }
         super::fail(miette::miette!("cannot write the preview: {e}"), 1)
     };
-    let mut rows = preview::Rows::start(&mut out, &measure).map_err(io_fail)?;
-    run(&mut rows).map_err(fail)?;
-    rows.finish().map_err(io_fail)?;
-    preview::table_after_rows(&mut out, &measure, &preview)
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
+    let measure = &first.measure;
+    let saved = std::thread::scope(|scope| -> Result<Option<Saved>, ExitCode> {
+        let rows = preview::Rows::start(&mut out, measure).map_err(io_fail)?;
+        let mut second = SecondRun { rows, plan: None };
+        let mut writer = None;
+        if let Some((path, header, tally)) = &save {
+            // Bounded: the simulator waits for the writer rather than queue the whole plan.
+            let (tx, rx) = std::sync::mpsc::sync_channel(4096);
+            second.plan = Some((crate::plan::Tally::new(args.save.all), tx));
+            let count = tally.operations();
+            writer = Some(
+                scope.spawn(move || crate::plan::write_streaming(header, rx, path).map(|_| count)),
+            );
+        }
+        let ran = run(&mut second).map_err(fail);
+        let SecondRun { rows, plan } = second;
+        // Closing the channel ends the writer's operations.
+        drop(plan);
+        let written = writer.map(|h| h.join());
+        ran?;
+        rows.finish().map_err(io_fail)?;
+        match (written, &save) {
+            (None, _) | (_, None) => Ok(None),
+            (Some(Ok(Ok(operations))), Some((path, header, _))) => Ok(Some(Saved {
+                path: path.clone(),
+                header: header.clone(),
+                operations,
+            })),
+            (Some(Ok(Err(e))), _) => Err(super::fail(miette::Report::new(e), 1)),
+            (Some(Err(_)), _) => Err(super::fail(
+                miette::miette!(
+                    "internal error: the plan writer stopped unexpectedly; no plan was saved"
+                ),
+                1,
+            )),
+        }
+    })?;
+    preview::table_after_rows(&mut out, &first.measure, &preview)
         .and_then(|()| out.flush())
         .map_err(io_fail)?;
-    Ok((m.policy.clone(), preview))
+    Ok((m.policy.clone(), preview, saved))
 }
 
 /// Render the preview to stdout.
@@ -342,14 +453,13 @@ pub fn run(mut args: PlanArgs) -> ExitCode {
     }
     // One policy's table without a saved plan is written as the offers are made; everything
     // else keeps the preview's offers in memory.
-    let streamed =
-        args.format == Format::Table && loaded.members.len() == 1 && args.save.out.is_none();
+    let streamed = args.format == Format::Table && loaded.members.len() == 1;
     let simulated = if streamed {
-        simulate_table(&loaded)
+        simulate_table(&loaded, &args)
     } else {
-        simulate(&loaded)
+        simulate(&loaded).map(|(p, v)| (p, v, None))
     };
-    let (policy, mut preview) = match simulated {
+    let (policy, mut preview, saved) = match simulated {
         Ok(p) => p,
         Err(code) => return code,
     };
@@ -385,6 +495,12 @@ pub fn run(mut args: PlanArgs) -> ExitCode {
             1,
         );
     }
+    if let Some(saved) = &saved {
+        eprintln!(
+            "{}",
+            super::plan_out::saved_note(&saved.path, &saved.header, saved.operations)
+        );
+    }
     // The saved plan comes from the very offers just rendered, so the two always agree.
     let policy_paths: Vec<&Path> = loaded
         .members
@@ -396,18 +512,27 @@ pub fn run(mut args: PlanArgs) -> ExitCode {
         inventory: &args.input.inventory,
         current: args.input.current.as_deref(),
     };
-    match super::plan_out::save(
-        &args.save,
-        &policy.name,
-        &policy.seller_id,
-        &policy.locations,
-        &preview.changes,
-        &preview.summary,
-        files,
-    ) {
+    let save = if streamed {
+        // Saved while the table was written.
+        Ok(None)
+    } else {
+        super::plan_out::save(
+            &args.save,
+            &policy.name,
+            &policy.seller_id,
+            &policy.locations,
+            &preview.changes,
+            &preview.summary,
+            files,
+        )
+    };
+    match save {
         Ok(Some(plan)) => {
             if let Some(out) = &args.save.out {
-                eprintln!("{}", super::plan_out::saved_note(out, &plan));
+                eprintln!(
+                    "{}",
+                    super::plan_out::saved_note(out, &plan.header(), plan.operations.len())
+                );
             }
         }
         Ok(None) => {}

@@ -84,6 +84,21 @@ pub fn save(
     let Some(out) = &args.out else {
         return Ok(None);
     };
+    let opts = build_options(args, files)?;
+    let mut plan = plan::build(policy_name, seller_id, changes, summary, opts)?;
+    plan.locations = plan::written_locations(locations, |code| {
+        plan.operations
+            .iter()
+            .any(|op| op.channels.iter().any(|c| c.channel == code))
+    });
+    plan::seal(&mut plan);
+    plan::write(&plan, out)?;
+    Ok(Some(plan))
+}
+
+/// The choices and input digests a saved plan records (`--emit`, `--patch-op`, `--all`,
+/// `--issue-locale`, the SHA-256 of every input file, the time).
+pub fn build_options(args: &SaveArgs, files: InputPaths<'_>) -> miette::Result<BuildOptions> {
     let digest = |what: &str, p: &Path| {
         plan::digest_inputs(p).map_err(|e| {
             miette::miette!(
@@ -113,7 +128,7 @@ pub fn save(
             .map(|p| digest("current listings", p))
             .transpose()?,
     };
-    let opts = BuildOptions {
+    Ok(BuildOptions {
         emit: match args.emit {
             EmitArg::Patch => EmitChoice::Patch,
             EmitArg::Feed => EmitChoice::Feed,
@@ -127,26 +142,9 @@ pub fn save(
         issue_locale: args.issue_locale.clone(),
         inputs,
         created_at: now_rfc3339(),
-    };
-    let mut plan = plan::build(policy_name, seller_id, changes, summary, opts)?;
-    // Only the locations some operation writes to: enough for `allot show` to name channels.
-    plan.locations = locations
-        .iter()
-        .filter(|l| {
-            l.supply_source.as_deref().is_some_and(|code| {
-                plan.operations
-                    .iter()
-                    .any(|op| op.channels.iter().any(|c| c.channel == code))
-            })
-        })
-        .cloned()
-        .collect();
-    plan::seal(&mut plan);
-    plan::write(&plan, out)?;
-    Ok(Some(plan))
+    })
 }
 
-/// Now, UTC, to the second: `2026-11-23T09:30:00Z`.
 pub fn now_rfc3339() -> String {
     let now = time::OffsetDateTime::now_utc();
     let now = now.replace_nanosecond(0).unwrap_or(now);
@@ -156,7 +154,7 @@ pub fn now_rfc3339() -> String {
 }
 
 /// One line for stderr after saving, e.g. `saved plan.json: 12 operations (patch, merge)`.
-pub fn saved_note(path: &Path, plan: &Plan) -> String {
+pub fn saved_note(path: &Path, plan: &crate::plan::PlanHeader, operations: usize) -> String {
     let emit = match plan.emit {
         plan::Emit::Patch => "Listings Items PATCH requests",
         plan::Emit::Feed => "JSON_LISTINGS_FEED documents",
@@ -168,7 +166,7 @@ pub fn saved_note(path: &Path, plan: &Plan) -> String {
     format!(
         "saved {}: {} operations as {emit} ({op}); review with `allot show {}`",
         path.display(),
-        plan.operations.len(),
+        operations,
         path.display()
     )
 }

@@ -148,25 +148,11 @@ pub fn build(
         // Fits: checked against MAX_OPERATIONS (< u32::MAX) just above.
         op.id = u32::try_from(i + 1).unwrap_or(u32::MAX);
     }
-    // `.` and `..` are dot-segments: no PATCH path can address them (URL parsers remove even
-    // `%2E`), while a feed names the SKU in its body.
     let unaddressable = operations
         .iter()
-        .find(|o| o.seller_sku == "." || o.seller_sku == "..");
-    let emit = match opts.emit {
-        EmitChoice::Patch => {
-            if let Some(o) = unaddressable {
-                return Err(PlanError::SkuNotAddressable {
-                    seller_sku: o.seller_sku.clone(),
-                });
-            }
-            Emit::Patch
-        }
-        EmitChoice::Feed => Emit::Feed,
-        EmitChoice::Auto if operations.len() > AUTO_FEED_THRESHOLD => Emit::Feed,
-        EmitChoice::Auto if unaddressable.is_some() => Emit::Feed,
-        EmitChoice::Auto => Emit::Patch,
-    };
+        .find(|o| unaddressable(&o.seller_sku))
+        .map(|o| o.seller_sku.as_str());
+    let emit = choose_emit(opts.emit, operations.len(), unaddressable)?;
     let mut plan = Plan {
         format_version: FORMAT_VERSION.to_string(),
         seller_id: seller_id.to_string(),
@@ -183,6 +169,162 @@ pub fn build(
     };
     seal(&mut plan);
     Ok(plan)
+}
+
+/// `.` and `..` are dot-segments: no PATCH path can address them (URL parsers remove even
+/// `%2E`), while a feed names the SKU in its body.
+fn unaddressable(seller_sku: &str) -> bool {
+    seller_sku == "." || seller_sku == ".."
+}
+
+/// How a plan of `count` operations is sent; `unaddressable` is a seller SKU no PATCH can name.
+fn choose_emit(
+    choice: EmitChoice,
+    count: usize,
+    unaddressable: Option<&str>,
+) -> Result<Emit, PlanError> {
+    Ok(match choice {
+        EmitChoice::Patch => {
+            if let Some(sku) = unaddressable {
+                return Err(PlanError::SkuNotAddressable {
+                    seller_sku: sku.to_string(),
+                });
+            }
+            Emit::Patch
+        }
+        EmitChoice::Feed => Emit::Feed,
+        EmitChoice::Auto if count > AUTO_FEED_THRESHOLD => Emit::Feed,
+        EmitChoice::Auto if unaddressable.is_some() => Emit::Feed,
+        EmitChoice::Auto => Emit::Patch,
+    })
+}
+
+/// The locations a plan names: those whose supply source some written channel is (enough for
+/// `allot show` to name a channel as the preview does).
+pub fn written_locations(
+    locations: &[crate::model::Location],
+    written: impl Fn(&str) -> bool,
+) -> Vec<crate::model::Location> {
+    locations
+        .iter()
+        .filter(|l| l.supply_source.as_deref().is_some_and(&written))
+        .cloned()
+        .collect()
+}
+
+/// [`build`] for a run whose offers stream by rather than stay in memory: a first run of the
+/// simulator shows every offer to [`Tally::see`] (which checks each as `build` does and counts
+/// the operations), [`Tally::header`] makes the plan's header, and a second run turns each
+/// offer into its operation with [`Tally::operation`], straight into
+/// [`write_streaming`]. For one policy only: the simulator has then already refused a seller
+/// SKU made by two offers, the one case where `build` must look at two offers together.
+#[derive(Debug, Default)]
+pub struct Tally {
+    all: bool,
+    count: usize,
+    unaddressable: Option<String>,
+    /// Supply-source channel codes some operation writes.
+    channels: std::collections::BTreeSet<String>,
+    error: Option<PlanError>,
+    /// The next operation's id, in the second run.
+    next_id: u32,
+}
+
+impl Tally {
+    /// `all`: also write offers the current listings already show (`--all`).
+    pub fn new(all: bool) -> Self {
+        Tally {
+            all,
+            ..Tally::default()
+        }
+    }
+
+    fn writes(&self, change: &OfferChange) -> bool {
+        change.hold.is_none() && (self.all || change.kind != ChangeKind::Unchanged)
+    }
+
+    /// One offer of the first run.
+    pub fn see(&mut self, change: &OfferChange) {
+        if self.error.is_some() || change.hold.is_some() {
+            return;
+        }
+        if let Err(e) = validate_offer(change) {
+            self.error = Some(e);
+            return;
+        }
+        if !self.writes(change) {
+            return;
+        }
+        self.count += 1;
+        if self.unaddressable.is_none() && unaddressable(&change.offer.seller_sku) {
+            self.unaddressable = Some(change.offer.seller_sku.clone());
+        }
+        for c in &change.offer.channels {
+            if c.channel != crate::model::DEFAULT_CHANNEL && !self.channels.contains(&c.channel) {
+                self.channels.insert(c.channel.clone());
+            }
+        }
+    }
+
+    /// The plan's header after the first run, or why there is no plan.
+    pub fn header(
+        &mut self,
+        policy_name: &str,
+        seller_id: &str,
+        summary: &Summary,
+        locations: &[crate::model::Location],
+        opts: BuildOptions,
+    ) -> Result<PlanHeader, PlanError> {
+        if seller_id.trim().is_empty() {
+            return Err(PlanError::NoSellerId);
+        }
+        if let Some(e) = self.error.take() {
+            return Err(e);
+        }
+        if self.count > MAX_OPERATIONS {
+            return Err(PlanError::TooManyOperations {
+                count: self.count,
+                max: MAX_OPERATIONS,
+            });
+        }
+        Ok(PlanHeader {
+            format_version: FORMAT_VERSION.to_string(),
+            seller_id: seller_id.to_string(),
+            policy: policy_name.to_string(),
+            created_at: opts.created_at,
+            inputs: opts.inputs,
+            emit: choose_emit(opts.emit, self.count, self.unaddressable.as_deref())?,
+            patch_op: opts.patch_op,
+            issue_locale: opts.issue_locale,
+            summary: summary.clone(),
+            locations: written_locations(locations, |code| self.channels.contains(code)),
+        })
+    }
+
+    /// How many operations the plan has (after the first run).
+    pub fn operations(&self) -> usize {
+        self.count
+    }
+
+    /// One offer of the second run as its operation (ids from 1, in run order), or None when
+    /// it is not written.
+    pub fn operation(&mut self, change: &OfferChange) -> Option<Operation> {
+        if !self.writes(change) {
+            return None;
+        }
+        self.next_id += 1;
+        let offer = &change.offer;
+        Some(Operation {
+            id: self.next_id,
+            seller_sku: offer.seller_sku.clone(),
+            region: offer.region,
+            marketplace_ids: offer.marketplace_ids.to_vec(),
+            channels: offer.channels.clone(),
+            previous: change.current.clone(),
+            inventory_sku: offer.inventory_sku.clone(),
+            rule: offer.rule.to_string(),
+        })
+    }
 }
 
 /// The largest quantity Amazon accepts (the models' integer is 32-bit signed).
