@@ -682,3 +682,35 @@ fn a_plan_saved_while_streaming_is_the_plan_saved_from_memory() {
         }
     }
 }
+
+/// A table whose reader goes away mid-way (`allot plan ... --out p.json | head`) saves no plan,
+/// as when the preview is kept in memory: the plan is only saved with the preview it goes with.
+#[test]
+fn a_plan_whose_preview_was_not_read_is_not_saved() {
+    use std::io::Read;
+    use std::process::{Command as Std, Stdio};
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("plan.json");
+    let mut child = Std::new(assert_cmd::cargo::cargo_bin("allot"))
+        .current_dir(root())
+        .args(PLAN)
+        .arg("--out")
+        .arg(&out)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(status.code(), Some(0), "{err}");
+    assert!(!out.exists(), "{err}");
+    assert!(!err.contains("saved"), "{err}");
+}

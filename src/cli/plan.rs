@@ -272,24 +272,49 @@ impl sim::Sink for FirstRun<'_> {
     }
 }
 
-/// The second run's sink: the table's rows, and each operation sent to the plan's writer.
+/// Operations go to the plan's writer in batches of this many: one hand-over per operation
+/// cost more in thread switches than the writing.
+const BATCH: usize = 1024;
+
+/// The second run's sink: the table's rows, and the operations sent to the plan's writer.
 struct SecondRun<'a, W: Write> {
     rows: preview::Rows<'a, W>,
-    plan: Option<(
-        crate::plan::Tally,
-        std::sync::mpsc::SyncSender<crate::plan::Operation>,
-    )>,
+    plan: Option<ToWriter>,
+}
+
+/// What the plan's writer receives: operations, then `Done` when the run finished well. A
+/// channel closed without `Done` (the run failed, or stdout went away) saves nothing.
+enum ToPlan {
+    Ops(Vec<crate::plan::Operation>),
+    Done,
+}
+
+/// Where a second run's operations go, in batches.
+struct ToWriter {
+    tally: crate::plan::Tally,
+    batch: Vec<crate::plan::Operation>,
+    tx: std::sync::mpsc::SyncSender<ToPlan>,
+}
+
+impl ToWriter {
+    /// Hands the batch over; false when the writer has stopped (on an error its thread
+    /// returns).
+    fn flush(&mut self) -> bool {
+        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH));
+        batch.is_empty() || self.tx.send(ToPlan::Ops(batch)).is_ok()
+    }
 }
 
 impl<W: Write> sim::Sink for SecondRun<'_, W> {
     fn offer(&mut self, change: crate::model::OfferChange, _: sim::Provenance) {
         self.rows.see(&change);
-        if let Some((tally, tx)) = &mut self.plan
-            && let Some(op) = tally.operation(&change)
-            && tx.send(op).is_err()
+        if let Some(w) = &mut self.plan
+            && let Some(op) = w.tally.operation(&change)
         {
-            // The writer stopped on an error, which its thread returns: send no more.
-            self.plan = None;
+            w.batch.push(op);
+            if w.batch.len() >= BATCH && !w.flush() {
+                self.plan = None;
+            }
         }
     }
 }
@@ -367,20 +392,55 @@ fn simulate_table(
         let mut writer = None;
         if let Some((path, header, tally)) = &save {
             // Bounded: the simulator waits for the writer rather than queue the whole plan.
-            let (tx, rx) = std::sync::mpsc::sync_channel(4096);
-            second.plan = Some((crate::plan::Tally::new(args.save.all), tx));
+            let (tx, rx) = std::sync::mpsc::sync_channel::<ToPlan>(4);
+            second.plan = Some(ToWriter {
+                tally: crate::plan::Tally::new(args.save.all),
+                batch: Vec::with_capacity(BATCH),
+                tx,
+            });
             let count = tally.operations();
-            writer = Some(
-                scope.spawn(move || crate::plan::write_streaming(header, rx, path).map(|_| count)),
-            );
+            writer = Some(scope.spawn(move || {
+                let done = std::cell::Cell::new(false);
+                let ops = rx
+                    .iter()
+                    .map_while(|m| match m {
+                        ToPlan::Ops(v) => Some(v),
+                        ToPlan::Done => {
+                            done.set(true);
+                            None
+                        }
+                    })
+                    .flatten();
+                let commit = |_: &str| {
+                    if done.get() {
+                        Ok(())
+                    } else {
+                        Err(crate::plan::PlanError::Incomplete)
+                    }
+                };
+                crate::plan::write_streaming_then(header, ops, path, commit).map(|_| count)
+            }));
         }
         let ran = run(&mut second).map_err(fail);
         let SecondRun { rows, plan } = second;
-        // Closing the channel ends the writer's operations.
-        drop(plan);
+        // The whole table is written (and flushed) before the plan may be saved: a plan is
+        // only saved with the preview it goes with, as when the preview is held in memory.
+        let shown = rows.finish().and_then(|()| {
+            preview::table_after_rows(&mut out, measure, &preview)?;
+            out.flush()
+        });
+        if let Some(mut w) = plan
+            && ran.is_ok()
+            && shown.is_ok()
+            && w.flush()
+        {
+            // Every operation is handed over: the writer may save the plan. Otherwise `w` is
+            // dropped without it, which closes the channel and the writer saves nothing.
+            let _ = w.tx.send(ToPlan::Done);
+        }
         let written = writer.map(|h| h.join());
         ran?;
-        rows.finish().map_err(io_fail)?;
+        shown.map_err(io_fail)?;
         match (written, &save) {
             (None, _) | (_, None) => Ok(None),
             (Some(Ok(Ok(operations))), Some((path, header, _))) => Ok(Some(Saved {
@@ -397,9 +457,6 @@ fn simulate_table(
             )),
         }
     })?;
-    preview::table_after_rows(&mut out, &first.measure, &preview)
-        .and_then(|()| out.flush())
-        .map_err(io_fail)?;
     Ok((m.policy.clone(), preview, saved))
 }
 

@@ -166,6 +166,13 @@ pub enum PlanError {
     )]
     Unsealed,
 
+    #[error("the run stopped before the plan was complete: nothing was saved")]
+    #[diagnostic(
+        code(allot::plan::incomplete),
+        help("the reason is reported above; fix it and run `allot plan ... --out PATH` again")
+    )]
+    Incomplete,
+
     #[error("the plan's input files changed since it was made:\n{}", list(.problems))]
     #[diagnostic(
         code(allot::plan::stale_inputs),

@@ -113,19 +113,18 @@ impl<W: Write> PlanJsonWriter<W> {
     }
 
     pub fn operation(&mut self, op: &Operation) -> io::Result<()> {
-        let v = serde_json::to_value(op).map_err(io::Error::other)?;
         self.canon.clear();
         if self.count > 0 {
             self.canon.push(b',');
         }
-        write_canonical(&v, &mut self.canon, None);
+        canonical_operation(op, &mut self.canon);
         self.hasher.update(&self.canon);
         self.out.write_all(if self.count == 0 {
             b"\n    "
         } else {
             b",\n    "
         })?;
-        pretty_at(&v, 2, &mut self.pretty, &mut self.out)?;
+        pretty_at(op, 2, &mut self.pretty, &mut self.out)?;
         self.count += 1;
         Ok(())
     }
@@ -146,6 +145,54 @@ impl<W: Write> PlanJsonWriter<W> {
     }
 }
 
+/// One operation's canonical JSON (see `compute_digest`), written field by field: what
+/// `write_canonical` makes of its `serde_json::Value`, without building one per operation (a
+/// million operations each made a map of eight keys). `canonical_operation_is_the_values`
+/// (tests) holds the two together.
+pub(super) fn canonical_operation(op: &Operation, out: &mut Vec<u8>) {
+    fn channels(list: &[crate::model::ChannelQty], out: &mut Vec<u8>) {
+        out.push(b'[');
+        for (i, c) in list.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(b"{\"channel\":");
+            scalar(c.channel.as_str(), out);
+            out.extend_from_slice(b",\"quantity\":");
+            scalar(&c.quantity, out);
+            out.push(b'}');
+        }
+        out.push(b']');
+    }
+    // Keys in byte order: channels, id, inventory_sku, marketplace_ids, previous, region, rule,
+    // seller_sku.
+    out.extend_from_slice(b"{\"channels\":");
+    channels(&op.channels, out);
+    out.extend_from_slice(b",\"id\":");
+    scalar(&op.id, out);
+    out.extend_from_slice(b",\"inventory_sku\":");
+    scalar(op.inventory_sku.as_str(), out);
+    out.extend_from_slice(b",\"marketplace_ids\":[");
+    for (i, m) in op.marketplace_ids.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        scalar(m.as_str(), out);
+    }
+    out.extend_from_slice(b"],\"previous\":");
+    match &op.previous {
+        Some(p) => channels(p, out),
+        None => out.extend_from_slice(b"null"),
+    }
+    out.extend_from_slice(b",\"region\":");
+    scalar(op.region.as_str(), out);
+    out.extend_from_slice(b",\"rule\":");
+    scalar(op.rule.as_str(), out);
+    out.extend_from_slice(b",\"seller_sku\":");
+    scalar(op.seller_sku.as_str(), out);
+    out.push(b'}');
+}
+
 /// The digest of a plan made of `header` and `ops` (what [`PlanJsonWriter`] writes), hashed one
 /// operation at a time.
 pub fn digest_of<'a>(header: &PlanHeader, ops: impl IntoIterator<Item = &'a Operation>) -> String {
@@ -164,9 +211,7 @@ pub fn digest_of<'a>(header: &PlanHeader, ops: impl IntoIterator<Item = &'a Oper
         if i > 0 {
             canon.push(b',');
         }
-        // As above: an operation always serializes.
-        let v = serde_json::to_value(op).unwrap_or(Value::Null);
-        write_canonical(&v, &mut canon, None);
+        canonical_operation(op, &mut canon);
         hasher.update(&canon);
     }
     canon.clear();
@@ -177,7 +222,12 @@ pub fn digest_of<'a>(header: &PlanHeader, ops: impl IntoIterator<Item = &'a Oper
 
 /// `v` pretty-printed as it would be `level` objects deep: serde_json's own pretty text with
 /// each line break followed by the indentation (strings never hold a raw line break).
-fn pretty_at<W: Write>(v: &Value, level: usize, buf: &mut Vec<u8>, out: &mut W) -> io::Result<()> {
+fn pretty_at<W: Write, T: serde::Serialize + ?Sized>(
+    v: &T,
+    level: usize,
+    buf: &mut Vec<u8>,
+    out: &mut W,
+) -> io::Result<()> {
     buf.clear();
     serde_json::to_writer_pretty(&mut *buf, v)?;
     let indent = &b"            "[..(2 * level).min(12)];
@@ -200,15 +250,32 @@ where
     I: IntoIterator,
     I::Item: Borrow<Operation>,
 {
-    write_file(header, ops, path, None)
+    write_file(header, ops, path, |_| Ok(()))
 }
 
-/// [`write_streaming`]; with `expect`, refuses (keeping any old file) when the digest differs.
+/// [`write_streaming`] that saves the plan only if `commit(digest)` says so once every
+/// operation is written (a producer that failed half-way says no): otherwise the temporary
+/// file is removed and any plan already at `path` is left as it was.
+pub fn write_streaming_then<I>(
+    header: &PlanHeader,
+    ops: I,
+    path: &Path,
+    commit: impl FnOnce(&str) -> Result<(), PlanError>,
+) -> Result<String, PlanError>
+where
+    I: IntoIterator,
+    I::Item: Borrow<Operation>,
+{
+    write_file(header, ops, path, commit)
+}
+
+/// [`write_streaming`]; `commit(digest)` decides, before the rename, whether the plan is saved
+/// (an error keeps any old file).
 pub(super) fn write_file<I>(
     header: &PlanHeader,
     ops: I,
     path: &Path,
-    expect: Option<&str>,
+    commit: impl FnOnce(&str) -> Result<(), PlanError>,
 ) -> Result<String, PlanError>
 where
     I: IntoIterator,
@@ -242,9 +309,7 @@ where
             w.operation(op.borrow()).map_err(err)?;
         }
         let (digest, buf) = w.finish().map_err(err)?;
-        if expect.is_some_and(|e| e != digest) {
-            return Err(PlanError::Unsealed);
-        }
+        commit(&digest)?;
         let f = buf.into_inner().map_err(|e| err(e.into_error()))?;
         f.sync_all().map_err(err)?;
         drop(f);
@@ -260,7 +325,14 @@ where
 /// Writes the plan as pretty JSON, atomically: a temporary file beside it, then a rename, so a
 /// crash never leaves half a plan. Refuses a plan whose digest is stale (see [`super::seal`]).
 pub fn write(plan: &Plan, path: &Path) -> Result<(), PlanError> {
-    write_file(&plan.header(), &plan.operations, path, Some(&plan.digest)).map(|_| ())
+    let expect = |digest: &str| {
+        if digest == plan.digest {
+            Ok(())
+        } else {
+            Err(PlanError::Unsealed)
+        }
+    };
+    write_file(&plan.header(), &plan.operations, path, expect).map(|_| ())
 }
 
 // ---- Reading ----

@@ -19,7 +19,9 @@ pub mod model;
 
 pub use crate::amazon::PatchOp;
 pub use error::PlanError;
-pub use file::{PlanJsonWriter, VerifiedPlan, parse, read, verify, write, write_streaming};
+pub use file::{
+    PlanJsonWriter, VerifiedPlan, parse, read, verify, write, write_streaming, write_streaming_then,
+};
 pub use model::{Emit, FORMAT_VERSION, InputFile, Inputs, Operation, Plan, PlanHeader};
 
 use crate::marketplaces::Region;

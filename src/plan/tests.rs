@@ -1115,3 +1115,68 @@ fn many_operations_stream_both_ways() {
         .unwrap();
     assert_eq!(next, N + 1);
 }
+
+/// The canonical form written field by field is the canonical form of the operation's JSON
+/// value, for operations with and without `previous`, several marketplaces and channels, and
+/// strings that need escaping.
+#[test]
+fn canonical_operation_is_the_values() {
+    let ops = [
+        Operation {
+            id: 1,
+            seller_sku: "A-1".into(),
+            region: Region::NA,
+            marketplace_ids: vec!["ATVPDKIKX0DER".into()],
+            channels: vec![ch("DEFAULT", 3)],
+            previous: None,
+            inventory_sku: "A".into(),
+            rule: "r".into(),
+        },
+        Operation {
+            id: 4_000_000,
+            seller_sku: "ÜBER \"qu\\ote\"\u{1}".into(),
+            region: Region::EU,
+            marketplace_ids: vec!["A1F83G8C2ARO7P".into(), "A1PA6795UKMFR9".into()],
+            channels: vec![ch("DEFAULT", 0), ch("11111111-aaaa", u64::from(u32::MAX))],
+            previous: Some(vec![ch("DEFAULT", 2), ch("x\ny", 0)]),
+            inventory_sku: "日本".into(),
+            rule: "everything </else>".into(),
+        },
+        Operation {
+            id: 7,
+            seller_sku: "B".into(),
+            region: Region::FE,
+            marketplace_ids: vec![],
+            channels: vec![],
+            previous: Some(vec![]),
+            inventory_sku: String::new(),
+            rule: String::new(),
+        },
+    ];
+    for op in &ops {
+        let mut direct = Vec::new();
+        super::file::canonical_operation(op, &mut direct);
+        let value = canonical_json(&serde_json::to_value(op).unwrap());
+        assert_eq!(String::from_utf8(direct).unwrap(), value);
+    }
+}
+
+/// A streamed plan whose producer failed half-way is not saved: the plan already at the path
+/// stays as it was, and no temporary file is left beside it.
+#[test]
+fn a_streamed_plan_not_committed_is_not_saved() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("plan.json");
+    let old = rich_plan();
+    write(&old, &path).unwrap();
+    let before = std::fs::read(&path).unwrap();
+    let plan = plan_of(&[change("A", Region::EU, &[UK], vec![ch("DEFAULT", 5)])]);
+    let err = write_streaming_then(&plan.header(), plan.operations.iter(), &path, |_| {
+        Err(PlanError::Incomplete)
+    })
+    .unwrap_err();
+    assert!(matches!(err, PlanError::Incomplete));
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert_eq!(left.len(), 1, "{left:?}");
+}
