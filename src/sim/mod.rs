@@ -634,9 +634,8 @@ pub fn run_with(
     // First pass: decide every SKU and count the offers, so the preview's vectors are allocated
     // once at their size (a million SKUs make millions of offers; doubling would waste a lot).
     let decided: Vec<Option<usize>> = stock
-        .items
-        .iter()
-        .map(|i| engine.decide(&i.sku, Some(i)))
+        .items()
+        .map(|i| engine.decide(i.sku(), Some(i)))
         .chain(missing.iter().map(|s| engine.decide(s, None)))
         .collect();
     let expected: usize = decided
@@ -647,10 +646,9 @@ pub fn run_with(
     preview.changes.reserve_exact(expected);
     preview.provenance.reserve_exact(expected);
     let all = stock
-        .items
-        .iter()
-        .map(|i| (i.sku.as_str(), Some(i)))
-        .chain(missing.iter().map(|s| (s.as_str(), None::<&StockItem>)));
+        .items()
+        .map(|i| (i.sku(), Some(i)))
+        .chain(missing.iter().map(|s| (s.as_str(), None::<StockItem>)));
     for ((sku, item), decided) in all.zip(decided) {
         scratch.clear();
         match engine.evaluate_decided(sku, item, decided, &mut scratch, &mut problems) {
@@ -926,8 +924,7 @@ pub fn explain(
         .unwrap_or_default();
     let stock_rows = item
         .map(|i| {
-            i.entries
-                .iter()
+            i.entries()
                 .map(|e| TraceStock {
                     location: policy.locations[e.location].name.clone(),
                     on_hand: e.on_hand,
@@ -987,17 +984,15 @@ pub fn explain(
         stock: stock_rows,
         tags: item
             .map(|i| {
-                i.tags
-                    .iter()
-                    .map(|&t| stock.tag_names[t as usize].clone())
+                i.tags()
+                    .map(|t| stock.tag_names[t as usize].clone())
                     .collect()
             })
             .unwrap_or_default(),
         attributes: item
             .map(|i| {
-                i.attrs
-                    .iter()
-                    .map(|(a, v)| (stock.attr_names[*a as usize].clone(), v.clone()))
+                i.attrs()
+                    .map(|(a, v)| (stock.attr_names[a as usize].clone(), v.to_string()))
                     .collect()
             })
             .unwrap_or_default(),
