@@ -182,6 +182,20 @@ pub fn clip(s: &str) -> std::borrow::Cow<'_, str> {
 /// with its character index. A SKU with one looks like another SKU but is not the same to
 /// Amazon.
 pub fn invisible_char(s: &str) -> Option<(usize, char)> {
+    // Fast path for the ASCII prefix (nearly every SKU whole): there a byte is a character and
+    // only the controls are invisible (ASCII's other whitespace is all controls).
+    let prefix = s.bytes().position(|b| !b.is_ascii()).unwrap_or(s.len());
+    if let Some(i) = s.as_bytes()[..prefix]
+        .iter()
+        .position(|&b| b < 0x20 || b == 0x7F)
+    {
+        return Some((i, char::from(s.as_bytes()[i])));
+    }
+    invisible_char_slow(&s[prefix..]).map(|(at, c)| (prefix + at, c))
+}
+
+/// `invisible_char` one character at a time.
+fn invisible_char_slow(s: &str) -> Option<(usize, char)> {
     s.chars().enumerate().find(|&(_, c)| is_invisible(c))
 }
 
@@ -261,6 +275,49 @@ mod tests {
         assert_eq!(invisible_char("\u{FEFF}A"), Some((0, '\u{FEFF}')));
         assert_eq!(char_name('\u{200B}'), "U+200B ZERO WIDTH SPACE");
         assert_eq!(char_name('\u{3164}'), "U+3164");
+    }
+
+    #[test]
+    fn the_ascii_fast_path_agrees_with_the_slow_one() {
+        let mut cases: Vec<String> = [
+            "",
+            "A",
+            "SHOE 1",
+            " A ",
+            "A\tB",
+            "A\u{7F}",
+            "\u{0}",
+            "\u{1F}X",
+            "~",
+            "A\u{80}B",
+            "é\u{200B}",
+            "ab\u{A0}",
+            "abc\u{FEFF}d\u{1}",
+            "ab\u{1}\u{200B}",
+            "ü\u{1}",
+            "日本\u{3000}",
+            "AB\u{85}",
+            "x\u{2028}",
+            "x\u{E0001}y",
+            "\u{FEFF}A",
+            "a\nb",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        // Every ASCII byte and a sample of other characters, alone and after ASCII and non-ASCII.
+        for c in (0u32..0x80).chain([0xA0, 0xAD, 0x2060, 0x3164, 0xFE0F, 0x1D173]) {
+            let c = char::from_u32(c).unwrap();
+            cases.extend([
+                c.to_string(),
+                format!("AB{c}"),
+                format!("é{c}z"),
+                format!("{c}é"),
+            ]);
+        }
+        for s in &cases {
+            assert_eq!(invisible_char(s), invisible_char_slow(s), "{s:?}");
+        }
     }
 
     #[test]

@@ -80,15 +80,11 @@ pub fn run(args: ExplainArgs) -> ExitCode {
         // Traced as a SKU without stock rows: say so, and what was probably meant.
         let near = member
             .stock
-            .items
-            .iter()
-            .find(|i| i.sku.eq_ignore_ascii_case(&args.sku))
-            .map(|i| i.sku.as_str())
+            .items()
+            .find(|i| i.sku().eq_ignore_ascii_case(&args.sku))
+            .map(|i| i.sku())
             .or_else(|| {
-                crate::diag::did_you_mean(
-                    &args.sku,
-                    member.stock.items.iter().map(|i| i.sku.as_str()),
-                )
+                crate::diag::did_you_mean(&args.sku, member.stock.items().map(|i| i.sku()))
             });
         eprintln!(
             "note: `{}` is not in {}{}, and no rule publishes it as a seller SKU{}",

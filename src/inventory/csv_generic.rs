@@ -3,6 +3,7 @@
 
 use std::io::Read;
 
+use super::pipeline::{self, RecordSink};
 use super::{
     AddError, InputError, LocationResolver, RowError, RowErrors, Stock, clean_sku, clip, csv_error,
     csv_reader, duplicate_header, duplicate_header_error, overflow_error, parse_quantity,
@@ -68,107 +69,151 @@ pub(super) fn read<R: Read>(
         })
         .map(|(i, h)| (i, h.trim().to_string()))
         .collect();
-    let hname = |i: usize| headers.get(i).unwrap_or("").trim().to_string();
+    let mut rows = Rows {
+        stock: Stock::new(),
+        errors: RowErrors::default(),
+        resolver: LocationResolver::new(locations),
+        locations,
+        c_sku,
+        c_loc,
+        c_on_hand,
+        c_reserved,
+        c_tags,
+        attr_ids: vec![None; attr_cols.len()],
+        attr_cols,
+        headers,
+    };
+    pipeline::run(name, &mut rdr, &mut rows)?;
+    if !rows.errors.is_empty() {
+        return Err(InputError::rows(name, rows.errors));
+    }
+    Ok(rows.stock)
+}
 
-    let mut stock = Stock::new();
-    let mut errors = RowErrors::default();
-    let mut resolver = LocationResolver::new(locations);
-    let mut record = csv::StringRecord::new();
-    loop {
-        match rdr.read_record(&mut record) {
-            Ok(true) => {}
-            Ok(false) => break,
-            Err(e) => return Err(csv_error(name, e)),
-        }
+/// The reading of one file's rows: its columns and what has been read so far.
+struct Rows<'a> {
+    stock: Stock,
+    errors: RowErrors,
+    resolver: LocationResolver<'a>,
+    locations: &'a [Location],
+    headers: csv::StringRecord,
+    c_sku: usize,
+    c_loc: usize,
+    c_on_hand: usize,
+    c_reserved: Option<usize>,
+    c_tags: Option<usize>,
+    attr_cols: Vec<(usize, String)>,
+    /// The `Stock::attr_id` of each attribute column, once a row has set it.
+    attr_ids: Vec<Option<u32>>,
+}
+
+impl Rows<'_> {
+    fn hname(&self, i: usize) -> String {
+        self.headers.get(i).unwrap_or("").trim().to_string()
+    }
+}
+
+impl RecordSink for Rows<'_> {
+    fn record(&mut self, record: &csv::StringRecord) {
         let line = record.position().map_or(0, |p| p.line());
         if record.len() == 1 && record.get(0).is_some_and(|f| f.trim().is_empty()) {
-            continue; // a blank line
+            return; // a blank line
         }
-        if record.len() != headers.len() {
-            errors.push(
+        if record.len() != self.headers.len() {
+            self.errors.push(
                 RowError::new(
                     line,
                     format!(
                         "the row has {} fields but the header has {}",
                         record.len(),
-                        headers.len()
+                        self.headers.len()
                     ),
                 )
                 .help("every row needs one value per header column (quote values that contain commas)"),
             );
-            continue;
+            return;
         }
         let cell = |i: usize| record.get(i).unwrap_or("");
+        let (c_sku, c_loc, c_on_hand) = (self.c_sku, self.c_loc, self.c_on_hand);
         let sku = match clean_sku(cell(c_sku), "SKU") {
             Ok(s) => s,
             Err(e) => {
-                errors.push(RowError::cell(line, c_sku, hname(c_sku), e));
-                continue;
+                let h = self.hname(c_sku);
+                self.errors.push(RowError::cell(line, c_sku, h, e));
+                return;
             }
         };
         if sku.is_empty() {
-            errors.push(
+            let h = self.hname(c_sku);
+            self.errors.push(
                 RowError::new(line, "the SKU is blank")
-                    .field(Some(c_sku as u64 + 1), hname(c_sku))
+                    .field(Some(c_sku as u64 + 1), h)
                     .help("every row needs the inventory SKU it counts"),
             );
-            continue;
+            return;
         }
-        let loc = errors.keep(
-            resolver
-                .resolve(cell(c_loc).trim())
-                .map_err(|e| RowError::cell(line, c_loc, hname(c_loc), e)),
-        );
-        let mut qty = |col: usize| {
-            errors.keep(
-                parse_quantity(cell(col)).map_err(|e| RowError::cell(line, col, hname(col), e)),
-            )
+        let loc = match self.resolver.resolve(cell(c_loc).trim()) {
+            Ok(l) => Some(l),
+            Err(e) => {
+                let h = self.hname(c_loc);
+                self.errors.push(RowError::cell(line, c_loc, h, e));
+                None
+            }
+        };
+        let mut qty = |col: usize| match parse_quantity(cell(col)) {
+            Ok(q) => Some(q),
+            Err(e) => {
+                let h = self.headers.get(col).unwrap_or("").trim().to_string();
+                self.errors.push(RowError::cell(line, col, h, e));
+                None
+            }
         };
         let on_hand = qty(c_on_hand);
-        let reserved = match c_reserved {
+        let reserved = match self.c_reserved {
             Some(c) => qty(c),
             None => Some(0),
         };
         let (Some(loc), Some(on_hand), Some(reserved)) = (loc, on_hand, reserved) else {
-            continue;
+            return;
         };
-        match stock.add(sku, loc, on_hand, reserved) {
+        // The SKU is looked up once; its row, tags and attributes are added by id.
+        let id = self.stock.intern(sku);
+        match self.stock.add_entry(id, loc, on_hand, reserved) {
             Ok(()) => {}
             Err(AddError::DuplicateRow) => {
-                errors.push(
+                self.errors.push(
                     RowError::new(
                         line,
                         format!(
                             "a second row for SKU `{}` at location `{}`",
                             clip(sku),
-                            locations[loc].name
+                            self.locations[loc].name
                         ),
                     )
                     .help("keep one row per SKU and location (add the quantities up if they are meant together)"),
                 );
-                continue;
+                return;
             }
             Err(AddError::Overflow) => {
-                errors.push(overflow_error(
-                    line,
-                    Some(c_on_hand as u64 + 1),
-                    &hname(c_on_hand),
-                    sku,
-                ));
-                continue;
+                let h = self.hname(c_on_hand);
+                self.errors
+                    .push(overflow_error(line, Some(c_on_hand as u64 + 1), &h, sku));
+                return;
             }
         }
-        if let Some(c) = c_tags {
-            let tags = cell(c).split(';').map(str::trim).filter(|t| !t.is_empty());
-            stock.add_tags(sku, tags);
+        if let Some(c) = self.c_tags {
+            for tag in cell(c).split(';').map(str::trim).filter(|t| !t.is_empty()) {
+                self.stock.add_tag(id, tag);
+            }
         }
-        for (c, attr) in &attr_cols {
+        for (k, (c, attr)) in self.attr_cols.iter().enumerate() {
             let v = cell(*c).trim();
             if v.is_empty() {
                 continue;
             }
-            if let Err(old) = stock.set_attr(sku, attr, v) {
-                errors.push(
+            let name = *self.attr_ids[k].get_or_insert_with(|| self.stock.attr_id(attr));
+            if let Err(old) = self.stock.set_attr_id(id, name, v) {
+                self.errors.push(
                     RowError::new(
                         line,
                         format!(
@@ -185,8 +230,4 @@ pub(super) fn read<R: Read>(
             }
         }
     }
-    if !errors.is_empty() {
-        return Err(InputError::rows(name, errors));
-    }
-    Ok(stock)
 }

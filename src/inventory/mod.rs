@@ -7,14 +7,19 @@ use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
-use crate::model::{Location, LocationId, TestStock};
+use rustc_hash::FxHashMap;
+
+use crate::model::{Location, LocationId};
 
 mod csv_generic;
 pub mod error;
+mod pipeline;
 mod serde_list;
 mod shopify;
+mod stock;
 
 pub use error::{InputError, InventoryError, RowError, RowErrors};
+pub use stock::{AddError, Stock, StockEntry, StockItem};
 
 use crate::diag::clip;
 
@@ -31,229 +36,6 @@ pub enum Format {
     Yaml,
 }
 
-/// One location's row for a SKU.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct StockEntry {
-    pub location: LocationId,
-    pub on_hand: u64,
-    pub reserved: u64,
-}
-
-impl StockEntry {
-    /// Step 1 of the order of operations: `max(on_hand - reserved, 0)`.
-    pub fn available(&self) -> u64 {
-        self.on_hand.saturating_sub(self.reserved)
-    }
-}
-
-/// One inventory SKU: its rows per location, tags and attributes (interned in `Stock`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct StockItem {
-    pub sku: String,
-    /// Indexes into `Stock::tag_names`.
-    pub tags: Vec<u32>,
-    /// (index into `Stock::attr_names`, value).
-    pub attrs: Vec<(u32, String)>,
-    pub entries: Vec<StockEntry>,
-}
-
-impl StockItem {
-    /// Available stock at one location: 0 when the SKU has no row there.
-    pub fn available_at(&self, loc: LocationId) -> u64 {
-        // `Stock::add` keeps one row per location: nothing to add up.
-        self.entries
-            .iter()
-            .find(|e| e.location == loc)
-            .map_or(0, StockEntry::available)
-    }
-}
-
-/// The inventory snapshot: every SKU with its stock per location. SKUs keep the order of their
-/// first row.
-#[derive(Clone, Debug, Default)]
-pub struct Stock {
-    pub items: Vec<StockItem>,
-    index: HashMap<Box<str>, u32>,
-    pub tag_names: Vec<String>,
-    tag_index: HashMap<String, u32>,
-    pub attr_names: Vec<String>,
-    /// Notes about the input that are not errors (e.g. Shopify rows without a SKU).
-    pub warnings: Vec<String>,
-}
-
-/// Why a row could not be added to a SKU.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum AddError {
-    /// A second row for the same SKU and location.
-    DuplicateRow,
-    /// The SKU's available stock over its rows would not fit in a quantity (u64): a pool of
-    /// its locations could not be computed without wrapping.
-    Overflow,
-}
-impl Stock {
-    pub fn new() -> Self {
-        Stock::default()
-    }
-
-    pub fn len(&self) -> usize {
-        self.items.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.items.is_empty()
-    }
-
-    pub fn get(&self, sku: &str) -> Option<&StockItem> {
-        self.index.get(sku).map(|&i| &self.items[i as usize])
-    }
-
-    /// The item for `sku`, created empty if new.
-    pub fn item_mut(&mut self, sku: &str) -> &mut StockItem {
-        let i = match self.index.get(sku) {
-            Some(&i) => i as usize,
-            None => {
-                let i = self.items.len();
-                self.items.push(StockItem {
-                    sku: sku.to_string(),
-                    tags: Vec::new(),
-                    attrs: Vec::new(),
-                    entries: Vec::new(),
-                });
-                self.index.insert(sku.into(), i as u32);
-                i
-            }
-        };
-        &mut self.items[i]
-    }
-
-    /// Record one row. A second row for the same SKU and location is refused, and so is a row
-    /// that makes the SKU's available stock over all its rows overflow: every pool (a sum over
-    /// some of those rows) then fits, so the engine never adds up past 2^64.
-    pub fn add(
-        &mut self,
-        sku: &str,
-        location: LocationId,
-        on_hand: u64,
-        reserved: u64,
-    ) -> Result<(), AddError> {
-        let item = self.item_mut(sku);
-        if item.entries.iter().any(|e| e.location == location) {
-            return Err(AddError::DuplicateRow);
-        }
-        let row = StockEntry {
-            location,
-            on_hand,
-            reserved,
-        };
-        item.entries
-            .iter()
-            .try_fold(row.available(), |a, e| a.checked_add(e.available()))
-            .ok_or(AddError::Overflow)?;
-        item.entries.push(StockEntry {
-            location,
-            on_hand,
-            reserved,
-        });
-        Ok(())
-    }
-
-    pub fn tag_id(&mut self, tag: &str) -> u32 {
-        if let Some(&i) = self.tag_index.get(tag) {
-            return i;
-        }
-        let i = self.tag_names.len() as u32;
-        self.tag_names.push(tag.to_string());
-        self.tag_index.insert(tag.to_string(), i);
-        i
-    }
-
-    /// The id of a tag if any SKU carries it.
-    pub fn find_tag(&self, tag: &str) -> Option<u32> {
-        self.tag_index.get(tag).copied()
-    }
-
-    pub fn attr_id(&mut self, name: &str) -> u32 {
-        if let Some(i) = self.attr_names.iter().position(|n| n == name) {
-            return i as u32;
-        }
-        self.attr_names.push(name.to_string());
-        (self.attr_names.len() - 1) as u32
-    }
-
-    pub fn find_attr(&self, name: &str) -> Option<u32> {
-        self.attr_names
-            .iter()
-            .position(|n| n == name)
-            .map(|i| i as u32)
-    }
-
-    /// Add tags to a SKU (set semantics).
-    pub fn add_tags<'a>(&mut self, sku: &str, tags: impl IntoIterator<Item = &'a str>) {
-        let ids: Vec<u32> = tags.into_iter().map(|t| self.tag_id(t)).collect();
-        let item = self.item_mut(sku);
-        for id in ids {
-            if !item.tags.contains(&id) {
-                item.tags.push(id);
-            }
-        }
-    }
-
-    /// Set an attribute; a different value already set is returned as the conflict.
-    pub fn set_attr(&mut self, sku: &str, name: &str, value: &str) -> Result<(), String> {
-        let id = self.attr_id(name);
-        let item = self.item_mut(sku);
-        match item.attrs.iter().find(|(i, _)| *i == id) {
-            Some((_, v)) if v != value => Err(v.clone()),
-            Some(_) => Ok(()),
-            None => {
-                item.attrs.push((id, value.to_string()));
-                Ok(())
-            }
-        }
-    }
-
-    /// Drop spare capacity once a file is read: a million SKUs each with a few rows would
-    /// otherwise keep about a hundred unused bytes apiece.
-    pub fn shrink(&mut self) {
-        for i in &mut self.items {
-            i.entries.shrink_to_fit();
-            i.tags.shrink_to_fit();
-            i.attrs.shrink_to_fit();
-        }
-        self.items.shrink_to_fit();
-    }
-
-    /// The stock of a `test` block.
-    pub fn from_tests(stock: &[TestStock]) -> Result<Stock, String> {
-        let mut s = Stock::new();
-        for t in stock {
-            s.item_mut(&t.sku);
-            s.add_tags(&t.sku, t.tags.iter().map(String::as_str));
-            for (name, value) in &t.attrs {
-                s.set_attr(&t.sku, name, value).map_err(|old| {
-                    format!(
-                        "attribute `{name}` of `{}` is given twice ({old}, {value})",
-                        t.sku
-                    )
-                })?;
-            }
-            for &(loc, on_hand, reserved) in &t.entries {
-                s.add(&t.sku, loc, on_hand, reserved).map_err(|e| match e {
-                    AddError::DuplicateRow => {
-                        format!("`{}` has two rows for one location", t.sku)
-                    }
-                    AddError::Overflow => format!(
-                        "the stock of `{}` over its locations adds up to more than {}: a quantity is far too large",
-                        t.sku,
-                        u64::MAX
-                    ),
-                })?;
-            }
-        }
-        Ok(s)
-    }
-}
-
 /// Parse a quantity cell: plain decimal digits, nothing else (no sign, decimals, exponent or
 /// separators: `+7`, `12.0`, `1e3` and `1,200` are refused, so a cell means one thing only).
 /// Surrounding spaces are fine. Blank is an error (never read as 0). Returns (message, help).
@@ -265,9 +47,11 @@ pub(crate) fn parse_quantity(raw: &str) -> Result<u64, (String, String)> {
             "write a whole number (0 if there is no stock); a blank is never read as 0".into(),
         ));
     }
-    let shown = clip(t);
     if t.bytes().all(|b| b.is_ascii_digit()) {
+        // The common case: no message to build, so the cell is not clipped (a walk over its
+        // characters) for nothing.
         return t.parse::<u64>().map_err(|_| {
+            let shown = clip(t);
             (
                 format!(
                     "the quantity `{shown}` is too large (at most {})",
@@ -277,6 +61,7 @@ pub(crate) fn parse_quantity(raw: &str) -> Result<u64, (String, String)> {
             )
         });
     }
+    let shown = clip(t);
     if let Some(rest) = t.strip_prefix('-')
         && !rest.is_empty()
         && rest.bytes().all(|b| b.is_ascii_digit() || b == b'.')
@@ -392,7 +177,7 @@ fn normalise(name: &str) -> String {
 pub(crate) struct LocationResolver<'a> {
     locations: &'a [Location],
     normalised: Vec<String>,
-    cache: HashMap<String, Option<LocationId>>,
+    cache: FxHashMap<Box<str>, Option<LocationId>>,
 }
 
 impl<'a> LocationResolver<'a> {
@@ -400,14 +185,22 @@ impl<'a> LocationResolver<'a> {
         LocationResolver {
             locations,
             normalised: locations.iter().map(|l| normalise(&l.name)).collect(),
-            cache: HashMap::new(),
+            cache: FxHashMap::default(),
         }
     }
 
     pub fn resolve(&mut self, name: &str) -> Result<LocationId, (String, String)> {
-        let found = match self.cache.get(name) {
-            Some(f) => *f,
-            None => {
+        // An exact name is found by comparing it with the few locations of a policy, faster
+        // than hashing it; the cache is for the names that need normalising.
+        let exact = if self.locations.len() <= 16 {
+            self.locations.iter().position(|l| l.name == name)
+        } else {
+            None
+        };
+        let found = match (exact, self.cache.get(name)) {
+            (Some(f), _) => Some(f),
+            (None, Some(f)) => *f,
+            (None, None) => {
                 let f = self
                     .locations
                     .iter()
@@ -416,7 +209,7 @@ impl<'a> LocationResolver<'a> {
                         let n = normalise(name);
                         self.normalised.iter().position(|x| *x == n)
                     });
-                self.cache.insert(name.to_string(), f);
+                self.cache.insert(name.into(), f);
                 f
             }
         };
@@ -536,49 +329,59 @@ pub fn read_from<R: Read>(
 /// may collide on Amazon. One note naming the first few pairs, or None.
 fn case_twins(stock: &Stock) -> Option<String> {
     use std::hash::{BuildHasher, Hasher};
-    // Keyed by a hash of the lower-cased SKU (not a second copy of every string).
-    let state = std::collections::hash_map::RandomState::new();
-    let key = |s: &str| {
-        let mut h = state.build_hasher();
-        if s.is_ascii() {
-            s.bytes().for_each(|b| h.write_u8(b.to_ascii_lowercase()));
-        } else {
-            h.write(s.to_lowercase().as_bytes());
-        }
-        h.finish()
-    };
-    let mut first: HashMap<u64, u32> = HashMap::with_capacity(stock.items.len());
-    let mut pairs: Vec<(u32, u32)> = Vec::new();
-    let mut total = 0usize;
-    for (i, item) in stock.items.iter().enumerate() {
-        match first.entry(key(&item.sku)) {
-            std::collections::hash_map::Entry::Vacant(v) => {
-                v.insert(i as u32);
+    // The hash of every lower-cased SKU (not a second copy of the strings), sorted: SKUs that
+    // can be twins end up side by side, and a sort reads memory in order where a hash table
+    // of a million SKUs would miss the cache on every insert.
+    let state = rustc_hash::FxBuildHasher;
+    let mut buf = String::new();
+    let mut keys: Vec<(u64, u32)> = stock
+        .items()
+        .enumerate()
+        .map(|(i, item)| {
+            let s = item.sku();
+            buf.clear();
+            if s.is_ascii() {
+                buf.extend(s.bytes().map(|b| char::from(b.to_ascii_lowercase())));
+            } else {
+                buf.push_str(&s.to_lowercase());
             }
-            std::collections::hash_map::Entry::Occupied(o) => {
-                let j = *o.get();
-                let other = &stock.items[j as usize].sku;
-                if other.to_lowercase() == item.sku.to_lowercase() {
-                    total += 1;
-                    if pairs.len() < 5 {
-                        pairs.push((j, i as u32));
-                    }
-                }
+            let mut h = state.build_hasher();
+            h.write(buf.as_bytes());
+            (h.finish(), i as u32)
+        })
+        .collect();
+    keys.sort_unstable();
+    let same = |a: &str, b: &str| {
+        if a.is_ascii() && b.is_ascii() {
+            a.eq_ignore_ascii_case(b)
+        } else {
+            a.to_lowercase() == b.to_lowercase()
+        }
+    };
+    // Each SKU whose lower case an earlier SKU has, paired with the first such SKU. Within a
+    // run of one hash (ids ascending) the first SKU of each lower case is kept: more than one
+    // only if two different SKUs share a 64-bit hash.
+    let mut twins: Vec<(u32, u32)> = Vec::new();
+    let mut firsts: Vec<u32> = Vec::new();
+    for run in keys.chunk_by(|a, b| a.0 == b.0).filter(|r| r.len() > 1) {
+        firsts.clear();
+        for &(_, i) in run {
+            match firsts.iter().find(|&&j| same(stock.sku(j), stock.sku(i))) {
+                Some(&j) => twins.push((j, i)),
+                None => firsts.push(i),
             }
         }
     }
+    let total = twins.len();
+    // The first pairs in inventory order, as a reader meets them.
+    twins.sort_unstable_by_key(|&(_, i)| i);
+    let pairs = &twins[..total.min(5)];
     if total == 0 {
         return None;
     }
     let named: Vec<String> = pairs
         .iter()
-        .map(|&(a, b)| {
-            format!(
-                "`{}` and `{}`",
-                clip(&stock.items[a as usize].sku),
-                clip(&stock.items[b as usize].sku)
-            )
-        })
+        .map(|&(a, b)| format!("`{}` and `{}`", clip(stock.sku(a)), clip(stock.sku(b))))
         .collect();
     Some(format!(
         "{total} SKU{} differ{} from another only in letter case ({}{}): allot treats them as different inventory SKUs, so their stock is not added up; if they are one product, write its SKU one way",

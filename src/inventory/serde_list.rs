@@ -198,7 +198,9 @@ impl Builder<'_> {
         let (Some(loc), Some(on_hand), Some(reserved)) = (loc, on_hand, reserved) else {
             return;
         };
-        match self.stock.add(&sku, loc, on_hand, reserved) {
+        // The SKU is looked up once; its row, tags and attributes are added by id.
+        let id = self.stock.intern(&sku);
+        match self.stock.add_entry(id, loc, on_hand, reserved) {
             Ok(()) => {}
             Err(AddError::DuplicateRow) => {
                 self.errors.push(
@@ -222,14 +224,14 @@ impl Builder<'_> {
         match map.remove("tags") {
             None | Some(Raw::Null) => {}
             Some(Raw::Str(s)) => {
-                let tags = s.split(';').map(str::trim).filter(|t| !t.is_empty());
-                self.stock.add_tags(&sku, tags);
+                for t in s.split(';').map(str::trim).filter(|t| !t.is_empty()) {
+                    self.stock.add_tag(id, t);
+                }
             }
             Some(Raw::List(list)) => {
-                let mut tags = Vec::new();
                 for t in list {
                     match t.string() {
-                        Some(s) => tags.push(s),
+                        Some(s) => self.stock.add_tag(id, &s),
                         None => self.errors.push(
                             err(format!("a tag is {}, not a string", t.describe()))
                                 .field(None, "tags")
@@ -237,7 +239,6 @@ impl Builder<'_> {
                         ),
                     }
                 }
-                self.stock.add_tags(&sku, tags.iter().map(String::as_str));
             }
             Some(other) => self.errors.push(
                 err(format!("`tags` is {}", other.describe()))
@@ -257,7 +258,8 @@ impl Builder<'_> {
                         );
                         continue;
                     };
-                    if let Err(old) = self.stock.set_attr(&sku, &k, &v) {
+                    let name = self.stock.attr_id(&k);
+                    if let Err(old) = self.stock.set_attr_id(id, name, &v) {
                         self.errors.push(
                             err(format!(
                                 "`{}` has `{}` = `{}` here but `{}` before",

@@ -11,6 +11,7 @@
 
 use std::io::Read;
 
+use super::pipeline::{self, RecordSink};
 use super::{
     AddError, InputError, LocationResolver, RowError, RowErrors, Stock, clean_sku, clip, csv_error,
     csv_reader, duplicate_header, duplicate_header_error, overflow_error, parse_quantity,
@@ -65,88 +66,27 @@ pub(super) fn read<R: Read>(
             Some("export the inventory from Shopify with its quantity columns".into()),
         ));
     }
-    let hname = |i: usize| headers.get(i).unwrap_or("").trim().to_string();
-
-    let mut stock = Stock::new();
-    let mut errors = RowErrors::default();
-    let mut resolver = LocationResolver::new(locations);
-    let mut no_sku = 0u64;
-    let mut record = csv::StringRecord::new();
-    loop {
-        match rdr.read_record(&mut record) {
-            Ok(true) => {}
-            Ok(false) => break,
-            Err(e) => return Err(csv_error(name, e)),
-        }
-        let line = record.position().map_or(0, |p| p.line());
-        if record.iter().all(|f| f.trim().is_empty()) {
-            continue;
-        }
-        if record.len() != headers.len() {
-            errors.push(RowError::new(
-                line,
-                format!("the row has {} fields but the header has {}", record.len(), headers.len()),
-            ).help("every row needs one value per header column (quote values that contain commas)"));
-            continue;
-        }
-        let cell = |i: usize| record.get(i).unwrap_or("").trim();
-        let sku = match clean_sku(cell(c_sku), "SKU") {
-            Ok(s) => s,
-            Err(e) => {
-                errors.push(RowError::cell(line, c_sku, hname(c_sku), e));
-                continue;
-            }
-        };
-        if sku.is_empty() {
-            no_sku += 1;
-            continue;
-        }
-        let not_stocked =
-            |c: Option<usize>| c.is_some_and(|c| cell(c).eq_ignore_ascii_case("not stocked"));
-        if not_stocked(c_on_hand) || (c_on_hand.is_none() && not_stocked(c_available)) {
-            stock.item_mut(sku);
-            continue;
-        }
-        let loc = errors.keep(
-            resolver
-                .resolve(cell(c_loc))
-                .map_err(|e| RowError::cell(line, c_loc, hname(c_loc), e)),
-        );
-        let mut qty = |c: usize| {
-            errors.keep(parse_quantity(cell(c)).map_err(|e| RowError::cell(line, c, hname(c), e)))
-        };
-        let (on_hand, reserved) = match c_on_hand {
-            Some(c) => {
-                let on_hand = qty(c);
-                let committed = c_committed.map_or(Some(0), &mut qty);
-                let unavailable = c_unavailable.map_or(Some(0), &mut qty);
-                // Saturating is exact in effect: a reserved count past 2^64 is above any
-                // on_hand, so available is 0 either way, and reserved is never published.
-                (
-                    on_hand,
-                    committed.zip(unavailable).map(|(a, b)| a.saturating_add(b)),
-                )
-            }
-            None => (c_available.and_then(&mut qty), Some(0)),
-        };
-        let (Some(loc), Some(on_hand), Some(reserved)) = (loc, on_hand, reserved) else {
-            continue;
-        };
-        match stock.add(sku, loc, on_hand, reserved) {
-            Ok(()) => {}
-            Err(AddError::DuplicateRow) => errors.push(
-                RowError::new(
-                    line,
-                    format!("a second row for SKU `{}` at location `{}`", clip(sku), locations[loc].name),
-                )
-                .help("two Shopify locations map to one policy location, or a SKU is used by two variants: keep one row per SKU and location"),
-            ),
-            Err(AddError::Overflow) => {
-                let c = c_on_hand.or(c_available).unwrap_or(c_sku);
-                errors.push(overflow_error(line, Some(c as u64 + 1), &hname(c), sku));
-            }
-        }
-    }
+    let mut rows = Rows {
+        stock: Stock::new(),
+        errors: RowErrors::default(),
+        resolver: LocationResolver::new(locations),
+        locations,
+        headers,
+        no_sku: 0,
+        c_sku,
+        c_loc,
+        c_on_hand,
+        c_available,
+        c_committed,
+        c_unavailable,
+    };
+    pipeline::run(name, &mut rdr, &mut rows)?;
+    let Rows {
+        mut stock,
+        errors,
+        no_sku,
+        ..
+    } = rows;
     if !errors.is_empty() {
         return Err(InputError::rows(name, errors));
     }
@@ -157,4 +97,98 @@ pub(super) fn read<R: Read>(
         ));
     }
     Ok(stock)
+}
+
+/// The reading of one export's rows: its columns and what has been read so far.
+struct Rows<'a> {
+    stock: Stock,
+    errors: RowErrors,
+    resolver: LocationResolver<'a>,
+    locations: &'a [Location],
+    headers: csv::StringRecord,
+    no_sku: u64,
+    c_sku: usize,
+    c_loc: usize,
+    c_on_hand: Option<usize>,
+    c_available: Option<usize>,
+    c_committed: Option<usize>,
+    c_unavailable: Option<usize>,
+}
+
+impl RecordSink for Rows<'_> {
+    fn record(&mut self, record: &csv::StringRecord) {
+        let hname = |i: usize| self.headers.get(i).unwrap_or("").trim().to_string();
+        let line = record.position().map_or(0, |p| p.line());
+        if record.iter().all(|f| f.trim().is_empty()) {
+            return;
+        }
+        if record.len() != self.headers.len() {
+            self.errors.push(RowError::new(
+                line,
+                format!("the row has {} fields but the header has {}", record.len(), self.headers.len()),
+            ).help("every row needs one value per header column (quote values that contain commas)"));
+            return;
+        }
+        let (c_sku, c_loc, c_on_hand, c_available) =
+            (self.c_sku, self.c_loc, self.c_on_hand, self.c_available);
+        let cell = |i: usize| record.get(i).unwrap_or("").trim();
+        let sku = match clean_sku(cell(c_sku), "SKU") {
+            Ok(s) => s,
+            Err(e) => {
+                self.errors
+                    .push(RowError::cell(line, c_sku, hname(c_sku), e));
+                return;
+            }
+        };
+        if sku.is_empty() {
+            self.no_sku += 1;
+            return;
+        }
+        let not_stocked =
+            |c: Option<usize>| c.is_some_and(|c| cell(c).eq_ignore_ascii_case("not stocked"));
+        if not_stocked(c_on_hand) || (c_on_hand.is_none() && not_stocked(c_available)) {
+            self.stock.intern(sku);
+            return;
+        }
+        let loc = self.errors.keep(
+            self.resolver
+                .resolve(cell(c_loc))
+                .map_err(|e| RowError::cell(line, c_loc, hname(c_loc), e)),
+        );
+        let errors = &mut self.errors;
+        let mut qty = |c: usize| {
+            errors.keep(parse_quantity(cell(c)).map_err(|e| RowError::cell(line, c, hname(c), e)))
+        };
+        let (on_hand, reserved) = match c_on_hand {
+            Some(c) => {
+                let on_hand = qty(c);
+                let committed = self.c_committed.map_or(Some(0), &mut qty);
+                let unavailable = self.c_unavailable.map_or(Some(0), &mut qty);
+                // Saturating is exact in effect: a reserved count past 2^64 is above any
+                // on_hand, so available is 0 either way, and reserved is never published.
+                (
+                    on_hand,
+                    committed.zip(unavailable).map(|(a, b)| a.saturating_add(b)),
+                )
+            }
+            None => (c_available.and_then(&mut qty), Some(0)),
+        };
+        let (Some(loc), Some(on_hand), Some(reserved)) = (loc, on_hand, reserved) else {
+            return;
+        };
+        match self.stock.add(sku, loc, on_hand, reserved) {
+            Ok(()) => {}
+            Err(AddError::DuplicateRow) => self.errors.push(
+                RowError::new(
+                    line,
+                    format!("a second row for SKU `{}` at location `{}`", clip(sku), self.locations[loc].name),
+                )
+                .help("two Shopify locations map to one policy location, or a SKU is used by two variants: keep one row per SKU and location"),
+            ),
+            Err(AddError::Overflow) => {
+                let c = c_on_hand.or(c_available).unwrap_or(c_sku);
+                self.errors.push(overflow_error(line, Some(c as u64 + 1), &hname(c), sku));
+            }
+        }
+    }
 }

@@ -24,15 +24,11 @@ fn generic_csv_with_tags_attributes_bom_and_crlf() {
     assert_eq!(a.available_at(0), 4);
     assert_eq!(a.available_at(1), 2);
     assert_eq!(a.available_at(2), 0);
-    let tags: Vec<&str> = a
-        .tags
-        .iter()
-        .map(|&t| s.tag_names[t as usize].as_str())
-        .collect();
+    let tags: Vec<&str> = a.tags().map(|t| s.tag_names[t as usize].as_str()).collect();
     assert_eq!(tags, vec!["candles", "fragile"]);
     assert_eq!(
-        a.attrs,
-        vec![(s.find_attr("brand").unwrap(), "acme".to_string())]
+        a.attrs().collect::<Vec<_>>(),
+        vec![(s.find_attr("brand").unwrap(), "acme")]
     );
 }
 
@@ -109,7 +105,7 @@ fn shopify_export_maps_committed_and_unavailable_to_reserved() {
                 mug,Mug,Size,S,,Newark,0,0,0,3,3\n";
     let s = rd(text, Format::Shopify).unwrap();
     let m = s.get("MUG-1").unwrap();
-    assert_eq!(m.entries.len(), 1);
+    assert_eq!(m.entries().count(), 1);
     assert_eq!(m.available_at(0), 7);
     assert_eq!(s.warnings.len(), 1);
     assert_eq!(detect(Path::new("x.csv"), text.as_bytes()), Format::Shopify);
@@ -403,4 +399,126 @@ fn a_huge_header_name_is_clipped_where_errors_name_the_field() {
     let e = rd(&text, Format::Csv).unwrap_err().to_string();
     assert!(e.contains("(78000 characters)"), "{e}");
     assert!(e.len() < 2_000, "{} bytes", e.len());
+}
+
+/// A generated file of `n` SKUs whose rows are interleaved: every SKU's second row comes
+/// `n` rows after its first, so rows of one SKU fall in different batches of the pipeline.
+fn interleaved(n: usize, crlf: bool) -> String {
+    let eol = if crlf { "\r\n" } else { "\n" };
+    let mut t = format!("\u{feff}sku,location,on_hand,reserved,tags,brand{eol}");
+    for loc in ["newark", "austin"] {
+        for i in 0..n {
+            let tag = if loc == "newark" { "a" } else { "b" };
+            t.push_str(&format!("S{i},{loc},{i},1,{tag};x,br{}{eol}", i % 7));
+        }
+    }
+    t
+}
+
+#[test]
+fn the_pipeline_keeps_sku_order_tags_and_rows_across_batches() {
+    for crlf in [false, true] {
+        let n = 10_000;
+        let s = rd(&interleaved(n, crlf), Format::Csv).unwrap();
+        assert_eq!(s.len(), n);
+        for (i, item) in s.items().enumerate() {
+            assert_eq!(item.sku(), format!("S{i}"));
+            let locs: Vec<usize> = item.entries().map(|e| e.location).collect();
+            assert_eq!(locs, vec![0, 1], "rows in the order read");
+            assert_eq!(item.available_at(1), (i as u64).saturating_sub(1));
+            let tags: Vec<&str> = item
+                .tags()
+                .map(|t| s.tag_names[t as usize].as_str())
+                .collect();
+            assert_eq!(tags, vec!["a", "x", "b"]);
+            let brand = format!("br{}", i % 7);
+            assert_eq!(item.attrs().collect::<Vec<_>>(), vec![(0, brand.as_str())]);
+        }
+        // Attribute values are stored once each, however many SKUs share them.
+        assert_eq!(s.interned_values(), 7);
+        assert_eq!(s.get("S9999").unwrap().sku(), "S9999");
+        assert!(s.get("S10000").is_none());
+    }
+}
+
+#[test]
+fn the_pipeline_reports_errors_late_in_a_file_on_their_own_lines() {
+    for crlf in [false, true] {
+        let eol = if crlf { "\r\n" } else { "\n" };
+        let mut t = interleaved(5_000, crlf);
+        // Lines 10002.. : a bad quantity, a duplicate of an early row, an attribute conflict.
+        t.push_str(&format!("T1,newark,x,0,,{eol}"));
+        t.push_str(&format!("S3,austin,1,0,,{eol}"));
+        t.push_str(&format!("S4,toronto,1,0,,other{eol}"));
+        let e = rd(&t, Format::Csv).unwrap_err();
+        let s = e.to_string();
+        assert_eq!(e.count(), 3, "{s}");
+        let at = |l: &str| s.find(l).unwrap_or_else(|| panic!("{l} in {s}"));
+        assert!(
+            at("inv:10002, column 3 (on_hand): the quantity `x`")
+                < at("inv:10003: a second row for SKU `S3` at location `austin`")
+        );
+        assert!(s.contains("inv:10004, column 6 (brand): SKU `S4` has `brand` = `other` here but `br4` on an earlier row"), "{s}");
+    }
+}
+
+#[test]
+fn a_bad_record_late_in_a_file_is_reported_with_its_line() {
+    let mut t = interleaved(3_000, false).into_bytes();
+    t.extend_from_slice(b"Z,newark,1,0,\xff,\n");
+    let e = read_from("inv", &t[..], Format::Csv, &locs())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("inv:6002: the row is not valid UTF-8"), "{e}");
+}
+
+#[test]
+fn shopify_exports_read_on_two_threads_as_on_one() {
+    let mut t = String::from("Handle,SKU,Location,On hand,Committed\n");
+    for i in 0..6_000 {
+        t.push_str(&format!("h,M{},Newark,{i},1\n", i % 4_000));
+    }
+    t.push_str("h,,Newark,1,0\n");
+    let e = rd(&t, Format::Shopify).unwrap_err().to_string();
+    // Rows 4002.. repeat SKUs of rows 2..: each is a second row, on its own line.
+    assert!(e.contains("inv:4002: a second row for SKU `M0`"), "{e}");
+    assert!(e.contains("and 1950 more"), "{e}");
+    let ok = t.lines().take(4_001).collect::<Vec<_>>().join("\n") + "\nh,,Newark,1,0\n";
+    let s = rd(&ok, Format::Shopify).unwrap();
+    assert_eq!(s.len(), 4_000);
+    assert_eq!(s.items().nth(3_999).unwrap().available_at(0), 3_998);
+    assert_eq!(s.warnings.len(), 1);
+}
+
+#[test]
+fn rows_of_a_sku_far_apart_are_kept_in_order_after_shrinking() {
+    let s = rd(
+        "sku,location,on_hand\nA,austin,1\nB,newark,2\nA,toronto,3\nB,austin,4\nA,newark,5\n",
+        Format::Csv,
+    )
+    .unwrap();
+    let rows = |sku| {
+        s.get(sku)
+            .unwrap()
+            .entries()
+            .map(|e| (e.location, e.on_hand))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(rows("A"), vec![(1, 1), (2, 3), (0, 5)]);
+    assert_eq!(rows("B"), vec![(0, 2), (1, 4)]);
+}
+
+#[test]
+fn case_twins_are_found_with_the_fast_hasher() {
+    let s = rd(
+        "sku,location,on_hand\nYOGA-1,newark,1\nyoga-1,newark,1\nÄpfel,newark,1\näPFEL,newark,1\nYoga-1,austin,1\nB,newark,1\n",
+        Format::Csv,
+    )
+    .unwrap();
+    assert_eq!(s.warnings.len(), 1);
+    assert!(
+        s.warnings[0].starts_with("inv: 3 SKUs differ from another only in letter case (`YOGA-1` and `yoga-1`, `Äpfel` and `äPFEL`, `YOGA-1` and `Yoga-1`)"),
+        "{}",
+        s.warnings[0]
+    );
 }

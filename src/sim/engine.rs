@@ -110,16 +110,15 @@ impl CSel {
         }
     }
 
-    fn matches(&self, sku: &str, item: Option<&StockItem>) -> bool {
+    fn matches(&self, sku: &str, item: Option<StockItem<'_>>) -> bool {
         match self {
             CSel::Any => true,
             CSel::Sku(globs) => globs.iter().any(|g| g.matches(sku)),
-            CSel::Tag(ids) => item.is_some_and(|i| i.tags.iter().any(|t| ids.contains(t))),
+            CSel::Tag(ids) => item.is_some_and(|i| i.tags().any(|t| ids.contains(&t))),
             CSel::Attr(id, values) => match (id, item) {
                 (Some(id), Some(i)) => i
-                    .attrs
-                    .iter()
-                    .any(|(a, v)| a == id && values.iter().any(|x| x == v)),
+                    .attrs()
+                    .any(|(a, v)| a == *id && values.iter().any(|x| x == v)),
                 _ => false,
             },
             CSel::Not(s) => !s.matches(sku, item),
@@ -226,7 +225,7 @@ impl<'p> Engine<'p> {
     }
 
     /// The first rule whose selector matches.
-    pub fn decide(&self, sku: &str, item: Option<&StockItem>) -> Option<usize> {
+    pub fn decide(&self, sku: &str, item: Option<StockItem<'_>>) -> Option<usize> {
         self.rules.iter().position(|r| r.sel.matches(sku, item))
     }
 
@@ -242,7 +241,7 @@ impl<'p> Engine<'p> {
 
     /// Step 2's pool for a SKU under a rule; None if the sum does not fit in a quantity (the
     /// inventory readers refuse such stock, so only a hand-built `Stock` gets here).
-    pub fn pool(&self, rule: usize, item: Option<&StockItem>) -> Option<u64> {
+    pub fn pool(&self, rule: usize, item: Option<StockItem<'_>>) -> Option<u64> {
         item.map_or(Some(0), |i| {
             self.rules[rule]
                 .counted
@@ -256,7 +255,7 @@ impl<'p> Engine<'p> {
     pub fn evaluate(
         &self,
         sku: &str,
-        item: Option<&StockItem>,
+        item: Option<StockItem<'_>>,
         out: &mut Vec<Produced>,
         problems: &mut Problems,
     ) -> Decision {
@@ -267,7 +266,7 @@ impl<'p> Engine<'p> {
     pub fn evaluate_decided(
         &self,
         sku: &str,
-        item: Option<&StockItem>,
+        item: Option<StockItem<'_>>,
         decided: Option<usize>,
         out: &mut Vec<Produced>,
         problems: &mut Problems,
@@ -387,7 +386,7 @@ impl<'p> Engine<'p> {
         ri: usize,
         p: &Publish,
         t: &Target,
-        item: Option<&StockItem>,
+        item: Option<StockItem<'_>>,
         pool: u64,
         missing: bool,
         steps: &mut Vec<Step>,

@@ -655,9 +655,8 @@ pub fn run_into(
     let missing = missing_skus(&engine, policy, stock, current);
     // First pass: decide every SKU and count the offers.
     let decided: Vec<Option<usize>> = stock
-        .items
-        .iter()
-        .map(|i| engine.decide(&i.sku, Some(i)))
+        .items()
+        .map(|i| engine.decide(i.sku(), Some(i)))
         .chain(missing.iter().map(|s| engine.decide(s, None)))
         .collect();
     let expected: usize = decided
@@ -668,10 +667,10 @@ pub fn run_into(
     sink.expect(expected);
     owners.reserve_exact(expected);
     // The run's SKUs by position: inventory SKUs, then missing ones.
-    let nth = |seq: usize| -> (&str, Option<&StockItem>) {
-        match stock.items.get(seq) {
-            Some(i) => (i.sku.as_str(), Some(i)),
-            None => (missing[seq - stock.items.len()].as_str(), None),
+    let nth = |seq: usize| -> (&str, Option<StockItem>) {
+        match stock.nth(seq) {
+            Some(i) => (i.sku(), Some(i)),
+            None => (missing[seq - stock.len()].as_str(), None),
         }
     };
     for (seq, &decided) in decided.iter().enumerate() {
@@ -970,8 +969,7 @@ pub fn explain(
         .unwrap_or_default();
     let stock_rows = item
         .map(|i| {
-            i.entries
-                .iter()
+            i.entries()
                 .map(|e| TraceStock {
                     location: policy.locations[e.location].name.clone(),
                     on_hand: e.on_hand,
@@ -1041,17 +1039,15 @@ pub fn explain(
         stock: stock_rows,
         tags: item
             .map(|i| {
-                i.tags
-                    .iter()
-                    .map(|&t| stock.tag_names[t as usize].clone())
+                i.tags()
+                    .map(|t| stock.tag_names[t as usize].clone())
                     .collect()
             })
             .unwrap_or_default(),
         attributes: item
             .map(|i| {
-                i.attrs
-                    .iter()
-                    .map(|(a, v)| (stock.attr_names[*a as usize].clone(), v.clone()))
+                i.attrs()
+                    .map(|(a, v)| (stock.attr_names[a as usize].clone(), v.to_string()))
                     .collect()
             })
             .unwrap_or_default(),

@@ -1,0 +1,524 @@
+//! `Stock`, laid out for a million SKUs and more: every SKU string in one arena, an index of u32
+//! ids hashed through the arena, and each SKU's rows, tags and attributes as short chains in
+//! shared vectors, so a SKU costs a few dozen bytes and no allocation of its own.
+
+use std::fmt;
+use std::hash::Hasher;
+
+use hashbrown::HashTable;
+use rustc_hash::{FxHashMap, FxHasher};
+
+use crate::model::{LocationId, TestStock};
+
+/// The end of a chain.
+const NONE: u32 = u32::MAX;
+
+/// A string's 32-bit hash. The tables keep it beside each id, so growing a table rehashes
+/// without reading the strings again (a cache miss each, for a million SKUs).
+fn hash32(s: &str) -> u32 {
+    let mut h = FxHasher::default();
+    h.write(s.as_bytes());
+    (h.finish() >> 32) as u32
+}
+
+/// The table's 64-bit hash from the kept 32 bits: hashbrown takes buckets from the low bits
+/// and its tag from the top 7, so both halves carry them.
+fn spread(h: u32) -> u64 {
+    (u64::from(h) << 32) | u64::from(h)
+}
+
+/// Strings stored once, end to end, with a u32 id each; the table holds (hash, id) only and
+/// compares through the arena, so a string is never stored twice.
+#[derive(Clone, Debug, Default)]
+struct Interner {
+    bytes: String,
+    /// `ends[i]` is where string `i` ends in `bytes` (it starts where `i - 1` ends).
+    ends: Vec<usize>,
+    table: HashTable<(u32, u32)>,
+}
+
+fn slice<'a>(bytes: &'a str, ends: &[usize], id: u32) -> &'a str {
+    let i = id as usize;
+    let start = if i == 0 { 0 } else { ends[i - 1] };
+    &bytes[start..ends[i]]
+}
+
+impl Interner {
+    fn get(&self, id: u32) -> &str {
+        slice(&self.bytes, &self.ends, id)
+    }
+
+    fn find(&self, s: &str) -> Option<u32> {
+        let h = hash32(s);
+        self.table
+            .find(spread(h), |&(k, id)| k == h && self.get(id) == s)
+            .map(|&(_, id)| id)
+    }
+
+    /// The id of `s`, added if new; true when it was added.
+    fn intern(&mut self, s: &str) -> (u32, bool) {
+        let Interner { bytes, ends, table } = self;
+        let h = hash32(s);
+        let entry = table.entry(
+            spread(h),
+            |&(k, id)| k == h && slice(bytes, ends, id) == s,
+            |&(k, _)| spread(k),
+        );
+        match entry {
+            hashbrown::hash_table::Entry::Occupied(o) => (o.get().1, false),
+            hashbrown::hash_table::Entry::Vacant(v) => {
+                let id = ends.len() as u32;
+                bytes.push_str(s);
+                ends.push(bytes.len());
+                v.insert((h, id));
+                (id, true)
+            }
+        }
+    }
+
+    fn shrink(&mut self) {
+        self.bytes.shrink_to_fit();
+        self.ends.shrink_to_fit();
+        self.table.shrink_to_fit(|&(k, _)| spread(k));
+    }
+}
+
+/// One location's row for a SKU.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StockEntry {
+    pub location: LocationId,
+    pub on_hand: u64,
+    pub reserved: u64,
+}
+
+impl StockEntry {
+    /// Step 1 of the order of operations: `max(on_hand - reserved, 0)`.
+    pub fn available(&self) -> u64 {
+        self.on_hand.saturating_sub(self.reserved)
+    }
+}
+
+/// The heads of one SKU's chains (its id is its index, shared with the SKU arena).
+#[derive(Clone, Copy, Debug)]
+struct Item {
+    entries: u32,
+    tags: u32,
+    attrs: u32,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Entry {
+    on_hand: u64,
+    reserved: u64,
+    location: u32,
+    next: u32,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct TagLink {
+    tag: u32,
+    next: u32,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct AttrLink {
+    name: u32,
+    /// Into `Stock::values`: a brand or colour is stored once, not once per SKU.
+    value: u32,
+    next: u32,
+}
+
+/// The inventory snapshot: every SKU with its stock per location. SKUs keep the order of their
+/// first row.
+#[derive(Clone, Debug, Default)]
+pub struct Stock {
+    skus: Interner,
+    items: Vec<Item>,
+    entries: Vec<Entry>,
+    tag_links: Vec<TagLink>,
+    attr_links: Vec<AttrLink>,
+    values: Interner,
+    pub tag_names: Vec<String>,
+    tag_index: FxHashMap<Box<str>, u32>,
+    pub attr_names: Vec<String>,
+    /// Notes about the input that are not errors (e.g. Shopify rows without a SKU).
+    pub warnings: Vec<String>,
+    /// The id `intern` returned last: rows of one SKU usually follow each other, and then the
+    /// SKU is compared once instead of hashed.
+    last: Option<u32>,
+}
+
+/// Why a row could not be added to a SKU.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AddError {
+    /// A second row for the same SKU and location.
+    DuplicateRow,
+    /// The SKU's available stock over its rows would not fit in a quantity (u64): a pool of
+    /// its locations could not be computed without wrapping.
+    Overflow,
+}
+
+/// One inventory SKU as the engine reads it: a view into `Stock`.
+#[derive(Clone, Copy)]
+pub struct StockItem<'a> {
+    stock: &'a Stock,
+    id: u32,
+}
+
+impl<'a> StockItem<'a> {
+    pub fn sku(&self) -> &'a str {
+        self.stock.skus.get(self.id)
+    }
+
+    /// Its rows, in the order they were read.
+    pub fn entries(&self) -> impl Iterator<Item = StockEntry> + 'a {
+        let entries = &self.stock.entries;
+        let mut at = self.stock.items[self.id as usize].entries;
+        std::iter::from_fn(move || {
+            let e = entries.get(at as usize)?;
+            at = e.next;
+            Some(StockEntry {
+                location: e.location as LocationId,
+                on_hand: e.on_hand,
+                reserved: e.reserved,
+            })
+        })
+    }
+
+    /// Available stock at one location: 0 when the SKU has no row there.
+    pub fn available_at(&self, loc: LocationId) -> u64 {
+        // `Stock::add` keeps one row per location: nothing to add up.
+        self.entries()
+            .find(|e| e.location == loc)
+            .map_or(0, |e| e.available())
+    }
+
+    /// Indexes into `Stock::tag_names`, in the order first seen.
+    pub fn tags(&self) -> impl Iterator<Item = u32> + 'a {
+        let links = &self.stock.tag_links;
+        let mut at = self.stock.items[self.id as usize].tags;
+        std::iter::from_fn(move || {
+            let l = links.get(at as usize)?;
+            at = l.next;
+            Some(l.tag)
+        })
+    }
+
+    /// (index into `Stock::attr_names`, value), in the order first set.
+    pub fn attrs(&self) -> impl Iterator<Item = (u32, &'a str)> + 'a {
+        let stock = self.stock;
+        let mut at = stock.items[self.id as usize].attrs;
+        std::iter::from_fn(move || {
+            let l = stock.attr_links.get(at as usize)?;
+            at = l.next;
+            Some((l.name, stock.values.get(l.value)))
+        })
+    }
+}
+
+impl fmt::Debug for StockItem<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StockItem")
+            .field("sku", &self.sku())
+            .field("tags", &self.tags().collect::<Vec<_>>())
+            .field("attrs", &self.attrs().collect::<Vec<_>>())
+            .field("entries", &self.entries().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl Stock {
+    pub fn new() -> Self {
+        Stock::default()
+    }
+
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// Every SKU, in the order of its first row.
+    pub fn items(&self) -> impl ExactSizeIterator<Item = StockItem<'_>> + Clone {
+        (0..self.items.len() as u32).map(|id| StockItem { stock: self, id })
+    }
+
+    /// The `n`th SKU (in the order of [`Stock::items`]), if there are that many.
+    pub fn nth(&self, n: usize) -> Option<StockItem<'_>> {
+        let id = u32::try_from(n).ok()?;
+        (n < self.items.len()).then_some(StockItem { stock: self, id })
+    }
+
+    pub fn get(&self, sku: &str) -> Option<StockItem<'_>> {
+        self.skus.find(sku).map(|id| StockItem { stock: self, id })
+    }
+
+    /// The id of `sku`'s item, created empty if new. Readers look a row's SKU up once and add
+    /// the row, its tags and attributes by id.
+    pub fn intern(&mut self, sku: &str) -> u32 {
+        if let Some(last) = self.last
+            && self.skus.get(last) == sku
+        {
+            return last;
+        }
+        let (id, new) = self.skus.intern(sku);
+        if new {
+            self.items.push(Item {
+                entries: NONE,
+                tags: NONE,
+                attrs: NONE,
+            });
+        }
+        self.last = Some(id);
+        id
+    }
+
+    /// Record one row. A second row for the same SKU and location is refused, and so is a row
+    /// that makes the SKU's available stock over all its rows overflow: every pool (a sum over
+    /// some of those rows) then fits, so the engine never adds up past 2^64.
+    pub fn add(
+        &mut self,
+        sku: &str,
+        location: LocationId,
+        on_hand: u64,
+        reserved: u64,
+    ) -> Result<(), AddError> {
+        let id = self.intern(sku);
+        self.add_entry(id, location, on_hand, reserved)
+    }
+
+    /// `add` for an interned SKU.
+    pub fn add_entry(
+        &mut self,
+        id: u32,
+        location: LocationId,
+        on_hand: u64,
+        reserved: u64,
+    ) -> Result<(), AddError> {
+        let row = StockEntry {
+            location,
+            on_hand,
+            reserved,
+        };
+        let mut total = row.available();
+        // Walk the chain once: duplicate check, overflow check and its tail.
+        let mut tail = None;
+        let mut at = self.items[id as usize].entries;
+        while let Some(e) = self.entries.get(at as usize) {
+            if e.location as LocationId == location {
+                return Err(AddError::DuplicateRow);
+            }
+            tail = Some(at);
+            at = e.next;
+        }
+        let mut at = self.items[id as usize].entries;
+        while let Some(e) = self.entries.get(at as usize) {
+            total = total
+                .checked_add(e.on_hand.saturating_sub(e.reserved))
+                .ok_or(AddError::Overflow)?;
+            at = e.next;
+        }
+        let new = self.entries.len() as u32;
+        self.entries.push(Entry {
+            on_hand,
+            reserved,
+            location: location as u32,
+            next: NONE,
+        });
+        match tail {
+            Some(t) => self.entries[t as usize].next = new,
+            None => self.items[id as usize].entries = new,
+        }
+        Ok(())
+    }
+
+    pub fn tag_id(&mut self, tag: &str) -> u32 {
+        if let Some(&i) = self.tag_index.get(tag) {
+            return i;
+        }
+        let i = self.tag_names.len() as u32;
+        self.tag_names.push(tag.to_string());
+        self.tag_index.insert(tag.into(), i);
+        i
+    }
+
+    /// The id of a tag if any SKU carries it.
+    pub fn find_tag(&self, tag: &str) -> Option<u32> {
+        self.tag_index.get(tag).copied()
+    }
+
+    pub fn attr_id(&mut self, name: &str) -> u32 {
+        if let Some(i) = self.find_attr(name) {
+            return i;
+        }
+        self.attr_names.push(name.to_string());
+        (self.attr_names.len() - 1) as u32
+    }
+
+    pub fn find_attr(&self, name: &str) -> Option<u32> {
+        self.attr_names
+            .iter()
+            .position(|n| n == name)
+            .map(|i| i as u32)
+    }
+
+    /// Add a tag to an interned SKU (set semantics). The SKU's own tags are compared first: the
+    /// other rows of a SKU usually repeat them, and then nothing is hashed.
+    pub fn add_tag(&mut self, id: u32, tag: &str) {
+        let mut tail = None;
+        let mut at = self.items[id as usize].tags;
+        while let Some(l) = self.tag_links.get(at as usize) {
+            if self.tag_names[l.tag as usize] == tag {
+                return;
+            }
+            tail = Some(at);
+            at = l.next;
+        }
+        let tag = self.tag_id(tag);
+        let new = self.tag_links.len() as u32;
+        self.tag_links.push(TagLink { tag, next: NONE });
+        match tail {
+            Some(t) => self.tag_links[t as usize].next = new,
+            None => self.items[id as usize].tags = new,
+        }
+    }
+
+    /// Add tags to a SKU (set semantics).
+    pub fn add_tags<'a>(&mut self, sku: &str, tags: impl IntoIterator<Item = &'a str>) {
+        let id = self.intern(sku);
+        for t in tags {
+            self.add_tag(id, t);
+        }
+    }
+
+    /// Set attribute `name` (an `attr_id`) of an interned SKU; a different value already set is
+    /// returned as the conflict.
+    pub fn set_attr_id(&mut self, id: u32, name: u32, value: &str) -> Result<(), String> {
+        let mut tail = None;
+        let mut at = self.items[id as usize].attrs;
+        while let Some(l) = self.attr_links.get(at as usize) {
+            if l.name == name {
+                let old = self.values.get(l.value);
+                return if old == value {
+                    Ok(())
+                } else {
+                    Err(old.to_string())
+                };
+            }
+            tail = Some(at);
+            at = l.next;
+        }
+        let (value, _) = self.values.intern(value);
+        let new = self.attr_links.len() as u32;
+        self.attr_links.push(AttrLink {
+            name,
+            value,
+            next: NONE,
+        });
+        match tail {
+            Some(t) => self.attr_links[t as usize].next = new,
+            None => self.items[id as usize].attrs = new,
+        }
+        Ok(())
+    }
+
+    /// Set an attribute; a different value already set is returned as the conflict.
+    pub fn set_attr(&mut self, sku: &str, name: &str, value: &str) -> Result<(), String> {
+        let name = self.attr_id(name);
+        let id = self.intern(sku);
+        self.set_attr_id(id, name, value)
+    }
+
+    /// Drop spare capacity once a file is read (the vectors grew by doubling), and lay each
+    /// SKU's rows side by side in SKU order, so the engine reads them from one place even when
+    /// the file interleaved them.
+    pub fn shrink(&mut self) {
+        if !self.entries_packed() {
+            let mut packed = Vec::with_capacity(self.entries.len());
+            for item in &mut self.items {
+                let mut at = item.entries;
+                if at != NONE {
+                    item.entries = packed.len() as u32;
+                }
+                while let Some(e) = self.entries.get(at as usize) {
+                    at = e.next;
+                    let next = if at == NONE {
+                        NONE
+                    } else {
+                        packed.len() as u32 + 1
+                    };
+                    packed.push(Entry { next, ..*e });
+                }
+            }
+            self.entries = packed;
+        }
+        self.entries.shrink_to_fit();
+        self.skus.shrink();
+        self.values.shrink();
+        self.items.shrink_to_fit();
+        self.tag_links.shrink_to_fit();
+        self.attr_links.shrink_to_fit();
+    }
+
+    /// Whether every SKU's rows already lie side by side in SKU order (a file sorted by SKU):
+    /// then there is nothing to move, and no second copy of the rows is made.
+    fn entries_packed(&self) -> bool {
+        let mut want = 0u32;
+        for item in &self.items {
+            let mut at = item.entries;
+            while let Some(e) = self.entries.get(at as usize) {
+                if at != want {
+                    return false;
+                }
+                want += 1;
+                at = e.next;
+            }
+        }
+        true
+    }
+
+    /// The stock of a `test` block.
+    pub fn from_tests(stock: &[TestStock]) -> Result<Stock, String> {
+        let mut s = Stock::new();
+        for t in stock {
+            let id = s.intern(&t.sku);
+            for tag in &t.tags {
+                s.add_tag(id, tag);
+            }
+            for (name, value) in &t.attrs {
+                let name_id = s.attr_id(name);
+                s.set_attr_id(id, name_id, value).map_err(|old| {
+                    format!(
+                        "attribute `{name}` of `{}` is given twice ({old}, {value})",
+                        t.sku
+                    )
+                })?;
+            }
+            for &(loc, on_hand, reserved) in &t.entries {
+                s.add_entry(id, loc, on_hand, reserved).map_err(|e| match e {
+                    AddError::DuplicateRow => {
+                        format!("`{}` has two rows for one location", t.sku)
+                    }
+                    AddError::Overflow => format!(
+                        "the stock of `{}` over its locations adds up to more than {}: a quantity is far too large",
+                        t.sku,
+                        u64::MAX
+                    ),
+                })?;
+            }
+        }
+        Ok(s)
+    }
+
+    /// The SKU of an interned id.
+    pub fn sku(&self, id: u32) -> &str {
+        self.skus.get(id)
+    }
+
+    #[cfg(test)]
+    pub(crate) fn interned_values(&self) -> usize {
+        self.values.ends.len()
+    }
+}
