@@ -277,6 +277,11 @@ pub fn check_seller_sku(sku: &str) -> Result<(), TemplateError> {
     if sku.is_empty() {
         return Err(TemplateError::Empty);
     }
+    // The common case, checked a million times a run: short ASCII without control characters
+    // (for ASCII, `char::is_control` is exactly the C0 range and DEL).
+    if sku.len() <= MAX_SELLER_SKU_LEN && sku.bytes().all(|b| b >= 0x20 && b != 0x7f && b < 0x80) {
+        return Ok(());
+    }
     if let Some(ch) = sku.chars().find(|c| c.is_control()) {
         return Err(TemplateError::BadChar {
             sku: sku.to_string(),
@@ -584,6 +589,19 @@ mod tests {
         assert_eq!(Percent(6000).to_string(), "60%");
         assert_eq!(Percent(1250).to_string(), "12.5%");
         assert_eq!(Percent(1205).to_string(), "12.05%");
+    }
+
+    #[test]
+    fn the_ascii_fast_path_agrees_with_the_rules() {
+        for b in 0u8..0x80 {
+            let s = format!("A{}B", b as char);
+            let slow = !(b as char).is_control();
+            assert_eq!(check_seller_sku(&s).is_ok(), slow, "byte {b:#x}");
+        }
+        assert!(check_seller_sku(&"X".repeat(40)).is_ok());
+        assert!(check_seller_sku(&"X".repeat(41)).is_err());
+        assert!(check_seller_sku(&"É".repeat(40)).is_ok());
+        assert!(check_seller_sku("A\u{85}B").is_err());
     }
 
     #[test]
