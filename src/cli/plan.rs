@@ -57,7 +57,7 @@ impl InputArgs {
     pub fn sim_options(&self) -> sim::Options {
         sim::Options {
             allow_new: self.allow_new,
-            drop_steps: false,
+            ..sim::Options::default()
         }
     }
 }
@@ -334,14 +334,13 @@ fn simulate_table(
         ExitCode::from(1)
     };
     let m = &loaded.members[0];
+    // The table lists the largest exposures only.
+    let options = sim::Options {
+        exposure_kept: Some(preview::LIST_LIMIT),
+        ..loaded.options
+    };
     let run = |sink: &mut dyn sim::Sink| {
-        sim::run_into(
-            &m.policy,
-            &m.stock,
-            loaded.current.as_ref(),
-            loaded.options,
-            sink,
-        )
+        sim::run_into(&m.policy, &m.stock, loaded.current.as_ref(), options, sink)
     };
     let mut first = FirstRun {
         measure: preview::Measure::new(&m.policy),

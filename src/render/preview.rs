@@ -14,7 +14,8 @@ use crate::sim::{Exposure, Preview, Provenance, Skipped, Step, StepKind, Trace};
 pub const FORMAT_VERSION: &str = "1.1";
 
 /// How many skipped SKUs and exposures the table lists before "and N more".
-const LIST_LIMIT: usize = 20;
+/// The most items a list of the preview shows (held offers, skipped SKUs, exposures).
+pub const LIST_LIMIT: usize = 20;
 
 fn kind_str(k: ChangeKind) -> &'static str {
     match k {
@@ -145,8 +146,8 @@ fn summary_lines(s: &Summary, preview: &Preview) -> Vec<String> {
             "oversell exposure: {} unit{} over {} inventory SKU{}",
             s.exposure,
             if s.exposure == 1 { "" } else { "s" },
-            preview.exposure.len(),
-            if preview.exposure.len() == 1 { "" } else { "s" }
+            preview.exposed,
+            if preview.exposed == 1 { "" } else { "s" }
         ),
     ]
 }
@@ -406,8 +407,8 @@ pub fn table_after_rows<W: Write>(w: &mut W, m: &Measure, preview: &Preview) -> 
                 e.inventory_sku, e.published, e.backing, e.exposure
             )?;
         }
-        if preview.exposure.len() > LIST_LIMIT {
-            writeln!(w, "  ... and {} more", preview.exposure.len() - LIST_LIMIT)?;
+        if preview.exposed > LIST_LIMIT as u64 {
+            writeln!(w, "  ... and {} more", preview.exposed - LIST_LIMIT as u64)?;
         }
     }
     writeln!(w)?;
@@ -622,10 +623,10 @@ pub fn markdown(policy: &Policy, preview: &Preview, max_chars: usize) -> String 
                 e.exposure
             ));
         }
-        if preview.exposure.len() > LIST_LIMIT {
+        if preview.exposed > LIST_LIMIT as u64 {
             out.push_str(&format!(
                 "\n_… and {} more SKUs._\n",
-                preview.exposure.len() - LIST_LIMIT
+                preview.exposed - LIST_LIMIT as u64
             ));
         }
         out.push_str("\n</details>\n");

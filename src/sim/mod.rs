@@ -65,6 +65,10 @@ pub struct Options {
     /// previews and saved plans never print them, and on a million offers they are most of
     /// the preview's memory. `explain`, `allot test` and the JSON preview keep them.
     pub drop_steps: bool,
+    /// Keep only this many of the largest exposures in `Preview::exposure` (ties in inventory
+    /// order; `Preview::exposed` still counts them all): the table lists a few, and ten
+    /// million SKUs can have millions. `None` keeps every one (the JSON preview lists them).
+    pub exposure_kept: Option<usize>,
 }
 
 /// An inventory SKU that was not published, and why.
@@ -96,8 +100,11 @@ pub struct Preview {
     pub provenance: Vec<Provenance>,
     /// SKUs skipped for missing stock.
     pub skipped: Vec<Skipped>,
-    /// Inventory SKUs whose exposure is above 0.
+    /// Inventory SKUs whose exposure is above 0 (only the largest, largest first, when the run
+    /// was told so: `Options::exposure_kept`).
     pub exposure: Vec<Exposure>,
+    /// How many inventory SKUs have an exposure above 0.
+    pub exposed: u64,
     pub warnings: Vec<String>,
     pub summary: Summary,
     /// Inventory SKUs no rule matched (nothing published).
@@ -137,6 +144,25 @@ fn owner_key(region: Region, seller_sku: &str) -> u64 {
     region.hash(&mut h);
     seller_sku.hash(&mut h);
     h.finish()
+}
+
+/// The `k` largest exposures, largest first, ties in the order they came (inventory order:
+/// a stable sort keeps it, and every one kept came before every one added since).
+fn keep_largest(exposure: &mut Vec<Exposure>, k: usize) {
+    exposure.sort_by_key(|e| std::cmp::Reverse(e.exposure));
+    exposure.truncate(k);
+}
+
+/// A deciding rule's index in a u32 (`NO_RULE`: no rule). A policy file is at most 1 MiB, so
+/// its rules are far fewer than `u32::MAX`.
+const NO_RULE: u32 = u32::MAX;
+
+fn packed(rule: Option<usize>) -> u32 {
+    rule.and_then(|r| u32::try_from(r).ok()).unwrap_or(NO_RULE)
+}
+
+fn unpacked(rule: u32) -> Option<usize> {
+    (rule != NO_RULE).then_some(rule as usize)
 }
 
 /// The keys that appear more than once, or None (the common case: no allocation).
@@ -654,15 +680,16 @@ pub fn run_into(
     let mut batch: Vec<(OfferChange, Provenance)> = Vec::new();
     let missing = missing_skus(&engine, policy, stock, current);
     // First pass: decide every SKU and count the offers.
-    let decided: Vec<Option<usize>> = stock
+    // One u32 per SKU (`NO_RULE` for none): ten million SKUs are held in 40 MB, not 160.
+    let decided: Vec<u32> = stock
         .items()
-        .map(|i| engine.decide(i.sku(), Some(i)))
-        .chain(missing.iter().map(|s| engine.decide(s, None)))
+        .map(|i| packed(engine.decide(i.sku(), Some(i))))
+        .chain(missing.iter().map(|s| packed(engine.decide(s, None))))
         .collect();
     let expected: usize = decided
         .iter()
-        .flatten()
-        .map(|&r| engine.offers_per_sku(r))
+        .filter_map(|&d| unpacked(d))
+        .map(|r| engine.offers_per_sku(r))
         .sum();
     sink.expect(expected);
     owners.reserve_exact(expected);
@@ -673,7 +700,7 @@ pub fn run_into(
             None => (missing[seq - stock.len()].as_str(), None),
         }
     };
-    for (seq, &decided) in decided.iter().enumerate() {
+    for (seq, decided) in decided.iter().map(|&d| unpacked(d)).enumerate() {
         let (sku, item) = nth(seq);
         scratch.clear();
         match engine.evaluate_decided(sku, item, decided, &mut scratch, &mut problems) {
@@ -714,6 +741,12 @@ pub fn run_into(
                             Ok(total) => {
                                 preview.summary.exposure = total;
                                 preview.exposure.push(e);
+                                preview.exposed += 1;
+                                if let Some(k) = opts.exposure_kept
+                                    && preview.exposure.len() >= 2 * k.max(1)
+                                {
+                                    keep_largest(&mut preview.exposure, k);
+                                }
                             }
                             Err(p) => problems.push(p),
                         },
@@ -731,7 +764,7 @@ pub fn run_into(
         let mut first: HashMap<(Region, String), usize> = HashMap::new();
         let mut out = Vec::new();
         let mut ignored = Problems::default();
-        for (seq, &d) in decided.iter().enumerate() {
+        for (seq, d) in decided.iter().map(|&d| unpacked(d)).enumerate() {
             let (sku, item) = nth(seq);
             out.clear();
             engine.evaluate_decided(sku, item, d, &mut out, &mut ignored);
@@ -757,6 +790,9 @@ pub fn run_into(
         }
     }
     problems.into_result()?;
+    if let Some(k) = opts.exposure_kept {
+        keep_largest(&mut preview.exposure, k);
+    }
     if preview.listed_where_unknown > 0 {
         let n = preview.listed_where_unknown;
         preview.warnings.push(format!(
@@ -871,6 +907,7 @@ pub fn merge(parts: Vec<(Policy, Preview)>) -> Result<(Policy, Preview), SimErro
         preview.provenance.append(&mut pv.provenance);
         preview.skipped.append(&mut pv.skipped);
         preview.exposure.append(&mut pv.exposure);
+        preview.exposed += pv.exposed;
         preview
             .warnings
             .extend(pv.warnings.into_iter().map(|w| format!("[{name}] {w}")));

@@ -1114,3 +1114,47 @@ fn a_streamed_table_is_the_table_of_the_preview_in_memory() {
     assert!(out.contains("... and 5 more"), "{out}");
     assert!(out.contains("Written only where listed"), "{out}");
 }
+
+/// Keeping only the largest exposures (`exposure_kept`, as the streamed table does) lists the
+/// same ones as sorting them all, ties in inventory order, and still counts every one.
+#[test]
+fn keeping_the_largest_exposures_lists_what_the_table_lists() {
+    use crate::render::preview::{LIST_LIMIT, table};
+    let p = Publish {
+        targets: vec![target(0, "{sku}-US", 10_000), target(1, "{sku}-CA", 10_000)],
+        ..publish()
+    };
+    let pol = policy(&["US", "CA"], vec![rule("r", Selector::Any, p)]);
+    // Exposure = the stock (two offers of 100% each); many ties.
+    let rows: Vec<(String, u64)> = (0..200)
+        .map(|i| (format!("S{i:03}"), (i * 7) % 13))
+        .collect();
+    let refs: Vec<(&str, usize, u64, u64)> = rows
+        .iter()
+        .map(|(s, q)| (s.as_str(), NEWARK, *q, 0))
+        .collect();
+    let st = stock(&refs);
+    let all = run(&pol, &st, None).unwrap();
+    let kept = run_with(
+        &pol,
+        &st,
+        None,
+        Options {
+            exposure_kept: Some(LIST_LIMIT),
+            ..Options::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(all.exposed, all.exposure.len() as u64);
+    assert!(all.exposed > 2 * LIST_LIMIT as u64, "{}", all.exposed);
+    assert_eq!(kept.exposed, all.exposed);
+    assert_eq!(kept.exposure.len(), LIST_LIMIT);
+    let mut sorted = all.exposure.clone();
+    sorted.sort_by_key(|e| std::cmp::Reverse(e.exposure));
+    sorted.truncate(LIST_LIMIT);
+    assert_eq!(kept.exposure, sorted);
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    table(&mut a, &pol, &all).unwrap();
+    table(&mut b, &pol, &kept).unwrap();
+    assert_eq!(String::from_utf8(a).unwrap(), String::from_utf8(b).unwrap());
+}
