@@ -295,8 +295,13 @@ pub fn read_from<R: Read>(
             reader
                 .read_to_string(&mut text)
                 .map_err(|e| InputError::file(name, format!("not UTF-8 text: {e}")))?;
-            let value: serde_json::Value = serde_saphyr::from_str(&text)
-                .map_err(|e| InputError::file(name, format!("not valid YAML: {e}")))?;
+            let value: serde_json::Value = serde_saphyr::from_str(&text).map_err(|e| {
+                // The parser's message may quote a key or line whole (a 50 KB key): each
+                // line is clipped, so the error stays readable and bounded.
+                let msg = e.to_string();
+                let clipped: Vec<_> = msg.lines().map(crate::diag::clip).collect();
+                InputError::file(name, format!("not valid YAML: {}", clipped.join("\n")))
+            })?;
             read_value(name, value, &text, Lines::Yaml, marketplace)
         }
     }
