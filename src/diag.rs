@@ -177,6 +177,32 @@ pub fn clip(s: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// A parser's message about an input, each line cut to its start and end when long: a parser
+/// may quote a key or line whole (a fuzzed 50 KB YAML key was quoted twice), while the start
+/// says what went wrong and the end often where.
+pub fn clip_message(msg: &str) -> String {
+    const HEAD: usize = 120;
+    const TAIL: usize = 80;
+    let mut out = String::with_capacity(msg.len().min(4096));
+    for (i, line) in msg.lines().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        let n = line.chars().count();
+        if n <= HEAD + TAIL + 20 {
+            out.push_str(line);
+            continue;
+        }
+        let head: String = line.chars().take(HEAD).collect();
+        let tail: String = line.chars().skip(n - TAIL).collect();
+        out.push_str(&format!(
+            "{head}… ({} characters cut) …{tail}",
+            n - HEAD - TAIL
+        ));
+    }
+    out
+}
+
 /// The first character of `s` that cannot be seen or is not plain text (control and format
 /// characters such as U+200B ZERO WIDTH SPACE or U+FEFF, and every space but the ASCII one),
 /// with its character index. A SKU with one looks like another SKU but is not the same to
@@ -258,6 +284,17 @@ pub fn char_name(c: char) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_message_lines_keep_their_start_and_end() {
+        let key = "x".repeat(50_000);
+        let msg = format!("duplicate mapping key: {key} at line 5 column 3\nsecond line");
+        let c = clip_message(&msg);
+        assert!(c.len() < 400, "{}", c.len());
+        assert!(c.starts_with("duplicate mapping key: xxx"), "{c}");
+        assert!(c.contains("at line 5 column 3\nsecond line"), "{c}");
+        assert_eq!(clip_message("short\nlines"), "short\nlines");
+    }
 
     #[test]
     fn clip_quotes_long_values_by_their_start_and_length() {

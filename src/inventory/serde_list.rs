@@ -461,7 +461,10 @@ pub(super) fn read_yaml<R: Read>(
             path: name.to_string(),
             line: None,
             column: None,
-            message: format!("not a valid YAML inventory: {e}"),
+            message: format!(
+                "not a valid YAML inventory: {}",
+                crate::diag::clip_message(&e.to_string())
+            ),
             help: Some(
                 "the file must be a YAML list of `{sku, location, on_hand, reserved}` maps".into(),
             ),

@@ -296,11 +296,9 @@ pub fn read_from<R: Read>(
                 .read_to_string(&mut text)
                 .map_err(|e| InputError::file(name, format!("not UTF-8 text: {e}")))?;
             let value: serde_json::Value = serde_saphyr::from_str(&text).map_err(|e| {
-                // The parser's message may quote a key or line whole (a 50 KB key): each
-                // line is clipped, so the error stays readable and bounded.
-                let msg = e.to_string();
-                let clipped: Vec<_> = msg.lines().map(crate::diag::clip).collect();
-                InputError::file(name, format!("not valid YAML: {}", clipped.join("\n")))
+                // The parser's message may quote a key whole (a fuzzed 50 KB key): clipped.
+                let msg = crate::diag::clip_message(&e.to_string());
+                InputError::file(name, format!("not valid YAML: {msg}"))
             })?;
             read_value(name, value, &text, Lines::Yaml, marketplace)
         }
@@ -720,6 +718,21 @@ fn chans(l: &Listings, sku: &str) -> std::collections::BTreeMap<String, u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by tests/fuzz.rs: a YAML key of 55,000 characters given twice was quoted whole in
+    /// the parser's message, twice (a 110 KB error).
+    #[test]
+    fn a_huge_yaml_key_is_not_echoed_whole() {
+        let key = "x".repeat(55_000);
+        // As the fuzzer made it: keys without values in a flow mapping.
+        let text = format!("{{\n  \"a\": 1,\n  {key}\",\n  {key}\",\n}}\n");
+        let err = rd(&text, Format::Yaml)
+            .err()
+            .expect("a duplicate key is refused");
+        let msg = err.to_string();
+        assert!(msg.len() < 4_000, "{} bytes", msg.len());
+        assert!(msg.contains("duplicate mapping key"), "{msg}");
+    }
 
     fn rd(text: &str, f: Format) -> Result<Listings, InputError> {
         read_from("cur", text.as_bytes(), f, None)
