@@ -726,9 +726,9 @@ mod tests {
         let key = "x".repeat(55_000);
         // As the fuzzer made it: keys without values in a flow mapping.
         let text = format!("{{\n  \"a\": 1,\n  {key}\",\n  {key}\",\n}}\n");
-        let err = rd(&text, Format::Yaml)
-            .err()
-            .expect("a duplicate key is refused");
+        let Err(err) = rd(&text, Format::Yaml) else {
+            panic!("a duplicate key is refused");
+        };
         let msg = err.to_string();
         assert!(msg.len() < 4_000, "{} bytes", msg.len());
         assert!(msg.contains("duplicate mapping key"), "{msg}");
