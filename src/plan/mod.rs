@@ -121,16 +121,8 @@ pub fn build(
             }
             None => {
                 seen.insert((offer.region, offer.seller_sku.as_str()), ops.len());
-                ops.push(Operation {
-                    id: 0,
-                    seller_sku: offer.seller_sku.clone(),
-                    region: offer.region,
-                    marketplace_ids: offer.marketplace_ids.to_vec(),
-                    channels: offer.channels.clone(),
-                    previous: change.current.clone(),
-                    inventory_sku: offer.inventory_sku.clone(),
-                    rule: offer.rule.to_string(),
-                });
+                // Ids are given once the operations to write are known.
+                ops.push(operation_of(change, 0));
                 writes.push(write);
             }
         }
@@ -315,17 +307,22 @@ impl Tally {
             return None;
         }
         self.next_id += 1;
-        let offer = &change.offer;
-        Some(Operation {
-            id: self.next_id,
-            seller_sku: offer.seller_sku.clone(),
-            region: offer.region,
-            marketplace_ids: offer.marketplace_ids.to_vec(),
-            channels: offer.channels.clone(),
-            previous: change.current.clone(),
-            inventory_sku: offer.inventory_sku.clone(),
-            rule: offer.rule.to_string(),
-        })
+        Some(operation_of(change, self.next_id))
+    }
+}
+
+/// One offer as the operation that writes it (`build` and `Tally` alike).
+fn operation_of(change: &OfferChange, id: u32) -> Operation {
+    let offer = &change.offer;
+    Operation {
+        id,
+        seller_sku: offer.seller_sku.clone(),
+        region: offer.region,
+        marketplace_ids: offer.marketplace_ids.to_vec(),
+        channels: offer.channels.clone(),
+        previous: change.current.clone(),
+        inventory_sku: offer.inventory_sku.clone(),
+        rule: offer.rule.to_string(),
     }
 }
 
