@@ -600,7 +600,7 @@ fn stale_and_tampered_plans_are_refused() {
     // Tampered: a quantity edited by hand breaks the digest; --force does not help.
     let fx = fixture(3, EmitChoice::Patch, Duration::ZERO);
     let text = std::fs::read_to_string(&fx.plan_path).unwrap();
-    let edited = text.replacen("\"quantity\": 7", "\"quantity\": 700", 1);
+    let edited = text.replacen("\"quantity\":7", "\"quantity\":700", 1);
     assert_ne!(text, edited, "the fixture has a quantity 7 to edit");
     std::fs::write(&fx.plan_path, edited).unwrap();
     let before = sent(&sb);

@@ -635,7 +635,7 @@ fn show_refuses_an_edited_or_foreign_plan_clearly() {
     let p = path.to_str().unwrap();
     let text = std::fs::read_to_string(&path).unwrap();
 
-    std::fs::write(&path, text.replace("\"quantity\": 12", "\"quantity\": 120")).unwrap();
+    std::fs::write(&path, text.replace("\"quantity\":12", "\"quantity\":120")).unwrap();
     let o = show(&[p]);
     assert_eq!(o.status.code(), Some(1));
     let err = words(&o.stderr);

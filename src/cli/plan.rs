@@ -257,7 +257,8 @@ struct Saved {
     operations: usize,
 }
 
-/// The first run's sink: the table's measure, and the plan's tally when one is saved.
+/// The first run's sink, one per chunk of SKUs: the table's measure, and the plan's tally when
+/// one is saved.
 struct FirstRun<'p> {
     measure: preview::Measure<'p>,
     tally: Option<crate::plan::Tally>,
@@ -272,91 +273,94 @@ impl sim::Sink for FirstRun<'_> {
     }
 }
 
-/// Operations go to the plan's writer in batches of this many: one hand-over per operation
-/// cost more in thread switches than the writing.
-const BATCH: usize = 1024;
-
-/// The second run's sink: the table's rows, and the operations sent to the plan's writer.
-struct SecondRun<'a, W: Write> {
-    rows: preview::Rows<'a, W>,
-    plan: Option<ToWriter>,
-}
-
-/// What the plan's writer receives: operations, then `Done` when the run finished well. A
-/// channel closed without `Done` (the run failed, or stdout went away) saves nothing.
-enum ToPlan {
-    Ops(Vec<crate::plan::Operation>),
-    Done,
-}
-
-/// Where a second run's operations go, in batches.
-struct ToWriter {
-    tally: crate::plan::Tally,
-    batch: Vec<crate::plan::Operation>,
-    tx: std::sync::mpsc::SyncSender<ToPlan>,
-}
-
-impl ToWriter {
-    /// Hands the batch over; false when the writer has stopped (on an error its thread
-    /// returns).
-    fn flush(&mut self) -> bool {
-        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH));
-        batch.is_empty() || self.tx.send(ToPlan::Ops(batch)).is_ok()
+impl sim::ChunkSink for FirstRun<'_> {
+    type Out = Self;
+    fn done(self) -> Self {
+        self
     }
 }
 
-impl<W: Write> sim::Sink for SecondRun<'_, W> {
+/// The second run's sink, one per chunk of SKUs: the chunk's rows, and its operations encoded
+/// for the plan.
+struct SecondRun<'p> {
+    rows: preview::Rows<'p, Vec<u8>>,
+    plan: Option<crate::plan::Encoder>,
+}
+
+impl sim::Sink for SecondRun<'_> {
     fn offer(&mut self, change: crate::model::OfferChange, _: sim::Provenance) {
         self.rows.see(&change);
-        if let Some(w) = &mut self.plan
-            && let Some(op) = w.tally.operation(&change)
-        {
-            w.batch.push(op);
-            if w.batch.len() >= BATCH && !w.flush() {
-                self.plan = None;
-            }
+        if let Some(e) = &mut self.plan {
+            e.see(&change);
         }
     }
 }
 
+impl sim::ChunkSink for SecondRun<'_> {
+    type Out = (std::io::Result<Vec<u8>>, Option<crate::plan::Encoded>);
+    fn done(self) -> Self::Out {
+        (self.rows.into_inner(), self.plan.map(|e| e.finish()))
+    }
+}
+
 /// One policy's preview as the terminal table (and its plan, with `--out`), written while
-/// simulating: a first run measures the columns, gathers the summary and checks every
-/// operation; a second (the same offers: the run is deterministic) writes the rows and hands
-/// each operation to the plan's writer on another thread. No offer is kept, so memory stays
-/// that of the inputs, whatever the number of offers. Err is the exit code, the error already
-/// printed (or 0 when stdout was closed early, as `allot plan | head` does).
+/// simulating, on every core (`sim::run_chunks`): a first run measures the columns, gathers
+/// the summary and checks every operation; a second (the same offers: the run is
+/// deterministic) renders each chunk's rows and encodes its operations on the workers, and
+/// this thread writes them in order. No offer is kept, so memory stays that of the inputs,
+/// whatever the number of offers. Err is the exit code, the error already printed (or 0 when
+/// stdout was closed early, as `allot plan | head` does).
 fn simulate_table(
     loaded: &Loaded,
     args: &PlanArgs,
 ) -> Result<(Policy, Preview, Option<Saved>), ExitCode> {
+    use crate::plan::{PlanFile, Tally};
     let fail = |e: sim::SimError| {
         eprint!("{e}");
         ExitCode::from(1)
     };
     let m = &loaded.members[0];
+    let current = loaded.current.as_ref();
     // The table lists the largest exposures only.
     let options = sim::Options {
         exposure_kept: Some(preview::LIST_LIMIT),
         ..loaded.options
     };
-    let run = |sink: &mut dyn sim::Sink| {
-        sim::run_into(&m.policy, &m.stock, loaded.current.as_ref(), options, sink)
-    };
-    let mut first = FirstRun {
+    let saving = args.save.out.is_some();
+    let all = args.save.all;
+    let mut measure = preview::Measure::new(&m.policy);
+    let mut tally = saving.then(|| Tally::new(all));
+    // The id of each chunk's first operation, so the second run numbers them as one run would.
+    let mut first_ids: Vec<usize> = Vec::new();
+    let mut next_id = 1usize;
+    let first = |_: usize| FirstRun {
         measure: preview::Measure::new(&m.policy),
-        tally: args
-            .save
-            .out
-            .as_ref()
-            .map(|_| crate::plan::Tally::new(args.save.all)),
+        tally: saving.then(|| Tally::new(all)),
     };
-    let mut preview = run(&mut first).map_err(fail)?;
+    let mut preview = sim::run_chunks(
+        &m.policy,
+        &m.stock,
+        current,
+        options,
+        sim::Chunks::all_cores(),
+        first,
+        |part: FirstRun| {
+            measure.absorb(part.measure);
+            if let (Some(t), Some(p)) = (&mut tally, part.tally) {
+                first_ids.push(next_id);
+                next_id = next_id.saturating_add(p.operations());
+                t.absorb(p);
+            }
+            true
+        },
+    )
+    .map_err(fail)?;
     preview
         .warnings
         .extend(loaded.current_warnings.iter().cloned());
     // With --deny-warnings a warning means no plan is saved (`run` then fails the run).
     let denied = args.deny_warnings && loaded.policy_warnings.len() + preview.warnings.len() > 0;
-    let save = match (&args.save.out, first.tally.take()) {
+    let save = match (&args.save.out, tally) {
         (Some(out), Some(mut tally)) if !denied => {
             let policy_path = Path::new(&m.file.name);
             let files = super::plan_out::InputPaths {
@@ -382,80 +386,82 @@ fn simulate_table(
         }
         super::fail(miette::miette!("cannot write the preview: {e}"), 1)
     };
+    let plan_fail = |e: crate::plan::PlanError| super::fail(miette::Report::new(e), 1);
+    let mut file = match &save {
+        Some((path, header, _)) => Some(PlanFile::create(header, path).map_err(plan_fail)?),
+        None => None,
+    };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
-    let measure = &first.measure;
-    let saved = std::thread::scope(|scope| -> Result<Option<Saved>, ExitCode> {
-        let rows = preview::Rows::start(&mut out, measure).map_err(io_fail)?;
-        let mut second = SecondRun { rows, plan: None };
-        let mut writer = None;
-        if let Some((path, header, tally)) = &save {
-            // Bounded: the simulator waits for the writer rather than queue the whole plan.
-            let (tx, rx) = std::sync::mpsc::sync_channel::<ToPlan>(4);
-            second.plan = Some(ToWriter {
-                tally: crate::plan::Tally::new(args.save.all),
-                batch: Vec::with_capacity(BATCH),
-                tx,
-            });
-            let count = tally.operations();
-            writer = Some(scope.spawn(move || {
-                let done = std::cell::Cell::new(false);
-                let ops = rx
-                    .iter()
-                    .map_while(|m| match m {
-                        ToPlan::Ops(v) => Some(v),
-                        ToPlan::Done => {
-                            done.set(true);
-                            None
-                        }
-                    })
-                    .flatten();
-                let commit = |_: &str| {
-                    if done.get() {
-                        Ok(())
-                    } else {
-                        Err(crate::plan::PlanError::Incomplete)
-                    }
-                };
-                crate::plan::write_streaming_then(header, ops, path, commit).map(|_| count)
-            }));
-        }
-        let ran = run(&mut second).map_err(fail);
-        let SecondRun { rows, plan } = second;
-        // The whole table is written (and flushed) before the plan may be saved: a plan is
-        // only saved with the preview it goes with, as when the preview is held in memory.
-        let shown = rows.finish().and_then(|()| {
-            preview::table_after_rows(&mut out, measure, &preview)?;
+    // The header row (the rows follow, a chunk at a time).
+    let mut shown = preview::Rows::start(&mut out, &measure).and_then(|r| r.into_inner().map(drop));
+    let mut plan_err = None;
+    let encoder = |k: usize| {
+        let tally = save.as_ref().map(|(_, _, t)| t)?;
+        // Every id fits: the header refused more than `MAX_OPERATIONS` (below u32::MAX).
+        let id = u32::try_from(*first_ids.get(k)?).ok()?;
+        Some(tally.encoder(id))
+    };
+    let second = |k: usize| SecondRun {
+        rows: preview::Rows::resume(Vec::new(), &measure),
+        plan: encoder(k),
+    };
+    let ran = if shown.is_ok() {
+        sim::run_chunks(
+            &m.policy,
+            &m.stock,
+            current,
+            options,
+            sim::Chunks::all_cores(),
+            second,
+            |(rows, ops): <SecondRun as sim::ChunkSink>::Out| {
+                if let Err(e) = rows.and_then(|b| out.write_all(&b)) {
+                    shown = Err(e);
+                    return false;
+                }
+                if let (Some(f), Some(ops)) = (&mut file, ops)
+                    && let Err(e) = f.encoded(&ops)
+                {
+                    // The preview goes on; dropping the file removes what was written.
+                    plan_err = Some(e);
+                    file = None;
+                }
+                true
+            },
+        )
+        .map(drop)
+    } else {
+        Ok(())
+    };
+    ran.map_err(fail)?;
+    // The whole table is written (and flushed) before the plan may be saved: a plan is only
+    // saved with the preview it goes with, as when the preview is held in memory.
+    shown
+        .and_then(|()| {
+            preview::table_after_rows(&mut out, &measure, &preview)?;
             out.flush()
-        });
-        if let Some(mut w) = plan
-            && ran.is_ok()
-            && shown.is_ok()
-            && w.flush()
-        {
-            // Every operation is handed over: the writer may save the plan. Otherwise `w` is
-            // dropped without it, which closes the channel and the writer saves nothing.
-            let _ = w.tx.send(ToPlan::Done);
+        })
+        .map_err(io_fail)?;
+    if let Some(e) = plan_err {
+        return Err(plan_fail(e));
+    }
+    let saved = match (file, save) {
+        (Some(f), Some((path, header, tally))) => {
+            // Every operation the first run counted, or none: a plan missing one is never saved.
+            let written = f.operations();
+            let complete = |_: &str| match written == tally.operations() as u64 {
+                true => Ok(()),
+                false => Err(crate::plan::PlanError::Incomplete),
+            };
+            f.save_if(complete).map_err(plan_fail)?;
+            Some(Saved {
+                path,
+                header,
+                operations: tally.operations(),
+            })
         }
-        let written = writer.map(|h| h.join());
-        ran?;
-        shown.map_err(io_fail)?;
-        match (written, &save) {
-            (None, _) | (_, None) => Ok(None),
-            (Some(Ok(Ok(operations))), Some((path, header, _))) => Ok(Some(Saved {
-                path: path.clone(),
-                header: header.clone(),
-                operations,
-            })),
-            (Some(Ok(Err(e))), _) => Err(super::fail(miette::Report::new(e), 1)),
-            (Some(Err(_)), _) => Err(super::fail(
-                miette::miette!(
-                    "internal error: the plan writer stopped unexpectedly; no plan was saved"
-                ),
-                1,
-            )),
-        }
-    })?;
+        _ => None,
+    };
     Ok((m.policy.clone(), preview, saved))
 }
 

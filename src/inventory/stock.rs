@@ -18,7 +18,12 @@ const NONE: u32 = u32::MAX;
 fn hash32(s: &str) -> u32 {
     let mut h = FxHasher::default();
     h.write(s.as_bytes());
-    (h.finish() >> 32) as u32
+    // Mixed (splitmix64's finaliser): Fx alone leaves SKUs that differ in a digit or two
+    // (`LAMP-0000001`, `LAMP-0000002`) close together, and the table probed long runs.
+    let x = h.finish();
+    let x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    let x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    ((x ^ (x >> 31)) >> 32) as u32
 }
 
 /// The table's 64-bit hash from the kept 32 bits: hashbrown takes buckets from the low bits

@@ -21,7 +21,7 @@ use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use super::model::{FORMAT_VERSION, Operation, Plan, PlanHeader};
+use super::model::{FORMAT_VERSION, OpRef, Operation, Plan, PlanHeader};
 use super::{
     MAX_OPERATIONS, PlanError, compute_digest, operation_problem, scalar, write_canonical,
 };
@@ -68,17 +68,16 @@ fn canonical_tail(top: &Map<String, Value>, out: &mut Vec<u8>) {
 
 // ---- Writing ----
 
-/// Writes a plan as pretty JSON, byte for byte what `serde_json::to_string_pretty` prints for
-/// the header's fields, `operations` and `digest` in that order, and computes the digest as it
-/// goes. [`PlanJsonWriter::finish`] writes the digest and returns it.
+/// Writes a plan: the header's fields as pretty JSON, then `operations` with one operation per
+/// line in its canonical form (the bytes hashed for the digest are the bytes written), then
+/// `digest`. Computes the digest as it goes; [`PlanJsonWriter::finish`] writes it and returns it.
 pub struct PlanJsonWriter<W: Write> {
     out: W,
     top: Map<String, Value>,
     hasher: Sha256,
     count: u64,
-    /// Reused buffers: one operation's canonical and pretty text.
+    /// Reused: one operation's canonical text.
     canon: Vec<u8>,
-    pretty: Vec<u8>,
 }
 
 impl<W: Write> PlanJsonWriter<W> {
@@ -108,23 +107,36 @@ impl<W: Write> PlanJsonWriter<W> {
             hasher,
             count: 0,
             canon,
-            pretty,
         })
     }
 
     pub fn operation(&mut self, op: &Operation) -> io::Result<()> {
-        self.canon.clear();
+        let mut canon = std::mem::take(&mut self.canon);
+        canon.clear();
+        canonical_operation(&op.as_ref(), &mut canon);
+        let r = self.canonical(&canon);
+        self.canon = canon;
+        r
+    }
+
+    /// Operations encoded ahead (on other threads), in order.
+    pub fn encoded(&mut self, ops: &Encoded) -> io::Result<()> {
+        ops.iter().try_for_each(|op| self.canonical(op))
+    }
+
+    /// One operation's canonical text: hashed after a comma (but the first), written on a line
+    /// of its own.
+    fn canonical(&mut self, op: &[u8]) -> io::Result<()> {
         if self.count > 0 {
-            self.canon.push(b',');
+            self.hasher.update(b",");
         }
-        canonical_operation(op, &mut self.canon);
-        self.hasher.update(&self.canon);
+        self.hasher.update(op);
         self.out.write_all(if self.count == 0 {
             b"\n    "
         } else {
             b",\n    "
         })?;
-        pretty_at(op, 2, &mut self.pretty, &mut self.out)?;
+        self.out.write_all(op)?;
         self.count += 1;
         Ok(())
     }
@@ -135,7 +147,6 @@ impl<W: Write> PlanJsonWriter<W> {
         canonical_tail(&self.top, &mut self.canon);
         self.hasher.update(&self.canon);
         let digest = hex::encode(self.hasher.finalize());
-        // serde_json prints an empty array as `[]`, a full one with its `]` on its own line.
         self.out
             .write_all(if self.count == 0 { b"]" } else { b"\n  ]" })?;
         self.out.write_all(b",\n  \"digest\": ")?;
@@ -145,11 +156,41 @@ impl<W: Write> PlanJsonWriter<W> {
     }
 }
 
+/// Operations in their canonical text, one after another, encoded where they are made (a
+/// worker thread) and written in order by [`PlanJsonWriter::encoded`]: a million operations
+/// are then a few large buffers, not millions of small allocations.
+#[derive(Debug, Default)]
+pub struct Encoded {
+    bytes: Vec<u8>,
+    /// Where each operation ends in `bytes`.
+    ends: Vec<usize>,
+}
+
+impl Encoded {
+    pub fn push(&mut self, op: &OpRef) {
+        canonical_operation(op, &mut self.bytes);
+        self.ends.push(self.bytes.len());
+    }
+
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &[u8]> {
+        let starts = std::iter::once(0).chain(self.ends.iter().copied());
+        starts.zip(&self.ends).map(|(a, &b)| &self.bytes[a..b])
+    }
+}
+
 /// One operation's canonical JSON (see `compute_digest`), written field by field: what
 /// `write_canonical` makes of its `serde_json::Value`, without building one per operation (a
 /// million operations each made a map of eight keys). `canonical_operation_is_the_values`
 /// (tests) holds the two together.
-pub(super) fn canonical_operation(op: &Operation, out: &mut Vec<u8>) {
+pub(super) fn canonical_operation(op: &OpRef, out: &mut Vec<u8>) {
     fn channels(list: &[crate::model::ChannelQty], out: &mut Vec<u8>) {
         out.push(b'[');
         for (i, c) in list.iter().enumerate() {
@@ -157,9 +198,9 @@ pub(super) fn canonical_operation(op: &Operation, out: &mut Vec<u8>) {
                 out.push(b',');
             }
             out.extend_from_slice(b"{\"channel\":");
-            scalar(c.channel.as_str(), out);
+            string(&c.channel, out);
             out.extend_from_slice(b",\"quantity\":");
-            scalar(&c.quantity, out);
+            out.extend_from_slice(itoa::Buffer::new().format(c.quantity).as_bytes());
             out.push(b'}');
         }
         out.push(b']');
@@ -167,30 +208,43 @@ pub(super) fn canonical_operation(op: &Operation, out: &mut Vec<u8>) {
     // Keys in byte order: channels, id, inventory_sku, marketplace_ids, previous, region, rule,
     // seller_sku.
     out.extend_from_slice(b"{\"channels\":");
-    channels(&op.channels, out);
+    channels(op.channels, out);
     out.extend_from_slice(b",\"id\":");
-    scalar(&op.id, out);
+    out.extend_from_slice(itoa::Buffer::new().format(op.id).as_bytes());
     out.extend_from_slice(b",\"inventory_sku\":");
-    scalar(op.inventory_sku.as_str(), out);
+    string(op.inventory_sku, out);
     out.extend_from_slice(b",\"marketplace_ids\":[");
     for (i, m) in op.marketplace_ids.iter().enumerate() {
         if i > 0 {
             out.push(b',');
         }
-        scalar(m.as_str(), out);
+        string(m, out);
     }
     out.extend_from_slice(b"],\"previous\":");
-    match &op.previous {
+    match op.previous {
         Some(p) => channels(p, out),
         None => out.extend_from_slice(b"null"),
     }
     out.extend_from_slice(b",\"region\":");
-    scalar(op.region.as_str(), out);
+    string(op.region.as_str(), out);
     out.extend_from_slice(b",\"rule\":");
-    scalar(op.rule.as_str(), out);
+    string(op.rule, out);
     out.extend_from_slice(b",\"seller_sku\":");
-    scalar(op.seller_sku.as_str(), out);
+    string(op.seller_sku, out);
     out.push(b'}');
+}
+
+/// A JSON string as serde_json writes it; text with nothing to escape (quotes, backslashes,
+/// control characters) is copied as it is.
+fn string(s: &str, out: &mut Vec<u8>) {
+    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.reserve(s.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+    } else {
+        scalar(s, out);
+    }
 }
 
 /// The digest of a plan made of `header` and `ops` (what [`PlanJsonWriter`] writes), hashed one
@@ -211,7 +265,7 @@ pub fn digest_of<'a>(header: &PlanHeader, ops: impl IntoIterator<Item = &'a Oper
         if i > 0 {
             canon.push(b',');
         }
-        canonical_operation(op, &mut canon);
+        canonical_operation(&op.as_ref(), &mut canon);
         hasher.update(&canon);
     }
     canon.clear();
@@ -281,45 +335,114 @@ where
     I: IntoIterator,
     I::Item: Borrow<Operation>,
 {
-    let err = |source: io::Error| PlanError::Write {
-        path: path.to_path_buf(),
-        source,
-    };
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let name = path.file_name().ok_or_else(|| {
-        err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "not a file path",
-        ))
-    })?;
-    let tmp = dir.join(format!(
-        ".{}.{}-{:08x}.tmp",
-        name.to_string_lossy(),
-        std::process::id(),
-        fastrand::u32(..)
-    ));
-    let result = (|| -> Result<String, PlanError> {
-        let f = File::create_new(&tmp).map_err(err)?;
-        let mut w =
-            PlanJsonWriter::new(header, BufWriter::with_capacity(256 * 1024, f)).map_err(err)?;
-        for op in ops {
-            w.operation(op.borrow()).map_err(err)?;
-        }
-        let (digest, buf) = w.finish().map_err(err)?;
-        commit(&digest)?;
-        let f = buf.into_inner().map_err(|e| err(e.into_error()))?;
-        f.sync_all().map_err(err)?;
-        drop(f);
-        fs::rename(&tmp, path).map_err(err)?;
-        Ok(digest)
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
+    let mut file = PlanFile::create(header, path)?;
+    for op in ops {
+        file.operation(op.borrow())?;
     }
-    result
+    file.save_if(commit)
+}
+
+/// A plan being written: a temporary file beside its path, renamed over it once saved
+/// ([`PlanFile::save_if`]). Dropped unsaved (an error, a run stopped half-way), the temporary
+/// file is removed and any plan already at the path stays as it was: a crash never leaves
+/// half a plan.
+pub struct PlanFile {
+    path: PathBuf,
+    tmp: PathBuf,
+    writer: Option<PlanJsonWriter<BufWriter<File>>>,
+}
+
+impl PlanFile {
+    pub fn create(header: &PlanHeader, path: &Path) -> Result<PlanFile, PlanError> {
+        let err = |source: io::Error| PlanError::Write {
+            path: path.to_path_buf(),
+            source,
+        };
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let name = path.file_name().ok_or_else(|| {
+            err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "not a file path",
+            ))
+        })?;
+        let tmp = dir.join(format!(
+            ".{}.{}-{:08x}.tmp",
+            name.to_string_lossy(),
+            std::process::id(),
+            fastrand::u32(..)
+        ));
+        let f = File::create_new(&tmp).map_err(err)?;
+        // From here on, dropping `file` removes the temporary file.
+        let mut file = PlanFile {
+            path: path.to_path_buf(),
+            tmp,
+            writer: None,
+        };
+        let w = PlanJsonWriter::new(header, BufWriter::with_capacity(256 * 1024, f));
+        file.writer = Some(w.map_err(err)?);
+        Ok(file)
+    }
+
+    fn err(&self, source: io::Error) -> PlanError {
+        PlanError::Write {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    fn writer(&mut self) -> Result<&mut PlanJsonWriter<BufWriter<File>>, PlanError> {
+        match &mut self.writer {
+            Some(w) => Ok(w),
+            None => Err(PlanError::Incomplete),
+        }
+    }
+
+    pub fn operation(&mut self, op: &Operation) -> Result<(), PlanError> {
+        let r = self.writer()?.operation(op);
+        r.map_err(|e| self.err(e))
+    }
+
+    /// How many operations are written so far.
+    pub fn operations(&self) -> u64 {
+        self.writer.as_ref().map_or(0, |w| w.count)
+    }
+
+    /// Operations encoded ahead, in order.
+    pub fn encoded(&mut self, ops: &Encoded) -> Result<(), PlanError> {
+        let r = self.writer()?.encoded(ops);
+        r.map_err(|e| self.err(e))
+    }
+
+    /// Finishes the plan and, if `commit(digest)` agrees, saves it (fsynced, then renamed over
+    /// the path). Returns the digest.
+    pub fn save_if(
+        mut self,
+        commit: impl FnOnce(&str) -> Result<(), PlanError>,
+    ) -> Result<String, PlanError> {
+        let w = self.writer.take().ok_or(PlanError::Incomplete)?;
+        let (digest, buf) = w.finish().map_err(|e| self.err(e))?;
+        commit(&digest)?;
+        let f = buf.into_inner().map_err(|e| self.err(e.into_error()))?;
+        f.sync_all().map_err(|e| self.err(e))?;
+        drop(f);
+        fs::rename(&self.tmp, &self.path).map_err(|e| self.err(e))?;
+        // Renamed: nothing left for `drop` to remove.
+        self.tmp = PathBuf::new();
+        Ok(digest)
+    }
+}
+
+impl Drop for PlanFile {
+    fn drop(&mut self) {
+        if !self.tmp.as_os_str().is_empty() {
+            // Close it before removing it (some systems refuse to remove an open file).
+            self.writer = None;
+            let _ = fs::remove_file(&self.tmp);
+        }
+    }
 }
 
 /// Writes the plan as pretty JSON, atomically: a temporary file beside it, then a rename, so a

@@ -20,9 +20,10 @@ pub mod model;
 pub use crate::amazon::PatchOp;
 pub use error::PlanError;
 pub use file::{
-    PlanJsonWriter, VerifiedPlan, parse, read, verify, write, write_streaming, write_streaming_then,
+    Encoded, PlanFile, PlanJsonWriter, VerifiedPlan, parse, read, verify, write, write_streaming,
+    write_streaming_then,
 };
-pub use model::{Emit, FORMAT_VERSION, InputFile, Inputs, Operation, Plan, PlanHeader};
+pub use model::{Emit, FORMAT_VERSION, InputFile, Inputs, OpRef, Operation, Plan, PlanHeader};
 
 use crate::marketplaces::Region;
 use crate::model::{ChangeKind, ChannelQty, Offer, OfferChange, Summary};
@@ -208,9 +209,10 @@ pub fn written_locations(
 
 /// [`build`] for a run whose offers stream by rather than stay in memory: a first run of the
 /// simulator shows every offer to [`Tally::see`] (which checks each as `build` does and counts
-/// the operations), [`Tally::header`] makes the plan's header, and a second run turns each
-/// offer into its operation with [`Tally::operation`], straight into
-/// [`write_streaming`]. For one policy only: the simulator has then already refused a seller
+/// the operations), [`Tally::header`] makes the plan's header, and a second run encodes each
+/// offer's operation with an [`Encoder`], straight into a [`PlanFile`]. A run in parts
+/// (`sim::run_chunks`) has a tally per part, added up in order ([`Tally::absorb`]). For one
+/// policy only: the simulator has then already refused a seller
 /// SKU made by two offers, the one case where `build` must look at two offers together.
 #[derive(Debug, Default)]
 pub struct Tally {
@@ -220,8 +222,6 @@ pub struct Tally {
     /// Supply-source channel codes some operation writes.
     channels: std::collections::BTreeSet<String>,
     error: Option<PlanError>,
-    /// The next operation's id, in the second run.
-    next_id: u32,
 }
 
 impl Tally {
@@ -234,7 +234,7 @@ impl Tally {
     }
 
     fn writes(&self, change: &OfferChange) -> bool {
-        change.hold.is_none() && (self.all || change.kind != ChangeKind::Unchanged)
+        is_written(self.all, change)
     }
 
     /// One offer of the first run.
@@ -300,14 +300,70 @@ impl Tally {
         self.count
     }
 
-    /// One offer of the second run as its operation (ids from 1, in run order), or None when
-    /// it is not written.
-    pub fn operation(&mut self, change: &OfferChange) -> Option<Operation> {
-        if !self.writes(change) {
-            return None;
+    /// Adds what a tally of the offers that follow this one's saw (a run in parts, see
+    /// `sim::run_chunks`): the result is the tally of the offers of both.
+    pub fn absorb(&mut self, later: Tally) {
+        if self.error.is_some() {
+            return;
         }
-        self.next_id += 1;
-        Some(operation_of(change, self.next_id))
+        self.error = later.error;
+        self.count += later.count;
+        if self.unaddressable.is_none() {
+            self.unaddressable = later.unaddressable;
+        }
+        self.channels.extend(later.channels);
+    }
+
+    /// An encoder for the second run's offers from the one at run position `first` on: its
+    /// operations are numbered from `first_id` (one more than the operations before it).
+    pub fn encoder(&self, first_id: u32) -> Encoder {
+        Encoder {
+            all: self.all,
+            next_id: first_id,
+            ops: Encoded::default(),
+        }
+    }
+}
+
+/// The second run's offers as their operations' canonical text, numbered in run order (see
+/// [`Tally`]), ready for [`PlanFile::encoded`].
+#[derive(Debug)]
+pub struct Encoder {
+    all: bool,
+    next_id: u32,
+    ops: Encoded,
+}
+
+impl Encoder {
+    pub fn see(&mut self, change: &OfferChange) {
+        if is_written(self.all, change) {
+            self.ops.push(&op_ref(change, self.next_id));
+            self.next_id += 1;
+        }
+    }
+
+    pub fn finish(self) -> Encoded {
+        self.ops
+    }
+}
+
+/// Whether a plan writes the offer: not held, and changed (or `--all`).
+fn is_written(all: bool, change: &OfferChange) -> bool {
+    change.hold.is_none() && (all || change.kind != ChangeKind::Unchanged)
+}
+
+/// One offer as the fields of the operation that writes it.
+pub fn op_ref(change: &OfferChange, id: u32) -> OpRef<'_> {
+    let offer = &change.offer;
+    OpRef {
+        id,
+        seller_sku: &offer.seller_sku,
+        region: offer.region,
+        marketplace_ids: &offer.marketplace_ids,
+        channels: &offer.channels,
+        previous: change.current.as_deref(),
+        inventory_sku: &offer.inventory_sku,
+        rule: &offer.rule,
     }
 }
 

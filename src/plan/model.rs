@@ -90,6 +90,35 @@ impl Plan {
     }
 }
 
+/// An operation's fields, borrowed: from an [`Operation`], or straight from the offer that makes
+/// it ([`super::op_ref`]) when a plan is encoded without building one per offer.
+#[derive(Clone, Copy, Debug)]
+pub struct OpRef<'a> {
+    pub id: u32,
+    pub seller_sku: &'a str,
+    pub region: Region,
+    pub marketplace_ids: &'a [String],
+    pub channels: &'a [ChannelQty],
+    pub previous: Option<&'a [ChannelQty]>,
+    pub inventory_sku: &'a str,
+    pub rule: &'a str,
+}
+
+impl Operation {
+    pub fn as_ref(&self) -> OpRef<'_> {
+        OpRef {
+            id: self.id,
+            seller_sku: &self.seller_sku,
+            region: self.region,
+            marketplace_ids: &self.marketplace_ids,
+            channels: &self.channels,
+            previous: self.previous.as_deref(),
+            inventory_sku: &self.inventory_sku,
+            rule: &self.rule,
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Emit {

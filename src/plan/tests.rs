@@ -337,7 +337,7 @@ fn digest_round_trip_and_tamper_detection() {
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
 
     let text = std::fs::read_to_string(&path).unwrap();
-    let edited = text.replace("\"quantity\": 5", "\"quantity\": 500");
+    let edited = text.replace("\"quantity\":5", "\"quantity\":500");
     assert_ne!(edited, text);
     let err = parse(&edited, &path).unwrap_err();
     assert!(matches!(err, PlanError::DigestMismatch { .. }), "{err}");
@@ -860,11 +860,27 @@ fn streaming_writer_digest_is_the_canonical_digest() {
             compute_digest(&serde_json::to_value(&plan).unwrap())
         );
         assert_eq!(digest, plan.digest);
-        // Byte for byte serde_json's pretty print of the plan (fields in the struct's order,
-        // which is the file's: locations before operations).
+        // The header as serde_json's pretty print of it (fields in the struct's order, which
+        // is the file's: locations before operations), then one operation per line in its
+        // canonical form, then the digest.
         let text = std::fs::read_to_string(&path).unwrap();
-        let expected = serde_json::to_string_pretty(&serde_json::to_value(&plan).unwrap()).unwrap();
-        assert_eq!(text, format!("{expected}\n"));
+        let header = serde_json::to_string_pretty(&plan.header()).unwrap();
+        let mut expected = format!("{},\n  \"operations\": [", header.trim_end_matches("\n}"));
+        for (i, op) in plan.operations.iter().enumerate() {
+            expected.push_str(if i == 0 { "\n    " } else { ",\n    " });
+            expected.push_str(&canonical_json(&serde_json::to_value(op).unwrap()));
+        }
+        expected.push_str(if plan.operations.is_empty() {
+            "]"
+        } else {
+            "\n  ]"
+        });
+        expected.push_str(&format!(",\n  \"digest\": \"{}\"\n}}\n", plan.digest));
+        assert_eq!(text, expected);
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&text).unwrap(),
+            serde_json::to_value(&plan).unwrap()
+        );
         assert_eq!(read(&path).unwrap(), plan);
         // Owned operations from any iterator work too.
         let again = write_streaming(&plan.header(), plan.operations.clone(), &path).unwrap();
@@ -959,7 +975,7 @@ fn streaming_reader_refuses_corrupt_plans() {
     let err = verify(&path, |_| {}).unwrap_err();
     assert!(err.to_string().contains("invalid JSON at line"), "{err}");
     // A duplicate key inside an operation.
-    let doubled = text.replacen("\"quantity\": 40", "\"quantity\": 4,\n\"quantity\": 40", 1);
+    let doubled = text.replacen("\"quantity\":40", "\"quantity\":4,\n\"quantity\":40", 1);
     std::fs::write(&path, &doubled).unwrap();
     let err = verify(&path, |_| {}).unwrap_err().to_string();
     assert!(
@@ -976,7 +992,7 @@ fn streaming_reader_refuses_corrupt_plans() {
     let err = verify(&path, |_| {}).unwrap_err().to_string();
     assert!(err.contains("`operations` appears twice"), "{err}");
     // An edited quantity.
-    std::fs::write(&path, text.replace("\"quantity\": 40", "\"quantity\": 41")).unwrap();
+    std::fs::write(&path, text.replace("\"quantity\":40", "\"quantity\":41")).unwrap();
     assert!(matches!(
         verify(&path, |_| {}),
         Err(PlanError::DigestMismatch { .. })
@@ -1155,7 +1171,7 @@ fn canonical_operation_is_the_values() {
     ];
     for op in &ops {
         let mut direct = Vec::new();
-        super::file::canonical_operation(op, &mut direct);
+        super::file::canonical_operation(&op.as_ref(), &mut direct);
         let value = canonical_json(&serde_json::to_value(op).unwrap());
         assert_eq!(String::from_utf8(direct).unwrap(), value);
     }

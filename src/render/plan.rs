@@ -256,7 +256,7 @@ pub fn write_table(shown: &Shown, w: &mut dyn Write) -> Result<(), RenderError> 
         "{}\n",
         header_lines(&header, shown.count(), shown.digest()).join("\n")
     )?;
-    let mut rows = preview::Rows::start(w, &m.table)?;
+    let mut rows = preview::Rows::start(&mut *w, &m.table)?;
     shown.each(|op| {
         rows.see(&offer_change(op));
         Ok(())

@@ -185,6 +185,13 @@ impl<T> Listed<T> {
         }
         self.count += 1;
     }
+
+    /// Adds a later list: the first `LIST_LIMIT` of both, in order, and both counts.
+    fn absorb(&mut self, later: Listed<T>) {
+        let room = LIST_LIMIT.saturating_sub(self.first.len());
+        self.first.extend(later.first.into_iter().take(room));
+        self.count += later.count;
+    }
 }
 
 /// What the table needs to know about every offer before it writes a row: the columns'
@@ -249,6 +256,20 @@ impl<'p> Measure<'p> {
     }
 }
 
+impl Measure<'_> {
+    /// Adds the measure of the offers that follow this one's (a run in parts, see
+    /// `sim::run_chunks`): the result is the measure of the offers of both.
+    pub fn absorb(&mut self, later: Measure) {
+        for (w, n) in self.width.iter_mut().zip(later.width) {
+            *w = (*w).max(n);
+        }
+        self.any |= later.any;
+        self.fba.absorb(later.fba);
+        self.not_listed.absorb(later.not_listed);
+        self.partial.absorb(later.partial);
+    }
+}
+
 impl crate::sim::Sink for Measure<'_> {
     fn offer(&mut self, change: OfferChange, provenance: Provenance) {
         self.see(&change, &provenance.not_listed_in);
@@ -257,8 +278,8 @@ impl crate::sim::Sink for Measure<'_> {
 
 /// Writes the table's rows (one per channel of every offer that changes) as offers come by,
 /// to the widths a [`Measure`] of the same offers found. Nothing is allocated per row.
-pub struct Rows<'a, W: Write + ?Sized> {
-    w: &'a mut W,
+pub struct Rows<'a, W: Write> {
+    w: W,
     policy: &'a Policy,
     width: [usize; 6],
     line: String,
@@ -267,17 +288,10 @@ pub struct Rows<'a, W: Write + ?Sized> {
     err: Option<io::Error>,
 }
 
-impl<'a, W: Write + ?Sized> Rows<'a, W> {
+impl<'a, W: Write> Rows<'a, W> {
     /// Writes the header (or "No offer changes." when no offer changes: then no row follows).
-    pub fn start(w: &'a mut W, m: &Measure<'a>) -> io::Result<Self> {
-        let mut rows = Rows {
-            w,
-            policy: m.policy,
-            width: m.width,
-            line: String::new(),
-            cell: String::new(),
-            err: None,
-        };
+    pub fn start(w: W, m: &Measure<'a>) -> io::Result<Self> {
+        let mut rows = Rows::resume(w, m);
         if m.any {
             for (i, h) in HEAD.iter().enumerate() {
                 rows.push(i, h);
@@ -287,6 +301,26 @@ impl<'a, W: Write + ?Sized> Rows<'a, W> {
             writeln!(rows.w, "No offer changes.")?;
         }
         Ok(rows)
+    }
+
+    /// Rows that follow others already written (a run in parts): no header.
+    pub fn resume(w: W, m: &Measure<'a>) -> Self {
+        Rows {
+            w,
+            policy: m.policy,
+            width: m.width,
+            line: String::new(),
+            cell: String::new(),
+            err: None,
+        }
+    }
+
+    /// The writer, once every row is written (or the first write error).
+    pub fn into_inner(self) -> io::Result<W> {
+        match self.err {
+            Some(e) => Err(e),
+            None => Ok(self.w),
+        }
     }
 
     /// One cell, padded to its column's width plus two spaces (the last is not padded).
@@ -348,7 +382,7 @@ impl<'a, W: Write + ?Sized> Rows<'a, W> {
     }
 }
 
-impl<W: Write + ?Sized> crate::sim::Sink for Rows<'_, W> {
+impl<W: Write> crate::sim::Sink for Rows<'_, W> {
     fn offer(&mut self, change: OfferChange, _: Provenance) {
         self.see(&change);
     }
@@ -363,7 +397,7 @@ pub fn changes_table<W: Write>(
 ) -> io::Result<()> {
     let mut m = Measure::new(policy);
     changes.iter().for_each(|c| m.see(c, &[]));
-    let mut rows = Rows::start(w, &m)?;
+    let mut rows = Rows::start(&mut *w, &m)?;
     changes.iter().for_each(|c| rows.see(c));
     rows.finish()
 }
@@ -375,7 +409,7 @@ pub fn table<W: Write>(w: &mut W, policy: &Policy, preview: &Preview) -> io::Res
     for (c, p) in preview.changes.iter().zip(&preview.provenance) {
         m.see(c, &p.not_listed_in);
     }
-    let mut rows = Rows::start(w, &m)?;
+    let mut rows = Rows::start(&mut *w, &m)?;
     preview.changes.iter().for_each(|c| rows.see(c));
     rows.finish()?;
     table_after_rows(w, &m, preview)

@@ -153,18 +153,6 @@ fn keep_largest(exposure: &mut Vec<Exposure>, k: usize) {
     exposure.truncate(k);
 }
 
-/// A deciding rule's index in a u32 (`NO_RULE`: no rule). A policy file is at most 1 MiB, so
-/// its rules are far fewer than `u32::MAX`.
-const NO_RULE: u32 = u32::MAX;
-
-fn packed(rule: Option<usize>) -> u32 {
-    rule.and_then(|r| u32::try_from(r).ok()).unwrap_or(NO_RULE)
-}
-
-fn unpacked(rule: u32) -> Option<usize> {
-    (rule != NO_RULE).then_some(rule as usize)
-}
-
 /// The keys that appear more than once, or None (the common case: no allocation).
 fn repeated(mut keys: Vec<u64>) -> Option<HashSet<u64>> {
     keys.sort_unstable();
@@ -663,152 +651,359 @@ pub fn run_into(
     opts: Options,
     sink: &mut dyn Sink,
 ) -> Result<Preview, SimError> {
-    let mut engine = Engine::new(policy, stock);
-    engine.keep_steps = !opts.drop_steps;
-    let engine = engine;
-    let mut problems = Problems::default();
-    let mut preview = Preview {
-        warnings: stock.warnings.clone(),
-        current_known: current.is_some(),
-        ..Preview::default()
-    };
-    // One key per offer, for finding a seller SKU written by two inventory SKUs.
-    let mut owners: Vec<u64> = Vec::new();
-    let mut shared = Shared::default();
-    let mut scratch: Vec<Produced> = Vec::new();
-    // One SKU's finished offers, before they go to the sink (its exposure needs them all).
-    let mut batch: Vec<(OfferChange, Provenance)> = Vec::new();
-    let missing = missing_skus(&engine, policy, stock, current);
-    // First pass: decide every SKU and count the offers.
-    // One u32 per SKU (`NO_RULE` for none): ten million SKUs are held in 40 MB, not 160.
-    let decided: Vec<u32> = stock
-        .items()
-        .map(|i| packed(engine.decide(i.sku(), Some(i))))
-        .chain(missing.iter().map(|s| packed(engine.decide(s, None))))
-        .collect();
-    let expected: usize = decided
-        .iter()
-        .filter_map(|&d| unpacked(d))
-        .map(|r| engine.offers_per_sku(r))
+    let missing = missing_skus(&Engine::new(policy, stock), policy, stock, current);
+    let mut runner = Runner::new(policy, stock, current, opts, &missing);
+    // Offers counted first, so a collecting sink allocates once at its size.
+    let total = stock.len() + missing.len();
+    let expected: usize = (0..total)
+        .filter_map(|seq| {
+            let (sku, item) = runner.nth(seq);
+            runner.engine.decide(sku, item)
+        })
+        .map(|r| runner.engine.offers_per_sku(r))
         .sum();
     sink.expect(expected);
-    owners.reserve_exact(expected);
-    // The run's SKUs by position: inventory SKUs, then missing ones.
-    let nth = |seq: usize| -> (&str, Option<StockItem>) {
-        match stock.nth(seq) {
-            Some(i) => (i.sku(), Some(i)),
-            None => (missing[seq - stock.len()].as_str(), None),
+    let part = runner.range(0..total, sink);
+    let mut run = Merged::new(stock, current.is_some(), expected);
+    run.absorb(part, opts);
+    run.finish(&runner, opts)
+}
+
+/// One chunk's sink in [`run_chunks`]: made on a worker thread, fed that chunk's offers in
+/// order, then turned into what the caller takes (rendered rows, encoded operations).
+pub trait ChunkSink: Sink + Send {
+    type Out: Send;
+    fn done(self) -> Self::Out;
+}
+
+/// How many SKUs a chunk of [`run_chunks`] holds: small enough that the chunks in flight stay
+/// a few megabytes, large enough that handing them over costs nothing.
+pub const CHUNK_SKUS: usize = 8192;
+
+/// How [`run_chunks`] cuts a run: `threads` workers, `chunk` SKUs a chunk.
+#[derive(Clone, Copy, Debug)]
+pub struct Chunks {
+    pub threads: usize,
+    pub chunk: usize,
+}
+
+impl Chunks {
+    /// A worker per core (at most 8), chunks of [`CHUNK_SKUS`].
+    pub fn all_cores() -> Self {
+        Chunks {
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get().min(8)),
+            chunk: CHUNK_SKUS,
         }
-    };
-    for (seq, decided) in decided.iter().map(|&d| unpacked(d)).enumerate() {
-        let (sku, item) = nth(seq);
-        scratch.clear();
-        match engine.evaluate_decided(sku, item, decided, &mut scratch, &mut problems) {
-            Decision::NoRule => preview.unmatched += 1,
-            Decision::Skip(_) => preview.skipped_by_rule += 1,
-            Decision::MissingSkipped(ri) => {
-                preview.summary.skus_skipped_missing += 1;
-                preview.skipped.push(Skipped {
-                    inventory_sku: sku.to_string(),
-                    rule: policy.rules[ri].name.clone(),
-                    reason: "no inventory row (on_missing skip)",
-                });
-            }
-            Decision::Failed(_) => {}
-            Decision::Published(ri) => {
-                for p in scratch.drain(..) {
-                    owners.push(owner_key(p.region, &p.seller_sku));
-                    let (change, prov) = finish(
-                        policy,
-                        p,
-                        sku,
-                        current,
-                        opts,
-                        &mut shared,
-                        &mut preview.warnings,
-                    );
-                    if let Some(problem) = fba_refused(policy, &change, prov.rule) {
-                        problems.push(problem);
+    }
+}
+
+/// [`run_into`] on several threads: the SKUs are cut into chunks of `cut.chunk` SKUs, evaluated
+/// by `cut.threads` workers (chunk k's offers go to its own sink, `make(k)`), and `take` receives
+/// each chunk's sink output in run order, so what it writes is what a single run writes. The
+/// preview (counts, lists, warnings, errors) is the same as [`run_into`]'s. `take` returning
+/// false stops the run early (the returned preview is then partial). Memory: at most two
+/// chunks per worker wait for `take`.
+pub fn run_chunks<S: ChunkSink>(
+    policy: &Policy,
+    stock: &Stock,
+    current: Option<&Current>,
+    opts: Options,
+    cut: Chunks,
+    make: impl Fn(usize) -> S + Sync,
+    mut take: impl FnMut(S::Out) -> bool,
+) -> Result<Preview, SimError> {
+    let missing = missing_skus(&Engine::new(policy, stock), policy, stock, current);
+    let total = stock.len() + missing.len();
+    let chunk = cut.chunk.max(1);
+    let chunks = total.div_ceil(chunk);
+    let threads = cut.threads.clamp(1, chunks.max(1));
+    let missing = &missing;
+    let make = &make;
+    let mut run = Merged::new(stock, current.is_some(), 0);
+    std::thread::scope(|scope| {
+        let mut inbox = Vec::with_capacity(threads);
+        for w in 0..threads {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<(Part, S::Out)>(1);
+            inbox.push(rx);
+            scope.spawn(move || {
+                let mut runner = Runner::new(policy, stock, current, opts, missing);
+                // Worker w takes chunks w, w + threads, ...: the reader below takes them in
+                // turn, so the order is the run's and no worker runs far ahead.
+                for k in (w..chunks).step_by(threads) {
+                    let mut sink = make(k);
+                    let part = runner.range(k * chunk..((k + 1) * chunk).min(total), &mut sink);
+                    if tx.send((part, sink.done())).is_err() {
+                        return;
                     }
-                    count(&mut preview, &change, &prov);
-                    batch.push((change, prov));
                 }
-                // Published means the pool was computed, so it fits.
-                if let Some(backing) = engine.pool(ri, item) {
-                    match exposure_of(sku, batch.iter().map(|(c, _)| c), backing) {
-                        Ok(None) => {}
-                        Ok(Some(e)) => match add_exposure(preview.summary.exposure, e.exposure) {
-                            Ok(total) => {
-                                preview.summary.exposure = total;
-                                preview.exposure.push(e);
-                                preview.exposed += 1;
-                                if let Some(k) = opts.exposure_kept
-                                    && preview.exposure.len() >= 2 * k.max(1)
-                                {
-                                    keep_largest(&mut preview.exposure, k);
+            });
+        }
+        for k in 0..chunks {
+            // A worker that stopped early panicked: the scope re-raises its panic.
+            let Ok((part, out)) = inbox[k % threads].recv() else {
+                break;
+            };
+            run.absorb(part, opts);
+            if !take(out) {
+                break;
+            }
+        }
+        // Dropping the receivers ends workers waiting to hand a chunk over.
+        drop(inbox);
+    });
+    let runner = Runner::new(policy, stock, current, opts, missing);
+    run.finish(&runner, opts)
+}
+
+/// What one range of SKUs made: its share of the preview's counts and lists, its problems and
+/// its offers' owner keys, in run order.
+struct Part {
+    preview: Preview,
+    problems: Problems,
+    owners: Vec<u64>,
+}
+
+/// Evaluates SKUs by run position (inventory SKUs, then missing ones) into offers.
+struct Runner<'a> {
+    policy: &'a Policy,
+    stock: &'a Stock,
+    current: Option<&'a Current>,
+    opts: Options,
+    missing: &'a [String],
+    engine: Engine<'a>,
+    shared: Shared,
+    scratch: Vec<Produced>,
+    /// One SKU's finished offers, before they go to the sink (its exposure needs them all).
+    batch: Vec<(OfferChange, Provenance)>,
+}
+
+impl<'a> Runner<'a> {
+    fn new(
+        policy: &'a Policy,
+        stock: &'a Stock,
+        current: Option<&'a Current>,
+        opts: Options,
+        missing: &'a [String],
+    ) -> Self {
+        let mut engine = Engine::new(policy, stock);
+        engine.keep_steps = !opts.drop_steps;
+        Runner {
+            policy,
+            stock,
+            current,
+            opts,
+            missing,
+            engine,
+            shared: Shared::default(),
+            scratch: Vec::new(),
+            batch: Vec::new(),
+        }
+    }
+
+    /// The SKU at run position `seq`, with its inventory rows (none for a missing SKU).
+    fn nth(&self, seq: usize) -> (&'a str, Option<StockItem<'a>>) {
+        match self.stock.nth(seq) {
+            Some(i) => (i.sku(), Some(i)),
+            None => (self.missing[seq - self.stock.len()].as_str(), None),
+        }
+    }
+
+    fn range(&mut self, seqs: std::ops::Range<usize>, sink: &mut dyn Sink) -> Part {
+        let (policy, current, opts) = (self.policy, self.current, self.opts);
+        let mut problems = Problems::default();
+        let mut preview = Preview::default();
+        let mut owners: Vec<u64> = Vec::new();
+        for seq in seqs {
+            let (sku, item) = self.nth(seq);
+            let decided = self.engine.decide(sku, item);
+            self.scratch.clear();
+            let decision =
+                self.engine
+                    .evaluate_decided(sku, item, decided, &mut self.scratch, &mut problems);
+            match decision {
+                Decision::NoRule => preview.unmatched += 1,
+                Decision::Skip(_) => preview.skipped_by_rule += 1,
+                Decision::MissingSkipped(ri) => {
+                    preview.summary.skus_skipped_missing += 1;
+                    preview.skipped.push(Skipped {
+                        inventory_sku: sku.to_string(),
+                        rule: policy.rules[ri].name.clone(),
+                        reason: "no inventory row (on_missing skip)",
+                    });
+                }
+                Decision::Failed(_) => {}
+                Decision::Published(ri) => {
+                    for p in self.scratch.drain(..) {
+                        owners.push(owner_key(p.region, &p.seller_sku));
+                        let (change, prov) = finish(
+                            policy,
+                            p,
+                            sku,
+                            current,
+                            opts,
+                            &mut self.shared,
+                            &mut preview.warnings,
+                        );
+                        if let Some(problem) = fba_refused(policy, &change, prov.rule) {
+                            problems.push(problem);
+                        }
+                        count(&mut preview, &change, &prov);
+                        self.batch.push((change, prov));
+                    }
+                    // Published means the pool was computed, so it fits.
+                    if let Some(backing) = self.engine.pool(ri, item) {
+                        match exposure_of(sku, self.batch.iter().map(|(c, _)| c), backing) {
+                            Ok(None) => {}
+                            Ok(Some(e)) => {
+                                match add_exposure(preview.summary.exposure, e.exposure) {
+                                    Ok(total) => {
+                                        preview.summary.exposure = total;
+                                        preview.exposure.push(e);
+                                        preview.exposed += 1;
+                                        trim_exposure(&mut preview.exposure, opts);
+                                    }
+                                    Err(p) => problems.push(p),
                                 }
                             }
                             Err(p) => problems.push(p),
-                        },
-                        Err(p) => problems.push(p),
+                        }
                     }
-                }
-                for (change, prov) in batch.drain(..) {
-                    sink.offer(change, prov);
-                }
-            }
-        }
-    }
-    if let Some(dups) = repeated(owners) {
-        // Rare: look at the strings of the offers whose keys repeat, in run order.
-        let mut first: HashMap<(Region, String), usize> = HashMap::new();
-        let mut out = Vec::new();
-        let mut ignored = Problems::default();
-        for (seq, d) in decided.iter().map(|&d| unpacked(d)).enumerate() {
-            let (sku, item) = nth(seq);
-            out.clear();
-            engine.evaluate_decided(sku, item, d, &mut out, &mut ignored);
-            for p in out.drain(..) {
-                if !dups.contains(&owner_key(p.region, &p.seller_sku)) {
-                    continue;
-                }
-                match first.entry((p.region, p.seller_sku)) {
-                    std::collections::hash_map::Entry::Vacant(v) => {
-                        v.insert(seq);
-                    }
-                    std::collections::hash_map::Entry::Occupied(o) => {
-                        let ((region, seller_sku), prev) = (o.key().clone(), *o.get());
-                        problems.push(SimProblem::DuplicateSellerSku {
-                            seller_sku,
-                            region,
-                            first: nth(prev).0.to_string(),
-                            second: sku.to_string(),
-                        });
+                    for (change, prov) in self.batch.drain(..) {
+                        sink.offer(change, prov);
                     }
                 }
             }
         }
+        Part {
+            preview,
+            problems,
+            owners,
+        }
     }
-    problems.into_result()?;
-    if let Some(k) = opts.exposure_kept {
-        keep_largest(&mut preview.exposure, k);
+}
+
+/// Keeps the largest exposures only once the list is twice as long as asked (then sorting
+/// costs little per entry).
+fn trim_exposure(exposure: &mut Vec<Exposure>, opts: Options) {
+    if let Some(k) = opts.exposure_kept
+        && exposure.len() >= 2 * k.max(1)
+    {
+        keep_largest(exposure, k);
     }
-    if preview.listed_where_unknown > 0 {
-        let n = preview.listed_where_unknown;
-        preview.warnings.push(format!(
+}
+
+/// The parts of a run added up in run order.
+struct Merged {
+    preview: Preview,
+    problems: Problems,
+    owners: Vec<u64>,
+}
+
+impl Merged {
+    fn new(stock: &Stock, current_known: bool, offers: usize) -> Self {
+        Merged {
+            preview: Preview {
+                warnings: stock.warnings.clone(),
+                current_known,
+                ..Preview::default()
+            },
+            problems: Problems::default(),
+            // One key per offer, for finding a seller SKU written by two inventory SKUs.
+            owners: Vec::with_capacity(offers),
+        }
+    }
+
+    fn absorb(&mut self, part: Part, opts: Options) {
+        let (to, from) = (&mut self.preview, part.preview);
+        let (s, f) = (&mut to.summary, &from.summary);
+        s.offers_new += f.offers_new;
+        s.offers_changed += f.offers_changed;
+        s.offers_unchanged += f.offers_unchanged;
+        s.offers_zeroed += f.offers_zeroed;
+        s.skus_skipped_missing += f.skus_skipped_missing;
+        s.offers_fulfilled_by_amazon += f.offers_fulfilled_by_amazon;
+        s.offers_not_listed += f.offers_not_listed;
+        match add_exposure(s.exposure, f.exposure) {
+            Ok(total) => s.exposure = total,
+            Err(p) => self.problems.push(p),
+        }
+        to.skipped.extend(from.skipped);
+        to.exposure.extend(from.exposure);
+        trim_exposure(&mut to.exposure, opts);
+        to.exposed += from.exposed;
+        to.warnings.extend(from.warnings);
+        to.unmatched += from.unmatched;
+        to.skipped_by_rule += from.skipped_by_rule;
+        to.listed_where_unknown += from.listed_where_unknown;
+        for p in part.problems.list {
+            self.problems.push(p);
+        }
+        self.problems.more += part.problems.more;
+        self.owners.extend(part.owners);
+    }
+
+    /// The run's preview, or its problems: a seller SKU made twice, then anything the parts
+    /// found.
+    fn finish(self, runner: &Runner, opts: Options) -> Result<Preview, SimError> {
+        let Merged {
+            mut preview,
+            mut problems,
+            owners,
+        } = self;
+        let engine = &runner.engine;
+        if let Some(dups) = repeated(owners) {
+            // Rare: look at the strings of the offers whose keys repeat, in run order.
+            let mut first: HashMap<(Region, String), usize> = HashMap::new();
+            let mut out = Vec::new();
+            let mut ignored = Problems::default();
+            let total = runner.stock.len() + runner.missing.len();
+            for seq in 0..total {
+                let (sku, item) = runner.nth(seq);
+                out.clear();
+                let d = engine.decide(sku, item);
+                engine.evaluate_decided(sku, item, d, &mut out, &mut ignored);
+                for p in out.drain(..) {
+                    if !dups.contains(&owner_key(p.region, &p.seller_sku)) {
+                        continue;
+                    }
+                    match first.entry((p.region, p.seller_sku)) {
+                        std::collections::hash_map::Entry::Vacant(v) => {
+                            v.insert(seq);
+                        }
+                        std::collections::hash_map::Entry::Occupied(o) => {
+                            let ((region, seller_sku), prev) = (o.key().clone(), *o.get());
+                            problems.push(SimProblem::DuplicateSellerSku {
+                                seller_sku,
+                                region,
+                                first: runner.nth(prev).0.to_string(),
+                                second: sku.to_string(),
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        problems.into_result()?;
+        if let Some(k) = opts.exposure_kept {
+            keep_largest(&mut preview.exposure, k);
+        }
+        if preview.listed_where_unknown > 0 {
+            let n = preview.listed_where_unknown;
+            preview.warnings.push(format!(
             "{n} written offer{} listed on Amazon, but the current listings do not say in which marketplaces: a write to a marketplace where a seller SKU is not listed creates an offer there (give a `marketplace` column, or `--current-marketplace CODE` for an All Listings report of one marketplace)",
             if n == 1 { " is" } else { "s are" },
         ));
-    }
-    if preview.unmatched > 0 {
-        preview.warnings.push(format!(
+        }
+        if preview.unmatched > 0 {
+            preview.warnings.push(format!(
             "{} inventory SKU{} matched no rule: nothing is published for {} (add `match any` as the last rule to say what happens)",
             preview.unmatched,
             if preview.unmatched == 1 { "" } else { "s" },
             if preview.unmatched == 1 { "it" } else { "them" },
         ));
+        }
+        Ok(preview)
     }
-    Ok(preview)
 }
 
 /// The previews of several policies of one seller (files planned together) as one: one policy

@@ -1158,3 +1158,342 @@ fn keeping_the_largest_exposures_lists_what_the_table_lists() {
     table(&mut b, &pol, &kept).unwrap();
     assert_eq!(String::from_utf8(a).unwrap(), String::from_utf8(b).unwrap());
 }
+
+/// The offers of one chunk of a run in parts, and its measure or its rows.
+struct Part<'p> {
+    changes: Vec<OfferChange>,
+    measure: crate::render::preview::Measure<'p>,
+    rows: Option<crate::render::preview::Rows<'p, Vec<u8>>>,
+}
+
+impl Sink for Part<'_> {
+    fn offer(&mut self, change: OfferChange, prov: Provenance) {
+        self.measure.see(&change, &prov.not_listed_in);
+        if let Some(r) = &mut self.rows {
+            r.see(&change);
+        }
+        self.changes.push(change);
+    }
+}
+
+impl ChunkSink for Part<'_> {
+    type Out = Self;
+    fn done(self) -> Self {
+        self
+    }
+}
+
+/// A run in chunks on several threads (`run_chunks`, what `allot plan` streams) makes the
+/// offers of a single run, in the same order, the same preview (counts, holds, exposures,
+/// warnings) and, measured and written a chunk at a time, the same table byte for byte, for
+/// chunks of one SKU up to all of them.
+#[test]
+fn a_run_in_chunks_is_the_run() {
+    use crate::render::preview::{Measure, Rows, table, table_after_rows};
+    let (pol, _) = shared_na();
+    let rows: Vec<(String, u64)> = (0..70).map(|i| (format!("S{i:02}"), i % 9)).collect();
+    let refs: Vec<(&str, usize, u64, u64)> = rows
+        .iter()
+        .map(|(s, q)| (s.as_str(), NEWARK, *q, 0))
+        .collect();
+    let st = stock(&refs);
+    let mut cur = Current::default();
+    for i in 0..70 {
+        let sku = format!("S{i:02}");
+        match i % 7 {
+            0 => {
+                cur.amazon_fulfilled.insert(sku, "AMAZON_NA".into());
+            }
+            1 | 2 => {
+                cur.listings
+                    .insert(sku.clone(), [("DEFAULT".to_string(), 3)].into());
+                cur.listed_in.insert(sku, ["US".to_string()].into());
+            }
+            3 => {
+                cur.listings
+                    .insert(sku, [("DEFAULT".to_string(), i % 9)].into());
+            }
+            _ => {}
+        }
+    }
+    for (current, allow_new) in [(Some(&cur), false), (Some(&cur), true), (None, false)] {
+        let opts = Options {
+            allow_new,
+            exposure_kept: Some(crate::render::preview::LIST_LIMIT),
+            ..Options::default()
+        };
+        let one = run_with(&pol, &st, current, opts).unwrap();
+        let mut held = Vec::new();
+        table(&mut held, &pol, &one).unwrap();
+        for (threads, chunk) in [(1, 1), (2, 1), (3, 4), (2, 7), (2, 1000)] {
+            let new = |_: usize| Part {
+                changes: Vec::new(),
+                measure: Measure::new(&pol),
+                rows: None,
+            };
+            let mut m = Measure::new(&pol);
+            let mut changes = Vec::new();
+            let parts = run_chunks(
+                &pol,
+                &st,
+                current,
+                opts,
+                Chunks { threads, chunk },
+                new,
+                |p: Part| {
+                    m.absorb(p.measure);
+                    changes.extend(p.changes);
+                    true
+                },
+            )
+            .unwrap();
+            assert_eq!(changes, one.changes, "threads {threads}, chunk {chunk}");
+            assert_eq!(parts.summary, one.summary);
+            assert_eq!(parts.exposure, one.exposure);
+            assert_eq!(parts.exposed, one.exposed);
+            assert_eq!(parts.warnings, one.warnings);
+            assert_eq!(parts.skipped, one.skipped);
+            assert_eq!(
+                (parts.unmatched, parts.skipped_by_rule),
+                (one.unmatched, one.skipped_by_rule)
+            );
+            assert_eq!(parts.listed_where_unknown, one.listed_where_unknown);
+
+            let mut out = Vec::new();
+            Rows::start(&mut out, &m).unwrap().finish().unwrap();
+            let write = |_: usize| Part {
+                changes: Vec::new(),
+                measure: Measure::new(&pol),
+                rows: Some(Rows::resume(Vec::new(), &m)),
+            };
+            run_chunks(
+                &pol,
+                &st,
+                current,
+                opts,
+                Chunks { threads, chunk },
+                write,
+                |p: Part| {
+                    let rows = p.rows.map(|r| r.into_inner().unwrap()).unwrap_or_default();
+                    out.extend(rows);
+                    true
+                },
+            )
+            .unwrap();
+            table_after_rows(&mut out, &m, &parts).unwrap();
+            assert_eq!(
+                String::from_utf8(out).unwrap(),
+                String::from_utf8(held.clone()).unwrap(),
+                "threads {threads}, chunk {chunk}"
+            );
+        }
+    }
+}
+
+/// A run in chunks refuses what a single run refuses (here one seller SKU made by two
+/// inventory SKUs in different chunks), and a taker that stops early ends the run.
+#[test]
+fn a_run_in_chunks_fails_and_stops_as_the_run_does() {
+    let p = Publish {
+        targets: vec![target(0, "SAME", 10_000)],
+        ..publish()
+    };
+    let pol = policy(&["US"], vec![rule("r", Selector::Any, p)]);
+    let st = stock(&[
+        ("A", NEWARK, 1, 0),
+        ("B", NEWARK, 1, 0),
+        ("C", NEWARK, 2, 0),
+    ]);
+    let one = run(&pol, &st, None).unwrap_err();
+    let new = |_: usize| Part {
+        changes: Vec::new(),
+        measure: crate::render::preview::Measure::new(&pol),
+        rows: None,
+    };
+    let parts = run_chunks(
+        &pol,
+        &st,
+        None,
+        Options::default(),
+        Chunks {
+            threads: 2,
+            chunk: 1,
+        },
+        new,
+        |_| true,
+    )
+    .unwrap_err();
+    assert_eq!(parts.to_string(), one.to_string());
+
+    let many: Vec<(String, u64)> = (0..500).map(|i| (format!("S{i:03}"), 1)).collect();
+    let refs: Vec<(&str, usize, u64, u64)> = many
+        .iter()
+        .map(|(s, q)| (s.as_str(), NEWARK, *q, 0))
+        .collect();
+    let st = stock(&refs);
+    let p = Publish {
+        targets: vec![target(0, "{sku}-US", 10_000)],
+        ..publish()
+    };
+    let pol = policy(&["US"], vec![rule("r", Selector::Any, p)]);
+    let mut taken = 0;
+    run_chunks(
+        &pol,
+        &st,
+        None,
+        Options::default(),
+        Chunks {
+            threads: 2,
+            chunk: 3,
+        },
+        new,
+        |_| {
+            taken += 1;
+            taken < 5
+        },
+    )
+    .unwrap();
+    assert_eq!(taken, 5);
+}
+
+/// A plan saved from a run in chunks (a tally per chunk, added up; each chunk's operations
+/// encoded on a worker from the id the first run noted) is the plan built from the preview in
+/// memory, byte for byte: the operations, their ids across chunks, the header and the digest.
+#[test]
+fn a_plan_encoded_in_chunks_is_the_plan_built_in_memory() {
+    use crate::plan::{BuildOptions, EmitChoice, InputFile, Inputs, PlanFile, Tally};
+    let (pol, _) = shared_na();
+    let rows: Vec<(String, u64)> = (0..40).map(|i| (format!("S{i:02}"), i % 5)).collect();
+    let refs: Vec<(&str, usize, u64, u64)> = rows
+        .iter()
+        .map(|(s, q)| (s.as_str(), NEWARK, *q, 0))
+        .collect();
+    let st = stock(&refs);
+    let mut cur = Current::default();
+    for i in (0..40).step_by(3) {
+        let sku = format!("S{i:02}");
+        cur.listings
+            .insert(sku.clone(), [("DEFAULT".to_string(), i % 5)].into());
+        cur.listed_in.insert(sku, ["US".to_string()].into());
+    }
+    let build_opts = |all: bool| BuildOptions {
+        emit: EmitChoice::Patch,
+        patch_op: PatchOp::Merge,
+        all,
+        issue_locale: "en_US".into(),
+        inputs: Inputs {
+            more_policies: Vec::new(),
+            policy: InputFile {
+                path: "p.allot".into(),
+                sha256: "00".into(),
+            },
+            inventory: InputFile {
+                path: "inv.csv".into(),
+                sha256: "11".into(),
+            },
+            current: None,
+        },
+        created_at: "2026-12-02T09:30:00Z".into(),
+    };
+    let dir = tempfile::tempdir().unwrap();
+    for all in [false, true] {
+        let opts = Options {
+            allow_new: true,
+            drop_steps: true,
+            ..Options::default()
+        };
+        let one = run_with(&pol, &st, Some(&cur), opts).unwrap();
+        let built = crate::plan::build(
+            &pol.name,
+            &pol.seller_id,
+            &one.changes,
+            &one.summary,
+            build_opts(all),
+        )
+        .unwrap();
+        assert!(built.operations.len() > 20, "{}", built.operations.len());
+        let in_memory = dir.path().join("one.json");
+        crate::plan::write(&built, &in_memory).unwrap();
+
+        // As `allot plan --out` streams it: chunks of 3 SKUs on 2 threads, twice.
+        struct Count(Tally);
+        impl Sink for Count {
+            fn offer(&mut self, change: OfferChange, _: Provenance) {
+                self.0.see(&change);
+            }
+        }
+        impl ChunkSink for Count {
+            type Out = Tally;
+            fn done(self) -> Tally {
+                self.0
+            }
+        }
+        struct Encode(crate::plan::Encoder);
+        impl Sink for Encode {
+            fn offer(&mut self, change: OfferChange, _: Provenance) {
+                self.0.see(&change);
+            }
+        }
+        impl ChunkSink for Encode {
+            type Out = crate::plan::Encoded;
+            fn done(self) -> crate::plan::Encoded {
+                self.0.finish()
+            }
+        }
+        let mut tally = Tally::new(all);
+        let mut first_ids = Vec::new();
+        let count = |_: usize| Count(Tally::new(all));
+        let pre = run_chunks(
+            &pol,
+            &st,
+            Some(&cur),
+            opts,
+            Chunks {
+                threads: 2,
+                chunk: 3,
+            },
+            count,
+            |t: Tally| {
+                first_ids.push(1 + tally.operations() as u32);
+                tally.absorb(t);
+                true
+            },
+        )
+        .unwrap();
+        let header = tally
+            .header(
+                &pol.name,
+                &pol.seller_id,
+                &pre.summary,
+                &pol.locations,
+                build_opts(all),
+            )
+            .unwrap();
+        let streamed = dir.path().join("chunks.json");
+        let mut file = PlanFile::create(&header, &streamed).unwrap();
+        let encode = |k: usize| Encode(tally.encoder(first_ids[k]));
+        run_chunks(
+            &pol,
+            &st,
+            Some(&cur),
+            opts,
+            Chunks {
+                threads: 2,
+                chunk: 3,
+            },
+            encode,
+            |e| {
+                file.encoded(&e).unwrap();
+                true
+            },
+        )
+        .unwrap();
+        assert_eq!(file.operations(), built.operations.len() as u64);
+        let digest = file.save_if(|_| Ok(())).unwrap();
+        assert_eq!(digest, built.digest);
+        assert_eq!(
+            std::fs::read_to_string(&streamed).unwrap(),
+            std::fs::read_to_string(&in_memory).unwrap()
+        );
+    }
+}
