@@ -80,6 +80,9 @@ pub(super) fn read<R: Read>(
         c_reserved,
         c_tags,
         attr_ids: vec![None; attr_cols.len()],
+        last: None,
+        last_cells: Vec::new(),
+        cells: Vec::new(),
         attr_cols,
         headers,
     };
@@ -105,6 +108,11 @@ struct Rows<'a> {
     attr_cols: Vec<(usize, String)>,
     /// The `Stock::attr_id` of each attribute column, once a row has set it.
     attr_ids: Vec<Option<u32>>,
+    /// The SKU of the last row whose tags and attributes were recorded, and those cells
+    /// (each length-prefixed); `cells` is the current row's.
+    last: Option<u32>,
+    last_cells: Vec<u8>,
+    cells: Vec<u8>,
 }
 
 impl Rows<'_> {
@@ -201,6 +209,20 @@ impl RecordSink for Rows<'_> {
                 return;
             }
         }
+        // A SKU's rows usually follow each other with the same tags and attributes: then
+        // they are recorded already (set semantics), and looking them up again is most of the
+        // cost of such a row. Only a row recorded without error is remembered, so a row
+        // repeating a refused one is refused again.
+        self.cells.clear();
+        for c in self.c_tags.iter().chain(self.attr_cols.iter().map(|(c, _)| c)) {
+            let v = cell(*c).as_bytes();
+            self.cells.extend_from_slice(&(v.len() as u64).to_le_bytes());
+            self.cells.extend_from_slice(v);
+        }
+        if self.last == Some(id) && self.cells == self.last_cells {
+            return;
+        }
+        let errors = self.errors.count();
         if let Some(c) = self.c_tags {
             for tag in cell(c).split(';').map(str::trim).filter(|t| !t.is_empty()) {
                 self.stock.add_tag(id, tag);
@@ -228,6 +250,10 @@ impl RecordSink for Rows<'_> {
                     .help("an attribute belongs to the SKU: give it the same value on every row (or leave it blank)"),
                 );
             }
+        }
+        if self.errors.count() == errors {
+            self.last = Some(id);
+            std::mem::swap(&mut self.cells, &mut self.last_cells);
         }
     }
 }

@@ -74,6 +74,11 @@ impl RowErrors {
         self.errors.is_empty()
     }
 
+    /// Every error pushed, kept or only counted.
+    pub fn count(&self) -> usize {
+        self.errors.len() + self.more
+    }
+
     /// The value, or None with its error recorded: lets a row report every bad cell at once.
     pub fn keep<T>(&mut self, r: Result<T, RowError>) -> Option<T> {
         r.map_err(|e| self.push(e)).ok()

@@ -333,7 +333,7 @@ fn case_twins(stock: &Stock) -> Option<String> {
     // can be twins end up side by side, and a sort reads memory in order where a hash table
     // of a million SKUs would miss the cache on every insert.
     let state = rustc_hash::FxBuildHasher;
-    let mut buf = String::new();
+    let mut buf: Vec<u8> = Vec::new();
     let mut keys: Vec<(u64, u32)> = stock
         .items()
         .enumerate()
@@ -341,12 +341,12 @@ fn case_twins(stock: &Stock) -> Option<String> {
             let s = item.sku();
             buf.clear();
             if s.is_ascii() {
-                buf.extend(s.bytes().map(|b| char::from(b.to_ascii_lowercase())));
+                buf.extend(s.bytes().map(|b| b.to_ascii_lowercase()));
             } else {
-                buf.push_str(&s.to_lowercase());
+                buf.extend_from_slice(s.to_lowercase().as_bytes());
             }
             let mut h = state.build_hasher();
-            h.write(buf.as_bytes());
+            h.write(&buf);
             (h.finish(), i as u32)
         })
         .collect();
