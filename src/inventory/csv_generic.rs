@@ -214,9 +214,14 @@ impl RecordSink for Rows<'_> {
         // cost of such a row. Only a row recorded without error is remembered, so a row
         // repeating a refused one is refused again.
         self.cells.clear();
-        for c in self.c_tags.iter().chain(self.attr_cols.iter().map(|(c, _)| c)) {
+        for c in self
+            .c_tags
+            .iter()
+            .chain(self.attr_cols.iter().map(|(c, _)| c))
+        {
             let v = cell(*c).as_bytes();
-            self.cells.extend_from_slice(&(v.len() as u64).to_le_bytes());
+            self.cells
+                .extend_from_slice(&(v.len() as u64).to_le_bytes());
             self.cells.extend_from_slice(v);
         }
         if self.last == Some(id) && self.cells == self.last_cells {

@@ -522,3 +522,25 @@ fn case_twins_are_found_with_the_fast_hasher() {
         s.warnings[0]
     );
 }
+
+/// A SKU's rows that repeat the tags and attributes of the row before are not looked up
+/// again, but a row repeating a refused row (an attribute conflict) is refused again, and a
+/// row with new tags still adds them.
+#[test]
+fn repeated_rows_of_a_sku_keep_their_tags_and_errors() {
+    let text = "sku,location,on_hand,reserved,tags,brand\nA,newark,1,0,t1,acme\nA,austin,1,0,t1,acme\nA,toronto,1,0,t1;t2,acme\nB,newark,1,0,,x\nB,austin,1,0,,y\nB,toronto,1,0,,y\n";
+    let e = rd(text, Format::Csv).unwrap_err();
+    let s = e.to_string();
+    assert_eq!(e.count(), 2, "{s}");
+    assert!(s.contains("inv:6, column 6 (brand)"), "{s}");
+    assert!(s.contains("inv:7, column 6 (brand)"), "{s}");
+    let ok = text.replace(",y\n", ",x\n");
+    let st = rd(&ok, Format::Csv).unwrap();
+    let a = st.get("A").unwrap();
+    let tags: Vec<&str> = a
+        .tags()
+        .map(|t| st.tag_names[t as usize].as_str())
+        .collect();
+    assert_eq!(tags, ["t1", "t2"]);
+    assert_eq!(st.len(), 2);
+}
