@@ -12,8 +12,8 @@
 #   SKUS=10000000 STEPS=out benches/peer-duckdb.sh         # the 10M-SKU target: plan --out < 2 GiB
 #
 # Steps (STEPS, comma-separated; default all):
-#   preview   `allot plan POLICY --inventory F`, the table (and `--format json`) to /dev/null,
-#             against DuckDB writing its offers to /dev/null
+#   preview   `allot plan POLICY --inventory F`, the table (and `--format json`, `--format markdown`)
+#             to /dev/null, against DuckDB writing its offers to /dev/null
 #   out       `allot plan POLICY --inventory F --allow-new --all --out plan.json` (table to
 #             /dev/null), against DuckDB writing its offers to a file; prints both file sizes
 #   show      `allot show plan.json`, the table to /dev/null
@@ -260,6 +260,7 @@ for run in $(seq 1 "$RUNS"); do
     for who in "${whos[@]}"; do
       run_allot preview "$who" "${bin[$who]}" /dev/null 0 plan "$POLICY" --inventory "$inv"
       run_allot preview-json "$who" "${bin[$who]}" /dev/null 0 plan "$POLICY" --inventory "$inv" --format json
+      run_allot preview-md "$who" "${bin[$who]}" /dev/null 0 plan "$POLICY" --inventory "$inv" --format markdown
     done
     measure /dev/null 0 "${duckdb_run[@]}"
     record preview duckdb
@@ -341,7 +342,8 @@ row() { # row LABEL KEY DUCKKEY TARGET_TEXT WALL_MAX MEM_MAX
 }
 if has_step preview; then
   row "plan (table)" preview preview "wall <= 0.8x, memory <= 1x DuckDB's" 0.8 1
-  row "plan --format json" preview-json preview "(no target)" "" ""
+  row "plan --format json" preview-json preview "wall <= 0.8x, memory <= 1x DuckDB's" 0.8 1
+  row "plan --format markdown" preview-md preview "(the PR comment; no target)" "" ""
 fi
 if has_step out; then
   row "plan --all --out" out out "wall <= 1.5x, memory <= 2x DuckDB's" 1.5 2

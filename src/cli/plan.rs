@@ -257,16 +257,22 @@ struct Saved {
     operations: usize,
 }
 
-/// The first run's sink, one per chunk of SKUs: the table's measure, and the plan's tally when
-/// one is saved.
+/// The first run's sink, one per chunk of SKUs: what the format needs before it writes (the
+/// table's measure, the Markdown comment's rows), and the plan's tally when one is saved.
 struct FirstRun<'p> {
-    measure: preview::Measure<'p>,
+    measure: Option<preview::Measure<'p>>,
+    markdown: Option<preview::MarkdownRows<'p>>,
     tally: Option<crate::plan::Tally>,
 }
 
 impl sim::Sink for FirstRun<'_> {
     fn offer(&mut self, change: crate::model::OfferChange, provenance: sim::Provenance) {
-        self.measure.see(&change, &provenance.not_listed_in);
+        if let Some(m) = &mut self.measure {
+            m.see(&change, &provenance.not_listed_in);
+        }
+        if let Some(m) = &mut self.markdown {
+            m.see(&change);
+        }
         if let Some(t) = &mut self.tally {
             t.see(&change);
         }
@@ -280,16 +286,22 @@ impl sim::ChunkSink for FirstRun<'_> {
     }
 }
 
-/// The second run's sink, one per chunk of SKUs: the chunk's rows, and its operations encoded
-/// for the plan.
+/// The second run's sink, one per chunk of SKUs: the chunk's table rows or JSON entries, and
+/// its operations encoded for the plan.
 struct SecondRun<'p> {
-    rows: preview::Rows<'p, Vec<u8>>,
+    rows: Option<preview::Rows<'p, Vec<u8>>>,
+    json: Option<preview::JsonRows<'p>>,
     plan: Option<crate::plan::Encoder>,
 }
 
 impl sim::Sink for SecondRun<'_> {
-    fn offer(&mut self, change: crate::model::OfferChange, _: sim::Provenance) {
-        self.rows.see(&change);
+    fn offer(&mut self, change: crate::model::OfferChange, provenance: sim::Provenance) {
+        if let Some(r) = &mut self.rows {
+            r.see(&change);
+        }
+        if let Some(j) = &mut self.json {
+            j.see(&change, &provenance);
+        }
         if let Some(e) = &mut self.plan {
             e.see(&change);
         }
@@ -299,18 +311,27 @@ impl sim::Sink for SecondRun<'_> {
 impl sim::ChunkSink for SecondRun<'_> {
     type Out = (std::io::Result<Vec<u8>>, Option<crate::plan::Encoded>);
     fn done(self) -> Self::Out {
-        (self.rows.into_inner(), self.plan.map(|e| e.finish()))
+        let text = match (self.rows, self.json) {
+            (Some(r), _) => r.into_inner(),
+            (None, Some(j)) => j.finish(),
+            (None, None) => Ok(Vec::new()),
+        };
+        (text, self.plan.map(|e| e.finish()))
     }
 }
 
-/// One policy's preview as the terminal table (and its plan, with `--out`), written while
-/// simulating, on every core (`sim::run_chunks`): a first run measures the columns, gathers
-/// the summary and checks every operation; a second (the same offers: the run is
-/// deterministic) renders each chunk's rows and encodes its operations on the workers, and
-/// this thread writes them in order. No offer is kept, so memory stays that of the inputs,
-/// whatever the number of offers. Err is the exit code, the error already printed (or 0 when
-/// stdout was closed early, as `allot plan | head` does).
-fn simulate_table(
+/// One policy's preview (any format) and its plan (with `--out`), written while simulating, on
+/// every core (`sim::run_chunks`), holding no offer: memory stays that of the inputs, whatever
+/// the number of offers. A first run gathers the summary and what the format needs first (the
+/// table's column widths, the Markdown comment's rows) and checks and counts the operations;
+/// a second (the same offers: the run is deterministic) renders each chunk's table rows or
+/// JSON entries and encodes its operations on the workers, and this thread writes them in
+/// order. The Markdown comment is written after the first run (it holds a comment's worth of
+/// rows); its second run, with `--out` only, encodes the plan. Returns the preview (with the
+/// policy's warnings first unless the format is the table, as `run` renders them) and the
+/// saved plan. Err is the exit code, the error already printed (or 0 when stdout was closed
+/// early, as `allot plan | head` does).
+fn simulate_streamed(
     loaded: &Loaded,
     args: &PlanArgs,
 ) -> Result<(Policy, Preview, Option<Saved>), ExitCode> {
@@ -321,45 +342,61 @@ fn simulate_table(
     };
     let m = &loaded.members[0];
     let current = loaded.current.as_ref();
-    // The table lists the largest exposures only.
+    let format = args.format;
     let options = sim::Options {
-        exposure_kept: Some(preview::LIST_LIMIT),
+        // The table and the comment list the largest exposures only; JSON lists them all.
+        exposure_kept: (format != Format::Json).then_some(preview::LIST_LIMIT),
         ..loaded.options
     };
+    let mut cut = sim::Chunks::all_cores();
+    if format == Format::Json {
+        // A JSON entry is about a kilobyte: smaller chunks keep those in flight small.
+        cut.chunk = sim::CHUNK_SKUS / 8;
+    }
     let saving = args.save.out.is_some();
     let all = args.save.all;
-    let mut measure = preview::Measure::new(&m.policy);
+    let new_measure = || (format == Format::Table).then(|| preview::Measure::new(&m.policy));
+    let new_markdown = || {
+        (format == Format::Markdown).then(|| preview::MarkdownRows::new(&m.policy, args.max_chars))
+    };
+    let mut measure = new_measure();
+    let mut markdown = new_markdown();
     let mut tally = saving.then(|| Tally::new(all));
     // The id of each chunk's first operation, so the second run numbers them as one run would.
     let mut first_ids: Vec<usize> = Vec::new();
     let mut next_id = 1usize;
     let first = |_: usize| FirstRun {
-        measure: preview::Measure::new(&m.policy),
+        measure: new_measure(),
+        markdown: new_markdown(),
         tally: saving.then(|| Tally::new(all)),
     };
-    let mut preview = sim::run_chunks(
-        &m.policy,
-        &m.stock,
-        current,
-        options,
-        sim::Chunks::all_cores(),
-        first,
-        |part: FirstRun| {
-            measure.absorb(part.measure);
-            if let (Some(t), Some(p)) = (&mut tally, part.tally) {
-                first_ids.push(next_id);
-                next_id = next_id.saturating_add(p.operations());
-                t.absorb(p);
-            }
-            true
-        },
-    )
+    let mut preview = sim::run_chunks(&m.policy, &m.stock, current, options, cut, first, |part| {
+        if let (Some(m), Some(p)) = (&mut measure, part.measure) {
+            m.absorb(p);
+        }
+        if let (Some(m), Some(p)) = (&mut markdown, part.markdown) {
+            m.absorb(p);
+        }
+        if let (Some(t), Some(p)) = (&mut tally, part.tally) {
+            first_ids.push(next_id);
+            next_id = next_id.saturating_add(p.operations());
+            t.absorb(p);
+        }
+        true
+    })
     .map_err(fail)?;
     preview
         .warnings
         .extend(loaded.current_warnings.iter().cloned());
     // With --deny-warnings a warning means no plan is saved (`run` then fails the run).
     let denied = args.deny_warnings && loaded.policy_warnings.len() + preview.warnings.len() > 0;
+    if format != Format::Table {
+        // A pull-request comment or a JSON consumer sees only stdout: the policy's warnings
+        // travel with the preview there.
+        preview
+            .warnings
+            .splice(0..0, loaded.policy_warnings.iter().cloned());
+    }
     let save = match (&args.save.out, tally) {
         (Some(out), Some(mut tally)) if !denied => {
             let policy_path = Path::new(&m.file.name);
@@ -393,29 +430,54 @@ fn simulate_table(
     };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
-    // The header row (the rows follow, a chunk at a time).
-    let mut shown = preview::Rows::start(&mut out, &measure).and_then(|r| r.into_inner().map(drop));
+    // What comes before the second run's text: the table's header row, the JSON up to its
+    // first change, or the whole comment.
+    let mut json_tail = None;
+    let mut shown = match format {
+        Format::Table => match &measure {
+            Some(m) => preview::Rows::start(&mut out, m).and_then(|r| r.into_inner().map(drop)),
+            None => Ok(()),
+        },
+        Format::Markdown => match &markdown {
+            Some(rows) => out.write_all(preview::markdown_of(&preview, rows).as_bytes()),
+            None => Ok(()),
+        },
+        Format::Json => preview::json_parts(&m.policy, &preview).and_then(|(head, tail)| {
+            json_tail = Some(tail);
+            out.write_all(head.as_bytes())
+        }),
+    };
     let mut plan_err = None;
+    let mut any_entry = false;
     let encoder = |k: usize| {
         let tally = save.as_ref().map(|(_, _, t)| t)?;
-        // Every id fits: the header refused more than `MAX_OPERATIONS` (below u32::MAX).
+        // Every id fits: the header refused more than `MAX_OPERATIONS` (below u32::MAX). A
+        // chunk without one would leave the plan short, and a short plan is never saved.
         let id = u32::try_from(*first_ids.get(k)?).ok()?;
         Some(tally.encoder(id))
     };
     let second = |k: usize| SecondRun {
-        rows: preview::Rows::resume(Vec::new(), &measure),
+        rows: measure
+            .as_ref()
+            .map(|m| preview::Rows::resume(Vec::new(), m)),
+        json: (format == Format::Json).then(|| preview::JsonRows::new(&m.policy)),
         plan: encoder(k),
     };
-    let ran = if shown.is_ok() {
+    let needed = format != Format::Markdown || file.is_some();
+    if shown.is_ok() && needed {
         sim::run_chunks(
             &m.policy,
             &m.stock,
             current,
             options,
-            sim::Chunks::all_cores(),
+            cut,
             second,
-            |(rows, ops): <SecondRun as sim::ChunkSink>::Out| {
-                if let Err(e) = rows.and_then(|b| out.write_all(&b)) {
+            |(text, ops)| {
+                let wrote = text.and_then(|b| match format {
+                    Format::Json => preview::JsonRows::write_all(&mut out, &b, &mut any_entry),
+                    _ => out.write_all(&b),
+                });
+                if let Err(e) = wrote {
                     shown = Err(e);
                     return false;
                 }
@@ -429,16 +491,20 @@ fn simulate_table(
                 true
             },
         )
-        .map(drop)
-    } else {
-        Ok(())
-    };
-    ran.map_err(fail)?;
-    // The whole table is written (and flushed) before the plan may be saved: a plan is only
+        .map_err(fail)?;
+    }
+    // The whole preview is written (and flushed) before the plan may be saved: a plan is only
     // saved with the preview it goes with, as when the preview is held in memory.
     shown
         .and_then(|()| {
-            preview::table_after_rows(&mut out, &measure, &preview)?;
+            match (format, &measure, &json_tail) {
+                (Format::Table, Some(m), _) => preview::table_after_rows(&mut out, m, &preview)?,
+                (Format::Json, _, Some(tail)) => {
+                    out.write_all(preview::JsonRows::close(any_entry).as_bytes())?;
+                    out.write_all(tail.as_bytes())?;
+                }
+                _ => {}
+            }
             out.flush()
         })
         .map_err(io_fail)?;
@@ -513,11 +579,11 @@ pub fn run(mut args: PlanArgs) -> ExitCode {
             Err(r) => return super::fail(r, 1),
         }
     }
-    // One policy's table without a saved plan is written as the offers are made; everything
-    // else keeps the preview's offers in memory.
-    let streamed = args.format == Format::Table && loaded.members.len() == 1;
+    // One policy's preview (and plan) is written as the offers are made; several policies
+    // keep the preview's offers in memory (they are compared with each other).
+    let streamed = loaded.members.len() == 1;
     let simulated = if streamed {
-        simulate_table(&loaded, &args)
+        simulate_streamed(&loaded, &args)
     } else {
         simulate(&loaded).map(|(p, v)| (p, v, None))
     };
@@ -525,10 +591,17 @@ pub fn run(mut args: PlanArgs) -> ExitCode {
         Ok(p) => p,
         Err(code) => return code,
     };
-    let warnings = loaded.policy_warnings.len() + preview.warnings.len();
     // On a terminal the policy's warnings were just shown in full on stderr; a pull-request
-    // comment or a JSON consumer sees only stdout, so they travel with the preview there.
-    if args.format != Format::Table {
+    // comment or a JSON consumer sees only stdout, so they travel with the preview there (a
+    // streamed preview has them already).
+    let spliced = streamed && args.format != Format::Table;
+    let warnings = preview.warnings.len()
+        + if spliced {
+            0
+        } else {
+            loaded.policy_warnings.len()
+        };
+    if args.format != Format::Table && !spliced {
         preview
             .warnings
             .splice(0..0, loaded.policy_warnings.iter().cloned());

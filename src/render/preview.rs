@@ -562,9 +562,108 @@ fn md_escape(s: &str) -> String {
         .replace('>', "&gt;")
 }
 
+/// What the Markdown comment needs of the offers, gathered as they come by (from a preview in
+/// memory, or chunk by chunk from a streamed run, `absorb`ed in order): the change table's rows
+/// up to the comment's size (no more can be shown), the counts, and the first held offers. A
+/// million offers are then a comment's worth of memory.
+pub struct MarkdownRows<'p> {
+    policy: &'p Policy,
+    max_chars: usize,
+    /// The first rows, end to end, `max_chars` bytes at most; `cut` when a row was left out.
+    body: String,
+    ends: Vec<usize>,
+    cut: bool,
+    changed: usize,
+    total_rows: usize,
+    /// Held offers: seller SKU and reason.
+    held: Listed<(String, String)>,
+}
+
+impl<'p> MarkdownRows<'p> {
+    pub fn new(policy: &'p Policy, max_chars: usize) -> Self {
+        MarkdownRows {
+            policy,
+            max_chars,
+            body: String::new(),
+            ends: Vec::new(),
+            cut: false,
+            changed: 0,
+            total_rows: 0,
+            held: Listed::default(),
+        }
+    }
+
+    pub fn see(&mut self, c: &OfferChange) {
+        if let Some(h) = c.hold.as_deref() {
+            self.held.add(|| (c.offer.seller_sku.clone(), h.reason()));
+        }
+        if !c.is_write() {
+            return;
+        }
+        self.changed += 1;
+        self.total_rows += c.offer.channels.len();
+        if self.cut {
+            return;
+        }
+        for r in change_rows(self.policy, c) {
+            let line = markdown_row(&r);
+            if self.body.len() + line.len() > self.max_chars {
+                self.cut = true;
+                return;
+            }
+            self.body.push_str(&line);
+            self.ends.push(self.body.len());
+        }
+    }
+
+    /// Adds the rows of the offers that follow this one's.
+    pub fn absorb(&mut self, later: MarkdownRows) {
+        self.held.absorb(later.held);
+        self.changed += later.changed;
+        self.total_rows += later.total_rows;
+        if self.cut {
+            return;
+        }
+        let mut start = 0;
+        for end in later.ends {
+            let line = &later.body[start..end];
+            start = end;
+            if self.body.len() + line.len() > self.max_chars {
+                self.cut = true;
+                return;
+            }
+            self.body.push_str(line);
+            self.ends.push(self.body.len());
+        }
+        self.cut |= later.cut;
+    }
+
+    /// The collapsible section of the changes, its rows cut to `budget` characters (at most
+    /// `max_chars`).
+    fn section(&self, budget: usize) -> String {
+        let shown = self.ends.iter().take_while(|&&e| e <= budget).count();
+        let body = &self.body[..shown.checked_sub(1).map_or(0, |i| self.ends[i])];
+        changes_markdown_parts(self.changed, self.total_rows, shown, body, self.max_chars)
+    }
+}
+
+impl crate::sim::Sink for MarkdownRows<'_> {
+    fn offer(&mut self, change: OfferChange, _: Provenance) {
+        self.see(&change);
+    }
+}
+
 /// The Markdown pull-request comment: summary first, then the changes in a collapsible
 /// section, cut to stay under `max_chars` characters with a note of what was cut.
 pub fn markdown(policy: &Policy, preview: &Preview, max_chars: usize) -> String {
+    let mut rows = MarkdownRows::new(policy, max_chars);
+    preview.changes.iter().for_each(|c| rows.see(c));
+    markdown_of(preview, &rows)
+}
+
+/// [`markdown`] from rows gathered while the offers streamed by.
+pub fn markdown_of(preview: &Preview, rows: &MarkdownRows) -> String {
+    let (policy, max_chars) = (rows.policy, rows.max_chars);
     let s = &preview.summary;
     let mut out = String::new();
     out.push_str(&format!(
@@ -600,28 +699,19 @@ pub fn markdown(policy: &Policy, preview: &Preview, max_chars: usize) -> String 
     }
     // Room kept for the closing tags and the note about what was cut.
     let budget = max_chars.saturating_sub(out.len() + 600);
-    out.push_str(&changes_markdown(
-        policy,
-        &preview.changes,
-        budget,
-        max_chars,
-    ));
-    let held: Vec<(&OfferChange, &Hold)> = preview.held().collect();
-    if !held.is_empty() {
+    out.push_str(&rows.section(budget));
+    let held = &rows.held;
+    if held.count > 0 {
         out.push_str(&format!(
             "\n<details><summary>{} offer{} not written</summary>\n\n",
-            held.len(),
-            if held.len() == 1 { "" } else { "s" }
+            held.count,
+            if held.count == 1 { "" } else { "s" }
         ));
-        for (c, h) in held.iter().take(LIST_LIMIT) {
-            out.push_str(&format!(
-                "- `{}`: {}\n",
-                md_escape(&c.offer.seller_sku),
-                md_escape(&h.reason())
-            ));
+        for (sku, reason) in &held.first {
+            out.push_str(&format!("- `{}`: {}\n", md_escape(sku), md_escape(reason)));
         }
-        if held.len() > LIST_LIMIT {
-            out.push_str(&format!("- … and {} more\n", held.len() - LIST_LIMIT));
+        if held.count > LIST_LIMIT {
+            out.push_str(&format!("- … and {} more\n", held.count - LIST_LIMIT));
         }
         out.push_str("\n</details>\n");
     }
@@ -666,36 +756,6 @@ pub fn markdown(policy: &Policy, preview: &Preview, max_chars: usize) -> String 
         out.push_str("\n</details>\n");
     }
     out
-}
-
-/// The collapsible Markdown section of the offers that change, its rows cut to `budget`
-/// characters (`max_chars` is named in the note about what was cut). Shared by the preview and
-/// `allot show`.
-pub fn changes_markdown(
-    policy: &Policy,
-    changes: &[OfferChange],
-    budget: usize,
-    max_chars: usize,
-) -> String {
-    let changed = changes.iter().filter(|c| c.is_write()).count();
-    let mut body = String::new();
-    let mut shown = 0usize;
-    'rows: for c in changes.iter().filter(|c| c.is_write()) {
-        for r in change_rows(policy, c) {
-            let line = markdown_row(&r);
-            if body.len() + line.len() > budget {
-                break 'rows;
-            }
-            body.push_str(&line);
-            shown += 1;
-        }
-    }
-    let total_rows: usize = changes
-        .iter()
-        .filter(|c| c.is_write())
-        .map(|c| c.offer.channels.len())
-        .sum();
-    changes_markdown_parts(changed, total_rows, shown, &body, max_chars)
 }
 
 /// One row of the Markdown change table.
@@ -875,8 +935,91 @@ fn ser_changes<S: serde::Serializer>(v: &(&Policy, &Preview), s: S) -> Result<S:
 }
 
 /// The preview as JSON, streamed.
-pub fn json<W: Write>(w: &mut W, policy: &Policy, preview: &Preview) -> io::Result<()> {
-    let doc = JsonPreview {
+/// The JSON preview around its `changes`, for a run that streams them ([`JsonRows`]): the text
+/// before the first change and after the last, as [`json`] prints them.
+pub fn json_parts(policy: &Policy, preview: &Preview) -> io::Result<(String, String)> {
+    let empty = Preview {
+        changes: Vec::new(),
+        provenance: Vec::new(),
+        ..Preview::default()
+    };
+    let mut doc = json_doc(policy, preview);
+    doc.changes = (policy, &empty);
+    let text = serde_json::to_string_pretty(&doc).map_err(io::Error::other)?;
+    // `changes` is printed as `[]`: the rows go between the brackets.
+    let at = text
+        .find("\"changes\": []")
+        .ok_or_else(|| io::Error::other("the JSON preview has no `changes`"))?
+        + "\"changes\": [".len();
+    // The tail starts after the `]`: `JsonRows::close` writes it.
+    Ok((text[..at].to_string(), format!("{}\n", &text[at + 1..])))
+}
+
+/// Offers as the JSON preview's `changes` entries, as they come by: each is `,`, a new line and
+/// the entry indented as [`json`] indents it. Chunks written one after another, the first
+/// comma dropped (see [`JsonRows::write_all`]), between the parts of [`json_parts`], make
+/// [`json`]'s text.
+pub struct JsonRows<'p> {
+    policy: &'p Policy,
+    out: Vec<u8>,
+    entry: Vec<u8>,
+    err: Option<io::Error>,
+}
+
+impl<'p> JsonRows<'p> {
+    pub fn new(policy: &'p Policy) -> Self {
+        JsonRows {
+            policy,
+            out: Vec::new(),
+            entry: Vec::new(),
+            err: None,
+        }
+    }
+
+    pub fn see(&mut self, c: &OfferChange, p: &Provenance) {
+        if self.err.is_some() {
+            return;
+        }
+        self.entry.clear();
+        if let Err(e) =
+            serde_json::to_writer_pretty(&mut self.entry, &json_change(self.policy, c, p))
+        {
+            self.err = Some(io::Error::other(e));
+            return;
+        }
+        self.out.extend_from_slice(b",\n    ");
+        for (i, line) in self.entry.split(|&b| b == b'\n').enumerate() {
+            if i > 0 {
+                self.out.extend_from_slice(b"\n    ");
+            }
+            self.out.extend_from_slice(line);
+        }
+    }
+
+    /// The entries' text, or the first error.
+    pub fn finish(self) -> io::Result<Vec<u8>> {
+        self.err.map_or(Ok(self.out), Err)
+    }
+
+    /// Writes chunks of entries (from [`JsonRows::finish`]) in order; `any` says whether an
+    /// entry was written before (the first entry has no comma).
+    pub fn write_all<W: Write + ?Sized>(w: &mut W, chunk: &[u8], any: &mut bool) -> io::Result<()> {
+        if chunk.is_empty() {
+            return Ok(());
+        }
+        w.write_all(if *any { chunk } else { &chunk[1..] })?;
+        *any = true;
+        Ok(())
+    }
+
+    /// What closes `changes`: `]` right after `[` when empty, else on its own line.
+    pub fn close(any: bool) -> &'static str {
+        if any { "\n  ]" } else { "]" }
+    }
+}
+
+fn json_doc<'a>(policy: &'a Policy, preview: &'a Preview) -> JsonPreview<'a> {
+    JsonPreview {
         format_version: FORMAT_VERSION,
         policy: &policy.name,
         seller_id: &policy.seller_id,
@@ -890,7 +1033,11 @@ pub fn json<W: Write>(w: &mut W, policy: &Policy, preview: &Preview) -> io::Resu
         skipped: &preview.skipped,
         exposure: &preview.exposure,
         warnings: &preview.warnings,
-    };
+    }
+}
+
+pub fn json<W: Write>(w: &mut W, policy: &Policy, preview: &Preview) -> io::Result<()> {
+    let doc = json_doc(policy, preview);
     serde_json::to_writer_pretty(&mut *w, &doc).map_err(io::Error::other)?;
     writeln!(w)
 }

@@ -1159,18 +1159,36 @@ fn keeping_the_largest_exposures_lists_what_the_table_lists() {
     assert_eq!(String::from_utf8(a).unwrap(), String::from_utf8(b).unwrap());
 }
 
-/// The offers of one chunk of a run in parts, and its measure or its rows.
+/// The offers of one chunk of a run in parts, and what each format makes of them.
 struct Part<'p> {
     changes: Vec<OfferChange>,
     measure: crate::render::preview::Measure<'p>,
+    markdown: crate::render::preview::MarkdownRows<'p>,
     rows: Option<crate::render::preview::Rows<'p, Vec<u8>>>,
+    json: Option<crate::render::preview::JsonRows<'p>>,
+}
+
+impl<'p> Part<'p> {
+    fn new(pol: &'p Policy) -> Self {
+        Part {
+            changes: Vec::new(),
+            measure: crate::render::preview::Measure::new(pol),
+            markdown: crate::render::preview::MarkdownRows::new(pol, 2_000),
+            rows: None,
+            json: None,
+        }
+    }
 }
 
 impl Sink for Part<'_> {
     fn offer(&mut self, change: OfferChange, prov: Provenance) {
         self.measure.see(&change, &prov.not_listed_in);
+        self.markdown.see(&change);
         if let Some(r) = &mut self.rows {
             r.see(&change);
+        }
+        if let Some(j) = &mut self.json {
+            j.see(&change, &prov);
         }
         self.changes.push(change);
     }
@@ -1185,11 +1203,14 @@ impl ChunkSink for Part<'_> {
 
 /// A run in chunks on several threads (`run_chunks`, what `allot plan` streams) makes the
 /// offers of a single run, in the same order, the same preview (counts, holds, exposures,
-/// warnings) and, measured and written a chunk at a time, the same table byte for byte, for
-/// chunks of one SKU up to all of them.
+/// warnings) and, gathered and written a chunk at a time, the same table, Markdown comment
+/// (its rows cut to its size) and JSON byte for byte, for chunks of one SKU up to all of them.
 #[test]
 fn a_run_in_chunks_is_the_run() {
-    use crate::render::preview::{Measure, Rows, table, table_after_rows};
+    use crate::render::preview::{
+        JsonRows, MarkdownRows, Measure, Rows, json, json_parts, markdown, markdown_of, table,
+        table_after_rows,
+    };
     let (pol, _) = shared_na();
     let rows: Vec<(String, u64)> = (0..70).map(|i| (format!("S{i:02}"), i % 9)).collect();
     let refs: Vec<(&str, usize, u64, u64)> = rows
@@ -1225,13 +1246,14 @@ fn a_run_in_chunks_is_the_run() {
         let one = run_with(&pol, &st, current, opts).unwrap();
         let mut held = Vec::new();
         table(&mut held, &pol, &one).unwrap();
+        let mut one_json = Vec::new();
+        json(&mut one_json, &pol, &one).unwrap();
+        let one_markdown = markdown(&pol, &one, 2_000);
+        assert!(one_markdown.contains("rows not shown"), "{one_markdown}");
         for (threads, chunk) in [(1, 1), (2, 1), (3, 4), (2, 7), (2, 1000)] {
-            let new = |_: usize| Part {
-                changes: Vec::new(),
-                measure: Measure::new(&pol),
-                rows: None,
-            };
+            let new = |_: usize| Part::new(&pol);
             let mut m = Measure::new(&pol);
+            let mut md = MarkdownRows::new(&pol, 2_000);
             let mut changes = Vec::new();
             let parts = run_chunks(
                 &pol,
@@ -1242,11 +1264,13 @@ fn a_run_in_chunks_is_the_run() {
                 new,
                 |p: Part| {
                     m.absorb(p.measure);
+                    md.absorb(p.markdown);
                     changes.extend(p.changes);
                     true
                 },
             )
             .unwrap();
+            assert_eq!(markdown_of(&parts, &md), one_markdown);
             assert_eq!(changes, one.changes, "threads {threads}, chunk {chunk}");
             assert_eq!(parts.summary, one.summary);
             assert_eq!(parts.exposure, one.exposure);
@@ -1262,10 +1286,13 @@ fn a_run_in_chunks_is_the_run() {
             let mut out = Vec::new();
             Rows::start(&mut out, &m).unwrap().finish().unwrap();
             let write = |_: usize| Part {
-                changes: Vec::new(),
-                measure: Measure::new(&pol),
                 rows: Some(Rows::resume(Vec::new(), &m)),
+                json: Some(JsonRows::new(&pol)),
+                ..Part::new(&pol)
             };
+            let (head, tail) = json_parts(&pol, &parts).unwrap();
+            let mut js = head.into_bytes();
+            let mut any = false;
             run_chunks(
                 &pol,
                 &st,
@@ -1276,10 +1303,19 @@ fn a_run_in_chunks_is_the_run() {
                 |p: Part| {
                     let rows = p.rows.map(|r| r.into_inner().unwrap()).unwrap_or_default();
                     out.extend(rows);
+                    let entries = p.json.map(|j| j.finish().unwrap()).unwrap_or_default();
+                    JsonRows::write_all(&mut js, &entries, &mut any).unwrap();
                     true
                 },
             )
             .unwrap();
+            js.extend_from_slice(JsonRows::close(any).as_bytes());
+            js.extend_from_slice(tail.as_bytes());
+            assert_eq!(
+                String::from_utf8(js).unwrap(),
+                String::from_utf8(one_json.clone()).unwrap(),
+                "threads {threads}, chunk {chunk}"
+            );
             table_after_rows(&mut out, &m, &parts).unwrap();
             assert_eq!(
                 String::from_utf8(out).unwrap(),
@@ -1305,11 +1341,7 @@ fn a_run_in_chunks_fails_and_stops_as_the_run_does() {
         ("C", NEWARK, 2, 0),
     ]);
     let one = run(&pol, &st, None).unwrap_err();
-    let new = |_: usize| Part {
-        changes: Vec::new(),
-        measure: crate::render::preview::Measure::new(&pol),
-        rows: None,
-    };
+    let new = |_: usize| Part::new(&pol);
     let parts = run_chunks(
         &pol,
         &st,
