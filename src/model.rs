@@ -557,17 +557,30 @@ impl Current {
 
     /// The current channels of a seller SKU, DEFAULT first; `None` if it is not listed.
     pub fn channels(&self, seller_sku: &str) -> Option<Vec<ChannelQty>> {
-        let m = self.listings.get(seller_sku)?;
-        let mut v: Vec<ChannelQty> = m
-            .iter()
+        self.listings.get(seller_sku).map(channel_list)
+    }
+}
+
+/// A listing's channels as a list, DEFAULT first, then by code.
+pub fn channel_list(m: &std::collections::BTreeMap<String, u64>) -> Vec<ChannelQty> {
+    // The map is sorted by code: only DEFAULT moves to the front.
+    let mut v: Vec<ChannelQty> = Vec::with_capacity(m.len());
+    let default = m.get(DEFAULT_CHANNEL);
+    if let Some(&q) = default {
+        v.push(ChannelQty {
+            channel: DEFAULT_CHANNEL.to_string(),
+            quantity: q,
+        });
+    }
+    v.extend(
+        m.iter()
+            .filter(|(c, _)| c.as_str() != DEFAULT_CHANNEL)
             .map(|(c, q)| ChannelQty {
                 channel: c.clone(),
                 quantity: *q,
-            })
-            .collect();
-        v.sort_by_key(|c| (c.channel != DEFAULT_CHANNEL, c.channel.clone()));
-        Some(v)
-    }
+            }),
+    );
+    v
 }
 
 #[cfg(test)]

@@ -89,23 +89,28 @@ pub struct Listing {
 }
 
 impl Listing {
+    /// One seller write to this listing ([`AmazonModel::write`] for one key, which the
+    /// preview uses offer by offer).
+    pub fn write(&mut self, marketplace: &str, channels: &[ChannelQty], op: PatchOp) {
+        if !self.marketplaces.contains(marketplace) {
+            self.marketplaces.insert(marketplace.to_string());
+        }
+        if op == PatchOp::Replace {
+            self.channels.retain(|c, _| is_amazon_fulfilled(c));
+        }
+        for c in channels.iter().filter(|c| !is_amazon_fulfilled(&c.channel)) {
+            match self.channels.get_mut(&c.channel) {
+                Some(q) => *q = c.quantity,
+                None => {
+                    self.channels.insert(c.channel.clone(), c.quantity);
+                }
+            }
+        }
+    }
+
     /// The `fulfillment_availability` list, DEFAULT first.
     pub fn channel_list(&self) -> Vec<ChannelQty> {
-        let mut v: Vec<ChannelQty> = self
-            .channels
-            .iter()
-            .map(|(c, q)| ChannelQty {
-                channel: c.clone(),
-                quantity: *q,
-            })
-            .collect();
-        v.sort_by_key(|c| {
-            (
-                c.channel != crate::model::DEFAULT_CHANNEL,
-                c.channel.clone(),
-            )
-        });
-        v
+        crate::model::channel_list(&self.channels)
     }
 
     /// True when Amazon fulfils an offer of this listing (an `AMAZON_*` channel).
@@ -181,14 +186,10 @@ impl AmazonModel {
         channels: &[ChannelQty],
         op: PatchOp,
     ) {
-        let listing = self.listings.entry(key).or_default();
-        listing.marketplaces.insert(marketplace.to_string());
-        if op == PatchOp::Replace {
-            listing.channels.retain(|c, _| is_amazon_fulfilled(c));
-        }
-        for c in channels.iter().filter(|c| !is_amazon_fulfilled(&c.channel)) {
-            listing.channels.insert(c.channel.clone(), c.quantity);
-        }
+        self.listings
+            .entry(key)
+            .or_default()
+            .write(marketplace, channels, op);
     }
 
     /// Record what Amazon already holds for a key (from the current listings), before writes.

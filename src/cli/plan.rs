@@ -341,7 +341,7 @@ fn simulate_streamed(
         ExitCode::from(1)
     };
     let m = &loaded.members[0];
-    let current = loaded.current.as_ref();
+    let inputs = sim::Prepared::new(&m.policy, &m.stock, loaded.current.as_ref());
     let format = args.format;
     let options = sim::Options {
         // The table and the comment list the largest exposures only; JSON lists them all.
@@ -370,7 +370,7 @@ fn simulate_streamed(
         markdown: new_markdown(),
         tally: saving.then(|| Tally::new(all)),
     };
-    let mut preview = sim::run_chunks(&m.policy, &m.stock, current, options, cut, first, |part| {
+    let mut preview = sim::run_chunks(&inputs, options, cut, first, |part| {
         if let (Some(m), Some(p)) = (&mut measure, part.measure) {
             m.absorb(p);
         }
@@ -465,32 +465,24 @@ fn simulate_streamed(
     };
     let needed = format != Format::Markdown || file.is_some();
     if shown.is_ok() && needed {
-        sim::run_chunks(
-            &m.policy,
-            &m.stock,
-            current,
-            options,
-            cut,
-            second,
-            |(text, ops)| {
-                let wrote = text.and_then(|b| match format {
-                    Format::Json => preview::JsonRows::write_all(&mut out, &b, &mut any_entry),
-                    _ => out.write_all(&b),
-                });
-                if let Err(e) = wrote {
-                    shown = Err(e);
-                    return false;
-                }
-                if let (Some(f), Some(ops)) = (&mut file, ops)
-                    && let Err(e) = f.encoded(&ops)
-                {
-                    // The preview goes on; dropping the file removes what was written.
-                    plan_err = Some(e);
-                    file = None;
-                }
-                true
-            },
-        )
+        sim::run_chunks(&inputs, options, cut, second, |(text, ops)| {
+            let wrote = text.and_then(|b| match format {
+                Format::Json => preview::JsonRows::write_all(&mut out, &b, &mut any_entry),
+                _ => out.write_all(&b),
+            });
+            if let Err(e) = wrote {
+                shown = Err(e);
+                return false;
+            }
+            if let (Some(f), Some(ops)) = (&mut file, ops)
+                && let Err(e) = f.encoded(&ops)
+            {
+                // The preview goes on; dropping the file removes what was written.
+                plan_err = Some(e);
+                file = None;
+            }
+            true
+        })
         .map_err(fail)?;
     }
     // The whole preview is written (and flushed) before the plan may be saved: a plan is only

@@ -194,23 +194,23 @@ enum Placement {
 fn placement(
     policy: &Policy,
     p: &Produced,
-    current: Option<&Current>,
+    on: Option<OnAmazon>,
     opts: Options,
 ) -> Result<Placement, Hold> {
     let all = Placement::All {
         where_unknown: false,
     };
-    let Some(cur) = current else {
+    let Some(on) = on else {
         return Ok(all);
     };
-    if let Some(channel) = cur.amazon_fulfilled.get(&p.seller_sku) {
+    if let Some(channel) = on.fba {
         // Never lifted: Amazon owns the quantity, and a merchant quantity adds a second offer.
         return Err(Hold::FulfilledByAmazon {
             channel: channel.clone(),
         });
     }
-    let listed = cur.listed_in.get(&p.seller_sku).filter(|l| !l.is_empty());
-    let known = listed.is_some() || cur.knows(&p.seller_sku);
+    let listed = on.marketplaces.filter(|l| !l.is_empty());
+    let known = listed.is_some() || on.known();
     if opts.allow_new {
         return Ok(Placement::All {
             where_unknown: known && listed.is_none(),
@@ -317,20 +317,83 @@ impl Shared {
     }
 }
 
+/// What the current listings hold for one seller SKU: looked up once per offer.
+#[derive(Clone, Copy, Debug, Default)]
+struct OnAmazon<'c> {
+    channels: Option<&'c BTreeMap<String, u64>>,
+    marketplaces: Option<&'c BTreeSet<String>>,
+    fba: Option<&'c String>,
+}
+
+impl OnAmazon<'_> {
+    /// Known to Amazon: listed with a quantity, listed somewhere, or fulfilled by Amazon.
+    fn known(&self) -> bool {
+        self.channels.is_some() || self.marketplaces.is_some() || self.fba.is_some()
+    }
+}
+
+/// The current listings by seller SKU. A run hashes them once (`hashed`): an offer is then one
+/// hash lookup, where the maps (sorted by seller SKU) took about eight string searches of a
+/// million keys each. `explain`, for one SKU, looks the maps up (`direct`).
+pub(crate) struct CurrentIndex<'c> {
+    current: &'c Current,
+    by_sku: Option<FxHashMap<&'c str, OnAmazon<'c>>>,
+}
+
+impl<'c> CurrentIndex<'c> {
+    pub(crate) fn hashed(current: &'c Current) -> Self {
+        let mut by_sku: FxHashMap<&str, OnAmazon> = FxHashMap::default();
+        by_sku.reserve(current.listings.len().max(current.listed_in.len()));
+        for (k, v) in &current.listings {
+            by_sku.entry(k).or_default().channels = Some(v);
+        }
+        for (k, v) in &current.listed_in {
+            by_sku.entry(k).or_default().marketplaces = Some(v);
+        }
+        for (k, v) in &current.amazon_fulfilled {
+            by_sku.entry(k).or_default().fba = Some(v);
+        }
+        CurrentIndex {
+            current,
+            by_sku: Some(by_sku),
+        }
+    }
+
+    pub(crate) fn direct(current: &'c Current) -> Self {
+        CurrentIndex {
+            current,
+            by_sku: None,
+        }
+    }
+
+    fn get(&self, seller_sku: &str) -> OnAmazon<'c> {
+        match &self.by_sku {
+            Some(m) => m.get(seller_sku).copied().unwrap_or_default(),
+            None => OnAmazon {
+                channels: self.current.listings.get(seller_sku),
+                marketplaces: self.current.listed_in.get(seller_sku),
+                fba: self.current.amazon_fulfilled.get(seller_sku),
+            },
+        }
+    }
+}
+
 /// Turn an engine offer into the preview's change and provenance; warnings about what buyers
 /// will see go to `warnings`.
 fn finish(
     policy: &Policy,
     mut p: Produced,
     inventory_sku: &str,
-    current: Option<&Current>,
+    current: Option<&CurrentIndex>,
     opts: Options,
     shared: &mut Shared,
     warnings: &mut Vec<String>,
 ) -> (OfferChange, Provenance) {
-    let cur_map = current.and_then(|c| c.listings.get(&p.seller_sku));
+    // `None`: no current listings were given.
+    let on = current.map(|c| c.get(&p.seller_sku));
+    let cur_map = on.and_then(|o| o.channels);
     let kind = classify(&p.channels, cur_map);
-    let (hold, not_listed_in, listed_where_unknown) = match placement(policy, &p, current, opts) {
+    let (hold, not_listed_in, listed_where_unknown) = match placement(policy, &p, on, opts) {
         Ok(Placement::All { where_unknown }) => (None, Box::default(), where_unknown),
         Ok(Placement::Narrowed(keep, left_out)) => {
             p.marketplaces = keep.iter().map(|&i| p.marketplaces[i]).collect();
@@ -341,57 +404,47 @@ fn finish(
     let (codes, ids) = shared.marketplaces(policy, &p.marketplaces);
     let mut shown = None;
     let mut also = Vec::new();
-    let listed_in = current.and_then(|c| c.listed_in.get(&p.seller_sku));
+    let listed_in = on.and_then(|o| o.marketplaces);
     if hold.is_none() && (cur_map.is_some() || listed_in.is_some()) {
         // Amazon's model: the listing as it is now, then our writes (merge), once per
         // marketplace; what remains is what buyers see in every marketplace it is listed in.
-        let key = ListingKey {
-            seller_id: policy.seller_id.clone(),
-            region: p.region,
-            seller_sku: p.seller_sku.clone(),
+        // One key: its listing alone, no model of every key.
+        let mut l = Listing {
+            marketplaces: listed_in.cloned().unwrap_or_default(),
+            channels: cur_map.cloned().unwrap_or_default(),
         };
-        let mut model = AmazonModel::new();
-        model.seed(
-            key.clone(),
-            Listing {
-                marketplaces: listed_in.cloned().unwrap_or_default(),
-                channels: cur_map.cloned().unwrap_or_default(),
-            },
-        );
         // Amazon's codes: listings data says `UK` where a policy may write `GB`.
         let amazon_codes: Vec<&str> = codes
             .iter()
             .map(|c| crate::marketplaces::canonical(c))
             .collect();
         for code in &amazon_codes {
-            model.write(key.clone(), code, &p.channels, PatchOp::Merge);
+            l.write(code, &p.channels, PatchOp::Merge);
         }
-        if let Some(l) = model.get(&key) {
-            let list = l.channel_list();
-            if !same_channels(&list, &p.channels) {
-                shown = Some(list);
-            }
-            if l.shows_two_offers() {
-                warnings.push(format!(
-                    "seller SKU `{}`: after the write it has a DEFAULT quantity above 0 beside location quantities, so buyers see two offers (add `default_channel 0` to the rule)",
-                    p.seller_sku
-                ));
-            }
-            also = l
-                .marketplaces
-                .iter()
-                .filter(|m| !amazon_codes.contains(&m.as_str()))
-                .filter(|m| region_of(policy, m) == Some(p.region))
-                .cloned()
-                .collect();
-            if !also.is_empty() {
-                warnings.push(format!(
-                    "seller SKU `{}` is also listed in {}: Amazon keeps one quantity per seller SKU, so the quantity written for {} shows there too",
-                    p.seller_sku,
-                    also.join(", "),
-                    codes.join(", ")
-                ));
-            }
+        let list = l.channel_list();
+        if !same_channels(&list, &p.channels) {
+            shown = Some(list);
+        }
+        if l.shows_two_offers() {
+            warnings.push(format!(
+                "seller SKU `{}`: after the write it has a DEFAULT quantity above 0 beside location quantities, so buyers see two offers (add `default_channel 0` to the rule)",
+                p.seller_sku
+            ));
+        }
+        also = l
+            .marketplaces
+            .iter()
+            .filter(|m| !amazon_codes.contains(&m.as_str()))
+            .filter(|m| region_of(policy, m) == Some(p.region))
+            .cloned()
+            .collect();
+        if !also.is_empty() {
+            warnings.push(format!(
+                "seller SKU `{}` is also listed in {}: Amazon keeps one quantity per seller SKU, so the quantity written for {} shows there too",
+                p.seller_sku,
+                also.join(", "),
+                codes.join(", ")
+            ));
         }
     }
     if opts.drop_steps {
@@ -407,7 +460,7 @@ fn finish(
         rule: shared.rule(policy, p.rule),
     };
     let change = OfferChange {
-        current: cur_map.and_then(|_| current.and_then(|c| c.channels(&offer.seller_sku))),
+        current: cur_map.map(crate::model::channel_list),
         offer,
         kind,
         hold,
@@ -475,7 +528,7 @@ fn literal_skus(sel: &Selector, out: &mut Vec<String>) {
 }
 
 /// The inventory SKU a seller SKU would come from through a template for one marketplace.
-fn invert(parts: &[TemplatePart], marketplace: &str, seller_sku: &str) -> Option<String> {
+fn invert<'s>(parts: &[TemplatePart], marketplace: &str, seller_sku: &'s str) -> Option<&'s str> {
     let n = parts.iter().filter(|p| **p == TemplatePart::Sku).count();
     if n == 0 {
         return None;
@@ -498,7 +551,7 @@ fn invert(parts: &[TemplatePart], marketplace: &str, seller_sku: &str) -> Option
         match p {
             TemplatePart::Lit(s) => at += s.len(),
             TemplatePart::Marketplace => at += marketplace.len(),
-            TemplatePart::Sku => return seller_sku.get(at..at + len).map(str::to_string),
+            TemplatePart::Sku => return seller_sku.get(at..at + len),
         }
     }
     None
@@ -553,7 +606,8 @@ fn inversions<'p>(
         .filter_map(move |(ri, t)| {
             let code = &policy.marketplaces[t.marketplace].code;
             let cand = invert(&t.sku.parts, code, seller_sku)?;
-            (t.sku.render(&cand, code).as_deref() == Ok(seller_sku)).then_some((ri, t, cand))
+            (t.sku.render(cand, code).as_deref() == Ok(seller_sku))
+                .then(|| (ri, t, cand.to_string()))
         })
 }
 
@@ -580,14 +634,32 @@ fn missing_skus(
     let Some(current) = current else {
         return out;
     };
+    // As `inversions`, cheapest test first: most candidates are in the inventory (or are no
+    // inventory SKU at all), and a million listings are tried against every template.
+    let targets: Vec<(usize, &crate::model::Target, &str)> = policy
+        .rules
+        .iter()
+        .enumerate()
+        .filter_map(|(ri, r)| match &r.action {
+            Action::Publish(p) => Some((ri, p)),
+            Action::Skip => None,
+        })
+        .flat_map(|(ri, p)| p.targets.iter().map(move |t| (ri, t)))
+        .map(|(ri, t)| (ri, t, policy.marketplaces[t.marketplace].code.as_str()))
+        .collect();
     for seller_sku in current.listings.keys() {
-        for (ri, _, cand) in inversions(policy, seller_sku) {
-            if stock.get(&cand).is_some() || seen.contains(&cand) {
+        for &(ri, t, code) in &targets {
+            let Some(cand) = invert(&t.sku.parts, code, seller_sku) else {
+                continue;
+            };
+            if stock.get(cand).is_some() || seen.contains(cand) {
                 continue;
             }
-            if engine.decide(&cand, None) == Some(ri) {
-                seen.insert(cand.clone());
-                out.push(cand);
+            if t.sku.render(cand, code).as_deref() == Ok(seller_sku.as_str())
+                && engine.decide(cand, None) == Some(ri)
+            {
+                seen.insert(cand.to_string());
+                out.push(cand.to_string());
             }
         }
     }
@@ -652,7 +724,8 @@ pub fn run_into(
     sink: &mut dyn Sink,
 ) -> Result<Preview, SimError> {
     let missing = missing_skus(&Engine::new(policy, stock), policy, stock, current);
-    let mut runner = Runner::new(policy, stock, current, opts, &missing);
+    let index = current.map(CurrentIndex::hashed);
+    let mut runner = Runner::new(policy, stock, index.as_ref(), opts, &missing);
     // Offers counted first, so a collecting sink allocates once at its size.
     let total = stock.len() + missing.len();
     let expected: usize = (0..total)
@@ -667,6 +740,40 @@ pub fn run_into(
     let mut run = Merged::new(stock, current.is_some(), expected);
     run.absorb(part, opts);
     run.finish(&runner, opts)
+}
+
+/// A run's inputs with what is worked out from them once, for any number of runs
+/// ([`run_chunks`]): the SKUs without inventory rows that the policy or the listings name, and
+/// the current listings hashed by seller SKU.
+pub struct Prepared<'a> {
+    policy: &'a Policy,
+    stock: &'a Stock,
+    current: Option<&'a Current>,
+    missing: Vec<String>,
+    index: Option<CurrentIndex<'a>>,
+}
+
+impl<'a> Prepared<'a> {
+    pub fn new(policy: &'a Policy, stock: &'a Stock, current: Option<&'a Current>) -> Self {
+        let engine = Engine::new(policy, stock);
+        // Two threads: the missing SKUs walk every listing, the index hashes every listing.
+        let (missing, index) = std::thread::scope(|scope| {
+            let index = scope.spawn(|| current.map(CurrentIndex::hashed));
+            let missing = missing_skus(&engine, policy, stock, current);
+            // A panic in the index thread is a bug: raise it here.
+            let index = index
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (missing, index)
+        });
+        Prepared {
+            policy,
+            stock,
+            current,
+            missing,
+            index,
+        }
+    }
 }
 
 /// One chunk's sink in [`run_chunks`]: made on a worker thread, fed that chunk's offers in
@@ -704,20 +811,19 @@ impl Chunks {
 /// false stops the run early (the returned preview is then partial). Memory: at most two
 /// chunks per worker wait for `take`.
 pub fn run_chunks<S: ChunkSink>(
-    policy: &Policy,
-    stock: &Stock,
-    current: Option<&Current>,
+    inputs: &Prepared,
     opts: Options,
     cut: Chunks,
     make: impl Fn(usize) -> S + Sync,
     mut take: impl FnMut(S::Out) -> bool,
 ) -> Result<Preview, SimError> {
-    let missing = missing_skus(&Engine::new(policy, stock), policy, stock, current);
-    let total = stock.len() + missing.len();
+    let (policy, stock, current) = (inputs.policy, inputs.stock, inputs.current);
+    let total = stock.len() + inputs.missing.len();
     let chunk = cut.chunk.max(1);
     let chunks = total.div_ceil(chunk);
     let threads = cut.threads.clamp(1, chunks.max(1));
-    let missing = &missing;
+    let missing = &inputs.missing[..];
+    let index = inputs.index.as_ref();
     let make = &make;
     let mut run = Merged::new(stock, current.is_some(), 0);
     std::thread::scope(|scope| {
@@ -726,7 +832,7 @@ pub fn run_chunks<S: ChunkSink>(
             let (tx, rx) = std::sync::mpsc::sync_channel::<(Part, S::Out)>(1);
             inbox.push(rx);
             scope.spawn(move || {
-                let mut runner = Runner::new(policy, stock, current, opts, missing);
+                let mut runner = Runner::new(policy, stock, index, opts, missing);
                 // Worker w takes chunks w, w + threads, ...: the reader below takes them in
                 // turn, so the order is the run's and no worker runs far ahead.
                 for k in (w..chunks).step_by(threads) {
@@ -751,7 +857,7 @@ pub fn run_chunks<S: ChunkSink>(
         // Dropping the receivers ends workers waiting to hand a chunk over.
         drop(inbox);
     });
-    let runner = Runner::new(policy, stock, current, opts, missing);
+    let runner = Runner::new(policy, stock, index, opts, missing);
     run.finish(&runner, opts)
 }
 
@@ -767,7 +873,7 @@ struct Part {
 struct Runner<'a> {
     policy: &'a Policy,
     stock: &'a Stock,
-    current: Option<&'a Current>,
+    current: Option<&'a CurrentIndex<'a>>,
     opts: Options,
     missing: &'a [String],
     engine: Engine<'a>,
@@ -781,7 +887,7 @@ impl<'a> Runner<'a> {
     fn new(
         policy: &'a Policy,
         stock: &'a Stock,
-        current: Option<&'a Current>,
+        current: Option<&'a CurrentIndex<'a>>,
         opts: Options,
         missing: &'a [String],
     ) -> Self {
@@ -1233,6 +1339,7 @@ pub fn explain(
             if produced.len() == 1 { "" } else { "s" }
         ),
     };
+    let index = current.map(CurrentIndex::direct);
     let offers: Vec<(OfferChange, Provenance)> = produced
         .into_iter()
         .map(|p| {
@@ -1240,7 +1347,7 @@ pub fn explain(
                 policy,
                 p,
                 sku,
-                current,
+                index.as_ref(),
                 opts,
                 &mut Shared::default(),
                 &mut warnings,

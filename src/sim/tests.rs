@@ -1256,9 +1256,7 @@ fn a_run_in_chunks_is_the_run() {
             let mut md = MarkdownRows::new(&pol, 2_000);
             let mut changes = Vec::new();
             let parts = run_chunks(
-                &pol,
-                &st,
-                current,
+                &Prepared::new(&pol, &st, current),
                 opts,
                 Chunks { threads, chunk },
                 new,
@@ -1294,9 +1292,7 @@ fn a_run_in_chunks_is_the_run() {
             let mut js = head.into_bytes();
             let mut any = false;
             run_chunks(
-                &pol,
-                &st,
-                current,
+                &Prepared::new(&pol, &st, current),
                 opts,
                 Chunks { threads, chunk },
                 write,
@@ -1343,9 +1339,7 @@ fn a_run_in_chunks_fails_and_stops_as_the_run_does() {
     let one = run(&pol, &st, None).unwrap_err();
     let new = |_: usize| Part::new(&pol);
     let parts = run_chunks(
-        &pol,
-        &st,
-        None,
+        &Prepared::new(&pol, &st, None),
         Options::default(),
         Chunks {
             threads: 2,
@@ -1370,9 +1364,7 @@ fn a_run_in_chunks_fails_and_stops_as_the_run_does() {
     let pol = policy(&["US"], vec![rule("r", Selector::Any, p)]);
     let mut taken = 0;
     run_chunks(
-        &pol,
-        &st,
-        None,
+        &Prepared::new(&pol, &st, None),
         Options::default(),
         Chunks {
             threads: 2,
@@ -1476,9 +1468,7 @@ fn a_plan_encoded_in_chunks_is_the_plan_built_in_memory() {
         let mut first_ids = Vec::new();
         let count = |_: usize| Count(Tally::new(all));
         let pre = run_chunks(
-            &pol,
-            &st,
-            Some(&cur),
+            &Prepared::new(&pol, &st, Some(&cur)),
             opts,
             Chunks {
                 threads: 2,
@@ -1505,9 +1495,7 @@ fn a_plan_encoded_in_chunks_is_the_plan_built_in_memory() {
         let mut file = PlanFile::create(&header, &streamed).unwrap();
         let encode = |k: usize| Encode(tally.encoder(first_ids[k]));
         run_chunks(
-            &pol,
-            &st,
-            Some(&cur),
+            &Prepared::new(&pol, &st, Some(&cur)),
             opts,
             Chunks {
                 threads: 2,
