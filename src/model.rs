@@ -515,14 +515,19 @@ fn is_zero(n: &u64) -> bool {
 
 /// What Amazon shows now (from `--current FILE` or `--current live`): per seller SKU, the
 /// quantity of each channel. One quantity per seller SKU per region, so no marketplace key.
+///
+/// A report can hold millions of seller SKUs, each with one or two channels and marketplaces:
+/// the inner values are sorted vectors ([`Channels`], [`Marketplaces`]), where a B-tree would
+/// allocate a whole node per SKU (about 1 KB per SKU instead of a few hundred bytes). The outer
+/// maps stay sorted maps: their order is the order of the output.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Current {
-    pub listings: std::collections::BTreeMap<String, std::collections::BTreeMap<String, u64>>,
+    pub listings: std::collections::BTreeMap<String, Channels>,
     /// Where each seller SKU is listed (marketplace codes), when the source says so. A SKU
     /// listed in a marketplace the policy does not publish to still shows the new quantity
     /// there (one quantity per seller SKU per region): the preview warns.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
-    pub listed_in: std::collections::BTreeMap<String, std::collections::BTreeSet<String>>,
+    pub listed_in: std::collections::BTreeMap<String, Marketplaces>,
     /// Seller SKUs Amazon fulfils (FBA), with their channel code (`AMAZON_NA`, …). Their
     /// quantity is Amazon's: they are never in `listings` and never written.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
@@ -534,13 +539,18 @@ impl Current {
     /// (a file may list them as channels); every reader ends with this.
     pub fn separate_amazon_channels(&mut self) {
         for (sku, chans) in self.listings.iter_mut() {
-            let fba: Vec<String> = chans
-                .keys()
-                .filter(|c| is_amazon_channel(c))
-                .cloned()
-                .collect();
-            for c in fba {
-                chans.remove(&c);
+            // The first Amazon channel in code order is the one recorded, as before.
+            let mut first: Option<String> = None;
+            chans.retain(|c, _| {
+                if !is_amazon_channel(c) {
+                    return true;
+                }
+                if first.is_none() {
+                    first = Some(c.to_string());
+                }
+                false
+            });
+            if let Some(c) = first {
                 self.amazon_fulfilled.entry(sku.clone()).or_insert(c);
             }
         }
@@ -561,23 +571,275 @@ impl Current {
     }
 }
 
+/// One seller SKU's current channels: channel code -> quantity, sorted by code (byte order, as
+/// a `BTreeMap<String, u64>` iterates), one entry per code. Serialized as that map (a JSON
+/// object). A vector, not a map: a SKU has one or two channels, and a million SKUs each holding
+/// a B-tree node cost about a gigabyte.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Channels(Vec<(Box<str>, u64)>);
+
+/// [`Channels::iter`]'s item from a stored entry.
+type ChannelEntry<'a> = (&'a str, &'a u64);
+type ChannelsIter<'a> = std::iter::Map<
+    std::slice::Iter<'a, (Box<str>, u64)>,
+    fn(&'a (Box<str>, u64)) -> ChannelEntry<'a>,
+>;
+
+fn channel_entry(e: &(Box<str>, u64)) -> ChannelEntry<'_> {
+    (&e.0, &e.1)
+}
+
+impl Channels {
+    fn find(&self, channel: &str) -> Result<usize, usize> {
+        self.0.binary_search_by(|(c, _)| (**c).cmp(channel))
+    }
+
+    pub fn get(&self, channel: &str) -> Option<&u64> {
+        self.find(channel).ok().map(|i| &self.0[i].1)
+    }
+
+    pub fn get_mut(&mut self, channel: &str) -> Option<&mut u64> {
+        match self.find(channel) {
+            Ok(i) => Some(&mut self.0[i].1),
+            Err(_) => None,
+        }
+    }
+
+    pub fn contains_key(&self, channel: &str) -> bool {
+        self.find(channel).is_ok()
+    }
+
+    /// Set a channel's quantity; the old one if the channel was there (as `BTreeMap::insert`).
+    pub fn insert<K: AsRef<str> + Into<Box<str>>>(
+        &mut self,
+        channel: K,
+        quantity: u64,
+    ) -> Option<u64> {
+        match self.find(channel.as_ref()) {
+            Ok(i) => Some(std::mem::replace(&mut self.0[i].1, quantity)),
+            Err(i) => {
+                // Exactly one more: a first push would make room for four.
+                self.0.reserve_exact(1);
+                self.0.insert(i, (channel.into(), quantity));
+                None
+            }
+        }
+    }
+
+    pub fn remove(&mut self, channel: &str) -> Option<u64> {
+        match self.find(channel) {
+            Ok(i) => Some(self.0.remove(i).1),
+            Err(_) => None,
+        }
+    }
+
+    /// Keep the channels `keep` says yes to (as `BTreeMap::retain`).
+    pub fn retain(&mut self, mut keep: impl FnMut(&str, &mut u64) -> bool) {
+        self.0.retain_mut(|(c, q)| keep(c, q));
+        self.0.shrink_to_fit();
+    }
+
+    /// The channels in code order.
+    pub fn iter<'a>(&'a self) -> ChannelsIter<'a> {
+        let f: fn(&'a (Box<str>, u64)) -> ChannelEntry<'a> = channel_entry;
+        self.0.iter().map(f)
+    }
+
+    /// The channel codes in order.
+    pub fn keys(&self) -> impl DoubleEndedIterator<Item = &str> + ExactSizeIterator + Clone {
+        self.0.iter().map(|(c, _)| &**c)
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl<'a> IntoIterator for &'a Channels {
+    type Item = ChannelEntry<'a>;
+    type IntoIter = ChannelsIter<'a>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+impl<K: AsRef<str> + Into<Box<str>>> FromIterator<(K, u64)> for Channels {
+    /// A later entry for the same code replaces an earlier one, as collecting a `BTreeMap` does.
+    fn from_iter<I: IntoIterator<Item = (K, u64)>>(iter: I) -> Self {
+        let mut c = Channels::default();
+        for (k, q) in iter {
+            c.insert(k, q);
+        }
+        c
+    }
+}
+
+impl<K: AsRef<str> + Into<Box<str>>, const N: usize> From<[(K, u64); N]> for Channels {
+    fn from(a: [(K, u64); N]) -> Self {
+        a.into_iter().collect()
+    }
+}
+
+impl From<std::collections::BTreeMap<String, u64>> for Channels {
+    fn from(m: std::collections::BTreeMap<String, u64>) -> Self {
+        // Already sorted and unique: no search per entry.
+        Channels(
+            m.into_iter()
+                .map(|(c, q)| (c.into_boxed_str(), q))
+                .collect(),
+        )
+    }
+}
+
+impl From<&Channels> for std::collections::BTreeMap<String, u64> {
+    fn from(c: &Channels) -> Self {
+        c.iter().map(|(k, &q)| (k.to_string(), q)).collect()
+    }
+}
+
+impl Serialize for Channels {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.iter())
+    }
+}
+
+impl<'de> Deserialize<'de> for Channels {
+    /// Through the map it replaced: the same text is accepted, a repeated code keeps its last
+    /// quantity as before.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        std::collections::BTreeMap::<String, u64>::deserialize(d).map(Channels::from)
+    }
+}
+
+/// The marketplace codes a seller SKU is listed in: sorted (byte order, as a
+/// `BTreeSet<String>` iterates), no repeats. Serialized as that set (a JSON array). A vector
+/// for the reason [`Channels`] is one.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Marketplaces(Vec<Box<str>>);
+
+type MarketplacesIter<'a> =
+    std::iter::Map<std::slice::Iter<'a, Box<str>>, fn(&'a Box<str>) -> &'a str>;
+
+// The slice's item is `&Box<str>`: the iterator's function must take that.
+#[allow(clippy::borrowed_box)]
+fn marketplace_code(m: &Box<str>) -> &str {
+    m
+}
+
+impl Marketplaces {
+    fn find(&self, code: &str) -> Result<usize, usize> {
+        self.0.binary_search_by(|m| (**m).cmp(code))
+    }
+
+    /// Add a code; false if it was there (as `BTreeSet::insert`).
+    pub fn insert<K: AsRef<str> + Into<Box<str>>>(&mut self, code: K) -> bool {
+        match self.find(code.as_ref()) {
+            Ok(_) => false,
+            Err(i) => {
+                // Exactly one more: a first push would make room for four.
+                self.0.reserve_exact(1);
+                self.0.insert(i, code.into());
+                true
+            }
+        }
+    }
+
+    pub fn contains(&self, code: &str) -> bool {
+        self.find(code).is_ok()
+    }
+
+    /// The codes in order.
+    pub fn iter<'a>(&'a self) -> MarketplacesIter<'a> {
+        let f: fn(&'a Box<str>) -> &'a str = marketplace_code;
+        self.0.iter().map(f)
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl<'a> IntoIterator for &'a Marketplaces {
+    type Item = &'a str;
+    type IntoIter = MarketplacesIter<'a>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+impl<K: AsRef<str> + Into<Box<str>>> FromIterator<K> for Marketplaces {
+    fn from_iter<I: IntoIterator<Item = K>>(iter: I) -> Self {
+        let mut m = Marketplaces::default();
+        for k in iter {
+            m.insert(k);
+        }
+        m
+    }
+}
+
+impl<K: AsRef<str> + Into<Box<str>>, const N: usize> From<[K; N]> for Marketplaces {
+    fn from(a: [K; N]) -> Self {
+        a.into_iter().collect()
+    }
+}
+
+impl From<std::collections::BTreeSet<String>> for Marketplaces {
+    fn from(s: std::collections::BTreeSet<String>) -> Self {
+        // Already sorted and unique.
+        Marketplaces(s.into_iter().map(String::into_boxed_str).collect())
+    }
+}
+
+impl From<&Marketplaces> for std::collections::BTreeSet<String> {
+    fn from(m: &Marketplaces) -> Self {
+        m.iter().map(str::to_string).collect()
+    }
+}
+
+impl Serialize for Marketplaces {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.iter())
+    }
+}
+
+impl<'de> Deserialize<'de> for Marketplaces {
+    /// Through the set it replaced: the same text is accepted, repeats collapse as before.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        std::collections::BTreeSet::<String>::deserialize(d).map(Marketplaces::from)
+    }
+}
+
 /// A listing's channels as a list, DEFAULT first, then by code.
-pub fn channel_list(m: &std::collections::BTreeMap<String, u64>) -> Vec<ChannelQty> {
-    // The map is sorted by code: only DEFAULT moves to the front.
-    let mut v: Vec<ChannelQty> = Vec::with_capacity(m.len());
-    let default = m.get(DEFAULT_CHANNEL);
-    if let Some(&q) = default {
+pub fn channel_list(m: &Channels) -> Vec<ChannelQty> {
+    channel_list_sorted(m.iter().map(|(c, &q)| (c, q)))
+}
+
+/// [`channel_list`] for channels already in code order (a `Channels` or a `BTreeMap`).
+pub(crate) fn channel_list_sorted<'a>(
+    sorted: impl Iterator<Item = (&'a str, u64)> + Clone,
+) -> Vec<ChannelQty> {
+    // Sorted by code: only DEFAULT moves to the front.
+    let mut v: Vec<ChannelQty> = Vec::with_capacity(sorted.size_hint().0);
+    if let Some((_, q)) = sorted.clone().find(|(c, _)| *c == DEFAULT_CHANNEL) {
         v.push(ChannelQty {
             channel: DEFAULT_CHANNEL.to_string(),
             quantity: q,
         });
     }
     v.extend(
-        m.iter()
-            .filter(|(c, _)| c.as_str() != DEFAULT_CHANNEL)
+        sorted
+            .filter(|(c, _)| *c != DEFAULT_CHANNEL)
             .map(|(c, q)| ChannelQty {
-                channel: c.clone(),
-                quantity: *q,
+                channel: c.to_string(),
+                quantity: q,
             }),
     );
     v
@@ -586,6 +848,87 @@ pub fn channel_list(m: &std::collections::BTreeMap<String, u64>) -> Vec<ChannelQ
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn channels_are_a_sorted_map() {
+        use std::collections::BTreeMap;
+        let mut c = Channels::default();
+        assert_eq!(c.insert("reno", 2), None);
+        assert_eq!(c.insert("DEFAULT".to_string(), 5), None);
+        assert_eq!(c.insert("AMAZON_NA", 0), None);
+        // Replace on insert, as a map: the old quantity back, one entry.
+        assert_eq!(c.insert("DEFAULT", 7), Some(5));
+        assert_eq!(c.len(), 3);
+        assert_eq!(
+            c.iter().collect::<Vec<_>>(),
+            [("AMAZON_NA", &0), ("DEFAULT", &7), ("reno", &2)]
+        );
+        assert_eq!(c.get("DEFAULT"), Some(&7));
+        assert!(c.contains_key("reno") && !c.contains_key("RENO"));
+        if let Some(q) = c.get_mut("reno") {
+            *q = 3;
+        }
+        // The same order and contents as the map it replaced.
+        let m: BTreeMap<String, u64> = [("reno", 3), ("DEFAULT", 7), ("AMAZON_NA", 0)]
+            .into_iter()
+            .map(|(k, q)| (k.to_string(), q))
+            .collect();
+        assert!(c.keys().eq(m.keys().map(String::as_str)));
+        assert_eq!(BTreeMap::from(&c), m);
+        // Serialized as the map was, and read back from the map's text.
+        let text = serde_json::to_string(&c).unwrap();
+        assert_eq!(text, serde_json::to_string(&m).unwrap());
+        assert_eq!(serde_json::from_str::<Channels>(&text).unwrap(), c);
+        // A repeated key keeps the last quantity, as the map did.
+        let twice = r#"{"DEFAULT": 1, "DEFAULT": 2}"#;
+        let m2: BTreeMap<String, u64> = serde_json::from_str(twice).unwrap();
+        let c2: Channels = serde_json::from_str(twice).unwrap();
+        assert_eq!(BTreeMap::from(&c2), m2);
+        assert!(serde_json::from_str::<Channels>(r#"{"DEFAULT": -1}"#).is_err());
+        assert!(serde_json::from_str::<Channels>(r#"["DEFAULT"]"#).is_err());
+        // DEFAULT first, then by code.
+        let list = channel_list(&c);
+        let codes: Vec<&str> = list.iter().map(|q| q.channel.as_str()).collect();
+        assert_eq!(codes, ["DEFAULT", "AMAZON_NA", "reno"]);
+        assert_eq!(c.remove("AMAZON_NA"), Some(0));
+        assert_eq!(c.remove("AMAZON_NA"), None);
+        c.retain(|k, _| k != "reno");
+        assert_eq!(c, [("DEFAULT".to_string(), 7)].into());
+        let from_iter: Channels = [
+            ("b".to_string(), 1),
+            ("a".to_string(), 2),
+            ("b".to_string(), 3),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(from_iter.iter().collect::<Vec<_>>(), [("a", &2), ("b", &3)]);
+        c.retain(|_, _| false);
+        assert!(c.is_empty());
+    }
+
+    #[test]
+    fn marketplaces_are_a_sorted_set() {
+        use std::collections::BTreeSet;
+        let mut m = Marketplaces::default();
+        assert!(m.insert("US".to_string()));
+        assert!(m.insert("MX".to_string()));
+        assert!(m.insert("CA".to_string()));
+        assert!(!m.insert("US".to_string()));
+        assert_eq!(m.len(), 3);
+        assert_eq!(m.iter().collect::<Vec<_>>(), ["CA", "MX", "US"]);
+        assert!(m.contains("MX") && !m.contains("UK"));
+        let s: BTreeSet<String> = ["US", "MX", "CA"].iter().map(|c| c.to_string()).collect();
+        assert_eq!(BTreeSet::from(&m), s);
+        let text = serde_json::to_string(&m).unwrap();
+        assert_eq!(text, serde_json::to_string(&s).unwrap());
+        assert_eq!(serde_json::from_str::<Marketplaces>(&text).unwrap(), m);
+        let repeated: Marketplaces = serde_json::from_str(r#"["US", "CA", "US"]"#).unwrap();
+        assert_eq!(repeated, ["CA".to_string(), "US".to_string()].into());
+        assert!(serde_json::from_str::<Marketplaces>(r#"{"US": 1}"#).is_err());
+        let collected: Marketplaces = ["US".to_string(), "CA".to_string()].into_iter().collect();
+        assert_eq!(collected.iter().collect::<Vec<_>>(), ["CA", "US"]);
+        assert!(Marketplaces::default().is_empty());
+    }
 
     #[test]
     fn percent_rounding_is_exact() {

@@ -110,7 +110,7 @@ impl Listing {
 
     /// The `fulfillment_availability` list, DEFAULT first.
     pub fn channel_list(&self) -> Vec<ChannelQty> {
-        crate::model::channel_list(&self.channels)
+        crate::model::channel_list_sorted(self.channels.iter().map(|(c, &q)| (c.as_str(), q)))
     }
 
     /// True when Amazon fulfils an offer of this listing (an `AMAZON_*` channel).

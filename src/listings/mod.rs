@@ -712,7 +712,11 @@ fn read_amazon<R: Read>(
 /// Channel map of one SKU, for tests.
 #[cfg(test)]
 fn chans(l: &Listings, sku: &str) -> std::collections::BTreeMap<String, u64> {
-    l.current.listings.get(sku).cloned().unwrap_or_default()
+    l.current
+        .listings
+        .get(sku)
+        .map(std::collections::BTreeMap::from)
+        .unwrap_or_default()
 }
 
 #[cfg(test)]

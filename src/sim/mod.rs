@@ -21,8 +21,8 @@ use crate::amazon::{AmazonModel, Listing, ListingKey, PatchOp};
 use crate::inventory::{Stock, StockItem};
 use crate::marketplaces::Region;
 use crate::model::{
-    Action, ChangeKind, ChannelQty, Current, Hold, Offer, OfferChange, OnFba, Policy, Selector,
-    Summary, TemplatePart,
+    Action, ChangeKind, ChannelQty, Channels, Current, Hold, Marketplaces, Offer, OfferChange,
+    OnFba, Policy, Selector, Summary, TemplatePart,
 };
 pub use engine::{Decision, Step, StepKind};
 use engine::{Engine, Produced};
@@ -166,7 +166,7 @@ fn repeated(mut keys: Vec<u64>) -> Option<HashSet<u64>> {
 
 /// Compare an offer's channels with the current listing: [`ChangeKind::of`], the rule `allot
 /// show` uses too.
-fn classify(channels: &[ChannelQty], current: Option<&BTreeMap<String, u64>>) -> ChangeKind {
+fn classify(channels: &[ChannelQty], current: Option<&Channels>) -> ChangeKind {
     ChangeKind::of(channels, current.map(|m| |c: &str| m.get(c).copied()))
 }
 
@@ -238,7 +238,7 @@ fn placement(
         let in_region: Vec<String> = listed
             .iter()
             .filter(|m| region_of(policy, m) == Some(p.region))
-            .cloned()
+            .map(str::to_string)
             .collect();
         if in_region.is_empty() {
             return Err(Hold::NotListed);
@@ -320,8 +320,8 @@ impl Shared {
 /// What the current listings hold for one seller SKU: looked up once per offer.
 #[derive(Clone, Copy, Debug, Default)]
 struct OnAmazon<'c> {
-    channels: Option<&'c BTreeMap<String, u64>>,
-    marketplaces: Option<&'c BTreeSet<String>>,
+    channels: Option<&'c Channels>,
+    marketplaces: Option<&'c Marketplaces>,
     fba: Option<&'c String>,
 }
 
@@ -410,8 +410,8 @@ fn finish(
         // marketplace; what remains is what buyers see in every marketplace it is listed in.
         // One key: its listing alone, no model of every key.
         let mut l = Listing {
-            marketplaces: listed_in.cloned().unwrap_or_default(),
-            channels: cur_map.cloned().unwrap_or_default(),
+            marketplaces: listed_in.map(BTreeSet::from).unwrap_or_default(),
+            channels: cur_map.map(BTreeMap::from).unwrap_or_default(),
         };
         // Amazon's codes: listings data says `UK` where a policy may write `GB`.
         let amazon_codes: Vec<&str> = codes
@@ -1414,11 +1414,11 @@ pub fn amazon_view(policy: &Policy, preview: &Preview, current: Option<&Current>
         if model.get(&key).is_none()
             && let Some(cur) = current
         {
-            let channels = cur.listings.get(&c.offer.seller_sku).cloned();
+            let channels = cur.listings.get(&c.offer.seller_sku).map(BTreeMap::from);
             let listed: BTreeSet<String> = cur
                 .listed_in
                 .get(&c.offer.seller_sku)
-                .cloned()
+                .map(BTreeSet::from)
                 .unwrap_or_default();
             if channels.is_some() || !listed.is_empty() {
                 model.seed(
