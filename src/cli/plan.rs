@@ -350,7 +350,8 @@ fn simulate_streamed(
     };
     let mut cut = sim::Chunks::all_cores();
     if format == Format::Json {
-        // A JSON entry is about a kilobyte: smaller chunks keep those in flight small.
+        // A JSON entry is about a kilobyte: smaller chunks keep those in flight small (and the
+        // allocator reuses their buffers rather than keeping large ones apart).
         cut.chunk = sim::CHUNK_SKUS / 8;
     }
     let saving = args.save.out.is_some();

@@ -785,7 +785,7 @@ pub trait ChunkSink: Sink + Send {
 
 /// How many SKUs a chunk of [`run_chunks`] holds: small enough that the chunks in flight stay
 /// a few megabytes, large enough that handing them over costs nothing.
-pub const CHUNK_SKUS: usize = 8192;
+pub const CHUNK_SKUS: usize = 2048;
 
 /// How [`run_chunks`] cuts a run: `threads` workers, `chunk` SKUs a chunk.
 #[derive(Clone, Copy, Debug)]
