@@ -630,11 +630,12 @@ fn published_units_past_2_64_are_an_error_not_a_clamped_exposure() {
         ));
 }
 
-/// `plan --out` with the table (one policy: the plan is written while the offers stream by,
-/// never held) saves the plan the in-memory path (`--format json`, which keeps the preview)
-/// saves from the same inputs: the same operations, header and locations; only the time and
-/// so the digest differ. With `--all`, with held, changed and unchanged offers, and with
-/// supply-source channels (acme-na), each over the shipped examples.
+/// `plan --out` saves the same plan whatever the preview's format (one policy: the plan is
+/// written while the offers stream by, beside table rows, JSON entries or, for the Markdown
+/// comment, on its own): the same operations, header and locations; only the time and so the
+/// digest differ. With `--all`, with held, changed and unchanged offers, and with
+/// supply-source channels (acme-na), each over the shipped examples. That a plan encoded in
+/// chunks is the plan built from the offers in memory is `sim::tests::a_plan_encoded_in_chunks_is_the_plan_built_in_memory`.
 #[test]
 fn a_plan_saved_while_streaming_is_the_plan_saved_from_memory() {
     let dir = tempfile::tempdir().unwrap();
@@ -656,7 +657,7 @@ fn a_plan_saved_while_streaming_is_the_plan_saved_from_memory() {
     for (name, inputs) in cases {
         for all in [false, true] {
             let mut plans = Vec::new();
-            for format in ["table", "json"] {
+            for format in ["table", "json", "markdown"] {
                 let out = dir.path().join(format!("{name}-{all}-{format}.json"));
                 let mut cmd = allot();
                 cmd.arg("plan")
@@ -675,6 +676,7 @@ fn a_plan_saved_while_streaming_is_the_plan_saved_from_memory() {
                 plans.push(v);
             }
             assert_eq!(plans[0], plans[1], "{name}, --all {all}");
+            assert_eq!(plans[0], plans[2], "{name}, --all {all}");
             assert!(
                 !plans[0]["operations"].as_array().unwrap().is_empty(),
                 "{name}, --all {all}: the case writes something"
