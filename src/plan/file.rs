@@ -304,28 +304,13 @@ where
     I: IntoIterator,
     I::Item: Borrow<Operation>,
 {
-    write_file(header, ops, path, |_| Ok(()))
+    write_streaming_then(header, ops, path, |_| Ok(()))
 }
 
 /// [`write_streaming`] that saves the plan only if `commit(digest)` says so once every
 /// operation is written (a producer that failed half-way says no): otherwise the temporary
 /// file is removed and any plan already at `path` is left as it was.
 pub fn write_streaming_then<I>(
-    header: &PlanHeader,
-    ops: I,
-    path: &Path,
-    commit: impl FnOnce(&str) -> Result<(), PlanError>,
-) -> Result<String, PlanError>
-where
-    I: IntoIterator,
-    I::Item: Borrow<Operation>,
-{
-    write_file(header, ops, path, commit)
-}
-
-/// [`write_streaming`]; `commit(digest)` decides, before the rename, whether the plan is saved
-/// (an error keeps any old file).
-pub(super) fn write_file<I>(
     header: &PlanHeader,
     ops: I,
     path: &Path,
@@ -455,7 +440,7 @@ pub fn write(plan: &Plan, path: &Path) -> Result<(), PlanError> {
             Err(PlanError::Unsealed)
         }
     };
-    write_file(&plan.header(), &plan.operations, path, expect).map(|_| ())
+    write_streaming_then(&plan.header(), &plan.operations, path, expect).map(|_| ())
 }
 
 // ---- Reading ----

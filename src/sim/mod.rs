@@ -594,6 +594,15 @@ fn inversions<'p>(
     policy: &'p Policy,
     seller_sku: &'p str,
 ) -> impl Iterator<Item = (usize, &'p crate::model::Target, String)> + 'p {
+    targets(policy).filter_map(move |(ri, t)| {
+        let code = &policy.marketplaces[t.marketplace].code;
+        let cand = invert(&t.sku.parts, code, seller_sku)?;
+        (t.sku.render(cand, code).as_deref() == Ok(seller_sku)).then(|| (ri, t, cand.to_string()))
+    })
+}
+
+/// Every publishing rule's targets, with the rule's index, in rule order.
+fn targets(policy: &Policy) -> impl Iterator<Item = (usize, &crate::model::Target)> {
     policy
         .rules
         .iter()
@@ -603,12 +612,6 @@ fn inversions<'p>(
             Action::Skip => None,
         })
         .flat_map(|(ri, p)| p.targets.iter().map(move |t| (ri, t)))
-        .filter_map(move |(ri, t)| {
-            let code = &policy.marketplaces[t.marketplace].code;
-            let cand = invert(&t.sku.parts, code, seller_sku)?;
-            (t.sku.render(cand, code).as_deref() == Ok(seller_sku))
-                .then(|| (ri, t, cand.to_string()))
-        })
 }
 
 /// Inventory SKUs without any inventory row that the policy or the current listings name:
@@ -636,15 +639,7 @@ fn missing_skus(
     };
     // As `inversions`, cheapest test first: most candidates are in the inventory (or are no
     // inventory SKU at all), and a million listings are tried against every template.
-    let targets: Vec<(usize, &crate::model::Target, &str)> = policy
-        .rules
-        .iter()
-        .enumerate()
-        .filter_map(|(ri, r)| match &r.action {
-            Action::Publish(p) => Some((ri, p)),
-            Action::Skip => None,
-        })
-        .flat_map(|(ri, p)| p.targets.iter().map(move |t| (ri, t)))
+    let targets: Vec<(usize, &crate::model::Target, &str)> = targets(policy)
         .map(|(ri, t)| (ri, t, policy.marketplaces[t.marketplace].code.as_str()))
         .collect();
     for seller_sku in current.listings.keys() {
