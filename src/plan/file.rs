@@ -1,5 +1,6 @@
-//! Saved plans on disk, streamed both ways: the writer takes operations from an iterator and
-//! hashes the canonical form as it writes; the reader yields operations one at a time and hashes
+//! Saved plans on disk, streamed both ways: the writer takes operations from an iterator (or
+//! encoded ahead, [`Encoded`]) and writes each on a line of its own in its canonical form, the
+//! bytes it hashes; the reader yields operations one at a time and hashes
 //! them as it reads. Neither holds the plan's operations (≈ 2M in a 1M-SKU plan), so memory does
 //! not grow with the plan (but for the reader's per-operation duplicate checks, see [`OpCheck`]).
 //!
@@ -430,8 +431,9 @@ impl Drop for PlanFile {
     }
 }
 
-/// Writes the plan as pretty JSON, atomically: a temporary file beside it, then a rename, so a
-/// crash never leaves half a plan. Refuses a plan whose digest is stale (see [`super::seal`]).
+/// Writes the plan (laid out as [`PlanJsonWriter`] says), atomically: a temporary file beside
+/// it, then a rename, so a crash never leaves half a plan. Refuses a plan whose digest is stale
+/// (see [`super::seal`]).
 pub fn write(plan: &Plan, path: &Path) -> Result<(), PlanError> {
     let expect = |digest: &str| {
         if digest == plan.digest {
