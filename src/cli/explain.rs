@@ -33,7 +33,8 @@ pub struct ExplainArgs {
 
 pub fn run(args: ExplainArgs) -> ExitCode {
     let loaded = match load(std::slice::from_ref(&args.policy), &args.input) {
-        Ok(l) => l,
+        // Never dropped: see `Loaded`.
+        Ok(l) => std::mem::ManuallyDrop::new(l),
         Err(code) => return code,
     };
     let Some(member) = loaded.members.first() else {
