@@ -509,6 +509,20 @@ pub struct Summary {
     pub offers_not_listed: u64,
 }
 
+impl Summary {
+    /// Adds another preview's offer and SKU counts (two parts of one run, or two policies);
+    /// `exposure` is the caller's, whose sum is checked for overflow.
+    pub fn add_counts(&mut self, o: &Summary) {
+        self.offers_new += o.offers_new;
+        self.offers_changed += o.offers_changed;
+        self.offers_unchanged += o.offers_unchanged;
+        self.offers_zeroed += o.offers_zeroed;
+        self.skus_skipped_missing += o.skus_skipped_missing;
+        self.offers_fulfilled_by_amazon += o.offers_fulfilled_by_amazon;
+        self.offers_not_listed += o.offers_not_listed;
+    }
+}
+
 fn is_zero(n: &u64) -> bool {
     *n == 0
 }

@@ -1017,13 +1017,7 @@ impl Merged {
     fn absorb(&mut self, part: Part, opts: Options) {
         let (to, from) = (&mut self.preview, part.preview);
         let (s, f) = (&mut to.summary, &from.summary);
-        s.offers_new += f.offers_new;
-        s.offers_changed += f.offers_changed;
-        s.offers_unchanged += f.offers_unchanged;
-        s.offers_zeroed += f.offers_zeroed;
-        s.skus_skipped_missing += f.skus_skipped_missing;
-        s.offers_fulfilled_by_amazon += f.offers_fulfilled_by_amazon;
-        s.offers_not_listed += f.offers_not_listed;
+        s.add_counts(f);
         match add_exposure(s.exposure, f.exposure) {
             Ok(total) => s.exposure = total,
             Err(p) => self.problems.push(p),
@@ -1208,14 +1202,8 @@ pub fn merge(parts: Vec<(Policy, Preview)>) -> Result<(Policy, Preview), SimErro
             .warnings
             .extend(pv.warnings.into_iter().map(|w| format!("[{name}] {w}")));
         let (s, o) = (&mut preview.summary, &pv.summary);
-        s.offers_new += o.offers_new;
-        s.offers_changed += o.offers_changed;
-        s.offers_unchanged += o.offers_unchanged;
-        s.offers_zeroed += o.offers_zeroed;
-        s.skus_skipped_missing += o.skus_skipped_missing;
+        s.add_counts(o);
         s.exposure = add_exposure(s.exposure, o.exposure).map_err(SimError::one)?;
-        s.offers_fulfilled_by_amazon += o.offers_fulfilled_by_amazon;
-        s.offers_not_listed += o.offers_not_listed;
         preview.unmatched += pv.unmatched;
         preview.skipped_by_rule += pv.skipped_by_rule;
         preview.listed_where_unknown += pv.listed_where_unknown;
