@@ -19,10 +19,19 @@ pub enum ApiOp {
     GetFeeds,
     CancelFeed,
     GetFeedDocument,
+    CreateReport,
+    GetReports,
+    GetReport,
+    GetReportDocument,
+    GetSupplySources,
+    GetSupplySource,
+    CreateSupplySource,
+    UpdateSupplySourceStatus,
+    ArchiveSupplySource,
 }
 
 impl ApiOp {
-    pub const ALL: [ApiOp; 11] = [
+    pub const ALL: [ApiOp; 20] = [
         ApiOp::GetListingsItem,
         ApiOp::PutListingsItem,
         ApiOp::PatchListingsItem,
@@ -34,6 +43,15 @@ impl ApiOp {
         ApiOp::GetFeeds,
         ApiOp::CancelFeed,
         ApiOp::GetFeedDocument,
+        ApiOp::CreateReport,
+        ApiOp::GetReports,
+        ApiOp::GetReport,
+        ApiOp::GetReportDocument,
+        ApiOp::GetSupplySources,
+        ApiOp::GetSupplySource,
+        ApiOp::CreateSupplySource,
+        ApiOp::UpdateSupplySourceStatus,
+        ApiOp::ArchiveSupplySource,
     ];
 
     /// (requests per second, burst): Amazon's default usage plan for the operation.
@@ -62,6 +80,19 @@ impl ApiOp {
             ApiOp::GetFeeds => (0.0222, 10.0),
             ApiOp::CancelFeed => (2.0, 15.0),
             ApiOp::GetFeedDocument => (0.0222, 10.0),
+            // Reports: the model's usage plans (reports_2021-06-30.json).
+            ApiOp::CreateReport => (0.0167, 15.0),
+            ApiOp::GetReports => (0.0222, 10.0),
+            ApiOp::GetReport => (2.0, 15.0),
+            ApiOp::GetReportDocument => (0.0167, 15.0),
+            // Supply Sources: Amazon publishes no usage plan (notes/spapi.md sec. 6). UNKNOWN:
+            // one request a second, burst 1, until a response's x-amzn-RateLimit-Limit says
+            // otherwise (the client adopts it). A seller has a few dozen supply sources.
+            ApiOp::GetSupplySources
+            | ApiOp::GetSupplySource
+            | ApiOp::CreateSupplySource
+            | ApiOp::UpdateSupplySourceStatus
+            | ApiOp::ArchiveSupplySource => (1.0, 1.0),
         }
     }
 
@@ -79,6 +110,15 @@ impl ApiOp {
             ApiOp::GetFeeds => "getFeeds",
             ApiOp::CancelFeed => "cancelFeed",
             ApiOp::GetFeedDocument => "getFeedDocument",
+            ApiOp::CreateReport => "createReport",
+            ApiOp::GetReports => "getReports",
+            ApiOp::GetReport => "getReport",
+            ApiOp::GetReportDocument => "getReportDocument",
+            ApiOp::GetSupplySources => "getSupplySources",
+            ApiOp::GetSupplySource => "getSupplySource",
+            ApiOp::CreateSupplySource => "createSupplySource",
+            ApiOp::UpdateSupplySourceStatus => "updateSupplySourceStatus",
+            ApiOp::ArchiveSupplySource => "archiveSupplySource",
         }
     }
 }
@@ -103,5 +143,8 @@ mod tests {
         assert_eq!(ApiOp::GetListingsItem.usage_plan(), (5.0, 5.0));
         assert_eq!(ApiOp::PatchListingsItem.usage_plan(), (5.0, 5.0));
         assert_eq!(ApiOp::CreateFeed.usage_plan(), (0.0083, 15.0));
+        assert_eq!(ApiOp::CreateReport.usage_plan(), (0.0167, 15.0));
+        assert_eq!(ApiOp::GetReport.usage_plan(), (2.0, 15.0));
+        assert_eq!(ApiOp::GetReportDocument.usage_plan(), (0.0167, 15.0));
     }
 }

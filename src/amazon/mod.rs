@@ -7,6 +7,8 @@
 //! - [`limits`]: the usage plans (rate and burst per operation) and JSON_LISTINGS_FEED's window;
 //! - [`feeds`]: JSON_LISTINGS_FEED's constants and the document the planner encodes;
 //! - [`request`]: the request the planner encodes and the client sends, and path encoding.
+//! - [`reports`]: the Reports API and the All Listings report's layout (live reads at scale);
+//! - [`supply_sources`]: the Supply Sources API (the seller's locations).
 //!
 //! The rules of the model (../shared/notes/spapi.md sec. 2 and 5):
 //! - quantity belongs to seller + seller SKU, not to a marketplace: in a unified account one
@@ -19,7 +21,9 @@
 
 pub mod feeds;
 pub mod limits;
+pub mod reports;
 pub mod request;
+pub mod supply_sources;
 
 use std::collections::{BTreeMap, BTreeSet};
 

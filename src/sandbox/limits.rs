@@ -22,7 +22,16 @@ pub fn body_limit(op: ApiOp) -> usize {
         | ApiOp::GetFeed
         | ApiOp::GetFeeds
         | ApiOp::CancelFeed
-        | ApiOp::GetFeedDocument => 1024 * 1024,
+        | ApiOp::GetFeedDocument
+        | ApiOp::CreateReport
+        | ApiOp::GetReports
+        | ApiOp::GetReport
+        | ApiOp::GetReportDocument
+        | ApiOp::GetSupplySources
+        | ApiOp::GetSupplySource
+        | ApiOp::CreateSupplySource
+        | ApiOp::UpdateSupplySourceStatus
+        | ApiOp::ArchiveSupplySource => 1024 * 1024,
     }
 }
 
