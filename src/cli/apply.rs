@@ -161,31 +161,90 @@ pub fn progress_bar(what: &str) -> ProgressBar {
     pb
 }
 
-/// `allot plan --current live`: read the current channels of every offer's seller SKU with
-/// getListingsItem (5 a second: N SKUs take N/5 seconds), with a progress bar on a terminal.
+/// `allot plan --current live`: first the policies' supply sources (each must exist and be
+/// active), then the current listings of every offer's seller SKU, item by item or from All
+/// Listings reports as `live` says, with progress on stderr. Err is the exit code, the error
+/// already printed.
 pub fn fetch_live_current(
     conn: &ConnectionArgs,
+    live: &super::plan::LiveArgs,
+    policies: &[(
+        &crate::render::diagnostics::SourceFile,
+        &crate::model::Policy,
+    )],
     seller_id: &str,
     offers: &[crate::model::Offer],
-) -> Result<crate::model::Current, miette::Report> {
-    let client = make_client(conn)?;
+) -> Result<(crate::model::Current, crate::spapi::live::LiveSource), ExitCode> {
+    use crate::spapi::live;
+    let fail = |r: miette::Report| super::fail(r, 1);
+    let client = make_client(conn).map_err(fail)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-        .map_err(|e| miette!("cannot start the async runtime: {e}"))?;
+        .map_err(|e| fail(miette!("cannot start the async runtime: {e}")))?;
+    let sources_ok = rt
+        .block_on(super::sources::check_policies(&client, policies))
+        .map_err(|e| {
+            fail(miette!(
+                code = "allot::current-live",
+                help = "check the credentials, --endpoint and that the seller authorised the \
+                        app's Supply Sources role",
+                "cannot check the policies' supply sources: {e}"
+            ))
+        })?;
+    if !sources_ok {
+        return Err(fail(miette!(
+            code = "allot::current-live",
+            help = "fix the locations' supply_source (`allot sources POLICY` lists the seller's \
+                    supply sources), then plan again",
+            "refusing to plan writes to supply sources the seller does not have, or that are not active"
+        )));
+    }
+    let reads: usize = offers
+        .iter()
+        .map(|o| o.marketplace_ids.len())
+        .sum::<usize>();
+    let by_report = live::by_report(live.live_read, reads);
+    eprintln!(
+        "reading the current listings live: {}",
+        if by_report {
+            "one All Listings report per marketplace (Reports API)".to_string()
+        } else {
+            format!("getListingsItem for each seller SKU, about {reads} reads at 5 a second")
+        }
+    );
     let pb = progress_bar("reading live listings");
-    let r = rt.block_on(crate::spapi::live::fetch_current_for_offers(
-        &client, seller_id, offers, &pb,
+    let report = crate::spapi::reports::ReportOptions {
+        reuse_done: live.report_reuse,
+        timeout: live.report_timeout,
+    };
+    let terminal = std::io::stderr().is_terminal();
+    let on_event = |line: String| {
+        // On a terminal the bar says it; in a CI log each step is a line.
+        if terminal {
+            pb.set_message(line);
+        } else {
+            eprintln!("  {line}");
+        }
+    };
+    let r = rt.block_on(live::fetch_current_live(
+        &client,
+        seller_id,
+        offers,
+        live.live_read,
+        report,
+        &pb,
+        &on_event,
     ));
     pb.finish_and_clear();
     r.map_err(|e| {
-        miette!(
+        fail(miette!(
             code = "allot::current-live",
             help = "check the credentials and --endpoint; or download an All Listings report \
-                    and pass it with --current FILE (faster beyond a few thousand SKUs)",
+                    and pass it with --current FILE",
             "cannot read the live listings: {e}"
-        )
+        ))
     })
 }
 

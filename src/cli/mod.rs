@@ -14,6 +14,7 @@ pub mod plan;
 pub mod plan_out;
 pub mod sandbox;
 pub mod show;
+pub mod sources;
 pub mod test;
 
 #[derive(Debug, Parser)]
@@ -49,6 +50,8 @@ pub enum Command {
     Apply(apply::ApplyArgs),
     /// Run a local SP-API sandbox on loopback for rehearsals and tests.
     Sandbox(sandbox::SandboxArgs),
+    /// List the seller's supply sources; with policies, check their `supply_source`s.
+    Sources(sources::SourcesArgs),
 }
 
 pub fn main() -> ExitCode {
@@ -67,6 +70,7 @@ pub fn main() -> ExitCode {
         Command::Show(a) => show::run(a),
         Command::Apply(a) => apply::run(a),
         Command::Sandbox(a) => sandbox::run(a),
+        Command::Sources(a) => sources::run(a),
     }
 }
 

@@ -13,6 +13,7 @@ use crate::model::{Current, Policy};
 use crate::render::diagnostics::{SourceFile, human_all, json_records, want_color};
 use crate::render::preview;
 use crate::sim::{self, Preview};
+use crate::spapi::live::LiveRead;
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -88,6 +89,26 @@ pub struct PlanArgs {
     /// How to reach the SP-API for `--current live` (same flags as `allot apply`).
     #[command(flatten, next_help_heading = "SP-API (for --current live)")]
     pub conn: super::apply::ConnectionArgs,
+    #[command(flatten, next_help_heading = "SP-API (for --current live)")]
+    pub live: LiveArgs,
+}
+
+/// How `--current live` reads.
+#[derive(Debug, Args)]
+pub struct LiveArgs {
+    /// `items`: getListingsItem per seller SKU and marketplace (5 a second); `report`: one All
+    /// Listings report per marketplace (minutes, whatever the size); `auto`: the report above
+    /// 1,500 reads. Seller SKUs with location quantities are always read item by item.
+    #[arg(long, value_enum, value_name = "HOW", default_value_t = LiveRead::Auto)]
+    pub live_read: LiveRead,
+    /// Reuse an All Listings report already made within this long instead of requesting
+    /// another (0s: never; one still being made is always waited for).
+    #[arg(long, value_name = "AGE", default_value = "5m", value_parser = super::apply::parse_duration)]
+    pub report_reuse: std::time::Duration,
+    /// How long to wait for Amazon to make a report (running again later waits for the same
+    /// report).
+    #[arg(long, value_name = "AGE", default_value = "1h", value_parser = super::apply::parse_duration)]
+    pub report_timeout: std::time::Duration,
 }
 
 /// `--current live`: read the current listings from the SP-API instead of a file.
@@ -117,6 +138,8 @@ pub struct Loaded {
     /// formats read away from the terminal (a pull-request comment, JSON).
     pub policy_warnings: Vec<String>,
     pub options: sim::Options,
+    /// How the current listings were read live (`--current live`), for the preview's note.
+    pub current_source: Option<String>,
 }
 
 /// Policy files that checked clean, with their sources.
@@ -231,6 +254,7 @@ pub fn load(policies: &[PathBuf], args: &InputArgs) -> Result<Loaded, ExitCode> 
         current_warnings,
         policy_warnings,
         options: args.sim_options(),
+        current_source: None,
     })
 }
 
@@ -248,6 +272,7 @@ pub fn simulate(loaded: &Loaded) -> Result<(Policy, Preview), ExitCode> {
         parts.push((m.policy.clone(), preview));
     }
     let (policy, mut preview) = sim::merge(parts).map_err(fail)?;
+    preview.current_source.clone_from(&loaded.current_source);
     preview
         .warnings
         .extend(loaded.current_warnings.iter().cloned());
@@ -390,6 +415,7 @@ fn simulate_streamed(
         true
     })
     .map_err(fail)?;
+    preview.current_source.clone_from(&loaded.current_source);
     preview
         .warnings
         .extend(loaded.current_warnings.iter().cloned());
@@ -572,9 +598,24 @@ pub fn run(mut args: PlanArgs) -> ExitCode {
             Err(code) => return code,
         };
         let offers: Vec<_> = first.changes.into_iter().map(|c| c.offer).collect();
-        match super::apply::fetch_live_current(&args.conn, &policy.seller_id, &offers) {
-            Ok(c) => loaded.current = Some(c),
-            Err(r) => return super::fail(r, 1),
+        let policies: Vec<_> = loaded
+            .members
+            .iter()
+            .map(|m| (&m.file, &m.policy))
+            .collect();
+        let read = super::apply::fetch_live_current(
+            &args.conn,
+            &args.live,
+            &policies,
+            &policy.seller_id,
+            &offers,
+        );
+        match read {
+            Ok((c, source)) => {
+                loaded.current = Some(c);
+                loaded.current_source = Some(source.describe());
+            }
+            Err(code) => return code,
         }
     }
     // One policy's preview (and plan) is written as the offers are made; several policies

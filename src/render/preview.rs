@@ -535,6 +535,10 @@ fn write_held<W: Write>(w: &mut W, m: &Measure, preview: &Preview) -> io::Result
         writeln!(w)?;
         writeln!(w, "note: {CURRENT_UNKNOWN}")?;
     }
+    if let Some(source) = &preview.current_source {
+        writeln!(w)?;
+        writeln!(w, "note: current listings {source}")?;
+    }
     Ok(())
 }
 
@@ -687,6 +691,12 @@ pub fn markdown_of(preview: &Preview, rows: &MarkdownRows) -> String {
     if !preview.current_known {
         out.push_str(&format!("> [!NOTE]\n> {}\n\n", md_escape(CURRENT_UNKNOWN)));
     }
+    if let Some(source) = &preview.current_source {
+        out.push_str(&format!(
+            "> [!NOTE]\n> Current listings {}\n\n",
+            md_escape(source)
+        ));
+    }
     // Warnings can be one per SKU: the first few make the point, the rest are counted.
     for warn in preview.warnings.iter().take(LIST_LIMIT) {
         out.push_str(&format!("> [!WARNING]\n> {}\n\n", md_escape(warn)));
@@ -821,6 +831,9 @@ struct JsonPreview<'a> {
     current_known: bool,
     /// Written offers whose listed marketplaces the current listings do not say.
     listed_where_unknown: u64,
+    /// How the current listings were read live, and how fresh they are (absent otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    current_source: Option<&'a str>,
     #[serde(serialize_with = "ser_changes")]
     changes: (&'a Policy, &'a Preview),
     skipped: &'a [Skipped],
@@ -1029,6 +1042,7 @@ fn json_doc<'a>(policy: &'a Policy, preview: &'a Preview) -> JsonPreview<'a> {
         has_changes: preview.has_changes(),
         current_known: preview.current_known,
         listed_where_unknown: preview.listed_where_unknown,
+        current_source: preview.current_source.as_deref(),
         changes: (policy, preview),
         skipped: &preview.skipped,
         exposure: &preview.exposure,

@@ -117,6 +117,9 @@ pub struct Preview {
     /// Written offers whose seller SKU is listed, but the current listings do not say in which
     /// marketplaces (e.g. an All Listings report without `--current-marketplace`).
     pub listed_where_unknown: u64,
+    /// Where the current listings come from and how fresh they are, when read live (the
+    /// reports' creation times): said with the preview, as a note (not a warning).
+    pub current_source: Option<String>,
 }
 
 impl Preview {

@@ -144,6 +144,7 @@ struct Exchange {
     body: Vec<u8>,
     rate_limit: Option<f64>,
     request_id: Option<String>,
+    content_type: Option<String>,
 }
 
 pub struct Client {
@@ -580,6 +581,7 @@ impl Client {
         let rate_limit =
             header("x-amzn-RateLimit-Limit").and_then(|v| v.trim().parse::<f64>().ok());
         let request_id = header("x-amzn-RequestId");
+        let content_type = header("content-type");
         let body = resp.bytes().await.map_err(|e| NoAnswer {
             maybe_sent: true,
             reason: format!("connection error while reading: {}", e.without_url()),
@@ -589,6 +591,7 @@ impl Client {
             body: body.to_vec(),
             rate_limit,
             request_id,
+            content_type,
         })
     }
 
@@ -614,16 +617,30 @@ impl Client {
 
     /// Download a document (processing report) from its presigned URL, with retries.
     pub async fn download(&self, url: &str) -> Result<Vec<u8>, SpApiError> {
+        self.download_typed(url, "feed document download")
+            .await
+            .map(|(body, _)| body)
+    }
+
+    /// Download a document from its presigned URL, with retries: its bytes and the answer's
+    /// Content-Type (a report says its charset there). `what` names it in errors.
+    pub async fn download_typed(
+        &self,
+        url: &str,
+        what: &'static str,
+    ) -> Result<(Vec<u8>, Option<String>), SpApiError> {
         let url = self.document_url(url)?;
-        self.raw_with_retries("feed document download", || {
-            self.http.get(url.clone()).timeout(DOCUMENT_TIMEOUT)
-        })
-        .await
+        let x = self
+            .raw_with_retries(what, || {
+                self.http.get(url.clone()).timeout(DOCUMENT_TIMEOUT)
+            })
+            .await?;
+        Ok((x.body, x.content_type))
     }
 
     fn document_url(&self, url: &str) -> Result<Url, SpApiError> {
         let u = Url::parse(url).map_err(|_| SpApiError::Decode {
-            op: "feeds",
+            op: "document download",
             reason: "the document URL Amazon returned is not a URL".into(),
         })?;
         check_endpoint(&u)?;
@@ -634,13 +651,13 @@ impl Client {
         &self,
         what: &'static str,
         build: impl Fn() -> reqwest::RequestBuilder,
-    ) -> Result<Vec<u8>, SpApiError> {
+    ) -> Result<Exchange, SpApiError> {
         let mut attempt = 0;
         loop {
             self.requests.fetch_add(1, Ordering::Relaxed);
             let reason = match self.exchange(build()).await {
                 Err(e) => e.reason,
-                Ok(x) if x.status.is_success() => return Ok(x.body),
+                Ok(x) if x.status.is_success() => return Ok(x),
                 Ok(x)
                     if x.status == StatusCode::TOO_MANY_REQUESTS || x.status.is_server_error() =>
                 {

@@ -1,6 +1,7 @@
-//! `allot plan --current live`: read the current quantities of the SKUs a plan touches with
-//! getListingsItem, within its rate limit (5/s: 18,000 SKUs an hour; beyond a few thousand
-//! SKUs a downloaded All Listings report is faster).
+//! `allot plan --current live`: read the current listings of the seller SKUs a plan touches,
+//! one by one with getListingsItem (5/s: 18,000 reads an hour), or for a whole marketplace at
+//! once from its All Listings report (`super::reports`: minutes, whatever the number of SKUs).
+//! `auto` picks the report above [`AUTO_REPORT_ABOVE`] reads.
 
 use futures::StreamExt;
 use indicatif::ProgressBar;
@@ -100,18 +101,88 @@ async fn fetch_into(
     Ok(())
 }
 
-/// `--current live` for a whole preview: the current channels of every offer's seller SKU and
-/// the marketplaces it is listed in, read once per SKU and marketplace (a SKU shared by
-/// several marketplaces is read in each, so the preview knows where it really shows and never
-/// creates an offer where it is not listed).
-pub async fn fetch_current_for_offers(
-    client: &Client,
-    seller_id: &str,
-    offers: &[crate::model::Offer],
-    progress: &ProgressBar,
-) -> Result<Current, SpApiError> {
-    use std::collections::BTreeMap;
-    let mut groups: BTreeMap<(Region, String, String), Vec<String>> = BTreeMap::new();
+/// How `--current live` reads (`--live-read`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum LiveRead {
+    /// The All Listings report above 1,500 reads, getListingsItem per seller SKU below.
+    #[default]
+    Auto,
+    /// getListingsItem for each seller SKU and marketplace (5 a second).
+    Items,
+    /// One All Listings report per marketplace (Reports API).
+    Report,
+}
+
+/// Above this many reads (seller SKU x marketplace), `auto` reads reports: 1,500 reads take 5
+/// minutes at getListingsItem's 5 a second, about what Amazon takes to make a report (it
+/// publishes no figure: see docs/apply.md).
+pub const AUTO_REPORT_ABOVE: usize = 1_500;
+
+/// What `--current live` read, for the preview to say.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LiveSource {
+    /// (seller SKU, marketplace) pairs the offers name.
+    pub reads: usize,
+    /// The reports read, one per marketplace (empty: read item by item).
+    pub reports: Vec<super::reports::ReportRead>,
+    /// getListingsItem reads made (every read, or the seller SKUs with location channels
+    /// beside the reports).
+    pub items_read: usize,
+}
+
+impl LiveSource {
+    /// One line for the preview: how the current listings were read, and how fresh they are.
+    pub fn describe(&self) -> String {
+        if self.reports.is_empty() {
+            return format!(
+                "read live with getListingsItem ({} read{})",
+                self.items_read,
+                if self.items_read == 1 { "" } else { "s" }
+            );
+        }
+        let each: Vec<String> = self
+            .reports
+            .iter()
+            .map(|r| {
+                let mut t = format!("{} report {} created {}", r.code, r.report_id, r.created);
+                if r.reused {
+                    t.push_str(" (requested earlier)");
+                }
+                if r.no_data {
+                    t.push_str(" (cancelled by Amazon: no listings)");
+                }
+                t
+            })
+            .collect();
+        let mut out = format!(
+            "read live from All Listings reports: {}; a report can lag a few minutes behind recent writes",
+            each.join(", ")
+        );
+        if self.items_read > 0 {
+            out.push_str(&format!(
+                "; {} read{} of seller SKUs with location quantities with getListingsItem (the report shows no location quantities)",
+                self.items_read,
+                if self.items_read == 1 { "" } else { "s" }
+            ));
+        }
+        out
+    }
+}
+
+/// Which way `how` reads `reads` (seller SKU x marketplace) pairs: true for reports.
+pub fn by_report(how: LiveRead, reads: usize) -> bool {
+    match how {
+        LiveRead::Items => false,
+        LiveRead::Report => true,
+        LiveRead::Auto => reads > AUTO_REPORT_ABOVE,
+    }
+}
+
+type Groups = std::collections::BTreeMap<(Region, String, String), Vec<String>>;
+
+/// The (region, marketplace ID, code) → seller SKUs to read, sorted and unique.
+fn groups<'a>(offers: impl IntoIterator<Item = &'a crate::model::Offer>) -> Groups {
+    let mut groups = Groups::new();
     for o in offers {
         for (id, code) in o.marketplace_ids.iter().zip(o.marketplaces.iter()) {
             groups
@@ -124,9 +195,96 @@ pub async fn fetch_current_for_offers(
         skus.sort();
         skus.dedup();
     }
+    groups
+}
+
+/// `--current live` for a whole preview, the way `how` says (see [`by_report`]). With reports,
+/// the seller SKUs of offers that write location channels are still read one by one: the All
+/// Listings report has one quantity per row, and what it shows for location quantities is
+/// not documented, so a location quantity is never taken from it. `on_event` hears each
+/// report's progress ("US: report 5001 IN_PROGRESS").
+pub async fn fetch_current_live(
+    client: &Client,
+    seller_id: &str,
+    offers: &[crate::model::Offer],
+    how: LiveRead,
+    report: super::reports::ReportOptions,
+    progress: &ProgressBar,
+    on_event: &(dyn Fn(String) + Sync),
+) -> Result<(Current, LiveSource), SpApiError> {
+    let all = groups(offers);
+    let reads = all.values().map(Vec::len).sum();
+    if !by_report(how, reads) {
+        let current = fetch_groups(client, seller_id, &all, progress).await?;
+        let source = LiveSource {
+            reads,
+            reports: Vec::new(),
+            items_read: reads,
+        };
+        return Ok((current, source));
+    }
+    let reads_of = all.keys().map(|(region, id, code)| async move {
+        let code = crate::marketplaces::canonical(code).to_string();
+        super::reports::read_listings(client, *region, (id, &code), report, |report_id, status| {
+            on_event(format!("{code}: All Listings report {report_id} {status}"))
+        })
+        .await
+    });
+    let mut read = futures::future::try_join_all(reads_of).await?;
+    // Older reports first: a seller SKU in two marketplaces' reports keeps the newer reading
+    // (one quantity per seller SKU in a region).
+    read.sort_by(|a, b| a.1.created.cmp(&b.1.created));
+    let mut current = Current::default();
+    let mut source = LiveSource {
+        reads,
+        ..LiveSource::default()
+    };
+    for (listings, r) in read {
+        merge_into(&mut current, listings.current);
+        source.reports.push(r);
+    }
+    source.reports.sort_by(|a, b| a.code.cmp(&b.code));
+    // Offers that write a location: their seller SKUs read one by one, replacing the report's.
+    let located = groups(offers.iter().filter(|o| {
+        o.channels
+            .iter()
+            .any(|c| c.channel != crate::model::DEFAULT_CHANNEL)
+    }));
+    if !located.is_empty() {
+        let exact = fetch_groups(client, seller_id, &located, progress).await?;
+        for sku in located.values().flatten() {
+            current.listings.remove(sku);
+            current.listed_in.remove(sku);
+            current.amazon_fulfilled.remove(sku);
+        }
+        source.items_read = located.values().map(Vec::len).sum();
+        merge_into(&mut current, exact);
+    }
+    Ok((current, source))
+}
+
+/// Adds `more` to `into`: a seller SKU's channels and Amazon channel replaced by `more`'s, its
+/// marketplaces united.
+fn merge_into(into: &mut Current, more: Current) {
+    into.listings.extend(more.listings);
+    into.amazon_fulfilled.extend(more.amazon_fulfilled);
+    for (sku, markets) in more.listed_in {
+        let e = into.listed_in.entry(sku).or_default();
+        for m in markets.iter() {
+            e.insert(m.to_string());
+        }
+    }
+}
+
+async fn fetch_groups(
+    client: &Client,
+    seller_id: &str,
+    groups: &Groups,
+    progress: &ProgressBar,
+) -> Result<Current, SpApiError> {
     progress.set_length(groups.values().map(|v| v.len() as u64).sum());
     let mut current = Current::default();
-    for ((region, id, code), skus) in &groups {
+    for ((region, id, code), skus) in groups {
         let refs: Vec<&String> = skus.iter().collect();
         fetch_into(
             client,
@@ -140,6 +298,19 @@ pub async fn fetch_current_for_offers(
         .await?;
     }
     Ok(current)
+}
+
+/// `--current live` for a whole preview: the current channels of every offer's seller SKU and
+/// the marketplaces it is listed in, read once per SKU and marketplace (a SKU shared by
+/// several marketplaces is read in each, so the preview knows where it really shows and never
+/// creates an offer where it is not listed).
+pub async fn fetch_current_for_offers(
+    client: &Client,
+    seller_id: &str,
+    offers: &[crate::model::Offer],
+    progress: &ProgressBar,
+) -> Result<Current, SpApiError> {
+    fetch_groups(client, seller_id, &groups(offers), progress).await
 }
 
 #[cfg(test)]

@@ -9,7 +9,9 @@ pub mod journal;
 pub mod listings;
 pub mod live;
 pub mod ratelimit;
+pub mod reports;
 pub mod secret;
+pub mod supply_sources;
 
 pub use client::{Client, ClientConfig};
 pub use credentials::{Credentials, CredentialsError};
