@@ -173,7 +173,7 @@ pub fn fetch_live_current(
         &crate::model::Policy,
     )],
     seller_id: &str,
-    offers: &[crate::model::Offer],
+    wanted: &crate::spapi::live::Wanted,
 ) -> Result<(crate::model::Current, crate::spapi::live::LiveSource), ExitCode> {
     use crate::spapi::live;
     let fail = |r: miette::Report| super::fail(r, 1);
@@ -183,16 +183,18 @@ pub fn fetch_live_current(
         .enable_all()
         .build()
         .map_err(|e| fail(miette!("cannot start the async runtime: {e}")))?;
-    let sources_ok = rt
-        .block_on(super::sources::check_policies(&client, policies))
-        .map_err(|e| {
-            fail(miette!(
-                code = "allot::current-live",
-                help = "check the credentials, --endpoint and that the seller authorised the \
-                        app's Supply Sources role",
-                "cannot check the policies' supply sources: {e}"
-            ))
-        })?;
+    let sources_ok = live.skip_source_check
+        || rt
+            .block_on(super::sources::check_policies(&client, policies))
+            .map_err(|e| {
+                fail(miette!(
+                    code = "allot::current-live",
+                    help = "check the credentials, --endpoint and that the app may use the \
+                            Supply Sources API; or pass --skip-source-check to plan without \
+                            checking the policies' supply_source strings",
+                    "cannot check the policies' supply sources: {e}"
+                ))
+            })?;
     if !sources_ok {
         return Err(fail(miette!(
             code = "allot::current-live",
@@ -201,10 +203,7 @@ pub fn fetch_live_current(
             "refusing to plan writes to supply sources the seller does not have, or that are not active"
         )));
     }
-    let reads: usize = offers
-        .iter()
-        .map(|o| o.marketplace_ids.len())
-        .sum::<usize>();
+    let reads = wanted.reads();
     let by_report = live::by_report(live.live_read, reads);
     eprintln!(
         "reading the current listings live: {}",
@@ -231,7 +230,7 @@ pub fn fetch_live_current(
     let r = rt.block_on(live::fetch_current_live(
         &client,
         seller_id,
-        offers,
+        wanted,
         live.live_read,
         report,
         &pb,

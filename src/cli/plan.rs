@@ -22,7 +22,7 @@ pub enum Format {
     Table,
     /// A pull-request comment: summary first, changes in a collapsible section.
     Markdown,
-    /// Everything, with provenance and holds (`format_version` 1.1; see docs/inventory.md).
+    /// Everything, with provenance and holds (`format_version` 1.2; see docs/inventory.md).
     Json,
 }
 
@@ -109,6 +109,11 @@ pub struct LiveArgs {
     /// report).
     #[arg(long, value_name = "AGE", default_value = "1h", value_parser = super::apply::parse_duration)]
     pub report_timeout: std::time::Duration,
+    /// Do not check the policies' `supply_source`s with the Supply Sources API first (e.g. the
+    /// app lacks access to it). Without the check, a location quantity written to a supply
+    /// source the seller does not have is refused by Amazon only at apply.
+    #[arg(long)]
+    pub skip_source_check: bool,
 }
 
 /// `--current live`: read the current listings from the SP-API instead of a file.
@@ -592,23 +597,31 @@ pub fn run(mut args: PlanArgs) -> ExitCode {
     // Only the JSON preview prints each offer's steps.
     loaded.options.drop_steps = args.format != Format::Json;
     if live {
-        // The SKUs to read are the offers the policy makes: simulate once without current.
-        let (policy, first) = match simulate(&loaded) {
-            Ok(p) => p,
-            Err(code) => return code,
+        // The SKUs to read are the offers the policies make: simulated once without current,
+        // gathering only which seller SKUs to read in which marketplace (not the offers).
+        let mut wanted = crate::spapi::live::Wanted::default();
+        let options = sim::Options {
+            drop_steps: true,
+            ..loaded.options
         };
-        let offers: Vec<_> = first.changes.into_iter().map(|c| c.offer).collect();
+        for m in &loaded.members {
+            if let Err(e) = sim::run_into(&m.policy, &m.stock, None, options, &mut wanted) {
+                eprint!("{e}");
+                return ExitCode::from(1);
+            }
+        }
+        wanted.finish();
         let policies: Vec<_> = loaded
             .members
             .iter()
             .map(|m| (&m.file, &m.policy))
             .collect();
+        let seller_id = policies
+            .first()
+            .map(|(_, p)| p.seller_id.clone())
+            .unwrap_or_default();
         let read = super::apply::fetch_live_current(
-            &args.conn,
-            &args.live,
-            &policies,
-            &policy.seller_id,
-            &offers,
+            &args.conn, &args.live, &policies, &seller_id, &wanted,
         );
         match read {
             Ok((c, source)) => {

@@ -180,22 +180,61 @@ pub fn by_report(how: LiveRead, reads: usize) -> bool {
 
 type Groups = std::collections::BTreeMap<(Region, String, String), Vec<String>>;
 
-/// The (region, marketplace ID, code) → seller SKUs to read, sorted and unique.
-fn groups<'a>(offers: impl IntoIterator<Item = &'a crate::model::Offer>) -> Groups {
-    let mut groups = Groups::new();
-    for o in offers {
+/// What `--current live` reads: the seller SKUs of each marketplace the offers name (by
+/// region, marketplace ID and code), and those of the offers that write a location channel.
+/// Gathered offer by offer (a [`crate::sim::Sink`]), so a million offers need not be kept.
+#[derive(Debug, Default)]
+pub struct Wanted {
+    groups: Groups,
+    located: Groups,
+}
+
+impl Wanted {
+    pub fn from_offers<'a>(offers: impl IntoIterator<Item = &'a crate::model::Offer>) -> Self {
+        let mut w = Wanted::default();
+        offers.into_iter().for_each(|o| w.add(o));
+        w.finish();
+        w
+    }
+
+    pub fn add(&mut self, o: &crate::model::Offer) {
+        let located = o
+            .channels
+            .iter()
+            .any(|c| c.channel != crate::model::DEFAULT_CHANNEL);
         for (id, code) in o.marketplace_ids.iter().zip(o.marketplaces.iter()) {
-            groups
-                .entry((o.region, id.clone(), code.clone()))
+            let key = (o.region, id.clone(), code.clone());
+            if located {
+                self.located
+                    .entry(key.clone())
+                    .or_default()
+                    .push(o.seller_sku.clone());
+            }
+            self.groups
+                .entry(key)
                 .or_default()
                 .push(o.seller_sku.clone());
         }
     }
-    for skus in groups.values_mut() {
-        skus.sort();
-        skus.dedup();
+
+    /// Sorts and dedups the seller SKUs (call after the last `add`).
+    pub fn finish(&mut self) {
+        for skus in self.groups.values_mut().chain(self.located.values_mut()) {
+            skus.sort_unstable();
+            skus.dedup();
+        }
     }
-    groups
+
+    /// (seller SKU, marketplace) pairs to read.
+    pub fn reads(&self) -> usize {
+        self.groups.values().map(Vec::len).sum()
+    }
+}
+
+impl crate::sim::Sink for Wanted {
+    fn offer(&mut self, change: crate::model::OfferChange, _: crate::sim::Provenance) {
+        self.add(&change.offer);
+    }
 }
 
 /// `--current live` for a whole preview, the way `how` says (see [`by_report`]). With reports,
@@ -206,16 +245,16 @@ fn groups<'a>(offers: impl IntoIterator<Item = &'a crate::model::Offer>) -> Grou
 pub async fn fetch_current_live(
     client: &Client,
     seller_id: &str,
-    offers: &[crate::model::Offer],
+    wanted: &Wanted,
     how: LiveRead,
     report: super::reports::ReportOptions,
     progress: &ProgressBar,
     on_event: &(dyn Fn(String) + Sync),
 ) -> Result<(Current, LiveSource), SpApiError> {
-    let all = groups(offers);
-    let reads = all.values().map(Vec::len).sum();
+    let all = &wanted.groups;
+    let reads = wanted.reads();
     if !by_report(how, reads) {
-        let current = fetch_groups(client, seller_id, &all, progress).await?;
+        let current = fetch_groups(client, seller_id, all, progress).await?;
         let source = LiveSource {
             reads,
             reports: Vec::new(),
@@ -245,13 +284,9 @@ pub async fn fetch_current_live(
     }
     source.reports.sort_by(|a, b| a.code.cmp(&b.code));
     // Offers that write a location: their seller SKUs read one by one, replacing the report's.
-    let located = groups(offers.iter().filter(|o| {
-        o.channels
-            .iter()
-            .any(|c| c.channel != crate::model::DEFAULT_CHANNEL)
-    }));
+    let located = &wanted.located;
     if !located.is_empty() {
-        let exact = fetch_groups(client, seller_id, &located, progress).await?;
+        let exact = fetch_groups(client, seller_id, located, progress).await?;
         for sku in located.values().flatten() {
             current.listings.remove(sku);
             current.listed_in.remove(sku);
@@ -310,7 +345,13 @@ pub async fn fetch_current_for_offers(
     offers: &[crate::model::Offer],
     progress: &ProgressBar,
 ) -> Result<Current, SpApiError> {
-    fetch_groups(client, seller_id, &groups(offers), progress).await
+    fetch_groups(
+        client,
+        seller_id,
+        &Wanted::from_offers(offers).groups,
+        progress,
+    )
+    .await
 }
 
 #[cfg(test)]
