@@ -2210,7 +2210,14 @@ const ALL_LISTINGS: &str = "GET_MERCHANT_LISTINGS_ALL_DATA";
 /// Check `v` against the definition `def` of Amazon's model file `model` (Swagger 2.0
 /// definitions wrapped into a Draft 4 schema).
 fn check_model(model: &str, def: &str, v: &Value) {
-    let Some(dir) = models_dir() else { return };
+    let errors = model_errors(model, def, v);
+    assert!(errors.is_empty(), "{def} does not match: {errors:?}\n{v}");
+}
+
+fn model_errors(model: &str, def: &str, v: &Value) -> Vec<String> {
+    let Some(dir) = models_dir() else {
+        return Vec::new();
+    };
     let text = std::fs::read_to_string(dir.join(model)).unwrap();
     let m: Value = serde_json::from_str(&text).unwrap();
     let schema = json!({
@@ -2222,8 +2229,36 @@ fn check_model(model: &str, def: &str, v: &Value) {
         .with_draft(jsonschema::Draft::Draft4)
         .build(&schema)
         .expect("the model's definitions compile");
-    let errors: Vec<String> = validator.iter_errors(v).map(|e| e.to_string()).collect();
-    assert!(errors.is_empty(), "{def} does not match: {errors:?}\n{v}");
+    validator.iter_errors(v).map(|e| e.to_string()).collect()
+}
+
+/// The checks above have teeth: a wrong answer fails them.
+#[test]
+fn model_checks_reject_wrong_answers() {
+    if models_dir().is_none() {
+        return;
+    }
+    let r = "reports_2021-06-30.json";
+    assert!(!model_errors(r, "Report", &json!({ "reportId": 1 })).is_empty());
+    assert!(
+        !model_errors(
+            r,
+            "ReportDocument",
+            &json!({ "url": "x", "compressionAlgorithm": "ZIP" })
+        )
+        .is_empty()
+    );
+    assert!(!model_errors(r, "ErrorList", &json!({ "errors": [{ "code": "X" }] })).is_empty());
+    let s = "supplySources_2020-07-01.json";
+    assert!(!model_errors(s, "SupplySource", &json!({ "status": "Deleted" })).is_empty());
+    assert!(
+        !model_errors(
+            s,
+            "CreateSupplySourceResponse",
+            &json!({ "supplySourceId": "x" })
+        )
+        .is_empty()
+    );
 }
 
 fn check_reports(def: &str, v: &Value) {
