@@ -2374,7 +2374,11 @@ async fn all_listings_report_flow_is_a_snapshot_of_the_listings() {
     assert_eq!(api.seed(report_seed()).await.0, StatusCode::OK);
     let id = create_report(&api, &[US]).await;
     let (report, seen) = wait_report(&api, &id).await;
-    assert_eq!(seen, ["IN_QUEUE", "IN_PROGRESS", "DONE"]);
+    // In order, none skipped but the middle one on a very busy machine.
+    assert!(
+        seen == ["IN_QUEUE", "IN_PROGRESS", "DONE"] || seen == ["IN_QUEUE", "DONE"],
+        "{seen:?}"
+    );
     assert_eq!(report["reportType"], ALL_LISTINGS);
     assert_eq!(report["marketplaceIds"], json!([US]));
     assert!(report["processingStartTime"].is_string() && report["processingEndTime"].is_string());

@@ -150,5 +150,6 @@ mod tests {
         assert_eq!(ApiOp::CreateReport.usage_plan(), (0.0167, 15.0));
         assert_eq!(ApiOp::GetReport.usage_plan(), (2.0, 15.0));
         assert_eq!(ApiOp::GetReportDocument.usage_plan(), (0.0167, 15.0));
+        assert_eq!(ApiOp::CancelReport.usage_plan(), (0.0222, 10.0));
     }
 }
