@@ -3070,3 +3070,31 @@ async fn cli_seeds_the_example_supply_sources() {
         "{err}"
     );
 }
+
+/// A page token is the client's to send: a huge offset is an empty page, never a crash.
+#[tokio::test]
+async fn huge_page_offsets_are_empty_pages() {
+    let h = start_quick().await;
+    let api = Api::login(&h).await;
+    let huge = usize::MAX;
+    let r = api
+        .call(
+            Method::GET,
+            &format!("{SOURCES}?nextPageToken=ss-{huge}"),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["supplySources"], json!([]));
+    let r = api
+        .call(
+            Method::GET,
+            &format!(
+                "/listings/2021-08-01/items/{SELLER}?marketplaceIds={US}&pageToken=page-{huge}"
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    h.shutdown().await;
+}

@@ -451,7 +451,7 @@ pub async fn get_feeds(State(shared): State<Arc<Shared>>, req: Request) -> Respo
                 .map(|f| feed_json(f))
                 .collect();
             let mut body = json!({ "feeds": page });
-            if offset + page_size < feeds.len() {
+            if offset.saturating_add(page_size) < feeds.len() {
                 let next = FeedsPage {
                     offset: offset + page_size,
                     ..q.clone()

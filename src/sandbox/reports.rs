@@ -365,7 +365,8 @@ pub async fn get_reports(State(shared): State<Arc<Shared>>, req: Request) -> Res
                 .map(|r| report_json(r))
                 .collect();
             let mut body = json!({ "reports": page });
-            if q.offset + q.page_size < reports.len() {
+            // A token's offset is the client's to send: never overflow on it.
+            if q.offset.saturating_add(q.page_size) < reports.len() {
                 let next = ReportsPage {
                     offset: q.offset + q.page_size,
                     ..q.clone()
