@@ -3098,3 +3098,44 @@ async fn huge_page_offsets_are_empty_pages() {
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     h.shutdown().await;
 }
+
+/// A seller SKU no row can hold (only a hand-edited state file can have one) is left out of
+/// the report and counted, never written as a broken line.
+#[tokio::test]
+async fn a_sku_with_a_tab_is_left_out_of_the_report_and_counted() {
+    use allot::amazon::{Listing, ListingKey};
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("state.json");
+    let mut state = sandbox::State::new();
+    for sku in ["OK-1", "BAD\tSKU", "BAD\nSKU"] {
+        state.amazon.seed(
+            ListingKey {
+                seller_id: SELLER.into(),
+                region: allot::marketplaces::Region::NA,
+                seller_sku: sku.into(),
+            },
+            Listing {
+                marketplaces: [US.to_string()].into(),
+                channels: [("DEFAULT".to_string(), 1)].into(),
+            },
+        );
+    }
+    std::fs::write(&file, serde_json::to_vec(&state).unwrap()).unwrap();
+    let h = start(SandboxConfig {
+        state_file: Some(file),
+        rate_scale: 100.0,
+        ..SandboxConfig::default()
+    })
+    .await;
+    let api = Api::login(&h).await;
+    let id = create_report(&api, &[US]).await;
+    let (report, _) = wait_report(&api, &id).await;
+    assert!(report.get("rowsLeftOut").is_none());
+    let (_, bytes) = download_report(&api, report["reportDocumentId"].as_str().unwrap()).await;
+    let text = String::from_utf8(bytes).unwrap();
+    assert_eq!(text.lines().count(), 2, "{text:?}");
+    assert!(text.lines().all(|l| l.split('\t').count() == 29));
+    let s = api.inspect("/_sandbox/state").await;
+    assert_eq!(s["reports"][0]["rowsLeftOut"], 2);
+    h.shutdown().await;
+}
