@@ -2199,3 +2199,943 @@ async fn get_feeds_next_token_keeps_page_size_and_filters() {
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     h.shutdown().await;
 }
+
+// ---- Reports API 2021-06-30 and Supply Sources API 2020-07-01 ----
+
+const CA: &str = "A2EUQ1WTGCTBG2";
+const REPORTS: &str = "/reports/2021-06-30/reports";
+const SOURCES: &str = "/supplySources/2020-07-01/supplySources";
+const ALL_LISTINGS: &str = "GET_MERCHANT_LISTINGS_ALL_DATA";
+
+/// Check `v` against the definition `def` of Amazon's model file `model` (Swagger 2.0
+/// definitions wrapped into a Draft 4 schema).
+fn check_model(model: &str, def: &str, v: &Value) {
+    let errors = model_errors(model, def, v);
+    assert!(errors.is_empty(), "{def} does not match: {errors:?}\n{v}");
+}
+
+fn model_errors(model: &str, def: &str, v: &Value) -> Vec<String> {
+    let Some(dir) = models_dir() else {
+        return Vec::new();
+    };
+    let text = std::fs::read_to_string(dir.join(model)).unwrap();
+    let m: Value = serde_json::from_str(&text).unwrap();
+    let schema = json!({
+        "$schema": "http://json-schema.org/draft-04/schema#",
+        "$ref": format!("#/definitions/{def}"),
+        "definitions": m["definitions"],
+    });
+    let validator = jsonschema::options()
+        .with_draft(jsonschema::Draft::Draft4)
+        .build(&schema)
+        .expect("the model's definitions compile");
+    validator.iter_errors(v).map(|e| e.to_string()).collect()
+}
+
+/// The checks above have teeth: a wrong answer fails them.
+#[test]
+fn model_checks_reject_wrong_answers() {
+    if models_dir().is_none() {
+        return;
+    }
+    let r = "reports_2021-06-30.json";
+    assert!(!model_errors(r, "Report", &json!({ "reportId": 1 })).is_empty());
+    assert!(
+        !model_errors(
+            r,
+            "ReportDocument",
+            &json!({ "url": "x", "compressionAlgorithm": "ZIP" })
+        )
+        .is_empty()
+    );
+    assert!(!model_errors(r, "ErrorList", &json!({ "errors": [{ "code": "X" }] })).is_empty());
+    let s = "supplySources_2020-07-01.json";
+    assert!(!model_errors(s, "SupplySource", &json!({ "status": "Deleted" })).is_empty());
+    assert!(
+        !model_errors(
+            s,
+            "CreateSupplySourceResponse",
+            &json!({ "supplySourceId": "x" })
+        )
+        .is_empty()
+    );
+}
+
+fn check_reports(def: &str, v: &Value) {
+    check_model("reports_2021-06-30.json", def, v);
+}
+
+fn check_sources(def: &str, v: &Value) {
+    check_model("supplySources_2020-07-01.json", def, v);
+}
+
+/// createReport for the All Listings report; the report ID.
+async fn create_report(api: &Api, mkts: &[&str]) -> String {
+    let r = api
+        .call(
+            Method::POST,
+            REPORTS,
+            Some(json!({ "reportType": ALL_LISTINGS, "marketplaceIds": mkts })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+    check_reports("CreateReportResponse", &r.body);
+    r.body["reportId"].as_str().unwrap().to_string()
+}
+
+/// Poll getReport until the report is final (429s waited out); the report and statuses seen.
+async fn wait_report(api: &Api, id: &str) -> (Value, Vec<String>) {
+    let mut seen: Vec<String> = Vec::new();
+    for _ in 0..1000 {
+        let r = api
+            .call(Method::GET, &format!("{REPORTS}/{id}"), None)
+            .await;
+        if r.status == StatusCode::TOO_MANY_REQUESTS {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            continue;
+        }
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        check_reports("Report", &r.body);
+        let status = r.body["processingStatus"].as_str().unwrap().to_string();
+        if seen.last() != Some(&status) {
+            seen.push(status.clone());
+        }
+        if ["DONE", "FATAL", "CANCELLED"].contains(&status.as_str()) {
+            return (r.body, seen);
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("report {id} never finished: {seen:?}");
+}
+
+/// getReportDocument, then the download, decompressed when GZIP.
+async fn download_report(api: &Api, doc_id: &str) -> (Value, Vec<u8>) {
+    let r = api
+        .call(
+            Method::GET,
+            &format!("/reports/2021-06-30/documents/{doc_id}"),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    check_reports("ReportDocument", &r.body);
+    let url = r.body["url"].as_str().unwrap();
+    assert!(url.starts_with(&api.base), "{url}");
+    let resp = api.c.get(url).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(
+        resp.headers()["content-type"],
+        "text/tab-separated-values; charset=UTF-8"
+    );
+    let bytes = resp.bytes().await.unwrap().to_vec();
+    let bytes = if r.body["compressionAlgorithm"] == "GZIP" {
+        let mut out = Vec::new();
+        flate2::read::GzDecoder::new(&bytes[..])
+            .read_to_end(&mut out)
+            .unwrap();
+        out
+    } else {
+        bytes
+    };
+    (r.body, bytes)
+}
+
+fn report_seed() -> Value {
+    json!([
+        { "sku": "M-1", "marketplaceIds": [US], "attributes": { "item_name": [{ "value": "Yoga\tmat" }] },
+          "fulfillmentAvailability": [{ "fulfillmentChannelCode": "DEFAULT", "quantity": 5 }] },
+        { "sku": "F-1", "marketplaceIds": [US],
+          "fulfillmentAvailability": [{ "fulfillmentChannelCode": "AMAZON_NA", "quantity": 12 }] },
+        { "sku": "C-1", "marketplaceIds": [CA],
+          "fulfillmentAvailability": [{ "fulfillmentChannelCode": "DEFAULT", "quantity": 3 }] },
+        { "sku": "I-1", "marketplaceIds": [US],
+          "fulfillmentAvailability": [{ "fulfillmentChannelCode": "DEFAULT", "quantity": 0 }] },
+        { "sku": "B-1", "marketplaceIds": [US, CA],
+          "fulfillmentAvailability": [{ "fulfillmentChannelCode": "DEFAULT", "quantity": 2 }] }
+    ])
+}
+
+fn report_options(gzip: bool) -> SandboxOptions {
+    SandboxOptions {
+        // 300 ms a phase at rate scale 20: every status is seen even on a busy machine.
+        report_queue_time: Duration::from_secs(6),
+        report_processing_time: Duration::from_secs(6),
+        gzip_reports: gzip,
+        ..SandboxOptions::default()
+    }
+}
+
+#[tokio::test]
+async fn all_listings_report_flow_is_a_snapshot_of_the_listings() {
+    let h = sandbox::start_with(fast(), report_options(false))
+        .await
+        .unwrap();
+    let api = Api::login(&h).await;
+    assert_eq!(api.seed(report_seed()).await.0, StatusCode::OK);
+    let id = create_report(&api, &[US]).await;
+    let (report, seen) = wait_report(&api, &id).await;
+    // In order, none skipped but the middle one on a very busy machine.
+    assert!(
+        seen == ["IN_QUEUE", "IN_PROGRESS", "DONE"] || seen == ["IN_QUEUE", "DONE"],
+        "{seen:?}"
+    );
+    assert_eq!(report["reportType"], ALL_LISTINGS);
+    assert_eq!(report["marketplaceIds"], json!([US]));
+    assert!(report["processingStartTime"].is_string() && report["processingEndTime"].is_string());
+    assert!(report.get("rowsLeftOut").is_none());
+    let doc_id = report["reportDocumentId"].as_str().unwrap().to_string();
+    assert!(doc_id.starts_with("amzn1.spdoc.1.4.na."), "{doc_id}");
+    let (doc, bytes) = download_report(&api, &doc_id).await;
+    assert!(doc.get("compressionAlgorithm").is_none());
+    let text = String::from_utf8(bytes.clone()).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines[0],
+        allot::amazon::reports::ALL_LISTINGS_COLUMNS.join("\t")
+    );
+    assert!(lines.iter().all(|l| l.split('\t').count() == 29), "{text}");
+    // Sorted by seller SKU; C-1 is listed only in CA.
+    let skus: Vec<&str> = lines[1..]
+        .iter()
+        .map(|l| l.split('\t').nth(3).unwrap())
+        .collect();
+    assert_eq!(skus, ["B-1", "F-1", "I-1", "M-1"]);
+    let m1: Vec<&str> = lines[4].split('\t').collect();
+    assert_eq!(
+        (m1[0], m1[5], m1[26], m1[28]),
+        ("Yoga mat", "5", "DEFAULT", "Active")
+    );
+    let i1: Vec<&str> = lines[3].split('\t').collect();
+    assert_eq!((i1[5], i1[28]), ("0", "Inactive"));
+    let f1: Vec<&str> = lines[2].split('\t').collect();
+    assert_eq!((f1[5], f1[26], f1[28]), ("", "AMAZON_NA", "Active"));
+
+    // allot's own reader of the report reads it as Amazon's.
+    let l = allot::listings::read_from(
+        "report.txt",
+        &bytes[..],
+        allot::listings::Format::Amazon,
+        Some("US"),
+    )
+    .unwrap();
+    let q = |sku: &str| {
+        l.current
+            .listings
+            .get(sku)
+            .and_then(|c| c.get("DEFAULT").copied())
+    };
+    assert_eq!(q("M-1"), Some(5));
+    assert_eq!(q("B-1"), Some(2));
+    assert_eq!(q("I-1"), Some(0));
+    assert_eq!(q("C-1"), None);
+    assert!(!l.current.listed_in.contains_key("C-1"));
+    assert_eq!(
+        l.current.amazon_fulfilled.get("F-1").map(String::as_str),
+        Some("AMAZON_NA")
+    );
+    assert!(l.current.listed_in["M-1"].contains("US"));
+
+    // A write after DONE does not change the document.
+    let r = api
+        .patch("M-1", US, op("merge", fa(&[("DEFAULT", 9)])))
+        .await;
+    assert_eq!(r.body["status"], "ACCEPTED");
+    let (_, again) = download_report(&api, &doc_id).await;
+    assert_eq!(again, bytes);
+    // A new report sees it.
+    let id2 = create_report(&api, &[US, CA]).await;
+    let (report2, _) = wait_report(&api, &id2).await;
+    let (_, bytes2) = download_report(&api, report2["reportDocumentId"].as_str().unwrap()).await;
+    let text2 = String::from_utf8(bytes2).unwrap();
+    assert!(text2.lines().any(|l| l.split('\t').nth(3) == Some("C-1")));
+    assert!(text2.lines().any(|l| {
+        let c: Vec<&str> = l.split('\t').collect();
+        c[3] == "M-1" && c[5] == "9"
+    }));
+    // The report document is not a feed document.
+    let r = api
+        .call(
+            Method::GET,
+            &format!("/feeds/2021-06-30/documents/{doc_id}"),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    h.shutdown().await;
+}
+
+#[tokio::test]
+async fn all_listings_report_can_be_gzipped() {
+    let h = sandbox::start_with(fast(), report_options(true))
+        .await
+        .unwrap();
+    let api = Api::login(&h).await;
+    api.seed(report_seed()).await;
+    let id = create_report(&api, &[US]).await;
+    let (report, _) = wait_report(&api, &id).await;
+    let (doc, bytes) = download_report(&api, report["reportDocumentId"].as_str().unwrap()).await;
+    assert_eq!(doc["compressionAlgorithm"], "GZIP");
+    let text = String::from_utf8(bytes).unwrap();
+    assert!(text.starts_with("item-name\titem-description\t"), "{text}");
+    assert_eq!(text.lines().count(), 5);
+    h.shutdown().await;
+}
+
+#[tokio::test]
+async fn get_reports_filters_and_pages() {
+    let h = start_quick().await;
+    let api = Api::login(&h).await;
+    let a = create_report(&api, &[US]).await;
+    let b = create_report(&api, &[CA]).await;
+    let c = create_report(&api, &[US]).await;
+    for id in [&a, &b, &c] {
+        wait_report(&api, id).await;
+    }
+    let get = |q: String| {
+        let api = &api;
+        async move { api.call(Method::GET, &format!("{REPORTS}?{q}"), None).await }
+    };
+    let r = get(format!("reportTypes={ALL_LISTINGS}")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    check_reports("GetReportsResponse", &r.body);
+    let ids: Vec<&str> = r.body["reports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["reportId"].as_str().unwrap())
+        .collect();
+    // Newest first.
+    assert_eq!(ids, [c.as_str(), b.as_str(), a.as_str()]);
+    assert!(r.body.get("nextToken").is_none());
+
+    // pageSize 1, then nextToken alone: every report once, in order.
+    let mut paged = Vec::new();
+    let mut r = get(format!("reportTypes={ALL_LISTINGS}&pageSize=1")).await;
+    loop {
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        check_reports("GetReportsResponse", &r.body);
+        assert_eq!(r.body["reports"].as_array().unwrap().len(), 1);
+        paged.push(
+            r.body["reports"][0]["reportId"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
+        let Some(t) = r.body["nextToken"].as_str().map(str::to_string) else {
+            break;
+        };
+        let t = percent_encoding::utf8_percent_encode(&t, percent_encoding::NON_ALPHANUMERIC);
+        r = get(format!("nextToken={t}")).await;
+    }
+    assert_eq!(paged, [c.clone(), b.clone(), a.clone()]);
+
+    let r = get(format!("reportTypes={ALL_LISTINGS}&marketplaceIds={CA}")).await;
+    assert_eq!(r.body["reports"].as_array().unwrap().len(), 1);
+    assert_eq!(r.body["reports"][0]["reportId"], b.as_str());
+    let r = get(format!(
+        "reportTypes={ALL_LISTINGS}&processingStatuses=IN_QUEUE,FATAL"
+    ))
+    .await;
+    assert_eq!(r.body["reports"], json!([]));
+    let r = get(format!(
+        "reportTypes={ALL_LISTINGS}&processingStatuses=DONE"
+    ))
+    .await;
+    assert_eq!(r.body["reports"].as_array().unwrap().len(), 3);
+    let r = get(format!(
+        "reportTypes={ALL_LISTINGS}&createdSince=2020-01-01T00:00:00Z&createdUntil=2020-02-01T00:00:00Z"
+    ))
+    .await;
+    assert_eq!(r.body["reports"], json!([]), "{}", r.body);
+    let r = get("reportTypes=GET_FLAT_FILE_OPEN_LISTINGS_DATA".into()).await;
+    assert_eq!(r.body["reports"], json!([]));
+
+    // Invalid queries: 400 naming the parameter.
+    for (q, name) in [
+        ("pageSize=1".to_string(), "reportTypes"),
+        (format!("reportTypes={ALL_LISTINGS}&pageSize=0"), "pageSize"),
+        (
+            format!("reportTypes={ALL_LISTINGS}&pageSize=101"),
+            "pageSize",
+        ),
+        (
+            format!("reportTypes={ALL_LISTINGS}&processingStatuses=READY"),
+            "processingStatuses",
+        ),
+        (
+            format!("reportTypes={ALL_LISTINGS}&createdSince=yesterday"),
+            "createdSince",
+        ),
+        (
+            format!("reportTypes={ALL_LISTINGS}&createdUntil=2020-01-01T00:00:00Z"),
+            "createdSince",
+        ),
+        (
+            format!("reportTypes={ALL_LISTINGS}&marketplaceIds=NOPE"),
+            "marketplaceIds",
+        ),
+        ("nextToken=garbage".to_string(), "nextToken"),
+        (
+            format!("nextToken=x&reportTypes={ALL_LISTINGS}"),
+            "nextToken",
+        ),
+    ] {
+        let r = get(q.clone()).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{q}: {}", r.body);
+        check_reports("ErrorList", &r.body);
+        assert_eq!(r.body["errors"][0]["code"], "InvalidInput");
+        let msg = r.body["errors"][0]["message"].as_str().unwrap();
+        assert!(msg.contains(name), "{q}: {msg}");
+    }
+
+    // Unknown IDs: 404 in Amazon's error shape.
+    for path in [
+        format!("{REPORTS}/999"),
+        "/reports/2021-06-30/documents/amzn1.spdoc.1.4.na.nope".to_string(),
+    ] {
+        let r = api.call(Method::GET, &path, None).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{path}");
+        check_reports("ErrorList", &r.body);
+    }
+    h.shutdown().await;
+}
+
+#[tokio::test]
+async fn create_report_is_validated_like_the_model() {
+    let h = start_quick().await;
+    let api = Api::login(&h).await;
+    for (body, needle) in [
+        (
+            json!({ "reportType": "GET_FLAT_FILE_OPEN_LISTINGS_DATA", "marketplaceIds": [US] }),
+            ALL_LISTINGS,
+        ),
+        (json!({ "marketplaceIds": [US] }), "reportType"),
+        (json!({ "reportType": ALL_LISTINGS }), "marketplaceIds"),
+        (
+            json!({ "reportType": ALL_LISTINGS, "marketplaceIds": [] }),
+            "marketplaceIds",
+        ),
+        (
+            json!({ "reportType": ALL_LISTINGS, "marketplaceIds": [US, DE] }),
+            "regions",
+        ),
+        (
+            json!({ "reportType": ALL_LISTINGS, "marketplaceIds": ["NOPE"] }),
+            "NOPE",
+        ),
+        (
+            json!({ "reportType": ALL_LISTINGS, "marketplaceIds": vec![US; 26] }),
+            "25",
+        ),
+        (
+            json!({ "reportType": ALL_LISTINGS, "marketplaceIds": [US], "format": "tsv" }),
+            "format",
+        ),
+        (
+            json!({ "reportType": ALL_LISTINGS, "marketplaceIds": [US], "dataStartTime": "soon" }),
+            "dataStartTime",
+        ),
+        (
+            json!({ "reportType": ALL_LISTINGS, "marketplaceIds": [US], "reportOptions": { "a": 1 } }),
+            "reportOptions",
+        ),
+    ] {
+        let r = api.call(Method::POST, REPORTS, Some(body.clone())).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{body}: {}", r.body);
+        check_reports("ErrorList", &r.body);
+        let msg = r.body["errors"][0]["message"].as_str().unwrap();
+        assert!(msg.contains(needle), "{body}: {msg}");
+    }
+    // Not declared JSON: 415.
+    let r = api
+        .c
+        .post(format!("{}{REPORTS}", api.base))
+        .header("x-amz-access-token", &api.token)
+        .body(json!({ "reportType": ALL_LISTINGS, "marketplaceIds": [US] }).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    // Nothing was created.
+    assert!(h.state().reports.is_empty());
+    h.shutdown().await;
+}
+
+#[tokio::test]
+async fn cancel_report_only_while_in_queue() {
+    let h = sandbox::start_with(
+        SandboxConfig {
+            rate_scale: 1_000_000.0,
+            ..SandboxConfig::default()
+        },
+        SandboxOptions {
+            // Queued for good (an hour at this scale), so the cancel always comes first.
+            report_queue_time: Duration::from_secs(3_600_000_000),
+            ..SandboxOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    let api = Api::login(&h).await;
+    let id = create_report(&api, &[US]).await;
+    let r = api
+        .call(Method::DELETE, &format!("{REPORTS}/{id}"), None)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let r = api
+        .call(Method::GET, &format!("{REPORTS}/{id}"), None)
+        .await;
+    check_reports("Report", &r.body);
+    assert_eq!(r.body["processingStatus"], "CANCELLED");
+    assert!(r.body.get("reportDocumentId").is_none());
+    let r = api
+        .call(Method::DELETE, &format!("{REPORTS}/{id}"), None)
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    check_reports("ErrorList", &r.body);
+    let r = api
+        .call(Method::DELETE, &format!("{REPORTS}/12"), None)
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    h.shutdown().await;
+}
+
+#[tokio::test]
+async fn create_report_is_throttled_after_its_burst() {
+    // Amazon's rates: createReport 0.0167/s, burst 15.
+    let h = start(SandboxConfig::default()).await;
+    let api = Api::login(&h).await;
+    for i in 0..15 {
+        let r = api
+            .call(
+                Method::POST,
+                REPORTS,
+                Some(json!({ "reportType": ALL_LISTINGS, "marketplaceIds": [US] })),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::ACCEPTED, "request {i}: {}", r.body);
+        assert_eq!(r.headers["x-amzn-RateLimit-Limit"], "0.0167");
+    }
+    let r = api
+        .call(
+            Method::POST,
+            REPORTS,
+            Some(json!({ "reportType": ALL_LISTINGS, "marketplaceIds": [US] })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    check_reports("ErrorList", &r.body);
+    assert_eq!(r.body["errors"][0]["code"], "QuotaExceeded");
+    assert_eq!(h.state().reports.len(), 15);
+    h.shutdown().await;
+}
+
+fn address(name: &str) -> Value {
+    json!({ "name": name, "addressLine1": "1 Example Street", "city": "Newark",
+            "stateOrRegion": "NJ", "postalCode": "07102", "countryCode": "US" })
+}
+
+#[tokio::test]
+async fn supply_sources_lifecycle() {
+    let h = start_quick().await;
+    let api = Api::login(&h).await;
+    let mut ids = Vec::new();
+    for code in ["newark", "austin", "reno"] {
+        let r = api
+            .call(
+                Method::POST,
+                SOURCES,
+                Some(json!({ "supplySourceCode": code, "alias": format!("{code} warehouse"), "address": address(code) })),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        check_sources("CreateSupplySourceResponse", &r.body);
+        assert_eq!(r.body["supplySourceCode"], code);
+        ids.push(r.body["supplySourceId"].as_str().unwrap().to_string());
+    }
+    assert_eq!(ids[0].len(), 36);
+    for (body, needle) in [
+        (
+            json!({ "supplySourceCode": "newark", "alias": "again", "address": address("x") }),
+            "newark",
+        ),
+        (json!({ "supplySourceCode": "x", "alias": "x" }), "address"),
+        (
+            json!({ "supplySourceCode": "x", "address": address("x") }),
+            "alias",
+        ),
+        (
+            json!({ "alias": "x", "address": address("x") }),
+            "supplySourceCode",
+        ),
+        (
+            json!({ "supplySourceCode": "x", "alias": "x", "address": { "name": "x", "addressLine1": "y", "stateOrRegion": "NJ" } }),
+            "countryCode",
+        ),
+        (
+            json!({ "supplySourceCode": "x", "alias": "x", "address": address("x"), "status": "Active" }),
+            "status",
+        ),
+    ] {
+        let r = api.call(Method::POST, SOURCES, Some(body.clone())).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{body}: {}", r.body);
+        check_sources("ErrorList", &r.body);
+        let msg = r.body["errors"][0]["message"].as_str().unwrap();
+        assert!(msg.contains(needle), "{body}: {msg}");
+    }
+
+    // Paged in code order: austin, newark, then reno.
+    let r = api
+        .call(Method::GET, &format!("{SOURCES}?pageSize=2"), None)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    check_sources("GetSupplySourcesResponse", &r.body);
+    let page = r.body["supplySources"].as_array().unwrap();
+    assert_eq!(page.len(), 2);
+    assert_eq!(page[0]["supplySourceCode"], "austin");
+    assert!(page.iter().all(|s| s.get("status").is_none()));
+    assert_eq!(page[1]["address"]["stateOrRegion"], "NJ");
+    let token = r.body["nextPageToken"].as_str().unwrap();
+    let r = api
+        .call(
+            Method::GET,
+            &format!("{SOURCES}?pageSize=2&nextPageToken={token}"),
+            None,
+        )
+        .await;
+    check_sources("GetSupplySourcesResponse", &r.body);
+    assert_eq!(r.body["supplySources"][0]["supplySourceCode"], "reno");
+    assert!(r.body.get("nextPageToken").is_none());
+    for q in [
+        "pageSize=0",
+        "pageSize=101",
+        "pageSize=2.5",
+        "nextPageToken=zz",
+    ] {
+        let r = api.call(Method::GET, &format!("{SOURCES}?{q}"), None).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{q}");
+        check_sources("ErrorList", &r.body);
+    }
+
+    let get = |id: String| {
+        let api = &api;
+        async move {
+            api.call(Method::GET, &format!("{SOURCES}/{id}"), None)
+                .await
+        }
+    };
+    let r = get(ids[0].clone()).await;
+    assert_eq!(r.status, StatusCode::OK);
+    check_sources("SupplySource", &r.body);
+    assert_eq!(r.body["status"], "Active");
+    assert_eq!(r.body["supplySourceCode"], "newark");
+
+    let status = |id: String, body: Value| {
+        let api = &api;
+        async move {
+            api.call(Method::PUT, &format!("{SOURCES}/{id}/status"), Some(body))
+                .await
+        }
+    };
+    let r = status(ids[0].clone(), json!({ "status": "Inactive" })).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+    assert_eq!(r.body, Value::String(String::new()));
+    assert_eq!(get(ids[0].clone()).await.body["status"], "Inactive");
+    let r = status(ids[0].clone(), json!({ "status": "Archived" })).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    check_sources("ErrorList", &r.body);
+
+    let r = api
+        .call(Method::DELETE, &format!("{SOURCES}/{}", ids[0]), None)
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    let r = get(ids[0].clone()).await;
+    check_sources("SupplySource", &r.body);
+    assert_eq!(r.body["status"], "Archived");
+    let r = status(ids[0].clone(), json!({ "status": "Active" })).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(
+        r.body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("archived")
+    );
+    // Archiving again changes nothing; an archived source is still listed.
+    let r = api
+        .call(Method::DELETE, &format!("{SOURCES}/{}", ids[0]), None)
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    let r = api.call(Method::GET, SOURCES, None).await;
+    assert_eq!(r.body["supplySources"].as_array().unwrap().len(), 3);
+
+    for r in [
+        get("nope".into()).await,
+        status("nope".into(), json!({ "status": "Active" })).await,
+        api.call(Method::DELETE, &format!("{SOURCES}/nope"), None)
+            .await,
+    ] {
+        assert_eq!(r.status, StatusCode::NOT_FOUND);
+        check_sources("ErrorList", &r.body);
+    }
+    h.shutdown().await;
+}
+
+#[tokio::test]
+async fn supply_sources_are_seeded_by_endpoint_and_handle() {
+    let h = start_quick().await;
+    let api = Api::login(&h).await;
+    let put = |body: Value| {
+        let api = &api;
+        async move {
+            let r = api
+                .c
+                .put(format!("{}/_sandbox/supply-sources", api.base))
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            (r.status(), r.json::<Value>().await.unwrap())
+        }
+    };
+    let (s, b) = put(json!([
+        { "supplySourceId": "353e4e48-6301-4d50-990e-43a86e8787a3", "supplySourceCode": "newark",
+          "alias": "Newark", "address": address("Newark") },
+        { "supplySourceCode": "austin", "alias": "Austin", "status": "Inactive" }
+    ]))
+    .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["seeded"], 2);
+    // A bad entry seeds nothing and is named.
+    let (s, b) = put(json!([
+        { "supplySourceCode": "reno", "alias": "Reno" },
+        { "supplySourceCode": "tahoe", "alias": "" }
+    ]))
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(
+        b["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("supply source 2 (tahoe)"),
+        "{b}"
+    );
+    let (s, _) = put(json!([{ "supplySourceCode": "x", "alias": "x", "colour": "red" }])).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(h.state().supply_sources.len(), 2);
+
+    let r = api
+        .call(
+            Method::GET,
+            &format!("{SOURCES}/353e4e48-6301-4d50-990e-43a86e8787a3"),
+            None,
+        )
+        .await;
+    check_sources("SupplySource", &r.body);
+    assert_eq!(r.body["status"], "Active");
+    let austin = h
+        .state()
+        .supply_sources
+        .values()
+        .find(|s| s.supply_source_code == "austin")
+        .unwrap()
+        .clone();
+    assert_eq!(austin.status, sandbox::SupplySourceStatus::Inactive);
+    let r = api
+        .call(
+            Method::GET,
+            &format!("{SOURCES}/{}", austin.supply_source_id),
+            None,
+        )
+        .await;
+    check_sources("SupplySource", &r.body);
+    assert!(r.body.get("address").is_none());
+
+    let n = h
+        .seed_supply_sources(&[sandbox::SeedSupplySource {
+            supply_source_code: "reno".into(),
+            alias: "Reno".into(),
+            ..Default::default()
+        }])
+        .unwrap();
+    assert_eq!(n, 1);
+    let e = h
+        .seed_supply_sources(&[sandbox::SeedSupplySource {
+            supply_source_id: Some("other-id".into()),
+            supply_source_code: "reno".into(),
+            alias: "Reno".into(),
+            ..Default::default()
+        }])
+        .unwrap_err();
+    assert!(e.contains("already the code"), "{e}");
+    assert_eq!(h.state().supply_sources.len(), 3);
+    h.shutdown().await;
+}
+
+#[tokio::test]
+async fn supply_sources_and_a_pending_report_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("state.json");
+    // Half speed: the report needs 4 s, far longer than this run.
+    let h = start(SandboxConfig {
+        state_file: Some(file.clone()),
+        rate_scale: 0.5,
+        ..SandboxConfig::default()
+    })
+    .await;
+    let api = Api::login(&h).await;
+    api.seed(report_seed()).await;
+    let r = api
+        .call(
+            Method::POST,
+            SOURCES,
+            Some(json!({ "supplySourceCode": "newark", "alias": "Newark", "address": address("Newark") })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let source_id = r.body["supplySourceId"].as_str().unwrap().to_string();
+    let report_id = create_report(&api, &[US]).await;
+    h.shutdown().await;
+
+    let h = start(SandboxConfig {
+        state_file: Some(file),
+        rate_scale: 100.0,
+        ..SandboxConfig::default()
+    })
+    .await;
+    let api = Api {
+        base: h.base_url(),
+        ..api
+    };
+    let r = api
+        .call(Method::GET, &format!("{SOURCES}/{source_id}"), None)
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.body["supplySourceCode"], "newark");
+    let (report, _) = wait_report(&api, &report_id).await;
+    assert_eq!(report["processingStatus"], "DONE");
+    let (_, bytes) = download_report(&api, report["reportDocumentId"].as_str().unwrap()).await;
+    assert_eq!(String::from_utf8(bytes).unwrap().lines().count(), 5);
+    h.shutdown().await;
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn cli_seeds_the_example_supply_sources() {
+    let dir = tempfile::tempdir().unwrap();
+    let example =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/sandbox-supply-sources.json");
+    let (mut child, base) = spawn_cli_sandbox(
+        &dir.path().join("s.json"),
+        &[
+            "--supply-sources",
+            example.to_str().unwrap(),
+            "--report-delay",
+            "10",
+        ],
+    );
+    let api = cli_login(&base).await;
+    for (id, code) in [
+        ("353e4e48-6301-4d50-990e-43a86e8787a3", "newark"),
+        ("8e07a0c9-ab0a-4108-9f16-83dc3496bee0", "austin"),
+    ] {
+        let r = api
+            .call(Method::GET, &format!("{SOURCES}/{id}"), None)
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        check_sources("SupplySource", &r.body);
+        assert_eq!(r.body["supplySourceCode"], code);
+        assert_eq!(r.body["status"], "Active");
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+
+    // A bad file: an error naming the entry, and no sandbox.
+    let bad = dir.path().join("bad.json");
+    std::fs::write(
+        &bad,
+        r#"[{"supplySourceCode": "a", "alias": "A"}, {"supplySourceCode": "a", "alias": "B"}]"#,
+    )
+    .unwrap();
+    let out = assert_cmd::Command::cargo_bin("allot")
+        .unwrap()
+        .args(["sandbox", "--addr", "127.0.0.1:0", "--supply-sources"])
+        .arg(&bad)
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("supply source 2 (a)") && err.contains("bad.json"),
+        "{err}"
+    );
+}
+
+/// A page token is the client's to send: a huge offset is an empty page, never a crash.
+#[tokio::test]
+async fn huge_page_offsets_are_empty_pages() {
+    let h = start_quick().await;
+    let api = Api::login(&h).await;
+    let huge = usize::MAX;
+    let r = api
+        .call(
+            Method::GET,
+            &format!("{SOURCES}?nextPageToken=ss-{huge}"),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["supplySources"], json!([]));
+    let r = api
+        .call(
+            Method::GET,
+            &format!(
+                "/listings/2021-08-01/items/{SELLER}?marketplaceIds={US}&pageToken=page-{huge}"
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    h.shutdown().await;
+}
+
+/// A seller SKU no row can hold (only a hand-edited state file can have one) is left out of
+/// the report and counted, never written as a broken line.
+#[tokio::test]
+async fn a_sku_with_a_tab_is_left_out_of_the_report_and_counted() {
+    use allot::amazon::{Listing, ListingKey};
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("state.json");
+    let mut state = sandbox::State::new();
+    for sku in ["OK-1", "BAD\tSKU", "BAD\nSKU"] {
+        state.amazon.seed(
+            ListingKey {
+                seller_id: SELLER.into(),
+                region: allot::marketplaces::Region::NA,
+                seller_sku: sku.into(),
+            },
+            Listing {
+                marketplaces: [US.to_string()].into(),
+                channels: [("DEFAULT".to_string(), 1)].into(),
+            },
+        );
+    }
+    std::fs::write(&file, serde_json::to_vec(&state).unwrap()).unwrap();
+    let h = start(SandboxConfig {
+        state_file: Some(file),
+        rate_scale: 100.0,
+        ..SandboxConfig::default()
+    })
+    .await;
+    let api = Api::login(&h).await;
+    let id = create_report(&api, &[US]).await;
+    let (report, _) = wait_report(&api, &id).await;
+    assert!(report.get("rowsLeftOut").is_none());
+    let (_, bytes) = download_report(&api, report["reportDocumentId"].as_str().unwrap()).await;
+    let text = String::from_utf8(bytes).unwrap();
+    assert_eq!(text.lines().count(), 2, "{text:?}");
+    assert!(text.lines().all(|l| l.split('\t').count() == 29));
+    let s = api.inspect("/_sandbox/state").await;
+    assert_eq!(s["reports"][0]["rowsLeftOut"], 2);
+    h.shutdown().await;
+}

@@ -23,6 +23,7 @@ pub enum ApiOp {
     GetReports,
     GetReport,
     GetReportDocument,
+    CancelReport,
     GetSupplySources,
     GetSupplySource,
     CreateSupplySource,
@@ -31,7 +32,7 @@ pub enum ApiOp {
 }
 
 impl ApiOp {
-    pub const ALL: [ApiOp; 20] = [
+    pub const ALL: [ApiOp; 21] = [
         ApiOp::GetListingsItem,
         ApiOp::PutListingsItem,
         ApiOp::PatchListingsItem,
@@ -47,6 +48,7 @@ impl ApiOp {
         ApiOp::GetReports,
         ApiOp::GetReport,
         ApiOp::GetReportDocument,
+        ApiOp::CancelReport,
         ApiOp::GetSupplySources,
         ApiOp::GetSupplySource,
         ApiOp::CreateSupplySource,
@@ -85,6 +87,7 @@ impl ApiOp {
             ApiOp::GetReports => (0.0222, 10.0),
             ApiOp::GetReport => (2.0, 15.0),
             ApiOp::GetReportDocument => (0.0167, 15.0),
+            ApiOp::CancelReport => (0.0222, 10.0),
             // Supply Sources: Amazon publishes no usage plan (notes/spapi.md sec. 6). UNKNOWN:
             // one request a second, burst 1, until a response's x-amzn-RateLimit-Limit says
             // otherwise (the client adopts it). A seller has a few dozen supply sources.
@@ -114,6 +117,7 @@ impl ApiOp {
             ApiOp::GetReports => "getReports",
             ApiOp::GetReport => "getReport",
             ApiOp::GetReportDocument => "getReportDocument",
+            ApiOp::CancelReport => "cancelReport",
             ApiOp::GetSupplySources => "getSupplySources",
             ApiOp::GetSupplySource => "getSupplySource",
             ApiOp::CreateSupplySource => "createSupplySource",
@@ -146,5 +150,6 @@ mod tests {
         assert_eq!(ApiOp::CreateReport.usage_plan(), (0.0167, 15.0));
         assert_eq!(ApiOp::GetReport.usage_plan(), (2.0, 15.0));
         assert_eq!(ApiOp::GetReportDocument.usage_plan(), (0.0167, 15.0));
+        assert_eq!(ApiOp::CancelReport.usage_plan(), (0.0222, 10.0));
     }
 }

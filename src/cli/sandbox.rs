@@ -18,8 +18,8 @@ pub struct SandboxArgs {
     /// changes it (so kill -9 loses no answered write), and on Ctrl-C.
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
-    /// Multiply Amazon's published rate limits (10 = ten times faster); also shortens feed
-    /// processing and the JSON_LISTINGS_FEED window.
+    /// Multiply Amazon's published rate limits (10 = ten times faster); also shortens feed and
+    /// report processing and the JSON_LISTINGS_FEED window.
     #[arg(long, default_value_t = 1.0, value_name = "X")]
     pub rate_scale: f64,
     /// Fraction (0 to 1) of SP-API requests answered 429, 500 or 503 before any work.
@@ -40,13 +40,21 @@ pub struct SandboxArgs {
     /// Milliseconds a feed spends IN_QUEUE and again IN_PROGRESS (divided by --rate-scale).
     #[arg(long, default_value_t = 1000, value_name = "MS")]
     pub feed_delay: u64,
-    /// Serve processing reports gzip-compressed (compressionAlgorithm GZIP).
+    /// Milliseconds a report spends IN_QUEUE and again IN_PROGRESS (divided by --rate-scale).
+    #[arg(long, default_value_t = 1000, value_name = "MS")]
+    pub report_delay: u64,
+    /// Serve feed processing reports and Reports API documents (the All Listings report)
+    /// gzip-compressed (compressionAlgorithm GZIP).
     #[arg(long)]
     pub gzip_reports: bool,
     /// Seed listings from a JSON FILE at start (the body of `PUT /_sandbox/listings`), e.g. to
     /// rehearse `allot plan --current live`.
     #[arg(long, value_name = "FILE")]
     pub listings: Option<PathBuf>,
+    /// Seed supply sources from a JSON FILE at start (the body of `PUT /_sandbox/supply-sources`:
+    /// a list of {supplySourceId?, supplySourceCode, alias, status?, address?}).
+    #[arg(long, value_name = "FILE")]
+    pub supply_sources: Option<PathBuf>,
     /// Keep the last N requests in the request log (`/_sandbox/requests`); older ones go.
     #[arg(long, default_value_t = sandbox::DEFAULT_LOG_LIMIT as u64, value_name = "N",
           value_parser = clap::value_parser!(u64).range(1..))]
@@ -81,6 +89,8 @@ pub fn run(args: SandboxArgs) -> ExitCode {
         drop_after_apply: !args.drop_before_apply,
         feed_queue_time: Duration::from_millis(args.feed_delay),
         feed_processing_time: Duration::from_millis(args.feed_delay),
+        report_queue_time: Duration::from_millis(args.report_delay),
+        report_processing_time: Duration::from_millis(args.report_delay),
         gzip_reports: args.gzip_reports,
         log_limit: usize::try_from(args.log_limit).unwrap_or(usize::MAX),
         ..SandboxOptions::default()
@@ -115,6 +125,37 @@ pub fn run(args: SandboxArgs) -> ExitCode {
             match seeded {
                 Ok(n) => {
                     seeded_note = Some(format!("  seeded {n} listing(s) from {}", p.display()))
+                }
+                Err(e) => {
+                    handle.shutdown().await;
+                    return super::fail(miette::miette!("{e}"), 2);
+                }
+            }
+        }
+        if let Some(p) = &args.supply_sources {
+            let seeded = std::fs::read(p)
+                .map_err(|e| format!("cannot read {}: {e}", p.display()))
+                .and_then(|b| {
+                    serde_json::from_slice::<Vec<sandbox::SeedSupplySource>>(&b).map_err(|e| {
+                        format!(
+                            "{} is not a supply-sources seed: {e}\n  expected {}",
+                            p.display(),
+                            sandbox::SUPPLY_SOURCES_SEED_SHAPE
+                        )
+                    })
+                })
+                .and_then(|seeds| {
+                    handle
+                        .seed_supply_sources(&seeds)
+                        .map_err(|e| format!("{}: {e}", p.display()))
+                });
+            match seeded {
+                Ok(n) => {
+                    let note = format!("  seeded {n} supply source(s) from {}", p.display());
+                    seeded_note = Some(match seeded_note {
+                        Some(prev) => format!("{prev}\n{note}"),
+                        None => note,
+                    });
                 }
                 Err(e) => {
                     handle.shutdown().await;

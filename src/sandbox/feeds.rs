@@ -27,16 +27,7 @@ use crate::amazon::limits::ApiOp;
 /// Amazon's advice is to keep a feed under 10 MiB; the sandbox takes up to 64 MiB.
 const UPLOAD_LIMIT: usize = 64 * 1024 * 1024;
 
-macro_rules! tri {
-    ($e:expr) => {
-        match $e {
-            Ok(v) => v,
-            Err(o) => return o,
-        }
-    };
-}
-
-fn json_body(call: &Call) -> Result<Map<String, Value>, Outcome> {
+pub(crate) fn json_body(call: &Call) -> Result<Map<String, Value>, Outcome> {
     match serde_json::from_slice::<Value>(&call.body) {
         Ok(Value::Object(m)) => Ok(m),
         Ok(_) => Err(Outcome::invalid_input(
@@ -77,7 +68,7 @@ fn new_document_id(inner: &mut Inner, region: &str) -> String {
     )
 }
 
-fn document_url(base: &str, id: &str) -> String {
+pub(crate) fn document_url(base: &str, id: &str) -> String {
     format!("{base}/_storage/{id}")
 }
 
@@ -241,7 +232,13 @@ pub async fn get_document(
         None,
         |inner: &mut Inner, call: &Call| {
             let base = call.base(&shared);
-            let Some(doc) = inner.state.documents.get(&id) else {
+            // A report document is the Reports API's, not a feed document.
+            let doc = inner
+                .state
+                .documents
+                .get(&id)
+                .filter(|d| d.kind != DocumentKind::Report);
+            let Some(doc) = doc else {
                 return Outcome::error(
                     StatusCode::NOT_FOUND,
                     "NotFound",
@@ -454,7 +451,7 @@ pub async fn get_feeds(State(shared): State<Arc<Shared>>, req: Request) -> Respo
                 .map(|f| feed_json(f))
                 .collect();
             let mut body = json!({ "feeds": page });
-            if offset + page_size < feeds.len() {
+            if offset.saturating_add(page_size) < feeds.len() {
                 let next = FeedsPage {
                     offset: offset + page_size,
                     ..q.clone()

@@ -28,7 +28,7 @@ fn bad(message: &str) -> Response {
 }
 
 /// `GET /_sandbox/state`: counts, Amazon's model (quantities and marketplaces), the other
-/// listing data, feeds and documents (without their bytes).
+/// listing data, feeds, reports, supply sources and documents (without their bytes).
 pub async fn state(State(shared): State<Arc<Shared>>) -> Response {
     let inner = shared.lock();
     let s = &inner.state;
@@ -75,6 +75,8 @@ pub async fn state(State(shared): State<Arc<Shared>>) -> Response {
         "amazon": s.amazon,
         "items": items,
         "feeds": s.feeds.values().collect::<Vec<_>>(),
+        "reports": s.reports.values().collect::<Vec<_>>(),
+        "supplySources": s.supply_sources.values().collect::<Vec<_>>(),
         "documents": documents,
     }))
 }
@@ -112,7 +114,8 @@ fn not_saved() -> Response {
     r
 }
 
-/// `POST /_sandbox/reset`: forget listings, feeds, documents, the log and the rate buckets.
+/// `POST /_sandbox/reset`: forget listings, feeds, reports, supply sources, documents, the log
+/// and the rate buckets.
 /// Issued tokens stay valid, so a client can go on.
 pub async fn reset(State(shared): State<Arc<Shared>>) -> Response {
     {

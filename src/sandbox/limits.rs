@@ -27,6 +27,7 @@ pub fn body_limit(op: ApiOp) -> usize {
         | ApiOp::GetReports
         | ApiOp::GetReport
         | ApiOp::GetReportDocument
+        | ApiOp::CancelReport
         | ApiOp::GetSupplySources
         | ApiOp::GetSupplySource
         | ApiOp::CreateSupplySource

@@ -1042,7 +1042,7 @@ pub async fn search(
                 .map(|k| item_json(&inner.state, k, &ids, &inc))
                 .collect();
             let mut pagination = Map::new();
-            if offset + page_size < reachable {
+            if offset.saturating_add(page_size) < reachable {
                 pagination.insert(
                     "nextToken".into(),
                     json!(format!("page-{}", offset + page_size)),

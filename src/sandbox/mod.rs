@@ -1,9 +1,14 @@
 //! The local SP-API sandbox (`allot sandbox`), for rehearsal and end-to-end tests.
 //!
-//! A stateful stand-in for Amazon: Login with Amazon, Listings Items 2021-08-01 and Feeds
-//! 2021-06-30 (JSON_LISTINGS_FEED), with Amazon's quantity semantics (the shared
-//! [`AmazonModel`](crate::amazon::AmazonModel)), rate limits, fault injection, persistence
-//! and inspection endpoints. See docs/sandbox.md.
+//! A stateful stand-in for Amazon: Login with Amazon, Listings Items 2021-08-01, Feeds
+//! 2021-06-30 (JSON_LISTINGS_FEED), Reports 2021-06-30 (the All Listings report, built from the
+//! sandbox's listings) and Supply Sources 2020-07-01, with Amazon's quantity semantics (the
+//! shared [`AmazonModel`](crate::amazon::AmazonModel)), rate limits, fault injection,
+//! persistence and inspection endpoints. See docs/sandbox.md.
+//!
+//! - `auth`: LWA tokens; `listings`: Listings Items; `feeds`: Feeds and the document URLs;
+//! - `reports`: Reports; `supply_sources`: Supply Sources and their seeding;
+//! - `limits`: throttling; `inspect`: `/_sandbox/`; `state`: what is saved; `net`: connections.
 
 // Handlers' helpers return the finished error answer (`Outcome`) as their `Err`: it is large, but
 // only on the cold path of a bad request, and boxing it would buy nothing measurable.
@@ -25,20 +30,36 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use tokio::sync::{Notify, oneshot, watch};
 
+/// A handler helper's `Err(Outcome)` is the handler's answer.
+macro_rules! tri {
+    ($e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(o) => return o,
+        }
+    };
+}
+
 mod auth;
 mod feeds;
 mod inspect;
 mod limits;
 mod listings;
 mod net;
+mod reports;
 mod state;
+mod supply_sources;
 
 pub use inspect::{SEED_SHAPE, SeedChannel, SeedListing, SeedRequest};
-pub use state::{Feed, ProcessingStatus, State};
+pub use reports::REPORT_CONTENT_TYPE;
+pub use state::{Address, Feed, ProcessingStatus, Report, State, SupplySource, SupplySourceStatus};
+pub use supply_sources::{SUPPLY_SOURCES_SEED_SHAPE, SeedSupplySource};
 
 use crate::amazon::feeds::{FEED_DOCUMENTS_PATH, FEEDS_PATH};
 use crate::amazon::limits::ApiOp;
+use crate::amazon::reports::{REPORT_DOCUMENTS_PATH, REPORTS_PATH};
 use crate::amazon::request::LISTINGS_ITEMS_PATH;
+use crate::amazon::supply_sources::SUPPLY_SOURCES_PATH;
 use limits::Limits;
 use net::{ConnMeta, KillableListener};
 
@@ -49,8 +70,8 @@ pub struct SandboxConfig {
     /// Load state from here at start, and save it before answering any request that changed it
     /// (group commit: concurrent requests share a save).
     pub state_file: Option<PathBuf>,
-    /// 1.0 = Amazon's published rates; 10.0 = ten times faster (tests). Also shortens feed
-    /// processing and the JSON_LISTINGS_FEED window by the same factor.
+    /// 1.0 = Amazon's published rates; 10.0 = ten times faster (tests). Also shortens feed and
+    /// report processing and the JSON_LISTINGS_FEED window by the same factor.
     pub rate_scale: f64,
     /// 0.0..=1.0: fraction of SP-API requests answered 429, 500 or 503 before doing any work.
     pub fail_rate: f64,
@@ -85,7 +106,11 @@ pub struct SandboxOptions {
     /// How long a feed stays IN_QUEUE, then IN_PROGRESS (each divided by `rate_scale`).
     pub feed_queue_time: Duration,
     pub feed_processing_time: Duration,
-    /// Serve processing reports gzip-compressed (`compressionAlgorithm: GZIP`).
+    /// How long a report stays IN_QUEUE, then IN_PROGRESS (each divided by `rate_scale`).
+    pub report_queue_time: Duration,
+    pub report_processing_time: Duration,
+    /// Serve feed processing reports and Reports API documents gzip-compressed
+    /// (`compressionAlgorithm: GZIP`).
     pub gzip_reports: bool,
     /// Lifetime of issued access tokens (Amazon: 3600 s).
     pub token_ttl: Duration,
@@ -103,6 +128,8 @@ impl Default for SandboxOptions {
             drop_after_apply: true,
             feed_queue_time: Duration::from_secs(1),
             feed_processing_time: Duration::from_secs(1),
+            report_queue_time: Duration::from_secs(1),
+            report_processing_time: Duration::from_secs(1),
             gzip_reports: false,
             token_ttl: Duration::from_secs(3600),
             log_limit: DEFAULT_LOG_LIMIT,
@@ -176,12 +203,20 @@ impl SandboxHandle {
         Ok(n)
     }
 
+    /// Create or replace supply sources, as `PUT /_sandbox/supply-sources` does. The error says
+    /// which entry is wrong; nothing is seeded then.
+    pub fn seed_supply_sources(&self, sources: &[SeedSupplySource]) -> Result<usize, String> {
+        let n = supply_sources::apply_seed(&mut self.shared.lock().state, sources)?;
+        self.shared.mark_dirty();
+        Ok(n)
+    }
+
     /// A copy of the request log (its last entries), as `GET /_sandbox/requests` shows it.
     pub fn requests(&self) -> Vec<LogEntry> {
         self.shared.lock().state.log.iter().cloned().collect()
     }
 
-    /// Stop serving, stop feed processing and save the state (if a state file was given). A
+    /// Stop serving, stop feed and report processing and save the state (if a state file was given). A
     /// failure to save is reported on stderr; use [`SandboxHandle::stop`] to get it instead.
     pub async fn shutdown(self) {
         if let Err(e) = self.stop().await {
@@ -271,6 +306,7 @@ pub async fn start_with(
         .0,
     });
     feeds::resume_pending(&shared);
+    reports::resume_pending(&shared);
 
     let writer = config.state_file.as_ref().map(|_| {
         let s = shared.clone();
@@ -342,11 +378,36 @@ fn router(shared: Arc<Shared>) -> Router {
             &format!("{FEEDS_PATH}/{{id}}"),
             get(feeds::get_feed).delete(feeds::cancel_feed),
         )
+        .route(
+            REPORTS_PATH,
+            post(reports::create_report).get(reports::get_reports),
+        )
+        .route(
+            &format!("{REPORTS_PATH}/{{id}}"),
+            get(reports::get_report).delete(reports::cancel_report),
+        )
+        .route(
+            &format!("{REPORT_DOCUMENTS_PATH}/{{id}}"),
+            get(reports::get_report_document),
+        )
+        .route(
+            SUPPLY_SOURCES_PATH,
+            get(supply_sources::list).post(supply_sources::create),
+        )
+        .route(
+            &format!("{SUPPLY_SOURCES_PATH}/{{id}}"),
+            get(supply_sources::get).delete(supply_sources::archive),
+        )
+        .route(
+            &format!("{SUPPLY_SOURCES_PATH}/{{id}}/status"),
+            put(supply_sources::update_status),
+        )
         .route("/_storage/{id}", put(feeds::upload).get(feeds::download))
         .route("/_sandbox/state", get(inspect::state))
         .route("/_sandbox/requests", get(inspect::requests))
         .route("/_sandbox/reset", post(inspect::reset))
         .route("/_sandbox/listings", put(inspect::seed))
+        .route("/_sandbox/supply-sources", put(supply_sources::seed))
         .route(
             "/_sandbox/faults",
             get(inspect::get_faults).put(inspect::set_faults),
@@ -957,7 +1018,12 @@ fn quota_exceeded() -> Outcome {
 /// only (never on a 429), as Amazon does.
 fn finish(outcome: Outcome, request_id: &str, rate: Option<f64>) -> Response {
     let status = outcome.status;
-    let mut r = (status, axum::Json(outcome.body)).into_response();
+    // A 204 (the Supply Sources API's updates) has no body at all.
+    let mut r = if status == StatusCode::NO_CONTENT {
+        status.into_response()
+    } else {
+        (status, axum::Json(outcome.body)).into_response()
+    };
     let h = r.headers_mut();
     if let Ok(v) = HeaderValue::from_str(request_id) {
         h.insert("x-amzn-RequestId", v);

@@ -25,6 +25,12 @@ pub struct State {
     #[serde(with = "keyed")]
     pub items: BTreeMap<ListingKey, ItemData>,
     pub feeds: BTreeMap<String, Feed>,
+    /// Reports API reports by ID. Absent in older files.
+    #[serde(default)]
+    pub reports: BTreeMap<String, Report>,
+    /// Supply Sources API supply sources by ID. Absent in older files.
+    #[serde(default)]
+    pub supply_sources: BTreeMap<String, SupplySource>,
     pub documents: BTreeMap<String, Document>,
     /// SHA-256 (hex) of each access token issued → expiry (unix seconds). Hashes only, so the
     /// state file never holds a usable token.
@@ -111,6 +117,82 @@ pub struct Feed {
     pub input_feed_document_id: String,
 }
 
+/// A report as getReport shows it (field names as in the model).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Report {
+    pub report_id: String,
+    pub report_type: String,
+    pub marketplace_ids: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_start_time: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_end_time: Option<String>,
+    pub created_time: String,
+    pub processing_status: ProcessingStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub processing_start_time: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub processing_end_time: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub report_document_id: Option<String>,
+    /// Not part of getReport's answer (removed by the handler): listings left out of the
+    /// document because their seller SKU holds a tab or a line break, which would break a row.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub rows_left_out: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// A supply source's `status` (the model's `SupplySourceStatusReadOnly`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SupplySourceStatus {
+    Active,
+    Inactive,
+    Archived,
+}
+
+/// The model's `Address` (name, addressLine1, stateOrRegion and countryCode required).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Address {
+    pub name: String,
+    pub address_line1: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address_line2: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address_line3: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub city: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub county: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub district: Option<String>,
+    pub state_or_region: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub postal_code: Option<String>,
+    pub country_code: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+}
+
+/// A supply source as getSupplySource shows it (field names as in the model; configuration
+/// and capabilities are not modelled).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SupplySource {
+    pub supply_source_id: String,
+    pub supply_source_code: String,
+    pub alias: String,
+    pub status: SupplySourceStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<Address>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum DocumentKind {
@@ -118,6 +200,8 @@ pub enum DocumentKind {
     Input,
     /// A processing report made by the sandbox.
     Result,
+    /// A Reports API report document (the All Listings report).
+    Report,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
