@@ -179,6 +179,29 @@ impl Sandbox {
         self.handle.as_ref().unwrap()
     }
 
+    /// The shipped example's supply sources (`examples/sandbox-supply-sources.json`, as the
+    /// README's rehearsal passes with `--supply-sources`): `--current live` checks them first.
+    fn seed_example_sources(&self) {
+        let seed = std::fs::read(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/sandbox-supply-sources.json"),
+        )
+        .unwrap();
+        let url = format!("{}/_sandbox/supply-sources", self.base);
+        let status = self
+            .rt
+            .block_on(async {
+                reqwest::Client::new()
+                    .put(url)
+                    .header("content-type", "application/json")
+                    .body(seed)
+                    .send()
+                    .await
+            })
+            .unwrap()
+            .status();
+        assert!(status.is_success(), "{status}");
+    }
+
     /// The sandbox's log of every SP-API request, read from `GET /_sandbox/requests`.
     fn requests(&self) -> Vec<LogEntry> {
         let url = format!("{}/_sandbox/requests", self.base);
@@ -731,6 +754,7 @@ fn a_journal_of_another_plan_is_refused() {
 #[test]
 fn plan_current_live_reads_the_sandbox() {
     let sb = Sandbox::start(20.0, 0.0, Duration::ZERO);
+    sb.seed_example_sources();
     let seed = |us: u64| {
         let body = serde_json::json!({"sellerId": SELLER, "listings": [
             {"sku": "MUG-1-US", "marketplaceIds": [US],
@@ -1028,6 +1052,7 @@ fn fba_offers_and_unlisted_skus_are_never_written() {
 #[test]
 fn readme_rehearsal_keeps_fba_and_creates_no_ghost_listing() {
     let sb = Sandbox::start(20.0, 0.0, Duration::ZERO);
+    sb.seed_example_sources();
     let seed =
         std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/sandbox-listings.json"))
             .unwrap();
