@@ -143,6 +143,14 @@ fn allot(sb: &Sandbox, args: &[&str]) -> (i32, String, String) {
     (status.code().unwrap_or(-1), out, err)
 }
 
+/// A rendered error on one line: miette wraps long messages and draws a margin.
+fn flat(text: &str) -> String {
+    text.replace('│', " ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 fn path(p: &Path) -> &str {
     p.to_str().unwrap()
 }
@@ -334,6 +342,128 @@ fn location_offers_are_read_item_by_item_beside_the_report() {
         .filter_map(|e| e.sku.clone())
         .collect();
     assert_eq!(items, ["SHOE-1"]);
+}
+
+/// A small policy without supply sources, and its inventory, for the fault tests.
+fn small(dir: &Path) -> (PathBuf, PathBuf) {
+    let policy = dir.join("p.allot");
+    std::fs::write(
+        &policy,
+        format!("policy \"small\"\nseller \"{SELLER}\"\nmarketplaces US\nlocation wh\nrule \"all\" {{\n  match any\n  publish US\n}}\n"),
+    )
+    .unwrap();
+    let inv = dir.join("inv.csv");
+    std::fs::write(&inv, "sku,location,on_hand,reserved\nA,wh,3,0\nB,wh,4,0\n").unwrap();
+    (policy, inv)
+}
+
+/// createReport's answer is lost after Amazon made the report: the run finds it with getReports
+/// instead of requesting a second one, and throttled or failing polls are retried.
+#[test]
+fn a_lost_create_report_answer_is_found_not_requested_twice() {
+    let sb = Sandbox::start();
+    sb.handle
+        .seed(&SeedRequest {
+            seller_id: SELLER.into(),
+            listings: vec![SeedListing {
+                sku: "A".into(),
+                marketplace_ids: vec![US.into()],
+                fulfillment_availability: vec![SeedChannel {
+                    fulfillment_channel_code: "DEFAULT".into(),
+                    quantity: 3,
+                }],
+                ..SeedListing::default()
+            }],
+        })
+        .unwrap();
+    use allot::sandbox::NextFault::{DropAfter, Internal, Pass, Throttle};
+    // getReports, createReport (done, answer lost), getReports, then getReport: 429, 500.
+    sb.handle
+        .script_faults([Pass, DropAfter, Pass, Throttle, Internal]);
+    let dir = tempfile::tempdir().unwrap();
+    let (policy, inv) = small(dir.path());
+    let (code, out, err) = allot(
+        &sb,
+        &[
+            "plan",
+            path(&policy),
+            "--inventory",
+            path(&inv),
+            "--current",
+            "live",
+            "--live-read",
+            "report",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(sb.count("createReport"), 1);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(count(&v, "offers_unchanged"), 1, "{v}");
+    assert_eq!(count(&v, "offers_not_listed"), 1, "B is not listed: {v}");
+    let source = v["current_source"].as_str().unwrap();
+    assert!(!source.contains("requested earlier"), "{source}");
+}
+
+/// A report Amazon has not made within --report-timeout: the run fails and says to run again;
+/// the next run waits for the same report instead of requesting another.
+#[test]
+fn a_report_still_being_made_is_waited_for_by_the_next_run() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let handle = rt
+        .block_on(sandbox::start_with(
+            SandboxConfig {
+                rate_scale: SCALE.parse().unwrap(),
+                ..SandboxConfig::default()
+            },
+            sandbox::SandboxOptions {
+                // Hours at Amazon's pace: minutes here, far beyond the runs below.
+                report_queue_time: Duration::from_secs(100_000),
+                ..sandbox::SandboxOptions::default()
+            },
+        ))
+        .unwrap();
+    let base = handle.base_url();
+    let sb = Sandbox { rt, handle, base };
+    let dir = tempfile::tempdir().unwrap();
+    let (policy, inv) = small(dir.path());
+    let run = || {
+        allot(
+            &sb,
+            &[
+                "plan",
+                path(&policy),
+                "--inventory",
+                path(&inv),
+                "--current",
+                "live",
+                "--live-read",
+                "report",
+                "--report-timeout",
+                "300ms",
+            ],
+        )
+    };
+    let (code, _, err) = run();
+    assert_eq!(code, 1, "{err}");
+    let err = flat(&err);
+    assert!(err.contains("is still IN_QUEUE"), "{err}");
+    assert!(
+        err.contains("a report still being made is waited for"),
+        "{err}"
+    );
+    let (code, _, err) = run();
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("US: All Listings report 50000000001 reused"),
+        "{err}"
+    );
+    assert_eq!(sb.count("createReport"), 1);
 }
 
 /// A policy naming a supply source the seller does not have, or one not active, is refused at

@@ -238,10 +238,21 @@ pub fn fetch_live_current(
     ));
     pb.finish_and_clear();
     r.map_err(|e| {
+        let help = match &e {
+            // A report not made in time, or that Amazon could not make: nothing to fix here.
+            crate::spapi::SpApiError::Feed(_) => {
+                "run the same command again later (a report still being made is waited for, not \
+                 requested again); or read item by item with --live-read items, or pass a \
+                 downloaded All Listings report with --current FILE"
+            }
+            _ => {
+                "check the credentials and --endpoint; or download an All Listings report and \
+                 pass it with --current FILE"
+            }
+        };
         fail(miette!(
             code = "allot::current-live",
-            help = "check the credentials and --endpoint; or download an All Listings report \
-                    and pass it with --current FILE",
+            help = help,
             "cannot read the live listings: {e}"
         ))
     })

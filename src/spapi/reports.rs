@@ -264,7 +264,8 @@ pub async fn find_or_create(
                 let again = list_reports(client, region, marketplace_id, since).await?;
                 // Only reports being made or done are listed: any made since is this run's.
                 if let Some(r) = again.iter().find(|r| r.created.is_some_and(|c| c >= since)) {
-                    return Ok((r.report_id.clone(), true));
+                    // This run's request, whose answer was lost: not one requested earlier.
+                    return Ok((r.report_id.clone(), false));
                 }
                 lost = Some(reason);
             }
@@ -301,11 +302,11 @@ pub async fn wait_for_report(
         }
         if start.elapsed() + interval > timeout {
             return Err(SpApiError::Feed(format!(
-                "report {report_id} is still {} after {}s (--report-timeout); Amazon can take \
-                 long under load: run the same command again within the hour and it waits for \
-                 this report instead of requesting another",
+                "report {report_id} is still {} after {:.1}s (--report-timeout); Amazon can \
+                 take long under load: run the same command again within the hour and it waits \
+                 for this report instead of requesting another",
                 r.processing_status,
-                start.elapsed().as_secs()
+                start.elapsed().as_secs_f64()
             )));
         }
         tokio::time::sleep(interval).await;
