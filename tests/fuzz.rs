@@ -500,6 +500,20 @@ fn fuzz_listings() {
                 }
             }
         }
+        // A report downloaded by `--current live`: its bytes in the charset the download names
+        // (or refused), then the same reader.
+        for ct in [
+            None,
+            Some("text/plain;charset=Cp1252"),
+            Some("text/plain; charset=x-bogus"),
+        ] {
+            if let Ok(text) = allot::spapi::reports::decode_text(bytes.to_vec(), ct)
+                && let Err(e) =
+                    allot::listings::read_from("cur", &text[..], Format::Amazon, Some("US"))
+            {
+                located(&e.to_string(), "cur");
+            }
+        }
     });
 }
 
