@@ -177,6 +177,8 @@ pub struct Target {
     /// 100% unless a share was given (on the target, or at rule level).
     pub share: Percent,
     pub by_location: Option<ByLocation>,
+    /// `from …`: the locations this target's pool counts, overriding the rule's `stock from`.
+    pub stock_from: Option<Vec<LocationId>>,
     pub span: Span,
 }
 

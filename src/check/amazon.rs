@@ -17,7 +17,9 @@ pub(crate) fn analyse(c: &mut Checker, rules: &[RuleInfo]) {
         if r.skip.is_none() {
             let offers = unified(c, r);
             if r.fixed.is_none() {
-                oversell(c, r, &offers);
+                for group in pools(c, r, &offers) {
+                    oversell(c, r, &group);
+                }
             }
         }
     }
@@ -37,8 +39,12 @@ fn join_and(items: &[String]) -> String {
     }
 }
 
-fn describe(t: &TargetInfo) -> String {
+fn describe(c: &Checker, t: &TargetInfo) -> String {
     let mut s = t.share.to_string();
+    if let Some(from) = &t.stock_from {
+        let names: Vec<&str> = from.iter().map(|&l| c.locations[l].name.as_str()).collect();
+        s.push_str(&format!(" from {}", names.join(" and ")));
+    }
     match &t.by_location {
         Some(ByLocation::PerSource) => s.push_str(", by location"),
         Some(ByLocation::Split(_)) => s.push_str(", split by location"),
@@ -67,10 +73,12 @@ fn unified<'r>(c: &mut Checker, r: &'r RuleInfo) -> Vec<Offer<'r>> {
         let first = g.targets[0];
         // A fixed `quantity` ignores shares: only the channels can then differ.
         let fixed = r.fixed.is_some();
-        if g.targets
-            .iter()
-            .all(|t| (fixed || t.share == first.share) && t.by_location == first.by_location)
-        {
+        // A fixed `quantity` ignores pools too.
+        let pool_of = |t: &TargetInfo| counted_set(c, r, t);
+        if g.targets.iter().all(|t| {
+            (fixed || (t.share == first.share && pool_of(t) == pool_of(first)))
+                && t.by_location == first.by_location
+        }) {
             continue;
         }
         let codes: Vec<String> = g.targets.iter().map(|t| t.code.clone()).collect();
@@ -101,7 +109,7 @@ fn unified<'r>(c: &mut Checker, r: &'r RuleInfo) -> Vec<Offer<'r>> {
             )
             .at(z.own_share.unwrap_or(z.span), format!("zeroes {sku_src} in {} too", join_and(&others)));
             for t in g.targets.iter().filter(|t| t.share != Percent::ZERO) {
-                d = d.also(t.span, format!("{}: {}", t.code, describe(t)));
+                d = d.also(t.span, format!("{}: {}", t.code, describe(c, t)));
             }
             c.push(d.help(format!(
                 "give {} its own seller SKU so the 0 applies there alone: `{} as \"{}\" share 0%`",
@@ -114,7 +122,7 @@ fn unified<'r>(c: &mut Checker, r: &'r RuleInfo) -> Vec<Offer<'r>> {
         let last = g.targets[g.targets.len() - 1];
         let earlier: Vec<String> = g.targets[..g.targets.len() - 1]
             .iter()
-            .map(|t| format!("{}'s {}", t.code, describe(t)))
+            .map(|t| format!("{}'s {}", t.code, describe(c, t)))
             .collect();
         let mut d = Diagnostic::error(
             UNIFIED_CONFLICT,
@@ -122,13 +130,13 @@ fn unified<'r>(c: &mut Checker, r: &'r RuleInfo) -> Vec<Offer<'r>> {
                 "one seller SKU (\"{sku_src}\") would get different quantities in {}: Amazon keeps one quantity per seller SKU in a unified account and the last write wins, so {}'s {} would overwrite {}",
                 join_and(&codes),
                 last.code,
-                describe(last),
+                describe(c, last),
                 join_and(&earlier)
             ),
         )
         .at(publish.keyword, format!("one seller SKU, {} quantities", g.targets.len()));
         for t in &g.targets {
-            d = d.also(t.span, format!("{}: {}", t.code, describe(t)));
+            d = d.also(t.span, format!("{}: {}", t.code, describe(c, t)));
         }
         let fixed: Vec<String> = r
             .targets
@@ -173,9 +181,60 @@ fn suggest_target(c: &Checker, t: &TargetInfo, own: bool) -> String {
     s
 }
 
+/// The locations a target's pool counts, sorted (every location when neither the target nor
+/// the rule says).
+fn counted_set(c: &Checker, r: &RuleInfo, t: &TargetInfo) -> Vec<usize> {
+    let mut v = match t.counted(r) {
+        Some(l) => l.to_vec(),
+        None => (0..c.locations.len()).collect(),
+    };
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
+/// The groups of a rule's offers that draw on common stock: for each location, the offers
+/// whose pool counts it (each group once, largest first). Offers whose pools share no
+/// location (`publish UK … from uk_wh`, `publish DE … from de_wh`) cannot oversell each other.
+/// A rule without per-target `from` is one group of every offer, as before.
+fn pools<'o, 'r>(c: &Checker, r: &'r RuleInfo, offers: &'o [Offer<'r>]) -> Vec<Vec<&'o Offer<'r>>> {
+    let sets: Vec<Vec<usize>> = offers
+        .iter()
+        .map(|o| {
+            let mut v: Vec<usize> = o
+                .targets
+                .iter()
+                .flat_map(|t| counted_set(c, r, t))
+                .collect();
+            v.sort_unstable();
+            v.dedup();
+            v
+        })
+        .collect();
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    for loc in 0..c.locations.len().max(1) {
+        let g: Vec<usize> = (0..offers.len())
+            .filter(|&i| c.locations.is_empty() || sets[i].contains(&loc))
+            .collect();
+        if g.len() > 1 && !groups.contains(&g) {
+            groups.push(g);
+        }
+    }
+    // A group inside a larger one adds nothing the larger one does not report.
+    let all = groups.clone();
+    groups.retain(|g| {
+        !all.iter()
+            .any(|h| h.len() > g.len() && g.iter().all(|i| h.contains(i)))
+    });
+    groups
+        .into_iter()
+        .map(|g| g.into_iter().map(|i| &offers[i]).collect())
+        .collect()
+}
+
 /// Independent offers (different seller SKUs) of one rule draw on one pool: their shares must
 /// not add up to more than the pool (nor round up past it).
-fn oversell(c: &mut Checker, r: &RuleInfo, offers: &[Offer]) {
+fn oversell(c: &mut Checker, r: &RuleInfo, offers: &[&Offer]) {
     let (Some(publish), true) = (r.publish, offers.len() > 1) else {
         return;
     };

@@ -19,6 +19,7 @@ pub(crate) struct RuleInfo<'a> {
     pub match_span: Option<Span>,
     pub selector: Option<Selector>,
     pub skip: Option<Span>,
+    /// The first `publish` line (a rule may have several: their targets add up).
     pub publish: Option<&'a ast::Stmt>,
     /// The targets whose marketplace resolved (others were reported).
     pub targets: Vec<TargetInfo>,
@@ -47,7 +48,17 @@ pub(crate) struct TargetInfo {
     /// The target's own `share`.
     pub own_share: Option<Span>,
     pub by_location: Option<ByLocation>,
+    /// `from …`: this target's own counted locations (else the rule's).
+    pub stock_from: Option<Vec<LocationId>>,
     pub span: Span,
+}
+
+impl TargetInfo {
+    /// The locations this target's pool counts: its own `from`, the rule's `stock from`, or
+    /// `None` for every location.
+    pub fn counted<'a>(&'a self, rule: &'a RuleInfo) -> Option<&'a [LocationId]> {
+        self.stock_from.as_deref().or(rule.stock_from.as_deref())
+    }
 }
 
 impl RuleInfo<'_> {
@@ -68,6 +79,7 @@ impl RuleInfo<'_> {
                         sku: t.sku?,
                         share: t.share,
                         by_location: t.by_location,
+                        stock_from: t.stock_from,
                         span: t.span,
                     })
                 })
@@ -222,8 +234,16 @@ impl Checker {
         let mut shaping: Vec<(&'static str, Span)> = Vec::new();
         let mut others: Vec<(&'static str, Span)> = Vec::new();
         let mut rule_share: Option<(Percent, Span)> = None;
+        // Several `publish` lines add up (one per stock source reads best: `publish UK … from
+        // uk_wh`, `publish DE … from de_wh`); every other statement is once per rule.
+        let mut publishes: Vec<&ast::Target> = Vec::new();
         for stmt in &rule.stmts {
             let name = stmt_name(&stmt.kind);
+            if let StmtKind::Publish(targets) = &stmt.kind {
+                publishes.extend(targets);
+                info.publish.get_or_insert(stmt);
+                continue;
+            }
             if let Some((_, first)) = seen.iter().find(|(n, _)| *n == name) {
                 let first = *first;
                 self.duplicate(
@@ -242,24 +262,8 @@ impl Checker {
                 }
                 StmtKind::StockFrom(list) => {
                     shaping.push((name, stmt.span));
-                    let mut ids: Vec<(LocationId, Span)> = Vec::new();
-                    for l in list {
-                        let Some(id) = self.resolve_location(l) else {
-                            continue;
-                        };
-                        if let Some((_, first)) = ids.iter().find(|(i, _)| *i == id) {
-                            let first = *first;
-                            self.duplicate(
-                                &format!("location `{}` in `stock from`", l.node),
-                                l.span,
-                                first,
-                                "name each location once",
-                            );
-                        } else {
-                            ids.push((id, l.span));
-                        }
-                    }
-                    info.stock_from = Some(ids.into_iter().map(|(i, _)| i).collect());
+                    // A location that did not resolve was reported; the others still count.
+                    info.stock_from = Some(self.locations_named(list, "`stock from`").0);
                 }
                 StmtKind::Buffer(a) => {
                     shaping.push((name, stmt.span));
@@ -317,7 +321,7 @@ impl Checker {
                         info.fixed = Some((n, stmt.span));
                     }
                 }
-                StmtKind::Publish(_) => info.publish = Some(stmt),
+                StmtKind::Publish(_) => {}
                 StmtKind::DefaultChannel(a) => {
                     others.push((name, stmt.span));
                     info.default_channel_written = true;
@@ -353,12 +357,8 @@ impl Checker {
             }
         }
 
-        if let Some(p) = info.publish {
-            // `info.publish` is only ever set from a `StmtKind::Publish` arm above.
-            let StmtKind::Publish(targets) = &p.kind else {
-                unreachable!("info.publish only holds publish statements")
-            };
-            self.targets(&mut info, targets, rule_share.map(|s| s.0));
+        if info.publish.is_some() {
+            self.targets(&mut info, &publishes, rule_share.map(|s| s.0));
         }
 
         // Structure.
@@ -539,7 +539,7 @@ impl Checker {
     fn targets(
         &mut self,
         info: &mut RuleInfo,
-        targets: &[ast::Target],
+        targets: &[&ast::Target],
         rule_share: Option<Percent>,
     ) {
         let before = self.diags.len();
@@ -576,10 +576,17 @@ impl Checker {
                 Some(a) => self.percent(a, "`share`", |n| format!("did you mean `{n}%`?")),
                 None => Some(rule_share.unwrap_or(Percent::HUNDRED)),
             };
+            let stock_from = match &t.from {
+                None => Some(None),
+                Some((names, _)) => self.location_list(names, "`from`").map(Some),
+            };
+            let Some(stock_from) = stock_from else {
+                continue;
+            };
             let by_location = t
                 .by_location
                 .as_ref()
-                .and_then(|b| self.by_location(info, b, &code));
+                .and_then(|b| self.by_location(info, b, &code, stock_from.as_deref()));
             let (Some(share), by_ok) = (share, t.by_location.is_none() || by_location.is_some())
             else {
                 continue;
@@ -594,6 +601,7 @@ impl Checker {
                 share,
                 own_share: t.share.as_ref().map(|a| a.span),
                 by_location,
+                stock_from,
                 span: t.span,
             });
         }
@@ -605,6 +613,7 @@ impl Checker {
         info: &RuleInfo,
         b: &ast::ByLocation,
         code: &str,
+        own_from: Option<&[LocationId]>,
     ) -> Option<ByLocation> {
         if code != "US" {
             self.push(
@@ -630,8 +639,8 @@ impl Checker {
             );
         }
         if b.split.is_empty() {
-            let counted: Vec<LocationId> = match &info.stock_from {
-                Some(v) => v.clone(),
+            let counted: Vec<LocationId> = match own_from.or(info.stock_from.as_deref()) {
+                Some(v) => v.to_vec(),
                 None => (0..self.locations.len()).collect(),
             };
             if !counted.iter().any(|&l| {
@@ -698,6 +707,38 @@ impl Checker {
             return None;
         }
         Some(ByLocation::Split(parts))
+    }
+
+    /// A list of location names resolved (unknown ones reported), each once (a repeat
+    /// reported). Returns the locations and whether every name resolved once.
+    fn locations_named(&mut self, list: &[Ident], what: &str) -> (Vec<LocationId>, bool) {
+        let mut ids: Vec<(LocationId, Span)> = Vec::new();
+        let mut ok = true;
+        for l in list {
+            let Some(id) = self.resolve_location(l) else {
+                ok = false;
+                continue;
+            };
+            if let Some((_, first)) = ids.iter().find(|(i, _)| *i == id) {
+                let first = *first;
+                self.duplicate(
+                    &format!("location `{}` in {what}", l.node),
+                    l.span,
+                    first,
+                    "name each location once",
+                );
+                ok = false;
+            } else {
+                ids.push((id, l.span));
+            }
+        }
+        (ids.into_iter().map(|(i, _)| i).collect(), ok)
+    }
+
+    /// A target's `from` list: its locations, or None when a name did not resolve.
+    fn location_list(&mut self, list: &[Ident], what: &str) -> Option<Vec<LocationId>> {
+        let (ids, ok) = self.locations_named(list, what);
+        ok.then_some(ids)
     }
 
     fn no_source_in_split(&mut self, name: &Ident, loc: LocationId) {

@@ -599,6 +599,10 @@ fn target(w: &mut W<'_>, t: &Target) {
     if let Some(a) = &t.share {
         w.push(&format!(" share {}", amount(a.node)));
     }
+    if let Some((names, _)) = &t.from {
+        let names: Vec<&str> = names.iter().map(|n| n.node.as_str()).collect();
+        w.push(&format!(" from {}", names.join(" and ")));
+    }
     if let Some(b) = &t.by_location {
         w.push(" by location");
         if !b.split.is_empty() {

@@ -132,8 +132,18 @@ struct CRule {
     /// How many offers the rule makes per SKU: targets that render one seller SKU in one
     /// region are one offer.
     offers: usize,
-    /// Locations whose stock counts, in policy order.
+    /// Locations whose stock counts, in policy order: the rule's (`stock from`, else all).
     counted: Vec<LocationId>,
+    /// Per target, its own `from` (sorted), if it has one.
+    own: Vec<Option<Vec<LocationId>>>,
+    /// Every location some target counts: the stock behind the rule's offers (exposure).
+    backing: Vec<LocationId>,
+}
+
+fn sorted(mut v: Vec<LocationId>) -> Vec<LocationId> {
+    v.sort_unstable();
+    v.dedup();
+    v
 }
 
 /// What the deciding rule did with a SKU.
@@ -182,15 +192,28 @@ impl<'p> Engine<'p> {
             .map(|r| {
                 let counted = match &r.action {
                     Action::Publish(p) => match &p.stock_from {
-                        Some(from) => {
-                            let mut v = from.clone();
-                            v.sort_unstable();
-                            v.dedup();
-                            v
-                        }
+                        Some(from) => sorted(from.clone()),
                         None => all.clone(),
                     },
                     Action::Skip => Vec::new(),
+                };
+                let own: Vec<Option<Vec<LocationId>>> = match &r.action {
+                    Action::Publish(p) => p
+                        .targets
+                        .iter()
+                        .map(|t| t.stock_from.clone().map(sorted))
+                        .collect(),
+                    Action::Skip => Vec::new(),
+                };
+                let backing = if own.iter().any(Option::is_some) {
+                    // The rule's own set counts only if a target uses it.
+                    let mut v: Vec<LocationId> = own.iter().flatten().flatten().copied().collect();
+                    if own.iter().any(Option::is_none) {
+                        v.extend(&counted);
+                    }
+                    sorted(v)
+                } else {
+                    counted.clone()
                 };
                 let offers = match &r.action {
                     Action::Publish(p) => {
@@ -213,6 +236,8 @@ impl<'p> Engine<'p> {
                     sel: CSel::compile(&r.selector, stock),
                     offers,
                     counted,
+                    own,
+                    backing,
                 }
             })
             .collect();
@@ -234,20 +259,26 @@ impl<'p> Engine<'p> {
         self.rules[rule].offers
     }
 
-    /// The locations a rule counts, in policy order.
+    /// The locations a rule counts, in policy order: with targets of their own `from`, every
+    /// location some target counts.
     pub fn counted(&self, rule: usize) -> &[LocationId] {
-        &self.rules[rule].counted
+        &self.rules[rule].backing
     }
 
-    /// Step 2's pool for a SKU under a rule; None if the sum does not fit in a quantity (the
-    /// inventory readers refuse such stock, so only a hand-built `Stock` gets here).
+    /// The locations one target of a rule counts: its own `from`, else the rule's.
+    pub fn counted_by(&self, rule: usize, target: usize) -> &[LocationId] {
+        let r = &self.rules[rule];
+        r.own
+            .get(target)
+            .and_then(Option::as_deref)
+            .unwrap_or(&r.counted)
+    }
+
+    /// The stock behind a rule's offers for a SKU (every location some target counts: step 2's
+    /// pool when no target has its own `from`); None if the sum does not fit in a quantity
+    /// (the inventory readers refuse such stock, so only a hand-built `Stock` gets here).
     pub fn pool(&self, rule: usize, item: Option<StockItem<'_>>) -> Option<u64> {
-        item.map_or(Some(0), |i| {
-            self.rules[rule]
-                .counted
-                .iter()
-                .try_fold(0u64, |a, &l| a.checked_add(i.available_at(l)))
-        })
+        sum_at(&self.rules[rule].backing, item)
     }
 
     /// Evaluate one SKU (`item` is None for a SKU without any inventory row) and append its
@@ -295,7 +326,9 @@ impl<'p> Engine<'p> {
         }
         let start = out.len();
         let mut failed = false;
-        let Some(pool) = self.pool(ri, item) else {
+        // Every pool a target may use is within the backing locations: if their sum fits, so
+        // does each pool.
+        let Some(_) = self.pool(ri, item) else {
             problems.push(SimProblem::Overflow {
                 message: format!(
                     "the stock of inventory SKU `{}` over the locations rule \"{}\" counts adds up to more than {}",
@@ -306,8 +339,22 @@ impl<'p> Engine<'p> {
             });
             return Decision::Failed(ri);
         };
-        for t in &p.targets {
+        for (ti, t) in p.targets.iter().enumerate() {
             let mkt = &self.policy.marketplaces[t.marketplace];
+            // Within the backing stock, which fits (above): never None in practice, and never
+            // a made-up quantity if it were.
+            let Some(pool) = sum_at(self.counted_by(ri, ti), item) else {
+                problems.push(SimProblem::Overflow {
+                    message: format!(
+                        "the stock of inventory SKU `{}` over the locations a target of rule \"{}\" counts adds up to more than {}",
+                        crate::diag::clip(sku),
+                        rule.name,
+                        u64::MAX
+                    ),
+                });
+                failed = true;
+                continue;
+            };
             let seller_sku = match t.sku.render(sku, &mkt.code) {
                 Ok(s) => s,
                 Err(e) => {
@@ -326,7 +373,7 @@ impl<'p> Engine<'p> {
             } else {
                 self.scratch.take()
             };
-            let made = self.channels(ri, p, t, item, pool, missing, &mut steps);
+            let made = self.channels(ri, ti, p, t, item, pool, missing, &mut steps);
             if self.keep_steps {
                 // Kept for every offer of a possibly huge preview: no spare capacity.
                 steps.shrink_to_fit();
@@ -384,6 +431,7 @@ impl<'p> Engine<'p> {
     fn channels(
         &self,
         ri: usize,
+        ti: usize,
         p: &Publish,
         t: &Target,
         item: Option<StockItem<'_>>,
@@ -428,7 +476,7 @@ impl<'p> Engine<'p> {
                 });
             }
             Some(ByLocation::PerSource) => {
-                for &loc in &self.rules[ri].counted {
+                for &loc in self.counted_by(ri, ti) {
                     if policy.locations[loc].supply_source.is_none() {
                         continue;
                     }
@@ -469,6 +517,15 @@ impl<'p> Engine<'p> {
 }
 
 /// Steps 2-6 on one pool: buffer, share, threshold, cap. Never negative (unsigned, saturating).
+/// Available stock over `locations`; None past u64.
+fn sum_at(locations: &[LocationId], item: Option<StockItem<'_>>) -> Option<u64> {
+    item.map_or(Some(0), |i| {
+        locations
+            .iter()
+            .try_fold(0u64, |a, &l| a.checked_add(i.available_at(l)))
+    })
+}
+
 pub fn steps_2_to_6(
     p: &Publish,
     share: Percent,

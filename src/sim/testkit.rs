@@ -88,6 +88,7 @@ pub fn target(m: MarketplaceId, sku: &str, share: u32) -> Target {
         marketplace: m,
         sku: template(sku),
         share: Percent(share),
+        stock_from: None,
         by_location: None,
         span: Span::default(),
     }

@@ -145,6 +145,9 @@ pub struct Target {
     pub sku: Option<Str>,
     /// `share 60%`
     pub share: Option<Spanned<Amount>>,
+    /// `from uk_wh and uk_store`: the locations this target's pool counts (its own `stock
+    /// from`), with the span of the whole option.
+    pub from: Option<(Vec<Ident>, Span)>,
     /// `by location` or `by location { newark 60%, austin 40% }`
     pub by_location: Option<ByLocation>,
     pub span: Span,

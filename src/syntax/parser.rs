@@ -554,6 +554,7 @@ impl Lower<'_> {
             marketplace,
             sku: None,
             share: None,
+            from: None,
             by_location: None,
             span,
         };
@@ -563,6 +564,7 @@ impl Lower<'_> {
             let (name, seen) = match opt.as_rule() {
                 Rule::as_opt => ("as", t.sku.is_some()),
                 Rule::share_opt => ("share", t.share.is_some()),
+                Rule::from_opt => ("from", t.from.is_some()),
                 Rule::by_location => ("by location", t.by_location.is_some()),
                 _ => continue,
             };
@@ -595,6 +597,16 @@ impl Lower<'_> {
                         Some(a) => t.share = Some(a),
                         None => ok = false,
                     }
+                }
+                Rule::from_opt => {
+                    let names: Vec<_> = meaningful(opt)
+                        .filter(|q| q.as_rule() == Rule::ident)
+                        .map(|q| self.ident(q))
+                        .collect();
+                    if !self.list_guard(names.len(), ospan) {
+                        ok = false;
+                    }
+                    t.from = Some((names, ospan));
                 }
                 _ => {
                     let mut split = Vec::new();
