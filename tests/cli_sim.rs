@@ -716,3 +716,57 @@ fn a_plan_whose_preview_was_not_read_is_not_saved() {
     assert!(!out.exists(), "{err}");
     assert!(!err.contains("saved"), "{err}");
 }
+
+/// Seed 002 the allot way (`policies/uk-de-fr.allot`): each marketplace's seller SKU publishes
+/// its own warehouse's stock, the plan writes three different quantities, and `explain` says
+/// which locations each offer's pool counts.
+#[test]
+fn seed_002_each_marketplace_from_its_own_warehouse() {
+    let dir = tempfile::tempdir().unwrap();
+    let inv = write(
+        dir.path(),
+        "inv.csv",
+        "sku,location,on_hand,reserved\nSKU123,uk_wh,10,0\nSKU123,de_wh,20,0\nSKU123,fr_wh,30,0\n",
+    );
+    let out = allot()
+        .args(["plan", "policies/uk-de-fr.allot", "--inventory"])
+        .arg(&inv)
+        .args(["--format", "json"])
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let got: Vec<(String, u64)> = v["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["seller_sku"].as_str().unwrap().to_string(),
+                c["channels"][0]["new"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("SKU123_UK".to_string(), 9),
+            ("SKU123_DE".to_string(), 19),
+            ("SKU123_FR".to_string(), 29)
+        ]
+    );
+    allot()
+        .args(["explain", "policies/uk-de-fr.allot", "--inventory"])
+        .arg(&inv)
+        .arg("SKU123")
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains(
+            "stock over every location the offers count: 60 (each offer counts its own: below)",
+        ))
+        .stdout(predicate::str::contains(
+            "offer SKU123_DE (EU: DE) [new]\n  pool counts: de_wh\n  steps: pool 20, buffer -1 → 19",
+        ));
+}

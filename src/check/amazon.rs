@@ -338,6 +338,13 @@ fn shadowed(c: &mut Checker, rules: &[RuleInfo]) {
             e.selector.as_ref().is_some_and(|es| covers(es, sel)) && e.match_span.is_some()
         });
         if let Some(e) = earlier {
+            let help = match merge_hint(c, e, later) {
+                Some(h) => h,
+                None => format!(
+                    "rules are tried top to bottom and the first match decides: move \"{}\" above \"{}\", narrow \"{}\", or remove \"{}\"",
+                    later.ast.name.node, e.ast.name.node, e.ast.name.node, later.ast.name.node
+                ),
+            };
             c.push(
                 Diagnostic::warning(
                     SHADOWED_RULE,
@@ -351,11 +358,54 @@ fn shadowed(c: &mut Checker, rules: &[RuleInfo]) {
                     e.match_span.unwrap_or(e.ast.name.span),
                     "takes every SKU first",
                 )
-                .help(format!(
-                    "rules are tried top to bottom and the first match decides: move \"{}\" above \"{}\", narrow \"{}\", or remove \"{}\"",
-                    later.ast.name.node, e.ast.name.node, e.ast.name.node, later.ast.name.node
-                )),
+                .help(help),
             );
         }
     }
+}
+
+/// When a shadowed rule publishes the same SKUs to other marketplaces (one rule per
+/// marketplace, each with its own stock: seed 002's Linnworks layout), moving it above would
+/// only shadow the other: the fix is one rule with both `publish` lines, each target with its
+/// own stock source. Returns that help, or None when the marketplaces overlap.
+fn merge_hint(c: &Checker, earlier: &RuleInfo, later: &RuleInfo) -> Option<String> {
+    if earlier.skip.is_some() || later.skip.is_some() || later.targets.is_empty() {
+        return None;
+    }
+    if later.targets.iter().any(|t| {
+        earlier
+            .targets
+            .iter()
+            .any(|e| e.marketplace == t.marketplace)
+    }) {
+        return None;
+    }
+    let names = |ids: &[usize]| -> String {
+        ids.iter()
+            .map(|&l| c.locations[l].name.as_str())
+            .collect::<Vec<_>>()
+            .join(" and ")
+    };
+    let line = |r: &RuleInfo| -> String {
+        let targets: Vec<String> = r
+            .targets
+            .iter()
+            .map(|t| {
+                let mut s = suggest_target(c, t, false);
+                if let Some(from) = t.counted(r) {
+                    s.push_str(&format!(" from {}", names(from)));
+                }
+                s
+            })
+            .collect();
+        format!("publish {}", targets.join(", "))
+    };
+    Some(format!(
+        "only the first matching rule decides for a SKU, so \"{}\" publishes nothing, and moving it up would shadow \"{}\" instead: write both in one rule, one `publish` line each, every target with its own stock: `{}` and `{}` (then remove \"{}\")",
+        later.ast.name.node,
+        earlier.ast.name.node,
+        line(earlier),
+        line(later),
+        later.ast.name.node
+    ))
 }

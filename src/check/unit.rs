@@ -556,3 +556,122 @@ fn on_fba_twice_or_in_a_skipping_rule_is_refused() {
     assert_eq!(codes(&c), ["allot::conflicting-statements"]);
     assert_eq!(c.diagnostics[0].message, "`on_fba` in a rule that skips");
 }
+
+/// Issue 11 item 1 (seed 002): each marketplace's offer counts its own warehouse.
+#[test]
+fn a_target_has_its_own_stock_source_and_publish_lines_add_up() {
+    let c = run(r#"marketplaces UK, DE, FR
+location uk_wh
+location de_wh
+location fr_wh
+location shared
+rule "r" {
+  match   any
+  stock   from shared
+  publish UK as "{sku}_UK" from uk_wh and shared
+  publish DE as "{sku}_DE" from de_wh, FR as "{sku}_FR"
+}
+"#);
+    let p = c.policy.as_ref().unwrap();
+    let Action::Publish(r) = &p.rules[0].action else {
+        panic!()
+    };
+    let from: Vec<_> = r.targets.iter().map(|t| t.stock_from.clone()).collect();
+    assert_eq!(from, [Some(vec![0, 3]), Some(vec![1]), None]);
+    assert_eq!(r.stock_from, Some(vec![3]));
+    // UK and FR both count `shared`: 200% of it can be offered, so they oversell; DE does not
+    // meet either, and the warning names UK and FR only.
+    assert_eq!(codes(&c), ["allot::oversell"]);
+    let d = &c.diagnostics[0];
+    let labels: Vec<&str> = d.labels.iter().map(|l| l.text.as_str()).collect();
+    assert!(labels.iter().any(|l| l.contains("on UK")), "{labels:?}");
+    assert!(labels.iter().any(|l| l.contains("on FR")), "{labels:?}");
+    assert!(!labels.iter().any(|l| l.contains("on DE")), "{labels:?}");
+    // Disjoint warehouses: nothing to report.
+    let c = run(r#"marketplaces UK, DE
+location uk_wh
+location de_wh
+rule "r" {
+  match   any
+  publish UK as "{sku}_UK" from uk_wh
+  publish DE as "{sku}_DE" from de_wh
+}
+"#);
+    assert!(c.diagnostics.is_empty(), "{:#?}", c.diagnostics);
+}
+
+#[test]
+fn one_seller_sku_from_two_stock_sources_is_a_unified_conflict() {
+    // One shared seller SKU, two pools: two quantities for one offer.
+    let c = run(r#"marketplaces UK, DE
+location uk_wh
+location de_wh
+rule "r" {
+  match   any
+  publish UK from uk_wh, DE from de_wh
+}
+"#);
+    assert_eq!(codes(&c), ["allot::unified-conflict"]);
+    assert!(
+        c.diagnostics[0].message.contains("from de_wh"),
+        "{}",
+        c.diagnostics[0].message
+    );
+}
+
+#[test]
+fn a_from_list_names_declared_locations_once() {
+    let c = run(
+        "marketplaces UK\nlocation uk_wh\nrule \"r\" {\n  match any\n  publish UK from uk_wj\n}\n",
+    );
+    assert_eq!(codes(&c), ["allot::unknown-location"]);
+    let c = run(
+        "marketplaces UK\nlocation uk_wh\nrule \"r\" {\n  match any\n  publish UK from uk_wh and uk_wh\n}\n",
+    );
+    assert_eq!(codes(&c), ["allot::duplicate"]);
+    // `from` twice on one target, and `stock from` written inside a target, are syntax
+    // errors whose help shows the right form.
+    let c = check_source(&format!(
+        "{HEAD}marketplaces UK\nlocation a\nrule \"r\" {{\n  match any\n  publish UK from a from a\n}}\n"
+    ));
+    assert_eq!(codes(&c), ["allot::syntax"]);
+    let c = check_source(&format!(
+        "{HEAD}marketplaces UK\nlocation uk_wh\nrule \"r\" {{\n  match any\n  publish UK as \"{{sku}}_UK\" stock from uk_wh\n}}\n"
+    ));
+    assert_eq!(codes(&c), ["allot::syntax"]);
+    let help = c.diagnostics[0].help.as_deref().unwrap_or("");
+    assert!(help.contains("written `from`, without `stock`"), "{help}");
+}
+
+#[test]
+fn one_rule_per_marketplace_is_shadowed_and_the_help_merges_them() {
+    let c = run(r#"marketplaces UK, DE
+location uk_wh
+location de_wh
+rule "uk" {
+  match   any
+  stock   from uk_wh
+  publish UK as "{sku}_UK"
+}
+rule "de" {
+  match   any
+  stock   from de_wh
+  publish DE as "{sku}_DE"
+}
+"#);
+    assert_eq!(codes(&c), ["allot::shadowed-rule"]);
+    let help = c.diagnostics[0].help.as_deref().unwrap_or("");
+    assert!(
+        help.contains(
+            "`publish UK as \"{sku}_UK\" from uk_wh` and `publish DE as \"{sku}_DE\" from de_wh`"
+        ),
+        "{help}"
+    );
+    assert!(!help.contains("move \"de\" above"), "{help}");
+    // Same marketplace twice: moving or narrowing is the advice, as before.
+    let c = run(
+        "marketplaces UK\nrule \"a\" {\n  match any\n  publish UK\n}\nrule \"b\" {\n  match any\n  publish UK\n}\n",
+    );
+    let help = c.diagnostics[0].help.as_deref().unwrap_or("");
+    assert!(help.contains("move \"b\" above \"a\""), "{help}");
+}

@@ -1140,8 +1140,25 @@ pub fn trace_text<W: Write>(w: &mut W, policy: &Policy, t: &Trace) -> io::Result
     if t.decided.is_none() {
         writeln!(w, "  (no rule matched)")?;
     }
+    let rule = t
+        .offers
+        .first()
+        .and_then(|(_, p)| policy.rules.get(p.rule))
+        .and_then(|r| match &r.action {
+            crate::model::Action::Publish(p) => Some(p),
+            crate::model::Action::Skip => None,
+        });
+    // Targets with their own `from`: each offer has its own pool, said with the offer.
+    let per_target = rule.is_some_and(|p| p.targets.iter().any(|t| t.stock_from.is_some()));
     if let Some(p) = t.pool {
-        writeln!(w, "pool over the counted locations: {p}")?;
+        if per_target {
+            writeln!(
+                w,
+                "stock over every location the offers count: {p} (each offer counts its own: below)"
+            )?;
+        } else {
+            writeln!(w, "pool over the counted locations: {p}")?;
+        }
     }
     writeln!(w, "outcome: {}", t.outcome)?;
     for (c, p) in &t.offers {
@@ -1158,6 +1175,26 @@ pub fn trace_text<W: Write>(w: &mut W, policy: &Policy, t: &Trace) -> io::Result
                 None => kind_str(c.kind),
             }
         )?;
+        if let (true, Some(r)) = (per_target, rule) {
+            let from = r
+                .targets
+                .iter()
+                .find(|t| {
+                    c.offer
+                        .marketplaces
+                        .first()
+                        .is_some_and(|m| policy.marketplaces[t.marketplace].code == *m)
+                })
+                .and_then(|t| t.stock_from.as_ref().or(r.stock_from.as_ref()));
+            let names: Vec<&str> = match from {
+                Some(ids) => ids
+                    .iter()
+                    .map(|&l| policy.locations[l].name.as_str())
+                    .collect(),
+                None => policy.locations.iter().map(|l| l.name.as_str()).collect(),
+            };
+            writeln!(w, "  pool counts: {}", names.join(", "))?;
+        }
         writeln!(w, "  steps: {}", steps_text(policy, &p.steps))?;
         let fba = matches!(c.hold.as_deref(), Some(Hold::FulfilledByAmazon { .. }));
         for ch in &c.offer.channels {

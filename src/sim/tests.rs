@@ -1517,3 +1517,82 @@ fn a_plan_encoded_in_chunks_is_the_plan_built_in_memory() {
         );
     }
 }
+
+/// Issue 11 item 1 (seed 002): each target's pool counts its own locations; buffer, share and
+/// cap apply to each pool; `by location` under a target's `from` publishes only its locations.
+#[test]
+fn each_target_counts_its_own_locations() {
+    use crate::check::check_source;
+    let src = r#"policy "p"
+seller "A2EXAMPLE0SELLER"
+marketplaces UK, DE, FR
+location uk_wh
+location de_wh
+location fr_wh
+rule "r" {
+  match   any
+  buffer  1
+  cap     25
+  publish UK as "{sku}_UK" from uk_wh
+  publish DE as "{sku}_DE" from de_wh and fr_wh, FR as "{sku}_FR"
+}
+"#;
+    let checked = check_source(src);
+    let policy = checked.policy.expect("checks");
+    // Hand-computed: UK 10-1 = 9; DE (20+30)-1 = 49, capped 25; FR (all: 60)-1 = 59 → 25.
+    let stock = stock(&[
+        ("SKU123", 0, 10, 0),
+        ("SKU123", 1, 20, 0),
+        ("SKU123", 2, 30, 0),
+    ]);
+    let preview = super::run_with(&policy, &stock, None, super::Options::default()).unwrap();
+    let q: Vec<(String, u64)> = preview
+        .changes
+        .iter()
+        .map(|c| (c.offer.seller_sku.clone(), c.offer.channels[0].quantity))
+        .collect();
+    assert_eq!(
+        q,
+        [
+            ("SKU123_UK".to_string(), 9),
+            ("SKU123_DE".to_string(), 25),
+            ("SKU123_FR".to_string(), 25)
+        ]
+    );
+    // The pool step of each offer is its own pool.
+    let pools: Vec<u64> = preview
+        .provenance
+        .iter()
+        .map(|p| p.steps[0].value)
+        .collect();
+    assert_eq!(pools, [10, 50, 60]);
+    // Exposure: 9 + 25 + 25 = 59 published on 60 available (every location some target
+    // counts): none.
+    assert_eq!(preview.summary.exposure, 0);
+}
+
+#[test]
+fn by_location_under_a_targets_own_from_publishes_its_locations_only() {
+    use crate::check::check_source;
+    let src = r#"policy "p"
+seller "A1PP0FEH11RW77"
+marketplaces US
+location newark supply_source "S1"
+location austin supply_source "S2"
+rule "r" {
+  match   any
+  publish US by location from newark
+  default_channel 0
+}
+"#;
+    let policy = check_source(src).policy.expect("checks");
+    let stock = stock(&[("SHOE-1", 0, 3, 0), ("SHOE-1", 1, 7, 0)]);
+    let preview = super::run_with(&policy, &stock, None, super::Options::default()).unwrap();
+    let ch: Vec<(&str, u64)> = preview.changes[0]
+        .offer
+        .channels
+        .iter()
+        .map(|c| (c.channel.as_str(), c.quantity))
+        .collect();
+    assert_eq!(ch, [("DEFAULT", 0), ("S1", 3)]);
+}

@@ -291,6 +291,7 @@ fn expected_name(r: Rule) -> Option<(&'static str, String)> {
         target => Some(("x", "a marketplace code".into())),
         as_opt => kw("as"),
         share_opt => kw("share"),
+        from_opt => kw("from"),
         by_location | kw_by => kw("by location"),
         tags_opt => kw("tags"),
         split_part => Some(("x", "a location and its share (`newark 60%`)".into())),
@@ -535,6 +536,11 @@ pub(crate) fn from_pest(
         format!("strings are written in double quotes: `\"{w}\"`")
     } else if let (Some(p), "%") = (prev, found_text) {
         format!("write the `%` right after the number, with no space: `{p}%`")
+    } else if found_word.as_deref() == Some("stock")
+        && (positives.contains(&Rule::from_opt) || positives.contains(&Rule::kw_from))
+    {
+        // `publish UK as "{sku}_UK" stock from uk_wh`: a target's own stock source.
+        "a target's own stock source is written `from`, without `stock`: `UK as \"{sku}_UK\" from uk_wh`; locations joined with `and` (`from uk_wh and uk_store`); a rule's `stock from` line applies to its other targets".to_string()
     } else if let (true, Some(prev), true) = (positives.contains(&Rule::comma), prev, entry_like) {
         format!("the entries of a list are separated by commas: `{prev}, {found_text}`")
     } else if positives.contains(&Rule::nl) && expected.len() <= 3 && !found.starts_with("the end")
