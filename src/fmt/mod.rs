@@ -695,6 +695,17 @@ mod tests {
         assert_eq!(format(&out).unwrap(), out);
     }
 
+    #[test]
+    fn quantity_once_prints_canonically() {
+        let src = "rule \"r\" {\n  match any\n  quantity   10    once  # first run only\n}\n";
+        let out = format(src).unwrap();
+        assert_eq!(
+            out,
+            "rule \"r\" {\n  match    any\n  quantity 10 once                      # first run only\n}\n"
+        );
+        assert_eq!(format(&out).unwrap(), out);
+    }
+
     /// A file just under the size limit whose layout grows it past the limit is refused with
     /// the size error, not reported as an internal error (benches/gen-policy.sh 9000 found it).
     #[test]

@@ -945,7 +945,11 @@ fn json_change<'a>(policy: &'a Policy, c: &'a OfferChange, p: &'a Provenance) ->
                 new: ch.quantity,
             })
             .collect(),
-        shown: p.shown.as_deref().unwrap_or(&c.offer.channels),
+        shown: match (c.hold.as_deref(), c.current.as_deref()) {
+            // Nothing is written: buyers keep seeing Amazon's count.
+            (Some(Hold::InitialSent), Some(cur)) => cur,
+            _ => p.shown.as_deref().unwrap_or(&c.offer.channels),
+        },
         also_shown_in: &p.also_shown_in,
         provenance: JsonProvenance {
             rule: &c.offer.rule,
@@ -1193,10 +1197,22 @@ pub fn trace_text<W: Write>(w: &mut W, policy: &Policy, t: &Trace) -> io::Result
         )?;
         writeln!(w, "  steps: {}", steps_text(policy, &p.steps))?;
         let fba = matches!(c.hold.as_deref(), Some(Hold::FulfilledByAmazon { .. }));
+        let initial = matches!(c.hold.as_deref(), Some(Hold::InitialSent));
         for ch in &c.offer.channels {
             // An FBA offer's quantity is Amazon's: there is no merchant quantity to compare.
             let missing = if fba { "Amazon's" } else { "not listed" };
             let cur = current_of(c, &ch.channel).map_or(missing.to_string(), |q| q.to_string());
+            if initial {
+                // Kept, not replaced: an arrow would read as a write.
+                writeln!(
+                    w,
+                    "  {:<10} {} kept (initial quantity {})",
+                    channel_name(policy, &ch.channel),
+                    cur,
+                    ch.quantity
+                )?;
+                continue;
+            }
             writeln!(
                 w,
                 "  {:<10} {} → {}",
