@@ -11,7 +11,7 @@ use crate::model::{ChangeKind, ChannelQty, Hold, OfferChange, Percent, Policy, S
 use crate::sim::{Exposure, Preview, Provenance, Skipped, Step, StepKind, Trace};
 
 /// The JSON format's version (major.minor): a new major may change or remove fields.
-pub const FORMAT_VERSION: &str = "1.2";
+pub const FORMAT_VERSION: &str = "1.3";
 
 /// How many skipped SKUs and exposures the table lists before "and N more".
 /// The most items a list of the preview shows (held offers, skipped SKUs, exposures).
