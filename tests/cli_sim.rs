@@ -772,7 +772,10 @@ fn an_initial_quantity_is_written_once_then_left_to_amazon() {
     assert_eq!(sold["hold"]["reason"], "initial_quantity_sent", "{sold}");
     assert_eq!(sold["written"], false);
     assert_eq!(sold["channels"][0]["current"], 7);
-    assert_eq!(sold["shown"][0]["quantity"], 7, "buyers keep Amazon's count");
+    assert_eq!(
+        sold["shown"][0]["quantity"], 7,
+        "buyers keep Amazon's count"
+    );
     let inactive = change("S-INACTIVE");
     assert!(inactive["hold"].is_null(), "{inactive}");
     assert_eq!(inactive["channels"][0]["new"], 10);
@@ -791,7 +794,10 @@ fn an_initial_quantity_is_written_once_then_left_to_amazon() {
         .assert()
         .code(0);
     let saved = std::fs::read_to_string(&out).unwrap();
-    assert!(saved.contains("S-INACTIVE") && saved.contains("X-1"), "{saved}");
+    assert!(
+        saved.contains("S-INACTIVE") && saved.contains("X-1"),
+        "{saved}"
+    );
     assert!(!saved.contains("S-SOLD"), "{saved}");
 
     // Tests have no current listings: an expectation sees the initial quantity.

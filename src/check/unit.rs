@@ -578,7 +578,12 @@ fn quantity_once_lowers_to_an_initial_fixed_quantity() {
 
 #[test]
 fn once_anywhere_else_is_a_syntax_error_saying_where_it_goes() {
-    for line in ["cap 10 once", "quantity once", "publish US once", "quantity 1 once once"] {
+    for line in [
+        "cap 10 once",
+        "quantity once",
+        "publish US once",
+        "quantity 1 once once",
+    ] {
         let c = run(&format!(
             "marketplaces US\nrule \"r\" {{\n  match any\n  {line}\n  publish US\n}}\n"
         ));

@@ -1645,7 +1645,8 @@ fn once_writes_a_channel_amazon_has_no_quantity_for() {
     let mut cur = Current::default();
     cur.listings
         .insert("SOLD".into(), [("OTHER".to_string(), 4)].into());
-    cur.listed_in.insert("SOLD".into(), ["US".to_string()].into());
+    cur.listed_in
+        .insert("SOLD".into(), ["US".to_string()].into());
     let pre = run(&pol, &st, Some(&cur)).unwrap();
     let c = pre
         .changes
