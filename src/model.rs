@@ -162,6 +162,11 @@ pub struct Publish {
     pub cap: Option<u64>,
     /// `quantity N`: replaces the stock computation entirely; never scaled or clamped.
     pub fixed: Option<u64>,
+    /// `quantity N once`: the fixed quantity is an initial one, written only while the offer
+    /// has no quantity on Amazon; after that Amazon counts it down with each sale and allot
+    /// leaves it alone (`Hold::InitialSent`). Only with `fixed`.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub fixed_once: bool,
     pub on_missing: OnMissing,
     /// The rule's `on_fba`, or the policy's.
     pub on_fba: OnFba,
@@ -442,6 +447,10 @@ pub enum Hold {
     /// The seller SKU is listed in the region, but in none of the offer's marketplaces (only in
     /// `listed_in`): a write would create offers there. `--allow-new` writes it.
     NotListedHere { listed_in: Vec<String> },
+    /// `quantity N once`: the offer already has a quantity on Amazon (for every channel it
+    /// writes), which Amazon counts down with each sale; writing N again would top it back up.
+    #[serde(rename = "initial_quantity_sent")]
+    InitialSent,
 }
 
 impl Hold {
@@ -456,6 +465,7 @@ impl Hold {
                 "listed only in {}, where this policy does not publish: a write would create offers in its marketplaces (--allow-new to create them)",
                 listed_in.join(", ")
             ),
+            Hold::InitialSent => "initial quantity already on Amazon: Amazon counts it down with each sale (`quantity N once`)".to_string(),
         }
     }
 
@@ -509,6 +519,10 @@ pub struct Summary {
     /// Offers not written because their seller SKU is not listed (there). Not in the counts above.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub offers_not_listed: u64,
+    /// Offers not written because their initial quantity (`quantity N once`) is already on
+    /// Amazon. Not in the counts above.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub offers_initial_kept: u64,
 }
 
 impl Summary {
@@ -522,6 +536,7 @@ impl Summary {
         self.skus_skipped_missing += o.skus_skipped_missing;
         self.offers_fulfilled_by_amazon += o.offers_fulfilled_by_amazon;
         self.offers_not_listed += o.offers_not_listed;
+        self.offers_initial_kept += o.offers_initial_kept;
     }
 }
 

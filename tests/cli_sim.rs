@@ -91,7 +91,7 @@ fn plan_json_is_versioned_and_has_provenance() {
         .stdout
         .clone();
     let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
-    assert_eq!(v["format_version"], "1.2");
+    assert_eq!(v["format_version"], "1.3");
     assert_eq!(v["summary"]["offers_zeroed"], 1);
     assert_eq!(v["summary"]["skus_skipped_missing"], 2);
     let candle = v["changes"]
@@ -769,4 +769,91 @@ fn seed_002_each_marketplace_from_its_own_warehouse() {
         .stdout(predicate::str::contains(
             "offer SKU123_DE (EU: DE) [new]\n  pool counts: de_wh\n  steps: pool 20, buffer -1 → 19",
         ));
+}
+
+/// `quantity N once` (Salestio's Single/Custom modes): the initial quantity is written to a
+/// listing without one, and left to Amazon on a listing that has one, whatever its value.
+#[test]
+fn an_initial_quantity_is_written_once_then_left_to_amazon() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = write(
+        dir.path(),
+        "once.allot",
+        "policy \"once\"\nseller \"A1PP0FEH11RW77\"\nmarketplaces US\nlocation newark\n\nrule \"singles\" {\n  match sku \"S-*\"\n  quantity 10 once\n  publish US\n}\n\nrule \"rest\" {\n  match any\n  cap 10\n  publish US\n}\n\ntest \"the first run sends the initial quantity\" {\n  stock \"S-1\" newark 0\n  expect \"S-1\" on US = 10\n}\n",
+    );
+    let inv = write(
+        dir.path(),
+        "inv.csv",
+        "sku,location,on_hand,reserved\nS-SOLD,newark,5,0\nS-INACTIVE,newark,5,0\nX-1,newark,4,0\n",
+    );
+    // S-SOLD: 10 sent on the first run, 3 sold since. S-INACTIVE: listed, no quantity yet.
+    let cur = write(
+        dir.path(),
+        "cur.json",
+        r#"{"listings": {"S-SOLD": {"DEFAULT": 7}, "X-1": {"DEFAULT": 2}},
+ "listed_in": {"S-SOLD": ["US"], "S-INACTIVE": ["US"], "X-1": ["US"]}}"#,
+    );
+    let plan = |format: &str| {
+        let o = allot()
+            .arg("plan")
+            .arg(&policy)
+            .arg("--inventory")
+            .arg(&inv)
+            .arg("--current")
+            .arg(&cur)
+            .args(["--format", format])
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(0), "{}", out_and_err(&o));
+        String::from_utf8(o.stdout).unwrap()
+    };
+    insta::assert_snapshot!("plan_initial_quantity_table", plan("table"));
+
+    let v: serde_json::Value = serde_json::from_str(&plan("json")).unwrap();
+    assert_eq!(v["summary"]["offers_initial_kept"], 1, "{v}");
+    assert_eq!(v["summary"]["offers_new"], 1, "{v}");
+    assert_eq!(v["summary"]["offers_changed"], 1, "{v}");
+    let change = |sku: &str| {
+        v["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["seller_sku"] == sku)
+            .unwrap()
+            .clone()
+    };
+    let sold = change("S-SOLD");
+    assert_eq!(sold["hold"]["reason"], "initial_quantity_sent", "{sold}");
+    assert_eq!(sold["written"], false);
+    assert_eq!(sold["channels"][0]["current"], 7);
+    assert_eq!(
+        sold["shown"][0]["quantity"], 7,
+        "buyers keep Amazon's count"
+    );
+    let inactive = change("S-INACTIVE");
+    assert!(inactive["hold"].is_null(), "{inactive}");
+    assert_eq!(inactive["channels"][0]["new"], 10);
+
+    // The saved plan writes the inactive listing's initial quantity and X-1, never S-SOLD.
+    let out = dir.path().join("plan.json");
+    allot()
+        .arg("plan")
+        .arg(&policy)
+        .arg("--inventory")
+        .arg(&inv)
+        .arg("--current")
+        .arg(&cur)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .code(0);
+    let saved = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        saved.contains("S-INACTIVE") && saved.contains("X-1"),
+        "{saved}"
+    );
+    assert!(!saved.contains("S-SOLD"), "{saved}");
+
+    // Tests have no current listings: an expectation sees the initial quantity.
+    allot().arg("test").arg(&policy).assert().code(0);
 }

@@ -32,6 +32,8 @@ pub(crate) struct RuleInfo<'a> {
     pub threshold: Option<(u64, Span)>,
     pub cap: Option<(u64, Span)>,
     pub fixed: Option<(u64, Span)>,
+    /// `quantity N once`.
+    pub fixed_once: bool,
     pub on_missing: Option<OnMissing>,
     pub on_fba: Option<OnFba>,
     pub default_channel: Option<Span>,
@@ -91,6 +93,7 @@ impl RuleInfo<'_> {
                 threshold: self.threshold.map(|t| t.0),
                 cap: self.cap.map(|t| t.0),
                 fixed: self.fixed.map(|t| t.0),
+                fixed_once: self.fixed.is_some() && self.fixed_once,
                 on_missing: self.on_missing.unwrap_or(default_on_missing),
                 on_fba: self.on_fba.unwrap_or(default_on_fba),
                 default_channel_zero: self.default_channel.is_some(),
@@ -115,7 +118,7 @@ fn stmt_name(k: &StmtKind) -> &'static str {
         StmtKind::Round(_) => "round",
         StmtKind::Threshold(_) => "threshold",
         StmtKind::Cap(_) => "cap",
-        StmtKind::Quantity(_) => "quantity",
+        StmtKind::Quantity { .. } => "quantity",
         StmtKind::Publish(_) => "publish",
         StmtKind::DefaultChannel(_) => "default_channel",
         StmtKind::OnMissing(_) => "on_missing",
@@ -224,6 +227,7 @@ impl Checker {
             threshold: None,
             cap: None,
             fixed: None,
+            fixed_once: false,
             on_missing: None,
             on_fba: None,
             default_channel: None,
@@ -314,11 +318,12 @@ impl Checker {
                         info.cap = Some((n, stmt.span));
                     }
                 }
-                StmtKind::Quantity(a) => {
+                StmtKind::Quantity { amount: a, once } => {
                     if let Some(n) = self.units(a, "quantity", |p| {
                         format!("quantity takes units (a fixed number of items); did you mean `share {p}`?")
                     }) {
                         info.fixed = Some((n, stmt.span));
+                        info.fixed_once = *once;
                     }
                 }
                 StmtKind::Publish(_) => {}
@@ -416,6 +421,7 @@ impl Checker {
         // A fixed quantity replaces the stock computation.
         // In a skipping rule these were all reported as conflicting already.
         if let (None, Some((n, qspan))) = (info.skip, info.fixed) {
+            let once = if info.fixed_once { " once" } else { "" };
             for (name, span) in &shaping {
                 self.push(
                     Diagnostic::warning(
@@ -445,7 +451,7 @@ impl Checker {
             if n > 0 {
                 let mut d = Diagnostic::warning(
                     FIXED_QUANTITY,
-                    format!("`quantity {n}` is not tied to stock: it publishes {n} even when nothing is on hand"),
+                    format!("`quantity {n}{once}` is not tied to stock: it publishes {n} even when nothing is on hand"),
                 )
                 .at(qspan, "fixed, whatever the stock")
                 .help("publish from stock (`share`, `cap`) to sell only what you have; keep `quantity` for items you can always supply");

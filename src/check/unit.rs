@@ -675,3 +675,48 @@ rule "de" {
     let help = c.diagnostics[0].help.as_deref().unwrap_or("");
     assert!(help.contains("move \"b\" above \"a\""), "{help}");
 }
+
+#[test]
+fn quantity_once_lowers_to_an_initial_fixed_quantity() {
+    let c = run(
+        "marketplaces US\nrule \"singles\" {\n  match sku \"S-*\"\n  quantity 1 once\n  publish US\n}\nrule \"rest\" {\n  match any\n  quantity 3\n  publish US\n}\n",
+    );
+    // Still not tied to stock: the same warning as a plain `quantity`, naming `once`.
+    assert_eq!(
+        codes(&c),
+        ["allot::fixed-quantity", "allot::fixed-quantity"]
+    );
+    assert!(c.diagnostics[0].message.contains("`quantity 1 once`"));
+    let p = c.policy.unwrap();
+    let fixed = |i: usize| match &p.rules[i].action {
+        Action::Publish(x) => (x.fixed, x.fixed_once),
+        Action::Skip => panic!("publishing rule"),
+    };
+    assert_eq!((fixed(0), fixed(1)), ((Some(1), true), (Some(3), false)));
+}
+
+#[test]
+fn once_anywhere_else_is_a_syntax_error_saying_where_it_goes() {
+    for line in [
+        "cap 10 once",
+        "quantity once",
+        "publish US once",
+        "quantity 1 once once",
+    ] {
+        let c = run(&format!(
+            "marketplaces US\nrule \"r\" {{\n  match any\n  {line}\n  publish US\n}}\n"
+        ));
+        assert_eq!(codes(&c), ["allot::syntax"], "{line}");
+        let help = c.diagnostics[0].help.as_deref().unwrap_or("");
+        assert!(help.contains("`quantity 10 once`"), "{line}: {help}");
+    }
+}
+
+#[test]
+fn quantity_once_under_no_oversell_is_an_error() {
+    let c = run(
+        "marketplaces US\nguarantee no_oversell\nrule \"r\" {\n  match any\n  quantity 1 once\n  publish US\n}\n",
+    );
+    assert_eq!(codes(&c), ["allot::fixed-quantity"]);
+    assert!(c.policy.is_none());
+}

@@ -518,7 +518,7 @@ fn stmt_keyword(k: &StmtKind) -> &'static str {
         StmtKind::Round(_) => "round",
         StmtKind::Threshold(_) => "threshold",
         StmtKind::Cap(_) => "cap",
-        StmtKind::Quantity(_) => "quantity",
+        StmtKind::Quantity { .. } => "quantity",
         StmtKind::Publish(_) => "publish",
         StmtKind::DefaultChannel(_) => "default_channel",
         StmtKind::OnMissing(_) => "on_missing",
@@ -546,8 +546,13 @@ fn stmt(w: &mut W<'_>, k: &StmtKind, width: usize) {
         | StmtKind::Share(a)
         | StmtKind::Threshold(a)
         | StmtKind::Cap(a)
-        | StmtKind::Quantity(a)
         | StmtKind::DefaultChannel(a) => w.push(&amount(a.node)),
+        StmtKind::Quantity { amount: a, once } => {
+            w.push(&amount(a.node));
+            if *once {
+                w.push(" once");
+            }
+        }
         StmtKind::Round(i) | StmtKind::OnMissing(i) | StmtKind::OnFba(i) => w.push(&i.node),
         StmtKind::Publish(t) => w.list(t, |t| t.span, target),
         StmtKind::Skip => {}
@@ -690,6 +695,17 @@ mod tests {
         assert_eq!(
             out,
             "policy \"p\"                              # c\n\nlocation a   supply_source \"x\"\nlocation bbb\n\nrule \"r\" {\n  match any\n  cap   3                               # t\n  # before close\n}\n# end\n"
+        );
+        assert_eq!(format(&out).unwrap(), out);
+    }
+
+    #[test]
+    fn quantity_once_prints_canonically() {
+        let src = "rule \"r\" {\n  match any\n  quantity   10    once  # first run only\n}\n";
+        let out = format(src).unwrap();
+        assert_eq!(
+            out,
+            "rule \"r\" {\n  match    any\n  quantity 10 once                      # first run only\n}\n"
         );
         assert_eq!(format(&out).unwrap(), out);
     }

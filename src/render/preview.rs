@@ -11,7 +11,7 @@ use crate::model::{ChangeKind, ChannelQty, Hold, OfferChange, Percent, Policy, S
 use crate::sim::{Exposure, Preview, Provenance, Skipped, Step, StepKind, Trace};
 
 /// The JSON format's version (major.minor): a new major may change or remove fields.
-pub const FORMAT_VERSION: &str = "1.2";
+pub const FORMAT_VERSION: &str = "1.3";
 
 /// How many skipped SKUs and exposures the table lists before "and N more".
 /// The most items a list of the preview shows (held offers, skipped SKUs, exposures).
@@ -122,6 +122,12 @@ pub fn held_counts(s: &Summary) -> Option<String> {
     if s.offers_not_listed > 0 {
         parts.push(format!("{} not listed on Amazon", s.offers_not_listed));
     }
+    if s.offers_initial_kept > 0 {
+        parts.push(format!(
+            "{} initial quantity already on Amazon",
+            s.offers_initial_kept
+        ));
+    }
     (!parts.is_empty()).then(|| parts.join(", "))
 }
 
@@ -205,6 +211,8 @@ pub struct Measure<'p> {
     /// Held offers: fulfilled by Amazon, and not listed (there).
     fba: Listed<OfferChange>,
     not_listed: Listed<OfferChange>,
+    /// Held: `quantity N once` already sent.
+    initial: Listed<OfferChange>,
     /// Written offers left out of marketplaces where they are not listed.
     partial: Listed<(OfferChange, Box<[String]>)>,
 }
@@ -217,6 +225,7 @@ impl<'p> Measure<'p> {
             any: false,
             fba: Listed::default(),
             not_listed: Listed::default(),
+            initial: Listed::default(),
             partial: Listed::default(),
         }
     }
@@ -225,7 +234,8 @@ impl<'p> Measure<'p> {
     pub fn see(&mut self, c: &OfferChange, not_listed_in: &[String]) {
         match c.hold.as_deref() {
             Some(Hold::FulfilledByAmazon { .. }) => self.fba.add(|| c.clone()),
-            Some(_) => self.not_listed.add(|| c.clone()),
+            Some(Hold::InitialSent) => self.initial.add(|| c.clone()),
+            Some(Hold::NotListed | Hold::NotListedHere { .. }) => self.not_listed.add(|| c.clone()),
             None => {}
         }
         if !c.is_write() {
@@ -266,6 +276,7 @@ impl Measure<'_> {
         self.any |= later.any;
         self.fba.absorb(later.fba);
         self.not_listed.absorb(later.not_listed);
+        self.initial.absorb(later.initial);
         self.partial.absorb(later.partial);
     }
 }
@@ -475,6 +486,22 @@ fn held_line(policy: &Policy, c: &OfferChange, h: &Hold) -> String {
             c.offer.marketplaces.join(","),
             listed_in.join(",")
         ),
+        Hold::InitialSent => {
+            let now: Vec<String> = c
+                .offer
+                .channels
+                .iter()
+                .map(|x| {
+                    let q = current_of(c, &x.channel).map_or("-".to_string(), |q| q.to_string());
+                    format!("{} {q}", channel_name(policy, &x.channel))
+                })
+                .collect();
+            format!(
+                "{}; on Amazon now {}",
+                c.offer.marketplaces.join(","),
+                now.join(", ")
+            )
+        }
     };
     format!(
         "{} ({place}; the policy computes {}; rule \"{}\")",
@@ -495,6 +522,10 @@ fn write_held<W: Write>(w: &mut W, m: &Measure, preview: &Preview) -> io::Result
         (
             "Not listed on Amazon: not written (a write would create an incomplete, unbuyable offer-only listing; --allow-new writes them):",
             &m.not_listed,
+        ),
+        (
+            "Initial quantity already on Amazon: not written (Amazon counts it down with each sale; `quantity N once`):",
+            &m.initial,
         ),
     ];
     for (title, held) in sections {
@@ -876,7 +907,8 @@ struct JsonChange<'a> {
     kind: ChangeKind,
     /// Whether applying the plan writes this offer (changed and not held).
     written: bool,
-    /// Why the offer is not written (`fulfilled_by_amazon`, `not_listed`, `not_listed_here`).
+    /// Why the offer is not written (`fulfilled_by_amazon`, `not_listed`, `not_listed_here`,
+    /// `initial_quantity_sent`).
     hold: Option<&'a Hold>,
     /// Marketplaces the policy names where the seller SKU is not listed (not written there).
     not_listed_in: &'a [String],
@@ -913,7 +945,11 @@ fn json_change<'a>(policy: &'a Policy, c: &'a OfferChange, p: &'a Provenance) ->
                 new: ch.quantity,
             })
             .collect(),
-        shown: p.shown.as_deref().unwrap_or(&c.offer.channels),
+        shown: match (c.hold.as_deref(), c.current.as_deref()) {
+            // Nothing is written: buyers keep seeing Amazon's count.
+            (Some(Hold::InitialSent), Some(cur)) => cur,
+            _ => p.shown.as_deref().unwrap_or(&c.offer.channels),
+        },
         also_shown_in: &p.also_shown_in,
         provenance: JsonProvenance {
             rule: &c.offer.rule,
@@ -1171,7 +1207,8 @@ pub fn trace_text<W: Write>(w: &mut W, policy: &Policy, t: &Trace) -> io::Result
             c.offer.marketplaces.join(", "),
             match c.hold.as_deref() {
                 Some(Hold::FulfilledByAmazon { .. }) => "fulfilled by Amazon",
-                Some(_) => "not listed",
+                Some(Hold::InitialSent) => "initial quantity on Amazon",
+                Some(Hold::NotListed | Hold::NotListedHere { .. }) => "not listed",
                 None => kind_str(c.kind),
             }
         )?;
@@ -1197,10 +1234,22 @@ pub fn trace_text<W: Write>(w: &mut W, policy: &Policy, t: &Trace) -> io::Result
         }
         writeln!(w, "  steps: {}", steps_text(policy, &p.steps))?;
         let fba = matches!(c.hold.as_deref(), Some(Hold::FulfilledByAmazon { .. }));
+        let initial = matches!(c.hold.as_deref(), Some(Hold::InitialSent));
         for ch in &c.offer.channels {
             // An FBA offer's quantity is Amazon's: there is no merchant quantity to compare.
             let missing = if fba { "Amazon's" } else { "not listed" };
             let cur = current_of(c, &ch.channel).map_or(missing.to_string(), |q| q.to_string());
+            if initial {
+                // Kept, not replaced: an arrow would read as a write.
+                writeln!(
+                    w,
+                    "  {:<10} {} kept (initial quantity {})",
+                    channel_name(policy, &ch.channel),
+                    cur,
+                    ch.quantity
+                )?;
+                continue;
+            }
             writeln!(
                 w,
                 "  {:<10} {} → {}",

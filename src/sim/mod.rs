@@ -254,6 +254,18 @@ fn placement(
     Ok(Placement::Narrowed(keep, left_out))
 }
 
+/// `quantity N once`: the offer's initial quantity was sent before when the current listings
+/// hold a quantity for every channel it writes. A channel without one (not listed, listed
+/// without a quantity, or a new channel) still needs its initial quantity, and the offer is
+/// written whole.
+fn initial_sent(policy: &Policy, p: &Produced, current: Option<&Channels>) -> bool {
+    let Some(Action::Publish(rule)) = policy.rules.get(p.rule).map(|r| &r.action) else {
+        return false;
+    };
+    rule.fixed_once
+        && current.is_some_and(|cur| p.channels.iter().all(|c| cur.get(&c.channel).is_some()))
+}
+
 /// `on_fba error`: an offer held back because Amazon fulfils it fails the run instead of being
 /// listed, for sellers who expect none of the rule's offers to be FBA.
 fn fba_refused(policy: &Policy, change: &OfferChange, rule: usize) -> Option<SimProblem> {
@@ -396,7 +408,16 @@ fn finish(
     let on = current.map(|c| c.get(&p.seller_sku));
     let cur_map = on.and_then(|o| o.channels);
     let kind = classify(&p.channels, cur_map);
-    let (hold, not_listed_in, listed_where_unknown) = match placement(policy, &p, on, opts) {
+    // FBA and not-listed holds come first, as without `once`: they say why nothing is written
+    // at all; an initial quantity already on Amazon is then the one reason left.
+    let placed = placement(policy, &p, on, opts).and_then(|pl| {
+        if initial_sent(policy, &p, cur_map) {
+            Err(Hold::InitialSent)
+        } else {
+            Ok(pl)
+        }
+    });
+    let (hold, not_listed_in, listed_where_unknown) = match placed {
         Ok(Placement::All { where_unknown }) => (None, Box::default(), where_unknown),
         Ok(Placement::Narrowed(keep, left_out)) => {
             p.marketplaces = keep.iter().map(|&i| p.marketplaces[i]).collect();
@@ -1227,6 +1248,7 @@ fn count(preview: &mut Preview, change: &OfferChange, prov: &Provenance) {
     match change.hold.as_deref() {
         Some(Hold::FulfilledByAmazon { .. }) => s.offers_fulfilled_by_amazon += 1,
         Some(Hold::NotListed | Hold::NotListedHere { .. }) => s.offers_not_listed += 1,
+        Some(Hold::InitialSent) => s.offers_initial_kept += 1,
         None => match change.kind {
             ChangeKind::New => s.offers_new += 1,
             ChangeKind::Changed => s.offers_changed += 1,
@@ -1391,7 +1413,8 @@ pub fn explain(
 /// listings, so a shared SKU shows its one quantity everywhere it is listed.
 pub fn amazon_view(policy: &Policy, preview: &Preview, current: Option<&Current>) -> AmazonModel {
     let mut model = AmazonModel::new();
-    for c in &preview.changes {
+    // Held offers are not written: what Amazon shows for them is what it shows now.
+    for c in preview.changes.iter().filter(|c| c.hold.is_none()) {
         let key = ListingKey {
             seller_id: policy.seller_id.clone(),
             region: c.offer.region,

@@ -52,6 +52,7 @@ pub fn publish() -> Publish {
         threshold: None,
         cap: None,
         fixed: None,
+        fixed_once: false,
         on_missing: OnMissing::Skip,
         on_fba: OnFba::Skip,
         default_channel_zero: false,

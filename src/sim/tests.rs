@@ -1596,3 +1596,143 @@ rule "r" {
         .collect();
     assert_eq!(ch, [("DEFAULT", 0), ("S1", 3)]);
 }
+
+/// `quantity 10 once` on US for SKUs "NEW", "SOLD", "ZERO", "SAME", "INACTIVE" (5 in stock each).
+fn once_policy() -> (Policy, Stock) {
+    let p = Publish {
+        fixed: Some(10),
+        fixed_once: true,
+        targets: vec![target(0, "{sku}", 10_000)],
+        ..publish()
+    };
+    let pol = policy(&["US"], vec![rule("singles", Selector::Any, p)]);
+    let st = stock(&[
+        ("NEW", NEWARK, 5, 0),
+        ("SOLD", NEWARK, 5, 0),
+        ("ZERO", NEWARK, 5, 0),
+        ("SAME", NEWARK, 5, 0),
+        ("INACTIVE", NEWARK, 5, 0),
+    ]);
+    (pol, st)
+}
+
+#[test]
+fn once_without_current_listings_writes_the_initial_quantity() {
+    let (pol, st) = once_policy();
+    let pre = run(&pol, &st, None).unwrap();
+    assert!(pre.changes.iter().all(|c| c.is_write()));
+    assert!(
+        pre.changes
+            .iter()
+            .all(|c| c.offer.channels[0].quantity == 10)
+    );
+    assert_eq!(pre.summary.offers_initial_kept, 0);
+}
+
+#[test]
+fn once_holds_an_offer_amazon_has_a_quantity_for_whatever_its_value() {
+    let (pol, st) = once_policy();
+    let mut cur = Current::default();
+    // Three sold since the first run; sold out; untouched since.
+    for (s, q) in [("SOLD", 7), ("ZERO", 0), ("SAME", 10)] {
+        cur.listings
+            .insert(s.into(), [("DEFAULT".to_string(), q)].into());
+        cur.listed_in.insert(s.into(), ["US".to_string()].into());
+    }
+    // Listed, inactive, its quantity unknown: the initial quantity was never sent.
+    cur.listed_in
+        .insert("INACTIVE".into(), ["US".to_string()].into());
+    for allow_new in [false, true] {
+        let opts = Options {
+            allow_new,
+            ..Options::default()
+        };
+        let pre = run_with(&pol, &st, Some(&cur), opts).unwrap();
+        let by = |s: &str| {
+            pre.changes
+                .iter()
+                .find(|c| c.offer.seller_sku == s)
+                .unwrap()
+        };
+        for s in ["SOLD", "ZERO", "SAME"] {
+            assert_eq!(by(s).hold.as_deref(), Some(&Hold::InitialSent), "{s}");
+            assert!(!by(s).is_write());
+        }
+        assert!(by("INACTIVE").is_write());
+        assert_eq!(by("INACTIVE").offer.channels[0].quantity, 10);
+        // Not listed at all: held as any new listing is, unless --allow-new.
+        if allow_new {
+            assert!(by("NEW").is_write());
+        } else {
+            assert_eq!(by("NEW").hold.as_deref(), Some(&Hold::NotListed));
+        }
+        assert_eq!(pre.summary.offers_initial_kept, 3);
+        assert_eq!(pre.summary.offers_unchanged, 0);
+        assert_eq!(
+            pre.summary.offers_new + pre.summary.offers_changed,
+            1 + u64::from(allow_new)
+        );
+    }
+}
+
+#[test]
+fn plain_quantity_still_tops_up_after_a_sale() {
+    let (mut pol, st) = once_policy();
+    if let Action::Publish(p) = &mut pol.rules[0].action {
+        p.fixed_once = false;
+    }
+    let mut cur = Current::default();
+    cur.listings
+        .insert("SOLD".into(), [("DEFAULT".to_string(), 7)].into());
+    let pre = run(&pol, &st, Some(&cur)).unwrap();
+    let c = pre
+        .changes
+        .iter()
+        .find(|c| c.offer.seller_sku == "SOLD")
+        .unwrap();
+    assert!(c.hold.is_none() && c.kind == ChangeKind::Changed);
+}
+
+#[test]
+fn once_leaves_fba_held_as_fba() {
+    let (pol, st) = once_policy();
+    let mut cur = Current::default();
+    cur.amazon_fulfilled
+        .insert("SOLD".into(), "AMAZON_NA".into());
+    cur.listings
+        .insert("SOLD".into(), [("DEFAULT".to_string(), 7)].into());
+    let pre = run(&pol, &st, Some(&cur)).unwrap();
+    let c = pre
+        .changes
+        .iter()
+        .find(|c| c.offer.seller_sku == "SOLD")
+        .unwrap();
+    assert_eq!(
+        c.hold.as_deref(),
+        Some(&Hold::FulfilledByAmazon {
+            channel: "AMAZON_NA".into()
+        })
+    );
+    assert_eq!(pre.summary.offers_fulfilled_by_amazon, 1);
+    assert_eq!(pre.summary.offers_initial_kept, 0);
+}
+
+#[test]
+fn once_writes_a_channel_amazon_has_no_quantity_for() {
+    // Listed with a quantity for another channel only (say a supply source), none for DEFAULT.
+    let (pol, st) = once_policy();
+    let mut cur = Current::default();
+    cur.listings
+        .insert("SOLD".into(), [("OTHER".to_string(), 4)].into());
+    cur.listed_in
+        .insert("SOLD".into(), ["US".to_string()].into());
+    let pre = run(&pol, &st, Some(&cur)).unwrap();
+    let c = pre
+        .changes
+        .iter()
+        .find(|c| c.offer.seller_sku == "SOLD")
+        .unwrap();
+    // DEFAULT has no quantity on Amazon: the initial quantity is written.
+    assert!(c.is_write());
+    assert_eq!(c.offer.channels[0].quantity, 10);
+}

@@ -101,8 +101,9 @@ pub enum StmtKind {
     Threshold(Spanned<Amount>),
     /// `cap 10`
     Cap(Spanned<Amount>),
-    /// `quantity 1`
-    Quantity(Spanned<Amount>),
+    /// `quantity 1`, or `quantity 10 once` (`once`: an initial quantity, written only while
+    /// the offer has none on Amazon; Amazon counts it down afterwards).
+    Quantity { amount: Spanned<Amount>, once: bool },
     /// `publish US as "{sku}-US" share 60%, CA …`
     Publish(Vec<Target>),
     /// `default_channel 0`

@@ -44,7 +44,7 @@ fn usage(keyword: &str, in_test: bool) -> Option<&'static str> {
         "round" => "`round down`, `round up` or `round nearest`",
         "threshold" => "`threshold 4`",
         "cap" => "`cap 10`",
-        "quantity" => "`quantity 1`",
+        "quantity" => "`quantity 1` or `quantity 10 once`",
         "publish" => {
             "`publish US, CA` or `publish US as \"{sku}-US\" share 60%, CA as \"{sku}-CA\" share 40%` or `publish US by location { newark 60%, austin 40% }`"
         }
@@ -532,6 +532,9 @@ pub(crate) fn from_pest(
         .and_then(pasted_character);
     let help = if let Some(p) = pasted {
         p.to_string()
+    } else if found_word.as_deref() == Some("once") {
+        // The one place `once` is a word of the language: say where it goes.
+        "`once` goes only after a fixed quantity, at the end of its line: `quantity 10 once` sends 10 while the offer has no quantity on Amazon, then lets Amazon count it down with each sale".to_string()
     } else if let (true, Some(w)) = (wants_string, found_word.as_deref()) {
         format!("strings are written in double quotes: `\"{w}\"`")
     } else if let (Some(p), "%") = (prev, found_text) {

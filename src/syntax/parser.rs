@@ -431,7 +431,10 @@ impl Lower<'_> {
             Rule::round_stmt => StmtKind::Round(self.ident(it.next()?)),
             Rule::threshold_stmt => StmtKind::Threshold(self.amount(it.next()?)?),
             Rule::cap_stmt => StmtKind::Cap(self.amount(it.next()?)?),
-            Rule::quantity_stmt => StmtKind::Quantity(self.amount(it.next()?)?),
+            Rule::quantity_stmt => StmtKind::Quantity {
+                amount: self.amount(it.next()?)?,
+                once: it.next().is_some_and(|q| q.as_rule() == Rule::kw_once),
+            },
             Rule::default_channel_stmt => StmtKind::DefaultChannel(self.amount(it.next()?)?),
             Rule::on_missing_stmt => StmtKind::OnMissing(self.ident(it.next()?)),
             Rule::on_fba_stmt => StmtKind::OnFba(self.ident(it.next()?)),
