@@ -184,7 +184,18 @@ pub struct Target {
     pub by_location: Option<ByLocation>,
     /// `from …`: the locations this target's pool counts, overriding the rule's `stock from`.
     pub stock_from: Option<Vec<LocationId>>,
+    /// `ratio N`: this target's part of an exact split of its pool (replaces `share`).
+    pub ratio: Option<RatioPart>,
     pub span: Span,
+}
+
+/// One target's place in an exact split of a pool by ratios (`ratio 1`, `ratio 2`, `ratio 3`):
+/// the weights of every target of the split, in policy order, and which one is this target's.
+/// The parts add up to the pool exactly (largest remainder; ties to the first listed).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RatioPart {
+    pub weights: Vec<u64>,
+    pub index: usize,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]

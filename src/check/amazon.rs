@@ -71,6 +71,43 @@ fn unified<'r>(c: &mut Checker, r: &'r RuleInfo) -> Vec<Offer<'r>> {
     };
     for (_, g) in &groups {
         let first = g.targets[0];
+        if g.targets.len() > 1
+            && let Some(t) = g.targets.iter().find(|t| t.ratio.is_some())
+        {
+            let codes: Vec<String> = g.targets.iter().map(|t| t.code.clone()).collect();
+            let sku_src = first
+                .sku
+                .as_ref()
+                .map(|s| s.source.clone())
+                .unwrap_or_default();
+            let fixed: Vec<String> = r
+                .targets
+                .iter()
+                .map(|x| {
+                    let own = g.targets.iter().any(|y| std::ptr::eq(*y, x));
+                    let mut s = suggest_target(c, x, own);
+                    if let Some((w, _)) = x.ratio {
+                        s.push_str(&format!(" ratio {w}"));
+                    }
+                    s
+                })
+                .collect();
+            c.push(
+                Diagnostic::error(
+                    UNIFIED_CONFLICT,
+                    format!(
+                        "{} share one seller SKU (\"{sku_src}\"), one offer, but `ratio` splits a pool among separate offers",
+                        join_and(&codes)
+                    ),
+                )
+                .at(t.ratio.map_or(t.span, |r| r.1), "a part for one marketplace of a shared offer")
+                .help(format!(
+                    "give each marketplace its own seller SKU: `publish {}`",
+                    fixed.join(", ")
+                )),
+            );
+            continue;
+        }
         // A fixed `quantity` ignores shares: only the channels can then differ.
         let fixed = r.fixed.is_some();
         // A fixed `quantity` ignores pools too.
@@ -238,13 +275,25 @@ fn oversell(c: &mut Checker, r: &RuleInfo, offers: &[&Offer]) {
     let (Some(publish), true) = (r.publish, offers.len() > 1) else {
         return;
     };
-    // An offer's share: its targets agree (or `unified` reported them).
+    // An offer's share: its targets agree (or `unified` reported them). A ratio's part is its
+    // weight over the split's, rounded down: the split itself never exceeds its pool.
+    let share_of = |t: &TargetInfo| match &t.ratio_part {
+        Some(rp) => {
+            let total: u128 = rp.weights.iter().map(|&w| u128::from(w)).sum();
+            let w = rp.weights.get(rp.index).copied().unwrap_or(0);
+            let hundredths = (u128::from(w) * u128::from(Percent::HUNDRED.0))
+                .checked_div(total)
+                .unwrap_or(0);
+            Percent(u32::try_from(hundredths).unwrap_or(Percent::HUNDRED.0))
+        }
+        None => t.share,
+    };
     let shares: Vec<Percent> = offers
         .iter()
         .map(|o| {
             o.targets
                 .iter()
-                .map(|t| t.share)
+                .map(|t| share_of(t))
                 .max()
                 .unwrap_or(Percent::ZERO)
         })

@@ -52,6 +52,10 @@ pub(crate) struct TargetInfo {
     pub by_location: Option<ByLocation>,
     /// `from …`: this target's own counted locations (else the rule's).
     pub stock_from: Option<Vec<LocationId>>,
+    /// `ratio N` and where it is written.
+    pub ratio: Option<(u64, Span)>,
+    /// The exact split this target's ratio takes part in (set once every target is known).
+    pub ratio_part: Option<model::RatioPart>,
     pub span: Span,
 }
 
@@ -82,6 +86,7 @@ impl RuleInfo<'_> {
                         share: t.share,
                         by_location: t.by_location,
                         stock_from: t.stock_from,
+                        ratio: t.ratio_part,
                         span: t.span,
                     })
                 })
@@ -436,6 +441,20 @@ impl Checker {
                 );
             }
             for t in &info.targets {
+                if let Some((_, s)) = t.ratio {
+                    self.push(
+                        Diagnostic::warning(
+                            IGNORED_STATEMENT,
+                            format!(
+                                "the ratio on {} is ignored: `quantity` is never split",
+                                t.code
+                            ),
+                        )
+                        .at(s, "ignored")
+                        .also(qspan, "fixed quantity here")
+                        .help("remove the ratio, or remove `quantity` to split the stock"),
+                    );
+                }
                 if let Some(s) = t.own_share {
                     self.push(
                         Diagnostic::warning(
@@ -483,7 +502,10 @@ impl Checker {
             && info.fixed.is_none()
             && !info.targets.is_empty()
             && info.targets_ok
-            && info.targets.iter().all(|t| t.own_share.is_some())
+            && info
+                .targets
+                .iter()
+                .all(|t| t.own_share.is_some() || t.ratio.is_some())
         {
             self.push(
                 Diagnostic::warning(
@@ -584,7 +606,7 @@ impl Checker {
             };
             let stock_from = match &t.from {
                 None => Some(None),
-                Some((names, _)) => self.location_list(names, "`from`").map(Some),
+                Some(f) => self.location_list(&f.locations, "`from`").map(Some),
             };
             let Some(stock_from) = stock_from else {
                 continue;
@@ -600,6 +622,38 @@ impl Checker {
             if !by_ok {
                 continue;
             }
+            let ratio = match &t.ratio {
+                None => None,
+                Some(a) => match self.units(a, "ratio", |p| {
+                    format!("a ratio is a whole weight (`ratio 1`, `ratio 2`); for a percent write `share {p}`")
+                }) {
+                    Some(n) => Some((n, a.span)),
+                    None => continue,
+                },
+            };
+            if let (Some((_, rs)), Some(sh)) = (ratio, &t.share) {
+                self.push(
+                    Diagnostic::error(
+                        CONFLICTING_STATEMENTS,
+                        format!("{code} gives both `share` and `ratio`"),
+                    )
+                    .at(rs, "an exact part of the pool…")
+                    .also(sh.span, "…and a percentage of it")
+                    .help("keep one: `ratio` splits the pool exactly among the targets that give one; `share` takes a percentage of it"),
+                );
+                continue;
+            }
+            if let (Some((_, rs)), Some(ByLocation::PerSource)) = (ratio, &by_location) {
+                self.push(
+                    Diagnostic::error(
+                        CONFLICTING_STATEMENTS,
+                        format!("{code} gives `ratio` and `by location`"),
+                    )
+                    .at(rs, "a part of the whole pool…")
+                    .help("`by location` publishes each supply source's own stock; to split a ratio's part among locations, write `by location { newark 60%, austin 40% }`"),
+                );
+                continue;
+            }
             info.targets.push(TargetInfo {
                 marketplace: mk,
                 code,
@@ -608,10 +662,100 @@ impl Checker {
                 own_share: t.share.as_ref().map(|a| a.span),
                 by_location,
                 stock_from,
+                ratio,
+                ratio_part: None,
                 span: t.span,
             });
         }
+        self.ratio_splits(info);
         info.targets_ok = self.diags[before..].iter().all(|d| !d.is_error());
+    }
+
+    /// Targets that draw on one pool and give a `ratio` split it exactly. Every target of that
+    /// pool must give one (a share beside an exact split would be over the top of it), and the
+    /// weights must not all be 0.
+    fn ratio_splits(&mut self, info: &mut RuleInfo) {
+        if info.targets.iter().all(|t| t.ratio.is_none()) {
+            return;
+        }
+        let all: Vec<LocationId> = (0..self.locations.len()).collect();
+        let pool_of = |t: &TargetInfo, rule: &Option<Vec<LocationId>>| -> Vec<LocationId> {
+            let mut v = t
+                .stock_from
+                .clone()
+                .or_else(|| rule.clone())
+                .unwrap_or_else(|| all.clone());
+            v.sort_unstable();
+            v.dedup();
+            v
+        };
+        let mut pools: Vec<Vec<LocationId>> = Vec::new();
+        for t in &info.targets {
+            let p = pool_of(t, &info.stock_from);
+            if !pools.contains(&p) {
+                pools.push(p);
+            }
+        }
+        for pool in pools {
+            let members: Vec<usize> = (0..info.targets.len())
+                .filter(|&i| pool_of(&info.targets[i], &info.stock_from) == pool)
+                .collect();
+            let with: Vec<usize> = members
+                .iter()
+                .copied()
+                .filter(|&i| info.targets[i].ratio.is_some())
+                .collect();
+            if with.is_empty() {
+                continue;
+            }
+            if with.len() < members.len() {
+                let missing: Vec<String> = members
+                    .iter()
+                    .filter(|&&i| info.targets[i].ratio.is_none())
+                    .map(|&i| info.targets[i].code.clone())
+                    .collect();
+                let first = info.targets[with[0]]
+                    .ratio
+                    .map_or(info.targets[with[0]].span, |r| r.1);
+                let mut d = Diagnostic::error(
+                    CONFLICTING_STATEMENTS,
+                    format!(
+                        "some targets of one pool give a `ratio` and {} does not",
+                        missing.join(", ")
+                    ),
+                )
+                .at(first, "an exact split of the pool");
+                for &i in members.iter().filter(|&&i| info.targets[i].ratio.is_none()) {
+                    d = d.also(
+                        info.targets[i].span,
+                        "no ratio: its share would come on top",
+                    );
+                }
+                self.push(d.help("give every target that draws on this pool a `ratio` (the parts add up to the pool exactly), or none (and use `share`)"));
+                continue;
+            }
+            let weights: Vec<u64> = with
+                .iter()
+                .filter_map(|&i| info.targets[i].ratio.map(|r| r.0))
+                .collect();
+            if weights.iter().all(|&w| w == 0) {
+                let first = info.targets[with[0]]
+                    .ratio
+                    .map_or(info.targets[with[0]].span, |r| r.1);
+                self.push(
+                    Diagnostic::error(PERCENT_RANGE, "every ratio of this pool is 0: there is nothing to split by")
+                        .at(first, "all 0")
+                        .help("give the targets positive weights (`ratio 1`, `ratio 2`, …); `ratio 0` publishes 0 beside others"),
+                );
+                continue;
+            }
+            for (index, &i) in with.iter().enumerate() {
+                info.targets[i].ratio_part = Some(model::RatioPart {
+                    weights: weights.clone(),
+                    index,
+                });
+            }
+        }
     }
 
     fn by_location(

@@ -720,3 +720,54 @@ fn quantity_once_under_no_oversell_is_an_error() {
     assert_eq!(codes(&c), ["allot::fixed-quantity"]);
     assert!(c.policy.is_none());
 }
+
+#[test]
+fn ratios_split_one_pool_and_are_refused_where_they_cannot() {
+    // A clean split: no oversell (the parts add up to the pool), no conflict.
+    let c = run(
+        "marketplaces UK, DE, FR\nrule \"r\" {\n  match any\n  publish UK as \"{sku}_UK\" ratio 1, DE as \"{sku}_DE\" ratio 2, FR as \"{sku}_FR\" ratio 3\n}\n",
+    );
+    assert!(c.diagnostics.is_empty(), "{:#?}", c.diagnostics);
+    let p = c.policy.unwrap();
+    let Action::Publish(r) = &p.rules[0].action else {
+        panic!()
+    };
+    assert_eq!(
+        r.targets[2].ratio,
+        Some(crate::model::RatioPart {
+            weights: vec![1, 2, 3],
+            index: 2
+        })
+    );
+    // Share and ratio on one target; a target of the pool without a ratio; all weights 0;
+    // a percent as a ratio; a ratio on a shared seller SKU.
+    for (body, code) in [
+        (
+            "publish UK as \"{sku}_UK\" share 50% ratio 1, DE as \"{sku}_DE\" ratio 1",
+            "allot::conflicting-statements",
+        ),
+        (
+            "publish UK as \"{sku}_UK\" ratio 1, DE as \"{sku}_DE\"",
+            "allot::conflicting-statements",
+        ),
+        (
+            "publish UK as \"{sku}_UK\" ratio 0, DE as \"{sku}_DE\" ratio 0",
+            "allot::percent-range",
+        ),
+        (
+            "publish UK as \"{sku}_UK\" ratio 50%, DE as \"{sku}_DE\" ratio 1",
+            "allot::type-mismatch",
+        ),
+        ("publish UK ratio 1, DE ratio 2", "allot::unified-conflict"),
+    ] {
+        let c = run(&format!(
+            "marketplaces UK, DE\nrule \"r\" {{\n  match any\n  {body}\n}}\n"
+        ));
+        assert!(codes(&c).contains(&code), "{body}: {:#?}", c.diagnostics);
+    }
+    // Different pools split on their own: UK alone in uk_wh, DE and FR by 1:1 in the rest.
+    let c = run(
+        "marketplaces UK, DE, FR\nlocation uk_wh\nlocation eu_wh\nrule \"r\" {\n  match any\n  publish UK as \"{sku}_UK\" from uk_wh\n  publish DE as \"{sku}_DE\" from eu_wh ratio 1, FR as \"{sku}_FR\" from eu_wh ratio 1\n}\n",
+    );
+    assert!(c.diagnostics.is_empty(), "{:#?}", c.diagnostics);
+}

@@ -604,8 +604,11 @@ fn target(w: &mut W<'_>, t: &Target) {
     if let Some(a) = &t.share {
         w.push(&format!(" share {}", amount(a.node)));
     }
-    if let Some((names, _)) = &t.from {
-        let names: Vec<&str> = names.iter().map(|n| n.node.as_str()).collect();
+    if let Some(a) = &t.ratio {
+        w.push(&format!(" ratio {}", amount(a.node)));
+    }
+    if let Some(f) = &t.from {
+        let names: Vec<&str> = f.locations.iter().map(|n| n.node.as_str()).collect();
         w.push(&format!(" from {}", names.join(" and ")));
     }
     if let Some(b) = &t.by_location {

@@ -48,6 +48,7 @@ pub fn step_text(policy: &Policy, s: &Step) -> String {
         StepKind::Pool => format!("pool{at} {}", s.value),
         StepKind::Buffer => format!("buffer{at} -{p} → {}", s.value),
         StepKind::Share => format!("share{at} {} → {}", pct(p), s.value),
+        StepKind::Ratio => format!("ratio{at} {p} → {}", s.value),
         StepKind::Threshold => format!("threshold{at} {p} → {}", s.value),
         StepKind::Cap => format!("cap{at} {p} → {}", s.value),
         StepKind::Fixed => format!("quantity{at} {}", s.value),

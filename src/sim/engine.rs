@@ -21,6 +21,8 @@ pub enum StepKind {
     Buffer,
     /// Step 4: `param` is the share in hundredths of a percent.
     Share,
+    /// Step 4 with `ratio N`: this target's exact part of the pool; `param` is its weight.
+    Ratio,
     /// Step 5: `param` is the threshold.
     Threshold,
     /// Step 6: `param` is the cap.
@@ -448,7 +450,10 @@ impl<'p> Engine<'p> {
                 steps.push(Step::new(StepKind::Fixed, loc, Some(n), n));
                 n
             } else {
-                steps_2_to_6(p, t.share, pool, loc, steps)
+                match &t.ratio {
+                    Some(r) => steps_2_to_6_part(p, Portion::Ratio(r), pool, loc, steps),
+                    None => steps_2_to_6(p, t.share, pool, loc, steps),
+                }
             }
         };
         let source_code = |loc: LocationId| -> Result<String, SimProblem> {
@@ -526,9 +531,54 @@ fn sum_at(locations: &[LocationId], item: Option<StockItem<'_>>) -> Option<u64> 
     })
 }
 
+/// Step 4's part of the pool: a share, or an exact ratio part.
+pub enum Portion<'a> {
+    Share(Percent),
+    Ratio(&'a crate::model::RatioPart),
+}
+
 pub fn steps_2_to_6(
     p: &Publish,
     share: Percent,
+    pool: u64,
+    loc: Option<LocationId>,
+    steps: &mut Vec<Step>,
+) -> u64 {
+    steps_2_to_6_part(p, Portion::Share(share), pool, loc, steps)
+}
+
+/// The parts of `whole` in proportion to `weights`, adding up to `whole` exactly: each part
+/// rounded down, then the units left one each to the largest remainders (ties to the first
+/// listed). All weights 0 (the checker refuses it): every part 0.
+pub fn ratio_split(whole: u64, weights: &[u64]) -> Vec<u64> {
+    let total: u128 = weights.iter().map(|&w| u128::from(w)).sum();
+    if total == 0 {
+        return vec![0; weights.len()];
+    }
+    let mut parts: Vec<u64> = Vec::with_capacity(weights.len());
+    let mut rems: Vec<(u128, usize)> = Vec::with_capacity(weights.len());
+    for (i, &w) in weights.iter().enumerate() {
+        let num = u128::from(whole) * u128::from(w);
+        // At most `whole`: the weight is at most the total.
+        parts.push(u64::try_from(num / total).unwrap_or(whole));
+        rems.push((num % total, i));
+    }
+    let given: u64 = parts.iter().fold(0u64, |a, b| a.saturating_add(*b));
+    // Fewer units left than parts: each remainder is below the total.
+    let left = whole.saturating_sub(given);
+    rems.sort_by_key(|r| std::cmp::Reverse(r.0));
+    for &(_, i) in rems
+        .iter()
+        .take(usize::try_from(left).unwrap_or(usize::MAX))
+    {
+        parts[i] += 1;
+    }
+    parts
+}
+
+pub fn steps_2_to_6_part(
+    p: &Publish,
+    portion: Portion<'_>,
     pool: u64,
     loc: Option<LocationId>,
     steps: &mut Vec<Step>,
@@ -544,9 +594,20 @@ pub fn steps_2_to_6(
         q -= kept;
         steps.push(Step::new(StepKind::Buffer, loc, Some(kept), q));
     }
-    if share != Percent::HUNDRED {
-        q = share.of(q, p.round);
-        steps.push(Step::new(StepKind::Share, loc, Some(share.0 as u64), q));
+    match portion {
+        Portion::Share(share) if share != Percent::HUNDRED => {
+            q = share.of(q, p.round);
+            steps.push(Step::new(StepKind::Share, loc, Some(share.0 as u64), q));
+        }
+        Portion::Share(_) => {}
+        Portion::Ratio(r) => {
+            q = ratio_split(q, &r.weights)
+                .get(r.index)
+                .copied()
+                .unwrap_or(0);
+            let w = r.weights.get(r.index).copied().unwrap_or(0);
+            steps.push(Step::new(StepKind::Ratio, loc, Some(w), q));
+        }
     }
     if let Some(t) = p.threshold {
         if q < t {

@@ -90,6 +90,7 @@ pub fn target(m: MarketplaceId, sku: &str, share: u32) -> Target {
         sku: template(sku),
         share: Percent(share),
         stock_from: None,
+        ratio: None,
         by_location: None,
         span: Span::default(),
     }

@@ -1736,3 +1736,56 @@ fn once_writes_a_channel_amazon_has_no_quantity_for() {
     assert!(c.is_write());
     assert_eq!(c.offer.channels[0].quantity, 10);
 }
+
+/// Issue 11 item 4: `ratio` splits a pool exactly, as shares in two-decimal percents cannot.
+#[test]
+fn ratio_splits_a_pool_exactly_by_largest_remainder() {
+    use super::engine::ratio_split;
+    // 10/20/30 of 60: exact (shares of 16.67%/33.33%/50% give 10/19/30).
+    assert_eq!(ratio_split(60, &[1, 2, 3]), [10, 20, 30]);
+    // 10 by 1:2:3 = 1.67, 3.33, 5: rounded down 1, 3, 5 and the one unit left to 1.67.
+    assert_eq!(ratio_split(10, &[1, 2, 3]), [2, 3, 5]);
+    // Equal remainders: the first listed first.
+    assert_eq!(ratio_split(2, &[1, 1, 1]), [1, 1, 0]);
+    assert_eq!(ratio_split(0, &[1, 2]), [0, 0]);
+    assert_eq!(ratio_split(7, &[0, 1]), [0, 7]);
+    assert_eq!(ratio_split(5, &[0, 0]), [0, 0]);
+    // Never more than the pool, whatever the weights.
+    for whole in [0u64, 1, 2, 3, 7, 99, 1000, u64::MAX] {
+        for w in [&[1u64, 1, 1][..], &[3, 5, 7, 11], &[u64::MAX, 1], &[1]] {
+            let parts = ratio_split(whole, w);
+            let sum = parts.iter().fold(0u128, |a, &p| a + u128::from(p));
+            assert_eq!(sum, u128::from(whole), "{whole} {w:?}");
+        }
+    }
+}
+
+#[test]
+fn ratio_targets_publish_their_exact_parts_after_the_buffer() {
+    use crate::check::check_source;
+    let src = r#"policy "p"
+seller "A2EXAMPLE0SELLER"
+marketplaces UK, DE, FR
+location wh
+rule "r" {
+  match   any
+  buffer  2
+  publish UK as "{sku}_UK" ratio 1, DE as "{sku}_DE" ratio 2, FR as "{sku}_FR" ratio 3
+}
+"#;
+    let checked = check_source(src);
+    assert!(checked.diagnostics.is_empty(), "{:#?}", checked.diagnostics);
+    let policy = checked.policy.expect("checks");
+    let stock = stock(&[("A", 0, 62, 0)]);
+    let preview = super::run_with(&policy, &stock, None, super::Options::default()).unwrap();
+    let q: Vec<u64> = preview
+        .changes
+        .iter()
+        .map(|c| c.offer.channels[0].quantity)
+        .collect();
+    assert_eq!(q, [10, 20, 30]);
+    let last = &preview.provenance[2].steps;
+    assert_eq!(last[2].kind, StepKind::Ratio);
+    assert_eq!((last[2].param, last[2].value), (Some(3), 30));
+    assert_eq!(preview.summary.exposure, 0);
+}

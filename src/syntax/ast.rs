@@ -146,11 +146,22 @@ pub struct Target {
     pub sku: Option<Str>,
     /// `share 60%`
     pub share: Option<Spanned<Amount>>,
+    /// `ratio 2`: this target's weight in an exact split of its pool among the targets that
+    /// give one.
+    pub ratio: Option<Spanned<Amount>>,
     /// `from uk_wh and uk_store`: the locations this target's pool counts (its own `stock
-    /// from`), with the span of the whole option.
-    pub from: Option<(Vec<Ident>, Span)>,
+    /// from`).
+    pub from: Option<FromList>,
     /// `by location` or `by location { newark 60%, austin 40% }`
     pub by_location: Option<ByLocation>,
+    pub span: Span,
+}
+
+/// A target's `from a and b`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FromList {
+    pub locations: Vec<Ident>,
+    /// The whole option, `from` to the last name.
     pub span: Span,
 }
 

@@ -557,6 +557,7 @@ impl Lower<'_> {
             marketplace,
             sku: None,
             share: None,
+            ratio: None,
             from: None,
             by_location: None,
             span,
@@ -568,6 +569,7 @@ impl Lower<'_> {
                 Rule::as_opt => ("as", t.sku.is_some()),
                 Rule::share_opt => ("share", t.share.is_some()),
                 Rule::from_opt => ("from", t.from.is_some()),
+                Rule::ratio_opt => ("ratio", t.ratio.is_some()),
                 Rule::by_location => ("by location", t.by_location.is_some()),
                 _ => continue,
             };
@@ -601,6 +603,13 @@ impl Lower<'_> {
                         None => ok = false,
                     }
                 }
+                Rule::ratio_opt => {
+                    let n = meaningful(opt).find(|q| q.as_rule() == Rule::number)?;
+                    match self.amount(n) {
+                        Some(a) => t.ratio = Some(a),
+                        None => ok = false,
+                    }
+                }
                 Rule::from_opt => {
                     let names: Vec<_> = meaningful(opt)
                         .filter(|q| q.as_rule() == Rule::ident)
@@ -609,7 +618,10 @@ impl Lower<'_> {
                     if !self.list_guard(names.len(), ospan) {
                         ok = false;
                     }
-                    t.from = Some((names, ospan));
+                    t.from = Some(FromList {
+                        locations: names,
+                        span: ospan,
+                    });
                 }
                 _ => {
                     let mut split = Vec::new();
