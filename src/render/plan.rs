@@ -167,6 +167,7 @@ fn policy_stub(plan: &PlanHeader) -> Policy {
         rules: Vec::new(),
         tests: Vec::new(),
         no_oversell: false,
+        inventory: Default::default(),
         on_missing: OnMissing::default(),
         on_fba: OnFba::default(),
         seller_span: Default::default(),
