@@ -12,7 +12,7 @@ fn locs() -> Vec<Location> {
 }
 
 fn rd(text: &str, f: Format) -> Result<Stock, InventoryError> {
-    read_from("inv", text.as_bytes(), f, &locs())
+    read_from("inv", text.as_bytes(), f, &locs(), Default::default())
 }
 
 #[test]
@@ -118,7 +118,7 @@ fn shopify_location_names_match_loosely_and_errors_are_located() {
         supply_source: None,
     }];
     let text = "Handle,SKU,Location,On hand,Committed,Unavailable\nh,A,Newark Warehouse,3,0,0\nh,B,Brooklyn,1,0,0\n";
-    let e = read_from("shop.csv", text.as_bytes(), Format::Shopify, &l).unwrap_err();
+    let e = read_from("shop.csv", text.as_bytes(), Format::Shopify, &l, Default::default()).unwrap_err();
     assert!(
         e.to_string()
             .contains("shop.csv:3, column 3 (Location): unknown location `Brooklyn`"),
@@ -129,6 +129,7 @@ fn shopify_location_names_match_loosely_and_errors_are_located() {
         "Handle,SKU,Location,On hand\nh,A,Newark Warehouse,3\n".as_bytes(),
         Format::Shopify,
         &l,
+        Default::default(),
     )
     .unwrap();
     assert_eq!(ok.get("A").unwrap().available_at(0), 3);
@@ -466,7 +467,7 @@ fn the_pipeline_reports_errors_late_in_a_file_on_their_own_lines() {
 fn a_bad_record_late_in_a_file_is_reported_with_its_line() {
     let mut t = interleaved(3_000, false).into_bytes();
     t.extend_from_slice(b"Z,newark,1,0,\xff,\n");
-    let e = read_from("inv", &t[..], Format::Csv, &locs())
+    let e = read_from("inv", &t[..], Format::Csv, &locs(), Default::default())
         .unwrap_err()
         .to_string();
     assert!(e.contains("inv:6002: the row is not valid UTF-8"), "{e}");

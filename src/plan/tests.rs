@@ -40,6 +40,7 @@ fn opts(emit: EmitChoice) -> BuildOptions {
         issue_locale: "en_US".into(),
         inputs: Inputs {
             more_policies: Vec::new(),
+        more_inventory: Vec::new(),
             policy: InputFile {
                 path: "p.allot".into(),
                 sha256: "00".into(),
@@ -440,6 +441,7 @@ fn check_inputs_lists_every_changed_or_vanished_file() {
     let mut o = opts(EmitChoice::Patch);
     o.inputs = Inputs {
         more_policies: Vec::new(),
+        more_inventory: Vec::new(),
         policy: digest_inputs(&policy).unwrap(),
         inventory: digest_inputs(&inventory).unwrap(),
         current: Some(digest_inputs(&current).unwrap()),

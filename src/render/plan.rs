@@ -113,7 +113,7 @@ fn header_lines(plan: &PlanHeader, count: u64, digest: &str) -> Vec<String> {
             short(digest)
         ),
         format!(
-            "Inputs: polic{} {}, inventory {} (sha256 {}), current listings {}",
+            "Inputs: polic{} {}, inventory {}, current listings {}",
             if plan.inputs.more_policies.is_empty() {
                 "y"
             } else {
@@ -124,8 +124,15 @@ fn header_lines(plan: &PlanHeader, count: u64, digest: &str) -> Vec<String> {
                 .map(|p| format!("{} (sha256 {})", p.path, short(&p.sha256)))
                 .collect::<Vec<_>>()
                 .join(", "),
-            plan.inputs.inventory.path,
-            short(&plan.inputs.inventory.sha256),
+            plan.inputs
+                .inventories()
+                .map(|p| format!(
+                    "{} (sha256 {})",
+                    if p.is_stdin() { "<stdin>" } else { &p.path },
+                    short(&p.sha256)
+                ))
+                .collect::<Vec<_>>()
+                .join(", "),
             current
         ),
     ]
@@ -614,6 +621,7 @@ mod tests {
                 more_policies: Vec::new(),
                 policy: file.clone(),
                 inventory: file,
+                more_inventory: Vec::new(),
                 current: None,
             },
             created_at: "2026-11-23T09:30:00Z".into(),
