@@ -731,7 +731,10 @@ fn json_changes(inventory: &[&str], stdin: Option<&str>) -> (serde_json::Value, 
     let o = c.output().unwrap();
     assert!(o.status.success(), "{}", out_and_err(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    (v["changes"].clone(), String::from_utf8_lossy(&o.stderr).into_owned())
+    (
+        v["changes"].clone(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
 }
 
 #[test]
@@ -742,7 +745,11 @@ fn several_inventory_files_and_stdin_read_as_one_inventory() {
     let rows: Vec<&str> = lines.collect();
     let (first, second) = rows.split_at(rows.len() / 2);
     let dir = tempfile::tempdir().unwrap();
-    let a = write(dir.path(), "a.csv", &format!("{header}\n{}\n", first.join("\n")));
+    let a = write(
+        dir.path(),
+        "a.csv",
+        &format!("{header}\n{}\n", first.join("\n")),
+    );
     // The second half as JSON lines would need another writer: a CSV of its own does.
     let b_text = format!("{header}\n{}\n", second.join("\n"));
     let b = write(dir.path(), "b.csv", &b_text);
@@ -761,7 +768,13 @@ fn several_inventory_files_and_stdin_read_as_one_inventory() {
     let o = allot()
         .args(["plan", "policies/acme-na.allot", "--inventory"])
         .arg(&a)
-        .args(["--inventory", "-", "--current", "examples/current.json", "--out"])
+        .args([
+            "--inventory",
+            "-",
+            "--current",
+            "examples/current.json",
+            "--out",
+        ])
         .arg(&out)
         .write_stdin(b_text.clone())
         .output()
@@ -798,8 +811,16 @@ fn several_inventory_files_and_stdin_read_as_one_inventory() {
 #[test]
 fn a_row_in_two_inventory_files_and_stdin_twice_are_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let a = write(dir.path(), "a.csv", "sku,location,on_hand\nYOGA-1,newark,1\n");
-    let b = write(dir.path(), "b.csv", "sku,location,on_hand\nMUG-1,newark,1\nYOGA-1,newark,2\n");
+    let a = write(
+        dir.path(),
+        "a.csv",
+        "sku,location,on_hand\nYOGA-1,newark,1\n",
+    );
+    let b = write(
+        dir.path(),
+        "b.csv",
+        "sku,location,on_hand\nMUG-1,newark,1\nYOGA-1,newark,2\n",
+    );
     let o = allot()
         .args(["plan", "policies/acme-na.allot", "--inventory"])
         .arg(&a)
@@ -820,7 +841,14 @@ fn a_row_in_two_inventory_files_and_stdin_twice_are_refused() {
         "{err}"
     );
     let o = allot()
-        .args(["plan", "policies/acme-na.allot", "--inventory", "-", "--inventory", "-"])
+        .args([
+            "plan",
+            "policies/acme-na.allot",
+            "--inventory",
+            "-",
+            "--inventory",
+            "-",
+        ])
         .write_stdin("sku,location,on_hand\n")
         .output()
         .unwrap();
@@ -860,8 +888,14 @@ fn the_inventory_line_reads_an_untidy_inventory_and_says_so_in_the_preview() {
         .unwrap();
     assert_eq!(o.status.code(), Some(1));
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("add `inventory negative_as_zero` to the policy"), "{err}");
-    assert!(err.contains("add `inventory ignore_unknown_locations` to the policy"), "{err}");
+    assert!(
+        err.contains("add `inventory negative_as_zero` to the policy"),
+        "{err}"
+    );
+    assert!(
+        err.contains("add `inventory ignore_unknown_locations` to the policy"),
+        "{err}"
+    );
     let lenient = policy.replacen(
         "\nlocation toronto",
         "\ninventory negative_as_zero, ignore_unknown_locations\nlocation toronto",

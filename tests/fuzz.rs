@@ -458,7 +458,8 @@ fn fuzz_inventory() {
     fuzz("fuzz_inventory", &seeds, 0.2, |bytes| {
         use allot::inventory::Format;
         for f in [Format::Csv, Format::Shopify, Format::Json, Format::Yaml] {
-            match allot::inventory::read_from("inv", bytes, f, &policy.locations, policy.inventory) {
+            match allot::inventory::read_from("inv", bytes, f, &policy.locations, policy.inventory)
+            {
                 Ok(stock) => {
                     let _ = allot::sim::run(&policy, &stock, None);
                 }

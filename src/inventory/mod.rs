@@ -180,7 +180,10 @@ impl Untidy {
         match u64::try_from(v) {
             Ok(q) => Ok((q, false)),
             Err(_) if self.opts.negative_as_zero => Ok((0, true)),
-            Err(_) => Err((format!("the quantity {v} is negative"), NEGATIVE_HELP.into())),
+            Err(_) => Err((
+                format!("the quantity {v} is negative"),
+                NEGATIVE_HELP.into(),
+            )),
         }
     }
 
@@ -502,7 +505,11 @@ pub fn read_all(
                 read_one(name, bytes, format, locations, &mut untidy)?
             }
         };
-        let lines = untidy.lines.as_mut().map(std::mem::take).unwrap_or_default();
+        let lines = untidy
+            .lines
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default();
         match &mut all {
             None => {
                 origins.extend(lines.into_iter().map(|l| (i, l)));
@@ -582,10 +589,7 @@ fn merge(
     let mut errors = RowErrors::default();
     let line_of = |row: usize| lines.get(row).copied().unwrap_or(0);
     let at = |(input, line): (usize, u64)| {
-        format!(
-            "{}:{line}",
-            names.get(input).map_or("?", String::as_str)
-        )
+        format!("{}:{line}", names.get(input).map_or("?", String::as_str))
     };
     all.merge(stock, |conflict| match conflict {
         stock::Conflict::Added { second } => origins.push((i, line_of(second))),

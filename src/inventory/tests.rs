@@ -118,7 +118,14 @@ fn shopify_location_names_match_loosely_and_errors_are_located() {
         supply_source: None,
     }];
     let text = "Handle,SKU,Location,On hand,Committed,Unavailable\nh,A,Newark Warehouse,3,0,0\nh,B,Brooklyn,1,0,0\n";
-    let e = read_from("shop.csv", text.as_bytes(), Format::Shopify, &l, Default::default()).unwrap_err();
+    let e = read_from(
+        "shop.csv",
+        text.as_bytes(),
+        Format::Shopify,
+        &l,
+        Default::default(),
+    )
+    .unwrap_err();
     assert!(
         e.to_string()
             .contains("shop.csv:3, column 3 (Location): unknown location `Brooklyn`"),
@@ -585,7 +592,9 @@ fn untidy_inputs() -> [(Format, &'static str); 4] {
 #[test]
 fn untidy_rows_are_refused_by_default_with_a_help_naming_the_option() {
     for (f, text) in untidy_inputs() {
-        let e = rd_with(text, f, opts(false, false)).unwrap_err().to_string();
+        let e = rd_with(text, f, opts(false, false))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("is negative"), "{f:?}: {e}");
         assert!(
             e.contains("add `inventory negative_as_zero` to the policy"),
@@ -609,16 +618,24 @@ fn negative_as_zero_reads_negatives_as_0_in_every_format_with_one_warning() {
         let s = rd_with(text, f, opts(true, true)).unwrap();
         let a = s.get("A").unwrap();
         assert_eq!(
-            a.entries().map(|e| (e.location, e.on_hand)).collect::<Vec<_>>(),
+            a.entries()
+                .map(|e| (e.location, e.on_hand))
+                .collect::<Vec<_>>(),
             vec![(0, 0)],
             "{f:?}"
         );
         let b = s.get("B").unwrap().entries().next().unwrap();
         assert_eq!((b.on_hand, b.reserved, b.available()), (3, 0, 3), "{f:?}");
-        let neg: Vec<&String> = s.warnings.iter().filter(|w| w.contains("negative")).collect();
+        let neg: Vec<&String> = s
+            .warnings
+            .iter()
+            .filter(|w| w.contains("negative"))
+            .collect();
         assert_eq!(
             neg,
-            vec!["inv: 2 inventory rows with a negative quantity read as 0 (inventory negative_as_zero): A at newark (-2), B at austin (-1)"],
+            vec![
+                "inv: 2 inventory rows with a negative quantity read as 0 (inventory negative_as_zero): A at newark (-2), B at austin (-1)"
+            ],
             "{f:?}"
         );
     }
@@ -631,11 +648,21 @@ fn ignore_unknown_locations_leaves_the_rows_out_in_every_format_with_one_warning
         assert!(!e.contains("unknown location"), "{f:?}: {e}");
         let s = rd_with(text, f, opts(true, true)).unwrap();
         assert_eq!(s.get("A").unwrap().entries().count(), 1, "{f:?}");
-        let unknown: Vec<&String> = s.warnings.iter().filter(|w| w.contains("left out")).collect();
-        let shown = if f == Format::Shopify { "Brooklyn" } else { "brooklyn" };
+        let unknown: Vec<&String> = s
+            .warnings
+            .iter()
+            .filter(|w| w.contains("left out"))
+            .collect();
+        let shown = if f == Format::Shopify {
+            "Brooklyn"
+        } else {
+            "brooklyn"
+        };
         assert_eq!(
             unknown,
-            vec![&format!("inv: 1 inventory row left out for location the policy does not declare (inventory ignore_unknown_locations): `{shown}`; declare a location with `location NAME` to allot its stock")],
+            vec![&format!(
+                "inv: 1 inventory row left out for location the policy does not declare (inventory ignore_unknown_locations): `{shown}`; declare a location with `location NAME` to allot its stock"
+            )],
             "{f:?}"
         );
     }
@@ -643,9 +670,13 @@ fn ignore_unknown_locations_leaves_the_rows_out_in_every_format_with_one_warning
 
 #[test]
 fn a_blank_location_is_an_error_even_when_unknown_ones_are_ignored() {
-    let e = rd_with("sku,location,on_hand\nA,,1\n", Format::Csv, opts(false, true))
-        .unwrap_err()
-        .to_string();
+    let e = rd_with(
+        "sku,location,on_hand\nA,,1\n",
+        Format::Csv,
+        opts(false, true),
+    )
+    .unwrap_err()
+    .to_string();
     assert!(e.contains("the location is blank"), "{e}");
     assert!(!e.contains("ignore_unknown_locations"), "{e}");
 }
@@ -654,7 +685,9 @@ fn a_blank_location_is_an_error_even_when_unknown_ones_are_ignored() {
 fn warnings_name_five_and_count_every_row() {
     let mut text = String::from("sku,location,on_hand\n");
     for i in 0..7 {
-        text.push_str(&format!("S{i},newark,-{i}\nS{i},store{i},1\nS{i},store0,1\n"));
+        text.push_str(&format!(
+            "S{i},newark,-{i}\nS{i},store{i},1\nS{i},store0,1\n"
+        ));
     }
     let s = rd_with(&text, Format::Csv, opts(true, true)).unwrap();
     // `-0` is written with a sign: counted like any other negative.
@@ -672,7 +705,11 @@ fn several_inputs_read_as_one_with_rows_tags_and_attributes_united() {
     let dir = tempfile::tempdir().unwrap();
     let a = dir.path().join("a.csv");
     let b = dir.path().join("b.json");
-    std::fs::write(&a, "sku,location,on_hand,tags,brand\nA,newark,5,candles,acme\nB,newark,1,,\n").unwrap();
+    std::fs::write(
+        &a,
+        "sku,location,on_hand,tags,brand\nA,newark,5,candles,acme\nB,newark,1,,\n",
+    )
+    .unwrap();
     std::fs::write(
         &b,
         r#"[{"sku": "A", "location": "austin", "on_hand": 2, "tags": ["fragile"], "attributes": {"brand": "acme"}},
@@ -708,7 +745,11 @@ fn a_row_in_two_inputs_is_an_error_naming_both_files_and_lines() {
     let a = dir.path().join("a.csv");
     let b = dir.path().join("b.csv");
     std::fs::write(&a, "sku,location,on_hand\nX,austin,1\nY,newark,2\n").unwrap();
-    std::fs::write(&b, "sku,location,on_hand,brand\nZ,newark,1,\nQ,newark,1,\nY,Newark,3,acme\n").unwrap();
+    std::fs::write(
+        &b,
+        "sku,location,on_hand,brand\nZ,newark,1,\nQ,newark,1,\nY,Newark,3,acme\n",
+    )
+    .unwrap();
     let e = read_all(
         &[Input::File(&a), Input::File(&b)],
         None,
@@ -757,8 +798,12 @@ fn untidy_rows_of_several_inputs_make_one_warning_naming_the_files() {
     assert_eq!(
         s.warnings,
         vec![
-            format!("{an}, <stdin>: 2 inventory rows with a negative quantity read as 0 (inventory negative_as_zero): X at newark (-1), Y at austin (-4)"),
-            format!("{an}: 1 inventory row left out for location the policy does not declare (inventory ignore_unknown_locations): `popup`; declare a location with `location NAME` to allot its stock"),
+            format!(
+                "{an}, <stdin>: 2 inventory rows with a negative quantity read as 0 (inventory negative_as_zero): X at newark (-1), Y at austin (-4)"
+            ),
+            format!(
+                "{an}: 1 inventory row left out for location the policy does not declare (inventory ignore_unknown_locations): `popup`; declare a location with `location NAME` to allot its stock"
+            ),
         ]
     );
 }

@@ -40,7 +40,7 @@ fn opts(emit: EmitChoice) -> BuildOptions {
         issue_locale: "en_US".into(),
         inputs: Inputs {
             more_policies: Vec::new(),
-        more_inventory: Vec::new(),
+            more_inventory: Vec::new(),
             policy: InputFile {
                 path: "p.allot".into(),
                 sha256: "00".into(),
@@ -492,10 +492,17 @@ fn every_inventory_is_checked_but_stdin_is_said_to_be_unverifiable() {
     assert!(notes[0].contains("read from standard input"), "{notes:?}");
     std::fs::write(&b, "y").unwrap();
     let err = check_inputs(&plan).unwrap_err().to_string();
-    assert!(err.contains("inventory file") && err.contains("b.csv"), "{err}");
+    assert!(
+        err.contains("inventory file") && err.contains("b.csv"),
+        "{err}"
+    );
     let mut one = plan.inputs.clone();
     one.more_inventory.clear();
-    assert!(!serde_json::to_string(&one).unwrap().contains("more_inventory"));
+    assert!(
+        !serde_json::to_string(&one)
+            .unwrap()
+            .contains("more_inventory")
+    );
     assert!(unverifiable(&one).is_empty());
 }
 

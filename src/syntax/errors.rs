@@ -28,7 +28,9 @@ fn usage(keyword: &str, in_test: bool) -> Option<&'static str> {
         "marketplace" => "`marketplace XX id \"A1234567890\" region EU`",
         "location" => "`location newark` or `location newark supply_source \"…\"`",
         "guarantee" => "`guarantee no_oversell`",
-        "inventory" => "`inventory negative_as_zero` or `inventory negative_as_zero, ignore_unknown_locations`",
+        "inventory" => {
+            "`inventory negative_as_zero` or `inventory negative_as_zero, ignore_unknown_locations`"
+        }
         "on_missing" => "`on_missing skip`, `on_missing zero` or `on_missing error`",
         "on_fba" => "`on_fba skip` or `on_fba error`",
         "rule" => "`rule \"name\" {` on one line, its statements on the next lines, then `}`",
