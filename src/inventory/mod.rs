@@ -152,11 +152,18 @@ impl Untidy {
                 }
                 Ok(None)
             }
+            // A near name is likely a typo: the fix comes first, the option only after.
             Err((m, h)) if !name.trim().is_empty() => Err((
                 m,
-                format!(
-                    "{h}; to leave out the rows of locations the policy does not declare (with a warning), add `inventory ignore_unknown_locations` to the policy"
-                ),
+                if h.ends_with('?') {
+                    format!(
+                        "{h} If it is a location the policy does not allot, add `inventory ignore_unknown_locations` to the policy to leave its rows out (with a warning)"
+                    )
+                } else {
+                    format!(
+                        "{h}; or add `inventory ignore_unknown_locations` to the policy to leave out the rows of locations it does not declare (with a warning)"
+                    )
+                },
             )),
             Err(e) => Err(e),
         }

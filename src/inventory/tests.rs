@@ -807,3 +807,14 @@ fn untidy_rows_of_several_inputs_make_one_warning_naming_the_files() {
         ]
     );
 }
+
+#[test]
+fn a_near_location_name_is_suggested_before_the_option() {
+    let e = rd("sku,location,on_hand\nA,newrak,1\n", Format::Csv)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("help: did you mean `newark`? If it is a location the policy does not allot, add `inventory ignore_unknown_locations` to the policy to leave its rows out (with a warning)"),
+        "{e}"
+    );
+}
