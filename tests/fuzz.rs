@@ -117,6 +117,7 @@ const DICT: &[&str] = &[
     "expect",
     "on",
     "guarantee no_oversell",
+    "inventory negative_as_zero, ignore_unknown_locations",
     "{",
     "}",
     "(",

@@ -500,6 +500,22 @@ pub fn read_all(
         untidy.lines = Some(Vec::new());
     }
     let names: Vec<String> = inputs.iter().map(Input::name).collect();
+    // One file given twice would make every row a duplicate of itself: say so once.
+    for (i, input) in inputs.iter().enumerate() {
+        if let Input::File(p) = input
+            && inputs[..i]
+                .iter()
+                .any(|q| matches!(q, Input::File(q) if q == p))
+        {
+            return Err(InputError::File {
+                path: names[i].clone(),
+                line: None,
+                column: None,
+                message: "this file is given twice as --inventory".into(),
+                help: Some("give each inventory file once".into()),
+            });
+        }
+    }
     let mut all: Option<Stock> = None;
     // With several inputs: the (input, line) of every row of `all`, in the order added.
     let mut origins: Vec<(usize, u64)> = Vec::new();

@@ -765,6 +765,18 @@ fn a_row_in_two_inputs_is_an_error_naming_both_files_and_lines() {
         )),
         "{e}"
     );
+    let twice = read_all(
+        &[Input::File(&a), Input::File(&a)],
+        None,
+        &locs(),
+        InventoryOptions::default(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        twice.contains("this file is given twice as --inventory"),
+        "{twice}"
+    );
     // An attribute that disagrees across files is refused as within one.
     std::fs::write(&a, "sku,location,on_hand,brand\nY,austin,2,other\n").unwrap();
     let e = read_all(
