@@ -49,6 +49,7 @@ fn main() {
             issue_locale: "en_US".into(),
             inputs: Inputs {
                 more_policies: Vec::new(),
+                more_inventory: Vec::new(),
                 policy: file("p.allot"),
                 inventory: file("inv.csv"),
                 current: None,

@@ -34,6 +34,7 @@ fn plan(n: u32, emit: Emit) -> Plan {
         created_at: "2026-01-01T00:00:00Z".into(),
         inputs: Inputs {
             more_policies: Vec::new(),
+            more_inventory: Vec::new(),
             policy: file.clone(),
             inventory: file,
             current: None,

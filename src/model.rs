@@ -89,6 +89,25 @@ pub enum Amount {
     Percent(Percent),
 }
 
+/// The `inventory` line's options: each turns a refused inventory row into one that is read
+/// (and counted in a warning of the preview). All off by default: an untidy file is refused.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct InventoryOptions {
+    /// `negative_as_zero`: a negative `on_hand` or `reserved` is read as 0.
+    pub negative_as_zero: bool,
+    /// `ignore_unknown_locations`: rows for a location the policy does not declare are left out.
+    pub ignore_unknown_locations: bool,
+}
+
+impl InventoryOptions {
+    /// The option words, as written on the `inventory` line.
+    pub const WORDS: [&'static str; 2] = ["negative_as_zero", "ignore_unknown_locations"];
+
+    pub fn is_default(&self) -> bool {
+        *self == InventoryOptions::default()
+    }
+}
+
 /// Index into `Policy::locations`.
 pub type LocationId = usize;
 /// Index into `Policy::marketplaces`.
@@ -106,6 +125,9 @@ pub struct Policy {
     pub tests: Vec<TestCase>,
     /// `guarantee no_oversell`: oversell warnings become errors.
     pub no_oversell: bool,
+    /// The `inventory` line: how an untidy inventory snapshot is read.
+    #[serde(skip_serializing_if = "InventoryOptions::is_default")]
+    pub inventory: InventoryOptions,
     /// Policy-wide default for `on_missing` (rules may override).
     pub on_missing: OnMissing,
     /// Policy-wide default for `on_fba` (rules may override).

@@ -99,6 +99,7 @@ fn fixture(n: usize, emit: EmitChoice, age: Duration) -> Fixture {
             issue_locale: "en_US".into(),
             inputs: Inputs {
                 more_policies: Vec::new(),
+                more_inventory: Vec::new(),
                 policy: plan::digest_inputs(&policy).unwrap(),
                 inventory: plan::digest_inputs(&inventory).unwrap(),
                 current: None,

@@ -857,3 +857,209 @@ fn an_initial_quantity_is_written_once_then_left_to_amazon() {
     // Tests have no current listings: an expectation sees the initial quantity.
     allot().arg("test").arg(&policy).assert().code(0);
 }
+
+/// The `changes` of `allot plan --format json` with the given inventory flags (and stdin).
+fn json_changes(inventory: &[&str], stdin: Option<&str>) -> (serde_json::Value, String) {
+    let mut c = allot();
+    c.args(["plan", "policies/acme-na.allot"]);
+    for i in inventory {
+        c.args(["--inventory", i]);
+    }
+    c.args(["--current", "examples/current.json", "--format", "json"]);
+    if let Some(s) = stdin {
+        c.write_stdin(s);
+    }
+    let o = c.output().unwrap();
+    assert!(o.status.success(), "{}", out_and_err(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    (
+        v["changes"].clone(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn several_inventory_files_and_stdin_read_as_one_inventory() {
+    let whole = std::fs::read_to_string(root().join("examples/inventory.csv")).unwrap();
+    let mut lines = whole.lines();
+    let header = lines.next().unwrap();
+    let rows: Vec<&str> = lines.collect();
+    let (first, second) = rows.split_at(rows.len() / 2);
+    let dir = tempfile::tempdir().unwrap();
+    let a = write(
+        dir.path(),
+        "a.csv",
+        &format!("{header}\n{}\n", first.join("\n")),
+    );
+    // The second half as JSON lines would need another writer: a CSV of its own does.
+    let b_text = format!("{header}\n{}\n", second.join("\n"));
+    let b = write(dir.path(), "b.csv", &b_text);
+    let (one, _) = json_changes(&["examples/inventory.csv"], None);
+    let (two, _) = json_changes(&[a.to_str().unwrap(), b.to_str().unwrap()], None);
+    assert_eq!(one, two);
+    // `-` is standard input, its format detected from its content.
+    let (piped, _) = json_changes(&[a.to_str().unwrap(), "-"], Some(&b_text));
+    assert_eq!(one, piped);
+    let (all_piped, _) = json_changes(&["-"], Some(&whole));
+    assert_eq!(one, all_piped);
+
+    // A saved plan records every inventory, stdin as `-`; show names it, and apply says it
+    // cannot check it.
+    let out = dir.path().join("plan.json");
+    let o = allot()
+        .args(["plan", "policies/acme-na.allot", "--inventory"])
+        .arg(&a)
+        .args([
+            "--inventory",
+            "-",
+            "--current",
+            "examples/current.json",
+            "--out",
+        ])
+        .arg(&out)
+        .write_stdin(b_text.clone())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", out_and_err(&o));
+    let plan = allot::plan::read(&out).unwrap();
+    assert_eq!(plan.inputs.inventory.path, a.to_str().unwrap());
+    assert_eq!(plan.inputs.more_inventory.len(), 1);
+    assert_eq!(plan.inputs.more_inventory[0].path, "-");
+    assert_eq!(
+        plan.inputs.more_inventory[0].sha256,
+        allot::plan::digest_bytes("-", b_text.as_bytes()).sha256
+    );
+    allot::plan::check_inputs(&plan).unwrap();
+    assert_eq!(allot::plan::unverifiable(&plan.inputs).len(), 1);
+    let shown = allot().arg("show").arg(&out).output().unwrap();
+    let shown = String::from_utf8_lossy(&shown.stdout);
+    assert!(shown.contains(", <stdin> (sha256 "), "{shown}");
+    let applied = allot()
+        .arg("apply")
+        .arg(&out)
+        .env_remove("SPAPI_REFRESH_TOKEN")
+        .env_remove("LWA_CLIENT_ID")
+        .env_remove("LWA_CLIENT_SECRET")
+        .output()
+        .unwrap();
+    assert!(
+        out_and_err(&applied).contains("the inventory was read from standard input"),
+        "{}",
+        out_and_err(&applied)
+    );
+}
+
+#[test]
+fn a_row_in_two_inventory_files_and_stdin_twice_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = write(
+        dir.path(),
+        "a.csv",
+        "sku,location,on_hand\nYOGA-1,newark,1\n",
+    );
+    let b = write(
+        dir.path(),
+        "b.csv",
+        "sku,location,on_hand\nMUG-1,newark,1\nYOGA-1,newark,2\n",
+    );
+    let o = allot()
+        .args(["plan", "policies/acme-na.allot", "--inventory"])
+        .arg(&a)
+        .arg("--inventory")
+        .arg(&b)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(o.stdout.is_empty());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains(&format!(
+            "{}:3: a second row for SKU `YOGA-1` at location `newark`: {}:2 and {}:3",
+            b.display(),
+            a.display(),
+            b.display()
+        )),
+        "{err}"
+    );
+    let o = allot()
+        .args([
+            "plan",
+            "policies/acme-na.allot",
+            "--inventory",
+            "-",
+            "--inventory",
+            "-",
+        ])
+        .write_stdin("sku,location,on_hand\n")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("given more than once"),
+        "{}",
+        out_and_err(&o)
+    );
+    // A stdin error is located in `<stdin>`.
+    let o = allot()
+        .args(["plan", "policies/acme-na.allot", "--inventory", "-"])
+        .write_stdin("sku,location,on_hand\nYOGA-1,newark,x\n")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("error: <stdin>:2, column 3 (on_hand)"),
+        "{}",
+        out_and_err(&o)
+    );
+}
+
+#[test]
+fn the_inventory_line_reads_an_untidy_inventory_and_says_so_in_the_preview() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = std::fs::read_to_string(root().join("policies/acme-na.allot")).unwrap();
+    let inv = "sku,location,on_hand,reserved\nYOGA-1,newark,-2,0\nYOGA-1,brooklyn,5,0\nMUG-1,newark,7,0\n";
+    let inv = write(dir.path(), "inv.csv", inv);
+    let plain = write(dir.path(), "plain.allot", &policy);
+    let o = allot()
+        .arg("plan")
+        .arg(&plain)
+        .arg("--inventory")
+        .arg(&inv)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("add `inventory negative_as_zero` to the policy"),
+        "{err}"
+    );
+    assert!(
+        err.contains("add `inventory ignore_unknown_locations` to the policy"),
+        "{err}"
+    );
+    let lenient = policy.replacen(
+        "\nlocation toronto",
+        "\ninventory negative_as_zero, ignore_unknown_locations\nlocation toronto",
+        1,
+    );
+    assert_ne!(lenient, policy);
+    let lenient = write(dir.path(), "lenient.allot", &lenient);
+    let o = allot()
+        .arg("plan")
+        .arg(&lenient)
+        .arg("--inventory")
+        .arg(&inv)
+        .args(["--format", "markdown"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", out_and_err(&o));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains("1 inventory row with a negative quantity read as 0 (inventory negative_as_zero): YOGA-1 at newark (-2)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("1 inventory row left out for location the policy does not declare (inventory ignore_unknown_locations): `brooklyn`"),
+        "{text}"
+    );
+}

@@ -87,6 +87,7 @@ fn fixture(n: usize, emit: EmitChoice) -> Fixture {
             issue_locale: "en_US".into(),
             inputs: Inputs {
                 more_policies: Vec::new(),
+                more_inventory: Vec::new(),
                 policy: plan::digest_inputs(&policy).unwrap(),
                 inventory: plan::digest_inputs(&inventory).unwrap(),
                 current: None,

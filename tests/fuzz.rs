@@ -117,6 +117,7 @@ const DICT: &[&str] = &[
     "expect",
     "on",
     "guarantee no_oversell",
+    "inventory negative_as_zero, ignore_unknown_locations",
     "{",
     "}",
     "(",
@@ -427,6 +428,7 @@ fn fuzz_policy() {
                 &inventory[..],
                 allot::inventory::Format::Csv,
                 &policy.locations,
+                policy.inventory,
             )
         {
             let _ = allot::sim::run(policy, &stock, Some(&current));
@@ -457,7 +459,8 @@ fn fuzz_inventory() {
     fuzz("fuzz_inventory", &seeds, 0.2, |bytes| {
         use allot::inventory::Format;
         for f in [Format::Csv, Format::Shopify, Format::Json, Format::Yaml] {
-            match allot::inventory::read_from("inv", bytes, f, &policy.locations) {
+            match allot::inventory::read_from("inv", bytes, f, &policy.locations, policy.inventory)
+            {
                 Ok(stock) => {
                     let _ = allot::sim::run(&policy, &stock, None);
                 }

@@ -319,6 +319,7 @@ fn options(emit: EmitChoice, patch_op: PatchOp, all: bool) -> BuildOptions {
         issue_locale: "en_US".into(),
         inputs: Inputs {
             more_policies: Vec::new(),
+            more_inventory: Vec::new(),
             policy: InputFile {
                 path: "policies/acme.allot".into(),
                 sha256: "a".repeat(64),

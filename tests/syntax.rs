@@ -335,6 +335,9 @@ const TOKENS: &[&str] = &[
     "location",
     "supply_source",
     "guarantee",
+    "inventory",
+    "negative_as_zero",
+    "ignore_unknown_locations",
     "on_missing",
     "on_fba",
     "rule",
@@ -458,6 +461,8 @@ const ITEM_LINES: &[&str] = &[
     "location a",
     "location austin_2   supply_source \"t\"",
     "guarantee no_oversell",
+    "inventory negative_as_zero",
+    "inventory ignore_unknown_locations ,negative_as_zero",
     "on_missing zero",
     "on_fba error",
 ];
@@ -827,5 +832,31 @@ fn on_fba_parses_and_formats_at_top_level_and_in_a_rule() {
     assert_eq!(
         d.message,
         "expected `skip` or `error`, found the end of the line"
+    );
+}
+
+#[test]
+fn the_inventory_line_parses_and_formats_keeping_its_comments() {
+    let src = "policy \"p\"\ninventory   negative_as_zero ,ignore_unknown_locations   # Shopify\n# a new store\ninventory ignore_unknown_locations,\n   negative_as_zero\n";
+    let ast = ok(src);
+    let ItemKind::Inventory(v) = &ast.items[1].kind else {
+        panic!("an inventory line: {ast:#?}")
+    };
+    let words: Vec<&str> = v.iter().map(|w| w.node.as_str()).collect();
+    assert_eq!(words, ["negative_as_zero", "ignore_unknown_locations"]);
+    let want = "policy \"p\"\ninventory negative_as_zero, ignore_unknown_locations   # Shopify\n# a new store\ninventory ignore_unknown_locations,\n          negative_as_zero\n";
+    let got = format(src).unwrap();
+    assert_eq!(got, want, "\n--- got ---\n{got}");
+    assert_eq!(format(want).unwrap(), want);
+    // A misspelled keyword is found; a missing option names the two.
+    let d = parse("inventroy negative_as_zero\n").unwrap_err().remove(0);
+    assert_eq!(
+        (d.code, d.help.as_deref()),
+        ("allot::unknown-keyword", Some("did you mean `inventory`?"))
+    );
+    let d = parse("inventory\n").unwrap_err().remove(0);
+    assert_eq!(
+        d.message,
+        "expected `negative_as_zero` or `ignore_unknown_locations`, found the end of the line"
     );
 }

@@ -117,6 +117,9 @@ pub(crate) struct Checker {
     locations: Vec<Location>,
     loc_spans: Vec<Span>,
     guarantee: Option<Span>,
+    /// The `inventory` line, and the options it turned on.
+    inventory_line: Option<Span>,
+    inventory: crate::model::InventoryOptions,
     on_missing: OnMissing,
     on_missing_span: Option<Span>,
     on_fba: OnFba,
@@ -218,6 +221,18 @@ impl Checker {
                         self.unknown_value(g, "guarantee", &["no_oversell"]);
                     }
                 }
+                ItemKind::Inventory(words) => match self.inventory_line {
+                    Some(first) => self.duplicate(
+                        "the `inventory` line",
+                        item.span,
+                        first,
+                        "put every option on one line: `inventory negative_as_zero, ignore_unknown_locations`",
+                    ),
+                    None => {
+                        self.inventory_line = Some(item.span);
+                        self.inventory_options(words);
+                    }
+                },
                 ItemKind::OnMissing(v) => {
                     if let Some(first) = self.on_missing_span {
                         self.duplicate(
@@ -675,6 +690,32 @@ impl Checker {
         );
     }
 
+    /// The words of the `inventory` line: each known option once.
+    fn inventory_options(&mut self, words: &[Ident]) {
+        let mut seen: Vec<&Ident> = Vec::new();
+        for w in words {
+            if let Some(first) = seen.iter().find(|s| s.node == w.node) {
+                let first = first.span;
+                self.duplicate(
+                    &format!("the `inventory` option `{}`", w.node),
+                    w.span,
+                    first,
+                    "remove the second one",
+                );
+                continue;
+            }
+            match w.node.as_str() {
+                "negative_as_zero" => self.inventory.negative_as_zero = true,
+                "ignore_unknown_locations" => self.inventory.ignore_unknown_locations = true,
+                _ => {
+                    self.unknown_value(w, "inventory", &crate::model::InventoryOptions::WORDS);
+                    continue;
+                }
+            }
+            seen.push(w);
+        }
+    }
+
     fn on_missing_value(&mut self, v: &Ident) -> Option<OnMissing> {
         match v.node.as_str() {
             "skip" => Some(OnMissing::Skip),
@@ -720,6 +761,7 @@ impl Checker {
             rules,
             tests,
             no_oversell: self.guarantee.is_some(),
+            inventory: self.inventory,
             on_missing: self.on_missing,
             on_fba: self.on_fba,
             seller_span: self.seller_value.unwrap_or_default(),

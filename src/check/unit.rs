@@ -771,3 +771,33 @@ fn ratios_split_one_pool_and_are_refused_where_they_cannot() {
     );
     assert!(c.diagnostics.is_empty(), "{:#?}", c.diagnostics);
 }
+
+#[test]
+fn the_inventory_line_sets_its_options_once_each() {
+    let body = "marketplaces US\nrule \"r\" {\n  match any\n  publish US\n}\n";
+    let c = run(body);
+    assert_eq!(
+        c.policy.unwrap().inventory,
+        crate::model::InventoryOptions::default()
+    );
+    let c = run(&format!("inventory negative_as_zero\n{body}"));
+    let o = c.policy.unwrap().inventory;
+    assert!(o.negative_as_zero && !o.ignore_unknown_locations);
+    let c = run(&format!(
+        "inventory ignore_unknown_locations, negative_as_zero\n{body}"
+    ));
+    let o = c.policy.unwrap().inventory;
+    assert!(o.negative_as_zero && o.ignore_unknown_locations);
+    let c = run(&format!("inventory ignore_unknown_location\n{body}"));
+    assert_eq!(codes(&c), ["allot::unknown-value"]);
+    assert_eq!(
+        c.diagnostics[0].help.as_deref(),
+        Some(
+            "did you mean `ignore_unknown_locations`? `inventory` takes `negative_as_zero`, `ignore_unknown_locations`"
+        )
+    );
+    let c = run(&format!(
+        "inventory negative_as_zero, negative_as_zero\ninventory negative_as_zero\n{body}"
+    ));
+    assert_eq!(codes(&c), ["allot::duplicate", "allot::duplicate"]);
+}

@@ -649,6 +649,13 @@ fn check_fresh(
         return Ok(());
     }
     crate::plan::check_input_files(inputs).map_err(miette::Report::new)?;
+    // Said, not refused: the plan's age is still checked, and refusing would make a plan of
+    // piped stock impossible to apply without --force, which skips every check.
+    for note in crate::plan::unverifiable(inputs) {
+        eprintln!(
+            "warning: {note}; apply it only if the inventory has not moved since the plan (the --max-age check still applies)"
+        );
+    }
     let created =
         time::OffsetDateTime::parse(created_at, &time::format_description::well_known::Rfc3339)
             .map_err(|_| {

@@ -90,7 +90,16 @@ pub fn run(args: ExplainArgs) -> ExitCode {
         eprintln!(
             "note: `{}` is not in {}{}, and no rule publishes it as a seller SKU{}",
             args.sku,
-            args.input.inventory.display(),
+            args.input
+                .inventory
+                .iter()
+                .map(|p| if super::plan::is_stdin(p) {
+                    "<stdin>".to_string()
+                } else {
+                    p.display().to_string()
+                })
+                .collect::<Vec<_>>()
+                .join(", "),
             if trace.decided.is_none() {
                 " and no rule matches it"
             } else {

@@ -29,10 +29,12 @@ pub enum Format {
 /// The inputs every simulation command reads besides its policies.
 #[derive(Debug, Args)]
 pub struct InputArgs {
-    /// The inventory snapshot (CSV, Shopify CSV export, JSON or YAML).
-    #[arg(long, value_name = "FILE")]
-    pub inventory: PathBuf,
-    /// The inventory's format, if not told by its extension and header.
+    /// The inventory snapshot (CSV, Shopify CSV export, JSON or YAML); `-` reads it from
+    /// standard input. Give it more than once to read several files as one inventory.
+    #[arg(long, value_name = "FILE", required = true)]
+    pub inventory: Vec<PathBuf>,
+    /// The inventory's format, if not told by its extension and header (applies to every
+    /// `--inventory`).
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub inventory_format: Option<inventory::Format>,
     /// What Amazon shows now (JSON, YAML, CSV or Amazon's All Listings report), or `live` to
@@ -145,6 +147,48 @@ pub struct Loaded {
     pub options: sim::Options,
     /// How the current listings were read live (`--current live`), for the preview's note.
     pub current_source: Option<String>,
+    /// The inventory read from standard input (`--inventory -`), kept for the plan's digest.
+    pub stdin: Option<Vec<u8>>,
+}
+
+/// `--inventory -`: standard input.
+pub fn is_stdin(path: &Path) -> bool {
+    path.as_os_str() == "-"
+}
+
+/// Standard input, read whole if an `--inventory` is `-` (at most one may be). Err is the
+/// exit code, the error already printed.
+fn read_stdin(args: &InputArgs) -> Result<Option<Vec<u8>>, ExitCode> {
+    match args.inventory.iter().filter(|p| is_stdin(p)).count() {
+        0 => Ok(None),
+        1 => {
+            let mut stdin = std::io::stdin().lock();
+            if stdin.is_terminal() {
+                return Err(super::fail(
+                    miette::miette!(
+                        help = "pipe the inventory in, e.g. `export-stock | allot plan POLICY --inventory -`, or give its file",
+                        "--inventory - reads the inventory from standard input, but standard input is a terminal"
+                    ),
+                    1,
+                ));
+            }
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(&mut stdin, &mut bytes).map_err(|e| {
+                super::fail(
+                    miette::miette!("--inventory -: cannot read standard input: {e}"),
+                    1,
+                )
+            })?;
+            Ok(Some(bytes))
+        }
+        _ => Err(super::fail(
+            miette::miette!(
+                help = "give `-` once; name the other inventories by their files (`./-` for a file named `-`)",
+                "--inventory - (standard input) is given more than once: standard input can be read only once"
+            ),
+            1,
+        )),
+    }
 }
 
 /// Policy files that checked clean, with their sources.
@@ -197,13 +241,27 @@ pub fn load_policies(paths: &[PathBuf]) -> Result<(CheckedPolicies, Vec<String>)
 /// current listings. Err is the exit code, the error already printed.
 pub fn load(policies: &[PathBuf], args: &InputArgs) -> Result<Loaded, ExitCode> {
     let (checked, policy_warnings) = load_policies(policies)?;
+    let stdin = read_stdin(args)?;
+    let inputs: Vec<inventory::Input<'_>> = args
+        .inventory
+        .iter()
+        .map(|p| match &stdin {
+            Some(bytes) if is_stdin(p) => inventory::Input::Stdin(bytes),
+            _ => inventory::Input::File(p),
+        })
+        .collect();
     let mut members = Vec::with_capacity(checked.len());
     for (file, policy) in checked {
-        let stock = inventory::read(&args.inventory, args.inventory_format, &policy.locations)
-            .map_err(|e| {
-                eprint!("{e}");
-                ExitCode::from(1)
-            })?;
+        let stock = inventory::read_all(
+            &inputs,
+            args.inventory_format,
+            &policy.locations,
+            policy.inventory,
+        )
+        .map_err(|e| {
+            eprint!("{e}");
+            ExitCode::from(1)
+        })?;
         members.push(Member {
             file,
             policy,
@@ -260,6 +318,7 @@ pub fn load(policies: &[PathBuf], args: &InputArgs) -> Result<Loaded, ExitCode> 
         policy_warnings,
         options: args.sim_options(),
         current_source: None,
+        stdin,
     })
 }
 
@@ -439,6 +498,7 @@ fn simulate_streamed(
             let files = super::plan_out::InputPaths {
                 policies: std::slice::from_ref(&policy_path),
                 inventory: &args.input.inventory,
+                stdin: loaded.stdin.as_deref(),
                 current: args.input.current.as_deref(),
             };
             let header = super::plan_out::build_options(&args.save, files)
@@ -697,6 +757,7 @@ pub fn run(mut args: PlanArgs) -> ExitCode {
     let files = super::plan_out::InputPaths {
         policies: &policy_paths,
         inventory: &args.input.inventory,
+        stdin: loaded.stdin.as_deref(),
         current: args.input.current.as_deref(),
     };
     let save = if streamed {

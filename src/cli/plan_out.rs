@@ -65,7 +65,9 @@ fn parse_locale(s: &str) -> Result<String, String> {
 pub struct InputPaths<'a> {
     /// One or more policy files (several policies of one seller planned together).
     pub policies: &'a [&'a Path],
-    pub inventory: &'a Path,
+    /// One or more; `-` is standard input, whose bytes are `stdin`.
+    pub inventory: &'a [PathBuf],
+    pub stdin: Option<&'a [u8]>,
     /// `None` for no current listings or `--current live`.
     pub current: Option<&'a Path>,
 }
@@ -116,13 +118,32 @@ pub fn build_options(args: &SaveArgs, files: InputPaths<'_>) -> miette::Result<B
             "a plan needs at least one policy file"
         )
     })?;
+    let inventory = |p: &PathBuf| match files.stdin {
+        Some(bytes) if super::plan::is_stdin(p) => {
+            Ok(plan::digest_bytes(plan::InputFile::STDIN, bytes))
+        }
+        _ => digest("inventory", p),
+    };
+    let (first_inventory, more_inventory) = match files.inventory.split_first() {
+        Some((first, more)) => (
+            inventory(first)?,
+            more.iter().map(inventory).collect::<Result<Vec<_>, _>>()?,
+        ),
+        None => {
+            return Err(miette::miette!(
+                code = "allot::plan::input",
+                "a plan needs at least one inventory"
+            ));
+        }
+    };
     let inputs = Inputs {
         policy: digest("policy", first)?,
         more_policies: more
             .iter()
             .map(|p| digest("policy", p))
             .collect::<Result<_, _>>()?,
-        inventory: digest("inventory", files.inventory)?,
+        inventory: first_inventory,
+        more_inventory,
         current: files
             .current
             .map(|p| digest("current listings", p))
@@ -220,15 +241,16 @@ mod tests {
     fn save_writes_a_plan_that_reads_back() {
         let dir = tempfile::tempdir().unwrap();
         let policy = dir.path().join("p.allot");
-        let inventory = dir.path().join("inv.csv");
+        let inventory = vec![dir.path().join("inv.csv")];
         std::fs::write(&policy, "policy").unwrap();
-        std::fs::write(&inventory, "sku\n").unwrap();
+        std::fs::write(&inventory[0], "sku\n").unwrap();
         let out = dir.path().join("plan.json");
         let t = T::try_parse_from(["t", "--out", out.to_str().unwrap()]).unwrap();
         let policies = [policy.as_path()];
         let files = || InputPaths {
             policies: &policies,
             inventory: &inventory,
+            stdin: None,
             current: None,
         };
         let plan = save(&t.save, "p", "S", &[], &[], &Summary::default(), files())
@@ -238,7 +260,8 @@ mod tests {
         plan::check_inputs(&plan).unwrap();
         let missing = InputPaths {
             policies: &policies,
-            inventory: &dir.path().join("gone.csv"),
+            inventory: &[dir.path().join("gone.csv")],
+            stdin: None,
             current: None,
         };
         let err = save(&t.save, "p", "S", &[], &[], &Summary::default(), missing).unwrap_err();

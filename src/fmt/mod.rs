@@ -493,6 +493,10 @@ fn simple_item(w: &mut W<'_>, kind: &ItemKind, name_width: usize) {
             None => w.push(&format!("location {}", name.node)),
         },
         ItemKind::Guarantee(g) => w.push(&format!("guarantee {}", g.node)),
+        ItemKind::Inventory(v) => {
+            w.push("inventory ");
+            idents(w, v);
+        }
         ItemKind::OnMissing(m) => w.push(&format!("on_missing {}", m.node)),
         ItemKind::OnFba(m) => w.push(&format!("on_fba {}", m.node)),
         // Blocks are laid out line by line in `render`.

@@ -5,8 +5,8 @@ use std::io::Read;
 
 use super::pipeline::{self, RecordSink};
 use super::{
-    AddError, InputError, LocationResolver, RowError, RowErrors, Stock, clean_sku, clip, csv_error,
-    csv_reader, duplicate_header, duplicate_header_error, overflow_error, parse_quantity,
+    AddError, InputError, LocationResolver, RowError, RowErrors, Stock, Untidy, clean_sku, clip,
+    csv_error, csv_reader, duplicate_header, duplicate_header_error, overflow_error,
 };
 use crate::model::Location;
 
@@ -14,6 +14,7 @@ pub(super) fn read<R: Read>(
     name: &str,
     reader: R,
     locations: &[Location],
+    untidy: &mut Untidy,
 ) -> Result<Stock, InputError> {
     let mut rdr = csv_reader(reader, b',', true);
     let headers = rdr.headers().map_err(|e| csv_error(name, e))?.clone();
@@ -74,6 +75,7 @@ pub(super) fn read<R: Read>(
         errors: RowErrors::default(),
         resolver: LocationResolver::new(locations),
         locations,
+        untidy,
         c_sku,
         c_loc,
         c_on_hand,
@@ -99,6 +101,7 @@ struct Rows<'a> {
     errors: RowErrors,
     resolver: LocationResolver<'a>,
     locations: &'a [Location],
+    untidy: &'a mut Untidy,
     headers: csv::StringRecord,
     c_sku: usize,
     c_loc: usize,
@@ -160,16 +163,25 @@ impl RecordSink for Rows<'_> {
             );
             return;
         }
-        let loc = match self.resolver.resolve(cell(c_loc).trim()) {
-            Ok(l) => Some(l),
+        let loc = match self.untidy.location(&mut self.resolver, cell(c_loc).trim()) {
+            Ok(Some(l)) => Some(l),
+            // Left out by `inventory ignore_unknown_locations`, and counted.
+            Ok(None) => return,
             Err(e) => {
                 let h = self.hname(c_loc);
                 self.errors.push(RowError::cell(line, c_loc, h, e));
                 None
             }
         };
-        let mut qty = |col: usize| match parse_quantity(cell(col)) {
-            Ok(q) => Some(q),
+        let untidy = &*self.untidy;
+        let mut negatives: Vec<String> = Vec::new();
+        let mut qty = |col: usize| match untidy.quantity(cell(col)) {
+            Ok((q, negative)) => {
+                if negative {
+                    negatives.push(cell(col).trim().to_string());
+                }
+                Some(q)
+            }
             Err(e) => {
                 let h = self.headers.get(col).unwrap_or("").trim().to_string();
                 self.errors.push(RowError::cell(line, col, h, e));
@@ -187,7 +199,13 @@ impl RecordSink for Rows<'_> {
         // The SKU is looked up once; its row, tags and attributes are added by id.
         let id = self.stock.intern(sku);
         match self.stock.add_entry(id, loc, on_hand, reserved) {
-            Ok(()) => {}
+            Ok(()) => {
+                self.untidy.added(line);
+                if !negatives.is_empty() {
+                    self.untidy
+                        .negative_row(sku, &self.locations[loc].name, &negatives);
+                }
+            }
             Err(AddError::DuplicateRow) => {
                 self.errors.push(
                     RowError::new(

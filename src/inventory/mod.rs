@@ -9,7 +9,7 @@ use std::path::Path;
 
 use rustc_hash::FxHashMap;
 
-use crate::model::{Location, LocationId};
+use crate::model::{InventoryOptions, Location, LocationId};
 
 mod csv_generic;
 pub mod error;
@@ -19,7 +19,7 @@ mod shopify;
 mod stock;
 
 pub use error::{InputError, InventoryError, RowError, RowErrors};
-pub use stock::{AddError, Stock, StockEntry, StockItem};
+pub use stock::{AddError, Conflict, Stock, StockEntry, StockItem};
 
 use crate::diag::clip;
 
@@ -79,6 +79,173 @@ pub(crate) fn parse_quantity(raw: &str) -> Result<u64, (String, String)> {
             "write a whole number of items with digits only, e.g. `12`".into()
         },
     ))
+}
+
+/// The text of a negative whole number (`-2`, ` -15 `), trimmed, if `raw` is one.
+fn negative_text(raw: &str) -> Option<&str> {
+    let t = raw.trim();
+    let digits = t.strip_prefix('-')?;
+    (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())).then_some(t)
+}
+
+/// The help of a refused negative quantity, naming the policy option that reads it as 0.
+const NEGATIVE_HELP: &str = "quantities are whole numbers of items, 0 or more; if the inventory system allows negative counts (Shopify does), add `inventory negative_as_zero` to the policy to read them as 0, with a warning";
+
+/// The rows an `inventory` option let through, counted across every file of one read, so the
+/// preview gets one warning per option however many files and rows there are. Readers ask it
+/// for locations and quantities; in a read of several files it also keeps the line of every
+/// row added (`lines`), so a row found in two files can be named in both.
+#[derive(Debug, Default)]
+pub(crate) struct Untidy {
+    opts: InventoryOptions,
+    /// The file being read, and the files that had rows counted here.
+    file: String,
+    negative_files: Vec<String>,
+    negative_rows: u64,
+    /// The first few, as `SKU at location (-2)`.
+    negative_named: Vec<String>,
+    unknown_files: Vec<String>,
+    unknown_rows: u64,
+    /// The first distinct names, as written.
+    unknown_names: Vec<String>,
+    unknown_more: bool,
+    /// With several files: the line of each row added, in the order added.
+    lines: Option<Vec<u64>>,
+}
+
+/// How many SKUs or locations a warning names.
+const NAMED: usize = 5;
+
+impl Untidy {
+    pub(crate) fn new(opts: InventoryOptions) -> Self {
+        Untidy {
+            opts,
+            ..Untidy::default()
+        }
+    }
+
+    fn note_file(files: &mut Vec<String>, file: &str) {
+        if files.last().is_none_or(|f| f != file) {
+            files.push(file.to_string());
+        }
+    }
+
+    /// A row's location: `Ok(None)` when it is unknown and `ignore_unknown_locations` leaves
+    /// the row out (counted). A blank location is an error either way.
+    pub(crate) fn location(
+        &mut self,
+        resolver: &mut LocationResolver<'_>,
+        name: &str,
+    ) -> Result<Option<LocationId>, (String, String)> {
+        match resolver.resolve(name) {
+            Ok(l) => Ok(Some(l)),
+            Err(_) if self.opts.ignore_unknown_locations && !name.trim().is_empty() => {
+                self.unknown_rows += 1;
+                Untidy::note_file(&mut self.unknown_files, &self.file);
+                let name = name.trim();
+                if !self.unknown_names.iter().any(|n| n == name) {
+                    if self.unknown_names.len() < NAMED {
+                        self.unknown_names.push(name.to_string());
+                    } else {
+                        self.unknown_more = true;
+                    }
+                }
+                Ok(None)
+            }
+            // A near name is likely a typo: the fix comes first, the option only after.
+            Err((m, h)) if !name.trim().is_empty() => Err((
+                m,
+                if h.ends_with('?') {
+                    format!(
+                        "{h} If it is a location the policy does not allot, add `inventory ignore_unknown_locations` to the policy to leave its rows out (with a warning)"
+                    )
+                } else {
+                    format!(
+                        "{h}; or add `inventory ignore_unknown_locations` to the policy to leave out the rows of locations it does not declare (with a warning)"
+                    )
+                },
+            )),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// A quantity cell: with `negative_as_zero`, a negative whole number is 0 (and `true`:
+    /// the row is counted once it is added, see [`Untidy::negative_row`]).
+    pub(crate) fn quantity(&self, raw: &str) -> Result<(u64, bool), (String, String)> {
+        match negative_text(raw) {
+            Some(_) if self.opts.negative_as_zero => Ok((0, true)),
+            Some(t) => Err((
+                format!("the quantity `{}` is negative", clip(t)),
+                NEGATIVE_HELP.into(),
+            )),
+            None => parse_quantity(raw).map(|q| (q, false)),
+        }
+    }
+
+    /// A quantity given as a number (JSON, YAML).
+    pub(crate) fn signed(&self, v: i64) -> Result<(u64, bool), (String, String)> {
+        match u64::try_from(v) {
+            Ok(q) => Ok((q, false)),
+            Err(_) if self.opts.negative_as_zero => Ok((0, true)),
+            Err(_) => Err((
+                format!("the quantity {v} is negative"),
+                NEGATIVE_HELP.into(),
+            )),
+        }
+    }
+
+    /// A row added with negative quantities read as 0 (`values` as written).
+    pub(crate) fn negative_row(&mut self, sku: &str, location: &str, values: &[String]) {
+        self.negative_rows += 1;
+        Untidy::note_file(&mut self.negative_files, &self.file);
+        if self.negative_named.len() < NAMED {
+            self.negative_named.push(format!(
+                "{} at {location} ({})",
+                clip(sku),
+                values.join(", ")
+            ));
+        }
+    }
+
+    /// A row was added to the stock (in a read of several files, its line is kept).
+    pub(crate) fn added(&mut self, line: u64) {
+        if let Some(lines) = &mut self.lines {
+            lines.push(line);
+        }
+    }
+
+    /// One warning per option that let rows through.
+    pub(crate) fn warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let plural = |n: u64| if n == 1 { "" } else { "s" };
+        if self.negative_rows > 0 {
+            let n = self.negative_rows;
+            out.push(format!(
+                "{}: {n} inventory row{} with a negative quantity read as 0 (inventory negative_as_zero): {}{}",
+                self.negative_files.join(", "),
+                plural(n),
+                self.negative_named.join(", "),
+                if n > self.negative_named.len() as u64 { ", …" } else { "" }
+            ));
+        }
+        if self.unknown_rows > 0 {
+            let n = self.unknown_rows;
+            let names: Vec<String> = self
+                .unknown_names
+                .iter()
+                .map(|l| format!("`{}`", clip(l)))
+                .collect();
+            out.push(format!(
+                "{}: {n} inventory row{} left out for location{} the policy does not declare (inventory ignore_unknown_locations): {}{}; declare a location with `location NAME` to allot its stock",
+                self.unknown_files.join(", "),
+                plural(n),
+                if names.len() == 1 && !self.unknown_more { "" } else { "s" },
+                names.join(", "),
+                if self.unknown_more { ", …" } else { "" }
+            ));
+        }
+        out
+    }
 }
 
 /// Trim a SKU cell of ASCII spaces only and refuse what would make it another SKU than the one
@@ -275,28 +442,33 @@ pub fn detect(path: &Path, head: &[u8]) -> Format {
     }
 }
 
+/// One inventory input of a read: a file, or standard input (`-`) already read whole (it
+/// cannot be read twice, and it is read once per policy).
+#[derive(Clone, Copy, Debug)]
+pub enum Input<'a> {
+    File(&'a Path),
+    Stdin(&'a [u8]),
+}
+
+impl Input<'_> {
+    /// The name errors and warnings give it.
+    pub fn name(&self) -> String {
+        match self {
+            Input::File(p) => p.display().to_string(),
+            Input::Stdin(_) => "<stdin>".to_string(),
+        }
+    }
+}
+
 /// Read an inventory file. `format` overrides detection; locations are resolved against the
-/// policy's.
+/// policy's, and `opts` (the policy's `inventory` line) says which untidy rows are read.
 pub fn read(
     path: &Path,
     format: Option<Format>,
     locations: &[Location],
+    opts: InventoryOptions,
 ) -> Result<Stock, InventoryError> {
-    let name = path.display().to_string();
-    let io = |source| InputError::Io {
-        path: name.clone(),
-        source,
-    };
-    let file = std::fs::File::open(path).map_err(io)?;
-    let mut reader = BufReader::with_capacity(1 << 16, file);
-    let format = match format {
-        Some(f) => f,
-        None => {
-            let head = reader.fill_buf().map_err(io)?;
-            detect(path, &head[..head.len().min(4096)])
-        }
-    };
-    read_from(&name, reader, format, locations)
+    read_all(&[Input::File(path)], format, locations, opts)
 }
 
 /// Read an inventory from any reader (the name is used in errors).
@@ -305,23 +477,205 @@ pub fn read_from<R: Read>(
     reader: R,
     format: Format,
     locations: &[Location],
+    opts: InventoryOptions,
+) -> Result<Stock, InventoryError> {
+    let mut untidy = Untidy::new(opts);
+    untidy.file = name.to_string();
+    let stock = read_one(name, reader, format, locations, &mut untidy)?;
+    Ok(finish(stock, name, &untidy))
+}
+
+/// Read one or more inventory inputs as if they were one file: each with its own format
+/// (`format`, else detected), rows added up into one stock. A SKU's row at one location in two
+/// inputs is an error naming both; its tags are united and its attributes must agree, as across
+/// the rows of one file.
+pub fn read_all(
+    inputs: &[Input<'_>],
+    format: Option<Format>,
+    locations: &[Location],
+    opts: InventoryOptions,
+) -> Result<Stock, InventoryError> {
+    let mut untidy = Untidy::new(opts);
+    if inputs.len() > 1 {
+        untidy.lines = Some(Vec::new());
+    }
+    let names: Vec<String> = inputs.iter().map(Input::name).collect();
+    // One file given twice would make every row a duplicate of itself: say so once.
+    for (i, input) in inputs.iter().enumerate() {
+        if let Input::File(p) = input
+            && inputs[..i]
+                .iter()
+                .any(|q| matches!(q, Input::File(q) if q == p))
+        {
+            return Err(InputError::File {
+                path: names[i].clone(),
+                line: None,
+                column: None,
+                message: "this file is given twice as --inventory".into(),
+                help: Some("give each inventory file once".into()),
+            });
+        }
+    }
+    let mut all: Option<Stock> = None;
+    // With several inputs: the (input, line) of every row of `all`, in the order added.
+    let mut origins: Vec<(usize, u64)> = Vec::new();
+    for (i, (input, name)) in inputs.iter().zip(&names).enumerate() {
+        untidy.file = name.clone();
+        let stock = match *input {
+            Input::File(path) => read_path(path, name, format, locations, &mut untidy)?,
+            Input::Stdin(bytes) => {
+                let format = format.unwrap_or_else(|| detect(Path::new("-"), head(bytes)));
+                read_one(name, bytes, format, locations, &mut untidy)?
+            }
+        };
+        let lines = untidy
+            .lines
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default();
+        match &mut all {
+            None => {
+                origins.extend(lines.into_iter().map(|l| (i, l)));
+                all = Some(stock);
+            }
+            Some(all) => {
+                merge(all, &stock, i, &lines, &names, locations, &mut origins)?;
+                all.warnings.extend(stock.warnings);
+            }
+        }
+    }
+    let stock = all.unwrap_or_default();
+    Ok(finish(stock, &names.join(", "), &untidy))
+}
+
+/// At most the first 4 KiB, for format detection.
+fn head(bytes: &[u8]) -> &[u8] {
+    &bytes[..bytes.len().min(4096)]
+}
+
+fn read_path(
+    path: &Path,
+    name: &str,
+    format: Option<Format>,
+    locations: &[Location],
+    untidy: &mut Untidy,
+) -> Result<Stock, InventoryError> {
+    let io = |source| InputError::Io {
+        path: name.to_string(),
+        source,
+    };
+    let file = std::fs::File::open(path).map_err(io)?;
+    let mut reader = BufReader::with_capacity(1 << 16, file);
+    let format = match format {
+        Some(f) => f,
+        None => {
+            let h = reader.fill_buf().map_err(io)?;
+            detect(path, head(h))
+        }
+    };
+    read_one(name, reader, format, locations, untidy)
+}
+
+/// Read one input's rows into a stock of its own (not yet shrunk: its rows are in the order
+/// added, which `merge` relies on).
+fn read_one<R: Read>(
+    name: &str,
+    reader: R,
+    format: Format,
+    locations: &[Location],
+    untidy: &mut Untidy,
 ) -> Result<Stock, InventoryError> {
     let mut reader = BufReader::with_capacity(1 << 16, reader);
     skip_bom(&mut reader).map_err(|source| InputError::Io {
         path: name.to_string(),
         source,
     })?;
-    let mut stock = match format {
-        Format::Csv => csv_generic::read(name, reader, locations),
-        Format::Shopify => shopify::read(name, reader, locations),
-        Format::Json => serde_list::read_json(name, reader, locations),
-        Format::Yaml => serde_list::read_yaml(name, reader, locations),
-    }?;
+    match format {
+        Format::Csv => csv_generic::read(name, reader, locations, untidy),
+        Format::Shopify => shopify::read(name, reader, locations, untidy),
+        Format::Json => serde_list::read_json(name, reader, locations, untidy),
+        Format::Yaml => serde_list::read_yaml(name, reader, locations, untidy),
+    }
+}
+
+/// Add input `i`'s stock to the stock of the inputs before it. `lines` are the lines of its
+/// rows in the order added; `origins` those of `all`'s, extended with the rows added here.
+fn merge(
+    all: &mut Stock,
+    stock: &Stock,
+    i: usize,
+    lines: &[u64],
+    names: &[String],
+    locations: &[Location],
+    origins: &mut Vec<(usize, u64)>,
+) -> Result<(), InventoryError> {
+    let mut errors = RowErrors::default();
+    let line_of = |row: usize| lines.get(row).copied().unwrap_or(0);
+    let at = |(input, line): (usize, u64)| {
+        format!("{}:{line}", names.get(input).map_or("?", String::as_str))
+    };
+    all.merge(stock, |conflict| match conflict {
+        stock::Conflict::Added { second } => origins.push((i, line_of(second))),
+        stock::Conflict::Row {
+            sku,
+            location,
+            first,
+            second,
+        } => {
+            let line = line_of(second);
+            let first = origins.get(first).copied().unwrap_or((0, 0));
+            let location = locations.get(location).map_or("?", |l| l.name.as_str());
+            errors.push(
+                RowError::new(
+                    line,
+                    format!(
+                        "a second row for SKU `{}` at location `{location}`: {} and {}",
+                        clip(sku),
+                        at(first),
+                        at((i, line))
+                    ),
+                )
+                .help("keep one row per SKU and location over all the --inventory files (add the quantities up if they are meant together)"),
+            );
+        }
+        stock::Conflict::Overflow { sku, second } => {
+            errors.push(overflow_error(line_of(second), None, "on_hand", sku))
+        }
+        stock::Conflict::Attr {
+            sku,
+            attr,
+            value,
+            old,
+            second,
+        } => errors.push(
+            RowError::new(
+                second.map_or(0, line_of),
+                format!(
+                    "SKU `{}` has `{}` = `{}` here but `{}` in an earlier --inventory file",
+                    clip(sku),
+                    clip(attr),
+                    clip(value),
+                    clip(&old)
+                ),
+            )
+            .field(None, attr.to_string())
+            .help("an attribute belongs to the SKU: give it the same value in every file (or leave it out)"),
+        ),
+    });
+    if !errors.is_empty() {
+        return Err(InputError::rows(&names[i], errors));
+    }
+    Ok(())
+}
+
+/// The end of a read: spare capacity dropped, and the notes about the whole input.
+fn finish(mut stock: Stock, name: &str, untidy: &Untidy) -> Stock {
     stock.shrink();
+    stock.warnings.extend(untidy.warnings());
     if let Some(w) = case_twins(&stock) {
         stock.warnings.push(format!("{name}: {w}"));
     }
-    Ok(stock)
+    stock
 }
 
 /// SKUs that differ only in letter case (`YOGA-1` and `yoga-1`): two inventory SKUs to allot,

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde::de::{DeserializeSeed, SeqAccess, Visitor};
 
 use super::{
-    AddError, InputError, LocationResolver, RowError, RowErrors, Stock, clean_sku, clip,
+    AddError, InputError, LocationResolver, RowError, RowErrors, Stock, Untidy, clean_sku, clip,
     overflow_error, parse_quantity,
 };
 use crate::model::Location;
@@ -39,6 +39,24 @@ impl Raw {
             Raw::Str(_) => "a string",
             Raw::List(_) => "a list",
             Raw::Map(_) => "a map",
+        }
+    }
+
+    /// A quantity as an inventory reads it: with `inventory negative_as_zero`, a negative
+    /// whole number is 0 (and `true`, so the row is counted).
+    fn inventory_quantity(&self, untidy: &Untidy) -> Result<(u64, bool), (String, String)> {
+        match self {
+            Raw::Int(v) => untidy.signed(*v),
+            Raw::Str(s) => untidy.quantity(s),
+            other => other.quantity().map(|q| (q, false)),
+        }
+    }
+
+    /// A number as written, for a warning.
+    fn shown(&self) -> String {
+        match self {
+            Raw::Str(s) => s.trim().to_string(),
+            other => other.string().unwrap_or_default(),
         }
     }
 
@@ -101,6 +119,7 @@ struct Builder<'a> {
     errors: RowErrors,
     resolver: LocationResolver<'a>,
     locations: &'a [Location],
+    untidy: &'a mut Untidy,
     index: u64,
 }
 
@@ -159,8 +178,10 @@ impl Builder<'_> {
             }
         };
         let loc = match map.remove("location") {
-            Some(Raw::Str(l)) => match self.resolver.resolve(l.trim()) {
-                Ok(l) => Some(l),
+            Some(Raw::Str(l)) => match self.untidy.location(&mut self.resolver, l.trim()) {
+                Ok(Some(l)) => Some(l),
+                // Left out by `inventory ignore_unknown_locations`, and counted.
+                Ok(None) => return,
                 Err((m, h)) => {
                     self.errors.push(err(m).field(None, "location").help(h));
                     None
@@ -175,9 +196,16 @@ impl Builder<'_> {
                 None
             }
         };
+        let untidy = &*self.untidy;
+        let mut negatives: Vec<String> = Vec::new();
         let mut qty = |key: &str, required: bool| match map.remove(key) {
-            Some(v) => match v.quantity() {
-                Ok(q) => Some(q),
+            Some(v) => match v.inventory_quantity(untidy) {
+                Ok((q, negative)) => {
+                    if negative {
+                        negatives.push(v.shown());
+                    }
+                    Some(q)
+                }
                 Err((m, h)) => {
                     self.errors.push(err(m).field(None, key).help(h));
                     None
@@ -201,7 +229,13 @@ impl Builder<'_> {
         // The SKU is looked up once; its row, tags and attributes are added by id.
         let id = self.stock.intern(&sku);
         match self.stock.add_entry(id, loc, on_hand, reserved) {
-            Ok(()) => {}
+            Ok(()) => {
+                self.untidy.added(pos.line);
+                if !negatives.is_empty() {
+                    self.untidy
+                        .negative_row(&sku, &self.locations[loc].name, &negatives);
+                }
+            }
             Err(AddError::DuplicateRow) => {
                 self.errors.push(
                     err(format!(
@@ -403,12 +437,13 @@ fn finish(name: &str, b: Builder<'_>) -> Result<Stock, InputError> {
     Ok(b.stock)
 }
 
-fn builder(locations: &[Location]) -> Builder<'_> {
+fn builder<'a>(locations: &'a [Location], untidy: &'a mut Untidy) -> Builder<'a> {
     Builder {
         stock: Stock::new(),
         errors: RowErrors::default(),
         resolver: LocationResolver::new(locations),
         locations,
+        untidy,
         index: 0,
     }
 }
@@ -417,6 +452,7 @@ pub(super) fn read_json<R: Read>(
     name: &str,
     reader: R,
     locations: &[Location],
+    untidy: &mut Untidy,
 ) -> Result<Stock, InputError> {
     let tracker = Rc::new(Tracker::default());
     tracker.line.set(1);
@@ -424,7 +460,7 @@ pub(super) fn read_json<R: Read>(
         inner: reader,
         t: tracker.clone(),
     };
-    let mut b = builder(locations);
+    let mut b = builder(locations, untidy);
     let mut de = serde_json::Deserializer::from_reader(counting);
     let seed = ListSeed {
         builder: &mut b,
@@ -447,8 +483,9 @@ pub(super) fn read_yaml<R: Read>(
     name: &str,
     reader: R,
     locations: &[Location],
+    untidy: &mut Untidy,
 ) -> Result<Stock, InputError> {
-    let mut b = builder(locations);
+    let mut b = builder(locations, untidy);
     let res = serde_saphyr::with_deserializer_from_reader(reader, |de| {
         ListSeed {
             builder: &mut b,

@@ -13,8 +13,8 @@ use std::io::Read;
 
 use super::pipeline::{self, RecordSink};
 use super::{
-    AddError, InputError, LocationResolver, RowError, RowErrors, Stock, clean_sku, clip, csv_error,
-    csv_reader, duplicate_header, duplicate_header_error, overflow_error, parse_quantity,
+    AddError, InputError, LocationResolver, RowError, RowErrors, Stock, Untidy, clean_sku, clip,
+    csv_error, csv_reader, duplicate_header, duplicate_header_error, overflow_error,
 };
 use crate::model::Location;
 
@@ -22,6 +22,7 @@ pub(super) fn read<R: Read>(
     name: &str,
     reader: R,
     locations: &[Location],
+    untidy: &mut Untidy,
 ) -> Result<Stock, InputError> {
     let mut rdr = csv_reader(reader, b',', true);
     let headers = rdr.headers().map_err(|e| csv_error(name, e))?.clone();
@@ -71,6 +72,7 @@ pub(super) fn read<R: Read>(
         errors: RowErrors::default(),
         resolver: LocationResolver::new(locations),
         locations,
+        untidy,
         headers,
         no_sku: 0,
         c_sku,
@@ -105,6 +107,7 @@ struct Rows<'a> {
     errors: RowErrors,
     resolver: LocationResolver<'a>,
     locations: &'a [Location],
+    untidy: &'a mut Untidy,
     headers: csv::StringRecord,
     no_sku: u64,
     c_sku: usize,
@@ -150,14 +153,29 @@ impl RecordSink for Rows<'_> {
             self.stock.intern(sku);
             return;
         }
-        let loc = self.errors.keep(
-            self.resolver
-                .resolve(cell(c_loc))
-                .map_err(|e| RowError::cell(line, c_loc, hname(c_loc), e)),
-        );
+        let loc = match self.untidy.location(&mut self.resolver, cell(c_loc)) {
+            Ok(Some(l)) => Some(l),
+            // Left out by `inventory ignore_unknown_locations`, and counted.
+            Ok(None) => return,
+            Err(e) => {
+                self.errors
+                    .push(RowError::cell(line, c_loc, hname(c_loc), e));
+                None
+            }
+        };
         let errors = &mut self.errors;
+        let untidy = &*self.untidy;
+        let mut negatives: Vec<String> = Vec::new();
         let mut qty = |c: usize| {
-            errors.keep(parse_quantity(cell(c)).map_err(|e| RowError::cell(line, c, hname(c), e)))
+            let (q, negative) = errors.keep(
+                untidy
+                    .quantity(cell(c))
+                    .map_err(|e| RowError::cell(line, c, hname(c), e)),
+            )?;
+            if negative {
+                negatives.push(cell(c).to_string());
+            }
+            Some(q)
         };
         let (on_hand, reserved) = match c_on_hand {
             Some(c) => {
@@ -177,7 +195,13 @@ impl RecordSink for Rows<'_> {
             return;
         };
         match self.stock.add(sku, loc, on_hand, reserved) {
-            Ok(()) => {}
+            Ok(()) => {
+                self.untidy.added(line);
+                if !negatives.is_empty() {
+                    self.untidy
+                        .negative_row(sku, &self.locations[loc].name, &negatives);
+                }
+            }
             Err(AddError::DuplicateRow) => self.errors.push(
                 RowError::new(
                     line,

@@ -163,6 +163,33 @@ pub enum AddError {
     Overflow,
 }
 
+/// What [`Stock::merge`] met while adding another stock's rows. Rows are numbered in the order
+/// each stock added them (neither stock shrunk yet).
+#[derive(Debug)]
+pub enum Conflict<'a> {
+    /// Row `second` of the other stock was added (as the next row of this one).
+    Added { second: usize },
+    /// Row `second` of the other stock is a second row for its SKU at a location this stock
+    /// has a row for (row `first`).
+    Row {
+        sku: &'a str,
+        location: LocationId,
+        first: usize,
+        second: usize,
+    },
+    /// Row `second` would make the SKU's stock overflow.
+    Overflow { sku: &'a str, second: usize },
+    /// The SKU has another value of an attribute here; `second` is its first row in the other
+    /// stock, if it has one.
+    Attr {
+        sku: &'a str,
+        attr: &'a str,
+        value: &'a str,
+        old: String,
+        second: Option<usize>,
+    },
+}
+
 /// One inventory SKU as the engine reads it: a view into `Stock`.
 #[derive(Clone, Copy)]
 pub struct StockItem<'a> {
@@ -434,6 +461,67 @@ impl Stock {
         let name = self.attr_id(name);
         let id = self.intern(sku);
         self.set_attr_id(id, name, value)
+    }
+
+    /// Add `other`'s SKUs, rows, tags and attributes, with the rules of rows of one file: one
+    /// row per SKU and location, tags united, one value per attribute. Both stocks must not be
+    /// shrunk yet (rows are told by the order they were added). Every row added and every
+    /// conflict is told to `on`, in `other`'s order.
+    pub fn merge<'o>(&mut self, other: &'o Stock, mut on: impl FnMut(Conflict<'o>)) {
+        for (oid, item) in other.items.iter().enumerate() {
+            let oid = oid as u32;
+            let sku = other.skus.get(oid);
+            let id = self.intern(sku);
+            let mut at = item.entries;
+            while let Some(e) = other.entries.get(at as usize) {
+                let second = at as usize;
+                let location = e.location as LocationId;
+                match self.add_entry(id, location, e.on_hand, e.reserved) {
+                    Ok(()) => on(Conflict::Added { second }),
+                    Err(AddError::DuplicateRow) => on(Conflict::Row {
+                        sku,
+                        location,
+                        first: self.entry_at(id, location).unwrap_or(0),
+                        second,
+                    }),
+                    Err(AddError::Overflow) => on(Conflict::Overflow { sku, second }),
+                }
+                at = e.next;
+            }
+            let mut at = item.tags;
+            while let Some(l) = other.tag_links.get(at as usize) {
+                self.add_tag(id, &other.tag_names[l.tag as usize]);
+                at = l.next;
+            }
+            let mut at = item.attrs;
+            while let Some(l) = other.attr_links.get(at as usize) {
+                let attr = other.attr_names[l.name as usize].as_str();
+                let value = other.values.get(l.value);
+                let name = self.attr_id(attr);
+                if let Err(old) = self.set_attr_id(id, name, value) {
+                    on(Conflict::Attr {
+                        sku,
+                        attr,
+                        value,
+                        old,
+                        second: (item.entries != NONE).then_some(item.entries as usize),
+                    });
+                }
+                at = l.next;
+            }
+        }
+    }
+
+    /// The index of a SKU's row at a location.
+    fn entry_at(&self, id: u32, location: LocationId) -> Option<usize> {
+        let mut at = self.items[id as usize].entries;
+        while let Some(e) = self.entries.get(at as usize) {
+            if e.location as LocationId == location {
+                return Some(at as usize);
+            }
+            at = e.next;
+        }
+        None
     }
 
     /// Drop spare capacity once a file is read (the vectors grew by doubling), and lay each

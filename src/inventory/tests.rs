@@ -1,5 +1,5 @@
 use super::*;
-use crate::model::Location;
+use crate::model::{InventoryOptions, Location};
 
 fn locs() -> Vec<Location> {
     ["newark", "austin", "toronto"]
@@ -12,7 +12,7 @@ fn locs() -> Vec<Location> {
 }
 
 fn rd(text: &str, f: Format) -> Result<Stock, InventoryError> {
-    read_from("inv", text.as_bytes(), f, &locs())
+    read_from("inv", text.as_bytes(), f, &locs(), Default::default())
 }
 
 #[test]
@@ -118,7 +118,14 @@ fn shopify_location_names_match_loosely_and_errors_are_located() {
         supply_source: None,
     }];
     let text = "Handle,SKU,Location,On hand,Committed,Unavailable\nh,A,Newark Warehouse,3,0,0\nh,B,Brooklyn,1,0,0\n";
-    let e = read_from("shop.csv", text.as_bytes(), Format::Shopify, &l).unwrap_err();
+    let e = read_from(
+        "shop.csv",
+        text.as_bytes(),
+        Format::Shopify,
+        &l,
+        Default::default(),
+    )
+    .unwrap_err();
     assert!(
         e.to_string()
             .contains("shop.csv:3, column 3 (Location): unknown location `Brooklyn`"),
@@ -129,6 +136,7 @@ fn shopify_location_names_match_loosely_and_errors_are_located() {
         "Handle,SKU,Location,On hand\nh,A,Newark Warehouse,3\n".as_bytes(),
         Format::Shopify,
         &l,
+        Default::default(),
     )
     .unwrap();
     assert_eq!(ok.get("A").unwrap().available_at(0), 3);
@@ -466,7 +474,7 @@ fn the_pipeline_reports_errors_late_in_a_file_on_their_own_lines() {
 fn a_bad_record_late_in_a_file_is_reported_with_its_line() {
     let mut t = interleaved(3_000, false).into_bytes();
     t.extend_from_slice(b"Z,newark,1,0,\xff,\n");
-    let e = read_from("inv", &t[..], Format::Csv, &locs())
+    let e = read_from("inv", &t[..], Format::Csv, &locs(), Default::default())
         .unwrap_err()
         .to_string();
     assert!(e.contains("inv:6002: the row is not valid UTF-8"), "{e}");
@@ -543,4 +551,282 @@ fn repeated_rows_of_a_sku_keep_their_tags_and_errors() {
         .collect();
     assert_eq!(tags, ["t1", "t2"]);
     assert_eq!(st.len(), 2);
+}
+
+fn opts(negative_as_zero: bool, ignore_unknown_locations: bool) -> InventoryOptions {
+    InventoryOptions {
+        negative_as_zero,
+        ignore_unknown_locations,
+    }
+}
+
+fn rd_with(text: &str, f: Format, o: InventoryOptions) -> Result<Stock, InventoryError> {
+    read_from("inv", text.as_bytes(), f, &locs(), o)
+}
+
+/// The same untidy inventory (a negative count, a location the policy does not declare) in
+/// each format: the rows, in order, are A@newark -2/0, A@brooklyn 4, B@austin 3/-1.
+fn untidy_inputs() -> [(Format, &'static str); 4] {
+    [
+        (
+            Format::Csv,
+            "sku,location,on_hand,reserved\nA,newark,-2,0\nA,brooklyn,4,0\nB,austin,3,-1\n",
+        ),
+        (
+            Format::Shopify,
+            "Handle,SKU,Location,Committed,On hand\nh,A,Newark,0,-2\nh,A,Brooklyn,0,4\ni,B,Austin,-1,3\n",
+        ),
+        (
+            Format::Json,
+            r#"[{"sku": "A", "location": "newark", "on_hand": -2},
+{"sku": "A", "location": "brooklyn", "on_hand": 4},
+{"sku": "B", "location": "austin", "on_hand": 3, "reserved": "-1"}]"#,
+        ),
+        (
+            Format::Yaml,
+            "- {sku: A, location: newark, on_hand: -2}\n- {sku: A, location: brooklyn, on_hand: 4}\n- {sku: B, location: austin, on_hand: 3, reserved: -1}\n",
+        ),
+    ]
+}
+
+#[test]
+fn untidy_rows_are_refused_by_default_with_a_help_naming_the_option() {
+    for (f, text) in untidy_inputs() {
+        let e = rd_with(text, f, opts(false, false))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("is negative"), "{f:?}: {e}");
+        assert!(
+            e.contains("add `inventory negative_as_zero` to the policy"),
+            "{f:?}: {e}"
+        );
+        assert!(e.contains("unknown location `"), "{f:?}: {e}");
+        assert!(
+            e.contains("add `inventory ignore_unknown_locations` to the policy"),
+            "{f:?}: {e}"
+        );
+    }
+}
+
+#[test]
+fn negative_as_zero_reads_negatives_as_0_in_every_format_with_one_warning() {
+    for (f, text) in untidy_inputs() {
+        // The unknown location is still refused: each option does one thing.
+        let e = rd_with(text, f, opts(true, false)).unwrap_err().to_string();
+        assert!(!e.contains("negative"), "{f:?}: {e}");
+        assert_eq!(e.matches("unknown location").count(), 1, "{f:?}: {e}");
+        let s = rd_with(text, f, opts(true, true)).unwrap();
+        let a = s.get("A").unwrap();
+        assert_eq!(
+            a.entries()
+                .map(|e| (e.location, e.on_hand))
+                .collect::<Vec<_>>(),
+            vec![(0, 0)],
+            "{f:?}"
+        );
+        let b = s.get("B").unwrap().entries().next().unwrap();
+        assert_eq!((b.on_hand, b.reserved, b.available()), (3, 0, 3), "{f:?}");
+        let neg: Vec<&String> = s
+            .warnings
+            .iter()
+            .filter(|w| w.contains("negative"))
+            .collect();
+        assert_eq!(
+            neg,
+            vec![
+                "inv: 2 inventory rows with a negative quantity read as 0 (inventory negative_as_zero): A at newark (-2), B at austin (-1)"
+            ],
+            "{f:?}"
+        );
+    }
+}
+
+#[test]
+fn ignore_unknown_locations_leaves_the_rows_out_in_every_format_with_one_warning() {
+    for (f, text) in untidy_inputs() {
+        let e = rd_with(text, f, opts(false, true)).unwrap_err().to_string();
+        assert!(!e.contains("unknown location"), "{f:?}: {e}");
+        let s = rd_with(text, f, opts(true, true)).unwrap();
+        assert_eq!(s.get("A").unwrap().entries().count(), 1, "{f:?}");
+        let unknown: Vec<&String> = s
+            .warnings
+            .iter()
+            .filter(|w| w.contains("left out"))
+            .collect();
+        let shown = if f == Format::Shopify {
+            "Brooklyn"
+        } else {
+            "brooklyn"
+        };
+        assert_eq!(
+            unknown,
+            vec![&format!(
+                "inv: 1 inventory row left out for location the policy does not declare (inventory ignore_unknown_locations): `{shown}`; declare a location with `location NAME` to allot its stock"
+            )],
+            "{f:?}"
+        );
+    }
+}
+
+#[test]
+fn a_blank_location_is_an_error_even_when_unknown_ones_are_ignored() {
+    let e = rd_with(
+        "sku,location,on_hand\nA,,1\n",
+        Format::Csv,
+        opts(false, true),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("the location is blank"), "{e}");
+    assert!(!e.contains("ignore_unknown_locations"), "{e}");
+}
+
+#[test]
+fn warnings_name_five_and_count_every_row() {
+    let mut text = String::from("sku,location,on_hand\n");
+    for i in 0..7 {
+        text.push_str(&format!(
+            "S{i},newark,-{i}\nS{i},store{i},1\nS{i},store0,1\n"
+        ));
+    }
+    let s = rd_with(&text, Format::Csv, opts(true, true)).unwrap();
+    // `-0` is written with a sign: counted like any other negative.
+    assert_eq!(
+        s.warnings,
+        vec![
+            "inv: 7 inventory rows with a negative quantity read as 0 (inventory negative_as_zero): S0 at newark (-0), S1 at newark (-1), S2 at newark (-2), S3 at newark (-3), S4 at newark (-4), …".to_string(),
+            "inv: 14 inventory rows left out for locations the policy does not declare (inventory ignore_unknown_locations): `store0`, `store1`, `store2`, `store3`, `store4`, …; declare a location with `location NAME` to allot its stock".to_string(),
+        ]
+    );
+}
+
+#[test]
+fn several_inputs_read_as_one_with_rows_tags_and_attributes_united() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a.csv");
+    let b = dir.path().join("b.json");
+    std::fs::write(
+        &a,
+        "sku,location,on_hand,tags,brand\nA,newark,5,candles,acme\nB,newark,1,,\n",
+    )
+    .unwrap();
+    std::fs::write(
+        &b,
+        r#"[{"sku": "A", "location": "austin", "on_hand": 2, "tags": ["fragile"], "attributes": {"brand": "acme"}},
+{"sku": "C", "location": "toronto", "on_hand": 7}]"#,
+    )
+    .unwrap();
+    let stdin = b"sku,location,on_hand\nB,austin,3\n";
+    let s = read_all(
+        &[Input::File(&a), Input::File(&b), Input::Stdin(stdin)],
+        None,
+        &locs(),
+        InventoryOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        s.items().map(|i| i.sku()).collect::<Vec<_>>(),
+        vec!["A", "B", "C"]
+    );
+    let a_item = s.get("A").unwrap();
+    assert_eq!((a_item.available_at(0), a_item.available_at(1)), (5, 2));
+    let tags: Vec<&str> = a_item
+        .tags()
+        .map(|t| s.tag_names[t as usize].as_str())
+        .collect();
+    assert_eq!(tags, vec!["candles", "fragile"]);
+    assert_eq!(s.get("B").unwrap().available_at(1), 3);
+    assert!(s.warnings.is_empty(), "{:?}", s.warnings);
+}
+
+#[test]
+fn a_row_in_two_inputs_is_an_error_naming_both_files_and_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a.csv");
+    let b = dir.path().join("b.csv");
+    std::fs::write(&a, "sku,location,on_hand\nX,austin,1\nY,newark,2\n").unwrap();
+    std::fs::write(
+        &b,
+        "sku,location,on_hand,brand\nZ,newark,1,\nQ,newark,1,\nY,Newark,3,acme\n",
+    )
+    .unwrap();
+    let e = read_all(
+        &[Input::File(&a), Input::File(&b)],
+        None,
+        &locs(),
+        InventoryOptions::default(),
+    )
+    .unwrap_err()
+    .to_string();
+    let (an, bn) = (a.display(), b.display());
+    assert!(
+        e.contains(&format!(
+            "error: {bn}:4: a second row for SKU `Y` at location `newark`: {an}:3 and {bn}:4"
+        )),
+        "{e}"
+    );
+    let twice = read_all(
+        &[Input::File(&a), Input::File(&a)],
+        None,
+        &locs(),
+        InventoryOptions::default(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        twice.contains("this file is given twice as --inventory"),
+        "{twice}"
+    );
+    // An attribute that disagrees across files is refused as within one.
+    std::fs::write(&a, "sku,location,on_hand,brand\nY,austin,2,other\n").unwrap();
+    let e = read_all(
+        &[Input::File(&a), Input::File(&b)],
+        None,
+        &locs(),
+        InventoryOptions::default(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("SKU `Y` has `brand` = `acme` here but `other` in an earlier --inventory file"),
+        "{e}"
+    );
+}
+
+#[test]
+fn untidy_rows_of_several_inputs_make_one_warning_naming_the_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a.csv");
+    std::fs::write(&a, "sku,location,on_hand\nX,newark,-1\nX,popup,1\n").unwrap();
+    let stdin = b"[{\"sku\": \"Y\", \"location\": \"austin\", \"on_hand\": -4}]";
+    let s = read_all(
+        &[Input::File(&a), Input::Stdin(stdin)],
+        None,
+        &locs(),
+        opts(true, true),
+    )
+    .unwrap();
+    let an = a.display();
+    assert_eq!(
+        s.warnings,
+        vec![
+            format!(
+                "{an}, <stdin>: 2 inventory rows with a negative quantity read as 0 (inventory negative_as_zero): X at newark (-1), Y at austin (-4)"
+            ),
+            format!(
+                "{an}: 1 inventory row left out for location the policy does not declare (inventory ignore_unknown_locations): `popup`; declare a location with `location NAME` to allot its stock"
+            ),
+        ]
+    );
+}
+
+#[test]
+fn a_near_location_name_is_suggested_before_the_option() {
+    let e = rd("sku,location,on_hand\nA,newrak,1\n", Format::Csv)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("help: did you mean `newark`? If it is a location the policy does not allot, add `inventory ignore_unknown_locations` to the policy to leave its rows out (with a warning)"),
+        "{e}"
+    );
 }

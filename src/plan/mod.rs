@@ -489,6 +489,14 @@ pub fn digest_inputs(path: &Path) -> io::Result<InputFile> {
     })
 }
 
+/// SHA-256 of bytes already read (standard input), recorded under `path`.
+pub fn digest_bytes(path: &str, bytes: &[u8]) -> InputFile {
+    InputFile {
+        path: path.to_string(),
+        sha256: hex::encode(Sha256::digest(bytes)),
+    }
+}
+
 fn sha256_file(path: &Path) -> io::Result<String> {
     let mut file = File::open(path)?;
     let mut hasher = Sha256::new();
@@ -586,17 +594,19 @@ pub fn check_inputs(plan: &Plan) -> Result<(), PlanError> {
     check_input_files(&plan.inputs)
 }
 
-/// [`check_inputs`] from a plan's `inputs` alone (a streamed plan's header).
+/// [`check_inputs`] from a plan's `inputs` alone (a streamed plan's header). An inventory read
+/// from standard input cannot be read again: it is not checked here (see [`unverifiable`]).
 pub fn check_input_files(inputs: &Inputs) -> Result<(), PlanError> {
     let files = std::iter::once(("policy", Some(&inputs.policy)))
         .chain(inputs.more_policies.iter().map(|p| ("policy", Some(p))))
-        .chain([
-            ("inventory", Some(&inputs.inventory)),
-            ("current listings", inputs.current.as_ref()),
-        ]);
+        .chain(inputs.inventories().map(|p| ("inventory", Some(p))))
+        .chain([("current listings", inputs.current.as_ref())]);
     let mut problems = Vec::new();
     for (what, file) in files {
         let Some(file) = file else { continue };
+        if what == "inventory" && file.is_stdin() {
+            continue;
+        }
         match sha256_file(Path::new(&file.path)) {
             Ok(h) if h == file.sha256 => {}
             Ok(h) => problems.push(format!(
@@ -614,6 +624,20 @@ pub fn check_input_files(inputs: &Inputs) -> Result<(), PlanError> {
     } else {
         Err(PlanError::StaleInputs { problems })
     }
+}
+
+/// The inputs apply cannot check because they were read from standard input, in words.
+pub fn unverifiable(inputs: &Inputs) -> Vec<String> {
+    inputs
+        .inventories()
+        .filter(|f| f.is_stdin())
+        .map(|f| {
+            format!(
+                "the inventory was read from standard input (sha256 {}): it cannot be read again, so apply cannot check that it is unchanged",
+                f.sha256
+            )
+        })
+        .collect()
 }
 
 /// The plan's operations as the preview's offer changes (for rendering a saved plan as the

@@ -136,16 +136,37 @@ pub struct Inputs {
     /// order given. Absent for a plan of one policy.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub more_policies: Vec<InputFile>,
+    /// The inventory (the first, when several `--inventory` inputs were given). Its path is
+    /// `-` when it was read from standard input: recorded, but apply cannot re-read it.
     pub inventory: InputFile,
+    /// The other `--inventory` inputs, in the order given. Absent for one inventory.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub more_inventory: Vec<InputFile>,
     /// Absent when no current listings were given (or `live`, which has no file to digest).
     pub current: Option<InputFile>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InputFile {
-    /// As given on the command line.
+    /// As given on the command line; `-` is standard input.
     pub path: String,
     pub sha256: String,
+}
+
+impl InputFile {
+    /// The path `allot plan` records for an input read from standard input.
+    pub const STDIN: &'static str = "-";
+
+    pub fn is_stdin(&self) -> bool {
+        self.path == InputFile::STDIN
+    }
+}
+
+impl Inputs {
+    /// Every inventory input, in the order given.
+    pub fn inventories(&self) -> impl Iterator<Item = &InputFile> {
+        std::iter::once(&self.inventory).chain(&self.more_inventory)
+    }
 }
 
 /// One write: every channel of one seller SKU in one region, in one request (Amazon never sees

@@ -40,6 +40,7 @@ fn opts(emit: EmitChoice) -> BuildOptions {
         issue_locale: "en_US".into(),
         inputs: Inputs {
             more_policies: Vec::new(),
+            more_inventory: Vec::new(),
             policy: InputFile {
                 path: "p.allot".into(),
                 sha256: "00".into(),
@@ -440,6 +441,7 @@ fn check_inputs_lists_every_changed_or_vanished_file() {
     let mut o = opts(EmitChoice::Patch);
     o.inputs = Inputs {
         more_policies: Vec::new(),
+        more_inventory: Vec::new(),
         policy: digest_inputs(&policy).unwrap(),
         inventory: digest_inputs(&inventory).unwrap(),
         current: Some(digest_inputs(&current).unwrap()),
@@ -458,6 +460,50 @@ fn check_inputs_lists_every_changed_or_vanished_file() {
         "{err}"
     );
     assert!(!err.contains("policy file"), "{err}");
+}
+
+#[test]
+fn every_inventory_is_checked_but_stdin_is_said_to_be_unverifiable() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("p.allot");
+    let a = dir.path().join("a.csv");
+    let b = dir.path().join("b.csv");
+    for f in [&policy, &a, &b] {
+        std::fs::write(f, "x").unwrap();
+    }
+    let mut o = opts(EmitChoice::Patch);
+    o.inputs = Inputs {
+        more_policies: Vec::new(),
+        policy: digest_inputs(&policy).unwrap(),
+        inventory: digest_inputs(&a).unwrap(),
+        more_inventory: vec![
+            digest_inputs(&b).unwrap(),
+            digest_bytes(InputFile::STDIN, b"sku,location,on_hand\n"),
+        ],
+        current: None,
+    };
+    let plan = build("p", "S", &[], &Summary::default(), o).unwrap();
+    // Written only when there is more than one inventory, and read back.
+    let text = serde_json::to_string(&plan).unwrap();
+    assert!(text.contains("\"more_inventory\":[{\"path\""), "{text}");
+    check_inputs(&plan).unwrap();
+    let notes = unverifiable(&plan.inputs);
+    assert_eq!(notes.len(), 1);
+    assert!(notes[0].contains("read from standard input"), "{notes:?}");
+    std::fs::write(&b, "y").unwrap();
+    let err = check_inputs(&plan).unwrap_err().to_string();
+    assert!(
+        err.contains("inventory file") && err.contains("b.csv"),
+        "{err}"
+    );
+    let mut one = plan.inputs.clone();
+    one.more_inventory.clear();
+    assert!(
+        !serde_json::to_string(&one)
+            .unwrap()
+            .contains("more_inventory")
+    );
+    assert!(unverifiable(&one).is_empty());
 }
 
 #[test]

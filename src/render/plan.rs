@@ -113,7 +113,7 @@ fn header_lines(plan: &PlanHeader, count: u64, digest: &str) -> Vec<String> {
             short(digest)
         ),
         format!(
-            "Inputs: polic{} {}, inventory {} (sha256 {}), current listings {}",
+            "Inputs: polic{} {}, inventory {}, current listings {}",
             if plan.inputs.more_policies.is_empty() {
                 "y"
             } else {
@@ -124,8 +124,15 @@ fn header_lines(plan: &PlanHeader, count: u64, digest: &str) -> Vec<String> {
                 .map(|p| format!("{} (sha256 {})", p.path, short(&p.sha256)))
                 .collect::<Vec<_>>()
                 .join(", "),
-            plan.inputs.inventory.path,
-            short(&plan.inputs.inventory.sha256),
+            plan.inputs
+                .inventories()
+                .map(|p| format!(
+                    "{} (sha256 {})",
+                    if p.is_stdin() { "<stdin>" } else { &p.path },
+                    short(&p.sha256)
+                ))
+                .collect::<Vec<_>>()
+                .join(", "),
             current
         ),
     ]
@@ -167,6 +174,7 @@ fn policy_stub(plan: &PlanHeader) -> Policy {
         rules: Vec::new(),
         tests: Vec::new(),
         no_oversell: false,
+        inventory: Default::default(),
         on_missing: OnMissing::default(),
         on_fba: OnFba::default(),
         seller_span: Default::default(),
@@ -613,6 +621,7 @@ mod tests {
                 more_policies: Vec::new(),
                 policy: file.clone(),
                 inventory: file,
+                more_inventory: Vec::new(),
                 current: None,
             },
             created_at: "2026-11-23T09:30:00Z".into(),

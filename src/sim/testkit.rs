@@ -33,6 +33,7 @@ pub fn policy(marketplaces: &[&str], rules: Vec<Rule>) -> Policy {
         rules,
         tests: vec![],
         no_oversell: false,
+        inventory: Default::default(),
         on_missing: OnMissing::Skip,
         on_fba: OnFba::Skip,
         seller_span: Span::default(),

@@ -1407,6 +1407,7 @@ fn a_plan_encoded_in_chunks_is_the_plan_built_in_memory() {
         issue_locale: "en_US".into(),
         inputs: Inputs {
             more_policies: Vec::new(),
+            more_inventory: Vec::new(),
             policy: InputFile {
                 path: "p.allot".into(),
                 sha256: "00".into(),

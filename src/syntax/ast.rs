@@ -60,6 +60,8 @@ pub enum ItemKind {
     },
     /// `guarantee no_oversell`
     Guarantee(Ident),
+    /// `inventory negative_as_zero, ignore_unknown_locations`: how the inventory is read.
+    Inventory(Vec<Ident>),
     /// `on_missing skip|zero|error`: the policy-wide default, overridable per rule.
     OnMissing(Ident),
     /// `on_fba skip|error`: the policy-wide default, overridable per rule.

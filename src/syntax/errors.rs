@@ -28,6 +28,9 @@ fn usage(keyword: &str, in_test: bool) -> Option<&'static str> {
         "marketplace" => "`marketplace XX id \"A1234567890\" region EU`",
         "location" => "`location newark` or `location newark supply_source \"…\"`",
         "guarantee" => "`guarantee no_oversell`",
+        "inventory" => {
+            "`inventory negative_as_zero` or `inventory negative_as_zero, ignore_unknown_locations`"
+        }
         "on_missing" => "`on_missing skip`, `on_missing zero` or `on_missing error`",
         "on_fba" => "`on_fba skip` or `on_fba error`",
         "rule" => "`rule \"name\" {` on one line, its statements on the next lines, then `}`",
@@ -91,7 +94,7 @@ pub(crate) fn unknown_item(word: &str, span: Span) -> Diagnostic {
     }
     Diagnostic::error(codes::UNKNOWN_KEYWORD, format!("unknown keyword `{word}`"))
         .at(span, "not a keyword")
-        .help("a policy file is made of `policy`, `seller`, `marketplaces`, `marketplace`, `location`, `guarantee`, `on_missing`, `on_fba`, `rule` and `test` lines")
+        .help("a policy file is made of `policy`, `seller`, `marketplaces`, `marketplace`, `location`, `guarantee`, `inventory`, `on_missing`, `on_fba`, `rule` and `test` lines")
 }
 
 pub(crate) fn unknown_stmt(word: &str, span: Span) -> Diagnostic {
@@ -263,6 +266,7 @@ fn expected_name(r: Rule) -> Option<(&'static str, String)> {
         marketplace_item => Some(("top", "`marketplace`".into())),
         location_item => Some(("top", "`location`".into())),
         guarantee_item => Some(("top", "`guarantee`".into())),
+        inventory_item => Some(("top", "`inventory`".into())),
         on_missing_item => Some(("top", "`on_missing`".into())),
         on_fba_item => Some(("top", "`on_fba`".into())),
         rule_item => Some(("top", "`rule`".into())),
@@ -495,6 +499,7 @@ pub(crate) fn from_pest(
             "on_missing" => "`skip`, `zero` or `error`",
             "on_fba" => "`skip` or `error`",
             "guarantee" => "`no_oversell`",
+            "inventory" => "`negative_as_zero` or `ignore_unknown_locations`",
             "region" => "a region (`NA`, `EU`, `FE`)",
             "location" | "from" | "at" => "a location name",
             "marketplaces" | "marketplace" | "on" | "publish" | "," => {

@@ -186,6 +186,7 @@ const TOP_KEYWORDS: &[&str] = &[
     "marketplace",
     "location",
     "guarantee",
+    "inventory",
     "on_missing",
     "on_fba",
     "rule",

@@ -37,6 +37,7 @@ pub(crate) const TOP_KEYWORDS: &[&str] = &[
     "marketplace",
     "location",
     "guarantee",
+    "inventory",
     "on_missing",
     "on_fba",
     "rule",
@@ -191,6 +192,7 @@ fn is_keyword(r: Rule) -> bool {
             | Rule::kw_location
             | Rule::kw_supply_source
             | Rule::kw_guarantee
+            | Rule::kw_inventory
             | Rule::kw_on_missing
             | Rule::kw_on_fba
             | Rule::kw_rule
@@ -344,6 +346,13 @@ impl Lower<'_> {
                 }
             }
             Rule::guarantee_item => ItemKind::Guarantee(self.ident(it.next()?)),
+            Rule::inventory_item => {
+                let v: Vec<Ident> = it.map(|q| self.ident(q)).collect();
+                if !self.list_guard(v.len(), span) {
+                    return None;
+                }
+                ItemKind::Inventory(v)
+            }
             Rule::on_missing_item => ItemKind::OnMissing(self.ident(it.next()?)),
             Rule::on_fba_item => ItemKind::OnFba(self.ident(it.next()?)),
             Rule::rule_item => {
