@@ -208,6 +208,8 @@ pub struct Target {
     pub stock_from: Option<Vec<LocationId>>,
     /// `ratio N`: this target's part of an exact split of its pool (replaces `share`).
     pub ratio: Option<RatioPart>,
+    /// `pack N`: units in one item of this offer; it publishes whole packs (`None`: 1).
+    pub pack: Option<u64>,
     pub span: Span,
 }
 

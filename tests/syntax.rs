@@ -485,6 +485,7 @@ const RULE_LINES: &[&str] = &[
     "publish US as \"{sku}-US\" share 60% by location { newark 60%, a 40% }, CA by location",
     "publish UK as \"{sku}_UK\" from newark and a, DE as \"{sku}_DE\" ratio 2 from a",
     "publish US ratio 1, CA ratio 3 share 10%",
+    "publish US, US as \"{sku}-6PK\" pack 6 share 50% from a",
     "default_channel 0",
     "on_missing error",
     "on_fba skip",

@@ -41,6 +41,9 @@ fn join_and(items: &[String]) -> String {
 
 fn describe(c: &Checker, t: &TargetInfo) -> String {
     let mut s = t.share.to_string();
+    if let Some(n) = t.pack {
+        s.push_str(&format!(" in packs of {n}"));
+    }
     if let Some(from) = &t.stock_from {
         let names: Vec<&str> = from.iter().map(|&l| c.locations[l].name.as_str()).collect();
         s.push_str(&format!(" from {}", names.join(" and ")));
@@ -115,6 +118,7 @@ fn unified<'r>(c: &mut Checker, r: &'r RuleInfo) -> Vec<Offer<'r>> {
         if g.targets.iter().all(|t| {
             (fixed || (t.share == first.share && pool_of(t) == pool_of(first)))
                 && t.by_location == first.by_location
+                && t.pack == first.pack
         }) {
             continue;
         }

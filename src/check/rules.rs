@@ -56,6 +56,8 @@ pub(crate) struct TargetInfo {
     pub ratio: Option<(u64, Span)>,
     /// The exact split this target's ratio takes part in (set once every target is known).
     pub ratio_part: Option<model::RatioPart>,
+    /// `pack N`: units per item of the offer.
+    pub pack: Option<u64>,
     pub span: Span,
 }
 
@@ -87,6 +89,7 @@ impl RuleInfo<'_> {
                         by_location: t.by_location,
                         stock_from: t.stock_from,
                         ratio: t.ratio_part,
+                        pack: t.pack,
                         span: t.span,
                     })
                 })
@@ -571,22 +574,29 @@ impl Checker {
         rule_share: Option<Percent>,
     ) {
         let before = self.diags.len();
-        let mut seen: Vec<(MarketplaceId, Span)> = Vec::new();
+        // A marketplace may take several offers of one inventory SKU (the single and the
+        // 6-pack, an old and a new listing), each under its own seller SKU; the same seller
+        // SKU twice in one marketplace is one offer written twice.
+        let mut seen: Vec<(MarketplaceId, String, Span)> = Vec::new();
         for t in targets {
             let Some(mk) = self.resolve_marketplace(&t.marketplace) else {
                 continue;
             };
-            if let Some((_, first)) = seen.iter().find(|(m, _)| *m == mk) {
+            let written = t
+                .sku
+                .as_ref()
+                .map_or("{sku}".to_string(), |s| s.node.clone());
+            if let Some((_, _, first)) = seen.iter().find(|(m, w, _)| *m == mk && *w == written) {
                 let first = *first;
                 self.duplicate(
-                    &format!("marketplace `{}` in `publish`", t.marketplace.node),
+                    &format!("marketplace `{}` with seller SKU \"{written}\" in `publish`", t.marketplace.node),
                     t.span,
                     first,
-                    "publish to each marketplace once per rule",
+                    "publish each seller SKU once per marketplace; a second offer in one marketplace (a pack, another listing) needs its own seller SKU (`as \"{sku}-6PK\"`)",
                 );
                 continue;
             }
-            seen.push((mk, t.span));
+            seen.push((mk, written, t.span));
             let code = self.marketplaces[mk].code.clone();
             let sku = match &t.sku {
                 None => Some(SkuTemplate::identity()),
@@ -631,6 +641,23 @@ impl Checker {
                     None => continue,
                 },
             };
+            let pack = match &t.pack {
+                None => None,
+                Some(a) => match self.units(a, "pack", |_| {
+                    "a pack is a whole number of units: `pack 6` for a 6-pack".to_string()
+                }) {
+                    Some(0) => {
+                        self.push(
+                            Diagnostic::error(TYPE_MISMATCH, "`pack 0`: a pack holds at least one unit")
+                                .at(a.span, "0 units")
+                                .help("write the units one item of this offer holds: `pack 6` for a 6-pack (`pack 1` is a single)"),
+                        );
+                        continue;
+                    }
+                    Some(n) => Some(n),
+                    None => continue,
+                },
+            };
             if let (Some((_, rs)), Some(sh)) = (ratio, &t.share) {
                 self.push(
                     Diagnostic::error(
@@ -664,6 +691,7 @@ impl Checker {
                 stock_from,
                 ratio,
                 ratio_part: None,
+                pack,
                 span: t.span,
             });
         }

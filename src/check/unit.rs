@@ -801,3 +801,44 @@ fn the_inventory_line_sets_its_options_once_each() {
     ));
     assert_eq!(codes(&c), ["allot::duplicate", "allot::duplicate"]);
 }
+
+#[test]
+fn several_offers_in_one_marketplace_and_packs() {
+    let body = |publish: &str| {
+        format!("marketplaces UK, DE\nrule \"r\" {{\n  match any\n  {publish}\n}}\n")
+    };
+    // The single and the 6-pack share one pool: 200% of it, an oversell warning.
+    let only_us =
+        |publish: &str| format!("marketplaces US\nrule \"r\" {{\n  match any\n  {publish}\n}}\n");
+    let c = run(&only_us("publish US, US as \"{sku}-6PK\" pack 6"));
+    assert_eq!(codes(&c), ["allot::oversell"]);
+    let c = run(&only_us(
+        "publish US share 50%, US as \"{sku}-6PK\" pack 6 share 50%",
+    ));
+    assert!(c.diagnostics.is_empty(), "{:#?}", c.diagnostics);
+    let p = c.policy.unwrap();
+    let Action::Publish(r) = &p.rules[0].action else {
+        panic!()
+    };
+    assert_eq!(r.targets[1].pack, Some(6));
+    // One seller SKU twice in one marketplace is one offer written twice.
+    let c = run(&only_us("publish US, US"));
+    assert_eq!(codes(&c), ["allot::duplicate"]);
+    for (publish, code) in [
+        ("publish US as \"{sku}-6PK\" pack 0", "allot::type-mismatch"),
+        (
+            "publish US as \"{sku}-6PK\" pack 50%",
+            "allot::type-mismatch",
+        ),
+    ] {
+        let c = run(&only_us(publish));
+        assert_eq!(codes(&c), [code], "{publish}");
+    }
+    // One shared seller SKU in packs of 6 on UK and singles on DE: two quantities.
+    let c = run(&body("publish UK pack 6, DE"));
+    assert!(
+        codes(&c).contains(&"allot::unified-conflict"),
+        "{:#?}",
+        c.diagnostics
+    );
+}

@@ -611,6 +611,9 @@ fn target(w: &mut W<'_>, t: &Target) {
     if let Some(a) = &t.ratio {
         w.push(&format!(" ratio {}", amount(a.node)));
     }
+    if let Some(a) = &t.pack {
+        w.push(&format!(" pack {}", amount(a.node)));
+    }
     if let Some(f) = &t.from {
         let names: Vec<&str> = f.locations.iter().map(|n| n.node.as_str()).collect();
         w.push(&format!(" from {}", names.join(" and ")));

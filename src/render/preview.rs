@@ -49,6 +49,7 @@ pub fn step_text(policy: &Policy, s: &Step) -> String {
         StepKind::Buffer => format!("buffer{at} -{p} → {}", s.value),
         StepKind::Share => format!("share{at} {} → {}", pct(p), s.value),
         StepKind::Ratio => format!("ratio{at} {p} → {}", s.value),
+        StepKind::Pack => format!("packs of {p}{at} → {}", s.value),
         StepKind::Threshold => format!("threshold{at} {p} → {}", s.value),
         StepKind::Cap => format!("cap{at} {p} → {}", s.value),
         StepKind::Fixed => format!("quantity{at} {}", s.value),

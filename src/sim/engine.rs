@@ -23,6 +23,8 @@ pub enum StepKind {
     Share,
     /// Step 4 with `ratio N`: this target's exact part of the pool; `param` is its weight.
     Ratio,
+    /// Step 4b with `pack N`: whole packs of `param` units.
+    Pack,
     /// Step 5: `param` is the threshold.
     Threshold,
     /// Step 6: `param` is the cap.
@@ -174,6 +176,9 @@ pub struct Produced {
     pub steps: Vec<Step>,
     pub rule: usize,
     pub missing: bool,
+    /// Units in one item of the offer (`pack N`; 1 for singles): its quantity times this is
+    /// the stock it can sell.
+    pub pack: u64,
 }
 
 pub struct Engine<'p> {
@@ -417,6 +422,7 @@ impl<'p> Engine<'p> {
                 steps,
                 rule: ri,
                 missing,
+                pack: t.pack.unwrap_or(1),
             });
         }
         if failed {
@@ -450,10 +456,11 @@ impl<'p> Engine<'p> {
                 steps.push(Step::new(StepKind::Fixed, loc, Some(n), n));
                 n
             } else {
-                match &t.ratio {
-                    Some(r) => steps_2_to_6_part(p, Portion::Ratio(r), pool, loc, steps),
-                    None => steps_2_to_6(p, t.share, pool, loc, steps),
-                }
+                let portion = match &t.ratio {
+                    Some(r) => Portion::Ratio(r),
+                    None => Portion::Share(t.share),
+                };
+                steps_2_to_6_part(p, portion, t.pack, pool, loc, steps)
             }
         };
         let source_code = |loc: LocationId| -> Result<String, SimProblem> {
@@ -544,7 +551,7 @@ pub fn steps_2_to_6(
     loc: Option<LocationId>,
     steps: &mut Vec<Step>,
 ) -> u64 {
-    steps_2_to_6_part(p, Portion::Share(share), pool, loc, steps)
+    steps_2_to_6_part(p, Portion::Share(share), None, pool, loc, steps)
 }
 
 /// The parts of `whole` in proportion to `weights`, adding up to `whole` exactly: each part
@@ -579,6 +586,7 @@ pub fn ratio_split(whole: u64, weights: &[u64]) -> Vec<u64> {
 pub fn steps_2_to_6_part(
     p: &Publish,
     portion: Portion<'_>,
+    pack: Option<u64>,
     pool: u64,
     loc: Option<LocationId>,
     steps: &mut Vec<Step>,
@@ -608,6 +616,11 @@ pub fn steps_2_to_6_part(
             let w = r.weights.get(r.index).copied().unwrap_or(0);
             steps.push(Step::new(StepKind::Ratio, loc, Some(w), q));
         }
+    }
+    // Whole packs only: a part of a pack cannot be sold. Threshold and cap count packs.
+    if let Some(n) = pack.filter(|&n| n > 1) {
+        q /= n;
+        steps.push(Step::new(StepKind::Pack, loc, Some(n), q));
     }
     if let Some(t) = p.threshold {
         if q < t {

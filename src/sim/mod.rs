@@ -38,6 +38,9 @@ pub struct Provenance {
     pub missing: bool,
     /// The value after each step, in order.
     pub steps: Vec<Step>,
+    /// Units per item of the offer (`pack N`; 1 for singles), for the exposure in units.
+    #[serde(skip)]
+    pub pack: u64,
     /// What buyers will see after the write, when it differs from the offer's channels
     /// (channels of the current listing that the write leaves alone).
     pub shown: Option<Vec<ChannelQty>>,
@@ -492,6 +495,7 @@ fn finish(
     let prov = Provenance {
         rule: p.rule,
         missing: p.missing,
+        pack: p.pack,
         steps: p.steps,
         shown,
         also_shown_in: also,
@@ -506,14 +510,17 @@ fn finish(
 /// that large) are refused: a clamped total would be shown as if it were the real one.
 fn exposure_of<'a>(
     sku: &str,
-    offers: impl IntoIterator<Item = &'a OfferChange>,
+    offers: impl IntoIterator<Item = (&'a OfferChange, u64)>,
     backing: u64,
 ) -> Result<Option<Exposure>, SimProblem> {
+    // In units: a 6-pack's quantity 2 sells 12 units.
     let published = offers
         .into_iter()
-        .filter(|c| c.hold.is_none())
-        .flat_map(|c| c.offer.channels.iter())
-        .try_fold(0u64, |a, c| a.checked_add(c.quantity))
+        .filter(|(c, _)| c.hold.is_none())
+        .flat_map(|(c, pack)| c.offer.channels.iter().map(move |ch| (ch.quantity, pack)))
+        .try_fold(0u64, |a, (q, pack)| {
+            q.checked_mul(pack).and_then(|u| a.checked_add(u))
+        })
         .ok_or_else(|| SimProblem::Overflow {
             message: format!(
                 "the units inventory SKU `{}` publishes over its offers add up to more than {}",
@@ -977,7 +984,8 @@ impl<'a> Runner<'a> {
                     }
                     // Published means the pool was computed, so it fits.
                     if let Some(backing) = self.engine.pool(ri, item) {
-                        match exposure_of(sku, self.batch.iter().map(|(c, _)| c), backing) {
+                        match exposure_of(sku, self.batch.iter().map(|(c, p)| (c, p.pack)), backing)
+                        {
                             Ok(None) => {}
                             Ok(Some(e)) => {
                                 match add_exposure(preview.summary.exposure, e.exposure) {
@@ -1372,9 +1380,8 @@ pub fn explain(
     problems.into_result()?;
     let exposure = match decision {
         Decision::Published(d) => match engine.pool(d, item) {
-            Some(backing) => {
-                exposure_of(sku, offers.iter().map(|(c, _)| c), backing).map_err(SimError::one)?
-            }
+            Some(backing) => exposure_of(sku, offers.iter().map(|(c, p)| (c, p.pack)), backing)
+                .map_err(SimError::one)?,
             None => None,
         },
         _ => None,

@@ -92,6 +92,7 @@ pub fn target(m: MarketplaceId, sku: &str, share: u32) -> Target {
         share: Percent(share),
         stock_from: None,
         ratio: None,
+        pack: None,
         by_location: None,
         span: Span::default(),
     }

@@ -1790,3 +1790,60 @@ rule "r" {
     assert_eq!((last[2].param, last[2].value), (Some(3), 30));
     assert_eq!(preview.summary.exposure, 0);
 }
+
+/// Issue 11 item 3: a pack offer publishes whole packs (floor), threshold and cap count packs,
+/// and the exposure counts units (a 6-pack's quantity times 6).
+#[test]
+fn packs_publish_whole_packs_and_expose_units() {
+    use crate::check::check_source;
+    let src = r#"policy "p"
+seller "A1PP0FEH11RW77"
+marketplaces US
+location wh
+rule "r" {
+  match   any
+  publish US, US as "{sku}-6PK" pack 6, US as "{sku}-12PK" pack 12
+}
+"#;
+    let checked = check_source(src);
+    let policy = checked.policy.expect("checks");
+    let stock = stock(&[("A", 0, 5003, 0), ("B", 0, 12, 0)]);
+    let preview = super::run_with(&policy, &stock, None, super::Options::default()).unwrap();
+    let q: Vec<(String, u64)> = preview
+        .changes
+        .iter()
+        .map(|c| (c.offer.seller_sku.clone(), c.offer.channels[0].quantity))
+        .collect();
+    // 5003 / 6 = 833.8 → 833 (a share of 16.67% would give 834); 12 / 12 = 1 (8.33% gives 0).
+    assert_eq!(
+        q,
+        [
+            ("A".to_string(), 5003),
+            ("A-6PK".to_string(), 833),
+            ("A-12PK".to_string(), 416),
+            ("B".to_string(), 12),
+            ("B-6PK".to_string(), 2),
+            ("B-12PK".to_string(), 1),
+        ]
+    );
+    let steps = &preview.provenance[1].steps;
+    assert_eq!(steps[1].kind, StepKind::Pack);
+    assert_eq!((steps[1].param, steps[1].value), (Some(6), 833));
+    // A: 5003 + 833×6 + 416×12 = 14,993 units on 5003: exposure 9990; B: 12+12+12 on 12: 24.
+    let e: Vec<(String, u64, u64)> = preview
+        .exposure
+        .iter()
+        .map(|e| (e.inventory_sku.clone(), e.published, e.exposure))
+        .collect();
+    assert!(e.contains(&("A".to_string(), 14_993, 9_990)), "{e:?}");
+    assert!(e.contains(&("B".to_string(), 36, 24)), "{e:?}");
+    // Cap and threshold count packs: 100 units in 6-packs = 16, capped at 10.
+    let src = src.replace(
+        "  publish US, US as \"{sku}-6PK\" pack 6, US as \"{sku}-12PK\" pack 12",
+        "  cap     10\n  publish US as \"{sku}-6PK\" pack 6",
+    );
+    let policy = check_source(&src).policy.expect("checks");
+    let more = super::testkit::stock(&[("C", 0, 100, 0)]);
+    let preview = super::run_with(&policy, &more, None, super::Options::default()).unwrap();
+    assert_eq!(preview.changes[0].offer.channels[0].quantity, 10);
+}

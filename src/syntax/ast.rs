@@ -151,6 +151,8 @@ pub struct Target {
     /// `ratio 2`: this target's weight in an exact split of its pool among the targets that
     /// give one.
     pub ratio: Option<Spanned<Amount>>,
+    /// `pack 6`: units in one item of this offer (a 6-pack publishes whole packs).
+    pub pack: Option<Spanned<Amount>>,
     /// `from uk_wh and uk_store`: the locations this target's pool counts (its own `stock
     /// from`).
     pub from: Option<FromList>,

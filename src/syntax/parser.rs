@@ -567,6 +567,7 @@ impl Lower<'_> {
             sku: None,
             share: None,
             ratio: None,
+            pack: None,
             from: None,
             by_location: None,
             span,
@@ -579,6 +580,7 @@ impl Lower<'_> {
                 Rule::share_opt => ("share", t.share.is_some()),
                 Rule::from_opt => ("from", t.from.is_some()),
                 Rule::ratio_opt => ("ratio", t.ratio.is_some()),
+                Rule::pack_opt => ("pack", t.pack.is_some()),
                 Rule::by_location => ("by location", t.by_location.is_some()),
                 _ => continue,
             };
@@ -616,6 +618,13 @@ impl Lower<'_> {
                     let n = meaningful(opt).find(|q| q.as_rule() == Rule::number)?;
                     match self.amount(n) {
                         Some(a) => t.ratio = Some(a),
+                        None => ok = false,
+                    }
+                }
+                Rule::pack_opt => {
+                    let n = meaningful(opt).find(|q| q.as_rule() == Rule::number)?;
+                    match self.amount(n) {
+                        Some(a) => t.pack = Some(a),
                         None => ok = false,
                     }
                 }
