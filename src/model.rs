@@ -194,7 +194,26 @@ pub struct Publish {
     pub on_fba: OnFba,
     /// `default_channel 0`: add DEFAULT = 0 beside location quantities.
     pub default_channel_zero: bool,
+    /// `buffer/threshold/cap column "…"`: values read per SKU from inventory columns, in
+    /// place of the fixed `buffer`, `threshold` and `cap` (a rule has one or the other).
+    #[serde(skip_serializing_if = "ColumnLimits::is_empty")]
+    pub columns: ColumnLimits,
     pub targets: Vec<Target>,
+}
+
+/// The inventory columns a rule's buffer, threshold and cap come from, SKU by SKU. A SKU
+/// without a value there has no buffer, threshold or cap.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct ColumnLimits {
+    pub buffer: Option<String>,
+    pub threshold: Option<String>,
+    pub cap: Option<String>,
+}
+
+impl ColumnLimits {
+    pub fn is_empty(&self) -> bool {
+        self.buffer.is_none() && self.threshold.is_none() && self.cap.is_none()
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]

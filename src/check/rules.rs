@@ -39,6 +39,8 @@ pub(crate) struct RuleInfo<'a> {
     pub default_channel: Option<Span>,
     /// A `default_channel` line was written (even a refused one).
     pub default_channel_written: bool,
+    /// `buffer/threshold/cap column "…"`.
+    pub columns: model::ColumnLimits,
 }
 
 pub(crate) struct TargetInfo {
@@ -105,6 +107,7 @@ impl RuleInfo<'_> {
                 on_missing: self.on_missing.unwrap_or(default_on_missing),
                 on_fba: self.on_fba.unwrap_or(default_on_fba),
                 default_channel_zero: self.default_channel.is_some(),
+                columns: self.columns,
                 targets,
             })
         };
@@ -126,6 +129,7 @@ fn stmt_name(k: &StmtKind) -> &'static str {
         StmtKind::Round(_) => "round",
         StmtKind::Threshold(_) => "threshold",
         StmtKind::Cap(_) => "cap",
+        StmtKind::FromColumn { limit, .. } => limit.keyword(),
         StmtKind::Quantity { .. } => "quantity",
         StmtKind::Publish(_) => "publish",
         StmtKind::DefaultChannel(_) => "default_channel",
@@ -240,6 +244,7 @@ impl Checker {
             on_fba: None,
             default_channel: None,
             default_channel_written: false,
+            columns: model::ColumnLimits::default(),
         };
         let mut seen: Vec<(&'static str, Span)> = Vec::new();
         // Statements that shape a stock-derived quantity (for the `quantity` and `skip` checks).
@@ -332,6 +337,17 @@ impl Checker {
                     }) {
                         info.fixed = Some((n, stmt.span));
                         info.fixed_once = *once;
+                    }
+                }
+                StmtKind::FromColumn { limit, column } => {
+                    shaping.push((name, stmt.span));
+                    if self.non_empty(column, "the column name", "`cap column \"max_qty\"`") {
+                        let slot = match limit {
+                            ast::ColumnLimit::Buffer => &mut info.columns.buffer,
+                            ast::ColumnLimit::Threshold => &mut info.columns.threshold,
+                            ast::ColumnLimit::Cap => &mut info.columns.cap,
+                        };
+                        *slot = Some(column.node.clone());
                     }
                 }
                 StmtKind::Publish(_) => {}

@@ -842,3 +842,25 @@ fn several_offers_in_one_marketplace_and_packs() {
         c.diagnostics
     );
 }
+
+#[test]
+fn limits_from_columns_lower_and_count_as_their_statement() {
+    let c = run(
+        "marketplaces US\nrule \"r\" {\n  match any\n  cap column \"max_qty\"\n  buffer column \"safety\"\n  publish US\n}\n",
+    );
+    assert!(c.diagnostics.is_empty(), "{:#?}", c.diagnostics);
+    let p = c.policy.unwrap();
+    let Action::Publish(r) = &p.rules[0].action else {
+        panic!()
+    };
+    assert_eq!(r.columns.cap.as_deref(), Some("max_qty"));
+    assert_eq!(r.columns.buffer.as_deref(), Some("safety"));
+    assert_eq!(r.cap, None);
+    // `cap 10` and `cap column "x"` in one rule: one cap given twice.
+    let c = run(
+        "marketplaces US\nrule \"r\" {\n  match any\n  cap 10\n  cap column \"max_qty\"\n  publish US\n}\n",
+    );
+    assert_eq!(codes(&c), ["allot::duplicate"]);
+    let c = run("marketplaces US\nrule \"r\" {\n  match any\n  cap column \"\"\n  publish US\n}\n");
+    assert_eq!(codes(&c), ["allot::empty-value"]);
+}

@@ -522,6 +522,7 @@ fn stmt_keyword(k: &StmtKind) -> &'static str {
         StmtKind::Round(_) => "round",
         StmtKind::Threshold(_) => "threshold",
         StmtKind::Cap(_) => "cap",
+        StmtKind::FromColumn { limit, .. } => limit.keyword(),
         StmtKind::Quantity { .. } => "quantity",
         StmtKind::Publish(_) => "publish",
         StmtKind::DefaultChannel(_) => "default_channel",
@@ -551,6 +552,7 @@ fn stmt(w: &mut W<'_>, k: &StmtKind, width: usize) {
         | StmtKind::Threshold(a)
         | StmtKind::Cap(a)
         | StmtKind::DefaultChannel(a) => w.push(&amount(a.node)),
+        StmtKind::FromColumn { column, .. } => w.push(&format!("column {}", string(column))),
         StmtKind::Quantity { amount: a, once } => {
             w.push(&amount(a.node));
             if *once {

@@ -142,6 +142,53 @@ struct CRule {
     own: Vec<Option<Vec<LocationId>>>,
     /// Every location some target counts: the stock behind the rule's offers (exposure).
     backing: Vec<LocationId>,
+    /// The inventory attribute ids of `buffer/threshold/cap column "…"` (the outer None: not
+    /// used; the inner: no SKU has a value in that column).
+    columns: [Option<Option<u32>>; 3],
+}
+
+/// A rule's buffer, threshold and cap for one SKU: the rule's own, or its columns' values.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Limits {
+    pub buffer: Option<Amount>,
+    pub threshold: Option<u64>,
+    pub cap: Option<u64>,
+}
+
+impl Limits {
+    pub fn of(p: &Publish) -> Self {
+        Limits {
+            buffer: p.buffer,
+            threshold: p.threshold,
+            cap: p.cap,
+        }
+    }
+}
+
+/// A column value as a buffer (units or `N%`), a threshold or a cap (units).
+fn column_amount(raw: &str, percent_ok: bool) -> Option<Amount> {
+    let t = raw.trim();
+    if let Some(num) = t.strip_suffix('%').filter(|_| percent_ok) {
+        let num = num.trim();
+        let (whole, frac) = num.split_once('.').unwrap_or((num, ""));
+        if whole.is_empty()
+            || frac.len() > 2
+            || !whole
+                .chars()
+                .chain(frac.chars())
+                .all(|c| c.is_ascii_digit())
+        {
+            return None;
+        }
+        let hundredths = whole.parse::<u32>().ok()?.checked_mul(100)?;
+        let frac = format!("{frac:0<2}").parse::<u32>().ok()?;
+        let p = hundredths.checked_add(frac)?;
+        return (p <= Percent::HUNDRED.0).then_some(Amount::Percent(Percent(p)));
+    }
+    if t.is_empty() || !t.chars().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    t.parse::<u64>().ok().map(Amount::Units)
 }
 
 fn sorted(mut v: Vec<LocationId>) -> Vec<LocationId> {
@@ -239,12 +286,18 @@ impl<'p> Engine<'p> {
                     }
                     Action::Skip => 0,
                 };
+                let columns = match &r.action {
+                    Action::Publish(p) => [&p.columns.buffer, &p.columns.threshold, &p.columns.cap]
+                        .map(|c| c.as_ref().map(|name| stock.find_attr(name))),
+                    Action::Skip => [None, None, None],
+                };
                 CRule {
                     sel: CSel::compile(&r.selector, stock),
                     offers,
                     counted,
                     own,
                     backing,
+                    columns,
                 }
             })
             .collect();
@@ -270,6 +323,74 @@ impl<'p> Engine<'p> {
     /// location some target counts.
     pub fn counted(&self, rule: usize) -> &[LocationId] {
         &self.rules[rule].backing
+    }
+
+    /// The rule's buffer, threshold and cap for one SKU: its columns' values where it reads
+    /// them (a SKU without a value there has none), else its own.
+    pub fn limits(
+        &self,
+        rule: usize,
+        p: &Publish,
+        sku: &str,
+        item: Option<StockItem<'_>>,
+    ) -> Result<Limits, SimProblem> {
+        let mut l = Limits::of(p);
+        let cols = &self.rules[rule].columns;
+        if cols.iter().all(Option::is_none) {
+            return Ok(l);
+        }
+        let names = [&p.columns.buffer, &p.columns.threshold, &p.columns.cap];
+        let rule_name = &self.policy.rules[rule].name;
+        for (k, (col, name)) in cols.iter().zip(names).enumerate() {
+            let (Some(col), Some(name)) = (col, name) else {
+                continue;
+            };
+            let what = ["buffer", "threshold", "cap"][k];
+            let Some(id) = col else {
+                return Err(SimProblem::BadColumnValue {
+                    message: format!(
+                        "rule \"{rule_name}\" reads `{what} column \"{}\"`, but no SKU of the inventory has a value in a column `{}`",
+                        crate::diag::clip(name),
+                        crate::diag::clip(name)
+                    ),
+                    help: "add the column to the inventory (its header names it exactly), or write a number: `cap 10`".into(),
+                });
+            };
+            let raw = item.and_then(|i| i.attrs().find(|(a, _)| a == id).map(|(_, v)| v));
+            let Some(raw) = raw.filter(|v| !v.trim().is_empty()) else {
+                // No value for this SKU: no buffer, threshold or cap from the column.
+                match k {
+                    0 => l.buffer = None,
+                    1 => l.threshold = None,
+                    _ => l.cap = None,
+                }
+                continue;
+            };
+            let bad = || SimProblem::BadColumnValue {
+                message: format!(
+                    "inventory SKU `{}` has `{}` = `{}`, which rule \"{rule_name}\" reads as its {what}, but it is not {}",
+                    crate::diag::clip(sku),
+                    crate::diag::clip(name),
+                    crate::diag::clip(raw),
+                    if k == 0 {
+                        "a whole number of units or a percent (`10%`)"
+                    } else {
+                        "a whole number of units"
+                    }
+                ),
+                help: format!(
+                    "write a whole number (`12`){} in that column, or leave it blank for no {what}",
+                    if k == 0 { " or a percent (`10%`)" } else { "" }
+                ),
+            };
+            match (k, column_amount(raw, k == 0)) {
+                (0, Some(a)) => l.buffer = Some(a),
+                (1, Some(Amount::Units(n))) => l.threshold = Some(n),
+                (2, Some(Amount::Units(n))) => l.cap = Some(n),
+                _ => return Err(bad()),
+            }
+        }
+        Ok(l)
     }
 
     /// The locations one target of a rule counts: its own `from`, else the rule's.
@@ -346,6 +467,13 @@ impl<'p> Engine<'p> {
             });
             return Decision::Failed(ri);
         };
+        let limits = match self.limits(ri, p, sku, item) {
+            Ok(l) => l,
+            Err(prob) => {
+                problems.push(prob);
+                return Decision::Failed(ri);
+            }
+        };
         for (ti, t) in p.targets.iter().enumerate() {
             let mkt = &self.policy.marketplaces[t.marketplace];
             // Within the backing stock, which fits (above): never None in practice, and never
@@ -380,7 +508,7 @@ impl<'p> Engine<'p> {
             } else {
                 self.scratch.take()
             };
-            let made = self.channels(ri, ti, p, t, item, pool, missing, &mut steps);
+            let made = self.channels(ri, ti, (p, &limits), t, item, pool, missing, &mut steps);
             if self.keep_steps {
                 // Kept for every offer of a possibly huge preview: no spare capacity.
                 steps.shrink_to_fit();
@@ -440,7 +568,7 @@ impl<'p> Engine<'p> {
         &self,
         ri: usize,
         ti: usize,
-        p: &Publish,
+        (p, limits): (&Publish, &Limits),
         t: &Target,
         item: Option<StockItem<'_>>,
         pool: u64,
@@ -460,7 +588,7 @@ impl<'p> Engine<'p> {
                     Some(r) => Portion::Ratio(r),
                     None => Portion::Share(t.share),
                 };
-                steps_2_to_6_part(p, portion, t.pack, pool, loc, steps)
+                steps_2_to_6_with(p, limits, portion, t.pack, pool, loc, steps)
             }
         };
         let source_code = |loc: LocationId| -> Result<String, SimProblem> {
@@ -591,9 +719,22 @@ pub fn steps_2_to_6_part(
     loc: Option<LocationId>,
     steps: &mut Vec<Step>,
 ) -> u64 {
+    steps_2_to_6_with(p, &Limits::of(p), portion, pack, pool, loc, steps)
+}
+
+/// Steps 2-6 with the buffer, threshold and cap of one SKU (`Engine::limits`).
+pub fn steps_2_to_6_with(
+    p: &Publish,
+    limits: &Limits,
+    portion: Portion<'_>,
+    pack: Option<u64>,
+    pool: u64,
+    loc: Option<LocationId>,
+    steps: &mut Vec<Step>,
+) -> u64 {
     steps.push(Step::new(StepKind::Pool, loc, None, pool));
     let mut q = pool;
-    if let Some(b) = p.buffer {
+    if let Some(b) = limits.buffer {
         // A percent buffer rounds up: keeping back a fraction of an item more is the safe side.
         let kept = match b {
             Amount::Units(u) => u.min(q),
@@ -622,13 +763,13 @@ pub fn steps_2_to_6_part(
         q /= n;
         steps.push(Step::new(StepKind::Pack, loc, Some(n), q));
     }
-    if let Some(t) = p.threshold {
+    if let Some(t) = limits.threshold {
         if q < t {
             q = 0;
         }
         steps.push(Step::new(StepKind::Threshold, loc, Some(t), q));
     }
-    if let Some(c) = p.cap {
+    if let Some(c) = limits.cap {
         q = q.min(c);
         steps.push(Step::new(StepKind::Cap, loc, Some(c), q));
     }

@@ -52,6 +52,9 @@ pub enum SimProblem {
     },
     /// Policies planned together differ where they must agree (seller, a location's source).
     PoliciesDisagree { message: String },
+    /// `cap column "…"` (or buffer, threshold): the column is not in the inventory, or a SKU's
+    /// value there is not a number it can take.
+    BadColumnValue { message: String, help: String },
     /// A sum of quantities (a pool, units published, exposure) does not fit in a quantity:
     /// refused rather than wrapped or clamped to a number that would then be shown or written.
     Overflow { message: String },
@@ -129,6 +132,9 @@ impl fmt::Display for SimProblem {
                 second = crate::diag::clip(second)
             ),
             SimProblem::PoliciesDisagree { message } => write!(f, "{message}"),
+            SimProblem::BadColumnValue { message, help } => {
+                write!(f, "{message}\n  help: {help}")
+            }
             SimProblem::Overflow { message } => write!(
                 f,
                 "{message}\n  help: a quantity this large is a typo or a corrupted export: fix the inventory's quantities or the rule's `quantity`, `cap` or `buffer`"

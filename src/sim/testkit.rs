@@ -57,6 +57,7 @@ pub fn publish() -> Publish {
         on_missing: OnMissing::Skip,
         on_fba: OnFba::Skip,
         default_channel_zero: false,
+        columns: Default::default(),
         targets: vec![],
     }
 }

@@ -1847,3 +1847,77 @@ rule "r" {
     let preview = super::run_with(&policy, &more, None, super::Options::default()).unwrap();
     assert_eq!(preview.changes[0].offer.channels[0].quantity, 10);
 }
+
+/// Issue 11 item 7: buffer, threshold and cap read per SKU from inventory columns (the
+/// min/max imports of Linnworks and InfiPlex); a blank value means none for that SKU.
+#[test]
+fn buffer_threshold_and_cap_come_from_inventory_columns() {
+    use crate::check::check_source;
+    let src = r#"policy "p"
+seller "A1PP0FEH11RW77"
+marketplaces US
+location wh
+rule "r" {
+  match     any
+  buffer    column "safety"
+  threshold column "min_qty"
+  cap       column "max_qty"
+  publish   US
+}
+"#;
+    let checked = check_source(src);
+    assert!(checked.diagnostics.is_empty(), "{:#?}", checked.diagnostics);
+    let policy = checked.policy.expect("checks");
+    let csv = "sku,location,on_hand,reserved,safety,min_qty,max_qty\n\
+               A,wh,50,0,5,,20\n\
+               B,wh,50,0,10%,,\n\
+               C,wh,4,0,,5,\n\
+               D,wh,9,0,,,\n";
+    let locs = [crate::model::Location {
+        name: "wh".into(),
+        supply_source: None,
+    }];
+    let read = |text: &str| {
+        crate::inventory::read_from(
+            "inv.csv",
+            text.as_bytes(),
+            crate::inventory::Format::Csv,
+            &locs,
+            Default::default(),
+        )
+        .unwrap()
+    };
+    let preview = super::run_with(&policy, &read(csv), None, super::Options::default()).unwrap();
+    let q: Vec<(String, u64)> = preview
+        .changes
+        .iter()
+        .map(|c| (c.offer.seller_sku.clone(), c.offer.channels[0].quantity))
+        .collect();
+    // A: 50 - 5 = 45, capped at 20. B: 10% of 50 kept back, 45, no cap. C: 4 is below its
+    // threshold 5: 0. D: no values: 9.
+    assert_eq!(
+        q,
+        [
+            ("A".to_string(), 20),
+            ("B".to_string(), 45),
+            ("C".to_string(), 0),
+            ("D".to_string(), 9)
+        ]
+    );
+    // A value that is not a number fails the run, naming the SKU, the column and the value.
+    let bad = csv.replace("A,wh,50,0,5,,20", "A,wh,50,0,5,,twenty");
+    let e = super::run_with(&policy, &read(&bad), None, super::Options::default()).unwrap_err();
+    let text = e.to_string();
+    assert!(text.contains("`A` has `max_qty` = `twenty`"), "{text}");
+    // A percent is a buffer's only.
+    let bad = csv.replace("A,wh,50,0,5,,20", "A,wh,50,0,5,,20%");
+    assert!(super::run_with(&policy, &read(&bad), None, super::Options::default()).is_err());
+    // A column no SKU has a value in is refused rather than read as "no cap" everywhere.
+    let none = "sku,location,on_hand,reserved,safety,min_qty\nA,wh,5,0,1,1\n";
+    let e = super::run_with(&policy, &read(none), None, super::Options::default()).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("no SKU of the inventory has a value in a column `max_qty`"),
+        "{e}"
+    );
+}

@@ -106,6 +106,9 @@ pub enum StmtKind {
     /// `quantity 1`, or `quantity 10 once` (`once`: an initial quantity, written only while
     /// the offer has none on Amazon; Amazon counts it down afterwards).
     Quantity { amount: Spanned<Amount>, once: bool },
+    /// `buffer column "safety"`, `threshold column "min_qty"`, `cap column "max_qty"`: the
+    /// value of an inventory column, SKU by SKU.
+    FromColumn { limit: ColumnLimit, column: Str },
     /// `publish US as "{sku}-US" share 60%, CA …`
     Publish(Vec<Target>),
     /// `default_channel 0`
@@ -159,6 +162,24 @@ pub struct Target {
     /// `by location` or `by location { newark 60%, austin 40% }`
     pub by_location: Option<ByLocation>,
     pub span: Span,
+}
+
+/// Which statement takes its value from an inventory column.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum ColumnLimit {
+    Buffer,
+    Threshold,
+    Cap,
+}
+
+impl ColumnLimit {
+    pub fn keyword(self) -> &'static str {
+        match self {
+            ColumnLimit::Buffer => "buffer",
+            ColumnLimit::Threshold => "threshold",
+            ColumnLimit::Cap => "cap",
+        }
+    }
 }
 
 /// A target's `from a and b`.

@@ -298,6 +298,7 @@ fn expected_name(r: Rule) -> Option<(&'static str, String)> {
         from_opt => kw("from"),
         ratio_opt => kw("ratio"),
         pack_opt => kw("pack"),
+        column_ref => kw("column"),
         by_location | kw_by => kw("by location"),
         tags_opt => kw("tags"),
         split_part => Some(("x", "a location and its share (`newark 60%`)".into())),

@@ -409,7 +409,7 @@ impl Lower<'_> {
                 .push(errors::unknown_stmt(first.as_str(), keyword));
             return None;
         }
-        let mut it = it.filter(|q| !is_keyword(q.as_rule()));
+        let mut it = it.filter(|q| !is_keyword(q.as_rule())).peekable();
         let kind = match rule {
             Rule::match_stmt => {
                 let sel = it.next()?;
@@ -434,6 +434,21 @@ impl Lower<'_> {
                     return None;
                 }
                 StmtKind::StockFrom(v)
+            }
+            Rule::buffer_stmt | Rule::threshold_stmt | Rule::cap_stmt
+                if it.peek().is_some_and(|q| q.as_rule() == Rule::column_ref) =>
+            {
+                let limit = match rule {
+                    Rule::buffer_stmt => ColumnLimit::Buffer,
+                    Rule::threshold_stmt => ColumnLimit::Threshold,
+                    _ => ColumnLimit::Cap,
+                };
+                let col = it.next()?;
+                let s = meaningful(col).find(|q| q.as_rule() == Rule::string)?;
+                StmtKind::FromColumn {
+                    limit,
+                    column: self.string(s)?,
+                }
             }
             Rule::buffer_stmt => StmtKind::Buffer(self.amount(it.next()?)?),
             Rule::share_stmt => StmtKind::Share(self.amount(it.next()?)?),
