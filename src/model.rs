@@ -128,6 +128,9 @@ pub struct Policy {
     /// The `inventory` line: how an untidy inventory snapshot is read.
     #[serde(skip_serializing_if = "InventoryOptions::is_default")]
     pub inventory: InventoryOptions,
+    /// `kit` lines: inventory SKUs made of others, in policy order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub kits: Vec<Kit>,
     /// Policy-wide default for `on_missing` (rules may override).
     pub on_missing: OnMissing,
     /// Policy-wide default for `on_fba` (rules may override).
@@ -199,6 +202,18 @@ pub struct Publish {
     #[serde(skip_serializing_if = "ColumnLimits::is_empty")]
     pub columns: ColumnLimits,
     pub targets: Vec<Target>,
+}
+
+/// A kit (bundle): an inventory SKU whose stock is made of other inventory SKUs. At each
+/// location it has as many kits as its scarcest component makes: the minimum over its
+/// components of their available units divided by the units one kit takes (rounded down).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Kit {
+    pub sku: String,
+    /// (component inventory SKU, units per kit), in the order written.
+    pub parts: Vec<(String, u64)>,
+    #[serde(skip)]
+    pub span: Span,
 }
 
 /// The inventory columns a rule's buffer, threshold and cap come from, SKU by SKU. A SKU

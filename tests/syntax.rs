@@ -463,6 +463,7 @@ const ITEM_LINES: &[&str] = &[
     "guarantee no_oversell",
     "inventory negative_as_zero",
     "inventory ignore_unknown_locations ,negative_as_zero",
+    "kit \"GIFT-1\" contains \"MUG-1\" 2,   # two mugs\n  \"CANDLE-1\" 1",
     "on_missing zero",
     "on_fba error",
 ];

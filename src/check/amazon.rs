@@ -24,6 +24,104 @@ pub(crate) fn analyse(c: &mut Checker, rules: &[RuleInfo]) {
         }
     }
     shadowed(c, rules);
+    kits(c, rules);
+}
+
+/// Whether a selector can select the inventory SKU `sku` (tags and attributes are not known
+/// before the inventory: they may).
+fn may_select(sel: &crate::model::Selector, sku: &str) -> bool {
+    use crate::model::Selector as S;
+    match sel {
+        S::Any | S::Tag(_) | S::Attr { .. } => true,
+        S::Sku(globs) => globs.iter().any(|g| super::selector::glob_match(g, sku)),
+        // `not any` selects nothing; any other negation may select it.
+        S::Not(inner) => !matches!(**inner, S::Any),
+        S::All(parts) => parts.iter().all(|p| may_select(p, sku)),
+    }
+}
+
+/// A kit's components are units the kit offers too: a rule that also publishes a component
+/// offers them twice (the scarcest component bounds the kits, not what the singles take).
+fn kits(c: &mut Checker, rules: &[RuleInfo]) {
+    let first_rule = |sku: &str| {
+        rules
+            .iter()
+            .find(|r| r.selector.as_ref().is_some_and(|s| may_select(s, sku)))
+    };
+    // The most of a pool a rule's offers can take, in hundredths of a percent: one share per
+    // offer (targets writing one seller SKU in one region are one offer); a fixed quantity is
+    // not tied to the pool at all.
+    let taken = |r: &RuleInfo| -> u64 {
+        if r.fixed.is_some() {
+            return u64::MAX;
+        }
+        let mut offers: Vec<(Region, String, u64)> = Vec::new();
+        for t in &r.targets {
+            let region = c.marketplaces[t.marketplace].region;
+            let key = t.sku.as_ref().map(|s| s.source.clone()).unwrap_or_default();
+            let share = match &t.ratio_part {
+                Some(rp) => {
+                    let total: u128 = rp.weights.iter().map(|&w| u128::from(w)).sum();
+                    let w = u128::from(rp.weights.get(rp.index).copied().unwrap_or(0));
+                    u64::try_from((w * 10_000).div_ceil(total.max(1))).unwrap_or(u64::MAX)
+                }
+                None => u64::from(t.share.0),
+            };
+            match offers
+                .iter_mut()
+                .find(|(g, k, _)| *g == region && *k == key)
+            {
+                Some(o) => o.2 = o.2.max(share),
+                None => offers.push((region, key, share)),
+            }
+        }
+        offers.iter().map(|o| o.2).fold(0u64, u64::saturating_add)
+    };
+    let mut found = Vec::new();
+    for (kit, spans) in &c.kits {
+        let Some(kr) = first_rule(&kit.sku).filter(|r| r.skip.is_none()) else {
+            continue;
+        };
+        for ((component, units), span) in kit.parts.iter().zip(spans) {
+            let Some(cr) = first_rule(component).filter(|r| r.skip.is_none()) else {
+                continue;
+            };
+            // Shares that add up to at most the whole: the kits take their share's worth of
+            // the component at most, the singles theirs.
+            if taken(kr).saturating_add(taken(cr)) <= u64::from(Percent::HUNDRED.0) {
+                continue;
+            }
+            found.push((
+                kit.sku.clone(),
+                component.clone(),
+                *units,
+                *span,
+                cr.ast.name.node.clone(),
+                cr.match_span.unwrap_or(cr.ast.name.span),
+                kr.ast.name.node.clone(),
+            ));
+        }
+    }
+    for (kit, component, units, span, rule, rule_span, kit_rule) in found {
+        let mut d = Diagnostic::warning(
+            OVERSELL,
+            format!(
+                "kit \"{kit}\" takes {units} unit{} of `{component}` per kit, and rule \"{rule}\" also publishes `{component}`: both offers draw on the same units and can oversell",
+                if units == 1 { "" } else { "s" }
+            ),
+        )
+        .at(span, "units the kit offers")
+        .also(rule_span, format!("publishes `{component}` too"))
+        .help(format!(
+            "keep the singles from selling the kit's units: give rule \"{rule}\" a share of `{component}`'s stock (`share 50%`) and the kit's rule \"{kit_rule}\" the rest, or skip `{component}` in a rule above \"{rule}\"{}",
+            if c.guarantee.is_some() { "" } else { "; `guarantee no_oversell` makes this an error" }
+        ));
+        if let Some(g) = c.guarantee {
+            d.severity = Severity::Error;
+            d = d.also(g, "this policy guarantees no oversell");
+        }
+        c.push(d);
+    }
 }
 
 /// One seller SKU of one region: the targets that share it.

@@ -120,6 +120,8 @@ pub(crate) struct Checker {
     /// The `inventory` line, and the options it turned on.
     inventory_line: Option<Span>,
     inventory: crate::model::InventoryOptions,
+    /// `kit` lines, lowered, with each component's span (for the oversell warning).
+    kits: Vec<(crate::model::Kit, Vec<Span>)>,
     on_missing: OnMissing,
     on_missing_span: Option<Span>,
     on_fba: OnFba,
@@ -138,6 +140,117 @@ impl Checker {
                 .also(first, "first given here")
                 .help(help),
         );
+    }
+
+    /// `kit "GIFT-BOX" contains "MUG-1" 2, "CANDLE-LAV" 1`: names not empty, each component
+    /// once, whole units of at least 1, not itself and no kit inside a kit.
+    fn kit(&mut self, sku: &Str, parts: &[crate::syntax::ast::KitPart], span: Span) {
+        let example = "`kit \"GIFT-BOX\" contains \"MUG-1\" 2, \"CANDLE-LAV\" 1`";
+        let mut ok = self.non_empty(sku, "the kit's SKU", example);
+        if let Some((_, first)) = self.kits.iter().find(|(k, _)| k.sku == sku.node) {
+            let first = first.first().copied().unwrap_or(span);
+            self.duplicate(
+                &format!("kit \"{}\"", sku.node),
+                sku.span,
+                first,
+                "declare each kit once, with all its components",
+            );
+            ok = false;
+        }
+        let mut lowered: Vec<(String, u64)> = Vec::new();
+        let mut spans: Vec<Span> = Vec::new();
+        for p in parts {
+            ok &= self.non_empty(&p.sku, "a kit component's SKU", example);
+            if p.sku.node == sku.node {
+                self.push(
+                    Diagnostic::error(
+                        CONFLICTING_STATEMENTS,
+                        format!("kit \"{}\" contains itself", sku.node),
+                    )
+                    .at(p.sku.span, "the kit itself")
+                    .help("a kit is made of other inventory SKUs: name its components"),
+                );
+                ok = false;
+                continue;
+            }
+            if let Some(i) = lowered.iter().position(|(c, _)| *c == p.sku.node) {
+                self.duplicate(
+                    &format!("component \"{}\" of kit \"{}\"", p.sku.node, sku.node),
+                    p.span,
+                    spans[i],
+                    "name each component once, with all its units (`\"MUG-1\" 2`)",
+                );
+                ok = false;
+                continue;
+            }
+            let units = match p.units.node {
+                crate::syntax::ast::Amount::Units(0) => {
+                    self.push(
+                        Diagnostic::error(TYPE_MISMATCH, "a kit takes at least 1 unit of each component")
+                            .at(p.units.span, "0 units")
+                            .help("write how many units of the component one kit holds (`\"MUG-1\" 2`), or remove the component"),
+                    );
+                    None
+                }
+                crate::syntax::ast::Amount::Units(n) => Some(n),
+                crate::syntax::ast::Amount::Percent(_) => {
+                    self.push(
+                        Diagnostic::error(
+                            TYPE_MISMATCH,
+                            "a kit component takes whole units, not a percent",
+                        )
+                        .at(p.units.span, "a percent")
+                        .help(
+                            "write how many units of the component one kit holds (`\"MUG-1\" 2`)",
+                        ),
+                    );
+                    None
+                }
+            };
+            match units {
+                Some(n) => {
+                    lowered.push((p.sku.node.clone(), n));
+                    spans.push(p.span);
+                }
+                None => ok = false,
+            }
+        }
+        // A kit inside a kit (either way round, in any order of the lines).
+        let nested: Vec<String> = self
+            .kits
+            .iter()
+            .filter(|(other, _)| {
+                lowered.iter().any(|(c, _)| *c == other.sku)
+                    || other.parts.iter().any(|(c, _)| *c == sku.node)
+            })
+            .map(|(other, _)| other.sku.clone())
+            .collect();
+        for other in nested {
+            {
+                self.push(
+                    Diagnostic::error(
+                        CONFLICTING_STATEMENTS,
+                        format!(
+                            "kits \"{}\" and \"{other}\": one is a component of the other",
+                            sku.node
+                        ),
+                    )
+                    .at(sku.span, "a kit inside a kit")
+                    .help("name the inner kit's components directly, with their units multiplied"),
+                );
+                ok = false;
+            }
+        }
+        if ok {
+            self.kits.push((
+                crate::model::Kit {
+                    sku: sku.node.clone(),
+                    parts: lowered,
+                    span,
+                },
+                spans,
+            ));
+        }
     }
 
     fn non_empty(&mut self, s: &Str, what: &str, example: &str) -> bool {
@@ -221,6 +334,7 @@ impl Checker {
                         self.unknown_value(g, "guarantee", &["no_oversell"]);
                     }
                 }
+                ItemKind::Kit { sku, parts } => self.kit(sku, parts, item.span),
                 ItemKind::Inventory(words) => match self.inventory_line {
                     Some(first) => self.duplicate(
                         "the `inventory` line",
@@ -762,6 +876,7 @@ impl Checker {
             tests,
             no_oversell: self.guarantee.is_some(),
             inventory: self.inventory,
+            kits: self.kits.into_iter().map(|(k, _)| k).collect(),
             on_missing: self.on_missing,
             on_fba: self.on_fba,
             seller_span: self.seller_value.unwrap_or_default(),

@@ -864,3 +864,59 @@ fn limits_from_columns_lower_and_count_as_their_statement() {
     let c = run("marketplaces US\nrule \"r\" {\n  match any\n  cap column \"\"\n  publish US\n}\n");
     assert_eq!(codes(&c), ["allot::empty-value"]);
 }
+
+/// Issue 11 item 3: kits (bundles) of other inventory SKUs.
+#[test]
+fn kits_lower_and_their_components_are_checked_for_oversell() {
+    let kit = "kit \"GIFT-1\" contains \"MUG-1\" 2, \"CANDLE-1\" 1\n";
+    let rules = "rule \"gifts\" {\n  match sku \"GIFT-*\"\n  publish US\n}\nrule \"mugs\" {\n  match sku \"MUG-*\"\n  publish US\n}\n";
+    let c = run(&format!("marketplaces US\n{kit}{rules}"));
+    // The kit and the mugs rule both sell MUG-1's units: 100% + 100%.
+    assert_eq!(codes(&c), ["allot::oversell"]);
+    assert!(
+        c.diagnostics[0]
+            .message
+            .contains("kit \"GIFT-1\" takes 2 units of `MUG-1`"),
+        "{}",
+        c.diagnostics[0].message
+    );
+    let p = c.policy.unwrap();
+    assert_eq!(
+        p.kits[0].parts,
+        [("MUG-1".to_string(), 2), ("CANDLE-1".to_string(), 1)]
+    );
+    // Shares that add up to 100%: clean.
+    let shared = rules
+        .replace(
+            "  publish US\n}\nrule \"mugs\"",
+            "  share 50%\n  publish US\n}\nrule \"mugs\"",
+        )
+        .replace(
+            "match sku \"MUG-*\"\n  publish US",
+            "match sku \"MUG-*\"\n  share 50%\n  publish US",
+        );
+    let c = run(&format!("marketplaces US\n{kit}{shared}"));
+    assert!(c.diagnostics.is_empty(), "{:#?}", c.diagnostics);
+    // Itself, twice, 0 units, a kit in a kit.
+    for (line, code) in [
+        (
+            "kit \"K\" contains \"K\" 1\n",
+            "allot::conflicting-statements",
+        ),
+        ("kit \"K\" contains \"A\" 1, \"A\" 2\n", "allot::duplicate"),
+        ("kit \"K\" contains \"A\" 0\n", "allot::type-mismatch"),
+        (
+            "kit \"K\" contains \"A\" 1\nkit \"L\" contains \"K\" 1\n",
+            "allot::conflicting-statements",
+        ),
+        (
+            "kit \"K\" contains \"A\" 1\nkit \"K\" contains \"B\" 1\n",
+            "allot::duplicate",
+        ),
+    ] {
+        let c = run(&format!(
+            "marketplaces US\n{line}rule \"r\" {{\n  match any\n  skip\n}}\n"
+        ));
+        assert!(codes(&c).contains(&code), "{line}: {:#?}", c.diagnostics);
+    }
+}

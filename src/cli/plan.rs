@@ -252,7 +252,7 @@ pub fn load(policies: &[PathBuf], args: &InputArgs) -> Result<Loaded, ExitCode> 
         .collect();
     let mut members = Vec::with_capacity(checked.len());
     for (file, policy) in checked {
-        let stock = inventory::read_all(
+        let mut stock = inventory::read_all(
             &inputs,
             args.inventory_format,
             &policy.locations,
@@ -260,6 +260,10 @@ pub fn load(policies: &[PathBuf], args: &InputArgs) -> Result<Loaded, ExitCode> 
         )
         .map_err(|e| {
             eprint!("{e}");
+            ExitCode::from(1)
+        })?;
+        stock.add_kits(&policy.kits).map_err(|e| {
+            eprintln!("error: {}: {e}", file.name);
             ExitCode::from(1)
         })?;
         members.push(Member {

@@ -497,6 +497,14 @@ fn simple_item(w: &mut W<'_>, kind: &ItemKind, name_width: usize) {
             w.push("inventory ");
             idents(w, v);
         }
+        ItemKind::Kit { sku, parts } => {
+            w.push(&format!("kit {} contains ", string(sku)));
+            w.list(
+                parts,
+                |p| p.span,
+                |w, p| w.push(&format!("{} {}", string(&p.sku), amount(p.units.node))),
+            );
+        }
         ItemKind::OnMissing(m) => w.push(&format!("on_missing {}", m.node)),
         ItemKind::OnFba(m) => w.push(&format!("on_fba {}", m.node)),
         // Blocks are laid out line by line in `render`.

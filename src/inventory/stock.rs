@@ -321,6 +321,61 @@ impl Stock {
         self.add_entry(id, location, on_hand, reserved)
     }
 
+    /// Adds the policy's kits as inventory SKUs: at each location where every component has a
+    /// row, as many kits as the scarcest component makes (its available units divided by the
+    /// units one kit takes, rounded down). A kit with a component missing from the inventory
+    /// gets no row at all (it is missing: `on_missing` decides). Err when the inventory also
+    /// has rows of its own for a kit's SKU (which would count?).
+    pub fn add_kits(&mut self, kits: &[crate::model::Kit]) -> Result<(), String> {
+        for kit in kits {
+            if self.get(&kit.sku).is_some() {
+                return Err(format!(
+                    "inventory SKU `{}` has rows of its own and is declared as a kit: allot cannot tell which stock counts\n  help: remove its rows from the inventory (the kit's stock comes from its components), or remove the `kit` line",
+                    crate::diag::clip(&kit.sku)
+                ));
+            }
+            let comps: Option<Vec<(StockItem<'_>, u64)>> = kit
+                .parts
+                .iter()
+                .map(|(c, units)| self.get(c).map(|i| (i, *units)))
+                .collect();
+            let Some(comps) = comps else {
+                continue;
+            };
+            // Locations where every component has a row, in order.
+            let mut rows: Vec<(LocationId, u64)> = Vec::new();
+            if let Some((first, _)) = comps.first() {
+                for e in first.entries() {
+                    let l = e.location;
+                    if !comps
+                        .iter()
+                        .all(|(i, _)| i.entries().any(|x| x.location == l))
+                    {
+                        continue;
+                    }
+                    let kits = comps
+                        .iter()
+                        .map(|(i, units)| i.available_at(l) / (*units).max(1))
+                        .min()
+                        .unwrap_or(0);
+                    rows.push((l, kits));
+                }
+            }
+            let id = self.intern(&kit.sku);
+            for (l, n) in rows {
+                // One row per location of a new SKU, each at most a component's stock: no
+                // duplicate and no overflow can occur.
+                if self.add_entry(id, l, n, 0).is_err() {
+                    return Err(format!(
+                        "kit `{}`: its stock does not add up",
+                        crate::diag::clip(&kit.sku)
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// `add` for an interned SKU.
     pub fn add_entry(
         &mut self,

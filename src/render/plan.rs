@@ -175,6 +175,7 @@ fn policy_stub(plan: &PlanHeader) -> Policy {
         tests: Vec::new(),
         no_oversell: false,
         inventory: Default::default(),
+        kits: Vec::new(),
         on_missing: OnMissing::default(),
         on_fba: OnFba::default(),
         seller_span: Default::default(),

@@ -665,6 +665,13 @@ fn missing_skus(
             }
         }
     }
+    // A kit a component of which has no inventory row has no stock to count: it is missing
+    // (its rule's `on_missing` decides), never silently left out.
+    for k in &policy.kits {
+        if stock.get(&k.sku).is_none() && seen.insert(k.sku.clone()) {
+            out.push(k.sku.clone());
+        }
+    }
     let Some(current) = current else {
         return out;
     };

@@ -34,6 +34,7 @@ pub fn policy(marketplaces: &[&str], rules: Vec<Rule>) -> Policy {
         tests: vec![],
         no_oversell: false,
         inventory: Default::default(),
+        kits: Vec::new(),
         on_missing: OnMissing::Skip,
         on_fba: OnFba::Skip,
         seller_span: Span::default(),

@@ -60,7 +60,10 @@ pub fn run_test(policy: &Policy, case: &TestCase) -> TestResult {
         mismatches: Vec::new(),
         error: None,
     };
-    let stock = match Stock::from_tests(&case.stock) {
+    let stock = match Stock::from_tests(&case.stock).and_then(|mut s| {
+        s.add_kits(&policy.kits)?;
+        Ok(s)
+    }) {
         Ok(s) => s,
         Err(e) => {
             result.error = Some(e);

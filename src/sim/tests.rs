@@ -1921,3 +1921,52 @@ rule "r" {
         "{e}"
     );
 }
+
+/// Kits: as many as the scarcest component makes, per location where every component has a
+/// row; a kit with a component missing from the inventory is missing itself.
+#[test]
+fn a_kit_has_what_its_scarcest_component_makes() {
+    use crate::check::check_source;
+    let src = r#"policy "p"
+seller "A1PP0FEH11RW77"
+marketplaces US
+location a
+location b
+kit "GIFT-1" contains "MUG-1" 2, "CANDLE-1" 1
+kit "GIFT-2" contains "MUG-1" 1, "NOPE" 1
+rule "gifts" {
+  match sku "GIFT-*"
+  publish US
+}
+rule "rest" {
+  match any
+  skip
+}
+"#;
+    let policy = check_source(src).policy.expect("checks");
+    // Location a: mugs 7 → 3 kits, candles 5 → 5: 3. Location b: mugs 9 → 4, no candle row: no
+    // kits there. Total 3.
+    let mut st = stock(&[
+        ("MUG-1", 0, 7, 0),
+        ("CANDLE-1", 0, 5, 0),
+        ("MUG-1", 1, 9, 0),
+    ]);
+    st.add_kits(&policy.kits).unwrap();
+    let preview = super::run_with(&policy, &st, None, super::Options::default()).unwrap();
+    let q: Vec<(String, u64)> = preview
+        .changes
+        .iter()
+        .map(|c| (c.offer.seller_sku.clone(), c.offer.channels[0].quantity))
+        .collect();
+    assert_eq!(q, [("GIFT-1".to_string(), 3)]);
+    // GIFT-2 has a component missing from the inventory: missing, skipped (on_missing skip).
+    assert_eq!(preview.skipped.len(), 1);
+    assert_eq!(preview.skipped[0].inventory_sku, "GIFT-2");
+    // A kit SKU with rows of its own is refused.
+    let mut st = stock(&[("GIFT-1", 0, 1, 0), ("MUG-1", 0, 2, 0)]);
+    let e = st.add_kits(&policy.kits).unwrap_err();
+    assert!(
+        e.contains("has rows of its own and is declared as a kit"),
+        "{e}"
+    );
+}

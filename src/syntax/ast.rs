@@ -62,6 +62,11 @@ pub enum ItemKind {
     Guarantee(Ident),
     /// `inventory negative_as_zero, ignore_unknown_locations`: how the inventory is read.
     Inventory(Vec<Ident>),
+    /// `kit "GIFT-BOX" contains "MUG-1" 2, "CANDLE-LAV" 1`
+    Kit {
+        sku: Str,
+        parts: Vec<KitPart>,
+    },
     /// `on_missing skip|zero|error`: the policy-wide default, overridable per rule.
     OnMissing(Ident),
     /// `on_fba skip|error`: the policy-wide default, overridable per rule.
@@ -161,6 +166,14 @@ pub struct Target {
     pub from: Option<FromList>,
     /// `by location` or `by location { newark 60%, austin 40% }`
     pub by_location: Option<ByLocation>,
+    pub span: Span,
+}
+
+/// One component of a kit: an inventory SKU and the units of it in one kit.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct KitPart {
+    pub sku: Str,
+    pub units: Spanned<Amount>,
     pub span: Span,
 }
 

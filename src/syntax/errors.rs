@@ -299,6 +299,7 @@ fn expected_name(r: Rule) -> Option<(&'static str, String)> {
         ratio_opt => kw("ratio"),
         pack_opt => kw("pack"),
         column_ref => kw("column"),
+        kit_part => Some(("x", "a component SKU and its units (`\"MUG-1\" 2`)".into())),
         by_location | kw_by => kw("by location"),
         tags_opt => kw("tags"),
         split_part => Some(("x", "a location and its share (`newark 60%`)".into())),

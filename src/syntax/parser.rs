@@ -222,6 +222,11 @@ fn is_keyword(r: Rule) -> bool {
             | Rule::kw_on
             | Rule::kw_at
             | Rule::kw_unpublished
+            | Rule::kw_ratio
+            | Rule::kw_pack
+            | Rule::kw_column
+            | Rule::kw_kit
+            | Rule::kw_contains
     )
 }
 
@@ -352,6 +357,25 @@ impl Lower<'_> {
                     return None;
                 }
                 ItemKind::Inventory(v)
+            }
+            Rule::kit_item => {
+                let sku = self.string(it.next()?)?;
+                let mut parts = Vec::new();
+                for part in it.filter(|q| q.as_rule() == Rule::kit_part) {
+                    let pspan = self.span(&part);
+                    let mut pi = meaningful(part);
+                    let psku = self.string(pi.next()?)?;
+                    let units = self.amount(pi.next()?)?;
+                    parts.push(KitPart {
+                        sku: psku,
+                        units,
+                        span: pspan,
+                    });
+                }
+                if !self.list_guard(parts.len(), span) {
+                    return None;
+                }
+                ItemKind::Kit { sku, parts }
             }
             Rule::on_missing_item => ItemKind::OnMissing(self.ident(it.next()?)),
             Rule::on_fba_item => ItemKind::OnFba(self.ident(it.next()?)),
