@@ -10,7 +10,9 @@
 //! template keys, as inside one file). Their rules are taken to select a common inventory SKU
 //! unless that is provably impossible (`disjoint`): a reported conflict may be one the inventory
 //! never triggers, which is the safe side. Not looked for: two different inventory SKUs that
-//! render one seller SKU through different templates (`{sku}` of "A-DE" and `{sku}-DE` of "A").
+//! render one seller SKU through different templates (`{sku}` of "A-DE" and `{sku}-DE` of "A"),
+//! nor a column's value that equals another column's or another template's (`{column:x}`: the
+//! values are only known when simulated, which refuses a seller SKU written twice).
 
 use std::path::PathBuf;
 
@@ -198,8 +200,9 @@ fn other_writers(
 fn key_text(key: &[KeyPart]) -> String {
     key.iter()
         .map(|k| match k {
-            KeyPart::Lit(s) => s.as_str(),
-            KeyPart::Sku => "{sku}",
+            KeyPart::Lit(s) => s.clone(),
+            KeyPart::Sku => "{sku}".to_string(),
+            KeyPart::Column(c) => format!("{{column:{c}}}"),
         })
         .collect()
 }

@@ -39,9 +39,26 @@ pub fn parse(text: &str, span: Span) -> Result<SkuTemplate, Diagnostic> {
                 let part = match name.as_str() {
                     "sku" => TemplatePart::Sku,
                     "marketplace" => TemplatePart::Marketplace,
+                    _ if name.starts_with("column:") => {
+                        let col = name["column:".len()..].trim();
+                        if col.is_empty() {
+                            return Err(Diagnostic::error(
+                                BAD_TEMPLATE,
+                                format!("the placeholder `{{{name}}}` in the seller SKU template \"{text}\" names no inventory column"),
+                            )
+                            .at(span, "no column name")
+                            .help("write the inventory column whose value is the seller SKU, e.g. \"{column:amazon_sku}\""));
+                        }
+                        TemplatePart::Column(col.to_string())
+                    }
                     _ => {
                         let help = match did_you_mean(&name, PLACEHOLDERS) {
                             Some(s) => format!("did you mean `{{{s}}}`? The placeholders are `{{sku}}` (the inventory SKU) and `{{marketplace}}` (the marketplace code)"),
+                            // `{amazon_sku}`, `{sku_uk}`: an inventory column meant as the
+                            // seller SKU (a Linnworks-style mapping).
+                            None if looks_like_column(&name) => format!(
+                                "to take the seller SKU from the inventory column `{name}`, write `{{column:{name}}}`, e.g. `as \"{{column:{name}}}\"`; the other placeholders are `{{sku}}` (the inventory SKU) and `{{marketplace}}` (the marketplace code)"
+                            ),
                             None => "the placeholders are `{sku}` (the inventory SKU) and `{marketplace}` (the marketplace code)".to_string(),
                         };
                         return Err(Diagnostic::error(
@@ -79,7 +96,12 @@ pub fn parse(text: &str, span: Span) -> Result<SkuTemplate, Diagnostic> {
     if !lit.is_empty() {
         parts.push(TemplatePart::Lit(lit));
     }
-    if !parts.contains(&TemplatePart::Sku) {
+    // A column gives each SKU its own seller SKU as `{sku}` does (duplicates are refused when
+    // simulated, where the values are known).
+    if !parts
+        .iter()
+        .any(|p| matches!(p, TemplatePart::Sku | TemplatePart::Column(_)))
+    {
         return Err(Diagnostic::error(
             BAD_TEMPLATE,
             format!("the seller SKU template \"{text}\" does not contain `{{sku}}`"),
@@ -100,6 +122,13 @@ pub fn parse(text: &str, span: Span) -> Result<SkuTemplate, Diagnostic> {
     })
 }
 
+/// A name that reads as an inventory column holding seller SKUs (`amazon_sku`, `sku_uk`,
+/// `channel_sku`), as opposed to a mistyped placeholder.
+fn looks_like_column(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    lower != "sku" && lower.contains("sku")
+}
+
 /// The shortest seller SKU this template can render for `marketplace` (an inventory SKU has at
 /// least one character). An error if even that exceeds Amazon's limit.
 pub fn check_length(t: &SkuTemplate, marketplace: &str, span: Span) -> Result<(), Diagnostic> {
@@ -108,7 +137,7 @@ pub fn check_length(t: &SkuTemplate, marketplace: &str, span: Span) -> Result<()
         .iter()
         .map(|p| match p {
             TemplatePart::Lit(s) => s.chars().count(),
-            TemplatePart::Sku => 1,
+            TemplatePart::Sku | TemplatePart::Column(_) => 1,
             TemplatePart::Marketplace => marketplace.chars().count(),
         })
         .sum();
@@ -128,10 +157,18 @@ pub fn check_length(t: &SkuTemplate, marketplace: &str, span: Span) -> Result<()
 
 /// A template rendered for one marketplace with the inventory SKU left symbolic: two targets of
 /// one rule give the same seller SKU for every inventory SKU iff their keys are equal.
+///
+/// A column's value is symbolic too: equal keys (the same column, the same text around it) are
+/// the same seller SKU, exactly. Different keys are taken as different seller SKUs although a
+/// column's values are free text that may happen to equal another column's or another SKU's
+/// `{sku}`: refusing every policy with two columns in one region would refuse the usual
+/// `UK … "{column:sku_uk}", DE … "{column:sku_de}"`, and the values that do collide are refused
+/// when simulated (two inventory SKUs on one seller SKU, or one offer given two quantities).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum KeyPart {
     Lit(String),
     Sku,
+    Column(String),
 }
 
 pub fn key(t: &SkuTemplate, marketplace: &str) -> Vec<KeyPart> {
@@ -140,6 +177,10 @@ pub fn key(t: &SkuTemplate, marketplace: &str) -> Vec<KeyPart> {
         let piece = match p {
             TemplatePart::Sku => {
                 out.push(KeyPart::Sku);
+                continue;
+            }
+            TemplatePart::Column(c) => {
+                out.push(KeyPart::Column(c.clone()));
                 continue;
             }
             TemplatePart::Lit(s) => s.as_str(),

@@ -8,7 +8,7 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 use crate::model::{ChangeKind, ChannelQty, Hold, OfferChange, Percent, Policy, Summary};
-use crate::sim::{Exposure, Preview, Provenance, Skipped, Step, StepKind, Trace};
+use crate::sim::{Exposure, Preview, Provenance, Skipped, Step, StepKind, Trace, Unmapped};
 
 /// The JSON format's version (major.minor): a new major may change or remove fields.
 pub const FORMAT_VERSION: &str = "1.3";
@@ -440,6 +440,14 @@ pub fn table_after_rows<W: Write>(w: &mut W, m: &Measure, preview: &Preview) -> 
         )?;
         write_skipped(w, &preview.skipped, "  ")?;
     }
+    if !preview.unmapped.is_empty() {
+        writeln!(w)?;
+        writeln!(
+            w,
+            "No seller SKU (the inventory column is missing or blank; nothing is written there):"
+        )?;
+        write_unmapped(w, &preview.unmapped, "  ")?;
+    }
     if !preview.exposure.is_empty() {
         writeln!(w)?;
         writeln!(
@@ -580,6 +588,20 @@ fn write_skipped<W: Write>(w: &mut W, skipped: &[Skipped], indent: &str) -> io::
     }
     if skipped.len() > LIST_LIMIT {
         writeln!(w, "{indent}... and {} more", skipped.len() - LIST_LIMIT)?;
+    }
+    Ok(())
+}
+
+fn write_unmapped<W: Write>(w: &mut W, unmapped: &[Unmapped], indent: &str) -> io::Result<()> {
+    for u in unmapped.iter().take(LIST_LIMIT) {
+        writeln!(
+            w,
+            "{indent}{} on {}: no value in column `{}` (rule \"{}\")",
+            u.inventory_sku, u.marketplace, u.column, u.rule
+        )?;
+    }
+    if unmapped.len() > LIST_LIMIT {
+        writeln!(w, "{indent}... and {} more", unmapped.len() - LIST_LIMIT)?;
     }
     Ok(())
 }
@@ -774,6 +796,29 @@ pub fn markdown_of(preview: &Preview, rows: &MarkdownRows) -> String {
             out.push_str(&format!(
                 "- … and {} more\n",
                 preview.skipped.len() - LIST_LIMIT
+            ));
+        }
+        out.push_str("\n</details>\n");
+    }
+    if !preview.unmapped.is_empty() {
+        out.push_str(&format!(
+            "\n<details><summary>{} offer{} without a seller SKU (empty inventory column)</summary>\n\n",
+            preview.unmapped.len(),
+            if preview.unmapped.len() == 1 { "" } else { "s" }
+        ));
+        for u in preview.unmapped.iter().take(LIST_LIMIT) {
+            out.push_str(&format!(
+                "- `{}` on {}: no value in column `{}` (rule \"{}\")\n",
+                md_escape(&u.inventory_sku),
+                md_escape(&u.marketplace),
+                md_escape(&u.column),
+                md_escape(&u.rule)
+            ));
+        }
+        if preview.unmapped.len() > LIST_LIMIT {
+            out.push_str(&format!(
+                "- … and {} more\n",
+                preview.unmapped.len() - LIST_LIMIT
             ));
         }
         out.push_str("\n</details>\n");
