@@ -581,6 +581,30 @@ mod tests {
     }
 
     #[test]
+    fn one_column_in_two_files_conflicts_different_columns_do_not() {
+        // The same column in one region: the same seller SKU for every inventory SKU.
+        let same = [
+            policy_file("uk.allot", &eu("UK", "UK as \"{column:amazon_sku}\"", "any")),
+            policy_file("de.allot", &eu("DE", "DE as \"{column:amazon_sku}\"", "any")),
+        ];
+        let out = run(&same);
+        assert_eq!(out[0].len(), 1, "{:#?}", out[0]);
+        assert!(
+            out[0][0].message.contains("\"{column:amazon_sku}\""),
+            "{}",
+            out[0][0].message
+        );
+        // Values of different columns (or a column and `{sku}`) may meet or not: left to the
+        // simulation, which refuses one seller SKU written twice.
+        let different = [
+            policy_file("uk.allot", &eu("UK", "UK as \"{column:sku_uk}\"", "any")),
+            policy_file("de.allot", &eu("DE", "DE as \"{column:sku_de}\"", "any")),
+            policy_file("fr.allot", &eu("FR", "FR", "any")),
+        ];
+        assert!(run(&different).iter().all(Vec::is_empty));
+    }
+
+    #[test]
     fn two_files_writing_one_marketplace_conflict() {
         let files = [
             policy_file("a.allot", &eu("UK", "UK", "sku \"MUG-*\"")),

@@ -236,6 +236,41 @@ mod tests {
     }
 
     #[test]
+    fn a_column_placeholder_is_a_seller_sku_of_its_own() {
+        let t = parse("{column:sku_uk}", sp()).unwrap();
+        assert_eq!(t.parts, vec![TemplatePart::Column("sku_uk".into())]);
+        assert_eq!(key(&t, "UK"), vec![KeyPart::Column("sku_uk".into())]);
+        let t = parse("{column: base }-{marketplace}", sp()).unwrap();
+        assert_eq!(
+            key(&t, "UK"),
+            vec![KeyPart::Column("base".into()), KeyPart::Lit("-UK".into())]
+        );
+        // Two columns, or a column and `{sku}`, are different keys: not taken as one SKU.
+        let uk = key(&parse("{column:sku_uk}", sp()).unwrap(), "UK");
+        assert_ne!(uk, key(&parse("{column:sku_de}", sp()).unwrap(), "UK"));
+        assert_ne!(uk, key(&parse("{sku}", sp()).unwrap(), "UK"));
+        assert_eq!(parse("{column:}", sp()).unwrap_err().code, BAD_TEMPLATE);
+        // Counted as at least one character, like `{sku}`.
+        let t = parse(&format!("{}{{column:x}}", "X".repeat(39)), sp()).unwrap();
+        assert!(check_length(&t, "UK", sp()).is_ok());
+        let t = parse(&format!("{}{{column:x}}", "X".repeat(40)), sp()).unwrap();
+        assert!(check_length(&t, "UK", sp()).is_err());
+    }
+
+    #[test]
+    fn an_unknown_sku_like_placeholder_points_to_the_column_form() {
+        let e = parse("{amazon_sku}", sp()).unwrap_err();
+        let help = e.help.unwrap();
+        assert!(
+            help.contains("`{column:amazon_sku}`") && help.contains("as \"{column:amazon_sku}\""),
+            "{help}"
+        );
+        // A typo of a placeholder is still said as one.
+        let e = parse("{skuu}", sp()).unwrap_err();
+        assert!(e.help.unwrap().contains("did you mean `{sku}`"));
+    }
+
+    #[test]
     fn length_counts_fixed_text() {
         let t = parse(&format!("{}{{sku}}", "X".repeat(39)), sp()).unwrap();
         assert!(check_length(&t, "US", sp()).is_ok());
