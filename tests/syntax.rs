@@ -485,6 +485,7 @@ const RULE_LINES: &[&str] = &[
     "publish US as \"{sku}-US\" share 60% by location { newark 60%, a 40% }, CA by location",
     "publish UK as \"{sku}_UK\" from newark and a, DE as \"{sku}_DE\" ratio 2 from a",
     "publish US ratio 1, CA ratio 3 share 10%",
+    "publish UK as \"{column:sku_uk}\" share 60%,DE  as \"{column:sku_de}-{marketplace}\"",
     "default_channel 0",
     "on_missing error",
     "on_fba skip",
@@ -495,6 +496,7 @@ const RULE_LINES: &[&str] = &[
 const TEST_LINES: &[&str] = &[
     "stock \"A\" newark 8, a 9 reserved 1",
     "stock \"B\" tags \"x\", \"y\" brand = \"z\"",
+    "stock \"C\" sku_uk = \"OLD-1\"   a 2",
     "expect \"A-US\" on US = 3",
     "expect \"A\" on US at DEFAULT = 0",
     "expect \"A\" on CA unpublished",

@@ -57,7 +57,7 @@ pub fn parse(text: &str, span: Span) -> Result<SkuTemplate, Diagnostic> {
                             // `{amazon_sku}`, `{sku_uk}`: an inventory column meant as the
                             // seller SKU (a Linnworks-style mapping).
                             None if looks_like_column(&name) => format!(
-                                "to take the seller SKU from the inventory column `{name}`, write `{{column:{name}}}`, e.g. `as \"{{column:{name}}}\"`; the other placeholders are `{{sku}}` (the inventory SKU) and `{{marketplace}}` (the marketplace code)"
+                                "to read the seller SKU from the inventory column `{name}`, write \"{{column:{name}}}\"; the other placeholders are `{{sku}}` (the inventory SKU) and `{{marketplace}}` (the marketplace code)"
                             ),
                             None => "the placeholders are `{sku}` (the inventory SKU) and `{marketplace}` (the marketplace code)".to_string(),
                         };
@@ -262,7 +262,8 @@ mod tests {
         let e = parse("{amazon_sku}", sp()).unwrap_err();
         let help = e.help.unwrap();
         assert!(
-            help.contains("`{column:amazon_sku}`") && help.contains("as \"{column:amazon_sku}\""),
+            help.contains("inventory column `amazon_sku`")
+                && help.contains("write \"{column:amazon_sku}\""),
             "{help}"
         );
         // A typo of a placeholder is still said as one.

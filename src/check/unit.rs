@@ -156,7 +156,7 @@ fn an_unknown_placeholder_naming_a_sku_column_points_to_the_column_form() {
     );
     assert_eq!(codes(&c), ["allot::bad-template"]);
     let help = c.diagnostics[0].help.as_deref().unwrap_or("");
-    assert!(help.contains("write `{column:amazon_sku}`"), "{help}");
+    assert!(help.contains("write \"{column:amazon_sku}\""), "{help}");
 }
 
 #[test]
