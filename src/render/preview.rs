@@ -914,6 +914,9 @@ struct JsonPreview<'a> {
     #[serde(serialize_with = "ser_changes")]
     changes: (&'a Policy, &'a Preview),
     skipped: &'a [Skipped],
+    /// Targets without a seller SKU for a SKU (`{column:NAME}` empty): only when there are any.
+    #[serde(skip_serializing_if = "<[Unmapped]>::is_empty")]
+    unmapped: &'a [Unmapped],
     exposure: &'a [Exposure],
     warnings: &'a [String],
 }
@@ -1127,6 +1130,7 @@ fn json_doc<'a>(policy: &'a Policy, preview: &'a Preview) -> JsonPreview<'a> {
         current_source: preview.current_source.as_deref(),
         changes: (policy, preview),
         skipped: &preview.skipped,
+        unmapped: &preview.unmapped,
         exposure: &preview.exposure,
         warnings: &preview.warnings,
     }
