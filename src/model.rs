@@ -256,11 +256,19 @@ pub const MAX_SELLER_SKU_LEN: usize = 40;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TemplateError {
     Empty,
-    TooLong { sku: String, len: usize },
-    BadChar { sku: String, ch: char },
+    TooLong {
+        sku: String,
+        len: usize,
+    },
+    BadChar {
+        sku: String,
+        ch: char,
+    },
     /// A `{column:NAME}` placeholder and the SKU has no value (no such attribute, or blank):
     /// no seller SKU, so no offer (reported, never made up).
-    NoValue { column: String },
+    NoValue {
+        column: String,
+    },
 }
 
 impl std::fmt::Display for TemplateError {

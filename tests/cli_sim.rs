@@ -1090,11 +1090,15 @@ fn plan_and_explain_with_seller_skus_from_an_inventory_column() {
         .args(["plan", policy, "--inventory", inv])
         .assert()
         .code(0)
-        .stdout(predicate::str::contains("OLD-LISTING-7781  UK,DE         DEFAULT  - → 7"))
+        .stdout(predicate::str::contains(
+            "OLD-LISTING-7781  UK,DE         DEFAULT  - → 7",
+        ))
         .stdout(predicate::str::contains(
             "SKU124 on UK: no value in column `amazon_sku` (rule \"mapped\")",
         ))
-        .stdout(predicate::str::contains("SKU124 on DE: no value in column `amazon_sku`"));
+        .stdout(predicate::str::contains(
+            "SKU124 on DE: no value in column `amazon_sku`",
+        ));
     allot()
         .args(["explain", policy, "--inventory", inv, "OLD-LISTING-7781"])
         .assert()

@@ -584,8 +584,14 @@ mod tests {
     fn one_column_in_two_files_conflicts_different_columns_do_not() {
         // The same column in one region: the same seller SKU for every inventory SKU.
         let same = [
-            policy_file("uk.allot", &eu("UK", "UK as \"{column:amazon_sku}\"", "any")),
-            policy_file("de.allot", &eu("DE", "DE as \"{column:amazon_sku}\"", "any")),
+            policy_file(
+                "uk.allot",
+                &eu("UK", "UK as \"{column:amazon_sku}\"", "any"),
+            ),
+            policy_file(
+                "de.allot",
+                &eu("DE", "DE as \"{column:amazon_sku}\"", "any"),
+            ),
         ];
         let out = run(&same);
         assert_eq!(out[0].len(), 1, "{:#?}", out[0]);

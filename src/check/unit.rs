@@ -151,9 +151,8 @@ fn seller_skus_from_inventory_columns_lower_and_compare_by_column() {
 
 #[test]
 fn an_unknown_placeholder_naming_a_sku_column_points_to_the_column_form() {
-    let c = run(
-        "marketplaces UK\nrule \"r\" {\n  match any\n  publish UK as \"{amazon_sku}\"\n}\n",
-    );
+    let c =
+        run("marketplaces UK\nrule \"r\" {\n  match any\n  publish UK as \"{amazon_sku}\"\n}\n");
     assert_eq!(codes(&c), ["allot::bad-template"]);
     let help = c.diagnostics[0].help.as_deref().unwrap_or("");
     assert!(help.contains("write \"{column:amazon_sku}\""), "{help}");

@@ -285,7 +285,12 @@ impl<'p> Engine<'p> {
 
     /// The targets of rule `ri` that make no offer for this SKU because a column their
     /// template reads has no value: (marketplace code, column), in policy order.
-    pub fn unmapped(&self, ri: usize, sku: &str, item: Option<StockItem<'_>>) -> Vec<(String, String)> {
+    pub fn unmapped(
+        &self,
+        ri: usize,
+        sku: &str,
+        item: Option<StockItem<'_>>,
+    ) -> Vec<(String, String)> {
         let Action::Publish(p) = &self.policy.rules[ri].action else {
             return Vec::new();
         };
@@ -416,11 +421,9 @@ impl<'p> Engine<'p> {
                         inventory_sku: sku.to_string(),
                         rule: rule.name.clone(),
                         template: t.sku.source.clone(),
-                        column: t
-                            .sku
-                            .columns()
-                            .next()
-                            .map(|c| (c.to_string(), self.value(c, item).unwrap_or("").to_string())),
+                        column: t.sku.columns().next().map(|c| {
+                            Box::new((c.to_string(), self.value(c, item).unwrap_or("").to_string()))
+                        }),
                         reason: e.to_string(),
                     });
                     failed = true;

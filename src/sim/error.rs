@@ -16,8 +16,9 @@ pub enum SimProblem {
         inventory_sku: String,
         rule: String,
         template: String,
-        /// The first inventory column the template reads and the SKU's value there.
-        column: Option<(String, String)>,
+        /// The first inventory column the template reads and the SKU's value there (boxed:
+        /// every `SimProblem` result carries this variant's size).
+        column: Option<Box<(String, String)>>,
         reason: String,
     },
     /// Two inventory SKUs would write the same seller SKU in one region.
@@ -68,15 +69,15 @@ impl fmt::Display for SimProblem {
                 inventory_sku,
                 rule,
                 template,
-                column: Some((column, value)),
+                column: Some(cv),
                 reason,
             } => write!(
                 f,
                 "inventory SKU `{inventory_sku}` (rule \"{rule}\", template \"{template}\"): its value in inventory column `{column}` is \"{value}\": {reason}\n  help: fix the SKU's `{column}` value in the inventory (a seller SKU is 1 to {max} characters without control characters), or exclude the SKU with a rule above",
                 inventory_sku = crate::diag::clip(inventory_sku),
                 template = crate::diag::clip(template),
-                column = crate::diag::clip(column),
-                value = crate::diag::clip(value),
+                column = crate::diag::clip(&cv.0),
+                value = crate::diag::clip(&cv.1),
                 max = crate::model::MAX_SELLER_SKU_LEN
             ),
             SimProblem::BadSellerSku {

@@ -1865,8 +1865,8 @@ fn a_bad_column_value_is_an_error_naming_the_sku_column_and_value() {
     st.set_attr("SKU123", "sku_de", "DE-1").unwrap();
     let err = run(&pol, &st, None).unwrap_err();
     assert!(
-        matches!(&err.problems[0], SimProblem::BadSellerSku { inventory_sku, column: Some((c, v)), .. }
-            if inventory_sku == "SKU123" && c == "sku_uk" && *v == long),
+        matches!(&err.problems[0], SimProblem::BadSellerSku { inventory_sku, column: Some(cv), .. }
+            if inventory_sku == "SKU123" && cv.0 == "sku_uk" && cv.1 == long),
         "{err}"
     );
     let text = err.to_string();
@@ -1928,7 +1928,8 @@ fn explain_finds_the_inventory_sku_of_a_mapped_seller_sku() {
     // The trace says why there is no DE offer.
     let t = explain(&pol, &st, None, "SKU123", Options::default()).unwrap();
     assert!(
-        t.outcome.contains("none on DE: no value in inventory column `sku_de`"),
+        t.outcome
+            .contains("none on DE: no value in inventory column `sku_de`"),
         "{}",
         t.outcome
     );
