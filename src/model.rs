@@ -296,6 +296,22 @@ impl std::fmt::Display for TemplateError {
     }
 }
 
+impl TemplateError {
+    /// What is wrong, without repeating the seller SKU: for a message that already quotes it
+    /// (the value of an inventory column that is the whole seller SKU).
+    pub fn what(&self) -> String {
+        match self {
+            TemplateError::TooLong { len, .. } => {
+                format!("it is {len} characters; Amazon allows at most {MAX_SELLER_SKU_LEN}")
+            }
+            TemplateError::BadChar { ch, .. } => {
+                format!("it contains the control character {ch:?}")
+            }
+            TemplateError::Empty | TemplateError::NoValue { .. } => self.to_string(),
+        }
+    }
+}
+
 impl SkuTemplate {
     /// The identity template `{sku}`.
     pub fn identity() -> Self {

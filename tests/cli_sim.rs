@@ -1100,6 +1100,23 @@ fn plan_and_explain_with_seller_skus_from_an_inventory_column() {
             "SKU124 on DE: no value in column `amazon_sku`",
         ));
     allot()
+        .args(["plan", policy, "--inventory", inv, "--format", "markdown"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains(
+            "2 offers without a seller SKU (empty inventory column)",
+        ))
+        .stdout(predicate::str::contains(
+            "- `SKU124` on UK: no value in column `amazon_sku` (rule \"mapped\")",
+        ));
+    allot()
+        .args(["explain", policy, "--inventory", inv, "SKU124"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains(
+            "outcome: published: 0 offers; none on UK: no value in inventory column `amazon_sku`; none on DE",
+        ));
+    allot()
         .args(["explain", policy, "--inventory", inv, "OLD-LISTING-7781"])
         .assert()
         .code(0)

@@ -8,7 +8,7 @@ use crate::inventory::{Stock, StockItem};
 use crate::marketplaces::Region;
 use crate::model::{
     Action, Amount, ByLocation, ChannelQty, DEFAULT_CHANNEL, LocationId, OnMissing, Percent,
-    Policy, Publish, Round, Selector, Target, TemplateError,
+    Policy, Publish, Round, Selector, Target, TemplateError, TemplatePart,
 };
 
 /// One step of the order of operations and the value after it.
@@ -424,7 +424,12 @@ impl<'p> Engine<'p> {
                         column: t.sku.columns().next().map(|c| {
                             Box::new((c.to_string(), self.value(c, item).unwrap_or("").to_string()))
                         }),
-                        reason: e.to_string(),
+                        // A template that is one column: the message quotes the value already.
+                        reason: if matches!(t.sku.parts.as_slice(), [TemplatePart::Column(_)]) {
+                            e.what()
+                        } else {
+                            e.to_string()
+                        },
                     });
                     failed = true;
                     continue;
