@@ -196,8 +196,22 @@ pub fn key(t: &SkuTemplate, marketplace: &str) -> Vec<KeyPart> {
 }
 
 /// The template as written with a marketplace suffix, for "give each marketplace its own SKU".
+/// A seller SKU read from an inventory column names existing listings: a suffix would make new
+/// ones, so each marketplace gets its own column instead (`{column:amazon_sku_uk}`).
 pub fn suggest_own(t: &SkuTemplate, marketplace: &str) -> String {
-    format!("{}_{marketplace}", t.source)
+    if t.columns().next().is_none() {
+        return format!("{}_{marketplace}", t.source);
+    }
+    let suffix = marketplace.to_ascii_lowercase();
+    t.parts
+        .iter()
+        .map(|p| match p {
+            TemplatePart::Lit(s) => s.clone(),
+            TemplatePart::Sku => "{sku}".to_string(),
+            TemplatePart::Marketplace => "{marketplace}".to_string(),
+            TemplatePart::Column(c) => format!("{{column:{c}_{suffix}}}"),
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -255,6 +269,14 @@ mod tests {
         assert!(check_length(&t, "UK", sp()).is_ok());
         let t = parse(&format!("{}{{column:x}}", "X".repeat(40)), sp()).unwrap();
         assert!(check_length(&t, "UK", sp()).is_err());
+    }
+
+    #[test]
+    fn a_column_template_of_its_own_is_a_column_per_marketplace() {
+        let t = parse("{column:amazon_sku}-X", sp()).unwrap();
+        assert_eq!(suggest_own(&t, "UK"), "{column:amazon_sku_uk}-X");
+        let t = parse("{sku}-{marketplace}", sp()).unwrap();
+        assert_eq!(suggest_own(&t, "UK"), "{sku}-{marketplace}_UK");
     }
 
     #[test]
