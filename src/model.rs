@@ -272,6 +272,9 @@ pub enum TemplatePart {
     Sku,
     /// `{marketplace}`: the marketplace code, e.g. `UK`.
     Marketplace,
+    /// `{column:amazon_sku}`: the value of this inventory attribute column for the SKU (a
+    /// Linnworks-style mapping to seller SKUs that are not a function of the inventory SKU).
+    Column(String),
 }
 
 /// A seller SKU template such as `"{sku}-UK"`. Checked at parse time for unknown placeholders;
@@ -289,8 +292,19 @@ pub const MAX_SELLER_SKU_LEN: usize = 40;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TemplateError {
     Empty,
-    TooLong { sku: String, len: usize },
-    BadChar { sku: String, ch: char },
+    TooLong {
+        sku: String,
+        len: usize,
+    },
+    BadChar {
+        sku: String,
+        ch: char,
+    },
+    /// A `{column:NAME}` placeholder and the SKU has no value (no such attribute, or blank):
+    /// no seller SKU, so no offer (reported, never made up).
+    NoValue {
+        column: String,
+    },
 }
 
 impl std::fmt::Display for TemplateError {
@@ -309,6 +323,27 @@ impl std::fmt::Display for TemplateError {
                     sku = crate::diag::clip(sku)
                 )
             }
+            TemplateError::NoValue { column } => write!(
+                f,
+                "the inventory has no value in column `{column}` for this SKU",
+                column = crate::diag::clip(column)
+            ),
+        }
+    }
+}
+
+impl TemplateError {
+    /// What is wrong, without repeating the seller SKU: for a message that already quotes it
+    /// (the value of an inventory column that is the whole seller SKU).
+    pub fn what(&self) -> String {
+        match self {
+            TemplateError::TooLong { len, .. } => {
+                format!("it is {len} characters; Amazon allows at most {MAX_SELLER_SKU_LEN}")
+            }
+            TemplateError::BadChar { ch, .. } => {
+                format!("it contains the control character {ch:?}")
+            }
+            TemplateError::Empty | TemplateError::NoValue { .. } => self.to_string(),
         }
     }
 }
@@ -331,14 +366,38 @@ impl SkuTemplate {
         self.parts.contains(&TemplatePart::Marketplace)
     }
 
+    /// The inventory columns the template reads (`{column:NAME}`), in order.
+    pub fn columns(&self) -> impl Iterator<Item = &str> {
+        self.parts.iter().filter_map(|p| match p {
+            TemplatePart::Column(c) => Some(c.as_str()),
+            _ => None,
+        })
+    }
+
     /// Render for one inventory SKU and marketplace; checks the result is a valid seller SKU.
+    /// A template reading an inventory column has no value here: use [`Self::render_with`].
     pub fn render(&self, sku: &str, marketplace: &str) -> Result<String, TemplateError> {
+        self.render_with(sku, marketplace, |_| None)
+    }
+
+    /// [`Self::render`] with `value(column)`, the SKU's value of an inventory column. A missing
+    /// or blank value is `NoValue`: the SKU has no seller SKU there.
+    pub fn render_with<'v>(
+        &self,
+        sku: &str,
+        marketplace: &str,
+        value: impl Fn(&str) -> Option<&'v str>,
+    ) -> Result<String, TemplateError> {
         let mut out = String::with_capacity(sku.len() + 8);
         for p in &self.parts {
             match p {
                 TemplatePart::Lit(s) => out.push_str(s),
                 TemplatePart::Sku => out.push_str(sku),
                 TemplatePart::Marketplace => out.push_str(marketplace),
+                TemplatePart::Column(c) => match value(c) {
+                    Some(v) if !v.trim().is_empty() => out.push_str(v),
+                    _ => return Err(TemplateError::NoValue { column: c.clone() }),
+                },
             }
         }
         check_seller_sku(&out)?;

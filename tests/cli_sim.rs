@@ -1063,3 +1063,77 @@ fn the_inventory_line_reads_an_untidy_inventory_and_says_so_in_the_preview() {
         "{text}"
     );
 }
+
+/// A Linnworks-style inventory mapping: the seller SKU of each inventory SKU is its
+/// `amazon_sku` column, one shared offer for UK and DE (one European unified account).
+const MAPPED_POLICY: &str = r#"policy "mapped"
+seller "A2EXAMPLE0SELLER"
+marketplaces UK, DE
+location leeds
+rule "mapped" {
+  match   any
+  publish UK as "{column:amazon_sku}", DE as "{column:amazon_sku}"
+}
+"#;
+
+#[test]
+fn plan_and_explain_with_seller_skus_from_an_inventory_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = write(dir.path(), "mapped.allot", MAPPED_POLICY);
+    let inv = write(
+        dir.path(),
+        "inventory.csv",
+        "sku,location,on_hand,reserved,amazon_sku\nSKU123,leeds,7,0,OLD-LISTING-7781\nSKU124,leeds,3,0,\n",
+    );
+    let (policy, inv) = (policy.to_str().unwrap(), inv.to_str().unwrap());
+    allot()
+        .args(["plan", policy, "--inventory", inv])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains(
+            "OLD-LISTING-7781  UK,DE         DEFAULT  - → 7",
+        ))
+        .stdout(predicate::str::contains(
+            "SKU124 on UK: no value in column `amazon_sku` (rule \"mapped\")",
+        ))
+        .stdout(predicate::str::contains(
+            "SKU124 on DE: no value in column `amazon_sku`",
+        ));
+    allot()
+        .args(["plan", policy, "--inventory", inv, "--format", "markdown"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains(
+            "2 offers without a seller SKU (empty inventory column)",
+        ))
+        .stdout(predicate::str::contains(
+            "- `SKU124` on UK: no value in column `amazon_sku` (rule \"mapped\")",
+        ));
+    allot()
+        .args(["explain", policy, "--inventory", inv, "SKU124"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains(
+            "outcome: published: 0 offers; none on UK: no value in inventory column `amazon_sku`; none on DE",
+        ));
+    allot()
+        .args(["explain", policy, "--inventory", inv, "OLD-LISTING-7781"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains(
+            "seller SKU OLD-LISTING-7781 comes from inventory SKU SKU123 (rule \"mapped\", UK as \"{column:amazon_sku}\")",
+        ));
+    // Two inventory SKUs mapped to one seller SKU: refused, naming the column.
+    let dup = write(
+        dir.path(),
+        "dup.csv",
+        "sku,location,on_hand,reserved,amazon_sku\nSKU123,leeds,7,0,OLD-LISTING-7781\nSKU124,leeds,3,0,OLD-LISTING-7781\n",
+    );
+    allot()
+        .args(["plan", policy, "--inventory", dup.to_str().unwrap()])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains(
+            "inventory SKUs `SKU123` and `SKU124` both publish seller SKU `OLD-LISTING-7781` in EU (read from inventory column `amazon_sku`)",
+        ));
+}

@@ -490,6 +490,7 @@ const RULE_LINES: &[&str] = &[
     "publish UK as \"{sku}_UK\" from newark and a, DE as \"{sku}_DE\" ratio 2 from a",
     "publish US ratio 1, CA ratio 3 share 10%",
     "publish US, US as \"{sku}-6PK\" pack 6 share 50% from a",
+    "publish UK as \"{column:sku_uk}\" share 60%,DE  as \"{column:sku_de}-{marketplace}\"",
     "default_channel 0",
     "on_missing error",
     "on_fba skip",
@@ -500,6 +501,7 @@ const RULE_LINES: &[&str] = &[
 const TEST_LINES: &[&str] = &[
     "stock \"A\" newark 8, a 9 reserved 1",
     "stock \"B\" tags \"x\", \"y\" brand = \"z\"",
+    "stock \"C\" sku_uk = \"OLD-1\"   a 2",
     "expect \"A-US\" on US = 3",
     "expect \"A\" on US at DEFAULT = 0",
     "expect \"A\" on CA unpublished",

@@ -10,7 +10,9 @@
 //! template keys, as inside one file). Their rules are taken to select a common inventory SKU
 //! unless that is provably impossible (`disjoint`): a reported conflict may be one the inventory
 //! never triggers, which is the safe side. Not looked for: two different inventory SKUs that
-//! render one seller SKU through different templates (`{sku}` of "A-DE" and `{sku}-DE` of "A").
+//! render one seller SKU through different templates (`{sku}` of "A-DE" and `{sku}-DE` of "A"),
+//! nor a column's value that equals another column's or another template's (`{column:x}`: the
+//! values are only known when simulated, which refuses a seller SKU written twice).
 
 use std::path::PathBuf;
 
@@ -198,8 +200,9 @@ fn other_writers(
 fn key_text(key: &[KeyPart]) -> String {
     key.iter()
         .map(|k| match k {
-            KeyPart::Lit(s) => s.as_str(),
-            KeyPart::Sku => "{sku}",
+            KeyPart::Lit(s) => s.clone(),
+            KeyPart::Sku => "{sku}".to_string(),
+            KeyPart::Column(c) => format!("{{column:{c}}}"),
         })
         .collect()
 }
@@ -575,6 +578,36 @@ mod tests {
             policy_file("uk.allot", &eu("UK", "UK", "any")),
         ];
         assert!(run(&same).iter().all(Vec::is_empty));
+    }
+
+    #[test]
+    fn one_column_in_two_files_conflicts_different_columns_do_not() {
+        // The same column in one region: the same seller SKU for every inventory SKU.
+        let same = [
+            policy_file(
+                "uk.allot",
+                &eu("UK", "UK as \"{column:amazon_sku}\"", "any"),
+            ),
+            policy_file(
+                "de.allot",
+                &eu("DE", "DE as \"{column:amazon_sku}\"", "any"),
+            ),
+        ];
+        let out = run(&same);
+        assert_eq!(out[0].len(), 1, "{:#?}", out[0]);
+        assert!(
+            out[0][0].message.contains("\"{column:amazon_sku}\""),
+            "{}",
+            out[0][0].message
+        );
+        // Values of different columns (or a column and `{sku}`) may meet or not: left to the
+        // simulation, which refuses one seller SKU written twice.
+        let different = [
+            policy_file("uk.allot", &eu("UK", "UK as \"{column:sku_uk}\"", "any")),
+            policy_file("de.allot", &eu("DE", "DE as \"{column:sku_de}\"", "any")),
+            policy_file("fr.allot", &eu("FR", "FR", "any")),
+        ];
+        assert!(run(&different).iter().all(Vec::is_empty));
     }
 
     #[test]

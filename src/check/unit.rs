@@ -121,6 +121,44 @@ fn marketplace_placeholder_makes_skus_distinct() {
 }
 
 #[test]
+fn seller_skus_from_inventory_columns_lower_and_compare_by_column() {
+    let c = run(
+        "marketplaces UK, DE\nrule \"r\" {\n  match any\n  publish UK as \"{column:sku_uk}\", DE as \"{column:sku_de}-{marketplace}\" share 40%\n}\n",
+    );
+    // Different columns: separate offers (the oversell warning), never a shared-SKU error.
+    assert_eq!(codes(&c), ["allot::oversell"]);
+    let p = c.policy.unwrap();
+    let Action::Publish(r) = &p.rules[0].action else {
+        panic!()
+    };
+    assert_eq!(r.targets[0].sku.columns().collect::<Vec<_>>(), ["sku_uk"]);
+    assert_eq!(
+        r.targets[1]
+            .sku
+            .render_with("SKU123", "DE", |c| (c == "sku_de").then_some("OLD-7781")),
+        Ok("OLD-7781-DE".to_string())
+    );
+    // One column on two marketplaces of a region is one seller SKU: one quantity.
+    let c = run(
+        "marketplaces UK, DE\nrule \"r\" {\n  match any\n  publish UK as \"{column:amazon_sku}\", DE as \"{column:amazon_sku}\" share 40%\n}\n",
+    );
+    assert_eq!(codes(&c), ["allot::unified-conflict"]);
+    let c = run(
+        "marketplaces UK, DE\nrule \"r\" {\n  match any\n  publish UK as \"{column:amazon_sku}\", DE as \"{column:amazon_sku}\"\n}\n",
+    );
+    assert!(c.diagnostics.is_empty(), "{:#?}", c.diagnostics);
+}
+
+#[test]
+fn an_unknown_placeholder_naming_a_sku_column_points_to_the_column_form() {
+    let c =
+        run("marketplaces UK\nrule \"r\" {\n  match any\n  publish UK as \"{amazon_sku}\"\n}\n");
+    assert_eq!(codes(&c), ["allot::bad-template"]);
+    let help = c.diagnostics[0].help.as_deref().unwrap_or("");
+    assert!(help.contains("write \"{column:amazon_sku}\""), "{help}");
+}
+
+#[test]
 fn by_location_difference_is_a_unified_conflict() {
     let c = run(
         "marketplaces US, CA\nlocation n supply_source \"S\"\nrule \"r\" {\n  match any\n  publish US by location, CA\n  default_channel 0\n}\n",

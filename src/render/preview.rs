@@ -8,7 +8,7 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 use crate::model::{ChangeKind, ChannelQty, Hold, OfferChange, Percent, Policy, Summary};
-use crate::sim::{Exposure, Preview, Provenance, Skipped, Step, StepKind, Trace};
+use crate::sim::{Exposure, Preview, Provenance, Skipped, Step, StepKind, Trace, Unmapped};
 
 /// The JSON format's version (major.minor): a new major may change or remove fields.
 pub const FORMAT_VERSION: &str = "1.3";
@@ -441,6 +441,14 @@ pub fn table_after_rows<W: Write>(w: &mut W, m: &Measure, preview: &Preview) -> 
         )?;
         write_skipped(w, &preview.skipped, "  ")?;
     }
+    if !preview.unmapped.is_empty() {
+        writeln!(w)?;
+        writeln!(
+            w,
+            "No seller SKU (the inventory column is missing or blank; nothing is written there):"
+        )?;
+        write_unmapped(w, &preview.unmapped, "  ")?;
+    }
     if !preview.exposure.is_empty() {
         writeln!(w)?;
         writeln!(
@@ -581,6 +589,20 @@ fn write_skipped<W: Write>(w: &mut W, skipped: &[Skipped], indent: &str) -> io::
     }
     if skipped.len() > LIST_LIMIT {
         writeln!(w, "{indent}... and {} more", skipped.len() - LIST_LIMIT)?;
+    }
+    Ok(())
+}
+
+fn write_unmapped<W: Write>(w: &mut W, unmapped: &[Unmapped], indent: &str) -> io::Result<()> {
+    for u in unmapped.iter().take(LIST_LIMIT) {
+        writeln!(
+            w,
+            "{indent}{} on {}: no value in column `{}` (rule \"{}\")",
+            u.inventory_sku, u.marketplace, u.column, u.rule
+        )?;
+    }
+    if unmapped.len() > LIST_LIMIT {
+        writeln!(w, "{indent}... and {} more", unmapped.len() - LIST_LIMIT)?;
     }
     Ok(())
 }
@@ -779,6 +801,29 @@ pub fn markdown_of(preview: &Preview, rows: &MarkdownRows) -> String {
         }
         out.push_str("\n</details>\n");
     }
+    if !preview.unmapped.is_empty() {
+        out.push_str(&format!(
+            "\n<details><summary>{} offer{} without a seller SKU (empty inventory column)</summary>\n\n",
+            preview.unmapped.len(),
+            if preview.unmapped.len() == 1 { "" } else { "s" }
+        ));
+        for u in preview.unmapped.iter().take(LIST_LIMIT) {
+            out.push_str(&format!(
+                "- `{}` on {}: no value in column `{}` (rule \"{}\")\n",
+                md_escape(&u.inventory_sku),
+                md_escape(&u.marketplace),
+                md_escape(&u.column),
+                md_escape(&u.rule)
+            ));
+        }
+        if preview.unmapped.len() > LIST_LIMIT {
+            out.push_str(&format!(
+                "- … and {} more\n",
+                preview.unmapped.len() - LIST_LIMIT
+            ));
+        }
+        out.push_str("\n</details>\n");
+    }
     if !preview.exposure.is_empty() {
         out.push_str("\n<details><summary>Oversell exposure</summary>\n\n| inventory SKU | published | available | exposure |\n|---|---:|---:|---:|\n");
         for e in top_exposure(&preview.exposure) {
@@ -870,6 +915,9 @@ struct JsonPreview<'a> {
     #[serde(serialize_with = "ser_changes")]
     changes: (&'a Policy, &'a Preview),
     skipped: &'a [Skipped],
+    /// Targets without a seller SKU for a SKU (`{column:NAME}` empty): only when there are any.
+    #[serde(skip_serializing_if = "<[Unmapped]>::is_empty")]
+    unmapped: &'a [Unmapped],
     exposure: &'a [Exposure],
     warnings: &'a [String],
 }
@@ -1083,6 +1131,7 @@ fn json_doc<'a>(policy: &'a Policy, preview: &'a Preview) -> JsonPreview<'a> {
         current_source: preview.current_source.as_deref(),
         changes: (policy, preview),
         skipped: &preview.skipped,
+        unmapped: &preview.unmapped,
         exposure: &preview.exposure,
         warnings: &preview.warnings,
     }

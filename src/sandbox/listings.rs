@@ -757,7 +757,8 @@ pub fn check_sku(sku: &str) -> Result<(), Outcome> {
     use crate::model::{MAX_SELLER_SKU_LEN, TemplateError};
     crate::model::check_seller_sku(sku).map_err(|e| {
         let why = match e {
-            TemplateError::Empty => "it is empty".to_string(),
+            // `check_seller_sku` never says NoValue (a template's column, not a SKU's rule).
+            TemplateError::Empty | TemplateError::NoValue { .. } => "it is empty".to_string(),
             TemplateError::TooLong { len, .. } => format!("it is {len} characters long"),
             TemplateError::BadChar { ch, .. } => {
                 format!("it contains the control character U+{:04X}", ch as u32)

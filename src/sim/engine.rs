@@ -8,7 +8,7 @@ use crate::inventory::{Stock, StockItem};
 use crate::marketplaces::Region;
 use crate::model::{
     Action, Amount, ByLocation, ChannelQty, DEFAULT_CHANNEL, LocationId, OnMissing, Percent,
-    Policy, Publish, Round, Selector, Target,
+    Policy, Publish, Round, Selector, Target, TemplateError, TemplatePart,
 };
 
 /// One step of the order of operations and the value after it.
@@ -231,6 +231,9 @@ pub struct Produced {
 pub struct Engine<'p> {
     pub policy: &'p Policy,
     rules: Vec<CRule>,
+    /// Every inventory column a seller SKU template reads (`{column:NAME}`), with its
+    /// attribute id in the inventory (None: no SKU has it).
+    columns: Vec<(String, Option<u32>)>,
     /// Record each offer's steps (`Produced::steps`); off when no one prints them.
     pub keep_steps: bool,
     /// The steps of the offer being made when they are not kept: reused, never reallocated.
@@ -301,12 +304,64 @@ impl<'p> Engine<'p> {
                 }
             })
             .collect();
+        let mut columns: Vec<(String, Option<u32>)> = Vec::new();
+        for r in &policy.rules {
+            if let Action::Publish(p) = &r.action {
+                for c in p.targets.iter().flat_map(|t| t.sku.columns()) {
+                    if !columns.iter().any(|(n, _)| n == c) {
+                        columns.push((c.to_string(), stock.find_attr(c)));
+                    }
+                }
+            }
+        }
         Engine {
             policy,
             rules,
+            columns,
             keep_steps: true,
             scratch: std::cell::Cell::default(),
         }
+    }
+
+    /// A SKU's value in an inventory column a template reads.
+    fn value<'i>(&self, column: &str, item: Option<StockItem<'i>>) -> Option<&'i str> {
+        let id = self.columns.iter().find(|(n, _)| n == column)?.1?;
+        item?.attrs().find(|&(a, _)| a == id).map(|(_, v)| v)
+    }
+
+    /// A target's seller SKU for one inventory SKU (its columns' values from the SKU's
+    /// inventory row). `NoValue`: the SKU has no seller SKU there, so no offer.
+    pub fn seller_sku(
+        &self,
+        t: &Target,
+        sku: &str,
+        item: Option<StockItem<'_>>,
+    ) -> Result<String, TemplateError> {
+        let code = &self.policy.marketplaces[t.marketplace].code;
+        t.sku.render_with(sku, code, |c| self.value(c, item))
+    }
+
+    /// The targets of rule `ri` that make no offer for this SKU because a column their
+    /// template reads has no value: (marketplace code, column), in policy order.
+    pub fn unmapped(
+        &self,
+        ri: usize,
+        sku: &str,
+        item: Option<StockItem<'_>>,
+    ) -> Vec<(String, String)> {
+        let Action::Publish(p) = &self.policy.rules[ri].action else {
+            return Vec::new();
+        };
+        p.targets
+            .iter()
+            .filter(|t| t.sku.columns().next().is_some())
+            .filter_map(|t| match self.seller_sku(t, sku, item) {
+                Err(TemplateError::NoValue { column }) => {
+                    Some((self.policy.marketplaces[t.marketplace].code.clone(), column))
+                }
+                _ => None,
+            })
+            .collect()
     }
 
     /// The first rule whose selector matches.
@@ -490,14 +545,24 @@ impl<'p> Engine<'p> {
                 failed = true;
                 continue;
             };
-            let seller_sku = match t.sku.render(sku, &mkt.code) {
+            let seller_sku = match self.seller_sku(t, sku, item) {
                 Ok(s) => s,
+                // No seller SKU for this SKU here: no offer, listed by the run (`unmapped`).
+                Err(TemplateError::NoValue { .. }) => continue,
                 Err(e) => {
                     problems.push(SimProblem::BadSellerSku {
                         inventory_sku: sku.to_string(),
                         rule: rule.name.clone(),
                         template: t.sku.source.clone(),
-                        reason: e.to_string(),
+                        column: t.sku.columns().next().map(|c| {
+                            Box::new((c.to_string(), self.value(c, item).unwrap_or("").to_string()))
+                        }),
+                        // A template that is one column: the message quotes the value already.
+                        reason: if matches!(t.sku.parts.as_slice(), [TemplatePart::Column(_)]) {
+                            e.what()
+                        } else {
+                            e.to_string()
+                        },
                     });
                     failed = true;
                     continue;

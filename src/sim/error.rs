@@ -16,6 +16,9 @@ pub enum SimProblem {
         inventory_sku: String,
         rule: String,
         template: String,
+        /// The first inventory column the template reads and the SKU's value there (boxed:
+        /// every `SimProblem` result carries this variant's size).
+        column: Option<Box<(String, String)>>,
         reason: String,
     },
     /// Two inventory SKUs would write the same seller SKU in one region.
@@ -24,6 +27,8 @@ pub enum SimProblem {
         region: Region,
         first: String,
         second: String,
+        /// The inventory column the seller SKU was read from (`{column:NAME}`), if any.
+        column: Option<String>,
     },
     /// One rule gives one seller SKU different quantities in two marketplaces of a region.
     SharedSkuConflict {
@@ -67,6 +72,22 @@ impl fmt::Display for SimProblem {
                 inventory_sku,
                 rule,
                 template,
+                column: Some(cv),
+                reason,
+            } => write!(
+                f,
+                "inventory SKU `{inventory_sku}` (rule \"{rule}\", template \"{template}\"): its value in inventory column `{column}` is \"{value}\": {reason}\n  help: fix the SKU's `{column}` value in the inventory (a seller SKU is 1 to {max} characters without control characters), or exclude the SKU with a rule above",
+                inventory_sku = crate::diag::clip(inventory_sku),
+                template = crate::diag::clip(template),
+                column = crate::diag::clip(&cv.0),
+                value = crate::diag::clip(&cv.1),
+                max = crate::model::MAX_SELLER_SKU_LEN
+            ),
+            SimProblem::BadSellerSku {
+                inventory_sku,
+                rule,
+                template,
+                column: None,
                 reason,
             } => write!(
                 f,
@@ -79,6 +100,21 @@ impl fmt::Display for SimProblem {
                 region,
                 first,
                 second,
+                column: Some(column),
+            } => write!(
+                f,
+                "inventory SKUs `{first}` and `{second}` both publish seller SKU `{seller_sku}` in {region} (read from inventory column `{column}`); Amazon keeps one quantity per seller SKU, so one would overwrite the other\n  help: give each inventory SKU its own value in column `{column}`, or skip one of the SKUs",
+                seller_sku = crate::diag::clip(seller_sku),
+                first = crate::diag::clip(first),
+                second = crate::diag::clip(second),
+                column = crate::diag::clip(column)
+            ),
+            SimProblem::DuplicateSellerSku {
+                seller_sku,
+                region,
+                first,
+                second,
+                column: None,
             } => write!(
                 f,
                 "inventory SKUs `{first}` and `{second}` both publish seller SKU `{seller_sku}` in {region}; Amazon keeps one quantity per seller SKU, so one would overwrite the other\n  help: give the rules different templates (e.g. `as \"{{sku}}-B\"`) or skip one of the SKUs",

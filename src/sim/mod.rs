@@ -82,6 +82,17 @@ pub struct Skipped {
     pub reason: &'static str,
 }
 
+/// A target that made no offer for an inventory SKU because its seller SKU comes from an
+/// inventory column (`{column:NAME}`) and the SKU has no value there (no such column, or blank).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Unmapped {
+    pub inventory_sku: String,
+    pub rule: String,
+    /// The target's marketplace code.
+    pub marketplace: String,
+    pub column: String,
+}
+
 /// Units that could be sold beyond the stock behind them, for one inventory SKU.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Exposure {
@@ -103,6 +114,9 @@ pub struct Preview {
     pub provenance: Vec<Provenance>,
     /// SKUs skipped for missing stock.
     pub skipped: Vec<Skipped>,
+    /// Targets without a seller SKU for a SKU (an empty inventory column), in run order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unmapped: Vec<Unmapped>,
     /// Inventory SKUs whose exposure is above 0 (only the largest, largest first, when the run
     /// was told so: `Options::exposure_kept`).
     pub exposure: Vec<Exposure>,
@@ -547,6 +561,18 @@ fn add_exposure(total: u64, more: u64) -> Result<u64, SimProblem> {
     })
 }
 
+/// The inventory column an offer's seller SKU was read from, if its target reads one.
+fn column_of(policy: &Policy, p: &Produced) -> Option<String> {
+    let Action::Publish(publish) = &policy.rules.get(p.rule)?.action else {
+        return None;
+    };
+    publish
+        .targets
+        .iter()
+        .filter(|t| p.marketplaces.contains(&t.marketplace))
+        .find_map(|t| t.sku.columns().next().map(str::to_string))
+}
+
 /// Literal SKUs named in `match sku` lists (not under `not`).
 fn literal_skus(sel: &Selector, out: &mut Vec<String>) {
     match sel {
@@ -559,9 +585,10 @@ fn literal_skus(sel: &Selector, out: &mut Vec<String>) {
 }
 
 /// The inventory SKU a seller SKU would come from through a template for one marketplace.
+/// None for a template reading an inventory column: its SKU is found by value (`by_column`).
 fn invert<'s>(parts: &[TemplatePart], marketplace: &str, seller_sku: &'s str) -> Option<&'s str> {
     let n = parts.iter().filter(|p| **p == TemplatePart::Sku).count();
-    if n == 0 {
+    if n == 0 || parts.iter().any(|p| matches!(p, TemplatePart::Column(_))) {
         return None;
     }
     let fixed: usize = parts
@@ -569,7 +596,7 @@ fn invert<'s>(parts: &[TemplatePart], marketplace: &str, seller_sku: &'s str) ->
         .map(|p| match p {
             TemplatePart::Lit(s) => s.len(),
             TemplatePart::Marketplace => marketplace.len(),
-            TemplatePart::Sku => 0,
+            TemplatePart::Sku | TemplatePart::Column(_) => 0,
         })
         .sum();
     let rest = seller_sku.len().checked_sub(fixed)?;
@@ -583,6 +610,7 @@ fn invert<'s>(parts: &[TemplatePart], marketplace: &str, seller_sku: &'s str) ->
             TemplatePart::Lit(s) => at += s.len(),
             TemplatePart::Marketplace => at += marketplace.len(),
             TemplatePart::Sku => return seller_sku.get(at..at + len),
+            TemplatePart::Column(_) => return None,
         }
     }
     None
@@ -608,7 +636,7 @@ pub fn seller_sku_source(
     seller_sku: &str,
 ) -> Option<SellerSkuSource> {
     let engine = Engine::new(policy, stock);
-    inversions(policy, seller_sku)
+    inversions(policy, &engine, stock, seller_sku)
         .find(|(ri, _, cand)| engine.decide(cand, stock.get(cand)) == Some(*ri))
         .map(|(ri, t, cand)| SellerSkuSource {
             seller_sku: seller_sku.to_string(),
@@ -621,14 +649,29 @@ pub fn seller_sku_source(
 
 /// Every (rule index, target, inventory SKU) whose template renders `seller_sku` from that
 /// inventory SKU, in rule order; whether the rule really decides for it is the caller's test.
+/// A template reading an inventory column cannot be inverted: its SKUs are the inventory SKUs
+/// whose values render `seller_sku` (a scan of the inventory, as `explain` does once).
 fn inversions<'p>(
     policy: &'p Policy,
+    engine: &'p Engine<'p>,
+    stock: &'p Stock,
     seller_sku: &'p str,
 ) -> impl Iterator<Item = (usize, &'p crate::model::Target, String)> + 'p {
-    targets(policy).filter_map(move |(ri, t)| {
+    targets(policy).flat_map(move |(ri, t)| {
         let code = &policy.marketplaces[t.marketplace].code;
-        let cand = invert(&t.sku.parts, code, seller_sku)?;
-        (t.sku.render(cand, code).as_deref() == Ok(seller_sku)).then(|| (ri, t, cand.to_string()))
+        let found: Vec<String> = if t.sku.columns().next().is_some() {
+            stock
+                .items()
+                .filter(|i| engine.seller_sku(t, i.sku(), Some(*i)).as_deref() == Ok(seller_sku))
+                .map(|i| i.sku().to_string())
+                .collect()
+        } else {
+            invert(&t.sku.parts, code, seller_sku)
+                .filter(|cand| t.sku.render(cand, code).as_deref() == Ok(seller_sku))
+                .map(|cand| vec![cand.to_string()])
+                .unwrap_or_default()
+        };
+        found.into_iter().map(move |cand| (ri, t, cand))
     })
 }
 
@@ -972,6 +1015,14 @@ impl<'a> Runner<'a> {
                 }
                 Decision::Failed(_) => {}
                 Decision::Published(ri) => {
+                    for (marketplace, column) in self.engine.unmapped(ri, sku, item) {
+                        preview.unmapped.push(Unmapped {
+                            inventory_sku: sku.to_string(),
+                            rule: policy.rules[ri].name.clone(),
+                            marketplace,
+                            column,
+                        });
+                    }
                     for p in self.scratch.drain(..) {
                         owners.push(owner_key(p.region, &p.seller_sku));
                         let (change, prov) = finish(
@@ -1062,6 +1113,7 @@ impl Merged {
             Err(p) => self.problems.push(p),
         }
         to.skipped.extend(from.skipped);
+        to.unmapped.extend(from.unmapped);
         to.exposure.extend(from.exposure);
         trim_exposure(&mut to.exposure, opts);
         to.exposed += from.exposed;
@@ -1087,7 +1139,7 @@ impl Merged {
         let engine = &runner.engine;
         if let Some(dups) = repeated(owners) {
             // Rare: look at the strings of the offers whose keys repeat, in run order.
-            let mut first: HashMap<(Region, String), usize> = HashMap::new();
+            let mut first: HashMap<(Region, String), (usize, Option<String>)> = HashMap::new();
             let mut out = Vec::new();
             let mut ignored = Problems::default();
             let total = runner.stock.len() + runner.missing.len();
@@ -1100,17 +1152,19 @@ impl Merged {
                     if !dups.contains(&owner_key(p.region, &p.seller_sku)) {
                         continue;
                     }
+                    let column = column_of(runner.policy, &p);
                     match first.entry((p.region, p.seller_sku)) {
                         std::collections::hash_map::Entry::Vacant(v) => {
-                            v.insert(seq);
+                            v.insert((seq, column));
                         }
                         std::collections::hash_map::Entry::Occupied(o) => {
-                            let ((region, seller_sku), prev) = (o.key().clone(), *o.get());
+                            let ((region, seller_sku), (prev, col)) = (o.key().clone(), o.get());
                             problems.push(SimProblem::DuplicateSellerSku {
                                 seller_sku,
                                 region,
-                                first: runner.nth(prev).0.to_string(),
+                                first: runner.nth(*prev).0.to_string(),
                                 second: sku.to_string(),
+                                column: column.or_else(|| col.clone()),
                             });
                         }
                     }
@@ -1235,6 +1289,7 @@ pub fn merge(parts: Vec<(Policy, Preview)>) -> Result<(Policy, Preview), SimErro
         preview.changes.append(&mut pv.changes);
         preview.provenance.append(&mut pv.provenance);
         preview.skipped.append(&mut pv.skipped);
+        preview.unmapped.append(&mut pv.unmapped);
         preview.exposure.append(&mut pv.exposure);
         preview.exposed += pv.exposed;
         preview
@@ -1356,7 +1411,20 @@ pub fn explain(
         Decision::MissingSkipped(_) => {
             "skipped: the SKU has no inventory row (on_missing skip): no write".to_string()
         }
-        Decision::Published(_) | Decision::Failed(_) => format!(
+        Decision::Published(ri) => {
+            let mut s = format!(
+                "published: {} offer{}",
+                produced.len(),
+                if produced.len() == 1 { "" } else { "s" }
+            );
+            for (code, column) in engine.unmapped(ri, sku, item) {
+                s.push_str(&format!(
+                    "; none on {code}: no value in inventory column `{column}`"
+                ));
+            }
+            s
+        }
+        Decision::Failed(_) => format!(
             "published: {} offer{}",
             produced.len(),
             if produced.len() == 1 { "" } else { "s" }

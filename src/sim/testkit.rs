@@ -74,6 +74,12 @@ pub fn template(src: &str) -> SkuTemplate {
         } else if let Some(r) = rest.strip_prefix("{marketplace}") {
             parts.push(TemplatePart::Marketplace);
             rest = r;
+        } else if let Some((name, r)) = rest
+            .strip_prefix("{column:")
+            .and_then(|r| r.split_once('}'))
+        {
+            parts.push(TemplatePart::Column(name.to_string()));
+            rest = r;
         } else {
             let end = rest[1..].find('{').map_or(rest.len(), |i| i + 1);
             parts.push(TemplatePart::Lit(rest[..end].to_string()));

@@ -1970,3 +1970,147 @@ rule "rest" {
         "{e}"
     );
 }
+
+/// UK and DE (one region) with seller SKUs from the inventory columns `sku_uk` and `sku_de`,
+/// DE at half.
+fn mapped_policy() -> Policy {
+    let p = Publish {
+        targets: vec![
+            target(0, "{column:sku_uk}", 10_000),
+            target(1, "{column:sku_de}", 5_000),
+        ],
+        ..publish()
+    };
+    policy(&["UK", "DE"], vec![rule("mapped", Selector::Any, p)])
+}
+
+#[test]
+fn a_seller_sku_from_an_inventory_column_is_the_skus_value() {
+    let pol = mapped_policy();
+    let mut st = stock(&[("SKU123", NEWARK, 10, 0)]);
+    st.set_attr("SKU123", "sku_uk", "OLD-LISTING-7781").unwrap();
+    st.set_attr("SKU123", "sku_de", "DE-7781").unwrap();
+    let pre = run(&pol, &st, None).unwrap();
+    let offers: Vec<(&str, u64)> = pre
+        .changes
+        .iter()
+        .map(|c| (c.offer.seller_sku.as_str(), c.offer.channels[0].quantity))
+        .collect();
+    assert_eq!(offers, [("OLD-LISTING-7781", 10), ("DE-7781", 5)]);
+    assert!(pre.unmapped.is_empty());
+}
+
+#[test]
+fn a_sku_without_a_value_gets_no_offer_there_and_is_listed() {
+    let pol = mapped_policy();
+    let mut st = stock(&[("SKU123", NEWARK, 10, 0), ("SKU124", NEWARK, 4, 0)]);
+    st.set_attr("SKU123", "sku_uk", "OLD-LISTING-7781").unwrap();
+    // Blank is no value: never a made-up (or empty) seller SKU.
+    st.set_attr("SKU123", "sku_de", "  ").unwrap();
+    let pre = run(&pol, &st, None).unwrap();
+    let skus: Vec<&str> = pre
+        .changes
+        .iter()
+        .map(|c| c.offer.seller_sku.as_str())
+        .collect();
+    assert_eq!(skus, ["OLD-LISTING-7781"]);
+    let unmapped: Vec<(&str, &str, &str, &str)> = pre
+        .unmapped
+        .iter()
+        .map(|u| {
+            (
+                u.inventory_sku.as_str(),
+                u.marketplace.as_str(),
+                u.column.as_str(),
+                u.rule.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        unmapped,
+        [
+            ("SKU123", "DE", "sku_de", "mapped"),
+            ("SKU124", "UK", "sku_uk", "mapped"),
+            ("SKU124", "DE", "sku_de", "mapped"),
+        ]
+    );
+}
+
+#[test]
+fn a_bad_column_value_is_an_error_naming_the_sku_column_and_value() {
+    let pol = mapped_policy();
+    let mut st = stock(&[("SKU123", NEWARK, 10, 0)]);
+    let long = "L".repeat(41);
+    st.set_attr("SKU123", "sku_uk", &long).unwrap();
+    st.set_attr("SKU123", "sku_de", "DE-1").unwrap();
+    let err = run(&pol, &st, None).unwrap_err();
+    assert!(
+        matches!(&err.problems[0], SimProblem::BadSellerSku { inventory_sku, column: Some(cv), .. }
+            if inventory_sku == "SKU123" && cv.0 == "sku_uk" && cv.1 == long),
+        "{err}"
+    );
+    let text = err.to_string();
+    assert!(
+        text.contains("`SKU123`") && text.contains("column `sku_uk`") && text.contains("41"),
+        "{text}"
+    );
+}
+
+#[test]
+fn two_skus_with_one_column_value_is_an_error_naming_the_column() {
+    let pol = mapped_policy();
+    let mut st = stock(&[("SKU123", NEWARK, 10, 0), ("SKU124", NEWARK, 4, 0)]);
+    for sku in ["SKU123", "SKU124"] {
+        st.set_attr(sku, "sku_uk", "OLD-LISTING-7781").unwrap();
+    }
+    let err = run(&pol, &st, None).unwrap_err();
+    assert!(
+        matches!(&err.problems[0], SimProblem::DuplicateSellerSku { seller_sku, first, second, column: Some(c), .. }
+            if seller_sku == "OLD-LISTING-7781" && first == "SKU123" && second == "SKU124" && c == "sku_uk"),
+        "{err}"
+    );
+    assert!(err.to_string().contains("column `sku_uk`"), "{err}");
+}
+
+#[test]
+fn two_columns_with_one_value_in_a_region_are_one_offer_or_refused() {
+    // Different columns are different seller SKUs to the checker; when their values meet, the
+    // engine sees one offer and refuses it if the quantities differ.
+    let pol = mapped_policy();
+    let mut st = stock(&[("SKU123", NEWARK, 10, 0)]);
+    st.set_attr("SKU123", "sku_uk", "SAME").unwrap();
+    st.set_attr("SKU123", "sku_de", "SAME").unwrap();
+    let err = run(&pol, &st, None).unwrap_err();
+    assert!(
+        matches!(&err.problems[0], SimProblem::SharedSkuConflict { seller_sku, .. } if seller_sku == "SAME"),
+        "{err}"
+    );
+}
+
+#[test]
+fn explain_finds_the_inventory_sku_of_a_mapped_seller_sku() {
+    let pol = mapped_policy();
+    let mut st = stock(&[("SKU123", NEWARK, 10, 0), ("SKU124", NEWARK, 4, 0)]);
+    st.set_attr("SKU123", "sku_uk", "OLD-LISTING-7781").unwrap();
+    st.set_attr("SKU124", "sku_de", "OLD-DE-9").unwrap();
+    let src = seller_sku_source(&pol, &st, "OLD-DE-9").unwrap();
+    assert_eq!(
+        (
+            src.inventory_sku.as_str(),
+            src.marketplace.as_str(),
+            src.template.as_str()
+        ),
+        ("SKU124", "DE", "{column:sku_de}")
+    );
+    let src = seller_sku_source(&pol, &st, "OLD-LISTING-7781").unwrap();
+    assert_eq!(src.inventory_sku, "SKU123");
+    assert!(seller_sku_source(&pol, &st, "SKU123").is_none());
+    // The trace says why there is no DE offer.
+    let t = explain(&pol, &st, None, "SKU123", Options::default()).unwrap();
+    assert!(
+        t.outcome
+            .contains("none on DE: no value in inventory column `sku_de`"),
+        "{}",
+        t.outcome
+    );
+}
