@@ -91,7 +91,7 @@ fn plan_json_is_versioned_and_has_provenance() {
         .stdout
         .clone();
     let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
-    assert_eq!(v["format_version"], "1.3");
+    assert_eq!(v["format_version"], "1.4");
     assert_eq!(v["summary"]["offers_zeroed"], 1);
     assert_eq!(v["summary"]["skus_skipped_missing"], 2);
     let candle = v["changes"]

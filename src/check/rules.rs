@@ -39,6 +39,9 @@ pub(crate) struct RuleInfo<'a> {
     pub default_channel: Option<Span>,
     /// A `default_channel` line was written (even a refused one).
     pub default_channel_written: bool,
+    /// `handling_time N` and `restock_date "…"`: every target's, unless it gives its own.
+    pub handling_time: Option<u32>,
+    pub restock_date: Option<String>,
 }
 
 pub(crate) struct TargetInfo {
@@ -56,6 +59,10 @@ pub(crate) struct TargetInfo {
     pub ratio: Option<(u64, Span)>,
     /// The exact split this target's ratio takes part in (set once every target is known).
     pub ratio_part: Option<model::RatioPart>,
+    /// Its handling time and restock date: its own, else the rule's.
+    pub availability: model::Availability,
+    /// The target gives a `handling_time` or `restock_date` of its own.
+    pub own_availability: bool,
     pub span: Span,
 }
 
@@ -87,6 +94,7 @@ impl RuleInfo<'_> {
                         by_location: t.by_location,
                         stock_from: t.stock_from,
                         ratio: t.ratio_part,
+                        availability: t.availability,
                         span: t.span,
                     })
                 })
@@ -129,6 +137,8 @@ fn stmt_name(k: &StmtKind) -> &'static str {
         StmtKind::OnMissing(_) => "on_missing",
         StmtKind::OnFba(_) => "on_fba",
         StmtKind::Skip => "skip",
+        StmtKind::HandlingTime(_) => "handling_time",
+        StmtKind::RestockDate(_) => "restock_date",
     }
 }
 
@@ -237,6 +247,8 @@ impl Checker {
             on_fba: None,
             default_channel: None,
             default_channel_written: false,
+            handling_time: None,
+            restock_date: None,
         };
         let mut seen: Vec<(&'static str, Span)> = Vec::new();
         // Statements that shape a stock-derived quantity (for the `quantity` and `skip` checks).
@@ -364,6 +376,14 @@ impl Checker {
                     info.on_fba = self.on_fba_value(v);
                 }
                 StmtKind::Skip => info.skip = Some(stmt.keyword),
+                StmtKind::HandlingTime(a) => {
+                    others.push((name, stmt.span));
+                    info.handling_time = self.handling_time(a);
+                }
+                StmtKind::RestockDate(s) => {
+                    others.push((name, stmt.span));
+                    info.restock_date = self.restock_date(s);
+                }
             }
         }
 
@@ -533,6 +553,52 @@ impl Checker {
         info
     }
 
+    /// `handling_time N`: whole days, at most Amazon's maximum.
+    fn handling_time(&mut self, a: &Spanned<Written>) -> Option<u32> {
+        let n = self.units(a, "handling_time", |p| {
+            format!(
+                "a handling time is a whole number of days: did you mean `handling_time {}`?",
+                p.trim_end_matches('%')
+            )
+        })?;
+        match u32::try_from(n) {
+            Ok(n) if n <= model::MAX_HANDLING_DAYS => Some(n),
+            _ => {
+                self.push(
+                    Diagnostic::error(
+                        PERCENT_RANGE,
+                        format!(
+                            "`handling_time {n}` is above Amazon's maximum of {} days",
+                            model::MAX_HANDLING_DAYS
+                        ),
+                    )
+                    .at(a.span, "more than 30 days")
+                    .help("Amazon takes a handling time from 0 to 30 days; for stock that comes back later, publish 0 with a `restock_date`"),
+                );
+                None
+            }
+        }
+    }
+
+    /// `restock_date "2027-01-15"`: a calendar date, as Amazon takes it.
+    fn restock_date(&mut self, s: &ast::Str) -> Option<String> {
+        if model::is_iso_date(&s.node) {
+            return Some(s.node.clone());
+        }
+        self.push(
+            Diagnostic::error(
+                TYPE_MISMATCH,
+                format!(
+                    "`restock_date` takes a date written YYYY-MM-DD, not {:?}",
+                    crate::diag::clip(&s.node)
+                ),
+            )
+            .at(s.span, "not a date")
+            .help("write the year, month and day with dashes, e.g. `restock_date \"2027-01-15\"` (a real calendar day: no month 13, no 30 February)"),
+        );
+        None
+    }
+
     fn selector(&mut self, sel: &ast::Selector) -> Option<Selector> {
         match &sel.kind {
             SelectorKind::Any => Some(Selector::Any),
@@ -654,6 +720,20 @@ impl Checker {
                 );
                 continue;
             }
+            let handling = match &t.handling_time {
+                None => info.handling_time,
+                Some(a) => match self.handling_time(a) {
+                    Some(n) => Some(n),
+                    None => continue,
+                },
+            };
+            let restock = match &t.restock_date {
+                None => info.restock_date.clone(),
+                Some(s) => match self.restock_date(s) {
+                    Some(d) => Some(d),
+                    None => continue,
+                },
+            };
             info.targets.push(TargetInfo {
                 marketplace: mk,
                 code,
@@ -664,6 +744,11 @@ impl Checker {
                 stock_from,
                 ratio,
                 ratio_part: None,
+                availability: model::Availability {
+                    lead_time_to_ship_max_days: handling,
+                    restock_date: restock,
+                },
+                own_availability: t.handling_time.is_some() || t.restock_date.is_some(),
                 span: t.span,
             });
         }

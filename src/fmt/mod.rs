@@ -528,6 +528,8 @@ fn stmt_keyword(k: &StmtKind) -> &'static str {
         StmtKind::OnMissing(_) => "on_missing",
         StmtKind::OnFba(_) => "on_fba",
         StmtKind::Skip => "skip",
+        StmtKind::HandlingTime(_) => "handling_time",
+        StmtKind::RestockDate(_) => "restock_date",
     }
 }
 
@@ -550,7 +552,9 @@ fn stmt(w: &mut W<'_>, k: &StmtKind, width: usize) {
         | StmtKind::Share(a)
         | StmtKind::Threshold(a)
         | StmtKind::Cap(a)
-        | StmtKind::DefaultChannel(a) => w.push(&amount(a.node)),
+        | StmtKind::DefaultChannel(a)
+        | StmtKind::HandlingTime(a) => w.push(&amount(a.node)),
+        StmtKind::RestockDate(s) => w.push(&string(s)),
         StmtKind::Quantity { amount: a, once } => {
             w.push(&amount(a.node));
             if *once {
@@ -614,6 +618,12 @@ fn target(w: &mut W<'_>, t: &Target) {
     if let Some(f) = &t.from {
         let names: Vec<&str> = f.locations.iter().map(|n| n.node.as_str()).collect();
         w.push(&format!(" from {}", names.join(" and ")));
+    }
+    if let Some(a) = &t.handling_time {
+        w.push(&format!(" handling_time {}", amount(a.node)));
+    }
+    if let Some(s) = &t.restock_date {
+        w.push(&format!(" restock_date {}", string(s)));
     }
     if let Some(b) = &t.by_location {
         w.push(" by location");

@@ -9,10 +9,7 @@ const DE: &str = "A1PA6795UKMFR9";
 const US: &str = "ATVPDKIKX0DER";
 
 fn ch(channel: &str, quantity: u64) -> ChannelQty {
-    ChannelQty {
-        channel: channel.into(),
-        quantity,
-    }
+    ChannelQty::new(channel.into(), quantity)
 }
 
 fn change(sku: &str, region: Region, ids: &[&str], channels: Vec<ChannelQty>) -> OfferChange {

@@ -582,10 +582,7 @@ mod tests {
     use crate::plan::{BuildOptions, EmitChoice, InputFile, Inputs};
 
     fn ch(c: &str, q: u64) -> ChannelQty {
-        ChannelQty {
-            channel: c.into(),
-            quantity: q,
-        }
+        ChannelQty::new(c.into(), q)
     }
 
     fn plan_with(

@@ -347,10 +347,7 @@ fn qtys(entries: &[FaEntry]) -> Vec<ChannelQty> {
     entries
         .iter()
         .filter_map(|e| {
-            e.quantity.map(|q| ChannelQty {
-                channel: e.channel.clone(),
-                quantity: q,
-            })
+            e.quantity.map(|q| ChannelQty::new(e.channel.clone(), q))
         })
         .collect()
 }

@@ -93,6 +93,7 @@ pub fn target(m: MarketplaceId, sku: &str, share: u32) -> Target {
         stock_from: None,
         ratio: None,
         by_location: None,
+        availability: Default::default(),
         span: Span::default(),
     }
 }
