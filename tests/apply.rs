@@ -51,10 +51,10 @@ fn fixture(n: usize, emit: EmitChoice, age: Duration) -> Fixture {
     std::fs::write(&inventory, "sku,location,on_hand,reserved\nX,newark,1,0\n").unwrap();
     let changes: Vec<OfferChange> = (0..n)
         .map(|i| {
-            let mut channels = vec![ChannelQty::new("DEFAULT".into(), (i as u64 * 7) % 23)];
+            let mut channels = vec![ChannelQty::new("DEFAULT", (i as u64 * 7) % 23)];
             if i % 5 == 0 {
                 channels[0].quantity = 0;
-                channels.push(ChannelQty::new("353e4e48-6301-4d50-990e-43a86e8787a3".into(), i as u64 + 1));
+                channels.push(ChannelQty::new("353e4e48-6301-4d50-990e-43a86e8787a3", i as u64 + 1));
             }
             let (marketplaces, marketplace_ids) = if i % 3 == 0 {
                 (vec!["US".into(), "CA".into()], vec![US.into(), CA.into()])
@@ -998,7 +998,7 @@ fn fba_offers_and_unlisted_skus_are_never_written() {
             region: Region::NA,
             marketplaces: vec!["US".into()].into(),
             marketplace_ids: vec![US.into()].into(),
-            channels: vec![ChannelQty::new("DEFAULT".into(), 40)],
+            channels: vec![ChannelQty::new("DEFAULT", 40)],
             inventory_sku: "FBA-1".into(),
             rule: "blind".into(),
         },

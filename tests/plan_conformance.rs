@@ -215,7 +215,7 @@ fn assert_feed_conforms(m: &Models, doc: &FeedDocument) {
 // Representative offers
 
 fn ch(channel: &str, quantity: u64) -> ChannelQty {
-    ChannelQty::new(channel.into(), quantity)
+    ChannelQty::new(channel, quantity)
 }
 
 fn offer(

@@ -261,7 +261,7 @@ mod tests {
     }
 
     fn default_qty(q: u64) -> Vec<ChannelQty> {
-        vec![ChannelQty::new("DEFAULT".into(), q)]
+        vec![ChannelQty::new("DEFAULT", q)]
     }
 
     /// Seed 002: UK 10, DE 20, FR 30 sent for one shared SKU, in that order: 30 everywhere.
@@ -293,8 +293,8 @@ mod tests {
     fn delete_channels_and_delist_keep_the_shared_quantity() {
         let mut m = AmazonModel::new();
         let both = vec![
-            ChannelQty::new("DEFAULT".into(), 3),
-            ChannelQty::new("newark".into(), 4),
+            ChannelQty::new("DEFAULT", 3),
+            ChannelQty::new("newark", 4),
         ];
         m.write(key("S"), "UK", &both, PatchOp::Merge);
         m.write(key("S"), "DE", &[], PatchOp::Merge);
@@ -312,8 +312,8 @@ mod tests {
     fn merge_keeps_other_channels_replace_drops_them() {
         let mut m = AmazonModel::new();
         let both = vec![
-            ChannelQty::new("DEFAULT".into(), 0),
-            ChannelQty::new("newark".into(), 4),
+            ChannelQty::new("DEFAULT", 0),
+            ChannelQty::new("newark", 4),
         ];
         m.write(key("S"), "US", &both, PatchOp::Merge);
         m.write(key("S"), "US", &default_qty(7), PatchOp::Merge);
@@ -335,7 +335,7 @@ mod tests {
         assert!(m.get(&key("F")).unwrap().is_fba());
         assert!(!m.get(&key("F")).unwrap().shows_two_offers());
         m.write(key("F"), "US", &default_qty(40), PatchOp::Replace);
-        let amazon_40 = [ChannelQty::new("AMAZON_NA".into(), 40)];
+        let amazon_40 = [ChannelQty::new("AMAZON_NA", 40)];
         m.write(key("F"), "US", &amazon_40, PatchOp::Merge);
         m.delete_channels(&key("F"), &["AMAZON_NA".to_string()]);
         let l = m.get(&key("F")).unwrap();

@@ -9,7 +9,7 @@ const DE: &str = "A1PA6795UKMFR9";
 const US: &str = "ATVPDKIKX0DER";
 
 fn ch(channel: &str, quantity: u64) -> ChannelQty {
-    ChannelQty::new(channel.into(), quantity)
+    ChannelQty::new(channel, quantity)
 }
 
 fn change(sku: &str, region: Region, ids: &[&str], channels: Vec<ChannelQty>) -> OfferChange {

@@ -582,7 +582,7 @@ mod tests {
     use crate::plan::{BuildOptions, EmitChoice, InputFile, Inputs};
 
     fn ch(c: &str, q: u64) -> ChannelQty {
-        ChannelQty::new(c.into(), q)
+        ChannelQty::new(c, q)
     }
 
     fn plan_with(
