@@ -131,8 +131,8 @@ fn unified<'r>(c: &mut Checker, r: &'r RuleInfo) -> Vec<Offer<'r>> {
                         join_and(&codes)
                     ),
                 )
-                .at(t.span, format!("differs from {}", first.code));
-                for x in &g.targets {
+                .at(t.span, format!("{}: {}", t.code, availability_text(&t.availability)));
+                for x in g.targets.iter().filter(|x| !std::ptr::eq(*x, t)) {
                     d = d.also(x.span, format!("{}: {}", x.code, availability_text(&x.availability)));
                 }
                 let fixed: Vec<String> = r

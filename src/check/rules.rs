@@ -555,12 +555,28 @@ impl Checker {
 
     /// `handling_time N`: whole days, at most Amazon's maximum.
     fn handling_time(&mut self, a: &Spanned<Written>) -> Option<u32> {
-        let n = self.units(a, "handling_time", |p| {
-            format!(
-                "a handling time is a whole number of days: did you mean `handling_time {}`?",
-                p.trim_end_matches('%')
-            )
-        })?;
+        let n = match a.node {
+            Written::Units(n) => n,
+            Written::Percent(p) => {
+                // `2%` is most likely `2`; `2.5%` has no whole-day reading to suggest.
+                let hint = if p % 100 == 0 {
+                    format!("did you mean `handling_time {}`? A", p / 100)
+                } else {
+                    "a".to_string()
+                };
+                self.push(
+                    Diagnostic::error(
+                        TYPE_MISMATCH,
+                        "`handling_time` takes a whole number of days, not a percent",
+                    )
+                    .at(a.span, "a percent")
+                    .help(format!(
+                        "{hint} handling time is the days between an order and its dispatch, 0 to 30: `handling_time 2`"
+                    )),
+                );
+                return None;
+            }
+        };
         match u32::try_from(n) {
             Ok(n) if n <= model::MAX_HANDLING_DAYS => Some(n),
             _ => {

@@ -859,8 +859,11 @@ fn handling_time_is_whole_days_up_to_amazons_30() {
     assert_eq!(codes(&c), ["allot::type-mismatch"]);
     assert_eq!(
         c.diagnostics[0].help.as_deref(),
-        Some("a handling time is a whole number of days: did you mean `handling_time 2`?")
+        Some("did you mean `handling_time 2`? A handling time is the days between an order and its dispatch, 0 to 30: `handling_time 2`")
     );
+    let c = run(&body("2.5%"));
+    assert_eq!(codes(&c), ["allot::type-mismatch"]);
+    assert!(c.diagnostics[0].help.as_deref().unwrap().starts_with("a handling time"));
     // On a target too.
     let c = run("marketplaces US\nrule \"r\" {\n  match any\n  publish US handling_time 45\n}\n");
     assert_eq!(codes(&c), ["allot::percent-range"]);

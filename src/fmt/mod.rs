@@ -727,6 +727,17 @@ mod tests {
         assert_eq!(format(&out).unwrap(), out);
     }
 
+    #[test]
+    fn handling_time_and_restock_date_print_canonically() {
+        let src = "rule \"r\" {\n  match any\n  handling_time   2  # Linnworks dispatch\n restock_date    \"2027-01-15\"\n  publish US  by location  restock_date \"2027-02-01\"   handling_time 3 , CA\n}\n";
+        let out = format(src).unwrap();
+        assert_eq!(
+            out,
+            "rule \"r\" {\n  match   any\n  handling_time 2                       # Linnworks dispatch\n  restock_date \"2027-01-15\"\n  publish US handling_time 3 restock_date \"2027-02-01\" by location, CA\n}\n"
+        );
+        assert_eq!(format(&out).unwrap(), out);
+    }
+
     /// A file just under the size limit whose layout grows it past the limit is refused with
     /// the size error, not reported as an internal error (benches/gen-policy.sh 9000 found it).
     #[test]
