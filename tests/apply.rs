@@ -54,7 +54,10 @@ fn fixture(n: usize, emit: EmitChoice, age: Duration) -> Fixture {
             let mut channels = vec![ChannelQty::new("DEFAULT", (i as u64 * 7) % 23)];
             if i % 5 == 0 {
                 channels[0].quantity = 0;
-                channels.push(ChannelQty::new("353e4e48-6301-4d50-990e-43a86e8787a3", i as u64 + 1));
+                channels.push(ChannelQty::new(
+                    "353e4e48-6301-4d50-990e-43a86e8787a3",
+                    i as u64 + 1,
+                ));
             }
             let (marketplaces, marketplace_ids) = if i % 3 == 0 {
                 (vec!["US".into(), "CA".into()], vec![US.into(), CA.into()])

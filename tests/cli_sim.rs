@@ -1102,10 +1102,7 @@ rule "rest" {
     let table = allot().args(base).output().unwrap();
     let text = String::from_utf8(table.stdout).unwrap();
     // Same quantity, but the handling time is not known from Amazon: written.
-    assert!(
-        text.contains("DEFAULT  10 → 10 (ships in 2 d)  "),
-        "{text}"
-    );
+    assert!(text.contains("DEFAULT  10 → 10 (ships in 2 d)  "), "{text}");
     assert!(
         text.contains("6 → 10 (ships in 5 d, restock 2027-01-15)"),
         "{text}"

@@ -292,10 +292,7 @@ mod tests {
     #[test]
     fn delete_channels_and_delist_keep_the_shared_quantity() {
         let mut m = AmazonModel::new();
-        let both = vec![
-            ChannelQty::new("DEFAULT", 3),
-            ChannelQty::new("newark", 4),
-        ];
+        let both = vec![ChannelQty::new("DEFAULT", 3), ChannelQty::new("newark", 4)];
         m.write(key("S"), "UK", &both, PatchOp::Merge);
         m.write(key("S"), "DE", &[], PatchOp::Merge);
         m.delete_channels(&key("S"), &["newark".to_string()]);
@@ -311,10 +308,7 @@ mod tests {
     #[test]
     fn merge_keeps_other_channels_replace_drops_them() {
         let mut m = AmazonModel::new();
-        let both = vec![
-            ChannelQty::new("DEFAULT", 0),
-            ChannelQty::new("newark", 4),
-        ];
+        let both = vec![ChannelQty::new("DEFAULT", 0), ChannelQty::new("newark", 4)];
         m.write(key("S"), "US", &both, PatchOp::Merge);
         m.write(key("S"), "US", &default_qty(7), PatchOp::Merge);
         assert_eq!(m.get(&key("S")).unwrap().channels.len(), 2);

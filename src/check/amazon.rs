@@ -123,7 +123,11 @@ fn unified<'r>(c: &mut Checker, r: &'r RuleInfo) -> Vec<Offer<'r>> {
                 .find(|t| t.availability != first.availability)
             {
                 let codes: Vec<String> = g.targets.iter().map(|t| t.code.clone()).collect();
-                let sku_src = first.sku.as_ref().map(|s| s.source.clone()).unwrap_or_default();
+                let sku_src = first
+                    .sku
+                    .as_ref()
+                    .map(|s| s.source.clone())
+                    .unwrap_or_default();
                 let mut d = Diagnostic::error(
                     UNIFIED_CONFLICT,
                     format!(
@@ -133,7 +137,10 @@ fn unified<'r>(c: &mut Checker, r: &'r RuleInfo) -> Vec<Offer<'r>> {
                 )
                 .at(t.span, format!("{}: {}", t.code, availability_text(&t.availability)));
                 for x in g.targets.iter().filter(|x| !std::ptr::eq(*x, t)) {
-                    d = d.also(x.span, format!("{}: {}", x.code, availability_text(&x.availability)));
+                    d = d.also(
+                        x.span,
+                        format!("{}: {}", x.code, availability_text(&x.availability)),
+                    );
                 }
                 let fixed: Vec<String> = r
                     .targets

@@ -1303,10 +1303,19 @@ fn handling_time_and_restock_date_are_sent_exactly_when_set() {
     write(&plan, &path).unwrap();
     let text = std::fs::read_to_string(&path).unwrap();
     assert!(text.contains(r#"{"channel":"S1","lead_time_to_ship_max_days":2,"quantity":4,"restock_date":"2027-01-15"}"#), "{text}");
-    assert!(text.contains(r#"{"channel":"DEFAULT","quantity":5}"#), "{text}");
+    assert!(
+        text.contains(r#"{"channel":"DEFAULT","quantity":5}"#),
+        "{text}"
+    );
     assert_eq!(read(&path).unwrap(), plan);
-    let edited = text.replace("\"lead_time_to_ship_max_days\":2", "\"lead_time_to_ship_max_days\":3");
-    assert!(matches!(parse(&edited, &path), Err(PlanError::DigestMismatch { .. })));
+    let edited = text.replace(
+        "\"lead_time_to_ship_max_days\":2",
+        "\"lead_time_to_ship_max_days\":3",
+    );
+    assert!(matches!(
+        parse(&edited, &path),
+        Err(PlanError::DigestMismatch { .. })
+    ));
 }
 
 /// A plan that gives a handling time or restock date Amazon would refuse is refused on read.
@@ -1317,8 +1326,19 @@ fn a_plan_with_an_impossible_handling_time_or_date_is_refused() {
         (None, Some("2027-02-30"), "not a date written YYYY-MM-DD"),
     ] {
         // `build` refuses it too (as an invalid offer).
-        let bad = [change("A", Region::NA, &[US], vec![ch_avail("DEFAULT", 1, days, date)])];
-        let built = build("p", "A2EXAMPLE", &bad, &Summary::default(), opts(EmitChoice::Patch));
+        let bad = [change(
+            "A",
+            Region::NA,
+            &[US],
+            vec![ch_avail("DEFAULT", 1, days, date)],
+        )];
+        let built = build(
+            "p",
+            "A2EXAMPLE",
+            &bad,
+            &Summary::default(),
+            opts(EmitChoice::Patch),
+        );
         assert!(matches!(built, Err(PlanError::InvalidOffer { .. })));
         let mut p = plan_of(&[change("A", Region::NA, &[US], vec![ch("DEFAULT", 1)])]);
         p.operations[0].channels[0] = ch_avail("DEFAULT", 1, days, date);

@@ -1851,9 +1851,11 @@ fn an_offer_that_sets_a_handling_time_is_written_even_at_the_same_quantity() {
     let st = stock(&[("A-1", 0, 4, 0), ("A-0", 0, 0, 0), ("B-1", 0, 4, 0)]);
     let mut cur = Current::default();
     for s in ["A-1", "B-1"] {
-        cur.listings.insert(s.into(), [("DEFAULT".to_string(), 4)].into());
+        cur.listings
+            .insert(s.into(), [("DEFAULT".to_string(), 4)].into());
     }
-    cur.listings.insert("A-0".into(), [("DEFAULT".to_string(), 0)].into());
+    cur.listings
+        .insert("A-0".into(), [("DEFAULT".to_string(), 0)].into());
     let pre = run(&policy, &st, Some(&cur)).unwrap();
     let kinds: Vec<(&str, ChangeKind)> = pre
         .changes
