@@ -967,3 +967,23 @@ fn one_shared_seller_sku_with_two_handling_times_is_a_unified_conflict() {
     );
     assert!(c.diagnostics.is_empty(), "{:#?}", c.diagnostics);
 }
+
+#[test]
+fn a_statement_without_its_value_says_how_it_is_written() {
+    for (line, help) in [
+        (
+            "handling_time",
+            "`handling_time` is written `handling_time 2` (days, 0 to 30)",
+        ),
+        (
+            "restock_date 2027-01-15",
+            "`restock_date` is written `restock_date \"2027-01-15\"`",
+        ),
+        ("cap", "`cap` is written `cap 10`"),
+    ] {
+        let c = run(&format!(
+            "marketplaces US\nrule \"r\" {{\n  match any\n  {line}\n  publish US\n}}\n"
+        ));
+        assert_eq!(c.diagnostics[0].help.as_deref(), Some(help), "{line}");
+    }
+}

@@ -538,9 +538,11 @@ pub(crate) fn from_pest(
     let prev = src[line_start(src, at)..at].split_whitespace().last();
     let found_text = &src[found_span.start..found_span.end];
     let entry_like = found_word.is_some() || found.starts_with("the number") || found == "a string";
+    // The end of the line is no pasted character (`cap` without its number).
     let pasted = src[at.min(src.len())..]
         .chars()
         .next()
+        .filter(|c| !matches!(c, '\n' | '\r'))
         .and_then(pasted_character);
     let help = if let Some(p) = pasted {
         p.to_string()
