@@ -435,9 +435,10 @@ impl ChannelQty {
     }
 }
 
-/// Amazon's largest `lead_time_to_ship_max_days`: the product type definitions' schema for
-/// `fulfillment_availability` gives the field `"type": "integer", "minimum": 0, "maximum": 30`
-/// (getDefinitionsProductType, e.g. LUGGAGE; the same in every product type seen).
+/// Amazon's largest `lead_time_to_ship_max_days`: the product type definition schema
+/// (getDefinitionsProductType) gives the `fulfillment_availability` item's field
+/// `"type": "integer", "minimum": 0, "maximum": 30`. The Listings Items and feed schemas leave
+/// attribute values open, so this is the bound that applies.
 pub const MAX_HANDLING_DAYS: u32 = 30;
 
 /// A target's `handling_time` and `restock_date` (its own, else its rule's), written beside the
