@@ -270,13 +270,19 @@ fn suggest_target(c: &Checker, t: &TargetInfo, own: bool) -> String {
         }
         None => {}
     }
-    if t.own_availability {
-        if let Some(d) = t.availability.lead_time_to_ship_max_days {
-            s.push_str(&format!(" handling_time {d}"));
-        }
-        if let Some(d) = &t.availability.restock_date {
-            s.push_str(&format!(" restock_date \"{d}\""));
-        }
+    s.push_str(&own_availability(t));
+    s
+}
+
+/// A target's own `handling_time` and `restock_date` options as written back out (so a
+/// suggested `publish` line keeps them), or nothing.
+fn own_availability(t: &TargetInfo) -> String {
+    let mut s = String::new();
+    if let Some(d) = t.own_availability.lead_time_to_ship_max_days {
+        s.push_str(&format!(" handling_time {d}"));
+    }
+    if let Some(d) = &t.own_availability.restock_date {
+        s.push_str(&format!(" restock_date \"{d}\""));
     }
     s
 }
@@ -379,7 +385,11 @@ fn oversell(c: &mut Checker, r: &RuleInfo, offers: &[&Offer]) {
             .map(|o| {
                 let t = o.targets[0];
                 let sku = t.sku.as_ref().map(|s| s.source.as_str()).unwrap_or("{sku}");
-                format!("{} as \"{sku}\" share {even}", t.code)
+                format!(
+                    "{} as \"{sku}\" share {even}{}",
+                    t.code,
+                    own_availability(t)
+                )
             })
             .collect();
         Diagnostic::warning(

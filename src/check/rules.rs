@@ -61,8 +61,8 @@ pub(crate) struct TargetInfo {
     pub ratio_part: Option<model::RatioPart>,
     /// Its handling time and restock date: its own, else the rule's.
     pub availability: model::Availability,
-    /// The target gives a `handling_time` or `restock_date` of its own.
-    pub own_availability: bool,
+    /// The `handling_time` and `restock_date` the target gives itself (for suggestions).
+    pub own_availability: model::Availability,
     pub span: Span,
 }
 
@@ -736,15 +736,15 @@ impl Checker {
                 );
                 continue;
             }
-            let handling = match &t.handling_time {
-                None => info.handling_time,
+            let own_handling = match &t.handling_time {
+                None => None,
                 Some(a) => match self.handling_time(a) {
                     Some(n) => Some(n),
                     None => continue,
                 },
             };
-            let restock = match &t.restock_date {
-                None => info.restock_date.clone(),
+            let own_restock = match &t.restock_date {
+                None => None,
                 Some(s) => match self.restock_date(s) {
                     Some(d) => Some(d),
                     None => continue,
@@ -761,10 +761,13 @@ impl Checker {
                 ratio,
                 ratio_part: None,
                 availability: model::Availability {
-                    lead_time_to_ship_max_days: handling,
-                    restock_date: restock,
+                    lead_time_to_ship_max_days: own_handling.or(info.handling_time),
+                    restock_date: own_restock.clone().or_else(|| info.restock_date.clone()),
                 },
-                own_availability: t.handling_time.is_some() || t.restock_date.is_some(),
+                own_availability: model::Availability {
+                    lead_time_to_ship_max_days: own_handling,
+                    restock_date: own_restock,
+                },
                 span: t.span,
             });
         }
