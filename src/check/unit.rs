@@ -824,6 +824,12 @@ rule "r" {
   publish US as "{sku}-US", CA as "{sku}-CA" handling_time 5, MX as "{sku}-MX" restock_date "2028-02-29" handling_time 0
 }
 "#);
+    // Three offers on one pool: the oversell help's example keeps each target's own options.
+    let help = c.diagnostics[0].help.clone().unwrap_or_default();
+    assert!(
+        help.contains("CA as \"{sku}-CA\" share 33.33% handling_time 5, MX as \"{sku}-MX\" share 33.33% handling_time 0 restock_date \"2028-02-29\""),
+        "{help}"
+    );
     let c = Checked {
         diagnostics: c
             .diagnostics
