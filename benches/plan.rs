@@ -18,22 +18,13 @@ fn main() {
                     marketplaces: vec!["UK".into(), "DE".into()].into(),
                     marketplace_ids: vec!["A1F83G8C2ARO7P".into(), "A1PA6795UKMFR9".into()].into(),
                     channels: vec![
-                        ChannelQty {
-                            channel: "DEFAULT".into(),
-                            quantity: 0,
-                        },
-                        ChannelQty {
-                            channel: "newark-dc".into(),
-                            quantity: (i % 50) as u64,
-                        },
+                        ChannelQty::new("DEFAULT", 0),
+                        ChannelQty::new("newark-dc", (i % 50) as u64),
                     ],
                     inventory_sku: format!("SKU-{i:07}"),
                     rule: "default".into(),
                 },
-                current: Some(vec![ChannelQty {
-                    channel: "DEFAULT".into(),
-                    quantity: 1,
-                }]),
+                current: Some(vec![ChannelQty::new("DEFAULT", 1)]),
                 kind: ChangeKind::Changed,
                 hold: None,
             })

@@ -49,10 +49,7 @@ fn plan(n: u32, emit: Emit) -> Plan {
                 seller_sku: format!("BENCH-{id:06}"),
                 region: Region::NA,
                 marketplace_ids: vec!["ATVPDKIKX0DER".into()],
-                channels: vec![ChannelQty {
-                    channel: "DEFAULT".into(),
-                    quantity: u64::from(id % 50),
-                }],
+                channels: vec![ChannelQty::new("DEFAULT", u64::from(id % 50))],
                 previous: None,
                 inventory_sku: format!("BENCH-{id:06}"),
                 rule: "bench".into(),

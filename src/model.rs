@@ -244,6 +244,9 @@ pub struct Target {
     pub ratio: Option<RatioPart>,
     /// `pack N`: units in one item of this offer; it publishes whole packs (`None`: 1).
     pub pack: Option<u64>,
+    /// `handling_time`, `restock_date`: the target's own, else the rule's.
+    #[serde(skip_serializing_if = "Availability::is_empty")]
+    pub availability: Availability,
     pub span: Span,
 }
 
@@ -487,12 +490,92 @@ pub enum ChannelRef {
 /// Amazon's code for the merchant-fulfilled channel without a location.
 pub const DEFAULT_CHANNEL: &str = "DEFAULT";
 
-/// One `fulfillment_availability` entry: a channel code and its quantity.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+/// One `fulfillment_availability` entry: a channel code and its quantity, with the handling
+/// time and restock date when the policy sets them (`handling_time`, `restock_date`). The two
+/// are left out of every serialized form when unset, so plans and requests of policies that do
+/// not use them are what they always were.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct ChannelQty {
     /// `DEFAULT` or a supply source's code.
     pub channel: String,
     pub quantity: u64,
+    /// Amazon's `lead_time_to_ship_max_days` (handling time, in days).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lead_time_to_ship_max_days: Option<u32>,
+    /// Amazon's `restock_date`, `YYYY-MM-DD`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restock_date: Option<String>,
+}
+
+impl ChannelQty {
+    /// A channel with a quantity and nothing else.
+    pub fn new(channel: impl Into<String>, quantity: u64) -> Self {
+        ChannelQty {
+            channel: channel.into(),
+            quantity,
+            ..ChannelQty::default()
+        }
+    }
+
+    /// True when the entry carries a handling time or restock date (see [`ChangeKind::of`]).
+    pub fn has_availability(&self) -> bool {
+        self.lead_time_to_ship_max_days.is_some() || self.restock_date.is_some()
+    }
+
+    /// Sets the availability fields from a target's.
+    pub fn with(mut self, a: &Availability) -> Self {
+        self.lead_time_to_ship_max_days = a.lead_time_to_ship_max_days;
+        self.restock_date = a.restock_date.clone();
+        self
+    }
+}
+
+/// Amazon's largest `lead_time_to_ship_max_days`: the product type definition schema
+/// (getDefinitionsProductType) gives the `fulfillment_availability` item's field
+/// `"type": "integer", "minimum": 0, "maximum": 30`. The Listings Items and feed schemas leave
+/// attribute values open, so this is the bound that applies.
+pub const MAX_HANDLING_DAYS: u32 = 30;
+
+/// A target's `handling_time` and `restock_date` (its own, else its rule's), written beside the
+/// quantity of each channel of its offers.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize)]
+pub struct Availability {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lead_time_to_ship_max_days: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restock_date: Option<String>,
+}
+
+impl Availability {
+    pub fn is_empty(&self) -> bool {
+        self.lead_time_to_ship_max_days.is_none() && self.restock_date.is_none()
+    }
+}
+
+/// True for a calendar date written `YYYY-MM-DD` (Amazon's `restock_date` is a JSON Schema
+/// `"format": "date"`, RFC 3339's full-date), years 1..=9999.
+pub fn is_iso_date(s: &str) -> bool {
+    let b = s.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return false;
+    }
+    let digits = |r: std::ops::Range<usize>| -> Option<u32> {
+        b[r].iter().try_fold(0u32, |a, &c| {
+            c.is_ascii_digit().then(|| a * 10 + u32::from(c - b'0'))
+        })
+    };
+    let (Some(y), Some(m), Some(d)) = (digits(0..4), digits(5..7), digits(8..10)) else {
+        return false;
+    };
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let days = match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return false,
+    };
+    y >= 1 && (1..=days).contains(&d)
 }
 
 /// One offer to publish: a seller SKU in one region, listed in some of its marketplaces, with a
@@ -521,7 +604,8 @@ pub struct Offer {
 pub enum ChangeKind {
     /// Not in the current listings (or no current listings were given).
     New,
-    /// Some channel's quantity differs.
+    /// Some channel's quantity differs, or the offer sets a handling time or restock date
+    /// (which the current listings never tell).
     Changed,
     Unchanged,
     /// Changed, and every channel goes to 0 (the offer becomes unbuyable).
@@ -539,7 +623,13 @@ impl ChangeKind {
         let Some(cur) = current else {
             return ChangeKind::New;
         };
-        if channels.iter().all(|c| cur(&c.channel) == Some(c.quantity)) {
+        // The current listings never tell a handling time or restock date (no reader takes
+        // them), so an offer that sets one is written every time: what the policy says is then
+        // what Amazon has (docs/language.md, "Handling time and restock date").
+        if channels
+            .iter()
+            .all(|c| !c.has_availability() && cur(&c.channel) == Some(c.quantity))
+        {
             ChangeKind::Unchanged
         } else if channels.iter().all(|c| c.quantity == 0) {
             ChangeKind::Zeroed
@@ -988,18 +1078,12 @@ pub(crate) fn channel_list_sorted<'a>(
     // Sorted by code: only DEFAULT moves to the front.
     let mut v: Vec<ChannelQty> = Vec::with_capacity(sorted.size_hint().0);
     if let Some((_, q)) = sorted.clone().find(|(c, _)| *c == DEFAULT_CHANNEL) {
-        v.push(ChannelQty {
-            channel: DEFAULT_CHANNEL.to_string(),
-            quantity: q,
-        });
+        v.push(ChannelQty::new(DEFAULT_CHANNEL, q));
     }
     v.extend(
         sorted
             .filter(|(c, _)| *c != DEFAULT_CHANNEL)
-            .map(|(c, q)| ChannelQty {
-                channel: c.to_string(),
-                quantity: q,
-            }),
+            .map(|(c, q)| ChannelQty::new(c, q)),
     );
     v
 }

@@ -44,6 +44,12 @@ fn now_minus(d: Duration) -> String {
 /// A plan of `n` operations through the planner's own API (`plan::build` + `plan::write`):
 /// SKU-000… in US (some also in CA, some with a supply-source channel beside DEFAULT).
 fn fixture(n: usize, emit: EmitChoice, age: Duration) -> Fixture {
+    fixture_with(n, emit, age, false)
+}
+
+/// `availability`: every even operation's channels carry a handling time (the SKU number mod
+/// 31 days), and every fourth a restock date too.
+fn fixture_with(n: usize, emit: EmitChoice, age: Duration, availability: bool) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let policy = dir.path().join("policy.allot");
     let inventory = dir.path().join("inventory.csv");
@@ -51,16 +57,21 @@ fn fixture(n: usize, emit: EmitChoice, age: Duration) -> Fixture {
     std::fs::write(&inventory, "sku,location,on_hand,reserved\nX,newark,1,0\n").unwrap();
     let changes: Vec<OfferChange> = (0..n)
         .map(|i| {
-            let mut channels = vec![ChannelQty {
-                channel: "DEFAULT".into(),
-                quantity: (i as u64 * 7) % 23,
-            }];
+            let mut channels = vec![ChannelQty::new("DEFAULT", (i as u64 * 7) % 23)];
             if i % 5 == 0 {
                 channels[0].quantity = 0;
-                channels.push(ChannelQty {
-                    channel: "353e4e48-6301-4d50-990e-43a86e8787a3".into(),
-                    quantity: i as u64 + 1,
-                });
+                channels.push(ChannelQty::new(
+                    "353e4e48-6301-4d50-990e-43a86e8787a3",
+                    i as u64 + 1,
+                ));
+            }
+            if availability && i % 2 == 0 {
+                for c in &mut channels {
+                    c.lead_time_to_ship_max_days = Some((i % 31) as u32);
+                    if i % 4 == 0 {
+                        c.restock_date = Some("2027-01-15".into());
+                    }
+                }
             }
             let (marketplaces, marketplace_ids) = if i % 3 == 0 {
                 (vec!["US".into(), "CA".into()], vec![US.into(), CA.into()])
@@ -387,6 +398,47 @@ fn feed_mode_applies_the_plan() {
     assert!(journal.contains("\"type\":\"feed_submitted\""), "{journal}");
     assert!(journal.contains("\"type\":\"feed_finished\""), "{journal}");
     assert_no_secret(&[&out, &err, &journal]);
+}
+
+/// The handling time and restock date of a plan reach the listing's `fulfillment_availability`
+/// entries in the sandbox (which refuses what Amazon refuses), by PATCH and by feed.
+#[test]
+fn handling_time_and_restock_date_are_applied_in_both_modes() {
+    for emit in [EmitChoice::Patch, EmitChoice::Feed] {
+        let fx = fixture_with(12, emit, Duration::ZERO, true);
+        let sb = Sandbox::start(20.0, 0.0, Duration::ZERO);
+        let (code, out, err) = run(apply_cmd(&fx, &sb, REFRESH_TOKEN, &["--rate-scale", "20"]));
+        assert_eq!(code, 0, "{out}\n{err}");
+        assert_eq!(summary_line(&out, "accepted"), 12);
+        let url = format!("{}/_sandbox/state", sb.base);
+        let state: serde_json::Value = sb
+            .rt
+            .block_on(async { reqwest::get(url).await.unwrap().json().await.unwrap() });
+        let items = state["items"].as_array().unwrap();
+        for op in &fx.plan.operations {
+            let item = items
+                .iter()
+                .find(|i| i["seller_sku"] == op.seller_sku.as_str())
+                .unwrap_or_else(|| panic!("{} not in the sandbox", op.seller_sku));
+            for c in &op.channels {
+                let extras = &item["channel_extras"][&c.channel];
+                assert_eq!(
+                    extras["lead_time_to_ship_max_days"].as_u64(),
+                    c.lead_time_to_ship_max_days.map(u64::from),
+                    "{} {}: {item}",
+                    op.seller_sku,
+                    c.channel
+                );
+                assert_eq!(
+                    extras["restock_date"].as_str(),
+                    c.restock_date.as_deref(),
+                    "{} {}",
+                    op.seller_sku,
+                    c.channel
+                );
+            }
+        }
+    }
 }
 
 #[test]
@@ -1004,10 +1056,7 @@ fn fba_offers_and_unlisted_skus_are_never_written() {
             region: Region::NA,
             marketplaces: vec!["US".into()].into(),
             marketplace_ids: vec![US.into()].into(),
-            channels: vec![ChannelQty {
-                channel: "DEFAULT".into(),
-                quantity: 40,
-            }],
+            channels: vec![ChannelQty::new("DEFAULT", 40)],
             inventory_sku: "FBA-1".into(),
             rule: "blind".into(),
         },

@@ -91,7 +91,7 @@ fn plan_json_is_versioned_and_has_provenance() {
         .stdout
         .clone();
     let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
-    assert_eq!(v["format_version"], "1.3");
+    assert_eq!(v["format_version"], "1.4");
     assert_eq!(v["summary"]["offers_zeroed"], 1);
     assert_eq!(v["summary"]["skus_skipped_missing"], 2);
     let candle = v["changes"]
@@ -1136,4 +1136,74 @@ fn plan_and_explain_with_seller_skus_from_an_inventory_column() {
         .stderr(predicate::str::contains(
             "inventory SKUs `SKU123` and `SKU124` both publish seller SKU `OLD-LISTING-7781` in EU (read from inventory column `amazon_sku`)",
         ));
+}
+
+/// A policy's handling time and restock date go into the saved plan and the requests `allot
+/// show --requests` prints (what `apply` sends), and into the preview's table and JSON.
+#[test]
+fn handling_time_reaches_the_plan_and_the_requests() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = write(
+        dir.path(),
+        "p.allot",
+        r#"policy "avail"
+seller "A1PP0FEH11RW77"
+marketplaces US, CA
+location newark
+location austin
+location toronto
+rule "yoga" {
+  match sku "YOGA-1"
+  cap 10
+  handling_time 2
+  publish US as "{sku}-US", CA as "{sku}-CA" handling_time 5 restock_date "2027-01-15"
+}
+rule "rest" {
+  match any
+  skip
+}
+"#,
+    );
+    let p = policy.to_str().unwrap();
+    let base = [
+        "plan",
+        p,
+        "--inventory",
+        "examples/inventory.csv",
+        "--current",
+        "examples/current.json",
+    ];
+    let table = allot().args(base).output().unwrap();
+    let text = String::from_utf8(table.stdout).unwrap();
+    // Same quantity, but the handling time is not known from Amazon: written.
+    assert!(text.contains("DEFAULT  10 → 10 (ships in 2 d)  "), "{text}");
+    assert!(
+        text.contains("6 → 10 (ships in 5 d, restock 2027-01-15)"),
+        "{text}"
+    );
+    let js = allot()
+        .args(base)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&js.stdout).unwrap();
+    let ch = &v["changes"][0]["channels"][0];
+    assert_eq!(ch["lead_time_to_ship_max_days"], 2);
+    assert!(ch.get("restock_date").is_none(), "{ch}");
+
+    let out = dir.path().join("plan.json");
+    allot()
+        .args(base)
+        .args(["--out", out.to_str().unwrap()])
+        .assert()
+        .success();
+    let shown = allot()
+        .args(["show", out.to_str().unwrap(), "--requests"])
+        .output()
+        .unwrap();
+    assert!(shown.status.success());
+    let text = String::from_utf8(shown.stdout).unwrap();
+    assert!(text.contains("\"lead_time_to_ship_max_days\": 2"), "{text}");
+    assert!(text.contains("\"lead_time_to_ship_max_days\": 5"), "{text}");
+    assert!(text.contains("\"restock_date\": \"2027-01-15\""), "{text}");
 }

@@ -40,15 +40,12 @@ fn fixture(n: usize, emit: EmitChoice) -> Fixture {
     std::fs::write(&inventory, "sku,location,on_hand,reserved\nX,newark,1,0\n").unwrap();
     let changes: Vec<OfferChange> = (0..n)
         .map(|i| {
-            let mut channels = vec![ChannelQty {
-                channel: "DEFAULT".into(),
-                quantity: (i as u64 * 7) % 23 + 1,
-            }];
+            let mut channels = vec![ChannelQty::new("DEFAULT", (i as u64 * 7) % 23 + 1)];
             if i % 5 == 0 {
-                channels.push(ChannelQty {
-                    channel: "353e4e48-6301-4d50-990e-43a86e8787a3".into(),
-                    quantity: i as u64 + 1,
-                });
+                channels.push(ChannelQty::new(
+                    "353e4e48-6301-4d50-990e-43a86e8787a3",
+                    i as u64 + 1,
+                ));
             }
             let (marketplaces, marketplace_ids) = if i % 3 == 0 {
                 (vec!["US".into(), "CA".into()], vec![US.into(), CA.into()])

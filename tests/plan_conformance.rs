@@ -215,10 +215,7 @@ fn assert_feed_conforms(m: &Models, doc: &FeedDocument) {
 // Representative offers
 
 fn ch(channel: &str, quantity: u64) -> ChannelQty {
-    ChannelQty {
-        channel: channel.into(),
-        quantity,
-    }
+    ChannelQty::new(channel, quantity)
 }
 
 fn offer(
@@ -429,6 +426,125 @@ fn split_feed_documents_conform() {
     for d in &docs {
         assert_feed_conforms(m, d);
         assert_eq!(d.marketplace_ids, [US, "A2EUQ1WTGCTBG2"]);
+    }
+}
+
+/// The `fulfillment_availability` entry as Amazon's product type definitions describe it
+/// (getDefinitionsProductType; the attribute is the same in every product type): the fields
+/// allot may send, `lead_time_to_ship_max_days` an integer from 0 to 30, `restock_date` a date
+/// (or date-time), nothing else. Written here from that definition: the shared models folder
+/// holds no product type definition.
+fn availability_entry_schema() -> Validator {
+    let schema = json!({
+        "type": "object",
+        "required": ["fulfillment_channel_code"],
+        "properties": {
+            "fulfillment_channel_code": {"type": "string"},
+            "quantity": {"type": "integer", "minimum": 0},
+            "lead_time_to_ship_max_days": {"type": "integer", "minimum": 0, "maximum": 30},
+            "restock_date": {"type": "string", "oneOf": [
+                {"type": "string", "format": "date"},
+                {"type": "string", "format": "date-time"}
+            ]},
+            "is_inventory_available": {"type": "boolean"}
+        },
+        "additionalProperties": false
+    });
+    jsonschema::options()
+        .with_draft(Draft::Draft7)
+        .should_validate_formats(true)
+        .build(&schema)
+        .expect("the entry schema compiles")
+}
+
+/// Offers whose policy sets a handling time and restock date (one channel each, both, or none,
+/// beside a DEFAULT = 0 that never carries them).
+fn with_availability() -> Vec<OfferChange> {
+    let avail = |c: &str, q: u64, days: Option<u32>, date: Option<&str>| ChannelQty {
+        lead_time_to_ship_max_days: days,
+        restock_date: date.map(str::to_string),
+        ..ch(c, q)
+    };
+    vec![
+        offer(
+            "KETTLE-1",
+            Region::EU,
+            &[("UK", UK), ("DE", DE)],
+            vec![avail("DEFAULT", 4, Some(2), None)],
+            Some(vec![ch("DEFAULT", 4)]),
+            ChangeKind::Changed,
+            "kettles",
+        ),
+        offer(
+            "KETTLE-2",
+            Region::EU,
+            &[("UK", UK)],
+            vec![avail("DEFAULT", 0, Some(30), Some("2027-01-15"))],
+            None,
+            ChangeKind::New,
+            "kettles",
+        ),
+        offer(
+            "MUG-12OZ",
+            Region::NA,
+            &[("US", US)],
+            vec![
+                ch("DEFAULT", 0),
+                avail("newark-dc", 40, Some(0), None),
+                avail("reno-dc", 0, Some(1), Some("2028-02-29")),
+            ],
+            None,
+            ChangeKind::New,
+            "mugs by location",
+        ),
+    ]
+}
+
+#[test]
+fn handling_time_and_restock_date_conform_in_requests_and_feeds() {
+    let Some(m) = models() else { return };
+    let entry = availability_entry_schema();
+    let changes = with_availability();
+    let check_entries = |patches: &Value| {
+        let mut n = 0;
+        for e in patches[0]["value"].as_array().unwrap() {
+            let errs = errors(&entry, e);
+            assert!(errs.is_empty(), "entry does not conform: {errs:?}\n{e}");
+            n += usize::from(e.get("lead_time_to_ship_max_days").is_some());
+        }
+        n
+    };
+    for patch_op in [PatchOp::Merge, PatchOp::Replace] {
+        let plan = plan::build(
+            "acme",
+            SELLER,
+            &changes,
+            &Summary::default(),
+            options(EmitChoice::Patch, patch_op, false),
+        )
+        .unwrap();
+        let mut with_days = 0;
+        for op in &plan.operations {
+            let req = encode::patch_request(&plan, op, false);
+            assert_conforms(m, &req, SELLER, &op.seller_sku);
+            with_days += check_entries(&req.body["patches"]);
+        }
+        assert_eq!(with_days, 4, "every channel that sets one sends it");
+        let docs = encode::feed_documents(&plan).unwrap();
+        for d in &docs {
+            assert_feed_conforms(m, d);
+            for msg in d.body["messages"].as_array().unwrap() {
+                check_entries(&msg["patches"]);
+            }
+        }
+    }
+    // The entry schema refuses what the checker refuses.
+    for bad in [
+        json!({"fulfillment_channel_code": "DEFAULT", "quantity": 1, "lead_time_to_ship_max_days": 31}),
+        json!({"fulfillment_channel_code": "DEFAULT", "quantity": 1, "restock_date": "2027-13-01"}),
+        json!({"fulfillment_channel_code": "DEFAULT", "quantity": 1, "handling_time": 2}),
+    ] {
+        assert!(!entry.is_valid(&bad), "{bad}");
     }
 }
 

@@ -261,10 +261,7 @@ mod tests {
     }
 
     fn default_qty(q: u64) -> Vec<ChannelQty> {
-        vec![ChannelQty {
-            channel: "DEFAULT".into(),
-            quantity: q,
-        }]
+        vec![ChannelQty::new("DEFAULT", q)]
     }
 
     /// Seed 002: UK 10, DE 20, FR 30 sent for one shared SKU, in that order: 30 everywhere.
@@ -295,16 +292,7 @@ mod tests {
     #[test]
     fn delete_channels_and_delist_keep_the_shared_quantity() {
         let mut m = AmazonModel::new();
-        let both = vec![
-            ChannelQty {
-                channel: "DEFAULT".into(),
-                quantity: 3,
-            },
-            ChannelQty {
-                channel: "newark".into(),
-                quantity: 4,
-            },
-        ];
+        let both = vec![ChannelQty::new("DEFAULT", 3), ChannelQty::new("newark", 4)];
         m.write(key("S"), "UK", &both, PatchOp::Merge);
         m.write(key("S"), "DE", &[], PatchOp::Merge);
         m.delete_channels(&key("S"), &["newark".to_string()]);
@@ -320,16 +308,7 @@ mod tests {
     #[test]
     fn merge_keeps_other_channels_replace_drops_them() {
         let mut m = AmazonModel::new();
-        let both = vec![
-            ChannelQty {
-                channel: "DEFAULT".into(),
-                quantity: 0,
-            },
-            ChannelQty {
-                channel: "newark".into(),
-                quantity: 4,
-            },
-        ];
+        let both = vec![ChannelQty::new("DEFAULT", 0), ChannelQty::new("newark", 4)];
         m.write(key("S"), "US", &both, PatchOp::Merge);
         m.write(key("S"), "US", &default_qty(7), PatchOp::Merge);
         assert_eq!(m.get(&key("S")).unwrap().channels.len(), 2);
@@ -350,10 +329,7 @@ mod tests {
         assert!(m.get(&key("F")).unwrap().is_fba());
         assert!(!m.get(&key("F")).unwrap().shows_two_offers());
         m.write(key("F"), "US", &default_qty(40), PatchOp::Replace);
-        let amazon_40 = [ChannelQty {
-            channel: "AMAZON_NA".into(),
-            quantity: 40,
-        }];
+        let amazon_40 = [ChannelQty::new("AMAZON_NA", 40)];
         m.write(key("F"), "US", &amazon_40, PatchOp::Merge);
         m.delete_channels(&key("F"), &["AMAZON_NA".to_string()]);
         let l = m.get(&key("F")).unwrap();

@@ -218,6 +218,45 @@ fn unified<'r>(c: &mut Checker, r: &'r RuleInfo) -> Vec<Offer<'r>> {
                 && t.by_location == first.by_location
                 && t.pack == first.pack
         }) {
+            // One quantity, but the handling time and restock date are the seller SKU's too.
+            if let Some(t) = g
+                .targets
+                .iter()
+                .find(|t| t.availability != first.availability)
+            {
+                let codes: Vec<String> = g.targets.iter().map(|t| t.code.clone()).collect();
+                let sku_src = first
+                    .sku
+                    .as_ref()
+                    .map(|s| s.source.clone())
+                    .unwrap_or_default();
+                let mut d = Diagnostic::error(
+                    UNIFIED_CONFLICT,
+                    format!(
+                        "one seller SKU (\"{sku_src}\") would get different handling times or restock dates in {}: Amazon keeps one per seller SKU in a unified account and the last write wins",
+                        join_and(&codes)
+                    ),
+                )
+                .at(t.span, format!("{}: {}", t.code, availability_text(&t.availability)));
+                for x in g.targets.iter().filter(|x| !std::ptr::eq(*x, t)) {
+                    d = d.also(
+                        x.span,
+                        format!("{}: {}", x.code, availability_text(&x.availability)),
+                    );
+                }
+                let fixed: Vec<String> = r
+                    .targets
+                    .iter()
+                    .map(|x| {
+                        let own = g.targets.iter().any(|y| std::ptr::eq(*y, x));
+                        suggest_target(c, x, own)
+                    })
+                    .collect();
+                c.push(d.help(format!(
+                    "write the same `handling_time` and `restock_date` for these marketplaces (on the rule), or give each marketplace its own seller SKU: `publish {}`",
+                    fixed.join(", ")
+                )));
+            }
             continue;
         }
         let codes: Vec<String> = g.targets.iter().map(|t| t.code.clone()).collect();
@@ -293,6 +332,22 @@ fn unified<'r>(c: &mut Checker, r: &'r RuleInfo) -> Vec<Offer<'r>> {
     groups.into_iter().map(|(_, g)| g).collect()
 }
 
+/// A target's handling time and restock date in words.
+fn availability_text(a: &crate::model::Availability) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    if let Some(d) = a.lead_time_to_ship_max_days {
+        parts.push(format!("handling_time {d}"));
+    }
+    if let Some(d) = &a.restock_date {
+        parts.push(format!("restock_date \"{d}\""));
+    }
+    if parts.is_empty() {
+        "no handling time or restock date".to_string()
+    } else {
+        parts.join(", ")
+    }
+}
+
 /// A target written back out, with its own seller SKU if `own`.
 fn suggest_target(c: &Checker, t: &TargetInfo, own: bool) -> String {
     let mut s = t.code.clone();
@@ -316,6 +371,20 @@ fn suggest_target(c: &Checker, t: &TargetInfo, own: bool) -> String {
             s.push_str(&format!(" by location {{ {} }}", p.join(", ")));
         }
         None => {}
+    }
+    s.push_str(&own_availability(t));
+    s
+}
+
+/// A target's own `handling_time` and `restock_date` options as written back out (so a
+/// suggested `publish` line keeps them), or nothing.
+fn own_availability(t: &TargetInfo) -> String {
+    let mut s = String::new();
+    if let Some(d) = t.own_availability.lead_time_to_ship_max_days {
+        s.push_str(&format!(" handling_time {d}"));
+    }
+    if let Some(d) = &t.own_availability.restock_date {
+        s.push_str(&format!(" restock_date \"{d}\""));
     }
     s
 }
@@ -418,7 +487,11 @@ fn oversell(c: &mut Checker, r: &RuleInfo, offers: &[&Offer]) {
             .map(|o| {
                 let t = o.targets[0];
                 let sku = t.sku.as_ref().map(|s| s.source.as_str()).unwrap_or("{sku}");
-                format!("{} as \"{sku}\" share {even}", t.code)
+                format!(
+                    "{} as \"{sku}\" share {even}{}",
+                    t.code,
+                    own_availability(t)
+                )
             })
             .collect();
         Diagnostic::warning(

@@ -41,6 +41,9 @@ pub(crate) struct RuleInfo<'a> {
     pub default_channel_written: bool,
     /// `buffer/threshold/cap column "…"`.
     pub columns: model::ColumnLimits,
+    /// `handling_time N` and `restock_date "…"`: every target's, unless it gives its own.
+    pub handling_time: Option<u32>,
+    pub restock_date: Option<String>,
 }
 
 pub(crate) struct TargetInfo {
@@ -60,6 +63,10 @@ pub(crate) struct TargetInfo {
     pub ratio_part: Option<model::RatioPart>,
     /// `pack N`: units per item of the offer.
     pub pack: Option<u64>,
+    /// Its handling time and restock date: its own, else the rule's.
+    pub availability: model::Availability,
+    /// The `handling_time` and `restock_date` the target gives itself (for suggestions).
+    pub own_availability: model::Availability,
     pub span: Span,
 }
 
@@ -92,6 +99,7 @@ impl RuleInfo<'_> {
                         stock_from: t.stock_from,
                         ratio: t.ratio_part,
                         pack: t.pack,
+                        availability: t.availability,
                         span: t.span,
                     })
                 })
@@ -136,6 +144,8 @@ fn stmt_name(k: &StmtKind) -> &'static str {
         StmtKind::OnMissing(_) => "on_missing",
         StmtKind::OnFba(_) => "on_fba",
         StmtKind::Skip => "skip",
+        StmtKind::HandlingTime(_) => "handling_time",
+        StmtKind::RestockDate(_) => "restock_date",
     }
 }
 
@@ -245,6 +255,8 @@ impl Checker {
             default_channel: None,
             default_channel_written: false,
             columns: model::ColumnLimits::default(),
+            handling_time: None,
+            restock_date: None,
         };
         let mut seen: Vec<(&'static str, Span)> = Vec::new();
         // Statements that shape a stock-derived quantity (for the `quantity` and `skip` checks).
@@ -383,6 +395,14 @@ impl Checker {
                     info.on_fba = self.on_fba_value(v);
                 }
                 StmtKind::Skip => info.skip = Some(stmt.keyword),
+                StmtKind::HandlingTime(a) => {
+                    others.push((name, stmt.span));
+                    info.handling_time = self.handling_time(a);
+                }
+                StmtKind::RestockDate(s) => {
+                    others.push((name, stmt.span));
+                    info.restock_date = self.restock_date(s);
+                }
             }
         }
 
@@ -552,6 +572,68 @@ impl Checker {
         info
     }
 
+    /// `handling_time N`: whole days, at most Amazon's maximum.
+    fn handling_time(&mut self, a: &Spanned<Written>) -> Option<u32> {
+        let n = match a.node {
+            Written::Units(n) => n,
+            Written::Percent(p) => {
+                // `2%` is most likely `2`; `2.5%` has no whole-day reading to suggest.
+                let hint = if p % 100 == 0 {
+                    format!("did you mean `handling_time {}`? A", p / 100)
+                } else {
+                    "a".to_string()
+                };
+                self.push(
+                    Diagnostic::error(
+                        TYPE_MISMATCH,
+                        "`handling_time` takes a whole number of days, not a percent",
+                    )
+                    .at(a.span, "a percent")
+                    .help(format!(
+                        "{hint} handling time is the days between an order and its dispatch, 0 to 30: `handling_time 2`"
+                    )),
+                );
+                return None;
+            }
+        };
+        match u32::try_from(n) {
+            Ok(n) if n <= model::MAX_HANDLING_DAYS => Some(n),
+            _ => {
+                self.push(
+                    Diagnostic::error(
+                        PERCENT_RANGE,
+                        format!(
+                            "`handling_time {n}` is above Amazon's maximum of {} days",
+                            model::MAX_HANDLING_DAYS
+                        ),
+                    )
+                    .at(a.span, "more than 30 days")
+                    .help("Amazon takes a handling time from 0 to 30 days; for stock that comes back later, publish 0 with a `restock_date`"),
+                );
+                None
+            }
+        }
+    }
+
+    /// `restock_date "2027-01-15"`: a calendar date, as Amazon takes it.
+    fn restock_date(&mut self, s: &ast::Str) -> Option<String> {
+        if model::is_iso_date(&s.node) {
+            return Some(s.node.clone());
+        }
+        self.push(
+            Diagnostic::error(
+                TYPE_MISMATCH,
+                format!(
+                    "`restock_date` takes a date written YYYY-MM-DD, not {:?}",
+                    crate::diag::clip(&s.node)
+                ),
+            )
+            .at(s.span, "not a date")
+            .help("write the year, month and day with dashes, e.g. `restock_date \"2027-01-15\"` (a real calendar day: no month 13, no 30 February)"),
+        );
+        None
+    }
+
     fn selector(&mut self, sel: &ast::Selector) -> Option<Selector> {
         match &sel.kind {
             SelectorKind::Any => Some(Selector::Any),
@@ -697,6 +779,20 @@ impl Checker {
                 );
                 continue;
             }
+            let own_handling = match &t.handling_time {
+                None => None,
+                Some(a) => match self.handling_time(a) {
+                    Some(n) => Some(n),
+                    None => continue,
+                },
+            };
+            let own_restock = match &t.restock_date {
+                None => None,
+                Some(s) => match self.restock_date(s) {
+                    Some(d) => Some(d),
+                    None => continue,
+                },
+            };
             info.targets.push(TargetInfo {
                 marketplace: mk,
                 code,
@@ -708,6 +804,14 @@ impl Checker {
                 ratio,
                 ratio_part: None,
                 pack,
+                availability: model::Availability {
+                    lead_time_to_ship_max_days: own_handling.or(info.handling_time),
+                    restock_date: own_restock.clone().or_else(|| info.restock_date.clone()),
+                },
+                own_availability: model::Availability {
+                    lead_time_to_ship_max_days: own_handling,
+                    restock_date: own_restock,
+                },
                 span: t.span,
             });
         }

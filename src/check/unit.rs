@@ -443,6 +443,9 @@ mod fuzz {
         "quantity",
         "publish",
         "default_channel",
+        "handling_time",
+        "restock_date",
+        "\"2027-01-15\"",
         "skip",
         "any",
         "sku",
@@ -956,5 +959,194 @@ fn kits_lower_and_their_components_are_checked_for_oversell() {
             "marketplaces US\n{line}rule \"r\" {{\n  match any\n  skip\n}}\n"
         ));
         assert!(codes(&c).contains(&code), "{line}: {:#?}", c.diagnostics);
+    }
+}
+
+fn availability_of(c: &Checked) -> Vec<crate::model::Availability> {
+    let p = c.policy.as_ref().unwrap();
+    let Action::Publish(x) = &p.rules[0].action else {
+        panic!()
+    };
+    x.targets.iter().map(|t| t.availability.clone()).collect()
+}
+
+#[test]
+fn handling_time_and_restock_date_lower_per_target_over_the_rule() {
+    let c = run(r#"marketplaces US, CA, MX
+rule "r" {
+  match any
+  cap 10
+  handling_time 2
+  restock_date "2027-01-15"
+  publish US as "{sku}-US", CA as "{sku}-CA" handling_time 5, MX as "{sku}-MX" restock_date "2028-02-29" handling_time 0
+}
+"#);
+    // Three offers on one pool: the oversell help's example keeps each target's own options.
+    let help = c.diagnostics[0].help.clone().unwrap_or_default();
+    assert!(
+        help.contains("CA as \"{sku}-CA\" share 33.33% handling_time 5, MX as \"{sku}-MX\" share 33.33% handling_time 0 restock_date \"2028-02-29\""),
+        "{help}"
+    );
+    let c = Checked {
+        diagnostics: c
+            .diagnostics
+            .into_iter()
+            .filter(|d| d.code != "allot::oversell")
+            .collect(),
+        ..c
+    };
+    assert!(c.diagnostics.is_empty(), "{:#?}", c.diagnostics);
+    let a = availability_of(&c);
+    let pair =
+        |a: &crate::model::Availability| (a.lead_time_to_ship_max_days, a.restock_date.clone());
+    assert_eq!(pair(&a[0]), (Some(2), Some("2027-01-15".into())));
+    assert_eq!(pair(&a[1]), (Some(5), Some("2027-01-15".into())));
+    assert_eq!(pair(&a[2]), (Some(0), Some("2028-02-29".into())));
+    // Neither written: nothing set.
+    let c = run("marketplaces US\nrule \"r\" {\n  match any\n  publish US\n}\n");
+    assert!(availability_of(&c)[0].is_empty());
+}
+
+#[test]
+fn handling_time_is_whole_days_up_to_amazons_30() {
+    let body = |v: &str| {
+        format!(
+            "marketplaces US\nrule \"r\" {{\n  match any\n  handling_time {v}\n  publish US\n}}\n"
+        )
+    };
+    let c = run(&body("30"));
+    assert_eq!(availability_of(&c)[0].lead_time_to_ship_max_days, Some(30));
+    let c = run(&body("31"));
+    assert_eq!(codes(&c), ["allot::percent-range"]);
+    let d = &c.diagnostics[0];
+    assert_eq!(
+        d.message,
+        "`handling_time 31` is above Amazon's maximum of 30 days"
+    );
+    assert!(d.help.as_deref().unwrap().contains("0 to 30 days"));
+    let c = run(&body("99999999999"));
+    assert_eq!(codes(&c), ["allot::percent-range"]);
+    let c = run(&body("2%"));
+    assert_eq!(codes(&c), ["allot::type-mismatch"]);
+    assert_eq!(
+        c.diagnostics[0].help.as_deref(),
+        Some(
+            "did you mean `handling_time 2`? A handling time is the days between an order and its dispatch, 0 to 30: `handling_time 2`"
+        )
+    );
+    let c = run(&body("2.5%"));
+    assert_eq!(codes(&c), ["allot::type-mismatch"]);
+    assert!(
+        c.diagnostics[0]
+            .help
+            .as_deref()
+            .unwrap()
+            .starts_with("a handling time")
+    );
+    // On a target too.
+    let c = run("marketplaces US\nrule \"r\" {\n  match any\n  publish US handling_time 45\n}\n");
+    assert_eq!(codes(&c), ["allot::percent-range"]);
+}
+
+#[test]
+fn restock_date_is_a_real_calendar_day() {
+    let body = |v: &str| {
+        format!(
+            "marketplaces US\nrule \"r\" {{\n  match any\n  restock_date \"{v}\"\n  publish US\n}}\n"
+        )
+    };
+    for ok in ["2027-01-15", "2028-02-29", "2000-02-29", "2027-12-31"] {
+        let c = run(&body(ok));
+        assert_eq!(availability_of(&c)[0].restock_date.as_deref(), Some(ok));
+    }
+    for bad in [
+        "2027-1-15",
+        "15/01/2027",
+        "2027-13-01",
+        "2027-02-29",
+        "1900-02-29",
+        "2027-04-31",
+        "2027-01-00",
+        "",
+        "2027-01-15T00:00:00Z",
+        "0000-01-01",
+    ] {
+        let c = run(&body(bad));
+        assert_eq!(codes(&c), ["allot::type-mismatch"], "{bad}");
+        let d = &c.diagnostics[0];
+        assert!(
+            d.message
+                .starts_with("`restock_date` takes a date written YYYY-MM-DD"),
+            "{}",
+            d.message
+        );
+        assert!(
+            d.help
+                .as_deref()
+                .unwrap()
+                .contains("`restock_date \"2027-01-15\"`")
+        );
+        // Located at the string.
+        let src = format!("{HEAD}{}", body(bad));
+        let at = d.labels[0].span;
+        assert_eq!(&src[at.start..at.end], format!("\"{bad}\""));
+    }
+    let c =
+        run("marketplaces US\nrule \"r\" {\n  match any\n  publish US restock_date \"soon\"\n}\n");
+    assert_eq!(codes(&c), ["allot::type-mismatch"]);
+}
+
+#[test]
+fn handling_time_is_once_per_rule_and_not_in_a_skipping_rule() {
+    let c = run(
+        "marketplaces US\nrule \"r\" {\n  match any\n  handling_time 2\n  handling_time 3\n  restock_date \"2027-01-15\"\n  restock_date \"2027-01-16\"\n  publish US\n}\n",
+    );
+    assert_eq!(codes(&c), ["allot::duplicate", "allot::duplicate"]);
+    let c = run("marketplaces US\nrule \"r\" {\n  match any\n  handling_time 2\n  skip\n}\n");
+    assert_eq!(codes(&c), ["allot::conflicting-statements"]);
+}
+
+#[test]
+fn one_shared_seller_sku_with_two_handling_times_is_a_unified_conflict() {
+    let c = run(
+        "marketplaces US, CA\nrule \"r\" {\n  match any\n  handling_time 2\n  publish US, CA handling_time 4\n}\n",
+    );
+    assert_eq!(codes(&c), ["allot::unified-conflict"]);
+    let d = &c.diagnostics[0];
+    assert!(
+        d.message
+            .contains("different handling times or restock dates in US and CA"),
+        "{}",
+        d.message
+    );
+    let help = d.help.as_deref().unwrap();
+    assert!(
+        help.contains("CA as \"{sku}_CA\" share 100% handling_time 4"),
+        "{help}"
+    );
+    // The same values everywhere (the rule's): one offer, fine.
+    let c = run(
+        "marketplaces US, CA\nrule \"r\" {\n  match any\n  handling_time 2\n  publish US, CA handling_time 2\n}\n",
+    );
+    assert!(c.diagnostics.is_empty(), "{:#?}", c.diagnostics);
+}
+
+#[test]
+fn a_statement_without_its_value_says_how_it_is_written() {
+    for (line, help) in [
+        (
+            "handling_time",
+            "`handling_time` is written `handling_time 2` (days, 0 to 30)",
+        ),
+        (
+            "restock_date 2027-01-15",
+            "`restock_date` is written `restock_date \"2027-01-15\"`",
+        ),
+        ("cap", "`cap` is written `cap 10`"),
+    ] {
+        let c = run(&format!(
+            "marketplaces US\nrule \"r\" {{\n  match any\n  {line}\n  publish US\n}}\n"
+        ));
+        assert_eq!(c.diagnostics[0].help.as_deref(), Some(help), "{line}");
     }
 }

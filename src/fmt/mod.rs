@@ -537,6 +537,8 @@ fn stmt_keyword(k: &StmtKind) -> &'static str {
         StmtKind::OnMissing(_) => "on_missing",
         StmtKind::OnFba(_) => "on_fba",
         StmtKind::Skip => "skip",
+        StmtKind::HandlingTime(_) => "handling_time",
+        StmtKind::RestockDate(_) => "restock_date",
     }
 }
 
@@ -559,7 +561,9 @@ fn stmt(w: &mut W<'_>, k: &StmtKind, width: usize) {
         | StmtKind::Share(a)
         | StmtKind::Threshold(a)
         | StmtKind::Cap(a)
-        | StmtKind::DefaultChannel(a) => w.push(&amount(a.node)),
+        | StmtKind::DefaultChannel(a)
+        | StmtKind::HandlingTime(a) => w.push(&amount(a.node)),
+        StmtKind::RestockDate(s) => w.push(&string(s)),
         StmtKind::FromColumn { column, .. } => w.push(&format!("column {}", string(column))),
         StmtKind::Quantity { amount: a, once } => {
             w.push(&amount(a.node));
@@ -627,6 +631,12 @@ fn target(w: &mut W<'_>, t: &Target) {
     if let Some(f) = &t.from {
         let names: Vec<&str> = f.locations.iter().map(|n| n.node.as_str()).collect();
         w.push(&format!(" from {}", names.join(" and ")));
+    }
+    if let Some(a) = &t.handling_time {
+        w.push(&format!(" handling_time {}", amount(a.node)));
+    }
+    if let Some(s) = &t.restock_date {
+        w.push(&format!(" restock_date {}", string(s)));
     }
     if let Some(b) = &t.by_location {
         w.push(" by location");
@@ -726,6 +736,17 @@ mod tests {
         assert_eq!(
             out,
             "rule \"r\" {\n  match    any\n  quantity 10 once                      # first run only\n}\n"
+        );
+        assert_eq!(format(&out).unwrap(), out);
+    }
+
+    #[test]
+    fn handling_time_and_restock_date_print_canonically() {
+        let src = "rule \"r\" {\n  match any\n  handling_time   2  # Linnworks dispatch\n restock_date    \"2027-01-15\"\n  publish US  by location  restock_date \"2027-02-01\"   handling_time 3 , CA\n}\n";
+        let out = format(src).unwrap();
+        assert_eq!(
+            out,
+            "rule \"r\" {\n  match   any\n  handling_time 2                       # Linnworks dispatch\n  restock_date \"2027-01-15\"\n  publish US handling_time 3 restock_date \"2027-02-01\" by location, CA\n}\n"
         );
         assert_eq!(format(&out).unwrap(), out);
     }

@@ -16,14 +16,25 @@ use crate::amazon::{ATTRIBUTE_PATH, PRODUCT_TYPE, PatchOp};
 use crate::marketplaces::Region;
 
 /// The patch that writes one operation's channels: `merge` (or `replace`) of
-/// `fulfillment_availability` with every channel and its quantity.
+/// `fulfillment_availability` with every channel and its quantity, and its handling time and
+/// restock date only when the policy sets them (so other plans' requests stay as they were).
 fn patches(op_kind: PatchOp, op: &Operation) -> Value {
-    let value: Vec<Value> = op
-        .channels
-        .iter()
-        .map(|c| json!({"fulfillment_channel_code": c.channel, "quantity": c.quantity}))
-        .collect();
+    let value: Vec<Value> = op.channels.iter().map(availability_entry).collect();
     json!([{"op": op_kind.name(), "path": ATTRIBUTE_PATH, "value": value}])
+}
+
+/// One `fulfillment_availability` entry (the product type schema's field names).
+fn availability_entry(c: &crate::model::ChannelQty) -> Value {
+    let mut v = json!({"fulfillment_channel_code": c.channel, "quantity": c.quantity});
+    if let Value::Object(m) = &mut v {
+        if let Some(d) = c.lead_time_to_ship_max_days {
+            m.insert("lead_time_to_ship_max_days".into(), json!(d));
+        }
+        if let Some(d) = &c.restock_date {
+            m.insert("restock_date".into(), json!(d));
+        }
+    }
+    v
 }
 
 /// The `patchListingsItem` request for one operation.

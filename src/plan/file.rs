@@ -198,10 +198,19 @@ pub(super) fn canonical_operation(op: &OpRef, out: &mut Vec<u8>) {
             if i > 0 {
                 out.push(b',');
             }
+            // Keys in byte order; the optional ones only when set.
             out.extend_from_slice(b"{\"channel\":");
             string(&c.channel, out);
+            if let Some(d) = c.lead_time_to_ship_max_days {
+                out.extend_from_slice(b",\"lead_time_to_ship_max_days\":");
+                out.extend_from_slice(itoa::Buffer::new().format(d).as_bytes());
+            }
             out.extend_from_slice(b",\"quantity\":");
             out.extend_from_slice(itoa::Buffer::new().format(c.quantity).as_bytes());
+            if let Some(d) = &c.restock_date {
+                out.extend_from_slice(b",\"restock_date\":");
+                string(d, out);
+            }
             out.push(b'}');
         }
         out.push(b']');

@@ -453,6 +453,24 @@ fn operation_problem(
             if list[..i].iter().any(|d| d.channel == c.channel) {
                 return Some(format!("channel `{}` is listed twice", c.channel));
             }
+            if let Some(d) = c.lead_time_to_ship_max_days
+                && d > crate::model::MAX_HANDLING_DAYS
+            {
+                return Some(format!(
+                    "channel `{}` has `lead_time_to_ship_max_days` {d}, above Amazon's maximum {}",
+                    c.channel,
+                    crate::model::MAX_HANDLING_DAYS
+                ));
+            }
+            if let Some(d) = &c.restock_date
+                && !crate::model::is_iso_date(d)
+            {
+                return Some(format!(
+                    "channel `{}` has `restock_date` {:?}, not a date written YYYY-MM-DD",
+                    c.channel,
+                    crate::diag::clip(d)
+                ));
+            }
             if c.quantity > MAX_QUANTITY {
                 return Some(format!(
                     "channel `{}` has quantity {}, above Amazon's maximum {MAX_QUANTITY}",

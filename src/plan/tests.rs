@@ -9,9 +9,14 @@ const DE: &str = "A1PA6795UKMFR9";
 const US: &str = "ATVPDKIKX0DER";
 
 fn ch(channel: &str, quantity: u64) -> ChannelQty {
+    ChannelQty::new(channel, quantity)
+}
+
+fn ch_avail(channel: &str, quantity: u64, days: Option<u32>, restock: Option<&str>) -> ChannelQty {
     ChannelQty {
-        channel: channel.into(),
-        quantity,
+        lead_time_to_ship_max_days: days,
+        restock_date: restock.map(str::to_string),
+        ..ChannelQty::new(channel, quantity)
     }
 }
 
@@ -1214,6 +1219,21 @@ fn canonical_operation_is_the_values() {
             inventory_sku: String::new(),
             rule: String::new(),
         },
+        Operation {
+            id: 8,
+            seller_sku: "H".into(),
+            region: Region::NA,
+            marketplace_ids: vec!["ATVPDKIKX0DER".into()],
+            channels: vec![
+                ch_avail("DEFAULT", 0, None, None),
+                ch_avail("S1", 4, Some(2), Some("2027-01-15")),
+                ch_avail("S\"2", 1, None, Some("2027-01-16")),
+                ch_avail("S3", 9, Some(30), None),
+            ],
+            previous: Some(vec![ch("DEFAULT", 2)]),
+            inventory_sku: "H".into(),
+            rule: "r".into(),
+        },
     ];
     for op in &ops {
         let mut direct = Vec::new();
@@ -1241,4 +1261,89 @@ fn a_streamed_plan_not_committed_is_not_saved() {
     assert_eq!(std::fs::read(&path).unwrap(), before);
     let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
     assert_eq!(left.len(), 1, "{left:?}");
+}
+
+/// The handling time and restock date go into the `fulfillment_availability` entry of the PATCH
+/// and of the feed message exactly when set; a plan without them is written as before.
+#[test]
+fn handling_time_and_restock_date_are_sent_exactly_when_set() {
+    let changes = vec![
+        change(
+            "A",
+            Region::NA,
+            &[US],
+            vec![
+                ch_avail("DEFAULT", 0, None, None),
+                ch_avail("S1", 4, Some(2), Some("2027-01-15")),
+            ],
+        ),
+        change("B", Region::NA, &[US], vec![ch("DEFAULT", 5)]),
+    ];
+    let plan = plan_of(&changes);
+    let body = |i: usize| encode::patch_request(&plan, &plan.operations[i], false).body;
+    assert_eq!(
+        body(0)["patches"][0]["value"],
+        serde_json::json!([
+            {"fulfillment_channel_code": "DEFAULT", "quantity": 0},
+            {"fulfillment_channel_code": "S1", "quantity": 4, "lead_time_to_ship_max_days": 2, "restock_date": "2027-01-15"}
+        ])
+    );
+    assert_eq!(
+        body(1).to_string(),
+        r#"{"productType":"PRODUCT","patches":[{"op":"merge","path":"/attributes/fulfillment_availability","value":[{"fulfillment_channel_code":"DEFAULT","quantity":5}]}]}"#
+    );
+    let docs = encode::feed_documents(&plan).unwrap();
+    let msgs = &docs[0].body["messages"];
+    assert_eq!(msgs[0]["patches"], body(0)["patches"]);
+    assert_eq!(msgs[1]["patches"], body(1)["patches"]);
+
+    // Saved and read back: the digest covers them, and an edit is caught.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("plan.json");
+    write(&plan, &path).unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains(r#"{"channel":"S1","lead_time_to_ship_max_days":2,"quantity":4,"restock_date":"2027-01-15"}"#), "{text}");
+    assert!(
+        text.contains(r#"{"channel":"DEFAULT","quantity":5}"#),
+        "{text}"
+    );
+    assert_eq!(read(&path).unwrap(), plan);
+    let edited = text.replace(
+        "\"lead_time_to_ship_max_days\":2",
+        "\"lead_time_to_ship_max_days\":3",
+    );
+    assert!(matches!(
+        parse(&edited, &path),
+        Err(PlanError::DigestMismatch { .. })
+    ));
+}
+
+/// A plan that gives a handling time or restock date Amazon would refuse is refused on read.
+#[test]
+fn a_plan_with_an_impossible_handling_time_or_date_is_refused() {
+    for (days, date, needle) in [
+        (Some(31), None, "above Amazon's maximum 30"),
+        (None, Some("2027-02-30"), "not a date written YYYY-MM-DD"),
+    ] {
+        // `build` refuses it too (as an invalid offer).
+        let bad = [change(
+            "A",
+            Region::NA,
+            &[US],
+            vec![ch_avail("DEFAULT", 1, days, date)],
+        )];
+        let built = build(
+            "p",
+            "A2EXAMPLE",
+            &bad,
+            &Summary::default(),
+            opts(EmitChoice::Patch),
+        );
+        assert!(matches!(built, Err(PlanError::InvalidOffer { .. })));
+        let mut p = plan_of(&[change("A", Region::NA, &[US], vec![ch("DEFAULT", 1)])]);
+        p.operations[0].channels[0] = ch_avail("DEFAULT", 1, days, date);
+        seal(&mut p);
+        let err = parse(&serde_json::to_string(&p).unwrap(), Path::new("p.json")).unwrap_err();
+        assert!(err.to_string().contains(needle), "{err}");
+    }
 }

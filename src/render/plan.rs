@@ -583,10 +583,7 @@ mod tests {
     use crate::plan::{BuildOptions, EmitChoice, InputFile, Inputs};
 
     fn ch(c: &str, q: u64) -> ChannelQty {
-        ChannelQty {
-            channel: c.into(),
-            quantity: q,
-        }
+        ChannelQty::new(c, q)
     }
 
     fn plan_with(

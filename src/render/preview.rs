@@ -11,7 +11,8 @@ use crate::model::{ChangeKind, ChannelQty, Hold, OfferChange, Percent, Policy, S
 use crate::sim::{Exposure, Preview, Provenance, Skipped, Step, StepKind, Trace, Unmapped};
 
 /// The JSON format's version (major.minor): a new major may change or remove fields.
-pub const FORMAT_VERSION: &str = "1.3";
+/// 1.4: `lead_time_to_ship_max_days` and `restock_date` on channels, when the policy sets them.
+pub const FORMAT_VERSION: &str = "1.4";
 
 /// How many skipped SKUs and exposures the table lists before "and N more".
 /// The most items a list of the preview shows (held offers, skipped SKUs, exposures).
@@ -67,6 +68,24 @@ pub fn steps_text(policy: &Policy, steps: &[Step]) -> String {
         .join(", ")
 }
 
+/// What a channel writes beside its quantity, for the CURRENT → NEW cell: ` (ships in 2 d,
+/// restock 2027-01-15)`; empty when the policy sets neither (the common case allocates
+/// nothing).
+pub fn availability_suffix(ch: &ChannelQty) -> std::borrow::Cow<'static, str> {
+    let mut parts: Vec<String> = Vec::new();
+    if let Some(d) = ch.lead_time_to_ship_max_days {
+        parts.push(format!("ships in {d} d"));
+    }
+    if let Some(d) = &ch.restock_date {
+        parts.push(format!("restock {d}"));
+    }
+    if parts.is_empty() {
+        std::borrow::Cow::Borrowed("")
+    } else {
+        std::borrow::Cow::Owned(format!(" ({})", parts.join(", ")))
+    }
+}
+
 fn current_of(c: &OfferChange, channel: &str) -> Option<u64> {
     c.current
         .as_ref()
@@ -86,7 +105,7 @@ pub fn change_rows<'a>(
             c.offer.seller_sku.clone(),
             c.offer.marketplaces.join(","),
             channel_name(policy, &ch.channel).to_string(),
-            format!("{cur} → {}", ch.quantity),
+            format!("{cur} → {}{}", ch.quantity, availability_suffix(ch)),
             kind_str(c.kind).to_string(),
             c.offer.rule.to_string(),
         ]
@@ -252,7 +271,10 @@ impl<'p> Measure<'p> {
             + o.marketplaces.len().saturating_sub(1);
         for ch in &o.channels {
             // "{current} → {new}": the arrow and its spaces are 3 characters.
-            let arrow = current_of(c, &ch.channel).map_or(1, digits) + 3 + digits(ch.quantity);
+            let arrow = current_of(c, &ch.channel).map_or(1, digits)
+                + 3
+                + digits(ch.quantity)
+                + chars(&availability_suffix(ch));
             let cells = [
                 chars(&o.seller_sku),
                 markets,
@@ -378,6 +400,7 @@ impl<'a, W: Write> Rows<'a, W> {
                 Some(q) => write!(markets, "{q} → {}", ch.quantity),
                 None => write!(markets, "- → {}", ch.quantity),
             };
+            markets.push_str(&availability_suffix(ch));
             self.push(3, &markets);
             self.push(4, kind_str(c.kind));
             self.push(5, &o.rule);
@@ -929,6 +952,12 @@ struct JsonChannel<'a> {
     location: Option<&'a str>,
     current: Option<u64>,
     new: u64,
+    /// Since 1.4, only when the policy sets it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lead_time_to_ship_max_days: Option<u32>,
+    /// Since 1.4, only when the policy sets it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    restock_date: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -993,6 +1022,8 @@ fn json_change<'a>(policy: &'a Policy, c: &'a OfferChange, p: &'a Provenance) ->
                     .map(|l| l.name.as_str()),
                 current: current_of(c, &ch.channel),
                 new: ch.quantity,
+                lead_time_to_ship_max_days: ch.lead_time_to_ship_max_days,
+                restock_date: ch.restock_date.as_deref(),
             })
             .collect(),
         shown: match (c.hold.as_deref(), c.current.as_deref()) {
@@ -1303,10 +1334,11 @@ pub fn trace_text<W: Write>(w: &mut W, policy: &Policy, t: &Trace) -> io::Result
             }
             writeln!(
                 w,
-                "  {:<10} {} → {}",
+                "  {:<10} {} → {}{}",
                 channel_name(policy, &ch.channel),
                 cur,
-                ch.quantity
+                ch.quantity,
+                availability_suffix(ch)
             )?;
         }
         if let Some(h) = c.hold.as_deref() {

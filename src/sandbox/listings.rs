@@ -346,12 +346,7 @@ pub fn parse_fa(op: AttrOp, entries: &[Value], at: &str, issues: &mut Vec<Issue>
 fn qtys(entries: &[FaEntry]) -> Vec<ChannelQty> {
     entries
         .iter()
-        .filter_map(|e| {
-            e.quantity.map(|q| ChannelQty {
-                channel: e.channel.clone(),
-                quantity: q,
-            })
-        })
+        .filter_map(|e| e.quantity.map(|q| ChannelQty::new(e.channel.clone(), q)))
         .collect()
 }
 

@@ -336,10 +336,7 @@ mod tests {
         s.amazon.write(
             key.clone(),
             "A1PA6795UKMFR9",
-            &[ChannelQty {
-                channel: "DEFAULT".into(),
-                quantity: 4,
-            }],
+            &[ChannelQty::new("DEFAULT", 4)],
             PatchOp::Merge,
         );
         s.items.insert(

@@ -666,19 +666,15 @@ impl<'p> Engine<'p> {
                 })
         };
         let mut channels = Vec::new();
+        // DEFAULT = 0 beside location quantities only keeps a location-less offer from being
+        // buyable: no handling time or restock date of its own.
         if p.default_channel_zero && t.by_location.is_some() {
-            channels.push(ChannelQty {
-                channel: DEFAULT_CHANNEL.to_string(),
-                quantity: 0,
-            });
+            channels.push(ChannelQty::new(DEFAULT_CHANNEL, 0));
         }
         match &t.by_location {
             None => {
                 let q = whole(steps, pool, None);
-                channels.push(ChannelQty {
-                    channel: DEFAULT_CHANNEL.to_string(),
-                    quantity: q,
-                });
+                channels.push(ChannelQty::new(DEFAULT_CHANNEL, q).with(&t.availability));
             }
             Some(ByLocation::PerSource) => {
                 for &loc in self.counted_by(ri, ti) {
@@ -687,10 +683,7 @@ impl<'p> Engine<'p> {
                     }
                     let own = item.map_or(0, |i| i.available_at(loc));
                     let q = whole(steps, own, Some(loc));
-                    channels.push(ChannelQty {
-                        channel: source_code(loc)?,
-                        quantity: q,
-                    });
+                    channels.push(ChannelQty::new(source_code(loc)?, q).with(&t.availability));
                 }
             }
             Some(ByLocation::Split(parts)) => {
@@ -707,10 +700,7 @@ impl<'p> Engine<'p> {
                 }
                 by_loc.sort_by_key(|(l, _, _)| *l);
                 for (loc, a, _) in by_loc {
-                    channels.push(ChannelQty {
-                        channel: source_code(loc)?,
-                        quantity: a,
-                    });
+                    channels.push(ChannelQty::new(source_code(loc)?, a).with(&t.availability));
                 }
             }
         }

@@ -190,11 +190,12 @@ fn classify(channels: &[ChannelQty], current: Option<&Channels>) -> ChangeKind {
     ChangeKind::of(channels, current.map(|m| |c: &str| m.get(c).copied()))
 }
 
+/// The same channels and quantities (Amazon's model keeps no handling time: it is not compared).
 fn same_channels(a: &[ChannelQty], b: &[ChannelQty]) -> bool {
-    let mut a: Vec<&ChannelQty> = a.iter().collect();
-    let mut b: Vec<&ChannelQty> = b.iter().collect();
-    a.sort();
-    b.sort();
+    let mut a: Vec<(&str, u64)> = a.iter().map(|c| (c.channel.as_str(), c.quantity)).collect();
+    let mut b: Vec<(&str, u64)> = b.iter().map(|c| (c.channel.as_str(), c.quantity)).collect();
+    a.sort_unstable();
+    b.sort_unstable();
     a == b
 }
 
@@ -462,8 +463,16 @@ fn finish(
         for code in &amazon_codes {
             l.write(code, &p.channels, PatchOp::Merge);
         }
-        let list = l.channel_list();
+        let mut list = l.channel_list();
         if !same_channels(&list, &p.channels) {
+            // Amazon's model keeps quantities only: the written channels' handling time and
+            // restock date are what buyers see with them.
+            for c in &mut list {
+                if let Some(w) = p.channels.iter().find(|w| w.channel == c.channel) {
+                    c.lead_time_to_ship_max_days = w.lead_time_to_ship_max_days;
+                    c.restock_date.clone_from(&w.restock_date);
+                }
+            }
             shown = Some(list);
         }
         if l.shows_two_offers() {

@@ -102,6 +102,7 @@ pub fn target(m: MarketplaceId, sku: &str, share: u32) -> Target {
         ratio: None,
         pack: None,
         by_location: None,
+        availability: Default::default(),
         span: Span::default(),
     }
 }

@@ -2114,3 +2114,86 @@ fn explain_finds_the_inventory_sku_of_a_mapped_seller_sku() {
         t.outcome
     );
 }
+
+#[test]
+fn handling_time_and_restock_date_reach_every_channel_of_the_target() {
+    use crate::check::check_source;
+    let src = r#"policy "p"
+seller "A1PP0FEH11RW77"
+marketplaces US, CA
+location newark supply_source "S1"
+location austin supply_source "S2"
+rule "shoes" {
+  match   sku "SHOE-*"
+  handling_time 2
+  publish US by location, CA as "{sku}-CA" share 0% handling_time 5 restock_date "2027-01-15"
+  default_channel 0
+}
+rule "rest" {
+  match   any
+  publish US
+}
+"#;
+    let policy = check_source(src).policy.expect("checks");
+    let stock = stock(&[("SHOE-1", 0, 3, 0), ("SHOE-1", 1, 7, 0), ("MUG-1", 0, 4, 0)]);
+    let preview = super::run_with(&policy, &stock, None, super::Options::default()).unwrap();
+    let ch = |i: usize| -> Vec<(&str, u64, Option<u32>, Option<&str>)> {
+        preview.changes[i]
+            .offer
+            .channels
+            .iter()
+            .map(|c| {
+                (
+                    c.channel.as_str(),
+                    c.quantity,
+                    c.lead_time_to_ship_max_days,
+                    c.restock_date.as_deref(),
+                )
+            })
+            .collect()
+    };
+    // Every location channel gets the target's values; DEFAULT = 0 beside them none.
+    assert_eq!(
+        ch(0),
+        [
+            ("DEFAULT", 0, None, None),
+            ("S1", 3, Some(2), None),
+            ("S2", 7, Some(2), None)
+        ]
+    );
+    // The target's own handling time over the rule's, and its restock date.
+    assert_eq!(ch(1), [("DEFAULT", 0, Some(5), Some("2027-01-15"))]);
+    // A rule without them: nothing set.
+    assert_eq!(ch(2), [("DEFAULT", 4, None, None)]);
+}
+
+#[test]
+fn an_offer_that_sets_a_handling_time_is_written_even_at_the_same_quantity() {
+    use crate::check::check_source;
+    let src = "policy \"p\"\nseller \"A1PP0FEH11RW77\"\nmarketplaces US\nlocation newark\nrule \"a\" {\n  match sku \"A-*\"\n  handling_time 3\n  publish US\n}\nrule \"b\" {\n  match any\n  publish US\n}\n";
+    let policy = check_source(src).policy.expect("checks");
+    let st = stock(&[("A-1", 0, 4, 0), ("A-0", 0, 0, 0), ("B-1", 0, 4, 0)]);
+    let mut cur = Current::default();
+    for s in ["A-1", "B-1"] {
+        cur.listings
+            .insert(s.into(), [("DEFAULT".to_string(), 4)].into());
+    }
+    cur.listings
+        .insert("A-0".into(), [("DEFAULT".to_string(), 0)].into());
+    let pre = run(&policy, &st, Some(&cur)).unwrap();
+    let kinds: Vec<(&str, ChangeKind)> = pre
+        .changes
+        .iter()
+        .map(|c| (c.offer.seller_sku.as_str(), c.kind))
+        .collect();
+    // The current listings never tell the handling time: "a" is written, "b" is not.
+    assert_eq!(
+        kinds,
+        [
+            ("A-1", ChangeKind::Changed),
+            ("A-0", ChangeKind::Zeroed),
+            ("B-1", ChangeKind::Unchanged)
+        ]
+    );
+    assert!(pre.changes[0].is_write() && !pre.changes[2].is_write());
+}

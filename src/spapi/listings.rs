@@ -131,16 +131,10 @@ pub async fn get_fulfillment(
         let channel = entry.get("fulfillmentChannelCode").and_then(Value::as_str);
         let quantity = entry.get("quantity").and_then(Value::as_u64);
         match (channel, quantity) {
-            (Some(channel), Some(quantity)) => out.push(ChannelQty {
-                channel: channel.to_string(),
-                quantity,
-            }),
+            (Some(channel), Some(quantity)) => out.push(ChannelQty::new(channel, quantity)),
             // Amazon's own channel may carry no quantity: it still says who fulfils the SKU.
             (Some(channel), None) if crate::model::is_amazon_channel(channel) => {
-                out.push(ChannelQty {
-                    channel: channel.to_string(),
-                    quantity: 0,
-                })
+                out.push(ChannelQty::new(channel, 0))
             }
             // An entry without a quantity (e.g. `is_inventory_available`) has no count to compare.
             _ => {}

@@ -124,6 +124,11 @@ pub enum StmtKind {
     OnFba(Ident),
     /// `skip`
     Skip,
+    /// `handling_time 2`: days between an order and its dispatch (Amazon's
+    /// `lead_time_to_ship_max_days`).
+    HandlingTime(Spanned<Amount>),
+    /// `restock_date "2027-01-15"`
+    RestockDate(Str),
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -166,6 +171,10 @@ pub struct Target {
     pub from: Option<FromList>,
     /// `by location` or `by location { newark 60%, austin 40% }`
     pub by_location: Option<ByLocation>,
+    /// `handling_time 3`: this target's own, over the rule's.
+    pub handling_time: Option<Spanned<Amount>>,
+    /// `restock_date "2027-01-15"`: this target's own, over the rule's.
+    pub restock_date: Option<Str>,
     pub span: Span,
 }
 

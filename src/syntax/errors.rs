@@ -52,6 +52,8 @@ fn usage(keyword: &str, in_test: bool) -> Option<&'static str> {
             "`publish US, CA` or `publish US as \"{sku}-US\" share 60%, CA as \"{sku}-CA\" share 40%` or `publish US by location { newark 60%, austin 40% }`"
         }
         "default_channel" => "`default_channel 0`",
+        "handling_time" => "`handling_time 2` (days, 0 to 30)",
+        "restock_date" => "`restock_date \"2027-01-15\"`",
         "skip" => "`skip` alone on its line",
         "expect" => {
             "`expect \"SELLER-SKU\" on US = 10`, `expect \"SELLER-SKU\" on US at newark = 3` or `expect \"SELLER-SKU\" on US unpublished`"
@@ -131,7 +133,7 @@ pub(crate) fn unknown_stmt(word: &str, span: Span) -> Diagnostic {
         format!("unknown statement keyword `{word}`"),
     )
     .at(span, "not a statement keyword")
-    .help("a rule's statements are `match`, `stock from`, `buffer`, `share`, `round`, `threshold`, `cap`, `quantity`, `publish`, `default_channel`, `on_missing`, `on_fba` and `skip`")
+    .help("a rule's statements are `match`, `stock from`, `buffer`, `share`, `round`, `threshold`, `cap`, `quantity`, `publish`, `default_channel`, `handling_time`, `restock_date`, `on_missing`, `on_fba` and `skip`")
 }
 
 pub(crate) fn unknown_test_stmt(word: &str, span: Span) -> Diagnostic {
@@ -284,6 +286,8 @@ fn expected_name(r: Rule) -> Option<(&'static str, String)> {
         on_missing_stmt => Some(("stmt", "`on_missing`".into())),
         on_fba_stmt => Some(("stmt", "`on_fba`".into())),
         skip_stmt => Some(("stmt", "`skip`".into())),
+        handling_time_stmt => Some(("stmt", "`handling_time`".into())),
+        restock_date_stmt => Some(("stmt", "`restock_date`".into())),
         stock_test => Some(("test", "`stock`".into())),
         expect_test => Some(("test", "`expect`".into())),
         selector | not_sel | any_sel | sku_sel | tag_sel | attr_sel | paren_sel | unknown_sel => {
@@ -300,6 +304,8 @@ fn expected_name(r: Rule) -> Option<(&'static str, String)> {
         pack_opt => kw("pack"),
         column_ref => kw("column"),
         kit_part => Some(("x", "a component SKU and its units (`\"MUG-1\" 2`)".into())),
+        handling_opt => kw("handling_time"),
+        restock_opt => kw("restock_date"),
         by_location | kw_by => kw("by location"),
         tags_opt => kw("tags"),
         split_part => Some(("x", "a location and its share (`newark 60%`)".into())),
@@ -535,9 +541,11 @@ pub(crate) fn from_pest(
     let prev = src[line_start(src, at)..at].split_whitespace().last();
     let found_text = &src[found_span.start..found_span.end];
     let entry_like = found_word.is_some() || found.starts_with("the number") || found == "a string";
+    // The end of the line is no pasted character (`cap` without its number).
     let pasted = src[at.min(src.len())..]
         .chars()
         .next()
+        .filter(|c| !matches!(c, '\n' | '\r'))
         .and_then(pasted_character);
     let help = if let Some(p) = pasted {
         p.to_string()

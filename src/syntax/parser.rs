@@ -29,6 +29,8 @@ pub(crate) const STMT_KEYWORDS: &[&str] = &[
     "on_missing",
     "on_fba",
     "skip",
+    "handling_time",
+    "restock_date",
 ];
 pub(crate) const TOP_KEYWORDS: &[&str] = &[
     "policy",
@@ -209,6 +211,8 @@ fn is_keyword(r: Rule) -> bool {
             | Rule::kw_publish
             | Rule::kw_default_channel
             | Rule::kw_skip
+            | Rule::kw_handling_time
+            | Rule::kw_restock_date
             | Rule::kw_any
             | Rule::kw_sku
             | Rule::kw_tag
@@ -487,6 +491,8 @@ impl Lower<'_> {
             Rule::on_missing_stmt => StmtKind::OnMissing(self.ident(it.next()?)),
             Rule::on_fba_stmt => StmtKind::OnFba(self.ident(it.next()?)),
             Rule::skip_stmt => StmtKind::Skip,
+            Rule::handling_time_stmt => StmtKind::HandlingTime(self.amount(it.next()?)?),
+            Rule::restock_date_stmt => StmtKind::RestockDate(self.string(it.next()?)?),
             Rule::publish_stmt => {
                 let mut targets = Vec::new();
                 let mut ok = true;
@@ -609,6 +615,8 @@ impl Lower<'_> {
             pack: None,
             from: None,
             by_location: None,
+            handling_time: None,
+            restock_date: None,
             span,
         };
         let mut ok = true;
@@ -620,6 +628,8 @@ impl Lower<'_> {
                 Rule::from_opt => ("from", t.from.is_some()),
                 Rule::ratio_opt => ("ratio", t.ratio.is_some()),
                 Rule::pack_opt => ("pack", t.pack.is_some()),
+                Rule::handling_opt => ("handling_time", t.handling_time.is_some()),
+                Rule::restock_opt => ("restock_date", t.restock_date.is_some()),
                 Rule::by_location => ("by location", t.by_location.is_some()),
                 _ => continue,
             };
@@ -664,6 +674,20 @@ impl Lower<'_> {
                     let n = meaningful(opt).find(|q| q.as_rule() == Rule::number)?;
                     match self.amount(n) {
                         Some(a) => t.pack = Some(a),
+                        None => ok = false,
+                    }
+                }
+                Rule::handling_opt => {
+                    let n = meaningful(opt).find(|q| q.as_rule() == Rule::number)?;
+                    match self.amount(n) {
+                        Some(a) => t.handling_time = Some(a),
+                        None => ok = false,
+                    }
+                }
+                Rule::restock_opt => {
+                    let s = meaningful(opt).find(|q| q.as_rule() == Rule::string)?;
+                    match self.string(s) {
+                        Some(s) => t.restock_date = Some(s),
                         None => ok = false,
                     }
                 }
