@@ -142,6 +142,8 @@ struct CRule {
     own: Vec<Option<Vec<LocationId>>>,
     /// Every location some target counts: the stock behind the rule's offers (exposure).
     backing: Vec<LocationId>,
+    /// No target has its own `from`: every pool is the rule's (`backing`), added up once.
+    uniform: bool,
     /// The inventory attribute ids of `buffer/threshold/cap column "…"` (the outer None: not
     /// used; the inner: no SKU has a value in that column).
     columns: [Option<Option<u32>>; 3],
@@ -298,6 +300,7 @@ impl<'p> Engine<'p> {
                     sel: CSel::compile(&r.selector, stock),
                     offers,
                     counted,
+                    uniform: own.iter().all(Option::is_none),
                     own,
                     backing,
                     columns,
@@ -511,7 +514,7 @@ impl<'p> Engine<'p> {
         let mut failed = false;
         // Every pool a target may use is within the backing locations: if their sum fits, so
         // does each pool.
-        let Some(_) = self.pool(ri, item) else {
+        let Some(backing) = self.pool(ri, item) else {
             problems.push(SimProblem::Overflow {
                 message: format!(
                     "the stock of inventory SKU `{}` over the locations rule \"{}\" counts adds up to more than {}",
@@ -533,7 +536,14 @@ impl<'p> Engine<'p> {
             let mkt = &self.policy.marketplaces[t.marketplace];
             // Within the backing stock, which fits (above): never None in practice, and never
             // a made-up quantity if it were.
-            let Some(pool) = sum_at(self.counted_by(ri, ti), item) else {
+            // A target without its own `from` counts the rule's locations: the backing sum
+            // (no need to add the stock up again per target).
+            let pool = if self.rules[ri].uniform {
+                Some(backing)
+            } else {
+                sum_at(self.counted_by(ri, ti), item)
+            };
+            let Some(pool) = pool else {
                 problems.push(SimProblem::Overflow {
                     message: format!(
                         "the stock of inventory SKU `{}` over the locations a target of rule \"{}\" counts adds up to more than {}",
@@ -778,6 +788,7 @@ pub fn steps_2_to_6_part(
 }
 
 /// Steps 2-6 with the buffer, threshold and cap of one SKU (`Engine::limits`).
+#[inline]
 pub fn steps_2_to_6_with(
     p: &Publish,
     limits: &Limits,
