@@ -584,7 +584,10 @@ fn sku_strategy() -> impl Strategy<Value = String> {
         ],
         1..=40,
     )
-    .prop_map(|v| v.into_iter().collect())
+    .prop_map(|v| v.into_iter().collect::<String>())
+    // `.` and `..` cannot be addressed in a PATCH path: the planner refuses them in patch mode
+    // (tested on their own), so they are no case of this property.
+    .prop_filter("a dot segment", |s| s != "." && s != "..")
 }
 
 proptest! {
