@@ -329,9 +329,7 @@ pub async fn create_feed(State(shared): State<Arc<Shared>>, req: Request) -> Res
                     input_feed_document_id: doc_id,
                 },
             );
-            let task = tokio::spawn(process_later(shared2, feed_id.clone(), true));
-            inner.tasks.retain(|t| !t.is_finished());
-            inner.tasks.push(task);
+            super::spawn_job(inner, &shared2, &FEED_JOBS, feed_id.clone(), true);
             let mut o =
                 Outcome::json(StatusCode::ACCEPTED, json!({ "feedId": feed_id })).applied();
             o.feed_id = Some(feed_id);
@@ -523,48 +521,23 @@ pub async fn cancel_feed(
     .await
 }
 
+/// Feeds: IN_QUEUE for `feed_queue_time`, IN_PROGRESS for `feed_processing_time`, then
+/// processed.
+pub(crate) static FEED_JOBS: super::JobKind<Feed> = super::JobKind {
+    jobs: |s| &mut s.feeds,
+    status: |f| f.processing_status,
+    start: |f, now| {
+        f.processing_status = ProcessingStatus::InProgress;
+        f.processing_start_time = Some(now);
+    },
+    queue_time: |o| o.feed_queue_time,
+    processing_time: |o| o.feed_processing_time,
+    finish: process,
+};
+
 /// Restart processing of feeds left unfinished by a previous run.
 pub(crate) fn resume_pending(shared: &Arc<Shared>) {
-    let mut inner = shared.lock();
-    let pending: Vec<(String, bool)> = inner
-        .state
-        .feeds
-        .values()
-        .filter(|f| !f.processing_status.is_final())
-        .map(|f| {
-            (
-                f.feed_id.clone(),
-                f.processing_status == ProcessingStatus::InQueue,
-            )
-        })
-        .collect();
-    for (id, queued) in pending {
-        let t = tokio::spawn(process_later(shared.clone(), id, queued));
-        inner.tasks.push(t);
-    }
-}
-
-async fn process_later(shared: Arc<Shared>, feed_id: String, queued: bool) {
-    if queued {
-        tokio::time::sleep(shared.scaled(shared.options.feed_queue_time)).await;
-        {
-            let mut inner = shared.lock();
-            match inner.state.feeds.get_mut(&feed_id) {
-                Some(f) if f.processing_status == ProcessingStatus::InQueue => {
-                    f.processing_status = ProcessingStatus::InProgress;
-                    f.processing_start_time = Some(now_rfc3339());
-                }
-                _ => return,
-            }
-        }
-        shared.mark_dirty();
-    }
-    tokio::time::sleep(shared.scaled(shared.options.feed_processing_time)).await;
-    {
-        let mut inner = shared.lock();
-        process(&mut inner, &feed_id, shared.options.gzip_reports);
-    }
-    shared.mark_dirty();
+    super::resume_jobs(shared, &FEED_JOBS);
 }
 
 /// A report issue, in the processing report's shape (singular `attributeName`).

@@ -971,6 +971,74 @@ where
     finish(outcome, &request_id, Some(rate))
 }
 
+/// A job Amazon processes in the background (a feed, a report): IN_QUEUE, IN_PROGRESS, then a
+/// final status. One kind's jobs, where they are kept, how long each phase lasts and what
+/// finishes one.
+pub(crate) struct JobKind<J: 'static> {
+    pub jobs: fn(&mut State) -> &mut std::collections::BTreeMap<String, J>,
+    pub status: fn(&J) -> ProcessingStatus,
+    /// IN_QUEUE → IN_PROGRESS at the given time.
+    pub start: fn(&mut J, String),
+    pub queue_time: fn(&SandboxOptions) -> Duration,
+    pub processing_time: fn(&SandboxOptions) -> Duration,
+    /// The work at the end (under the lock), `gzip` as the sandbox was told.
+    pub finish: fn(&mut Inner, &str, bool),
+}
+
+/// Moves one job through its phases in the background. A job that left IN_QUEUE meanwhile
+/// (cancelled) or disappeared is left alone.
+pub(crate) fn spawn_job<J: Send>(
+    inner: &mut Inner,
+    shared: &Arc<Shared>,
+    kind: &'static JobKind<J>,
+    id: String,
+    queued: bool,
+) {
+    let task = tokio::spawn(process_job(shared.clone(), kind, id, queued));
+    inner.tasks.retain(|t| !t.is_finished());
+    inner.tasks.push(task);
+}
+
+async fn process_job<J: Send>(
+    shared: Arc<Shared>,
+    kind: &'static JobKind<J>,
+    id: String,
+    queued: bool,
+) {
+    if queued {
+        tokio::time::sleep(shared.scaled((kind.queue_time)(&shared.options))).await;
+        {
+            let mut inner = shared.lock();
+            match (kind.jobs)(&mut inner.state).get_mut(&id) {
+                Some(j) if (kind.status)(j) == ProcessingStatus::InQueue => {
+                    (kind.start)(j, now_rfc3339());
+                }
+                _ => return,
+            }
+        }
+        shared.mark_dirty();
+    }
+    tokio::time::sleep(shared.scaled((kind.processing_time)(&shared.options))).await;
+    {
+        let mut inner = shared.lock();
+        (kind.finish)(&mut inner, &id, shared.options.gzip_reports);
+    }
+    shared.mark_dirty();
+}
+
+/// Restart the jobs of one kind left unfinished by a previous run (a state file).
+pub(crate) fn resume_jobs<J: Send>(shared: &Arc<Shared>, kind: &'static JobKind<J>) {
+    let mut inner = shared.lock();
+    let pending: Vec<(String, bool)> = (kind.jobs)(&mut inner.state)
+        .iter()
+        .filter(|(_, j)| !(kind.status)(j).is_final())
+        .map(|(id, j)| (id.clone(), (kind.status)(j) == ProcessingStatus::InQueue))
+        .collect();
+    for (id, queued) in pending {
+        spawn_job(&mut inner, shared, kind, id, queued);
+    }
+}
+
 /// The answer when the state file could not be written: the change may be lost, so the client
 /// must not count on it (a retry is harmless: the write is applied again).
 pub(crate) fn not_saved() -> Outcome {

@@ -143,9 +143,7 @@ pub async fn create_report(State(shared): State<Arc<Shared>>, req: Request) -> R
                     rows_left_out: 0,
                 },
             );
-            let task = tokio::spawn(process_later(shared2, report_id.clone(), true));
-            inner.tasks.retain(|t| !t.is_finished());
-            inner.tasks.push(task);
+            super::spawn_job(inner, &shared2, &REPORT_JOBS, report_id.clone(), true);
             Outcome::json(StatusCode::ACCEPTED, json!({ "reportId": report_id })).applied()
         },
     )
@@ -408,48 +406,23 @@ pub async fn get_report_document(
     .await
 }
 
+/// Reports: IN_QUEUE for `report_queue_time`, IN_PROGRESS for `report_processing_time`,
+/// then made from the listings at that moment.
+pub(crate) static REPORT_JOBS: super::JobKind<Report> = super::JobKind {
+    jobs: |s| &mut s.reports,
+    status: |r| r.processing_status,
+    start: |r, now| {
+        r.processing_status = ProcessingStatus::InProgress;
+        r.processing_start_time = Some(now);
+    },
+    queue_time: |o| o.report_queue_time,
+    processing_time: |o| o.report_processing_time,
+    finish,
+};
+
 /// Restart processing of reports left unfinished by a previous run.
 pub(crate) fn resume_pending(shared: &Arc<Shared>) {
-    let mut inner = shared.lock();
-    let pending: Vec<(String, bool)> = inner
-        .state
-        .reports
-        .values()
-        .filter(|r| !r.processing_status.is_final())
-        .map(|r| {
-            (
-                r.report_id.clone(),
-                r.processing_status == ProcessingStatus::InQueue,
-            )
-        })
-        .collect();
-    for (id, queued) in pending {
-        let t = tokio::spawn(process_later(shared.clone(), id, queued));
-        inner.tasks.push(t);
-    }
-}
-
-async fn process_later(shared: Arc<Shared>, report_id: String, queued: bool) {
-    if queued {
-        tokio::time::sleep(shared.scaled(shared.options.report_queue_time)).await;
-        {
-            let mut inner = shared.lock();
-            match inner.state.reports.get_mut(&report_id) {
-                Some(r) if r.processing_status == ProcessingStatus::InQueue => {
-                    r.processing_status = ProcessingStatus::InProgress;
-                    r.processing_start_time = Some(now_rfc3339());
-                }
-                _ => return,
-            }
-        }
-        shared.mark_dirty();
-    }
-    tokio::time::sleep(shared.scaled(shared.options.report_processing_time)).await;
-    {
-        let mut inner = shared.lock();
-        finish(&mut inner, &report_id, shared.options.gzip_reports);
-    }
-    shared.mark_dirty();
+    super::resume_jobs(shared, &REPORT_JOBS);
 }
 
 fn region_code(r: Region) -> &'static str {
