@@ -428,3 +428,99 @@ fn a_diagnostic_past_column_65535_renders_a_window_of_its_line() {
         assert!(err.len() < 20_000, "{args:?}: {} bytes", err.len());
     }
 }
+
+/// `allot check --format sarif`: SARIF 2.1.0 that validates against the OASIS schema, with a
+/// rule (documented) for every code and a located result per diagnostic.
+#[test]
+fn sarif_output_validates_against_the_oasis_schema() {
+    let out = allot()
+        .args([
+            "check",
+            "--format",
+            "sarif",
+            "tests/fixtures/err/duplicate.allot",
+            "policies/acme-na.allot",
+        ])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("checked 2 files"))
+        .get_output()
+        .stdout
+        .clone();
+    let sarif: serde_json::Value = serde_json::from_slice(&out).expect("SARIF is JSON");
+    let schema_path = match std::env::var_os("ALLOT_SARIF_SCHEMA") {
+        Some(p) => PathBuf::from(p),
+        None => root().join("../shared/schemas/sarif-schema-2.1.0.json"),
+    };
+    match std::fs::read_to_string(&schema_path) {
+        Ok(text) => {
+            let schema: serde_json::Value = serde_json::from_str(&text).unwrap();
+            let v = jsonschema::validator_for(&schema).expect("the SARIF schema compiles");
+            let errors: Vec<String> = v
+                .iter_errors(&sarif)
+                .map(|e| format!("{e} at {}", e.instance_path))
+                .collect();
+            assert!(errors.is_empty(), "{errors:#?}");
+            // The schema does catch a wrong document: a level SARIF does not have.
+            let mut bad = sarif.clone();
+            bad["runs"][0]["results"][0]["level"] = serde_json::json!("fatal");
+            assert!(!v.is_valid(&bad));
+        }
+        Err(_) if std::env::var_os("CI").is_some() => {
+            panic!(
+                "the SARIF schema is not at {} (set ALLOT_SARIF_SCHEMA)",
+                schema_path.display()
+            )
+        }
+        Err(_) => eprintln!(
+            "SKIPPED: the SARIF schema is not at {}",
+            schema_path.display()
+        ),
+    }
+    let run = &sarif["runs"][0];
+    assert_eq!(run["tool"]["driver"]["name"], "allot");
+    let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
+    let ids: Vec<&str> = rules.iter().map(|r| r["id"].as_str().unwrap()).collect();
+    for code in allot::check::codes::ALL
+        .iter()
+        .chain(allot::syntax::codes::ALL)
+    {
+        assert!(ids.contains(code), "no rule for {code}");
+    }
+    let oversell = rules.iter().find(|r| r["id"] == "allot::oversell").unwrap();
+    assert!(
+        oversell["help"]["markdown"]
+            .as_str()
+            .unwrap()
+            .contains("docs/language.md#allotoversell")
+    );
+    let results = run["results"].as_array().unwrap();
+    assert!(
+        results
+            .iter()
+            .any(|r| r["level"] == "error" && r["ruleId"] == "allot::duplicate")
+    );
+    assert!(
+        results
+            .iter()
+            .any(|r| r["level"] == "warning" && r["ruleId"] == "allot::oversell")
+    );
+    for r in results {
+        let i = r["ruleIndex"].as_u64().unwrap() as usize;
+        assert_eq!(rules[i]["id"], r["ruleId"]);
+        let region = &r["locations"][0]["physicalLocation"]["region"];
+        assert!(region["startLine"].as_u64().unwrap() >= 1);
+    }
+    let acme = results
+        .iter()
+        .find(|r| r["ruleId"] == "allot::oversell")
+        .unwrap();
+    assert_eq!(
+        acme["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        "policies/acme-na.allot"
+    );
+    assert_eq!(
+        acme["locations"][0]["physicalLocation"]["region"]["startLine"],
+        18
+    );
+}

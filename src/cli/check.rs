@@ -20,6 +20,9 @@ pub enum Format {
     /// GitHub Actions workflow commands on stdout (`::error file=…,line=…::…`): annotations on
     /// the pull request's diff. The summary still goes to stderr.
     Github,
+    /// SARIF 2.1.0 on stdout, for code scanning (GitHub's `upload-sarif`). The summary still
+    /// goes to stderr.
+    Sarif,
 }
 
 #[derive(Debug, Args)]
@@ -132,7 +135,9 @@ pub fn run(args: CheckArgs) -> ExitCode {
         warnings += diagnostics.len() - errs;
         match args.format {
             Format::Human => eprint!("{}", human_all(file, &diagnostics, color)),
-            Format::Json | Format::Github => records.extend(json_records(file, &diagnostics)),
+            Format::Json | Format::Github | Format::Sarif => {
+                records.extend(json_records(file, &diagnostics))
+            }
         }
     }
     match args.format {
@@ -141,6 +146,13 @@ pub fn run(args: CheckArgs) -> ExitCode {
             eprintln!("{}", summary(files.len(), errors, warnings, unreadable))
         }
         Format::Human => eprintln!("{}", summary(files.len(), errors, warnings, unreadable)),
+        Format::Sarif => {
+            match serde_json::to_string_pretty(&crate::render::diagnostics::sarif(&records)) {
+                Ok(s) => println!("{s}"),
+                Err(e) => return super::fail(miette::miette!("cannot write SARIF: {e}"), 2),
+            }
+            eprintln!("{}", summary(files.len(), errors, warnings, unreadable))
+        }
         Format::Json => match serde_json::to_string_pretty(&records) {
             Ok(s) => println!("{s}"),
             Err(e) => return super::fail(miette::miette!("cannot write JSON: {e}"), 2),

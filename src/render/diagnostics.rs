@@ -79,6 +79,93 @@ pub fn json_records(file: &SourceFile, diags: &[Diagnostic]) -> Vec<JsonDiagnost
     out
 }
 
+/// SARIF 2.1.0 (OASIS), the format code-scanning tools read (GitHub code scanning uploads it
+/// and shows each result on the pull request's diff): one run of the tool `allot`, with a rule
+/// for every diagnostic code (where it is documented) and a result per record.
+pub fn sarif(records: &[JsonDiagnostic]) -> serde_json::Value {
+    use serde_json::json;
+    // Syntax codes are documented in docs/syntax.md, the checker's in docs/language.md; the
+    // anchor is the heading's text as GitHub makes it (`allot::oversell` → `allotoversell`).
+    let doc = |code: &str| {
+        let page = if crate::syntax::codes::ALL.contains(&code) {
+            "docs/syntax.md"
+        } else {
+            "docs/language.md"
+        };
+        format!("{page}#{}", code.replace(':', ""))
+    };
+    let mut codes: Vec<&str> = crate::syntax::codes::ALL
+        .iter()
+        .chain(crate::check::codes::ALL)
+        .copied()
+        .collect();
+    // A record's code that is in neither list (a future one) still gets its rule.
+    for r in records {
+        if !codes.contains(&r.code.as_str()) {
+            codes.push(r.code.as_str());
+        }
+    }
+    let rules: Vec<serde_json::Value> = codes
+        .iter()
+        .map(|code| {
+            let d = doc(code);
+            json!({
+                "id": code,
+                "name": code.trim_start_matches("allot::"),
+                "shortDescription": { "text": format!("{code}: see {d}") },
+                "help": {
+                    "text": format!("The failing example and its fix: {d}"),
+                    "markdown": format!("The failing example and its fix: [{d}]({d})"),
+                },
+            })
+        })
+        .collect();
+    let results: Vec<serde_json::Value> = records
+        .iter()
+        .map(|r| {
+            let mut text = r.message.clone();
+            if let Some(h) = &r.help {
+                text.push_str("\nhelp: ");
+                text.push_str(h);
+            }
+            json!({
+                "ruleId": r.code,
+                "ruleIndex": codes.iter().position(|c| *c == r.code).unwrap_or(0),
+                "level": match r.severity {
+                    Severity::Error => "error",
+                    Severity::Warning => "warning",
+                },
+                "message": { "text": text },
+                "locations": [{
+                    "physicalLocation": {
+                        "artifactLocation": { "uri": r.file.replace('\\', "/") },
+                        "region": {
+                            "startLine": r.line.max(1),
+                            "startColumn": r.column.max(1),
+                            "endLine": r.end_line.max(1),
+                            "endColumn": r.end_column.max(1),
+                        },
+                    },
+                }],
+            })
+        })
+        .collect();
+    json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {
+                "driver": {
+                    "name": "allot",
+                    "version": env!("CARGO_PKG_VERSION"),
+                    "rules": rules,
+                },
+            },
+            "results": results,
+        }],
+    })
+}
+
 /// GitHub Actions workflow commands, one line per record: `::error file=…,line=…,col=…,
 /// endLine=…,endColumn=…,title=CODE::MESSAGE` (help appended on a second line of the message).
 pub fn github_annotations(records: &[JsonDiagnostic]) -> String {

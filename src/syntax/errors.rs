@@ -17,6 +17,16 @@ pub mod codes {
     pub const BAD_NUMBER: &str = "allot::bad-number";
     pub const UNCLOSED_BLOCK: &str = "allot::unclosed-block";
     pub const INPUT_TOO_LARGE: &str = "allot::input-too-large";
+
+    /// Every syntax code, for the rule lists of machine formats (SARIF).
+    pub const ALL: &[&str] = &[
+        SYNTAX,
+        UNCLOSED_STRING,
+        UNKNOWN_KEYWORD,
+        BAD_NUMBER,
+        UNCLOSED_BLOCK,
+        INPUT_TOO_LARGE,
+    ];
 }
 
 /// The form of each statement or item, shown in help when a line does not parse.
