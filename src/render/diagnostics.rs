@@ -138,7 +138,7 @@ pub fn sarif(records: &[JsonDiagnostic]) -> serde_json::Value {
                 "message": { "text": text },
                 "locations": [{
                     "physicalLocation": {
-                        "artifactLocation": { "uri": r.file.replace('\\', "/") },
+                        "artifactLocation": { "uri": file_uri(&r.file) },
                         "region": {
                             "startLine": r.line.max(1),
                             "startColumn": r.column.max(1),
@@ -164,6 +164,29 @@ pub fn sarif(records: &[JsonDiagnostic]) -> serde_json::Value {
             "results": results,
         }],
     })
+}
+
+/// A file path as a relative URI reference: `/` separators, and what a URI cannot hold as is
+/// (spaces, `%`, `#`, `?`, non-ASCII, …) percent-encoded.
+fn file_uri(path: &str) -> String {
+    use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
+    const KEEP_OUT: &AsciiSet = &CONTROLS
+        .add(b' ')
+        .add(b'"')
+        .add(b'#')
+        .add(b'%')
+        .add(b'<')
+        .add(b'>')
+        .add(b'?')
+        .add(b'[')
+        .add(b'\\')
+        .add(b']')
+        .add(b'^')
+        .add(b'`')
+        .add(b'{')
+        .add(b'|')
+        .add(b'}');
+    utf8_percent_encode(&path.replace('\\', "/"), KEEP_OUT).to_string()
 }
 
 /// GitHub Actions workflow commands, one line per record: `::error file=…,line=…,col=…,
@@ -481,5 +504,22 @@ mod tests {
             let d = Diagnostic::warning("allot::syntax", "x").at(span, "end");
             assert!(human(&file, &d, true).contains("end"));
         }
+    }
+}
+
+#[cfg(test)]
+mod sarif_tests {
+    #[test]
+    fn file_paths_become_uri_references() {
+        assert_eq!(
+            super::file_uri("policies/acme-na.allot"),
+            "policies/acme-na.allot"
+        );
+        assert_eq!(
+            super::file_uri("my policies/a#1.allot"),
+            "my%20policies/a%231.allot"
+        );
+        assert_eq!(super::file_uri("dir\\x.allot"), "dir/x.allot");
+        assert_eq!(super::file_uri("prüf.allot"), "pr%C3%BCf.allot");
     }
 }
