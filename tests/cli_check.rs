@@ -524,3 +524,32 @@ fn sarif_output_validates_against_the_oasis_schema() {
         18
     );
 }
+
+/// `allot completions SHELL` prints a completion script naming every command; `allot man` a
+/// roff manual page; an unknown shell is a usage error (2).
+#[test]
+fn completions_and_the_manual_page() {
+    for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
+        let out = allot()
+            .args(["completions", shell])
+            .assert()
+            .code(0)
+            .get_output()
+            .stdout
+            .clone();
+        let text = String::from_utf8(out).unwrap();
+        for command in ["check", "plan", "apply", "sources", "sandbox"] {
+            assert!(text.contains(command), "{shell}: no `{command}`");
+        }
+    }
+    allot()
+        .args(["completions", "nushell"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("possible values"));
+    allot()
+        .arg("man")
+        .assert()
+        .code(0)
+        .stdout(predicate::str::starts_with(".ie").and(predicate::str::contains(".TH allot 1")));
+}

@@ -52,6 +52,40 @@ pub enum Command {
     Sandbox(sandbox::SandboxArgs),
     /// List the seller's supply sources; with policies, check their `supply_source`s.
     Sources(sources::SourcesArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell or elvish) to stdout.
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff) to stdout: `allot man > allot.1`.
+    Man,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CompletionsArgs {
+    /// The shell: bash, zsh, fish, powershell or elvish.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// `allot completions SHELL`: e.g. `allot completions bash > ~/.local/share/bash-completion/completions/allot`.
+fn completions(args: CompletionsArgs) -> ExitCode {
+    use clap::CommandFactory;
+    let mut cmd = Cli::command();
+    clap_complete::generate(args.shell, &mut cmd, "allot", &mut std::io::stdout());
+    ExitCode::SUCCESS
+}
+
+/// `allot man`: the manual page of every command, as roff.
+fn man() -> ExitCode {
+    use clap::CommandFactory;
+    let mut out = Vec::new();
+    if let Err(e) = clap_mangen::Man::new(Cli::command()).render(&mut out) {
+        return fail(miette::miette!("cannot render the manual page: {e}"), 2);
+    }
+    use std::io::Write as _;
+    match std::io::stdout().write_all(&out) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => fail(miette::miette!("cannot write the manual page: {e}"), 2),
+    }
 }
 
 pub fn main() -> ExitCode {
@@ -71,6 +105,8 @@ pub fn main() -> ExitCode {
         Command::Apply(a) => apply::run(a),
         Command::Sandbox(a) => sandbox::run(a),
         Command::Sources(a) => sources::run(a),
+        Command::Completions(a) => completions(a),
+        Command::Man => man(),
     }
 }
 
