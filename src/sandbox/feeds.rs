@@ -385,20 +385,8 @@ pub async fn get_feeds(State(shared): State<Arc<Shared>>, req: Request) -> Respo
         req,
         None,
         |inner: &mut Inner, call: &Call| {
-            // The model: nextToken is "the only parameter" of the next call, so the token
-            // carries the query's page size and filters.
-            let q = match call.param("nextToken") {
-                Some(t) => {
-                    if call.query.len() != 1 {
-                        return Outcome::invalid_input(
-                            "'nextToken' must be the only parameter: it carries the page size and filters of the first call.",
-                        );
-                    }
-                    match FeedsPage::decode(t) {
-                        Some(q) => q,
-                        None => return Outcome::invalid_input(&format!("Invalid nextToken '{t}'.")),
-                    }
-                }
+            let q = match tri!(call.next_token(FeedsPage::decode)) {
+                Some(q) => q,
                 None => {
                     let types = call.list("feedTypes");
                     if types.is_empty() {

@@ -793,6 +793,26 @@ impl Call {
             .collect()
     }
 
+    /// A list operation's `nextToken`, decoded: None when the call has none (a first call).
+    /// Amazon's models: with `nextToken`, the token is the only parameter (it carries the
+    /// first call's page size and filters).
+    pub fn next_token<P>(
+        &self,
+        decode: impl FnOnce(&str) -> Option<P>,
+    ) -> Result<Option<P>, Outcome> {
+        let Some(t) = self.param("nextToken") else {
+            return Ok(None);
+        };
+        if self.query.len() != 1 {
+            return Err(Outcome::invalid_input(
+                "'nextToken' must be the only parameter: it carries the page size and filters of the first call.",
+            ));
+        }
+        decode(t)
+            .map(Some)
+            .ok_or_else(|| Outcome::invalid_input(&format!("Invalid 'nextToken' '{t}'.")))
+    }
+
     pub fn param(&self, name: &str) -> Option<&str> {
         self.query
             .iter()

@@ -329,23 +329,8 @@ pub async fn get_reports(State(shared): State<Arc<Shared>>, req: Request) -> Res
         req,
         None,
         |inner: &mut Inner, call: &Call| {
-            let q = match call.param("nextToken") {
-                // The model: "include this token as the only parameter".
-                Some(t) => {
-                    if call.query.len() != 1 {
-                        return Outcome::invalid_input(
-                            "'nextToken' must be the only parameter: it carries the page size and filters of the first call.",
-                        );
-                    }
-                    match ReportsPage::decode(t) {
-                        Some(q) => q,
-                        None => {
-                            return Outcome::invalid_input(&format!(
-                                "Invalid 'nextToken' '{t}'."
-                            ));
-                        }
-                    }
-                }
+            let q = match tri!(call.next_token(ReportsPage::decode)) {
+                Some(q) => q,
                 None => tri!(ReportsPage::from_query(call)),
             };
             let mut reports: Vec<&Report> = inner
