@@ -358,6 +358,8 @@ struct Saved {
 /// table's measure, the Markdown comment's rows), and the plan's tally when one is saved.
 struct FirstRun<'p> {
     measure: Option<preview::Measure<'p>>,
+    /// The table's rows, unpadded until the widths are known.
+    spool: Option<preview::RowSpool<'p>>,
     markdown: Option<preview::MarkdownRows<'p>>,
     tally: Option<crate::plan::Tally>,
 }
@@ -366,6 +368,9 @@ impl sim::Sink for FirstRun<'_> {
     fn offer(&mut self, change: crate::model::OfferChange, provenance: sim::Provenance) {
         if let Some(m) = &mut self.measure {
             m.see(&change, &provenance.not_listed_in);
+        }
+        if let Some(s) = &mut self.spool {
+            s.see(&change);
         }
         if let Some(m) = &mut self.markdown {
             m.see(&change);
@@ -383,19 +388,15 @@ impl sim::ChunkSink for FirstRun<'_> {
     }
 }
 
-/// The second run's sink, one per chunk of SKUs: the chunk's table rows or JSON entries, and
-/// its operations encoded for the plan.
+/// The second run's sink, one per chunk of SKUs: the chunk's JSON entries, and its operations
+/// encoded for the plan.
 struct SecondRun<'p> {
-    rows: Option<preview::Rows<'p, Vec<u8>>>,
     json: Option<preview::JsonRows<'p>>,
     plan: Option<crate::plan::Encoder>,
 }
 
 impl sim::Sink for SecondRun<'_> {
     fn offer(&mut self, change: crate::model::OfferChange, provenance: sim::Provenance) {
-        if let Some(r) = &mut self.rows {
-            r.see(&change);
-        }
         if let Some(j) = &mut self.json {
             j.see(&change, &provenance);
         }
@@ -408,10 +409,9 @@ impl sim::Sink for SecondRun<'_> {
 impl sim::ChunkSink for SecondRun<'_> {
     type Out = (std::io::Result<Vec<u8>>, Option<crate::plan::Encoded>);
     fn done(self) -> Self::Out {
-        let text = match (self.rows, self.json) {
-            (Some(r), _) => r.into_inner(),
-            (None, Some(j)) => j.finish(),
-            (None, None) => Ok(Vec::new()),
+        let text = match self.json {
+            Some(j) => j.finish(),
+            None => Ok(Vec::new()),
         };
         (text, self.plan.map(|e| e.finish()))
     }
@@ -420,14 +420,16 @@ impl sim::ChunkSink for SecondRun<'_> {
 /// One policy's preview (any format) and its plan (with `--out`), written while simulating, on
 /// every core (`sim::run_chunks`), holding no offer: memory stays that of the inputs, whatever
 /// the number of offers. A first run gathers the summary and what the format needs first (the
-/// table's column widths, the Markdown comment's rows) and checks and counts the operations;
-/// a second (the same offers: the run is deterministic) renders each chunk's table rows or
-/// JSON entries and encodes its operations on the workers, and this thread writes them in
-/// order. The Markdown comment is written after the first run (it holds a comment's worth of
-/// rows); its second run, with `--out` only, encodes the plan. Returns the preview (with the
-/// policy's warnings first unless the format is the table, as `run` renders them) and the
-/// saved plan. Err is the exit code, the error already printed (or 0 when stdout was closed
-/// early, as `allot plan | head` does).
+/// table's column widths, the Markdown comment's rows) and checks and counts the operations.
+/// The table's rows are made in that run too, unpadded, and spooled (`preview::Spool`: in
+/// memory, then a temporary file) until the widths are known; they are padded as they are
+/// written. A second run (the same offers: the run is deterministic) is made only for the JSON
+/// entries and the plan's operations, which need the first run's totals before them: the
+/// workers render and encode each chunk, and this thread writes them in order. The Markdown
+/// comment is written after the first run (it holds a comment's worth of rows). Returns the
+/// preview (with the policy's warnings first unless the format is the table, as `run` renders
+/// them) and the saved plan. Err is the exit code, the error already printed (or 0 when stdout
+/// was closed early, as `allot plan | head` does).
 fn simulate_streamed(
     loaded: &Loaded,
     args: &PlanArgs,
@@ -463,14 +465,23 @@ fn simulate_streamed(
     // The id of each chunk's first operation, so the second run numbers them as one run would.
     let mut first_ids: Vec<usize> = Vec::new();
     let mut next_id = 1usize;
+    let mut spool = preview::Spool::default();
+    let mut spool_err = None;
     let first = |_: usize| FirstRun {
         measure: new_measure(),
+        spool: (format == Format::Table).then(|| preview::RowSpool::new(&m.policy)),
         markdown: new_markdown(),
         tally: saving.then(|| Tally::new(all)),
     };
     let mut preview = sim::run_chunks(&inputs, options, cut, first, |part| {
         if let (Some(m), Some(p)) = (&mut measure, part.measure) {
             m.absorb(p);
+        }
+        if let Some(rows) = part.spool
+            && let Err(e) = spool.append(&rows.into_bytes())
+        {
+            spool_err = Some(e);
+            return false;
         }
         if let (Some(m), Some(p)) = (&mut markdown, part.markdown) {
             m.absorb(p);
@@ -483,6 +494,15 @@ fn simulate_streamed(
         true
     })
     .map_err(fail)?;
+    if let Some(e) = spool_err {
+        return Err(super::fail(
+            miette::miette!(
+                help = "allot keeps the table's rows in a temporary file (in $TMPDIR) until their widths are known: check it has room, or set TMPDIR to a folder that has",
+                "cannot keep the table's rows: {e}"
+            ),
+            1,
+        ));
+    }
     preview.current_source.clone_from(&loaded.current_source);
     preview
         .warnings
@@ -535,7 +555,10 @@ fn simulate_streamed(
     let mut json_tail = None;
     let mut shown = match format {
         Format::Table => match &measure {
-            Some(m) => preview::Rows::start(&mut out, m).and_then(|r| r.into_inner().map(drop)),
+            Some(m) => preview::Rows::start(&mut out, m).and_then(|mut rows| {
+                spool.replay(&mut rows)?;
+                rows.into_inner().map(drop)
+            }),
             None => Ok(()),
         },
         Format::Markdown => match &markdown {
@@ -557,13 +580,10 @@ fn simulate_streamed(
         Some(tally.encoder(id))
     };
     let second = |k: usize| SecondRun {
-        rows: measure
-            .as_ref()
-            .map(|m| preview::Rows::resume(Vec::new(), m)),
         json: (format == Format::Json).then(|| preview::JsonRows::new(&m.policy)),
         plan: encoder(k),
     };
-    let needed = format != Format::Markdown || file.is_some();
+    let needed = format == Format::Json || file.is_some();
     if shown.is_ok() && needed {
         sim::run_chunks(&inputs, options, cut, second, |(text, ops)| {
             let wrote = text.and_then(|b| match format {

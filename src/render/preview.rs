@@ -318,7 +318,7 @@ pub struct Rows<'a, W: Write> {
     policy: &'a Policy,
     width: [usize; 6],
     line: String,
-    cell: String,
+    cells: CellText,
     /// The first write error; nothing is written after it.
     err: Option<io::Error>,
 }
@@ -345,7 +345,7 @@ impl<'a, W: Write> Rows<'a, W> {
             policy: m.policy,
             width: m.width,
             line: String::new(),
-            cell: String::new(),
+            cells: CellText::default(),
             err: None,
         }
     }
@@ -360,10 +360,15 @@ impl<'a, W: Write> Rows<'a, W> {
 
     /// One cell, padded to its column's width plus two spaces (the last is not padded).
     fn push(&mut self, i: usize, text: &str) {
+        const SPACES: &str = "                                                                ";
         self.line.push_str(text);
         if i + 1 < self.width.len() {
-            let pad = self.width[i].saturating_sub(chars(text)) + 2;
-            self.line.extend(std::iter::repeat_n(' ', pad));
+            let mut pad = self.width[i].saturating_sub(chars(text)) + 2;
+            while pad > 0 {
+                let n = pad.min(SPACES.len());
+                self.line.push_str(&SPACES[..n]);
+                pad -= n;
+            }
         }
     }
 
@@ -380,42 +385,240 @@ impl<'a, W: Write> Rows<'a, W> {
         if self.err.is_some() || !c.is_write() {
             return;
         }
-        use std::fmt::Write as _;
-        let o = &c.offer;
-        let mut markets = std::mem::take(&mut self.cell);
-        for ch in &o.channels {
-            self.push(0, &o.seller_sku);
-            markets.clear();
-            for (i, m) in o.marketplaces.iter().enumerate() {
-                if i > 0 {
-                    markets.push(',');
-                }
-                markets.push_str(m);
-            }
-            self.push(1, &markets);
-            self.push(2, channel_name(self.policy, &ch.channel));
-            markets.clear();
-            // Writing into a String cannot fail.
-            let _ = match current_of(c, &ch.channel) {
-                Some(q) => write!(markets, "{q} → {}", ch.quantity),
-                None => write!(markets, "- → {}", ch.quantity),
-            };
-            markets.push_str(&availability_suffix(ch));
-            self.push(3, &markets);
-            self.push(4, kind_str(c.kind));
-            self.push(5, &o.rule);
-            if let Err(e) = self.end_line() {
+        let mut cells = std::mem::take(&mut self.cells);
+        for ch in &c.offer.channels {
+            let row = cells.of(self.policy, c, ch);
+            if let Err(e) = self.row(row) {
                 self.err = Some(e);
                 break;
             }
         }
-        self.cell = markets;
+        self.cells = cells;
+    }
+
+    /// One row, its cells padded to the columns' widths.
+    fn row(&mut self, cells: [&str; 6]) -> io::Result<()> {
+        for (i, text) in cells.into_iter().enumerate() {
+            self.push(i, text);
+        }
+        self.end_line()
     }
 
     /// The first write error, if any.
     pub fn finish(self) -> io::Result<()> {
         self.err.map_or(Ok(()), Err)
     }
+}
+
+/// The text of one row's computed cells (the marketplaces, and the quantities' arrow), kept
+/// between rows so that no row allocates.
+#[derive(Default)]
+struct CellText {
+    markets: String,
+    arrow: String,
+}
+
+impl CellText {
+    /// The six cells of the row of channel `ch` of `c`, unpadded.
+    fn of<'a>(
+        &'a mut self,
+        policy: &'a Policy,
+        c: &'a OfferChange,
+        ch: &'a ChannelQty,
+    ) -> [&'a str; 6] {
+        use std::fmt::Write as _;
+        let o = &c.offer;
+        self.markets.clear();
+        for (i, m) in o.marketplaces.iter().enumerate() {
+            if i > 0 {
+                self.markets.push(',');
+            }
+            self.markets.push_str(m);
+        }
+        self.arrow.clear();
+        // Writing into a String cannot fail.
+        let _ = match current_of(c, &ch.channel) {
+            Some(q) => write!(self.arrow, "{q} → {}", ch.quantity),
+            None => write!(self.arrow, "- → {}", ch.quantity),
+        };
+        self.arrow.push_str(&availability_suffix(ch));
+        [
+            &o.seller_sku,
+            &self.markets,
+            channel_name(policy, &ch.channel),
+            &self.arrow,
+            kind_str(c.kind),
+            &o.rule,
+        ]
+    }
+}
+
+/// The table's rows made in the same pass as their [`Measure`], before the columns' widths are
+/// known: kept unpadded (each cell its length, then its bytes) and padded when replayed into
+/// [`Rows`]. Up to [`SPOOL_IN_MEMORY`] bytes stay in memory, beyond that they go to an
+/// anonymous temporary file (removed by the system however the run ends): a million offers'
+/// rows are a couple of hundred megabytes, which a second simulation pass would otherwise
+/// recompute just to pad them.
+pub struct RowSpool<'p> {
+    policy: &'p Policy,
+    bytes: Vec<u8>,
+    cells: CellText,
+}
+
+/// What [`RowSpool`] keeps in memory before it spills to a temporary file.
+pub const SPOOL_IN_MEMORY: usize = 16 << 20;
+
+impl<'p> RowSpool<'p> {
+    pub fn new(policy: &'p Policy) -> Self {
+        RowSpool {
+            policy,
+            bytes: Vec::new(),
+            cells: CellText::default(),
+        }
+    }
+
+    /// The rows of one offer (one per channel; none unless it is written), as [`Rows::see`].
+    pub fn see(&mut self, c: &OfferChange) {
+        if !c.is_write() {
+            return;
+        }
+        for ch in &c.offer.channels {
+            let row = self.cells.of(self.policy, c, ch);
+            for cell in row {
+                let mut n = cell.len();
+                // LEB128: one byte for any cell under 128 bytes.
+                while n >= 0x80 {
+                    self.bytes.push((n as u8) | 0x80);
+                    n >>= 7;
+                }
+                self.bytes.push(n as u8);
+                self.bytes.extend_from_slice(cell.as_bytes());
+            }
+        }
+    }
+
+    /// The encoded rows so far (a chunk's, appended in order to a [`Spool`]).
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.bytes
+    }
+}
+
+/// Rows of a [`RowSpool`], gathered in run order, in memory and then in a temporary file.
+pub struct Spool {
+    mem: Vec<u8>,
+    file: Option<io::BufWriter<std::fs::File>>,
+    /// Bytes kept in memory before spilling ([`SPOOL_IN_MEMORY`]).
+    limit: usize,
+}
+
+impl Default for Spool {
+    fn default() -> Self {
+        Spool::with_limit(SPOOL_IN_MEMORY)
+    }
+}
+
+impl Spool {
+    /// A spool that spills beyond `limit` bytes (tests spill early).
+    pub fn with_limit(limit: usize) -> Self {
+        Spool {
+            mem: Vec::new(),
+            file: None,
+            limit,
+        }
+    }
+
+    pub fn append(&mut self, bytes: &[u8]) -> io::Result<()> {
+        if self.file.is_none() && self.mem.len() + bytes.len() <= self.limit {
+            self.mem.extend_from_slice(bytes);
+            return Ok(());
+        }
+        let file = match &mut self.file {
+            Some(f) => f,
+            None => {
+                let mut f = io::BufWriter::with_capacity(1 << 20, tempfile::tempfile()?);
+                f.write_all(&self.mem)?;
+                self.mem = Vec::new();
+                self.file.insert(f)
+            }
+        };
+        file.write_all(bytes)
+    }
+
+    /// Writes every spooled row to `rows`, padded, in the order they were appended.
+    pub fn replay<W: Write>(self, rows: &mut Rows<'_, W>) -> io::Result<()> {
+        let Some(f) = self.file else {
+            let used = replay_rows(&self.mem, rows)?;
+            return match used == self.mem.len() {
+                true => Ok(()),
+                false => Err(spool_cut()),
+            };
+        };
+        let mut f = f.into_inner().map_err(|e| e.into_error())?;
+        io::Seek::rewind(&mut f)?;
+        // Whole rows are replayed from each block read; a row cut by the block's end waits for
+        // the next (the buffer grows for a row larger than itself).
+        let mut buf = vec![0u8; 1 << 20];
+        let mut have = 0;
+        loop {
+            if have == buf.len() {
+                buf.resize(buf.len() * 2, 0);
+            }
+            let n = io::Read::read(&mut f, &mut buf[have..])?;
+            if n == 0 {
+                return match have {
+                    0 => Ok(()),
+                    _ => Err(spool_cut()),
+                };
+            }
+            have += n;
+            let used = replay_rows(&buf[..have], rows)?;
+            buf.copy_within(used..have, 0);
+            have -= used;
+        }
+    }
+}
+
+fn spool_cut() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        "the table's spooled rows are cut short",
+    )
+}
+
+/// Replays the whole rows at the start of `bytes`; returns how many bytes they took.
+fn replay_rows<W: Write>(bytes: &[u8], rows: &mut Rows<'_, W>) -> io::Result<usize> {
+    let mut at = 0;
+    'rows: while at < bytes.len() {
+        let mut cells = [""; 6];
+        let mut p = at;
+        for cell in &mut cells {
+            let mut n = 0usize;
+            let mut shift = 0;
+            loop {
+                let Some(&b) = bytes.get(p) else {
+                    break 'rows;
+                };
+                p += 1;
+                n |= usize::from(b & 0x7f) << shift;
+                if b & 0x80 == 0 {
+                    break;
+                }
+                shift += 7;
+                if shift > 56 {
+                    return Err(spool_cut());
+                }
+            }
+            let Some(text) = bytes.get(p..p + n) else {
+                break 'rows;
+            };
+            // Written from `&str`s by `RowSpool::see`: checked, not assumed.
+            *cell = std::str::from_utf8(text).map_err(|_| spool_cut())?;
+            p += n;
+        }
+        rows.row(cells)?;
+        at = p;
+    }
+    Ok(at)
 }
 
 impl<W: Write> crate::sim::Sink for Rows<'_, W> {
@@ -1378,4 +1581,57 @@ pub fn trace_text<W: Write>(w: &mut W, policy: &Policy, t: &Trace) -> io::Result
         writeln!(w, "warning: {warn}")?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::testkit::{AUSTIN, NEWARK, acme_na, stock};
+
+    /// The table written in one pass (spooled, padded on replay) is byte for byte the table
+    /// written from the same offers by `Rows`, whether the spool stays in memory or spills to
+    /// its temporary file, however the chunks cut it.
+    #[test]
+    fn spooled_rows_replay_as_rows_write_them() {
+        let policy = acme_na();
+        let mut rows: Vec<(String, usize, u64, u64)> = (0..3000u64)
+            .flat_map(|i| {
+                let sku = format!("{}-{i}", ["YOGA", "MUG", "SHOE", "CANDLE"][i as usize % 4]);
+                [
+                    (sku.clone(), NEWARK, i * 7 % 50, 1),
+                    (sku, AUSTIN, i % 3, 0),
+                ]
+            })
+            .collect();
+        // Characters wider than a byte, and a seller SKU longer than the widest column.
+        rows.push(("MUG-café-ü".into(), NEWARK, 9, 0));
+        rows.push((format!("YOGA-{}", "L".repeat(30)), NEWARK, 30, 0));
+        let refs: Vec<(&str, usize, u64, u64)> = rows
+            .iter()
+            .map(|(s, l, a, b)| (s.as_str(), *l, *a, *b))
+            .collect();
+        let preview = crate::sim::run_with(&policy, &stock(&refs), None, Default::default())
+            .expect("the example policy runs");
+        let mut m = Measure::new(&policy);
+        preview.changes.iter().for_each(|c| m.see(c, &[]));
+        let mut direct = Rows::start(Vec::new(), &m).unwrap();
+        preview.changes.iter().for_each(|c| direct.see(c));
+        let expected = direct.into_inner().unwrap();
+        assert!(expected.len() > 100_000, "enough rows to cross blocks");
+        for (limit, cut) in [(usize::MAX, 1000), (0, 7), (4096, 1), (0, 100_000)] {
+            let mut spool = Spool::with_limit(limit);
+            for part in preview.changes.chunks(cut) {
+                let mut r = RowSpool::new(&policy);
+                part.iter().for_each(|c| r.see(c));
+                spool.append(&r.into_bytes()).unwrap();
+            }
+            let mut replayed = Rows::start(Vec::new(), &m).unwrap();
+            spool.replay(&mut replayed).unwrap();
+            let got = replayed.into_inner().unwrap();
+            assert!(
+                got == expected,
+                "limit {limit}, chunks of {cut}: the tables differ"
+            );
+        }
+    }
 }
