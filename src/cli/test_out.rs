@@ -331,6 +331,7 @@ pub fn junit(report: &Report) -> String {
     let (mut all_tests, mut all_failures, mut all_errors) = (0usize, 0usize, 0usize);
     let mut all_time = std::time::Duration::ZERO;
     for o in &report.outcomes {
+        let suite_start = all_time;
         let (name, mut cases, props, out) = match o {
             Outcome::Unreadable { path, message } => {
                 let name = path.display().to_string();
@@ -495,8 +496,9 @@ pub fn junit(report: &Report) -> String {
         all_errors += errors;
         let n = xml_escape(&name, true);
         suites.push_str(&format!(
-            "  <testsuite name=\"{n}\" tests=\"{}\" failures=\"{failures}\" errors=\"{errors}\" skipped=\"0\" file=\"{n}\">\n",
-            cases.len()
+            "  <testsuite name=\"{n}\" tests=\"{}\" failures=\"{failures}\" errors=\"{errors}\" skipped=\"0\" time=\"{}\" file=\"{n}\">\n",
+            cases.len(),
+            secs(all_time.saturating_sub(suite_start))
         ));
         if let Some(props) = props {
             suites.push_str("    <properties>\n");
