@@ -16,6 +16,7 @@ pub mod sandbox;
 pub mod show;
 pub mod sources;
 pub mod test;
+pub mod test_out;
 
 #[derive(Debug, Parser)]
 #[command(

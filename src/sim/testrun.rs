@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 
+use super::coverage::Coverage;
 use crate::inventory::Stock;
 use crate::model::{ChannelRef, DEFAULT_CHANNEL, Policy, TestCase, TestExpect};
 use crate::span::Span;
@@ -12,6 +13,13 @@ pub struct Mismatch {
     pub span: Span,
     /// The expectation as written, e.g. `"YOGA-1-US" on US = 10`.
     pub expect: String,
+    /// What it is about: the seller SKU, the marketplace's code, the channel (`DEFAULT` or a
+    /// location's name) when the expectation names one.
+    pub seller_sku: String,
+    pub marketplace: String,
+    pub channel: Option<String>,
+    /// The inventory SKU behind the offer, when the offer exists.
+    pub inventory_sku: Option<String>,
     /// `None`: no offer expected.
     pub expected: Option<u64>,
     /// `None`: no such offer (or channel).
@@ -54,6 +62,15 @@ fn describe(policy: &Policy, e: &TestExpect) -> String {
 
 /// Run one test block: its stock is the whole inventory, with no current listings.
 pub fn run_test(policy: &Policy, case: &TestCase) -> TestResult {
+    run_test_covered(policy, case, None)
+}
+
+/// [`run_test`], marking in `coverage` what the test exercised (from the run it makes anyway).
+pub fn run_test_covered(
+    policy: &Policy,
+    case: &TestCase,
+    coverage: Option<&mut Coverage>,
+) -> TestResult {
     let mut result = TestResult {
         name: case.name.clone(),
         span: case.span,
@@ -77,6 +94,9 @@ pub fn run_test(policy: &Policy, case: &TestCase) -> TestResult {
             return result;
         }
     };
+    if let Some(cov) = coverage {
+        cov.record(policy, &stock, &preview);
+    }
     for e in &case.expects {
         let code = policy
             .marketplaces
@@ -89,6 +109,7 @@ pub fn run_test(policy: &Policy, case: &TestCase) -> TestResult {
             .find(|(c, _)| {
                 c.offer.seller_sku == e.seller_sku && c.offer.marketplaces.iter().any(|m| m == code)
             });
+        let inventory_sku = found.map(|(c, _)| c.offer.inventory_sku.clone());
         let (actual, detail) = match found {
             None => (None, nearest_offer(&preview, &e.seller_sku, code)),
             Some((c, p)) => {
@@ -134,6 +155,16 @@ pub fn run_test(policy: &Policy, case: &TestCase) -> TestResult {
             result.mismatches.push(Mismatch {
                 span: e.span,
                 expect: describe(policy, e),
+                seller_sku: e.seller_sku.clone(),
+                marketplace: code.to_string(),
+                channel: e.channel.as_ref().map(|c| match c {
+                    ChannelRef::Default => DEFAULT_CHANNEL.to_string(),
+                    ChannelRef::Location(l) => policy
+                        .locations
+                        .get(*l)
+                        .map_or("?".to_string(), |l| l.name.clone()),
+                }),
+                inventory_sku,
                 expected: e.quantity,
                 actual,
                 detail,
@@ -178,6 +209,17 @@ fn nearest_offer(preview: &super::Preview, seller_sku: &str, code: &str) -> Opti
 /// Run every test block of a policy.
 pub fn run_all(policy: &Policy) -> Vec<TestResult> {
     policy.tests.iter().map(|t| run_test(policy, t)).collect()
+}
+
+/// Run every test block of a policy, with what they cover together.
+pub fn run_all_covered(policy: &Policy) -> (Vec<TestResult>, Coverage) {
+    let mut cov = Coverage::of(policy);
+    let results = policy
+        .tests
+        .iter()
+        .map(|t| run_test_covered(policy, t, Some(&mut cov)))
+        .collect();
+    (results, cov)
 }
 
 #[cfg(test)]
