@@ -5,6 +5,7 @@
 //! offer with the current listings, works out what buyers will see (Amazon's model, `amazon`)
 //! and how much could be oversold. One pass over the SKUs, O(SKUs × rules).
 
+pub mod diff;
 pub mod engine;
 pub mod error;
 pub mod testrun;
