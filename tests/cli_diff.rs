@@ -580,6 +580,7 @@ fn renamed_seller_skus_amazon_does_not_list_are_said_to_be_not_written() {
     assert_eq!(v["summary"]["disappear"], 2);
     assert_eq!(v["summary"]["not_written"], 2);
     assert_eq!(v["not_written"][0]["held"], "not_listed");
+    assert_eq!(v["not_written"][0]["seller_id"], "A1PP0FEH11RW77");
     assert_eq!(v["current_known"], true);
 }
 

@@ -9,11 +9,22 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::Args;
+use clap::{Args, ValueEnum};
 
-use super::plan::{self, Format, InputArgs};
+use super::plan::{self, InputArgs};
 use crate::render::diff::{self as render, Labels, SideLabel};
 use crate::sim::{self, diff::Side};
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// A terminal table of the offers that differ, then the summary and units per marketplace.
+    #[default]
+    Table,
+    /// A pull-request comment: summary first, the offers in a collapsible section (capped).
+    Markdown,
+    /// One document (`format_version` 1.0; schemas/diff.schema.json).
+    Json,
+}
 
 #[derive(Debug, Args)]
 pub struct DiffArgs {

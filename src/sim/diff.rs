@@ -262,7 +262,6 @@ pub struct Renamed {
 /// quantity changes, but a reviewer renaming seller SKUs must know the new ones are not written.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct NotWritten {
-    #[serde(skip)]
     pub seller_id: Arc<str>,
     pub region: Region,
     pub seller_sku: String,
