@@ -208,9 +208,11 @@ pub fn run(args: DiffArgs) -> ExitCode {
     let diff = sim::diff::compare(&base_ran.side, &new_ran.side);
     // The check warnings were shown in full on stderr by the checks; the run's are shown here.
     // A pull-request comment or a JSON consumer sees only stdout, so all travel with it.
+    // Warnings can be one per SKU: a set keeps them once without comparing each with all.
     let mut warnings: Vec<String> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     let mut push = |w: String| {
-        if !warnings.contains(&w) {
+        if seen.insert(w.clone()) {
             warnings.push(w);
         }
     };
