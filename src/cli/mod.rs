@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 
 pub mod apply;
 pub mod check;
+pub mod diff;
 pub mod explain;
 pub mod fmt;
 pub mod marketplaces;
@@ -41,6 +42,9 @@ pub enum Command {
     Marketplaces(marketplaces::MarketplacesArgs),
     /// Dry run: what every offer will show, what changes, and how much could be oversold.
     Plan(plan::PlanArgs),
+    /// What a policy change does: the offers whose published quantity differs between two
+    /// policies (e.g. the base branch's and a pull request's) on the same inventory.
+    Diff(diff::DiffArgs),
     /// Trace one inventory SKU through the policy.
     Explain(explain::ExplainArgs),
     /// Run the `test` blocks of policy files.
@@ -100,6 +104,7 @@ pub fn main() -> ExitCode {
         Command::Fmt(a) => fmt::run(a),
         Command::Marketplaces(a) => marketplaces::run(a),
         Command::Plan(a) => plan::run(a),
+        Command::Diff(a) => diff::run(a),
         Command::Explain(a) => explain::run(a),
         Command::Test(a) => test::run(a),
         Command::Show(a) => show::run(a),
@@ -111,15 +116,17 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// A command line clap refuses: exit 2 (usage error), except for `allot plan`, whose 2 means
-/// "changes present" under `--detailed-exitcode` (as Terraform's): there any error is 1, so a
-/// mistyped flag in CI is never read as "there is something to apply".
+/// A command line clap refuses: exit 2 (usage error), except for `allot plan` and `allot diff`,
+/// whose 2 means "changes present" under `--detailed-exitcode` (as Terraform's): there any error
+/// is 1, so a mistyped flag in CI is never read as "there is something to apply".
 fn usage_error(e: clap::Error) -> ExitCode {
     use clap::error::ErrorKind;
     let _ = e.print();
     match e.kind() {
         ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => ExitCode::SUCCESS,
-        _ if std::env::args().nth(1).as_deref() == Some("plan") => ExitCode::from(1),
+        _ if matches!(std::env::args().nth(1).as_deref(), Some("plan" | "diff")) => {
+            ExitCode::from(1)
+        }
         _ => ExitCode::from(2),
     }
 }

@@ -242,14 +242,36 @@ pub fn load_policies(paths: &[PathBuf]) -> Result<(CheckedPolicies, Vec<String>)
 pub fn load(policies: &[PathBuf], args: &InputArgs) -> Result<Loaded, ExitCode> {
     let (checked, policy_warnings) = load_policies(policies)?;
     let stdin = read_stdin(args)?;
+    let members = read_members(checked, args, stdin.as_deref())?;
+    let (current, current_warnings) = read_current(args)?;
+    Ok(Loaded {
+        members,
+        current,
+        current_warnings,
+        policy_warnings,
+        options: args.sim_options(),
+        current_source: None,
+        stdin,
+    })
+}
+
+/// The inventory read once per checked policy (each names its own locations), kits added.
+/// `stdin`: standard input already read, for an `--inventory -`. Err is the exit code, the
+/// error already printed.
+pub fn read_members(
+    checked: CheckedPolicies,
+    args: &InputArgs,
+    stdin: Option<&[u8]>,
+) -> Result<Vec<Member>, ExitCode> {
     let inputs: Vec<inventory::Input<'_>> = args
         .inventory
         .iter()
-        .map(|p| match &stdin {
+        .map(|p| match stdin {
             Some(bytes) if is_stdin(p) => inventory::Input::Stdin(bytes),
             _ => inventory::Input::File(p),
         })
         .collect();
+    let several = checked.len() > 1;
     let mut members = Vec::with_capacity(checked.len());
     for (file, policy) in checked {
         let mut stock = inventory::read_all(
@@ -260,6 +282,13 @@ pub fn load(policies: &[PathBuf], args: &InputArgs) -> Result<Loaded, ExitCode> 
         )
         .map_err(|e| {
             eprint!("{e}");
+            // Each policy reads the inventory against its own locations: say whose they were.
+            if several {
+                eprintln!(
+                    "error: while reading the inventory for {} (each policy reads it against its own locations)",
+                    file.name
+                );
+            }
             ExitCode::from(1)
         })?;
         stock.add_kits(&policy.kits).map_err(|e| {
@@ -272,6 +301,13 @@ pub fn load(policies: &[PathBuf], args: &InputArgs) -> Result<Loaded, ExitCode> 
             stock,
         });
     }
+    Ok(members)
+}
+
+/// The current listings of `--current FILE` (none without it) and the notes from reading them.
+/// `--current live` is refused: only `allot plan` reads it. Err is the exit code, the error
+/// already printed.
+pub fn read_current(args: &InputArgs) -> Result<(Option<Current>, Vec<String>), ExitCode> {
     let (current, current_warnings) = match &args.current {
         None => (None, Vec::new()),
         Some(p) if is_live(Some(p)) => {
@@ -315,15 +351,7 @@ pub fn load(policies: &[PathBuf], args: &InputArgs) -> Result<Loaded, ExitCode> 
             1,
         ));
     }
-    Ok(Loaded {
-        members,
-        current,
-        current_warnings,
-        policy_warnings,
-        options: args.sim_options(),
-        current_source: None,
-        stdin,
-    })
+    Ok((current, current_warnings))
 }
 
 /// Simulate the loaded inputs: each policy, then the set as one preview (and the policy to

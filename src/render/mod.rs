@@ -2,5 +2,6 @@
 //! decides where rendered text goes.
 
 pub mod diagnostics;
+pub mod diff;
 pub mod plan;
 pub mod preview;

@@ -841,7 +841,7 @@ fn top_exposure(e: &[Exposure]) -> Vec<&Exposure> {
     v
 }
 
-fn md_escape(s: &str) -> String {
+pub fn md_escape(s: &str) -> String {
     s.replace('|', "\\|")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

@@ -6,6 +6,7 @@
 //! and how much could be oversold. One pass over the SKUs, O(SKUs × rules).
 
 pub mod coverage;
+pub mod diff;
 pub mod engine;
 pub mod error;
 pub mod testrun;
