@@ -174,3 +174,40 @@ impl<'a> Doc<'a> {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Hover and definition at every position of real and odd documents: never a panic, and
+    /// every range they give lies within the document.
+    #[test]
+    fn every_position_of_odd_documents_is_answered() {
+        let uri: Uri = "file:///x/p.allot".parse().unwrap();
+        let docs = [
+            include_str!("../../policies/acme-na.allot").to_string(),
+            include_str!("../../policies/uk-de-fr.allot").to_string(),
+            include_str!("../../policies/acme-na.allot").replace('\n', "\r\n"),
+            "location é😀\rstock from é😀, \"unclosed\nlocation x\n  from x # x\n\u{feff}"
+                .to_string(),
+            String::new(),
+        ];
+        for text in &docs {
+            let doc = Doc::new(&uri, text);
+            let lines = text.split(['\n', '\r']).count() as u32 + 1;
+            for line in 0..lines {
+                for character in 0..130 {
+                    let pos = Position::new(line, character);
+                    if let Some(h) = doc.hover(pos) {
+                        let r = h.range.unwrap();
+                        assert!(r.start <= r.end && r.end.line < lines, "{r:?}");
+                    }
+                    if let Some(l) = doc.definition(pos) {
+                        assert!(l.range.start.line < lines);
+                    }
+                }
+            }
+            assert!(doc.completion().iter().any(|c| c.label == "US"));
+        }
+    }
+}
