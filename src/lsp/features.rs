@@ -124,11 +124,21 @@ impl<'a> Doc<'a> {
         "docs/language.md".to_string()
     }
 
+    /// A location's declaration, or a custom marketplace code's `marketplace` line.
     pub fn definition(&self, pos: Position) -> Option<Location> {
         let w = self.word(pos)?;
-        let decl = self.location(&w)?;
+        let span = match self.location(&w) {
+            Some(decl) => decl.name.span,
+            None => {
+                names::custom_marketplaces(&self.ast)
+                    .into_iter()
+                    .find(|d| d.code.node == w.text)?
+                    .code
+                    .span
+            }
+        };
         let map = LineMap::new(self.text);
-        Some(Location::new(self.uri.clone(), map.range(decl.name.span)))
+        Some(Location::new(self.uri.clone(), map.range(span)))
     }
 
     /// Keywords, marketplace codes and the document's locations; the client filters by what is
@@ -209,5 +219,25 @@ mod tests {
             }
             assert!(doc.completion().iter().any(|c| c.label == "US"));
         }
+    }
+
+    #[test]
+    fn custom_marketplaces_and_aliases() {
+        let uri: Uri = "file:///x/p.allot".parse().unwrap();
+        let text = "marketplace XZ id \"A1234567890\" region EU\nmarketplaces XZ, GB\n";
+        let doc = Doc::new(&uri, text);
+        let def = doc.definition(Position::new(1, 13)).unwrap();
+        assert_eq!(def.range.start, Position::new(0, 12));
+        let hover = |line, character| match doc.hover(Position::new(line, character)) {
+            Some(Hover {
+                contents: HoverContents::Markup(m),
+                ..
+            }) => m.value,
+            other => panic!("{other:?}"),
+        };
+        assert!(hover(1, 13).contains("marketplace XZ id"));
+        let gb = hover(1, 17);
+        assert!(gb.contains("United Kingdom") && gb.contains("`UK`"), "{gb}");
+        assert!(hover(0, 2).contains("docs/language.md#top-level-lines"));
     }
 }
