@@ -9,6 +9,7 @@ pub mod diag;
 pub mod fmt;
 pub mod inventory;
 pub mod listings;
+pub mod lsp;
 pub mod marketplaces;
 pub mod model;
 pub mod plan;

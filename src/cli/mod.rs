@@ -61,6 +61,9 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// Print the manual page (roff) to stdout: `allot man > allot.1`.
     Man,
+    /// Run the language server on stdin/stdout (for editors: diagnostics, formatting, hover,
+    /// go to definition, completion).
+    Lsp,
 }
 
 #[derive(Debug, clap::Args)]
@@ -113,6 +116,7 @@ pub fn main() -> ExitCode {
         Command::Sources(a) => sources::run(a),
         Command::Completions(a) => completions(a),
         Command::Man => man(),
+        Command::Lsp => crate::lsp::run(),
     }
 }
 

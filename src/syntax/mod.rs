@@ -21,6 +21,7 @@ use ast::Ast;
 use parser::{Block, Step};
 
 pub use errors::codes;
+pub use parser::KEYWORDS;
 
 /// Largest policy file accepted (1 MiB).
 pub const MAX_SOURCE_BYTES: usize = 1 << 20;
@@ -31,11 +32,31 @@ const CALL_LIMIT: usize = 20_000_000;
 
 /// Parse a policy file. On failure, every syntax error found (at least the first, precisely).
 pub fn parse(src: &str) -> Result<Ast, Vec<Diagnostic>> {
+    let (ast, diags) = parse_lenient(src);
+    if diags.is_empty() {
+        Ok(ast)
+    } else {
+        Err(diags)
+    }
+}
+
+/// Parse a policy file, keeping what parsed beside the syntax errors: the items the driver
+/// lowered cleanly (an item with an error in it is left out). For tools that must work on a
+/// file while it is being typed (the language server's names, hover, completion); anything
+/// that acts on the policy uses `parse`.
+pub fn parse_lenient(src: &str) -> (Ast, Vec<Diagnostic>) {
     static LIMIT: Once = Once::new();
     LIMIT.call_once(|| pest::set_call_limit(NonZeroUsize::new(CALL_LIMIT)));
 
     if src.len() > MAX_SOURCE_BYTES {
-        return Err(vec![errors::input_too_large(src.len(), MAX_SOURCE_BYTES)]);
+        let empty = Ast {
+            items: Vec::new(),
+            comments: Vec::new(),
+        };
+        return (
+            empty,
+            vec![errors::input_too_large(src.len(), MAX_SOURCE_BYTES)],
+        );
     }
     let scan = scan::scan(src);
     let mut diags: Vec<Diagnostic> = scan
@@ -121,11 +142,12 @@ pub fn parse(src: &str) -> Result<Ast, Vec<Diagnostic>> {
             !scan.unclosed_strings.iter().any(|&q| q >= ls && q < le)
         }
     });
+    let ast = Ast {
+        items,
+        comments: scan.comments,
+    };
     if diags.is_empty() {
-        return Ok(Ast {
-            items,
-            comments: scan.comments,
-        });
+        return (ast, diags);
     }
     diags.sort_by_key(|d| d.primary_span().start);
     diags.dedup_by_key(|d| d.primary_span());
@@ -141,7 +163,7 @@ pub fn parse(src: &str) -> Result<Ast, Vec<Diagnostic>> {
             .help("fix the errors above and run again"),
         );
     }
-    Err(diags)
+    (ast, diags)
 }
 
 /// After an error at `at` in the item starting at (or after blank lines from) `pos`: the block the

@@ -14,6 +14,59 @@ use super::errors::{self, codes};
 #[grammar = "../grammar/allot.pest"]
 pub(crate) struct AllotParser;
 
+/// Every keyword of the language: the words of the grammar's `kw_*` rules, in its order. Editors
+/// read it (the language server's hover and completion; a test ties the TextMate grammar to it),
+/// and a test below keeps it equal to the grammar.
+pub const KEYWORDS: &[&str] = &[
+    "policy",
+    "seller",
+    "marketplaces",
+    "marketplace",
+    "id",
+    "region",
+    "location",
+    "supply_source",
+    "guarantee",
+    "inventory",
+    "on_missing",
+    "on_fba",
+    "rule",
+    "test",
+    "match",
+    "stock",
+    "from",
+    "buffer",
+    "share",
+    "round",
+    "threshold",
+    "cap",
+    "quantity",
+    "publish",
+    "default_channel",
+    "skip",
+    "any",
+    "sku",
+    "tag",
+    "not",
+    "and",
+    "as",
+    "by",
+    "tags",
+    "reserved",
+    "expect",
+    "on",
+    "at",
+    "unpublished",
+    "ratio",
+    "pack",
+    "column",
+    "kit",
+    "contains",
+    "once",
+    "handling_time",
+    "restock_date",
+];
+
 /// Statement keywords of a rule block, for "did you mean".
 pub(crate) const STMT_KEYWORDS: &[&str] = &[
     "match",
@@ -941,6 +994,18 @@ pub(crate) fn suggest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keyword_table_is_the_grammars() {
+        // Every `kw_x = @{ "x" ~ !ident_char }` rule of the grammar, in order.
+        let grammar = include_str!("../../grammar/allot.pest");
+        let from_grammar: Vec<&str> = grammar
+            .lines()
+            .filter(|l| l.starts_with("kw_"))
+            .filter_map(|l| l.split('"').nth(1))
+            .collect();
+        assert_eq!(KEYWORDS, from_grammar.as_slice());
+    }
 
     #[test]
     fn amounts() {
