@@ -505,7 +505,10 @@ impl PlanFile {
         let w = self.writer.take().ok_or(PlanError::Incomplete)?;
         let (digest, buf) = w.finish().map_err(|e| self.err(e))?;
         commit(&digest)?;
-        let f = buf.into_inner().map_err(|e| self.err(e.into_error()))?.finish();
+        let f = buf
+            .into_inner()
+            .map_err(|e| self.err(e.into_error()))?
+            .finish();
         f.sync_all().map_err(|e| self.err(e))?;
         drop(f);
         fs::rename(&self.tmp, &self.path).map_err(|e| self.err(e))?;

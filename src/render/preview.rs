@@ -587,6 +587,13 @@ fn spool_cut() -> io::Error {
 
 /// Replays the whole rows at the start of `bytes`; returns how many bytes they took.
 fn replay_rows<W: Write>(bytes: &[u8], rows: &mut Rows<'_, W>) -> io::Result<usize> {
+    // Cells under 128 bytes (nearly all) have a one-byte length, which is ASCII: then the whole
+    // block is text, checked once rather than cell by cell (a row cut at the block's end may
+    // end in a cut character, so only up to the last whole one).
+    let text = match std::str::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) => std::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or_default(),
+    };
     let mut at = 0;
     'rows: while at < bytes.len() {
         let mut cells = [""; 6];
@@ -608,11 +615,14 @@ fn replay_rows<W: Write>(bytes: &[u8], rows: &mut Rows<'_, W>) -> io::Result<usi
                     return Err(spool_cut());
                 }
             }
-            let Some(text) = bytes.get(p..p + n) else {
+            let Some(cut) = bytes.get(p..p + n) else {
                 break 'rows;
             };
             // Written from `&str`s by `RowSpool::see`: checked, not assumed.
-            *cell = std::str::from_utf8(text).map_err(|_| spool_cut())?;
+            *cell = match text.get(p..p + n) {
+                Some(t) => t,
+                None => std::str::from_utf8(cut).map_err(|_| spool_cut())?,
+            };
             p += n;
         }
         rows.row(cells)?;
