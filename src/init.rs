@@ -410,9 +410,15 @@ pub fn generate(spec: &Spec<'_>) -> Result<Generated, Failure> {
         });
     };
     let mut text = body;
-    for (rule, sku) in test_skus(spec.stock, &families) {
-        text.push('\n');
-        text.push_str(&test_block(spec, &policy, &rule, &sku)?);
+    for (rule, skus) in test_skus(spec.stock, &families) {
+        // A rule none of whose SKUs simulates gets no test: `allot plan` reports why.
+        if let Some(block) = skus
+            .iter()
+            .find_map(|sku| test_block(spec, &policy, &rule, sku).ok())
+        {
+            text.push('\n');
+            text.push_str(&block);
+        }
     }
     let text = format(&text)?;
     let checked = crate::check::check_source(&text);
@@ -529,10 +535,13 @@ fn policy_text(
         &mut t,
         "# The inventory's locations, in the order first seen; all count toward every rule's stock.",
     );
-    line(
-        &mut t,
-        "# Add `supply_source \"…\"` to publish one by location (`allot sources` lists them).",
-    );
+    // Location quantities (`by location`) are Amazon US only.
+    if spec.marketplaces.iter().any(|m| m.code == "US") {
+        line(
+            &mut t,
+            "# Add `supply_source \"…\"` to publish one by location in the US (`allot sources` lists them).",
+        );
+    }
     for l in &spec.locations {
         if l.name == l.raw {
             line(&mut t, &format!("location {}", l.name));
@@ -599,26 +608,40 @@ fn policy_text(
     t
 }
 
-/// One SKU to test per rule: a family's first SKU with stock rows, and the first SKU left to
-/// "everything else".
-fn test_skus(stock: &Stock, families: &[Family]) -> Vec<(String, String)> {
+/// How many SKUs of a rule are tried for its test (the first that simulates is used).
+const TEST_CANDIDATES: usize = 5;
+
+/// The SKUs to test each rule with, in inventory order: a family's SKUs with stock rows, and
+/// those left to "everything else". Several, because one may not simulate (a seller SKU past
+/// Amazon's 40 characters): then the next is tried.
+fn test_skus(stock: &Stock, families: &[Family]) -> Vec<(String, Vec<String>)> {
     let has_rows = |sku: &str| stock.get(sku).is_some_and(|i| i.entries().next().is_some());
-    let mut out: Vec<(String, String)> = families
+    let mut out: Vec<(String, Vec<String>)> = families
         .iter()
-        .filter_map(|f| {
-            let sku = f.skus.iter().find(|s| has_rows(s))?;
-            Some((f.prefix.clone(), sku.clone()))
+        .map(|f| {
+            let skus = f
+                .skus
+                .iter()
+                .filter(|s| has_rows(s))
+                .take(TEST_CANDIDATES)
+                .cloned()
+                .collect();
+            (f.prefix.clone(), skus)
         })
         .collect();
     let globs: Vec<String> = families.iter().flat_map(Family::globs).collect();
-    if let Some(item) = stock.items().find(|i| {
-        i.entries().next().is_some()
-            && !globs
-                .iter()
-                .any(|g| crate::check::selector::glob_match(g, i.sku()))
-    }) {
-        out.push(("everything else".into(), item.sku().to_string()));
-    }
+    let rest: Vec<String> = stock
+        .items()
+        .filter(|i| {
+            i.entries().next().is_some()
+                && !globs
+                    .iter()
+                    .any(|g| crate::check::selector::glob_match(g, i.sku()))
+        })
+        .take(TEST_CANDIDATES)
+        .map(|i| i.sku().to_string())
+        .collect();
+    out.push(("everything else".into(), rest));
     out
 }
 
