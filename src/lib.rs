@@ -7,6 +7,7 @@ pub mod check;
 pub mod cli;
 pub mod diag;
 pub mod fmt;
+pub mod init;
 pub mod inventory;
 pub mod listings;
 pub mod lsp;

@@ -10,6 +10,7 @@ pub mod check;
 pub mod diff;
 pub mod explain;
 pub mod fmt;
+pub mod init;
 pub mod marketplaces;
 pub mod plan;
 pub mod plan_out;
@@ -38,6 +39,9 @@ pub enum Command {
     Check(check::CheckArgs),
     /// Format policy files in the one canonical layout.
     Fmt(fmt::FmtArgs),
+    /// Write a starter policy from your inventory (and current listings): its locations, one
+    /// rule per SKU family, and tests that pass.
+    Init(init::InitArgs),
     /// Print the built-in marketplace table.
     Marketplaces(marketplaces::MarketplacesArgs),
     /// Dry run: what every offer will show, what changes, and how much could be oversold.
@@ -105,6 +109,7 @@ pub fn main() -> ExitCode {
     match cli.command {
         Command::Check(a) => check::run(a),
         Command::Fmt(a) => fmt::run(a),
+        Command::Init(a) => init::run(a),
         Command::Marketplaces(a) => marketplaces::run(a),
         Command::Plan(a) => plan::run(a),
         Command::Diff(a) => diff::run(a),

@@ -111,6 +111,9 @@ pub(crate) struct Untidy {
     unknown_more: bool,
     /// With several files: the line of each row added, in the order added.
     lines: Option<Vec<u64>>,
+    /// For [`location_names`]: every unknown location as first written (with its normalised
+    /// form, which decides whether two spellings are one location), its rows left out.
+    discovered: Option<Vec<(String, String)>>,
 }
 
 /// How many SKUs or locations a warning names.
@@ -139,6 +142,15 @@ impl Untidy {
     ) -> Result<Option<LocationId>, (String, String)> {
         match resolver.resolve(name) {
             Ok(l) => Ok(Some(l)),
+            Err(_) if self.discovered.is_some() && !name.trim().is_empty() => {
+                let name = name.trim();
+                let key = normalise(name);
+                let found = self.discovered.get_or_insert_with(Vec::new);
+                if !found.iter().any(|(_, k)| *k == key) {
+                    found.push((name.to_string(), key));
+                }
+                Ok(None)
+            }
             Err(_) if self.opts.ignore_unknown_locations && !name.trim().is_empty() => {
                 self.unknown_rows += 1;
                 Untidy::note_file(&mut self.unknown_files, &self.file);
@@ -458,6 +470,32 @@ impl Input<'_> {
             Input::Stdin(_) => "<stdin>".to_string(),
         }
     }
+}
+
+/// The location names of an inventory file as written, in the order first seen, one per
+/// location: names that differ only in case or punctuation (`Newark Warehouse`,
+/// `newark_warehouse`) are one location to [`LocationResolver`], so only the first spelling is
+/// given. For `allot init`, which declares the locations of a policy it has not written yet.
+/// Rows are not otherwise read (a bad quantity is found by the real read, with the policy's
+/// locations).
+pub fn location_names(path: &Path, format: Option<Format>) -> Result<Vec<String>, InventoryError> {
+    let mut untidy = Untidy::new(InventoryOptions::default());
+    untidy.discovered = Some(Vec::new());
+    let name = path.display().to_string();
+    untidy.file = name.clone();
+    read_path(path, &name, format, &[], &mut untidy)?;
+    Ok(untidy
+        .discovered
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(raw, _)| raw)
+        .collect())
+}
+
+/// The form a location name is matched in ([`LocationResolver`]): lower case, each run of
+/// characters other than letters and digits read as one `_`, none at either end.
+pub fn normalised_location(name: &str) -> String {
+    normalise(name)
 }
 
 /// Read an inventory file. `format` overrides detection; locations are resolved against the

@@ -830,3 +830,22 @@ fn a_near_location_name_is_suggested_before_the_option() {
         "{e}"
     );
 }
+
+#[test]
+fn location_names_as_written_first_seen_one_per_location() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("inv.csv");
+    std::fs::write(
+        &p,
+        "sku,location,on_hand\nA,Newark Warehouse,1\nB,austin,2\nC,newark-warehouse,3\nD, Austin ,4\nE,toronto,-1\n",
+    )
+    .unwrap();
+    // `newark-warehouse` and ` Austin ` are the locations named before them to the resolver;
+    // the negative row is not read here (the real read reports it).
+    let names = location_names(&p, None).unwrap();
+    assert_eq!(names, ["Newark Warehouse", "austin", "toronto"]);
+    // A blank location is still an error, with its place.
+    std::fs::write(&p, "sku,location,on_hand\nA,,1\n").unwrap();
+    let e = location_names(&p, None).unwrap_err().to_string();
+    assert!(e.contains("the location is blank"), "{e}");
+}
