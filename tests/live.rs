@@ -1,6 +1,8 @@
 //! `allot plan --current live` at scale and `allot sources`, end to end: the real binary against
 //! the local sandbox on 127.0.0.1 (Reports API, Supply Sources API, Listings Items API).
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
@@ -402,6 +404,8 @@ fn a_lost_create_report_answer_is_found_not_requested_twice() {
     let v: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(count(&v, "offers_unchanged"), 1, "{v}");
     assert_eq!(count(&v, "offers_not_listed"), 1, "B is not listed: {v}");
+    // `current_source` is only there with --current live: the preview's schema allows it.
+    common::assert_valid(&common::validator("preview"), &v);
     let source = v["current_source"].as_str().unwrap();
     assert!(!source.contains("requested earlier"), "{source}");
 }
@@ -538,6 +542,15 @@ fn supply_sources_are_checked_before_a_live_plan() {
     let (code, out, err) = allot(&sb, &["sources", path(&pol), "--format", "json"]);
     assert_eq!(code, 0, "{out}\n{err}");
     let v: Value = serde_json::from_str(&out).unwrap();
+    // The document as schemas/sources.schema.json describes it, which a broken one fails.
+    let schema = common::validator("sources");
+    common::assert_valid(&schema, &v);
+    common::assert_rejects(&schema, &v, "a match it does not have", |d| {
+        d["checked"][0]["matched"] = "alias".into()
+    });
+    common::assert_rejects(&schema, &v, "no region", |d| {
+        d.as_object_mut().unwrap().remove("region");
+    });
     assert_eq!(v["region"], "NA");
     assert_eq!(v["supply_sources"].as_array().unwrap().len(), 2);
     let checked = v["checked"].as_array().unwrap();
@@ -565,6 +578,11 @@ fn supply_sources_are_checked_before_a_live_plan() {
     let (code, out, _) = allot(&sb, &["sources"]);
     assert_eq!(code, 0);
     assert!(out.starts_with("ALIAS"), "{out}");
+    let (code, out, _) = allot(&sb, &["sources", "--format", "json"]);
+    assert_eq!(code, 0);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    common::assert_valid(&common::validator("sources"), &v);
+    assert!(v.get("checked").is_none(), "{v}");
     let (code, _, err) = allot(&sb, &["sources", "--region", "XX"]);
     assert_eq!(code, 2, "{err}");
 }

@@ -1,7 +1,7 @@
 //! Renderers of the preview (`allot plan`) and of a trace (`allot explain`): a terminal table,
-//! a Markdown pull-request comment, and the documented JSON (`format_version` 1.0,
-//! docs/inventory.md). Renderers write to any `io::Write` so a million offers are streamed,
-//! never held as text.
+//! a Markdown pull-request comment, and the documented JSON ([`FORMAT_VERSION`],
+//! docs/inventory.md, schemas/preview.schema.json). Renderers write to any `io::Write` so a
+//! million offers are streamed, never held as text.
 
 use std::io::{self, Write};
 
@@ -1130,7 +1130,7 @@ pub fn changes_markdown_parts(
     out
 }
 
-// ---- JSON (format_version 1.0, documented in docs/inventory.md) ----
+// ---- JSON (FORMAT_VERSION, documented in docs/inventory.md and schemas/preview.schema.json) ----
 
 #[derive(Serialize)]
 struct JsonPreview<'a> {
