@@ -2,18 +2,10 @@
 
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
 use predicates::prelude::*;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn allot() -> Command {
-    let mut c = Command::cargo_bin("allot").expect("binary");
-    c.current_dir(root()).env("NO_COLOR", "1");
-    c
-}
+mod common;
+use common::{allot, root};
 
 fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     let p = dir.join(name);

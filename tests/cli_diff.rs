@@ -1,26 +1,12 @@
 //! `allot diff BASE NEW` as a reviewer runs it: small policies in a tempdir with hand-computed
 //! expectations, and the shipped example against a changed copy (tests/fixtures/diff).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use assert_cmd::Command;
 use predicates::prelude::*;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn allot() -> Command {
-    let mut c = Command::cargo_bin("allot").expect("binary");
-    c.current_dir(root()).env("NO_COLOR", "1");
-    c
-}
-
-fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let p = dir.join(name);
-    std::fs::write(&p, text).unwrap();
-    p
-}
+mod common;
+use common::{allot, root, write};
 
 /// A one-seller policy around one rule (the rule's body given).
 fn policy(marketplaces: &str, rule: &str) -> String {

@@ -3,24 +3,10 @@
 
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
 use predicates::prelude::*;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn allot() -> Command {
-    let mut c = Command::cargo_bin("allot").expect("binary");
-    c.current_dir(root()).env("NO_COLOR", "1");
-    c
-}
-
-fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let p = dir.join(name);
-    std::fs::write(&p, text).unwrap();
-    p
-}
+mod common;
+use common::{allot, write};
 
 /// Run `allot init ARGS --out DIR/NAME.allot`, then `check`, `test` and `fmt --check` on the
 /// file it wrote; returns its text.

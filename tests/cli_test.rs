@@ -4,25 +4,11 @@
 
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
 use predicates::prelude::*;
 use serde_json::Value;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn allot() -> Command {
-    let mut c = Command::cargo_bin("allot").expect("binary");
-    c.current_dir(root()).env("NO_COLOR", "1");
-    c
-}
-
-fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let p = dir.join(name);
-    std::fs::write(&p, text).unwrap();
-    p
-}
+mod common;
+use common::{allot, root, write};
 
 const ACME: &str = "policies/acme-na.allot";
 const BROKEN: &str = "tests/fixtures/err/duplicate.allot";

@@ -7,15 +7,11 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use assert_cmd::Command;
-use common::{assert_rejects, assert_valid, validator};
+use common::{assert_rejects, assert_valid, root, validator};
 use serde_json::Value;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 fn allot() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_allot"));

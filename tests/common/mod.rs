@@ -1,9 +1,32 @@
-//! Helpers shared by the tests that validate allot's machine outputs against the JSON Schemas
-//! under schemas/ (tests/schemas.rs, tests/live.rs).
+//! Helpers shared by the integration tests: running the built binary from the repository's
+//! root, writing input files, and validating machine outputs against the JSON Schemas under
+//! schemas/.
+// Each test crate includes this module and uses some of it.
+#![allow(dead_code)]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
+use assert_cmd::Command;
 use serde_json::Value;
+
+/// The repository's root: the shipped policies and examples are named from it.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The built `allot`, run from the repository's root, without colours.
+pub fn allot() -> Command {
+    let mut c = Command::cargo_bin("allot").expect("binary");
+    c.current_dir(root()).env("NO_COLOR", "1");
+    c
+}
+
+/// Writes `text` to `dir/name` and returns its path.
+pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
 
 /// The schema `schemas/NAME.schema.json`, compiled as draft 2020-12.
 pub fn validator(name: &str) -> jsonschema::Validator {
