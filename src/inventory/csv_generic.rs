@@ -3,12 +3,12 @@
 
 use std::io::Read;
 
-use super::pipeline::{self, RecordSink};
+use super::pipeline::{self, CsvSource, Prepare, Record, RecordSink};
 use super::{
-    AddError, InputError, LocationResolver, RowError, RowErrors, Stock, Untidy, clean_sku, clip,
-    csv_error, csv_reader, duplicate_header, duplicate_header_error, overflow_error,
+    AddError, Added, InputError, LocationResolver, RowError, RowErrors, Stock, Untidy, clean_sku,
+    clip, duplicate_header, duplicate_header_error, overflow_error,
 };
-use crate::model::Location;
+use crate::model::{Location, LocationId};
 
 pub(super) fn read<R: Read>(
     name: &str,
@@ -16,8 +16,8 @@ pub(super) fn read<R: Read>(
     locations: &[Location],
     untidy: &mut Untidy,
 ) -> Result<Stock, InputError> {
-    let mut rdr = csv_reader(reader, b',', true);
-    let headers = rdr.headers().map_err(|e| csv_error(name, e))?.clone();
+    let mut source = CsvSource::open(name, reader)?;
+    let headers = source.headers().clone();
     // Every named column is read (unknown ones as attributes), so any repeated name is refused.
     if let Some(dup) = duplicate_header(headers.iter(), |_| true) {
         return Err(duplicate_header_error(name, dup));
@@ -70,37 +70,64 @@ pub(super) fn read<R: Read>(
         })
         .map(|(i, h)| (i, h.trim().to_string()))
         .collect();
-    let mut rows = Rows {
-        stock: Stock::new(),
-        errors: RowErrors::default(),
+    let on_hand_name = headers.get(c_on_hand).unwrap_or("").trim().to_string();
+    let mut cells = Cells {
         resolver: LocationResolver::new(locations),
-        locations,
         untidy,
+        headers: headers.clone(),
         c_sku,
         c_loc,
         c_on_hand,
         c_reserved,
         c_tags,
-        attr_ids: vec![None; attr_cols.len()],
-        last: None,
-        last_cells: Vec::new(),
-        cells: Vec::new(),
-        attr_cols,
-        headers,
+        attr_cols: attr_cols.iter().map(|(c, _)| *c).collect(),
+        prev: Vec::new(),
+        cur: Vec::new(),
     };
-    pipeline::run(name, &mut rdr, &mut rows)?;
+    let mut rows = Rows {
+        stock: Stock::new(),
+        errors: RowErrors::default(),
+        added: cells.untidy.take_added(),
+        locations,
+        on_hand_name,
+        c_on_hand,
+        c_tags,
+        attr_ids: vec![None; attr_cols.len()],
+        attr_cols,
+        prev_recorded: false,
+        tags_cell: String::new(),
+        tag_ids: Vec::new(),
+    };
+    let read = pipeline::run(name, &mut source, &mut cells, &mut rows);
+    cells.untidy.put_added(rows.added);
+    read?;
     if !rows.errors.is_empty() {
         return Err(InputError::rows(name, rows.errors));
     }
     Ok(rows.stock)
 }
 
-/// The reading of one file's rows: its columns and what has been read so far.
-struct Rows<'a> {
-    stock: Stock,
-    errors: RowErrors,
+/// A row as read on the reading thread: its errors, or what is added to the stock.
+#[derive(Default)]
+struct Prepared {
+    /// The row is added (no error, not left out).
+    ok: bool,
+    /// Its SKU (trimmed) in the batch, and the SKU's hash.
+    sku: (u32, u32),
+    hash: u32,
+    location: LocationId,
+    on_hand: u64,
+    reserved: u64,
+    /// Negative quantity cells read as 0, as written.
+    negatives: Vec<String>,
+    /// Its SKU, tags and attributes are those of the previous row added.
+    same: bool,
+    errors: Vec<RowError>,
+}
+
+/// The reading thread's part: each row's cells checked and parsed, its location resolved.
+struct Cells<'a> {
     resolver: LocationResolver<'a>,
-    locations: &'a [Location],
     untidy: &'a mut Untidy,
     headers: csv::StringRecord,
     c_sku: usize,
@@ -108,30 +135,37 @@ struct Rows<'a> {
     c_on_hand: usize,
     c_reserved: Option<usize>,
     c_tags: Option<usize>,
-    attr_cols: Vec<(usize, String)>,
-    /// The `Stock::attr_id` of each attribute column, once a row has set it.
-    attr_ids: Vec<Option<u32>>,
-    /// The SKU of the last row whose tags and attributes were recorded, and those cells
-    /// (each length-prefixed); `cells` is the current row's.
-    last: Option<u32>,
-    last_cells: Vec<u8>,
-    cells: Vec<u8>,
+    attr_cols: Vec<usize>,
+    /// The SKU, tags and attribute cells (each length-prefixed) of the previous row added, and
+    /// of this one.
+    prev: Vec<u8>,
+    cur: Vec<u8>,
 }
 
-impl Rows<'_> {
+impl Cells<'_> {
     fn hname(&self, i: usize) -> String {
         self.headers.get(i).unwrap_or("").trim().to_string()
     }
 }
 
-impl RecordSink for Rows<'_> {
-    fn record(&mut self, record: &csv::StringRecord) {
-        let line = record.position().map_or(0, |p| p.line());
+fn push_cell(buf: &mut Vec<u8>, v: &str) {
+    buf.extend_from_slice(&(v.len() as u64).to_le_bytes());
+    buf.extend_from_slice(v.as_bytes());
+}
+
+impl Prepare for Cells<'_> {
+    type Out = Prepared;
+
+    fn prepare(&mut self, record: Record<'_>, out: &mut Prepared) {
+        out.ok = false;
+        out.negatives.clear();
+        out.errors.clear();
+        let line = record.line();
         if record.len() == 1 && record.get(0).is_some_and(|f| f.trim().is_empty()) {
             return; // a blank line
         }
         if record.len() != self.headers.len() {
-            self.errors.push(
+            out.errors.push(
                 RowError::new(
                     line,
                     format!(
@@ -149,16 +183,15 @@ impl RecordSink for Rows<'_> {
         let sku = match clean_sku(cell(c_sku), "SKU") {
             Ok(s) => s,
             Err(e) => {
-                let h = self.hname(c_sku);
-                self.errors.push(RowError::cell(line, c_sku, h, e));
+                out.errors
+                    .push(RowError::cell(line, c_sku, self.hname(c_sku), e));
                 return;
             }
         };
         if sku.is_empty() {
-            let h = self.hname(c_sku);
-            self.errors.push(
+            out.errors.push(
                 RowError::new(line, "the SKU is blank")
-                    .field(Some(c_sku as u64 + 1), h)
+                    .field(Some(c_sku as u64 + 1), self.hname(c_sku))
                     .help("every row needs the inventory SKU it counts"),
             );
             return;
@@ -168,13 +201,16 @@ impl RecordSink for Rows<'_> {
             // Left out by `inventory ignore_unknown_locations`, and counted.
             Ok(None) => return,
             Err(e) => {
-                let h = self.hname(c_loc);
-                self.errors.push(RowError::cell(line, c_loc, h, e));
+                out.errors
+                    .push(RowError::cell(line, c_loc, self.hname(c_loc), e));
                 None
             }
         };
         let untidy = &*self.untidy;
-        let mut negatives: Vec<String> = Vec::new();
+        let headers = &self.headers;
+        let Prepared {
+            negatives, errors, ..
+        } = out;
         let mut qty = |col: usize| match untidy.quantity(cell(col)) {
             Ok((q, negative)) => {
                 if negative {
@@ -183,8 +219,8 @@ impl RecordSink for Rows<'_> {
                 Some(q)
             }
             Err(e) => {
-                let h = self.headers.get(col).unwrap_or("").trim().to_string();
-                self.errors.push(RowError::cell(line, col, h, e));
+                let h = headers.get(col).unwrap_or("").trim().to_string();
+                errors.push(RowError::cell(line, col, h, e));
                 None
             }
         };
@@ -196,14 +232,61 @@ impl RecordSink for Rows<'_> {
         let (Some(loc), Some(on_hand), Some(reserved)) = (loc, on_hand, reserved) else {
             return;
         };
+        out.ok = true;
+        out.sku = record.range_of(sku);
+        out.hash = Stock::hash_sku(sku);
+        out.location = loc;
+        out.on_hand = on_hand;
+        out.reserved = reserved;
+        self.cur.clear();
+        push_cell(&mut self.cur, sku);
+        for c in self.c_tags.iter().chain(&self.attr_cols) {
+            push_cell(&mut self.cur, cell(*c));
+        }
+        out.same = self.cur == self.prev;
+        std::mem::swap(&mut self.cur, &mut self.prev);
+    }
+}
+
+/// The adding thread's part: the stock and its errors.
+struct Rows<'a> {
+    stock: Stock,
+    errors: RowErrors,
+    added: Added,
+    locations: &'a [Location],
+    on_hand_name: String,
+    c_on_hand: usize,
+    c_tags: Option<usize>,
+    attr_cols: Vec<(usize, String)>,
+    /// The `Stock::attr_id` of each attribute column, once a row has set it.
+    attr_ids: Vec<Option<u32>>,
+    /// The previous row added had its tags and attributes recorded without error.
+    prev_recorded: bool,
+    /// The last tags cell whose tags were added, and their ids.
+    tags_cell: String,
+    tag_ids: Vec<u32>,
+}
+
+impl RecordSink<Prepared> for Rows<'_> {
+    fn record(&mut self, record: Record<'_>, row: &mut Prepared) {
+        for e in row.errors.drain(..) {
+            self.errors.push(e);
+        }
+        if !row.ok {
+            return;
+        }
+        let line = record.line();
+        let cell = |i: usize| record.get(i).unwrap_or("");
+        let sku = record.at(row.sku);
+        let loc = row.location;
         // The SKU is looked up once; its row, tags and attributes are added by id.
-        let id = self.stock.intern(sku);
-        match self.stock.add_entry(id, loc, on_hand, reserved) {
+        let id = self.stock.intern_hashed(sku, row.hash);
+        match self.stock.add_entry(id, loc, row.on_hand, row.reserved) {
             Ok(()) => {
-                self.untidy.added(line);
-                if !negatives.is_empty() {
-                    self.untidy
-                        .negative_row(sku, &self.locations[loc].name, &negatives);
+                self.added.added(line);
+                if !row.negatives.is_empty() {
+                    self.added
+                        .negative_row(sku, &self.locations[loc].name, &row.negatives);
                 }
             }
             Err(AddError::DuplicateRow) => {
@@ -218,37 +301,42 @@ impl RecordSink for Rows<'_> {
                     )
                     .help("keep one row per SKU and location (add the quantities up if they are meant together)"),
                 );
+                self.prev_recorded = false;
                 return;
             }
             Err(AddError::Overflow) => {
-                let h = self.hname(c_on_hand);
-                self.errors
-                    .push(overflow_error(line, Some(c_on_hand as u64 + 1), &h, sku));
+                self.errors.push(overflow_error(
+                    line,
+                    Some(self.c_on_hand as u64 + 1),
+                    &self.on_hand_name,
+                    sku,
+                ));
+                self.prev_recorded = false;
                 return;
             }
         }
         // A SKU's rows usually follow each other with the same tags and attributes: then
         // they are recorded already (set semantics), and looking them up again is most of the
-        // cost of such a row. Only a row recorded without error is remembered, so a row
-        // repeating a refused one is refused again.
-        self.cells.clear();
-        for c in self
-            .c_tags
-            .iter()
-            .chain(self.attr_cols.iter().map(|(c, _)| c))
-        {
-            let v = cell(*c).as_bytes();
-            self.cells
-                .extend_from_slice(&(v.len() as u64).to_le_bytes());
-            self.cells.extend_from_slice(v);
-        }
-        if self.last == Some(id) && self.cells == self.last_cells {
+        // cost of such a row. Only a row recorded without error counts, so a row repeating a
+        // refused one is refused again.
+        if row.same && self.prev_recorded {
             return;
         }
         let errors = self.errors.count();
         if let Some(c) = self.c_tags {
-            for tag in cell(c).split(';').map(str::trim).filter(|t| !t.is_empty()) {
-                self.stock.add_tag(id, tag);
+            // Neighbouring SKUs (a family) often have the same tags cell: its tags are then
+            // not split and looked up again.
+            let tags = cell(c);
+            if tags != self.tags_cell {
+                self.tags_cell.clear();
+                self.tags_cell.push_str(tags);
+                self.tag_ids.clear();
+                for tag in tags.split(';').map(str::trim).filter(|t| !t.is_empty()) {
+                    self.tag_ids.push(self.stock.tag_id(tag));
+                }
+            }
+            for &tag in &self.tag_ids {
+                self.stock.add_tag_id(id, tag);
             }
         }
         for (k, (c, attr)) in self.attr_cols.iter().enumerate() {
@@ -274,9 +362,6 @@ impl RecordSink for Rows<'_> {
                 );
             }
         }
-        if self.errors.count() == errors {
-            self.last = Some(id);
-            std::mem::swap(&mut self.cells, &mut self.last_cells);
-        }
+        self.prev_recorded = self.errors.count() == errors;
     }
 }

@@ -100,20 +100,30 @@ pub(crate) struct Untidy {
     opts: InventoryOptions,
     /// The file being read, and the files that had rows counted here.
     file: String,
-    negative_files: Vec<String>,
-    negative_rows: u64,
-    /// The first few, as `SKU at location (-2)`.
-    negative_named: Vec<String>,
     unknown_files: Vec<String>,
     unknown_rows: u64,
     /// The first distinct names, as written.
     unknown_names: Vec<String>,
     unknown_more: bool,
-    /// With several files: the line of each row added, in the order added.
-    lines: Option<Vec<u64>>,
     /// For [`location_names`]: every unknown location as first written (with its normalised
     /// form, which decides whether two spellings are one location), its rows left out.
     discovered: Option<Vec<(String, String)>>,
+    /// What is noted of rows once they are added: apart, so that a reader can add rows on
+    /// one thread while its cells are read on another ([`Untidy::take_added`]).
+    added: Added,
+}
+
+/// What [`Untidy`] notes of the rows added to a stock.
+#[derive(Debug, Default)]
+pub(crate) struct Added {
+    /// The file being read (as `Untidy::file`).
+    file: String,
+    negative_files: Vec<String>,
+    negative_rows: u64,
+    /// The first few, as `SKU at location (-2)`.
+    negative_named: Vec<String>,
+    /// With several files: the line of each row added, in the order added.
+    lines: Option<Vec<u64>>,
 }
 
 /// How many SKUs or locations a warning names.
@@ -125,6 +135,22 @@ impl Untidy {
             opts,
             ..Untidy::default()
         }
+    }
+
+    /// The file whose rows are read next.
+    pub(crate) fn set_file(&mut self, name: &str) {
+        self.file = name.to_string();
+        self.added.file = name.to_string();
+    }
+
+    /// The notes of rows added, taken out to be kept on the thread that adds them; give them
+    /// back with [`Untidy::put_added`].
+    pub(crate) fn take_added(&mut self) -> Added {
+        std::mem::take(&mut self.added)
+    }
+
+    pub(crate) fn put_added(&mut self, added: Added) {
+        self.added = added;
     }
 
     fn note_file(files: &mut Vec<String>, file: &str) {
@@ -208,36 +234,27 @@ impl Untidy {
 
     /// A row added with negative quantities read as 0 (`values` as written).
     pub(crate) fn negative_row(&mut self, sku: &str, location: &str, values: &[String]) {
-        self.negative_rows += 1;
-        Untidy::note_file(&mut self.negative_files, &self.file);
-        if self.negative_named.len() < NAMED {
-            self.negative_named.push(format!(
-                "{} at {location} ({})",
-                clip(sku),
-                values.join(", ")
-            ));
-        }
+        self.added.negative_row(sku, location, values);
     }
 
     /// A row was added to the stock (in a read of several files, its line is kept).
     pub(crate) fn added(&mut self, line: u64) {
-        if let Some(lines) = &mut self.lines {
-            lines.push(line);
-        }
+        self.added.added(line);
     }
 
     /// One warning per option that let rows through.
     pub(crate) fn warnings(&self) -> Vec<String> {
         let mut out = Vec::new();
         let plural = |n: u64| if n == 1 { "" } else { "s" };
-        if self.negative_rows > 0 {
-            let n = self.negative_rows;
+        let a = &self.added;
+        if a.negative_rows > 0 {
+            let n = a.negative_rows;
             out.push(format!(
                 "{}: {n} inventory row{} with a negative quantity read as 0 (inventory negative_as_zero): {}{}",
-                self.negative_files.join(", "),
+                a.negative_files.join(", "),
                 plural(n),
-                self.negative_named.join(", "),
-                if n > self.negative_named.len() as u64 { ", …" } else { "" }
+                a.negative_named.join(", "),
+                if n > a.negative_named.len() as u64 { ", …" } else { "" }
             ));
         }
         if self.unknown_rows > 0 {
@@ -257,6 +274,28 @@ impl Untidy {
             ));
         }
         out
+    }
+}
+
+impl Added {
+    /// A row added with negative quantities read as 0 (`values` as written).
+    pub(crate) fn negative_row(&mut self, sku: &str, location: &str, values: &[String]) {
+        self.negative_rows += 1;
+        Untidy::note_file(&mut self.negative_files, &self.file);
+        if self.negative_named.len() < NAMED {
+            self.negative_named.push(format!(
+                "{} at {location} ({})",
+                clip(sku),
+                values.join(", ")
+            ));
+        }
+    }
+
+    /// A row was added to the stock (in a read of several files, its line is kept).
+    pub(crate) fn added(&mut self, line: u64) {
+        if let Some(lines) = &mut self.lines {
+            lines.push(line);
+        }
     }
 }
 
@@ -482,7 +521,7 @@ pub fn location_names(path: &Path, format: Option<Format>) -> Result<Vec<String>
     let mut untidy = Untidy::new(InventoryOptions::default());
     untidy.discovered = Some(Vec::new());
     let name = path.display().to_string();
-    untidy.file = name.clone();
+    untidy.set_file(&name);
     read_path(path, &name, format, &[], &mut untidy)?;
     Ok(untidy
         .discovered
@@ -518,7 +557,7 @@ pub fn read_from<R: Read>(
     opts: InventoryOptions,
 ) -> Result<Stock, InventoryError> {
     let mut untidy = Untidy::new(opts);
-    untidy.file = name.to_string();
+    untidy.set_file(name);
     let stock = read_one(name, reader, format, locations, &mut untidy)?;
     Ok(finish(stock, name, &untidy))
 }
@@ -535,7 +574,7 @@ pub fn read_all(
 ) -> Result<Stock, InventoryError> {
     let mut untidy = Untidy::new(opts);
     if inputs.len() > 1 {
-        untidy.lines = Some(Vec::new());
+        untidy.added.lines = Some(Vec::new());
     }
     let names: Vec<String> = inputs.iter().map(Input::name).collect();
     // One file given twice would make every row a duplicate of itself: say so once.
@@ -558,7 +597,7 @@ pub fn read_all(
     // With several inputs: the (input, line) of every row of `all`, in the order added.
     let mut origins: Vec<(usize, u64)> = Vec::new();
     for (i, (input, name)) in inputs.iter().zip(&names).enumerate() {
-        untidy.file = name.clone();
+        untidy.set_file(name);
         let stock = match *input {
             Input::File(path) => read_path(path, name, format, locations, &mut untidy)?,
             Input::Stdin(bytes) => {
@@ -567,6 +606,7 @@ pub fn read_all(
             }
         };
         let lines = untidy
+            .added
             .lines
             .as_mut()
             .map(std::mem::take)
@@ -873,7 +913,12 @@ impl<R: Read> Read for CrlfToLf<R> {
 
 /// A csv error as an input error with its position.
 pub(crate) fn csv_error(name: &str, e: csv::Error) -> InputError {
-    let line = e.position().map(|p| p.line());
+    csv_error_at(name, e, 0)
+}
+
+/// The same for a reader that started `offset` lines into the file.
+pub(crate) fn csv_error_at(name: &str, e: csv::Error, offset: u64) -> InputError {
+    let line = e.position().map(|p| p.line() + offset);
     match e.kind() {
         csv::ErrorKind::Io(_) => InputError::file(name, format!("cannot read the file: {e}")),
         csv::ErrorKind::Utf8 { .. } => InputError::File {

@@ -11,10 +11,10 @@
 
 use std::io::Read;
 
-use super::pipeline::{self, RecordSink};
+use super::pipeline::{self, CsvSource, NoPrep, Record, RecordSink};
 use super::{
     AddError, InputError, LocationResolver, RowError, RowErrors, Stock, Untidy, clean_sku, clip,
-    csv_error, csv_reader, duplicate_header, duplicate_header_error, overflow_error,
+    duplicate_header, duplicate_header_error, overflow_error,
 };
 use crate::model::Location;
 
@@ -24,8 +24,8 @@ pub(super) fn read<R: Read>(
     locations: &[Location],
     untidy: &mut Untidy,
 ) -> Result<Stock, InputError> {
-    let mut rdr = csv_reader(reader, b',', true);
-    let headers = rdr.headers().map_err(|e| csv_error(name, e))?.clone();
+    let mut source = CsvSource::open(name, reader)?;
+    let headers = source.headers().clone();
     // Only the columns read must be unique: an export's other columns are not allot's business.
     let read = [
         "sku",
@@ -82,7 +82,7 @@ pub(super) fn read<R: Read>(
         c_committed,
         c_unavailable,
     };
-    pipeline::run(name, &mut rdr, &mut rows)?;
+    pipeline::run(name, &mut source, &mut NoPrep, &mut rows)?;
     let Rows {
         mut stock,
         errors,
@@ -118,10 +118,10 @@ struct Rows<'a> {
     c_unavailable: Option<usize>,
 }
 
-impl RecordSink for Rows<'_> {
-    fn record(&mut self, record: &csv::StringRecord) {
+impl RecordSink<()> for Rows<'_> {
+    fn record(&mut self, record: Record<'_>, _: &mut ()) {
         let hname = |i: usize| self.headers.get(i).unwrap_or("").trim().to_string();
-        let line = record.position().map_or(0, |p| p.line());
+        let line = record.line();
         if record.iter().all(|f| f.trim().is_empty()) {
             return;
         }

@@ -62,8 +62,11 @@ impl Interner {
 
     /// The id of `s`, added if new; true when it was added.
     fn intern(&mut self, s: &str) -> (u32, bool) {
+        self.intern_hashed(s, hash32(s))
+    }
+
+    fn intern_hashed(&mut self, s: &str, h: u32) -> (u32, bool) {
         let Interner { bytes, ends, table } = self;
-        let h = hash32(s);
         let entry = table.entry(
             spread(h),
             |&(k, id)| k == h && slice(bytes, ends, id) == s,
@@ -290,12 +293,23 @@ impl Stock {
     /// The id of `sku`'s item, created empty if new. Readers look a row's SKU up once and add
     /// the row, its tags and attributes by id.
     pub fn intern(&mut self, sku: &str) -> u32 {
+        self.intern_hashed(sku, hash32(sku))
+    }
+
+    /// The hash [`Stock::intern_hashed`] takes: computed apart, so a reader can hash SKUs on
+    /// another thread than the one that adds them.
+    pub fn hash_sku(sku: &str) -> u32 {
+        hash32(sku)
+    }
+
+    /// `intern` with the SKU's hash (`hash_sku`) already computed.
+    pub fn intern_hashed(&mut self, sku: &str, hash: u32) -> u32 {
         if let Some(last) = self.last
             && self.skus.get(last) == sku
         {
             return last;
         }
-        let (id, new) = self.skus.intern(sku);
+        let (id, new) = self.skus.intern_hashed(sku, hash);
         if new {
             self.items.push(Item {
                 entries: NONE,
@@ -451,19 +465,23 @@ impl Stock {
             .map(|i| i as u32)
     }
 
-    /// Add a tag to an interned SKU (set semantics). The SKU's own tags are compared first: the
-    /// other rows of a SKU usually repeat them, and then nothing is hashed.
+    /// Add a tag to an interned SKU (set semantics).
     pub fn add_tag(&mut self, id: u32, tag: &str) {
+        let tag = self.tag_id(tag);
+        self.add_tag_id(id, tag);
+    }
+
+    /// `add_tag` for a tag id (`tag_id`).
+    pub fn add_tag_id(&mut self, id: u32, tag: u32) {
         let mut tail = None;
         let mut at = self.items[id as usize].tags;
         while let Some(l) = self.tag_links.get(at as usize) {
-            if self.tag_names[l.tag as usize] == tag {
+            if l.tag == tag {
                 return;
             }
             tail = Some(at);
             at = l.next;
         }
-        let tag = self.tag_id(tag);
         let new = self.tag_links.len() as u32;
         self.tag_links.push(TagLink { tag, next: NONE });
         match tail {
