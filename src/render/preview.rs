@@ -509,7 +509,15 @@ pub struct Spool {
     file: Option<io::BufWriter<std::fs::File>>,
     /// Bytes kept in memory before spilling ([`SPOOL_IN_MEMORY`]).
     limit: usize,
+    /// Where each part appended ends: parts hold whole rows, so the file can be cut there
+    /// and its pieces padded apart.
+    ends: Vec<u64>,
+    /// The bytes per piece padded on a worker when the spool is replayed from its file.
+    piece: u64,
 }
+
+/// The bytes of spooled rows a worker pads at a time.
+const REPLAY_PIECE: u64 = 1 << 20;
 
 impl Default for Spool {
     fn default() -> Self {
@@ -524,10 +532,14 @@ impl Spool {
             mem: Vec::new(),
             file: None,
             limit,
+            ends: Vec::new(),
+            piece: REPLAY_PIECE,
         }
     }
 
     pub fn append(&mut self, bytes: &[u8]) -> io::Result<()> {
+        let end = self.ends.last().copied().unwrap_or(0) + bytes.len() as u64;
+        self.ends.push(end);
         if self.file.is_none() && self.mem.len() + bytes.len() <= self.limit {
             self.mem.extend_from_slice(bytes);
             return Ok(());
@@ -544,7 +556,10 @@ impl Spool {
         file.write_all(bytes)
     }
 
-    /// Writes every spooled row to `rows`, padded, in the order they were appended.
+    /// Writes every spooled row to `rows`, padded, in the order they were appended. Rows
+    /// spilled to the file are padded on every core, a piece (whole parts, about
+    /// [`REPLAY_PIECE`] bytes) at a time, and written here in order: padding is most of the
+    /// replay, and a million offers' rows are a couple of hundred megabytes.
     pub fn replay<W: Write>(self, rows: &mut Rows<'_, W>) -> io::Result<()> {
         let Some(f) = self.file else {
             let used = replay_rows(&self.mem, rows)?;
@@ -555,26 +570,97 @@ impl Spool {
         };
         let mut f = f.into_inner().map_err(|e| e.into_error())?;
         io::Seek::rewind(&mut f)?;
-        // Whole rows are replayed from each block read; a row cut by the block's end waits for
-        // the next (the buffer grows for a row larger than itself).
-        let mut buf = vec![0u8; 1 << 20];
-        let mut have = 0;
-        loop {
-            if have == buf.len() {
-                buf.resize(buf.len() * 2, 0);
+        // Each piece's end: the first part end at least `piece` bytes past the last cut.
+        let mut cuts: Vec<u64> = Vec::new();
+        for &end in &self.ends {
+            if end - cuts.last().copied().unwrap_or(0) >= self.piece {
+                cuts.push(end);
             }
-            let n = io::Read::read(&mut f, &mut buf[have..])?;
-            if n == 0 {
-                return match have {
-                    0 => Ok(()),
-                    _ => Err(spool_cut()),
-                };
-            }
-            have += n;
-            let used = replay_rows(&buf[..have], rows)?;
-            buf.copy_within(used..have, 0);
-            have -= used;
         }
+        if let Some(&end) = self.ends.last()
+            && cuts.last() != Some(&end)
+        {
+            cuts.push(end);
+        }
+        let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let (width, policy) = (rows.width, rows.policy);
+        std::thread::scope(|scope| {
+            let (work, pieces) = crossbeam_channel::bounded::<(usize, Vec<u8>)>(workers * 2);
+            let (done, padded) = crossbeam_channel::unbounded::<(usize, io::Result<Vec<u8>>)>();
+            for _ in 0..workers {
+                let (pieces, done) = (pieces.clone(), done.clone());
+                scope.spawn(move || {
+                    for (i, bytes) in pieces {
+                        let mut out = Rows {
+                            w: Vec::with_capacity(bytes.len() * 3 / 2),
+                            policy,
+                            width,
+                            line: String::new(),
+                            cells: CellText::default(),
+                            err: None,
+                        };
+                        let r = replay_rows(&bytes, &mut out).and_then(|used| {
+                            match used == bytes.len() {
+                                true => Ok(out.w),
+                                false => Err(spool_cut()),
+                            }
+                        });
+                        if done.send((i, r)).is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+            drop((pieces, done));
+            // Pieces padded out of order wait here for their turn.
+            let mut waiting: std::collections::BTreeMap<usize, Vec<u8>> = Default::default();
+            let mut next = 0;
+            let mut write_ready = |waiting: &mut std::collections::BTreeMap<usize, Vec<u8>>,
+                                   (i, r): (usize, io::Result<Vec<u8>>)|
+             -> io::Result<()> {
+                waiting.insert(i, r?);
+                while let Some(bytes) = waiting.remove(&next) {
+                    rows.w.write_all(&bytes)?;
+                    next += 1;
+                }
+                Ok(())
+            };
+            let mut start = 0;
+            for (i, &end) in cuts.iter().enumerate() {
+                let mut bytes = vec![0; (end - start) as usize];
+                io::Read::read_exact(&mut f, &mut bytes).map_err(|e| match e.kind() {
+                    io::ErrorKind::UnexpectedEof => spool_cut(),
+                    _ => e,
+                })?;
+                start = end;
+                // Sent while fewer than two pieces a worker are in flight; else one is
+                // written first (memory stays a few pieces, whatever the table's size).
+                let mut piece = Some((i, bytes));
+                while let Some(p) = piece.take() {
+                    match work.try_send(p) {
+                        Ok(()) => {}
+                        Err(crossbeam_channel::TrySendError::Full(p)) => {
+                            piece = Some(p);
+                            match padded.recv() {
+                                Ok(d) => write_ready(&mut waiting, d)?,
+                                Err(_) => return Err(spool_cut()),
+                            }
+                        }
+                        Err(crossbeam_channel::TrySendError::Disconnected(_)) => {
+                            return Err(spool_cut());
+                        }
+                    }
+                }
+            }
+            drop(work);
+            for d in padded {
+                write_ready(&mut waiting, d)?;
+            }
+            match next == cuts.len() {
+                true => Ok(()),
+                false => Err(spool_cut()),
+            }
+        })
     }
 }
 
@@ -1628,8 +1714,16 @@ mod tests {
         preview.changes.iter().for_each(|c| direct.see(c));
         let expected = direct.into_inner().unwrap();
         assert!(expected.len() > 100_000, "enough rows to cross blocks");
-        for (limit, cut) in [(usize::MAX, 1000), (0, 7), (4096, 1), (0, 100_000)] {
+        for (limit, cut, piece) in [
+            (usize::MAX, 1000, REPLAY_PIECE),
+            (0, 7, REPLAY_PIECE),
+            (4096, 1, 1),
+            (0, 100_000, REPLAY_PIECE),
+            (0, 13, 5000),
+            (0, 1, 0),
+        ] {
             let mut spool = Spool::with_limit(limit);
+            spool.piece = piece;
             for part in preview.changes.chunks(cut) {
                 let mut r = RowSpool::new(&policy);
                 part.iter().for_each(|c| r.see(c));
@@ -1640,7 +1734,7 @@ mod tests {
             let got = replayed.into_inner().unwrap();
             assert!(
                 got == expected,
-                "limit {limit}, chunks of {cut}: the tables differ"
+                "limit {limit}, chunks of {cut}, pieces of {piece}: the tables differ"
             );
         }
     }
