@@ -1053,3 +1053,6 @@ impl Checker {
         self.push(d);
     }
 }
+
+#[cfg(test)]
+mod tests;
