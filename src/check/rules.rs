@@ -128,27 +128,6 @@ impl RuleInfo<'_> {
     }
 }
 
-fn stmt_name(k: &StmtKind) -> &'static str {
-    match k {
-        StmtKind::Match(_) => "match",
-        StmtKind::StockFrom(_) => "stock from",
-        StmtKind::Buffer(_) => "buffer",
-        StmtKind::Share(_) => "share",
-        StmtKind::Round(_) => "round",
-        StmtKind::Threshold(_) => "threshold",
-        StmtKind::Cap(_) => "cap",
-        StmtKind::FromColumn { limit, .. } => limit.keyword(),
-        StmtKind::Quantity { .. } => "quantity",
-        StmtKind::Publish(_) => "publish",
-        StmtKind::DefaultChannel(_) => "default_channel",
-        StmtKind::OnMissing(_) => "on_missing",
-        StmtKind::OnFba(_) => "on_fba",
-        StmtKind::Skip => "skip",
-        StmtKind::HandlingTime(_) => "handling_time",
-        StmtKind::RestockDate(_) => "restock_date",
-    }
-}
-
 fn pct(p: u32) -> String {
     Percent(p).to_string()
 }
@@ -267,7 +246,8 @@ impl Checker {
         // uk_wh`, `publish DE … from de_wh`); every other statement is once per rule.
         let mut publishes: Vec<&ast::Target> = Vec::new();
         for stmt in &rule.stmts {
-            let name = stmt_name(&stmt.kind);
+            // `stock from`, not `stock`: messages name the statement as it is known.
+            let name = stmt.kind.name();
             if let StmtKind::Publish(targets) = &stmt.kind {
                 publishes.extend(targets);
                 info.publish.get_or_insert(stmt);
