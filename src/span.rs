@@ -37,7 +37,7 @@ impl From<Span> for miette::SourceSpan {
 
 /// A value with the place it was written. Equality ignores the span, so two ASTs that differ
 /// only in layout compare equal (the formatter relies on this).
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
 pub struct Spanned<T> {
     pub node: T,
     pub span: Span,

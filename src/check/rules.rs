@@ -127,27 +127,6 @@ impl RuleInfo<'_> {
     }
 }
 
-fn stmt_name(k: &StmtKind) -> &'static str {
-    match k {
-        StmtKind::Match(_) => "match",
-        StmtKind::StockFrom(_) => "stock from",
-        StmtKind::Buffer(_) => "buffer",
-        StmtKind::Share(_) => "share",
-        StmtKind::Round(_) => "round",
-        StmtKind::Threshold(_) => "threshold",
-        StmtKind::Cap(_) => "cap",
-        StmtKind::FromColumn { limit, .. } => limit.keyword(),
-        StmtKind::Quantity { .. } => "quantity",
-        StmtKind::Publish(_) => "publish",
-        StmtKind::DefaultChannel(_) => "default_channel",
-        StmtKind::OnMissing(_) => "on_missing",
-        StmtKind::OnFba(_) => "on_fba",
-        StmtKind::Skip => "skip",
-        StmtKind::HandlingTime(_) => "handling_time",
-        StmtKind::RestockDate(_) => "restock_date",
-    }
-}
-
 fn pct(p: u32) -> String {
     Percent(p).to_string()
 }
@@ -374,7 +353,8 @@ impl Checker {
             info.publish.get_or_insert(stmt);
             return;
         }
-        let name = stmt_name(&stmt.kind);
+        // `stock from`, not `stock`: messages name the statement as it is known.
+        let name = stmt.kind.name();
         if self.duplicate_statement(info.ast, &low.lines, name, stmt.span) {
             return;
         }

@@ -1,5 +1,5 @@
 //! One short explanation per keyword of the language, for hover; each with the section of
-//! docs/language.md that says it all. The keyword list itself is the parser's (`KEYWORDS`).
+//! docs/language.md that says it all. The keyword list itself is `syntax::KEYWORDS`, from the keyword table.
 
 /// (explanation in Markdown, anchor in docs/language.md) of a keyword; None for a non-keyword.
 pub fn doc(word: &str) -> Option<(&'static str, &'static str)> {

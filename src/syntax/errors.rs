@@ -6,7 +6,8 @@ use pest::error::{Error as PestError, ErrorVariant, InputLocation};
 use crate::diag::Diagnostic;
 use crate::span::Span;
 
-use super::parser::{Rule, SELECTOR_KEYWORDS, STMT_KEYWORDS, TEST_KEYWORDS, TOP_KEYWORDS, suggest};
+use super::keywords::{self, SELECTOR_KEYWORDS, STMT_KEYWORDS, TEST_KEYWORDS, TOP_KEYWORDS};
+use super::parser::{Rule, suggest};
 use super::scan::{Scan, line_start, next_line_start};
 
 /// The stable codes of syntax diagnostics (documented in docs/syntax.md).
@@ -106,7 +107,7 @@ pub(crate) fn unknown_item(word: &str, span: Span) -> Diagnostic {
     }
     Diagnostic::error(codes::UNKNOWN_KEYWORD, format!("unknown keyword `{word}`"))
         .at(span, "not a keyword")
-        .help("a policy file is made of `policy`, `seller`, `marketplaces`, `marketplace`, `location`, `guarantee`, `inventory`, `on_missing`, `on_fba`, `rule` and `test` lines")
+        .help("a policy file is made of `policy`, `seller`, `marketplaces`, `marketplace`, `location`, `guarantee`, `inventory`, `kit`, `on_missing`, `on_fba`, `rule` and `test` lines")
 }
 
 pub(crate) fn unknown_stmt(word: &str, span: Span) -> Diagnostic {
@@ -267,77 +268,98 @@ fn pasted_character(c: char) -> Option<&'static str> {
     }
 }
 
-/// One expected thing, in words, and the group it belongs to (groups collapse).
+/// How messages name each rule of the grammar: the one table of pest's rules, so that no rule
+/// name (`kw_publish`, `EOI`, …) ever reaches a user. One expected thing, in words, and the
+/// group it belongs to (groups collapse); `None` for a rule never named: a silent helper (never
+/// expected), a recovery or whole-file rule, or one whose parts are named instead. The match
+/// has no catch-all, so a rule added to the grammar must be named here before this compiles.
 fn expected_name(r: Rule) -> Option<(&'static str, String)> {
     use Rule::*;
-    let kw = |s: &str| Some(("kw", format!("`{s}`")));
+    // A keyword as the table spells it (every `kw_*` rule is in it; a test checks).
+    let quoted = |group, r: Rule| keywords::keyword(r).map(|k| (group, format!("`{}`", k.word)));
+    let item_kw = |r: Rule| quoted("top", r);
+    let stmt_kw = |r: Rule| quoted("stmt", r);
+    let test_kw = |r: Rule| quoted("test", r);
+    let kw = |r: Rule| quoted("kw", r);
+    let x = |s: &str| Some(("x", s.to_string()));
     match r {
-        policy_item => Some(("top", "`policy`".into())),
-        seller_item => Some(("top", "`seller`".into())),
-        marketplaces_item => Some(("top", "`marketplaces`".into())),
-        marketplace_item => Some(("top", "`marketplace`".into())),
-        location_item => Some(("top", "`location`".into())),
-        guarantee_item => Some(("top", "`guarantee`".into())),
-        inventory_item => Some(("top", "`inventory`".into())),
-        on_missing_item => Some(("top", "`on_missing`".into())),
-        on_fba_item => Some(("top", "`on_fba`".into())),
-        rule_item => Some(("top", "`rule`".into())),
-        test_item => Some(("top", "`test`".into())),
-        match_stmt => Some(("stmt", "`match`".into())),
-        stock_stmt => Some(("stmt", "`stock`".into())),
-        buffer_stmt => Some(("stmt", "`buffer`".into())),
-        share_stmt => Some(("stmt", "`share`".into())),
-        round_stmt => Some(("stmt", "`round`".into())),
-        threshold_stmt => Some(("stmt", "`threshold`".into())),
-        cap_stmt => Some(("stmt", "`cap`".into())),
-        quantity_stmt => Some(("stmt", "`quantity`".into())),
-        publish_stmt => Some(("stmt", "`publish`".into())),
-        default_channel_stmt => Some(("stmt", "`default_channel`".into())),
-        on_missing_stmt => Some(("stmt", "`on_missing`".into())),
-        on_fba_stmt => Some(("stmt", "`on_fba`".into())),
-        skip_stmt => Some(("stmt", "`skip`".into())),
-        handling_time_stmt => Some(("stmt", "`handling_time`".into())),
-        restock_date_stmt => Some(("stmt", "`restock_date`".into())),
-        stock_test => Some(("test", "`stock`".into())),
-        expect_test => Some(("test", "`expect`".into())),
+        policy_item => item_kw(kw_policy),
+        seller_item => item_kw(kw_seller),
+        marketplaces_item => item_kw(kw_marketplaces),
+        marketplace_item => item_kw(kw_marketplace),
+        location_item => item_kw(kw_location),
+        guarantee_item => item_kw(kw_guarantee),
+        inventory_item => item_kw(kw_inventory),
+        on_missing_item => item_kw(kw_on_missing),
+        on_fba_item => item_kw(kw_on_fba),
+        rule_item => item_kw(kw_rule),
+        test_item => item_kw(kw_test),
+        kit_item => item_kw(kw_kit),
+        match_stmt => stmt_kw(kw_match),
+        stock_stmt => stmt_kw(kw_stock),
+        buffer_stmt => stmt_kw(kw_buffer),
+        share_stmt => stmt_kw(kw_share),
+        round_stmt => stmt_kw(kw_round),
+        threshold_stmt => stmt_kw(kw_threshold),
+        cap_stmt => stmt_kw(kw_cap),
+        quantity_stmt => stmt_kw(kw_quantity),
+        publish_stmt => stmt_kw(kw_publish),
+        default_channel_stmt => stmt_kw(kw_default_channel),
+        on_missing_stmt => stmt_kw(kw_on_missing),
+        on_fba_stmt => stmt_kw(kw_on_fba),
+        skip_stmt => stmt_kw(kw_skip),
+        handling_time_stmt => stmt_kw(kw_handling_time),
+        restock_date_stmt => stmt_kw(kw_restock_date),
+        stock_test => test_kw(kw_stock),
+        expect_test => test_kw(kw_expect),
         selector | not_sel | any_sel | sku_sel | tag_sel | attr_sel | paren_sel | unknown_sel => {
             Some((
                 "sel",
                 "a selector (`any`, `sku \"…\"`, `tag \"…\"`, `NAME = \"…\"`)".into(),
             ))
         }
-        target => Some(("x", "a marketplace code".into())),
-        as_opt => kw("as"),
-        share_opt => kw("share"),
-        from_opt => kw("from"),
-        ratio_opt => kw("ratio"),
-        pack_opt => kw("pack"),
-        column_ref => kw("column"),
-        kit_part => Some(("x", "a component SKU and its units (`\"MUG-1\" 2`)".into())),
-        handling_opt => kw("handling_time"),
-        restock_opt => kw("restock_date"),
-        by_location | kw_by => kw("by location"),
-        tags_opt => kw("tags"),
-        split_part => Some(("x", "a location and its share (`newark 60%`)".into())),
-        stock_entry => Some(("x", "a location and its stock (`newark 8`)".into())),
-        attr_pair => Some(("x", "an attribute (`NAME = \"value\"`)".into())),
-        string | str_inner => Some(("x", "a string in double quotes".into())),
-        number => Some(("x", "a number".into())),
-        ident => Some(("x", "a name".into())),
-        nl => Some(("x", "the end of the line".into())),
-        EOI => Some(("x", "the end of the file".into())),
-        lbrace | rule_body | test_body => Some(("x", "`{`".into())),
-        rbrace => Some(("x", "`}`".into())),
-        lparen => Some(("x", "`(`".into())),
-        rparen => Some(("x", "`)`".into())),
-        comma => Some(("x", "`,`".into())),
-        eq => Some(("x", "`=`".into())),
-        unknown_item | unknown_stmt | unknown_test_stmt | file | one_item | rule_rest
-        | test_rest | junk_text | junk_any => None,
-        other => {
-            let name = format!("{other:?}");
-            name.strip_prefix("kw_").map(|k| ("kw", format!("`{k}`")))
+        target => x("a marketplace code"),
+        as_opt => kw(kw_as),
+        share_opt => kw(kw_share),
+        from_opt => kw(kw_from),
+        ratio_opt => kw(kw_ratio),
+        pack_opt => kw(kw_pack),
+        column_ref => kw(kw_column),
+        kit_part => x("a component SKU and its units (`\"MUG-1\" 2`)"),
+        handling_opt => kw(kw_handling_time),
+        restock_opt => kw(kw_restock_date),
+        // `by` is only ever followed by `location`: name the pair.
+        by_location | kw_by => {
+            let (by, location) = (keywords::keyword(kw_by)?, keywords::keyword(kw_location)?);
+            Some(("kw", format!("`{} {}`", by.word, location.word)))
         }
+        tags_opt => kw(kw_tags),
+        split_part => x("a location and its share (`newark 60%`)"),
+        stock_entry => x("a location and its stock (`newark 8`)"),
+        attr_pair => x("an attribute (`NAME = \"value\"`)"),
+        string | str_inner => x("a string in double quotes"),
+        number => x("a number"),
+        ident => x("a name"),
+        nl => x("the end of the line"),
+        EOI => x("the end of the file"),
+        lbrace | rule_body | test_body => x("`{`"),
+        rbrace => x("`}`"),
+        lparen => x("`(`"),
+        rparen => x("`)`"),
+        comma => x("`,`"),
+        eq => x("`=`"),
+        kw_policy | kw_seller | kw_marketplaces | kw_marketplace | kw_id | kw_region
+        | kw_location | kw_supply_source | kw_guarantee | kw_inventory | kw_on_missing
+        | kw_on_fba | kw_rule | kw_test | kw_match | kw_stock | kw_from | kw_buffer | kw_share
+        | kw_round | kw_threshold | kw_cap | kw_quantity | kw_publish | kw_default_channel
+        | kw_skip | kw_any | kw_sku | kw_tag | kw_not | kw_and | kw_as | kw_tags | kw_reserved
+        | kw_expect | kw_on | kw_at | kw_unpublished | kw_ratio | kw_pack | kw_column | kw_kit
+        | kw_contains | kw_once | kw_handling_time | kw_restock_date => kw(r),
+        unknown_item | unknown_stmt | unknown_test_stmt | file | one_item | rule_rest
+        | test_rest | rule_lines | test_lines | junk_text | junk_any => None,
+        // Silent in the grammar (`_{ … }`): pest never reports them; their parts are named.
+        WHITESPACE | COMMENT | ident_char | sep | top_keyword | stmt_keyword | test_keyword
+        | junk | junk_block | blank | item | stmt | sel_term | target_opt | test_stmt => None,
     }
 }
 
@@ -593,4 +615,105 @@ pub(crate) fn from_pest(
 
 fn did_you_mean_owned<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
     suggest(word, candidates)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every rule of the grammar is decided on: named in words, or on the short list of rules
+    /// never named. A keyword is named as the table spells it; no name is a rule's identifier.
+    #[test]
+    fn every_rule_has_a_human_name() {
+        use Rule::*;
+        let never_named = [
+            unknown_item,
+            unknown_stmt,
+            unknown_test_stmt,
+            file,
+            one_item,
+            rule_rest,
+            test_rest,
+            rule_lines,
+            test_lines,
+            junk_text,
+            junk_any,
+            WHITESPACE,
+            COMMENT,
+            ident_char,
+            sep,
+            top_keyword,
+            stmt_keyword,
+            test_keyword,
+            junk,
+            junk_block,
+            blank,
+            item,
+            stmt,
+            sel_term,
+            target_opt,
+            test_stmt,
+        ];
+        for &r in Rule::all_rules() {
+            let raw = format!("{r:?}");
+            match expected_name(r) {
+                None => assert!(never_named.contains(&r), "{raw} has no name"),
+                Some((_, text)) => {
+                    assert!(!never_named.contains(&r), "{raw} is named `{text}`");
+                    match keywords::keyword(r) {
+                        Some(k) if r != kw_by => assert_eq!(text, format!("`{}`", k.word)),
+                        _ => assert!(
+                            !text.contains("kw_") && !text.contains(&format!("`{raw}`")),
+                            "{raw} is named by its rule: {text}"
+                        ),
+                    }
+                    assert!(!text.is_empty() && text != raw, "{raw}: {text}");
+                }
+            }
+        }
+    }
+
+    /// The hand-written lists in the help of "unknown keyword" name every keyword of their place.
+    #[test]
+    fn help_lists_every_keyword_of_its_place() {
+        let span = Span::new(0, 1);
+        let help = |d: Diagnostic| d.help.unwrap_or_default();
+        let cases = [
+            (help(unknown_item("zzzzzz", span)), TOP_KEYWORDS),
+            (help(unknown_stmt("zzzzzz", span)), STMT_KEYWORDS),
+            (help(unknown_test_stmt("zzzzzz", span)), TEST_KEYWORDS),
+            (help(unknown_selector("zzzzzz", span)), SELECTOR_KEYWORDS),
+        ];
+        for (text, words) in cases {
+            for w in words {
+                assert!(
+                    text.contains(&format!("`{w}`")) || text.contains(&format!("`{w} ")),
+                    "`{w}` is missing from: {text}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn misplaced_keywords_are_told_apart() {
+        let span = Span::new(0, 3);
+        // `kit` is a top-level item (the older lists had left it out).
+        assert!(unknown_stmt("kit", span).message.contains("top-level item"));
+        assert!(
+            unknown_item("kti", span)
+                .help
+                .unwrap_or_default()
+                .contains("`kit`")
+        );
+        assert!(
+            unknown_item("publish", span)
+                .message
+                .contains("rule statement")
+        );
+        assert!(
+            unknown_item("expect", span)
+                .message
+                .contains("test statement")
+        );
+    }
 }

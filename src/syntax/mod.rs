@@ -8,6 +8,7 @@
 
 pub mod ast;
 pub mod errors;
+mod keywords;
 mod parser;
 mod scan;
 
@@ -18,10 +19,11 @@ use crate::diag::Diagnostic;
 use crate::span::Span;
 
 use ast::Ast;
+use keywords::TOP_KEYWORDS;
 use parser::{Block, Step};
 
 pub use errors::codes;
-pub use parser::KEYWORDS;
+pub use keywords::KEYWORDS;
 
 /// Largest policy file accepted (1 MiB).
 pub const MAX_SOURCE_BYTES: usize = 1 << 20;
@@ -200,20 +202,6 @@ fn block_of_failed_item(src: &str, pos: usize, at: usize, scan: &scan::Scan) -> 
         });
     (opens || !next_is_item).then_some(block)
 }
-
-const TOP_KEYWORDS: &[&str] = &[
-    "policy",
-    "seller",
-    "marketplaces",
-    "marketplace",
-    "location",
-    "guarantee",
-    "inventory",
-    "on_missing",
-    "on_fba",
-    "rule",
-    "test",
-];
 
 /// The first line at or after `pos` that holds something other than blanks and comments.
 fn first_code_line(src: &str, mut pos: usize) -> usize {

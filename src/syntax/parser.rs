@@ -9,97 +9,11 @@ use crate::span::{Span, Spanned};
 
 use super::ast::*;
 use super::errors::{self, codes};
+use super::keywords::is_keyword;
 
 #[derive(pest_derive::Parser)]
 #[grammar = "../grammar/allot.pest"]
 pub(crate) struct AllotParser;
-
-/// Every keyword of the language: the words of the grammar's `kw_*` rules, in its order. Editors
-/// read it (the language server's hover and completion; a test ties the TextMate grammar to it),
-/// and a test below keeps it equal to the grammar.
-pub const KEYWORDS: &[&str] = &[
-    "policy",
-    "seller",
-    "marketplaces",
-    "marketplace",
-    "id",
-    "region",
-    "location",
-    "supply_source",
-    "guarantee",
-    "inventory",
-    "on_missing",
-    "on_fba",
-    "rule",
-    "test",
-    "match",
-    "stock",
-    "from",
-    "buffer",
-    "share",
-    "round",
-    "threshold",
-    "cap",
-    "quantity",
-    "publish",
-    "default_channel",
-    "skip",
-    "any",
-    "sku",
-    "tag",
-    "not",
-    "and",
-    "as",
-    "by",
-    "tags",
-    "reserved",
-    "expect",
-    "on",
-    "at",
-    "unpublished",
-    "ratio",
-    "pack",
-    "column",
-    "kit",
-    "contains",
-    "once",
-    "handling_time",
-    "restock_date",
-];
-
-/// Statement keywords of a rule block, for "did you mean".
-pub(crate) const STMT_KEYWORDS: &[&str] = &[
-    "match",
-    "stock",
-    "buffer",
-    "share",
-    "round",
-    "threshold",
-    "cap",
-    "quantity",
-    "publish",
-    "default_channel",
-    "on_missing",
-    "on_fba",
-    "skip",
-    "handling_time",
-    "restock_date",
-];
-pub(crate) const TOP_KEYWORDS: &[&str] = &[
-    "policy",
-    "seller",
-    "marketplaces",
-    "marketplace",
-    "location",
-    "guarantee",
-    "inventory",
-    "on_missing",
-    "on_fba",
-    "rule",
-    "test",
-];
-pub(crate) const TEST_KEYWORDS: &[&str] = &["stock", "expect"];
-pub(crate) const SELECTOR_KEYWORDS: &[&str] = &["any", "sku", "tag", "not"];
 
 /// Deepest selector nesting (`not`, parentheses) accepted; beyond it is not a real policy.
 const MAX_DEPTH: usize = 32;
@@ -233,58 +147,6 @@ fn meaningful(p: Pair<'_, Rule>) -> impl Iterator<Item = Pair<'_, Rule>> {
                 | Rule::rparen
         )
     })
-}
-
-fn is_keyword(r: Rule) -> bool {
-    matches!(
-        r,
-        Rule::kw_policy
-            | Rule::kw_seller
-            | Rule::kw_marketplaces
-            | Rule::kw_marketplace
-            | Rule::kw_id
-            | Rule::kw_region
-            | Rule::kw_location
-            | Rule::kw_supply_source
-            | Rule::kw_guarantee
-            | Rule::kw_inventory
-            | Rule::kw_on_missing
-            | Rule::kw_on_fba
-            | Rule::kw_rule
-            | Rule::kw_test
-            | Rule::kw_match
-            | Rule::kw_stock
-            | Rule::kw_from
-            | Rule::kw_buffer
-            | Rule::kw_share
-            | Rule::kw_round
-            | Rule::kw_threshold
-            | Rule::kw_cap
-            | Rule::kw_quantity
-            | Rule::kw_publish
-            | Rule::kw_default_channel
-            | Rule::kw_skip
-            | Rule::kw_handling_time
-            | Rule::kw_restock_date
-            | Rule::kw_any
-            | Rule::kw_sku
-            | Rule::kw_tag
-            | Rule::kw_not
-            | Rule::kw_and
-            | Rule::kw_as
-            | Rule::kw_by
-            | Rule::kw_tags
-            | Rule::kw_reserved
-            | Rule::kw_expect
-            | Rule::kw_on
-            | Rule::kw_at
-            | Rule::kw_unpublished
-            | Rule::kw_ratio
-            | Rule::kw_pack
-            | Rule::kw_column
-            | Rule::kw_kit
-            | Rule::kw_contains
-    )
 }
 
 impl Lower<'_> {
@@ -482,6 +344,10 @@ impl Lower<'_> {
     fn stmt(&mut self, p: Pair<'_, Rule>) -> Option<Stmt> {
         let span = self.span(&p);
         let rule = p.as_rule();
+        // `once` is the one keyword that carries a value: look for it before keywords are
+        // dropped below.
+        let once = rule == Rule::quantity_stmt
+            && p.clone().into_inner().any(|q| q.as_rule() == Rule::kw_once);
         let mut it = meaningful(p);
         let first = it.next()?;
         let keyword = self.span(&first);
@@ -538,7 +404,7 @@ impl Lower<'_> {
             Rule::cap_stmt => StmtKind::Cap(self.amount(it.next()?)?),
             Rule::quantity_stmt => StmtKind::Quantity {
                 amount: self.amount(it.next()?)?,
-                once: it.next().is_some_and(|q| q.as_rule() == Rule::kw_once),
+                once,
             },
             Rule::default_channel_stmt => StmtKind::DefaultChannel(self.amount(it.next()?)?),
             Rule::on_missing_stmt => StmtKind::OnMissing(self.ident(it.next()?)),
@@ -994,18 +860,6 @@ pub(crate) fn suggest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str>
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn keyword_table_is_the_grammars() {
-        // Every `kw_x = @{ "x" ~ !ident_char }` rule of the grammar, in order.
-        let grammar = include_str!("../../grammar/allot.pest");
-        let from_grammar: Vec<&str> = grammar
-            .lines()
-            .filter(|l| l.starts_with("kw_"))
-            .filter_map(|l| l.split('"').nth(1))
-            .collect();
-        assert_eq!(KEYWORDS, from_grammar.as_slice());
-    }
 
     #[test]
     fn amounts() {
