@@ -8,6 +8,8 @@ use allot::sandbox::{self, SandboxConfig, SandboxHandle, SandboxOptions};
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
 
+mod common;
+
 const SELLER: &str = "A2EXAMPLE0SELLER";
 const US: &str = "ATVPDKIKX0DER";
 const UK: &str = "A1F83G8C2ARO7P";
@@ -650,7 +652,8 @@ async fn run_feed(
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
     let feed_id = r.body["feedId"].as_str().unwrap().to_string();
     let mut seen = Vec::new();
-    let feed = loop {
+    // A 429 is waited out like any other status that is not final.
+    let feed = common::wait_for_async("the feed to finish", Duration::from_secs(60), async || {
         let r = api
             .call(
                 Method::GET,
@@ -659,19 +662,16 @@ async fn run_feed(
             )
             .await;
         if r.status == StatusCode::TOO_MANY_REQUESTS {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-            continue;
+            return None;
         }
         assert_eq!(r.status, StatusCode::OK);
         let status = r.body["processingStatus"].as_str().unwrap().to_string();
         if seen.last() != Some(&status) {
             seen.push(status.clone());
         }
-        if status == "DONE" || status == "FATAL" {
-            break r.body;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+        (status == "DONE" || status == "FATAL").then_some(r.body)
+    })
+    .await;
     assert_eq!(feed["feedType"], "JSON_LISTINGS_FEED");
     assert!(
         seen.iter()
@@ -1153,8 +1153,17 @@ async fn latency_delays_answers_and_a_client_gone_is_never_applied() {
         .send()
         .await;
     assert!(gone.is_err());
-    tokio::time::sleep(Duration::from_millis(400)).await;
-    let log = api.inspect("/_sandbox/requests").await;
+    // The sandbox logs the request once the latency is over or the client is gone.
+    let log = common::wait_for_async(
+        "L2 in the request log",
+        Duration::from_secs(10),
+        async || {
+            let log = api.inspect("/_sandbox/requests").await;
+            let logged = log.as_array().unwrap().iter().any(|e| e["sku"] == "L2");
+            logged.then_some(log)
+        },
+    )
+    .await;
     let l2: Vec<&Value> = log
         .as_array()
         .unwrap()
@@ -1221,21 +1230,19 @@ async fn an_unfinished_feed_resumes_after_a_restart() {
         base: h.base_url(),
         ..api
     };
-    let mut status = Value::Null;
-    for _ in 0..100 {
-        let r = api
-            .call(
-                Method::GET,
-                &format!("/feeds/2021-06-30/feeds/{feed_id}"),
-                None,
-            )
-            .await;
-        status = r.body["processingStatus"].clone();
-        if status == "DONE" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let status =
+        common::wait_for_async("the feed to finish", Duration::from_secs(10), async || {
+            let r = api
+                .call(
+                    Method::GET,
+                    &format!("/feeds/2021-06-30/feeds/{feed_id}"),
+                    None,
+                )
+                .await;
+            let status = r.body["processingStatus"].clone();
+            (status == "DONE").then_some(status)
+        })
+        .await;
     assert_eq!(status, "DONE");
     assert_eq!(
         shown(&api.get("R1", US, "fulfillmentAvailability").await),
@@ -1339,15 +1346,8 @@ async fn cli_serves_and_saves_on_ctrl_c() {
             .success()
     );
     // Never hang the suite on a sandbox that does not stop.
-    let mut status = None;
-    for _ in 0..200 {
-        if let Some(s) = child.try_wait().unwrap() {
-            status = Some(s);
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let Some(status) = status else {
+    let stopped = common::poll_until(Duration::from_secs(10), || child.try_wait().unwrap());
+    let Some(status) = stopped else {
         let _ = child.kill();
         panic!("the sandbox did not stop within 10 s of Ctrl-C");
     };
@@ -2286,26 +2286,30 @@ async fn create_report(api: &Api, mkts: &[&str]) -> String {
 /// Poll getReport until the report is final (429s waited out); the report and statuses seen.
 async fn wait_report(api: &Api, id: &str) -> (Value, Vec<String>) {
     let mut seen: Vec<String> = Vec::new();
-    for _ in 0..1000 {
-        let r = api
-            .call(Method::GET, &format!("{REPORTS}/{id}"), None)
-            .await;
-        if r.status == StatusCode::TOO_MANY_REQUESTS {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-            continue;
-        }
-        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-        check_reports("Report", &r.body);
-        let status = r.body["processingStatus"].as_str().unwrap().to_string();
-        if seen.last() != Some(&status) {
-            seen.push(status.clone());
-        }
-        if ["DONE", "FATAL", "CANCELLED"].contains(&status.as_str()) {
-            return (r.body, seen);
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("report {id} never finished: {seen:?}");
+    // A 429 is waited out like any other status that is not final.
+    let report = common::wait_for_async(
+        &format!("report {id} to finish"),
+        Duration::from_secs(60),
+        async || {
+            let r = api
+                .call(Method::GET, &format!("{REPORTS}/{id}"), None)
+                .await;
+            if r.status == StatusCode::TOO_MANY_REQUESTS {
+                return None;
+            }
+            assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+            check_reports("Report", &r.body);
+            let status = r.body["processingStatus"].as_str().unwrap().to_string();
+            if seen.last() != Some(&status) {
+                seen.push(status.clone());
+            }
+            ["DONE", "FATAL", "CANCELLED"]
+                .contains(&status.as_str())
+                .then_some(r.body)
+        },
+    )
+    .await;
+    (report, seen)
 }
 
 /// getReportDocument, then the download, decompressed when GZIP.
