@@ -876,7 +876,9 @@ async fn feed_reports_can_be_gzipped_and_uploads_check_content_type() {
     h.shutdown().await;
 }
 
-#[tokio::test]
+// On a paused clock, the sandbox's throttling runs on the test's time: the bucket refills only
+// when the test moves time on.
+#[tokio::test(start_paused = true)]
 async fn throttled_once_the_bucket_is_empty() {
     // A tiny rate: the bucket holds its burst (5 for patch) and does not refill during the test.
     let h = start(SandboxConfig {
@@ -919,10 +921,17 @@ async fn throttled_once_the_bucket_is_empty() {
     assert_eq!(last_patch["status"], 429);
     assert_eq!(last_patch["applied"], false);
     assert_eq!(last_patch["fault"], "throttled");
+    // 5 × 0.0001 a second: one token back after 2000 s.
+    tokio::time::advance(Duration::from_secs(2001)).await;
+    let r = api
+        .patch("T5", US, op("merge", fa(&[("DEFAULT", 1)])))
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
     h.shutdown().await;
 }
 
-#[tokio::test]
+// On a paused clock, the window passes only when the test moves time on.
+#[tokio::test(start_paused = true)]
 async fn json_listings_feed_allows_five_submissions_per_window() {
     // Amazon's own rates: the 5-minute window cannot pass during the test.
     let h = start(SandboxConfig::default()).await;
@@ -959,6 +968,9 @@ async fn json_listings_feed_allows_five_submissions_per_window() {
     assert_eq!(r.body["errors"][0]["code"], "QuotaExceeded");
     // The window is per region.
     assert_eq!(create(US).await.status, StatusCode::ACCEPTED);
+    // Five minutes later the region takes a feed again.
+    tokio::time::advance(Duration::from_secs(300)).await;
+    assert_eq!(create(DE).await.status, StatusCode::ACCEPTED);
     h.shutdown().await;
 }
 
