@@ -18,6 +18,8 @@ use allot::plan::{self, BuildOptions, EmitChoice, Inputs, PatchOp, Plan};
 use allot::sandbox::LogEntry;
 use serde_json::Value;
 
+mod common;
+
 const SELLER: &str = "A1PP0FEH11RW77";
 const US: &str = "ATVPDKIKX0DER";
 const CA: &str = "A2EUQ1WTGCTBG2";
@@ -252,16 +254,9 @@ fn crash_and_resume(mode: Mode, seed: u64, kills: usize) {
         let mut child = apply(&fx, &sb, mode.rate_scale).spawn().unwrap();
         let wait = Duration::from_millis(rng.u64(mode.wait.clone()));
         let victim = ["apply", "sandbox", "both"][rng.usize(0..3)];
-        let t0 = Instant::now();
-        let mut finished = None;
-        while t0.elapsed() < wait {
-            if let Some(s) = child.try_wait().unwrap() {
-                finished = Some(s);
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        if let Some(status) = finished {
+        // The kill point is the seed's: apply runs for `wait` (a real duration, the schedule
+        // under test) unless it ends first.
+        if let Some(status) = common::poll_until(wait, || child.try_wait().unwrap()) {
             schedule.push(format!("apply ended by itself ({status})"));
             break;
         }
@@ -269,7 +264,8 @@ fn crash_and_resume(mode: Mode, seed: u64, kills: usize) {
         if victim != "apply" {
             sb.kill();
             killed += 1;
-            // Let apply meet the dead sandbox for a moment (its retries, its journal).
+            // Let apply meet the dead sandbox for a moment (its retries, its journal): a real
+            // pause, part of the seed's schedule, not a wait for anything.
             std::thread::sleep(Duration::from_millis(rng.u64(0..100)));
         }
         // apply cannot go on without the sandbox (a new one has a new port): killed in every
@@ -295,16 +291,10 @@ fn crash_and_resume(mode: Mode, seed: u64, kills: usize) {
 
     // The last resume runs to the end (bounded in time).
     let mut child = apply(&fx, &sb, mode.rate_scale).spawn().unwrap();
-    let t0 = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if t0.elapsed() > Duration::from_secs(60) {
-            let _ = child.kill();
-            panic!("the last resume did not finish within 60 s; {context}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
+    let Some(status) = common::poll_until(Duration::from_secs(60), || child.try_wait().unwrap())
+    else {
+        let _ = child.kill();
+        panic!("the last resume did not finish within 60 s; {context}");
     };
     assert!(
         status.success(),

@@ -84,17 +84,16 @@ impl Sandbox {
                 req = req.json(&b);
             }
             // The supply-source bucket is 1 a second (times SCALE): retry a throttled call.
-            for _ in 0..50 {
+            let what = format!("{path} not throttled");
+            common::wait_for_async(&what, Duration::from_secs(10), async || {
                 let r = req.try_clone().unwrap().send().await.unwrap();
                 let status = r.status().as_u16();
                 if status == 429 {
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                    continue;
+                    return None;
                 }
-                let v = r.json::<Value>().await.unwrap_or(Value::Null);
-                return (status, v);
-            }
-            panic!("{path} stayed throttled");
+                Some((status, r.json::<Value>().await.unwrap_or(Value::Null)))
+            })
+            .await
         })
     }
 

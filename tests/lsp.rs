@@ -6,9 +6,11 @@ use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Value, json};
+
+mod common;
 
 const TIMEOUT: Duration = Duration::from_secs(10);
 const URI: &str = "file:///tmp/allot-lsp-test/policy.allot";
@@ -143,17 +145,11 @@ impl Server {
 
     fn wait(mut self) -> i32 {
         drop(self.stdin.take());
-        let deadline = Instant::now() + TIMEOUT;
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status.code().unwrap_or(-1);
-            }
-            if Instant::now() > deadline {
-                let _ = self.child.kill();
-                panic!("the server did not exit in {TIMEOUT:?}");
-            }
-            thread::sleep(Duration::from_millis(20));
-        }
+        // On a timeout, Drop kills the server.
+        let status = common::wait_for("the server to exit", TIMEOUT, || {
+            self.child.try_wait().unwrap()
+        });
+        status.code().unwrap_or(-1)
     }
 }
 

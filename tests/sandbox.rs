@@ -8,6 +8,8 @@ use allot::sandbox::{self, SandboxConfig, SandboxHandle, SandboxOptions};
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
 
+mod common;
+
 const SELLER: &str = "A2EXAMPLE0SELLER";
 const US: &str = "ATVPDKIKX0DER";
 const UK: &str = "A1F83G8C2ARO7P";
@@ -650,7 +652,8 @@ async fn run_feed(
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
     let feed_id = r.body["feedId"].as_str().unwrap().to_string();
     let mut seen = Vec::new();
-    let feed = loop {
+    // A 429 is waited out like any other status that is not final.
+    let feed = common::wait_for_async("the feed to finish", Duration::from_secs(60), async || {
         let r = api
             .call(
                 Method::GET,
@@ -659,19 +662,16 @@ async fn run_feed(
             )
             .await;
         if r.status == StatusCode::TOO_MANY_REQUESTS {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-            continue;
+            return None;
         }
         assert_eq!(r.status, StatusCode::OK);
         let status = r.body["processingStatus"].as_str().unwrap().to_string();
         if seen.last() != Some(&status) {
             seen.push(status.clone());
         }
-        if status == "DONE" || status == "FATAL" {
-            break r.body;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+        (status == "DONE" || status == "FATAL").then_some(r.body)
+    })
+    .await;
     assert_eq!(feed["feedType"], "JSON_LISTINGS_FEED");
     assert!(
         seen.iter()
@@ -876,7 +876,9 @@ async fn feed_reports_can_be_gzipped_and_uploads_check_content_type() {
     h.shutdown().await;
 }
 
-#[tokio::test]
+// On a paused clock, the sandbox's throttling runs on the test's time: the bucket refills only
+// when the test moves time on.
+#[tokio::test(start_paused = true)]
 async fn throttled_once_the_bucket_is_empty() {
     // A tiny rate: the bucket holds its burst (5 for patch) and does not refill during the test.
     let h = start(SandboxConfig {
@@ -919,10 +921,17 @@ async fn throttled_once_the_bucket_is_empty() {
     assert_eq!(last_patch["status"], 429);
     assert_eq!(last_patch["applied"], false);
     assert_eq!(last_patch["fault"], "throttled");
+    // 5 × 0.0001 a second: one token back after 2000 s.
+    tokio::time::advance(Duration::from_secs(2001)).await;
+    let r = api
+        .patch("T5", US, op("merge", fa(&[("DEFAULT", 1)])))
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
     h.shutdown().await;
 }
 
-#[tokio::test]
+// On a paused clock, the window passes only when the test moves time on.
+#[tokio::test(start_paused = true)]
 async fn json_listings_feed_allows_five_submissions_per_window() {
     // Amazon's own rates: the 5-minute window cannot pass during the test.
     let h = start(SandboxConfig::default()).await;
@@ -959,6 +968,9 @@ async fn json_listings_feed_allows_five_submissions_per_window() {
     assert_eq!(r.body["errors"][0]["code"], "QuotaExceeded");
     // The window is per region.
     assert_eq!(create(US).await.status, StatusCode::ACCEPTED);
+    // Five minutes later the region takes a feed again.
+    tokio::time::advance(Duration::from_secs(300)).await;
+    assert_eq!(create(DE).await.status, StatusCode::ACCEPTED);
     h.shutdown().await;
 }
 
@@ -1153,8 +1165,17 @@ async fn latency_delays_answers_and_a_client_gone_is_never_applied() {
         .send()
         .await;
     assert!(gone.is_err());
-    tokio::time::sleep(Duration::from_millis(400)).await;
-    let log = api.inspect("/_sandbox/requests").await;
+    // The sandbox logs the request once the latency is over or the client is gone.
+    let log = common::wait_for_async(
+        "L2 in the request log",
+        Duration::from_secs(10),
+        async || {
+            let log = api.inspect("/_sandbox/requests").await;
+            let logged = log.as_array().unwrap().iter().any(|e| e["sku"] == "L2");
+            logged.then_some(log)
+        },
+    )
+    .await;
     let l2: Vec<&Value> = log
         .as_array()
         .unwrap()
@@ -1221,21 +1242,19 @@ async fn an_unfinished_feed_resumes_after_a_restart() {
         base: h.base_url(),
         ..api
     };
-    let mut status = Value::Null;
-    for _ in 0..100 {
-        let r = api
-            .call(
-                Method::GET,
-                &format!("/feeds/2021-06-30/feeds/{feed_id}"),
-                None,
-            )
-            .await;
-        status = r.body["processingStatus"].clone();
-        if status == "DONE" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let status =
+        common::wait_for_async("the feed to finish", Duration::from_secs(10), async || {
+            let r = api
+                .call(
+                    Method::GET,
+                    &format!("/feeds/2021-06-30/feeds/{feed_id}"),
+                    None,
+                )
+                .await;
+            let status = r.body["processingStatus"].clone();
+            (status == "DONE").then_some(status)
+        })
+        .await;
     assert_eq!(status, "DONE");
     assert_eq!(
         shown(&api.get("R1", US, "fulfillmentAvailability").await),
@@ -1339,15 +1358,8 @@ async fn cli_serves_and_saves_on_ctrl_c() {
             .success()
     );
     // Never hang the suite on a sandbox that does not stop.
-    let mut status = None;
-    for _ in 0..200 {
-        if let Some(s) = child.try_wait().unwrap() {
-            status = Some(s);
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let Some(status) = status else {
+    let stopped = common::poll_until(Duration::from_secs(10), || child.try_wait().unwrap());
+    let Some(status) = stopped else {
         let _ = child.kill();
         panic!("the sandbox did not stop within 10 s of Ctrl-C");
     };
@@ -2286,26 +2298,30 @@ async fn create_report(api: &Api, mkts: &[&str]) -> String {
 /// Poll getReport until the report is final (429s waited out); the report and statuses seen.
 async fn wait_report(api: &Api, id: &str) -> (Value, Vec<String>) {
     let mut seen: Vec<String> = Vec::new();
-    for _ in 0..1000 {
-        let r = api
-            .call(Method::GET, &format!("{REPORTS}/{id}"), None)
-            .await;
-        if r.status == StatusCode::TOO_MANY_REQUESTS {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-            continue;
-        }
-        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-        check_reports("Report", &r.body);
-        let status = r.body["processingStatus"].as_str().unwrap().to_string();
-        if seen.last() != Some(&status) {
-            seen.push(status.clone());
-        }
-        if ["DONE", "FATAL", "CANCELLED"].contains(&status.as_str()) {
-            return (r.body, seen);
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("report {id} never finished: {seen:?}");
+    // A 429 is waited out like any other status that is not final.
+    let report = common::wait_for_async(
+        &format!("report {id} to finish"),
+        Duration::from_secs(60),
+        async || {
+            let r = api
+                .call(Method::GET, &format!("{REPORTS}/{id}"), None)
+                .await;
+            if r.status == StatusCode::TOO_MANY_REQUESTS {
+                return None;
+            }
+            assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+            check_reports("Report", &r.body);
+            let status = r.body["processingStatus"].as_str().unwrap().to_string();
+            if seen.last() != Some(&status) {
+                seen.push(status.clone());
+            }
+            ["DONE", "FATAL", "CANCELLED"]
+                .contains(&status.as_str())
+                .then_some(r.body)
+        },
+    )
+    .await;
+    (report, seen)
 }
 
 /// getReportDocument, then the download, decompressed when GZIP.

@@ -4,7 +4,8 @@
 use std::collections::BTreeSet;
 use std::io::Write;
 use std::sync::Arc;
-use std::time::Instant;
+// tokio's clock: the same as std's in a run, the test's own when a test pauses it.
+use tokio::time::Instant;
 
 use axum::extract::{Path, Request, State};
 use axum::http::{StatusCode, header};

@@ -3,7 +3,8 @@
 //! The rates are the one table in [`crate::amazon::limits`], the one the client paces itself by.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::time::Instant;
+// tokio's clock: the same as std's in a run, the test's own when a test pauses it.
+use tokio::time::Instant;
 
 use crate::amazon::limits::{ApiOp, LISTINGS_FEED_MAX, LISTINGS_FEED_WINDOW};
 use crate::marketplaces::Region;

@@ -18,7 +18,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -29,6 +29,9 @@ use axum::routing::{get, post, put};
 use serde::Serialize;
 use serde_json::{Value, json};
 use tokio::sync::{Notify, oneshot, watch};
+// Throttling reads tokio's clock: the same as std's in a run, the test's own when a test pauses
+// it (so a paused test's client and sandbox agree on time).
+use tokio::time::Instant;
 
 /// A handler helper's `Err(Outcome)` is the handler's answer.
 macro_rules! tri {

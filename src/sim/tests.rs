@@ -20,96 +20,76 @@ fn qty(mut p: Publish, share: u32, available: u64) -> u64 {
     ch[0].quantity
 }
 
-#[test]
-fn worked_share_80_of_10_is_8() {
-    assert_eq!(qty(publish(), 8000, 10), 8);
-}
-
-#[test]
-fn worked_share_90_of_1_rounds_down_to_0() {
-    assert_eq!(qty(publish(), 9000, 1), 0);
-}
-
-#[test]
-fn worked_25_with_cap_5_is_5() {
-    let p = Publish {
-        cap: Some(5),
-        ..publish()
+/// The worked examples (docs/language.md, docs/inventory.md) and the other one-offer cases, as
+/// one table: each row is a test named after it, `name: settings, share (basis points),
+/// available => published;`, checked through [`qty`].
+macro_rules! one_offer {
+    ($($(#[$doc:meta])* $name:ident:
+        $settings:expr, $share:expr, $available:expr => $published:expr;)*) => {
+        $(
+            $(#[$doc])*
+            #[test]
+            fn $name() {
+                assert_eq!(qty($settings, $share, $available), $published);
+            }
+        )*
     };
-    assert_eq!(qty(p, 10_000, 25), 5);
 }
 
-#[test]
-fn worked_threshold_strictly_below_is_zero_equal_is_published() {
-    // 6 × 50% = 3 under a threshold of 4 → 0; exactly 4 (8 × 50%) → 4.
-    let p = Publish {
-        threshold: Some(4),
+one_offer! {
+    worked_share_80_of_10_is_8: publish(), 8000, 10 => 8;
+    worked_share_90_of_1_rounds_down_to_0: publish(), 9000, 1 => 0;
+    worked_25_with_cap_5_is_5: Publish { cap: Some(5), ..publish() }, 10_000, 25 => 5;
+    /// 6 × 50% = 3 under a threshold of 4 → 0.
+    worked_threshold_strictly_below_is_zero:
+        Publish { threshold: Some(4), ..publish() }, 5000, 6 => 0;
+    /// Exactly 4 (8 × 50%) → 4.
+    worked_threshold_equal_is_published:
+        Publish { threshold: Some(4), ..publish() }, 5000, 8 => 4;
+    worked_buffer_5_on_5_is_0:
+        Publish { buffer: Some(Amount::Units(5)), ..publish() }, 10_000, 5 => 0;
+    /// Never negative: a buffer above the pool is 0 too.
+    worked_buffer_5_on_3_is_0:
+        Publish { buffer: Some(Amount::Units(5)), ..publish() }, 10_000, 3 => 0;
+    worked_cap_10_on_20_is_10: Publish { cap: Some(10), ..publish() }, 10_000, 20 => 10;
+    worked_cap_10_on_5_is_5: Publish { cap: Some(10), ..publish() }, 10_000, 5 => 5;
+    worked_fixed_quantity_ignores_stock_even_zero: fixed_1(), 10_000, 0 => 1;
+    worked_fixed_quantity_ignores_plenty_of_stock: fixed_1(), 10_000, 500 => 1;
+    /// Never scaled by a share either.
+    worked_fixed_quantity_ignores_the_share: fixed_1(), 5000, 7 => 1;
+    /// 10% of 15 = 1.5 kept → 2 kept → 13.
+    percent_buffer_rounds_the_kept_units_up: percent_buffer_10(), 10_000, 15 => 13;
+    percent_buffer_on_nothing_is_0: percent_buffer_10(), 10_000, 0 => 0;
+    round_up_90_percent_of_1_is_1: Publish { round: Round::Up, ..publish() }, 9000, 1 => 1;
+    round_up_33_percent_of_10_is_4: Publish { round: Round::Up, ..publish() }, 3333, 10 => 4;
+    round_nearest_50_percent_of_3_is_2:
+        Publish { round: Round::Nearest, ..publish() }, 5000, 3 => 2;
+    round_nearest_33_percent_of_10_is_3:
+        Publish { round: Round::Nearest, ..publish() }, 3333, 10 => 3;
+    never_negative: Publish {
+        buffer: Some(Amount::Units(u64::MAX)),
+        targets: vec![target(0, "{sku}", 10_000)],
         ..publish()
-    };
-    assert_eq!(qty(p.clone(), 5000, 6), 0);
-    assert_eq!(qty(p, 5000, 8), 4);
+    }, 10_000, u64::MAX => 0;
+    never_overflowing: publish(), 10_000, u64::MAX => u64::MAX;
 }
 
-#[test]
-fn worked_buffer_5_on_5_is_0() {
-    let p = Publish {
-        buffer: Some(Amount::Units(5)),
-        ..publish()
-    };
-    assert_eq!(qty(p.clone(), 10_000, 5), 0);
-    // Never negative: a buffer above the pool is 0 too.
-    assert_eq!(qty(p, 10_000, 3), 0);
-}
-
-#[test]
-fn worked_cap_10_on_20_and_on_5() {
-    let p = Publish {
-        cap: Some(10),
-        ..publish()
-    };
-    assert_eq!(qty(p.clone(), 10_000, 20), 10);
-    assert_eq!(qty(p, 10_000, 5), 5);
-}
-
-#[test]
-fn worked_fixed_quantity_ignores_stock_even_zero() {
-    let p = Publish {
+/// `quantity 1`, with settings it must ignore.
+fn fixed_1() -> Publish {
+    Publish {
         fixed: Some(1),
         cap: Some(0),
         buffer: Some(Amount::Units(9)),
         ..publish()
-    };
-    assert_eq!(qty(p.clone(), 10_000, 0), 1);
-    assert_eq!(qty(p.clone(), 10_000, 500), 1);
-    // Never scaled by a share either.
-    assert_eq!(qty(p, 5000, 7), 1);
+    }
 }
 
-#[test]
-fn percent_buffer_rounds_the_kept_units_up() {
-    // 10% of 15 = 1.5 kept → 2 kept → 13.
-    let p = Publish {
+/// `buffer 10%`.
+fn percent_buffer_10() -> Publish {
+    Publish {
         buffer: Some(Amount::Percent(Percent(1000))),
         ..publish()
-    };
-    assert_eq!(qty(p.clone(), 10_000, 15), 13);
-    assert_eq!(qty(p, 10_000, 0), 0);
-}
-
-#[test]
-fn round_up_and_nearest() {
-    let up = Publish {
-        round: Round::Up,
-        ..publish()
-    };
-    assert_eq!(qty(up.clone(), 9000, 1), 1);
-    assert_eq!(qty(up, 3333, 10), 4);
-    let nearest = Publish {
-        round: Round::Nearest,
-        ..publish()
-    };
-    assert_eq!(qty(nearest.clone(), 5000, 3), 2);
-    assert_eq!(qty(nearest, 3333, 10), 3);
+    }
 }
 
 #[test]
@@ -657,17 +637,6 @@ fn amazon_view_shows_shared_quantity_everywhere() {
     for m in ["US", "CA", "MX"] {
         assert_eq!(view.shown(&key, m, "DEFAULT"), Some(3), "{m}");
     }
-}
-
-#[test]
-fn never_negative_or_overflowing() {
-    let p = Publish {
-        buffer: Some(Amount::Units(u64::MAX)),
-        targets: vec![target(0, "{sku}", 10_000)],
-        ..publish()
-    };
-    assert_eq!(qty(p, 10_000, u64::MAX), 0);
-    assert_eq!(qty(publish(), 10_000, u64::MAX), u64::MAX);
 }
 
 mod props {

@@ -627,139 +627,25 @@ fn not_processed(r: &feeds::Report, why: &str, own: Vec<Issue>) -> Outcome {
 mod tests {
     use super::*;
     use crate::plan::model::Emit;
+    use crate::sandbox::{LogEntry, SandboxHandle, SandboxOptions};
     use crate::spapi::client::{ClientConfig, parse_endpoint};
+    use crate::spapi::fault_stub::{Fault, FaultStub, Seen};
     use crate::spapi::journal;
     use crate::spapi::{Credentials, Secret};
-    use axum::extract::{Path as AxPath, State};
-    use axum::http::StatusCode as S;
-    use axum::response::{IntoResponse, Response};
-    use axum::routing::{get, patch, post, put};
-    use axum::{Json, Router};
+    use axum::Json;
+    use axum::response::IntoResponse;
     use serde_json::{Value, json};
-    use std::sync::Arc;
 
-    /// A tiny stand-in for the SP-API: enough to drive the engine before the sandbox exists.
-    #[derive(Default)]
-    struct Stub {
-        base: Mutex<String>,
-        patched: Mutex<Vec<String>>,
-        uploaded: Mutex<Vec<Value>>,
-        feeds_created: Mutex<u32>,
-        polls: Mutex<u32>,
-        /// The report says nothing was processed, with one feed-wide error.
-        feed_wide_error: std::sync::atomic::AtomicBool,
-    }
+    const DE: &str = "A1PA6795UKMFR9";
 
-    async fn token() -> impl IntoResponse {
-        Json(json!({"access_token": "Atza|t", "expires_in": 3600}))
-    }
-
-    async fn patch_item(
-        State(s): State<Arc<Stub>>,
-        AxPath((_seller, sku)): AxPath<(String, String)>,
-    ) -> Response {
-        lock(&s.patched).push(sku.clone());
-        match sku.as_str() {
-            "BAD" => Json(json!({"sku": sku, "status": "INVALID", "submissionId": "x",
-                "issues": [{"code": "90220", "message": "nope", "severity": "ERROR",
-                            "attributeNames": ["fulfillment_availability"]}]}))
-            .into_response(),
-            "REFUSED" => (
-                S::BAD_REQUEST,
-                Json(json!({"errors": [{"code": "InvalidInput",
-                "message": "bad"}]})),
-            )
-                .into_response(),
-            _ => {
-                Json(json!({"sku": sku, "status": "ACCEPTED", "submissionId": "s"})).into_response()
-            }
-        }
-    }
-
-    async fn create_doc(State(s): State<Arc<Stub>>) -> impl IntoResponse {
-        let base = lock(&s.base).clone();
-        Json(
-            json!({"feedDocumentId": "doc-1", "url": format!("{base}/upload/doc-1?X-Amz-Signature=z")}),
-        )
-    }
-
-    async fn upload(State(s): State<Arc<Stub>>, body: String) -> impl IntoResponse {
-        lock(&s.uploaded).push(serde_json::from_str(&body).unwrap_or(Value::Null));
-        S::OK
-    }
-
-    async fn create_feed(State(s): State<Arc<Stub>>, Json(b): Json<Value>) -> impl IntoResponse {
-        assert_eq!(b["feedType"], "JSON_LISTINGS_FEED");
-        let mut n = lock(&s.feeds_created);
-        *n += 1;
-        (S::ACCEPTED, Json(json!({"feedId": format!("feed-{n}")})))
-    }
-
-    async fn get_feed(State(s): State<Arc<Stub>>, AxPath(id): AxPath<String>) -> impl IntoResponse {
-        let mut p = lock(&s.polls);
-        *p += 1;
-        let status = if *p % 2 == 1 { "IN_PROGRESS" } else { "DONE" };
-        Json(json!({"feedId": id, "processingStatus": status, "resultFeedDocumentId": "rep-1"}))
-    }
-
-    async fn get_doc(State(s): State<Arc<Stub>>) -> impl IntoResponse {
-        let base = lock(&s.base).clone();
-        Json(
-            json!({"feedDocumentId": "rep-1", "url": format!("{base}/report"), "compressionAlgorithm": "GZIP"}),
-        )
-    }
-
-    async fn report(State(s): State<Arc<Stub>>) -> impl IntoResponse {
-        use std::io::Write;
-        if s.feed_wide_error.load(std::sync::atomic::Ordering::SeqCst) {
-            // A DONE feed that processed nothing: one issue without a messageId.
-            return json!({"header": {"sellerId": "S", "version": "2.0", "feedId": "f"},
-                "issues": [{"code": "4000003", "severity": "ERROR",
-                            "message": "The seller is not authorised for these marketplaces"}],
-                "summary": {"errors": 1, "warnings": 0, "messagesProcessed": 0,
-                            "messagesAccepted": 0, "messagesInvalid": 0}})
-            .to_string()
-            .into_bytes();
-        }
-        // Every message whose SKU is BAD gets an error.
-        let last = lock(&s.uploaded).last().cloned().unwrap_or(Value::Null);
-        let issues: Vec<Value> = last["messages"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|m| m["sku"] == "BAD")
-            .map(|m| {
-                json!({"messageId": m["messageId"], "sku": "BAD", "code": "1",
-                             "severity": "ERROR", "message": "bad value"})
-            })
-            .collect();
-        let text = json!({"header": {"sellerId": "S", "version": "2.0", "feedId": "f"},
-                          "issues": issues, "summary": {}})
-        .to_string();
-        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-        let _ = e.write_all(text.as_bytes());
-        e.finish().unwrap_or_default()
-    }
-
-    async fn serve() -> (Arc<Stub>, Client) {
-        let stub = Arc::new(Stub::default());
-        let app = Router::new()
-            .route("/auth/o2/token", post(token))
-            .route(
-                "/listings/2021-08-01/items/{seller}/{sku}",
-                patch(patch_item),
-            )
-            .route("/feeds/2021-06-30/documents", post(create_doc))
-            .route("/upload/doc-1", put(upload))
-            .route("/feeds/2021-06-30/feeds", post(create_feed))
-            .route("/feeds/2021-06-30/feeds/{id}", get(get_feed))
-            .route("/feeds/2021-06-30/documents/rep-1", get(get_doc))
-            .route("/report", get(report))
-            .with_state(stub.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        *lock(&stub.base) = base.clone();
-        tokio::spawn(async move { axum::serve(listener, app).await.ok() });
+    /// The sandbox behind the fault stub (`rule`), its processing reports gzip-compressed, and
+    /// a client of it.
+    async fn serve(rule: impl Fn(&Seen) -> Fault + Send + Sync + 'static) -> (FaultStub, Client) {
+        let options = SandboxOptions {
+            gzip_reports: true,
+            ..SandboxOptions::default()
+        };
+        let stub = FaultStub::proxy_with(options, rule).await;
         let client = Client::new(
             Credentials {
                 client_id: Secret::new("id"),
@@ -767,8 +653,8 @@ mod tests {
                 refresh_token: Secret::new("refresh"),
             },
             ClientConfig {
-                endpoint: Some(parse_endpoint(&base).unwrap()),
-                lwa_endpoint: parse_endpoint(&format!("{base}/auth/o2/token")).unwrap(),
+                endpoint: Some(parse_endpoint(stub.base()).unwrap()),
+                lwa_endpoint: parse_endpoint(&stub.lwa()).unwrap(),
                 max_retries: 1,
                 rate_scale: 1000.0,
                 ..ClientConfig::default()
@@ -778,7 +664,20 @@ mod tests {
         (stub, client)
     }
 
+    /// The patches of a SKU: `BAD`'s are INVALID (a negative quantity), the others set 1.
+    fn patches(sku: &str) -> Value {
+        let quantity = if sku == "BAD" { -1 } else { 1 };
+        json!([{"op": "merge", "path": "/attributes/fulfillment_availability",
+                "value": [{"fulfillment_channel_code": "DEFAULT", "quantity": quantity}]}])
+    }
+
+    /// `REFUSED` lacks its productType: a 400.
     fn patch_job(id: u32, sku: &str) -> PatchJob {
+        let body = if sku == "REFUSED" {
+            json!({"patches": patches(sku)})
+        } else {
+            json!({"productType": "PRODUCT", "patches": patches(sku)})
+        };
         PatchJob {
             op_id: id,
             sku: sku.into(),
@@ -786,15 +685,62 @@ mod tests {
             request: Request {
                 method: "PATCH".into(),
                 path: format!("/listings/2021-08-01/items/S/{sku}"),
-                query: vec![("marketplaceIds".into(), "A1PA6795UKMFR9".into())],
-                body: json!({"productType": "PRODUCT", "patches": []}),
+                query: vec![("marketplaceIds".into(), DE.into())],
+                body,
             },
         }
     }
 
+    /// A feed message for a SKU (see [`patches`]).
+    fn message(id: u32, sku: &str) -> Value {
+        json!({"messageId": id, "sku": sku, "operationType": "PATCH", "productType": "PRODUCT",
+               "patches": patches(sku)})
+    }
+
+    fn feed_job(messages: &[(u32, &str)]) -> (Vec<FeedDocument>, BTreeMap<u32, String>) {
+        let body = json!({"header": {"sellerId": "S", "version": "2.0"},
+            "messages": messages.iter().map(|(i, s)| message(*i, s)).collect::<Vec<_>>()});
+        let jobs = vec![FeedDocument {
+            region: Region::EU,
+            marketplace_ids: vec![DE.into()],
+            operation_ids: messages.iter().map(|(i, _)| *i).collect(),
+            body,
+        }];
+        let skus = messages.iter().map(|(i, s)| (*i, s.to_string())).collect();
+        (jobs, skus)
+    }
+
+    /// The sandbox's log entries of one operation.
+    fn logged(sb: &SandboxHandle, operation: &str) -> Vec<LogEntry> {
+        sb.requests()
+            .into_iter()
+            .filter(|e| e.operation == operation)
+            .collect()
+    }
+
+    /// The SKUs patched after the first `from` patches.
+    fn patched(sb: &SandboxHandle, from: usize) -> Vec<String> {
+        logged(sb, "patchListingsItem")
+            .into_iter()
+            .skip(from)
+            .filter_map(|e| e.sku)
+            .collect()
+    }
+
+    /// The messages of the last feed created.
+    fn last_feed_messages(sb: &SandboxHandle) -> Vec<Value> {
+        let feeds = logged(sb, "createFeed");
+        let id = feeds.last().and_then(|e| e.feed_id.clone()).unwrap();
+        let state = sb.state();
+        let doc = &state.documents[&state.feeds[&id].input_feed_document_id];
+        let v: Value = serde_json::from_slice(doc.content.as_deref().unwrap()).unwrap();
+        v["messages"].as_array().unwrap().clone()
+    }
+
     #[tokio::test]
     async fn patch_mode_journals_and_resumes() {
-        let (stub, client) = serve().await;
+        let (stub, client) = serve(|_| Fault::Pass).await;
+        let sb = stub.sandbox();
         let dir = tempfile::tempdir().unwrap();
         let jpath = journal::path_for(&dir.path().join("plan.json"));
         let jobs = vec![
@@ -818,44 +764,33 @@ mod tests {
         assert_eq!(issues[0].attributes, ["fulfillment_availability"]);
 
         // The second run sends only what was not accepted.
-        lock(&stub.patched).clear();
+        let before = patched(sb, 0).len();
         let j = Journal::open(&jpath, "d", Emit::Patch).unwrap();
         let r = apply_patches(&client, jobs.clone(), Some(j), &opts, &pb).await;
-        let mut sent = lock(&stub.patched).clone();
+        let mut sent = patched(sb, before);
         sent.sort();
         assert_eq!(sent, ["BAD", "REFUSED"]);
         assert_eq!(r.counts().already_accepted, 2);
 
         // Validation sends everything and journals nothing.
-        lock(&stub.patched).clear();
+        let sent_before = patched(sb, 0).len();
         let before = std::fs::read_to_string(&jpath).unwrap();
         let vopts = ApplyOptions {
             validate_only: true,
             ..ApplyOptions::default()
         };
         apply_patches(&client, jobs, None, &vopts, &pb).await;
-        assert_eq!(lock(&stub.patched).len(), 4);
+        assert_eq!(patched(sb, sent_before).len(), 4);
         assert_eq!(std::fs::read_to_string(&jpath).unwrap(), before);
     }
 
     #[tokio::test]
     async fn feed_mode_maps_report_and_resubmits_only_rejected() {
-        let (stub, client) = serve().await;
+        let (stub, client) = serve(|_| Fault::Pass).await;
+        let sb = stub.sandbox();
         let dir = tempfile::tempdir().unwrap();
         let jpath = journal::path_for(&dir.path().join("plan.json"));
-        let body = json!({"header": {"sellerId": "S", "version": "2.0"}, "messages": [
-            {"messageId": 1, "sku": "A", "operationType": "PATCH"},
-            {"messageId": 2, "sku": "BAD", "operationType": "PATCH"},
-            {"messageId": 3, "sku": "C", "operationType": "PATCH"}]});
-        let jobs = vec![FeedDocument {
-            region: Region::EU,
-            marketplace_ids: vec!["A1PA6795UKMFR9".into()],
-            operation_ids: vec![1, 2, 3],
-            body,
-        }];
-        let skus: BTreeMap<u32, String> = [(1, "A"), (2, "BAD"), (3, "C")]
-            .map(|(i, s)| (i, s.to_string()))
-            .into();
+        let (jobs, skus) = feed_job(&[(1, "A"), (2, "BAD"), (3, "C")]);
         let opts = ApplyOptions::default();
         let pb = ProgressBar::hidden();
         let j = Journal::open(&jpath, "d", Emit::Feed).unwrap();
@@ -864,39 +799,47 @@ mod tests {
         let c = r.counts();
         assert_eq!((c.accepted, c.invalid), (2, 1), "{r:?}");
         let state = journal::read(&jpath, "d").unwrap().unwrap();
-        assert_eq!(state.feeds[&0].feed_id.as_deref(), Some("feed-1"));
+        let first = logged(sb, "createFeed")[0].feed_id.clone();
+        assert!(first.is_some());
+        assert_eq!(state.feeds[&0].feed_id, first);
         assert_eq!(state.feeds[&0].finished.as_deref(), Some("DONE"));
 
         // Re-run: one new feed holding only the rejected message.
         let j = Journal::open(&jpath, "d", Emit::Feed).unwrap();
         let r = apply_feeds(&client, jobs.clone(), &skus, j, &opts, &pb).await;
-        assert_eq!(*lock(&stub.feeds_created), 2);
-        let last = lock(&stub.uploaded).last().cloned().unwrap();
-        assert_eq!(last["messages"].as_array().unwrap().len(), 1);
-        assert_eq!(last["messages"][0]["messageId"], 2);
+        assert_eq!(logged(sb, "createFeed").len(), 2);
+        let last = last_feed_messages(sb);
+        assert_eq!(last.len(), 1);
+        assert_eq!(last[0]["messageId"], 2);
         assert_eq!(r.counts().already_accepted, 2);
     }
 
     #[tokio::test]
     async fn a_feed_wide_error_is_not_counted_as_accepted() {
-        let (stub, client) = serve().await;
-        stub.feed_wide_error
-            .store(true, std::sync::atomic::Ordering::SeqCst);
+        // A DONE feed that processed nothing, with one issue without a messageId: the
+        // sandbox's feeds are either processed or FATAL, so the stub serves this report in
+        // place of the sandbox's.
+        let (stub, client) = serve(|s| {
+            if s.method == "GET" && s.path.starts_with("/feeds/2021-06-30/documents/") {
+                let id = s.path.rsplit('/').next().unwrap_or_default();
+                let url = format!("{}/report", s.base);
+                Fault::Reply(Json(json!({"feedDocumentId": id, "url": url})).into_response())
+            } else if s.path == "/report" {
+                let report = json!({"header": {"sellerId": "S", "version": "2.0", "feedId": "f"},
+                    "issues": [{"code": "4000003", "severity": "ERROR",
+                                "message": "The seller is not authorised for these marketplaces"}],
+                    "summary": {"errors": 1, "warnings": 0, "messagesProcessed": 0,
+                                "messagesAccepted": 0, "messagesInvalid": 0}});
+                Fault::Reply(report.to_string().into_response())
+            } else {
+                Fault::Pass
+            }
+        })
+        .await;
+        let sb = stub.sandbox();
         let dir = tempfile::tempdir().unwrap();
         let jpath = journal::path_for(&dir.path().join("plan.json"));
-        let body = json!({"header": {"sellerId": "S", "version": "2.0"}, "messages": [
-            {"messageId": 1, "sku": "A", "operationType": "PATCH"},
-            {"messageId": 2, "sku": "B", "operationType": "PATCH"},
-            {"messageId": 3, "sku": "C", "operationType": "PATCH"}]});
-        let jobs = vec![FeedDocument {
-            region: Region::EU,
-            marketplace_ids: vec!["A1PA6795UKMFR9".into()],
-            operation_ids: vec![1, 2, 3],
-            body,
-        }];
-        let skus: BTreeMap<u32, String> = [(1, "A"), (2, "B"), (3, "C")]
-            .map(|(i, s)| (i, s.to_string()))
-            .into();
+        let (jobs, skus) = feed_job(&[(1, "A"), (2, "B"), (3, "C")]);
         let opts = ApplyOptions::default();
         let pb = ProgressBar::hidden();
         let j = Journal::open(&jpath, "d", Emit::Feed).unwrap();
@@ -911,9 +854,8 @@ mod tests {
         // Nothing is journaled as accepted: the next run submits all three again.
         let j = Journal::open(&jpath, "d", Emit::Feed).unwrap();
         apply_feeds(&client, jobs, &skus, j, &opts, &pb).await;
-        assert_eq!(*lock(&stub.feeds_created), 2);
-        let last = lock(&stub.uploaded).last().cloned().unwrap();
-        assert_eq!(last["messages"].as_array().unwrap().len(), 3);
+        assert_eq!(logged(sb, "createFeed").len(), 2);
+        assert_eq!(last_feed_messages(sb).len(), 3);
     }
 
     #[test]
@@ -973,36 +915,36 @@ mod tests {
 
     #[tokio::test]
     async fn submitted_feed_is_polled_not_resubmitted() {
-        let (stub, client) = serve().await;
+        let (stub, client) = serve(|_| Fault::Pass).await;
+        let sb = stub.sandbox();
         let dir = tempfile::tempdir().unwrap();
         let jpath = journal::path_for(&dir.path().join("plan.json"));
+        let (jobs, skus) = feed_job(&[(1, "A")]);
+        // An earlier run was killed right after createFeed: the feed exists, the journal says
+        // it was submitted.
+        let (doc, url) = feeds::create_document(&client, Region::EU).await.unwrap();
+        let bytes = serde_json::to_vec(&jobs[0].body).unwrap();
+        client.upload(&url, FEED_CONTENT_TYPE, bytes).await.unwrap();
+        let feed_id = feeds::create_feed(&client, Region::EU, &[DE.into()], &doc)
+            .await
+            .unwrap();
         {
-            // An earlier run was killed right after createFeed.
             let (mut j, _) = Journal::open(&jpath, "d", Emit::Feed).unwrap();
             j.append(&Record::FeedDocument {
                 doc: 0,
                 region: Region::EU,
-                feed_document_id: "doc-1".into(),
+                feed_document_id: doc,
                 operation_ids: vec![1],
                 at: None,
             })
             .unwrap();
             j.append(&Record::FeedSubmitted {
                 doc: 0,
-                feed_id: "feed-9".into(),
+                feed_id: feed_id.clone(),
                 operation_ids: vec![1],
             })
             .unwrap();
         }
-        // The stub's report reads the last upload: give it one without errors.
-        lock(&stub.uploaded).push(json!({"messages": []}));
-        let jobs = vec![FeedDocument {
-            region: Region::EU,
-            marketplace_ids: vec!["A1PA6795UKMFR9".into()],
-            operation_ids: vec![1],
-            body: json!({"messages": [{"messageId": 1, "sku": "A"}]}),
-        }];
-        let skus: BTreeMap<u32, String> = [(1, "A".to_string())].into();
         let j = Journal::open(&jpath, "d", Emit::Feed).unwrap();
         let r = apply_feeds(
             &client,
@@ -1013,8 +955,8 @@ mod tests {
             &ProgressBar::hidden(),
         )
         .await;
-        assert_eq!(*lock(&stub.feeds_created), 0);
+        assert_eq!(logged(sb, "createFeed").len(), 1, "only the earlier run's");
         assert!(r.all_ok(), "{r:?}");
-        assert!(r.notes[0].contains("resuming feed feed-9"));
+        assert!(r.notes[0].contains(&format!("resuming feed {feed_id}")));
     }
 }

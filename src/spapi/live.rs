@@ -357,73 +357,97 @@ pub async fn fetch_current_for_offers(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::amazon::limits::ApiOp;
+    use crate::marketplaces::Region;
+    use crate::sandbox::{SeedChannel, SeedListing, SeedRequest};
     use crate::spapi::client::{ClientConfig, parse_endpoint};
+    use crate::spapi::fault_stub::{Fault, FaultStub};
     use crate::spapi::{Credentials, Secret};
-    use axum::extract::{Path, Query};
-    use axum::http::StatusCode;
-    use axum::response::{IntoResponse, Response};
-    use axum::routing::{get, post};
-    use axum::{Json, Router};
+    use axum::Json;
+    use axum::response::IntoResponse;
     use serde_json::json;
     use std::collections::HashMap;
 
-    async fn item(
-        Path((seller, sku)): Path<(String, String)>,
-        Query(q): Query<HashMap<String, String>>,
-    ) -> Response {
-        assert_eq!(seller, "SELLER");
-        assert_eq!(q["includedData"], "summaries,fulfillmentAvailability");
-        assert_eq!(q["marketplaceIds"], "ATVPDKIKX0DER");
-        match sku.as_str() {
-            "A/1" => Json(json!({"sku": sku, "fulfillmentAvailability": [
-                {"fulfillmentChannelCode": "newark", "quantity": 4},
-                {"fulfillmentChannelCode": "DEFAULT", "quantity": 7},
-                {"fulfillmentChannelCode": "ALWAYS", "isInventoryAvailable": true}]}))
-            .into_response(),
-            "FBA-1" => Json(json!({"sku": sku,
-                "summaries": [{"marketplaceId": "ATVPDKIKX0DER"}],
-                "fulfillmentAvailability": [{"fulfillmentChannelCode": "AMAZON_NA"}]}))
-            .into_response(),
-            "ELSEWHERE" => Json(json!({"sku": sku, "summaries": [],
-                "fulfillmentAvailability": [{"fulfillmentChannelCode": "DEFAULT", "quantity": 3}]}))
-            .into_response(),
-            _ => (
-                StatusCode::NOT_FOUND,
-                Json(json!({"errors": [{"code": "NOT_FOUND", "message": "no"}]})),
-            )
-                .into_response(),
-        }
-    }
+    const US: &str = "ATVPDKIKX0DER";
 
-    #[tokio::test]
-    async fn reads_quantities_and_treats_404_as_not_listed() {
-        let app = Router::new()
-            .route(
-                "/auth/o2/token",
-                post(|| async { Json(json!({"access_token": "Atza|t", "expires_in": 3600})) }),
-            )
-            .route("/listings/2021-08-01/items/{seller}/{sku}", get(item));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, app).await.ok() });
-        let client = Client::new(
+    fn client(stub: &FaultStub) -> Client {
+        Client::new(
             Credentials {
                 client_id: Secret::new("id"),
                 client_secret: Secret::new("secret"),
                 refresh_token: Secret::new("refresh"),
             },
             ClientConfig {
-                endpoint: Some(parse_endpoint(&base).unwrap()),
-                lwa_endpoint: parse_endpoint(&format!("{base}/auth/o2/token")).unwrap(),
+                endpoint: Some(parse_endpoint(stub.base()).unwrap()),
+                lwa_endpoint: parse_endpoint(&stub.lwa()).unwrap(),
                 rate_scale: 1000.0,
                 ..ClientConfig::default()
             },
         )
-        .unwrap();
-        let skus = vec!["A/1".to_string(), "B".to_string(), "A/1".to_string()];
-        let cur = fetch_current(&client, "SELLER", "ATVPDKIKX0DER", &skus)
+        .unwrap()
+    }
+
+    fn listing(sku: &str, marketplace: &str, channels: &[(&str, u64)]) -> SeedListing {
+        SeedListing {
+            sku: sku.into(),
+            marketplace_ids: vec![marketplace.into()],
+            fulfillment_availability: channels
+                .iter()
+                .map(|(c, q)| SeedChannel {
+                    fulfillment_channel_code: c.to_string(),
+                    quantity: *q,
+                })
+                .collect(),
+            ..SeedListing::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn reads_quantities_and_treats_404_as_not_listed() {
+        // The sandbox answers 404 for a SKU not listed in the marketplace asked; Amazon may
+        // answer 200 with summaries naming only the other marketplaces of the region.
+        let stub = FaultStub::proxy(|s| {
+            if s.path.ends_with("/ELSEWHERE") {
+                Fault::Reply(
+                    Json(json!({"sku": "ELSEWHERE", "summaries": [],
+                        "fulfillmentAvailability": [{"fulfillmentChannelCode": "DEFAULT", "quantity": 3}]}))
+                    .into_response(),
+                )
+            } else {
+                Fault::Pass
+            }
+        })
+        .await;
+        stub.sandbox()
+            .seed(&SeedRequest {
+                seller_id: "SELLER".into(),
+                listings: vec![
+                    listing("A/1", US, &[("newark", 4), ("DEFAULT", 7)]),
+                    listing("FBA-1", US, &[("AMAZON_NA", 5)]),
+                ],
+            })
+            .unwrap();
+        // A channel that is always available has no quantity to read.
+        let always = json!({"productType": "PRODUCT", "patches": [{"op": "merge",
+            "path": "/attributes/fulfillment_availability",
+            "value": [{"fulfillment_channel_code": "ALWAYS", "is_inventory_available": true}]}]});
+        let setup = client(&stub);
+        let v = setup
+            .call(
+                ApiOp::PatchListingsItem,
+                Region::NA,
+                "PATCH",
+                "/listings/2021-08-01/items/SELLER/A%2F1",
+                &[("marketplaceIds".into(), US.into())],
+                Some(&always),
+            )
             .await
             .unwrap();
+        assert_eq!(v["status"], "ACCEPTED", "{v}");
+
+        let client = client(&stub);
+        let skus = vec!["A/1".to_string(), "B".to_string(), "A/1".to_string()];
+        let cur = fetch_current(&client, "SELLER", US, &skus).await.unwrap();
         assert_eq!(cur.listings.len(), 1);
         assert!(cur.listed_in["A/1"].contains("US"));
         let ch = cur.channels("A/1").unwrap();
@@ -436,9 +460,7 @@ mod tests {
         // An FBA SKU is known and Amazon-fulfilled, never a quantity; a 200 whose summaries do
         // not name the marketplace is a listing elsewhere in the region.
         let more = vec!["FBA-1".to_string(), "ELSEWHERE".to_string()];
-        let cur = fetch_current(&client, "SELLER", "ATVPDKIKX0DER", &more)
-            .await
-            .unwrap();
+        let cur = fetch_current(&client, "SELLER", US, &more).await.unwrap();
         assert_eq!(cur.amazon_fulfilled["FBA-1"], "AMAZON_NA");
         assert!(!cur.listings.contains_key("FBA-1"));
         assert!(cur.listed_in["ELSEWHERE"].is_empty());
@@ -447,5 +469,17 @@ mod tests {
             .await
             .unwrap_err();
         assert!(e.to_string().contains("not built in"));
+        // Every read names the seller, the marketplace and what it needs.
+        for s in stub.seen().iter().filter(|s| s.method == "GET") {
+            assert!(
+                s.path.starts_with("/listings/2021-08-01/items/SELLER/"),
+                "{s:?}"
+            );
+            let q: HashMap<String, String> = url::form_urlencoded::parse(s.query.as_bytes())
+                .into_owned()
+                .collect();
+            assert_eq!(q["includedData"], "summaries,fulfillmentAvailability");
+            assert_eq!(q["marketplaceIds"], US);
+        }
     }
 }

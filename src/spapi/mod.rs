@@ -4,6 +4,8 @@
 pub mod apply;
 pub mod client;
 pub mod credentials;
+#[cfg(test)]
+pub(crate) mod fault_stub;
 pub mod feeds;
 pub mod journal;
 pub mod listings;

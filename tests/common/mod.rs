@@ -1,10 +1,11 @@
 //! Helpers shared by the integration tests: running the built binary from the repository's
-//! root, writing input files, and validating machine outputs against the JSON Schemas under
-//! schemas/.
+//! root, writing input files, validating machine outputs against the JSON Schemas under
+//! schemas/, and waiting for something another process or task does.
 // Each test crate includes this module and uses some of it.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
 use serde_json::Value;
@@ -61,4 +62,43 @@ pub fn assert_rejects(
         !v.is_valid(&bad),
         "the schema accepts a document with {what}"
     );
+}
+
+/// How often [`wait_for`] looks again.
+const POLL: Duration = Duration::from_millis(20);
+
+/// Looks at `ready` every few milliseconds until it gives a value (something another process or
+/// thread does: a file written, a process ended); None after `within`.
+pub fn poll_until<T>(within: Duration, mut ready: impl FnMut() -> Option<T>) -> Option<T> {
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(v) = ready() {
+            return Some(v);
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        std::thread::sleep(POLL);
+    }
+}
+
+/// [`poll_until`], panicking naming `what` after `within`.
+pub fn wait_for<T>(what: &str, within: Duration, ready: impl FnMut() -> Option<T>) -> T {
+    poll_until(within, ready).unwrap_or_else(|| panic!("{what}: not within {within:?}"))
+}
+
+/// [`wait_for`] inside a runtime, for what a task or a server does (it yields while it waits).
+pub async fn wait_for_async<T>(
+    what: &str,
+    within: Duration,
+    mut ready: impl AsyncFnMut() -> Option<T>,
+) -> T {
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(v) = ready().await {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "{what}: not within {within:?}");
+        tokio::time::sleep(POLL).await;
+    }
 }
