@@ -433,7 +433,7 @@ fn on_fba_error_fails_the_plan_naming_the_fba_offer() {
         .code(1)
         .stdout("")
         .stderr(predicate::str::contains(
-            "error: seller SKU `FBA-1` is fulfilled by Amazon (AMAZON_NA) and rule \"everything\" says `on_fba error`\n  help: convert the offer to merchant-fulfilled in Seller Central first, or use `on_fba skip`",
+            "error[allot::sim::fulfilled-by-amazon]: seller SKU `FBA-1` is fulfilled by Amazon (AMAZON_NA) and rule \"everything\" says `on_fba error`\n  help: convert the offer to merchant-fulfilled in Seller Central first, or use `on_fba skip`",
         ));
     assert!(!out.exists());
 }
@@ -991,7 +991,8 @@ fn a_row_in_two_inventory_files_and_stdin_twice_are_refused() {
         .unwrap();
     assert_eq!(o.status.code(), Some(1));
     assert!(
-        String::from_utf8_lossy(&o.stderr).contains("error: <stdin>:2, column 3 (on_hand)"),
+        String::from_utf8_lossy(&o.stderr)
+            .contains("error[allot::inventory::bad-quantity]: <stdin>:2, column 3 (on_hand)"),
         "{}",
         out_and_err(&o)
     );
