@@ -1192,3 +1192,57 @@ rule "rest" {
     assert!(text.contains("\"lead_time_to_ship_max_days\": 5"), "{text}");
     assert!(text.contains("\"restock_date\": \"2027-01-15\""), "{text}");
 }
+
+/// `--error-format`: an inventory or simulation error is also printed on stdout as `allot
+/// check`'s records, with its stable code, for CI to match on; the text stays on stderr.
+#[test]
+fn input_and_simulation_errors_as_records() {
+    let o = allot()
+        .args([
+            "plan",
+            "policies/acme-na.allot",
+            "--inventory",
+            "-",
+            "--error-format",
+            "github",
+        ])
+        .write_stdin("sku,location,on_hand\nYOGA-1,newark,x\n")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.starts_with(
+            "::error file=<stdin>,line=2,col=3,endLine=2,endColumn=3,title=allot%3A%3Ainventory%3A%3Abad-quantity::on_hand: "
+        ),
+        "{}",
+        out_and_err(&o)
+    );
+    assert!(
+        String::from_utf8_lossy(&o.stderr)
+            .contains("error[allot::inventory::bad-quantity]: <stdin>:2, column 3 (on_hand)"),
+        "{}",
+        out_and_err(&o)
+    );
+    // A simulation error, as JSON.
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("p.allot");
+    std::fs::write(
+        &policy,
+        "policy \"demo\"\nseller \"A1PP0FEH11RW77\"\nmarketplaces US\n\
+         location newark supply_source \"353e4e48-6301-4d50-990e-43a86e8787a3\"\n\n\
+         rule \"kit\" {\n  match sku \"KIT-1\"\n  on_missing error\n  publish US\n}\n",
+    )
+    .unwrap();
+    let o = allot()
+        .arg("plan")
+        .arg(&policy)
+        .args(["--inventory", "-", "--error-format", "json"])
+        .write_stdin("sku,location,on_hand\nA-1,newark,5\n")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let records: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(records[0]["code"], "allot::sim::missing-stock", "{records}");
+    assert_eq!(records[0]["file"], policy.display().to_string());
+}

@@ -117,6 +117,7 @@ fn run_side(
         let preview =
             sim::run_into(&m.policy, &m.stock, current, options, &mut sink).map_err(|e| {
                 eprint!("{e}");
+                plan::report_records(args.input.error_format, &e.records(&m.file.name));
                 side_err(ExitCode::from(Exit::Failed))
             })?;
         warnings.extend(

@@ -60,6 +60,7 @@ pub fn run(args: ExplainArgs) -> ExitCode {
         Ok(t) => t,
         Err(e) => {
             eprint!("{e}");
+            super::plan::report_records(loaded.error_format, &e.records(&member.file.name));
             return ExitCode::from(Exit::Failed);
         }
     };

@@ -54,6 +54,46 @@ pub struct InputArgs {
     /// offer-only listing; without this flag those offers are listed and not written.
     #[arg(long)]
     pub allow_new: bool,
+    /// How an error in the inventory, the current listings or the simulation is reported
+    /// besides the text on standard error: `json`, `github` or `sarif` also print it on
+    /// standard output as `allot check --format` prints diagnostics (code, file, line), for CI
+    /// to match on its code. (A policy that does not check: run `allot check` first.)
+    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = ErrorFormat::Human)]
+    pub error_format: ErrorFormat,
+}
+
+/// `--error-format`: the formats of `allot check`, for errors found after the check.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum ErrorFormat {
+    /// The text on standard error only.
+    #[default]
+    Human,
+    /// Also a JSON array of `allot check --format json`'s records on standard output.
+    Json,
+    /// Also GitHub workflow commands (annotations) on standard output.
+    Github,
+    /// Also SARIF 2.1.0 on standard output.
+    Sarif,
+}
+
+/// An error already printed as text, also printed as records in the machine format asked for:
+/// the same renderers as `allot check`'s, so one code means one thing in every output.
+pub fn report_records(format: ErrorFormat, records: &[crate::diag::JsonDiagnostic]) {
+    use crate::render::diagnostics::{github_annotations, sarif};
+    let text = match format {
+        ErrorFormat::Human => return,
+        ErrorFormat::Json => serde_json::to_string_pretty(records),
+        ErrorFormat::Sarif => serde_json::to_string_pretty(&sarif(records)),
+        ErrorFormat::Github => {
+            print!("{}", github_annotations(records));
+            return;
+        }
+    };
+    match text {
+        Ok(t) => println!("{t}"),
+        // The text on standard error already says what went wrong.
+        Err(e) => eprintln!("error: cannot write the error records: {e}"),
+    }
 }
 
 impl InputArgs {
@@ -150,6 +190,17 @@ pub struct Loaded {
     pub current_source: Option<String>,
     /// The inventory read from standard input (`--inventory -`), kept for the plan's digest.
     pub stdin: Option<Vec<u8>>,
+    /// `--error-format`, for errors of the simulation.
+    pub error_format: ErrorFormat,
+}
+
+impl Loaded {
+    /// The policy files, as a simulation error of the set is reported at: the one file, or
+    /// every file joined (a problem of several policies is about all of them).
+    pub fn policy_files(&self) -> String {
+        let names: Vec<&str> = self.members.iter().map(|m| m.file.name.as_str()).collect();
+        names.join(", ")
+    }
 }
 
 /// `--inventory -`: standard input.
@@ -254,6 +305,7 @@ pub fn load(policies: &[PathBuf], args: &InputArgs) -> Result<Loaded, ExitCode> 
         options: args.sim_options(),
         current_source: None,
         stdin,
+        error_format: args.error_format,
     })
 }
 
@@ -284,6 +336,7 @@ pub fn read_members(
         )
         .map_err(|e| {
             eprint!("{e}");
+            report_records(args.error_format, &e.records());
             // Each policy reads the inventory against its own locations: say whose they were.
             if several {
                 eprintln!(
@@ -338,6 +391,7 @@ pub fn read_current(args: &InputArgs) -> Result<(Option<Current>, Vec<String>), 
             let l =
                 listings::read(p, args.current_format, marketplace.as_deref()).map_err(|e| {
                     eprint!("{e}");
+                    report_records(args.error_format, &e.records());
                     ExitCode::from(Exit::Failed)
                 })?;
             (Some(l.current), l.warnings)
@@ -361,6 +415,7 @@ pub fn read_current(args: &InputArgs) -> Result<(Option<Current>, Vec<String>), 
 pub fn simulate(loaded: &Loaded) -> Result<(Policy, Preview), ExitCode> {
     let fail = |e: sim::SimError| {
         eprint!("{e}");
+        report_records(loaded.error_format, &e.records(&loaded.policy_files()));
         ExitCode::from(Exit::Failed)
     };
     let mut parts = Vec::with_capacity(loaded.members.len());
@@ -467,6 +522,7 @@ fn simulate_streamed(
     use crate::plan::{PlanFile, Tally};
     let fail = |e: sim::SimError| {
         eprint!("{e}");
+        report_records(loaded.error_format, &e.records(&loaded.policy_files()));
         ExitCode::from(Exit::Failed)
     };
     let m = &loaded.members[0];
