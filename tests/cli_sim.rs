@@ -433,7 +433,7 @@ fn on_fba_error_fails_the_plan_naming_the_fba_offer() {
         .code(1)
         .stdout("")
         .stderr(predicate::str::contains(
-            "error: seller SKU `FBA-1` is fulfilled by Amazon (AMAZON_NA) and rule \"everything\" says `on_fba error`\n  help: convert the offer to merchant-fulfilled in Seller Central first, or use `on_fba skip`",
+            "error[allot::sim::fulfilled-by-amazon]: seller SKU `FBA-1` is fulfilled by Amazon (AMAZON_NA) and rule \"everything\" says `on_fba error`\n  help: convert the offer to merchant-fulfilled in Seller Central first, or use `on_fba skip`",
         ));
     assert!(!out.exists());
 }
@@ -991,7 +991,8 @@ fn a_row_in_two_inventory_files_and_stdin_twice_are_refused() {
         .unwrap();
     assert_eq!(o.status.code(), Some(1));
     assert!(
-        String::from_utf8_lossy(&o.stderr).contains("error: <stdin>:2, column 3 (on_hand)"),
+        String::from_utf8_lossy(&o.stderr)
+            .contains("error[allot::inventory::bad-quantity]: <stdin>:2, column 3 (on_hand)"),
         "{}",
         out_and_err(&o)
     );
@@ -1190,4 +1191,58 @@ rule "rest" {
     assert!(text.contains("\"lead_time_to_ship_max_days\": 2"), "{text}");
     assert!(text.contains("\"lead_time_to_ship_max_days\": 5"), "{text}");
     assert!(text.contains("\"restock_date\": \"2027-01-15\""), "{text}");
+}
+
+/// `--error-format`: an inventory or simulation error is also printed on stdout as `allot
+/// check`'s records, with its stable code, for CI to match on; the text stays on stderr.
+#[test]
+fn input_and_simulation_errors_as_records() {
+    let o = allot()
+        .args([
+            "plan",
+            "policies/acme-na.allot",
+            "--inventory",
+            "-",
+            "--error-format",
+            "github",
+        ])
+        .write_stdin("sku,location,on_hand\nYOGA-1,newark,x\n")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.starts_with(
+            "::error file=<stdin>,line=2,col=3,endLine=2,endColumn=3,title=allot%3A%3Ainventory%3A%3Abad-quantity::on_hand: "
+        ),
+        "{}",
+        out_and_err(&o)
+    );
+    assert!(
+        String::from_utf8_lossy(&o.stderr)
+            .contains("error[allot::inventory::bad-quantity]: <stdin>:2, column 3 (on_hand)"),
+        "{}",
+        out_and_err(&o)
+    );
+    // A simulation error, as JSON.
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("p.allot");
+    std::fs::write(
+        &policy,
+        "policy \"demo\"\nseller \"A1PP0FEH11RW77\"\nmarketplaces US\n\
+         location newark supply_source \"353e4e48-6301-4d50-990e-43a86e8787a3\"\n\n\
+         rule \"kit\" {\n  match sku \"KIT-1\"\n  on_missing error\n  publish US\n}\n",
+    )
+    .unwrap();
+    let o = allot()
+        .arg("plan")
+        .arg(&policy)
+        .args(["--inventory", "-", "--error-format", "json"])
+        .write_stdin("sku,location,on_hand\nA-1,newark,5\n")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let records: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(records[0]["code"], "allot::sim::missing-stock", "{records}");
+    assert_eq!(records[0]["file"], policy.display().to_string());
 }

@@ -184,3 +184,153 @@ fn eu_trap_is_refused_with_the_fix() {
         "{help}"
     );
 }
+
+/// The failing examples of a docs page: for each `#### `CODE`` heading whose code starts with
+/// `prefix`, the code and the fenced blocks of its section as (language, text).
+fn documented_examples(page: &str, prefix: &str) -> Vec<(String, Vec<(String, String)>)> {
+    let mut out: Vec<(String, Vec<(String, String)>)> = Vec::new();
+    let mut block: Option<(String, String)> = None;
+    for line in page.lines() {
+        if let Some((lang, text)) = &mut block {
+            if line.starts_with("```") {
+                let done = (std::mem::take(lang), std::mem::take(text));
+                if let Some(last) = out.last_mut() {
+                    last.1.push(done);
+                }
+                block = None;
+            } else {
+                text.push_str(line);
+                text.push('\n');
+            }
+        } else if let Some(code) = line
+            .strip_prefix("#### `")
+            .and_then(|l| l.strip_suffix('`'))
+        {
+            if code.starts_with(prefix) {
+                out.push((code.to_string(), Vec::new()));
+            }
+        } else if line.starts_with('#') {
+            // A heading of another kind ends the section: its blocks belong to no code.
+            if out.last().is_some_and(|l| !l.0.is_empty()) {
+                out.push((String::new(), Vec::new()));
+            }
+        } else if let Some(lang) = line.strip_prefix("```") {
+            block = Some((lang.to_string(), String::new()));
+        }
+    }
+    out.retain(|(code, _)| !code.is_empty());
+    out
+}
+
+/// Every input-file error code is documented in docs/inventory.md with a failing example, and
+/// the example fails with that code. The three that no text can show (a missing file, bytes
+/// that are not UTF-8, a file given twice) are made here.
+#[test]
+fn every_inventory_code_is_documented_with_a_failing_example() {
+    use allot::inventory::{self, Format, Input, codes};
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let page = std::fs::read_to_string(root.join("docs/inventory.md")).expect("docs/inventory.md");
+    let (_, checked) = check::load(&root.join("policies/acme-na.allot")).expect("acme-na");
+    let policy = checked.policy.expect("acme-na checks");
+    let read = |inputs: &[Input<'_>], format: Option<Format>| {
+        inventory::read_all(inputs, format, &policy.locations, policy.inventory)
+    };
+    let code_of = |r: Result<inventory::Stock, inventory::InputError>| match r {
+        Ok(_) => "(read without error)".to_string(),
+        Err(e) => {
+            // The text names the code too, and the records say the same.
+            let text = e.to_string();
+            assert!(text.starts_with(&format!("error[{}]", e.code())), "{text}");
+            assert!(e.records().iter().all(|r| r.code == e.code()));
+            e.code().to_string()
+        }
+    };
+    let examples = documented_examples(&page, "allot::inventory::");
+    let documented: BTreeSet<&str> = examples.iter().map(|(c, _)| c.as_str()).collect();
+    let all: BTreeSet<&str> = codes::ALL.iter().copied().collect();
+    assert_eq!(
+        documented, all,
+        "docs/inventory.md and inventory::codes::ALL differ"
+    );
+    let made_here = [codes::UNREADABLE, codes::NOT_UTF8, codes::REPEATED_FILE];
+    for (code, blocks) in &examples {
+        if made_here.contains(&code.as_str()) {
+            continue;
+        }
+        let (lang, text) = blocks
+            .first()
+            .unwrap_or_else(|| panic!("{code} has no failing example"));
+        let format = match lang.as_str() {
+            "csv" => Format::Csv,
+            "json" => Format::Json,
+            "yaml" => Format::Yaml,
+            other => panic!("{code}: an example in `{other}`"),
+        };
+        let got = code_of(read(&[Input::Stdin(text.as_bytes())], Some(format)));
+        assert_eq!(&got, code, "the example of {code}:\n{text}");
+    }
+    let dir = std::env::temp_dir().join(format!("allot-codes-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let missing = dir.join("missing.csv");
+    assert_eq!(
+        code_of(read(&[Input::File(&missing)], None)),
+        codes::UNREADABLE
+    );
+    let bytes = b"sku,location,on_hand\nA-\xff,newark,5\n";
+    assert_eq!(
+        code_of(read(&[Input::Stdin(bytes)], Some(Format::Csv))),
+        codes::NOT_UTF8
+    );
+    let ok = dir.join("ok.csv");
+    std::fs::write(&ok, "sku,location,on_hand\nA-1,newark,5\n").expect("write");
+    assert_eq!(
+        code_of(read(&[Input::File(&ok), Input::File(&ok)], None)),
+        codes::REPEATED_FILE
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Every simulation error code is documented in docs/inventory.md, and each example given as a
+/// policy and an inventory fails the simulation with its code.
+#[test]
+fn every_sim_code_is_documented_and_its_examples_fail_with_it() {
+    use allot::inventory::{self, Format, Input};
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let page = std::fs::read_to_string(root.join("docs/inventory.md")).expect("docs/inventory.md");
+    let examples = documented_examples(&page, "allot::sim::");
+    let documented: BTreeSet<&str> = examples.iter().map(|(c, _)| c.as_str()).collect();
+    let all: BTreeSet<&str> = allot::sim::codes::ALL.iter().copied().collect();
+    assert_eq!(
+        documented, all,
+        "docs/inventory.md and sim::codes::ALL differ"
+    );
+    let mut ran = 0;
+    for (code, blocks) in &examples {
+        let block = |lang: &str| blocks.iter().find(|(l, _)| l == lang).map(|(_, t)| t);
+        let (Some(policy), Some(csv)) = (block("allot"), block("csv")) else {
+            continue;
+        };
+        let checked = check::check_source(policy);
+        let policy = checked
+            .policy
+            .unwrap_or_else(|| panic!("the example of {code} does not check"));
+        let stock = inventory::read_all(
+            &[Input::Stdin(csv.as_bytes())],
+            Some(Format::Csv),
+            &policy.locations,
+            policy.inventory,
+        )
+        .unwrap_or_else(|e| panic!("the inventory of {code}'s example: {e}"));
+        let e = allot::sim::run(&policy, &stock, None)
+            .err()
+            .unwrap_or_else(|| panic!("the example of {code} simulates without error"));
+        assert_eq!(e.problems[0].code(), code, "{e}");
+        assert!(
+            e.to_string().starts_with(&format!("error[{code}]: ")),
+            "{e}"
+        );
+        assert_eq!(e.records("p.allot")[0].code, *code);
+        ran += 1;
+    }
+    assert!(ran >= 4, "only {ran} simulation examples ran");
+}

@@ -11,6 +11,7 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use miette::miette;
 
+use super::Exit;
 use crate::amazon::feeds::FeedDocument;
 use crate::plan::model::{Emit, Plan};
 use crate::spapi::apply::{self as engine, ApplyOptions, ApplyReport, PatchJob, Standing};
@@ -176,7 +177,7 @@ pub fn fetch_live_current(
     wanted: &crate::spapi::live::Wanted,
 ) -> Result<(crate::model::Current, crate::spapi::live::LiveSource), ExitCode> {
     use crate::spapi::live;
-    let fail = |r: miette::Report| super::fail(r, 1);
+    let fail = |r: miette::Report| super::fail(r, Exit::Failed);
     let client = make_client(conn).map_err(fail)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -265,7 +266,7 @@ pub fn run(args: ApplyArgs) -> ExitCode {
         .build()
     {
         Ok(rt) => rt,
-        Err(e) => return super::fail(miette!("cannot start the async runtime: {e}"), 2),
+        Err(e) => return super::fail(miette!("cannot start the async runtime: {e}"), Exit::Usage),
     };
     rt.block_on(run_async(args))
 }
@@ -278,14 +279,14 @@ async fn run_async(args: ApplyArgs) -> ExitCode {
     // operation and resumes, so it keeps the operations.
     let plan = match read_plan(&args.plan) {
         Ok(p) => p,
-        Err(r) => return super::fail(r, 2),
+        Err(r) => return super::fail(r, Exit::Usage),
     };
     if let Err(r) = check_fresh(&plan.created_at, &plan.inputs, &args) {
-        return super::fail(r, 2);
+        return super::fail(r, Exit::Usage);
     }
     let client = match make_client(&args.conn) {
         Ok(c) => c,
-        Err(r) => return super::fail(r, 2),
+        Err(r) => return super::fail(r, Exit::Usage),
     };
     let opts = ApplyOptions {
         concurrency: args.concurrency.max(1),
@@ -310,7 +311,7 @@ async fn run_async(args: ApplyArgs) -> ExitCode {
                 let help = e.help();
                 return Err(super::fail(
                     miette!(code = "allot::journal", help = help, "{e}"),
-                    2,
+                    Exit::Usage,
                 ));
             }
         };
@@ -318,7 +319,7 @@ async fn run_async(args: ApplyArgs) -> ExitCode {
             Emit::Patch => {
                 let jobs = match patch_jobs(&plan, false) {
                     Ok(j) => j,
-                    Err(r) => return Err(super::fail(r, 2)),
+                    Err(r) => return Err(super::fail(r, Exit::Usage)),
                 };
                 let pb = progress_bar("patching");
                 let r = engine::apply_patches(&client, jobs, Some(opened), &opts, &pb).await;
@@ -328,7 +329,7 @@ async fn run_async(args: ApplyArgs) -> ExitCode {
             Emit::Feed => {
                 let jobs = match feed_jobs(&plan) {
                     Ok(j) => j,
-                    Err(r) => return Err(super::fail(r, 2)),
+                    Err(r) => return Err(super::fail(r, Exit::Usage)),
                 };
                 let pb = progress_bar("feeds");
                 let r = engine::apply_feeds(&client, jobs, &skus, opened, &opts, &pb).await;
@@ -350,7 +351,7 @@ async fn run_async(args: ApplyArgs) -> ExitCode {
                     "interrupted; every answer received so far is journaled: run `allot apply {}` to resume",
                     args.plan.display()
                 ),
-                1,
+                Exit::Failed,
             );
         }
     };
@@ -367,14 +368,14 @@ async fn run_async(args: ApplyArgs) -> ExitCode {
 async fn validate_async(args: ApplyArgs) -> ExitCode {
     let verified = match crate::plan::verify(&args.plan, |_| {}) {
         Ok(v) => v,
-        Err(e) => return super::fail(miette::Report::new(e), 2),
+        Err(e) => return super::fail(miette::Report::new(e), Exit::Usage),
     };
     if let Err(r) = check_fresh(&verified.header.created_at, &verified.header.inputs, &args) {
-        return super::fail(r, 2);
+        return super::fail(r, Exit::Usage);
     }
     let client = match make_client(&args.conn) {
         Ok(c) => c,
-        Err(r) => return super::fail(r, 2),
+        Err(r) => return super::fail(r, Exit::Usage),
     };
     let opts = ApplyOptions {
         concurrency: args.concurrency.max(1),
@@ -385,9 +386,9 @@ async fn validate_async(args: ApplyArgs) -> ExitCode {
     let tally = tokio::select! {
         r = work => match r {
             Ok(t) => t,
-            Err(r) => return super::fail(r, 2),
+            Err(r) => return super::fail(r, Exit::Usage),
         },
-        _ = tokio::signal::ctrl_c() => return super::fail(miette!("interrupted"), 1),
+        _ = tokio::signal::ctrl_c() => return super::fail(miette!("interrupted"), Exit::Failed),
     };
     finish(
         &tally.report,
@@ -524,31 +525,34 @@ fn finish(
                 SpApiError::Auth(_) => (
                     "nothing more was sent; operations already accepted are journaled and will \
                      not be sent again once the credentials are fixed",
-                    2,
+                    Exit::Usage,
                 ),
                 SpApiError::Unreachable(_) => (
                     "nothing more was sent; check --endpoint and the network, then run apply \
                      again: it resumes from the journal",
-                    1,
+                    Exit::Failed,
                 ),
                 SpApiError::LoginUnavailable(_) => (
                     "Login with Amazon did not answer; nothing more was sent. Run apply again \
                      later: it resumes from the journal",
-                    1,
+                    Exit::Failed,
                 ),
                 _ => (
                     "fix the setting and run apply again; it resumes from the journal",
-                    2,
+                    Exit::Usage,
                 ),
             };
             super::fail(miette!(code = "allot::apply", help = help, "{e}"), code)
         }
         Some(engine::Fatal::Journal(e)) => {
             let help = e.help();
-            super::fail(miette!(code = "allot::journal", help = help, "{e}"), 1)
+            super::fail(
+                miette!(code = "allot::journal", help = help, "{e}"),
+                Exit::Failed,
+            )
         }
-        None if counts.invalid + counts.failed + counts.pending == 0 => ExitCode::SUCCESS,
-        None => ExitCode::from(1),
+        None if counts.invalid + counts.failed + counts.pending == 0 => ExitCode::from(Exit::Ok),
+        None => ExitCode::from(Exit::Failed),
     }
 }
 

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
 
+use super::Exit;
 use crate::render::diagnostics::{github_annotations, human_all, json_records, want_color};
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
@@ -99,7 +100,7 @@ fn summary(files: usize, errors: usize, warnings: usize, unreadable: usize) -> S
 pub fn run(args: CheckArgs) -> ExitCode {
     let files = match collect(&args.paths) {
         Ok(f) => f,
-        Err(msg) => return super::fail(miette::miette!("{msg}"), 2),
+        Err(msg) => return super::fail(miette::miette!("{msg}"), Exit::Usage),
     };
     let color = want_color(std::io::stderr().is_terminal());
     let (mut errors, mut warnings, mut unreadable) = (0usize, 0usize, 0usize);
@@ -149,20 +150,22 @@ pub fn run(args: CheckArgs) -> ExitCode {
         Format::Sarif => {
             match serde_json::to_string_pretty(&crate::render::diagnostics::sarif(&records)) {
                 Ok(s) => println!("{s}"),
-                Err(e) => return super::fail(miette::miette!("cannot write SARIF: {e}"), 2),
+                Err(e) => {
+                    return super::fail(miette::miette!("cannot write SARIF: {e}"), Exit::Usage);
+                }
             }
             eprintln!("{}", summary(files.len(), errors, warnings, unreadable))
         }
         Format::Json => match serde_json::to_string_pretty(&records) {
             Ok(s) => println!("{s}"),
-            Err(e) => return super::fail(miette::miette!("cannot write JSON: {e}"), 2),
+            Err(e) => return super::fail(miette::miette!("cannot write JSON: {e}"), Exit::Usage),
         },
     }
     if unreadable > 0 {
-        ExitCode::from(2)
+        ExitCode::from(Exit::Usage)
     } else if errors > 0 || (args.deny_warnings && warnings > 0) {
-        ExitCode::from(1)
+        ExitCode::from(Exit::Failed)
     } else {
-        ExitCode::SUCCESS
+        ExitCode::from(Exit::Ok)
     }
 }

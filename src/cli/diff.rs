@@ -11,6 +11,7 @@ use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
 
+use super::Exit;
 use super::plan::{self, InputArgs};
 use crate::render::diff::{self as render, Labels, SideLabel};
 use crate::sim::{self, diff::Side};
@@ -116,7 +117,8 @@ fn run_side(
         let preview =
             sim::run_into(&m.policy, &m.stock, current, options, &mut sink).map_err(|e| {
                 eprint!("{e}");
-                side_err(ExitCode::from(1))
+                plan::report_records(args.input.error_format, &e.records(&m.file.name));
+                side_err(ExitCode::from(Exit::Failed))
             })?;
         warnings.extend(
             preview
@@ -137,7 +139,7 @@ fn run_side(
                 t.second_rule,
                 which.name()
             ),
-            1,
+            Exit::Failed,
         )));
     }
     Ok(Ran {
@@ -169,7 +171,7 @@ pub fn run(args: DiffArgs) -> ExitCode {
                 help = "save the inventory to a file and pass --inventory FILE",
                 "allot diff reads the inventory from files only (`--inventory -` is not read): each side reads it against its own locations"
             ),
-            1,
+            Exit::Failed,
         );
     }
     // Both sides are checked before either is run, so every error is shown at once.
@@ -177,7 +179,7 @@ pub fn run(args: DiffArgs) -> ExitCode {
     let new = check_side(Which::New, &args);
     let ((base_checked, base_warnings), (new_checked, new_warnings)) = match (base, new) {
         (Ok(b), Ok(n)) => (b, n),
-        _ => return ExitCode::from(1),
+        _ => return ExitCode::from(Exit::Failed),
     };
     let (current, current_warnings) = match plan::read_current(&args.input) {
         Ok(c) => c,
@@ -268,9 +270,9 @@ pub fn run(args: DiffArgs) -> ExitCode {
     .and_then(|()| out.flush());
     if let Err(e) = written {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
-            return ExitCode::SUCCESS;
+            return ExitCode::from(Exit::Ok);
         }
-        return super::fail(miette::miette!("cannot write the diff: {e}"), 1);
+        return super::fail(miette::miette!("cannot write the diff: {e}"), Exit::Failed);
     }
     if args.deny_warnings && denied > 0 {
         return super::fail(
@@ -280,12 +282,12 @@ pub fn run(args: DiffArgs) -> ExitCode {
                 "{denied} warning{} on the new side and --deny-warnings: failing the run",
                 if denied == 1 { "" } else { "s" },
             ),
-            1,
+            Exit::Failed,
         );
     }
     if args.detailed_exitcode && !diff.offers.is_empty() {
-        ExitCode::from(2)
+        ExitCode::from(Exit::Changes)
     } else {
-        ExitCode::SUCCESS
+        ExitCode::from(Exit::Ok)
     }
 }

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
 
+use super::Exit;
 use super::plan::{InputArgs, load};
 use crate::render::preview;
 
@@ -38,7 +39,7 @@ pub fn run(args: ExplainArgs) -> ExitCode {
         Err(code) => return code,
     };
     let Some(member) = loaded.members.first() else {
-        return ExitCode::from(1);
+        return ExitCode::from(Exit::Failed);
     };
     // A SKU that is no inventory SKU may be a seller SKU: trace the inventory SKU behind it.
     let source = if member.stock.get(&args.sku).is_none() {
@@ -59,7 +60,8 @@ pub fn run(args: ExplainArgs) -> ExitCode {
         Ok(t) => t,
         Err(e) => {
             eprint!("{e}");
-            return ExitCode::from(1);
+            super::plan::report_records(loaded.error_format, &e.records(&member.file.name));
+            return ExitCode::from(Exit::Failed);
         }
     };
     let trace = crate::sim::Trace {
@@ -75,7 +77,7 @@ pub fn run(args: ExplainArgs) -> ExitCode {
     if let Err(e) = res.and_then(|()| out.flush())
         && e.kind() != std::io::ErrorKind::BrokenPipe
     {
-        return super::fail(miette::miette!("cannot write: {e}"), 1);
+        return super::fail(miette::miette!("cannot write: {e}"), Exit::Failed);
     }
     if !trace.in_inventory && trace.seller_sku.is_none() {
         // Traced as a SKU without stock rows: say so, and what was probably meant.
@@ -110,5 +112,5 @@ pub fn run(args: ExplainArgs) -> ExitCode {
             ))
         );
     }
-    ExitCode::SUCCESS
+    ExitCode::from(Exit::Ok)
 }

@@ -10,6 +10,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 
+use super::Exit;
 use crate::render::diagnostics::{SourceFile, human_all, want_color};
 
 #[derive(Debug, Args)]
@@ -53,11 +54,11 @@ pub fn run(args: FmtArgs) -> ExitCode {
         }
     }
     if outcome.io_error {
-        ExitCode::from(2)
+        ExitCode::from(Exit::Usage)
     } else if outcome.bad_file || outcome.would_change {
-        ExitCode::from(1)
+        ExitCode::from(Exit::Failed)
     } else {
-        ExitCode::SUCCESS
+        ExitCode::from(Exit::Ok)
     }
 }
 

@@ -9,6 +9,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 
+use super::Exit;
 use crate::init::{self, Failure, InitLocation, Spec};
 use crate::inventory;
 use crate::listings;
@@ -56,7 +57,10 @@ pub struct InitArgs {
 
 /// An input error: printed with its help, exit 1.
 fn input_error(message: impl std::fmt::Display, help: impl std::fmt::Display) -> ExitCode {
-    super::fail(miette::miette!(help = help.to_string(), "{message}"), 1)
+    super::fail(
+        miette::miette!(help = help.to_string(), "{message}"),
+        Exit::Failed,
+    )
 }
 
 pub fn run(args: InitArgs) -> ExitCode {
@@ -174,7 +178,7 @@ fn generate(args: &InitArgs) -> Result<ExitCode, ExitCode> {
             );
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(ExitCode::from(Exit::Ok))
 }
 
 /// The inventory's locations as policy names and its stock read against them. Untidy negative
@@ -185,7 +189,7 @@ fn read_inventory(
 ) -> Result<(Vec<InitLocation>, inventory::Stock, bool), ExitCode> {
     let printed = |e: inventory::InventoryError| {
         eprint!("{e}");
-        ExitCode::from(1)
+        ExitCode::from(Exit::Failed)
     };
     let raw = inventory::location_names(&args.inventory, args.inventory_format).map_err(printed)?;
     if raw.is_empty() {
@@ -248,7 +252,7 @@ fn read_current(args: &InitArgs) -> Result<Option<crate::model::Current>, ExitCo
     };
     let l = listings::read(path, args.current_format, marketplace.as_deref()).map_err(|e| {
         eprint!("{e}");
-        ExitCode::from(1)
+        ExitCode::from(Exit::Failed)
     })?;
     for w in &l.warnings {
         eprintln!("warning: {w}");
@@ -386,5 +390,5 @@ fn report_bug(f: Failure) -> ExitCode {
     eprintln!(
         "error: allot init generated a policy that does not pass check, test or fmt --check (a bug in allot init): nothing was written"
     );
-    ExitCode::from(1)
+    ExitCode::from(Exit::Failed)
 }

@@ -2,6 +2,7 @@ use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
 
+use super::Exit;
 use crate::marketplaces::builtin;
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -34,7 +35,9 @@ pub fn run(args: MarketplacesArgs) -> ExitCode {
                 .collect::<Vec<_>>(),
         ) {
             Ok(s) => println!("{s}"),
-            Err(e) => return super::fail(miette::miette!("cannot encode the table: {e}"), 2),
+            Err(e) => {
+                return super::fail(miette::miette!("cannot encode the table: {e}"), Exit::Usage);
+            }
         },
         Format::Table => {
             println!(
@@ -53,5 +56,5 @@ pub fn run(args: MarketplacesArgs) -> ExitCode {
             }
         }
     }
-    ExitCode::SUCCESS
+    ExitCode::from(Exit::Ok)
 }

@@ -82,7 +82,7 @@ fn completions(args: CompletionsArgs) -> ExitCode {
     use clap::CommandFactory;
     let mut cmd = Cli::command();
     clap_complete::generate(args.shell, &mut cmd, "allot", &mut std::io::stdout());
-    ExitCode::SUCCESS
+    ExitCode::from(Exit::Ok)
 }
 
 /// `allot man`: the manual page of every command, as roff.
@@ -90,13 +90,19 @@ fn man() -> ExitCode {
     use clap::CommandFactory;
     let mut out = Vec::new();
     if let Err(e) = clap_mangen::Man::new(Cli::command()).render(&mut out) {
-        return fail(miette::miette!("cannot render the manual page: {e}"), 2);
+        return fail(
+            miette::miette!("cannot render the manual page: {e}"),
+            Exit::Usage,
+        );
     }
     use std::io::Write as _;
     match std::io::stdout().write_all(&out) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
-        Err(e) => fail(miette::miette!("cannot write the manual page: {e}"), 2),
+        Ok(()) => ExitCode::from(Exit::Ok),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::from(Exit::Ok),
+        Err(e) => fail(
+            miette::miette!("cannot write the manual page: {e}"),
+            Exit::Usage,
+        ),
     }
 }
 
@@ -132,11 +138,11 @@ fn usage_error(e: clap::Error) -> ExitCode {
     use clap::error::ErrorKind;
     let _ = e.print();
     match e.kind() {
-        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => ExitCode::SUCCESS,
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => ExitCode::from(Exit::Ok),
         _ if matches!(std::env::args().nth(1).as_deref(), Some("plan" | "diff")) => {
-            ExitCode::from(1)
+            ExitCode::from(Exit::Failed)
         }
-        _ => ExitCode::from(2),
+        _ => ExitCode::from(Exit::Usage),
     }
 }
 
@@ -158,8 +164,42 @@ fn quiet_on_closed_pipe() {
     }));
 }
 
-/// Print an error report to stderr and return `code`. The one place the CLI prints failures.
-pub fn fail(report: miette::Report, code: u8) -> ExitCode {
+/// Print an error report to stderr and return `exit`. The one place the CLI prints failures.
+pub fn fail(report: miette::Report, exit: Exit) -> ExitCode {
     eprintln!("{report:?}");
-    ExitCode::from(code)
+    exit.into()
+}
+
+/// How a command ends: the one set of exit statuses every command picks from, so the numbers
+/// docs/ci.md documents live in one place rather than as literals in each command. Two kinds
+/// share the number 2 on purpose: `plan` and `diff` never report a usage error as 2 (their 2 is
+/// `Changes` under `--detailed-exitcode`), the other commands never report changes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exit {
+    /// 0: done, nothing wrong (warnings allowed unless denied).
+    Ok,
+    /// 1: the command ran and found a problem (errors, a failing test, a file `fmt --check`
+    /// would change, an operation not applied), or any error of `plan` and `diff`.
+    Failed,
+    /// 2: usage, I/O or configuration error, for every command but `plan` and `diff`.
+    Usage,
+    /// 2: `plan` or `diff` with `--detailed-exitcode`: there are changes (as Terraform's).
+    Changes,
+}
+
+impl Exit {
+    /// The process exit status.
+    pub const fn code(self) -> u8 {
+        match self {
+            Exit::Ok => 0,
+            Exit::Failed => 1,
+            Exit::Usage | Exit::Changes => 2,
+        }
+    }
+}
+
+impl From<Exit> for ExitCode {
+    fn from(e: Exit) -> ExitCode {
+        ExitCode::from(e.code())
+    }
 }

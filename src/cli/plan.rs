@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
 
+use super::Exit;
 use crate::inventory::{self, Stock};
 use crate::listings;
 use crate::model::{Current, Policy};
@@ -53,6 +54,46 @@ pub struct InputArgs {
     /// offer-only listing; without this flag those offers are listed and not written.
     #[arg(long)]
     pub allow_new: bool,
+    /// How an error in the inventory, the current listings or the simulation is reported
+    /// besides the text on standard error: `json`, `github` or `sarif` also print it on
+    /// standard output as `allot check --format` prints diagnostics (code, file, line), for CI
+    /// to match on its code. (A policy that does not check: run `allot check` first.)
+    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = ErrorFormat::Human)]
+    pub error_format: ErrorFormat,
+}
+
+/// `--error-format`: the formats of `allot check`, for errors found after the check.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum ErrorFormat {
+    /// The text on standard error only.
+    #[default]
+    Human,
+    /// Also a JSON array of `allot check --format json`'s records on standard output.
+    Json,
+    /// Also GitHub workflow commands (annotations) on standard output.
+    Github,
+    /// Also SARIF 2.1.0 on standard output.
+    Sarif,
+}
+
+/// An error already printed as text, also printed as records in the machine format asked for:
+/// the same renderers as `allot check`'s, so one code means one thing in every output.
+pub fn report_records(format: ErrorFormat, records: &[crate::diag::JsonDiagnostic]) {
+    use crate::render::diagnostics::{github_annotations, sarif};
+    let text = match format {
+        ErrorFormat::Human => return,
+        ErrorFormat::Json => serde_json::to_string_pretty(records),
+        ErrorFormat::Sarif => serde_json::to_string_pretty(&sarif(records)),
+        ErrorFormat::Github => {
+            print!("{}", github_annotations(records));
+            return;
+        }
+    };
+    match text {
+        Ok(t) => println!("{t}"),
+        // The text on standard error already says what went wrong.
+        Err(e) => eprintln!("error: cannot write the error records: {e}"),
+    }
 }
 
 impl InputArgs {
@@ -149,6 +190,17 @@ pub struct Loaded {
     pub current_source: Option<String>,
     /// The inventory read from standard input (`--inventory -`), kept for the plan's digest.
     pub stdin: Option<Vec<u8>>,
+    /// `--error-format`, for errors of the simulation.
+    pub error_format: ErrorFormat,
+}
+
+impl Loaded {
+    /// The policy files, as a simulation error of the set is reported at: the one file, or
+    /// every file joined (a problem of several policies is about all of them).
+    pub fn policy_files(&self) -> String {
+        let names: Vec<&str> = self.members.iter().map(|m| m.file.name.as_str()).collect();
+        names.join(", ")
+    }
 }
 
 /// `--inventory -`: standard input.
@@ -169,14 +221,14 @@ fn read_stdin(args: &InputArgs) -> Result<Option<Vec<u8>>, ExitCode> {
                         help = "pipe the inventory in, e.g. `export-stock | allot plan POLICY --inventory -`, or give its file",
                         "--inventory - reads the inventory from standard input, but standard input is a terminal"
                     ),
-                    1,
+                    Exit::Failed,
                 ));
             }
             let mut bytes = Vec::new();
             std::io::Read::read_to_end(&mut stdin, &mut bytes).map_err(|e| {
                 super::fail(
                     miette::miette!("--inventory -: cannot read standard input: {e}"),
-                    1,
+                    Exit::Failed,
                 )
             })?;
             Ok(Some(bytes))
@@ -186,7 +238,7 @@ fn read_stdin(args: &InputArgs) -> Result<Option<Vec<u8>>, ExitCode> {
                 help = "give `-` once; name the other inventories by their files (`./-` for a file named `-`)",
                 "--inventory - (standard input) is given more than once: standard input can be read only once"
             ),
-            1,
+            Exit::Failed,
         )),
     }
 }
@@ -198,9 +250,10 @@ pub type CheckedPolicies = Vec<(SourceFile, Policy)>;
 /// inside one file); diagnostics go to stderr. Err carries the exit code (1). Also returns the
 /// warnings as one-liners.
 pub fn load_policies(paths: &[PathBuf]) -> Result<(CheckedPolicies, Vec<String>), ExitCode> {
-    let files = super::check::collect(paths).map_err(|m| super::fail(miette::miette!("{m}"), 1))?;
+    let files = super::check::collect(paths)
+        .map_err(|m| super::fail(miette::miette!("{m}"), Exit::Failed))?;
     let checked = crate::check::set::check_files(&files)
-        .map_err(|e| super::fail(miette::miette!("{e}"), 1))?;
+        .map_err(|e| super::fail(miette::miette!("{e}"), Exit::Failed))?;
     let color = want_color(std::io::stderr().is_terminal());
     let mut warnings = Vec::new();
     let mut ok = Vec::new();
@@ -232,7 +285,7 @@ pub fn load_policies(paths: &[PathBuf]) -> Result<(CheckedPolicies, Vec<String>)
             if files.len() == 1 { "y" } else { "ies" },
             all.join(" ")
         );
-        return Err(ExitCode::from(1));
+        return Err(ExitCode::from(Exit::Failed));
     }
     Ok((ok, warnings))
 }
@@ -252,6 +305,7 @@ pub fn load(policies: &[PathBuf], args: &InputArgs) -> Result<Loaded, ExitCode> 
         options: args.sim_options(),
         current_source: None,
         stdin,
+        error_format: args.error_format,
     })
 }
 
@@ -282,6 +336,7 @@ pub fn read_members(
         )
         .map_err(|e| {
             eprint!("{e}");
+            report_records(args.error_format, &e.records());
             // Each policy reads the inventory against its own locations: say whose they were.
             if several {
                 eprintln!(
@@ -289,11 +344,11 @@ pub fn read_members(
                     file.name
                 );
             }
-            ExitCode::from(1)
+            ExitCode::from(Exit::Failed)
         })?;
         stock.add_kits(&policy.kits).map_err(|e| {
             eprintln!("error: {}: {e}", file.name);
-            ExitCode::from(1)
+            ExitCode::from(Exit::Failed)
         })?;
         members.push(Member {
             file,
@@ -317,7 +372,7 @@ pub fn read_current(args: &InputArgs) -> Result<(Option<Current>, Vec<String>), 
                             (an All Listings report) and pass --current FILE",
                     "--current live is only read by `allot plan`"
                 ),
-                1,
+                Exit::Failed,
             ));
         }
         Some(p) => {
@@ -328,7 +383,7 @@ pub fn read_current(args: &InputArgs) -> Result<(Option<Current>, Vec<String>), 
                     Err((msg, help)) => {
                         return Err(super::fail(
                             miette::miette!(help = help, "--current-marketplace: {msg}"),
-                            1,
+                            Exit::Failed,
                         ));
                     }
                 },
@@ -336,7 +391,8 @@ pub fn read_current(args: &InputArgs) -> Result<(Option<Current>, Vec<String>), 
             let l =
                 listings::read(p, args.current_format, marketplace.as_deref()).map_err(|e| {
                     eprint!("{e}");
-                    ExitCode::from(1)
+                    report_records(args.error_format, &e.records());
+                    ExitCode::from(Exit::Failed)
                 })?;
             (Some(l.current), l.warnings)
         }
@@ -348,7 +404,7 @@ pub fn read_current(args: &InputArgs) -> Result<(Option<Current>, Vec<String>), 
                     "give the current listings with --current FILE, or drop --current-marketplace",
                 "--current-marketplace names the marketplace of a current-listings file, but no --current FILE was given"
             ),
-            1,
+            Exit::Failed,
         ));
     }
     Ok((current, current_warnings))
@@ -359,7 +415,8 @@ pub fn read_current(args: &InputArgs) -> Result<(Option<Current>, Vec<String>), 
 pub fn simulate(loaded: &Loaded) -> Result<(Policy, Preview), ExitCode> {
     let fail = |e: sim::SimError| {
         eprint!("{e}");
-        ExitCode::from(1)
+        report_records(loaded.error_format, &e.records(&loaded.policy_files()));
+        ExitCode::from(Exit::Failed)
     };
     let mut parts = Vec::with_capacity(loaded.members.len());
     for m in &loaded.members {
@@ -465,7 +522,8 @@ fn simulate_streamed(
     use crate::plan::{PlanFile, Tally};
     let fail = |e: sim::SimError| {
         eprint!("{e}");
-        ExitCode::from(1)
+        report_records(loaded.error_format, &e.records(&loaded.policy_files()));
+        ExitCode::from(Exit::Failed)
     };
     let m = &loaded.members[0];
     let inputs = sim::Prepared::new(&m.policy, &m.stock, loaded.current.as_ref());
@@ -528,7 +586,7 @@ fn simulate_streamed(
                 help = "allot keeps the table's rows in a temporary file (in $TMPDIR) until their widths are known: check it has room, or set TMPDIR to a folder that has",
                 "cannot keep the table's rows: {e}"
             ),
-            1,
+            Exit::Failed,
         ));
     }
     preview.current_source.clone_from(&loaded.current_source);
@@ -560,18 +618,21 @@ fn simulate_streamed(
                         .header(&p.name, &p.seller_id, s, &p.locations, opts)
                         .map_err(miette::Report::new)
                 })
-                .map_err(|r| super::fail(r, 1))?;
+                .map_err(|r| super::fail(r, Exit::Failed))?;
             Some((out.clone(), header, tally))
         }
         _ => None,
     };
     let io_fail = |e: std::io::Error| {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
-            return ExitCode::SUCCESS;
+            return ExitCode::from(Exit::Ok);
         }
-        super::fail(miette::miette!("cannot write the preview: {e}"), 1)
+        super::fail(
+            miette::miette!("cannot write the preview: {e}"),
+            Exit::Failed,
+        )
     };
-    let plan_fail = |e: crate::plan::PlanError| super::fail(miette::Report::new(e), 1);
+    let plan_fail = |e: crate::plan::PlanError| super::fail(miette::Report::new(e), Exit::Failed);
     let mut file = match &save {
         Some((path, header, _)) => Some(PlanFile::create(header, path).map_err(plan_fail)?),
         None => None,
@@ -698,7 +759,7 @@ pub fn run(mut args: PlanArgs) -> ExitCode {
                 help = "give what Amazon shows now: --current FILE (an All Listings report, JSON, YAML or CSV) or --current live; or pass --allow-new to write every offer, creating the ones Amazon does not know",
                 "refusing to save a plan without the current listings: allot cannot tell which seller SKUs exist on Amazon, and a write to one Amazon does not know creates an incomplete, unbuyable offer-only listing"
             ),
-            1,
+            Exit::Failed,
         );
     }
     let mut loaded = match load(&args.policies, &args.input) {
@@ -719,7 +780,7 @@ pub fn run(mut args: PlanArgs) -> ExitCode {
         for m in &loaded.members {
             if let Err(e) = sim::run_into(&m.policy, &m.stock, None, options, &mut wanted) {
                 eprint!("{e}");
-                return ExitCode::from(1);
+                return ExitCode::from(Exit::Failed);
             }
         }
         wanted.finish();
@@ -774,9 +835,12 @@ pub fn run(mut args: PlanArgs) -> ExitCode {
         // Already written.
     } else if let Err(e) = render(&args, &policy, &preview) {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
-            return ExitCode::SUCCESS;
+            return ExitCode::from(Exit::Ok);
         }
-        return super::fail(miette::miette!("cannot write the preview: {e}"), 1);
+        return super::fail(
+            miette::miette!("cannot write the preview: {e}"),
+            Exit::Failed,
+        );
     }
     if args.deny_warnings && warnings > 0 {
         return super::fail(
@@ -791,7 +855,7 @@ pub fn run(mut args: PlanArgs) -> ExitCode {
                     "failing the run"
                 }
             ),
-            1,
+            Exit::Failed,
         );
     }
     if let Some(saved) = &saved {
@@ -836,12 +900,12 @@ pub fn run(mut args: PlanArgs) -> ExitCode {
             }
         }
         Ok(None) => {}
-        Err(report) => return super::fail(report, 1),
+        Err(report) => return super::fail(report, Exit::Failed),
     }
     let code = if args.detailed_exitcode && preview.has_changes() {
-        ExitCode::from(2)
+        ExitCode::from(Exit::Changes)
     } else {
-        ExitCode::SUCCESS
+        ExitCode::from(Exit::Ok)
     };
     // The process ends now: freeing millions of small allocations one by one took about a fifth
     // of a 1M-SKU run (benches/plan-1m.sh, perf); the OS reclaims the memory at once.

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use clap::Args;
 
+use super::Exit;
 use crate::sandbox::{self, SandboxConfig, SandboxOptions};
 
 #[derive(Debug, Args)]
@@ -73,7 +74,7 @@ pub fn run(args: SandboxArgs) -> ExitCode {
                 "refusing to listen on {}: the sandbox accepts any credentials",
                 args.addr
             ),
-            2,
+            Exit::Usage,
         );
     }
     let config = SandboxConfig {
@@ -97,12 +98,17 @@ pub fn run(args: SandboxArgs) -> ExitCode {
     };
     let rt = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
-        Err(e) => return super::fail(miette::miette!("cannot start the async runtime: {e}"), 2),
+        Err(e) => {
+            return super::fail(
+                miette::miette!("cannot start the async runtime: {e}"),
+                Exit::Usage,
+            );
+        }
     };
     rt.block_on(async move {
         let handle = match sandbox::start_with(config, options).await {
             Ok(h) => h,
-            Err(e) => return super::fail(miette::miette!("{e}"), 2),
+            Err(e) => return super::fail(miette::miette!("{e}"), Exit::Usage),
         };
         let mut seeded_note = None;
         if let Some(p) = &args.listings {
@@ -128,7 +134,7 @@ pub fn run(args: SandboxArgs) -> ExitCode {
                 }
                 Err(e) => {
                     handle.shutdown().await;
-                    return super::fail(miette::miette!("{e}"), 2);
+                    return super::fail(miette::miette!("{e}"), Exit::Usage);
                 }
             }
         }
@@ -159,7 +165,7 @@ pub fn run(args: SandboxArgs) -> ExitCode {
                 }
                 Err(e) => {
                     handle.shutdown().await;
-                    return super::fail(miette::miette!("{e}"), 2);
+                    return super::fail(miette::miette!("{e}"), Exit::Usage);
                 }
             }
         }
@@ -169,7 +175,10 @@ pub fn run(args: SandboxArgs) -> ExitCode {
             Ok(s) => s,
             Err(e) => {
                 handle.shutdown().await;
-                return super::fail(miette::miette!("cannot listen for Ctrl-C: {e}"), 2);
+                return super::fail(
+                    miette::miette!("cannot listen for Ctrl-C: {e}"),
+                    Exit::Usage,
+                );
             }
         };
         let base = handle.base_url();
@@ -209,8 +218,8 @@ pub fn run(args: SandboxArgs) -> ExitCode {
         stop.wait().await;
         eprintln!("allot sandbox: stopping");
         match handle.stop().await {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => super::fail(miette::miette!("{e}"), 1),
+            Ok(()) => ExitCode::from(Exit::Ok),
+            Err(e) => super::fail(miette::miette!("{e}"), Exit::Failed),
         }
     })
 }

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
 
+use super::Exit;
 use crate::render::plan as render;
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -39,7 +40,7 @@ pub fn run(args: ShowArgs) -> ExitCode {
     // anything is printed; the renderers read it again, one operation at a time.
     let verified = match crate::plan::verify(&args.plan, |_| {}) {
         Ok(v) => v,
-        Err(e) => return super::fail(e.into(), 1),
+        Err(e) => return super::fail(e.into(), Exit::Failed),
     };
     let shown = render::Shown::File(&verified);
     let stdout = std::io::stdout();
@@ -52,15 +53,16 @@ pub fn run(args: ShowArgs) -> ExitCode {
     };
     let r = r.and_then(|()| Ok(out.flush()?));
     match r {
-        Ok(()) | Err(render::RenderError::Enough) => ExitCode::SUCCESS,
+        Ok(()) | Err(render::RenderError::Enough) => ExitCode::from(Exit::Ok),
         // A closed pipe (`allot show ... | head`) is the reader's choice, not a failure.
         Err(render::RenderError::Io(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => {
-            ExitCode::SUCCESS
+            ExitCode::from(Exit::Ok)
         }
-        Err(render::RenderError::Io(e)) => {
-            super::fail(miette::miette!("cannot write to standard output: {e}"), 1)
-        }
-        Err(render::RenderError::Plan(e)) => super::fail(e.into(), 1),
+        Err(render::RenderError::Io(e)) => super::fail(
+            miette::miette!("cannot write to standard output: {e}"),
+            Exit::Failed,
+        ),
+        Err(render::RenderError::Plan(e)) => super::fail(e.into(), Exit::Failed),
     }
 }
 
@@ -68,11 +70,11 @@ pub fn run(args: ShowArgs) -> ExitCode {
 fn requests(args: &ShowArgs) -> ExitCode {
     let plan = match crate::plan::read(&args.plan) {
         Ok(p) => p,
-        Err(e) => return super::fail(e.into(), 1),
+        Err(e) => return super::fail(e.into(), Exit::Failed),
     };
     let requests = match render::requests(&plan) {
         Ok(r) => r,
-        Err(e) => return super::fail(e.into(), 1),
+        Err(e) => return super::fail(e.into(), Exit::Failed),
     };
     let mut text = match args.format {
         Format::Table => render::requests_text(&requests),
@@ -84,9 +86,10 @@ fn requests(args: &ShowArgs) -> ExitCode {
     }
     match std::io::stdout().lock().write_all(text.as_bytes()) {
         // A closed pipe (`allot show ... | head`) is the reader's choice, not a failure.
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-            super::fail(miette::miette!("cannot write to standard output: {e}"), 1)
-        }
-        _ => ExitCode::SUCCESS,
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => super::fail(
+            miette::miette!("cannot write to standard output: {e}"),
+            Exit::Failed,
+        ),
+        _ => ExitCode::from(Exit::Ok),
     }
 }

@@ -12,6 +12,7 @@ use clap::{Args, ValueEnum};
 use miette::miette;
 use serde::Serialize;
 
+use super::Exit;
 use crate::diag::Diagnostic;
 use crate::marketplaces::Region;
 use crate::model::Policy;
@@ -239,7 +240,7 @@ pub fn run(args: SourcesArgs) -> ExitCode {
                         "--region: unknown region `{}`",
                         crate::diag::clip(r)
                     ),
-                    2,
+                    Exit::Usage,
                 );
             }
         },
@@ -265,13 +266,13 @@ pub fn run(args: SourcesArgs) -> ExitCode {
                     help = "check one region at a time: give --region NA, EU or FE",
                     "the policies name marketplaces of several regions"
                 ),
-                2,
+                Exit::Usage,
             );
         }
     };
     let client = match super::apply::make_client(&args.conn) {
         Ok(c) => c,
-        Err(r) => return super::fail(r, 2),
+        Err(r) => return super::fail(r, Exit::Usage),
     };
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -279,7 +280,7 @@ pub fn run(args: SourcesArgs) -> ExitCode {
         .build()
     {
         Ok(rt) => rt,
-        Err(e) => return super::fail(miette!("cannot start the async runtime: {e}"), 2),
+        Err(e) => return super::fail(miette!("cannot start the async runtime: {e}"), Exit::Usage),
     };
     let sources = match rt.block_on(ss::list_with_status(&client, region)) {
         Ok(s) => s,
@@ -290,7 +291,7 @@ pub fn run(args: SourcesArgs) -> ExitCode {
                     help = "check the credentials, --endpoint and that the seller authorised the app's Supply Sources role",
                     "cannot list the supply sources: {e}"
                 ),
-                2,
+                Exit::Usage,
             );
         }
     };
@@ -333,16 +334,16 @@ pub fn run(args: SourcesArgs) -> ExitCode {
         }
     };
     if let Err(e) = printed {
-        return super::fail(miette!("cannot write the list: {e}"), 2);
+        return super::fail(miette!("cannot write the list: {e}"), Exit::Usage);
     }
     if problems > 0 {
         eprintln!(
             "{problems} supply source problem{}: plans that write these locations would fail",
             if problems == 1 { "" } else { "s" }
         );
-        return ExitCode::from(1);
+        return ExitCode::from(Exit::Failed);
     }
-    ExitCode::SUCCESS
+    ExitCode::from(Exit::Ok)
 }
 
 fn table(region: Region, sources: &[SupplySource], rows: &[Checked]) -> String {

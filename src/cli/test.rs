@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use clap::{Args, ValueEnum};
 
+use super::Exit;
 use crate::check::Checked;
 use crate::diag::Diagnostic;
 use crate::model::Policy;
@@ -360,7 +361,7 @@ fn uncovered_names(report: &Report, few: usize) -> (Vec<String>, usize) {
 pub fn run(args: TestArgs) -> ExitCode {
     let files = match super::check::collect(&args.paths) {
         Ok(f) => f,
-        Err(msg) => return super::fail(miette::miette!("{msg}"), 2),
+        Err(msg) => return super::fail(miette::miette!("{msg}"), Exit::Usage),
     };
     let coverage = args.coverage || args.min_coverage.is_some();
     let report = run_files(&files, coverage);
@@ -370,7 +371,9 @@ pub fn run(args: TestArgs) -> ExitCode {
             let doc = super::test_out::json(&report, args.min_coverage);
             match serde_json::to_string_pretty(&doc) {
                 Ok(s) => println!("{s}"),
-                Err(e) => return super::fail(miette::miette!("cannot write JSON: {e}"), 2),
+                Err(e) => {
+                    return super::fail(miette::miette!("cannot write JSON: {e}"), Exit::Usage);
+                }
             }
             eprintln!("{}", summary_line(&report));
         }
@@ -406,14 +409,14 @@ pub fn run(args: TestArgs) -> ExitCode {
         );
     }
     if report.io_failed {
-        ExitCode::from(2)
+        ExitCode::from(Exit::Usage)
     } else if report.failed + report.errored > 0
         || report.broken > 0
         || report.set_errors > 0
         || below
     {
-        ExitCode::from(1)
+        ExitCode::from(Exit::Failed)
     } else {
-        ExitCode::SUCCESS
+        ExitCode::from(Exit::Ok)
     }
 }

@@ -3,6 +3,7 @@
 
 use std::io::Read;
 
+use super::C;
 use super::pipeline::{self, CsvSource, Prepare, Record, RecordSink};
 use super::{
     AddError, Added, InputError, LocationResolver, RowError, RowErrors, Stock, Untidy, clean_sku,
@@ -41,6 +42,7 @@ pub(super) fn read<R: Read>(
         .collect();
         let shopify = find("handle").is_some();
         return Err(InputError::file_at(
+            C::MISSING_COLUMN,
             name,
             1,
             None,
@@ -166,7 +168,7 @@ impl Prepare for Cells<'_> {
         }
         if record.len() != self.headers.len() {
             out.errors.push(
-                RowError::new(
+                RowError::new(C::FIELD_COUNT,
                     line,
                     format!(
                         "the row has {} fields but the header has {}",
@@ -183,14 +185,19 @@ impl Prepare for Cells<'_> {
         let sku = match clean_sku(cell(c_sku), "SKU") {
             Ok(s) => s,
             Err(e) => {
-                out.errors
-                    .push(RowError::cell(line, c_sku, self.hname(c_sku), e));
+                out.errors.push(RowError::cell(
+                    C::BAD_SKU,
+                    line,
+                    c_sku,
+                    self.hname(c_sku),
+                    e,
+                ));
                 return;
             }
         };
         if sku.is_empty() {
             out.errors.push(
-                RowError::new(line, "the SKU is blank")
+                RowError::new(C::BAD_SKU, line, "the SKU is blank")
                     .field(Some(c_sku as u64 + 1), self.hname(c_sku))
                     .help("every row needs the inventory SKU it counts"),
             );
@@ -201,8 +208,13 @@ impl Prepare for Cells<'_> {
             // Left out by `inventory ignore_unknown_locations`, and counted.
             Ok(None) => return,
             Err(e) => {
-                out.errors
-                    .push(RowError::cell(line, c_loc, self.hname(c_loc), e));
+                out.errors.push(RowError::cell(
+                    C::UNKNOWN_LOCATION,
+                    line,
+                    c_loc,
+                    self.hname(c_loc),
+                    e,
+                ));
                 None
             }
         };
@@ -220,7 +232,7 @@ impl Prepare for Cells<'_> {
             }
             Err(e) => {
                 let h = headers.get(col).unwrap_or("").trim().to_string();
-                errors.push(RowError::cell(line, col, h, e));
+                errors.push(RowError::cell(C::BAD_QUANTITY, line, col, h, e));
                 None
             }
         };
@@ -291,7 +303,7 @@ impl RecordSink<Prepared> for Rows<'_> {
             }
             Err(AddError::DuplicateRow) => {
                 self.errors.push(
-                    RowError::new(
+                    RowError::new(C::DUPLICATE_ROW,
                         line,
                         format!(
                             "a second row for SKU `{}` at location `{}`",
@@ -347,7 +359,7 @@ impl RecordSink<Prepared> for Rows<'_> {
             let name = *self.attr_ids[k].get_or_insert_with(|| self.stock.attr_id(attr));
             if let Err(old) = self.stock.set_attr_id(id, name, v) {
                 self.errors.push(
-                    RowError::new(
+                    RowError::new(C::CONFLICTING_VALUE,
                         line,
                         format!(
                             "SKU `{}` has `{}` = `{}` here but `{}` on an earlier row",

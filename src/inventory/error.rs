@@ -1,7 +1,66 @@
-//! Errors of the inventory stage: every bad row is located (file, line, column) and says how to
-//! fix it. Rendering is plain text so it works for files far too large for a source snippet.
+//! Errors of the inventory stage: every bad row is located (file, line, column), has a stable
+//! code (`codes`) and says how to fix it. Rendering is plain text so it works for files far too
+//! large for a source snippet; `InputError::records` gives the same errors as the records check's
+//! diagnostics render from (JSON, GitHub annotations, SARIF).
 
 use std::fmt;
+
+use crate::diag::{JsonDiagnostic, Severity};
+
+/// The codes of input-file errors (`--inventory` and `--current` files alike: one reader
+/// plumbing, one family). Stable: never renamed once shipped; each is documented in
+/// `docs/inventory.md` with a failing example that `tests/fixtures.rs` reads and checks.
+pub mod codes {
+    /// The file cannot be opened or read.
+    pub const UNREADABLE: &str = "allot::inventory::unreadable";
+    /// The file is not UTF-8 text.
+    pub const NOT_UTF8: &str = "allot::inventory::not-utf8";
+    /// The file is not valid CSV, JSON or YAML, or not the shape an input file has.
+    pub const BAD_SYNTAX: &str = "allot::inventory::bad-syntax";
+    /// The header lacks a column the format needs.
+    pub const MISSING_COLUMN: &str = "allot::inventory::missing-column";
+    /// Two header columns have one name.
+    pub const DUPLICATE_COLUMN: &str = "allot::inventory::duplicate-column";
+    /// A row has more or fewer fields than the header.
+    pub const FIELD_COUNT: &str = "allot::inventory::field-count";
+    /// An item of a JSON or YAML list is not a map with the keys an item has.
+    pub const BAD_ITEM: &str = "allot::inventory::bad-item";
+    /// A SKU cell is blank, padded or holds a character a SKU cannot.
+    pub const BAD_SKU: &str = "allot::inventory::bad-sku";
+    /// A location cell names no location of the policy.
+    pub const UNKNOWN_LOCATION: &str = "allot::inventory::unknown-location";
+    /// A quantity cell is not a count allot can take.
+    pub const BAD_QUANTITY: &str = "allot::inventory::bad-quantity";
+    /// Another cell (a channel, a marketplace, an attribute) holds a value it cannot.
+    pub const BAD_VALUE: &str = "allot::inventory::bad-value";
+    /// A second row for one SKU and location (or one seller SKU and channel).
+    pub const DUPLICATE_ROW: &str = "allot::inventory::duplicate-row";
+    /// Two rows (or files) give one SKU different values where they must agree.
+    pub const CONFLICTING_VALUE: &str = "allot::inventory::conflicting-value";
+    /// A SKU's stock over its rows does not fit in a quantity.
+    pub const STOCK_OVERFLOW: &str = "allot::inventory::stock-overflow";
+    /// One file given twice.
+    pub const REPEATED_FILE: &str = "allot::inventory::repeated-file";
+
+    /// Every code an input file can be refused with.
+    pub const ALL: &[&str] = &[
+        UNREADABLE,
+        NOT_UTF8,
+        BAD_SYNTAX,
+        MISSING_COLUMN,
+        DUPLICATE_COLUMN,
+        FIELD_COUNT,
+        BAD_ITEM,
+        BAD_SKU,
+        UNKNOWN_LOCATION,
+        BAD_QUANTITY,
+        BAD_VALUE,
+        DUPLICATE_ROW,
+        CONFLICTING_VALUE,
+        STOCK_OVERFLOW,
+        REPEATED_FILE,
+    ];
+}
 
 /// How many row errors are kept; the rest are counted ("and N more").
 pub const MAX_ROW_ERRORS: usize = 50;
@@ -9,6 +68,8 @@ pub const MAX_ROW_ERRORS: usize = 50;
 /// One bad row (or cell) of an input file.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RowError {
+    /// One of `codes` (a static string: building an error allocates no more than before).
+    pub code: &'static str,
     /// 1-based line of the row in the file.
     pub line: u64,
     /// 1-based column: the field number for CSV, the character column for JSON and YAML.
@@ -20,8 +81,9 @@ pub struct RowError {
 }
 
 impl RowError {
-    pub fn new(line: u64, message: impl Into<String>) -> Self {
+    pub fn new(code: &'static str, line: u64, message: impl Into<String>) -> Self {
         RowError {
+            code,
             line,
             column: None,
             field: None,
@@ -46,9 +108,15 @@ impl RowError {
 
     /// An error about one CSV cell: 0-based column `col` named `field`, from a
     /// `(message, help)` pair as the cell parsers return it.
-    pub fn cell(line: u64, col: usize, field: impl Into<String>, e: (String, String)) -> Self {
+    pub fn cell(
+        code: &'static str,
+        line: u64,
+        col: usize,
+        field: impl Into<String>,
+        e: (String, String),
+    ) -> Self {
         let (message, help) = e;
-        RowError::new(line, message)
+        RowError::new(code, line, message)
             .field(Some(col as u64 + 1), field)
             .help(help)
     }
@@ -96,6 +164,8 @@ pub enum InputError {
     },
     /// The file as a whole is unusable (bad header, not JSON, unknown format…).
     File {
+        /// One of `codes`.
+        code: &'static str,
         path: String,
         line: Option<u64>,
         column: Option<u64>,
@@ -114,8 +184,9 @@ pub enum InputError {
 pub type InventoryError = InputError;
 
 impl InputError {
-    pub fn file(path: &str, message: impl Into<String>) -> Self {
+    pub fn file(code: &'static str, path: &str, message: impl Into<String>) -> Self {
         InputError::File {
+            code,
             path: path.to_string(),
             line: None,
             column: None,
@@ -125,6 +196,7 @@ impl InputError {
     }
 
     pub fn file_at(
+        code: &'static str,
         path: &str,
         line: u64,
         column: Option<u64>,
@@ -132,6 +204,7 @@ impl InputError {
         help: Option<String>,
     ) -> Self {
         InputError::File {
+            code,
             path: path.to_string(),
             line: Some(line),
             column,
@@ -155,10 +228,80 @@ impl InputError {
             _ => 1,
         }
     }
+
+    /// The file the error is about.
+    pub fn path(&self) -> &str {
+        match self {
+            InputError::Io { path, .. }
+            | InputError::File { path, .. }
+            | InputError::Rows { path, .. } => path,
+        }
+    }
+
+    /// The code of the (first) problem.
+    pub fn code(&self) -> &'static str {
+        match self {
+            InputError::Io { .. } => codes::UNREADABLE,
+            InputError::File { code, .. } => code,
+            InputError::Rows { errors, .. } => errors.first().map_or(codes::BAD_SYNTAX, |e| e.code),
+        }
+    }
+
+    /// Every problem as the records check's diagnostics are rendered from (JSON, GitHub
+    /// annotations, SARIF): one per row error kept, at its line and column (1 when unknown, as
+    /// those formats need one). A field name goes in front of the message, as the text says it.
+    pub fn records(&self) -> Vec<JsonDiagnostic> {
+        let record = |code: &str,
+                      line: Option<u64>,
+                      column: Option<u64>,
+                      message: String,
+                      help: Option<String>| {
+            let line = line.unwrap_or(1).max(1) as usize;
+            let column = column.unwrap_or(1).max(1) as usize;
+            JsonDiagnostic {
+                file: self.path().to_string(),
+                code: code.to_string(),
+                severity: Severity::Error,
+                message,
+                help,
+                line,
+                column,
+                end_line: line,
+                end_column: column,
+            }
+        };
+        match self {
+            InputError::Io { source, .. } => vec![record(
+                codes::UNREADABLE,
+                None,
+                None,
+                format!("cannot read {}: {source}", self.path()),
+                None,
+            )],
+            InputError::File {
+                code,
+                line,
+                column,
+                message,
+                help,
+                ..
+            } => vec![record(code, *line, *column, message.clone(), help.clone())],
+            InputError::Rows { errors, .. } => errors
+                .iter()
+                .map(|e| {
+                    let message = match &e.field {
+                        Some(f) => format!("{}: {}", crate::diag::clip(f), e.message),
+                        None => e.message.clone(),
+                    };
+                    record(e.code, Some(e.line), e.column, message, e.help.clone())
+                })
+                .collect(),
+        }
+    }
 }
 
 fn write_row(f: &mut fmt::Formatter<'_>, path: &str, e: &RowError) -> fmt::Result {
-    write!(f, "error: {path}:{}", e.line)?;
+    write!(f, "error[{}]: {path}:{}", e.code, e.line)?;
     // A field name is the file's header text: clipped like any quoted input.
     let field = e.field.as_deref().map(crate::diag::clip);
     match (&e.column, &field) {
@@ -178,16 +321,21 @@ impl fmt::Display for InputError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             InputError::Io { path, source } => {
-                writeln!(f, "error: cannot read {path}: {source}")
+                writeln!(
+                    f,
+                    "error[{}]: cannot read {path}: {source}",
+                    codes::UNREADABLE
+                )
             }
             InputError::File {
+                code,
                 path,
                 line,
                 column,
                 message,
                 help,
             } => {
-                write!(f, "error: {path}")?;
+                write!(f, "error[{code}]: {path}")?;
                 if let Some(l) = line {
                     write!(f, ":{l}")?;
                 }

@@ -18,7 +18,9 @@ mod serde_list;
 mod shopify;
 mod stock;
 
-pub use error::{InputError, InventoryError, RowError, RowErrors};
+/// The codes as the readers name them: short, since nearly every error site names one.
+use error::codes as C;
+pub use error::{InputError, InventoryError, RowError, RowErrors, codes};
 pub use stock::{AddError, Conflict, Stock, StockEntry, StockItem};
 
 use crate::diag::clip;
@@ -345,6 +347,7 @@ pub(crate) fn duplicate_header<'a>(
 pub(crate) fn duplicate_header_error(name: &str, dup: (usize, usize, String)) -> InputError {
     let (a, b, h) = dup;
     InputError::file_at(
+        C::DUPLICATE_COLUMN,
         name,
         1,
         Some(b as u64 + 1),
@@ -360,7 +363,7 @@ pub(crate) fn duplicate_header_error(name: &str, dup: (usize, usize, String)) ->
 
 /// The row error for a SKU whose stock over its rows overflows.
 pub(crate) fn overflow_error(line: u64, col: Option<u64>, field: &str, sku: &str) -> RowError {
-    RowError::new(
+    RowError::new(C::STOCK_OVERFLOW,
         line,
         format!(
             "the stock of SKU `{}` over its locations adds up to more than {} (with this row)",
@@ -585,6 +588,7 @@ pub fn read_all(
                 .any(|q| matches!(q, Input::File(q) if q == p))
         {
             return Err(InputError::File {
+                code: C::REPEATED_FILE,
                 path: names[i].clone(),
                 line: None,
                 column: None,
@@ -704,7 +708,7 @@ fn merge(
             let first = origins.get(first).copied().unwrap_or((0, 0));
             let location = locations.get(location).map_or("?", |l| l.name.as_str());
             errors.push(
-                RowError::new(
+                RowError::new(C::DUPLICATE_ROW,
                     line,
                     format!(
                         "a second row for SKU `{}` at location `{location}`: {} and {}",
@@ -726,7 +730,7 @@ fn merge(
             old,
             second,
         } => errors.push(
-            RowError::new(
+            RowError::new(C::CONFLICTING_VALUE,
                 second.map_or(0, line_of),
                 format!(
                     "SKU `{}` has `{}` = `{}` here but `{}` in an earlier --inventory file",
@@ -920,8 +924,11 @@ pub(crate) fn csv_error(name: &str, e: csv::Error) -> InputError {
 pub(crate) fn csv_error_at(name: &str, e: csv::Error, offset: u64) -> InputError {
     let line = e.position().map(|p| p.line() + offset);
     match e.kind() {
-        csv::ErrorKind::Io(_) => InputError::file(name, format!("cannot read the file: {e}")),
+        csv::ErrorKind::Io(_) => {
+            InputError::file(C::UNREADABLE, name, format!("cannot read the file: {e}"))
+        }
         csv::ErrorKind::Utf8 { .. } => InputError::File {
+            code: C::NOT_UTF8,
             path: name.to_string(),
             line,
             column: None,
@@ -929,6 +936,7 @@ pub(crate) fn csv_error_at(name: &str, e: csv::Error, offset: u64) -> InputError
             help: Some("save the file as UTF-8 (spreadsheet: \"CSV UTF-8\")".into()),
         },
         _ => InputError::File {
+            code: C::BAD_SYNTAX,
             path: name.to_string(),
             line,
             column: None,

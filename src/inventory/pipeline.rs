@@ -14,6 +14,7 @@
 use std::io::{Chain, Cursor, Read};
 use std::sync::mpsc;
 
+use super::C;
 use super::{CrlfToLf, InputError, csv_error_at};
 
 /// Bytes per block read in the fast path: enough whole lines that the channel is crossed
@@ -414,7 +415,7 @@ fn fallback<R: Read>(start: Vec<u8>, rest: R, has_headers: bool) -> Fallback<R> 
 }
 
 fn io_error(name: &str, e: std::io::Error) -> InputError {
-    InputError::file(name, format!("cannot read the file: {e}"))
+    InputError::file(C::UNREADABLE, name, format!("cannot read the file: {e}"))
 }
 
 /// Feed every record after the header to `prep`, then `sink`, in order. A record that cannot

@@ -10,6 +10,7 @@ use std::rc::Rc;
 use serde::Deserialize;
 use serde::de::{DeserializeSeed, SeqAccess, Visitor};
 
+use super::C;
 use super::{
     AddError, InputError, LocationResolver, RowError, RowErrors, Stock, Untidy, clean_sku, clip,
     overflow_error, parse_quantity,
@@ -127,15 +128,18 @@ impl Builder<'_> {
     fn item(&mut self, raw: Raw, pos: Pos) {
         self.index += 1;
         let n = self.index;
-        let err = |msg: String| {
-            let mut e = RowError::new(pos.line, format!("item {n}: {msg}"));
+        let err = |code: &'static str, msg: String| {
+            let mut e = RowError::new(code, pos.line, format!("item {n}: {msg}"));
             e.column = pos.column;
             e
         };
         let Raw::Map(mut map) = raw else {
             self.errors.push(
-                err(format!("expected a map, found {}", raw.describe()))
-                    .help("each item is `{sku, location, on_hand, reserved}`"),
+                err(
+                    C::BAD_ITEM,
+                    format!("expected a map, found {}", raw.describe()),
+                )
+                .help("each item is `{sku, location, on_hand, reserved}`"),
             );
             return;
         };
@@ -146,7 +150,7 @@ impl Builder<'_> {
                     None => format!("the keys are {}", KEYS.join(", ")),
                 };
                 self.errors.push(
-                    err(format!("unknown key `{}`", clip(key)))
+                    err(C::BAD_ITEM, format!("unknown key `{}`", clip(key)))
                         .field(None, key.clone())
                         .help(help),
                 );
@@ -157,20 +161,21 @@ impl Builder<'_> {
                 Ok(t) if !t.is_empty() => t.to_string(),
                 Ok(_) => {
                     self.errors.push(
-                        err("the SKU is blank".into())
+                        err(C::BAD_SKU, "the SKU is blank".into())
                             .field(None, "sku")
                             .help("every item needs `sku: \"...\"`"),
                     );
                     return;
                 }
                 Err((m, h)) => {
-                    self.errors.push(err(m).field(None, "sku").help(h));
+                    self.errors
+                        .push(err(C::BAD_SKU, m).field(None, "sku").help(h));
                     return;
                 }
             },
             None => {
                 self.errors.push(
-                    err("the SKU is missing or blank".into())
+                    err(C::BAD_SKU, "the SKU is missing or blank".into())
                         .field(None, "sku")
                         .help("every item needs `sku: \"...\"`"),
                 );
@@ -183,13 +188,14 @@ impl Builder<'_> {
                 // Left out by `inventory ignore_unknown_locations`, and counted.
                 Ok(None) => return,
                 Err((m, h)) => {
-                    self.errors.push(err(m).field(None, "location").help(h));
+                    self.errors
+                        .push(err(C::UNKNOWN_LOCATION, m).field(None, "location").help(h));
                     None
                 }
             },
             _ => {
                 self.errors.push(
-                    err(format!("`{}` has no location", clip(&sku)))
+                    err(C::BAD_ITEM, format!("`{}` has no location", clip(&sku)))
                         .field(None, "location")
                         .help("every item needs `location: NAME` (one of the policy's locations)"),
                 );
@@ -207,13 +213,14 @@ impl Builder<'_> {
                     Some(q)
                 }
                 Err((m, h)) => {
-                    self.errors.push(err(m).field(None, key).help(h));
+                    self.errors
+                        .push(err(C::BAD_QUANTITY, m).field(None, key).help(h));
                     None
                 }
             },
             None if required => {
                 self.errors.push(
-                    err(format!("`{}` has no `{key}`", clip(&sku)))
+                    err(C::BAD_ITEM, format!("`{}` has no `{key}`", clip(&sku)))
                         .field(None, key)
                         .help(format!("add `{key}: N`")),
                 );
@@ -238,11 +245,14 @@ impl Builder<'_> {
             }
             Err(AddError::DuplicateRow) => {
                 self.errors.push(
-                    err(format!(
-                        "a second item for SKU `{}` at location `{}`",
-                        clip(&sku),
-                        self.locations[loc].name
-                    ))
+                    err(
+                        C::DUPLICATE_ROW,
+                        format!(
+                            "a second item for SKU `{}` at location `{}`",
+                            clip(&sku),
+                            self.locations[loc].name
+                        ),
+                    )
                     .help("keep one item per SKU and location"),
                 );
                 return;
@@ -267,15 +277,18 @@ impl Builder<'_> {
                     match t.string() {
                         Some(s) => self.stock.add_tag(id, &s),
                         None => self.errors.push(
-                            err(format!("a tag is {}, not a string", t.describe()))
-                                .field(None, "tags")
-                                .help("write tags as a list of strings"),
+                            err(
+                                C::BAD_VALUE,
+                                format!("a tag is {}, not a string", t.describe()),
+                            )
+                            .field(None, "tags")
+                            .help("write tags as a list of strings"),
                         ),
                     }
                 }
             }
             Some(other) => self.errors.push(
-                err(format!("`tags` is {}", other.describe()))
+                err(C::BAD_VALUE, format!("`tags` is {}", other.describe()))
                     .field(None, "tags")
                     .help("write tags as a list of strings, e.g. [\"candles\", \"fragile\"]"),
             ),
@@ -286,22 +299,28 @@ impl Builder<'_> {
                 for (k, v) in attrs {
                     let Some(v) = v.string() else {
                         self.errors.push(
-                            err(format!("attribute `{}` is {}", clip(&k), v.describe()))
-                                .field(None, "attributes")
-                                .help("attribute values are strings"),
+                            err(
+                                C::BAD_VALUE,
+                                format!("attribute `{}` is {}", clip(&k), v.describe()),
+                            )
+                            .field(None, "attributes")
+                            .help("attribute values are strings"),
                         );
                         continue;
                     };
                     let name = self.stock.attr_id(&k);
                     if let Err(old) = self.stock.set_attr_id(id, name, &v) {
                         self.errors.push(
-                            err(format!(
-                                "`{}` has `{}` = `{}` here but `{}` before",
-                                clip(&sku),
-                                clip(&k),
-                                clip(&v),
-                                clip(&old)
-                            ))
+                            err(
+                                C::CONFLICTING_VALUE,
+                                format!(
+                                    "`{}` has `{}` = `{}` here but `{}` before",
+                                    clip(&sku),
+                                    clip(&k),
+                                    clip(&v),
+                                    clip(&old)
+                                ),
+                            )
                             .field(None, "attributes")
                             .help("an attribute belongs to the SKU: give it one value"),
                         );
@@ -309,9 +328,12 @@ impl Builder<'_> {
                 }
             }
             Some(other) => self.errors.push(
-                err(format!("`attributes` is {}", other.describe()))
-                    .field(None, "attributes")
-                    .help("write attributes as a map, e.g. {\"brand\": \"acme\"}"),
+                err(
+                    C::BAD_VALUE,
+                    format!("`attributes` is {}", other.describe()),
+                )
+                .field(None, "attributes")
+                .help("write attributes as a map, e.g. {\"brand\": \"acme\"}"),
             ),
         }
     }
@@ -468,7 +490,7 @@ pub(super) fn read_json<R: Read>(
     };
     let res = seed.deserialize(&mut de).and_then(|()| de.end());
     if let Err(e) = res {
-        return Err(InputError::file_at(
+        return Err(InputError::file_at(C::BAD_SYNTAX,
             name,
             e.line() as u64,
             Some(e.column() as u64),
@@ -495,6 +517,7 @@ pub(super) fn read_yaml<R: Read>(
     });
     if let Err(e) = res {
         return Err(InputError::File {
+            code: C::BAD_SYNTAX,
             path: name.to_string(),
             line: None,
             column: None,

@@ -11,6 +11,7 @@
 
 use std::io::Read;
 
+use super::C;
 use super::pipeline::{self, CsvSource, NoPrep, Record, RecordSink};
 use super::{
     AddError, InputError, LocationResolver, RowError, RowErrors, Stock, Untidy, clean_sku, clip,
@@ -50,7 +51,7 @@ pub(super) fn read<R: Read>(
     let c_committed = find("committed");
     let c_unavailable = find("unavailable");
     let (Some(c_sku), Some(c_loc)) = (c_sku, c_loc) else {
-        return Err(InputError::file_at(
+        return Err(InputError::file_at(C::MISSING_COLUMN,
             name,
             1,
             None,
@@ -60,6 +61,7 @@ pub(super) fn read<R: Read>(
     };
     if c_on_hand.is_none() && c_available.is_none() {
         return Err(InputError::file_at(
+            C::MISSING_COLUMN,
             name,
             1,
             None,
@@ -126,7 +128,7 @@ impl RecordSink<()> for Rows<'_> {
             return;
         }
         if record.len() != self.headers.len() {
-            self.errors.push(RowError::new(
+            self.errors.push(RowError::new(C::FIELD_COUNT,
                 line,
                 format!("the row has {} fields but the header has {}", record.len(), self.headers.len()),
             ).help("every row needs one value per header column (quote values that contain commas)"));
@@ -139,7 +141,7 @@ impl RecordSink<()> for Rows<'_> {
             Ok(s) => s,
             Err(e) => {
                 self.errors
-                    .push(RowError::cell(line, c_sku, hname(c_sku), e));
+                    .push(RowError::cell(C::BAD_SKU, line, c_sku, hname(c_sku), e));
                 return;
             }
         };
@@ -158,8 +160,13 @@ impl RecordSink<()> for Rows<'_> {
             // Left out by `inventory ignore_unknown_locations`, and counted.
             Ok(None) => return,
             Err(e) => {
-                self.errors
-                    .push(RowError::cell(line, c_loc, hname(c_loc), e));
+                self.errors.push(RowError::cell(
+                    C::UNKNOWN_LOCATION,
+                    line,
+                    c_loc,
+                    hname(c_loc),
+                    e,
+                ));
                 None
             }
         };
@@ -170,7 +177,7 @@ impl RecordSink<()> for Rows<'_> {
             let (q, negative) = errors.keep(
                 untidy
                     .quantity(cell(c))
-                    .map_err(|e| RowError::cell(line, c, hname(c), e)),
+                    .map_err(|e| RowError::cell(C::BAD_QUANTITY, line, c, hname(c), e)),
             )?;
             if negative {
                 negatives.push(cell(c).to_string());
@@ -203,7 +210,7 @@ impl RecordSink<()> for Rows<'_> {
                 }
             }
             Err(AddError::DuplicateRow) => self.errors.push(
-                RowError::new(
+                RowError::new(C::DUPLICATE_ROW,
                     line,
                     format!("a second row for SKU `{}` at location `{}`", clip(sku), self.locations[loc].name),
                 )

@@ -172,7 +172,11 @@ fn json_list_streams_and_locates_item_errors() {
 #[test]
 fn json_syntax_error_has_line_and_column() {
     let e = rd("[\n {\"sku\": \"A\",,}\n]", Format::Json).unwrap_err();
-    assert!(e.to_string().starts_with("error: inv:2:"), "{e}");
+    assert!(
+        e.to_string()
+            .starts_with("error[allot::inventory::bad-syntax]: inv:2:"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -761,7 +765,7 @@ fn a_row_in_two_inputs_is_an_error_naming_both_files_and_lines() {
     let (an, bn) = (a.display(), b.display());
     assert!(
         e.contains(&format!(
-            "error: {bn}:4: a second row for SKU `Y` at location `newark`: {an}:3 and {bn}:4"
+            "error[allot::inventory::duplicate-row]: {bn}:4: a second row for SKU `Y` at location `newark`: {an}:3 and {bn}:4"
         )),
         "{e}"
     );

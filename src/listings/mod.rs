@@ -8,7 +8,7 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
 use crate::diag::clip;
-use crate::inventory::error::{InputError, RowError, RowErrors};
+use crate::inventory::error::{InputError, RowError, RowErrors, codes as C};
 use crate::inventory::{
     clean_sku, csv_error, csv_reader, duplicate_header, duplicate_header_error, parse_quantity,
     skip_bom,
@@ -82,15 +82,18 @@ impl Acc {
             return;
         }
         if let Err((m, h)) = within_amazon_limit(qty) {
-            self.errors
-                .push(RowError::new(line, m).field(qcol, "quantity").help(h));
+            self.errors.push(
+                RowError::new(C::BAD_QUANTITY, line, m)
+                    .field(qcol, "quantity")
+                    .help(h),
+            );
             return;
         }
         let marketplace = marketplace.or(self.default_marketplace.as_deref());
         let chans = self.current.listings.entry(sku.to_string()).or_default();
         match chans.get(channel) {
             Some(&old) if old != qty => self.errors.push(
-                RowError::new(
+                RowError::new(C::CONFLICTING_VALUE,
                     line,
                     format!(
                         "seller SKU `{}` channel `{}` has quantity {qty} here but {old} on an earlier row",
@@ -158,6 +161,7 @@ fn check_object(name: &str, cur: &Current, text: &str) -> Result<(), InputError>
         match clean_sku(sku, "seller SKU") {
             Ok(t) if t.is_empty() || t.len() != sku.len() => errors.push(
                 RowError::new(
+                    C::BAD_SKU,
                     line_of(sku),
                     format!(
                         "the seller SKU `{}` is blank or has spaces around it",
@@ -167,7 +171,7 @@ fn check_object(name: &str, cur: &Current, text: &str) -> Result<(), InputError>
                 .help("write the seller SKU as Amazon has it"),
             ),
             Ok(_) => {}
-            Err((m, h)) => errors.push(RowError::new(line_of(sku), m).help(h)),
+            Err((m, h)) => errors.push(RowError::new(C::BAD_SKU, line_of(sku), m).help(h)),
         }
     }
     for (sku, chans) in &cur.listings {
@@ -178,6 +182,7 @@ fn check_object(name: &str, cur: &Current, text: &str) -> Result<(), InputError>
             if let Err((m, h)) = within_amazon_limit(q) {
                 errors.push(
                     RowError::new(
+                        C::BAD_QUANTITY,
                         line_of(sku),
                         format!(
                             "seller SKU `{}` channel `{}`: {m}",
@@ -278,9 +283,10 @@ pub fn read_from<R: Read>(
             let mut text = String::new();
             reader
                 .read_to_string(&mut text)
-                .map_err(|e| InputError::file(name, format!("not UTF-8 text: {e}")))?;
+                .map_err(|e| InputError::file(C::NOT_UTF8, name, format!("not UTF-8 text: {e}")))?;
             let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
                 InputError::file_at(
+                    C::BAD_SYNTAX,
                     name,
                     e.line() as u64,
                     Some(e.column() as u64),
@@ -294,11 +300,11 @@ pub fn read_from<R: Read>(
             let mut text = String::new();
             reader
                 .read_to_string(&mut text)
-                .map_err(|e| InputError::file(name, format!("not UTF-8 text: {e}")))?;
+                .map_err(|e| InputError::file(C::NOT_UTF8, name, format!("not UTF-8 text: {e}")))?;
             let value: serde_json::Value = serde_saphyr::from_str(&text).map_err(|e| {
                 // The parser's message may quote a key whole (a fuzzed 50 KB key): clipped.
                 let msg = crate::diag::clip_message(&e.to_string());
-                InputError::file(name, format!("not valid YAML: {msg}"))
+                InputError::file(C::BAD_SYNTAX, name, format!("not valid YAML: {msg}"))
             })?;
             read_value(name, value, &text, Lines::Yaml, marketplace)
         }
@@ -342,7 +348,11 @@ fn read_value(
     match value {
         Value::Object(map) if map.contains_key("listings") => {
             let mut cur: Current = serde_json::from_value(Value::Object(map)).map_err(|e| {
-                InputError::file(name, format!("not a valid current-listings object: {e}"))
+                InputError::file(
+                    C::BAD_SYNTAX,
+                    name,
+                    format!("not a valid current-listings object: {e}"),
+                )
             })?;
             check_object(name, &cur, text)?;
             cur.separate_amazon_channels();
@@ -356,10 +366,12 @@ fn read_value(
             let keys = ["seller_sku", "channel", "quantity", "marketplace"];
             for (n, item) in items.into_iter().enumerate() {
                 let line = lines.get(n).copied().unwrap_or(0);
-                let err = |m: String| RowError::new(line, format!("item {}: {m}", n + 1));
+                let err = |code: &'static str, m: String| {
+                    RowError::new(code, line, format!("item {}: {m}", n + 1))
+                };
                 let Value::Object(obj) = item else {
                     acc.errors
-                        .push(err("expected a map".into()).help(LIST_HELP));
+                        .push(err(C::BAD_ITEM, "expected a map".into()).help(LIST_HELP));
                     continue;
                 };
                 for k in obj.keys() {
@@ -369,7 +381,7 @@ fn read_value(
                             |s| format!("did you mean `{s}`?"),
                         );
                         acc.errors.push(
-                            err(format!("unknown key `{}`", clip(k)))
+                            err(C::BAD_ITEM, format!("unknown key `{}`", clip(k)))
                                 .field(None, k.clone())
                                 .help(help),
                         );
@@ -381,12 +393,13 @@ fn read_value(
                 }) {
                     Some(Ok(s)) if !s.is_empty() => s.to_string(),
                     Some(Err((m, h))) => {
-                        acc.errors.push(err(m).field(None, "seller_sku").help(h));
+                        acc.errors
+                            .push(err(C::BAD_SKU, m).field(None, "seller_sku").help(h));
                         continue;
                     }
                     _ => {
                         acc.errors.push(
-                            err("`seller_sku` is missing or blank".into())
+                            err(C::BAD_SKU, "`seller_sku` is missing or blank".into())
                                 .field(None, "seller_sku")
                                 .help(LIST_HELP),
                         );
@@ -398,7 +411,7 @@ fn read_value(
                     Some(Value::String(s)) if !s.trim().is_empty() => s.trim().to_string(),
                     Some(_) => {
                         acc.errors.push(
-                            err("`channel` must be a non-blank string".into())
+                            err(C::BAD_VALUE, "`channel` must be a non-blank string".into())
                                 .field(None, "channel")
                                 .help("DEFAULT, or a supply source's channel code"),
                         );
@@ -423,7 +436,8 @@ fn read_value(
                 let qty = match qty {
                     Ok(q) => q,
                     Err((m, h)) => {
-                        acc.errors.push(err(m).field(None, "quantity").help(h));
+                        acc.errors
+                            .push(err(C::BAD_QUANTITY, m).field(None, "quantity").help(h));
                         continue;
                     }
                 };
@@ -432,13 +446,14 @@ fn read_value(
                     Some(Value::String(s)) => match marketplace(s) {
                         Ok(m) => Some(m),
                         Err((m, h)) => {
-                            acc.errors.push(err(m).field(None, "marketplace").help(h));
+                            acc.errors
+                                .push(err(C::BAD_VALUE, m).field(None, "marketplace").help(h));
                             continue;
                         }
                     },
                     Some(_) => {
                         acc.errors.push(
-                            err("`marketplace` must be a string".into())
+                            err(C::BAD_VALUE, "`marketplace` must be a string".into())
                                 .field(None, "marketplace")
                                 .help("a code such as US"),
                         );
@@ -449,9 +464,12 @@ fn read_value(
             }
         }
         _ => {
-            return Err(
-                InputError::file(name, "expected a list of current listings").with_help(LIST_HELP),
-            );
+            return Err(InputError::file(
+                C::BAD_SYNTAX,
+                name,
+                "expected a list of current listings",
+            )
+            .with_help(LIST_HELP));
         }
     }
     acc.finish(name, Vec::new())
@@ -461,12 +479,14 @@ impl InputError {
     fn with_help(self, h: &str) -> Self {
         match self {
             InputError::File {
+                code,
                 path,
                 line,
                 column,
                 message,
                 ..
             } => InputError::File {
+                code,
                 path,
                 line,
                 column,
@@ -494,7 +514,7 @@ fn read_csv<R: Read>(
             .position(|h| h.trim().eq_ignore_ascii_case(w))
     };
     let (Some(c_sku), Some(c_qty)) = (find("seller_sku"), find("quantity")) else {
-        return Err(InputError::file_at(
+        return Err(InputError::file_at(C::MISSING_COLUMN,
             name,
             1,
             None,
@@ -520,6 +540,7 @@ fn read_csv<R: Read>(
         if rec.len() != headers.len() {
             acc.errors.push(
                 RowError::new(
+                    C::FIELD_COUNT,
                     line,
                     format!(
                         "the row has {} fields but the header has {}",
@@ -536,13 +557,13 @@ fn read_csv<R: Read>(
             Ok(s) => s,
             Err(e) => {
                 acc.errors
-                    .push(RowError::cell(line, c_sku, hname(c_sku), e));
+                    .push(RowError::cell(C::BAD_SKU, line, c_sku, hname(c_sku), e));
                 continue;
             }
         };
         if sku.is_empty() {
             acc.errors.push(
-                RowError::new(line, "the seller SKU is blank")
+                RowError::new(C::BAD_SKU, line, "the seller SKU is blank")
                     .field(Some(c_sku as u64 + 1), hname(c_sku))
                     .help("every row needs the seller SKU"),
             );
@@ -552,7 +573,7 @@ fn read_csv<R: Read>(
             None => DEFAULT_CHANNEL,
             Some(c) if cell(c).is_empty() => {
                 acc.errors.push(
-                    RowError::new(line, "the channel is blank")
+                    RowError::new(C::BAD_VALUE, line, "the channel is blank")
                         .field(Some(c as u64 + 1), hname(c))
                         .help("write DEFAULT or the supply source's channel code"),
                 );
@@ -566,7 +587,7 @@ fn read_csv<R: Read>(
         } else {
             acc.errors.keep(
                 parse_quantity(cell(c_qty))
-                    .map_err(|e| RowError::cell(line, c_qty, hname(c_qty), e)),
+                    .map_err(|e| RowError::cell(C::BAD_QUANTITY, line, c_qty, hname(c_qty), e)),
             )
         };
         let Some(qty) = qty else {
@@ -578,7 +599,8 @@ fn read_csv<R: Read>(
                 Ok(m) => Some(m),
                 Err(e) => {
                     let c = c_mkt.unwrap_or(0);
-                    acc.errors.push(RowError::cell(line, c, hname(c), e));
+                    acc.errors
+                        .push(RowError::cell(C::BAD_VALUE, line, c, hname(c), e));
                     continue;
                 }
             },
@@ -623,7 +645,7 @@ fn read_amazon<R: Read>(
             .position(|h| String::from_utf8_lossy(h).trim().eq_ignore_ascii_case(w))
     };
     let (Some(c_sku), Some(c_qty)) = (find("seller-sku"), find("quantity")) else {
-        return Err(InputError::file_at(
+        return Err(InputError::file_at(C::MISSING_COLUMN,
             name,
             1,
             None,
@@ -647,7 +669,7 @@ fn read_amazon<R: Read>(
         }
         let raw = |i: usize| -> Result<&str, RowError> {
             std::str::from_utf8(rec.get(i).unwrap_or(b"")).map_err(|_| {
-                RowError::new(line, "the cell is not valid UTF-8")
+                RowError::new(C::NOT_UTF8, line, "the cell is not valid UTF-8")
                     .field(
                         Some(i as u64 + 1),
                         String::from_utf8_lossy(headers.get(i).unwrap_or(b"")).to_string(),
@@ -657,7 +679,8 @@ fn read_amazon<R: Read>(
         };
         let text = |i: usize| raw(i).map(str::trim);
         let sku = raw(c_sku).and_then(|s| {
-            clean_sku(s, "seller SKU").map_err(|e| RowError::cell(line, c_sku, "seller-sku", e))
+            clean_sku(s, "seller SKU")
+                .map_err(|e| RowError::cell(C::BAD_SKU, line, c_sku, "seller-sku", e))
         });
         let cells = (sku, text(c_qty), c_chan.map(text).transpose());
         let (sku, qty_raw, chan) = match cells {
@@ -671,7 +694,7 @@ fn read_amazon<R: Read>(
         };
         if sku.is_empty() {
             acc.errors.push(
-                RowError::new(line, "the seller SKU is blank")
+                RowError::new(C::BAD_SKU, line, "the seller SKU is blank")
                     .field(Some(c_sku as u64 + 1), "seller-sku")
                     .help("every row of the report names a seller SKU"),
             );
@@ -693,7 +716,9 @@ fn read_amazon<R: Read>(
         }
         match parse_quantity(qty_raw) {
             Ok(q) => acc.add((line, Some(c_qty as u64 + 1)), sku, channel, q, None),
-            Err(e) => acc.errors.push(RowError::cell(line, c_qty, "quantity", e)),
+            Err(e) => acc
+                .errors
+                .push(RowError::cell(C::BAD_QUANTITY, line, c_qty, "quantity", e)),
         }
     }
     let mut warnings = Vec::new();

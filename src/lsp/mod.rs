@@ -34,6 +34,7 @@ use lsp_types::{
 };
 use serde_json::Value;
 
+use crate::cli::Exit;
 use features::Doc;
 use position::LineMap;
 
@@ -75,18 +76,22 @@ pub fn capabilities() -> ServerCapabilities {
 }
 
 impl Server {
-    /// The message loop; returns the exit code.
-    fn serve(&mut self, conn: &Connection) -> u8 {
+    /// The message loop; returns how the process ends.
+    fn serve(&mut self, conn: &Connection) -> Exit {
         for msg in &conn.receiver {
             match msg {
                 Message::Request(req) => {
                     let resp = self.request(conn, req);
                     if conn.sender.send(resp.into()).is_err() {
-                        return 1;
+                        return Exit::Failed;
                     }
                 }
                 Message::Notification(n) if n.method == "exit" => {
-                    return if self.shutdown { 0 } else { 1 };
+                    return if self.shutdown {
+                        Exit::Ok
+                    } else {
+                        Exit::Failed
+                    };
                 }
                 Message::Notification(n) => {
                     if self.initialized && !self.shutdown {
@@ -98,7 +103,7 @@ impl Server {
             }
         }
         // The client closed the stream without `exit`.
-        1
+        Exit::Failed
     }
 
     fn request(&mut self, conn: &Connection, req: Request) -> Response {

@@ -89,6 +89,9 @@ pub fn sarif(records: &[JsonDiagnostic]) -> serde_json::Value {
     let doc = |code: &str| {
         let page = if crate::syntax::codes::ALL.contains(&code) {
             "docs/syntax.md"
+        } else if code.starts_with("allot::inventory::") || code.starts_with("allot::sim::") {
+            // Input-file and simulation errors: documented with the inventory and the preview.
+            "docs/inventory.md"
         } else {
             "docs/language.md"
         };
@@ -97,6 +100,8 @@ pub fn sarif(records: &[JsonDiagnostic]) -> serde_json::Value {
     let mut codes: Vec<&str> = crate::syntax::codes::ALL
         .iter()
         .chain(crate::check::codes::ALL)
+        .chain(crate::inventory::codes::ALL)
+        .chain(crate::sim::codes::ALL)
         .copied()
         .collect();
     // A record's code that is in neither list (a future one) still gets its rule.
@@ -509,6 +514,51 @@ mod tests {
 
 #[cfg(test)]
 mod sarif_tests {
+    use crate::inventory::{InputError, RowError, RowErrors, codes};
+
+    /// Input-file errors render through the same records as check's diagnostics: located at
+    /// their row and column, with their code, in GitHub annotations and SARIF alike.
+    #[test]
+    fn input_errors_render_as_annotations_and_sarif() {
+        let mut rows = RowErrors::default();
+        rows.push(
+            RowError::new(
+                codes::BAD_QUANTITY,
+                3,
+                "the quantity `lots` is not a whole number",
+            )
+            .field(Some(3), "on_hand")
+            .help("write digits"),
+        );
+        let e = InputError::rows("inv.csv", rows);
+        assert!(
+            e.to_string().starts_with(
+                "error[allot::inventory::bad-quantity]: inv.csv:3, column 3 (on_hand): the quantity"
+            ),
+            "{e}"
+        );
+        let records = e.records();
+        assert_eq!(
+            super::github_annotations(&records),
+            "::error file=inv.csv,line=3,col=3,endLine=3,endColumn=3,\
+             title=allot%3A%3Ainventory%3A%3Abad-quantity::on_hand: the quantity `lots` is not a \
+             whole number%0Ahelp: write digits\n"
+        );
+        let sarif = super::sarif(&records);
+        let result = &sarif["runs"][0]["results"][0];
+        assert_eq!(result["ruleId"], codes::BAD_QUANTITY);
+        let rules = &sarif["runs"][0]["tool"]["driver"]["rules"];
+        let index = result["ruleIndex"].as_u64().unwrap_or(u64::MAX) as usize;
+        assert_eq!(rules[index]["id"], codes::BAD_QUANTITY);
+        assert!(
+            rules[index]["help"]["text"]
+                .as_str()
+                .is_some_and(|t| t.ends_with("docs/inventory.md#allotinventorybad-quantity")),
+            "{}",
+            rules[index]
+        );
+    }
+
     #[test]
     fn file_paths_become_uri_references() {
         assert_eq!(

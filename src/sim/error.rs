@@ -4,7 +4,39 @@
 
 use std::fmt;
 
+use crate::diag::{JsonDiagnostic, Severity};
 use crate::marketplaces::Region;
+
+/// The codes of simulation errors. Stable: never renamed once shipped; each is documented in
+/// `docs/language.md` (section "Simulation error codes") with a failing example.
+pub mod codes {
+    pub const BAD_SELLER_SKU: &str = "allot::sim::bad-seller-sku";
+    pub const DUPLICATE_SELLER_SKU: &str = "allot::sim::duplicate-seller-sku";
+    pub const SHARED_SKU_CONFLICT: &str = "allot::sim::shared-sku-conflict";
+    pub const MISSING_STOCK: &str = "allot::sim::missing-stock";
+    pub const FULFILLED_BY_AMAZON: &str = "allot::sim::fulfilled-by-amazon";
+    pub const NO_SUPPLY_SOURCE: &str = "allot::sim::no-supply-source";
+    pub const BAD_TEST_STOCK: &str = "allot::sim::bad-test-stock";
+    pub const SELLER_SKU_IN_TWO_POLICIES: &str = "allot::sim::seller-sku-in-two-policies";
+    pub const POLICIES_DISAGREE: &str = "allot::sim::policies-disagree";
+    pub const BAD_COLUMN_VALUE: &str = "allot::sim::bad-column-value";
+    pub const OVERFLOW: &str = "allot::sim::overflow";
+
+    /// Every code a simulation can fail with.
+    pub const ALL: &[&str] = &[
+        BAD_SELLER_SKU,
+        DUPLICATE_SELLER_SKU,
+        SHARED_SKU_CONFLICT,
+        MISSING_STOCK,
+        FULFILLED_BY_AMAZON,
+        NO_SUPPLY_SOURCE,
+        BAD_TEST_STOCK,
+        SELLER_SKU_IN_TWO_POLICIES,
+        POLICIES_DISAGREE,
+        BAD_COLUMN_VALUE,
+        OVERFLOW,
+    ];
+}
 
 /// How many problems are listed; the rest are counted.
 pub const MAX_PROBLEMS: usize = 50;
@@ -64,6 +96,38 @@ pub enum SimProblem {
     /// refused rather than wrapped or clamped to a number that would then be shown or written.
     Overflow { message: String },
 }
+
+impl SimProblem {
+    /// The problem's stable code (one per variant).
+    pub fn code(&self) -> &'static str {
+        match self {
+            SimProblem::BadSellerSku { .. } => codes::BAD_SELLER_SKU,
+            SimProblem::DuplicateSellerSku { .. } => codes::DUPLICATE_SELLER_SKU,
+            SimProblem::SharedSkuConflict { .. } => codes::SHARED_SKU_CONFLICT,
+            SimProblem::MissingStock { .. } => codes::MISSING_STOCK,
+            SimProblem::FulfilledByAmazon { .. } => codes::FULFILLED_BY_AMAZON,
+            SimProblem::NoSupplySource { .. } => codes::NO_SUPPLY_SOURCE,
+            SimProblem::BadTestStock { .. } => codes::BAD_TEST_STOCK,
+            SimProblem::SellerSkuInTwoPolicies { .. } => codes::SELLER_SKU_IN_TWO_POLICIES,
+            SimProblem::PoliciesDisagree { .. } => codes::POLICIES_DISAGREE,
+            SimProblem::BadColumnValue { .. } => codes::BAD_COLUMN_VALUE,
+            SimProblem::Overflow { .. } => codes::OVERFLOW,
+        }
+    }
+
+    /// The message and the help apart, as the records need them. The text is written once (by
+    /// `Display`, help on its own line) so the two renderings cannot drift apart.
+    pub fn message_and_help(&self) -> (String, Option<String>) {
+        let text = self.to_string();
+        match text.split_once(HELP) {
+            Some((m, h)) => (m.to_string(), Some(h.to_string())),
+            None => (text, None),
+        }
+    }
+}
+
+/// How `Display` puts the help after the message.
+const HELP: &str = "\n  help: ";
 
 impl fmt::Display for SimProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -195,10 +259,35 @@ impl SimError {
     }
 }
 
+impl SimError {
+    /// Every problem as the records check's diagnostics are rendered from (JSON, GitHub
+    /// annotations, SARIF), reported at `file` (the policy simulated): a simulation problem is
+    /// about SKUs and rows, not a place in the policy, so line and column are 1.
+    pub fn records(&self, file: &str) -> Vec<JsonDiagnostic> {
+        self.problems
+            .iter()
+            .map(|p| {
+                let (message, help) = p.message_and_help();
+                JsonDiagnostic {
+                    file: file.to_string(),
+                    code: p.code().to_string(),
+                    severity: Severity::Error,
+                    message,
+                    help,
+                    line: 1,
+                    column: 1,
+                    end_line: 1,
+                    end_column: 1,
+                }
+            })
+            .collect()
+    }
+}
+
 impl fmt::Display for SimError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for p in &self.problems {
-            writeln!(f, "error: {p}")?;
+            writeln!(f, "error[{}]: {p}", p.code())?;
         }
         if self.more > 0 {
             writeln!(f, "... and {} more", self.more)?;

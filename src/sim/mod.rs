@@ -29,7 +29,7 @@ use crate::model::{
 pub use engine::{Decision, Step, StepKind};
 use engine::{Engine, Produced};
 use error::Problems;
-pub use error::{SimError, SimProblem};
+pub use error::{SimError, SimProblem, codes};
 
 /// How an offer's quantity came about.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

@@ -941,7 +941,7 @@ fn on_fba_error_fails_the_run_naming_every_fba_offer() {
     let text = err.to_string();
     assert!(
         text.starts_with(
-            "error: seller SKU `A` is fulfilled by Amazon (AMAZON_NA) and rule \"r\" says `on_fba error`\n  help: convert the offer to merchant-fulfilled in Seller Central first, or use `on_fba skip`"
+            "error[allot::sim::fulfilled-by-amazon]: seller SKU `A` is fulfilled by Amazon (AMAZON_NA) and rule \"r\" says `on_fba error`\n  help: convert the offer to merchant-fulfilled in Seller Central first, or use `on_fba skip`"
         ),
         "{text}"
     );
