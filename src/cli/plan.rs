@@ -451,11 +451,12 @@ struct FirstRun<'p> {
 
 impl sim::Sink for FirstRun<'_> {
     fn offer(&mut self, change: crate::model::OfferChange, provenance: sim::Provenance) {
-        if let Some(m) = &mut self.measure {
-            m.see(&change, &provenance.not_listed_in);
-        }
-        if let Some(s) = &mut self.spool {
-            s.see(&change);
+        match (&mut self.measure, &mut self.spool) {
+            // The table: each row's cells made once, measured and spooled.
+            (Some(m), Some(s)) => s.see_measured(&change, &provenance.not_listed_in, m),
+            (Some(m), None) => m.see(&change, &provenance.not_listed_in),
+            (None, Some(s)) => s.see(&change),
+            (None, None) => {}
         }
         if let Some(m) = &mut self.markdown {
             m.see(&change);

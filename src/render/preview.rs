@@ -253,19 +253,9 @@ impl<'p> Measure<'p> {
 
     /// One offer; `not_listed_in` is its provenance's (empty when unknown).
     pub fn see(&mut self, c: &OfferChange, not_listed_in: &[String]) {
-        match c.hold.as_deref() {
-            Some(Hold::FulfilledByAmazon { .. }) => self.fba.add(|| c.clone()),
-            Some(Hold::InitialSent) => self.initial.add(|| c.clone()),
-            Some(Hold::NotListed | Hold::NotListedHere { .. }) => self.not_listed.add(|| c.clone()),
-            None => {}
-        }
-        if !c.is_write() {
+        if !self.see_holds(c, not_listed_in) {
             return;
         }
-        if !not_listed_in.is_empty() {
-            self.partial.add(|| (c.clone(), not_listed_in.into()));
-        }
-        self.any = true;
         let o = &c.offer;
         let markets = o.marketplaces.iter().map(|m| chars(m)).sum::<usize>()
             + o.marketplaces.len().saturating_sub(1);
@@ -275,18 +265,40 @@ impl<'p> Measure<'p> {
                 + 3
                 + digits(ch.quantity)
                 + chars(&availability_suffix(ch));
-            let cells = [
+            self.widen([
                 chars(&o.seller_sku),
                 markets,
                 chars(channel_name(self.policy, &ch.channel)),
                 arrow,
                 kind_str(c.kind).len(),
                 chars(&o.rule),
-            ];
-            for (w, n) in self.width.iter_mut().zip(cells) {
-                *w = (*w).max(n.min(MAX_WIDTH));
-            }
+            ]);
         }
+    }
+
+    /// A row's cells' widths (in characters).
+    fn widen(&mut self, cells: [usize; 6]) {
+        for (w, n) in self.width.iter_mut().zip(cells) {
+            *w = (*w).max(n.min(MAX_WIDTH));
+        }
+    }
+
+    /// All of `see` but the widths of the offer's rows; true when it has rows (it is written).
+    fn see_holds(&mut self, c: &OfferChange, not_listed_in: &[String]) -> bool {
+        match c.hold.as_deref() {
+            Some(Hold::FulfilledByAmazon { .. }) => self.fba.add(|| c.clone()),
+            Some(Hold::InitialSent) => self.initial.add(|| c.clone()),
+            Some(Hold::NotListed | Hold::NotListedHere { .. }) => self.not_listed.add(|| c.clone()),
+            None => {}
+        }
+        if !c.is_write() {
+            return false;
+        }
+        if !not_listed_in.is_empty() {
+            self.partial.add(|| (c.clone(), not_listed_in.into()));
+        }
+        self.any = true;
+        true
     }
 }
 
@@ -426,7 +438,6 @@ impl CellText {
         c: &'a OfferChange,
         ch: &'a ChannelQty,
     ) -> [&'a str; 6] {
-        use std::fmt::Write as _;
         let o = &c.offer;
         self.markets.clear();
         for (i, m) in o.marketplaces.iter().enumerate() {
@@ -436,12 +447,16 @@ impl CellText {
             self.markets.push_str(m);
         }
         self.arrow.clear();
-        // Writing into a String cannot fail.
-        let _ = match current_of(c, &ch.channel) {
-            Some(q) => write!(self.arrow, "{q} → {}", ch.quantity),
-            None => write!(self.arrow, "- → {}", ch.quantity),
-        };
-        self.arrow.push_str(&availability_suffix(ch));
+        let mut n = itoa::Buffer::new();
+        match current_of(c, &ch.channel) {
+            Some(q) => self.arrow.push_str(n.format(q)),
+            None => self.arrow.push('-'),
+        }
+        self.arrow.push_str(" → ");
+        self.arrow.push_str(n.format(ch.quantity));
+        if ch.lead_time_to_ship_max_days.is_some() || ch.restock_date.is_some() {
+            self.arrow.push_str(&availability_suffix(ch));
+        }
         [
             &o.seller_sku,
             &self.markets,
@@ -482,8 +497,23 @@ impl<'p> RowSpool<'p> {
         if !c.is_write() {
             return;
         }
+        self.encode(c, None);
+    }
+
+    /// `see`, and the offer seen by `m` ([`Measure::see`]) from the same cells: each row's
+    /// text is made once, for its width and for the spool.
+    pub fn see_measured(&mut self, c: &OfferChange, not_listed_in: &[String], m: &mut Measure) {
+        if m.see_holds(c, not_listed_in) {
+            self.encode(c, Some(m));
+        }
+    }
+
+    fn encode(&mut self, c: &OfferChange, mut m: Option<&mut Measure>) {
         for ch in &c.offer.channels {
             let row = self.cells.of(self.policy, c, ch);
+            if let Some(m) = &mut m {
+                m.widen(row.map(chars));
+            }
             for cell in row {
                 let mut n = cell.len();
                 // LEB128: one byte for any cell under 128 bytes.
@@ -1809,6 +1839,19 @@ mod tests {
         preview.changes.iter().for_each(|c| direct.see(c));
         let expected = direct.into_inner().unwrap();
         assert!(expected.len() > 100_000, "enough rows to cross blocks");
+        // Measured from the spooled cells: the same widths, and the same table.
+        let mut measured = Measure::new(&policy);
+        let mut r = RowSpool::new(&policy);
+        preview
+            .changes
+            .iter()
+            .for_each(|c| r.see_measured(c, &[], &mut measured));
+        assert_eq!(measured.width, m.width);
+        let mut spool = Spool::default();
+        spool.append(&r.into_bytes()).unwrap();
+        let mut replayed = Rows::start(Vec::new(), &measured).unwrap();
+        spool.replay(&mut replayed).unwrap();
+        assert!(replayed.into_inner().unwrap() == expected);
         for (limit, cut, piece) in [
             (usize::MAX, 1000, REPLAY_PIECE),
             (0, 7, REPLAY_PIECE),
