@@ -357,6 +357,9 @@ impl<R: Read> CsvSource<R> {
                 read_block(inner, carry, &mut buf, *block).map_err(|e| io_error(name, e))?
             };
             *eof = end;
+            if buf.len() > MAX_TEXT {
+                return Err(too_long(name, *line));
+            }
             if plain(&buf) {
                 match String::from_utf8(buf) {
                     Ok(text) => {
@@ -394,6 +397,9 @@ impl<R: Read> CsvSource<R> {
                 Err(e) => return Err(csv_error_at(name, e, *offset)),
             }
             let line = record.position().map_or(0, |p| p.line()) + *offset;
+            if batch.text.len() + record.as_slice().len() > MAX_TEXT {
+                return Err(too_long(name, line));
+            }
             let first = batch.fields.len() as u32;
             let mut at = batch.text.len() as u32;
             batch.text.push_str(record.as_slice());
@@ -412,6 +418,21 @@ fn fallback<R: Read>(start: Vec<u8>, rest: R, has_headers: bool) -> Fallback<R> 
         .flexible(true)
         .has_headers(has_headers)
         .from_reader(CrlfToLf::new(Cursor::new(start).chain(rest)))
+}
+
+/// A batch's text is addressed with u32 offsets: a line (or batch of rows) past 4 GiB is
+/// refused, never cut.
+const MAX_TEXT: usize = u32::MAX as usize;
+
+fn too_long(name: &str, line: u64) -> InputError {
+    InputError::file_at(
+        C::BAD_SYNTAX,
+        name,
+        line,
+        None,
+        "the rows from this line on are more than 4 GiB long: this is not an inventory",
+        Some("check the file is the inventory CSV export (one line per SKU and location)".into()),
+    )
 }
 
 fn io_error(name: &str, e: std::io::Error) -> InputError {
