@@ -116,7 +116,8 @@ impl<O: Default> Batch<O> {
         self.rows.clear();
     }
 
-    fn prepare<P: Prepare<Out = O>>(&mut self, prep: &mut P) {
+    /// Each record with its prepared value, in order.
+    fn each(&mut self, mut f: impl FnMut(Record<'_>, &mut O)) {
         let Batch {
             text,
             fields,
@@ -132,25 +133,16 @@ impl<O: Default> Batch<O> {
                 text,
                 fields: &fields[a as usize..b as usize],
             };
-            prep.prepare(record, out);
+            f(record, out);
         }
     }
 
+    fn prepare<P: Prepare<Out = O>>(&mut self, prep: &mut P) {
+        self.each(|record, out| prep.prepare(record, out));
+    }
+
     fn deliver<S: RecordSink<O>>(&mut self, sink: &mut S) {
-        let Batch {
-            text,
-            fields,
-            rows,
-            prepared,
-        } = self;
-        for (&(line, a, b), out) in rows.iter().zip(prepared.iter_mut()) {
-            let record = Record {
-                line,
-                text,
-                fields: &fields[a as usize..b as usize],
-            };
-            sink.record(record, out);
-        }
+        self.each(|record, out| sink.record(record, out));
     }
 
     /// Split a block of whole lines (no quote, no `\r`) into records; `line` is the first
