@@ -92,8 +92,19 @@ pub(crate) fn open<F>(
     Ok((reader, format))
 }
 
+/// A reader buffered for reading, past the UTF-8 byte-order mark it may start with (as
+/// spreadsheets write one).
+pub(crate) fn buffered<R: Read>(name: &str, reader: R) -> Result<BufReader<R>, InputError> {
+    let mut reader = BufReader::with_capacity(1 << 16, reader);
+    skip_bom(&mut reader).map_err(|source| InputError::Io {
+        path: name.to_string(),
+        source,
+    })?;
+    Ok(reader)
+}
+
 /// Strip a UTF-8 byte-order mark at the start of a reader.
-pub(crate) fn skip_bom<R: BufRead>(r: &mut R) -> std::io::Result<()> {
+fn skip_bom<R: BufRead>(r: &mut R) -> std::io::Result<()> {
     let buf = r.fill_buf()?;
     if buf.starts_with(&[0xEF, 0xBB, 0xBF]) {
         r.consume(3);

@@ -3,7 +3,7 @@
 //! size of the file. Every bad row is reported with its place; one bad row fails the whole file
 //! (no partial stock is ever simulated). See docs/inventory.md.
 
-use std::io::{BufReader, Read};
+use std::io::Read;
 use std::path::Path;
 
 use rustc_hash::FxHashMap;
@@ -24,7 +24,7 @@ pub use stock::{AddError, Conflict, Stock, StockEntry, StockItem};
 
 use crate::diag::clip;
 // The readers' shared parts, named here so that the format modules find them with the rest.
-use crate::input::{Formats, head, parse_quantity, skip_bom};
+use crate::input::{Formats, head, parse_quantity};
 
 /// The input formats `--inventory-format` accepts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -534,11 +534,7 @@ fn read_one<R: Read>(
     locations: &[Location],
     untidy: &mut Untidy,
 ) -> Result<Stock, InventoryError> {
-    let mut reader = BufReader::with_capacity(1 << 16, reader);
-    skip_bom(&mut reader).map_err(|source| InputError::Io {
-        path: name.to_string(),
-        source,
-    })?;
+    let reader = crate::input::buffered(name, reader)?;
     match format {
         Format::Csv => csv_generic::read(name, reader, locations, untidy),
         Format::Shopify => shopify::read(name, reader, locations, untidy),

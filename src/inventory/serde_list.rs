@@ -147,21 +147,16 @@ impl Builder<'_> {
         };
         item.unknown_keys(map.keys(), KEYS, &mut self.errors);
         let raw_sku = map.remove("sku").as_ref().and_then(Raw::string);
-        let sku = match item.sku(
-            raw_sku.as_deref(),
-            "sku",
-            "SKU",
-            (
-                "the SKU is blank",
-                "the SKU is missing or blank",
-                "every item needs `sku: \"...\"`",
-            ),
-        ) {
-            Ok(s) => s,
-            Err(e) => {
-                self.errors.push(e);
-                return;
-            }
+        let texts = (
+            "the SKU is blank",
+            "the SKU is missing or blank",
+            "every item needs `sku: \"...\"`",
+        );
+        let Some(sku) = self
+            .errors
+            .keep(item.sku(raw_sku.as_deref(), "sku", "SKU", texts))
+        else {
+            return;
         };
         let loc = match map.remove("location") {
             Some(Raw::Str(l)) => match self.untidy.location(&mut self.resolver, l.trim()) {

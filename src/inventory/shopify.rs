@@ -122,12 +122,11 @@ impl RecordSink<()> for Rows<'_> {
         let (c_sku, c_loc, c_on_hand, c_available) =
             (self.c_sku, self.c_loc, self.c_on_hand, self.c_available);
         let cell = |i: usize| record.get(i).unwrap_or("").trim();
-        let sku = match header.sku(line, c_sku, cell(c_sku), "SKU") {
-            Ok(s) => s,
-            Err(e) => {
-                self.errors.push(e);
-                return;
-            }
+        let Some(sku) = self
+            .errors
+            .keep(header.sku(line, c_sku, cell(c_sku), "SKU"))
+        else {
+            return;
         };
         if sku.is_empty() {
             self.no_sku += 1;

@@ -4,13 +4,13 @@
 //! per region, so marketplaces only say where a SKU is listed). Errors are located like the
 //! inventory's (`crate::inventory::error`). See docs/inventory.md.
 
-use std::io::{BufReader, Read};
+use std::io::Read;
 use std::path::Path;
 
 use crate::diag::clip;
 use crate::input::{
     Formats, Header, Item, blank_sku, clean_sku, csv_error, csv_reader, missing_column,
-    parse_quantity, skip_bom,
+    parse_quantity,
 };
 use crate::inventory::error::{InputError, RowError, RowErrors, codes as C};
 use crate::model::{Current, DEFAULT_CHANNEL, is_amazon_channel};
@@ -255,11 +255,7 @@ pub fn read_from<R: Read>(
     format: Format,
     marketplace: Option<&str>,
 ) -> Result<Listings, InputError> {
-    let mut reader = BufReader::new(reader);
-    skip_bom(&mut reader).map_err(|source| InputError::Io {
-        path: name.to_string(),
-        source,
-    })?;
+    let mut reader = crate::input::buffered(name, reader)?;
     match format {
         Format::Csv => read_csv(name, reader, marketplace),
         Format::Amazon => read_amazon(name, reader, marketplace),
@@ -368,17 +364,10 @@ fn read_value(
                     _ => "",
                 });
                 let blank = "`seller_sku` is missing or blank";
-                let sku = match item.sku(
-                    raw_sku,
-                    "seller_sku",
-                    "seller SKU",
-                    (blank, blank, LIST_HELP),
-                ) {
-                    Ok(s) => s,
-                    Err(e) => {
-                        acc.errors.push(e);
-                        continue;
-                    }
+                let texts = (blank, blank, LIST_HELP);
+                let sku_read = item.sku(raw_sku, "seller_sku", "seller SKU", texts);
+                let Some(sku) = acc.errors.keep(sku_read) else {
+                    continue;
                 };
                 let channel = match obj.get("channel") {
                     None => DEFAULT_CHANNEL.to_string(),
@@ -438,38 +427,17 @@ fn read_value(
             }
         }
         _ => {
-            return Err(InputError::file(
-                C::BAD_SYNTAX,
-                name,
-                "expected a list of current listings",
-            )
-            .with_help(LIST_HELP));
+            return Err(InputError::File {
+                code: C::BAD_SYNTAX,
+                path: name.to_string(),
+                line: None,
+                column: None,
+                message: "expected a list of current listings".into(),
+                help: Some(LIST_HELP.into()),
+            });
         }
     }
     acc.finish(name, Vec::new())
-}
-
-impl InputError {
-    fn with_help(self, h: &str) -> Self {
-        match self {
-            InputError::File {
-                code,
-                path,
-                line,
-                column,
-                message,
-                ..
-            } => InputError::File {
-                code,
-                path,
-                line,
-                column,
-                message,
-                help: Some(h.to_string()),
-            },
-            other => other,
-        }
-    }
 }
 
 fn read_csv<R: Read>(
@@ -507,12 +475,9 @@ fn read_csv<R: Read>(
             continue;
         }
         let cell = |i: usize| rec.get(i).unwrap_or("").trim();
-        let sku = match header.sku(line, c_sku, rec.get(c_sku).unwrap_or(""), "seller SKU") {
-            Ok(s) => s,
-            Err(e) => {
-                acc.errors.push(e);
-                continue;
-            }
+        let sku_read = header.sku(line, c_sku, rec.get(c_sku).unwrap_or(""), "seller SKU");
+        let Some(sku) = acc.errors.keep(sku_read) else {
+            continue;
         };
         if sku.is_empty() {
             acc.errors.push(header.blank_sku(
