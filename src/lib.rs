@@ -8,6 +8,7 @@ pub mod cli;
 pub mod diag;
 pub mod fmt;
 pub mod init;
+mod input;
 pub mod inventory;
 pub mod listings;
 pub mod lsp;

@@ -6,9 +6,10 @@ use std::io::Read;
 use super::C;
 use super::pipeline::{self, CsvSource, Prepare, Record, RecordSink};
 use super::{
-    AddError, Added, InputError, LocationResolver, RowError, RowErrors, Stock, Untidy, clean_sku,
-    clip, duplicate_header, duplicate_header_error, overflow_error,
+    AddError, Added, InputError, LocationResolver, RowError, RowErrors, Stock, Untidy, clip,
+    overflow_error,
 };
+use crate::input::{Header, missing_column};
 use crate::model::{Location, LocationId};
 
 pub(super) fn read<R: Read>(
@@ -18,45 +19,25 @@ pub(super) fn read<R: Read>(
     untidy: &mut Untidy,
 ) -> Result<Stock, InputError> {
     let mut source = CsvSource::open(name, reader)?;
-    let headers = source.headers().clone();
+    let header = Header::new(source.headers());
     // Every named column is read (unknown ones as attributes), so any repeated name is refused.
-    if let Some(dup) = duplicate_header(headers.iter(), |_| true) {
-        return Err(duplicate_header_error(name, dup));
-    }
-    let find = |want: &str| {
-        headers
-            .iter()
-            .position(|h| h.trim().eq_ignore_ascii_case(want))
-    };
-    let (Some(c_sku), Some(c_loc), Some(c_on_hand)) =
-        (find("sku"), find("location"), find("on_hand"))
-    else {
-        let missing: Vec<&str> = [
-            ("sku", find("sku")),
-            ("location", find("location")),
-            ("on_hand", find("on_hand")),
-        ]
-        .iter()
-        .filter(|(_, c)| c.is_none())
-        .map(|(n, _)| *n)
-        .collect();
-        let shopify = find("handle").is_some();
-        return Err(InputError::file_at(
-            C::MISSING_COLUMN,
-            name,
-            1,
-            None,
-            format!("the header has no {} column", missing.join(", ")),
-            Some(if shopify {
-                "this looks like a Shopify export: pass `--inventory-format shopify`".into()
-            } else {
-                "the first line must name the columns: `sku,location,on_hand,reserved` (reserved, tags and attribute columns are optional)".into()
-            }),
-        ));
-    };
-    let c_reserved = find("reserved");
-    let c_tags = find("tags");
-    let attr_cols: Vec<(usize, String)> = headers
+    header.unique(name, |_| true)?;
+    let [c_sku, c_loc, c_on_hand] = header
+        .require(["sku", "location", "on_hand"])
+        .map_err(|missing| {
+            missing_column(
+                name,
+                format!("the header has no {} column", missing.join(", ")),
+                if header.find("handle").is_some() {
+                    "this looks like a Shopify export: pass `--inventory-format shopify`"
+                } else {
+                    "the first line must name the columns: `sku,location,on_hand,reserved` (reserved, tags and attribute columns are optional)"
+                },
+            )
+        })?;
+    let c_reserved = header.find("reserved");
+    let c_tags = header.find("tags");
+    let attr_cols: Vec<(usize, String)> = header
         .iter()
         .enumerate()
         .filter(|(i, h)| {
@@ -72,11 +53,11 @@ pub(super) fn read<R: Read>(
         })
         .map(|(i, h)| (i, h.trim().to_string()))
         .collect();
-    let on_hand_name = headers.get(c_on_hand).unwrap_or("").trim().to_string();
+    let on_hand_name = header.name(c_on_hand);
     let mut cells = Cells {
         resolver: LocationResolver::new(locations),
         untidy,
-        headers: headers.clone(),
+        header,
         c_sku,
         c_loc,
         c_on_hand,
@@ -109,6 +90,10 @@ pub(super) fn read<R: Read>(
     Ok(rows.stock)
 }
 
+/// How to fix a row whose length is not the header's, in both inventory CSV formats.
+pub(super) const FIELD_COUNT_HELP: &str =
+    "every row needs one value per header column (quote values that contain commas)";
+
 /// A row as read on the reading thread: its errors, or what is added to the stock.
 #[derive(Default)]
 struct Prepared {
@@ -131,7 +116,7 @@ struct Prepared {
 struct Cells<'a> {
     resolver: LocationResolver<'a>,
     untidy: &'a mut Untidy,
-    headers: csv::StringRecord,
+    header: Header,
     c_sku: usize,
     c_loc: usize,
     c_on_hand: usize,
@@ -142,12 +127,6 @@ struct Cells<'a> {
     /// of this one.
     prev: Vec<u8>,
     cur: Vec<u8>,
-}
-
-impl Cells<'_> {
-    fn hname(&self, i: usize) -> String {
-        self.headers.get(i).unwrap_or("").trim().to_string()
-    }
 }
 
 fn push_cell(buf: &mut Vec<u8>, v: &str) {
@@ -166,41 +145,26 @@ impl Prepare for Cells<'_> {
         if record.len() == 1 && record.get(0).is_some_and(|f| f.trim().is_empty()) {
             return; // a blank line
         }
-        if record.len() != self.headers.len() {
-            out.errors.push(
-                RowError::new(C::FIELD_COUNT,
-                    line,
-                    format!(
-                        "the row has {} fields but the header has {}",
-                        record.len(),
-                        self.headers.len()
-                    ),
-                )
-                .help("every row needs one value per header column (quote values that contain commas)"),
-            );
+        if let Err(e) = self.header.check_len(line, record.len(), FIELD_COUNT_HELP) {
+            out.errors.push(e);
             return;
         }
         let cell = |i: usize| record.get(i).unwrap_or("");
         let (c_sku, c_loc, c_on_hand) = (self.c_sku, self.c_loc, self.c_on_hand);
-        let sku = match clean_sku(cell(c_sku), "SKU") {
+        let sku = match self.header.sku(line, c_sku, cell(c_sku), "SKU") {
             Ok(s) => s,
             Err(e) => {
-                out.errors.push(RowError::cell(
-                    C::BAD_SKU,
-                    line,
-                    c_sku,
-                    self.hname(c_sku),
-                    e,
-                ));
+                out.errors.push(e);
                 return;
             }
         };
         if sku.is_empty() {
-            out.errors.push(
-                RowError::new(C::BAD_SKU, line, "the SKU is blank")
-                    .field(Some(c_sku as u64 + 1), self.hname(c_sku))
-                    .help("every row needs the inventory SKU it counts"),
-            );
+            out.errors.push(self.header.blank_sku(
+                line,
+                c_sku,
+                "SKU",
+                "every row needs the inventory SKU it counts",
+            ));
             return;
         }
         let loc = match self.untidy.location(&mut self.resolver, cell(c_loc).trim()) {
@@ -208,18 +172,13 @@ impl Prepare for Cells<'_> {
             // Left out by `inventory ignore_unknown_locations`, and counted.
             Ok(None) => return,
             Err(e) => {
-                out.errors.push(RowError::cell(
-                    C::UNKNOWN_LOCATION,
-                    line,
-                    c_loc,
-                    self.hname(c_loc),
-                    e,
-                ));
+                out.errors
+                    .push(self.header.cell_error(C::UNKNOWN_LOCATION, line, c_loc, e));
                 None
             }
         };
         let untidy = &*self.untidy;
-        let headers = &self.headers;
+        let header = &self.header;
         let Prepared {
             negatives, errors, ..
         } = out;
@@ -231,8 +190,7 @@ impl Prepare for Cells<'_> {
                 Some(q)
             }
             Err(e) => {
-                let h = headers.get(col).unwrap_or("").trim().to_string();
-                errors.push(RowError::cell(C::BAD_QUANTITY, line, col, h, e));
+                errors.push(header.cell_error(C::BAD_QUANTITY, line, col, e));
                 None
             }
         };

@@ -3,8 +3,7 @@
 //! size of the file. Every bad row is reported with its place; one bad row fails the whole file
 //! (no partial stock is ever simulated). See docs/inventory.md.
 
-use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::path::Path;
 
 use rustc_hash::FxHashMap;
@@ -24,6 +23,8 @@ pub use error::{InputError, InventoryError, RowError, RowErrors, codes};
 pub use stock::{AddError, Conflict, Stock, StockEntry, StockItem};
 
 use crate::diag::clip;
+// The readers' shared parts, named here so that the format modules find them with the rest.
+use crate::input::{Formats, head, parse_quantity};
 
 /// The input formats `--inventory-format` accepts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -36,51 +37,6 @@ pub enum Format {
     Json,
     /// The same list in YAML.
     Yaml,
-}
-
-/// Parse a quantity cell: plain decimal digits, nothing else (no sign, decimals, exponent or
-/// separators: `+7`, `12.0`, `1e3` and `1,200` are refused, so a cell means one thing only).
-/// Surrounding spaces are fine. Blank is an error (never read as 0). Returns (message, help).
-pub(crate) fn parse_quantity(raw: &str) -> Result<u64, (String, String)> {
-    let t = raw.trim();
-    if t.is_empty() {
-        return Err((
-            "the quantity is blank".into(),
-            "write a whole number (0 if there is no stock); a blank is never read as 0".into(),
-        ));
-    }
-    if t.bytes().all(|b| b.is_ascii_digit()) {
-        // The common case: no message to build, so the cell is not clipped (a walk over its
-        // characters) for nothing.
-        return t.parse::<u64>().map_err(|_| {
-            let shown = clip(t);
-            (
-                format!(
-                    "the quantity `{shown}` is too large (at most {})",
-                    u64::MAX
-                ),
-                "a quantity this large is a typo or a corrupted export: write the real number of items".into(),
-            )
-        });
-    }
-    let shown = clip(t);
-    if let Some(rest) = t.strip_prefix('-')
-        && !rest.is_empty()
-        && rest.bytes().all(|b| b.is_ascii_digit() || b == b'.')
-    {
-        return Err((
-            format!("the quantity `{shown}` is negative"),
-            "quantities are whole numbers of items, 0 or more".into(),
-        ));
-    }
-    Err((
-        format!("the quantity `{shown}` is not a whole number"),
-        if t.contains([',', '.', 'e', 'E', '+', '_']) {
-            "write the number with digits only: no sign, separators, decimals or exponent, e.g. `1200`".into()
-        } else {
-            "write a whole number of items with digits only, e.g. `12`".into()
-        },
-    ))
 }
 
 /// The text of a negative whole number (`-2`, ` -15 `), trimmed, if `raw` is one.
@@ -301,66 +257,6 @@ impl Added {
     }
 }
 
-/// Trim a SKU cell of ASCII spaces only and refuse what would make it another SKU than the one
-/// Amazon or the inventory has: a character that cannot be seen (U+200B, U+FEFF, U+00A0…) is
-/// named, never stripped. `what` is "SKU" or "seller SKU". Returns (message, help).
-pub(crate) fn clean_sku<'a>(raw: &'a str, what: &str) -> Result<&'a str, (String, String)> {
-    let t = raw.trim_matches(|c: char| c.is_ascii_whitespace());
-    match crate::diag::invisible_char(t) {
-        None => Ok(t),
-        Some((at, c)) => Err((
-            format!(
-                "the {what} `{}` contains the invisible character {} at character {}",
-                clip(t).escape_debug(),
-                crate::diag::char_name(c),
-                at + 1
-            ),
-            format!(
-                "a {what} with an invisible character is a different {what}: delete the character (it is often pasted in from a web page or spreadsheet)"
-            ),
-        )),
-    }
-}
-
-/// Two header columns with one name (ignoring case and surrounding spaces) among those
-/// `relevant` says are read: 0-based (first, second) and the name. Reading the first and
-/// ignoring the second would silently pick one of two values.
-pub(crate) fn duplicate_header<'a>(
-    headers: impl IntoIterator<Item = &'a str>,
-    relevant: impl Fn(&str) -> bool,
-) -> Option<(usize, usize, String)> {
-    let mut seen: HashMap<String, usize> = HashMap::new();
-    for (i, h) in headers.into_iter().enumerate() {
-        let key = h.trim().to_lowercase();
-        if key.is_empty() || !relevant(&key) {
-            continue;
-        }
-        if let Some(&first) = seen.get(&key) {
-            return Some((first, i, h.trim().to_string()));
-        }
-        seen.insert(key, i);
-    }
-    None
-}
-
-/// The located error for `duplicate_header`'s finding.
-pub(crate) fn duplicate_header_error(name: &str, dup: (usize, usize, String)) -> InputError {
-    let (a, b, h) = dup;
-    InputError::file_at(
-        C::DUPLICATE_COLUMN,
-        name,
-        1,
-        Some(b as u64 + 1),
-        format!(
-            "columns {} and {} of the header are both named `{}`",
-            a + 1,
-            b + 1,
-            clip(&h)
-        ),
-        Some("rename or delete one of them: allot will not guess which of the two to read".into()),
-    )
-}
-
 /// The row error for a SKU whose stock over its rows overflows.
 pub(crate) fn overflow_error(line: u64, col: Option<u64>, field: &str, sku: &str) -> RowError {
     RowError::new(C::STOCK_OVERFLOW,
@@ -461,39 +357,27 @@ impl<'a> LocationResolver<'a> {
     }
 }
 
-/// Strip a UTF-8 byte-order mark at the start of a reader.
-pub(crate) fn skip_bom<R: BufRead>(r: &mut R) -> std::io::Result<()> {
-    let buf = r.fill_buf()?;
-    if buf.starts_with(&[0xEF, 0xBB, 0xBF]) {
-        r.consume(3);
-    }
-    Ok(())
+/// The format of a file: by extension, then by its first bytes; a CSV whose header has
+/// Shopify's columns is Shopify's export.
+pub fn detect(path: &Path, head: &[u8]) -> Format {
+    crate::input::detect(
+        path,
+        head,
+        &Formats {
+            json: Format::Json,
+            yaml: Format::Yaml,
+            csv: Format::Csv,
+            dialect: (Format::Shopify, looks_shopify, &[]),
+            header_first: false,
+        },
+    )
 }
 
-/// The format of a file: by extension, then by its first bytes.
-pub fn detect(path: &Path, head: &[u8]) -> Format {
-    let ext = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase);
-    let head = head.strip_prefix(&[0xEF, 0xBB, 0xBF][..]).unwrap_or(head);
-    let first_line = String::from_utf8_lossy(head.split(|b| *b == b'\n').next().unwrap_or(&[]))
-        .to_ascii_lowercase();
-    let looks_shopify = first_line.contains("handle")
+/// A (lower-cased) header line of Shopify's inventory export.
+fn looks_shopify(first_line: &str) -> bool {
+    first_line.contains("handle")
         && first_line.contains("location")
-        && (first_line.contains("on hand") || first_line.contains("available"));
-    match ext.as_deref() {
-        Some("json") => Format::Json,
-        Some("yaml" | "yml") => Format::Yaml,
-        Some("csv") if looks_shopify => Format::Shopify,
-        Some("csv") => Format::Csv,
-        _ => match head.iter().find(|b| !b.is_ascii_whitespace()) {
-            Some(b'[' | b'{') => Format::Json,
-            _ if looks_shopify => Format::Shopify,
-            _ if first_line.contains(',') => Format::Csv,
-            _ => Format::Yaml,
-        },
-    }
+        && (first_line.contains("on hand") || first_line.contains("available"))
 }
 
 /// One inventory input of a read: a file, or standard input (`-`) already read whole (it
@@ -630,11 +514,6 @@ pub fn read_all(
     Ok(finish(stock, &names.join(", "), &untidy))
 }
 
-/// At most the first 4 KiB, for format detection.
-fn head(bytes: &[u8]) -> &[u8] {
-    &bytes[..bytes.len().min(4096)]
-}
-
 fn read_path(
     path: &Path,
     name: &str,
@@ -642,19 +521,7 @@ fn read_path(
     locations: &[Location],
     untidy: &mut Untidy,
 ) -> Result<Stock, InventoryError> {
-    let io = |source| InputError::Io {
-        path: name.to_string(),
-        source,
-    };
-    let file = std::fs::File::open(path).map_err(io)?;
-    let mut reader = BufReader::with_capacity(1 << 16, file);
-    let format = match format {
-        Some(f) => f,
-        None => {
-            let h = reader.fill_buf().map_err(io)?;
-            detect(path, head(h))
-        }
-    };
+    let (reader, format) = crate::input::open(path, name, format, detect)?;
     read_one(name, reader, format, locations, untidy)
 }
 
@@ -667,11 +534,7 @@ fn read_one<R: Read>(
     locations: &[Location],
     untidy: &mut Untidy,
 ) -> Result<Stock, InventoryError> {
-    let mut reader = BufReader::with_capacity(1 << 16, reader);
-    skip_bom(&mut reader).map_err(|source| InputError::Io {
-        path: name.to_string(),
-        source,
-    })?;
+    let reader = crate::input::buffered(name, reader)?;
     match format {
         Format::Csv => csv_generic::read(name, reader, locations, untidy),
         Format::Shopify => shopify::read(name, reader, locations, untidy),
@@ -826,124 +689,6 @@ fn case_twins(stock: &Stock) -> Option<String> {
         named.join(", "),
         if total > named.len() { ", …" } else { "" }
     ))
-}
-
-/// Open a CSV reader the way every CSV input is read: headers, flexible rows (reported, not
-/// rejected by the library), CRLF accepted.
-pub(crate) fn csv_reader<R: Read>(r: R, delimiter: u8, quoting: bool) -> csv::Reader<CrlfToLf<R>> {
-    csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .quoting(quoting)
-        .flexible(true)
-        .has_headers(true)
-        .from_reader(CrlfToLf::new(r))
-}
-
-/// Streams a file with CRLF line ends as LF. The csv crate reports a record's line before it
-/// consumes the `\n` of the previous record's `\r\n`, so every row of a Windows-made file
-/// would be reported one line too early; with plain LF its line numbers are right.
-pub(crate) struct CrlfToLf<R> {
-    inner: R,
-    /// A `\r` that ended the last chunk: kept back until we know whether `\n` follows.
-    pending_cr: bool,
-}
-
-impl<R> CrlfToLf<R> {
-    fn new(inner: R) -> Self {
-        CrlfToLf {
-            inner,
-            pending_cr: false,
-        }
-    }
-}
-
-impl<R: Read> Read for CrlfToLf<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        if buf.is_empty() {
-            return Ok(0);
-        }
-        loop {
-            // Leave room for a held-back `\r` that turns out not to precede `\n`.
-            let start = usize::from(self.pending_cr);
-            if buf.len() <= start {
-                // A one-byte buffer with a pending `\r`: give the `\r` back as it is.
-                buf[0] = b'\r';
-                self.pending_cr = false;
-                return Ok(1);
-            }
-            let n = self.inner.read(&mut buf[start..])?;
-            if n == 0 {
-                if self.pending_cr {
-                    self.pending_cr = false;
-                    buf[0] = b'\r';
-                    return Ok(1);
-                }
-                return Ok(0);
-            }
-            if self.pending_cr {
-                buf[0] = b'\r';
-            }
-            let end = start + n;
-            // Most files have no `\r` at all: then there is nothing to compact (a memchr
-            // instead of a byte loop: a sixth of the reading thread's time on a 1M-row file).
-            if !buf[..end].contains(&b'\r') {
-                self.pending_cr = false;
-                return Ok(end);
-            }
-            // Compact in place, dropping every `\r` directly followed by `\n`.
-            let mut w = 0;
-            let mut i = 0;
-            while i < end {
-                let b = buf[i];
-                if b == b'\r' && i + 1 < end && buf[i + 1] == b'\n' {
-                    i += 1;
-                    continue;
-                }
-                buf[w] = b;
-                w += 1;
-                i += 1;
-            }
-            // A `\r` at the very end may be the first half of a `\r\n` split across reads.
-            self.pending_cr = w > 0 && buf[w - 1] == b'\r';
-            if self.pending_cr {
-                w -= 1;
-            }
-            if w > 0 {
-                return Ok(w);
-            }
-        }
-    }
-}
-
-/// A csv error as an input error with its position.
-pub(crate) fn csv_error(name: &str, e: csv::Error) -> InputError {
-    csv_error_at(name, e, 0)
-}
-
-/// The same for a reader that started `offset` lines into the file.
-pub(crate) fn csv_error_at(name: &str, e: csv::Error, offset: u64) -> InputError {
-    let line = e.position().map(|p| p.line() + offset);
-    match e.kind() {
-        csv::ErrorKind::Io(_) => {
-            InputError::file(C::UNREADABLE, name, format!("cannot read the file: {e}"))
-        }
-        csv::ErrorKind::Utf8 { .. } => InputError::File {
-            code: C::NOT_UTF8,
-            path: name.to_string(),
-            line,
-            column: None,
-            message: "the row is not valid UTF-8".into(),
-            help: Some("save the file as UTF-8 (spreadsheet: \"CSV UTF-8\")".into()),
-        },
-        _ => InputError::File {
-            code: C::BAD_SYNTAX,
-            path: name.to_string(),
-            line,
-            column: None,
-            message: format!("not a readable CSV row: {e}"),
-            help: Some("check the quoting of this row".into()),
-        },
-    }
 }
 
 #[cfg(test)]

@@ -15,7 +15,8 @@ use std::io::{Chain, Cursor, Read};
 use std::sync::mpsc;
 
 use super::C;
-use super::{CrlfToLf, InputError, csv_error_at};
+use super::InputError;
+use crate::input::{CrlfToLf, csv_error_at};
 
 /// Bytes per block read in the fast path: enough whole lines that the channel is crossed
 /// rarely, small enough that the blocks in flight stay a few megabytes.
@@ -530,7 +531,7 @@ mod tests {
 
     /// The csv crate reading the whole file, as the readers did before the fast path.
     fn by_csv(bytes: &[u8]) -> Read {
-        let mut rdr = super::super::csv_reader(bytes, b',', true);
+        let mut rdr = crate::input::csv_reader(bytes, b',', true);
         let headers = match rdr.headers() {
             Ok(h) => h.iter().map(String::from).collect(),
             Err(e) => {

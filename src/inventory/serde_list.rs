@@ -12,9 +12,10 @@ use serde::de::{DeserializeSeed, SeqAccess, Visitor};
 
 use super::C;
 use super::{
-    AddError, InputError, LocationResolver, RowError, RowErrors, Stock, Untidy, clean_sku, clip,
-    overflow_error, parse_quantity,
+    AddError, InputError, LocationResolver, RowErrors, Stock, Untidy, clip, overflow_error,
+    parse_quantity,
 };
+use crate::input::Item;
 use crate::model::Location;
 
 /// Any value, so that a wrong type becomes a located row error instead of aborting the parse.
@@ -128,11 +129,12 @@ impl Builder<'_> {
     fn item(&mut self, raw: Raw, pos: Pos) {
         self.index += 1;
         let n = self.index;
-        let err = |code: &'static str, msg: String| {
-            let mut e = RowError::new(code, pos.line, format!("item {n}: {msg}"));
-            e.column = pos.column;
-            e
+        let item = Item {
+            n,
+            line: pos.line,
+            column: pos.column,
         };
+        let err = |code: &'static str, msg: String| item.error(code, msg);
         let Raw::Map(mut map) = raw else {
             self.errors.push(
                 err(
@@ -143,44 +145,18 @@ impl Builder<'_> {
             );
             return;
         };
-        for key in map.keys() {
-            if !KEYS.contains(&key.as_str()) {
-                let help = match crate::diag::did_you_mean(key, KEYS.iter().copied()) {
-                    Some(s) => format!("did you mean `{s}`?"),
-                    None => format!("the keys are {}", KEYS.join(", ")),
-                };
-                self.errors.push(
-                    err(C::BAD_ITEM, format!("unknown key `{}`", clip(key)))
-                        .field(None, key.clone())
-                        .help(help),
-                );
-            }
-        }
-        let sku = match map.remove("sku").as_ref().and_then(Raw::string) {
-            Some(s) => match clean_sku(&s, "SKU") {
-                Ok(t) if !t.is_empty() => t.to_string(),
-                Ok(_) => {
-                    self.errors.push(
-                        err(C::BAD_SKU, "the SKU is blank".into())
-                            .field(None, "sku")
-                            .help("every item needs `sku: \"...\"`"),
-                    );
-                    return;
-                }
-                Err((m, h)) => {
-                    self.errors
-                        .push(err(C::BAD_SKU, m).field(None, "sku").help(h));
-                    return;
-                }
-            },
-            None => {
-                self.errors.push(
-                    err(C::BAD_SKU, "the SKU is missing or blank".into())
-                        .field(None, "sku")
-                        .help("every item needs `sku: \"...\"`"),
-                );
-                return;
-            }
+        item.unknown_keys(map.keys(), KEYS, &mut self.errors);
+        let raw_sku = map.remove("sku").as_ref().and_then(Raw::string);
+        let texts = (
+            "the SKU is blank",
+            "the SKU is missing or blank",
+            "every item needs `sku: \"...\"`",
+        );
+        let Some(sku) = self
+            .errors
+            .keep(item.sku(raw_sku.as_deref(), "sku", "SKU", texts))
+        else {
+            return;
         };
         let loc = match map.remove("location") {
             Some(Raw::Str(l)) => match self.untidy.location(&mut self.resolver, l.trim()) {

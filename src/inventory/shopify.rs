@@ -12,11 +12,13 @@
 use std::io::Read;
 
 use super::C;
+use super::csv_generic::FIELD_COUNT_HELP;
 use super::pipeline::{self, CsvSource, NoPrep, Record, RecordSink};
 use super::{
-    AddError, InputError, LocationResolver, RowError, RowErrors, Stock, Untidy, clean_sku, clip,
-    duplicate_header, duplicate_header_error, overflow_error,
+    AddError, InputError, LocationResolver, RowError, RowErrors, Stock, Untidy, clip,
+    overflow_error,
 };
+use crate::input::{Header, missing_column};
 use crate::model::Location;
 
 pub(super) fn read<R: Read>(
@@ -26,7 +28,7 @@ pub(super) fn read<R: Read>(
     untidy: &mut Untidy,
 ) -> Result<Stock, InputError> {
     let mut source = CsvSource::open(name, reader)?;
-    let headers = source.headers().clone();
+    let header = Header::new(source.headers());
     // Only the columns read must be unique: an export's other columns are not allot's business.
     let read = [
         "sku",
@@ -36,37 +38,23 @@ pub(super) fn read<R: Read>(
         "committed",
         "unavailable",
     ];
-    if let Some(dup) = duplicate_header(headers.iter(), |h| read.contains(&h)) {
-        return Err(duplicate_header_error(name, dup));
-    }
-    let find = |want: &str| {
-        headers
-            .iter()
-            .position(|h| h.trim().eq_ignore_ascii_case(want))
-    };
-    let c_sku = find("sku");
-    let c_loc = find("location");
-    let c_on_hand = find("on hand");
-    let c_available = find("available");
-    let c_committed = find("committed");
-    let c_unavailable = find("unavailable");
-    let (Some(c_sku), Some(c_loc)) = (c_sku, c_loc) else {
-        return Err(InputError::file_at(C::MISSING_COLUMN,
+    header.unique(name, |h| read.contains(&h))?;
+    let [c_sku, c_loc] = header.require(["sku", "location"]).map_err(|_| {
+        missing_column(
             name,
-            1,
-            None,
             "the header has no `SKU` or no `Location` column",
-            Some("export the inventory from Shopify (Products > Inventory > Export) with all locations".into()),
-        ));
-    };
+            "export the inventory from Shopify (Products > Inventory > Export) with all locations",
+        )
+    })?;
+    let c_on_hand = header.find("on hand");
+    let c_available = header.find("available");
+    let c_committed = header.find("committed");
+    let c_unavailable = header.find("unavailable");
     if c_on_hand.is_none() && c_available.is_none() {
-        return Err(InputError::file_at(
-            C::MISSING_COLUMN,
+        return Err(missing_column(
             name,
-            1,
-            None,
             "the header has neither an `On hand` nor an `Available` column",
-            Some("export the inventory from Shopify with its quantity columns".into()),
+            "export the inventory from Shopify with its quantity columns",
         ));
     }
     let mut rows = Rows {
@@ -75,7 +63,7 @@ pub(super) fn read<R: Read>(
         resolver: LocationResolver::new(locations),
         locations,
         untidy,
-        headers,
+        header,
         no_sku: 0,
         c_sku,
         c_loc,
@@ -110,7 +98,7 @@ struct Rows<'a> {
     resolver: LocationResolver<'a>,
     locations: &'a [Location],
     untidy: &'a mut Untidy,
-    headers: csv::StringRecord,
+    header: Header,
     no_sku: u64,
     c_sku: usize,
     c_loc: usize,
@@ -122,28 +110,23 @@ struct Rows<'a> {
 
 impl RecordSink<()> for Rows<'_> {
     fn record(&mut self, record: Record<'_>, _: &mut ()) {
-        let hname = |i: usize| self.headers.get(i).unwrap_or("").trim().to_string();
         let line = record.line();
         if record.iter().all(|f| f.trim().is_empty()) {
             return;
         }
-        if record.len() != self.headers.len() {
-            self.errors.push(RowError::new(C::FIELD_COUNT,
-                line,
-                format!("the row has {} fields but the header has {}", record.len(), self.headers.len()),
-            ).help("every row needs one value per header column (quote values that contain commas)"));
+        if let Err(e) = self.header.check_len(line, record.len(), FIELD_COUNT_HELP) {
+            self.errors.push(e);
             return;
         }
+        let header = &self.header;
         let (c_sku, c_loc, c_on_hand, c_available) =
             (self.c_sku, self.c_loc, self.c_on_hand, self.c_available);
         let cell = |i: usize| record.get(i).unwrap_or("").trim();
-        let sku = match clean_sku(cell(c_sku), "SKU") {
-            Ok(s) => s,
-            Err(e) => {
-                self.errors
-                    .push(RowError::cell(C::BAD_SKU, line, c_sku, hname(c_sku), e));
-                return;
-            }
+        let Some(sku) = self
+            .errors
+            .keep(header.sku(line, c_sku, cell(c_sku), "SKU"))
+        else {
+            return;
         };
         if sku.is_empty() {
             self.no_sku += 1;
@@ -160,13 +143,8 @@ impl RecordSink<()> for Rows<'_> {
             // Left out by `inventory ignore_unknown_locations`, and counted.
             Ok(None) => return,
             Err(e) => {
-                self.errors.push(RowError::cell(
-                    C::UNKNOWN_LOCATION,
-                    line,
-                    c_loc,
-                    hname(c_loc),
-                    e,
-                ));
+                self.errors
+                    .push(header.cell_error(C::UNKNOWN_LOCATION, line, c_loc, e));
                 None
             }
         };
@@ -177,7 +155,7 @@ impl RecordSink<()> for Rows<'_> {
             let (q, negative) = errors.keep(
                 untidy
                     .quantity(cell(c))
-                    .map_err(|e| RowError::cell(C::BAD_QUANTITY, line, c, hname(c), e)),
+                    .map_err(|e| header.cell_error(C::BAD_QUANTITY, line, c, e)),
             )?;
             if negative {
                 negatives.push(cell(c).to_string());
@@ -218,7 +196,7 @@ impl RecordSink<()> for Rows<'_> {
             ),
             Err(AddError::Overflow) => {
                 let c = c_on_hand.or(c_available).unwrap_or(c_sku);
-                self.errors.push(overflow_error(line, Some(c as u64 + 1), &hname(c), sku));
+                self.errors.push(overflow_error(line, Some(c as u64 + 1), &header.name(c), sku));
             }
         }
     }

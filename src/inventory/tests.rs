@@ -228,7 +228,7 @@ fn crlf_becomes_lf_whatever_the_read_sizes() {
     let input = b"a,b\r\nc,d\r\n\r\nlone\rcr\r\r\nend\r";
     for chunk in 1..=8 {
         for buf_len in [2usize, 3, 7, 64] {
-            let mut r = super::CrlfToLf::new(Trickle { data: input, chunk });
+            let mut r = crate::input::CrlfToLf::new(Trickle { data: input, chunk });
             let mut out = Vec::new();
             let mut buf = vec![0u8; buf_len];
             loop {

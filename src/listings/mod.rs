@@ -4,15 +4,15 @@
 //! per region, so marketplaces only say where a SKU is listed). Errors are located like the
 //! inventory's (`crate::inventory::error`). See docs/inventory.md.
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::path::Path;
 
 use crate::diag::clip;
-use crate::inventory::error::{InputError, RowError, RowErrors, codes as C};
-use crate::inventory::{
-    clean_sku, csv_error, csv_reader, duplicate_header, duplicate_header_error, parse_quantity,
-    skip_bom,
+use crate::input::{
+    Formats, Header, Item, blank_sku, clean_sku, csv_error, csv_reader, missing_column,
+    parse_quantity,
 };
+use crate::inventory::error::{InputError, RowError, RowErrors, codes as C};
 use crate::model::{Current, DEFAULT_CHANNEL, is_amazon_channel};
 
 /// The formats `--current-format` accepts.
@@ -216,28 +216,24 @@ pub fn marketplace(raw: &str) -> Result<String, (String, String)> {
     Err((format!("unknown marketplace `{}`", clip(t)), help))
 }
 
+/// The format of a file: an All Listings report by its header whatever its name, else by
+/// extension (`.txt` and `.tsv` are reports), then by its first bytes.
 pub fn detect(path: &Path, head: &[u8]) -> Format {
-    let ext = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase);
-    let head = head.strip_prefix(&[0xEF, 0xBB, 0xBF][..]).unwrap_or(head);
-    let first = String::from_utf8_lossy(head.split(|b| *b == b'\n').next().unwrap_or(&[]))
-        .to_ascii_lowercase();
-    if first.contains("seller-sku") {
-        return Format::Amazon;
-    }
-    match ext.as_deref() {
-        Some("json") => Format::Json,
-        Some("yaml" | "yml") => Format::Yaml,
-        Some("csv") => Format::Csv,
-        Some("txt" | "tsv") => Format::Amazon,
-        _ => match head.iter().find(|b| !b.is_ascii_whitespace()) {
-            Some(b'[' | b'{') => Format::Json,
-            _ if first.contains(',') => Format::Csv,
-            _ => Format::Yaml,
+    crate::input::detect(
+        path,
+        head,
+        &Formats {
+            json: Format::Json,
+            yaml: Format::Yaml,
+            csv: Format::Csv,
+            dialect: (
+                Format::Amazon,
+                |first_line| first_line.contains("seller-sku"),
+                &["txt", "tsv"],
+            ),
+            header_first: true,
         },
-    }
+    )
 }
 
 /// Read a current-listings file; `format` overrides detection. `marketplace` (a code) is where
@@ -249,19 +245,7 @@ pub fn read(
     marketplace: Option<&str>,
 ) -> Result<Listings, InputError> {
     let name = path.display().to_string();
-    let io = |source| InputError::Io {
-        path: name.clone(),
-        source,
-    };
-    let file = std::fs::File::open(path).map_err(io)?;
-    let mut reader = BufReader::new(file);
-    let format = match format {
-        Some(f) => f,
-        None => {
-            let head = reader.fill_buf().map_err(io)?;
-            detect(path, &head[..head.len().min(4096)])
-        }
-    };
+    let (reader, format) = crate::input::open(path, &name, format, detect)?;
     read_from(&name, reader, format, marketplace)
 }
 
@@ -271,11 +255,7 @@ pub fn read_from<R: Read>(
     format: Format,
     marketplace: Option<&str>,
 ) -> Result<Listings, InputError> {
-    let mut reader = BufReader::new(reader);
-    skip_bom(&mut reader).map_err(|source| InputError::Io {
-        path: name.to_string(),
-        source,
-    })?;
+    let mut reader = crate::input::buffered(name, reader)?;
     match format {
         Format::Csv => read_csv(name, reader, marketplace),
         Format::Amazon => read_amazon(name, reader, marketplace),
@@ -364,47 +344,30 @@ fn read_value(
         Value::Array(items) => {
             let lines = item_lines(text, how);
             let keys = ["seller_sku", "channel", "quantity", "marketplace"];
-            for (n, item) in items.into_iter().enumerate() {
+            for (n, item_value) in items.into_iter().enumerate() {
                 let line = lines.get(n).copied().unwrap_or(0);
-                let err = |code: &'static str, m: String| {
-                    RowError::new(code, line, format!("item {}: {m}", n + 1))
+                let item = Item {
+                    n: n as u64 + 1,
+                    line,
+                    column: None,
                 };
-                let Value::Object(obj) = item else {
+                let err = |code: &'static str, m: String| item.error(code, m);
+                let Value::Object(obj) = item_value else {
                     acc.errors
                         .push(err(C::BAD_ITEM, "expected a map".into()).help(LIST_HELP));
                     continue;
                 };
-                for k in obj.keys() {
-                    if !keys.contains(&k.as_str()) {
-                        let help = crate::diag::did_you_mean(k, keys).map_or_else(
-                            || format!("the keys are {}", keys.join(", ")),
-                            |s| format!("did you mean `{s}`?"),
-                        );
-                        acc.errors.push(
-                            err(C::BAD_ITEM, format!("unknown key `{}`", clip(k)))
-                                .field(None, k.clone())
-                                .help(help),
-                        );
-                    }
-                }
-                let sku = match obj.get("seller_sku").map(|v| match v {
-                    Value::String(s) => clean_sku(s, "seller SKU"),
-                    _ => Ok(""),
-                }) {
-                    Some(Ok(s)) if !s.is_empty() => s.to_string(),
-                    Some(Err((m, h))) => {
-                        acc.errors
-                            .push(err(C::BAD_SKU, m).field(None, "seller_sku").help(h));
-                        continue;
-                    }
-                    _ => {
-                        acc.errors.push(
-                            err(C::BAD_SKU, "`seller_sku` is missing or blank".into())
-                                .field(None, "seller_sku")
-                                .help(LIST_HELP),
-                        );
-                        continue;
-                    }
+                item.unknown_keys(obj.keys(), &keys, &mut acc.errors);
+                // A seller SKU that is not text reads as blank.
+                let raw_sku = obj.get("seller_sku").map(|v| match v {
+                    Value::String(s) => s.as_str(),
+                    _ => "",
+                });
+                let blank = "`seller_sku` is missing or blank";
+                let texts = (blank, blank, LIST_HELP);
+                let sku_read = item.sku(raw_sku, "seller_sku", "seller SKU", texts);
+                let Some(sku) = acc.errors.keep(sku_read) else {
+                    continue;
                 };
                 let channel = match obj.get("channel") {
                     None => DEFAULT_CHANNEL.to_string(),
@@ -464,38 +427,17 @@ fn read_value(
             }
         }
         _ => {
-            return Err(InputError::file(
-                C::BAD_SYNTAX,
-                name,
-                "expected a list of current listings",
-            )
-            .with_help(LIST_HELP));
+            return Err(InputError::File {
+                code: C::BAD_SYNTAX,
+                path: name.to_string(),
+                line: None,
+                column: None,
+                message: "expected a list of current listings".into(),
+                help: Some(LIST_HELP.into()),
+            });
         }
     }
     acc.finish(name, Vec::new())
-}
-
-impl InputError {
-    fn with_help(self, h: &str) -> Self {
-        match self {
-            InputError::File {
-                code,
-                path,
-                line,
-                column,
-                message,
-                ..
-            } => InputError::File {
-                code,
-                path,
-                line,
-                column,
-                message,
-                help: Some(h.to_string()),
-            },
-            other => other,
-        }
-    }
 }
 
 fn read_csv<R: Read>(
@@ -504,27 +446,18 @@ fn read_csv<R: Read>(
     default_marketplace: Option<&str>,
 ) -> Result<Listings, InputError> {
     let mut rdr = csv_reader(reader, b',', true);
-    let headers = rdr.headers().map_err(|e| csv_error(name, e))?.clone();
-    if let Some(dup) = duplicate_header(headers.iter(), |_| true) {
-        return Err(duplicate_header_error(name, dup));
-    }
-    let find = |w: &str| {
-        headers
-            .iter()
-            .position(|h| h.trim().eq_ignore_ascii_case(w))
-    };
-    let (Some(c_sku), Some(c_qty)) = (find("seller_sku"), find("quantity")) else {
-        return Err(InputError::file_at(C::MISSING_COLUMN,
+    let header = Header::new(rdr.headers().map_err(|e| csv_error(name, e))?);
+    header.unique(name, |_| true)?;
+    let [c_sku, c_qty] = header.require(["seller_sku", "quantity"]).map_err(|_| {
+        missing_column(
             name,
-            1,
-            None,
             "the header needs `seller_sku` and `quantity` columns",
-            Some("write `seller_sku,channel,quantity,marketplace` (channel and marketplace are optional)".into()),
-        ));
-    };
-    let c_chan = find("channel");
-    let c_mkt = find("marketplace");
-    let hname = |i: usize| headers.get(i).unwrap_or("").trim().to_string();
+            "write `seller_sku,channel,quantity,marketplace` (channel and marketplace are optional)",
+        )
+    })?;
+    let c_chan = header.find("channel");
+    let c_mkt = header.find("marketplace");
+    let hname = |i: usize| header.name(i);
     let mut acc = Acc::new(default_marketplace);
     let mut rec = csv::StringRecord::new();
     loop {
@@ -537,36 +470,22 @@ fn read_csv<R: Read>(
         if rec.iter().all(|f| f.trim().is_empty()) {
             continue;
         }
-        if rec.len() != headers.len() {
-            acc.errors.push(
-                RowError::new(
-                    C::FIELD_COUNT,
-                    line,
-                    format!(
-                        "the row has {} fields but the header has {}",
-                        rec.len(),
-                        headers.len()
-                    ),
-                )
-                .help("one value per header column"),
-            );
+        if let Err(e) = header.check_len(line, rec.len(), "one value per header column") {
+            acc.errors.push(e);
             continue;
         }
         let cell = |i: usize| rec.get(i).unwrap_or("").trim();
-        let sku = match clean_sku(rec.get(c_sku).unwrap_or(""), "seller SKU") {
-            Ok(s) => s,
-            Err(e) => {
-                acc.errors
-                    .push(RowError::cell(C::BAD_SKU, line, c_sku, hname(c_sku), e));
-                continue;
-            }
+        let sku_read = header.sku(line, c_sku, rec.get(c_sku).unwrap_or(""), "seller SKU");
+        let Some(sku) = acc.errors.keep(sku_read) else {
+            continue;
         };
         if sku.is_empty() {
-            acc.errors.push(
-                RowError::new(C::BAD_SKU, line, "the seller SKU is blank")
-                    .field(Some(c_sku as u64 + 1), hname(c_sku))
-                    .help("every row needs the seller SKU"),
-            );
+            acc.errors.push(header.blank_sku(
+                line,
+                c_sku,
+                "seller SKU",
+                "every row needs the seller SKU",
+            ));
             continue;
         }
         let channel = match c_chan {
@@ -585,10 +504,7 @@ fn read_csv<R: Read>(
         let qty = if is_amazon_channel(channel) && cell(c_qty).is_empty() {
             Some(0)
         } else {
-            acc.errors.keep(
-                parse_quantity(cell(c_qty))
-                    .map_err(|e| RowError::cell(C::BAD_QUANTITY, line, c_qty, hname(c_qty), e)),
-            )
+            acc.errors.keep(header.quantity(line, c_qty, cell(c_qty)))
         };
         let Some(qty) = qty else {
             continue;
@@ -599,8 +515,7 @@ fn read_csv<R: Read>(
                 Ok(m) => Some(m),
                 Err(e) => {
                     let c = c_mkt.unwrap_or(0);
-                    acc.errors
-                        .push(RowError::cell(C::BAD_VALUE, line, c, hname(c), e));
+                    acc.errors.push(header.cell_error(C::BAD_VALUE, line, c, e));
                     continue;
                 }
             },
@@ -629,31 +544,18 @@ fn read_amazon<R: Read>(
     default_marketplace: Option<&str>,
 ) -> Result<Listings, InputError> {
     let mut rdr = csv_reader(reader, b'\t', false);
-    let headers = rdr.byte_headers().map_err(|e| csv_error(name, e))?.clone();
+    let header = Header::from_bytes(rdr.byte_headers().map_err(|e| csv_error(name, e))?);
     // Only the columns read must be unique: the report's others are not allot's business.
-    let names: Vec<String> = headers
-        .iter()
-        .map(|h| String::from_utf8_lossy(h).into_owned())
-        .collect();
     let read = ["seller-sku", "quantity", "fulfillment-channel"];
-    if let Some(dup) = duplicate_header(names.iter().map(String::as_str), |h| read.contains(&h)) {
-        return Err(duplicate_header_error(name, dup));
-    }
-    let find = |w: &str| {
-        headers
-            .iter()
-            .position(|h| String::from_utf8_lossy(h).trim().eq_ignore_ascii_case(w))
-    };
-    let (Some(c_sku), Some(c_qty)) = (find("seller-sku"), find("quantity")) else {
-        return Err(InputError::file_at(C::MISSING_COLUMN,
+    header.unique(name, |h| read.contains(&h))?;
+    let [c_sku, c_qty] = header.require(["seller-sku", "quantity"]).map_err(|_| {
+        missing_column(
             name,
-            1,
-            None,
             "the header needs `seller-sku` and `quantity` columns",
-            Some("download the All Listings report (Inventory > Inventory Reports) as tab-delimited text".into()),
-        ));
-    };
-    let c_chan = find("fulfillment-channel");
+            "download the All Listings report (Inventory > Inventory Reports) as tab-delimited text",
+        )
+    })?;
+    let c_chan = header.find("fulfillment-channel");
     let mut acc = Acc::new(default_marketplace);
     let (mut fba, mut inactive) = (0u64, 0u64);
     let mut rec = csv::ByteRecord::new();
@@ -670,10 +572,8 @@ fn read_amazon<R: Read>(
         let raw = |i: usize| -> Result<&str, RowError> {
             std::str::from_utf8(rec.get(i).unwrap_or(b"")).map_err(|_| {
                 RowError::new(C::NOT_UTF8, line, "the cell is not valid UTF-8")
-                    .field(
-                        Some(i as u64 + 1),
-                        String::from_utf8_lossy(headers.get(i).unwrap_or(b"")).to_string(),
-                    )
+                    // The name as written, untrimmed, as this report has always shown it.
+                    .field(Some(i as u64 + 1), header.raw_name(i))
                     .help("re-save the report as UTF-8")
             })
         };
@@ -693,11 +593,13 @@ fn read_amazon<R: Read>(
             }
         };
         if sku.is_empty() {
-            acc.errors.push(
-                RowError::new(C::BAD_SKU, line, "the seller SKU is blank")
-                    .field(Some(c_sku as u64 + 1), "seller-sku")
-                    .help("every row of the report names a seller SKU"),
-            );
+            acc.errors.push(blank_sku(
+                line,
+                c_sku,
+                "seller-sku",
+                "seller SKU",
+                "every row of the report names a seller SKU",
+            ));
             continue;
         }
         let channel = match chan {
