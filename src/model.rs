@@ -110,8 +110,8 @@ impl InventoryOptions {
 
 /// Index into `Policy::locations`.
 pub type LocationId = usize;
-/// Index into `Policy::marketplaces`.
-pub type MarketplaceId = usize;
+/// Index into `Policy::marketplaces` (not an Amazon marketplace ID: those are strings).
+pub type MarketplaceIx = usize;
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Policy {
@@ -148,7 +148,7 @@ impl Policy {
         self.locations.iter().position(|l| l.name == name)
     }
 
-    pub fn marketplace_by_code(&self, code: &str) -> Option<MarketplaceId> {
+    pub fn marketplace_by_code(&self, code: &str) -> Option<MarketplaceIx> {
         self.marketplaces.iter().position(|m| m.code == code)
     }
 }
@@ -233,7 +233,7 @@ impl ColumnLimits {
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Target {
-    pub marketplace: MarketplaceId,
+    pub marketplace: MarketplaceIx,
     pub sku: SkuTemplate,
     /// 100% unless a share was given (on the target, or at rule level).
     pub share: Percent,
@@ -473,7 +473,7 @@ pub struct TestStock {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct TestExpect {
     pub seller_sku: String,
-    pub marketplace: MarketplaceId,
+    pub marketplace: MarketplaceIx,
     /// `None`: the offer's DEFAULT channel (or its only channel).
     pub channel: Option<ChannelRef>,
     /// `None`: expect no offer at all.
