@@ -149,17 +149,18 @@ struct CRule {
     columns: [Option<Option<u32>>; 3],
 }
 
-/// A rule's buffer, threshold and cap for one SKU: the rule's own, or its columns' values.
+/// A rule's buffer, threshold and cap for one inventory SKU: the rule's own, or its columns' values
+/// (not the API rate limits of `spapi::ratelimit` and `sandbox::limits`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Limits {
+pub struct RuleLimits {
     pub buffer: Option<Amount>,
     pub threshold: Option<u64>,
     pub cap: Option<u64>,
 }
 
-impl Limits {
+impl RuleLimits {
     pub fn of(p: &Publish) -> Self {
-        Limits {
+        RuleLimits {
             buffer: p.buffer,
             threshold: p.threshold,
             cap: p.cap,
@@ -391,8 +392,8 @@ impl<'p> Engine<'p> {
         p: &Publish,
         sku: &str,
         item: Option<StockItem<'_>>,
-    ) -> Result<Limits, SimProblem> {
-        let mut l = Limits::of(p);
+    ) -> Result<RuleLimits, SimProblem> {
+        let mut l = RuleLimits::of(p);
         let cols = &self.rules[rule].columns;
         if cols.iter().all(Option::is_none) {
             return Ok(l);
@@ -643,7 +644,7 @@ impl<'p> Engine<'p> {
         &self,
         ri: usize,
         ti: usize,
-        (p, limits): (&Publish, &Limits),
+        (p, limits): (&Publish, &RuleLimits),
         t: &Target,
         item: Option<StockItem<'_>>,
         pool: u64,
@@ -784,14 +785,14 @@ pub fn steps_2_to_6_part(
     loc: Option<LocationId>,
     steps: &mut Vec<Step>,
 ) -> u64 {
-    steps_2_to_6_with(p, &Limits::of(p), portion, pack, pool, loc, steps)
+    steps_2_to_6_with(p, &RuleLimits::of(p), portion, pack, pool, loc, steps)
 }
 
 /// Steps 2-6 with the buffer, threshold and cap of one SKU (`Engine::limits`).
 #[inline]
 pub fn steps_2_to_6_with(
     p: &Publish,
-    limits: &Limits,
+    limits: &RuleLimits,
     portion: Portion<'_>,
     pack: Option<u64>,
     pool: u64,
