@@ -10,7 +10,7 @@ use futures::TryStreamExt;
 use indicatif::ProgressBar;
 
 use super::client::Client;
-use super::journal::{Journal, JournalError, Outcome, Record, State};
+use super::journal::{Journal, JournalError, JournalState, Outcome, Record};
 use super::listings;
 use super::{Issue, SpApiError, feeds};
 use crate::amazon::feeds::{FEED_CONTENT_TYPE, FEED_TYPE, FeedDocument};
@@ -159,14 +159,14 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 pub async fn apply_patches(
     client: &Client,
     jobs: Vec<PatchJob>,
-    journal: Option<(Journal, State)>,
+    journal: Option<(Journal, JournalState)>,
     opts: &ApplyOptions,
     progress: &ProgressBar,
 ) -> ApplyReport {
     let mut report = ApplyReport::default();
     let (journal, state) = match journal {
         Some((j, s)) => (Some(Mutex::new(j)), s),
-        None => (None, State::default()),
+        None => (None, JournalState::default()),
     };
     let mut todo = Vec::new();
     for job in jobs {
@@ -223,7 +223,7 @@ pub async fn apply_feeds(
     client: &Client,
     jobs: Vec<FeedDocument>,
     skus: &BTreeMap<u32, String>,
-    journal: (Journal, State),
+    journal: (Journal, JournalState),
     opts: &ApplyOptions,
     progress: &ProgressBar,
 ) -> ApplyReport {
@@ -364,7 +364,7 @@ async fn one_feed(
     job: &FeedDocument,
     skus: &BTreeMap<u32, String>,
     journal: &Mutex<Journal>,
-    state: &State,
+    state: &JournalState,
     opts: &ApplyOptions,
     submitting: &Submitting,
 ) -> Result<FeedResult, Fatal> {
