@@ -184,7 +184,7 @@ impl Checker {
                 continue;
             }
             let units = match p.units.node {
-                crate::syntax::ast::Amount::Units(0) => {
+                crate::syntax::ast::Number::Units(0) => {
                     self.push(
                         Diagnostic::error(TYPE_MISMATCH, "a kit takes at least 1 unit of each component")
                             .at(p.units.span, "0 units")
@@ -192,8 +192,8 @@ impl Checker {
                     );
                     None
                 }
-                crate::syntax::ast::Amount::Units(n) => Some(n),
-                crate::syntax::ast::Amount::Percent(_) => {
+                crate::syntax::ast::Number::Units(n) => Some(n),
+                crate::syntax::ast::Number::Percent(_) => {
                     self.push(
                         Diagnostic::error(
                             TYPE_MISMATCH,

@@ -13,7 +13,7 @@ use crate::model::{
     Publish, Round, Selector, SkuTemplate,
 };
 use crate::span::{Span, Spanned};
-use crate::syntax::ast::{self, Amount as Written, Ident, SelectorKind, StmtKind};
+use crate::syntax::ast::{self, Ident, Number as Written, SelectorKind, StmtKind};
 
 use super::Checker;
 use super::codes::*;

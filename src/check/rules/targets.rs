@@ -4,7 +4,7 @@
 use crate::diag::Diagnostic;
 use crate::model::{self, ByLocation, LocationId, MarketplaceIx, Percent, SkuTemplate};
 use crate::span::{Span, Spanned};
-use crate::syntax::ast::{self, Amount as Written, Ident};
+use crate::syntax::ast::{self, Ident, Number as Written};
 
 use super::{Lowering, RuleInfo, TargetInfo};
 use crate::check::Checker;
