@@ -94,7 +94,7 @@ async fn bench(n: u32, scale: f64) {
         .iter()
         .map(|op| PatchJob {
             op_id: op.id,
-            sku: op.seller_sku.clone(),
+            seller_sku: op.seller_sku.clone(),
             region: op.region,
             request: plan::encode::patch_request(&p, op, false),
         })

@@ -109,10 +109,10 @@ impl Family {
 }
 
 /// The family prefix of a SKU, if it has one that can be written in a glob.
-fn family_of(sku: &str) -> Option<(&str, char)> {
-    let at = sku.find(['-', '_'])?;
-    let prefix = &sku[..at];
-    let sep = sku[at..].chars().next()?;
+fn family_of(inventory_sku: &str) -> Option<(&str, char)> {
+    let at = inventory_sku.find(['-', '_'])?;
+    let prefix = &inventory_sku[..at];
+    let sep = inventory_sku[at..].chars().next()?;
     // `*` and `?` are glob characters (there is no escape); braces, quotes and spaces would
     // make rule names and globs hard to read. Such SKUs are left to "everything else".
     let writable = !prefix.is_empty()
@@ -128,8 +128,8 @@ pub fn families(stock: &Stock) -> Vec<Family> {
     let mut all: Vec<Family> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
     for item in stock.items() {
-        let sku = item.sku();
-        let Some((prefix, sep)) = family_of(sku) else {
+        let inventory_sku = item.sku();
+        let Some((prefix, sep)) = family_of(inventory_sku) else {
             continue;
         };
         let i = *index.entry(prefix.to_string()).or_insert_with(|| {
@@ -144,7 +144,7 @@ pub fn families(stock: &Stock) -> Vec<Family> {
         if !f.separators.contains(&sep) {
             f.separators.push(sep);
         }
-        f.skus.push(sku.to_string());
+        f.skus.push(inventory_sku.to_string());
     }
     let mut order: Vec<usize> = (0..all.len())
         .filter(|&i| all[i].skus.len() >= MIN_FAMILY)
@@ -402,7 +402,7 @@ pub fn generate(spec: &Spec<'_>) -> Result<Generated, Failure> {
         // A rule none of whose SKUs simulates gets no test: `allot plan` reports why.
         if let Some(block) = skus
             .iter()
-            .find_map(|sku| test_block(spec, &policy, &rule, sku).ok())
+            .find_map(|inventory_sku| test_block(spec, &policy, &rule, inventory_sku).ok())
         {
             text.push('\n');
             text.push_str(&block);
@@ -603,7 +603,11 @@ const TEST_CANDIDATES: usize = 5;
 /// those left to "everything else". Several, because one may not simulate (a seller SKU past
 /// Amazon's 40 characters): then the next is tried.
 fn test_skus(stock: &Stock, families: &[Family]) -> Vec<(String, Vec<String>)> {
-    let has_rows = |sku: &str| stock.get(sku).is_some_and(|i| i.entries().next().is_some());
+    let has_rows = |inventory_sku: &str| {
+        stock
+            .get(inventory_sku)
+            .is_some_and(|i| i.entries().next().is_some())
+    };
     let mut out: Vec<(String, Vec<String>)> = families
         .iter()
         .map(|f| {
@@ -639,7 +643,7 @@ fn test_block(
     spec: &Spec<'_>,
     policy: &crate::model::Policy,
     rule: &str,
-    sku: &str,
+    inventory_sku: &str,
 ) -> Result<String, Failure> {
     let fail = |message: String| Failure::Tests {
         text: String::new(),
@@ -647,8 +651,8 @@ fn test_block(
     };
     let item = spec
         .stock
-        .get(sku)
-        .ok_or_else(|| fail(format!("SKU {sku} vanished")))?;
+        .get(inventory_sku)
+        .ok_or_else(|| fail(format!("SKU {inventory_sku} vanished")))?;
     let entries: Vec<_> = item.entries().collect();
     let rows: Vec<String> = entries
         .iter()
@@ -662,7 +666,7 @@ fn test_block(
         })
         .collect();
     let case = TestStock {
-        sku: sku.to_string(),
+        sku: inventory_sku.to_string(),
         tags: Vec::new(),
         attrs: Vec::new(),
         entries: entries
@@ -675,7 +679,7 @@ fn test_block(
     let mut expects = Vec::new();
     for code in policy.marketplaces.iter().map(|m| &m.code) {
         for c in preview.changes.iter().filter(|c| {
-            c.offer.inventory_sku == sku && c.offer.marketplaces.iter().any(|m| m == code)
+            c.offer.inventory_sku == inventory_sku && c.offer.marketplaces.iter().any(|m| m == code)
         }) {
             let q = c
                 .offer
@@ -692,8 +696,10 @@ fn test_block(
     }
     let mut t = format!(
         "test {} {{\n  stock {} {}\n",
-        quote(&format!("{rule}: {sku} with its stock from the inventory")),
-        quote(sku),
+        quote(&format!(
+            "{rule}: {inventory_sku} with its stock from the inventory"
+        )),
+        quote(inventory_sku),
         rows.join(", ")
     );
     for e in expects {

@@ -110,8 +110,8 @@ impl InventoryOptions {
 
 /// Index into `Policy::locations`.
 pub type LocationId = usize;
-/// Index into `Policy::marketplaces`.
-pub type MarketplaceId = usize;
+/// Index into `Policy::marketplaces` (not an Amazon marketplace ID: those are strings).
+pub type MarketplaceIx = usize;
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Policy {
@@ -148,7 +148,7 @@ impl Policy {
         self.locations.iter().position(|l| l.name == name)
     }
 
-    pub fn marketplace_by_code(&self, code: &str) -> Option<MarketplaceId> {
+    pub fn marketplace_by_code(&self, code: &str) -> Option<MarketplaceIx> {
         self.marketplaces.iter().position(|m| m.code == code)
     }
 }
@@ -233,7 +233,7 @@ impl ColumnLimits {
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Target {
-    pub marketplace: MarketplaceId,
+    pub marketplace: MarketplaceIx,
     pub sku: SkuTemplate,
     /// 100% unless a share was given (on the target, or at rule level).
     pub share: Percent,
@@ -296,11 +296,11 @@ pub const MAX_SELLER_SKU_LEN: usize = 40;
 pub enum TemplateError {
     Empty,
     TooLong {
-        sku: String,
+        seller_sku: String,
         len: usize,
     },
     BadChar {
-        sku: String,
+        seller_sku: String,
         ch: char,
     },
     /// A `{column:NAME}` placeholder and the SKU has no value (no such attribute, or blank):
@@ -314,16 +314,16 @@ impl std::fmt::Display for TemplateError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             TemplateError::Empty => write!(f, "the seller SKU is empty"),
-            TemplateError::TooLong { sku, len } => write!(
+            TemplateError::TooLong { seller_sku, len } => write!(
                 f,
                 "seller SKU `{sku}` is {len} characters; Amazon allows at most {MAX_SELLER_SKU_LEN}",
-                sku = crate::diag::clip(sku)
+                sku = crate::diag::clip(seller_sku)
             ),
-            TemplateError::BadChar { sku, ch } => {
+            TemplateError::BadChar { seller_sku, ch } => {
                 write!(
                     f,
                     "seller SKU `{sku}` contains the control character {ch:?}",
-                    sku = crate::diag::clip(sku)
+                    sku = crate::diag::clip(seller_sku)
                 )
             }
             TemplateError::NoValue { column } => write!(
@@ -379,23 +379,23 @@ impl SkuTemplate {
 
     /// Render for one inventory SKU and marketplace; checks the result is a valid seller SKU.
     /// A template reading an inventory column has no value here: use [`Self::render_with`].
-    pub fn render(&self, sku: &str, marketplace: &str) -> Result<String, TemplateError> {
-        self.render_with(sku, marketplace, |_| None)
+    pub fn render(&self, inventory_sku: &str, marketplace: &str) -> Result<String, TemplateError> {
+        self.render_with(inventory_sku, marketplace, |_| None)
     }
 
     /// [`Self::render`] with `value(column)`, the SKU's value of an inventory column. A missing
     /// or blank value is `NoValue`: the SKU has no seller SKU there.
     pub fn render_with<'v>(
         &self,
-        sku: &str,
+        inventory_sku: &str,
         marketplace: &str,
         value: impl Fn(&str) -> Option<&'v str>,
     ) -> Result<String, TemplateError> {
-        let mut out = String::with_capacity(sku.len() + 8);
+        let mut out = String::with_capacity(inventory_sku.len() + 8);
         for p in &self.parts {
             match p {
                 TemplatePart::Lit(s) => out.push_str(s),
-                TemplatePart::Sku => out.push_str(sku),
+                TemplatePart::Sku => out.push_str(inventory_sku),
                 TemplatePart::Marketplace => out.push_str(marketplace),
                 TemplatePart::Column(c) => match value(c) {
                     Some(v) if !v.trim().is_empty() => out.push_str(v),
@@ -411,25 +411,29 @@ impl SkuTemplate {
 /// Amazon's rules for a seller SKU: 1 to [`MAX_SELLER_SKU_LEN`] characters, no control
 /// character. The sandbox refuses what these refuse, so a rehearsal cannot pass a SKU a plan
 /// would never produce.
-pub fn check_seller_sku(sku: &str) -> Result<(), TemplateError> {
-    if sku.is_empty() {
+pub fn check_seller_sku(seller_sku: &str) -> Result<(), TemplateError> {
+    if seller_sku.is_empty() {
         return Err(TemplateError::Empty);
     }
     // The common case, checked a million times a run: short ASCII without control characters
     // (for ASCII, `char::is_control` is exactly the C0 range and DEL).
-    if sku.len() <= MAX_SELLER_SKU_LEN && sku.bytes().all(|b| b >= 0x20 && b != 0x7f && b < 0x80) {
+    if seller_sku.len() <= MAX_SELLER_SKU_LEN
+        && seller_sku
+            .bytes()
+            .all(|b| b >= 0x20 && b != 0x7f && b < 0x80)
+    {
         return Ok(());
     }
-    if let Some(ch) = sku.chars().find(|c| c.is_control()) {
+    if let Some(ch) = seller_sku.chars().find(|c| c.is_control()) {
         return Err(TemplateError::BadChar {
-            sku: sku.to_string(),
+            seller_sku: seller_sku.to_string(),
             ch,
         });
     }
-    let len = sku.chars().count();
+    let len = seller_sku.chars().count();
     if len > MAX_SELLER_SKU_LEN {
         return Err(TemplateError::TooLong {
-            sku: sku.to_string(),
+            seller_sku: seller_sku.to_string(),
             len,
         });
     }
@@ -473,7 +477,7 @@ pub struct TestStock {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct TestExpect {
     pub seller_sku: String,
-    pub marketplace: MarketplaceId,
+    pub marketplace: MarketplaceIx,
     /// `None`: the offer's DEFAULT channel (or its only channel).
     pub channel: Option<ChannelRef>,
     /// `None`: expect no offer at all.

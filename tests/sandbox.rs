@@ -3122,7 +3122,7 @@ async fn a_sku_with_a_tab_is_left_out_of_the_report_and_counted() {
     use allot::amazon::{Listing, ListingKey};
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("state.json");
-    let mut state = sandbox::State::new();
+    let mut state = sandbox::SandboxState::new();
     for sku in ["OK-1", "BAD\tSKU", "BAD\nSKU"] {
         state.amazon.seed(
             ListingKey {

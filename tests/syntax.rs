@@ -99,8 +99,8 @@ fn sketch_parses_to_the_expected_shape() {
         StmtKind::Match(Selector { kind: SelectorKind::Sku(ref v), .. }) if v[0].node == "YOGA-*"
     ));
     assert!(matches!(&yoga.stmts[1].kind, StmtKind::StockFrom(v) if v.len() == 2));
-    assert!(matches!(&yoga.stmts[2].kind, StmtKind::Buffer(a) if a.node == Amount::Units(2)));
-    assert!(matches!(&yoga.stmts[3].kind, StmtKind::Cap(a) if a.node == Amount::Units(10)));
+    assert!(matches!(&yoga.stmts[2].kind, StmtKind::Buffer(a) if a.node == Number::Units(2)));
+    assert!(matches!(&yoga.stmts[3].kind, StmtKind::Cap(a) if a.node == Number::Units(10)));
 
     let ItemKind::Rule(mugs) = &ast.items[8].kind else {
         panic!("not a rule")
@@ -110,11 +110,11 @@ fn sketch_parses_to_the_expected_shape() {
     };
     assert_eq!(
         t[0].share.as_ref().map(|a| a.node),
-        Some(Amount::Percent(6000))
+        Some(Number::Percent(6000))
     );
     assert_eq!(
         t[1].share.as_ref().map(|a| a.node),
-        Some(Amount::Percent(4000))
+        Some(Number::Percent(4000))
     );
 
     let ItemKind::Rule(shoes) = &ast.items[9].kind else {
@@ -129,7 +129,7 @@ fn sketch_parses_to_the_expected_shape() {
             .is_some_and(|b| b.split.is_empty())
     );
     assert!(
-        matches!(&shoes.stmts[2].kind, StmtKind::DefaultChannel(a) if a.node == Amount::Units(0))
+        matches!(&shoes.stmts[2].kind, StmtKind::DefaultChannel(a) if a.node == Number::Units(0))
     );
 
     let ItemKind::Rule(rest) = &ast.items[11].kind else {
@@ -152,7 +152,7 @@ fn sketch_parses_to_the_expected_shape() {
             assert_eq!(sku.node, "YOGA-1");
             assert_eq!(entries.len(), 2);
             assert_eq!(entries[1].location.node, "austin");
-            assert_eq!(entries[1].on_hand.node, Amount::Units(9));
+            assert_eq!(entries[1].on_hand.node, Number::Units(9));
         }
         other => panic!("{other:?}"),
     }
@@ -166,7 +166,7 @@ fn sketch_parses_to_the_expected_shape() {
             assert_eq!(seller_sku.node, "YOGA-1-US");
             assert_eq!(marketplace.node, "US");
             assert!(channel.is_none());
-            assert_eq!(quantity.as_ref().map(|q| q.node), Some(Amount::Units(10)));
+            assert_eq!(quantity.as_ref().map(|q| q.node), Some(Number::Units(10)));
         }
         other => panic!("{other:?}"),
     }

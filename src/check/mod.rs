@@ -4,7 +4,7 @@
 //! lowered on its own, and the cross-cutting Amazon rules run on whatever lowered cleanly.
 //! Codes are in `codes.rs` and documented in `docs/language.md`.
 
-mod amazon;
+mod amazon_rules;
 pub mod codes;
 mod rules;
 pub mod selector;
@@ -45,7 +45,7 @@ pub fn check(ast: &Ast) -> Checked {
     let mut c = Checker::default();
     c.top_level(ast);
     let rules = c.rules(ast);
-    amazon::analyse(&mut c, &rules);
+    amazon_rules::analyse(&mut c, &rules);
     let tests = c.tests(ast);
     let mut diagnostics = std::mem::take(&mut c.diags);
     // Stable order: by place in the file, then by code.
@@ -184,7 +184,7 @@ impl Checker {
                 continue;
             }
             let units = match p.units.node {
-                crate::syntax::ast::Amount::Units(0) => {
+                crate::syntax::ast::Number::Units(0) => {
                     self.push(
                         Diagnostic::error(TYPE_MISMATCH, "a kit takes at least 1 unit of each component")
                             .at(p.units.span, "0 units")
@@ -192,8 +192,8 @@ impl Checker {
                     );
                     None
                 }
-                crate::syntax::ast::Amount::Units(n) => Some(n),
-                crate::syntax::ast::Amount::Percent(_) => {
+                crate::syntax::ast::Number::Units(n) => Some(n),
+                crate::syntax::ast::Number::Percent(_) => {
                     self.push(
                         Diagnostic::error(
                             TYPE_MISMATCH,

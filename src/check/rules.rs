@@ -9,11 +9,11 @@ mod targets;
 
 use crate::diag::Diagnostic;
 use crate::model::{
-    self, Action, Amount, ByLocation, LocationId, MarketplaceId, OnFba, OnMissing, Percent,
+    self, Action, Amount, ByLocation, LocationId, MarketplaceIx, OnFba, OnMissing, Percent,
     Publish, Round, Selector, SkuTemplate,
 };
 use crate::span::{Span, Spanned};
-use crate::syntax::ast::{self, Amount as Written, Ident, SelectorKind, StmtKind};
+use crate::syntax::ast::{self, Ident, Number as Written, SelectorKind, StmtKind};
 
 use super::Checker;
 use super::codes::*;
@@ -46,7 +46,7 @@ pub(crate) struct RuleInfo<'a> {
 }
 
 pub(crate) struct TargetInfo {
-    pub marketplace: MarketplaceId,
+    pub marketplace: MarketplaceIx,
     pub code: String,
     /// None if the template was refused.
     pub sku: Option<SkuTemplate>,

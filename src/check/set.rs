@@ -232,7 +232,7 @@ fn conflict(
         .iter()
         .map(|x| pa.marketplaces[x.marketplace].code.clone())
         .collect();
-    let sku = key_text(&template::key(&t.sku, code));
+    let seller_sku = key_text(&template::key(&t.sku, code));
     let others: Vec<String> = writers
         .iter()
         .map(|w| {
@@ -270,7 +270,7 @@ fn conflict(
     let mut d = Diagnostic::error(
         UNIFIED_CONFLICT,
         format!(
-            "seller SKU \"{sku}\" on {} is also written by {} for the same seller \"{}\": Amazon keeps one quantity per seller SKU in a region and the last write wins, so these files overwrite each other",
+            "seller SKU \"{seller_sku}\" on {} is also written by {} for the same seller \"{}\": Amazon keeps one quantity per seller SKU in a region and the last write wins, so these files overwrite each other",
             join_and(&codes),
             join_and(&others),
             pa.seller_id.trim()

@@ -3,7 +3,7 @@
 use crate::diag::Diagnostic;
 use crate::model::{ChannelRef, DEFAULT_CHANNEL, TestCase, TestExpect, TestStock};
 use crate::span::Span;
-use crate::syntax::ast::{self, Amount as Written, TestStmtKind};
+use crate::syntax::ast::{self, Number as Written, TestStmtKind};
 
 use super::Checker;
 use super::codes::*;

@@ -399,7 +399,7 @@ fn load_reports_io_errors_clearly() {
 
 #[test]
 fn rounding_oversell_is_exact() {
-    use super::amazon::rounding_excess;
+    use super::amazon_rules::rounding_excess;
     let p = |v: &[u32]| v.iter().map(|&x| Percent(x)).collect::<Vec<_>>();
     assert_eq!(rounding_excess(&p(&[5000, 5000]), Round::Up), Some((1, 2)));
     assert_eq!(

@@ -713,7 +713,7 @@ fn patch_jobs(plan: &Plan, validate_only: bool) -> Result<Vec<PatchJob>, miette:
 fn patch_job(plan: &Plan, op: &crate::plan::Operation, validate_only: bool) -> PatchJob {
     PatchJob {
         op_id: op.id,
-        sku: op.seller_sku.clone(),
+        seller_sku: op.seller_sku.clone(),
         region: op.region,
         request: crate::plan::encode::patch_request(plan, op, validate_only),
     }

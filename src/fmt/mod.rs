@@ -431,10 +431,10 @@ fn idents(w: &mut W<'_>, v: &[Ident]) {
     w.list(v, |s| s.span, |w, s| w.push(&s.node));
 }
 
-pub(crate) fn amount(a: Amount) -> String {
+pub(crate) fn amount(a: Number) -> String {
     match a {
-        Amount::Units(n) => n.to_string(),
-        Amount::Percent(h) => {
+        Number::Units(n) => n.to_string(),
+        Number::Percent(h) => {
             let (whole, frac) = (h / 100, h % 100);
             if frac == 0 {
                 format!("{whole}%")
@@ -661,10 +661,10 @@ mod tests {
 
     #[test]
     fn amounts_print_as_written() {
-        assert_eq!(amount(Amount::Units(10)), "10");
-        assert_eq!(amount(Amount::Percent(6000)), "60%");
-        assert_eq!(amount(Amount::Percent(1250)), "12.5%");
-        assert_eq!(amount(Amount::Percent(1205)), "12.05%");
+        assert_eq!(amount(Number::Units(10)), "10");
+        assert_eq!(amount(Number::Percent(6000)), "60%");
+        assert_eq!(amount(Number::Percent(1250)), "12.5%");
+        assert_eq!(amount(Number::Percent(1205)), "12.05%");
     }
 
     #[test]

@@ -674,7 +674,7 @@ struct Stop;
 type OnOp<'f> = &'f mut dyn FnMut(u64, Operation) -> Result<(), Stop>;
 
 /// One pass's state, shared by the serde visitors below.
-struct State<'k, 'f> {
+struct PassState<'k, 'f> {
     /// Every top-level entry but a streamed `operations`, in file order.
     top: Map<String, Value>,
     /// The header of an earlier pass: its keys make the canonical prefix and suffix.
@@ -703,7 +703,7 @@ struct State<'k, 'f> {
     trust: bool,
 }
 
-impl State<'_, '_> {
+impl PassState<'_, '_> {
     fn operation(&mut self, v: Value) -> Result<(), Stop> {
         let index = self.count;
         self.canon.clear();
@@ -854,7 +854,7 @@ impl<'de> Visitor<'de> for DupFree<'_> {
 }
 
 /// The whole plan object.
-struct Top<'s, 'k, 'f>(&'s mut State<'k, 'f>);
+struct Top<'s, 'k, 'f>(&'s mut PassState<'k, 'f>);
 
 impl<'de> DeserializeSeed<'de> for Top<'_, '_, '_> {
     type Value = ();
@@ -936,7 +936,7 @@ impl<'de> Visitor<'de> for Top<'_, '_, '_> {
 
 /// The value of `operations`: an array is streamed, anything else kept to be reported.
 struct Ops<'s, 'k, 'f> {
-    st: &'s mut State<'k, 'f>,
+    st: &'s mut PassState<'k, 'f>,
 }
 
 impl<'de> DeserializeSeed<'de> for Ops<'_, '_, '_> {
@@ -1070,7 +1070,7 @@ fn scan(
             hasher: Sha256::new(),
         },
     );
-    let mut st = State {
+    let mut st = PassState {
         top: Map::new(),
         known,
         ops_seen: false,

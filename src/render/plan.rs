@@ -278,8 +278,8 @@ pub fn write_table(shown: &Shown, w: &mut dyn Write) -> Result<(), RenderError> 
             m.rewrites,
             if m.rewrites == 1 { "" } else { "s" }
         )?;
-        for (sku, markets) in &m.first_rewrites {
-            writeln!(w, "  {sku} ({markets})")?;
+        for (seller_sku, markets) in &m.first_rewrites {
+            writeln!(w, "  {seller_sku} ({markets})")?;
         }
         if m.rewrites > REWRITE_LIMIT {
             writeln!(w, "  ... and {} more", m.rewrites - REWRITE_LIMIT)?;
@@ -288,8 +288,8 @@ pub fn write_table(shown: &Shown, w: &mut dyn Write) -> Result<(), RenderError> 
     if m.unwritten > 0 {
         write!(w, "\n{}\n", unwritten_title(&header))?;
         shown.each(|op| {
-            for (sku, channel, q) in unwritten(op) {
-                writeln!(w, "  {sku}: {channel} (now {q})")?;
+            for (seller_sku, channel, q) in unwritten(op) {
+                writeln!(w, "  {seller_sku}: {channel} (now {q})")?;
             }
             Ok(())
         })?;
@@ -342,8 +342,12 @@ pub fn write_markdown(shown: &Shown, max_chars: usize) -> Result<String, RenderE
             m.rewrites,
             if m.rewrites == 1 { "" } else { "s" }
         ));
-        for (sku, markets) in &m.first_rewrites {
-            tail.push_str(&format!("- {} ({})\n", md_code(sku), md_escape(markets)));
+        for (seller_sku, markets) in &m.first_rewrites {
+            tail.push_str(&format!(
+                "- {} ({})\n",
+                md_code(seller_sku),
+                md_escape(markets)
+            ));
         }
         if m.rewrites > REWRITE_LIMIT {
             tail.push_str(&format!("- … and {} more\n", m.rewrites - REWRITE_LIMIT));
@@ -354,13 +358,13 @@ pub fn write_markdown(shown: &Shown, max_chars: usize) -> Result<String, RenderE
         // The list stops where the comment would be over its cap anyway.
         let mut listed = 0usize;
         shown.each(|op| {
-            for (sku, channel, q) in unwritten(op) {
+            for (seller_sku, channel, q) in unwritten(op) {
                 if tail.len() > max_chars {
                     return Err(RenderError::Enough);
                 }
                 tail.push_str(&format!(
                     "- {}: {} (now {q})\n",
-                    md_code(sku),
+                    md_code(seller_sku),
                     md_code(channel)
                 ));
                 listed += 1;

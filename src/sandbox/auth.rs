@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use super::state::State as SandboxState;
+use super::state::SandboxState;
 use super::{Shared, add_request_id, with_latency};
 
 fn token_hash(token: &str) -> String {

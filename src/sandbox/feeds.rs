@@ -530,12 +530,12 @@ pub(crate) fn resume_pending(shared: &Arc<Shared>) {
 }
 
 /// A report issue, in the processing report's shape (singular `attributeName`).
-fn report_issue(message_id: Option<u64>, sku: Option<&str>, i: &Issue) -> Value {
+fn report_issue(message_id: Option<u64>, seller_sku: Option<&str>, i: &Issue) -> Value {
     let mut v = Map::new();
     if let Some(m) = message_id {
         v.insert("messageId".into(), json!(m));
     }
-    if let Some(s) = sku.filter(|s| !s.is_empty()) {
+    if let Some(s) = seller_sku.filter(|s| !s.is_empty()) {
         v.insert("sku".into(), json!(s));
     }
     v.insert("code".into(), json!(i.code));
@@ -696,9 +696,9 @@ fn apply_messages(
             .get("messageId")
             .and_then(Value::as_u64)
             .filter(|n| *n >= 1);
-        let sku = m.get("sku").and_then(Value::as_str).unwrap_or("");
+        let seller_sku = m.get("sku").and_then(Value::as_str).unwrap_or("");
         let result = check_and_apply(
-            inner, feed, region, seller_id, m, message_id, sku, &mut seen,
+            inner, feed, region, seller_id, m, message_id, seller_sku, &mut seen,
         );
         let accepted = result.is_ok();
         match result {
@@ -706,7 +706,9 @@ fn apply_messages(
             Err(issues) => {
                 tally.invalid += 1;
                 for i in &issues {
-                    tally.issues.push(report_issue(message_id, Some(sku), i));
+                    tally
+                        .issues
+                        .push(report_issue(message_id, Some(seller_sku), i));
                 }
             }
         }
@@ -717,7 +719,7 @@ fn apply_messages(
             operation: "feedMessage".into(),
             method: "FEED".into(),
             path: format!("{FEEDS_PATH}/{}", feed.feed_id),
-            sku: (!sku.is_empty()).then(|| sku.to_string()),
+            sku: (!seller_sku.is_empty()).then(|| seller_sku.to_string()),
             marketplace_ids: feed.marketplace_ids.clone(),
             status: 200,
             submission_status: Some(if accepted { "ACCEPTED" } else { "INVALID" }.into()),
@@ -738,7 +740,7 @@ fn check_and_apply(
     seller_id: &str,
     m: &Value,
     message_id: Option<u64>,
-    sku: &str,
+    seller_sku: &str,
     seen: &mut BTreeSet<u64>,
 ) -> Result<(), Vec<Issue>> {
     let one = |s: String| Err(vec![feed_issue(s)]);
@@ -755,10 +757,10 @@ fn check_and_apply(
             "messageId {message_id} is used by an earlier message of this feed."
         ));
     }
-    if sku.is_empty() {
+    if seller_sku.is_empty() {
         return one("'sku' is required.".into());
     }
-    if let Err(o) = listings::check_sku(sku) {
+    if let Err(o) = listings::check_sku(seller_sku) {
         let msg = o.body["errors"][0]["message"]
             .as_str()
             .unwrap_or("Invalid 'sku'.");
@@ -771,7 +773,7 @@ fn check_and_apply(
     let key = ListingKey {
         seller_id: seller_id.to_string(),
         region,
-        seller_sku: sku.to_string(),
+        seller_sku: seller_sku.to_string(),
     };
     let mkts = &feed.marketplace_ids;
     let product_type = || match obj.get("productType") {

@@ -126,7 +126,7 @@ pub async fn reset(State(shared): State<Arc<Shared>>) -> Response {
         let tokens = std::mem::take(&mut inner.state.tokens);
         // Sequence numbers go on, so `?since=` stays meaningful across a reset.
         let log_seq = inner.state.log_seq;
-        inner.state = super::State::new();
+        inner.state = super::SandboxState::new();
         inner.state.tokens = tokens;
         inner.state.log_seq = log_seq;
         inner.limits.reset();
@@ -177,7 +177,10 @@ pub const SEED_SHAPE: &str = r#"{"sellerId": "...", "listings": [{"sku": "...", 
 
 /// Create or replace the listings of `req`. Everything is checked first: one bad entry seeds
 /// nothing. Returns the number of listings seeded.
-pub(crate) fn apply_seed(state: &mut super::State, req: &SeedRequest) -> Result<usize, String> {
+pub(crate) fn apply_seed(
+    state: &mut super::SandboxState,
+    req: &SeedRequest,
+) -> Result<usize, String> {
     if req.seller_id.is_empty() {
         return Err("'sellerId' must not be empty.".into());
     }

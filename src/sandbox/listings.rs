@@ -13,7 +13,7 @@ use crate::amazon::{ListingKey, PRODUCT_TYPE, PatchOp, is_amazon_fulfilled};
 use crate::marketplaces::{self, Region};
 use crate::model::{ChannelQty, DEFAULT_CHANNEL};
 
-use super::state::{ItemData, State as SandboxState};
+use super::state::{ItemData, SandboxState};
 use super::{Call, Inner, Outcome, Shared, new_request_id, now_rfc3339, run_op};
 use crate::amazon::limits::ApiOp;
 

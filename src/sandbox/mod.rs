@@ -55,7 +55,9 @@ mod supply_sources;
 
 pub use inspect::{SEED_SHAPE, SeedChannel, SeedListing, SeedRequest};
 pub use reports::REPORT_CONTENT_TYPE;
-pub use state::{Address, Feed, ProcessingStatus, Report, State, SupplySource, SupplySourceStatus};
+pub use state::{
+    Address, Feed, ProcessingStatus, Report, SandboxState, SupplySource, SupplySourceStatus,
+};
 pub use supply_sources::{SUPPLY_SOURCES_SEED_SHAPE, SeedSupplySource};
 
 use crate::amazon::feeds::{FEED_DOCUMENTS_PATH, FEEDS_PATH};
@@ -188,7 +190,7 @@ impl SandboxHandle {
     }
 
     /// A copy of the current state (for tests in the same process).
-    pub fn state(&self) -> State {
+    pub fn state(&self) -> SandboxState {
         self.shared.lock().state.clone()
     }
 
@@ -267,7 +269,7 @@ pub async fn start_with(
     check_config(&config)?;
     let state = match &config.state_file {
         Some(p) => state::load(p)?,
-        None => State::new(),
+        None => SandboxState::new(),
     };
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
@@ -521,7 +523,7 @@ pub struct LogEntry {
 }
 
 pub(crate) struct Inner {
-    pub state: State,
+    pub state: SandboxState,
     pub limits: Limits,
     pub rng: fastrand::Rng,
     pub faults: Faults,
@@ -998,7 +1000,7 @@ where
 /// final status. One kind's jobs, where they are kept, how long each phase lasts and what
 /// finishes one.
 pub(crate) struct JobKind<J: 'static> {
-    pub jobs: fn(&mut State) -> &mut std::collections::BTreeMap<String, J>,
+    pub jobs: fn(&mut SandboxState) -> &mut std::collections::BTreeMap<String, J>,
     pub status: fn(&J) -> ProcessingStatus,
     /// IN_QUEUE → IN_PROGRESS at the given time.
     pub start: fn(&mut J, String),

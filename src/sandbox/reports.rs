@@ -499,7 +499,7 @@ fn open_date(created: &str) -> String {
 /// or a line break, which a row cannot hold; the sandbox's own checks refuse such SKUs, so
 /// only a hand-edited state file can have one).
 pub(crate) fn all_listings(
-    state: &super::State,
+    state: &super::SandboxState,
     region: Region,
     marketplaces: &[String],
 ) -> (Vec<u8>, u64) {
@@ -601,7 +601,7 @@ mod tests {
 
     #[test]
     fn all_listings_rows_follow_the_layout() {
-        let mut s = super::super::State::new();
+        let mut s = super::super::SandboxState::new();
         for (k, l) in [
             listing("B", &["ATVPDKIKX0DER"], &[("DEFAULT", 4)]),
             listing("A", &["ATVPDKIKX0DER"], &[("AMAZON_NA", 9)]),

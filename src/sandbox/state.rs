@@ -17,7 +17,7 @@ use super::{LogEntry, SandboxError};
 pub const STATE_VERSION: u32 = 1;
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
-pub struct State {
+pub struct SandboxState {
     pub version: u32,
     /// Quantities and marketplaces: Amazon's model, shared with the simulator.
     pub amazon: AmazonModel,
@@ -47,11 +47,11 @@ pub struct State {
     pub log_seq: u64,
 }
 
-impl State {
+impl SandboxState {
     pub fn new() -> Self {
-        State {
+        SandboxState {
             version: STATE_VERSION,
-            ..State::default()
+            ..SandboxState::default()
         }
     }
 
@@ -267,10 +267,10 @@ mod hex_bytes {
 
 /// Load the state file. A missing file is an empty state; anything unreadable is an error that
 /// names the file (never silently replaced: the user may want what is in it).
-pub fn load(path: &Path) -> Result<State, SandboxError> {
+pub fn load(path: &Path) -> Result<SandboxState, SandboxError> {
     let bytes = match std::fs::read(path) {
         Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(State::new()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(SandboxState::new()),
         Err(e) => {
             return Err(SandboxError::ReadState {
                 path: path.to_path_buf(),
@@ -278,10 +278,11 @@ pub fn load(path: &Path) -> Result<State, SandboxError> {
             });
         }
     };
-    let state: State = serde_json::from_slice(&bytes).map_err(|e| SandboxError::CorruptState {
-        path: path.to_path_buf(),
-        reason: e.to_string(),
-    })?;
+    let state: SandboxState =
+        serde_json::from_slice(&bytes).map_err(|e| SandboxError::CorruptState {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })?;
     if state.version != STATE_VERSION {
         return Err(SandboxError::CorruptState {
             path: path.to_path_buf(),
@@ -327,7 +328,7 @@ mod tests {
 
     #[test]
     fn state_round_trips_through_json() {
-        let mut s = State::new();
+        let mut s = SandboxState::new();
         let key = ListingKey {
             seller_id: "A1".into(),
             region: Region::EU,
@@ -358,7 +359,7 @@ mod tests {
             },
         );
         let text = serde_json::to_string(&s).unwrap();
-        let back: State = serde_json::from_str(&text).unwrap();
+        let back: SandboxState = serde_json::from_str(&text).unwrap();
         assert_eq!(back.amazon, s.amazon);
         assert_eq!(back.items, s.items);
         assert_eq!(back.documents, s.documents);
@@ -372,7 +373,7 @@ mod tests {
             "items":[{"seller_id":"A1","region":"NA","seller_sku":"S","product_type":"PRODUCT",
             "attributes":{},"channel_extras":{},"created":"","updated":""}],
             "feeds":{},"documents":{},"tokens":{},"next_id":0}"#;
-        let s: State = serde_json::from_str(old).unwrap();
+        let s: SandboxState = serde_json::from_str(old).unwrap();
         let item = s.items.values().next().unwrap();
         assert!(!item.offer_only);
         assert!(s.amazon.listings.values().next().unwrap().is_fba());

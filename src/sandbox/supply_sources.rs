@@ -93,7 +93,7 @@ fn check_text(name: &str, v: &str) -> Result<(), String> {
 /// it replaces the source with its code, or creates a new one. Everything is checked first: one
 /// bad entry seeds nothing. Returns the number seeded.
 pub(crate) fn apply_seed(
-    state: &mut super::State,
+    state: &mut super::SandboxState,
     seeds: &[SeedSupplySource],
 ) -> Result<usize, String> {
     let mut codes = BTreeSet::new();
@@ -460,7 +460,7 @@ mod tests {
 
     #[test]
     fn a_bad_entry_seeds_nothing() {
-        let mut s = super::super::State::new();
+        let mut s = super::super::SandboxState::new();
         let e = apply_seed(&mut s, &[seed("a", None), seed("", None)]).unwrap_err();
         assert!(e.contains("supply source 2"), "{e}");
         assert!(s.supply_sources.is_empty());

@@ -91,11 +91,11 @@ impl Glob {
         }
     }
 
-    fn matches(&self, sku: &str) -> bool {
+    fn matches(&self, inventory_sku: &str) -> bool {
         match self {
-            Glob::Exact(s) => s == sku,
-            Glob::Prefix(p) => sku.starts_with(p.as_str()),
-            Glob::Pattern(p) => crate::check::selector::glob_match(p, sku),
+            Glob::Exact(s) => s == inventory_sku,
+            Glob::Prefix(p) => inventory_sku.starts_with(p.as_str()),
+            Glob::Pattern(p) => crate::check::selector::glob_match(p, inventory_sku),
         }
     }
 }
@@ -114,10 +114,10 @@ impl CSel {
         }
     }
 
-    fn matches(&self, sku: &str, item: Option<StockItem<'_>>) -> bool {
+    fn matches(&self, inventory_sku: &str, item: Option<StockItem<'_>>) -> bool {
         match self {
             CSel::Any => true,
-            CSel::Sku(globs) => globs.iter().any(|g| g.matches(sku)),
+            CSel::Sku(globs) => globs.iter().any(|g| g.matches(inventory_sku)),
             CSel::Tag(ids) => item.is_some_and(|i| i.tags().any(|t| ids.contains(&t))),
             CSel::Attr(id, values) => match (id, item) {
                 (Some(id), Some(i)) => i
@@ -125,8 +125,8 @@ impl CSel {
                     .any(|(a, v)| a == *id && values.iter().any(|x| x == v)),
                 _ => false,
             },
-            CSel::Not(s) => !s.matches(sku, item),
-            CSel::All(v) => v.iter().all(|s| s.matches(sku, item)),
+            CSel::Not(s) => !s.matches(inventory_sku, item),
+            CSel::All(v) => v.iter().all(|s| s.matches(inventory_sku, item)),
         }
     }
 }
@@ -149,17 +149,18 @@ struct CRule {
     columns: [Option<Option<u32>>; 3],
 }
 
-/// A rule's buffer, threshold and cap for one SKU: the rule's own, or its columns' values.
+/// A rule's buffer, threshold and cap for one inventory SKU: the rule's own, or its columns' values
+/// (not the API rate limits of `spapi::ratelimit` and `sandbox::limits`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Limits {
+pub struct RuleLimits {
     pub buffer: Option<Amount>,
     pub threshold: Option<u64>,
     pub cap: Option<u64>,
 }
 
-impl Limits {
+impl RuleLimits {
     pub fn of(p: &Publish) -> Self {
-        Limits {
+        RuleLimits {
             buffer: p.buffer,
             threshold: p.threshold,
             cap: p.cap,
@@ -337,11 +338,12 @@ impl<'p> Engine<'p> {
     pub fn seller_sku(
         &self,
         t: &Target,
-        sku: &str,
+        inventory_sku: &str,
         item: Option<StockItem<'_>>,
     ) -> Result<String, TemplateError> {
         let code = &self.policy.marketplaces[t.marketplace].code;
-        t.sku.render_with(sku, code, |c| self.value(c, item))
+        t.sku
+            .render_with(inventory_sku, code, |c| self.value(c, item))
     }
 
     /// The targets of rule `ri` that make no offer for this SKU because a column their
@@ -349,7 +351,7 @@ impl<'p> Engine<'p> {
     pub fn unmapped(
         &self,
         ri: usize,
-        sku: &str,
+        inventory_sku: &str,
         item: Option<StockItem<'_>>,
     ) -> Vec<(String, String)> {
         let Action::Publish(p) = &self.policy.rules[ri].action else {
@@ -358,7 +360,7 @@ impl<'p> Engine<'p> {
         p.targets
             .iter()
             .filter(|t| t.sku.columns().next().is_some())
-            .filter_map(|t| match self.seller_sku(t, sku, item) {
+            .filter_map(|t| match self.seller_sku(t, inventory_sku, item) {
                 Err(TemplateError::NoValue { column }) => {
                     Some((self.policy.marketplaces[t.marketplace].code.clone(), column))
                 }
@@ -368,8 +370,10 @@ impl<'p> Engine<'p> {
     }
 
     /// The first rule whose selector matches.
-    pub fn decide(&self, sku: &str, item: Option<StockItem<'_>>) -> Option<usize> {
-        self.rules.iter().position(|r| r.sel.matches(sku, item))
+    pub fn decide(&self, inventory_sku: &str, item: Option<StockItem<'_>>) -> Option<usize> {
+        self.rules
+            .iter()
+            .position(|r| r.sel.matches(inventory_sku, item))
     }
 
     /// How many offers a rule makes for one SKU (when nothing fails).
@@ -389,10 +393,10 @@ impl<'p> Engine<'p> {
         &self,
         rule: usize,
         p: &Publish,
-        sku: &str,
+        inventory_sku: &str,
         item: Option<StockItem<'_>>,
-    ) -> Result<Limits, SimProblem> {
-        let mut l = Limits::of(p);
+    ) -> Result<RuleLimits, SimProblem> {
+        let mut l = RuleLimits::of(p);
         let cols = &self.rules[rule].columns;
         if cols.iter().all(Option::is_none) {
             return Ok(l);
@@ -427,7 +431,7 @@ impl<'p> Engine<'p> {
             let bad = || SimProblem::BadColumnValue {
                 message: format!(
                     "inventory SKU `{}` has `{}` = `{}`, which rule \"{rule_name}\" reads as its {what}, but it is not {}",
-                    crate::diag::clip(sku),
+                    crate::diag::clip(inventory_sku),
                     crate::diag::clip(name),
                     crate::diag::clip(raw),
                     if k == 0 {
@@ -471,18 +475,24 @@ impl<'p> Engine<'p> {
     /// offers to `out`.
     pub fn evaluate(
         &self,
-        sku: &str,
+        inventory_sku: &str,
         item: Option<StockItem<'_>>,
         out: &mut Vec<Produced>,
         problems: &mut Problems,
     ) -> Decision {
-        self.evaluate_decided(sku, item, self.decide(sku, item), out, problems)
+        self.evaluate_decided(
+            inventory_sku,
+            item,
+            self.decide(inventory_sku, item),
+            out,
+            problems,
+        )
     }
 
     /// `evaluate` with the deciding rule already known (`decide`'s result).
     pub fn evaluate_decided(
         &self,
-        sku: &str,
+        inventory_sku: &str,
         item: Option<StockItem<'_>>,
         decided: Option<usize>,
         out: &mut Vec<Produced>,
@@ -502,7 +512,7 @@ impl<'p> Engine<'p> {
                 OnMissing::Skip => return Decision::MissingSkipped(ri),
                 OnMissing::Error => {
                     problems.push(SimProblem::MissingStock {
-                        inventory_sku: sku.to_string(),
+                        inventory_sku: inventory_sku.to_string(),
                         rule: rule.name.clone(),
                     });
                     return Decision::Failed(ri);
@@ -518,14 +528,14 @@ impl<'p> Engine<'p> {
             problems.push(SimProblem::Overflow {
                 message: format!(
                     "the stock of inventory SKU `{}` over the locations rule \"{}\" counts adds up to more than {}",
-                    crate::diag::clip(sku),
+                    crate::diag::clip(inventory_sku),
                     rule.name,
                     u64::MAX
                 ),
             });
             return Decision::Failed(ri);
         };
-        let limits = match self.limits(ri, p, sku, item) {
+        let limits = match self.limits(ri, p, inventory_sku, item) {
             Ok(l) => l,
             Err(prob) => {
                 problems.push(prob);
@@ -547,7 +557,7 @@ impl<'p> Engine<'p> {
                 problems.push(SimProblem::Overflow {
                     message: format!(
                         "the stock of inventory SKU `{}` over the locations a target of rule \"{}\" counts adds up to more than {}",
-                        crate::diag::clip(sku),
+                        crate::diag::clip(inventory_sku),
                         rule.name,
                         u64::MAX
                     ),
@@ -555,13 +565,13 @@ impl<'p> Engine<'p> {
                 failed = true;
                 continue;
             };
-            let seller_sku = match self.seller_sku(t, sku, item) {
+            let seller_sku = match self.seller_sku(t, inventory_sku, item) {
                 Ok(s) => s,
                 // No seller SKU for this SKU here: no offer, listed by the run (`unmapped`).
                 Err(TemplateError::NoValue { .. }) => continue,
                 Err(e) => {
                     problems.push(SimProblem::BadSellerSku {
-                        inventory_sku: sku.to_string(),
+                        inventory_sku: inventory_sku.to_string(),
                         rule: rule.name.clone(),
                         template: t.sku.source.clone(),
                         column: t.sku.columns().next().map(|c| {
@@ -607,7 +617,7 @@ impl<'p> Engine<'p> {
                 if existing.channels != channels {
                     problems.push(SimProblem::SharedSkuConflict {
                         seller_sku,
-                        inventory_sku: sku.to_string(),
+                        inventory_sku: inventory_sku.to_string(),
                         rule: rule.name.clone(),
                     });
                     failed = true;
@@ -643,7 +653,7 @@ impl<'p> Engine<'p> {
         &self,
         ri: usize,
         ti: usize,
-        (p, limits): (&Publish, &Limits),
+        (p, limits): (&Publish, &RuleLimits),
         t: &Target,
         item: Option<StockItem<'_>>,
         pool: u64,
@@ -784,14 +794,14 @@ pub fn steps_2_to_6_part(
     loc: Option<LocationId>,
     steps: &mut Vec<Step>,
 ) -> u64 {
-    steps_2_to_6_with(p, &Limits::of(p), portion, pack, pool, loc, steps)
+    steps_2_to_6_with(p, &RuleLimits::of(p), portion, pack, pool, loc, steps)
 }
 
 /// Steps 2-6 with the buffer, threshold and cap of one SKU (`Engine::limits`).
 #[inline]
 pub fn steps_2_to_6_with(
     p: &Publish,
-    limits: &Limits,
+    limits: &RuleLimits,
     portion: Portion<'_>,
     pack: Option<u64>,
     pool: u64,

@@ -534,7 +534,7 @@ fn finish(
 /// that are not written (held) publish nothing. Units published past 2^64 (fixed quantities
 /// that large) are refused: a clamped total would be shown as if it were the real one.
 fn exposure_of<'a>(
-    sku: &str,
+    inventory_sku: &str,
     offers: impl IntoIterator<Item = (&'a OfferChange, u64)>,
     backing: u64,
 ) -> Result<Option<Exposure>, SimProblem> {
@@ -549,13 +549,13 @@ fn exposure_of<'a>(
         .ok_or_else(|| SimProblem::Overflow {
             message: format!(
                 "the units inventory SKU `{}` publishes over its offers add up to more than {}",
-                crate::diag::clip(sku),
+                crate::diag::clip(inventory_sku),
                 u64::MAX
             ),
         })?;
     let exposure = published.saturating_sub(backing);
     Ok((exposure > 0).then(|| Exposure {
-        inventory_sku: sku.to_string(),
+        inventory_sku: inventory_sku.to_string(),
         published,
         backing,
         exposure,
@@ -817,8 +817,8 @@ pub fn run_into(
     let total = stock.len() + missing.len();
     let expected: usize = (0..total)
         .filter_map(|seq| {
-            let (sku, item) = runner.nth(seq);
-            runner.engine.decide(sku, item)
+            let (inventory_sku, item) = runner.nth(seq);
+            runner.engine.decide(inventory_sku, item)
         })
         .map(|r| runner.engine.offers_per_sku(r))
         .sum();
@@ -1007,28 +1007,32 @@ impl<'a> Runner<'a> {
         let mut preview = Preview::default();
         let mut owners: Vec<u64> = Vec::new();
         for seq in seqs {
-            let (sku, item) = self.nth(seq);
-            let decided = self.engine.decide(sku, item);
+            let (inventory_sku, item) = self.nth(seq);
+            let decided = self.engine.decide(inventory_sku, item);
             self.scratch.clear();
-            let decision =
-                self.engine
-                    .evaluate_decided(sku, item, decided, &mut self.scratch, &mut problems);
+            let decision = self.engine.evaluate_decided(
+                inventory_sku,
+                item,
+                decided,
+                &mut self.scratch,
+                &mut problems,
+            );
             match decision {
                 Decision::NoRule => preview.unmatched += 1,
                 Decision::Skip(_) => preview.skipped_by_rule += 1,
                 Decision::MissingSkipped(ri) => {
                     preview.summary.skus_skipped_missing += 1;
                     preview.skipped.push(Skipped {
-                        inventory_sku: sku.to_string(),
+                        inventory_sku: inventory_sku.to_string(),
                         rule: policy.rules[ri].name.clone(),
                         reason: "no inventory row (on_missing skip)",
                     });
                 }
                 Decision::Failed(_) => {}
                 Decision::Published(ri) => {
-                    for (marketplace, column) in self.engine.unmapped(ri, sku, item) {
+                    for (marketplace, column) in self.engine.unmapped(ri, inventory_sku, item) {
                         preview.unmapped.push(Unmapped {
-                            inventory_sku: sku.to_string(),
+                            inventory_sku: inventory_sku.to_string(),
                             rule: policy.rules[ri].name.clone(),
                             marketplace,
                             column,
@@ -1039,7 +1043,7 @@ impl<'a> Runner<'a> {
                         let (change, prov) = finish(
                             policy,
                             p,
-                            sku,
+                            inventory_sku,
                             current,
                             opts,
                             &mut self.shared,
@@ -1053,8 +1057,11 @@ impl<'a> Runner<'a> {
                     }
                     // Published means the pool was computed, so it fits.
                     if let Some(backing) = self.engine.pool(ri, item) {
-                        match exposure_of(sku, self.batch.iter().map(|(c, p)| (c, p.pack)), backing)
-                        {
+                        match exposure_of(
+                            inventory_sku,
+                            self.batch.iter().map(|(c, p)| (c, p.pack)),
+                            backing,
+                        ) {
                             Ok(None) => {}
                             Ok(Some(e)) => {
                                 match add_exposure(preview.summary.exposure, e.exposure) {
@@ -1155,10 +1162,10 @@ impl Merged {
             let mut ignored = Problems::default();
             let total = runner.stock.len() + runner.missing.len();
             for seq in 0..total {
-                let (sku, item) = runner.nth(seq);
+                let (inventory_sku, item) = runner.nth(seq);
                 out.clear();
-                let d = engine.decide(sku, item);
-                engine.evaluate_decided(sku, item, d, &mut out, &mut ignored);
+                let d = engine.decide(inventory_sku, item);
+                engine.evaluate_decided(inventory_sku, item, d, &mut out, &mut ignored);
                 for p in out.drain(..) {
                     if !dups.contains(&owner_key(p.region, &p.seller_sku)) {
                         continue;
@@ -1174,7 +1181,7 @@ impl Merged {
                                 seller_sku,
                                 region,
                                 first: runner.nth(*prev).0.to_string(),
-                                second: sku.to_string(),
+                                second: inventory_sku.to_string(),
                                 column: column.or_else(|| col.clone()),
                             });
                         }
@@ -1378,12 +1385,12 @@ pub fn explain(
     policy: &Policy,
     stock: &Stock,
     current: Option<&Current>,
-    sku: &str,
+    inventory_sku: &str,
     opts: Options,
 ) -> Result<Trace, SimError> {
     let engine = Engine::new(policy, stock);
-    let item = stock.get(sku);
-    let decided = engine.decide(sku, item);
+    let item = stock.get(inventory_sku);
+    let decided = engine.decide(inventory_sku, item);
     let tried = policy
         .rules
         .iter()
@@ -1409,7 +1416,7 @@ pub fn explain(
         .unwrap_or_default();
     let mut problems = Problems::default();
     let mut produced = Vec::new();
-    let decision = engine.evaluate(sku, item, &mut produced, &mut problems);
+    let decision = engine.evaluate(inventory_sku, item, &mut produced, &mut problems);
     problems.into_result()?;
     let mut warnings = Vec::new();
     let pool = decided
@@ -1428,7 +1435,7 @@ pub fn explain(
                 produced.len(),
                 if produced.len() == 1 { "" } else { "s" }
             );
-            for (code, column) in engine.unmapped(ri, sku, item) {
+            for (code, column) in engine.unmapped(ri, inventory_sku, item) {
                 s.push_str(&format!(
                     "; none on {code}: no value in inventory column `{column}`"
                 ));
@@ -1448,7 +1455,7 @@ pub fn explain(
             finish(
                 policy,
                 p,
-                sku,
+                inventory_sku,
                 index.as_ref(),
                 opts,
                 &mut Shared::default(),
@@ -1466,15 +1473,19 @@ pub fn explain(
     problems.into_result()?;
     let exposure = match decision {
         Decision::Published(d) => match engine.pool(d, item) {
-            Some(backing) => exposure_of(sku, offers.iter().map(|(c, p)| (c, p.pack)), backing)
-                .map_err(SimError::one)?,
+            Some(backing) => exposure_of(
+                inventory_sku,
+                offers.iter().map(|(c, p)| (c, p.pack)),
+                backing,
+            )
+            .map_err(SimError::one)?,
             None => None,
         },
         _ => None,
     };
     Ok(Trace {
         seller_sku: None,
-        sku: sku.to_string(),
+        sku: inventory_sku.to_string(),
         in_inventory: item.is_some(),
         stock: stock_rows,
         tags: item

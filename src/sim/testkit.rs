@@ -93,7 +93,7 @@ pub fn template(src: &str) -> SkuTemplate {
 }
 
 /// A target on marketplace index `m` with template `sku` and share.
-pub fn target(m: MarketplaceId, sku: &str, share: u32) -> Target {
+pub fn target(m: MarketplaceIx, sku: &str, share: u32) -> Target {
     Target {
         marketplace: m,
         sku: template(sku),

@@ -10,7 +10,7 @@ use futures::TryStreamExt;
 use indicatif::ProgressBar;
 
 use super::client::Client;
-use super::journal::{Journal, JournalError, Outcome, Record, State};
+use super::journal::{Journal, JournalError, JournalState, Outcome, Record};
 use super::listings;
 use super::{Issue, SpApiError, feeds};
 use crate::amazon::feeds::{FEED_CONTENT_TYPE, FEED_TYPE, FeedDocument};
@@ -41,7 +41,7 @@ impl Default for ApplyOptions {
 #[derive(Clone, Debug)]
 pub struct PatchJob {
     pub op_id: u32,
-    pub sku: String,
+    pub seller_sku: String,
     pub region: Region,
     pub request: Request,
 }
@@ -159,25 +159,26 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 pub async fn apply_patches(
     client: &Client,
     jobs: Vec<PatchJob>,
-    journal: Option<(Journal, State)>,
+    journal: Option<(Journal, JournalState)>,
     opts: &ApplyOptions,
     progress: &ProgressBar,
 ) -> ApplyReport {
     let mut report = ApplyReport::default();
     let (journal, state) = match journal {
         Some((j, s)) => (Some(Mutex::new(j)), s),
-        None => (None, State::default()),
+        None => (None, JournalState::default()),
     };
     let mut todo = Vec::new();
     for job in jobs {
         if !opts.validate_only && state.is_accepted(job.op_id) {
-            report
-                .operations
-                .insert(job.op_id, (job.sku.clone(), Standing::AlreadyAccepted));
+            report.operations.insert(
+                job.op_id,
+                (job.seller_sku.clone(), Standing::AlreadyAccepted),
+            );
         } else {
             report.operations.insert(
                 job.op_id,
-                (job.sku.clone(), Standing::Pending("not sent".into())),
+                (job.seller_sku.clone(), Standing::Pending("not sent".into())),
             );
             todo.push(job);
         }
@@ -196,7 +197,7 @@ pub async fn apply_patches(
                     Err(e) => outcome_of_error(e),
                 };
                 if let Some(j) = journal {
-                    lock(j).outcome(job.op_id, &job.sku, &outcome)?;
+                    lock(j).outcome(job.op_id, &job.seller_sku, &outcome)?;
                 }
                 lock(results).push((job.op_id, outcome));
                 progress.inc(1);
@@ -223,20 +224,22 @@ pub async fn apply_feeds(
     client: &Client,
     jobs: Vec<FeedDocument>,
     skus: &BTreeMap<u32, String>,
-    journal: (Journal, State),
+    journal: (Journal, JournalState),
     opts: &ApplyOptions,
     progress: &ProgressBar,
 ) -> ApplyReport {
     let (journal, state) = journal;
     let journal = Mutex::new(journal);
     let mut report = ApplyReport::default();
-    for (id, sku) in skus {
+    for (id, seller_sku) in skus {
         let standing = if state.is_accepted(*id) {
             Standing::AlreadyAccepted
         } else {
             Standing::Pending("not sent".into())
         };
-        report.operations.insert(*id, (sku.clone(), standing));
+        report
+            .operations
+            .insert(*id, (seller_sku.clone(), standing));
     }
     progress.set_length(jobs.len() as u64);
     let outcomes: Mutex<Vec<(u32, Standing)>> = Mutex::new(Vec::new());
@@ -364,7 +367,7 @@ async fn one_feed(
     job: &FeedDocument,
     skus: &BTreeMap<u32, String>,
     journal: &Mutex<Journal>,
-    state: &State,
+    state: &JournalState,
     opts: &ApplyOptions,
     submitting: &Submitting,
 ) -> Result<FeedResult, Fatal> {
@@ -523,8 +526,8 @@ async fn one_feed(
                 errors: vec![],
             },
         };
-        let sku = skus.get(id).map(String::as_str).unwrap_or("");
-        lock(journal).outcome(*id, sku, &outcome)?;
+        let seller_sku = skus.get(id).map(String::as_str).unwrap_or("");
+        lock(journal).outcome(*id, seller_sku, &outcome)?;
         outcomes.push((*id, Standing::Done(outcome)));
     }
     lock(journal).append(&Record::FeedFinished {
@@ -680,7 +683,7 @@ mod tests {
         };
         PatchJob {
             op_id: id,
-            sku: sku.into(),
+            seller_sku: sku.into(),
             region: Region::EU,
             request: Request {
                 method: "PATCH".into(),

@@ -106,7 +106,7 @@ pub struct FeedProgress {
 
 /// What earlier runs achieved.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct State {
+pub struct JournalState {
     /// The last outcome of each operation journaled so far.
     pub outcomes: BTreeMap<u32, Outcome>,
     /// Feed mode: the latest feed of each plan feed document.
@@ -117,7 +117,7 @@ pub struct State {
     pub known_feed_ids: BTreeSet<String>,
 }
 
-impl State {
+impl JournalState {
     pub fn is_accepted(&self, op: u32) -> bool {
         self.outcomes.get(&op).is_some_and(Outcome::is_accepted)
     }
@@ -247,7 +247,7 @@ pub(crate) fn now_rfc3339() -> String {
 }
 
 /// Read a journal without opening it for writing (for `show` or tests). `Ok(None)` if absent.
-pub fn read(path: &Path, digest: &str) -> Result<Option<State>, JournalError> {
+pub fn read(path: &Path, digest: &str) -> Result<Option<JournalState>, JournalError> {
     read_checked(path, digest, None)
 }
 
@@ -256,7 +256,7 @@ pub fn read_checked(
     path: &Path,
     digest: &str,
     known: Option<&BTreeSet<u32>>,
-) -> Result<Option<State>, JournalError> {
+) -> Result<Option<JournalState>, JournalError> {
     let shown = path.display().to_string();
     let file = match File::open(path) {
         Ok(f) => f,
@@ -277,7 +277,7 @@ pub fn read_checked(
             reason: e.to_string(),
         })?);
     }
-    let mut state = State::default();
+    let mut state = JournalState::default();
     let last = lines.len();
     for (i, line) in lines.iter().enumerate() {
         if line.trim().is_empty() {
@@ -338,7 +338,11 @@ pub fn read_checked(
 impl Journal {
     /// Open (or create) the journal of a plan and read what earlier runs did. Refuses a journal
     /// made for another plan.
-    pub fn open(path: &Path, digest: &str, mode: Emit) -> Result<(Journal, State), JournalError> {
+    pub fn open(
+        path: &Path,
+        digest: &str,
+        mode: Emit,
+    ) -> Result<(Journal, JournalState), JournalError> {
         Journal::open_inner(path, digest, mode, None)
     }
 
@@ -349,7 +353,7 @@ impl Journal {
         digest: &str,
         mode: Emit,
         known: &BTreeSet<u32>,
-    ) -> Result<(Journal, State), JournalError> {
+    ) -> Result<(Journal, JournalState), JournalError> {
         Journal::open_inner(path, digest, mode, Some(known))
     }
 
@@ -358,7 +362,7 @@ impl Journal {
         digest: &str,
         mode: Emit,
         known: Option<&BTreeSet<u32>>,
-    ) -> Result<(Journal, State), JournalError> {
+    ) -> Result<(Journal, JournalState), JournalError> {
         let shown = path.display().to_string();
         let io = |action: &'static str| {
             let shown = shown.clone();
@@ -406,7 +410,7 @@ impl Journal {
                     mode,
                     at: now_rfc3339(),
                 })?;
-                State::default()
+                JournalState::default()
             }
         };
         Ok((journal, state))
@@ -466,7 +470,7 @@ mod tests {
         assert!(p.ends_with("plan.json.journal"));
         {
             let (mut j, s) = Journal::open(&p, "abc", Emit::Patch).unwrap();
-            assert_eq!(s, State::default());
+            assert_eq!(s, JournalState::default());
             j.outcome(1, "A", &accepted()).unwrap();
             j.outcome(
                 2,
@@ -608,7 +612,7 @@ mod tests {
 
     #[test]
     fn feed_progress() {
-        let mut s = State::default();
+        let mut s = JournalState::default();
         s.apply(&Record::FeedDocument {
             doc: 0,
             region: Region::EU,

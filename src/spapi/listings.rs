@@ -102,10 +102,10 @@ pub async fn get_fulfillment(
     client: &Client,
     region: Region,
     seller_id: &str,
-    sku: &str,
+    seller_sku: &str,
     marketplace_id: &str,
 ) -> Result<Option<ItemFulfillment>, SpApiError> {
-    let path = listings_item_path(seller_id, sku);
+    let path = listings_item_path(seller_id, seller_sku);
     let query = vec![
         ("marketplaceIds".to_string(), marketplace_id.to_string()),
         (

@@ -75,22 +75,26 @@ async fn fetch_into(
     progress: &ProgressBar,
     current: &mut Current,
 ) -> Result<(), SpApiError> {
-    let mut stream = futures::stream::iter(unique.iter().map(|sku| async move {
-        let r = listings::get_fulfillment(client, region, seller_id, sku, marketplace_id).await;
-        (sku, r)
+    let mut stream = futures::stream::iter(unique.iter().map(|seller_sku| async move {
+        let r =
+            listings::get_fulfillment(client, region, seller_id, seller_sku, marketplace_id).await;
+        (seller_sku, r)
     }))
     .buffer_unordered(8);
-    while let Some((sku, r)) = stream.next().await {
+    while let Some((seller_sku, r)) = stream.next().await {
         progress.inc(1);
         if let Some(item) = r? {
             // One quantity per seller SKU per region: any marketplace's answer is the SKU's.
-            current.listings.entry((*sku).clone()).or_insert_with(|| {
-                item.channels
-                    .iter()
-                    .map(|c| (c.channel.clone(), c.quantity))
-                    .collect()
-            });
-            let listed = current.listed_in.entry((*sku).clone()).or_default();
+            current
+                .listings
+                .entry((*seller_sku).clone())
+                .or_insert_with(|| {
+                    item.channels
+                        .iter()
+                        .map(|c| (c.channel.clone(), c.quantity))
+                        .collect()
+                });
+            let listed = current.listed_in.entry((*seller_sku).clone()).or_default();
             if item.listed_here {
                 // Amazon's code, as every listings source records it (`UK` for a policy's `GB`).
                 listed.insert(crate::marketplaces::canonical(code).to_string());
@@ -287,10 +291,10 @@ pub async fn fetch_current_live(
     let located = &wanted.located;
     if !located.is_empty() {
         let exact = fetch_groups(client, seller_id, located, progress).await?;
-        for sku in located.values().flatten() {
-            current.listings.remove(sku);
-            current.listed_in.remove(sku);
-            current.amazon_fulfilled.remove(sku);
+        for seller_sku in located.values().flatten() {
+            current.listings.remove(seller_sku);
+            current.listed_in.remove(seller_sku);
+            current.amazon_fulfilled.remove(seller_sku);
         }
         source.items_read = located.values().map(Vec::len).sum();
         merge_into(&mut current, exact);
@@ -303,8 +307,8 @@ pub async fn fetch_current_live(
 fn merge_into(into: &mut Current, more: Current) {
     into.listings.extend(more.listings);
     into.amazon_fulfilled.extend(more.amazon_fulfilled);
-    for (sku, markets) in more.listed_in {
-        let e = into.listed_in.entry(sku).or_default();
+    for (seller_sku, markets) in more.listed_in {
+        let e = into.listed_in.entry(seller_sku).or_default();
         for m in markets.iter() {
             e.insert(m.to_string());
         }

@@ -68,9 +68,10 @@ pub struct Comment {
     pub span: Span,
 }
 
-/// A number as written: `10` (units) or `12.5%` (percent).
+/// A number as written: `10` (units) or `12.5%` (percent); checking makes it a `model::Amount`,
+/// a share, a pack or a count, each with its own rules.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Amount {
+pub enum Number {
     Units(u64),
     /// Hundredths of a percent: `12.5%` is 1250, `100%` is 10000. Exact, no floats.
     Percent(u32),
@@ -143,25 +144,25 @@ pub enum StmtKind {
     /// `stock from newark, austin`
     StockFrom(Vec<Ident>),
     /// `buffer 2` or `buffer 10%`
-    Buffer(Spanned<Amount>),
+    Buffer(Spanned<Number>),
     /// `share 80%` at rule level: applies to every target without its own share.
-    Share(Spanned<Amount>),
+    Share(Spanned<Number>),
     /// `round down|up|nearest`
     Round(Ident),
     /// `threshold 4`
-    Threshold(Spanned<Amount>),
+    Threshold(Spanned<Number>),
     /// `cap 10`
-    Cap(Spanned<Amount>),
+    Cap(Spanned<Number>),
     /// `quantity 1`, or `quantity 10 once` (`once`: an initial quantity, written only while
     /// the offer has none on Amazon; Amazon counts it down afterwards).
-    Quantity { amount: Spanned<Amount>, once: bool },
+    Quantity { amount: Spanned<Number>, once: bool },
     /// `buffer column "safety"`, `threshold column "min_qty"`, `cap column "max_qty"`: the
     /// value of an inventory column, SKU by SKU.
     FromColumn { limit: ColumnLimit, column: Str },
     /// `publish US as "{sku}-US" share 60%, CA …`
     Publish(Vec<Target>),
     /// `default_channel 0`
-    DefaultChannel(Spanned<Amount>),
+    DefaultChannel(Spanned<Number>),
     /// `on_missing skip|zero|error`
     OnMissing(Ident),
     /// `on_fba skip|error`
@@ -170,7 +171,7 @@ pub enum StmtKind {
     Skip,
     /// `handling_time 2`: days between an order and its dispatch (Amazon's
     /// `lead_time_to_ship_max_days`).
-    HandlingTime(Spanned<Amount>),
+    HandlingTime(Spanned<Number>),
     /// `restock_date "2027-01-15"`
     RestockDate(Str),
 }
@@ -258,19 +259,19 @@ pub struct Target {
     /// `as "{sku}-US"`: the seller SKU template; absent means `"{sku}"`.
     pub sku: Option<Str>,
     /// `share 60%`
-    pub share: Option<Spanned<Amount>>,
+    pub share: Option<Spanned<Number>>,
     /// `ratio 2`: this target's weight in an exact split of its pool among the targets that
     /// give one.
-    pub ratio: Option<Spanned<Amount>>,
+    pub ratio: Option<Spanned<Number>>,
     /// `pack 6`: units in one item of this offer (a 6-pack publishes whole packs).
-    pub pack: Option<Spanned<Amount>>,
+    pub pack: Option<Spanned<Number>>,
     /// `from uk_wh and uk_store`: the locations this target's pool counts (its own `stock
     /// from`).
     pub from: Option<FromList>,
     /// `by location` or `by location { newark 60%, austin 40% }`
     pub by_location: Option<ByLocation>,
     /// `handling_time 3`: this target's own, over the rule's.
-    pub handling_time: Option<Spanned<Amount>>,
+    pub handling_time: Option<Spanned<Number>>,
     /// `restock_date "2027-01-15"`: this target's own, over the rule's.
     pub restock_date: Option<Str>,
     pub span: Span,
@@ -280,7 +281,7 @@ pub struct Target {
 #[derive(Clone, Debug)]
 pub struct KitPart {
     pub sku: Str,
-    pub units: Spanned<Amount>,
+    pub units: Spanned<Number>,
     pub span: Span,
 }
 
@@ -320,7 +321,7 @@ pub struct ByLocation {
 #[derive(Clone, Debug)]
 pub struct SplitPart {
     pub location: Ident,
-    pub share: Spanned<Amount>,
+    pub share: Spanned<Number>,
     pub span: Span,
 }
 
@@ -356,7 +357,7 @@ pub enum TestStmtKind {
         /// quantity, or the only channel it has.
         channel: Option<Ident>,
         /// None means `unpublished`: no offer for that SKU in that marketplace.
-        quantity: Option<Spanned<Amount>>,
+        quantity: Option<Spanned<Number>>,
     },
 }
 
@@ -373,8 +374,8 @@ impl TestStmtKind {
 #[derive(Clone, Debug)]
 pub struct StockEntry {
     pub location: Ident,
-    pub on_hand: Spanned<Amount>,
-    pub reserved: Option<Spanned<Amount>>,
+    pub on_hand: Spanned<Number>,
+    pub reserved: Option<Spanned<Number>>,
     pub span: Span,
 }
 

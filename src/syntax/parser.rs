@@ -223,7 +223,7 @@ impl Lower<'_> {
         ok.then_some(out)
     }
 
-    fn amount(&mut self, p: Pair<'_, Rule>) -> Option<Spanned<Amount>> {
+    fn amount(&mut self, p: Pair<'_, Rule>) -> Option<Spanned<Number>> {
         let span = self.span(&p);
         match parse_amount(p.as_str()) {
             Ok(a) => Some(Spanned::new(a, span)),
@@ -769,9 +769,9 @@ fn nesting(sel: &Pair<'_, Rule>) -> usize {
     max
 }
 
-/// A number as lexed (`-3`, `2.5`, `12.5%`, …) to an `Amount`, or what is wrong with it:
+/// A number as lexed (`-3`, `2.5`, `12.5%`, …) to a `Number`, or what is wrong with it:
 /// (message, label, help).
-pub(crate) fn parse_amount(text: &str) -> Result<Amount, (String, String, String)> {
+pub(crate) fn parse_amount(text: &str) -> Result<Number, (String, String, String)> {
     if let Some(rest) = text.strip_prefix('-') {
         return Err((
             format!("`{text}` is negative; quantities are never negative"),
@@ -811,7 +811,7 @@ pub(crate) fn parse_amount(text: &str) -> Result<Amount, (String, String, String
         }
         return whole
             .parse::<u64>()
-            .map(Amount::Units)
+            .map(Number::Units)
             .map_err(|_| too_large());
     }
     let frac = frac.unwrap_or("");
@@ -843,7 +843,7 @@ pub(crate) fn parse_amount(text: &str) -> Result<Amount, (String, String, String
         .and_then(|w| w.checked_add(hundredths))
         .ok_or_else(too_large)?;
     u32::try_from(total)
-        .map(Amount::Percent)
+        .map(Number::Percent)
         .map_err(|_| too_large())
 }
 
@@ -863,17 +863,17 @@ mod tests {
 
     #[test]
     fn amounts() {
-        assert_eq!(parse_amount("10"), Ok(Amount::Units(10)));
-        assert_eq!(parse_amount("60%"), Ok(Amount::Percent(6000)));
-        assert_eq!(parse_amount("12.5%"), Ok(Amount::Percent(1250)));
-        assert_eq!(parse_amount("12.05%"), Ok(Amount::Percent(1205)));
-        assert_eq!(parse_amount("0%"), Ok(Amount::Percent(0)));
+        assert_eq!(parse_amount("10"), Ok(Number::Units(10)));
+        assert_eq!(parse_amount("60%"), Ok(Number::Percent(6000)));
+        assert_eq!(parse_amount("12.5%"), Ok(Number::Percent(1250)));
+        assert_eq!(parse_amount("12.05%"), Ok(Number::Percent(1205)));
+        assert_eq!(parse_amount("0%"), Ok(Number::Percent(0)));
         assert!(parse_amount("-1").is_err());
         assert!(parse_amount("2.5").is_err());
         assert!(parse_amount("1.234%").is_err());
         assert!(parse_amount("99999999999999999999").is_err());
         assert!(parse_amount("42949673%").is_err());
-        assert_eq!(parse_amount("42949672.95%"), Ok(Amount::Percent(u32::MAX)));
+        assert_eq!(parse_amount("42949672.95%"), Ok(Number::Percent(u32::MAX)));
         assert!(parse_amount("5.%").is_err());
     }
 }

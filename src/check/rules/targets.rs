@@ -2,9 +2,9 @@
 //! dropped, the others kept for the Amazon rules), then the exact splits their ratios make.
 
 use crate::diag::Diagnostic;
-use crate::model::{self, ByLocation, LocationId, MarketplaceId, Percent, SkuTemplate};
+use crate::model::{self, ByLocation, LocationId, MarketplaceIx, Percent, SkuTemplate};
 use crate::span::{Span, Spanned};
-use crate::syntax::ast::{self, Amount as Written, Ident};
+use crate::syntax::ast::{self, Ident, Number as Written};
 
 use super::{Lowering, RuleInfo, TargetInfo};
 use crate::check::Checker;
@@ -16,7 +16,7 @@ impl Checker {
         // A marketplace may take several offers of one inventory SKU (the single and the
         // 6-pack, an old and a new listing), each under its own seller SKU; the same seller
         // SKU twice in one marketplace is one offer written twice.
-        let mut seen: Vec<(MarketplaceId, String, Span)> = Vec::new();
+        let mut seen: Vec<(MarketplaceIx, String, Span)> = Vec::new();
         for t in &low.publishes {
             let Some(mk) = self.resolve_marketplace(&t.marketplace) else {
                 continue;
@@ -35,8 +35,8 @@ impl Checker {
     /// (else it is added there).
     fn duplicate_target(
         &mut self,
-        seen: &mut Vec<(MarketplaceId, String, Span)>,
-        mk: MarketplaceId,
+        seen: &mut Vec<(MarketplaceIx, String, Span)>,
+        mk: MarketplaceIx,
         t: &ast::Target,
     ) -> bool {
         let written = t
@@ -64,7 +64,7 @@ impl Checker {
         info: &RuleInfo,
         low: &Lowering,
         t: &ast::Target,
-        mk: MarketplaceId,
+        mk: MarketplaceIx,
     ) -> Option<TargetInfo> {
         let code = self.marketplaces[mk].code.clone();
         let sku = self.seller_sku(t, &code);

@@ -29,24 +29,28 @@ pub(crate) fn analyse(c: &mut Checker, rules: &[RuleInfo]) {
 
 /// Whether a selector can select the inventory SKU `sku` (tags and attributes are not known
 /// before the inventory: they may).
-fn may_select(sel: &crate::model::Selector, sku: &str) -> bool {
+fn may_select(sel: &crate::model::Selector, inventory_sku: &str) -> bool {
     use crate::model::Selector as S;
     match sel {
         S::Any | S::Tag(_) | S::Attr { .. } => true,
-        S::Sku(globs) => globs.iter().any(|g| super::selector::glob_match(g, sku)),
+        S::Sku(globs) => globs
+            .iter()
+            .any(|g| super::selector::glob_match(g, inventory_sku)),
         // `not any` selects nothing; any other negation may select it.
         S::Not(inner) => !matches!(**inner, S::Any),
-        S::All(parts) => parts.iter().all(|p| may_select(p, sku)),
+        S::All(parts) => parts.iter().all(|p| may_select(p, inventory_sku)),
     }
 }
 
 /// A kit's components are units the kit offers too: a rule that also publishes a component
 /// offers them twice (the scarcest component bounds the kits, not what the singles take).
 fn kits(c: &mut Checker, rules: &[RuleInfo]) {
-    let first_rule = |sku: &str| {
-        rules
-            .iter()
-            .find(|r| r.selector.as_ref().is_some_and(|s| may_select(s, sku)))
+    let first_rule = |inventory_sku: &str| {
+        rules.iter().find(|r| {
+            r.selector
+                .as_ref()
+                .is_some_and(|s| may_select(s, inventory_sku))
+        })
     };
     // The most of a pool a rule's offers can take, in hundredths of a percent: one share per
     // offer (targets writing one seller SKU in one region are one offer); a fixed quantity is
@@ -159,9 +163,9 @@ fn describe(c: &Checker, t: &TargetInfo) -> String {
 fn unified<'r>(c: &mut Checker, r: &'r RuleInfo) -> Vec<Offer<'r>> {
     let mut groups: Vec<((Region, Vec<KeyPart>), Offer<'r>)> = Vec::new();
     for t in &r.targets {
-        let Some(sku) = &t.sku else { continue };
+        let Some(template) = &t.sku else { continue };
         let region = c.marketplaces[t.marketplace].region;
-        let k = (region, template::key(sku, &t.code));
+        let k = (region, template::key(template, &t.code));
         match groups.iter_mut().find(|(gk, _)| *gk == k) {
             Some((_, g)) => g.targets.push(t),
             None => groups.push((k, Offer { targets: vec![t] })),
@@ -351,11 +355,14 @@ fn availability_text(a: &crate::model::Availability) -> String {
 /// A target written back out, with its own seller SKU if `own`.
 fn suggest_target(c: &Checker, t: &TargetInfo, own: bool) -> String {
     let mut s = t.code.clone();
-    if let Some(sku) = &t.sku {
+    if let Some(template) = &t.sku {
         if own {
-            s.push_str(&format!(" as \"{}\"", template::suggest_own(sku, &t.code)));
-        } else if !sku.is_identity() {
-            s.push_str(&format!(" as \"{}\"", sku.source));
+            s.push_str(&format!(
+                " as \"{}\"",
+                template::suggest_own(template, &t.code)
+            ));
+        } else if !template.is_identity() {
+            s.push_str(&format!(" as \"{}\"", template.source));
         }
     }
     if t.own_share.is_some() || own {
