@@ -334,3 +334,50 @@ fn every_sim_code_is_documented_and_its_examples_fail_with_it() {
     }
     assert!(ran >= 4, "only {ran} simulation examples ran");
 }
+
+/// Every code a command gives its own errors (`code = "allot::…"` in src/) is in docs/ci.md's
+/// table of them, and the table names no code the source does not have.
+#[test]
+fn every_command_error_code_is_documented() {
+    fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                out.push(p);
+            }
+        }
+    }
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    walk(&root.join("src"), &mut files);
+    let mut in_source = std::collections::BTreeSet::new();
+    for f in files {
+        let text = std::fs::read_to_string(&f).unwrap();
+        for part in text.split("code = \"").skip(1) {
+            let code = &part[..part.find('"').unwrap()];
+            if code.starts_with("allot::") {
+                in_source.insert(code.to_string());
+            }
+        }
+    }
+    let doc = std::fs::read_to_string(root.join("docs/ci.md")).unwrap();
+    let section = doc
+        .split("### The commands' own error codes")
+        .nth(1)
+        .and_then(|s| s.split("\n#").next())
+        .expect("docs/ci.md has the table of the commands' own error codes");
+    let in_doc: std::collections::BTreeSet<String> = section
+        .lines()
+        .filter_map(|l| l.strip_prefix("| `"))
+        .filter_map(|l| l.split('`').next())
+        .filter(|c| c.starts_with("allot::"))
+        .map(String::from)
+        .collect();
+    assert!(!in_source.is_empty());
+    assert_eq!(
+        in_source, in_doc,
+        "the codes in src/ against docs/ci.md's table"
+    );
+}
