@@ -76,7 +76,7 @@ pub struct Spec<'a> {
     /// One region, in the order written.
     pub marketplaces: Vec<Marketplace>,
     pub locations: Vec<InitLocation>,
-    /// Read against `locations` (the same order: a `LocationId` is an index into it).
+    /// Read against `locations` (the same order: a `LocationIx` is an index into it).
     pub stock: &'a Stock,
     /// The inventory needed `inventory negative_as_zero` to be read.
     pub negative_as_zero: bool,

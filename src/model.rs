@@ -108,8 +108,8 @@ impl InventoryOptions {
     }
 }
 
-/// Index into `Policy::locations`.
-pub type LocationId = usize;
+/// Index into `Policy::locations` (not a supply source ID: those are strings).
+pub type LocationIx = usize;
 /// Index into `Policy::marketplaces` (not an Amazon marketplace ID: those are strings).
 pub type MarketplaceIx = usize;
 
@@ -144,7 +144,7 @@ pub struct Policy {
 }
 
 impl Policy {
-    pub fn location_by_name(&self, name: &str) -> Option<LocationId> {
+    pub fn location_by_name(&self, name: &str) -> Option<LocationIx> {
         self.locations.iter().position(|l| l.name == name)
     }
 
@@ -179,7 +179,7 @@ pub enum Action {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Publish {
     /// Locations whose stock counts; `None` means all the policy's locations.
-    pub stock_from: Option<Vec<LocationId>>,
+    pub stock_from: Option<Vec<LocationIx>>,
     pub buffer: Option<Amount>,
     pub round: Round,
     /// A result strictly below this publishes 0.
@@ -239,7 +239,7 @@ pub struct Target {
     pub share: Percent,
     pub by_location: Option<ByLocation>,
     /// `from …`: the locations this target's pool counts, overriding the rule's `stock from`.
-    pub stock_from: Option<Vec<LocationId>>,
+    pub stock_from: Option<Vec<LocationIx>>,
     /// `ratio N`: this target's part of an exact split of its pool (replaces `share`).
     pub ratio: Option<RatioPart>,
     /// `pack N`: units in one item of this offer; it publishes whole packs (`None`: 1).
@@ -265,7 +265,7 @@ pub enum ByLocation {
     PerSource,
     /// The offer's quantity divided among these locations (largest remainder; ties to the
     /// first listed). The percentages add up to exactly 100%.
-    Split(Vec<(LocationId, Percent)>),
+    Split(Vec<(LocationIx, Percent)>),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -471,7 +471,7 @@ pub struct TestStock {
     pub tags: Vec<String>,
     pub attrs: Vec<(String, String)>,
     /// (location, on_hand, reserved)
-    pub entries: Vec<(LocationId, u64, u64)>,
+    pub entries: Vec<(LocationIx, u64, u64)>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -488,7 +488,7 @@ pub struct TestExpect {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub enum ChannelRef {
     Default,
-    Location(LocationId),
+    Location(LocationIx),
 }
 
 /// Amazon's code for the merchant-fulfilled channel without a location.

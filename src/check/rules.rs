@@ -9,7 +9,7 @@ mod targets;
 
 use crate::diag::Diagnostic;
 use crate::model::{
-    self, Action, Amount, ByLocation, LocationId, MarketplaceIx, OnFba, OnMissing, Percent,
+    self, Action, Amount, ByLocation, LocationIx, MarketplaceIx, OnFba, OnMissing, Percent,
     Publish, Round, Selector, SkuTemplate,
 };
 use crate::span::{Span, Spanned};
@@ -29,7 +29,7 @@ pub(crate) struct RuleInfo<'a> {
     pub publish: Option<&'a ast::Stmt>,
     /// The targets whose marketplace resolved (others were reported).
     pub targets: Vec<TargetInfo>,
-    pub stock_from: Option<Vec<LocationId>>,
+    pub stock_from: Option<Vec<LocationIx>>,
     pub buffer: Option<Amount>,
     pub round: Round,
     pub round_span: Option<Span>,
@@ -55,7 +55,7 @@ pub(crate) struct TargetInfo {
     pub own_share: Option<Span>,
     pub by_location: Option<ByLocation>,
     /// `from …`: this target's own counted locations (else the rule's).
-    pub stock_from: Option<Vec<LocationId>>,
+    pub stock_from: Option<Vec<LocationIx>>,
     /// `ratio N` and where it is written.
     pub ratio: Option<(u64, Span)>,
     /// The exact split this target's ratio takes part in (set once every target is known).
@@ -72,7 +72,7 @@ pub(crate) struct TargetInfo {
 impl TargetInfo {
     /// The locations this target's pool counts: its own `from`, the rule's `stock from`, or
     /// `None` for every location.
-    pub fn counted<'a>(&'a self, rule: &'a RuleInfo) -> Option<&'a [LocationId]> {
+    pub fn counted<'a>(&'a self, rule: &'a RuleInfo) -> Option<&'a [LocationIx]> {
         self.stock_from.as_deref().or(rule.stock_from.as_deref())
     }
 }

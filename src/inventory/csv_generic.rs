@@ -10,7 +10,7 @@ use super::{
     overflow_error,
 };
 use crate::input::{Header, missing_column};
-use crate::model::{Location, LocationId};
+use crate::model::{Location, LocationIx};
 
 pub(super) fn read<R: Read>(
     name: &str,
@@ -102,7 +102,7 @@ struct Prepared {
     /// Its SKU (trimmed) in the batch, and the SKU's hash.
     sku: (u32, u32),
     hash: u32,
-    location: LocationId,
+    location: LocationIx,
     on_hand: u64,
     reserved: u64,
     /// Negative quantity cells read as 0, as written.

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use rustc_hash::FxHashMap;
 
-use crate::model::{InventoryOptions, Location, LocationId};
+use crate::model::{InventoryOptions, Location, LocationIx};
 
 mod csv_generic;
 pub mod error;
@@ -123,7 +123,7 @@ impl Untidy {
         &mut self,
         resolver: &mut LocationResolver<'_>,
         name: &str,
-    ) -> Result<Option<LocationId>, (String, String)> {
+    ) -> Result<Option<LocationIx>, (String, String)> {
         match resolver.resolve(name) {
             Ok(l) => Ok(Some(l)),
             Err(_) if self.discovered.is_some() && !name.trim().is_empty() => {
@@ -294,7 +294,7 @@ fn normalise(name: &str) -> String {
 pub(crate) struct LocationResolver<'a> {
     locations: &'a [Location],
     normalised: Vec<String>,
-    cache: FxHashMap<Box<str>, Option<LocationId>>,
+    cache: FxHashMap<Box<str>, Option<LocationIx>>,
 }
 
 impl<'a> LocationResolver<'a> {
@@ -306,7 +306,7 @@ impl<'a> LocationResolver<'a> {
         }
     }
 
-    pub fn resolve(&mut self, name: &str) -> Result<LocationId, (String, String)> {
+    pub fn resolve(&mut self, name: &str) -> Result<LocationIx, (String, String)> {
         // An exact name is found by comparing it with the few locations of a policy, faster
         // than hashing it; the cache is for the names that need normalising.
         let exact = if self.locations.len() <= 16 {

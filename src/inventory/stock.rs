@@ -8,7 +8,7 @@ use std::hash::Hasher;
 use hashbrown::HashTable;
 use rustc_hash::{FxHashMap, FxHasher};
 
-use crate::model::{LocationId, TestStock};
+use crate::model::{LocationIx, TestStock};
 
 /// The end of a chain.
 const NONE: u32 = u32::MAX;
@@ -94,7 +94,7 @@ impl Interner {
 /// One location's row for a SKU.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct StockEntry {
-    pub location: LocationId,
+    pub location: LocationIx,
     pub on_hand: u64,
     pub reserved: u64,
 }
@@ -176,7 +176,7 @@ pub enum Conflict<'a> {
     /// has a row for (row `first`).
     Row {
         sku: &'a str,
-        location: LocationId,
+        location: LocationIx,
         first: usize,
         second: usize,
     },
@@ -213,7 +213,7 @@ impl<'a> StockItem<'a> {
             let e = entries.get(at as usize)?;
             at = e.next;
             Some(StockEntry {
-                location: e.location as LocationId,
+                location: e.location as LocationIx,
                 on_hand: e.on_hand,
                 reserved: e.reserved,
             })
@@ -221,7 +221,7 @@ impl<'a> StockItem<'a> {
     }
 
     /// Available stock at one location: 0 when the SKU has no row there.
-    pub fn available_at(&self, loc: LocationId) -> u64 {
+    pub fn available_at(&self, loc: LocationIx) -> u64 {
         // `Stock::add` keeps one row per location: nothing to add up.
         self.entries()
             .find(|e| e.location == loc)
@@ -327,7 +327,7 @@ impl Stock {
     pub fn add(
         &mut self,
         sku: &str,
-        location: LocationId,
+        location: LocationIx,
         on_hand: u64,
         reserved: u64,
     ) -> Result<(), AddError> {
@@ -357,7 +357,7 @@ impl Stock {
                 continue;
             };
             // Locations where every component has a row, in order.
-            let mut rows: Vec<(LocationId, u64)> = Vec::new();
+            let mut rows: Vec<(LocationIx, u64)> = Vec::new();
             if let Some((first, _)) = comps.first() {
                 for e in first.entries() {
                     let l = e.location;
@@ -394,7 +394,7 @@ impl Stock {
     pub fn add_entry(
         &mut self,
         id: u32,
-        location: LocationId,
+        location: LocationIx,
         on_hand: u64,
         reserved: u64,
     ) -> Result<(), AddError> {
@@ -408,7 +408,7 @@ impl Stock {
         let mut tail = None;
         let mut at = self.items[id as usize].entries;
         while let Some(e) = self.entries.get(at as usize) {
-            if e.location as LocationId == location {
+            if e.location as LocationIx == location {
                 return Err(AddError::DuplicateRow);
             }
             tail = Some(at);
@@ -548,7 +548,7 @@ impl Stock {
             let mut at = item.entries;
             while let Some(e) = other.entries.get(at as usize) {
                 let second = at as usize;
-                let location = e.location as LocationId;
+                let location = e.location as LocationIx;
                 match self.add_entry(id, location, e.on_hand, e.reserved) {
                     Ok(()) => on(Conflict::Added { second }),
                     Err(AddError::DuplicateRow) => on(Conflict::Row {
@@ -586,10 +586,10 @@ impl Stock {
     }
 
     /// The index of a SKU's row at a location.
-    fn entry_at(&self, id: u32, location: LocationId) -> Option<usize> {
+    fn entry_at(&self, id: u32, location: LocationIx) -> Option<usize> {
         let mut at = self.items[id as usize].entries;
         while let Some(e) = self.entries.get(at as usize) {
-            if e.location as LocationId == location {
+            if e.location as LocationIx == location {
                 return Some(at as usize);
             }
             at = e.next;

@@ -7,7 +7,7 @@ use super::error::{Problems, SimProblem};
 use crate::inventory::{Stock, StockItem};
 use crate::marketplaces::Region;
 use crate::model::{
-    Action, Amount, ByLocation, ChannelQty, DEFAULT_CHANNEL, LocationId, OnMissing, Percent,
+    Action, Amount, ByLocation, ChannelQty, DEFAULT_CHANNEL, LocationIx, OnMissing, Percent,
     Policy, Publish, Round, Selector, Target, TemplateError, TemplatePart,
 };
 
@@ -43,7 +43,7 @@ pub enum StepKind {
 pub struct Step {
     pub kind: StepKind,
     /// The location this step is about (by location), if any.
-    pub location: Option<LocationId>,
+    pub location: Option<LocationIx>,
     /// The rule's parameter of the step (units kept back, percent hundredths, threshold, cap…).
     pub param: Option<u64>,
     /// The value after the step.
@@ -51,7 +51,7 @@ pub struct Step {
 }
 
 impl Step {
-    fn new(kind: StepKind, location: Option<LocationId>, param: Option<u64>, value: u64) -> Self {
+    fn new(kind: StepKind, location: Option<LocationIx>, param: Option<u64>, value: u64) -> Self {
         Step {
             kind,
             location,
@@ -137,11 +137,11 @@ struct CRule {
     /// region are one offer.
     offers: usize,
     /// Locations whose stock counts, in policy order: the rule's (`stock from`, else all).
-    counted: Vec<LocationId>,
+    counted: Vec<LocationIx>,
     /// Per target, its own `from` (sorted), if it has one.
-    own: Vec<Option<Vec<LocationId>>>,
+    own: Vec<Option<Vec<LocationIx>>>,
     /// Every location some target counts: the stock behind the rule's offers (exposure).
-    backing: Vec<LocationId>,
+    backing: Vec<LocationIx>,
     /// No target has its own `from`: every pool is the rule's (`backing`), added up once.
     uniform: bool,
     /// The inventory attribute ids of `buffer/threshold/cap column "…"` (the outer None: not
@@ -194,7 +194,7 @@ fn column_amount(raw: &str, percent_ok: bool) -> Option<Amount> {
     t.parse::<u64>().ok().map(Amount::Units)
 }
 
-fn sorted(mut v: Vec<LocationId>) -> Vec<LocationId> {
+fn sorted(mut v: Vec<LocationIx>) -> Vec<LocationIx> {
     v.sort_unstable();
     v.dedup();
     v
@@ -245,7 +245,7 @@ pub struct Engine<'p> {
 
 impl<'p> Engine<'p> {
     pub fn new(policy: &'p Policy, stock: &Stock) -> Self {
-        let all: Vec<LocationId> = (0..policy.locations.len()).collect();
+        let all: Vec<LocationIx> = (0..policy.locations.len()).collect();
         let rules = policy
             .rules
             .iter()
@@ -257,7 +257,7 @@ impl<'p> Engine<'p> {
                     },
                     Action::Skip => Vec::new(),
                 };
-                let own: Vec<Option<Vec<LocationId>>> = match &r.action {
+                let own: Vec<Option<Vec<LocationIx>>> = match &r.action {
                     Action::Publish(p) => p
                         .targets
                         .iter()
@@ -267,7 +267,7 @@ impl<'p> Engine<'p> {
                 };
                 let backing = if own.iter().any(Option::is_some) {
                     // The rule's own set counts only if a target uses it.
-                    let mut v: Vec<LocationId> = own.iter().flatten().flatten().copied().collect();
+                    let mut v: Vec<LocationIx> = own.iter().flatten().flatten().copied().collect();
                     if own.iter().any(Option::is_none) {
                         v.extend(&counted);
                     }
@@ -383,7 +383,7 @@ impl<'p> Engine<'p> {
 
     /// The locations a rule counts, in policy order: with targets of their own `from`, every
     /// location some target counts.
-    pub fn counted(&self, rule: usize) -> &[LocationId] {
+    pub fn counted(&self, rule: usize) -> &[LocationIx] {
         &self.rules[rule].backing
     }
 
@@ -456,7 +456,7 @@ impl<'p> Engine<'p> {
     }
 
     /// The locations one target of a rule counts: its own `from`, else the rule's.
-    pub fn counted_by(&self, rule: usize, target: usize) -> &[LocationId] {
+    pub fn counted_by(&self, rule: usize, target: usize) -> &[LocationIx] {
         let r = &self.rules[rule];
         r.own
             .get(target)
@@ -661,7 +661,7 @@ impl<'p> Engine<'p> {
         steps: &mut Vec<Step>,
     ) -> Result<Vec<ChannelQty>, SimProblem> {
         let policy = self.policy;
-        let whole = |steps: &mut Vec<Step>, pool: u64, loc: Option<LocationId>| -> u64 {
+        let whole = |steps: &mut Vec<Step>, pool: u64, loc: Option<LocationIx>| -> u64 {
             if missing {
                 steps.push(Step::new(StepKind::MissingZero, loc, None, 0));
                 0
@@ -676,7 +676,7 @@ impl<'p> Engine<'p> {
                 steps_2_to_6_with(p, limits, portion, t.pack, pool, loc, steps)
             }
         };
-        let source_code = |loc: LocationId| -> Result<String, SimProblem> {
+        let source_code = |loc: LocationIx| -> Result<String, SimProblem> {
             policy.locations[loc]
                 .supply_source
                 .clone()
@@ -710,7 +710,7 @@ impl<'p> Engine<'p> {
                 let q = whole(steps, pool, None);
                 let pcts: Vec<Percent> = parts.iter().map(|(_, p)| *p).collect();
                 let amounts = split(q, &pcts);
-                let mut by_loc: Vec<(LocationId, u64, Percent)> = parts
+                let mut by_loc: Vec<(LocationIx, u64, Percent)> = parts
                     .iter()
                     .zip(amounts)
                     .map(|(&(l, pct), a)| (l, a, pct))
@@ -733,7 +733,7 @@ impl<'p> Engine<'p> {
 
 /// Steps 2-6 on one pool: buffer, share, threshold, cap. Never negative (unsigned, saturating).
 /// Available stock over `locations`; None past u64.
-fn sum_at(locations: &[LocationId], item: Option<StockItem<'_>>) -> Option<u64> {
+fn sum_at(locations: &[LocationIx], item: Option<StockItem<'_>>) -> Option<u64> {
     item.map_or(Some(0), |i| {
         locations
             .iter()
@@ -751,7 +751,7 @@ pub fn steps_2_to_6(
     p: &Publish,
     share: Percent,
     pool: u64,
-    loc: Option<LocationId>,
+    loc: Option<LocationIx>,
     steps: &mut Vec<Step>,
 ) -> u64 {
     steps_2_to_6_part(p, Portion::Share(share), None, pool, loc, steps)
@@ -791,7 +791,7 @@ pub fn steps_2_to_6_part(
     portion: Portion<'_>,
     pack: Option<u64>,
     pool: u64,
-    loc: Option<LocationId>,
+    loc: Option<LocationIx>,
     steps: &mut Vec<Step>,
 ) -> u64 {
     steps_2_to_6_with(p, &RuleLimits::of(p), portion, pack, pool, loc, steps)
@@ -805,7 +805,7 @@ pub fn steps_2_to_6_with(
     portion: Portion<'_>,
     pack: Option<u64>,
     pool: u64,
-    loc: Option<LocationId>,
+    loc: Option<LocationIx>,
     steps: &mut Vec<Step>,
 ) -> u64 {
     steps.push(Step::new(StepKind::Pool, loc, None, pool));

@@ -42,9 +42,9 @@ pub fn policy(marketplaces: &[&str], rules: Vec<Rule>) -> Policy {
     }
 }
 
-pub const NEWARK: LocationId = 0;
-pub const AUSTIN: LocationId = 1;
-pub const TORONTO: LocationId = 2;
+pub const NEWARK: LocationIx = 0;
+pub const AUSTIN: LocationIx = 1;
+pub const TORONTO: LocationIx = 2;
 
 pub fn publish() -> Publish {
     Publish {
@@ -126,7 +126,7 @@ pub fn skip_rule(name: &str, selector: Selector) -> Rule {
 }
 
 /// Stock from (sku, location, on_hand, reserved) rows.
-pub fn stock(rows: &[(&str, LocationId, u64, u64)]) -> Stock {
+pub fn stock(rows: &[(&str, LocationIx, u64, u64)]) -> Stock {
     let mut s = Stock::new();
     for &(sku, loc, on_hand, reserved) in rows {
         s.add(sku, loc, on_hand, reserved)

@@ -2,7 +2,7 @@
 //! dropped, the others kept for the Amazon rules), then the exact splits their ratios make.
 
 use crate::diag::Diagnostic;
-use crate::model::{self, ByLocation, LocationId, MarketplaceIx, Percent, SkuTemplate};
+use crate::model::{self, ByLocation, LocationIx, MarketplaceIx, Percent, SkuTemplate};
 use crate::span::{Span, Spanned};
 use crate::syntax::ast::{self, Ident, Number as Written};
 
@@ -241,8 +241,8 @@ impl Checker {
         if info.targets.iter().all(|t| t.ratio.is_none()) {
             return;
         }
-        let all: Vec<LocationId> = (0..self.locations.len()).collect();
-        let pool_of = |t: &TargetInfo, rule: &Option<Vec<LocationId>>| -> Vec<LocationId> {
+        let all: Vec<LocationIx> = (0..self.locations.len()).collect();
+        let pool_of = |t: &TargetInfo, rule: &Option<Vec<LocationIx>>| -> Vec<LocationIx> {
             let mut v = t
                 .stock_from
                 .clone()
@@ -252,7 +252,7 @@ impl Checker {
             v.dedup();
             v
         };
-        let mut pools: Vec<Vec<LocationId>> = Vec::new();
+        let mut pools: Vec<Vec<LocationIx>> = Vec::new();
         for t in &info.targets {
             let p = pool_of(t, &info.stock_from);
             if !pools.contains(&p) {
@@ -350,7 +350,7 @@ impl Checker {
         low: &Lowering,
         b: &ast::ByLocation,
         code: &str,
-        own_from: Option<&[LocationId]>,
+        own_from: Option<&[LocationIx]>,
     ) -> Option<ByLocation> {
         self.mli_outside_us(b, code);
         self.two_offers(info, low, b);
@@ -401,9 +401,9 @@ impl Checker {
         &mut self,
         info: &RuleInfo,
         b: &ast::ByLocation,
-        own_from: Option<&[LocationId]>,
+        own_from: Option<&[LocationIx]>,
     ) -> Option<ByLocation> {
-        let counted: Vec<LocationId> = match own_from.or(info.stock_from.as_deref()) {
+        let counted: Vec<LocationIx> = match own_from.or(info.stock_from.as_deref()) {
             Some(v) => v.to_vec(),
             None => (0..self.locations.len()).collect(),
         };
@@ -428,7 +428,7 @@ impl Checker {
     /// `by location { newark 60%, austin 40% }`: each part a supply source, named once, and
     /// the parts adding up to 100%.
     fn split(&mut self, b: &ast::ByLocation) -> Option<ByLocation> {
-        let mut parts: Vec<(LocationId, Percent)> = Vec::new();
+        let mut parts: Vec<(LocationIx, Percent)> = Vec::new();
         let mut spans: Vec<Span> = Vec::new();
         let mut ok = true;
         for part in &b.split {
@@ -462,7 +462,7 @@ impl Checker {
     }
 
     /// A split divides the offer's whole quantity: its parts add up to exactly 100%.
-    fn split_sums_to_100(&mut self, b: &ast::ByLocation, parts: &[(LocationId, Percent)]) -> bool {
+    fn split_sums_to_100(&mut self, b: &ast::ByLocation, parts: &[(LocationIx, Percent)]) -> bool {
         // In u64: each part is at most 100%, but a split may have any number of parts.
         let sum: u64 = parts.iter().map(|(_, p)| u64::from(p.0)).sum();
         if sum == u64::from(Percent::HUNDRED.0) {
@@ -485,8 +485,8 @@ impl Checker {
         &mut self,
         list: &[Ident],
         what: &str,
-    ) -> (Vec<LocationId>, bool) {
-        let mut ids: Vec<(LocationId, Span)> = Vec::new();
+    ) -> (Vec<LocationIx>, bool) {
+        let mut ids: Vec<(LocationIx, Span)> = Vec::new();
         let mut ok = true;
         for l in list {
             let Some(id) = self.resolve_location(l) else {
@@ -510,12 +510,12 @@ impl Checker {
     }
 
     /// A target's `from` list: its locations, or None when a name did not resolve.
-    fn location_list(&mut self, list: &[Ident], what: &str) -> Option<Vec<LocationId>> {
+    fn location_list(&mut self, list: &[Ident], what: &str) -> Option<Vec<LocationIx>> {
         let (ids, ok) = self.locations_named(list, what);
         ok.then_some(ids)
     }
 
-    fn no_source_in_split(&mut self, name: &Ident, loc: LocationId) {
+    fn no_source_in_split(&mut self, name: &Ident, loc: LocationIx) {
         let d = Diagnostic::error(
             NO_SUPPLY_SOURCE,
             format!("location `{}` in the split is no Amazon supply source", name.node),
