@@ -833,6 +833,34 @@ macro_rules! tri {
     };
 }
 
+/// A write (patch or put): the checks both make in Amazon's order, the body parsed by
+/// `parse`, then VALID for a validation preview, else `apply` and ACCEPTED. `max` is how many
+/// marketplaces the operation takes (put and delete: one).
+fn write_op<T>(
+    inner: &mut Inner,
+    call: &Call,
+    seller_id: &str,
+    sku: &str,
+    max: Option<usize>,
+    parse: impl FnOnce(&Map<String, Value>) -> Result<T, Outcome>,
+    apply: impl FnOnce(&mut SandboxState, &ListingKey, &[String], &str, T),
+) -> Outcome {
+    tri!(check_sku(sku));
+    tri!(call.require_json());
+    let ids = call.list("marketplaceIds");
+    let region = tri!(resolve(&ids, max));
+    let preview = tri!(preview(call));
+    let body = tri!(json_body(call));
+    let pt = tri!(product_type(&body));
+    let parsed = tri!(parse(&body));
+    if preview {
+        return submission(sku, "VALID", &[]);
+    }
+    let k = key(seller_id, region, sku);
+    apply(&mut inner.state, &k, &ids, &pt, parsed);
+    submission(sku, "ACCEPTED", &[]).applied()
+}
+
 pub async fn get_item(
     State(shared): State<Arc<Shared>>,
     Path((seller_id, sku)): Path<(String, String)>,
@@ -869,31 +897,17 @@ pub async fn patch_item(
         req,
         Some(sku.clone()),
         |inner: &mut Inner, call: &Call| {
-            tri!(check_sku(&sku));
-            tri!(call.require_json());
-            let ids = call.list("marketplaceIds");
-            let region = tri!(resolve(&ids, None));
-            let preview = tri!(preview(call));
-            let body = tri!(json_body(call));
-            let pt = tri!(product_type(&body));
-            let patches = match body.get("patches") {
-                Some(Value::Array(a)) => a.clone(),
-                _ => {
-                    return Outcome::invalid_input(
+            let parse = |body: &Map<String, Value>| {
+                let Some(Value::Array(patches)) = body.get("patches") else {
+                    return Err(Outcome::invalid_input(
                         "Missing required field 'patches' (an array of JSON Patch operations) in the request body.",
-                    );
-                }
+                    ));
+                };
+                parse_patches(patches).map_err(|issues| submission(&sku, "INVALID", &issues))
             };
-            let patches = match parse_patches(&patches) {
-                Ok(p) => p,
-                Err(issues) => return submission(&sku, "INVALID", &issues),
-            };
-            if preview {
-                return submission(&sku, "VALID", &[]);
-            }
-            let k = key(&seller_id, region, &sku);
-            apply_patches(&mut inner.state, &k, &ids, &pt, &patches);
-            submission(&sku, "ACCEPTED", &[]).applied()
+            write_op(inner, call, &seller_id, &sku, None, parse, |state, k, ids, pt, p| {
+                apply_patches(state, k, ids, pt, &p)
+            })
         },
     )
     .await
@@ -910,28 +924,23 @@ pub async fn put_item(
         req,
         Some(sku.clone()),
         |inner: &mut Inner, call: &Call| {
-            tri!(check_sku(&sku));
-            tri!(call.require_json());
-            let ids = call.list("marketplaceIds");
-            let region = tri!(resolve(&ids, Some(1)));
-            let preview = tri!(preview(call));
-            let body = tri!(json_body(call));
-            let pt = tri!(product_type(&body));
-            let Some(Value::Object(attrs)) = body.get("attributes") else {
-                return Outcome::invalid_input(
-                    "Missing required field 'attributes' (an object keyed by attribute name) in the request body.",
-                );
+            let parse = |body: &Map<String, Value>| {
+                let Some(Value::Object(attrs)) = body.get("attributes") else {
+                    return Err(Outcome::invalid_input(
+                        "Missing required field 'attributes' (an object keyed by attribute name) in the request body.",
+                    ));
+                };
+                parse_attributes(attrs).map_err(|issues| submission(&sku, "INVALID", &issues))
             };
-            let (others, fa) = match parse_attributes(attrs) {
-                Ok(x) => x,
-                Err(issues) => return submission(&sku, "INVALID", &issues),
-            };
-            if preview {
-                return submission(&sku, "VALID", &[]);
-            }
-            let k = key(&seller_id, region, &sku);
-            apply_put(&mut inner.state, &k, &ids, &pt, others, fa);
-            submission(&sku, "ACCEPTED", &[]).applied()
+            write_op(
+                inner,
+                call,
+                &seller_id,
+                &sku,
+                Some(1),
+                parse,
+                |state, k, ids, pt, (others, fa)| apply_put(state, k, ids, pt, others, fa),
+            )
         },
     )
     .await
