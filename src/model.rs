@@ -392,6 +392,20 @@ impl SkuTemplate {
         value: impl Fn(&str) -> Option<&'v str>,
     ) -> Result<String, TemplateError> {
         let mut out = String::with_capacity(inventory_sku.len() + 8);
+        self.render_into(&mut out, inventory_sku, marketplace, value)?;
+        Ok(out)
+    }
+
+    /// [`Self::render_with`] into `out` (cleared first), so a run of a million offers reuses
+    /// one buffer rather than allocating a string per offer.
+    pub fn render_into<'v>(
+        &self,
+        out: &mut String,
+        inventory_sku: &str,
+        marketplace: &str,
+        value: impl Fn(&str) -> Option<&'v str>,
+    ) -> Result<(), TemplateError> {
+        out.clear();
         for p in &self.parts {
             match p {
                 TemplatePart::Lit(s) => out.push_str(s),
@@ -403,8 +417,7 @@ impl SkuTemplate {
                 },
             }
         }
-        check_seller_sku(&out)?;
-        Ok(out)
+        check_seller_sku(out)
     }
 }
 

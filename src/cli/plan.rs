@@ -450,19 +450,19 @@ struct FirstRun<'p> {
 }
 
 impl sim::Sink for FirstRun<'_> {
-    fn offer(&mut self, change: crate::model::OfferChange, provenance: sim::Provenance) {
+    fn offer(&mut self, change: &crate::model::OfferChange, provenance: &sim::Provenance) {
         match (&mut self.measure, &mut self.spool) {
             // The table: each row's cells made once, measured and spooled.
-            (Some(m), Some(s)) => s.see_measured(&change, &provenance.not_listed_in, m),
-            (Some(m), None) => m.see(&change, &provenance.not_listed_in),
-            (None, Some(s)) => s.see(&change),
+            (Some(m), Some(s)) => s.see_measured(change, &provenance.not_listed_in, m),
+            (Some(m), None) => m.see(change, &provenance.not_listed_in),
+            (None, Some(s)) => s.see(change),
             (None, None) => {}
         }
         if let Some(m) = &mut self.markdown {
-            m.see(&change);
+            m.see(change);
         }
         if let Some(t) = &mut self.tally {
-            t.see(&change);
+            t.see(change);
         }
     }
 }
@@ -482,12 +482,12 @@ struct SecondRun<'p> {
 }
 
 impl sim::Sink for SecondRun<'_> {
-    fn offer(&mut self, change: crate::model::OfferChange, provenance: sim::Provenance) {
+    fn offer(&mut self, change: &crate::model::OfferChange, provenance: &sim::Provenance) {
         if let Some(j) = &mut self.json {
-            j.see(&change, &provenance);
+            j.see(change, provenance);
         }
         if let Some(e) = &mut self.plan {
-            e.see(&change);
+            e.see(change);
         }
     }
 }

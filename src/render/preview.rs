@@ -318,8 +318,8 @@ impl Measure<'_> {
 }
 
 impl crate::sim::Sink for Measure<'_> {
-    fn offer(&mut self, change: OfferChange, provenance: Provenance) {
-        self.see(&change, &provenance.not_listed_in);
+    fn offer(&mut self, change: &OfferChange, provenance: &Provenance) {
+        self.see(change, &provenance.not_listed_in);
     }
 }
 
@@ -748,8 +748,8 @@ fn replay_rows<W: Write>(bytes: &[u8], rows: &mut Rows<'_, W>) -> io::Result<usi
 }
 
 impl<W: Write> crate::sim::Sink for Rows<'_, W> {
-    fn offer(&mut self, change: OfferChange, _: Provenance) {
-        self.see(&change);
+    fn offer(&mut self, change: &OfferChange, _: &Provenance) {
+        self.see(change);
     }
 }
 
@@ -1059,8 +1059,8 @@ impl<'p> MarkdownRows<'p> {
 }
 
 impl crate::sim::Sink for MarkdownRows<'_> {
-    fn offer(&mut self, change: OfferChange, _: Provenance) {
-        self.see(&change);
+    fn offer(&mut self, change: &OfferChange, _: &Provenance) {
+        self.see(change);
     }
 }
 

@@ -126,22 +126,22 @@ impl Sink for SideSink<'_> {
         self.side.offers.reserve(offers);
     }
 
-    fn offer(&mut self, change: OfferChange, _: Provenance) {
-        let o = change.offer;
+    fn offer(&mut self, change: &OfferChange, _: &Provenance) {
+        let o = &change.offer;
         let key = Key {
             seller_id: self.seller_id.clone(),
             region: o.region,
-            seller_sku: o.seller_sku,
+            seller_sku: o.seller_sku.clone(),
         };
         let entry = Entry {
-            inventory_sku: o.inventory_sku,
-            marketplaces: o.marketplaces,
+            inventory_sku: o.inventory_sku.clone(),
+            marketplaces: o.marketplaces.clone(),
             channels: o
                 .channels
-                .into_iter()
-                .map(|c| (c.channel, c.quantity))
+                .iter()
+                .map(|c| (c.channel.clone(), c.quantity))
                 .collect(),
-            rule: o.rule,
+            rule: o.rule.clone(),
             held: change.hold.as_deref().map(Held::of),
         };
         match self.side.offers.entry(key) {

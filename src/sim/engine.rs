@@ -7,8 +7,8 @@ use super::error::{Problems, SimProblem};
 use crate::inventory::{Stock, StockItem};
 use crate::marketplaces::Region;
 use crate::model::{
-    Action, Amount, ByLocation, ChannelQty, DEFAULT_CHANNEL, LocationIx, OnMissing, Percent,
-    Policy, Publish, Round, Selector, Target, TemplateError, TemplatePart,
+    Action, Amount, Availability, ByLocation, ChannelQty, DEFAULT_CHANNEL, LocationIx, OnMissing,
+    Percent, Policy, Publish, Round, Selector, Target, TemplateError, TemplatePart,
 };
 
 /// One step of the order of operations and the value after it.
@@ -241,6 +241,92 @@ pub struct Engine<'p> {
     pub keep_steps: bool,
     /// The steps of the offer being made when they are not kept: reused, never reallocated.
     scratch: std::cell::Cell<Vec<Step>>,
+    /// Buffers of offers that are done with, for the next offers (see [`Spare`]).
+    pub spare: std::cell::RefCell<Spare>,
+}
+
+/// The buffers of offers a run is done with (seller SKUs, inventory SKUs, channel lists,
+/// marketplace lists), given back once a sink has seen the offer and taken for the next: a run
+/// of a million SKUs then makes its offers without allocating (issue 9: malloc and free were a
+/// quarter of a worker's time). Bounded: a run takes as many as it gives back, per SKU.
+#[derive(Default)]
+pub struct Spare {
+    strings: Vec<String>,
+    channels: Vec<Vec<ChannelQty>>,
+    indices: Vec<Vec<usize>>,
+}
+
+/// How many buffers of each kind are kept: more than any SKU's offers need at once.
+const SPARE_MAX: usize = 64;
+
+impl Spare {
+    /// An empty string, with room from an earlier offer when there is one.
+    pub fn string(&mut self) -> String {
+        self.strings.pop().unwrap_or_default()
+    }
+
+    /// A channel list to be overwritten with [`put_channel`]: its entries are an earlier
+    /// offer's, so their strings are reused.
+    fn channels(&mut self) -> Vec<ChannelQty> {
+        self.channels.pop().unwrap_or_default()
+    }
+
+    fn indices(&mut self) -> Vec<usize> {
+        let mut v = self.indices.pop().unwrap_or_default();
+        v.clear();
+        v
+    }
+
+    pub fn give_string(&mut self, mut s: String) {
+        if self.strings.len() < SPARE_MAX {
+            s.clear();
+            self.strings.push(s);
+        }
+    }
+
+    pub fn give_channels(&mut self, v: Vec<ChannelQty>) {
+        if self.channels.len() < SPARE_MAX && v.capacity() > 0 {
+            self.channels.push(v);
+        }
+    }
+
+    pub fn give_indices(&mut self, v: Vec<usize>) {
+        if self.indices.len() < SPARE_MAX && v.capacity() > 0 {
+            self.indices.push(v);
+        }
+    }
+}
+
+/// Writes channel number `*n` of `v` (reusing the entry there, and its strings, if there is
+/// one) and counts it; the caller truncates `v` to `*n` when done.
+fn put_channel(
+    v: &mut Vec<ChannelQty>,
+    n: &mut usize,
+    channel: &str,
+    quantity: u64,
+    availability: Option<&Availability>,
+) {
+    let lead = availability.and_then(|a| a.lead_time_to_ship_max_days);
+    let restock = availability.and_then(|a| a.restock_date.as_ref());
+    match v.get_mut(*n) {
+        Some(c) => {
+            c.channel.clear();
+            c.channel.push_str(channel);
+            c.quantity = quantity;
+            c.lead_time_to_ship_max_days = lead;
+            match (&mut c.restock_date, restock) {
+                (Some(old), Some(new)) => old.clone_from(new),
+                (slot, new) => *slot = new.cloned(),
+            }
+        }
+        None => v.push(ChannelQty {
+            channel: channel.to_string(),
+            quantity,
+            lead_time_to_ship_max_days: lead,
+            restock_date: restock.cloned(),
+        }),
+    }
+    *n += 1;
 }
 
 impl<'p> Engine<'p> {
@@ -324,6 +410,7 @@ impl<'p> Engine<'p> {
             columns,
             keep_steps: true,
             scratch: std::cell::Cell::default(),
+            spare: std::cell::RefCell::default(),
         }
     }
 
@@ -344,6 +431,19 @@ impl<'p> Engine<'p> {
         let code = &self.policy.marketplaces[t.marketplace].code;
         t.sku
             .render_with(inventory_sku, code, |c| self.value(c, item))
+    }
+
+    /// [`Self::seller_sku`] into `out`.
+    fn seller_sku_into(
+        &self,
+        out: &mut String,
+        t: &Target,
+        inventory_sku: &str,
+        item: Option<StockItem<'_>>,
+    ) -> Result<(), TemplateError> {
+        let code = &self.policy.marketplaces[t.marketplace].code;
+        t.sku
+            .render_into(out, inventory_sku, code, |c| self.value(c, item))
     }
 
     /// The targets of rule `ri` that make no offer for this SKU because a column their
@@ -565,10 +665,14 @@ impl<'p> Engine<'p> {
                 failed = true;
                 continue;
             };
-            let seller_sku = match self.seller_sku(t, inventory_sku, item) {
-                Ok(s) => s,
+            let mut seller_sku = self.spare.borrow_mut().string();
+            match self.seller_sku_into(&mut seller_sku, t, inventory_sku, item) {
+                Ok(()) => {}
                 // No seller SKU for this SKU here: no offer, listed by the run (`unmapped`).
-                Err(TemplateError::NoValue { .. }) => continue,
+                Err(TemplateError::NoValue { .. }) => {
+                    self.spare.borrow_mut().give_string(seller_sku);
+                    continue;
+                }
                 Err(e) => {
                     problems.push(SimProblem::BadSellerSku {
                         inventory_sku: inventory_sku.to_string(),
@@ -621,16 +725,23 @@ impl<'p> Engine<'p> {
                         rule: rule.name.clone(),
                     });
                     failed = true;
-                } else if !existing.marketplaces.contains(&t.marketplace) {
-                    existing.marketplaces.push(t.marketplace);
-                    existing.marketplaces.sort_unstable();
+                } else {
+                    if !existing.marketplaces.contains(&t.marketplace) {
+                        existing.marketplaces.push(t.marketplace);
+                        existing.marketplaces.sort_unstable();
+                    }
+                    let mut spare = self.spare.borrow_mut();
+                    spare.give_string(seller_sku);
+                    spare.give_channels(channels);
                 }
                 continue;
             }
+            let mut marketplaces = self.spare.borrow_mut().indices();
+            marketplaces.push(t.marketplace);
             out.push(Produced {
                 seller_sku,
                 region: mkt.region,
-                marketplaces: vec![t.marketplace],
+                marketplaces,
                 channels,
                 steps,
                 rule: ri,
@@ -676,25 +787,28 @@ impl<'p> Engine<'p> {
                 steps_2_to_6_with(p, limits, portion, t.pack, pool, loc, steps)
             }
         };
-        let source_code = |loc: LocationIx| -> Result<String, SimProblem> {
+        let source_code = |loc: LocationIx| -> Result<&str, SimProblem> {
             policy.locations[loc]
                 .supply_source
-                .clone()
+                .as_deref()
                 .ok_or_else(|| SimProblem::NoSupplySource {
                     location: policy.locations[loc].name.clone(),
                     rule: policy.rules[ri].name.clone(),
                 })
         };
-        let mut channels = Vec::new();
+        // An earlier offer's list, overwritten entry by entry (`put_channel`), then cut to `n`.
+        let mut channels = self.spare.borrow_mut().channels();
+        let mut n = 0;
+        let avail = Some(&t.availability);
         // DEFAULT = 0 beside location quantities only keeps a location-less offer from being
         // buyable: no handling time or restock date of its own.
         if p.default_channel_zero && t.by_location.is_some() {
-            channels.push(ChannelQty::new(DEFAULT_CHANNEL, 0));
+            put_channel(&mut channels, &mut n, DEFAULT_CHANNEL, 0, None);
         }
         match &t.by_location {
             None => {
                 let q = whole(steps, pool, None);
-                channels.push(ChannelQty::new(DEFAULT_CHANNEL, q).with(&t.availability));
+                put_channel(&mut channels, &mut n, DEFAULT_CHANNEL, q, avail);
             }
             Some(ByLocation::PerSource) => {
                 for &loc in self.counted_by(ri, ti) {
@@ -703,7 +817,7 @@ impl<'p> Engine<'p> {
                     }
                     let own = item.map_or(0, |i| i.available_at(loc));
                     let q = whole(steps, own, Some(loc));
-                    channels.push(ChannelQty::new(source_code(loc)?, q).with(&t.availability));
+                    put_channel(&mut channels, &mut n, source_code(loc)?, q, avail);
                 }
             }
             Some(ByLocation::Split(parts)) => {
@@ -720,13 +834,14 @@ impl<'p> Engine<'p> {
                 }
                 by_loc.sort_by_key(|(l, _, _)| *l);
                 for (loc, a, _) in by_loc {
-                    channels.push(ChannelQty::new(source_code(loc)?, a).with(&t.availability));
+                    put_channel(&mut channels, &mut n, source_code(loc)?, a, avail);
                 }
             }
         }
         if p.default_channel_zero && t.by_location.is_some() {
             steps.push(Step::new(StepKind::DefaultZero, None, None, 0));
         }
+        channels.truncate(n);
         Ok(channels)
     }
 }

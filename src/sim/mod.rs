@@ -328,27 +328,25 @@ struct Shared {
 }
 
 impl Shared {
-    fn rule(&mut self, policy: &Policy, i: usize) -> Arc<str> {
+    fn rule(&mut self, policy: &Policy, i: usize) -> &Arc<str> {
         if self.rules.len() <= i {
             self.rules.resize(i + 1, None);
         }
-        self.rules[i]
-            .get_or_insert_with(|| Arc::from(policy.rules[i].name.as_str()))
-            .clone()
+        self.rules[i].get_or_insert_with(|| Arc::from(policy.rules[i].name.as_str()))
     }
 
-    fn marketplaces(&mut self, policy: &Policy, idx: &[usize]) -> CodesAndIds {
-        if let Some(v) = self.marketplaces.get(idx) {
-            return v.clone();
+    fn marketplaces(&mut self, policy: &Policy, idx: &[usize]) -> &CodesAndIds {
+        // Looked up, then inserted: `entry` would need the key boxed for every offer.
+        if !self.marketplaces.contains_key(idx) {
+            let pick = |f: fn(&crate::marketplaces::Marketplace) -> &String| -> Arc<[String]> {
+                idx.iter()
+                    .map(|&m| f(&policy.marketplaces[m]).clone())
+                    .collect()
+            };
+            let v = (pick(|m| &m.code), pick(|m| &m.id));
+            self.marketplaces.insert(idx.into(), v);
         }
-        let pick = |f: fn(&crate::marketplaces::Marketplace) -> &String| -> Arc<[String]> {
-            idx.iter()
-                .map(|&m| f(&policy.marketplaces[m]).clone())
-                .collect()
-        };
-        let v = (pick(|m| &m.code), pick(|m| &m.id));
-        self.marketplaces.insert(idx.into(), v.clone());
-        v
+        &self.marketplaces[idx]
     }
 }
 
@@ -413,17 +411,92 @@ impl<'c> CurrentIndex<'c> {
     }
 }
 
-/// Turn an engine offer into the preview's change and provenance; warnings about what buyers
-/// will see go to `warnings`.
+/// An offer with nothing in it, to be filled by [`finish_into`].
+fn blank_offer() -> (OfferChange, Provenance) {
+    let offer = Offer {
+        seller_sku: String::new(),
+        region: Region::NA,
+        marketplaces: Arc::default(),
+        marketplace_ids: Arc::default(),
+        channels: Vec::new(),
+        inventory_sku: String::new(),
+        rule: Arc::from(""),
+    };
+    let change = OfferChange {
+        offer,
+        current: None,
+        kind: ChangeKind::New,
+        hold: None,
+    };
+    let prov = Provenance {
+        rule: 0,
+        missing: false,
+        steps: Vec::new(),
+        pack: 1,
+        shown: None,
+        also_shown_in: Vec::new(),
+        not_listed_in: Box::default(),
+        listed_where_unknown: false,
+    };
+    (change, prov)
+}
+
+/// [`finish_into`] a new offer (for one SKU's offers: `explain`).
 fn finish(
+    policy: &Policy,
+    p: Produced,
+    inventory_sku: &str,
+    current: Option<&CurrentIndex>,
+    opts: Options,
+    warnings: &mut Vec<String>,
+) -> (OfferChange, Provenance) {
+    let mut slot = blank_offer();
+    let mut shared = Shared::default();
+    let mut spare = engine::Spare::default();
+    let mut ctx = Finishing {
+        shared: &mut shared,
+        spare: &mut spare,
+        opts,
+    };
+    finish_into(
+        policy,
+        p,
+        inventory_sku,
+        current,
+        &mut ctx,
+        warnings,
+        &mut slot,
+    );
+    slot
+}
+
+/// What [`finish_into`] shares between offers: strings made once per run, buffers to reuse, and
+/// the run's options.
+struct Finishing<'r> {
+    shared: &'r mut Shared,
+    spare: &'r mut engine::Spare,
+    opts: Options,
+}
+
+/// Turn an engine offer into the preview's change and provenance, written over an earlier
+/// offer's `slot` (its buffers reused, its shared strings kept when they are the same, so a
+/// run of a million offers allocates nothing per offer); warnings about what buyers will see
+/// go to `warnings`.
+fn finish_into(
     policy: &Policy,
     mut p: Produced,
     inventory_sku: &str,
     current: Option<&CurrentIndex>,
-    opts: Options,
-    shared: &mut Shared,
+    ctx: &mut Finishing,
     warnings: &mut Vec<String>,
-) -> (OfferChange, Provenance) {
+    slot: &mut (OfferChange, Provenance),
+) {
+    let Finishing {
+        shared,
+        spare,
+        opts,
+    } = ctx;
+    let opts = *opts;
     // `None`: no current listings were given.
     let on = current.map(|c| c.get(&p.seller_sku));
     let cur_map = on.and_then(|o| o.channels);
@@ -445,6 +518,11 @@ fn finish(
         }
         Err(h) => (Some(Box::new(h)), Box::default(), false),
     };
+    let (change, prov) = slot;
+    let rule = shared.rule(policy, p.rule);
+    if !Arc::ptr_eq(&change.offer.rule, rule) {
+        change.offer.rule = rule.clone();
+    }
     let (codes, ids) = shared.marketplaces(policy, &p.marketplaces);
     let mut shown = None;
     let mut also = Vec::new();
@@ -502,22 +580,22 @@ fn finish(
     if opts.drop_steps {
         p.steps = Vec::new();
     }
-    let offer = Offer {
-        marketplace_ids: ids,
-        marketplaces: codes,
-        seller_sku: p.seller_sku,
-        region: p.region,
-        channels: p.channels,
-        inventory_sku: inventory_sku.to_string(),
-        rule: shared.rule(policy, p.rule),
-    };
-    let change = OfferChange {
-        current: cur_map.map(crate::model::channel_list),
-        offer,
-        kind,
-        hold,
-    };
-    let prov = Provenance {
+    let o = &mut change.offer;
+    if !Arc::ptr_eq(&o.marketplaces, codes) {
+        o.marketplaces = codes.clone();
+        o.marketplace_ids = ids.clone();
+    }
+    spare.give_indices(p.marketplaces);
+    // The slot's old buffers go back for the engine's next offers.
+    spare.give_string(std::mem::replace(&mut o.seller_sku, p.seller_sku));
+    spare.give_channels(std::mem::replace(&mut o.channels, p.channels));
+    o.region = p.region;
+    o.inventory_sku.clear();
+    o.inventory_sku.push_str(inventory_sku);
+    change.current = cur_map.map(crate::model::channel_list);
+    change.kind = kind;
+    change.hold = hold;
+    *prov = Provenance {
         rule: p.rule,
         missing: p.missing,
         pack: p.pack,
@@ -527,7 +605,6 @@ fn finish(
         not_listed_in,
         listed_where_unknown,
     };
-    (change, prov)
 }
 
 /// Units published on independent offers minus the stock behind them (never negative). Offers
@@ -760,10 +837,12 @@ pub fn run(policy: &Policy, stock: &Stock, current: Option<&Current>) -> Result<
 
 /// Receives the offers of a run as they are made, in preview order. A preview of a million
 /// SKUs need not be held in memory: the table and the saved plan are written from a sink.
+/// Offers are lent, not given: once the sink has seen one, the run reuses its buffers for the
+/// next offers, so a run allocates nothing per offer; a sink that keeps offers clones them.
 pub trait Sink {
     /// How many offers the run expects to make (when nothing fails), before the first.
     fn expect(&mut self, _offers: usize) {}
-    fn offer(&mut self, change: OfferChange, provenance: Provenance);
+    fn offer(&mut self, change: &OfferChange, provenance: &Provenance);
 }
 
 /// Collects every offer, as [`Preview::changes`] and [`Preview::provenance`] hold them.
@@ -780,9 +859,9 @@ impl Sink for Collect {
         self.changes.reserve_exact(offers);
         self.provenance.reserve_exact(offers);
     }
-    fn offer(&mut self, change: OfferChange, provenance: Provenance) {
-        self.changes.push(change);
-        self.provenance.push(provenance);
+    fn offer(&mut self, change: &OfferChange, provenance: &Provenance) {
+        self.changes.push(change.clone());
+        self.provenance.push(provenance.clone());
     }
 }
 
@@ -1038,28 +1117,35 @@ impl<'a> Runner<'a> {
                             column,
                         });
                     }
+                    let mut spare = self.engine.spare.borrow_mut();
+                    let mut ctx = Finishing {
+                        shared: &mut self.shared,
+                        spare: &mut spare,
+                        opts,
+                    };
+                    // The batch's slots are the last SKU's offers, overwritten in place.
+                    let mut live = 0;
                     for p in self.scratch.drain(..) {
                         owners.push(owner_key(p.region, &p.seller_sku));
-                        let (change, prov) = finish(
-                            policy,
-                            p,
-                            inventory_sku,
-                            current,
-                            opts,
-                            &mut self.shared,
-                            &mut preview.warnings,
-                        );
-                        if let Some(problem) = fba_refused(policy, &change, prov.rule) {
+                        if live == self.batch.len() {
+                            self.batch.push(blank_offer());
+                        }
+                        let slot = &mut self.batch[live];
+                        let warnings = &mut preview.warnings;
+                        finish_into(policy, p, inventory_sku, current, &mut ctx, warnings, slot);
+                        live += 1;
+                        let (change, prov) = &*slot;
+                        if let Some(problem) = fba_refused(policy, change, prov.rule) {
                             problems.push(problem);
                         }
-                        count(&mut preview, &change, &prov);
-                        self.batch.push((change, prov));
+                        count(&mut preview, change, prov);
                     }
+                    let batch = &self.batch[..live];
                     // Published means the pool was computed, so it fits.
                     if let Some(backing) = self.engine.pool(ri, item) {
                         match exposure_of(
                             inventory_sku,
-                            self.batch.iter().map(|(c, p)| (c, p.pack)),
+                            batch.iter().map(|(c, p)| (c, p.pack)),
                             backing,
                         ) {
                             Ok(None) => {}
@@ -1077,7 +1163,7 @@ impl<'a> Runner<'a> {
                             Err(p) => problems.push(p),
                         }
                     }
-                    for (change, prov) in self.batch.drain(..) {
+                    for (change, prov) in batch {
                         sink.offer(change, prov);
                     }
                 }
@@ -1458,7 +1544,6 @@ pub fn explain(
                 inventory_sku,
                 index.as_ref(),
                 opts,
-                &mut Shared::default(),
                 &mut warnings,
             )
         })

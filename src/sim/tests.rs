@@ -1150,16 +1150,16 @@ impl<'p> Part<'p> {
 }
 
 impl Sink for Part<'_> {
-    fn offer(&mut self, change: OfferChange, prov: Provenance) {
-        self.measure.see(&change, &prov.not_listed_in);
-        self.markdown.see(&change);
+    fn offer(&mut self, change: &OfferChange, prov: &Provenance) {
+        self.measure.see(change, &prov.not_listed_in);
+        self.markdown.see(change);
         if let Some(r) = &mut self.rows {
-            r.see(&change);
+            r.see(change);
         }
         if let Some(j) = &mut self.json {
-            j.see(&change, &prov);
+            j.see(change, prov);
         }
-        self.changes.push(change);
+        self.changes.push(change.clone());
     }
 }
 
@@ -1412,8 +1412,8 @@ fn a_plan_encoded_in_chunks_is_the_plan_built_in_memory() {
         // As `allot plan --out` streams it: chunks of 3 SKUs on 2 threads, twice.
         struct Count(Tally);
         impl Sink for Count {
-            fn offer(&mut self, change: OfferChange, _: Provenance) {
-                self.0.see(&change);
+            fn offer(&mut self, change: &OfferChange, _: &Provenance) {
+                self.0.see(change);
             }
         }
         impl ChunkSink for Count {
@@ -1424,8 +1424,8 @@ fn a_plan_encoded_in_chunks_is_the_plan_built_in_memory() {
         }
         struct Encode(crate::plan::Encoder);
         impl Sink for Encode {
-            fn offer(&mut self, change: OfferChange, _: Provenance) {
-                self.0.see(&change);
+            fn offer(&mut self, change: &OfferChange, _: &Provenance) {
+                self.0.see(change);
             }
         }
         impl ChunkSink for Encode {
@@ -2165,4 +2165,55 @@ fn an_offer_that_sets_a_handling_time_is_written_even_at_the_same_quantity() {
         ]
     );
     assert!(pre.changes[0].is_write() && !pre.changes[2].is_write());
+}
+
+/// A run writes each SKU's offers over the last one's and reuses their buffers (issue 9): no
+/// offer may keep anything of an earlier one (channels, handling time, restock date, seller
+/// SKU, marketplaces, rule). Each SKU's offers in one run equal those of a run of it alone.
+#[test]
+fn reused_offers_carry_nothing_of_earlier_ones() {
+    use crate::check::check_source;
+    let src = r#"policy "p"
+seller "A1PP0FEH11RW77"
+marketplaces US, CA
+location newark supply_source "S1"
+location austin supply_source "S2"
+rule "shoes" {
+  match   sku "SHOE-*"
+  handling_time 2
+  publish US by location, CA as "{sku}-CA" share 0% handling_time 5 restock_date "2027-01-15"
+  default_channel 0
+}
+rule "mugs" {
+  match   sku "MUG-*"
+  publish US, CA
+}
+rule "rest" {
+  match   any
+  publish CA as "{sku}-LONGER-SELLER-SKU-CA"
+}
+"#;
+    let policy = check_source(src).policy.expect("checks");
+    let rows = [
+        ("SHOE-1", 0, 3, 0),
+        ("SHOE-1", 1, 7, 0),
+        ("MUG-1", 0, 4, 0),
+        ("X", 1, 9, 0),
+        ("SHOE-2", 1, 5, 0),
+        ("MUG-2", 0, 1, 0),
+        ("SHOE-3", 0, 2, 0),
+        ("Y", 0, 6, 0),
+        ("MUG-3", 1, 8, 0),
+    ];
+    let all = super::run_with(&policy, &stock(&rows), None, super::Options::default()).unwrap();
+    let mut alone = Vec::new();
+    let mut skus: Vec<&str> = rows.iter().map(|r| r.0).collect();
+    skus.dedup();
+    for sku in skus {
+        let own: Vec<_> = rows.iter().copied().filter(|r| r.0 == sku).collect();
+        let one = super::run_with(&policy, &stock(&own), None, super::Options::default()).unwrap();
+        alone.extend(one.changes);
+    }
+    assert_eq!(all.changes.len(), 11);
+    assert_eq!(all.changes, alone);
 }

@@ -236,7 +236,7 @@ impl Wanted {
 }
 
 impl crate::sim::Sink for Wanted {
-    fn offer(&mut self, change: crate::model::OfferChange, _: crate::sim::Provenance) {
+    fn offer(&mut self, change: &crate::model::OfferChange, _: &crate::sim::Provenance) {
         self.add(&change.offer);
     }
 }
