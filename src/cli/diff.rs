@@ -131,6 +131,7 @@ fn run_side(
     if let Some(t) = &side.twice {
         return Err(side_err(super::fail(
             miette::miette!(
+                code = crate::sim::codes::SELLER_SKU_IN_TWO_POLICIES,
                 help = "publish each seller SKU from one file of the seller (`allot plan` on the same files names both)",
                 "seller SKU \"{}\" in {} is written by two policies of one seller (rules \"{}\" and \"{}\"): Amazon keeps one quantity per seller SKU and region, so the {} side is ambiguous",
                 t.seller_sku,
@@ -168,6 +169,7 @@ pub fn run(args: DiffArgs) -> ExitCode {
     if args.input.inventory.iter().any(|p| plan::is_stdin(p)) {
         return super::fail(
             miette::miette!(
+                code = super::codes::STDIN,
                 help = "save the inventory to a file and pass --inventory FILE",
                 "allot diff reads the inventory from files only (`--inventory -` is not read): each side reads it against its own locations"
             ),
@@ -272,12 +274,12 @@ pub fn run(args: DiffArgs) -> ExitCode {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
             return ExitCode::from(Exit::Ok);
         }
-        return super::fail(miette::miette!("cannot write the diff: {e}"), Exit::Failed);
+        return super::fail(super::codes::report::output("the diff", e), Exit::Failed);
     }
     if args.deny_warnings && denied > 0 {
         return super::fail(
             miette::miette!(
-                code = "allot::diff::warnings-denied",
+                code = super::codes::DIFF_WARNINGS_DENIED,
                 help = "fix what the warnings say, or drop --deny-warnings to accept them",
                 "{denied} warning{} on the new side and --deny-warnings: failing the run",
                 if denied == 1 { "" } else { "s" },

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
 
-use super::Exit;
+use super::{Exit, codes};
 use crate::inventory::{self, Stock};
 use crate::listings;
 use crate::model::{Current, Policy};
@@ -218,6 +218,7 @@ fn read_stdin(args: &InputArgs) -> Result<Option<Vec<u8>>, ExitCode> {
             if stdin.is_terminal() {
                 return Err(super::fail(
                     miette::miette!(
+                        code = codes::STDIN,
                         help = "pipe the inventory in, e.g. `export-stock | allot plan POLICY --inventory -`, or give its file",
                         "--inventory - reads the inventory from standard input, but standard input is a terminal"
                     ),
@@ -227,7 +228,11 @@ fn read_stdin(args: &InputArgs) -> Result<Option<Vec<u8>>, ExitCode> {
             let mut bytes = Vec::new();
             std::io::Read::read_to_end(&mut stdin, &mut bytes).map_err(|e| {
                 super::fail(
-                    miette::miette!("--inventory -: cannot read standard input: {e}"),
+                    miette::miette!(
+                        code = codes::STDIN,
+                        help = "pipe the whole inventory in, or save it to a file and give --inventory FILE",
+                        "--inventory -: cannot read standard input: {e}"
+                    ),
                     Exit::Failed,
                 )
             })?;
@@ -235,6 +240,7 @@ fn read_stdin(args: &InputArgs) -> Result<Option<Vec<u8>>, ExitCode> {
         }
         _ => Err(super::fail(
             miette::miette!(
+                code = codes::STDIN,
                 help = "give `-` once; name the other inventories by their files (`./-` for a file named `-`)",
                 "--inventory - (standard input) is given more than once: standard input can be read only once"
             ),
@@ -251,9 +257,9 @@ pub type CheckedPolicies = Vec<(SourceFile, Policy)>;
 /// warnings as one-liners.
 pub fn load_policies(paths: &[PathBuf]) -> Result<(CheckedPolicies, Vec<String>), ExitCode> {
     let files = super::check::collect(paths)
-        .map_err(|m| super::fail(miette::miette!("{m}"), Exit::Failed))?;
+        .map_err(|m| super::fail(codes::report::policy_path(m), Exit::Failed))?;
     let checked = crate::check::set::check_files(&files)
-        .map_err(|e| super::fail(miette::miette!("{e}"), Exit::Failed))?;
+        .map_err(|e| super::fail(codes::report::policy_path(e), Exit::Failed))?;
     let color = want_color(std::io::stderr().is_terminal());
     let mut warnings = Vec::new();
     let mut ok = Vec::new();
@@ -347,8 +353,17 @@ pub fn read_members(
             ExitCode::from(Exit::Failed)
         })?;
         stock.add_kits(&policy.kits).map_err(|e| {
-            eprintln!("error: {}: {e}", file.name);
-            ExitCode::from(Exit::Failed)
+            // The reader's message carries its own help line: give it its place in the report.
+            let (message, help) = e.split_once("\n  help: ").unwrap_or((&e, ""));
+            super::fail(
+                miette::miette!(
+                    code = codes::KIT_HAS_ROWS,
+                    help = help.to_string(),
+                    "{}: {message}",
+                    file.name
+                ),
+                Exit::Failed,
+            )
         })?;
         members.push(Member {
             file,
@@ -368,6 +383,7 @@ pub fn read_current(args: &InputArgs) -> Result<(Option<Current>, Vec<String>), 
         Some(p) if is_live(Some(p)) => {
             return Err(super::fail(
                 miette::miette!(
+                    code = codes::LIVE_ONLY_IN_PLAN,
                     help = "use `allot plan --current live`, or save the listings to a file \
                             (an All Listings report) and pass --current FILE",
                     "--current live is only read by `allot plan`"
@@ -382,7 +398,11 @@ pub fn read_current(args: &InputArgs) -> Result<(Option<Current>, Vec<String>), 
                     Ok(code) => Some(code),
                     Err((msg, help)) => {
                         return Err(super::fail(
-                            miette::miette!(help = help, "--current-marketplace: {msg}"),
+                            miette::miette!(
+                                code = codes::CURRENT_MARKETPLACE,
+                                help = help,
+                                "--current-marketplace: {msg}"
+                            ),
                             Exit::Failed,
                         ));
                     }
@@ -400,6 +420,7 @@ pub fn read_current(args: &InputArgs) -> Result<(Option<Current>, Vec<String>), 
     if args.current.is_none() && args.current_marketplace.is_some() {
         return Err(super::fail(
             miette::miette!(
+                code = codes::CURRENT_MARKETPLACE,
                 help =
                     "give the current listings with --current FILE, or drop --current-marketplace",
                 "--current-marketplace names the marketplace of a current-listings file, but no --current FILE was given"
@@ -584,6 +605,7 @@ fn simulate_streamed(
     if let Some(e) = spool_err {
         return Err(super::fail(
             miette::miette!(
+                code = codes::PLAN_SPOOL,
                 help = "allot keeps the table's rows in a temporary file (in $TMPDIR) until their widths are known: check it has room, or set TMPDIR to a folder that has",
                 "cannot keep the table's rows: {e}"
             ),
@@ -628,10 +650,7 @@ fn simulate_streamed(
         if e.kind() == std::io::ErrorKind::BrokenPipe {
             return ExitCode::from(Exit::Ok);
         }
-        super::fail(
-            miette::miette!("cannot write the preview: {e}"),
-            Exit::Failed,
-        )
+        super::fail(codes::report::output("the preview", e), Exit::Failed)
     };
     let plan_fail = |e: crate::plan::PlanError| super::fail(miette::Report::new(e), Exit::Failed);
     let mut file = match &save {
@@ -756,7 +775,7 @@ pub fn run(mut args: PlanArgs) -> ExitCode {
     if args.save.out.is_some() && args.input.current.is_none() && !live && !args.input.allow_new {
         return super::fail(
             miette::miette!(
-                code = "allot::plan::no-current",
+                code = codes::PLAN_NO_CURRENT,
                 help = "give what Amazon shows now: --current FILE (an All Listings report, JSON, YAML or CSV) or --current live; or pass --allow-new to write every offer, creating the ones Amazon does not know",
                 "refusing to save a plan without the current listings: allot cannot tell which seller SKUs exist on Amazon, and a write to one Amazon does not know creates an incomplete, unbuyable offer-only listing"
             ),
@@ -838,15 +857,12 @@ pub fn run(mut args: PlanArgs) -> ExitCode {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
             return ExitCode::from(Exit::Ok);
         }
-        return super::fail(
-            miette::miette!("cannot write the preview: {e}"),
-            Exit::Failed,
-        );
+        return super::fail(codes::report::output("the preview", e), Exit::Failed);
     }
     if args.deny_warnings && warnings > 0 {
         return super::fail(
             miette::miette!(
-                code = "allot::plan::warnings-denied",
+                code = codes::PLAN_WARNINGS_DENIED,
                 help = "fix what the warnings say, or drop --deny-warnings to accept them",
                 "{warnings} warning{} and --deny-warnings: {}",
                 if warnings == 1 { "" } else { "s" },

@@ -361,7 +361,7 @@ fn uncovered_names(report: &Report, few: usize) -> (Vec<String>, usize) {
 pub fn run(args: TestArgs) -> ExitCode {
     let files = match super::check::collect(&args.paths) {
         Ok(f) => f,
-        Err(msg) => return super::fail(miette::miette!("{msg}"), Exit::Usage),
+        Err(msg) => return super::fail(super::codes::report::policy_path(msg), Exit::Usage),
     };
     let coverage = args.coverage || args.min_coverage.is_some();
     let report = run_files(&files, coverage);
@@ -372,7 +372,7 @@ pub fn run(args: TestArgs) -> ExitCode {
             match serde_json::to_string_pretty(&doc) {
                 Ok(s) => println!("{s}"),
                 Err(e) => {
-                    return super::fail(miette::miette!("cannot write JSON: {e}"), Exit::Usage);
+                    return super::fail(super::codes::report::output("JSON", e), Exit::Usage);
                 }
             }
             eprintln!("{}", summary_line(&report));
