@@ -150,18 +150,23 @@ fn run_side(
     })
 }
 
-/// Check one side's policies (diagnostics on stderr); Err says which side failed.
-fn check_side(which: Which, args: &DiffArgs) -> Result<(plan::CheckedPolicies, Vec<String>), ()> {
+/// Check one side's policies (diagnostics on stderr); Err says which side failed and carries
+/// its diagnostics' records (printed with the other side's, once, for `--error-format`).
+fn check_side(
+    which: Which,
+    args: &DiffArgs,
+) -> Result<(plan::CheckedPolicies, Vec<String>), Vec<crate::diag::JsonDiagnostic>> {
     let path = match which {
         Which::Base => &args.base,
         Which::New => &args.new,
     };
-    plan::load_policies(std::slice::from_ref(path)).map_err(|_| {
+    plan::check_policies(std::slice::from_ref(path)).map_err(|f| {
         eprintln!(
             "error: the {} policies ({}) do not check; nothing was compared",
             which.name(),
             path.display()
         );
+        f.records
     })
 }
 
@@ -181,7 +186,14 @@ pub fn run(args: DiffArgs) -> ExitCode {
     let new = check_side(Which::New, &args);
     let ((base_checked, base_warnings), (new_checked, new_warnings)) = match (base, new) {
         (Ok(b), Ok(n)) => (b, n),
-        _ => return ExitCode::from(Exit::Failed),
+        (b, n) => {
+            let mut records = b.err().unwrap_or_default();
+            records.extend(n.err().unwrap_or_default());
+            if !records.is_empty() {
+                plan::report_records(args.input.error_format, &records);
+            }
+            return ExitCode::from(Exit::Failed);
+        }
     };
     let (current, current_warnings) = match plan::read_current(&args.input) {
         Ok(c) => c,

@@ -9,6 +9,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 
+use super::plan::{ErrorFormat, report_records};
 use super::{Exit, codes};
 use crate::init::{self, Failure, InitLocation, Spec};
 use crate::inventory;
@@ -53,6 +54,11 @@ pub struct InitArgs {
     /// Overwrite the --out file if it exists.
     #[arg(long)]
     pub force: bool,
+    /// How an error in the inventory or the current listings is reported besides the text on
+    /// standard error: `json`, `github` or `sarif` also print it on standard output as `allot
+    /// check --format` prints diagnostics (code, file, line), as `allot plan` does.
+    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = ErrorFormat::Human)]
+    pub error_format: ErrorFormat,
 }
 
 /// An input error: printed with its code and help, exit 1.
@@ -202,6 +208,7 @@ fn read_inventory(
 ) -> Result<(Vec<InitLocation>, inventory::Stock, bool), ExitCode> {
     let printed = |e: inventory::InventoryError| {
         eprint!("{e}");
+        report_records(args.error_format, &e.records());
         ExitCode::from(Exit::Failed)
     };
     let raw = inventory::location_names(&args.inventory, args.inventory_format).map_err(printed)?;
@@ -271,6 +278,7 @@ fn read_current(args: &InitArgs) -> Result<Option<crate::model::Current>, ExitCo
     };
     let l = listings::read(path, args.current_format, marketplace.as_deref()).map_err(|e| {
         eprint!("{e}");
+        report_records(args.error_format, &e.records());
         ExitCode::from(Exit::Failed)
     })?;
     for w in &l.warnings {

@@ -57,7 +57,8 @@ pub struct InputArgs {
     /// How an error in the inventory, the current listings or the simulation is reported
     /// besides the text on standard error: `json`, `github` or `sarif` also print it on
     /// standard output as `allot check --format` prints diagnostics (code, file, line), for CI
-    /// to match on its code. (A policy that does not check: run `allot check` first.)
+    /// to match on its code; a policy that does not check is reported as `allot check
+    /// --format` reports it.
     #[arg(long, value_enum, value_name = "FORMAT", default_value_t = ErrorFormat::Human)]
     pub error_format: ErrorFormat,
 }
@@ -252,27 +253,57 @@ fn read_stdin(args: &InputArgs) -> Result<Option<Vec<u8>>, ExitCode> {
 /// Policy files that checked clean, with their sources.
 pub type CheckedPolicies = Vec<(SourceFile, Policy)>;
 
+/// Policies that do not check: the exit code (1, the text already on stderr) and every file's
+/// diagnostics as `allot check --format json` records them, for `--error-format`.
+pub struct PolicyFailure {
+    pub exit: ExitCode,
+    pub records: Vec<crate::diag::JsonDiagnostic>,
+}
+
 /// Read and check the policies as one set (a seller SKU written by two of them is an error, as
-/// inside one file); diagnostics go to stderr. Err carries the exit code (1). Also returns the
-/// warnings as one-liners.
-pub fn load_policies(paths: &[PathBuf]) -> Result<(CheckedPolicies, Vec<String>), ExitCode> {
-    let files = super::check::collect(paths)
-        .map_err(|m| super::fail(codes::report::policy_path(m), Exit::Failed))?;
+/// inside one file); diagnostics go to stderr, and, when a policy does not check, to stdout
+/// too in the `--error-format` asked for (the records `allot check --format` prints). Err
+/// carries the exit code (1). Also returns the warnings as one-liners.
+pub fn load_policies(
+    paths: &[PathBuf],
+    format: ErrorFormat,
+) -> Result<(CheckedPolicies, Vec<String>), ExitCode> {
+    check_policies(paths).map_err(|f| {
+        if !f.records.is_empty() {
+            report_records(format, &f.records);
+        }
+        f.exit
+    })
+}
+
+/// [`load_policies`] without the records printed: a command that checks several sets (`diff`)
+/// prints them once, together.
+pub fn check_policies(
+    paths: &[PathBuf],
+) -> Result<(CheckedPolicies, Vec<String>), PolicyFailure> {
+    let path_failure = |r: miette::Report| PolicyFailure {
+        exit: super::fail(r, Exit::Failed),
+        records: Vec::new(),
+    };
+    let files = super::check::collect(paths).map_err(|m| path_failure(codes::report::policy_path(m)))?;
     let checked = crate::check::set::check_files(&files)
-        .map_err(|e| super::fail(codes::report::policy_path(e), Exit::Failed))?;
+        .map_err(|e| path_failure(codes::report::policy_path(e)))?;
     let color = want_color(std::io::stderr().is_terminal());
     let mut warnings = Vec::new();
+    let mut records = Vec::new();
     let mut ok = Vec::new();
     let mut failed = Vec::new();
     for (file, checked) in checked {
         if !checked.diagnostics.is_empty() {
             eprint!("{}", human_all(&file, &checked.diagnostics, color));
         }
+        let these = json_records(&file, &checked.diagnostics);
         warnings.extend(
-            json_records(&file, &checked.diagnostics)
-                .into_iter()
+            these
+                .iter()
                 .map(|d| format!("{}:{}: {} [{}]", d.file, d.line, d.message, d.code)),
         );
+        records.extend(these);
         match checked.policy {
             Some(p) => ok.push((file, p)),
             None => failed.push(format!(
@@ -291,7 +322,10 @@ pub fn load_policies(paths: &[PathBuf]) -> Result<(CheckedPolicies, Vec<String>)
             if files.len() == 1 { "y" } else { "ies" },
             all.join(" ")
         );
-        return Err(ExitCode::from(Exit::Failed));
+        return Err(PolicyFailure {
+            exit: ExitCode::from(Exit::Failed),
+            records,
+        });
     }
     Ok((ok, warnings))
 }
@@ -299,7 +333,7 @@ pub fn load_policies(paths: &[PathBuf]) -> Result<(CheckedPolicies, Vec<String>)
 /// Load the policies, the inventory (once per policy: each names its own locations) and the
 /// current listings. Err is the exit code, the error already printed.
 pub fn load(policies: &[PathBuf], args: &InputArgs) -> Result<Loaded, ExitCode> {
-    let (checked, policy_warnings) = load_policies(policies)?;
+    let (checked, policy_warnings) = load_policies(policies, args.error_format)?;
     let stdin = read_stdin(args)?;
     let members = read_members(checked, args, stdin.as_deref())?;
     let (current, current_warnings) = read_current(args)?;

@@ -249,7 +249,7 @@ pub fn run(args: SourcesArgs) -> ExitCode {
     let (checked, _) = if args.policies.is_empty() {
         (Vec::new(), Vec::new())
     } else {
-        match super::plan::load_policies(&args.policies) {
+        match super::plan::load_policies(&args.policies, super::plan::ErrorFormat::Human) {
             Ok(c) => c,
             Err(code) => return code,
         }
