@@ -678,6 +678,11 @@ fn check_fresh(
             "warning: {note}; apply it only if the inventory has not moved since the plan (the --max-age check still applies)"
         );
     }
+    check_age(created_at, args.max_age)
+}
+
+/// The plan's age against `--max-age`.
+fn check_age(created_at: &str, max_age: Duration) -> Result<(), miette::Report> {
     let created =
         time::OffsetDateTime::parse(created_at, &time::format_description::well_known::Rfc3339)
             .map_err(|_| {
@@ -689,7 +694,7 @@ fn check_fresh(
                 )
             })?;
     let age = time::OffsetDateTime::now_utc() - created;
-    let max = time::Duration::try_from(args.max_age).unwrap_or(time::Duration::MAX);
+    let max = time::Duration::try_from(max_age).unwrap_or(time::Duration::MAX);
     if age > max {
         return Err(miette!(
             code = codes::PLAN_TOO_OLD,
@@ -697,7 +702,7 @@ fn check_fresh(
                     (e.g. --max-age 2h) or --force if you are sure",
             "the plan was made {} ago, more than --max-age {}",
             human(age.whole_seconds()),
-            human(args.max_age.as_secs() as i64)
+            human(max_age.as_secs() as i64)
         ));
     }
     Ok(())
@@ -756,5 +761,22 @@ mod tests {
         assert!(parse_duration("m").is_err());
         assert!(parse_duration("").is_err());
         assert!(parse_duration("3 days").is_err());
+    }
+
+    /// `allot::plan-age` cannot be made from outside: the plan reader refuses a `created_at`
+    /// that is not an RFC 3339 time (`allot::plan::corrupt`) before apply looks at its age.
+    #[test]
+    fn plan_age_codes() {
+        let code = |r: Result<(), miette::Report>| r.err().and_then(|e| e.code().map(|c| c.to_string()));
+        let hour = Duration::from_secs(3600);
+        assert_eq!(code(check_age("yesterday", hour)).as_deref(), Some(codes::PLAN_AGE));
+        assert_eq!(
+            code(check_age("2020-01-01T00:00:00Z", hour)).as_deref(),
+            Some(codes::PLAN_TOO_OLD)
+        );
+        let now = time::OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap();
+        assert_eq!(code(check_age(&now, hour)), None);
     }
 }

@@ -487,6 +487,15 @@ pub fn simulate(loaded: &Loaded) -> Result<(Policy, Preview), ExitCode> {
     Ok((policy, preview))
 }
 
+/// The table's rows could not be spooled to a temporary file.
+pub(crate) fn spool_error(e: impl std::fmt::Display) -> miette::Report {
+    miette::miette!(
+        code = codes::PLAN_SPOOL,
+        help = "allot keeps the table's rows in a temporary file (in $TMPDIR) until their widths are known: check it has room, or set TMPDIR to a folder that has",
+        "cannot keep the table's rows: {e}"
+    )
+}
+
 /// A plan a streamed run saved: where, its header and how many operations it has.
 struct Saved {
     path: PathBuf,
@@ -638,11 +647,7 @@ fn simulate_streamed(
     .map_err(fail)?;
     if let Some(e) = spool_err {
         return Err(super::fail(
-            miette::miette!(
-                code = codes::PLAN_SPOOL,
-                help = "allot keeps the table's rows in a temporary file (in $TMPDIR) until their widths are known: check it has room, or set TMPDIR to a folder that has",
-                "cannot keep the table's rows: {e}"
-            ),
+spool_error(e),
             Exit::Failed,
         ));
     }

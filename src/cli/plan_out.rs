@@ -268,6 +268,12 @@ mod tests {
         };
         let err = save(&t.save, "p", "S", &[], &[], &Summary::default(), missing).unwrap_err();
         assert!(err.to_string().contains("cannot hash the inventory file"));
+        // `allot::plan::input` cannot be made from outside (the run has just read the file):
+        // here is its code.
+        assert_eq!(
+            err.code().map(|c| c.to_string()).as_deref(),
+            Some(super::super::codes::PLAN_INPUT)
+        );
         let none = T::try_parse_from(["t"]).unwrap();
         assert!(
             save(&none.save, "p", "S", &[], &[], &Summary::default(), files())
