@@ -767,9 +767,13 @@ mod tests {
     /// that is not an RFC 3339 time (`allot::plan::corrupt`) before apply looks at its age.
     #[test]
     fn plan_age_codes() {
-        let code = |r: Result<(), miette::Report>| r.err().and_then(|e| e.code().map(|c| c.to_string()));
+        let code =
+            |r: Result<(), miette::Report>| r.err().and_then(|e| e.code().map(|c| c.to_string()));
         let hour = Duration::from_secs(3600);
-        assert_eq!(code(check_age("yesterday", hour)).as_deref(), Some(codes::PLAN_AGE));
+        assert_eq!(
+            code(check_age("yesterday", hour)).as_deref(),
+            Some(codes::PLAN_AGE)
+        );
         assert_eq!(
             code(check_age("2020-01-01T00:00:00Z", hour)).as_deref(),
             Some(codes::PLAN_TOO_OLD)

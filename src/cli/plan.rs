@@ -278,14 +278,13 @@ pub fn load_policies(
 
 /// [`load_policies`] without the records printed: a command that checks several sets (`diff`)
 /// prints them once, together.
-pub fn check_policies(
-    paths: &[PathBuf],
-) -> Result<(CheckedPolicies, Vec<String>), PolicyFailure> {
+pub fn check_policies(paths: &[PathBuf]) -> Result<(CheckedPolicies, Vec<String>), PolicyFailure> {
     let path_failure = |r: miette::Report| PolicyFailure {
         exit: super::fail(r, Exit::Failed),
         records: Vec::new(),
     };
-    let files = super::check::collect(paths).map_err(|m| path_failure(codes::report::policy_path(m)))?;
+    let files =
+        super::check::collect(paths).map_err(|m| path_failure(codes::report::policy_path(m)))?;
     let checked = crate::check::set::check_files(&files)
         .map_err(|e| path_failure(codes::report::policy_path(e)))?;
     let color = want_color(std::io::stderr().is_terminal());
@@ -646,10 +645,7 @@ fn simulate_streamed(
     })
     .map_err(fail)?;
     if let Some(e) = spool_err {
-        return Err(super::fail(
-spool_error(e),
-            Exit::Failed,
-        ));
+        return Err(super::fail(spool_error(e), Exit::Failed));
     }
     preview.current_source.clone_from(&loaded.current_source);
     preview

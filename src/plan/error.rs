@@ -218,3 +218,47 @@ fn list(items: &[String]) -> String {
         .collect::<Vec<_>>()
         .join("\n")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::*;
+    use crate::model::Summary;
+    use miette::Diagnostic as _;
+
+    /// The one plan error no other test makes: more operations than a plan holds, refused at
+    /// the header (a plan that large cannot be built in a test, so the tally is told so).
+    #[test]
+    fn too_many_operations_is_refused_at_the_header() {
+        let mut tally = Tally::new(false);
+        tally.count = MAX_OPERATIONS + 1;
+        let opts = BuildOptions {
+            emit: EmitChoice::Patch,
+            patch_op: PatchOp::Merge,
+            all: false,
+            issue_locale: "en_US".into(),
+            inputs: Inputs {
+                more_policies: Vec::new(),
+                more_inventory: Vec::new(),
+                policy: InputFile {
+                    path: "p.allot".into(),
+                    sha256: "00".into(),
+                },
+                inventory: InputFile {
+                    path: "inv.csv".into(),
+                    sha256: "11".into(),
+                },
+                current: None,
+            },
+            created_at: "2026-11-23T09:30:00Z".into(),
+        };
+        let e = tally
+            .header("p", "A2EXAMPLE", &Summary::default(), &[], opts)
+            .unwrap_err();
+        assert!(matches!(e, PlanError::TooManyOperations { .. }), "{e}");
+        assert_eq!(
+            e.code().map(|c| c.to_string()).as_deref(),
+            Some("allot::plan::too-many-operations")
+        );
+        assert!(e.help().is_some());
+    }
+}
