@@ -38,6 +38,8 @@ pub const RUNTIME: &str = "allot::runtime";
 pub const INTERRUPTED: &str = "allot::interrupted";
 /// A worker of allot's stopped unexpectedly: a bug.
 pub const INTERNAL: &str = "allot::internal";
+/// `test --min-coverage N` with less coverage.
+pub const TEST_MIN_COVERAGE: &str = "allot::test::min-coverage";
 /// `sources`: the Supply Sources API call failed.
 pub const SOURCES: &str = "allot::sources";
 /// `sources --region` unknown, or policies of several regions without one.
@@ -90,6 +92,7 @@ pub const ALL: &[&str] = &[
     RUNTIME,
     INTERRUPTED,
     INTERNAL,
+    TEST_MIN_COVERAGE,
     SOURCES,
     SOURCES_REGION,
     JOURNAL,
