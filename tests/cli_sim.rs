@@ -1246,3 +1246,116 @@ fn input_and_simulation_errors_as_records() {
     assert_eq!(records[0]["code"], "allot::sim::missing-stock", "{records}");
     assert_eq!(records[0]["file"], policy.display().to_string());
 }
+
+/// `--error-format` carries a policy that does not check too: `plan` prints exactly what
+/// `allot check --format` prints for it (the same renderer), with check's exit code 1; `diff`
+/// prints both sides' records as one document; `explain` as `plan`.
+#[test]
+fn policy_diagnostics_under_error_format_are_checks_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = write(
+        dir.path(),
+        "bad.allot",
+        "policy \"demo\"\nseller \"A1PP0FEH11RW77\"\nmarketplaces XX\nlocation newark\n",
+    );
+    let inv = write(
+        dir.path(),
+        "inv.csv",
+        "sku,location,on_hand\nA-1,newark,5\n",
+    );
+    for format in ["sarif", "json", "github"] {
+        let check = allot()
+            .arg("check")
+            .arg(&bad)
+            .args(["--format", format])
+            .output()
+            .unwrap();
+        assert_eq!(check.status.code(), Some(1));
+        let plan = allot()
+            .arg("plan")
+            .arg(&bad)
+            .arg("--inventory")
+            .arg(&inv)
+            .args(["--error-format", format])
+            .output()
+            .unwrap();
+        assert_eq!(
+            plan.status.code(),
+            check.status.code(),
+            "{}",
+            out_and_err(&plan)
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&plan.stdout),
+            String::from_utf8_lossy(&check.stdout),
+            "plan --error-format {format} against check --format {format}"
+        );
+        let explain = allot()
+            .arg("explain")
+            .arg(&bad)
+            .arg("A-1")
+            .arg("--inventory")
+            .arg(&inv)
+            .args(["--error-format", format])
+            .output()
+            .unwrap();
+        assert_eq!(explain.status.code(), Some(1));
+        assert_eq!(
+            explain.stdout, check.stdout,
+            "explain --error-format {format}"
+        );
+    }
+    // Human (the default) prints nothing on stdout.
+    let plan = allot()
+        .arg("plan")
+        .arg(&bad)
+        .arg("--inventory")
+        .arg(&inv)
+        .output()
+        .unwrap();
+    assert!(plan.stdout.is_empty());
+    // diff: both sides fail, one JSON array with both sides' records.
+    let o = allot()
+        .arg("diff")
+        .arg(&bad)
+        .arg(&bad)
+        .arg("--inventory")
+        .arg(&inv)
+        .args(["--error-format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let records: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let records = records.as_array().unwrap();
+    assert_eq!(records.len(), 2, "{records:?}");
+    assert!(
+        records
+            .iter()
+            .all(|r| r["code"] == "allot::unknown-marketplace")
+    );
+}
+
+/// `allot init --error-format`: an inventory error is also printed as records.
+#[test]
+fn init_inventory_errors_as_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let inv = write(
+        dir.path(),
+        "inv.csv",
+        "sku,location,on_hand\nA-1,newark,lots\n",
+    );
+    let o = allot()
+        .arg("init")
+        .arg("--inventory")
+        .arg(&inv)
+        .args(["--marketplaces", "US", "--error-format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", out_and_err(&o));
+    let records: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        records[0]["code"], "allot::inventory::bad-quantity",
+        "{records}"
+    );
+    assert_eq!(records[0]["line"], 2);
+}

@@ -335,11 +335,10 @@ fn every_sim_code_is_documented_and_its_examples_fail_with_it() {
     assert!(ran >= 4, "only {ran} simulation examples ran");
 }
 
-/// Every code a command gives its own errors (`code = "allot::…"` in src/) is in docs/ci.md's
-/// table of them, and the table names no code the source does not have.
-#[test]
-fn every_command_error_code_is_documented() {
-    fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+/// The codes of the commands' own errors: `cli::codes::ALL` and every `code = "allot::…"`
+/// literal in src/ (the saved plans' `PlanError`, and any code written in place).
+fn command_codes() -> BTreeSet<String> {
+    fn walk(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
         for e in std::fs::read_dir(dir).unwrap() {
             let p = e.unwrap().path();
             if p.is_dir() {
@@ -349,10 +348,13 @@ fn every_command_error_code_is_documented() {
             }
         }
     }
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut files = Vec::new();
     walk(&root.join("src"), &mut files);
-    let mut in_source = std::collections::BTreeSet::new();
+    let mut in_source: BTreeSet<String> = allot::cli::codes::ALL
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
     for f in files {
         let text = std::fs::read_to_string(&f).unwrap();
         for part in text.split("code = \"").skip(1) {
@@ -362,22 +364,235 @@ fn every_command_error_code_is_documented() {
             }
         }
     }
+    in_source
+}
+
+/// docs/ci.md's section `### NAME`, up to the next heading of that level or above.
+fn ci_section(name: &str) -> String {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let doc = std::fs::read_to_string(root.join("docs/ci.md")).unwrap();
     let section = doc
-        .split("### The commands' own error codes")
+        .split(&format!("\n### {name}\n"))
         .nth(1)
-        .and_then(|s| s.split("\n#").next())
-        .expect("docs/ci.md has the table of the commands' own error codes");
-    let in_doc: std::collections::BTreeSet<String> = section
+        .unwrap_or_else(|| panic!("docs/ci.md has no section `### {name}`"));
+    let end = [section.find("\n### "), section.find("\n## ")]
+        .into_iter()
+        .flatten()
+        .min()
+        .unwrap_or(section.len());
+    section[..end].to_string()
+}
+
+/// Every code a command gives its own errors is in docs/ci.md's table of them, and the table
+/// names no code the source does not have.
+#[test]
+fn every_command_error_code_is_documented() {
+    let section = ci_section("The commands' own error codes");
+    let in_doc: BTreeSet<String> = section
+        .split("#### Renamed codes")
+        .next()
+        .unwrap()
         .lines()
         .filter_map(|l| l.strip_prefix("| `"))
         .filter_map(|l| l.split('`').next())
         .filter(|c| c.starts_with("allot::"))
         .map(String::from)
         .collect();
-    assert!(!in_source.is_empty());
+    let in_source = command_codes();
+    assert!(in_source.len() > 40, "{in_source:?}");
     assert_eq!(
         in_source, in_doc,
         "the codes in src/ against docs/ci.md's table"
     );
+    for c in &in_source {
+        let rest = c.strip_prefix("allot::").unwrap();
+        assert!(
+            rest.split("::")
+                .all(|p| !p.is_empty() && p.chars().all(|ch| ch.is_ascii_lowercase() || ch == '-')),
+            "{c} is not kebab-case"
+        );
+    }
+}
+
+/// One example of docs/ci.md's "Failing examples": files to write, the command lines.
+#[derive(Default)]
+struct CommandExample {
+    files: Vec<(String, String)>,
+    lines: Vec<String>,
+    /// Why no command line makes it (the section says, and names its unit test).
+    not_from_outside: bool,
+}
+
+/// The section's examples by code, and the files every example gets (before the first code).
+fn command_examples() -> (
+    Vec<(String, String)>,
+    std::collections::BTreeMap<String, CommandExample>,
+) {
+    let section = ci_section("Failing examples");
+    let mut shared = Vec::new();
+    let mut examples = std::collections::BTreeMap::new();
+    let mut current: Option<String> = None;
+    let mut block: Option<(String, String)> = None;
+    for line in section.lines() {
+        if let Some((info, text)) = &mut block {
+            if line.starts_with("```") {
+                let (info, text) = (std::mem::take(info), std::mem::take(text));
+                block = None;
+                let mut words = info.split_whitespace();
+                let lang = words.next().unwrap_or("");
+                let name = words.next();
+                let target = match &current {
+                    Some(c) => examples
+                        .entry(c.clone())
+                        .or_insert_with(CommandExample::default),
+                    None => {
+                        let name = name.expect("a shared block names its file");
+                        shared.push((name.to_string(), text));
+                        continue;
+                    }
+                };
+                match (lang, name) {
+                    ("sh", None) => target.lines.extend(text.lines().map(String::from)),
+                    (_, Some(name)) => target.files.push((name.to_string(), text)),
+                    (lang, None) => panic!("a `{lang}` block without a file name"),
+                }
+            } else {
+                text.push_str(line);
+                text.push('\n');
+            }
+        } else if let Some(code) = line
+            .strip_prefix("#### `")
+            .and_then(|l| l.strip_suffix('`'))
+        {
+            current = Some(code.to_string());
+            examples
+                .entry(code.to_string())
+                .or_insert_with(CommandExample::default);
+        } else if let Some(info) = line.strip_prefix("```") {
+            block = Some((info.to_string(), String::new()));
+        } else if line.starts_with("Not produced") {
+            let c = current.as_ref().expect("a note under a code");
+            examples.get_mut(c).unwrap().not_from_outside = true;
+        }
+    }
+    (shared, examples)
+}
+
+/// Runs one line of an example in `dir`: `[VAR=value ...] allot ARGS [> /dev/full]`, or
+/// `cp FROM TO`. Returns the exit status and standard error.
+fn run_example_line(dir: &Path, line: &str) -> (i32, String) {
+    use std::process::{Command, Stdio};
+    let line = line.split("   # exit").next().unwrap().trim();
+    let (line, full) = match line.strip_suffix("> /dev/full") {
+        Some(l) => (l.trim(), true),
+        None => (line, false),
+    };
+    let mut words = line.split_whitespace().peekable();
+    let mut env = Vec::new();
+    while let Some(w) = words.peek() {
+        match w.split_once('=') {
+            Some((k, v)) if k.chars().all(|c| c.is_ascii_uppercase() || c == '_') => {
+                env.push((k.to_string(), v.to_string()));
+                words.next();
+            }
+            _ => break,
+        }
+    }
+    let program = words.next().expect("a command");
+    let args: Vec<&str> = words.collect();
+    if program == "cp" {
+        std::fs::copy(dir.join(args[0]), dir.join(args[1])).unwrap();
+        return (0, String::new());
+    }
+    assert_eq!(program, "allot", "an example runs allot: {line}");
+    let err_path = dir.join(".stderr");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_allot"));
+    cmd.args(&args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env_remove("LWA_APP_ID")
+        .env_remove("LWA_CLIENT_SECRET")
+        .env_remove("SP_API_REFRESH_TOKEN")
+        .env_remove("SP_API_CREDENTIALS")
+        .envs(env)
+        .stdin(Stdio::null())
+        .stderr(std::fs::File::create(&err_path).unwrap());
+    if full {
+        let dev_full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .expect("/dev/full");
+        cmd.stdout(dev_full);
+    } else {
+        cmd.stdout(Stdio::null());
+    }
+    let mut child = cmd.spawn().expect("allot runs");
+    // An example that does not fail (a sandbox that starts) must not hang the suite.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("`{line}` did not end within 60 s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let stderr = std::fs::read_to_string(&err_path).unwrap_or_default();
+    (status.code().unwrap_or(-1), stderr)
+}
+
+/// Every code of docs/ci.md's table has a failing example in its "Failing examples", run here
+/// against the built binary: the last line prints the code and exits as the example says. A
+/// code no command line can make says so (and its section names the unit test that makes it).
+#[test]
+fn every_command_error_code_has_a_failing_example() {
+    let (shared, examples) = command_examples();
+    let documented: BTreeSet<String> = examples.keys().cloned().collect();
+    assert_eq!(
+        documented,
+        command_codes(),
+        "docs/ci.md's failing examples against the codes"
+    );
+    let mut ran = 0;
+    for (code, ex) in &examples {
+        if ex.not_from_outside {
+            assert!(ex.lines.is_empty(), "{code}: an example and a note");
+            continue;
+        }
+        assert!(!ex.lines.is_empty(), "{code} has no failing example");
+        if ex.lines.iter().any(|l| l.contains("/dev/full")) && !Path::new("/dev/full").exists() {
+            continue;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        for (name, text) in shared.iter().chain(&ex.files) {
+            std::fs::write(dir.path().join(name), text).unwrap();
+        }
+        let (last, setup) = ex.lines.split_last().unwrap();
+        for line in setup {
+            let (status, stderr) = run_example_line(dir.path(), line);
+            let want = line
+                .split("   # exit ")
+                .nth(1)
+                .map_or(0, |n| n.trim().parse().unwrap());
+            assert_eq!(status, want, "{code}: `{line}`\n{stderr}");
+        }
+        let want: i32 = last
+            .split("   # exit ")
+            .nth(1)
+            .unwrap_or_else(|| panic!("{code}: the last line says `   # exit N`"))
+            .trim()
+            .parse()
+            .unwrap();
+        let (status, stderr) = run_example_line(dir.path(), last);
+        assert!(
+            stderr.lines().any(|l| l.trim() == code.as_str()),
+            "{code}: `{last}` did not print the code:\n{stderr}"
+        );
+        assert_eq!(status, want, "{code}: `{last}`\n{stderr}");
+        ran += 1;
+    }
+    assert!(ran >= 30, "only {ran} examples ran");
 }

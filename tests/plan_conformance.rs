@@ -759,7 +759,7 @@ fn show_refuses_an_edited_or_foreign_plan_clearly() {
     let o = show(&[p]);
     assert_eq!(o.status.code(), Some(1));
     let err = words(&o.stderr);
-    assert!(err.contains("allot::plan::digest_mismatch"), "{err}");
+    assert!(err.contains("allot::plan::digest-mismatch"), "{err}");
     assert!(err.contains("was changed after it was written"), "{err}");
     assert!(err.contains("must not be edited by hand"), "{err}");
     assert!(o.stdout.is_empty());

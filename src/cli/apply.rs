@@ -11,7 +11,7 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use miette::miette;
 
-use super::Exit;
+use super::{Exit, codes};
 use crate::amazon::feeds::FeedDocument;
 use crate::plan::model::{Emit, Plan};
 use crate::spapi::apply::{self as engine, ApplyOptions, ApplyReport, PatchJob, Standing};
@@ -105,13 +105,19 @@ pub fn load_credentials(conn: &ConnectionArgs) -> Result<Credentials, miette::Re
     };
     r.map_err(|e| {
         let help = e.help();
-        miette!(code = "allot::credentials", help = help, "{e}")
+        miette!(code = codes::CREDENTIALS, help = help, "{e}")
     })
 }
 
 /// A client as the flags say (exit 2 on any error).
 pub fn make_client(conn: &ConnectionArgs) -> Result<Client, miette::Report> {
-    let config = |e: crate::spapi::SpApiError| miette!(code = "allot::endpoint", "{e}");
+    let config = |e: crate::spapi::SpApiError| {
+        miette!(
+            code = codes::ENDPOINT,
+            help = "give --endpoint and --lwa-endpoint as https:// URLs (http:// only on loopback, for `allot sandbox`)",
+            "{e}"
+        )
+    };
     let endpoint = conn
         .endpoint
         .as_deref()
@@ -120,13 +126,18 @@ pub fn make_client(conn: &ConnectionArgs) -> Result<Client, miette::Report> {
         .map_err(config)?;
     let lwa_endpoint = client::parse_endpoint(&conn.lwa_endpoint).map_err(config)?;
     if !(conn.rate_scale.is_finite() && conn.rate_scale > 0.0) {
-        return Err(miette!("--rate-scale must be a positive number"));
+        return Err(miette!(
+            code = codes::ENDPOINT,
+            help = "give a number above 0: 1 is Amazon's published rates (the default)",
+            "--rate-scale must be a positive number, not {}",
+            conn.rate_scale
+        ));
     }
     // Faster than Amazon's published rates only makes sense against a local sandbox: against
     // Amazon it would only earn 429s.
     if conn.rate_scale > 1.0 && !endpoint.as_ref().is_some_and(client::is_loopback) {
         return Err(miette!(
-            code = "allot::endpoint",
+            code = codes::ENDPOINT,
             help = "drop --rate-scale for Amazon; it is for a sped-up `allot sandbox` on loopback \
                     (with --endpoint http://127.0.0.1:PORT)",
             "--rate-scale {} would exceed Amazon's published rates",
@@ -183,13 +194,13 @@ pub fn fetch_live_current(
         .worker_threads(2)
         .enable_all()
         .build()
-        .map_err(|e| fail(miette!("cannot start the async runtime: {e}")))?;
+        .map_err(|e| fail(codes::report::runtime("the async runtime", e)))?;
     let sources_ok = live.skip_source_check
         || rt
             .block_on(super::sources::check_policies(&client, policies))
             .map_err(|e| {
                 fail(miette!(
-                    code = "allot::current-live",
+                    code = codes::CURRENT_LIVE,
                     help = "check the credentials, --endpoint and that the app may use the \
                             Supply Sources API; or pass --skip-source-check to plan without \
                             checking the policies' supply_source strings",
@@ -198,7 +209,7 @@ pub fn fetch_live_current(
             })?;
     if !sources_ok {
         return Err(fail(miette!(
-            code = "allot::current-live",
+            code = codes::CURRENT_LIVE,
             help = "fix the locations' supply_source (`allot sources POLICY` lists the seller's \
                     supply sources), then plan again",
             "refusing to plan writes to supply sources the seller does not have, or that are not active"
@@ -252,7 +263,7 @@ pub fn fetch_live_current(
             }
         };
         fail(miette!(
-            code = "allot::current-live",
+            code = codes::CURRENT_LIVE,
             help = help,
             "cannot read the live listings: {e}"
         ))
@@ -266,7 +277,7 @@ pub fn run(args: ApplyArgs) -> ExitCode {
         .build()
     {
         Ok(rt) => rt,
-        Err(e) => return super::fail(miette!("cannot start the async runtime: {e}"), Exit::Usage),
+        Err(e) => return super::fail(codes::report::runtime("the async runtime", e), Exit::Usage),
     };
     rt.block_on(run_async(args))
 }
@@ -310,7 +321,7 @@ async fn run_async(args: ApplyArgs) -> ExitCode {
             Err(e) => {
                 let help = e.help();
                 return Err(super::fail(
-                    miette!(code = "allot::journal", help = help, "{e}"),
+                    miette!(code = codes::JOURNAL, help = help, "{e}"),
                     Exit::Usage,
                 ));
             }
@@ -347,10 +358,10 @@ async fn run_async(args: ApplyArgs) -> ExitCode {
         },
         _ = tokio::signal::ctrl_c() => {
             return super::fail(
-                miette!(
-                    "interrupted; every answer received so far is journaled: run `allot apply {}` to resume",
+                codes::report::interrupted(&format!(
+                    "every answer received so far is journaled: run `allot apply {}` to resume",
                     args.plan.display()
-                ),
+                )),
                 Exit::Failed,
             );
         }
@@ -388,7 +399,14 @@ async fn validate_async(args: ApplyArgs) -> ExitCode {
             Ok(t) => t,
             Err(r) => return super::fail(r, Exit::Usage),
         },
-        _ = tokio::signal::ctrl_c() => return super::fail(miette!("interrupted"), Exit::Failed),
+        _ = tokio::signal::ctrl_c() => {
+            return super::fail(
+                codes::report::interrupted(
+                    "nothing was sent (a validation preview): run the same command again",
+                ),
+                Exit::Failed,
+            );
+        }
     };
     finish(
         &tally.report,
@@ -495,7 +513,7 @@ async fn validate_streamed(
     match read {
         Ok(Ok(()) | Err(ReadStop::Closed)) => {}
         Ok(Err(ReadStop::Plan(e))) => return Err(miette::Report::new(e)),
-        Err(e) => return Err(miette!("the plan reader stopped: {e}")),
+        Err(e) => return Err(codes::report::internal("the plan reader", e)),
     }
     if tally.report.fatal.is_some() {
         // Operations never sent after the run stopped.
@@ -542,12 +560,12 @@ fn finish(
                     Exit::Usage,
                 ),
             };
-            super::fail(miette!(code = "allot::apply", help = help, "{e}"), code)
+            super::fail(miette!(code = codes::APPLY, help = help, "{e}"), code)
         }
         Some(engine::Fatal::Journal(e)) => {
             let help = e.help();
             super::fail(
-                miette!(code = "allot::journal", help = help, "{e}"),
+                miette!(code = codes::JOURNAL, help = help, "{e}"),
                 Exit::Failed,
             )
         }
@@ -660,25 +678,31 @@ fn check_fresh(
             "warning: {note}; apply it only if the inventory has not moved since the plan (the --max-age check still applies)"
         );
     }
+    check_age(created_at, args.max_age)
+}
+
+/// The plan's age against `--max-age`.
+fn check_age(created_at: &str, max_age: Duration) -> Result<(), miette::Report> {
     let created =
         time::OffsetDateTime::parse(created_at, &time::format_description::well_known::Rfc3339)
             .map_err(|_| {
                 miette!(
-                    code = "allot::plan-age",
+                    code = codes::PLAN_AGE,
+                    help = "the plan was edited or written by another tool: make it again with `allot plan --out`",
                     "the plan's created_at `{}` is not an RFC 3339 time",
                     created_at
                 )
             })?;
     let age = time::OffsetDateTime::now_utc() - created;
-    let max = time::Duration::try_from(args.max_age).unwrap_or(time::Duration::MAX);
+    let max = time::Duration::try_from(max_age).unwrap_or(time::Duration::MAX);
     if age > max {
         return Err(miette!(
-            code = "allot::plan-too-old",
+            code = codes::PLAN_TOO_OLD,
             help = "stock moves: make a fresh plan with `allot plan --out`, or pass --max-age \
                     (e.g. --max-age 2h) or --force if you are sure",
             "the plan was made {} ago, more than --max-age {}",
             human(age.whole_seconds()),
-            human(args.max_age.as_secs() as i64)
+            human(max_age.as_secs() as i64)
         ));
     }
     Ok(())
@@ -737,5 +761,26 @@ mod tests {
         assert!(parse_duration("m").is_err());
         assert!(parse_duration("").is_err());
         assert!(parse_duration("3 days").is_err());
+    }
+
+    /// `allot::plan-age` cannot be made from outside: the plan reader refuses a `created_at`
+    /// that is not an RFC 3339 time (`allot::plan::corrupt`) before apply looks at its age.
+    #[test]
+    fn plan_age_codes() {
+        let code =
+            |r: Result<(), miette::Report>| r.err().and_then(|e| e.code().map(|c| c.to_string()));
+        let hour = Duration::from_secs(3600);
+        assert_eq!(
+            code(check_age("yesterday", hour)).as_deref(),
+            Some(codes::PLAN_AGE)
+        );
+        assert_eq!(
+            code(check_age("2020-01-01T00:00:00Z", hour)).as_deref(),
+            Some(codes::PLAN_TOO_OLD)
+        );
+        let now = time::OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap();
+        assert_eq!(code(check_age(&now, hour)), None);
     }
 }

@@ -100,7 +100,7 @@ fn summary(files: usize, errors: usize, warnings: usize, unreadable: usize) -> S
 pub fn run(args: CheckArgs) -> ExitCode {
     let files = match collect(&args.paths) {
         Ok(f) => f,
-        Err(msg) => return super::fail(miette::miette!("{msg}"), Exit::Usage),
+        Err(msg) => return super::fail(super::codes::report::policy_path(msg), Exit::Usage),
     };
     let color = want_color(std::io::stderr().is_terminal());
     let (mut errors, mut warnings, mut unreadable) = (0usize, 0usize, 0usize);
@@ -123,7 +123,7 @@ pub fn run(args: CheckArgs) -> ExitCode {
         let i = match entry {
             Ok(i) => i,
             Err(e) => {
-                eprintln!("error: {e}");
+                eprintln!("{:?}", super::codes::report::policy_path(e));
                 unreadable += 1;
                 continue;
             }
@@ -151,14 +151,14 @@ pub fn run(args: CheckArgs) -> ExitCode {
             match serde_json::to_string_pretty(&crate::render::diagnostics::sarif(&records)) {
                 Ok(s) => println!("{s}"),
                 Err(e) => {
-                    return super::fail(miette::miette!("cannot write SARIF: {e}"), Exit::Usage);
+                    return super::fail(super::codes::report::output("SARIF", e), Exit::Usage);
                 }
             }
             eprintln!("{}", summary(files.len(), errors, warnings, unreadable))
         }
         Format::Json => match serde_json::to_string_pretty(&records) {
             Ok(s) => println!("{s}"),
-            Err(e) => return super::fail(miette::miette!("cannot write JSON: {e}"), Exit::Usage),
+            Err(e) => return super::fail(super::codes::report::output("JSON", e), Exit::Usage),
         },
     }
     if unreadable > 0 {

@@ -131,6 +131,7 @@ fn run_side(
     if let Some(t) = &side.twice {
         return Err(side_err(super::fail(
             miette::miette!(
+                code = crate::sim::codes::SELLER_SKU_IN_TWO_POLICIES,
                 help = "publish each seller SKU from one file of the seller (`allot plan` on the same files names both)",
                 "seller SKU \"{}\" in {} is written by two policies of one seller (rules \"{}\" and \"{}\"): Amazon keeps one quantity per seller SKU and region, so the {} side is ambiguous",
                 t.seller_sku,
@@ -149,18 +150,23 @@ fn run_side(
     })
 }
 
-/// Check one side's policies (diagnostics on stderr); Err says which side failed.
-fn check_side(which: Which, args: &DiffArgs) -> Result<(plan::CheckedPolicies, Vec<String>), ()> {
+/// Check one side's policies (diagnostics on stderr); Err says which side failed and carries
+/// its diagnostics' records (printed with the other side's, once, for `--error-format`).
+fn check_side(
+    which: Which,
+    args: &DiffArgs,
+) -> Result<(plan::CheckedPolicies, Vec<String>), Vec<crate::diag::JsonDiagnostic>> {
     let path = match which {
         Which::Base => &args.base,
         Which::New => &args.new,
     };
-    plan::load_policies(std::slice::from_ref(path)).map_err(|_| {
+    plan::check_policies(std::slice::from_ref(path)).map_err(|f| {
         eprintln!(
             "error: the {} policies ({}) do not check; nothing was compared",
             which.name(),
             path.display()
         );
+        f.records
     })
 }
 
@@ -168,6 +174,7 @@ pub fn run(args: DiffArgs) -> ExitCode {
     if args.input.inventory.iter().any(|p| plan::is_stdin(p)) {
         return super::fail(
             miette::miette!(
+                code = super::codes::STDIN,
                 help = "save the inventory to a file and pass --inventory FILE",
                 "allot diff reads the inventory from files only (`--inventory -` is not read): each side reads it against its own locations"
             ),
@@ -179,7 +186,14 @@ pub fn run(args: DiffArgs) -> ExitCode {
     let new = check_side(Which::New, &args);
     let ((base_checked, base_warnings), (new_checked, new_warnings)) = match (base, new) {
         (Ok(b), Ok(n)) => (b, n),
-        _ => return ExitCode::from(Exit::Failed),
+        (b, n) => {
+            let mut records = b.err().unwrap_or_default();
+            records.extend(n.err().unwrap_or_default());
+            if !records.is_empty() {
+                plan::report_records(args.input.error_format, &records);
+            }
+            return ExitCode::from(Exit::Failed);
+        }
     };
     let (current, current_warnings) = match plan::read_current(&args.input) {
         Ok(c) => c,
@@ -272,12 +286,12 @@ pub fn run(args: DiffArgs) -> ExitCode {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
             return ExitCode::from(Exit::Ok);
         }
-        return super::fail(miette::miette!("cannot write the diff: {e}"), Exit::Failed);
+        return super::fail(super::codes::report::output("the diff", e), Exit::Failed);
     }
     if args.deny_warnings && denied > 0 {
         return super::fail(
             miette::miette!(
-                code = "allot::diff::warnings-denied",
+                code = super::codes::DIFF_WARNINGS_DENIED,
                 help = "fix what the warnings say, or drop --deny-warnings to accept them",
                 "{denied} warning{} on the new side and --deny-warnings: failing the run",
                 if denied == 1 { "" } else { "s" },

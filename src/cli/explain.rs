@@ -77,7 +77,7 @@ pub fn run(args: ExplainArgs) -> ExitCode {
     if let Err(e) = res.and_then(|()| out.flush())
         && e.kind() != std::io::ErrorKind::BrokenPipe
     {
-        return super::fail(miette::miette!("cannot write: {e}"), Exit::Failed);
+        return super::fail(super::codes::report::output("the trace", e), Exit::Failed);
     }
     if !trace.in_inventory && trace.seller_sku.is_none() {
         // Traced as a SKU without stock rows: say so, and what was probably meant.

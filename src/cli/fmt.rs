@@ -11,6 +11,7 @@ use std::process::ExitCode;
 use clap::Args;
 
 use super::Exit;
+use super::codes::report::policy_path;
 use crate::render::diagnostics::{SourceFile, human_all, want_color};
 
 #[derive(Debug, Args)]
@@ -37,11 +38,14 @@ pub fn run(args: FmtArgs) -> ExitCode {
     for p in &args.paths {
         let before = files.len();
         if let Err(e) = collect(p, &mut files) {
-            eprintln!("error: cannot read {}: {e}", p.display());
+            report(policy_path(format!("cannot read {}: {e}", p.display())));
             outcome.io_error = true;
         } else if files.len() == before {
             // As `allot check`: a folder without policies is a wrong path, not "all formatted".
-            eprintln!("error: no *.allot files under {}", p.display());
+            report(policy_path(format!(
+                "no *.allot files under {}",
+                p.display()
+            )));
             outcome.io_error = true;
         }
     }
@@ -95,20 +99,25 @@ fn collect(path: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     Ok(())
 }
 
+/// An error about one file, printed; `fmt` goes on with the others.
+fn report(r: miette::Report) {
+    eprintln!("{r:?}");
+}
+
 fn format_file(path: &Path, check: bool, color: bool, outcome: &mut Outcome) {
     let bytes = match fs::read(path) {
         Ok(b) => b,
         Err(e) => {
-            eprintln!("error: cannot read {}: {e}", path.display());
+            report(policy_path(format!("cannot read {}: {e}", path.display())));
             outcome.io_error = true;
             return;
         }
     };
     let Ok(text) = String::from_utf8(bytes) else {
-        eprintln!(
-            "error: {} is not UTF-8 text; policy files are UTF-8",
+        report(policy_path(format!(
+            "{} is not UTF-8 text; policy files are UTF-8",
             path.display()
-        );
+        )));
         outcome.bad_file = true;
         return;
     };
@@ -133,7 +142,7 @@ fn format_file(path: &Path, check: bool, color: bool, outcome: &mut Outcome) {
         return;
     }
     if let Err(e) = write_atomically(path, &formatted) {
-        eprintln!("error: cannot write {}: {e}", path.display());
+        report(super::codes::report::output(&path.display().to_string(), e));
         outcome.io_error = true;
     }
 }
@@ -142,12 +151,20 @@ fn format_file(path: &Path, check: bool, color: bool, outcome: &mut Outcome) {
 fn format_stdin(check: bool, color: bool, outcome: &mut Outcome) {
     let mut bytes = Vec::new();
     if let Err(e) = std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes) {
-        eprintln!("error: cannot read standard input: {e}");
+        report(miette::miette!(
+            code = super::codes::STDIN,
+            help = "pipe a whole policy in, or give its file",
+            "cannot read standard input: {e}"
+        ));
         outcome.io_error = true;
         return;
     }
     let Ok(text) = String::from_utf8(bytes) else {
-        eprintln!("error: standard input is not UTF-8 text; policy files are UTF-8");
+        report(miette::miette!(
+            code = super::codes::STDIN,
+            help = "policy files are UTF-8: convert the text (e.g. `iconv -t UTF-8`) before piping it in",
+            "standard input is not UTF-8 text"
+        ));
         outcome.bad_file = true;
         return;
     };

@@ -36,7 +36,7 @@ pub fn run(args: MarketplacesArgs) -> ExitCode {
         ) {
             Ok(s) => println!("{s}"),
             Err(e) => {
-                return super::fail(miette::miette!("cannot encode the table: {e}"), Exit::Usage);
+                return super::fail(super::codes::report::output("the table", e), Exit::Usage);
             }
         },
         Format::Table => {

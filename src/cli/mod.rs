@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 
 pub mod apply;
 pub mod check;
+pub mod codes;
 pub mod diff;
 pub mod explain;
 pub mod fmt;
@@ -90,19 +91,13 @@ fn man() -> ExitCode {
     use clap::CommandFactory;
     let mut out = Vec::new();
     if let Err(e) = clap_mangen::Man::new(Cli::command()).render(&mut out) {
-        return fail(
-            miette::miette!("cannot render the manual page: {e}"),
-            Exit::Usage,
-        );
+        return fail(codes::report::output("the manual page", e), Exit::Usage);
     }
     use std::io::Write as _;
     match std::io::stdout().write_all(&out) {
         Ok(()) => ExitCode::from(Exit::Ok),
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::from(Exit::Ok),
-        Err(e) => fail(
-            miette::miette!("cannot write the manual page: {e}"),
-            Exit::Usage,
-        ),
+        Err(e) => fail(codes::report::output("the manual page", e), Exit::Usage),
     }
 }
 

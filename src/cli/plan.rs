@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
 
-use super::Exit;
+use super::{Exit, codes};
 use crate::inventory::{self, Stock};
 use crate::listings;
 use crate::model::{Current, Policy};
@@ -57,7 +57,8 @@ pub struct InputArgs {
     /// How an error in the inventory, the current listings or the simulation is reported
     /// besides the text on standard error: `json`, `github` or `sarif` also print it on
     /// standard output as `allot check --format` prints diagnostics (code, file, line), for CI
-    /// to match on its code. (A policy that does not check: run `allot check` first.)
+    /// to match on its code; a policy that does not check is reported as `allot check
+    /// --format` reports it.
     #[arg(long, value_enum, value_name = "FORMAT", default_value_t = ErrorFormat::Human)]
     pub error_format: ErrorFormat,
 }
@@ -218,6 +219,7 @@ fn read_stdin(args: &InputArgs) -> Result<Option<Vec<u8>>, ExitCode> {
             if stdin.is_terminal() {
                 return Err(super::fail(
                     miette::miette!(
+                        code = codes::STDIN,
                         help = "pipe the inventory in, e.g. `export-stock | allot plan POLICY --inventory -`, or give its file",
                         "--inventory - reads the inventory from standard input, but standard input is a terminal"
                     ),
@@ -227,7 +229,11 @@ fn read_stdin(args: &InputArgs) -> Result<Option<Vec<u8>>, ExitCode> {
             let mut bytes = Vec::new();
             std::io::Read::read_to_end(&mut stdin, &mut bytes).map_err(|e| {
                 super::fail(
-                    miette::miette!("--inventory -: cannot read standard input: {e}"),
+                    miette::miette!(
+                        code = codes::STDIN,
+                        help = "pipe the whole inventory in, or save it to a file and give --inventory FILE",
+                        "--inventory -: cannot read standard input: {e}"
+                    ),
                     Exit::Failed,
                 )
             })?;
@@ -235,6 +241,7 @@ fn read_stdin(args: &InputArgs) -> Result<Option<Vec<u8>>, ExitCode> {
         }
         _ => Err(super::fail(
             miette::miette!(
+                code = codes::STDIN,
                 help = "give `-` once; name the other inventories by their files (`./-` for a file named `-`)",
                 "--inventory - (standard input) is given more than once: standard input can be read only once"
             ),
@@ -246,27 +253,56 @@ fn read_stdin(args: &InputArgs) -> Result<Option<Vec<u8>>, ExitCode> {
 /// Policy files that checked clean, with their sources.
 pub type CheckedPolicies = Vec<(SourceFile, Policy)>;
 
+/// Policies that do not check: the exit code (1, the text already on stderr) and every file's
+/// diagnostics as `allot check --format json` records them, for `--error-format`.
+pub struct PolicyFailure {
+    pub exit: ExitCode,
+    pub records: Vec<crate::diag::JsonDiagnostic>,
+}
+
 /// Read and check the policies as one set (a seller SKU written by two of them is an error, as
-/// inside one file); diagnostics go to stderr. Err carries the exit code (1). Also returns the
-/// warnings as one-liners.
-pub fn load_policies(paths: &[PathBuf]) -> Result<(CheckedPolicies, Vec<String>), ExitCode> {
-    let files = super::check::collect(paths)
-        .map_err(|m| super::fail(miette::miette!("{m}"), Exit::Failed))?;
+/// inside one file); diagnostics go to stderr, and, when a policy does not check, to stdout
+/// too in the `--error-format` asked for (the records `allot check --format` prints). Err
+/// carries the exit code (1). Also returns the warnings as one-liners.
+pub fn load_policies(
+    paths: &[PathBuf],
+    format: ErrorFormat,
+) -> Result<(CheckedPolicies, Vec<String>), ExitCode> {
+    check_policies(paths).map_err(|f| {
+        if !f.records.is_empty() {
+            report_records(format, &f.records);
+        }
+        f.exit
+    })
+}
+
+/// [`load_policies`] without the records printed: a command that checks several sets (`diff`)
+/// prints them once, together.
+pub fn check_policies(paths: &[PathBuf]) -> Result<(CheckedPolicies, Vec<String>), PolicyFailure> {
+    let path_failure = |r: miette::Report| PolicyFailure {
+        exit: super::fail(r, Exit::Failed),
+        records: Vec::new(),
+    };
+    let files =
+        super::check::collect(paths).map_err(|m| path_failure(codes::report::policy_path(m)))?;
     let checked = crate::check::set::check_files(&files)
-        .map_err(|e| super::fail(miette::miette!("{e}"), Exit::Failed))?;
+        .map_err(|e| path_failure(codes::report::policy_path(e)))?;
     let color = want_color(std::io::stderr().is_terminal());
     let mut warnings = Vec::new();
+    let mut records = Vec::new();
     let mut ok = Vec::new();
     let mut failed = Vec::new();
     for (file, checked) in checked {
         if !checked.diagnostics.is_empty() {
             eprint!("{}", human_all(&file, &checked.diagnostics, color));
         }
+        let these = json_records(&file, &checked.diagnostics);
         warnings.extend(
-            json_records(&file, &checked.diagnostics)
-                .into_iter()
+            these
+                .iter()
                 .map(|d| format!("{}:{}: {} [{}]", d.file, d.line, d.message, d.code)),
         );
+        records.extend(these);
         match checked.policy {
             Some(p) => ok.push((file, p)),
             None => failed.push(format!(
@@ -285,7 +321,10 @@ pub fn load_policies(paths: &[PathBuf]) -> Result<(CheckedPolicies, Vec<String>)
             if files.len() == 1 { "y" } else { "ies" },
             all.join(" ")
         );
-        return Err(ExitCode::from(Exit::Failed));
+        return Err(PolicyFailure {
+            exit: ExitCode::from(Exit::Failed),
+            records,
+        });
     }
     Ok((ok, warnings))
 }
@@ -293,7 +332,7 @@ pub fn load_policies(paths: &[PathBuf]) -> Result<(CheckedPolicies, Vec<String>)
 /// Load the policies, the inventory (once per policy: each names its own locations) and the
 /// current listings. Err is the exit code, the error already printed.
 pub fn load(policies: &[PathBuf], args: &InputArgs) -> Result<Loaded, ExitCode> {
-    let (checked, policy_warnings) = load_policies(policies)?;
+    let (checked, policy_warnings) = load_policies(policies, args.error_format)?;
     let stdin = read_stdin(args)?;
     let members = read_members(checked, args, stdin.as_deref())?;
     let (current, current_warnings) = read_current(args)?;
@@ -347,8 +386,17 @@ pub fn read_members(
             ExitCode::from(Exit::Failed)
         })?;
         stock.add_kits(&policy.kits).map_err(|e| {
-            eprintln!("error: {}: {e}", file.name);
-            ExitCode::from(Exit::Failed)
+            // The reader's message carries its own help line: give it its place in the report.
+            let (message, help) = e.split_once("\n  help: ").unwrap_or((&e, ""));
+            super::fail(
+                miette::miette!(
+                    code = codes::KIT_HAS_ROWS,
+                    help = help.to_string(),
+                    "{}: {message}",
+                    file.name
+                ),
+                Exit::Failed,
+            )
         })?;
         members.push(Member {
             file,
@@ -368,6 +416,7 @@ pub fn read_current(args: &InputArgs) -> Result<(Option<Current>, Vec<String>), 
         Some(p) if is_live(Some(p)) => {
             return Err(super::fail(
                 miette::miette!(
+                    code = codes::LIVE_ONLY_IN_PLAN,
                     help = "use `allot plan --current live`, or save the listings to a file \
                             (an All Listings report) and pass --current FILE",
                     "--current live is only read by `allot plan`"
@@ -382,7 +431,11 @@ pub fn read_current(args: &InputArgs) -> Result<(Option<Current>, Vec<String>), 
                     Ok(code) => Some(code),
                     Err((msg, help)) => {
                         return Err(super::fail(
-                            miette::miette!(help = help, "--current-marketplace: {msg}"),
+                            miette::miette!(
+                                code = codes::CURRENT_MARKETPLACE,
+                                help = help,
+                                "--current-marketplace: {msg}"
+                            ),
                             Exit::Failed,
                         ));
                     }
@@ -400,6 +453,7 @@ pub fn read_current(args: &InputArgs) -> Result<(Option<Current>, Vec<String>), 
     if args.current.is_none() && args.current_marketplace.is_some() {
         return Err(super::fail(
             miette::miette!(
+                code = codes::CURRENT_MARKETPLACE,
                 help =
                     "give the current listings with --current FILE, or drop --current-marketplace",
                 "--current-marketplace names the marketplace of a current-listings file, but no --current FILE was given"
@@ -430,6 +484,15 @@ pub fn simulate(loaded: &Loaded) -> Result<(Policy, Preview), ExitCode> {
         .warnings
         .extend(loaded.current_warnings.iter().cloned());
     Ok((policy, preview))
+}
+
+/// The table's rows could not be spooled to a temporary file.
+pub(crate) fn spool_error(e: impl std::fmt::Display) -> miette::Report {
+    miette::miette!(
+        code = codes::PLAN_SPOOL,
+        help = "allot keeps the table's rows in a temporary file (in $TMPDIR) until their widths are known: check it has room, or set TMPDIR to a folder that has",
+        "cannot keep the table's rows: {e}"
+    )
 }
 
 /// A plan a streamed run saved: where, its header and how many operations it has.
@@ -582,13 +645,7 @@ fn simulate_streamed(
     })
     .map_err(fail)?;
     if let Some(e) = spool_err {
-        return Err(super::fail(
-            miette::miette!(
-                help = "allot keeps the table's rows in a temporary file (in $TMPDIR) until their widths are known: check it has room, or set TMPDIR to a folder that has",
-                "cannot keep the table's rows: {e}"
-            ),
-            Exit::Failed,
-        ));
+        return Err(super::fail(spool_error(e), Exit::Failed));
     }
     preview.current_source.clone_from(&loaded.current_source);
     preview
@@ -628,10 +685,7 @@ fn simulate_streamed(
         if e.kind() == std::io::ErrorKind::BrokenPipe {
             return ExitCode::from(Exit::Ok);
         }
-        super::fail(
-            miette::miette!("cannot write the preview: {e}"),
-            Exit::Failed,
-        )
+        super::fail(codes::report::output("the preview", e), Exit::Failed)
     };
     let plan_fail = |e: crate::plan::PlanError| super::fail(miette::Report::new(e), Exit::Failed);
     let mut file = match &save {
@@ -756,7 +810,7 @@ pub fn run(mut args: PlanArgs) -> ExitCode {
     if args.save.out.is_some() && args.input.current.is_none() && !live && !args.input.allow_new {
         return super::fail(
             miette::miette!(
-                code = "allot::plan::no-current",
+                code = codes::PLAN_NO_CURRENT,
                 help = "give what Amazon shows now: --current FILE (an All Listings report, JSON, YAML or CSV) or --current live; or pass --allow-new to write every offer, creating the ones Amazon does not know",
                 "refusing to save a plan without the current listings: allot cannot tell which seller SKUs exist on Amazon, and a write to one Amazon does not know creates an incomplete, unbuyable offer-only listing"
             ),
@@ -838,15 +892,12 @@ pub fn run(mut args: PlanArgs) -> ExitCode {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
             return ExitCode::from(Exit::Ok);
         }
-        return super::fail(
-            miette::miette!("cannot write the preview: {e}"),
-            Exit::Failed,
-        );
+        return super::fail(codes::report::output("the preview", e), Exit::Failed);
     }
     if args.deny_warnings && warnings > 0 {
         return super::fail(
             miette::miette!(
-                code = "allot::plan::warnings-denied",
+                code = codes::PLAN_WARNINGS_DENIED,
                 help = "fix what the warnings say, or drop --deny-warnings to accept them",
                 "{warnings} warning{} and --deny-warnings: {}",
                 if warnings == 1 { "" } else { "s" },

@@ -104,7 +104,7 @@ pub fn build_options(args: &SaveArgs, files: InputPaths<'_>) -> miette::Result<B
     let digest = |what: &str, p: &Path| {
         plan::digest_inputs(p).map_err(|e| {
             miette::miette!(
-                code = "allot::plan::input",
+                code = super::codes::PLAN_INPUT,
                 help =
                     "the plan records the SHA-256 of its input files; check the file is readable",
                 "cannot hash the {what} file {}: {e}",
@@ -114,7 +114,8 @@ pub fn build_options(args: &SaveArgs, files: InputPaths<'_>) -> miette::Result<B
     };
     let (first, more) = files.policies.split_first().ok_or_else(|| {
         miette::miette!(
-            code = "allot::plan::input",
+            code = super::codes::PLAN_INPUT,
+            help = "give the policy file to plan: `allot plan POLICY --inventory FILE --out PATH`",
             "a plan needs at least one policy file"
         )
     })?;
@@ -131,7 +132,8 @@ pub fn build_options(args: &SaveArgs, files: InputPaths<'_>) -> miette::Result<B
         ),
         None => {
             return Err(miette::miette!(
-                code = "allot::plan::input",
+                code = super::codes::PLAN_INPUT,
+                help = "give the inventory to plan from: `--inventory FILE`",
                 "a plan needs at least one inventory"
             ));
         }
@@ -266,6 +268,12 @@ mod tests {
         };
         let err = save(&t.save, "p", "S", &[], &[], &Summary::default(), missing).unwrap_err();
         assert!(err.to_string().contains("cannot hash the inventory file"));
+        // `allot::plan::input` cannot be made from outside (the run has just read the file):
+        // here is its code.
+        assert_eq!(
+            err.code().map(|c| c.to_string()).as_deref(),
+            Some(super::super::codes::PLAN_INPUT)
+        );
         let none = T::try_parse_from(["t"]).unwrap();
         assert!(
             save(&none.save, "p", "S", &[], &[], &Summary::default(), files())

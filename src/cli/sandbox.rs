@@ -70,6 +70,7 @@ pub fn run(args: SandboxArgs) -> ExitCode {
     if !args.addr.ip().is_loopback() && !args.allow_remote {
         return super::fail(
             miette::miette!(
+                code = super::codes::SANDBOX_REMOTE,
                 help = "use a loopback address such as 127.0.0.1:8787, or add --allow-remote if you really mean to expose it",
                 "refusing to listen on {}: the sandbox accepts any credentials",
                 args.addr
@@ -100,7 +101,7 @@ pub fn run(args: SandboxArgs) -> ExitCode {
         Ok(rt) => rt,
         Err(e) => {
             return super::fail(
-                miette::miette!("cannot start the async runtime: {e}"),
+                super::codes::report::runtime("the async runtime", e),
                 Exit::Usage,
             );
         }
@@ -108,7 +109,7 @@ pub fn run(args: SandboxArgs) -> ExitCode {
     rt.block_on(async move {
         let handle = match sandbox::start_with(config, options).await {
             Ok(h) => h,
-            Err(e) => return super::fail(miette::miette!("{e}"), Exit::Usage),
+            Err(e) => return super::fail(sandbox_error(e), Exit::Usage),
         };
         let mut seeded_note = None;
         if let Some(p) = &args.listings {
@@ -134,7 +135,7 @@ pub fn run(args: SandboxArgs) -> ExitCode {
                 }
                 Err(e) => {
                     handle.shutdown().await;
-                    return super::fail(miette::miette!("{e}"), Exit::Usage);
+                    return super::fail(seed_error(e), Exit::Usage);
                 }
             }
         }
@@ -165,7 +166,7 @@ pub fn run(args: SandboxArgs) -> ExitCode {
                 }
                 Err(e) => {
                     handle.shutdown().await;
-                    return super::fail(miette::miette!("{e}"), Exit::Usage);
+                    return super::fail(seed_error(e), Exit::Usage);
                 }
             }
         }
@@ -176,7 +177,7 @@ pub fn run(args: SandboxArgs) -> ExitCode {
             Err(e) => {
                 handle.shutdown().await;
                 return super::fail(
-                    miette::miette!("cannot listen for Ctrl-C: {e}"),
+                    super::codes::report::runtime("listening for Ctrl-C", e),
                     Exit::Usage,
                 );
             }
@@ -219,9 +220,40 @@ pub fn run(args: SandboxArgs) -> ExitCode {
         eprintln!("allot sandbox: stopping");
         match handle.stop().await {
             Ok(()) => ExitCode::from(Exit::Ok),
-            Err(e) => super::fail(miette::miette!("{e}"), Exit::Failed),
+            Err(e) => super::fail(sandbox_error(e), Exit::Failed),
         }
     })
+}
+
+/// A seed file (`--listings`, `--supply-sources`) that cannot be read or that the sandbox refuses.
+fn seed_error(message: String) -> miette::Report {
+    miette::miette!(
+        code = super::codes::SANDBOX_SEED,
+        help = "fix the file (the message says where and what is expected), or start without it",
+        "{message}"
+    )
+}
+
+/// The sandbox's own errors: its state file, or the server not starting.
+fn sandbox_error(e: sandbox::SandboxError) -> miette::Report {
+    use sandbox::SandboxError as E;
+    match e {
+        E::ReadState { .. } | E::CorruptState { .. } | E::WriteState { .. } => miette::miette!(
+            code = super::codes::SANDBOX_STATE,
+            help = "check the --state path can be read and written; move a damaged file away to start from an empty state",
+            "{e}"
+        ),
+        E::Bind { .. } => miette::miette!(
+            code = super::codes::SANDBOX_START,
+            help = "choose a free port with --addr (e.g. 127.0.0.1:0 picks one), or stop what listens there",
+            "{e}"
+        ),
+        E::InvalidConfig(_) => miette::miette!(
+            code = super::codes::SANDBOX_START,
+            help = "give --rate-scale above 0, and --fail-rate and --drop-rate between 0 and 1",
+            "{e}"
+        ),
+    }
 }
 
 /// SIGINT or SIGTERM, registered eagerly (tokio's `ctrl_c()` registers only when first polled).

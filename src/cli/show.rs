@@ -59,7 +59,7 @@ pub fn run(args: ShowArgs) -> ExitCode {
             ExitCode::from(Exit::Ok)
         }
         Err(render::RenderError::Io(e)) => super::fail(
-            miette::miette!("cannot write to standard output: {e}"),
+            super::codes::report::output("to standard output", e),
             Exit::Failed,
         ),
         Err(render::RenderError::Plan(e)) => super::fail(e.into(), Exit::Failed),
@@ -87,7 +87,7 @@ fn requests(args: &ShowArgs) -> ExitCode {
     match std::io::stdout().lock().write_all(text.as_bytes()) {
         // A closed pipe (`allot show ... | head`) is the reader's choice, not a failure.
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => super::fail(
-            miette::miette!("cannot write to standard output: {e}"),
+            super::codes::report::output("to standard output", e),
             Exit::Failed,
         ),
         _ => ExitCode::from(Exit::Ok),

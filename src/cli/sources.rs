@@ -236,6 +236,7 @@ pub fn run(args: SourcesArgs) -> ExitCode {
             None => {
                 return super::fail(
                     miette!(
+                        code = super::codes::SOURCES_REGION,
                         help = "give NA, EU or FE (the SP-API region of the seller's account)",
                         "--region: unknown region `{}`",
                         crate::diag::clip(r)
@@ -248,7 +249,7 @@ pub fn run(args: SourcesArgs) -> ExitCode {
     let (checked, _) = if args.policies.is_empty() {
         (Vec::new(), Vec::new())
     } else {
-        match super::plan::load_policies(&args.policies) {
+        match super::plan::load_policies(&args.policies, super::plan::ErrorFormat::Human) {
             Ok(c) => c,
             Err(code) => return code,
         }
@@ -263,6 +264,7 @@ pub fn run(args: SourcesArgs) -> ExitCode {
         (None, _) => {
             return super::fail(
                 miette!(
+                    code = super::codes::SOURCES_REGION,
                     help = "check one region at a time: give --region NA, EU or FE",
                     "the policies name marketplaces of several regions"
                 ),
@@ -280,14 +282,19 @@ pub fn run(args: SourcesArgs) -> ExitCode {
         .build()
     {
         Ok(rt) => rt,
-        Err(e) => return super::fail(miette!("cannot start the async runtime: {e}"), Exit::Usage),
+        Err(e) => {
+            return super::fail(
+                super::codes::report::runtime("the async runtime", e),
+                Exit::Usage,
+            );
+        }
     };
     let sources = match rt.block_on(ss::list_with_status(&client, region)) {
         Ok(s) => s,
         Err(e) => {
             return super::fail(
                 miette!(
-                    code = "allot::sources",
+                    code = super::codes::SOURCES,
                     help = "check the credentials, --endpoint and that the seller authorised the app's Supply Sources role",
                     "cannot list the supply sources: {e}"
                 ),
@@ -334,7 +341,7 @@ pub fn run(args: SourcesArgs) -> ExitCode {
         }
     };
     if let Err(e) = printed {
-        return super::fail(miette!("cannot write the list: {e}"), Exit::Usage);
+        return super::fail(super::codes::report::output("the list", e), Exit::Usage);
     }
     if problems > 0 {
         eprintln!(

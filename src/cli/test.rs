@@ -244,7 +244,7 @@ fn print_human(report: &Report) {
     // Unreadable files are reported first, as they are found before anything runs.
     for o in &report.outcomes {
         if let Outcome::Unreadable { message, .. } = o {
-            eprintln!("error: {message}");
+            eprintln!("{:?}", super::codes::report::policy_path(message));
         }
     }
     for o in &report.outcomes {
@@ -361,7 +361,7 @@ fn uncovered_names(report: &Report, few: usize) -> (Vec<String>, usize) {
 pub fn run(args: TestArgs) -> ExitCode {
     let files = match super::check::collect(&args.paths) {
         Ok(f) => f,
-        Err(msg) => return super::fail(miette::miette!("{msg}"), Exit::Usage),
+        Err(msg) => return super::fail(super::codes::report::policy_path(msg), Exit::Usage),
     };
     let coverage = args.coverage || args.min_coverage.is_some();
     let report = run_files(&files, coverage);
@@ -372,7 +372,7 @@ pub fn run(args: TestArgs) -> ExitCode {
             match serde_json::to_string_pretty(&doc) {
                 Ok(s) => println!("{s}"),
                 Err(e) => {
-                    return super::fail(miette::miette!("cannot write JSON: {e}"), Exit::Usage);
+                    return super::fail(super::codes::report::output("JSON", e), Exit::Usage);
                 }
             }
             eprintln!("{}", summary_line(&report));
@@ -391,21 +391,29 @@ pub fn run(args: TestArgs) -> ExitCode {
     };
     if below && let (Some(min), Some((covered, total))) = (args.min_coverage, report.coverage) {
         let (names, more) = uncovered_names(&report, 5);
-        eprintln!(
-            "error: test coverage {:.1}% ({covered} of {total}) is below --min-coverage {min}%",
+        // The items not covered are part of the message: the help says what to do with them.
+        let mut message = format!(
+            "test coverage {:.1}% ({covered} of {total}) is below --min-coverage {min}%",
             percent(covered, total)
         );
         if !names.is_empty() {
-            eprintln!("  not covered:");
+            message.push_str("\nnot covered:");
             for n in &names {
-                eprintln!("    {n}");
+                message.push_str(&format!("\n  {n}"));
             }
             if more > 0 {
-                eprintln!("    … and {more} more (`allot test --coverage` lists them all)");
+                message.push_str(&format!(
+                    "\n  … and {more} more (`allot test --coverage` lists them all)"
+                ));
             }
         }
         eprintln!(
-            "  help: add a `test` block whose stock exercises them: a SKU each rule decides, and stock that makes each buffer, share, pack, threshold and cap change the quantity"
+            "{:?}",
+            miette::miette!(
+                code = super::codes::TEST_MIN_COVERAGE,
+                help = "add a `test` block whose stock exercises them: a SKU each rule decides, and stock that makes each buffer, share, pack, threshold and cap change the quantity",
+                "{message}"
+            )
         );
     }
     if report.io_failed {
