@@ -416,11 +416,10 @@ fn the_fba_preview_as_a_reviewer_reads_it() {
 fn on_fba_error_fails_the_plan_naming_the_fba_offer() {
     let dir = tempfile::tempdir().unwrap();
     let policy = std::fs::read_to_string(root().join(SAFETY).join("fba-mix.allot")).unwrap();
-    let policy = write(
-        dir.path(),
-        "fba-error.allot",
-        &policy.replace("location wh\n", "location wh\non_fba error\n"),
-    );
+    let text = policy.replace("location wh\n", "location wh\non_fba error\n");
+    let policy = write(dir.path(), "fba-error.allot", &text);
+    // The error points at the policy's `on_fba error` line (the rule has none of its own).
+    let line = text.lines().position(|l| l == "on_fba error").unwrap() + 1;
     let out = dir.path().join("plan.json");
     allot()
         .arg("plan")
@@ -432,9 +431,10 @@ fn on_fba_error_fails_the_plan_naming_the_fba_offer() {
         .assert()
         .code(1)
         .stdout("")
-        .stderr(predicate::str::contains(
-            "error[allot::sim::fulfilled-by-amazon]: seller SKU `FBA-1` is fulfilled by Amazon (AMAZON_NA) and rule \"everything\" says `on_fba error`\n  help: convert the offer to merchant-fulfilled in Seller Central first, or use `on_fba skip`",
-        ));
+        .stderr(predicate::str::contains(format!(
+            "error[allot::sim::fulfilled-by-amazon]: seller SKU `FBA-1` is fulfilled by Amazon (AMAZON_NA) and rule \"everything\" says `on_fba error`\n  --> {}:{line}:1\n  help: convert the offer to merchant-fulfilled in Seller Central first, or use `on_fba skip`",
+            policy.display()
+        )));
     assert!(!out.exists());
 }
 

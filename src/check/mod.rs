@@ -865,7 +865,12 @@ impl Checker {
     ) -> Option<Policy> {
         let rules = rules
             .into_iter()
-            .map(|r| r.into_model(self.on_missing, self.on_fba))
+            .map(|r| {
+                r.into_model(
+                    (self.on_missing, self.on_missing_span.unwrap_or_default()),
+                    (self.on_fba, self.on_fba_span.unwrap_or_default()),
+                )
+            })
             .collect::<Option<Vec<_>>>()?;
         Some(Policy {
             name: self.name?.0,
@@ -881,6 +886,7 @@ impl Checker {
             on_fba: self.on_fba,
             seller_span: self.seller_value.unwrap_or_default(),
             marketplaces_span: self.marketplaces_line.unwrap_or_default(),
+            location_spans: self.loc_spans,
         })
     }
 }

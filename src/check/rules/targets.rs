@@ -114,6 +114,8 @@ impl Checker {
             availability,
             own_availability,
             span: t.span,
+            template_span: t.sku.as_ref().map(|s| s.span).unwrap_or_default(),
+            by_location_span: t.by_location.as_ref().map(|b| b.span).unwrap_or_default(),
         })
     }
 
