@@ -1246,3 +1246,193 @@ fn input_and_simulation_errors_as_records() {
     assert_eq!(records[0]["code"], "allot::sim::missing-stock", "{records}");
     assert_eq!(records[0]["file"], policy.display().to_string());
 }
+
+/// Every simulation error a run can reach points, in its JSON record, at the clause of the
+/// policy that caused it (file, line and column), not at line 1; a problem of two policies is
+/// in the second file and names the first place in its message.
+#[test]
+fn simulation_errors_point_at_the_clause_that_caused_them() {
+    const HEAD: &str = "policy \"demo\"\nseller \"A1PP0FEH11RW77\"\nmarketplaces US\n\
+                        location newark supply_source \"353e4e48-6301-4d50-990e-43a86e8787a3\"\n\n";
+    let dir = tempfile::tempdir().unwrap();
+    // 1-based line and column of the first `needle` in `text`.
+    let at = |text: &str, needle: &str| -> (u64, u64) {
+        let i = text
+            .find(needle)
+            .unwrap_or_else(|| panic!("{needle} in {text}"));
+        let line = text[..i].matches('\n').count() as u64 + 1;
+        let column = text[..i].rsplit('\n').next().unwrap().chars().count() as u64 + 1;
+        (line, column)
+    };
+    // Plan `policies` (name, text) on `csv` with extra arguments; the first record.
+    let run = |policies: &[(&str, &str)], csv: &str, extra: &[&str]| -> serde_json::Value {
+        let mut cmd = allot();
+        cmd.arg("plan");
+        for (name, text) in policies {
+            cmd.arg(write(dir.path(), name, text));
+        }
+        let o = cmd
+            .args(["--inventory", "-", "--error-format", "json"])
+            .args(extra)
+            .write_stdin(csv.to_string())
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(1), "{}", out_and_err(&o));
+        let records: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        records[0].clone()
+    };
+    let check = |r: &serde_json::Value, code: &str, file: &str, (line, column): (u64, u64)| {
+        assert_eq!(r["code"], code, "{r}");
+        assert_eq!(
+            r["file"],
+            dir.path().join(file).display().to_string(),
+            "{r}"
+        );
+        assert_eq!(
+            (r["line"].as_u64(), r["column"].as_u64()),
+            (Some(line), Some(column)),
+            "{r}"
+        );
+    };
+    let csv = "sku,location,on_hand\nA-1,newark,5\n";
+
+    let p = format!(
+        "{HEAD}rule \"all\" {{\n  match sku \"*\"\n  publish US as \"{{sku}}-with-a-suffix-far-too-long-for-amazon\"\n}}\n"
+    );
+    let r = run(&[("bad.allot", &p)], csv, &[]);
+    check(
+        &r,
+        "allot::sim::bad-seller-sku",
+        "bad.allot",
+        at(&p, "\"{sku}-with"),
+    );
+
+    let p = format!(
+        "{HEAD}rule \"all\" {{\n  match sku \"*\"\n  publish US as \"{{column:asin}}\"\n}}\n"
+    );
+    let r = run(
+        &[("dup.allot", &p)],
+        "sku,location,on_hand,asin\nA-1,newark,5,B0001\nA-2,newark,3,B0001\n",
+        &[],
+    );
+    check(
+        &r,
+        "allot::sim::duplicate-seller-sku",
+        "dup.allot",
+        at(&p, "\"{column:asin}\""),
+    );
+
+    let p = HEAD
+        .replace("marketplaces US", "marketplaces UK, DE")
+        .replace(
+            "location newark supply_source \"353e4e48-6301-4d50-990e-43a86e8787a3\"",
+            "location newark",
+        )
+        + "rule \"mapped\" {\n  match any\n  publish UK as \"{column:sku_uk}\", DE as \"{column:sku_de}\" share 50%\n}\n";
+    let r = run(
+        &[("shared.allot", &p)],
+        "sku,location,on_hand,sku_uk,sku_de\nA-1,newark,10,SAME,SAME\n",
+        &[],
+    );
+    check(
+        &r,
+        "allot::sim::shared-sku-conflict",
+        "shared.allot",
+        at(&p, "\"{column:sku_de}\""),
+    );
+
+    let p = format!(
+        "{HEAD}rule \"kit\" {{\n  match sku \"KIT-1\"\n  on_missing error\n  publish US\n}}\n"
+    );
+    let r = run(&[("missing.allot", &p)], csv, &[]);
+    check(
+        &r,
+        "allot::sim::missing-stock",
+        "missing.allot",
+        at(&p, "on_missing error"),
+    );
+
+    // `on_fba error` of the rule itself (the policy-wide line: on_fba_error_fails_the_plan…).
+    let p = std::fs::read_to_string(root().join(SAFETY).join("fba-mix.allot"))
+        .unwrap()
+        .replace("  buffer  2\n", "  buffer  2\n  on_fba  error\n");
+    let current = root().join(SAFETY).join("all-listings.txt");
+    let inventory = std::fs::read_to_string(root().join(SAFETY).join("inventory.csv")).unwrap();
+    let r = run(
+        &[("fba.allot", &p)],
+        &inventory,
+        &[
+            "--current",
+            current.to_str().unwrap(),
+            "--current-marketplace",
+            "US",
+        ],
+    );
+    check(
+        &r,
+        "allot::sim::fulfilled-by-amazon",
+        "fba.allot",
+        at(&p, "on_fba  error"),
+    );
+
+    let p = format!(
+        "{HEAD}rule \"all\" {{\n  match sku \"*\"\n  publish US\n  cap column \"max\"\n}}\n"
+    );
+    let r = run(
+        &[("col.allot", &p)],
+        "sku,location,on_hand,max\nA-1,newark,5,lots\n",
+        &[],
+    );
+    check(
+        &r,
+        "allot::sim::bad-column-value",
+        "col.allot",
+        at(&p, "cap column \"max\""),
+    );
+
+    // Units past 2^64 (a quantity of 2^64 - 1 packs of 2): the rule's name.
+    let p = format!(
+        "{HEAD}rule \"all\" {{\n  match sku \"*\"\n  quantity 18446744073709551615\n  publish US pack 2\n}}\n"
+    );
+    let r = run(&[("over.allot", &p)], csv, &[]);
+    check(&r, "allot::sim::overflow", "over.allot", at(&p, "\"all\""));
+
+    // Two policies: the second's template, the first's named in the message.
+    let a = format!("{HEAD}rule \"a\" {{\n  match any\n  publish US as \"{{column:a}}\"\n}}\n");
+    let b = format!("{HEAD}rule \"b\" {{\n  match any\n  publish US as \"{{column:b}}\"\n}}\n")
+        .replace("policy \"demo\"", "policy \"other\"");
+    let two = "sku,location,on_hand,a,b\nA-1,newark,5,X,X\n";
+    let r = run(&[("a.allot", &a), ("b.allot", &b)], two, &[]);
+    check(
+        &r,
+        "allot::sim::seller-sku-in-two-policies",
+        "b.allot",
+        at(&b, "\"{column:b}\""),
+    );
+    let (line, column) = at(&a, "\"{column:a}\"");
+    let first = format!("{}:{line}:{column}", dir.path().join("a.allot").display());
+    assert!(r["message"].as_str().unwrap().contains(&first), "{r}");
+
+    // Two sellers: the second policy's seller, the first's named.
+    let c = b.replace("A1PP0FEH11RW77", "A2PP0FEH11RW77");
+    let r = run(&[("a.allot", &a), ("c.allot", &c)], two, &[]);
+    check(
+        &r,
+        "allot::sim::policies-disagree",
+        "c.allot",
+        at(&c, "\"A2PP0FEH11RW77\""),
+    );
+    let (line, column) = at(&a, "\"A1PP0FEH11RW77\"");
+    let first = format!("{}:{line}:{column}", dir.path().join("a.allot").display());
+    assert!(r["message"].as_str().unwrap().contains(&first), "{r}");
+
+    // One location, two supply sources: the second policy's location.
+    let d = b.replace("353e4e48", "453e4e48");
+    let r = run(&[("a.allot", &a), ("d.allot", &d)], two, &[]);
+    check(
+        &r,
+        "allot::sim::policies-disagree",
+        "d.allot",
+        at(&d, "newark"),
+    );
+}

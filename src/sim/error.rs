@@ -541,3 +541,113 @@ impl Problems {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(name: &str, text: &str) -> SourceFile {
+        SourceFile {
+            name: name.into(),
+            text: text.into(),
+        }
+    }
+
+    /// The place of `needle` in `text`, in policy `policy`.
+    fn place(policy: usize, text: &str, needle: &str) -> Place {
+        let i = text.find(needle).expect("needle");
+        Place::new(policy, Span::new(i, i + needle.len()))
+    }
+
+    #[test]
+    fn a_record_is_at_its_place_in_its_policys_file() {
+        let a = file(
+            "a.allot",
+            "policy \"a\"\nrule \"r\" {\n  publish US by location { wh 100% }\n}\n",
+        );
+        let b = file(
+            "b.allot",
+            "policy \"b\"\n\nrule \"s\" {\n  publish US as \"{sku}\"\n}\n",
+        );
+        let e = SimError {
+            problems: vec![
+                // Checked policies never reach these two: hand-built ones (and tests) do.
+                SimProblem::NoSupplySource {
+                    location: "wh".into(),
+                    rule: "r".into(),
+                    at: place(0, &a.text, "by location { wh 100% }"),
+                },
+                SimProblem::BadTestStock {
+                    message: "bad".into(),
+                    at: place(1, &b.text, "\"s\""),
+                },
+                // Not read from a file: line 1 of the first.
+                SimProblem::Overflow {
+                    message: "too much".into(),
+                    at: Place::new(7, Span::new(3, 4)),
+                },
+            ],
+            more: 0,
+        };
+        let r = e.records(&[&a, &b]);
+        let got: Vec<(&str, usize, usize, usize, usize)> = r
+            .iter()
+            .map(|r| (r.file.as_str(), r.line, r.column, r.end_line, r.end_column))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("a.allot", 3, 14, 3, 37),
+                ("b.allot", 3, 6, 3, 9),
+                ("a.allot", 1, 1, 1, 1)
+            ]
+        );
+        let human = e.human(&[&a, &b]);
+        assert!(
+            human.starts_with("error[allot::sim::no-supply-source]: rule \"r\" publishes by location to `wh`, which has no supply source\n  --> a.allot:3:14\n  help: declare"),
+            "{human}"
+        );
+    }
+
+    #[test]
+    fn a_problem_of_two_places_names_the_first_and_relates_it_in_sarif() {
+        let a = file(
+            "a.allot",
+            "policy \"a\"\nrule \"r\" {\n  publish US as \"{column:a}\"\n}\n",
+        );
+        let b = file(
+            "b.allot",
+            "policy \"b\"\nrule \"s\" {\n  publish US as \"{column:b}\"\n}\n",
+        );
+        let e = SimError::one(SimProblem::SellerSkuInTwoPolicies {
+            seller_sku: "X".into(),
+            region: Region::NA,
+            first: "a".into(),
+            second: "b".into(),
+            at: place(1, &b.text, "\"{column:b}\""),
+            first_at: place(0, &a.text, "\"{column:a}\""),
+        });
+        let r = e.records(&[&a, &b]);
+        assert_eq!(
+            (r[0].file.as_str(), r[0].line, r[0].column),
+            ("b.allot", 3, 17)
+        );
+        assert!(
+            r[0].message
+                .ends_with("(the first policy writes it here: a.allot:3:17)"),
+            "{}",
+            r[0].message
+        );
+        let sarif = crate::render::diagnostics::sarif(&r);
+        let related = &sarif["runs"][0]["results"][0]["relatedLocations"][0];
+        assert_eq!(
+            related["physicalLocation"]["artifactLocation"]["uri"],
+            "a.allot"
+        );
+        assert_eq!(related["physicalLocation"]["region"]["startLine"], 3);
+        assert_eq!(related["physicalLocation"]["region"]["startColumn"], 17);
+        // The JSON record keeps its documented fields only.
+        let json = serde_json::to_value(&r[0]).unwrap();
+        assert!(json.get("related").is_none(), "{json}");
+    }
+}
