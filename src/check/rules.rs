@@ -51,8 +51,8 @@ pub(crate) struct RuleInfo<'a> {
 pub(crate) struct TargetInfo {
     pub marketplace: MarketplaceIx,
     pub code: String,
-    /// None if the template was refused.
-    pub sku: Option<SkuTemplate>,
+    /// The seller SKU template; None if it was refused.
+    pub template: Option<SkuTemplate>,
     pub share: Percent,
     /// The target's own `share`.
     pub own_share: Option<Span>,
@@ -114,7 +114,7 @@ impl RuleInfo<'_> {
                 .map(|t| {
                     Some(model::Target {
                         marketplace: t.marketplace,
-                        sku: t.sku?,
+                        sku: t.template?,
                         share: t.share,
                         by_location: t.by_location,
                         stock_from: t.stock_from,
