@@ -1436,3 +1436,65 @@ fn simulation_errors_point_at_the_clause_that_caused_them() {
         at(&d, "newark"),
     );
 }
+
+/// A simulation error of two policies as SARIF: the result at the second policy's template,
+/// the first's as its related location, and the document valid SARIF 2.1.0 (when the OASIS
+/// schema is at hand, as in `allot check`'s SARIF test).
+#[test]
+fn a_two_policy_error_in_sarif_relates_the_first_policy() {
+    let head = "seller \"A1PP0FEH11RW77\"\nmarketplaces US\nlocation newark\n";
+    let dir = tempfile::tempdir().unwrap();
+    let a = write(
+        dir.path(),
+        "a.allot",
+        &format!(
+            "policy \"a\"\n{head}rule \"a\" {{\n  match any\n  publish US as \"{{column:a}}\"\n}}\n"
+        ),
+    );
+    let b = write(
+        dir.path(),
+        "b.allot",
+        &format!(
+            "policy \"b\"\n{head}\nrule \"b\" {{\n  match any\n  publish US as \"{{column:b}}\"\n}}\n"
+        ),
+    );
+    let o = allot()
+        .arg("plan")
+        .args([&a, &b])
+        .args(["--inventory", "-", "--error-format", "sarif"])
+        .write_stdin("sku,location,on_hand,a,b\nA-1,newark,5,X,X\n")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", out_and_err(&o));
+    let sarif: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let result = &sarif["runs"][0]["results"][0];
+    assert_eq!(result["ruleId"], "allot::sim::seller-sku-in-two-policies");
+    let region = |l: &serde_json::Value| {
+        let p = &l["physicalLocation"];
+        (
+            p["artifactLocation"]["uri"].as_str().unwrap().to_string(),
+            p["region"]["startLine"].as_u64().unwrap(),
+            p["region"]["startColumn"].as_u64().unwrap(),
+        )
+    };
+    let (uri, line, column) = region(&result["locations"][0]);
+    assert!(uri.ends_with("b.allot"), "{result}");
+    assert_eq!((line, column), (8, 17), "{result}");
+    let (uri, line, column) = region(&result["relatedLocations"][0]);
+    assert!(uri.ends_with("a.allot"), "{result}");
+    assert_eq!((line, column), (7, 17), "{result}");
+    let schema = root().join("../shared/schemas/sarif-schema-2.1.0.json");
+    let schema = std::env::var_os("ALLOT_SARIF_SCHEMA").map_or(schema, std::path::PathBuf::from);
+    match std::fs::read_to_string(&schema) {
+        Ok(text) => {
+            let schema: serde_json::Value = serde_json::from_str(&text).unwrap();
+            let v = jsonschema::validator_for(&schema).expect("the SARIF schema compiles");
+            let errors: Vec<String> = v.iter_errors(&sarif).map(|e| e.to_string()).collect();
+            assert!(errors.is_empty(), "{errors:#?}");
+        }
+        Err(_) if std::env::var_os("CI").is_some() => {
+            panic!("the SARIF schema is not at {}", schema.display())
+        }
+        Err(_) => eprintln!("SKIPPED: the SARIF schema is not at {}", schema.display()),
+    }
+}
