@@ -1321,6 +1321,30 @@ fn simulation_errors_point_at_the_clause_that_caused_them() {
         "dup.allot",
         at(&p, "\"{column:asin}\""),
     );
+    // One template made both: one place, not named twice.
+    assert!(!r["message"].as_str().unwrap().contains("made here"), "{r}");
+    // Two rules' templates: the second SKU's, the first's named in the message.
+    let p = format!(
+        "{HEAD}rule \"a\" {{\n  match sku \"A-*\"\n  publish US as \"{{column:asin}}\"\n}}\n\
+         rule \"z\" {{\n  match any\n  publish US as \"{{column:alt}}\"\n}}\n"
+    );
+    let r = run(
+        &[("dup2.allot", &p)],
+        "sku,location,on_hand,asin,alt\nA-1,newark,5,B0001,\nZ-1,newark,3,,B0001\n",
+        &[],
+    );
+    check(
+        &r,
+        "allot::sim::duplicate-seller-sku",
+        "dup2.allot",
+        at(&p, "\"{column:alt}\""),
+    );
+    let (line, column) = at(&p, "\"{column:asin}\"");
+    let first = format!(
+        "{}:{line}:{column}",
+        dir.path().join("dup2.allot").display()
+    );
+    assert!(r["message"].as_str().unwrap().contains(&first), "{r}");
 
     let p = HEAD
         .replace("marketplaces US", "marketplaces UK, DE")

@@ -445,8 +445,10 @@ impl SimError {
             .map(|p| {
                 let (mut message, help) = p.message_and_help();
                 let here = at.locate(p.place());
+                // Two inventory SKUs of one rule share its template: one place, said once.
                 let related: Vec<Related> = p
                     .related()
+                    .filter(|(place, _)| *place != p.place())
                     .map(|(place, text)| {
                         let there = at.locate(place);
                         message.push_str(&format!(
