@@ -113,6 +113,23 @@ pub struct JsonDiagnostic {
     pub column: usize,
     pub end_line: usize,
     pub end_column: usize,
+    /// Other places the finding is about (the first of two policies writing one seller SKU):
+    /// SARIF's `relatedLocations`. Not in the JSON record (its fields are fixed by
+    /// schemas/check.schema.json); the message names them.
+    #[serde(skip)]
+    pub related: Vec<Related>,
+}
+
+/// A place related to a diagnostic, in any file; 1-based like the record's own.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Related {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+    pub end_line: usize,
+    pub end_column: usize,
+    /// What is there.
+    pub message: String,
 }
 
 impl JsonDiagnostic {
@@ -130,6 +147,7 @@ impl JsonDiagnostic {
             column,
             end_line,
             end_column,
+            related: Vec::new(),
         }
     }
 }

@@ -141,6 +141,10 @@ pub struct Policy {
     pub seller_span: Span,
     #[serde(skip)]
     pub marketplaces_span: Span,
+    /// Where each location was declared (by `LocationIx`), for the simulation's errors;
+    /// empty for policies not read from a file.
+    #[serde(skip)]
+    pub location_spans: Vec<Span>,
 }
 
 impl Policy {
@@ -167,6 +171,30 @@ pub struct Rule {
     pub span: Span,
     pub selector: Selector,
     pub action: Action,
+    /// Where the clauses the simulation may refuse were written: read only when one of its
+    /// errors is rendered, never per offer.
+    #[serde(skip)]
+    pub spans: RuleSpans,
+}
+
+/// Where a rule's clauses were written, for the errors only the simulation finds (they depend
+/// on the stock). An empty span (0..0, the default, for rules not read from a file) means
+/// "not written": the error points at the rule's name instead.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RuleSpans {
+    /// The `on_missing` line the rule follows: its own, else the policy's.
+    pub on_missing: Span,
+    /// The `on_fba` line the rule follows: its own, else the policy's.
+    pub on_fba: Span,
+    /// `buffer column "…"`, `threshold column "…"`, `cap column "…"`, in that order.
+    pub columns: [Span; 3],
+}
+
+impl RuleSpans {
+    /// `span`, or `fallback` when it was not written.
+    pub fn or(span: Span, fallback: Span) -> Span {
+        if span.is_empty() { fallback } else { span }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -248,6 +276,13 @@ pub struct Target {
     #[serde(skip_serializing_if = "Availability::is_empty")]
     pub availability: Availability,
     pub span: Span,
+    /// The `as "…"` template's string, where the simulation's seller SKU errors point (empty
+    /// when none is written: the target's own span is used).
+    #[serde(skip)]
+    pub template_span: Span,
+    /// The `by location …` option (empty when none is written).
+    #[serde(skip)]
+    pub by_location_span: Span,
 }
 
 /// One target's place in an exact split of a pool by ratios (`ratio 1`, `ratio 2`, `ratio 3`):

@@ -287,8 +287,8 @@ impl Sandbox {
             if !(e.applied && matches!(e.operation.as_str(), "patchListingsItem" | "feedMessage")) {
                 continue;
             }
-            if let Some(sku) = e.sku {
-                *m.entry(sku).or_insert(0) += 1;
+            if let Some(seller_sku) = e.seller_sku {
+                *m.entry(seller_sku).or_insert(0) += 1;
             }
         }
         m
@@ -493,7 +493,7 @@ fn lost_answers_are_sent_again_and_converge() {
     for (sku, n) in sb.applied_per_sku() {
         let dropped = log
             .iter()
-            .filter(|e| e.dropped && e.applied && e.sku.as_deref() == Some(&sku))
+            .filter(|e| e.dropped && e.applied && e.seller_sku.as_deref() == Some(&sku))
             .count();
         assert_eq!(n, 1 + dropped, "{sku}");
     }

@@ -352,7 +352,10 @@ fn crash_and_resume(mode: Mode, seed: u64, kills: usize) {
             .iter()
             .filter(|e| e.seq > b.seq && e.applied)
             .filter(|e| match e.operation.as_str() {
-                "patchListingsItem" => e.sku.as_ref().is_some_and(|s| b.accepted.contains(s)),
+                "patchListingsItem" => e
+                    .seller_sku
+                    .as_ref()
+                    .is_some_and(|s| b.accepted.contains(s)),
                 "createFeed" => b.submitted,
                 _ => false,
             })
@@ -367,7 +370,7 @@ fn crash_and_resume(mode: Mode, seed: u64, kills: usize) {
     let mut per_sku: BTreeMap<&str, usize> = BTreeMap::new();
     for e in log.iter().filter(|e| e.applied) {
         if matches!(e.operation.as_str(), "patchListingsItem" | "feedMessage")
-            && let Some(s) = &e.sku
+            && let Some(s) = &e.seller_sku
         {
             *per_sku.entry(s.as_str()).or_default() += 1;
         }

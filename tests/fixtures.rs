@@ -310,6 +310,7 @@ fn every_sim_code_is_documented_and_its_examples_fail_with_it() {
         let (Some(policy), Some(csv)) = (block("allot"), block("csv")) else {
             continue;
         };
+        let policy_text = policy;
         let checked = check::check_source(policy);
         let policy = checked
             .policy
@@ -329,7 +330,29 @@ fn every_sim_code_is_documented_and_its_examples_fail_with_it() {
             e.to_string().starts_with(&format!("error[{code}]: ")),
             "{e}"
         );
-        assert_eq!(e.records("p.allot")[0].code, *code);
+        // The record points at the clause that caused it, not at line 1.
+        let file = SourceFile {
+            name: "p.allot".into(),
+            text: policy_text.to_string(),
+        };
+        let record = &e.records(&[&file])[0];
+        assert_eq!(record.code, *code);
+        assert_eq!(record.file, "p.allot");
+        let line = policy_text.lines().nth(record.line - 1).unwrap_or("");
+        let at: String = line.chars().skip(record.column - 1).collect();
+        let expected = match code.as_str() {
+            "allot::sim::bad-seller-sku" => "\"{sku}-with-a-suffix",
+            "allot::sim::duplicate-seller-sku" => "\"{column:asin}\"",
+            "allot::sim::missing-stock" => "on_missing error",
+            "allot::sim::bad-column-value" => "cap column \"max\"",
+            other => panic!("{other}: say where its example's record points"),
+        };
+        assert!(
+            at.starts_with(expected),
+            "{code} points at {}:{}: `{at}`",
+            record.line,
+            record.column
+        );
         ran += 1;
     }
     assert!(ran >= 4, "only {ran} simulation examples ran");

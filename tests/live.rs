@@ -340,7 +340,7 @@ fn location_offers_are_read_item_by_item_beside_the_report() {
         .requests()
         .iter()
         .filter(|e| e.operation == "getListingsItem")
-        .filter_map(|e| e.sku.clone())
+        .filter_map(|e| e.seller_sku.clone())
         .collect();
     assert_eq!(items, ["SHOE-1"]);
 }

@@ -252,11 +252,11 @@ impl AmazonModel {
 mod tests {
     use super::*;
 
-    fn key(sku: &str) -> ListingKey {
+    fn key(seller_sku: &str) -> ListingKey {
         ListingKey {
             seller_id: "A2EXAMPLE0SELLER".into(),
             region: Region::EU,
-            seller_sku: sku.into(),
+            seller_sku: seller_sku.into(),
         }
     }
 

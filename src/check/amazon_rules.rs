@@ -62,7 +62,11 @@ fn kits(c: &mut Checker, rules: &[RuleInfo]) {
         let mut offers: Vec<(Region, String, u64)> = Vec::new();
         for t in &r.targets {
             let region = c.marketplaces[t.marketplace].region;
-            let key = t.sku.as_ref().map(|s| s.source.clone()).unwrap_or_default();
+            let key = t
+                .template
+                .as_ref()
+                .map(|s| s.source.clone())
+                .unwrap_or_default();
             let share = match &t.ratio_part {
                 Some(rp) => {
                     let total: u128 = rp.weights.iter().map(|&w| u128::from(w)).sum();
@@ -163,7 +167,9 @@ fn describe(c: &Checker, t: &TargetInfo) -> String {
 fn unified<'r>(c: &mut Checker, r: &'r RuleInfo) -> Vec<Offer<'r>> {
     let mut groups: Vec<((Region, Vec<KeyPart>), Offer<'r>)> = Vec::new();
     for t in &r.targets {
-        let Some(template) = &t.sku else { continue };
+        let Some(template) = &t.template else {
+            continue;
+        };
         let region = c.marketplaces[t.marketplace].region;
         let k = (region, template::key(template, &t.code));
         match groups.iter_mut().find(|(gk, _)| *gk == k) {
@@ -181,7 +187,7 @@ fn unified<'r>(c: &mut Checker, r: &'r RuleInfo) -> Vec<Offer<'r>> {
         {
             let codes: Vec<String> = g.targets.iter().map(|t| t.code.clone()).collect();
             let sku_src = first
-                .sku
+                .template
                 .as_ref()
                 .map(|s| s.source.clone())
                 .unwrap_or_default();
@@ -230,7 +236,7 @@ fn unified<'r>(c: &mut Checker, r: &'r RuleInfo) -> Vec<Offer<'r>> {
             {
                 let codes: Vec<String> = g.targets.iter().map(|t| t.code.clone()).collect();
                 let sku_src = first
-                    .sku
+                    .template
                     .as_ref()
                     .map(|s| s.source.clone())
                     .unwrap_or_default();
@@ -265,7 +271,7 @@ fn unified<'r>(c: &mut Checker, r: &'r RuleInfo) -> Vec<Offer<'r>> {
         }
         let codes: Vec<String> = g.targets.iter().map(|t| t.code.clone()).collect();
         let sku_src = first
-            .sku
+            .template
             .as_ref()
             .map(|s| s.source.clone())
             .unwrap_or_default();
@@ -297,7 +303,7 @@ fn unified<'r>(c: &mut Checker, r: &'r RuleInfo) -> Vec<Offer<'r>> {
                 "give {} its own seller SKU so the 0 applies there alone: `{} as \"{}\" share 0%`",
                 z.code,
                 z.code,
-                first.sku.as_ref().map(|s| template::suggest_own(s, &z.code)).unwrap_or_default()
+                first.template.as_ref().map(|s| template::suggest_own(s, &z.code)).unwrap_or_default()
             )));
             continue;
         }
@@ -355,7 +361,7 @@ fn availability_text(a: &crate::model::Availability) -> String {
 /// A target written back out, with its own seller SKU if `own`.
 fn suggest_target(c: &Checker, t: &TargetInfo, own: bool) -> String {
     let mut s = t.code.clone();
-    if let Some(template) = &t.sku {
+    if let Some(template) = &t.template {
         if own {
             s.push_str(&format!(
                 " as \"{}\"",
@@ -482,9 +488,13 @@ fn oversell(c: &mut Checker, r: &RuleInfo, offers: &[&Offer]) {
         .iter()
         .map(|o| {
             let t = o.targets[0];
-            let sku = t.sku.as_ref().map(|s| s.source.as_str()).unwrap_or("{sku}");
+            let template = t
+                .template
+                .as_ref()
+                .map(|s| s.source.as_str())
+                .unwrap_or("{sku}");
             let codes: Vec<String> = o.targets.iter().map(|t| t.code.clone()).collect();
-            format!("\"{sku}\" on {}", join_and(&codes))
+            format!("\"{template}\" on {}", join_and(&codes))
         })
         .collect();
     let mut d = if sum > u64::from(Percent::HUNDRED.0) {
@@ -493,9 +503,13 @@ fn oversell(c: &mut Checker, r: &RuleInfo, offers: &[&Offer]) {
             .iter()
             .map(|o| {
                 let t = o.targets[0];
-                let sku = t.sku.as_ref().map(|s| s.source.as_str()).unwrap_or("{sku}");
+                let template = t
+                    .template
+                    .as_ref()
+                    .map(|s| s.source.as_str())
+                    .unwrap_or("{sku}");
                 format!(
-                    "{} as \"{sku}\" share {even}{}",
+                    "{} as \"{template}\" share {even}{}",
                     t.code,
                     own_availability(t)
                 )

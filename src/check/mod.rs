@@ -144,14 +144,14 @@ impl Checker {
 
     /// `kit "GIFT-BOX" contains "MUG-1" 2, "CANDLE-LAV" 1`: names not empty, each component
     /// once, whole units of at least 1, not itself and no kit inside a kit.
-    fn kit(&mut self, sku: &Str, parts: &[crate::syntax::ast::KitPart], span: Span) {
+    fn kit(&mut self, kit_sku: &Str, parts: &[crate::syntax::ast::KitPart], span: Span) {
         let example = "`kit \"GIFT-BOX\" contains \"MUG-1\" 2, \"CANDLE-LAV\" 1`";
-        let mut ok = self.non_empty(sku, "the kit's SKU", example);
-        if let Some((_, first)) = self.kits.iter().find(|(k, _)| k.sku == sku.node) {
+        let mut ok = self.non_empty(kit_sku, "the kit's SKU", example);
+        if let Some((_, first)) = self.kits.iter().find(|(k, _)| k.sku == kit_sku.node) {
             let first = first.first().copied().unwrap_or(span);
             self.duplicate(
-                &format!("kit \"{}\"", sku.node),
-                sku.span,
+                &format!("kit \"{}\"", kit_sku.node),
+                kit_sku.span,
                 first,
                 "declare each kit once, with all its components",
             );
@@ -161,11 +161,11 @@ impl Checker {
         let mut spans: Vec<Span> = Vec::new();
         for p in parts {
             ok &= self.non_empty(&p.sku, "a kit component's SKU", example);
-            if p.sku.node == sku.node {
+            if p.sku.node == kit_sku.node {
                 self.push(
                     Diagnostic::error(
                         CONFLICTING_STATEMENTS,
-                        format!("kit \"{}\" contains itself", sku.node),
+                        format!("kit \"{}\" contains itself", kit_sku.node),
                     )
                     .at(p.sku.span, "the kit itself")
                     .help("a kit is made of other inventory SKUs: name its components"),
@@ -175,7 +175,7 @@ impl Checker {
             }
             if let Some(i) = lowered.iter().position(|(c, _)| *c == p.sku.node) {
                 self.duplicate(
-                    &format!("component \"{}\" of kit \"{}\"", p.sku.node, sku.node),
+                    &format!("component \"{}\" of kit \"{}\"", p.sku.node, kit_sku.node),
                     p.span,
                     spans[i],
                     "name each component once, with all its units (`\"MUG-1\" 2`)",
@@ -221,7 +221,7 @@ impl Checker {
             .iter()
             .filter(|(other, _)| {
                 lowered.iter().any(|(c, _)| *c == other.sku)
-                    || other.parts.iter().any(|(c, _)| *c == sku.node)
+                    || other.parts.iter().any(|(c, _)| *c == kit_sku.node)
             })
             .map(|(other, _)| other.sku.clone())
             .collect();
@@ -232,10 +232,10 @@ impl Checker {
                         CONFLICTING_STATEMENTS,
                         format!(
                             "kits \"{}\" and \"{other}\": one is a component of the other",
-                            sku.node
+                            kit_sku.node
                         ),
                     )
-                    .at(sku.span, "a kit inside a kit")
+                    .at(kit_sku.span, "a kit inside a kit")
                     .help("name the inner kit's components directly, with their units multiplied"),
                 );
                 ok = false;
@@ -244,7 +244,7 @@ impl Checker {
         if ok {
             self.kits.push((
                 crate::model::Kit {
-                    sku: sku.node.clone(),
+                    sku: kit_sku.node.clone(),
                     parts: lowered,
                     span,
                 },
@@ -865,7 +865,12 @@ impl Checker {
     ) -> Option<Policy> {
         let rules = rules
             .into_iter()
-            .map(|r| r.into_model(self.on_missing, self.on_fba))
+            .map(|r| {
+                r.into_model(
+                    (self.on_missing, self.on_missing_span.unwrap_or_default()),
+                    (self.on_fba, self.on_fba_span.unwrap_or_default()),
+                )
+            })
             .collect::<Option<Vec<_>>>()?;
         Some(Policy {
             name: self.name?.0,
@@ -881,6 +886,7 @@ impl Checker {
             on_fba: self.on_fba,
             seller_span: self.seller_value.unwrap_or_default(),
             marketplaces_span: self.marketplaces_line.unwrap_or_default(),
+            location_spans: self.loc_spans,
         })
     }
 }

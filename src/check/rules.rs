@@ -43,13 +43,16 @@ pub(crate) struct RuleInfo<'a> {
     pub default_channel: Option<Span>,
     /// `buffer/threshold/cap column "…"`.
     pub columns: model::ColumnLimits,
+    /// Where its `on_missing`, `on_fba` and column statements were written (the policy's
+    /// lines are put in for the first two when it has none of its own: `into_model`).
+    pub spans: model::RuleSpans,
 }
 
 pub(crate) struct TargetInfo {
     pub marketplace: MarketplaceIx,
     pub code: String,
-    /// None if the template was refused.
-    pub sku: Option<SkuTemplate>,
+    /// The seller SKU template; None if it was refused.
+    pub template: Option<SkuTemplate>,
     pub share: Percent,
     /// The target's own `share`.
     pub own_share: Option<Span>,
@@ -67,6 +70,10 @@ pub(crate) struct TargetInfo {
     /// The `handling_time` and `restock_date` the target gives itself (for suggestions).
     pub own_availability: model::Availability,
     pub span: Span,
+    /// The `as "…"` string (empty when none is written).
+    pub template_span: Span,
+    /// The `by location …` option (empty when none is written).
+    pub by_location_span: Span,
 }
 
 impl TargetInfo {
@@ -78,11 +85,26 @@ impl TargetInfo {
 }
 
 impl RuleInfo<'_> {
+    /// The rule for the model; the policy's `on_missing` and `on_fba` (and the spans of their
+    /// lines) are the rule's where it has none of its own.
     pub fn into_model(
         self,
-        default_on_missing: OnMissing,
-        default_on_fba: OnFba,
+        (default_on_missing, on_missing_span): (OnMissing, Span),
+        (default_on_fba, on_fba_span): (OnFba, Span),
     ) -> Option<model::Rule> {
+        let spans = model::RuleSpans {
+            on_missing: if self.on_missing.is_some() {
+                self.spans.on_missing
+            } else {
+                on_missing_span
+            },
+            on_fba: if self.on_fba.is_some() {
+                self.spans.on_fba
+            } else {
+                on_fba_span
+            },
+            ..self.spans
+        };
         let action = if self.skip.is_some() {
             Action::Skip
         } else {
@@ -92,7 +114,7 @@ impl RuleInfo<'_> {
                 .map(|t| {
                     Some(model::Target {
                         marketplace: t.marketplace,
-                        sku: t.sku?,
+                        sku: t.template?,
                         share: t.share,
                         by_location: t.by_location,
                         stock_from: t.stock_from,
@@ -100,6 +122,8 @@ impl RuleInfo<'_> {
                         pack: t.pack,
                         availability: t.availability,
                         span: t.span,
+                        template_span: t.template_span,
+                        by_location_span: t.by_location_span,
                     })
                 })
                 .collect::<Option<Vec<_>>>()?;
@@ -123,6 +147,7 @@ impl RuleInfo<'_> {
             span: self.ast.name.span,
             selector: self.selector?,
             action,
+            spans,
         })
     }
 }
@@ -153,6 +178,7 @@ impl<'a> RuleInfo<'a> {
             on_fba: None,
             default_channel: None,
             columns: model::ColumnLimits::default(),
+            spans: model::RuleSpans::default(),
         }
     }
 }
@@ -389,13 +415,25 @@ impl Checker {
             }
             StmtKind::FromColumn { limit, column } => {
                 self.column_limit(&mut info.columns, *limit, column);
+                let k = match limit {
+                    ast::ColumnLimit::Buffer => 0,
+                    ast::ColumnLimit::Threshold => 1,
+                    ast::ColumnLimit::Cap => 2,
+                };
+                info.spans.columns[k] = span;
             }
             StmtKind::DefaultChannel(a) => {
                 low.default_channel_written = true;
                 info.default_channel = self.default_channel(a).then_some(span);
             }
-            StmtKind::OnMissing(v) => info.on_missing = self.on_missing_value(v),
-            StmtKind::OnFba(v) => info.on_fba = self.on_fba_value(v),
+            StmtKind::OnMissing(v) => {
+                info.on_missing = self.on_missing_value(v);
+                info.spans.on_missing = span;
+            }
+            StmtKind::OnFba(v) => {
+                info.on_fba = self.on_fba_value(v);
+                info.spans.on_fba = span;
+            }
             StmtKind::Skip => info.skip = Some(stmt.keyword),
             StmtKind::HandlingTime(a) => {
                 low.availability.lead_time_to_ship_max_days = self.handling_time(a);

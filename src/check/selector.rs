@@ -75,7 +75,7 @@ pub fn covers(a: &Selector, b: &Selector) -> bool {
 mod tests {
     use super::*;
 
-    fn sku(v: &[&str]) -> Selector {
+    fn inventory_skus(v: &[&str]) -> Selector {
         Selector::Sku(v.iter().map(|s| s.to_string()).collect())
     }
 
@@ -91,16 +91,31 @@ mod tests {
 
     #[test]
     fn coverage() {
-        assert!(covers(&Selector::Any, &sku(&["A"])));
-        assert!(covers(&sku(&["CLR-*"]), &sku(&["CLR-1", "CLR-2"])));
-        assert!(!covers(&sku(&["CLR-*"]), &sku(&["CLR-1", "MUG-2"])));
-        assert!(covers(&sku(&["YOGA-*"]), &sku(&["YOGA-X*"])));
-        assert!(!covers(&sku(&["YOGA-*"]), &Selector::Any));
-        assert!(!covers(&sku(&["*-US"]), &sku(&["A-*"])));
-        let tag = Selector::Tag(vec!["candles".into()]);
-        assert!(covers(&tag, &Selector::All(vec![tag.clone(), sku(&["X"])])));
+        assert!(covers(&Selector::Any, &inventory_skus(&["A"])));
+        assert!(covers(
+            &inventory_skus(&["CLR-*"]),
+            &inventory_skus(&["CLR-1", "CLR-2"])
+        ));
         assert!(!covers(
-            &Selector::All(vec![tag.clone(), sku(&["X"])]),
+            &inventory_skus(&["CLR-*"]),
+            &inventory_skus(&["CLR-1", "MUG-2"])
+        ));
+        assert!(covers(
+            &inventory_skus(&["YOGA-*"]),
+            &inventory_skus(&["YOGA-X*"])
+        ));
+        assert!(!covers(&inventory_skus(&["YOGA-*"]), &Selector::Any));
+        assert!(!covers(
+            &inventory_skus(&["*-US"]),
+            &inventory_skus(&["A-*"])
+        ));
+        let tag = Selector::Tag(vec!["candles".into()]);
+        assert!(covers(
+            &tag,
+            &Selector::All(vec![tag.clone(), inventory_skus(&["X"])])
+        ));
+        assert!(!covers(
+            &Selector::All(vec![tag.clone(), inventory_skus(&["X"])]),
             &tag
         ));
     }

@@ -429,7 +429,7 @@ pub fn globs_disjoint(a: &str, b: &str) -> bool {
 mod tests {
     use super::*;
 
-    fn sku(v: &[&str]) -> Selector {
+    fn inventory_skus(v: &[&str]) -> Selector {
         Selector::Sku(v.iter().map(|s| s.to_string()).collect())
     }
 
@@ -464,22 +464,28 @@ mod tests {
 
     #[test]
     fn selector_disjointness_is_conservative() {
-        assert!(disjoint(&sku(&["UK-*", "GB-*"]), &sku(&["DE-*"])));
-        assert!(!disjoint(&sku(&["UK-*", "DE-1"]), &sku(&["DE-*"])));
-        assert!(!disjoint(&Selector::Any, &sku(&["DE-*"])));
+        assert!(disjoint(
+            &inventory_skus(&["UK-*", "GB-*"]),
+            &inventory_skus(&["DE-*"])
+        ));
+        assert!(!disjoint(
+            &inventory_skus(&["UK-*", "DE-1"]),
+            &inventory_skus(&["DE-*"])
+        ));
+        assert!(!disjoint(&Selector::Any, &inventory_skus(&["DE-*"])));
         let tag = Selector::Tag(vec!["x".into()]);
         assert!(!disjoint(&tag, &Selector::Tag(vec!["y".into()])));
         assert!(disjoint(
-            &Selector::All(vec![tag.clone(), sku(&["A-*"])]),
-            &sku(&["B-*"])
+            &Selector::All(vec![tag.clone(), inventory_skus(&["A-*"])]),
+            &inventory_skus(&["B-*"])
         ));
         assert!(disjoint(
-            &Selector::Not(Box::new(sku(&["A-*"]))),
-            &sku(&["A-1"])
+            &Selector::Not(Box::new(inventory_skus(&["A-*"]))),
+            &inventory_skus(&["A-1"])
         ));
         assert!(!disjoint(
-            &Selector::Not(Box::new(sku(&["A-1"]))),
-            &sku(&["A-*"])
+            &Selector::Not(Box::new(inventory_skus(&["A-1"]))),
+            &inventory_skus(&["A-*"])
         ));
         let attr = |v: &str| Selector::Attr {
             name: "brand".into(),

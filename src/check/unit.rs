@@ -478,8 +478,8 @@ mod fuzz {
                               round in 0usize..3) {
             let codes = ["UK", "DE", "FR"];
             let targets: Vec<String> = shares.iter().zip(&own).zip(codes).map(|((s, o), c)| {
-                let sku = if *o { format!(" as \"{{sku}}_{c}\"") } else { String::new() };
-                format!("{c}{sku} share {}", Percent(*s))
+                let template = if *o { format!(" as \"{{sku}}_{c}\"") } else { String::new() };
+                format!("{c}{template} share {}", Percent(*s))
             }).collect();
             let src = format!(
                 "policy \"p\"\nseller \"S\"\nmarketplaces UK, DE, FR\nrule \"r\" {{\n  match any\n  round {}\n  publish {}\n}}\n",

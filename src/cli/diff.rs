@@ -116,8 +116,8 @@ fn run_side(
         let mut sink = side.sink(&m.policy.seller_id);
         let preview =
             sim::run_into(&m.policy, &m.stock, current, options, &mut sink).map_err(|e| {
-                eprint!("{e}");
-                plan::report_records(args.input.error_format, &e.records(&m.file.name));
+                eprint!("{}", e.human(&[&m.file]));
+                plan::report_records(args.input.error_format, &e.records(&[&m.file]));
                 side_err(ExitCode::from(Exit::Failed))
             })?;
         warnings.extend(

@@ -59,8 +59,8 @@ pub fn run(args: ExplainArgs) -> ExitCode {
     ) {
         Ok(t) => t,
         Err(e) => {
-            eprint!("{e}");
-            super::plan::report_records(loaded.error_format, &e.records(&member.file.name));
+            eprint!("{}", e.human(&[&member.file]));
+            super::plan::report_records(loaded.error_format, &e.records(&[&member.file]));
             return ExitCode::from(Exit::Failed);
         }
     };

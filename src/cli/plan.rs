@@ -196,11 +196,17 @@ pub struct Loaded {
 }
 
 impl Loaded {
-    /// The policy files, as a simulation error of the set is reported at: the one file, or
-    /// every file joined (a problem of several policies is about all of them).
-    pub fn policy_files(&self) -> String {
-        let names: Vec<&str> = self.members.iter().map(|m| m.file.name.as_str()).collect();
-        names.join(", ")
+    /// The policy files in the order planned, as a simulation error's places index them.
+    pub fn policy_files(&self) -> Vec<&SourceFile> {
+        self.members.iter().map(|m| &m.file).collect()
+    }
+
+    /// A simulation error printed (the text on stderr, the records asked for), at its places in
+    /// `files`; returns the exit code.
+    fn sim_failed(&self, e: &sim::SimError, files: &[&SourceFile]) -> ExitCode {
+        eprint!("{}", e.human(files));
+        report_records(self.error_format, &e.records(files));
+        ExitCode::from(Exit::Failed)
     }
 }
 
@@ -467,18 +473,15 @@ pub fn read_current(args: &InputArgs) -> Result<(Option<Current>, Vec<String>), 
 /// Simulate the loaded inputs: each policy, then the set as one preview (and the policy to
 /// render it by). Err is the exit code, the error already printed.
 pub fn simulate(loaded: &Loaded) -> Result<(Policy, Preview), ExitCode> {
-    let fail = |e: sim::SimError| {
-        eprint!("{e}");
-        report_records(loaded.error_format, &e.records(&loaded.policy_files()));
-        ExitCode::from(Exit::Failed)
-    };
     let mut parts = Vec::with_capacity(loaded.members.len());
     for m in &loaded.members {
+        // One policy's run: its problems are in its own file.
         let preview = sim::run_with(&m.policy, &m.stock, loaded.current.as_ref(), loaded.options)
-            .map_err(fail)?;
+            .map_err(|e| loaded.sim_failed(&e, &[&m.file]))?;
         parts.push((m.policy.clone(), preview));
     }
-    let (policy, mut preview) = sim::merge(parts).map_err(fail)?;
+    let (policy, mut preview) =
+        sim::merge(parts).map_err(|e| loaded.sim_failed(&e, &loaded.policy_files()))?;
     preview.current_source.clone_from(&loaded.current_source);
     preview
         .warnings
@@ -584,12 +587,8 @@ fn simulate_streamed(
     args: &PlanArgs,
 ) -> Result<(Policy, Preview, Option<Saved>), ExitCode> {
     use crate::plan::{PlanFile, Tally};
-    let fail = |e: sim::SimError| {
-        eprint!("{e}");
-        report_records(loaded.error_format, &e.records(&loaded.policy_files()));
-        ExitCode::from(Exit::Failed)
-    };
     let m = &loaded.members[0];
+    let fail = |e: sim::SimError| loaded.sim_failed(&e, &[&m.file]);
     let inputs = sim::Prepared::new(&m.policy, &m.stock, loaded.current.as_ref());
     let format = args.format;
     let options = sim::Options {

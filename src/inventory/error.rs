@@ -268,6 +268,7 @@ impl InputError {
                 column,
                 end_line: line,
                 end_column: column,
+                related: Vec::new(),
             }
         };
         match self {

@@ -133,7 +133,7 @@ pub fn sarif(records: &[JsonDiagnostic]) -> serde_json::Value {
                 text.push_str("\nhelp: ");
                 text.push_str(h);
             }
-            json!({
+            let mut result = json!({
                 "ruleId": r.code,
                 "ruleIndex": codes.iter().position(|c| *c == r.code).unwrap_or(0),
                 "level": match r.severity {
@@ -152,7 +152,31 @@ pub fn sarif(records: &[JsonDiagnostic]) -> serde_json::Value {
                         },
                     },
                 }],
-            })
+            });
+            if !r.related.is_empty() {
+                let related: Vec<serde_json::Value> = r
+                    .related
+                    .iter()
+                    .enumerate()
+                    .map(|(i, x)| {
+                        json!({
+                            "id": i,
+                            "message": { "text": x.message },
+                            "physicalLocation": {
+                                "artifactLocation": { "uri": file_uri(&x.file) },
+                                "region": {
+                                    "startLine": x.line.max(1),
+                                    "startColumn": x.column.max(1),
+                                    "endLine": x.end_line.max(1),
+                                    "endColumn": x.end_column.max(1),
+                                },
+                            },
+                        })
+                    })
+                    .collect();
+                result["relatedLocations"] = serde_json::Value::Array(related);
+            }
+            result
         })
         .collect();
     json!({

@@ -180,6 +180,7 @@ fn policy_stub(plan: &PlanHeader) -> Policy {
         on_fba: OnFba::default(),
         seller_span: Default::default(),
         marketplaces_span: Default::default(),
+        location_spans: Vec::new(),
     }
 }
 

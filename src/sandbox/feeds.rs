@@ -719,7 +719,7 @@ fn apply_messages(
             operation: "feedMessage".into(),
             method: "FEED".into(),
             path: format!("{FEEDS_PATH}/{}", feed.feed_id),
-            sku: (!seller_sku.is_empty()).then(|| seller_sku.to_string()),
+            seller_sku: (!seller_sku.is_empty()).then(|| seller_sku.to_string()),
             marketplace_ids: feed.marketplace_ids.clone(),
             status: 200,
             submission_status: Some(if accepted { "ACCEPTED" } else { "INVALID" }.into()),

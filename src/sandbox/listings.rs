@@ -737,20 +737,20 @@ pub fn item_json(
     out
 }
 
-fn key(seller_id: &str, region: Region, sku: &str) -> ListingKey {
+fn key(seller_id: &str, region: Region, seller_sku: &str) -> ListingKey {
     ListingKey {
         seller_id: seller_id.to_string(),
         region,
-        seller_sku: sku.to_string(),
+        seller_sku: seller_sku.to_string(),
     }
 }
 
 /// The seller SKU of the path, by Amazon's rules (see [`crate::model::check_seller_sku`]): a
 /// 400, as the model answers "missing or invalid parameters". The SKU is not echoed: it may
 /// be thousands of characters long.
-pub fn check_sku(sku: &str) -> Result<(), Outcome> {
+pub fn check_sku(seller_sku: &str) -> Result<(), Outcome> {
     use crate::model::{MAX_SELLER_SKU_LEN, TemplateError};
-    crate::model::check_seller_sku(sku).map_err(|e| {
+    crate::model::check_seller_sku(seller_sku).map_err(|e| {
         let why = match e {
             // `check_seller_sku` never says NoValue (a template's column, not a SKU's rule).
             TemplateError::Empty | TemplateError::NoValue { .. } => "it is empty".to_string(),
@@ -765,23 +765,23 @@ pub fn check_sku(sku: &str) -> Result<(), Outcome> {
     })
 }
 
-fn not_found(sku: &str, marketplaces: &[String]) -> Outcome {
+fn not_found(seller_sku: &str, marketplaces: &[String]) -> Outcome {
     Outcome::error(
         StatusCode::NOT_FOUND,
         "NOT_FOUND",
         &format!(
-            "SKU '{sku}' not found in marketplace {}",
+            "SKU '{seller_sku}' not found in marketplace {}",
             marketplaces.join(",")
         ),
         None,
     )
 }
 
-fn submission(sku: &str, status: &str, issues: &[Issue]) -> Outcome {
+fn submission(seller_sku: &str, status: &str, issues: &[Issue]) -> Outcome {
     let mut o = Outcome::json(
         StatusCode::OK,
         json!({
-            "sku": sku,
+            "sku": seller_sku,
             "status": status,
             "submissionId": new_request_id().replace('-', ""),
             "issues": issues.iter().map(Issue::to_json).collect::<Vec<_>>(),
@@ -840,12 +840,12 @@ fn write_op<T>(
     inner: &mut Inner,
     call: &Call,
     seller_id: &str,
-    sku: &str,
+    seller_sku: &str,
     max: Option<usize>,
     parse: impl FnOnce(&Map<String, Value>) -> Result<T, Outcome>,
     apply: impl FnOnce(&mut SandboxState, &ListingKey, &[String], &str, T),
 ) -> Outcome {
-    tri!(check_sku(sku));
+    tri!(check_sku(seller_sku));
     tri!(call.require_json());
     let ids = call.list("marketplaceIds");
     let region = tri!(resolve(&ids, max));
@@ -854,31 +854,31 @@ fn write_op<T>(
     let pt = tri!(product_type(&body));
     let parsed = tri!(parse(&body));
     if preview {
-        return submission(sku, "VALID", &[]);
+        return submission(seller_sku, "VALID", &[]);
     }
-    let k = key(seller_id, region, sku);
+    let k = key(seller_id, region, seller_sku);
     apply(&mut inner.state, &k, &ids, &pt, parsed);
-    submission(sku, "ACCEPTED", &[]).applied()
+    submission(seller_sku, "ACCEPTED", &[]).applied()
 }
 
 pub async fn get_item(
     State(shared): State<Arc<Shared>>,
-    Path((seller_id, sku)): Path<(String, String)>,
+    Path((seller_id, seller_sku)): Path<(String, String)>,
     req: Request,
 ) -> Response {
     run_op(
         &shared,
         ApiOp::GetListingsItem,
         req,
-        Some(sku.clone()),
+        Some(seller_sku.clone()),
         |inner: &mut Inner, call: &Call| {
-            tri!(check_sku(&sku));
+            tri!(check_sku(&seller_sku));
             let ids = call.list("marketplaceIds");
             let region = tri!(resolve(&ids, None));
             let inc = tri!(included(call, Included::Summaries));
-            let k = key(&seller_id, region, &sku);
+            let k = key(&seller_id, region, &seller_sku);
             if !ids.iter().any(|m| inner.state.amazon.is_listed(&k, m)) {
-                return not_found(&sku, &ids);
+                return not_found(&seller_sku, &ids);
             }
             Outcome::json(StatusCode::OK, item_json(&inner.state, &k, &ids, &inc))
         },
@@ -888,14 +888,14 @@ pub async fn get_item(
 
 pub async fn patch_item(
     State(shared): State<Arc<Shared>>,
-    Path((seller_id, sku)): Path<(String, String)>,
+    Path((seller_id, seller_sku)): Path<(String, String)>,
     req: Request,
 ) -> Response {
     run_op(
         &shared,
         ApiOp::PatchListingsItem,
         req,
-        Some(sku.clone()),
+        Some(seller_sku.clone()),
         |inner: &mut Inner, call: &Call| {
             let parse = |body: &Map<String, Value>| {
                 let Some(Value::Array(patches)) = body.get("patches") else {
@@ -903,9 +903,9 @@ pub async fn patch_item(
                         "Missing required field 'patches' (an array of JSON Patch operations) in the request body.",
                     ));
                 };
-                parse_patches(patches).map_err(|issues| submission(&sku, "INVALID", &issues))
+                parse_patches(patches).map_err(|issues| submission(&seller_sku, "INVALID", &issues))
             };
-            write_op(inner, call, &seller_id, &sku, None, parse, |state, k, ids, pt, p| {
+            write_op(inner, call, &seller_id, &seller_sku, None, parse, |state, k, ids, pt, p| {
                 apply_patches(state, k, ids, pt, &p)
             })
         },
@@ -915,14 +915,14 @@ pub async fn patch_item(
 
 pub async fn put_item(
     State(shared): State<Arc<Shared>>,
-    Path((seller_id, sku)): Path<(String, String)>,
+    Path((seller_id, seller_sku)): Path<(String, String)>,
     req: Request,
 ) -> Response {
     run_op(
         &shared,
         ApiOp::PutListingsItem,
         req,
-        Some(sku.clone()),
+        Some(seller_sku.clone()),
         |inner: &mut Inner, call: &Call| {
             let parse = |body: &Map<String, Value>| {
                 let Some(Value::Object(attrs)) = body.get("attributes") else {
@@ -930,13 +930,13 @@ pub async fn put_item(
                         "Missing required field 'attributes' (an object keyed by attribute name) in the request body.",
                     ));
                 };
-                parse_attributes(attrs).map_err(|issues| submission(&sku, "INVALID", &issues))
+                parse_attributes(attrs).map_err(|issues| submission(&seller_sku, "INVALID", &issues))
             };
             write_op(
                 inner,
                 call,
                 &seller_id,
-                &sku,
+                &seller_sku,
                 Some(1),
                 parse,
                 |state, k, ids, pt, (others, fa)| apply_put(state, k, ids, pt, others, fa),
@@ -948,23 +948,23 @@ pub async fn put_item(
 
 pub async fn delete_item(
     State(shared): State<Arc<Shared>>,
-    Path((seller_id, sku)): Path<(String, String)>,
+    Path((seller_id, seller_sku)): Path<(String, String)>,
     req: Request,
 ) -> Response {
     run_op(
         &shared,
         ApiOp::DeleteListingsItem,
         req,
-        Some(sku.clone()),
+        Some(seller_sku.clone()),
         |inner: &mut Inner, call: &Call| {
-            tri!(check_sku(&sku));
+            tri!(check_sku(&seller_sku));
             let ids = call.list("marketplaceIds");
             let region = tri!(resolve(&ids, Some(1)));
-            let k = key(&seller_id, region, &sku);
+            let k = key(&seller_id, region, &seller_sku);
             // The model has no 404 for deleteListingsItem: a SKU that is not listed is
             // accepted and nothing changes (as a feed DELETE message does).
             let changed = apply_delete(&mut inner.state, &k, &ids);
-            let o = submission(&sku, "ACCEPTED", &[]);
+            let o = submission(&seller_sku, "ACCEPTED", &[]);
             if changed { o.applied() } else { o }
         },
     )

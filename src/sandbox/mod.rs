@@ -497,8 +497,9 @@ pub struct LogEntry {
     pub operation: String,
     pub method: String,
     pub path: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sku: Option<String>,
+    /// The seller SKU of the request or feed message (`sku`, Amazon's word, in the log).
+    #[serde(rename = "sku", default, skip_serializing_if = "Option::is_none")]
+    pub seller_sku: Option<String>,
     /// The request's `marketplaceIds` (for a feed message: the feed's).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub marketplace_ids: Vec<String>,
@@ -846,7 +847,7 @@ pub(crate) async fn run_op<F>(
     shared: &Arc<Shared>,
     op: ApiOp,
     req: Request,
-    sku: Option<String>,
+    seller_sku: Option<String>,
     work: F,
 ) -> Response
 where
@@ -864,7 +865,7 @@ where
         operation: op.name().to_string(),
         method: call.method.to_string(),
         path: call.path.clone(),
-        sku,
+        seller_sku,
         marketplace_ids: call.list("marketplaceIds"),
         status: 0,
         submission_status: None,

@@ -523,8 +523,8 @@ pub(crate) fn all_listings(
         {
             continue;
         }
-        let sku = key.seller_sku.as_str();
-        if sku.contains(['\t', '\r', '\n']) {
+        let seller_sku = key.seller_sku.as_str();
+        if seller_sku.contains(['\t', '\r', '\n']) {
             left_out += 1;
             continue;
         }
@@ -557,7 +557,7 @@ pub(crate) fn all_listings(
             .map(cell)
             .unwrap_or_default();
         set(c_name, name);
-        set(c_sku, sku.to_string());
+        set(c_sku, seller_sku.to_string());
         set(c_qty, qty);
         set(
             c_open,
@@ -568,7 +568,7 @@ pub(crate) fn all_listings(
             c_status,
             if active { "Active" } else { "Inactive" }.to_string(),
         );
-        rows.push((sku, key.seller_id.as_str(), cells.join("\t")));
+        rows.push((seller_sku, key.seller_id.as_str(), cells.join("\t")));
     }
     rows.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
     let mut out = ALL_LISTINGS_COLUMNS.join("\t");
@@ -585,12 +585,12 @@ mod tests {
     use super::*;
     use crate::amazon::{Listing, ListingKey};
 
-    fn listing(sku: &str, mkts: &[&str], channels: &[(&str, u64)]) -> (ListingKey, Listing) {
+    fn listing(seller_sku: &str, mkts: &[&str], channels: &[(&str, u64)]) -> (ListingKey, Listing) {
         (
             ListingKey {
                 seller_id: "A1".into(),
                 region: Region::NA,
-                seller_sku: sku.into(),
+                seller_sku: seller_sku.into(),
             },
             Listing {
                 marketplaces: mkts.iter().map(|m| m.to_string()).collect(),

@@ -3,12 +3,12 @@
 
 use serde::Serialize;
 
-use super::error::{Problems, SimProblem};
+use super::error::{Place, Problems, SimProblem};
 use crate::inventory::{Stock, StockItem};
 use crate::marketplaces::Region;
 use crate::model::{
     Action, Amount, Availability, ByLocation, ChannelQty, DEFAULT_CHANNEL, LocationIx, OnMissing,
-    Percent, Policy, Publish, Round, Selector, Target, TemplateError, TemplatePart,
+    Percent, Policy, Publish, Round, RuleSpans, Selector, Target, TemplateError, TemplatePart,
 };
 
 /// One step of the order of operations and the value after it.
@@ -508,6 +508,11 @@ impl<'p> Engine<'p> {
                 continue;
             };
             let what = ["buffer", "threshold", "cap"][k];
+            // The `… column "…"` statement, else the rule's name.
+            let at = || {
+                let r = &self.policy.rules[rule];
+                Place::at(RuleSpans::or(r.spans.columns[k], r.span))
+            };
             let Some(id) = col else {
                 return Err(SimProblem::BadColumnValue {
                     message: format!(
@@ -516,6 +521,7 @@ impl<'p> Engine<'p> {
                         crate::diag::clip(name)
                     ),
                     help: "add the column to the inventory (its header names it exactly), or write a number: `cap 10`".into(),
+                    at: at(),
                 });
             };
             let raw = item.and_then(|i| i.attrs().find(|(a, _)| a == id).map(|(_, v)| v));
@@ -544,6 +550,7 @@ impl<'p> Engine<'p> {
                     "write a whole number (`12`){} in that column, or leave it blank for no {what}",
                     if k == 0 { " or a percent (`10%`)" } else { "" }
                 ),
+                at: at(),
             };
             match (k, column_amount(raw, k == 0)) {
                 (0, Some(a)) => l.buffer = Some(a),
@@ -614,6 +621,7 @@ impl<'p> Engine<'p> {
                     problems.push(SimProblem::MissingStock {
                         inventory_sku: inventory_sku.to_string(),
                         rule: rule.name.clone(),
+                        at: Place::at(RuleSpans::or(rule.spans.on_missing, rule.span)),
                     });
                     return Decision::Failed(ri);
                 }
@@ -632,6 +640,7 @@ impl<'p> Engine<'p> {
                     rule.name,
                     u64::MAX
                 ),
+                at: Place::at(rule.span),
             });
             return Decision::Failed(ri);
         };
@@ -661,6 +670,7 @@ impl<'p> Engine<'p> {
                         rule.name,
                         u64::MAX
                     ),
+                    at: Place::at(t.span),
                 });
                 failed = true;
                 continue;
@@ -687,6 +697,7 @@ impl<'p> Engine<'p> {
                         } else {
                             e.to_string()
                         },
+                        at: Place::at(RuleSpans::or(t.template_span, t.span)),
                     });
                     failed = true;
                     continue;
@@ -723,6 +734,7 @@ impl<'p> Engine<'p> {
                         seller_sku,
                         inventory_sku: inventory_sku.to_string(),
                         rule: rule.name.clone(),
+                        at: Place::at(RuleSpans::or(t.template_span, t.span)),
                     });
                     failed = true;
                 } else {
@@ -794,6 +806,7 @@ impl<'p> Engine<'p> {
                 .ok_or_else(|| SimProblem::NoSupplySource {
                     location: policy.locations[loc].name.clone(),
                     rule: policy.rules[ri].name.clone(),
+                    at: Place::at(RuleSpans::or(t.by_location_span, t.span)),
                 })
         };
         // An earlier offer's list, overwritten entry by entry (`put_channel`), then cut to `n`.

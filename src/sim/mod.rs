@@ -24,12 +24,12 @@ use crate::inventory::{Stock, StockItem};
 use crate::marketplaces::Region;
 use crate::model::{
     Action, ChangeKind, ChannelQty, Channels, Current, Hold, Marketplaces, Offer, OfferChange,
-    OnFba, Policy, Selector, Summary, TemplatePart,
+    OnFba, Policy, RuleSpans, Selector, Summary, TemplatePart,
 };
 pub use engine::{Decision, Step, StepKind};
 use engine::{Engine, Produced};
 use error::Problems;
-pub use error::{SimError, SimProblem, codes};
+pub use error::{Place, SimError, SimProblem, codes};
 
 /// How an offer's quantity came about.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -292,13 +292,15 @@ fn fba_refused(policy: &Policy, change: &OfferChange, rule: usize) -> Option<Sim
     let Some(Hold::FulfilledByAmazon { channel }) = change.hold.as_deref() else {
         return None;
     };
-    let Action::Publish(p) = &policy.rules.get(rule)?.action else {
+    let r = policy.rules.get(rule)?;
+    let Action::Publish(p) = &r.action else {
         return None;
     };
     (p.on_fba == OnFba::Error).then(|| SimProblem::FulfilledByAmazon {
         seller_sku: change.offer.seller_sku.clone(),
         channel: channel.clone(),
         rule: change.offer.rule.to_string(),
+        at: Place::at(RuleSpans::or(r.spans.on_fba, r.span)),
     })
 }
 
@@ -614,6 +616,7 @@ fn exposure_of<'a>(
     inventory_sku: &str,
     offers: impl IntoIterator<Item = (&'a OfferChange, u64)>,
     backing: u64,
+    rule_span: crate::span::Span,
 ) -> Result<Option<Exposure>, SimProblem> {
     // In units: a 6-pack's quantity 2 sells 12 units.
     let published = offers
@@ -629,6 +632,7 @@ fn exposure_of<'a>(
                 crate::diag::clip(inventory_sku),
                 u64::MAX
             ),
+            at: Place::at(rule_span),
         })?;
     let exposure = published.saturating_sub(backing);
     Ok((exposure > 0).then(|| Exposure {
@@ -646,6 +650,8 @@ fn add_exposure(total: u64, more: u64) -> Result<u64, SimProblem> {
             "the total exposure over all inventory SKUs adds up to more than {}",
             u64::MAX
         ),
+        // A sum over every rule: no one clause to point at.
+        at: Place::default(),
     })
 }
 
@@ -659,6 +665,25 @@ fn column_of(policy: &Policy, p: &Produced) -> Option<String> {
         .iter()
         .filter(|t| p.marketplaces.contains(&t.marketplace))
         .find_map(|t| t.sku.columns().next().map(str::to_string))
+}
+
+/// Where the seller SKU of an offer of rule `rule` in the marketplaces `in_offer` (by the
+/// policy's index) is made: the template of the rule's first target there, else the rule.
+fn template_span(
+    policy: &Policy,
+    rule: usize,
+    in_offer: impl Fn(crate::model::MarketplaceIx) -> bool,
+) -> crate::span::Span {
+    let Some(r) = policy.rules.get(rule) else {
+        return crate::span::Span::default();
+    };
+    let Action::Publish(p) = &r.action else {
+        return r.span;
+    };
+    p.targets
+        .iter()
+        .find(|t| in_offer(t.marketplace))
+        .map_or(r.span, |t| RuleSpans::or(t.template_span, t.span))
 }
 
 /// Literal SKUs named in `match sku` lists (not under `not`).
@@ -1147,6 +1172,7 @@ impl<'a> Runner<'a> {
                             inventory_sku,
                             batch.iter().map(|(c, p)| (c, p.pack)),
                             backing,
+                            policy.rules[ri].span,
                         ) {
                             Ok(None) => {}
                             Ok(Some(e)) => {
@@ -1243,7 +1269,8 @@ impl Merged {
         let engine = &runner.engine;
         if let Some(dups) = repeated(owners) {
             // Rare: look at the strings of the offers whose keys repeat, in run order.
-            let mut first: HashMap<(Region, String), (usize, Option<String>)> = HashMap::new();
+            let mut first: HashMap<(Region, String), (usize, Option<String>, Place)> =
+                HashMap::new();
             let mut out = Vec::new();
             let mut ignored = Problems::default();
             let total = runner.stock.len() + runner.missing.len();
@@ -1257,18 +1284,24 @@ impl Merged {
                         continue;
                     }
                     let column = column_of(runner.policy, &p);
+                    let at = Place::at(template_span(runner.policy, p.rule, |m| {
+                        p.marketplaces.contains(&m)
+                    }));
                     match first.entry((p.region, p.seller_sku)) {
                         std::collections::hash_map::Entry::Vacant(v) => {
-                            v.insert((seq, column));
+                            v.insert((seq, column, at));
                         }
                         std::collections::hash_map::Entry::Occupied(o) => {
-                            let ((region, seller_sku), (prev, col)) = (o.key().clone(), o.get());
+                            let ((region, seller_sku), (prev, col, first_at)) =
+                                (o.key().clone(), o.get());
                             problems.push(SimProblem::DuplicateSellerSku {
                                 seller_sku,
                                 region,
                                 first: runner.nth(*prev).0.to_string(),
                                 second: inventory_sku.to_string(),
                                 column: column.or_else(|| col.clone()),
+                                at,
+                                first_at: *first_at,
                             });
                         }
                     }
@@ -1308,6 +1341,8 @@ pub fn merge(parts: Vec<(Policy, Preview)>) -> Result<(Policy, Preview), SimErro
     let Some((mut policy, mut preview)) = parts.next() else {
         return Err(SimError::one(SimProblem::PoliciesDisagree {
             message: "no policy to plan".into(),
+            at: Place::default(),
+            first_at: Place::default(),
         }));
     };
     if parts.len() == 0 {
@@ -1319,20 +1354,35 @@ pub fn merge(parts: Vec<(Policy, Preview)>) -> Result<(Policy, Preview), SimErro
     for w in &mut preview.warnings {
         *w = format!("[{first_name}] {w}");
     }
-    // (region, seller SKU) → policy name, over every offer written or held.
-    let mut writers: HashMap<(Region, String), String> = preview
+    // (region, seller SKU) → the policy (by its place in `parts`) and the index in
+    // `preview.changes` of its offer, over every offer written or held: the offer is looked
+    // at again only for a seller SKU two policies write.
+    let mut writers: HashMap<(Region, String), (usize, usize)> = preview
         .changes
         .iter()
-        .map(|c| {
-            (
-                (c.offer.region, c.offer.seller_sku.clone()),
-                first_name.clone(),
-            )
-        })
+        .enumerate()
+        .map(|(i, c)| ((c.offer.region, c.offer.seller_sku.clone()), (0, i)))
         .collect();
+    // Each policy's marketplace codes: its targets' marketplace indexes are into its own list.
+    let mut codes: Vec<Vec<String>> =
+        vec![policy.marketplaces.iter().map(|m| m.code.clone()).collect()];
+    // Where each location of the merged policy was declared (policy, span).
+    let mut loc_places: Vec<Place> = (0..policy.locations.len())
+        .map(|l| Place::at(policy.location_spans.get(l).copied().unwrap_or_default()))
+        .collect();
+    // The template an offer's seller SKU comes from: `rule` indexes the merged rules.
+    let offer_place =
+        |policy: &Policy, codes: &[String], part: usize, rule: usize, c: &OfferChange| {
+            let span = template_span(policy, rule, |m| {
+                codes
+                    .get(m)
+                    .is_some_and(|code| c.offer.marketplaces.contains(code))
+            });
+            Place::new(part, span)
+        };
     let mut problems = Problems::default();
     let mut all_names = vec![first_name];
-    for (p, mut pv) in parts {
+    for (part, (p, mut pv)) in (1..).zip(parts) {
         let name = names(&p);
         if p.seller_id != policy.seller_id {
             problems.push(SimProblem::PoliciesDisagree {
@@ -1340,12 +1390,15 @@ pub fn merge(parts: Vec<(Policy, Preview)>) -> Result<(Policy, Preview), SimErro
                     "policies \"{}\" and \"{name}\" are for different sellers ({} and {}): a plan writes for one seller\n  help: plan each seller's policies on their own",
                     all_names[0], policy.seller_id, p.seller_id
                 ),
+                at: Place::new(part, p.seller_span),
+                first_at: Place::at(policy.seller_span),
             });
             continue;
         }
         // Locations by name; one name must mean one supply source across the files.
         let mut loc_map = Vec::with_capacity(p.locations.len());
-        for l in &p.locations {
+        for (li, l) in p.locations.iter().enumerate() {
+            let here = Place::new(part, p.location_spans.get(li).copied().unwrap_or_default());
             match policy.locations.iter().position(|x| x.name == l.name) {
                 Some(i) if policy.locations[i].supply_source == l.supply_source => loc_map.push(i),
                 Some(i) => {
@@ -1354,11 +1407,14 @@ pub fn merge(parts: Vec<(Policy, Preview)>) -> Result<(Policy, Preview), SimErro
                             "location `{}` has supply source {:?} in one policy and {:?} in \"{name}\"\n  help: declare each location the same way in every policy of the seller",
                             l.name, policy.locations[i].supply_source, l.supply_source
                         ),
+                        at: here,
+                        first_at: loc_places.get(i).copied().unwrap_or_default(),
                     });
                     loc_map.push(i);
                 }
                 None => {
                     policy.locations.push(l.clone());
+                    loc_places.push(here);
                     loc_map.push(policy.locations.len() - 1);
                 }
             }
@@ -1368,19 +1424,36 @@ pub fn merge(parts: Vec<(Policy, Preview)>) -> Result<(Policy, Preview), SimErro
                 policy.marketplaces.push(m.clone());
             }
         }
+        codes.push(p.marketplaces.iter().map(|m| m.code.clone()).collect());
         let offset = policy.rules.len();
         policy.rules.extend(p.rules);
-        for c in &pv.changes {
+        for (ci, c) in pv.changes.iter().enumerate() {
             let key = (c.offer.region, c.offer.seller_sku.clone());
             match writers.get(&key) {
-                Some(first) => problems.push(SimProblem::SellerSkuInTwoPolicies {
-                    seller_sku: c.offer.seller_sku.clone(),
-                    region: c.offer.region,
-                    first: first.clone(),
-                    second: name.clone(),
-                }),
+                Some(&(first_part, first_ci)) => {
+                    let first_at = match (
+                        preview.changes.get(first_ci),
+                        preview.provenance.get(first_ci),
+                    ) {
+                        (Some(fc), Some(fp)) => {
+                            offer_place(&policy, &codes[first_part], first_part, fp.rule, fc)
+                        }
+                        _ => Place::default(),
+                    };
+                    let at = pv.provenance.get(ci).map_or_else(Place::default, |pr| {
+                        offer_place(&policy, &codes[part], part, offset + pr.rule, c)
+                    });
+                    problems.push(SimProblem::SellerSkuInTwoPolicies {
+                        seller_sku: c.offer.seller_sku.clone(),
+                        region: c.offer.region,
+                        first: all_names.get(first_part).unwrap_or(&name).clone(),
+                        second: name.clone(),
+                        at,
+                        first_at,
+                    })
+                }
                 None => {
-                    writers.insert(key, name.clone());
+                    writers.insert(key, (part, preview.changes.len() + ci));
                 }
             }
         }
@@ -1562,6 +1635,7 @@ pub fn explain(
                 inventory_sku,
                 offers.iter().map(|(c, p)| (c, p.pack)),
                 backing,
+                policy.rules[d].span,
             )
             .map_err(SimError::one)?,
             None => None,

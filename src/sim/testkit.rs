@@ -39,6 +39,7 @@ pub fn policy(marketplaces: &[&str], rules: Vec<Rule>) -> Policy {
         on_fba: OnFba::Skip,
         seller_span: Span::default(),
         marketplaces_span: Span::default(),
+        location_spans: Vec::new(),
     }
 }
 
@@ -104,6 +105,8 @@ pub fn target(m: MarketplaceIx, sku: &str, share: u32) -> Target {
         by_location: None,
         availability: Default::default(),
         span: Span::default(),
+        template_span: Span::default(),
+        by_location_span: Span::default(),
     }
 }
 
@@ -113,6 +116,7 @@ pub fn rule(name: &str, selector: Selector, p: Publish) -> Rule {
         span: Span::default(),
         selector,
         action: Action::Publish(p),
+        spans: RuleSpans::default(),
     }
 }
 
@@ -122,6 +126,7 @@ pub fn skip_rule(name: &str, selector: Selector) -> Rule {
         span: Span::default(),
         selector,
         action: Action::Skip,
+        spans: RuleSpans::default(),
     }
 }
 

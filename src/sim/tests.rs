@@ -930,11 +930,13 @@ fn on_fba_error_fails_the_run_naming_every_fba_offer() {
                 seller_sku: "A".into(),
                 channel: "AMAZON_NA".into(),
                 rule: "r".into(),
+                at: Place::default(),
             },
             SimProblem::FulfilledByAmazon {
                 seller_sku: "C".into(),
                 channel: "AMAZON_NA".into(),
                 rule: "r".into(),
+                at: Place::default(),
             },
         ]
     );
@@ -1022,6 +1024,11 @@ rule "rest" {
             seller_sku: "C".into(),
             channel: "AMAZON_NA".into(),
             rule: "rest".into(),
+            // The rule has no `on_fba` of its own: the policy's line is the cause.
+            at: Place::at(crate::span::Span::new(
+                src.find("on_fba error").unwrap(),
+                src.find("on_fba error").unwrap() + "on_fba error".len()
+            )),
         }]
     );
 }

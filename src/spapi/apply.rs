@@ -667,37 +667,37 @@ mod tests {
         (stub, client)
     }
 
-    /// The patches of a SKU: `BAD`'s are INVALID (a negative quantity), the others set 1.
-    fn patches(sku: &str) -> Value {
-        let quantity = if sku == "BAD" { -1 } else { 1 };
+    /// The patches of a seller SKU: `BAD`'s are INVALID (a negative quantity), the others set 1.
+    fn patches(seller_sku: &str) -> Value {
+        let quantity = if seller_sku == "BAD" { -1 } else { 1 };
         json!([{"op": "merge", "path": "/attributes/fulfillment_availability",
                 "value": [{"fulfillment_channel_code": "DEFAULT", "quantity": quantity}]}])
     }
 
     /// `REFUSED` lacks its productType: a 400.
-    fn patch_job(id: u32, sku: &str) -> PatchJob {
-        let body = if sku == "REFUSED" {
-            json!({"patches": patches(sku)})
+    fn patch_job(id: u32, seller_sku: &str) -> PatchJob {
+        let body = if seller_sku == "REFUSED" {
+            json!({"patches": patches(seller_sku)})
         } else {
-            json!({"productType": "PRODUCT", "patches": patches(sku)})
+            json!({"productType": "PRODUCT", "patches": patches(seller_sku)})
         };
         PatchJob {
             op_id: id,
-            seller_sku: sku.into(),
+            seller_sku: seller_sku.into(),
             region: Region::EU,
             request: Request {
                 method: "PATCH".into(),
-                path: format!("/listings/2021-08-01/items/S/{sku}"),
+                path: format!("/listings/2021-08-01/items/S/{seller_sku}"),
                 query: vec![("marketplaceIds".into(), DE.into())],
                 body,
             },
         }
     }
 
-    /// A feed message for a SKU (see [`patches`]).
-    fn message(id: u32, sku: &str) -> Value {
-        json!({"messageId": id, "sku": sku, "operationType": "PATCH", "productType": "PRODUCT",
-               "patches": patches(sku)})
+    /// A feed message for a seller SKU (see [`patches`]).
+    fn message(id: u32, seller_sku: &str) -> Value {
+        json!({"messageId": id, "sku": seller_sku, "operationType": "PATCH", "productType": "PRODUCT",
+               "patches": patches(seller_sku)})
     }
 
     fn feed_job(messages: &[(u32, &str)]) -> (Vec<FeedDocument>, BTreeMap<u32, String>) {
@@ -726,7 +726,7 @@ mod tests {
         logged(sb, "patchListingsItem")
             .into_iter()
             .skip(from)
-            .filter_map(|e| e.sku)
+            .filter_map(|e| e.seller_sku)
             .collect()
     }
 

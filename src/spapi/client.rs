@@ -946,8 +946,8 @@ mod tests {
     async fn dot_segment_paths_are_never_sent() {
         let stub = FaultStub::proxy(|_| Fault::Pass).await;
         let c = client(&stub, 0);
-        for sku in ["%2E", "%2E%2E"] {
-            let path = format!("/listings/2021-08-01/items/S/{sku}");
+        for seller_sku in ["%2E", "%2E%2E"] {
+            let path = format!("/listings/2021-08-01/items/S/{seller_sku}");
             let e = c
                 .call(
                     ApiOp::PatchListingsItem,

@@ -61,7 +61,9 @@ pub enum Record {
     Resume { at: String },
     Outcome {
         op: u32,
-        sku: String,
+        /// The operation's seller SKU (`sku` in the journal file).
+        #[serde(rename = "sku")]
+        seller_sku: String,
         #[serde(flatten)]
         outcome: Outcome,
         at: String,
@@ -442,10 +444,15 @@ impl Journal {
         Ok(())
     }
 
-    pub fn outcome(&mut self, op: u32, sku: &str, outcome: &Outcome) -> Result<(), JournalError> {
+    pub fn outcome(
+        &mut self,
+        op: u32,
+        seller_sku: &str,
+        outcome: &Outcome,
+    ) -> Result<(), JournalError> {
         self.append(&Record::Outcome {
             op,
-            sku: sku.to_string(),
+            seller_sku: seller_sku.to_string(),
             outcome: outcome.clone(),
             at: now_rfc3339(),
         })

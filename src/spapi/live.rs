@@ -391,9 +391,9 @@ mod tests {
         .unwrap()
     }
 
-    fn listing(sku: &str, marketplace: &str, channels: &[(&str, u64)]) -> SeedListing {
+    fn listing(seller_sku: &str, marketplace: &str, channels: &[(&str, u64)]) -> SeedListing {
         SeedListing {
-            sku: sku.into(),
+            sku: seller_sku.into(),
             marketplace_ids: vec![marketplace.into()],
             fulfillment_availability: channels
                 .iter()

@@ -67,7 +67,7 @@ impl Checker {
         mk: MarketplaceIx,
     ) -> Option<TargetInfo> {
         let code = self.marketplaces[mk].code.clone();
-        let sku = self.seller_sku(t, &code);
+        let template = self.seller_sku(t, &code);
         let share = match &t.share {
             Some(a) => self.percent(a, "`share`", |n| format!("did you mean `{n}%`?")),
             None => Some(low.share.map_or(Percent::HUNDRED, |s| s.0)),
@@ -103,7 +103,7 @@ impl Checker {
         Some(TargetInfo {
             marketplace: mk,
             code,
-            sku,
+            template,
             share,
             own_share: t.share.as_ref().map(|a| a.span),
             by_location,
@@ -114,6 +114,8 @@ impl Checker {
             availability,
             own_availability,
             span: t.span,
+            template_span: t.sku.as_ref().map(|s| s.span).unwrap_or_default(),
+            by_location_span: t.by_location.as_ref().map(|b| b.span).unwrap_or_default(),
         })
     }
 
