@@ -712,6 +712,39 @@ fn parse_errors(body: &[u8]) -> Vec<ApiErrorItem> {
     }
 }
 
+/// The waits between polls of a job Amazon processes (a feed, a report): 2 s, then half as long
+/// again each time up to `cap`, all at the client's rate scale.
+pub(crate) struct Poll {
+    start: Instant,
+    interval: Duration,
+    cap: Duration,
+    timeout: Duration,
+}
+
+impl Poll {
+    pub(crate) fn new(client: &Client, cap_secs: f64, timeout: Duration) -> Poll {
+        let scale = client.limits().scale();
+        Poll {
+            start: Instant::now(),
+            interval: Duration::from_secs_f64(2.0 / scale),
+            cap: Duration::from_secs_f64(cap_secs / scale),
+            timeout,
+        }
+    }
+
+    /// Sleeps until the next poll; `Err` with the time polled so far when that sleep would end
+    /// after the timeout.
+    pub(crate) async fn wait(&mut self) -> Result<(), Duration> {
+        let elapsed = self.start.elapsed();
+        if elapsed + self.interval > self.timeout {
+            return Err(elapsed);
+        }
+        tokio::time::sleep(self.interval).await;
+        self.interval = self.interval.mul_f64(1.5).min(self.cap);
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
