@@ -124,14 +124,7 @@ pub async fn list_feeds(
             out.push(FeedInfo {
                 feed_id: s("feedId"),
                 feed_type: s("feedType"),
-                marketplace_ids: f
-                    .get("marketplaceIds")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                    .filter_map(Value::as_str)
-                    .map(str::to_string)
-                    .collect(),
+                marketplace_ids: super::marketplace_ids(f),
                 created: time::OffsetDateTime::parse(
                     &s("createdTime"),
                     &time::format_description::well_known::Rfc3339,

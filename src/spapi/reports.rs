@@ -105,14 +105,7 @@ pub fn parse_report(v: &Value, op: ApiOp) -> Result<ReportInfo, SpApiError> {
     Ok(ReportInfo {
         report_id: need("reportId")?,
         report_type: need("reportType")?,
-        marketplace_ids: v
-            .get("marketplaceIds")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .map(str::to_string)
-            .collect(),
+        marketplace_ids: super::marketplace_ids(v),
         created: OffsetDateTime::parse(&created_text, &Rfc3339).ok(),
         created_text,
         processing_status: need("processingStatus")?,
