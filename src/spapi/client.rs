@@ -749,7 +749,7 @@ impl Poll {
 mod tests {
     use super::*;
     use crate::sandbox::NextFault;
-    use crate::spapi::fault_stub::{Fault, FaultStub, SANDBOX_RATE_SCALE, Seen};
+    use crate::spapi::fault_stub::{Fault, FaultStub, SANDBOX_RATE_SCALE, Seen, credentials};
     use crate::spapi::ratelimit::PACING_MARGIN;
     use axum::http::StatusCode as S;
     use axum::response::IntoResponse;
@@ -757,26 +757,22 @@ mod tests {
     const LWA: &str = "/auth/o2/token";
     const ITEM: &str = "/listings/2021-08-01/items/S/A";
 
-    fn creds() -> Credentials {
-        Credentials {
-            client_id: Secret::new("amzn1.application-oa2-client.x"),
-            client_secret: Secret::new("client-secret-value"),
-            refresh_token: Secret::new("Atzr|refresh-token-value"),
-        }
-    }
-
-    fn config(stub: &FaultStub, max_retries: u32) -> ClientConfig {
-        ClientConfig {
-            endpoint: Some(parse_endpoint(stub.base()).unwrap()),
-            lwa_endpoint: parse_endpoint(&stub.lwa()).unwrap(),
-            max_retries,
-            rate_scale: 1000.0,
-            ..ClientConfig::default()
-        }
-    }
-
-    fn client(stub: &FaultStub, max_retries: u32) -> Client {
-        Client::new(creds(), config(stub, max_retries)).unwrap()
+    /// A client of `stub` whose refresh token is `refresh_token`, and its first call's error.
+    async fn login_error(
+        stub: &FaultStub,
+        refresh_token: &str,
+        max_retries: u32,
+    ) -> (Client, SpApiError) {
+        let creds = Credentials {
+            refresh_token: Secret::new(refresh_token),
+            ..credentials()
+        };
+        let c = Client::new(creds, stub.client_config(max_retries)).unwrap();
+        let e = c
+            .call(ApiOp::GetFeed, Region::EU, "GET", "/bad", &[], None)
+            .await
+            .unwrap_err();
+        (c, e)
     }
 
     /// The German marketplace, as the sandbox requires on a Listings call.
@@ -834,7 +830,7 @@ mod tests {
             NextFault::Throttle,
         ];
         stub.sandbox().script_faults(throttled);
-        let c = client(&stub, 5);
+        let c = stub.client(5);
         let (q, b) = (de(), body());
         let call = || {
             c.call(
@@ -869,7 +865,7 @@ mod tests {
         // Exhausted: 1 + max_retries attempts, then one error.
         let stub = FaultStub::proxy(|_| Fault::Pass).await;
         stub.sandbox().script_faults(throttled);
-        let c = client(&stub, 2);
+        let c = stub.client(2);
         let e = c
             .call(
                 ApiOp::PatchListingsItem,
@@ -892,18 +888,7 @@ mod tests {
     async fn lwa_refusal_is_one_auth_error_without_secrets() {
         // The sandbox refuses a refresh token starting with `bad`.
         let stub = FaultStub::proxy(|_| Fault::Pass).await;
-        let c = Client::new(
-            Credentials {
-                refresh_token: Secret::new("bad|refresh-token-value"),
-                ..creds()
-            },
-            config(&stub, 5),
-        )
-        .unwrap();
-        let e = c
-            .call(ApiOp::GetFeed, Region::EU, "GET", "/bad", &[], None)
-            .await
-            .unwrap_err();
+        let (c, e) = login_error(&stub, "bad|refresh-token-value", 5).await;
         assert!(e.is_fatal());
         let text = format!("{e} {e:?}");
         assert!(text.contains("invalid_grant"), "{text}");
@@ -934,11 +919,11 @@ mod tests {
         })
         .await;
         let c = Client::new(
-            creds(),
+            credentials(),
             ClientConfig {
                 max_retries: 0,
                 rate_scale: 4.0,
-                ..config(&stub, 0)
+                ..stub.client_config(0)
             },
         )
         .unwrap();
@@ -978,7 +963,7 @@ mod tests {
     #[tokio::test]
     async fn dot_segment_paths_are_never_sent() {
         let stub = FaultStub::proxy(|_| Fault::Pass).await;
-        let c = client(&stub, 0);
+        let c = stub.client(0);
         for sku in ["%2E", "%2E%2E"] {
             let path = format!("/listings/2021-08-01/items/S/{sku}");
             let e = c
@@ -1011,18 +996,7 @@ mod tests {
             reply(S::BAD_REQUEST, &echo.to_string())
         })
         .await;
-        let c = Client::new(
-            Credentials {
-                refresh_token: Secret::new("Atzr|refresh token/value"),
-                ..creds()
-            },
-            config(&stub, 0),
-        )
-        .unwrap();
-        let e = c
-            .call(ApiOp::GetFeed, Region::EU, "GET", "/bad", &[], None)
-            .await
-            .unwrap_err();
+        let (_, e) = login_error(&stub, "Atzr|refresh token/value", 0).await;
         let text = format!("{e} {e:?}");
         assert!(text.contains("grant_type=refresh_token"), "{text}");
         for leak in [
@@ -1044,7 +1018,7 @@ mod tests {
             reply(S::SERVICE_UNAVAILABLE, "")
         })
         .await;
-        let c = client(&stub, 2);
+        let c = stub.client(2);
         let e = c
             .call(ApiOp::GetFeed, Region::EU, "GET", "/bad", &[], None)
             .await
@@ -1064,10 +1038,10 @@ mod tests {
         let stub = FaultStub::proxy(|_| Fault::Pass).await;
         // Nothing listens on port 1: every attempt is a connection error.
         let c = Client::new(
-            creds(),
+            credentials(),
             ClientConfig {
                 endpoint: Some(parse_endpoint("http://127.0.0.1:1").unwrap()),
-                ..config(&stub, 1)
+                ..stub.client_config(1)
             },
         )
         .unwrap();
@@ -1098,7 +1072,7 @@ mod tests {
             }
         })
         .await;
-        let c = client(&stub, 5);
+        let c = stub.client(5);
         let e = c
             .call(ApiOp::GetFeed, Region::EU, "GET", "/forbidden", &[], None)
             .await
@@ -1127,7 +1101,7 @@ mod tests {
             }
         })
         .await;
-        let c = client(&stub, 5);
+        let c = stub.client(5);
         let e = c
             .call(ApiOp::GetFeed, Region::EU, "GET", "/bad", &[], None)
             .await
