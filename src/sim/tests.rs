@@ -1369,7 +1369,7 @@ fn a_run_in_chunks_fails_and_stops_as_the_run_does() {
 /// memory, byte for byte: the operations, their ids across chunks, the header and the digest.
 #[test]
 fn a_plan_encoded_in_chunks_is_the_plan_built_in_memory() {
-    use crate::plan::{BuildOptions, EmitChoice, InputFile, Inputs, PlanFile, Tally};
+    use crate::plan::{BuildOptions, EmitChoice, PlanFile, Tally};
     let (pol, _) = shared_na();
     let rows: Vec<(String, u64)> = (0..40).map(|i| (format!("S{i:02}"), i % 5)).collect();
     let st = newark_stock(&rows);
@@ -1381,24 +1381,9 @@ fn a_plan_encoded_in_chunks_is_the_plan_built_in_memory() {
         cur.listed_in.insert(sku, ["US".to_string()].into());
     }
     let build_opts = |all: bool| BuildOptions {
-        emit: EmitChoice::Patch,
-        patch_op: PatchOp::Merge,
         all,
-        issue_locale: "en_US".into(),
-        inputs: Inputs {
-            more_policies: Vec::new(),
-            more_inventory: Vec::new(),
-            policy: InputFile {
-                path: "p.allot".into(),
-                sha256: "00".into(),
-            },
-            inventory: InputFile {
-                path: "inv.csv".into(),
-                sha256: "11".into(),
-            },
-            current: None,
-        },
         created_at: "2026-12-02T09:30:00Z".into(),
+        ..crate::plan::tests::opts(EmitChoice::Patch)
     };
     let dir = tempfile::tempdir().unwrap();
     for all in [false, true] {
