@@ -39,6 +39,19 @@ fn us_policy(p: Publish) -> Policy {
     policy(&["US"], vec![rule("r", Selector::Any, p)])
 }
 
+/// [`us_policy`] with one target: all of the pool to the seller SKU `template`.
+fn us_policy_as(template: &str) -> Policy {
+    us_policy(Publish {
+        targets: vec![target(0, template, 10_000)],
+        ..publish()
+    })
+}
+
+/// The preview of [`us_policy`] on these stock rows, no current listings.
+fn run_us(p: Publish, rows: &[(&str, LocationIx, u64, u64)]) -> Preview {
+    run(&us_policy(p), &stock(rows), None).unwrap()
+}
+
 /// Each (inventory SKU, quantity) on hand in newark, none reserved.
 fn newark_stock(rows: &[(String, u64)]) -> Stock {
     let refs: Vec<(&str, LocationIx, u64, u64)> = rows
@@ -143,9 +156,7 @@ fn order_is_buffer_share_threshold_cap() {
         targets: vec![target(0, "{sku}", 5000)],
         ..publish()
     };
-    let pol = us_policy(p);
-    let st = stock(&[("A", NEWARK, 20, 0), ("A", TORONTO, 12, 2)]);
-    let pre = run(&pol, &st, None).unwrap();
+    let pre = run_us(p, &[("A", NEWARK, 20, 0), ("A", TORONTO, 12, 2)]);
     let steps: Vec<(StepKind, u64)> = pre.provenance[0]
         .steps
         .iter()
@@ -170,14 +181,15 @@ fn available_is_on_hand_minus_reserved_never_negative_and_stock_from_counts() {
         targets: vec![target(0, "{sku}", 10_000)],
         ..publish()
     };
-    let pol = us_policy(p);
     // newark 5-8 → 0 (not -3), austin 7-1 → 6, toronto not counted.
-    let st = stock(&[
-        ("A", NEWARK, 5, 8),
-        ("A", AUSTIN, 7, 1),
-        ("A", TORONTO, 100, 0),
-    ]);
-    let pre = run(&pol, &st, None).unwrap();
+    let pre = run_us(
+        p,
+        &[
+            ("A", NEWARK, 5, 8),
+            ("A", AUSTIN, 7, 1),
+            ("A", TORONTO, 100, 0),
+        ],
+    );
     assert_eq!(pre.changes[0].offer.channels[0].quantity, 6);
 }
 
@@ -220,9 +232,7 @@ fn by_location_split_sends_parts_to_supply_sources_with_default_zero() {
         targets: vec![t],
         ..publish()
     };
-    let pol = us_policy(p);
-    let st = stock(&[("A", NEWARK, 3, 0), ("A", TORONTO, 2, 0)]);
-    let pre = run(&pol, &st, None).unwrap();
+    let pre = run_us(p, &[("A", NEWARK, 3, 0), ("A", TORONTO, 2, 0)]);
     let ch = channel_quantities(&pre.changes[0]);
     // 5 split 50/50: austin (listed first) gets the odd unit; channels in policy order.
     assert_eq!(ch, vec![("DEFAULT", 0), ("NWK", 2), ("AUS", 3)]);
@@ -238,13 +248,14 @@ fn by_location_per_source_uses_each_locations_own_stock() {
         targets: vec![t],
         ..publish()
     };
-    let pol = us_policy(p);
-    let st = stock(&[
-        ("A", NEWARK, 9, 1),
-        ("A", AUSTIN, 2, 0),
-        ("A", TORONTO, 50, 0),
-    ]);
-    let pre = run(&pol, &st, None).unwrap();
+    let pre = run_us(
+        p,
+        &[
+            ("A", NEWARK, 9, 1),
+            ("A", AUSTIN, 2, 0),
+            ("A", TORONTO, 50, 0),
+        ],
+    );
     let ch = channel_quantities(&pre.changes[0]);
     assert_eq!(ch, vec![("DEFAULT", 0), ("NWK", 5), ("AUS", 2)]);
     // toronto is no supply source: its stock backs nothing published but counts in the pool.
@@ -409,11 +420,7 @@ fn fixed_quantity_on_zero_stock_is_exposure() {
 
 #[test]
 fn two_inventory_skus_on_one_seller_sku_is_an_error() {
-    let p = Publish {
-        targets: vec![target(0, "X-{marketplace}", 10_000)],
-        ..publish()
-    };
-    let pol = us_policy(p);
+    let pol = us_policy_as("X-{marketplace}");
     let err = run(
         &pol,
         &stock(&[("A", NEWARK, 1, 0), ("B", NEWARK, 1, 0)]),
@@ -429,11 +436,7 @@ fn two_inventory_skus_on_one_seller_sku_is_an_error() {
 
 #[test]
 fn invalid_rendered_seller_sku_is_an_error_naming_the_sku() {
-    let p = Publish {
-        targets: vec![target(0, "{sku}-US", 10_000)],
-        ..publish()
-    };
-    let pol = us_policy(p);
+    let pol = us_policy_as("{sku}-US");
     let long = "L".repeat(39);
     let err = run(&pol, &stock(&[(long.as_str(), NEWARK, 1, 0)]), None).unwrap_err();
     let text = err.to_string();
@@ -461,11 +464,7 @@ fn shared_sku_with_different_quantities_is_an_error() {
 
 #[test]
 fn change_kinds_against_current_listings() {
-    let p = Publish {
-        targets: vec![target(0, "{sku}", 10_000)],
-        ..publish()
-    };
-    let pol = us_policy(p);
+    let pol = us_policy_as("{sku}");
     let st = stock(&[
         ("NEW", NEWARK, 1, 0),
         ("SAME", NEWARK, 4, 0),
@@ -549,11 +548,7 @@ fn leftover_default_beside_locations_warns_two_offers() {
 
 #[test]
 fn listed_in_another_marketplace_of_the_region_warns() {
-    let p = Publish {
-        targets: vec![target(0, "{sku}", 10_000)],
-        ..publish()
-    };
-    let pol = us_policy(p);
+    let pol = us_policy_as("{sku}");
     let mut cur = Current::default();
     cur.listings
         .insert("A".into(), [("DEFAULT".to_string(), 5)].into());
@@ -899,11 +894,7 @@ fn merge_refuses_one_seller_sku_written_by_two_policies() {
 
 #[test]
 fn merge_refuses_policies_of_two_sellers() {
-    let p = Publish {
-        targets: vec![target(0, "{sku}", 10_000)],
-        ..publish()
-    };
-    let a = us_policy(p);
+    let a = us_policy_as("{sku}");
     let mut b = a.clone();
     b.seller_id = "A3OTHERSELLER".into();
     let pa = run(&a, &stock(&[("X", NEWARK, 1, 0)]), None).unwrap();
@@ -1314,11 +1305,7 @@ fn a_run_in_chunks_is_the_run() {
 /// inventory SKUs in different chunks), and a taker that stops early ends the run.
 #[test]
 fn a_run_in_chunks_fails_and_stops_as_the_run_does() {
-    let p = Publish {
-        targets: vec![target(0, "SAME", 10_000)],
-        ..publish()
-    };
-    let pol = us_policy(p);
+    let pol = us_policy_as("SAME");
     let st = stock(&[
         ("A", NEWARK, 1, 0),
         ("B", NEWARK, 1, 0),
@@ -1341,11 +1328,7 @@ fn a_run_in_chunks_fails_and_stops_as_the_run_does() {
 
     let many: Vec<(String, u64)> = (0..500).map(|i| (format!("S{i:03}"), 1)).collect();
     let st = newark_stock(&many);
-    let p = Publish {
-        targets: vec![target(0, "{sku}-US", 10_000)],
-        ..publish()
-    };
-    let pol = us_policy(p);
+    let pol = us_policy_as("{sku}-US");
     let mut taken = 0;
     run_chunks(
         &Prepared::new(&pol, &st, None),
