@@ -786,6 +786,19 @@ mod tests {
             "value": [{"fulfillment_channel_code": "DEFAULT", "quantity": 1}]}]})
     }
 
+    /// The test listing's patch, in Germany, to `path`.
+    async fn patch(c: &Client, path: &str) -> Result<Value, SpApiError> {
+        c.call(
+            ApiOp::PatchListingsItem,
+            Region::EU,
+            "PATCH",
+            path,
+            &de(),
+            Some(&body()),
+        )
+        .await
+    }
+
     /// The form the client sent LWA carries the refresh-token grant and its secret.
     fn check_lwa_form(s: &Seen) {
         let form = String::from_utf8_lossy(&s.body);
@@ -831,17 +844,7 @@ mod tests {
         ];
         stub.sandbox().script_faults(throttled);
         let c = stub.client(5);
-        let (q, b) = (de(), body());
-        let call = || {
-            c.call(
-                ApiOp::PatchListingsItem,
-                Region::EU,
-                "PATCH",
-                ITEM,
-                &q,
-                Some(&b),
-            )
-        };
+        let call = || patch(&c, ITEM);
         let v = call().await.unwrap();
         assert_eq!(v["status"], "ACCEPTED");
         assert_eq!(c.retries(), 3);
@@ -866,17 +869,7 @@ mod tests {
         let stub = FaultStub::proxy(|_| Fault::Pass).await;
         stub.sandbox().script_faults(throttled);
         let c = stub.client(2);
-        let e = c
-            .call(
-                ApiOp::PatchListingsItem,
-                Region::EU,
-                "PATCH",
-                ITEM,
-                &de(),
-                Some(&body()),
-            )
-            .await
-            .unwrap_err();
+        let e = patch(&c, ITEM).await.unwrap_err();
         assert!(
             matches!(e, SpApiError::Exhausted { attempts: 3, .. }),
             "{e}"
@@ -927,18 +920,7 @@ mod tests {
             },
         )
         .unwrap();
-        let b = body();
-        let q = de();
-        let calls = (0..12).map(|_| {
-            c.call(
-                ApiOp::PatchListingsItem,
-                Region::EU,
-                "PATCH",
-                ITEM,
-                &q,
-                Some(&b),
-            )
-        });
+        let calls = (0..12).map(|_| patch(&c, ITEM));
         for r in futures::future::join_all(calls).await {
             r.unwrap();
         }
@@ -966,17 +948,7 @@ mod tests {
         let c = stub.client(0);
         for sku in ["%2E", "%2E%2E"] {
             let path = format!("/listings/2021-08-01/items/S/{sku}");
-            let e = c
-                .call(
-                    ApiOp::PatchListingsItem,
-                    Region::EU,
-                    "PATCH",
-                    &path,
-                    &de(),
-                    Some(&body()),
-                )
-                .await
-                .unwrap_err();
+            let e = patch(&c, &path).await.unwrap_err();
             assert!(matches!(e, SpApiError::Unaddressable(_)), "{e}");
             assert!(!e.is_fatal());
             assert!(e.to_string().contains("--emit feed"), "{e}");
