@@ -137,6 +137,39 @@ struct Offer<'r> {
     targets: Vec<&'r TargetInfo>,
 }
 
+impl Offer<'_> {
+    fn codes(&self) -> Vec<String> {
+        self.targets.iter().map(|t| t.code.clone()).collect()
+    }
+
+    /// The seller SKU's template as written.
+    fn template_source(&self) -> String {
+        self.targets[0]
+            .template
+            .as_ref()
+            .map(|s| s.source.clone())
+            .unwrap_or_default()
+    }
+
+    /// The rule's targets written back out, this offer's each with a seller SKU of its own
+    /// (and its `ratio` if `ratio`): the `publish` a help suggests.
+    fn own_skus(&self, c: &Checker, r: &RuleInfo, ratio: bool) -> String {
+        let targets: Vec<String> = r
+            .targets
+            .iter()
+            .map(|x| {
+                let own = self.targets.iter().any(|y| std::ptr::eq(*y, x));
+                let mut s = suggest_target(c, x, own);
+                if let Some((w, _)) = x.ratio.filter(|_| ratio) {
+                    s.push_str(&format!(" ratio {w}"));
+                }
+                s
+            })
+            .collect();
+        targets.join(", ")
+    }
+}
+
 fn join_and(items: &[String]) -> String {
     match items {
         [] => String::new(),
@@ -185,24 +218,8 @@ fn unified<'r>(c: &mut Checker, r: &'r RuleInfo) -> Vec<Offer<'r>> {
         if g.targets.len() > 1
             && let Some(t) = g.targets.iter().find(|t| t.ratio.is_some())
         {
-            let codes: Vec<String> = g.targets.iter().map(|t| t.code.clone()).collect();
-            let sku_src = first
-                .template
-                .as_ref()
-                .map(|s| s.source.clone())
-                .unwrap_or_default();
-            let fixed: Vec<String> = r
-                .targets
-                .iter()
-                .map(|x| {
-                    let own = g.targets.iter().any(|y| std::ptr::eq(*y, x));
-                    let mut s = suggest_target(c, x, own);
-                    if let Some((w, _)) = x.ratio {
-                        s.push_str(&format!(" ratio {w}"));
-                    }
-                    s
-                })
-                .collect();
+            let codes = g.codes();
+            let sku_src = g.template_source();
             c.push(
                 Diagnostic::error(
                     UNIFIED_CONFLICT,
@@ -214,7 +231,7 @@ fn unified<'r>(c: &mut Checker, r: &'r RuleInfo) -> Vec<Offer<'r>> {
                 .at(t.ratio.map_or(t.span, |r| r.1), "a part for one marketplace of a shared offer")
                 .help(format!(
                     "give each marketplace its own seller SKU: `publish {}`",
-                    fixed.join(", ")
+                    g.own_skus(c, r, true)
                 )),
             );
             continue;
@@ -234,12 +251,8 @@ fn unified<'r>(c: &mut Checker, r: &'r RuleInfo) -> Vec<Offer<'r>> {
                 .iter()
                 .find(|t| t.availability != first.availability)
             {
-                let codes: Vec<String> = g.targets.iter().map(|t| t.code.clone()).collect();
-                let sku_src = first
-                    .template
-                    .as_ref()
-                    .map(|s| s.source.clone())
-                    .unwrap_or_default();
+                let codes = g.codes();
+                let sku_src = g.template_source();
                 let mut d = Diagnostic::error(
                     UNIFIED_CONFLICT,
                     format!(
@@ -254,27 +267,15 @@ fn unified<'r>(c: &mut Checker, r: &'r RuleInfo) -> Vec<Offer<'r>> {
                         format!("{}: {}", x.code, availability_text(&x.availability)),
                     );
                 }
-                let fixed: Vec<String> = r
-                    .targets
-                    .iter()
-                    .map(|x| {
-                        let own = g.targets.iter().any(|y| std::ptr::eq(*y, x));
-                        suggest_target(c, x, own)
-                    })
-                    .collect();
                 c.push(d.help(format!(
                     "write the same `handling_time` and `restock_date` for these marketplaces (on the rule), or give each marketplace its own seller SKU: `publish {}`",
-                    fixed.join(", ")
+                    g.own_skus(c, r, false)
                 )));
             }
             continue;
         }
-        let codes: Vec<String> = g.targets.iter().map(|t| t.code.clone()).collect();
-        let sku_src = first
-            .template
-            .as_ref()
-            .map(|s| s.source.clone())
-            .unwrap_or_default();
+        let codes = g.codes();
+        let sku_src = g.template_source();
         let zero = g
             .targets
             .iter()
@@ -326,17 +327,9 @@ fn unified<'r>(c: &mut Checker, r: &'r RuleInfo) -> Vec<Offer<'r>> {
         for t in &g.targets {
             d = d.also(t.span, format!("{}: {}", t.code, describe(c, t)));
         }
-        let fixed: Vec<String> = r
-            .targets
-            .iter()
-            .map(|t| {
-                let own = g.targets.iter().any(|x| std::ptr::eq(*x, t));
-                suggest_target(c, t, own)
-            })
-            .collect();
         c.push(d.help(format!(
             "give each marketplace its own seller SKU: `publish {}`; or publish one shared quantity (the same share everywhere)",
-            fixed.join(", ")
+            g.own_skus(c, r, false)
         )));
     }
     groups.into_iter().map(|(_, g)| g).collect()

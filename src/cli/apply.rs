@@ -190,11 +190,7 @@ pub fn fetch_live_current(
     use crate::spapi::live;
     let fail = |r: miette::Report| super::fail(r, Exit::Failed);
     let client = make_client(conn).map_err(fail)?;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| fail(codes::report::runtime("the async runtime", e)))?;
+    let rt = runtime().map_err(fail)?;
     let sources_ok = live.skip_source_check
         || rt
             .block_on(super::sources::check_policies(&client, policies))
@@ -270,16 +266,37 @@ pub fn fetch_live_current(
     })
 }
 
-pub fn run(args: ApplyArgs) -> ExitCode {
-    let rt = match tokio::runtime::Builder::new_multi_thread()
+/// The runtime the SP-API commands run on.
+pub fn runtime() -> Result<tokio::runtime::Runtime, miette::Report> {
+    tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => return super::fail(codes::report::runtime("the async runtime", e), Exit::Usage),
+        .map_err(|e| codes::report::runtime("the async runtime", e))
+}
+
+pub fn run(args: ApplyArgs) -> ExitCode {
+    match runtime() {
+        Ok(rt) => rt.block_on(run_async(args)),
+        Err(r) => super::fail(r, Exit::Usage),
+    }
+}
+
+/// What both modes do once the plan is read: refuse a stale plan, then make the client and
+/// the options the flags ask for.
+fn connect(
+    args: &ApplyArgs,
+    created_at: &str,
+    inputs: &crate::plan::Inputs,
+) -> Result<(Client, ApplyOptions), miette::Report> {
+    check_fresh(created_at, inputs, args)?;
+    let client = make_client(&args.conn)?;
+    let opts = ApplyOptions {
+        concurrency: args.concurrency.max(1),
+        poll_timeout: args.poll_timeout,
+        validate_only: args.validate_only,
     };
-    rt.block_on(run_async(args))
+    Ok((client, opts))
 }
 
 async fn run_async(args: ApplyArgs) -> ExitCode {
@@ -292,17 +309,9 @@ async fn run_async(args: ApplyArgs) -> ExitCode {
         Ok(p) => p,
         Err(r) => return super::fail(r, Exit::Usage),
     };
-    if let Err(r) = check_fresh(&plan.created_at, &plan.inputs, &args) {
-        return super::fail(r, Exit::Usage);
-    }
-    let client = match make_client(&args.conn) {
+    let (client, opts) = match connect(&args, &plan.created_at, &plan.inputs) {
         Ok(c) => c,
         Err(r) => return super::fail(r, Exit::Usage),
-    };
-    let opts = ApplyOptions {
-        concurrency: args.concurrency.max(1),
-        poll_timeout: args.poll_timeout,
-        validate_only: false,
     };
     let skus: BTreeMap<u32, String> = plan
         .operations
@@ -381,17 +390,10 @@ async fn validate_async(args: ApplyArgs) -> ExitCode {
         Ok(v) => v,
         Err(e) => return super::fail(miette::Report::new(e), Exit::Usage),
     };
-    if let Err(r) = check_fresh(&verified.header.created_at, &verified.header.inputs, &args) {
-        return super::fail(r, Exit::Usage);
-    }
-    let client = match make_client(&args.conn) {
+    let header = &verified.header;
+    let (client, opts) = match connect(&args, &header.created_at, &header.inputs) {
         Ok(c) => c,
         Err(r) => return super::fail(r, Exit::Usage),
-    };
-    let opts = ApplyOptions {
-        concurrency: args.concurrency.max(1),
-        poll_timeout: args.poll_timeout,
-        validate_only: true,
     };
     let work = validate_streamed(&client, verified, &opts);
     let tally = tokio::select! {

@@ -276,18 +276,9 @@ pub fn run(args: SourcesArgs) -> ExitCode {
         Ok(c) => c,
         Err(r) => return super::fail(r, Exit::Usage),
     };
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
+    let rt = match super::apply::runtime() {
         Ok(rt) => rt,
-        Err(e) => {
-            return super::fail(
-                super::codes::report::runtime("the async runtime", e),
-                Exit::Usage,
-            );
-        }
+        Err(r) => return super::fail(r, Exit::Usage),
     };
     let sources = match rt.block_on(ss::list_with_status(&client, region)) {
         Ok(s) => s,

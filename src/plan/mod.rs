@@ -693,4 +693,4 @@ pub fn marketplace_code(id: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

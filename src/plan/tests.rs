@@ -37,7 +37,8 @@ fn change(sku: &str, region: Region, ids: &[&str], channels: Vec<ChannelQty>) ->
     }
 }
 
-fn opts(emit: EmitChoice) -> BuildOptions {
+/// Build options for tests: the inputs named and digested, a fixed time (also sim's tests').
+pub(crate) fn opts(emit: EmitChoice) -> BuildOptions {
     BuildOptions {
         emit,
         patch_op: PatchOp::Merge,

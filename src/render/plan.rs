@@ -492,60 +492,65 @@ fn feed_title(i: usize, n: usize, d: &FeedDocument) -> String {
     )
 }
 
-pub fn requests_text(r: &Requests) -> String {
+/// Each request as `patch` writes it (with its operation ID), or each feed document as `feed`
+/// does (with its title); the text and the Markdown differ only in those.
+fn each_request(
+    r: &Requests,
+    patch: impl Fn(u32, &Request) -> String,
+    feed: impl Fn(String, &FeedDocument) -> String,
+) -> String {
     let mut out = String::new();
     match r {
         Requests::Patch(reqs) if reqs.is_empty() => out.push_str("Nothing to write.\n"),
         Requests::Patch(reqs) => {
             for (id, req) in reqs {
-                out.push_str(&format!(
-                    "# operation {id}\n{} {}\n",
-                    req.method,
-                    req.path_and_query()
-                ));
-                out.push_str("content-type: application/json\n\n");
-                out.push_str(&pretty(&req.body));
-                out.push_str("\n\n");
+                out.push_str(&patch(*id, req));
             }
         }
         Requests::Feed(docs) if docs.is_empty() => out.push_str("Nothing to write.\n"),
         Requests::Feed(docs) => {
             for (i, d) in docs.iter().enumerate() {
-                out.push_str(&format!("# {}\n", feed_title(i, docs.len(), d)));
-                out.push_str(&pretty(&d.body));
-                out.push_str("\n\n");
+                out.push_str(&feed(feed_title(i, docs.len(), d), d));
             }
         }
     }
     out
 }
 
+pub fn requests_text(r: &Requests) -> String {
+    each_request(
+        r,
+        |id, req| {
+            format!(
+                "# operation {id}\n{} {}\ncontent-type: application/json\n\n{}\n\n",
+                req.method,
+                req.path_and_query(),
+                pretty(&req.body)
+            )
+        },
+        |title, d| format!("# {title}\n{}\n\n", pretty(&d.body)),
+    )
+}
+
 pub fn requests_markdown(r: &Requests) -> String {
-    let mut out = String::new();
-    match r {
-        Requests::Patch(reqs) if reqs.is_empty() => out.push_str("Nothing to write.\n"),
-        Requests::Patch(reqs) => {
-            for (id, req) in reqs {
-                out.push_str(&format!(
-                    "#### Operation {id}\n\n```http\n{} {}\ncontent-type: application/json\n\n{}\n```\n\n",
-                    req.method,
-                    req.path_and_query(),
-                    pretty(&req.body)
-                ));
-            }
-        }
-        Requests::Feed(docs) if docs.is_empty() => out.push_str("Nothing to write.\n"),
-        Requests::Feed(docs) => {
-            for (i, d) in docs.iter().enumerate() {
-                out.push_str(&format!(
-                    "#### {}\n\n```json\n{}\n```\n\n",
-                    md_escape(&feed_title(i, docs.len(), d)),
-                    pretty(&d.body)
-                ));
-            }
-        }
-    }
-    out
+    each_request(
+        r,
+        |id, req| {
+            format!(
+                "#### Operation {id}\n\n```http\n{} {}\ncontent-type: application/json\n\n{}\n```\n\n",
+                req.method,
+                req.path_and_query(),
+                pretty(&req.body)
+            )
+        },
+        |title, d| {
+            format!(
+                "#### {}\n\n```json\n{}\n```\n\n",
+                md_escape(&title),
+                pretty(&d.body)
+            )
+        },
+    )
 }
 
 pub fn requests_json(r: &Requests) -> String {

@@ -366,12 +366,7 @@ pub async fn get_feed(
                 o.feed_id = Some(id.clone());
                 o
             }
-            None => Outcome::error(
-                StatusCode::NOT_FOUND,
-                "NotFound",
-                &format!("Feed '{id}' not found."),
-                None,
-            ),
+            None => Outcome::not_found("Feed", &id),
         },
     )
     .await
@@ -395,18 +390,9 @@ pub async fn get_feeds(State(shared): State<Arc<Shared>>, req: Request) -> Respo
                             "'feedTypes' is required (unless 'nextToken' is given), e.g. feedTypes=JSON_LISTINGS_FEED.",
                         );
                     }
-                    let page_size = match call.param("pageSize").map(str::parse::<usize>) {
-                        None => 10,
-                        Some(Ok(n)) if (1..=100).contains(&n) => n,
-                        Some(_) => {
-                            return Outcome::invalid_input(
-                                "'pageSize' must be a whole number from 1 to 100.",
-                            );
-                        }
-                    };
                     FeedsPage {
                         offset: 0,
-                        page_size,
+                        page_size: tri!(call.page_size(100)),
                         types,
                         mkts: call.list("marketplaceIds"),
                         statuses: call.list("processingStatuses"),
@@ -415,7 +401,7 @@ pub async fn get_feeds(State(shared): State<Arc<Shared>>, req: Request) -> Respo
             };
             let (offset, page_size) = (q.offset, q.page_size);
             let (types, mkts, statuses) = (&q.types, &q.mkts, &q.statuses);
-            let mut feeds: Vec<&Feed> = inner
+            let feeds: Vec<&Feed> = inner
                 .state
                 .feeds
                 .values()
@@ -429,22 +415,14 @@ pub async fn get_feeds(State(shared): State<Arc<Shared>>, req: Request) -> Respo
                             .unwrap_or(false)
                 })
                 .collect();
-            // Newest first; IDs grow with time.
-            feeds.sort_by_key(|f| std::cmp::Reverse((f.feed_id.len(), f.feed_id.clone())));
-            let page: Vec<Value> = feeds
-                .iter()
-                .skip(offset)
-                .take(page_size)
-                .map(|f| feed_json(f))
-                .collect();
-            let mut body = json!({ "feeds": page });
-            if offset.saturating_add(page_size) < feeds.len() {
-                let next = FeedsPage {
-                    offset: offset + page_size,
-                    ..q.clone()
-                };
-                body["nextToken"] = json!(next.encode());
-            }
+            let body = super::newest_first_page(
+                "feeds",
+                feeds,
+                |f| &f.feed_id,
+                (offset, page_size),
+                feed_json,
+                |offset| FeedsPage { offset, ..q.clone() }.encode(),
+            );
             Outcome::json(StatusCode::OK, body)
         },
     )
@@ -463,15 +441,11 @@ struct FeedsPage {
 
 impl FeedsPage {
     fn encode(&self) -> String {
-        format!(
-            "feeds-{}",
-            hex::encode(serde_json::to_vec(self).unwrap_or_default())
-        )
+        super::encode_token("feeds-", self)
     }
 
     fn decode(token: &str) -> Option<FeedsPage> {
-        let bytes = hex::decode(token.strip_prefix("feeds-")?).ok()?;
-        let q: FeedsPage = serde_json::from_slice(&bytes).ok()?;
+        let q: FeedsPage = super::decode_token("feeds-", token)?;
         ((1..=100).contains(&q.page_size) && !q.types.is_empty()).then_some(q)
     }
 }
@@ -499,12 +473,7 @@ pub async fn cancel_feed(
                 "Feed '{id}' is {:?}; only a feed IN_QUEUE can be cancelled.",
                 f.processing_status
             )),
-            None => Outcome::error(
-                StatusCode::NOT_FOUND,
-                "NotFound",
-                &format!("Feed '{id}' not found."),
-                None,
-            ),
+            None => Outcome::not_found("Feed", &id),
         },
     )
     .await

@@ -1004,15 +1004,7 @@ pub async fn search(
                     return Outcome::invalid_input("'identifiers' accepts at most 20 values.");
                 }
             }
-            let page_size = match call.param("pageSize").map(str::parse::<usize>) {
-                None => 10,
-                Some(Ok(n)) if (1..=20).contains(&n) => n,
-                Some(_) => {
-                    return Outcome::invalid_input(
-                        "'pageSize' must be a whole number from 1 to 20.",
-                    );
-                }
-            };
+            let page_size = tri!(call.page_size(20));
             let offset = match call.param("pageToken") {
                 None => 0,
                 Some(t) => match t

@@ -717,6 +717,16 @@ impl Outcome {
     pub fn invalid_input(message: &str) -> Self {
         Outcome::error(StatusCode::BAD_REQUEST, "InvalidInput", message, None)
     }
+
+    /// A feed, report or document that is not there: `"{what} '{id}' not found."`.
+    pub fn not_found(what: &str, id: &str) -> Self {
+        Outcome::error(
+            StatusCode::NOT_FOUND,
+            "NotFound",
+            &format!("{what} '{id}' not found."),
+            None,
+        )
+    }
 }
 
 /// An incoming SP-API request, taken apart once.
@@ -817,6 +827,17 @@ impl Call {
         decode(t)
             .map(Some)
             .ok_or_else(|| Outcome::invalid_input(&format!("Invalid 'nextToken' '{t}'.")))
+    }
+
+    /// `pageSize`: 10 when absent, else a whole number from 1 to `max`.
+    pub fn page_size(&self, max: usize) -> Result<usize, Outcome> {
+        match self.param("pageSize").map(str::parse::<usize>) {
+            None => Ok(10),
+            Some(Ok(n)) if (1..=max).contains(&n) => Ok(n),
+            Some(_) => Err(Outcome::invalid_input(&format!(
+                "'pageSize' must be a whole number from 1 to {max}."
+            ))),
+        }
     }
 
     pub fn param(&self, name: &str) -> Option<&str> {
@@ -1063,6 +1084,46 @@ pub(crate) fn resume_jobs<J: Send>(shared: &Arc<Shared>, kind: &'static JobKind<
     for (id, queued) in pending {
         spawn_job(&mut inner, shared, kind, id, queued);
     }
+}
+
+/// A getFeeds or getReports `nextToken`: the query (filters, page size, offset) as hex JSON
+/// behind the operation's prefix, so that later pages need nothing kept in the sandbox.
+pub(crate) fn encode_token<Q: Serialize>(prefix: &str, query: &Q) -> String {
+    format!(
+        "{prefix}{}",
+        hex::encode(serde_json::to_vec(query).unwrap_or_default())
+    )
+}
+
+pub(crate) fn decode_token<Q: serde::de::DeserializeOwned>(prefix: &str, token: &str) -> Option<Q> {
+    let bytes = hex::decode(token.strip_prefix(prefix)?).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+/// One page of jobs (feeds, reports) under `key`, newest first (IDs grow with time), with the
+/// `nextToken` that `next` makes from the next page's offset when more follow.
+pub(crate) fn newest_first_page<J>(
+    key: &str,
+    mut jobs: Vec<&J>,
+    id: impl Fn(&J) -> &String,
+    (offset, page_size): (usize, usize),
+    to_json: impl Fn(&J) -> Value,
+    next: impl FnOnce(usize) -> String,
+) -> Value {
+    jobs.sort_by_key(|j| std::cmp::Reverse((id(j).len(), id(j).clone())));
+    let page: Vec<Value> = jobs
+        .iter()
+        .skip(offset)
+        .take(page_size)
+        .map(|j| to_json(j))
+        .collect();
+    let mut body = serde_json::Map::new();
+    body.insert(key.to_string(), Value::Array(page));
+    // A token's offset is the client's to send: never overflow on it.
+    if offset.saturating_add(page_size) < jobs.len() {
+        body.insert("nextToken".into(), json!(next(offset + page_size)));
+    }
+    Value::Object(body)
 }
 
 /// The answer when the state file could not be written: the change may be lost, so the client

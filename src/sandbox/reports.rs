@@ -34,15 +34,6 @@ const SPEC_FIELDS: [&str; 5] = [
     "reportOptions",
 ];
 
-fn not_found(what: &str, id: &str) -> Outcome {
-    Outcome::error(
-        StatusCode::NOT_FOUND,
-        "NotFound",
-        &format!("{what} '{id}' not found."),
-        None,
-    )
-}
-
 fn parse_time(s: &str) -> Option<OffsetDateTime> {
     OffsetDateTime::parse(s, &Rfc3339).ok()
 }
@@ -163,7 +154,7 @@ pub async fn get_report(
         None,
         |inner: &mut Inner, _call: &Call| match inner.state.reports.get(&id) {
             Some(r) => Outcome::json(StatusCode::OK, report_json(r)),
-            None => not_found("Report", &id),
+            None => Outcome::not_found("Report", &id),
         },
     )
     .await
@@ -192,7 +183,7 @@ pub async fn cancel_report(
                 "Report '{id}' is {}; only a report IN_QUEUE can be cancelled.",
                 status_name(r.processing_status)
             )),
-            None => not_found("Report", &id),
+            None => Outcome::not_found("Report", &id),
         },
     )
     .await
@@ -220,15 +211,11 @@ struct ReportsPage {
 
 impl ReportsPage {
     fn encode(&self) -> String {
-        format!(
-            "reports-{}",
-            hex::encode(serde_json::to_vec(self).unwrap_or_default())
-        )
+        super::encode_token("reports-", self)
     }
 
     fn decode(token: &str) -> Option<ReportsPage> {
-        let bytes = hex::decode(token.strip_prefix("reports-")?).ok()?;
-        let q: ReportsPage = serde_json::from_slice(&bytes).ok()?;
+        let q: ReportsPage = super::decode_token("reports-", token)?;
         ((1..=100).contains(&q.page_size) && !q.types.is_empty()).then_some(q)
     }
 
@@ -268,15 +255,7 @@ impl ReportsPage {
                 "Invalid 'marketplaceIds' value '{m}': not a known Amazon marketplace ID."
             )));
         }
-        let page_size = match call.param("pageSize").map(str::parse::<usize>) {
-            None => 10,
-            Some(Ok(n)) if (1..=100).contains(&n) => n,
-            Some(_) => {
-                return Err(Outcome::invalid_input(
-                    "'pageSize' must be a whole number from 1 to 100.",
-                ));
-            }
-        };
+        let page_size = call.page_size(100)?;
         let now = OffsetDateTime::now_utc();
         let time_param = |name: &str, default: OffsetDateTime| {
             match call.param(name) {
@@ -333,29 +312,26 @@ pub async fn get_reports(State(shared): State<Arc<Shared>>, req: Request) -> Res
                 Some(q) => q,
                 None => tri!(ReportsPage::from_query(call)),
             };
-            let mut reports: Vec<&Report> = inner
+            let reports: Vec<&Report> = inner
                 .state
                 .reports
                 .values()
                 .filter(|r| q.matches(r))
                 .collect();
-            // Newest first; IDs grow with time.
-            reports.sort_by_key(|r| std::cmp::Reverse((r.report_id.len(), r.report_id.clone())));
-            let page: Vec<Value> = reports
-                .iter()
-                .skip(q.offset)
-                .take(q.page_size)
-                .map(|r| report_json(r))
-                .collect();
-            let mut body = json!({ "reports": page });
-            // A token's offset is the client's to send: never overflow on it.
-            if q.offset.saturating_add(q.page_size) < reports.len() {
-                let next = ReportsPage {
-                    offset: q.offset + q.page_size,
-                    ..q.clone()
-                };
-                body["nextToken"] = json!(next.encode());
-            }
+            let body = super::newest_first_page(
+                "reports",
+                reports,
+                |r| &r.report_id,
+                (q.offset, q.page_size),
+                report_json,
+                |offset| {
+                    ReportsPage {
+                        offset,
+                        ..q.clone()
+                    }
+                    .encode()
+                },
+            );
             Outcome::json(StatusCode::OK, body)
         },
     )
@@ -384,7 +360,7 @@ pub async fn get_report_document(
                     }
                     Outcome::json(StatusCode::OK, body)
                 }
-                _ => not_found("Report document", &id),
+                _ => Outcome::not_found("Report document", &id),
             }
         },
     )

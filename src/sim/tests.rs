@@ -4,13 +4,67 @@
 use super::testkit::*;
 use super::*;
 use crate::model::{
-    Amount, ByLocation, ChangeKind, OnFba, OnMissing, Percent, Publish, Round, Selector,
+    Amount, ByLocation, ChangeKind, LocationIx, OnFba, OnMissing, Percent, Publish, Round, Selector,
 };
+
+/// Each offer's seller SKU and the quantity of its first channel, in preview order.
+fn first_quantities(preview: &Preview) -> Vec<(String, u64)> {
+    preview
+        .changes
+        .iter()
+        .map(|c| (c.offer.seller_sku.clone(), c.offer.channels[0].quantity))
+        .collect()
+}
+
+/// The offer of one seller SKU.
+fn offer_of<'p>(preview: &'p Preview, seller_sku: &str) -> &'p OfferChange {
+    preview
+        .changes
+        .iter()
+        .find(|c| c.offer.seller_sku == seller_sku)
+        .unwrap()
+}
+
+/// An offer's channels and their quantities.
+fn channel_quantities(c: &OfferChange) -> Vec<(&str, u64)> {
+    c.offer
+        .channels
+        .iter()
+        .map(|c| (c.channel.as_str(), c.quantity))
+        .collect()
+}
+
+/// A US policy of one rule `r` that matches every inventory SKU and publishes `p`.
+fn us_policy(p: Publish) -> Policy {
+    policy(&["US"], vec![rule("r", Selector::Any, p)])
+}
+
+/// [`us_policy`] with one target: all of the pool to the seller SKU `template`.
+fn us_policy_as(template: &str) -> Policy {
+    us_policy(Publish {
+        targets: vec![target(0, template, 10_000)],
+        ..publish()
+    })
+}
+
+/// The preview of [`us_policy`] on these stock rows, no current listings.
+fn run_us(p: Publish, rows: &[(&str, LocationIx, u64, u64)]) -> Preview {
+    run(&us_policy(p), &stock(rows), None).unwrap()
+}
+
+/// Each (inventory SKU, quantity) on hand in newark, none reserved.
+fn newark_stock(rows: &[(String, u64)]) -> Stock {
+    let refs: Vec<(&str, LocationIx, u64, u64)> = rows
+        .iter()
+        .map(|(s, q)| (s.as_str(), NEWARK, *q, 0))
+        .collect();
+    stock(&refs)
+}
 
 /// Publish `p` with one US target `{sku}` (share `share`) for SKU "A" with `available` in newark.
 fn qty(mut p: Publish, share: u32, available: u64) -> u64 {
     p.targets = vec![target(0, "{sku}", share)];
-    let pol = policy(&["US"], vec![rule("r", Selector::Any, p)]);
+    let pol = us_policy(p);
     let st = stock(&[("A", NEWARK, available, 0)]);
     let pre = run(&pol, &st, None).expect("runs");
     assert_eq!(pre.changes.len(), 1);
@@ -102,9 +156,7 @@ fn order_is_buffer_share_threshold_cap() {
         targets: vec![target(0, "{sku}", 5000)],
         ..publish()
     };
-    let pol = policy(&["US"], vec![rule("r", Selector::Any, p)]);
-    let st = stock(&[("A", NEWARK, 20, 0), ("A", TORONTO, 12, 2)]);
-    let pre = run(&pol, &st, None).unwrap();
+    let pre = run_us(p, &[("A", NEWARK, 20, 0), ("A", TORONTO, 12, 2)]);
     let steps: Vec<(StepKind, u64)> = pre.provenance[0]
         .steps
         .iter()
@@ -129,14 +181,15 @@ fn available_is_on_hand_minus_reserved_never_negative_and_stock_from_counts() {
         targets: vec![target(0, "{sku}", 10_000)],
         ..publish()
     };
-    let pol = policy(&["US"], vec![rule("r", Selector::Any, p)]);
     // newark 5-8 → 0 (not -3), austin 7-1 → 6, toronto not counted.
-    let st = stock(&[
-        ("A", NEWARK, 5, 8),
-        ("A", AUSTIN, 7, 1),
-        ("A", TORONTO, 100, 0),
-    ]);
-    let pre = run(&pol, &st, None).unwrap();
+    let pre = run_us(
+        p,
+        &[
+            ("A", NEWARK, 5, 8),
+            ("A", AUSTIN, 7, 1),
+            ("A", TORONTO, 100, 0),
+        ],
+    );
     assert_eq!(pre.changes[0].offer.channels[0].quantity, 6);
 }
 
@@ -179,15 +232,8 @@ fn by_location_split_sends_parts_to_supply_sources_with_default_zero() {
         targets: vec![t],
         ..publish()
     };
-    let pol = policy(&["US"], vec![rule("r", Selector::Any, p)]);
-    let st = stock(&[("A", NEWARK, 3, 0), ("A", TORONTO, 2, 0)]);
-    let pre = run(&pol, &st, None).unwrap();
-    let ch: Vec<(&str, u64)> = pre.changes[0]
-        .offer
-        .channels
-        .iter()
-        .map(|c| (c.channel.as_str(), c.quantity))
-        .collect();
+    let pre = run_us(p, &[("A", NEWARK, 3, 0), ("A", TORONTO, 2, 0)]);
+    let ch = channel_quantities(&pre.changes[0]);
     // 5 split 50/50: austin (listed first) gets the odd unit; channels in policy order.
     assert_eq!(ch, vec![("DEFAULT", 0), ("NWK", 2), ("AUS", 3)]);
 }
@@ -202,19 +248,15 @@ fn by_location_per_source_uses_each_locations_own_stock() {
         targets: vec![t],
         ..publish()
     };
-    let pol = policy(&["US"], vec![rule("r", Selector::Any, p)]);
-    let st = stock(&[
-        ("A", NEWARK, 9, 1),
-        ("A", AUSTIN, 2, 0),
-        ("A", TORONTO, 50, 0),
-    ]);
-    let pre = run(&pol, &st, None).unwrap();
-    let ch: Vec<(&str, u64)> = pre.changes[0]
-        .offer
-        .channels
-        .iter()
-        .map(|c| (c.channel.as_str(), c.quantity))
-        .collect();
+    let pre = run_us(
+        p,
+        &[
+            ("A", NEWARK, 9, 1),
+            ("A", AUSTIN, 2, 0),
+            ("A", TORONTO, 50, 0),
+        ],
+    );
+    let ch = channel_quantities(&pre.changes[0]);
     assert_eq!(ch, vec![("DEFAULT", 0), ("NWK", 5), ("AUS", 2)]);
     // toronto is no supply source: its stock backs nothing published but counts in the pool.
     assert_eq!(pre.summary.exposure, 0);
@@ -378,11 +420,7 @@ fn fixed_quantity_on_zero_stock_is_exposure() {
 
 #[test]
 fn two_inventory_skus_on_one_seller_sku_is_an_error() {
-    let p = Publish {
-        targets: vec![target(0, "X-{marketplace}", 10_000)],
-        ..publish()
-    };
-    let pol = policy(&["US"], vec![rule("r", Selector::Any, p)]);
+    let pol = us_policy_as("X-{marketplace}");
     let err = run(
         &pol,
         &stock(&[("A", NEWARK, 1, 0), ("B", NEWARK, 1, 0)]),
@@ -398,11 +436,7 @@ fn two_inventory_skus_on_one_seller_sku_is_an_error() {
 
 #[test]
 fn invalid_rendered_seller_sku_is_an_error_naming_the_sku() {
-    let p = Publish {
-        targets: vec![target(0, "{sku}-US", 10_000)],
-        ..publish()
-    };
-    let pol = policy(&["US"], vec![rule("r", Selector::Any, p)]);
+    let pol = us_policy_as("{sku}-US");
     let long = "L".repeat(39);
     let err = run(&pol, &stock(&[(long.as_str(), NEWARK, 1, 0)]), None).unwrap_err();
     let text = err.to_string();
@@ -430,11 +464,7 @@ fn shared_sku_with_different_quantities_is_an_error() {
 
 #[test]
 fn change_kinds_against_current_listings() {
-    let p = Publish {
-        targets: vec![target(0, "{sku}", 10_000)],
-        ..publish()
-    };
-    let pol = policy(&["US"], vec![rule("r", Selector::Any, p)]);
+    let pol = us_policy_as("{sku}");
     let st = stock(&[
         ("NEW", NEWARK, 1, 0),
         ("SAME", NEWARK, 4, 0),
@@ -498,7 +528,7 @@ fn leftover_default_beside_locations_warns_two_offers() {
         targets: vec![t],
         ..publish()
     };
-    let pol = policy(&["US"], vec![rule("r", Selector::Any, p)]);
+    let pol = us_policy(p);
     let mut cur = Current::default();
     cur.listings
         .insert("A".into(), [("DEFAULT".to_string(), 5)].into());
@@ -518,11 +548,7 @@ fn leftover_default_beside_locations_warns_two_offers() {
 
 #[test]
 fn listed_in_another_marketplace_of_the_region_warns() {
-    let p = Publish {
-        targets: vec![target(0, "{sku}", 10_000)],
-        ..publish()
-    };
-    let pol = policy(&["US"], vec![rule("r", Selector::Any, p)]);
+    let pol = us_policy_as("{sku}");
     let mut cur = Current::default();
     cur.listings
         .insert("A".into(), [("DEFAULT".to_string(), 5)].into());
@@ -689,7 +715,7 @@ mod props {
 fn markdown_keeps_the_first_warnings_and_counts_the_rest() {
     let mut p = publish();
     p.targets = vec![target(0, "{sku}", 10_000)];
-    let pol = policy(&["US"], vec![rule("r", Selector::Any, p)]);
+    let pol = us_policy(p);
     let mut pre = run(&pol, &stock(&[("A", NEWARK, 3, 0)]), None).unwrap();
     pre.warnings = (0..45).map(|i| format!("warning number {i}")).collect();
     let md = crate::render::preview::markdown(&pol, &pre, 60_000);
@@ -868,11 +894,7 @@ fn merge_refuses_one_seller_sku_written_by_two_policies() {
 
 #[test]
 fn merge_refuses_policies_of_two_sellers() {
-    let p = Publish {
-        targets: vec![target(0, "{sku}", 10_000)],
-        ..publish()
-    };
-    let a = policy(&["US"], vec![rule("r", Selector::Any, p)]);
+    let a = us_policy_as("{sku}");
     let mut b = a.clone();
     b.seller_id = "A3OTHERSELLER".into();
     let pa = run(&a, &stock(&[("X", NEWARK, 1, 0)]), None).unwrap();
@@ -889,7 +911,7 @@ fn fba_policy(on_fba: OnFba) -> (Policy, Stock) {
         ..publish()
     };
     (
-        policy(&["US"], vec![rule("r", Selector::Any, p)]),
+        us_policy(p),
         stock(&[
             ("A", NEWARK, 5, 0),
             ("B", NEWARK, 2, 0),
@@ -1041,11 +1063,7 @@ fn a_streamed_table_is_the_table_of_the_preview_in_memory() {
     use crate::render::preview::{Measure, Rows, table, table_after_rows};
     let (pol, _) = shared_na();
     let rows: Vec<(String, u64)> = (0..70).map(|i| (format!("S{i:02}"), i)).collect();
-    let refs: Vec<(&str, usize, u64, u64)> = rows
-        .iter()
-        .map(|(s, q)| (s.as_str(), NEWARK, *q, 0))
-        .collect();
-    let st = stock(&refs);
+    let st = newark_stock(&rows);
     let mut cur = Current::default();
     for i in 0..70 {
         let sku = format!("S{i:02}");
@@ -1105,11 +1123,7 @@ fn keeping_the_largest_exposures_lists_what_the_table_lists() {
     let rows: Vec<(String, u64)> = (0..200)
         .map(|i| (format!("S{i:03}"), (i * 7) % 13))
         .collect();
-    let refs: Vec<(&str, usize, u64, u64)> = rows
-        .iter()
-        .map(|(s, q)| (s.as_str(), NEWARK, *q, 0))
-        .collect();
-    let st = stock(&refs);
+    let st = newark_stock(&rows);
     let all = run(&pol, &st, None).unwrap();
     let kept = run_with(
         &pol,
@@ -1189,11 +1203,7 @@ fn a_run_in_chunks_is_the_run() {
     };
     let (pol, _) = shared_na();
     let rows: Vec<(String, u64)> = (0..70).map(|i| (format!("S{i:02}"), i % 9)).collect();
-    let refs: Vec<(&str, usize, u64, u64)> = rows
-        .iter()
-        .map(|(s, q)| (s.as_str(), NEWARK, *q, 0))
-        .collect();
-    let st = stock(&refs);
+    let st = newark_stock(&rows);
     let mut cur = Current::default();
     for i in 0..70 {
         let sku = format!("S{i:02}");
@@ -1302,11 +1312,7 @@ fn a_run_in_chunks_is_the_run() {
 /// inventory SKUs in different chunks), and a taker that stops early ends the run.
 #[test]
 fn a_run_in_chunks_fails_and_stops_as_the_run_does() {
-    let p = Publish {
-        targets: vec![target(0, "SAME", 10_000)],
-        ..publish()
-    };
-    let pol = policy(&["US"], vec![rule("r", Selector::Any, p)]);
+    let pol = us_policy_as("SAME");
     let st = stock(&[
         ("A", NEWARK, 1, 0),
         ("B", NEWARK, 1, 0),
@@ -1328,16 +1334,8 @@ fn a_run_in_chunks_fails_and_stops_as_the_run_does() {
     assert_eq!(parts.to_string(), one.to_string());
 
     let many: Vec<(String, u64)> = (0..500).map(|i| (format!("S{i:03}"), 1)).collect();
-    let refs: Vec<(&str, usize, u64, u64)> = many
-        .iter()
-        .map(|(s, q)| (s.as_str(), NEWARK, *q, 0))
-        .collect();
-    let st = stock(&refs);
-    let p = Publish {
-        targets: vec![target(0, "{sku}-US", 10_000)],
-        ..publish()
-    };
-    let pol = policy(&["US"], vec![rule("r", Selector::Any, p)]);
+    let st = newark_stock(&many);
+    let pol = us_policy_as("{sku}-US");
     let mut taken = 0;
     run_chunks(
         &Prepared::new(&pol, &st, None),
@@ -1361,14 +1359,10 @@ fn a_run_in_chunks_fails_and_stops_as_the_run_does() {
 /// memory, byte for byte: the operations, their ids across chunks, the header and the digest.
 #[test]
 fn a_plan_encoded_in_chunks_is_the_plan_built_in_memory() {
-    use crate::plan::{BuildOptions, EmitChoice, InputFile, Inputs, PlanFile, Tally};
+    use crate::plan::{BuildOptions, EmitChoice, PlanFile, Tally};
     let (pol, _) = shared_na();
     let rows: Vec<(String, u64)> = (0..40).map(|i| (format!("S{i:02}"), i % 5)).collect();
-    let refs: Vec<(&str, usize, u64, u64)> = rows
-        .iter()
-        .map(|(s, q)| (s.as_str(), NEWARK, *q, 0))
-        .collect();
-    let st = stock(&refs);
+    let st = newark_stock(&rows);
     let mut cur = Current::default();
     for i in (0..40).step_by(3) {
         let sku = format!("S{i:02}");
@@ -1377,24 +1371,9 @@ fn a_plan_encoded_in_chunks_is_the_plan_built_in_memory() {
         cur.listed_in.insert(sku, ["US".to_string()].into());
     }
     let build_opts = |all: bool| BuildOptions {
-        emit: EmitChoice::Patch,
-        patch_op: PatchOp::Merge,
         all,
-        issue_locale: "en_US".into(),
-        inputs: Inputs {
-            more_policies: Vec::new(),
-            more_inventory: Vec::new(),
-            policy: InputFile {
-                path: "p.allot".into(),
-                sha256: "00".into(),
-            },
-            inventory: InputFile {
-                path: "inv.csv".into(),
-                sha256: "11".into(),
-            },
-            current: None,
-        },
         created_at: "2026-12-02T09:30:00Z".into(),
+        ..crate::plan::tests::opts(EmitChoice::Patch)
     };
     let dir = tempfile::tempdir().unwrap();
     for all in [false, true] {
@@ -1522,12 +1501,8 @@ rule "r" {
         ("SKU123", 1, 20, 0),
         ("SKU123", 2, 30, 0),
     ]);
-    let preview = super::run_with(&policy, &stock, None, super::Options::default()).unwrap();
-    let q: Vec<(String, u64)> = preview
-        .changes
-        .iter()
-        .map(|c| (c.offer.seller_sku.clone(), c.offer.channels[0].quantity))
-        .collect();
+    let preview = run(&policy, &stock, None).unwrap();
+    let q = first_quantities(&preview);
     assert_eq!(
         q,
         [
@@ -1564,13 +1539,8 @@ rule "r" {
 "#;
     let policy = check_source(src).policy.expect("checks");
     let stock = stock(&[("SHOE-1", 0, 3, 0), ("SHOE-1", 1, 7, 0)]);
-    let preview = super::run_with(&policy, &stock, None, super::Options::default()).unwrap();
-    let ch: Vec<(&str, u64)> = preview.changes[0]
-        .offer
-        .channels
-        .iter()
-        .map(|c| (c.channel.as_str(), c.quantity))
-        .collect();
+    let preview = run(&policy, &stock, None).unwrap();
+    let ch = channel_quantities(&preview.changes[0]);
     assert_eq!(ch, [("DEFAULT", 0), ("S1", 3)]);
 }
 
@@ -1625,12 +1595,7 @@ fn once_holds_an_offer_amazon_has_a_quantity_for_whatever_its_value() {
             ..Options::default()
         };
         let pre = run_with(&pol, &st, Some(&cur), opts).unwrap();
-        let by = |s: &str| {
-            pre.changes
-                .iter()
-                .find(|c| c.offer.seller_sku == s)
-                .unwrap()
-        };
+        let by = |s: &str| offer_of(&pre, s);
         for s in ["SOLD", "ZERO", "SAME"] {
             assert_eq!(by(s).hold.as_deref(), Some(&Hold::InitialSent), "{s}");
             assert!(!by(s).is_write());
@@ -1662,11 +1627,7 @@ fn plain_quantity_still_tops_up_after_a_sale() {
     cur.listings
         .insert("SOLD".into(), [("DEFAULT".to_string(), 7)].into());
     let pre = run(&pol, &st, Some(&cur)).unwrap();
-    let c = pre
-        .changes
-        .iter()
-        .find(|c| c.offer.seller_sku == "SOLD")
-        .unwrap();
+    let c = offer_of(&pre, "SOLD");
     assert!(c.hold.is_none() && c.kind == ChangeKind::Changed);
 }
 
@@ -1679,11 +1640,7 @@ fn once_leaves_fba_held_as_fba() {
     cur.listings
         .insert("SOLD".into(), [("DEFAULT".to_string(), 7)].into());
     let pre = run(&pol, &st, Some(&cur)).unwrap();
-    let c = pre
-        .changes
-        .iter()
-        .find(|c| c.offer.seller_sku == "SOLD")
-        .unwrap();
+    let c = offer_of(&pre, "SOLD");
     assert_eq!(
         c.hold.as_deref(),
         Some(&Hold::FulfilledByAmazon {
@@ -1704,11 +1661,7 @@ fn once_writes_a_channel_amazon_has_no_quantity_for() {
     cur.listed_in
         .insert("SOLD".into(), ["US".to_string()].into());
     let pre = run(&pol, &st, Some(&cur)).unwrap();
-    let c = pre
-        .changes
-        .iter()
-        .find(|c| c.offer.seller_sku == "SOLD")
-        .unwrap();
+    let c = offer_of(&pre, "SOLD");
     // DEFAULT has no quantity on Amazon: the initial quantity is written.
     assert!(c.is_write());
     assert_eq!(c.offer.channels[0].quantity, 10);
@@ -1754,7 +1707,7 @@ rule "r" {
     assert!(checked.diagnostics.is_empty(), "{:#?}", checked.diagnostics);
     let policy = checked.policy.expect("checks");
     let stock = stock(&[("A", 0, 62, 0)]);
-    let preview = super::run_with(&policy, &stock, None, super::Options::default()).unwrap();
+    let preview = run(&policy, &stock, None).unwrap();
     let q: Vec<u64> = preview
         .changes
         .iter()
@@ -1784,12 +1737,8 @@ rule "r" {
     let checked = check_source(src);
     let policy = checked.policy.expect("checks");
     let stock = stock(&[("A", 0, 5003, 0), ("B", 0, 12, 0)]);
-    let preview = super::run_with(&policy, &stock, None, super::Options::default()).unwrap();
-    let q: Vec<(String, u64)> = preview
-        .changes
-        .iter()
-        .map(|c| (c.offer.seller_sku.clone(), c.offer.channels[0].quantity))
-        .collect();
+    let preview = run(&policy, &stock, None).unwrap();
+    let q = first_quantities(&preview);
     // 5003 / 6 = 833.8 → 833 (a share of 16.67% would give 834); 12 / 12 = 1 (8.33% gives 0).
     assert_eq!(
         q,
@@ -1820,7 +1769,7 @@ rule "r" {
     );
     let policy = check_source(&src).policy.expect("checks");
     let more = super::testkit::stock(&[("C", 0, 100, 0)]);
-    let preview = super::run_with(&policy, &more, None, super::Options::default()).unwrap();
+    let preview = run(&policy, &more, None).unwrap();
     assert_eq!(preview.changes[0].offer.channels[0].quantity, 10);
 }
 
@@ -1863,12 +1812,8 @@ rule "r" {
         )
         .unwrap()
     };
-    let preview = super::run_with(&policy, &read(csv), None, super::Options::default()).unwrap();
-    let q: Vec<(String, u64)> = preview
-        .changes
-        .iter()
-        .map(|c| (c.offer.seller_sku.clone(), c.offer.channels[0].quantity))
-        .collect();
+    let preview = run(&policy, &read(csv), None).unwrap();
+    let q = first_quantities(&preview);
     // A: 50 - 5 = 45, capped at 20. B: 10% of 50 kept back, 45, no cap. C: 4 is below its
     // threshold 5: 0. D: no values: 9.
     assert_eq!(
@@ -1882,15 +1827,15 @@ rule "r" {
     );
     // A value that is not a number fails the run, naming the SKU, the column and the value.
     let bad = csv.replace("A,wh,50,0,5,,20", "A,wh,50,0,5,,twenty");
-    let e = super::run_with(&policy, &read(&bad), None, super::Options::default()).unwrap_err();
+    let e = run(&policy, &read(&bad), None).unwrap_err();
     let text = e.to_string();
     assert!(text.contains("`A` has `max_qty` = `twenty`"), "{text}");
     // A percent is a buffer's only.
     let bad = csv.replace("A,wh,50,0,5,,20", "A,wh,50,0,5,,20%");
-    assert!(super::run_with(&policy, &read(&bad), None, super::Options::default()).is_err());
+    assert!(run(&policy, &read(&bad), None).is_err());
     // A column no SKU has a value in is refused rather than read as "no cap" everywhere.
     let none = "sku,location,on_hand,reserved,safety,min_qty\nA,wh,5,0,1,1\n";
-    let e = super::run_with(&policy, &read(none), None, super::Options::default()).unwrap_err();
+    let e = run(&policy, &read(none), None).unwrap_err();
     assert!(
         e.to_string()
             .contains("no SKU of the inventory has a value in a column `max_qty`"),
@@ -1928,12 +1873,8 @@ rule "rest" {
         ("MUG-1", 1, 9, 0),
     ]);
     st.add_kits(&policy.kits).unwrap();
-    let preview = super::run_with(&policy, &st, None, super::Options::default()).unwrap();
-    let q: Vec<(String, u64)> = preview
-        .changes
-        .iter()
-        .map(|c| (c.offer.seller_sku.clone(), c.offer.channels[0].quantity))
-        .collect();
+    let preview = run(&policy, &st, None).unwrap();
+    let q = first_quantities(&preview);
     assert_eq!(q, [("GIFT-1".to_string(), 3)]);
     // GIFT-2 has a component missing from the inventory: missing, skipped (on_missing skip).
     assert_eq!(preview.skipped.len(), 1);
@@ -2112,7 +2053,7 @@ rule "rest" {
 "#;
     let policy = check_source(src).policy.expect("checks");
     let stock = stock(&[("SHOE-1", 0, 3, 0), ("SHOE-1", 1, 7, 0), ("MUG-1", 0, 4, 0)]);
-    let preview = super::run_with(&policy, &stock, None, super::Options::default()).unwrap();
+    let preview = run(&policy, &stock, None).unwrap();
     let ch = |i: usize| -> Vec<(&str, u64, Option<u32>, Option<&str>)> {
         preview.changes[i]
             .offer

@@ -631,10 +631,8 @@ mod tests {
     use super::*;
     use crate::plan::model::Emit;
     use crate::sandbox::{LogEntry, SandboxHandle, SandboxOptions};
-    use crate::spapi::client::{ClientConfig, parse_endpoint};
     use crate::spapi::fault_stub::{Fault, FaultStub, Seen};
     use crate::spapi::journal;
-    use crate::spapi::{Credentials, Secret};
     use axum::Json;
     use axum::response::IntoResponse;
     use serde_json::{Value, json};
@@ -649,21 +647,7 @@ mod tests {
             ..SandboxOptions::default()
         };
         let stub = FaultStub::proxy_with(options, rule).await;
-        let client = Client::new(
-            Credentials {
-                client_id: Secret::new("id"),
-                client_secret: Secret::new("secret"),
-                refresh_token: Secret::new("refresh"),
-            },
-            ClientConfig {
-                endpoint: Some(parse_endpoint(stub.base()).unwrap()),
-                lwa_endpoint: parse_endpoint(&stub.lwa()).unwrap(),
-                max_retries: 1,
-                rate_scale: 1000.0,
-                ..ClientConfig::default()
-            },
-        )
-        .unwrap();
+        let client = stub.client(1);
         (stub, client)
     }
 

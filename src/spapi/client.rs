@@ -712,11 +712,44 @@ fn parse_errors(body: &[u8]) -> Vec<ApiErrorItem> {
     }
 }
 
+/// The waits between polls of a job Amazon processes (a feed, a report): 2 s, then half as long
+/// again each time up to `cap`, all at the client's rate scale.
+pub(crate) struct Poll {
+    start: Instant,
+    interval: Duration,
+    cap: Duration,
+    timeout: Duration,
+}
+
+impl Poll {
+    pub(crate) fn new(client: &Client, cap_secs: f64, timeout: Duration) -> Poll {
+        let scale = client.limits().scale();
+        Poll {
+            start: Instant::now(),
+            interval: Duration::from_secs_f64(2.0 / scale),
+            cap: Duration::from_secs_f64(cap_secs / scale),
+            timeout,
+        }
+    }
+
+    /// Sleeps until the next poll; `Err` with the time polled so far when that sleep would end
+    /// after the timeout.
+    pub(crate) async fn wait(&mut self) -> Result<(), Duration> {
+        let elapsed = self.start.elapsed();
+        if elapsed + self.interval > self.timeout {
+            return Err(elapsed);
+        }
+        tokio::time::sleep(self.interval).await;
+        self.interval = self.interval.mul_f64(1.5).min(self.cap);
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::sandbox::NextFault;
-    use crate::spapi::fault_stub::{Fault, FaultStub, SANDBOX_RATE_SCALE, Seen};
+    use crate::spapi::fault_stub::{Fault, FaultStub, SANDBOX_RATE_SCALE, Seen, credentials};
     use crate::spapi::ratelimit::PACING_MARGIN;
     use axum::http::StatusCode as S;
     use axum::response::IntoResponse;
@@ -724,26 +757,22 @@ mod tests {
     const LWA: &str = "/auth/o2/token";
     const ITEM: &str = "/listings/2021-08-01/items/S/A";
 
-    fn creds() -> Credentials {
-        Credentials {
-            client_id: Secret::new("amzn1.application-oa2-client.x"),
-            client_secret: Secret::new("client-secret-value"),
-            refresh_token: Secret::new("Atzr|refresh-token-value"),
-        }
-    }
-
-    fn config(stub: &FaultStub, max_retries: u32) -> ClientConfig {
-        ClientConfig {
-            endpoint: Some(parse_endpoint(stub.base()).unwrap()),
-            lwa_endpoint: parse_endpoint(&stub.lwa()).unwrap(),
-            max_retries,
-            rate_scale: 1000.0,
-            ..ClientConfig::default()
-        }
-    }
-
-    fn client(stub: &FaultStub, max_retries: u32) -> Client {
-        Client::new(creds(), config(stub, max_retries)).unwrap()
+    /// A client of `stub` whose refresh token is `refresh_token`, and its first call's error.
+    async fn login_error(
+        stub: &FaultStub,
+        refresh_token: &str,
+        max_retries: u32,
+    ) -> (Client, SpApiError) {
+        let creds = Credentials {
+            refresh_token: Secret::new(refresh_token),
+            ..credentials()
+        };
+        let c = Client::new(creds, stub.client_config(max_retries)).unwrap();
+        let e = c
+            .call(ApiOp::GetFeed, Region::EU, "GET", "/bad", &[], None)
+            .await
+            .unwrap_err();
+        (c, e)
     }
 
     /// The German marketplace, as the sandbox requires on a Listings call.
@@ -755,6 +784,19 @@ mod tests {
         serde_json::json!({"productType": "PRODUCT", "patches": [{"op": "merge",
             "path": "/attributes/fulfillment_availability",
             "value": [{"fulfillment_channel_code": "DEFAULT", "quantity": 1}]}]})
+    }
+
+    /// The test listing's patch, in Germany, to `path`.
+    async fn patch(c: &Client, path: &str) -> Result<Value, SpApiError> {
+        c.call(
+            ApiOp::PatchListingsItem,
+            Region::EU,
+            "PATCH",
+            path,
+            &de(),
+            Some(&body()),
+        )
+        .await
     }
 
     /// The form the client sent LWA carries the refresh-token grant and its secret.
@@ -801,18 +843,8 @@ mod tests {
             NextFault::Throttle,
         ];
         stub.sandbox().script_faults(throttled);
-        let c = client(&stub, 5);
-        let (q, b) = (de(), body());
-        let call = || {
-            c.call(
-                ApiOp::PatchListingsItem,
-                Region::EU,
-                "PATCH",
-                ITEM,
-                &q,
-                Some(&b),
-            )
-        };
+        let c = stub.client(5);
+        let call = || patch(&c, ITEM);
         let v = call().await.unwrap();
         assert_eq!(v["status"], "ACCEPTED");
         assert_eq!(c.retries(), 3);
@@ -836,18 +868,8 @@ mod tests {
         // Exhausted: 1 + max_retries attempts, then one error.
         let stub = FaultStub::proxy(|_| Fault::Pass).await;
         stub.sandbox().script_faults(throttled);
-        let c = client(&stub, 2);
-        let e = c
-            .call(
-                ApiOp::PatchListingsItem,
-                Region::EU,
-                "PATCH",
-                ITEM,
-                &de(),
-                Some(&body()),
-            )
-            .await
-            .unwrap_err();
+        let c = stub.client(2);
+        let e = patch(&c, ITEM).await.unwrap_err();
         assert!(
             matches!(e, SpApiError::Exhausted { attempts: 3, .. }),
             "{e}"
@@ -859,18 +881,7 @@ mod tests {
     async fn lwa_refusal_is_one_auth_error_without_secrets() {
         // The sandbox refuses a refresh token starting with `bad`.
         let stub = FaultStub::proxy(|_| Fault::Pass).await;
-        let c = Client::new(
-            Credentials {
-                refresh_token: Secret::new("bad|refresh-token-value"),
-                ..creds()
-            },
-            config(&stub, 5),
-        )
-        .unwrap();
-        let e = c
-            .call(ApiOp::GetFeed, Region::EU, "GET", "/bad", &[], None)
-            .await
-            .unwrap_err();
+        let (c, e) = login_error(&stub, "bad|refresh-token-value", 5).await;
         assert!(e.is_fatal());
         let text = format!("{e} {e:?}");
         assert!(text.contains("invalid_grant"), "{text}");
@@ -901,26 +912,15 @@ mod tests {
         })
         .await;
         let c = Client::new(
-            creds(),
+            credentials(),
             ClientConfig {
                 max_retries: 0,
                 rate_scale: 4.0,
-                ..config(&stub, 0)
+                ..stub.client_config(0)
             },
         )
         .unwrap();
-        let b = body();
-        let q = de();
-        let calls = (0..12).map(|_| {
-            c.call(
-                ApiOp::PatchListingsItem,
-                Region::EU,
-                "PATCH",
-                ITEM,
-                &q,
-                Some(&b),
-            )
-        });
+        let calls = (0..12).map(|_| patch(&c, ITEM));
         for r in futures::future::join_all(calls).await {
             r.unwrap();
         }
@@ -945,20 +945,10 @@ mod tests {
     #[tokio::test]
     async fn dot_segment_paths_are_never_sent() {
         let stub = FaultStub::proxy(|_| Fault::Pass).await;
-        let c = client(&stub, 0);
+        let c = stub.client(0);
         for seller_sku in ["%2E", "%2E%2E"] {
             let path = format!("/listings/2021-08-01/items/S/{seller_sku}");
-            let e = c
-                .call(
-                    ApiOp::PatchListingsItem,
-                    Region::EU,
-                    "PATCH",
-                    &path,
-                    &de(),
-                    Some(&body()),
-                )
-                .await
-                .unwrap_err();
+            let e = patch(&c, &path).await.unwrap_err();
             assert!(matches!(e, SpApiError::Unaddressable(_)), "{e}");
             assert!(!e.is_fatal());
             assert!(e.to_string().contains("--emit feed"), "{e}");
@@ -978,18 +968,7 @@ mod tests {
             reply(S::BAD_REQUEST, &echo.to_string())
         })
         .await;
-        let c = Client::new(
-            Credentials {
-                refresh_token: Secret::new("Atzr|refresh token/value"),
-                ..creds()
-            },
-            config(&stub, 0),
-        )
-        .unwrap();
-        let e = c
-            .call(ApiOp::GetFeed, Region::EU, "GET", "/bad", &[], None)
-            .await
-            .unwrap_err();
+        let (_, e) = login_error(&stub, "Atzr|refresh token/value", 0).await;
         let text = format!("{e} {e:?}");
         assert!(text.contains("grant_type=refresh_token"), "{text}");
         for leak in [
@@ -1011,7 +990,7 @@ mod tests {
             reply(S::SERVICE_UNAVAILABLE, "")
         })
         .await;
-        let c = client(&stub, 2);
+        let c = stub.client(2);
         let e = c
             .call(ApiOp::GetFeed, Region::EU, "GET", "/bad", &[], None)
             .await
@@ -1031,10 +1010,10 @@ mod tests {
         let stub = FaultStub::proxy(|_| Fault::Pass).await;
         // Nothing listens on port 1: every attempt is a connection error.
         let c = Client::new(
-            creds(),
+            credentials(),
             ClientConfig {
                 endpoint: Some(parse_endpoint("http://127.0.0.1:1").unwrap()),
-                ..config(&stub, 1)
+                ..stub.client_config(1)
             },
         )
         .unwrap();
@@ -1065,7 +1044,7 @@ mod tests {
             }
         })
         .await;
-        let c = client(&stub, 5);
+        let c = stub.client(5);
         let e = c
             .call(ApiOp::GetFeed, Region::EU, "GET", "/forbidden", &[], None)
             .await
@@ -1094,7 +1073,7 @@ mod tests {
             }
         })
         .await;
-        let c = client(&stub, 5);
+        let c = stub.client(5);
         let e = c
             .call(ApiOp::GetFeed, Region::EU, "GET", "/bad", &[], None)
             .await

@@ -18,6 +18,17 @@ use axum::response::{IntoResponse, Response};
 use tokio::time::Instant;
 
 use crate::sandbox::{self, SandboxConfig, SandboxHandle, SandboxOptions};
+use crate::spapi::client::{Client, ClientConfig, parse_endpoint};
+use crate::spapi::{Credentials, Secret};
+
+/// The tests' credentials: strings a test can look for, to show none of them leaks.
+pub fn credentials() -> Credentials {
+    Credentials {
+        client_id: Secret::new("amzn1.application-oa2-client.x"),
+        client_secret: Secret::new("client-secret-value"),
+        refresh_token: Secret::new("Atzr|refresh-token-value"),
+    }
+}
 
 /// One request as the stub received it.
 #[derive(Clone, Debug)]
@@ -84,6 +95,23 @@ impl FaultStub {
         let mut s = Self::start(Some(sb.base_url()), rule).await;
         s.sandbox = Some(sb);
         s
+    }
+
+    /// A client's configuration for this stub: `max_retries`, Amazon's rates sped up 1000
+    /// times.
+    pub fn client_config(&self, max_retries: u32) -> ClientConfig {
+        ClientConfig {
+            endpoint: Some(parse_endpoint(self.base()).unwrap()),
+            lwa_endpoint: parse_endpoint(&self.lwa()).unwrap(),
+            max_retries,
+            rate_scale: 1000.0,
+            ..ClientConfig::default()
+        }
+    }
+
+    /// A client of this stub with the tests' credentials.
+    pub fn client(&self, max_retries: u32) -> Client {
+        Client::new(credentials(), self.client_config(max_retries)).unwrap()
     }
 
     /// The sandbox behind the stub (of [`FaultStub::proxy`]).

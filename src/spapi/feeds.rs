@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::client::Client;
+use super::client::{Client, Poll};
 use super::{Issue, SpApiError};
 use crate::amazon::feeds::{FEED_CONTENT_TYPE, FEED_DOCUMENTS_PATH, FEED_TYPE, FEEDS_PATH};
 use crate::amazon::limits::ApiOp;
@@ -124,14 +124,7 @@ pub async fn list_feeds(
             out.push(FeedInfo {
                 feed_id: s("feedId"),
                 feed_type: s("feedType"),
-                marketplace_ids: f
-                    .get("marketplaceIds")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                    .filter_map(Value::as_str)
-                    .map(str::to_string)
-                    .collect(),
+                marketplace_ids: super::marketplace_ids(f),
                 created: time::OffsetDateTime::parse(
                     &s("createdTime"),
                     &time::format_description::well_known::Rfc3339,
@@ -193,26 +186,21 @@ pub async fn wait_for_feed(
     timeout: Duration,
     mut on_status: impl FnMut(&str),
 ) -> Result<FeedStatus, SpApiError> {
-    let scale = client.limits().scale();
-    let start = tokio::time::Instant::now();
-    let mut interval = Duration::from_secs_f64(2.0 / scale);
-    let cap = Duration::from_secs_f64(60.0 / scale);
+    let mut poll = Poll::new(client, 60.0, timeout);
     loop {
         let status = get_feed(client, region, feed_id).await?;
         on_status(&status.processing_status);
         if status.is_final() {
             return Ok(status);
         }
-        if start.elapsed() + interval > timeout {
+        if let Err(elapsed) = poll.wait().await {
             return Err(SpApiError::Feed(format!(
                 "feed {feed_id} is still {} after {}s (--poll-timeout); Amazon can take hours \
                  under load: run `allot apply` again later and it resumes polling this feed",
                 status.processing_status,
-                start.elapsed().as_secs()
+                elapsed.as_secs()
             )));
         }
-        tokio::time::sleep(interval).await;
-        interval = (interval.mul_f64(1.5)).min(cap);
     }
 }
 

@@ -364,32 +364,13 @@ mod tests {
     use crate::amazon::limits::ApiOp;
     use crate::marketplaces::Region;
     use crate::sandbox::{SeedChannel, SeedListing, SeedRequest};
-    use crate::spapi::client::{ClientConfig, parse_endpoint};
     use crate::spapi::fault_stub::{Fault, FaultStub};
-    use crate::spapi::{Credentials, Secret};
     use axum::Json;
     use axum::response::IntoResponse;
     use serde_json::json;
     use std::collections::HashMap;
 
     const US: &str = "ATVPDKIKX0DER";
-
-    fn client(stub: &FaultStub) -> Client {
-        Client::new(
-            Credentials {
-                client_id: Secret::new("id"),
-                client_secret: Secret::new("secret"),
-                refresh_token: Secret::new("refresh"),
-            },
-            ClientConfig {
-                endpoint: Some(parse_endpoint(stub.base()).unwrap()),
-                lwa_endpoint: parse_endpoint(&stub.lwa()).unwrap(),
-                rate_scale: 1000.0,
-                ..ClientConfig::default()
-            },
-        )
-        .unwrap()
-    }
 
     fn listing(seller_sku: &str, marketplace: &str, channels: &[(&str, u64)]) -> SeedListing {
         SeedListing {
@@ -435,7 +416,7 @@ mod tests {
         let always = json!({"productType": "PRODUCT", "patches": [{"op": "merge",
             "path": "/attributes/fulfillment_availability",
             "value": [{"fulfillment_channel_code": "ALWAYS", "is_inventory_available": true}]}]});
-        let setup = client(&stub);
+        let setup = stub.client(5);
         let v = setup
             .call(
                 ApiOp::PatchListingsItem,
@@ -449,7 +430,7 @@ mod tests {
             .unwrap();
         assert_eq!(v["status"], "ACCEPTED", "{v}");
 
-        let client = client(&stub);
+        let client = stub.client(5);
         let skus = vec!["A/1".to_string(), "B".to_string(), "A/1".to_string()];
         let cur = fetch_current(&client, "SELLER", US, &skus).await.unwrap();
         assert_eq!(cur.listings.len(), 1);

@@ -42,6 +42,17 @@ impl std::fmt::Display for ApiErrorItem {
     }
 }
 
+/// A Feed's or Report's `marketplaceIds`: the strings of the array, none if it is missing.
+fn marketplace_ids(v: &serde_json::Value) -> Vec<String> {
+    v.get("marketplaceIds")
+        .and_then(serde_json::Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(serde_json::Value::as_str)
+        .map(str::to_string)
+        .collect()
+}
+
 fn join_errors(errors: &[ApiErrorItem]) -> String {
     if errors.is_empty() {
         return "no error details".to_string();

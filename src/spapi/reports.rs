@@ -15,7 +15,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::SpApiError;
-use super::client::Client;
+use super::client::{Client, Poll};
 use crate::amazon::limits::ApiOp;
 use crate::amazon::reports::{
     ALL_LISTINGS_REPORT, REPORT_DOCUMENTS_PATH, REPORTS_PATH, is_final_status,
@@ -105,14 +105,7 @@ pub fn parse_report(v: &Value, op: ApiOp) -> Result<ReportInfo, SpApiError> {
     Ok(ReportInfo {
         report_id: need("reportId")?,
         report_type: need("reportType")?,
-        marketplace_ids: v
-            .get("marketplaceIds")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .map(str::to_string)
-            .collect(),
+        marketplace_ids: super::marketplace_ids(v),
         created: OffsetDateTime::parse(&created_text, &Rfc3339).ok(),
         created_text,
         processing_status: need("processingStatus")?,
@@ -286,10 +279,7 @@ pub async fn wait_for_report(
     timeout: Duration,
     mut on_status: impl FnMut(&str),
 ) -> Result<ReportInfo, SpApiError> {
-    let scale = client.limits().scale();
-    let start = tokio::time::Instant::now();
-    let mut interval = Duration::from_secs_f64(2.0 / scale);
-    let cap = Duration::from_secs_f64(30.0 / scale);
+    let mut poll = Poll::new(client, 30.0, timeout);
     let mut last = String::new();
     loop {
         let r = get_report(client, region, report_id).await?;
@@ -300,17 +290,15 @@ pub async fn wait_for_report(
         if r.is_final() {
             return Ok(r);
         }
-        if start.elapsed() + interval > timeout {
+        if let Err(elapsed) = poll.wait().await {
             return Err(SpApiError::Feed(format!(
                 "report {report_id} is still {} after {:.1}s (--report-timeout); Amazon can \
                  take long under load: run the same command again within the hour and it waits \
                  for this report instead of requesting another",
                 r.processing_status,
-                start.elapsed().as_secs_f64()
+                elapsed.as_secs_f64()
             )));
         }
-        tokio::time::sleep(interval).await;
-        interval = interval.mul_f64(1.5).min(cap);
     }
 }
 
