@@ -101,17 +101,24 @@ impl Diagnostic {
 }
 
 /// The documented, stable JSON record of one diagnostic (`allot check --format json`).
-/// Lines and columns are 1-based; columns count characters.
+/// Lines and columns are 1-based; columns count characters. A command's own error may be about
+/// no file (an empty `file`) or about a whole file (line 0): those are `null` in JSON, as
+/// schemas/check.schema.json allows, and leave the location out of SARIF and GitHub's output.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct JsonDiagnostic {
+    #[serde(serialize_with = "null_if_empty")]
     pub file: String,
     pub code: String,
     pub severity: Severity,
     pub message: String,
     pub help: Option<String>,
+    #[serde(serialize_with = "null_if_zero")]
     pub line: usize,
+    #[serde(serialize_with = "null_if_zero")]
     pub column: usize,
+    #[serde(serialize_with = "null_if_zero")]
     pub end_line: usize,
+    #[serde(serialize_with = "null_if_zero")]
     pub end_column: usize,
     /// Other places the finding is about (the first of two policies writing one seller SKU):
     /// SARIF's `relatedLocations`. Not in the JSON record (its fields are fixed by
@@ -132,7 +139,48 @@ pub struct Related {
     pub message: String,
 }
 
+fn null_if_empty<S: serde::Serializer>(file: &str, s: S) -> Result<S::Ok, S::Error> {
+    match file {
+        "" => s.serialize_none(),
+        f => s.serialize_str(f),
+    }
+}
+
+fn null_if_zero<S: serde::Serializer>(n: &usize, s: S) -> Result<S::Ok, S::Error> {
+    match n {
+        0 => s.serialize_none(),
+        n => s.serialize_u64(*n as u64),
+    }
+}
+
 impl JsonDiagnostic {
+    /// An error that has no place in a file: `file` is the file it is about (empty for none).
+    pub fn unplaced(
+        file: &str,
+        code: &str,
+        severity: Severity,
+        message: String,
+        help: Option<String>,
+    ) -> Self {
+        JsonDiagnostic {
+            file: file.to_string(),
+            code: code.to_string(),
+            severity,
+            message,
+            help,
+            line: 0,
+            column: 0,
+            end_line: 0,
+            end_column: 0,
+            related: Vec::new(),
+        }
+    }
+
+    /// Whether the record has a line (a command's own error about a whole file has none).
+    pub fn has_position(&self) -> bool {
+        self.line > 0
+    }
+
     pub fn new(file: &str, source: &str, index: &LineIndex, d: &Diagnostic) -> Self {
         let span = d.primary_span();
         let (line, column) = index.line_col(source, span.start);

@@ -171,6 +171,7 @@ fn check_side(
 }
 
 pub fn run(args: DiffArgs) -> ExitCode {
+    super::errout::set_format(args.input.error_format);
     if args.input.inventory.iter().any(|p| plan::is_stdin(p)) {
         return super::fail(
             miette::miette!(
@@ -272,6 +273,7 @@ pub fn run(args: DiffArgs) -> ExitCode {
         current_known: current.is_some(),
         warnings,
     };
+    super::errout::output_written(args.format == Format::Json);
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
     let written = match args.format {

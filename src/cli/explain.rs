@@ -33,6 +33,7 @@ pub struct ExplainArgs {
 }
 
 pub fn run(args: ExplainArgs) -> ExitCode {
+    super::errout::set_format(args.input.error_format);
     let loaded = match load(std::slice::from_ref(&args.policy), &args.input) {
         // Never dropped: see `Loaded`.
         Ok(l) => std::mem::ManuallyDrop::new(l),
@@ -68,6 +69,7 @@ pub fn run(args: ExplainArgs) -> ExitCode {
         seller_sku: source,
         ..trace
     };
+    super::errout::output_written(args.format == Format::Json);
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let res = match args.format {

@@ -74,6 +74,7 @@ fn input_error(
 }
 
 pub fn run(args: InitArgs) -> ExitCode {
+    super::errout::set_format(args.error_format);
     match generate(&args) {
         Ok(code) => code,
         Err(code) => code,
@@ -177,6 +178,7 @@ fn generate(args: &InitArgs) -> Result<ExitCode, ExitCode> {
     }
     match &args.out {
         None => {
+            super::errout::output_written(false);
             let mut out = std::io::stdout().lock();
             match out.write_all(generated.text.as_bytes()) {
                 Ok(()) => {}

@@ -159,10 +159,87 @@ fn quiet_on_closed_pipe() {
     }));
 }
 
-/// Print an error report to stderr and return `exit`. The one place the CLI prints failures.
+/// Print an error report to stderr and return `exit`. The one place the CLI prints failures:
+/// under `--error-format json|github|sarif` it also prints the error as a record on stdout.
 pub fn fail(report: miette::Report, exit: Exit) -> ExitCode {
+    fail_about(report, exit, None)
+}
+
+/// [`fail`] for an error about one input file (a policy, the current listings, the plan):
+/// the record's `file`.
+pub fn fail_about(report: miette::Report, exit: Exit, file: Option<&std::path::Path>) -> ExitCode {
     eprintln!("{report:?}");
+    let format = errout::format();
+    if format != plan::ErrorFormat::Human
+        && let Some(code) = report.code()
+    {
+        let file = file.map_or(String::new(), |p| p.display().to_string());
+        let record = crate::diag::JsonDiagnostic::unplaced(
+            &file,
+            &code.to_string(),
+            crate::diag::Severity::Error,
+            report.to_string(),
+            report.help().map(|h| h.to_string()),
+        );
+        plan::report_records(format, &[record]);
+    }
     exit.into()
+}
+
+/// `--error-format`'s state for the run: the format asked for and what standard output holds.
+/// One process runs one command, so the command sets them once and every `fail`, however deep,
+/// sees them without each call site passing the format (none can be forgotten).
+pub mod errout {
+    use std::sync::atomic::{AtomicU8, Ordering};
+
+    use super::plan::ErrorFormat;
+
+    static FORMAT: AtomicU8 = AtomicU8::new(0);
+    static STDOUT: AtomicU8 = AtomicU8::new(EMPTY);
+    const EMPTY: u8 = 0;
+    /// A table, a comment, a trace or a policy: records may follow it.
+    const TEXT: u8 = 1;
+    /// A JSON document of the command's own: no records go after it.
+    const JSON: u8 = 2;
+    /// The run's records document: there is one per run.
+    const RECORDS: u8 = 3;
+
+    /// The command's `--error-format`, set before anything can fail.
+    pub fn set_format(f: ErrorFormat) {
+        let n = match f {
+            ErrorFormat::Human => 0,
+            ErrorFormat::Json => 1,
+            ErrorFormat::Github => 2,
+            ErrorFormat::Sarif => 3,
+        };
+        FORMAT.store(n, Ordering::Relaxed);
+    }
+
+    /// The format set by [`set_format`] (human when none was).
+    pub fn format() -> ErrorFormat {
+        match FORMAT.load(Ordering::Relaxed) {
+            1 => ErrorFormat::Json,
+            2 => ErrorFormat::Github,
+            3 => ErrorFormat::Sarif,
+            _ => ErrorFormat::Human,
+        }
+    }
+
+    /// The command is about to write its output to stdout (`json`: a JSON document).
+    pub fn output_written(json: bool) {
+        STDOUT.store(if json { JSON } else { TEXT }, Ordering::Relaxed);
+    }
+
+    /// Whether a records document may be printed now (none was, and stdout is not a JSON
+    /// document of the command's); if so, it is counted as printed.
+    pub fn take_records_turn() -> bool {
+        let now = STDOUT.load(Ordering::Relaxed);
+        if now == JSON || now == RECORDS {
+            return false;
+        }
+        STDOUT.store(RECORDS, Ordering::Relaxed);
+        true
+    }
 }
 
 /// How a command ends: the one set of exit statuses every command picks from, so the numbers

@@ -78,21 +78,27 @@ pub enum ErrorFormat {
 }
 
 /// An error already printed as text, also printed as records in the machine format asked for:
-/// the same renderers as `allot check`'s, so one code means one thing in every output.
+/// the same renderers as `allot check`'s, so one code means one thing in every output. At most
+/// one records document per run, and none after a JSON document of the command's own
+/// (`cli::errout`).
 pub fn report_records(format: ErrorFormat, records: &[crate::diag::JsonDiagnostic]) {
     use crate::render::diagnostics::{github_annotations, sarif};
+    if format == ErrorFormat::Human || !super::errout::take_records_turn() {
+        return;
+    }
     let text = match format {
         ErrorFormat::Human => return,
-        ErrorFormat::Json => serde_json::to_string_pretty(records),
-        ErrorFormat::Sarif => serde_json::to_string_pretty(&sarif(records)),
-        ErrorFormat::Github => {
-            print!("{}", github_annotations(records));
-            return;
-        }
+        ErrorFormat::Json => serde_json::to_string_pretty(records).map(|t| t + "\n"),
+        ErrorFormat::Sarif => serde_json::to_string_pretty(&sarif(records)).map(|t| t + "\n"),
+        ErrorFormat::Github => Ok(github_annotations(records)),
     };
     match text {
-        Ok(t) => println!("{t}"),
-        // The text on standard error already says what went wrong.
+        // Not `print!`: a stdout that cannot be written (the error may be just that) must not
+        // panic; the text on standard error already says what went wrong.
+        Ok(t) => {
+            let mut out = std::io::stdout().lock();
+            let _ = out.write_all(t.as_bytes()).and_then(|()| out.flush());
+        }
         Err(e) => eprintln!("error: cannot write the error records: {e}"),
     }
 }
@@ -394,7 +400,7 @@ pub fn read_members(
         stock.add_kits(&policy.kits).map_err(|e| {
             // The reader's message carries its own help line: give it its place in the report.
             let (message, help) = e.split_once("\n  help: ").unwrap_or((&e, ""));
-            super::fail(
+            super::fail_about(
                 miette::miette!(
                     code = codes::KIT_HAS_ROWS,
                     help = help.to_string(),
@@ -402,6 +408,7 @@ pub fn read_members(
                     file.name
                 ),
                 Exit::Failed,
+                Some(Path::new(&file.name)),
             )
         })?;
         members.push(Member {
@@ -436,13 +443,14 @@ pub fn read_current(args: &InputArgs) -> Result<(Option<Current>, Vec<String>), 
                 Some(m) => match listings::marketplace(m) {
                     Ok(code) => Some(code),
                     Err((msg, help)) => {
-                        return Err(super::fail(
+                        return Err(super::fail_about(
                             miette::miette!(
                                 code = codes::CURRENT_MARKETPLACE,
                                 help = help,
                                 "--current-marketplace: {msg}"
                             ),
                             Exit::Failed,
+                            Some(p),
                         ));
                     }
                 },
@@ -686,11 +694,15 @@ fn simulate_streamed(
         }
         super::fail(codes::report::output("the preview", e), Exit::Failed)
     };
-    let plan_fail = |e: crate::plan::PlanError| super::fail(miette::Report::new(e), Exit::Failed);
+    let plan_path = args.save.out.as_deref();
+    let plan_fail = |e: crate::plan::PlanError| {
+        super::fail_about(miette::Report::new(e), Exit::Failed, plan_path)
+    };
     let mut file = match &save {
         Some((path, header, _)) => Some(PlanFile::create(header, path).map_err(plan_fail)?),
         None => None,
     };
+    super::errout::output_written(format == Format::Json);
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
     // What comes before the second run's text: the table's header row, the JSON up to its
@@ -788,6 +800,7 @@ fn simulate_streamed(
 
 /// Render the preview to stdout.
 pub fn render(args: &PlanArgs, policy: &Policy, preview: &Preview) -> std::io::Result<()> {
+    super::errout::output_written(args.format == Format::Json);
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
     match args.format {
@@ -801,6 +814,7 @@ pub fn render(args: &PlanArgs, policy: &Policy, preview: &Preview) -> std::io::R
 }
 
 pub fn run(mut args: PlanArgs) -> ExitCode {
+    super::errout::set_format(args.input.error_format);
     let live = is_live(args.input.current.as_deref());
     if live {
         // Loaded without current listings; they come from the SP-API below.
@@ -833,8 +847,7 @@ pub fn run(mut args: PlanArgs) -> ExitCode {
         };
         for m in &loaded.members {
             if let Err(e) = sim::run_into(&m.policy, &m.stock, None, options, &mut wanted) {
-                eprint!("{e}");
-                return ExitCode::from(Exit::Failed);
+                return loaded.sim_failed(&e, &[&m.file]);
             }
         }
         wanted.finish();
@@ -951,7 +964,7 @@ pub fn run(mut args: PlanArgs) -> ExitCode {
             }
         }
         Ok(None) => {}
-        Err(report) => return super::fail(report, Exit::Failed),
+        Err(report) => return super::fail_about(report, Exit::Failed, args.save.out.as_deref()),
     }
     let code = if args.detailed_exitcode && preview.has_changes() {
         ExitCode::from(Exit::Changes)

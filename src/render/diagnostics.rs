@@ -92,6 +92,9 @@ pub fn sarif(records: &[JsonDiagnostic]) -> serde_json::Value {
         } else if code.starts_with("allot::inventory::") || code.starts_with("allot::sim::") {
             // Input-file and simulation errors: documented with the inventory and the preview.
             "docs/inventory.md"
+        } else if crate::cli::codes::ALL.contains(&code) || code.starts_with("allot::plan::") {
+            // The commands' own errors and the saved plans': with their failing examples.
+            "docs/ci.md"
         } else {
             "docs/language.md"
         };
@@ -141,18 +144,21 @@ pub fn sarif(records: &[JsonDiagnostic]) -> serde_json::Value {
                     Severity::Warning => "warning",
                 },
                 "message": { "text": text },
-                "locations": [{
-                    "physicalLocation": {
-                        "artifactLocation": { "uri": file_uri(&r.file) },
-                        "region": {
-                            "startLine": r.line.max(1),
-                            "startColumn": r.column.max(1),
-                            "endLine": r.end_line.max(1),
-                            "endColumn": r.end_column.max(1),
-                        },
-                    },
-                }],
             });
+            // A command's own error may be about no file (a flag, the credentials): SARIF
+            // allows a result without locations, and one about a whole file has no region.
+            if !r.file.is_empty() {
+                let mut physical = json!({ "artifactLocation": { "uri": file_uri(&r.file) } });
+                if r.has_position() {
+                    physical["region"] = json!({
+                        "startLine": r.line,
+                        "startColumn": r.column.max(1),
+                        "endLine": r.end_line.max(1),
+                        "endColumn": r.end_column.max(1),
+                    });
+                }
+                result["locations"] = json!([{ "physicalLocation": physical }]);
+            }
             if !r.related.is_empty() {
                 let related: Vec<serde_json::Value> = r
                     .related
@@ -241,13 +247,19 @@ pub fn github_annotations(records: &[JsonDiagnostic]) -> String {
             message.push_str("\nhelp: ");
             message.push_str(h);
         }
+        // An error about no file is annotated on the run, one about a whole file on the file.
+        let mut place = String::new();
+        if !r.file.is_empty() {
+            place.push_str(&format!("file={},", prop(&r.file)));
+            if r.has_position() {
+                place.push_str(&format!(
+                    "line={},col={},endLine={},endColumn={},",
+                    r.line, r.column, r.end_line, r.end_column
+                ));
+            }
+        }
         out.push_str(&format!(
-            "::{level} file={},line={},col={},endLine={},endColumn={},title={}::{}\n",
-            prop(&r.file),
-            r.line,
-            r.column,
-            r.end_line,
-            r.end_column,
+            "::{level} {place}title={}::{}\n",
             prop(&r.code),
             data(&message)
         ));
