@@ -1635,3 +1635,257 @@ fn a_two_policy_error_in_sarif_relates_the_first_policy() {
         Err(_) => eprintln!("SKIPPED: the SARIF schema is not at {}", schema.display()),
     }
 }
+
+/// The records of `--error-format FORMAT` on `stdout`, which must be that one document (after
+/// `text_before`, e.g. a preview table): each record's code and file (`None`: no file), and,
+/// in SARIF, the document valid SARIF 2.1.0 when the OASIS schema is at hand.
+fn error_records(format: &str, stdout: &str) -> Vec<(String, Option<String>)> {
+    match format {
+        "json" => {
+            let doc: serde_json::Value = serde_json::from_str(stdout)
+                .unwrap_or_else(|e| panic!("not one JSON document: {e}\n{stdout}"));
+            common::assert_valid(&common::validator("check"), &doc);
+            doc.as_array()
+                .unwrap()
+                .iter()
+                .map(|r| {
+                    (
+                        r["code"].as_str().unwrap().to_string(),
+                        r["file"].as_str().map(str::to_string),
+                    )
+                })
+                .collect()
+        }
+        "sarif" => {
+            let doc: serde_json::Value = serde_json::from_str(stdout)
+                .unwrap_or_else(|e| panic!("not one SARIF document: {e}\n{stdout}"));
+            let schema = root().join("../shared/schemas/sarif-schema-2.1.0.json");
+            let schema =
+                std::env::var_os("ALLOT_SARIF_SCHEMA").map_or(schema, std::path::PathBuf::from);
+            match std::fs::read_to_string(&schema) {
+                Ok(text) => {
+                    let schema: serde_json::Value = serde_json::from_str(&text).unwrap();
+                    let v = jsonschema::validator_for(&schema).expect("the SARIF schema compiles");
+                    let errors: Vec<String> = v.iter_errors(&doc).map(|e| e.to_string()).collect();
+                    assert!(errors.is_empty(), "{errors:#?}\n{doc:#}");
+                }
+                Err(_) if std::env::var_os("CI").is_some() => {
+                    panic!("the SARIF schema is not at {}", schema.display())
+                }
+                Err(_) => eprintln!("SKIPPED: the SARIF schema is not at {}", schema.display()),
+            }
+            doc["runs"][0]["results"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| {
+                    let uri = r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+                        .as_str()
+                        .map(str::to_string);
+                    (r["ruleId"].as_str().unwrap().to_string(), uri)
+                })
+                .collect()
+        }
+        "github" => stdout
+            .lines()
+            .map(|l| {
+                assert!(
+                    l.starts_with("::error ") || l.starts_with("::warning "),
+                    "{l}"
+                );
+                let (props, _) = l
+                    .split_once("::")
+                    .map(|(_, rest)| rest)
+                    .unwrap()
+                    .split_once("::")
+                    .unwrap();
+                let prop = |k: &str| {
+                    props
+                        .split(' ')
+                        .nth(1)
+                        .unwrap()
+                        .split(',')
+                        .find_map(|p| p.strip_prefix(&format!("{k}=")))
+                        .map(|v| v.replace("%3A", ":").replace("%2C", ","))
+                };
+                (prop("title").unwrap(), prop("file"))
+            })
+            .collect(),
+        _ => unreachable!(),
+    }
+}
+
+/// Issue 14: a command's own error (a flag, a missing input, the plan file) is also printed as
+/// one record under `--error-format`, in the same document as the other errors: its code, the
+/// file it is about (none for a flag), the exit code unchanged, the text still on stderr.
+#[test]
+fn a_commands_own_error_is_one_record_under_error_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan_path = dir.path().join("no-such-folder").join("x.plan");
+    let plan_path = plan_path.to_str().unwrap();
+    let inv = "examples/inventory.csv";
+    let cases: Vec<(Vec<&str>, &str, Option<&str>)> = vec![
+        // A flag: about no file.
+        (
+            vec![
+                "plan",
+                "policies/acme-na.allot",
+                "--inventory",
+                inv,
+                "--current-marketplace",
+                "US",
+            ],
+            "allot::current-marketplace",
+            None,
+        ),
+        (
+            vec![
+                "plan",
+                "policies/acme-na.allot",
+                "--inventory",
+                inv,
+                "--out",
+                "x.plan",
+            ],
+            "allot::plan::no-current",
+            None,
+        ),
+        // An input missing: no file to point at, the message names it.
+        (
+            vec![
+                "diff",
+                "policies-not-here",
+                "policies/acme-na.allot",
+                "--inventory",
+                inv,
+            ],
+            "allot::policy-path",
+            None,
+        ),
+        (
+            vec![
+                "explain",
+                "policies/acme-na.allot",
+                "A-1",
+                "--inventory",
+                inv,
+                "--current",
+                "live",
+            ],
+            "allot::live-only-in-plan",
+            None,
+        ),
+        // About the current-listings file.
+        (
+            vec![
+                "plan",
+                "policies/acme-na.allot",
+                "--inventory",
+                inv,
+                "--current",
+                "examples/current.json",
+                "--current-marketplace",
+                "XX",
+            ],
+            "allot::current-marketplace",
+            Some("examples/current.json"),
+        ),
+        // The plan file, which cannot be written: before any preview.
+        (
+            [PLAN.as_slice(), &["--out", plan_path]].concat(),
+            "allot::plan::write",
+            Some(plan_path),
+        ),
+    ];
+    for (args, code, file) in &cases {
+        for format in ["json", "sarif", "github"] {
+            let o = allot()
+                .args(args)
+                .args(["--error-format", format])
+                .output()
+                .unwrap();
+            let what = format!("{args:?} --error-format {format}: {}", out_and_err(&o));
+            assert_eq!(o.status.code(), Some(1), "{what}");
+            let stderr = String::from_utf8_lossy(&o.stderr);
+            assert!(stderr.contains(code) && stderr.contains("help:"), "{what}");
+            let records = error_records(format, &String::from_utf8_lossy(&o.stdout));
+            let file = file.map(|f| match format {
+                // SARIF's URI of the path.
+                "sarif" => f.replace('\\', "/"),
+                _ => f.to_string(),
+            });
+            assert_eq!(records, vec![(code.to_string(), file)], "{what}");
+        }
+        // Without --error-format, nothing on stdout.
+        let o = allot().args(args).output().unwrap();
+        assert_eq!(o.status.code(), Some(1));
+        assert!(o.stdout.is_empty(), "{}", out_and_err(&o));
+    }
+}
+
+/// `--deny-warnings` fails after the preview is printed: its record follows a table or a
+/// comment on stdout (one records document), and none is added to a JSON preview, which stays
+/// one document (its warnings are in it).
+#[test]
+fn warnings_denied_is_a_record_after_a_text_preview_never_inside_a_json_one() {
+    for (cmd, code) in [
+        (PLAN.to_vec(), "allot::plan::warnings-denied"),
+        (
+            vec![
+                "diff",
+                "policies/acme-na.allot",
+                "policies/acme-na.allot",
+                "--inventory",
+                "examples/inventory.csv",
+            ],
+            "allot::diff::warnings-denied",
+        ),
+    ] {
+        for format in ["json", "sarif", "github"] {
+            let o = allot()
+                .args(&cmd)
+                .args([
+                    "--deny-warnings",
+                    "--format",
+                    "markdown",
+                    "--error-format",
+                    format,
+                ])
+                .output()
+                .unwrap();
+            let what = format!("{cmd:?} {format}: {}", out_and_err(&o));
+            assert_eq!(o.status.code(), Some(1), "{what}");
+            assert!(String::from_utf8_lossy(&o.stderr).contains(code), "{what}");
+            let stdout = String::from_utf8_lossy(&o.stdout);
+            // The records start on the first line that opens them.
+            let opens = match format {
+                "json" => "\n[\n",
+                "sarif" => "\n{\n",
+                _ => "\n::error ",
+            };
+            let at = stdout
+                .rfind(opens)
+                .unwrap_or_else(|| panic!("no records: {what}"));
+            let records = error_records(format, &stdout[at + 1..]);
+            assert_eq!(records, vec![(code.to_string(), None)], "{what}");
+            assert!(!stdout[..at].contains(code), "{what}");
+        }
+        // A JSON preview stays the one document on stdout.
+        let o = allot()
+            .args(&cmd)
+            .args([
+                "--deny-warnings",
+                "--format",
+                "json",
+                "--error-format",
+                "sarif",
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(1), "{}", out_and_err(&o));
+        let doc: serde_json::Value = serde_json::from_slice(&o.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", out_and_err(&o)));
+        assert!(doc.get("runs").is_none(), "{doc:#}");
+        assert!(String::from_utf8_lossy(&o.stderr).contains(code));
+    }
+}
