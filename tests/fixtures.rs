@@ -504,6 +504,13 @@ fn command_examples() -> (
 /// Runs one line of an example in `dir`: `[VAR=value ...] allot ARGS [> /dev/full]`, or
 /// `cp FROM TO`. Returns the exit status and standard error.
 fn run_example_line(dir: &Path, line: &str) -> (i32, String) {
+    let (status, stderr, _) = run_example_line_with(dir, line, &[]);
+    (status, stderr)
+}
+
+/// [`run_example_line`] with `extra` arguments after the line's, also returning stdout (empty
+/// when it is `/dev/full`).
+fn run_example_line_with(dir: &Path, line: &str, extra: &[&str]) -> (i32, String, String) {
     use std::process::{Command, Stdio};
     let line = line.split("   # exit").next().unwrap().trim();
     let (line, full) = match line.strip_suffix("> /dev/full") {
@@ -525,12 +532,14 @@ fn run_example_line(dir: &Path, line: &str) -> (i32, String) {
     let args: Vec<&str> = words.collect();
     if program == "cp" {
         std::fs::copy(dir.join(args[0]), dir.join(args[1])).unwrap();
-        return (0, String::new());
+        return (0, String::new(), String::new());
     }
     assert_eq!(program, "allot", "an example runs allot: {line}");
     let err_path = dir.join(".stderr");
+    let out_path = dir.join(".stdout");
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_allot"));
     cmd.args(&args)
+        .args(extra)
         .current_dir(dir)
         .env("NO_COLOR", "1")
         .env_remove("LWA_APP_ID")
@@ -547,7 +556,7 @@ fn run_example_line(dir: &Path, line: &str) -> (i32, String) {
             .expect("/dev/full");
         cmd.stdout(dev_full);
     } else {
-        cmd.stdout(Stdio::null());
+        cmd.stdout(std::fs::File::create(&out_path).unwrap());
     }
     let mut child = cmd.spawn().expect("allot runs");
     // An example that does not fail (a sandbox that starts) must not hang the suite.
@@ -564,7 +573,11 @@ fn run_example_line(dir: &Path, line: &str) -> (i32, String) {
         std::thread::sleep(std::time::Duration::from_millis(20));
     };
     let stderr = std::fs::read_to_string(&err_path).unwrap_or_default();
-    (status.code().unwrap_or(-1), stderr)
+    let stdout = match full {
+        true => String::new(),
+        false => std::fs::read_to_string(&out_path).unwrap_or_default(),
+    };
+    (status.code().unwrap_or(-1), stderr, stdout)
 }
 
 /// Every code of docs/ci.md's table has a failing example in its "Failing examples", run here
@@ -580,6 +593,7 @@ fn every_command_error_code_has_a_failing_example() {
         "docs/ci.md's failing examples against the codes"
     );
     let mut ran = 0;
+    let mut with_records = 0;
     for (code, ex) in &examples {
         if ex.not_from_outside {
             assert!(ex.lines.is_empty(), "{code}: an example and a note");
@@ -616,6 +630,36 @@ fn every_command_error_code_has_a_failing_example() {
         );
         assert_eq!(status, want, "{code}: `{last}`\n{stderr}");
         ran += 1;
+        // The commands with `--error-format` also print the error as a JSON record on stdout
+        // (after the preview when it fails after one, as `--deny-warnings` does).
+        let mut words = last.split_whitespace().skip_while(|w| {
+            w.split_once('=')
+                .is_some_and(|(k, _)| k.chars().all(|c| c.is_ascii_uppercase() || c == '_'))
+        });
+        let with_format = words.next() == Some("allot")
+            && matches!(words.next(), Some("plan" | "diff" | "explain" | "init"));
+        if with_format && !last.contains("/dev/full") {
+            let (status, _, stdout) =
+                run_example_line_with(dir.path(), last, &["--error-format", "json"]);
+            assert_eq!(status, want, "{code}: `{last}` --error-format json");
+            let at = match stdout.starts_with('[') {
+                true => 0,
+                false => stdout.rfind("\n[\n").map_or(0, |i| i + 1),
+            };
+            let records: serde_json::Value = serde_json::from_str(&stdout[at..])
+                .unwrap_or_else(|e| panic!("{code}: `{last}` --error-format json: {e}\n{stdout}"));
+            assert!(
+                records
+                    .as_array()
+                    .is_some_and(|r| r.iter().any(|r| r["code"] == code.as_str())),
+                "{code}: `{last}` --error-format json printed no record of it:\n{stdout}"
+            );
+            with_records += 1;
+        }
     }
     assert!(ran >= 30, "only {ran} examples ran");
+    assert!(
+        with_records >= 15,
+        "only {with_records} examples checked their record"
+    );
 }
