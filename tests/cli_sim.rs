@@ -1889,3 +1889,33 @@ fn warnings_denied_is_a_record_after_a_text_preview_never_inside_a_json_one() {
         assert!(String::from_utf8_lossy(&o.stderr).contains(code));
     }
 }
+
+/// `allot diff` checks both sides before failing: a missing path on each side gives one
+/// document with both records, not the first side's alone.
+#[test]
+fn diff_reports_both_sides_missing_paths_in_one_document() {
+    let o = allot()
+        .args(["diff", "base-not-here", "new-not-here"])
+        .args([
+            "--inventory",
+            "examples/inventory.csv",
+            "--error-format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", out_and_err(&o));
+    let records = error_records("json", &String::from_utf8_lossy(&o.stdout));
+    assert_eq!(
+        records,
+        vec![
+            ("allot::policy-path".to_string(), None),
+            ("allot::policy-path".to_string(), None)
+        ]
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("base-not-here") && err.contains("new-not-here"),
+        "{err}"
+    );
+}

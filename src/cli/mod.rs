@@ -169,21 +169,28 @@ pub fn fail(report: miette::Report, exit: Exit) -> ExitCode {
 /// the record's `file`.
 pub fn fail_about(report: miette::Report, exit: Exit, file: Option<&std::path::Path>) -> ExitCode {
     eprintln!("{report:?}");
-    let format = errout::format();
-    if format != plan::ErrorFormat::Human
-        && let Some(code) = report.code()
-    {
-        let file = file.map_or(String::new(), |p| p.display().to_string());
-        let record = crate::diag::JsonDiagnostic::unplaced(
-            &file,
-            &code.to_string(),
-            crate::diag::Severity::Error,
-            report.to_string(),
-            report.help().map(|h| h.to_string()),
-        );
-        plan::report_records(format, &[record]);
+    if let Some(record) = error_record(&report, file) {
+        plan::report_records(errout::format(), &[record]);
     }
     exit.into()
+}
+
+/// A command's error as the record `--error-format` prints: its code, message and help (from
+/// the report, so the texts are the human output's), about `file` or no file. None for a report
+/// without a code.
+pub fn error_record(
+    report: &miette::Report,
+    file: Option<&std::path::Path>,
+) -> Option<crate::diag::JsonDiagnostic> {
+    let code = report.code()?;
+    let file = file.map_or(String::new(), |p| p.display().to_string());
+    Some(crate::diag::JsonDiagnostic::unplaced(
+        &file,
+        &code.to_string(),
+        crate::diag::Severity::Error,
+        report.to_string(),
+        report.help().map(|h| h.to_string()),
+    ))
 }
 
 /// `--error-format`'s state for the run: the format asked for and what standard output holds.

@@ -291,9 +291,13 @@ pub fn load_policies(
 /// [`load_policies`] without the records printed: a command that checks several sets (`diff`)
 /// prints them once, together.
 pub fn check_policies(paths: &[PathBuf]) -> Result<(CheckedPolicies, Vec<String>), PolicyFailure> {
-    let path_failure = |r: miette::Report| PolicyFailure {
-        exit: super::fail(r, Exit::Failed),
-        records: Vec::new(),
+    // Printed as text now; its record goes with the others (`diff` prints both sides' once).
+    let path_failure = |r: miette::Report| {
+        eprintln!("{r:?}");
+        PolicyFailure {
+            exit: ExitCode::from(Exit::Failed),
+            records: super::error_record(&r, None).into_iter().collect(),
+        }
     };
     let files =
         super::check::collect(paths).map_err(|m| path_failure(codes::report::policy_path(m)))?;
