@@ -54,9 +54,10 @@ pub struct InitArgs {
     /// Overwrite the --out file if it exists.
     #[arg(long)]
     pub force: bool,
-    /// How an error in the inventory or the current listings is reported besides the text on
-    /// standard error: `json`, `github` or `sarif` also print it on standard output as `allot
-    /// check --format` prints diagnostics (code, file, line), as `allot plan` does.
+    /// How an error (in the inventory, the current listings, or of `init` itself) is reported
+    /// besides the text on standard error: `json`, `github` or `sarif` also print it on standard
+    /// output as `allot check --format` prints diagnostics (code, file, line), as `allot plan`
+    /// does.
     #[arg(long, value_enum, value_name = "FORMAT", default_value_t = ErrorFormat::Human)]
     pub error_format: ErrorFormat,
 }

@@ -54,16 +54,18 @@ pub struct InputArgs {
     /// offer-only listing; without this flag those offers are listed and not written.
     #[arg(long)]
     pub allow_new: bool,
-    /// How an error in the inventory, the current listings or the simulation is reported
-    /// besides the text on standard error: `json`, `github` or `sarif` also print it on
-    /// standard output as `allot check --format` prints diagnostics (code, file, line), for CI
-    /// to match on its code; a policy that does not check is reported as `allot check
-    /// --format` reports it.
+    /// How an error (in the inventory, the current listings, the simulation, or of the command
+    /// itself: a flag, a file, the credentials) is reported besides the text on standard error:
+    /// `json`, `github` or `sarif` also print it on standard output as `allot check --format`
+    /// prints diagnostics (code, file, line), for CI to match on its code; a policy that does
+    /// not check is reported as `allot check --format` reports it. One document per run, never
+    /// added to a `--format json` output (docs/ci.md).
     #[arg(long, value_enum, value_name = "FORMAT", default_value_t = ErrorFormat::Human)]
     pub error_format: ErrorFormat,
 }
 
-/// `--error-format`: the formats of `allot check`, for errors found after the check.
+/// `--error-format`: the formats of `allot check`, for errors found after the check and the
+/// command's own.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
 pub enum ErrorFormat {
     /// The text on standard error only.
