@@ -503,6 +503,13 @@ pub fn simulate(loaded: &Loaded) -> Result<(Policy, Preview), ExitCode> {
     Ok((policy, preview))
 }
 
+/// The `--out` file, for the record of an error about writing it (`allot::plan::write`); other
+/// plan errors are about the offers or the inputs, not the file.
+fn about_plan_file<'a>(report: &miette::Report, out: Option<&'a Path>) -> Option<&'a Path> {
+    let code = report.code()?.to_string();
+    (code == "allot::plan::write").then_some(out).flatten()
+}
+
 /// The table's rows could not be spooled to a temporary file.
 pub(crate) fn spool_error(e: impl std::fmt::Display) -> miette::Report {
     miette::miette!(
@@ -700,9 +707,10 @@ fn simulate_streamed(
         }
         super::fail(codes::report::output("the preview", e), Exit::Failed)
     };
-    let plan_path = args.save.out.as_deref();
     let plan_fail = |e: crate::plan::PlanError| {
-        super::fail_about(miette::Report::new(e), Exit::Failed, plan_path)
+        let r = miette::Report::new(e);
+        let file = about_plan_file(&r, args.save.out.as_deref());
+        super::fail_about(r, Exit::Failed, file)
     };
     let mut file = match &save {
         Some((path, header, _)) => Some(PlanFile::create(header, path).map_err(plan_fail)?),
@@ -970,7 +978,10 @@ pub fn run(mut args: PlanArgs) -> ExitCode {
             }
         }
         Ok(None) => {}
-        Err(report) => return super::fail_about(report, Exit::Failed, args.save.out.as_deref()),
+        Err(report) => {
+            let file = about_plan_file(&report, args.save.out.as_deref());
+            return super::fail_about(report, Exit::Failed, file);
+        }
     }
     let code = if args.detailed_exitcode && preview.has_changes() {
         ExitCode::from(Exit::Changes)
