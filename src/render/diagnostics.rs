@@ -495,6 +495,45 @@ impl miette::Diagnostic for Adapter {
 mod tests {
     use super::*;
 
+    /// A command's own error without a file, and one about a whole file: no position in any
+    /// format (JSON nulls, SARIF without locations or region, GitHub without file= or line=).
+    #[test]
+    fn a_record_without_a_file_or_a_line_has_no_location() {
+        use crate::diag::{JsonDiagnostic, Severity};
+        let none = JsonDiagnostic::unplaced(
+            "",
+            "allot::endpoint",
+            Severity::Error,
+            "bad, really".into(),
+            Some("fix it".into()),
+        );
+        let whole = JsonDiagnostic::unplaced(
+            "out/x.plan",
+            "allot::plan::write",
+            Severity::Error,
+            "cannot write".into(),
+            None,
+        );
+        let json = serde_json::to_value([&none, &whole]).unwrap();
+        assert_eq!(json[0]["file"], serde_json::Value::Null);
+        assert_eq!(json[1]["file"], "out/x.plan");
+        for k in ["line", "column", "end_line", "end_column"] {
+            assert_eq!(json[0][k], serde_json::Value::Null, "{k}");
+            assert_eq!(json[1][k], serde_json::Value::Null, "{k}");
+        }
+        let s = sarif(&[none.clone(), whole.clone()]);
+        let results = &s["runs"][0]["results"];
+        assert!(results[0].get("locations").is_none(), "{s:#}");
+        let physical = &results[1]["locations"][0]["physicalLocation"];
+        assert_eq!(physical["artifactLocation"]["uri"], "out/x.plan");
+        assert!(physical.get("region").is_none(), "{s:#}");
+        assert_eq!(
+            github_annotations(&[none, whole]),
+            "::error title=allot%3A%3Aendpoint::bad, really%0Ahelp: fix it\n\
+             ::error file=out/x.plan,title=allot%3A%3Aplan%3A%3Awrite::cannot write\n"
+        );
+    }
+
     #[test]
     fn renders_label_at_end_of_file_and_json_positions() {
         let file = SourceFile {
