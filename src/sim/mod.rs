@@ -1142,6 +1142,8 @@ impl<'a> Runner<'a> {
                             column,
                         });
                     }
+                    // The engine's buffers are borrowed for the finishing only: nothing else
+                    // in it borrows them, and the sinks never see the engine.
                     let mut spare = self.engine.spare.borrow_mut();
                     let mut ctx = Finishing {
                         shared: &mut self.shared,
@@ -1165,6 +1167,7 @@ impl<'a> Runner<'a> {
                         }
                         count(&mut preview, change, prov);
                     }
+                    drop(spare);
                     let batch = &self.batch[..live];
                     // Published means the pool was computed, so it fits.
                     if let Some(backing) = self.engine.pool(ri, item) {
