@@ -245,8 +245,8 @@ pub struct Engine<'p> {
     pub spare: std::cell::RefCell<Spare>,
 }
 
-/// The buffers of offers a run is done with (seller SKUs, inventory SKUs, channel lists,
-/// marketplace lists), given back once a sink has seen the offer and taken for the next: a run
+/// The buffers of offers a run is done with (seller SKUs, channel lists, marketplace lists),
+/// given back once a sink has seen the offer and taken for the next: a run
 /// of a million SKUs then makes its offers without allocating (issue 9: malloc and free were a
 /// quarter of a worker's time). Bounded: a run takes as many as it gives back, per SKU.
 #[derive(Default)]
