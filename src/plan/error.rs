@@ -231,26 +231,7 @@ mod tests {
     fn too_many_operations_is_refused_at_the_header() {
         let mut tally = Tally::new(false);
         tally.count = MAX_OPERATIONS + 1;
-        let opts = BuildOptions {
-            emit: EmitChoice::Patch,
-            patch_op: PatchOp::Merge,
-            all: false,
-            issue_locale: "en_US".into(),
-            inputs: Inputs {
-                more_policies: Vec::new(),
-                more_inventory: Vec::new(),
-                policy: InputFile {
-                    path: "p.allot".into(),
-                    sha256: "00".into(),
-                },
-                inventory: InputFile {
-                    path: "inv.csv".into(),
-                    sha256: "11".into(),
-                },
-                current: None,
-            },
-            created_at: "2026-11-23T09:30:00Z".into(),
-        };
+        let opts = crate::plan::tests::opts(EmitChoice::Patch);
         let e = tally
             .header("p", "A2EXAMPLE", &Summary::default(), &[], opts)
             .unwrap_err();
