@@ -627,54 +627,9 @@ fn finish(mut stock: Stock, name: &str, untidy: &Untidy) -> Stock {
 /// but very likely one product typed twice, whose stock is then split and whose seller SKUs
 /// may collide on Amazon. One note naming the first few pairs, or None.
 fn case_twins(stock: &Stock) -> Option<String> {
-    use std::hash::{BuildHasher, Hasher};
-    // The hash of every lower-cased SKU (not a second copy of the strings), sorted: SKUs that
-    // can be twins end up side by side, and a sort reads memory in order where a hash table
-    // of a million SKUs would miss the cache on every insert.
-    let state = rustc_hash::FxBuildHasher;
-    let mut buf: Vec<u8> = Vec::new();
-    let mut keys: Vec<(u64, u32)> = stock
-        .items()
-        .enumerate()
-        .map(|(i, item)| {
-            let s = item.sku();
-            buf.clear();
-            if s.is_ascii() {
-                buf.extend(s.bytes().map(|b| b.to_ascii_lowercase()));
-            } else {
-                buf.extend_from_slice(s.to_lowercase().as_bytes());
-            }
-            let mut h = state.build_hasher();
-            h.write(&buf);
-            (h.finish(), i as u32)
-        })
-        .collect();
-    keys.sort_unstable();
-    let same = |a: &str, b: &str| {
-        if a.is_ascii() && b.is_ascii() {
-            a.eq_ignore_ascii_case(b)
-        } else {
-            a.to_lowercase() == b.to_lowercase()
-        }
-    };
-    // Each SKU whose lower case an earlier SKU has, paired with the first such SKU. Within a
-    // run of one hash (ids ascending) the first SKU of each lower case is kept: more than one
-    // only if two different SKUs share a 64-bit hash.
-    let mut twins: Vec<(u32, u32)> = Vec::new();
-    let mut firsts: Vec<u32> = Vec::new();
-    for run in keys.chunk_by(|a, b| a.0 == b.0).filter(|r| r.len() > 1) {
-        firsts.clear();
-        for &(_, i) in run {
-            match firsts.iter().find(|&&j| same(stock.sku(j), stock.sku(i))) {
-                Some(&j) => twins.push((j, i)),
-                None => firsts.push(i),
-            }
-        }
-    }
-    let total = twins.len();
-    // The first pairs in inventory order, as a reader meets them.
-    twins.sort_unstable_by_key(|&(_, i)| i);
-    let pairs = &twins[..total.min(5)];
+    // Found as the SKUs were added (`Stock::case_twins`), in inventory order.
+    let twins = stock.case_twins();
+    let (total, pairs) = (twins.total, &twins.first);
     if total == 0 {
         return None;
     }

@@ -20,10 +20,68 @@ fn hash32(s: &str) -> u32 {
     h.write(s.as_bytes());
     // Mixed (splitmix64's finaliser): Fx alone leaves SKUs that differ in a digit or two
     // (`LAMP-0000001`, `LAMP-0000002`) close together, and the table probed long runs.
-    let x = h.finish();
+    finalise(h.finish())
+}
+
+fn finalise(x: u64) -> u32 {
     let x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     let x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     ((x ^ (x >> 31)) >> 32) as u32
+}
+
+/// A SKU's hash: of its lower case, so SKUs that differ only in letter case (`YOGA-1`,
+/// `yoga-1`) share a probe sequence and are found as the second one is added
+/// ([`Stock::case_twins`]), where a pass over every SKU afterwards would be a sort of a million
+/// keys on one core. Their exact strings still tell them apart: they stay two SKUs.
+fn hash_folded(s: &str) -> u32 {
+    if s.is_ascii() {
+        fold_hash(s.as_bytes())
+    } else {
+        // Rare; `to_lowercase` may turn a non-ASCII letter into ASCII (U+212A KELVIN SIGN
+        // into `k`), so it is its lower case that is hashed, as for ASCII.
+        fold_hash(s.to_lowercase().as_bytes())
+    }
+}
+
+/// The hash of `b` with its ASCII capitals lowered, eight bytes at a time (bytes past 0x7F
+/// are kept as they are): it runs on every row, on the thread that reads the file.
+fn fold_hash(b: &[u8]) -> u32 {
+    let mix =
+        |h: u64, w: u64| (h.rotate_left(26) ^ lower_word(w)).wrapping_mul(0xf135_7aea_2e62_a9c5);
+    let mut h = b.len() as u64;
+    let mut chunks = b.chunks_exact(8);
+    for c in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        h = mix(h, u64::from_le_bytes(w));
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        let mut w = [0u8; 8];
+        w[..rest.len()].copy_from_slice(rest);
+        h = mix(h, u64::from_le_bytes(w));
+    }
+    finalise(h)
+}
+
+/// Eight bytes with their ASCII capitals lowered, the others kept.
+pub(super) fn lower_word(w: u64) -> u64 {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let h = w & LOW7;
+    // Each byte's high bit: at least `A` (0x41), not past `Z` (0x5A), and ASCII. No sum
+    // carries into the next byte (at most 0x7F + 0x3F).
+    let capital = (h + 0x3f3f_3f3f_3f3f_3f3f) & !(h + 0x2525_2525_2525_2525) & !w & HIGH;
+    w | (capital >> 2)
+}
+
+/// Whether two SKUs differ only in letter case (or not at all).
+fn same_folded(a: &str, b: &str) -> bool {
+    if a.is_ascii() && b.is_ascii() {
+        a.eq_ignore_ascii_case(b)
+    } else {
+        a.to_lowercase() == b.to_lowercase()
+    }
 }
 
 /// The table's 64-bit hash from the kept 32 bits: hashbrown takes buckets from the low bits
@@ -53,8 +111,7 @@ impl Interner {
         slice(&self.bytes, &self.ends, id)
     }
 
-    fn find(&self, s: &str) -> Option<u32> {
-        let h = hash32(s);
+    fn find(&self, s: &str, h: u32) -> Option<u32> {
         self.table
             .find(spread(h), |&(k, id)| k == h && self.get(id) == s)
             .map(|&(_, id)| id)
@@ -82,6 +139,18 @@ impl Interner {
                 (id, true)
             }
         }
+    }
+
+    /// The first string (the smallest id) other than `id` whose hash is `h` and that `id`'s
+    /// string equals up to letter case. hashbrown's `iter_hash` visits every entry that may
+    /// have the hash.
+    fn first_folded_twin(&self, id: u32, h: u32) -> Option<u32> {
+        let s = self.get(id);
+        self.table
+            .iter_hash(spread(h))
+            .filter(|&&(k, other)| k == h && other != id && same_folded(self.get(other), s))
+            .map(|&(_, other)| other)
+            .min()
     }
 
     fn shrink(&mut self) {
@@ -154,7 +223,20 @@ pub struct Stock {
     /// The id `intern` returned last: rows of one SKU usually follow each other, and then the
     /// SKU is compared once instead of hashed.
     last: Option<u32>,
+    /// SKUs that differ from an earlier one only in letter case: see [`Stock::case_twins`].
+    twins: CaseTwins,
 }
+
+/// How many SKUs had the lower case of an earlier SKU when added, and the first few of them
+/// (each with the first SKU of that lower case), in the order they were added.
+#[derive(Clone, Debug, Default)]
+pub struct CaseTwins {
+    pub total: usize,
+    pub first: Vec<(u32, u32)>,
+}
+
+/// The pairs [`CaseTwins`] keeps to name.
+const TWINS_NAMED: usize = 5;
 
 /// Why a row could not be added to a SKU.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -287,19 +369,26 @@ impl Stock {
     }
 
     pub fn get(&self, sku: &str) -> Option<StockItem<'_>> {
-        self.skus.find(sku).map(|id| StockItem { stock: self, id })
+        let id = self.skus.find(sku, hash_folded(sku))?;
+        Some(StockItem { stock: self, id })
     }
 
     /// The id of `sku`'s item, created empty if new. Readers look a row's SKU up once and add
     /// the row, its tags and attributes by id.
     pub fn intern(&mut self, sku: &str) -> u32 {
-        self.intern_hashed(sku, hash32(sku))
+        self.intern_hashed(sku, hash_folded(sku))
+    }
+
+    /// The SKUs met so far that differ from an earlier SKU only in letter case: two inventory
+    /// SKUs to allot, very likely one product typed twice.
+    pub fn case_twins(&self) -> &CaseTwins {
+        &self.twins
     }
 
     /// The hash [`Stock::intern_hashed`] takes: computed apart, so a reader can hash SKUs on
     /// another thread than the one that adds them.
     pub fn hash_sku(sku: &str) -> u32 {
-        hash32(sku)
+        hash_folded(sku)
     }
 
     /// `intern` with the SKU's hash (`hash_sku`) already computed.
@@ -316,6 +405,13 @@ impl Stock {
                 tags: NONE,
                 attrs: NONE,
             });
+            // The probe sequence was just read: looking along it again stays in the cache.
+            if let Some(first) = self.skus.first_folded_twin(id, hash) {
+                self.twins.total += 1;
+                if self.twins.first.len() < TWINS_NAMED {
+                    self.twins.first.push((first, id));
+                }
+            }
         }
         self.last = Some(id);
         id

@@ -535,6 +535,97 @@ fn case_twins_are_found_with_the_fast_hasher() {
     );
 }
 
+/// Twins are found as SKUs are added: across files, through the Kelvin sign (which lower-cases
+/// to ASCII `k`), past the 64 bytes hashed on the stack, and `get` still finds each SKU by its
+/// exact name.
+#[test]
+fn case_twins_are_found_across_files_and_long_skus() {
+    let long = "L".repeat(70);
+    let a = format!("sku,location,on_hand\n{long},newark,1\n\u{212A}IT,newark,1\nB,newark,1\n");
+    let b = format!(
+        "sku,location,on_hand\n{},austin,1\nkit,austin,2\nb,austin,1\n",
+        long.to_lowercase()
+    );
+    let inputs = [Input::Stdin(a.as_bytes()), Input::Stdin(b.as_bytes())];
+    let s = read_all(&inputs, Some(Format::Csv), &locs(), Default::default()).unwrap();
+    let w = s.warnings.join("\n");
+    assert!(
+        w.contains("3 SKUs differ from another only in letter case"),
+        "{w}"
+    );
+    assert!(
+        w.contains("`\u{212A}IT` and `kit`") && w.contains("`B` and `b`"),
+        "{w}"
+    );
+    assert_eq!(s.get("kit").unwrap().available_at(1), 2);
+    assert_eq!(s.get("\u{212A}IT").unwrap().available_at(0), 1);
+    assert!(s.get("KIT").is_none());
+}
+
+/// The index's hash lowers exactly the ASCII capitals, whatever byte and place.
+#[test]
+fn the_folded_hash_lowers_ascii_capitals_only() {
+    use super::stock::lower_word;
+    for b in 0..=255u8 {
+        for at in 0..8 {
+            let mut w = [b'x'; 8];
+            w[at] = b;
+            let mut want = w;
+            want[at] = b.to_ascii_lowercase();
+            assert_eq!(
+                lower_word(u64::from_le_bytes(w)),
+                u64::from_le_bytes(want),
+                "{b:#x} at {at}"
+            );
+        }
+    }
+}
+
+mod case_twin_props {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// What the note says, the slow way: each SKU (first rows only) whose lower case an
+    /// earlier SKU has, with the first such SKU.
+    fn reference(skus: &[String]) -> (usize, Vec<(String, String)>) {
+        let mut seen: Vec<&String> = Vec::new();
+        let mut pairs = Vec::new();
+        for s in skus {
+            if seen.contains(&s) {
+                continue;
+            }
+            if let Some(first) = seen.iter().find(|t| t.to_lowercase() == s.to_lowercase()) {
+                pairs.push(((*first).clone(), s.clone()));
+            }
+            seen.push(s);
+        }
+        (pairs.len(), pairs.into_iter().take(5).collect())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+        #[test]
+        fn twins_found_while_adding_match_a_pairwise_search(
+            skus in proptest::collection::vec("[aAkK\u{212A}\u{DF}\u{130}i]{1,3}|[aA]{60,70}", 0..40)
+        ) {
+            let mut st = Stock::new();
+            for s in &skus {
+                st.intern(s);
+            }
+            let t = st.case_twins();
+            let got: Vec<(String, String)> = t
+                .first
+                .iter()
+                .map(|&(a, b)| (st.sku(a).to_string(), st.sku(b).to_string()))
+                .collect();
+            prop_assert_eq!((t.total, got), reference(&skus));
+            for s in &skus {
+                prop_assert_eq!(st.get(s).map(|i| i.sku()), Some(s.as_str()));
+            }
+        }
+    }
+}
+
 /// A SKU's rows that repeat the tags and attributes of the row before are not looked up
 /// again, but a row repeating a refused row (an attribute conflict) is refused again, and a
 /// row with new tags still adds them.

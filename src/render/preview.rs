@@ -112,6 +112,25 @@ pub fn change_rows<'a>(
     })
 }
 
+/// A line without its trailing whitespace, as `str::trim_end` cuts it: ASCII spaces (the
+/// padding) byte by byte, and only a line that then ends in a non-ASCII character is read as
+/// text (it may end in Unicode whitespace, e.g. in a rule's name).
+fn trim_end(line: &[u8]) -> &[u8] {
+    let mut end = line.len();
+    // `char::is_whitespace` in ASCII: tab, line feed, vertical tab, form feed, CR, space.
+    while end > 0 && matches!(line[end - 1], b'\t' | b'\n' | 0x0B | 0x0C | b'\r' | b' ') {
+        end -= 1;
+    }
+    let line = &line[..end];
+    match line.last() {
+        Some(&b) if b >= 0x80 => match std::str::from_utf8(line) {
+            Ok(t) => t.trim_end().as_bytes(),
+            Err(_) => line,
+        },
+        _ => line,
+    }
+}
+
 /// Characters in a cell (what the terminal shows), without walking ASCII text char by char.
 fn chars(s: &str) -> usize {
     if s.is_ascii() {
@@ -329,7 +348,8 @@ pub struct Rows<'a, W: Write> {
     w: W,
     policy: &'a Policy,
     width: [usize; 6],
-    line: String,
+    /// Bytes: the spooled rows' cells are replayed as bytes with their widths, never decoded.
+    line: Vec<u8>,
     cells: CellText,
     /// The first write error; nothing is written after it.
     err: Option<io::Error>,
@@ -356,7 +376,7 @@ impl<'a, W: Write> Rows<'a, W> {
             w,
             policy: m.policy,
             width: m.width,
-            line: String::new(),
+            line: Vec::new(),
             cells: CellText::default(),
             err: None,
         }
@@ -372,13 +392,18 @@ impl<'a, W: Write> Rows<'a, W> {
 
     /// One cell, padded to its column's width plus two spaces (the last is not padded).
     fn push(&mut self, i: usize, text: &str) {
-        const SPACES: &str = "                                                                ";
-        self.line.push_str(text);
+        self.push_bytes(i, text.as_bytes(), chars(text));
+    }
+
+    /// `push` of a cell's text as bytes, `shown` characters wide.
+    fn push_bytes(&mut self, i: usize, text: &[u8], shown: usize) {
+        const SPACES: &[u8; 64] = &[b' '; 64];
+        self.line.extend_from_slice(text);
         if i + 1 < self.width.len() {
-            let mut pad = self.width[i].saturating_sub(chars(text)) + 2;
+            let mut pad = self.width[i].saturating_sub(shown) + 2;
             while pad > 0 {
                 let n = pad.min(SPACES.len());
-                self.line.push_str(&SPACES[..n]);
+                self.line.extend_from_slice(&SPACES[..n]);
                 pad -= n;
             }
         }
@@ -387,7 +412,7 @@ impl<'a, W: Write> Rows<'a, W> {
     fn end_line(&mut self) -> io::Result<()> {
         let r = self
             .w
-            .write_all(self.line.trim_end().as_bytes())
+            .write_all(trim_end(&self.line))
             .and_then(|()| self.w.write_all(b"\n"));
         self.line.clear();
         r
@@ -412,6 +437,14 @@ impl<'a, W: Write> Rows<'a, W> {
     fn row(&mut self, cells: [&str; 6]) -> io::Result<()> {
         for (i, text) in cells.into_iter().enumerate() {
             self.push(i, text);
+        }
+        self.end_line()
+    }
+
+    /// `row` of spooled cells: (text, characters shown).
+    fn row_bytes(&mut self, cells: [(&[u8], usize); 6]) -> io::Result<()> {
+        for (i, (text, shown)) in cells.into_iter().enumerate() {
+            self.push_bytes(i, text, shown);
         }
         self.end_line()
     }
@@ -466,6 +499,26 @@ impl CellText {
             &o.rule,
         ]
     }
+
+    /// `of`, with the characters each cell shows (for the columns' widths). The arrow is
+    /// the only cell that is never ASCII: its `→` is three bytes, one character.
+    fn of_shown<'a>(
+        &'a mut self,
+        policy: &'a Policy,
+        c: &'a OfferChange,
+        ch: &'a ChannelQty,
+    ) -> ([&'a str; 6], [usize; 6]) {
+        let plain = ch.lead_time_to_ship_max_days.is_none() && ch.restock_date.is_none();
+        let row = self.of(policy, c, ch);
+        let mut shown = [0; 6];
+        for (i, cell) in row.iter().enumerate() {
+            shown[i] = match (i, plain) {
+                (3, true) => cell.len() - 2,
+                _ => chars(cell),
+            };
+        }
+        (row, shown)
+    }
 }
 
 /// The table's rows made in the same pass as their [`Measure`], before the columns' widths are
@@ -510,18 +563,19 @@ impl<'p> RowSpool<'p> {
 
     fn encode(&mut self, c: &OfferChange, mut m: Option<&mut Measure>) {
         for ch in &c.offer.channels {
-            let row = self.cells.of(self.policy, c, ch);
+            let (row, shown) = self.cells.of_shown(self.policy, c, ch);
             if let Some(m) = &mut m {
-                m.widen(row.map(chars));
+                m.widen(shown);
             }
-            for cell in row {
-                let mut n = cell.len();
-                // LEB128: one byte for any cell under 128 bytes.
-                while n >= 0x80 {
-                    self.bytes.push((n as u8) | 0x80);
-                    n >>= 7;
+            // Each cell: its length times two, plus one when it shows fewer characters than
+            // it has bytes (then that number follows), in LEB128 (one byte for a cell under
+            // 64 bytes); then its bytes. The replay pads it without reading it as text.
+            for (cell, shown) in row.into_iter().zip(shown) {
+                let wide = shown != cell.len();
+                leb128(&mut self.bytes, (cell.len() << 1) | usize::from(wide));
+                if wide {
+                    leb128(&mut self.bytes, shown);
                 }
-                self.bytes.push(n as u8);
                 self.bytes.extend_from_slice(cell.as_bytes());
             }
         }
@@ -625,7 +679,7 @@ impl Spool {
                             w: Vec::with_capacity(bytes.len() * 3 / 2),
                             policy,
                             width,
-                            line: String::new(),
+                            line: Vec::new(),
                             cells: CellText::default(),
                             err: None,
                         };
@@ -694,6 +748,35 @@ impl Spool {
     }
 }
 
+fn leb128(out: &mut Vec<u8>, mut n: usize) {
+    while n >= 0x80 {
+        out.push((n as u8) | 0x80);
+        n >>= 7;
+    }
+    out.push(n as u8);
+}
+
+/// The LEB128 number at `*p` (moved past it); None when the bytes end first, Err when it is
+/// longer than a number can be.
+fn read_leb128(bytes: &[u8], p: &mut usize) -> io::Result<Option<usize>> {
+    let mut n = 0usize;
+    let mut shift = 0;
+    loop {
+        let Some(&b) = bytes.get(*p) else {
+            return Ok(None);
+        };
+        *p += 1;
+        n |= usize::from(b & 0x7f) << shift;
+        if b & 0x80 == 0 {
+            return Ok(Some(n));
+        }
+        shift += 7;
+        if shift > 56 {
+            return Err(spool_cut());
+        }
+    }
+}
+
 fn spool_cut() -> io::Error {
     io::Error::new(
         io::ErrorKind::InvalidData,
@@ -703,45 +786,29 @@ fn spool_cut() -> io::Error {
 
 /// Replays the whole rows at the start of `bytes`; returns how many bytes they took.
 fn replay_rows<W: Write>(bytes: &[u8], rows: &mut Rows<'_, W>) -> io::Result<usize> {
-    // Cells under 128 bytes (nearly all) have a one-byte length, which is ASCII: then the whole
-    // block is text, checked once rather than cell by cell (a row cut at the block's end may
-    // end in a cut character, so only up to the last whole one).
-    let text = match std::str::from_utf8(bytes) {
-        Ok(t) => t,
-        Err(e) => std::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or_default(),
-    };
     let mut at = 0;
     'rows: while at < bytes.len() {
-        let mut cells = [""; 6];
+        let mut cells: [(&[u8], usize); 6] = [(&[], 0); 6];
         let mut p = at;
         for cell in &mut cells {
-            let mut n = 0usize;
-            let mut shift = 0;
-            loop {
-                let Some(&b) = bytes.get(p) else {
-                    break 'rows;
-                };
-                p += 1;
-                n |= usize::from(b & 0x7f) << shift;
-                if b & 0x80 == 0 {
-                    break;
-                }
-                shift += 7;
-                if shift > 56 {
-                    return Err(spool_cut());
-                }
-            }
-            let Some(cut) = bytes.get(p..p + n) else {
+            let Some(head) = read_leb128(bytes, &mut p)? else {
                 break 'rows;
             };
-            // Written from `&str`s by `RowSpool::see`: checked, not assumed.
-            *cell = match text.get(p..p + n) {
-                Some(t) => t,
-                None => std::str::from_utf8(cut).map_err(|_| spool_cut())?,
+            let n = head >> 1;
+            let shown = match head & 1 {
+                0 => n,
+                _ => match read_leb128(bytes, &mut p)? {
+                    Some(shown) => shown,
+                    None => break 'rows,
+                },
             };
+            let Some(text) = bytes.get(p..p + n) else {
+                break 'rows;
+            };
+            *cell = (text, shown);
             p += n;
         }
-        rows.row(cells)?;
+        rows.row_bytes(cells)?;
         at = p;
     }
     Ok(at)
@@ -1812,6 +1879,56 @@ mod tests {
     /// The table written in one pass (spooled, padded on replay) is byte for byte the table
     /// written from the same offers by `Rows`, whether the spool stays in memory or spills to
     /// its temporary file, however the chunks cut it.
+    #[test]
+    fn trimmed_lines_are_what_str_trim_end_keeps() {
+        for line in [
+            "",
+            "   ",
+            "a  ",
+            "a\u{3000}",
+            "a\u{3000}  ",
+            "a\u{85} ",
+            "é",
+            "é ",
+            "a\t\x0b\x0c\r\n ",
+            "a\x1f ",
+            "a\u{A0}",
+            " a",
+            "x\u{2029}\u{2028} \t",
+        ] {
+            assert_eq!(
+                trim_end(line.as_bytes()),
+                line.trim_end().as_bytes(),
+                "{line:?}"
+            );
+        }
+    }
+
+    /// The widths given with the cells are their characters, with and without the arrow's
+    /// availability suffix.
+    #[test]
+    fn cells_shown_widths_are_their_characters() {
+        let policy = acme_na();
+        let st = stock(&[("MUG-café-ü", NEWARK, 9, 0), ("YOGA-1", AUSTIN, 4, 0)]);
+        let preview = crate::sim::run_with(&policy, &st, None, Default::default())
+            .expect("the example policy runs");
+        let mut cells = CellText::default();
+        let mut seen = 0;
+        for c in &preview.changes {
+            for ch in &c.offer.channels {
+                let mut later = ch.clone();
+                later.lead_time_to_ship_max_days = Some(3);
+                later.restock_date = Some("2027-01-15".into());
+                for ch in [ch, &later] {
+                    let (row, shown) = cells.of_shown(&policy, c, ch);
+                    assert_eq!(shown, row.map(|t| t.chars().count()), "{row:?}");
+                    seen += 1;
+                }
+            }
+        }
+        assert!(seen >= 4, "{seen}");
+    }
+
     #[test]
     fn spooled_rows_replay_as_rows_write_them() {
         let policy = acme_na();

@@ -175,14 +175,25 @@ fn keep_largest(exposure: &mut Vec<Exposure>, k: usize) {
     exposure.truncate(k);
 }
 
-/// The keys that appear more than once, or None (the common case: no allocation).
-fn repeated(mut keys: Vec<u64>) -> Option<HashSet<u64>> {
-    keys.sort_unstable();
-    let dups: HashSet<u64> = keys
-        .windows(2)
-        .filter(|w| w[0] == w[1])
-        .map(|w| w[0])
-        .collect();
+/// The keys that appear more than once in sorted runs (one per worker, each sorted there, so
+/// the sorting is spread over the cores), or None (the common case: no allocation): within a
+/// run they are side by side, across two runs a walk of both finds them without a merged copy.
+fn repeated(runs: &[Vec<u64>]) -> Option<HashSet<u64>> {
+    let mut dups = HashSet::new();
+    for (i, a) in runs.iter().enumerate() {
+        dups.extend(a.windows(2).filter(|w| w[0] == w[1]).map(|w| w[0]));
+        for b in &runs[i + 1..] {
+            let (mut x, mut y) = (0, 0);
+            while let (Some(&p), Some(&q)) = (a.get(x), b.get(y)) {
+                if p == q {
+                    dups.insert(p);
+                }
+                // Without a branch on the order: the keys are hashes, so it is a coin toss.
+                x += usize::from(p <= q);
+                y += usize::from(q <= p);
+            }
+        }
+    }
     (!dups.is_empty()).then_some(dups)
 }
 
@@ -928,8 +939,9 @@ pub fn run_into(
         .sum();
     sink.expect(expected);
     let part = runner.range(0..total, sink);
-    let mut run = Merged::new(stock, current.is_some(), expected);
+    let mut run = Merged::new(stock, current.is_some());
     run.absorb(part, opts);
+    run.owners.push(runner.sorted_owners());
     run.finish(&runner, opts)
 }
 
@@ -1016,13 +1028,14 @@ pub fn run_chunks<S: ChunkSink>(
     let missing = &inputs.missing[..];
     let index = inputs.index.as_ref();
     let make = &make;
-    let mut run = Merged::new(stock, current.is_some(), 0);
+    let mut run = Merged::new(stock, current.is_some());
     std::thread::scope(|scope| {
         let mut inbox = Vec::with_capacity(threads);
+        let mut workers = Vec::with_capacity(threads);
         for w in 0..threads {
             let (tx, rx) = std::sync::mpsc::sync_channel::<(Part, S::Out)>(1);
             inbox.push(rx);
-            scope.spawn(move || {
+            workers.push(scope.spawn(move || {
                 let mut runner = Runner::new(policy, stock, index, opts, missing);
                 // Worker w takes chunks w, w + threads, ...: the reader below takes them in
                 // turn, so the order is the run's and no worker runs far ahead.
@@ -1030,10 +1043,12 @@ pub fn run_chunks<S: ChunkSink>(
                     let mut sink = make(k);
                     let part = runner.range(k * chunk..((k + 1) * chunk).min(total), &mut sink);
                     if tx.send((part, sink.done())).is_err() {
-                        return;
+                        return Vec::new();
                     }
                 }
-            });
+                // Sorted here, while the other workers finish: not on one core at the end.
+                runner.sorted_owners()
+            }));
         }
         for k in 0..chunks {
             // A worker that stopped early panicked: the scope re-raises its panic.
@@ -1047,17 +1062,20 @@ pub fn run_chunks<S: ChunkSink>(
         }
         // Dropping the receivers ends workers waiting to hand a chunk over.
         drop(inbox);
+        for w in workers {
+            // A panic in a worker is a bug: raise it here.
+            let owners = w.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+            run.owners.push(owners);
+        }
     });
     let runner = Runner::new(policy, stock, index, opts, missing);
     run.finish(&runner, opts)
 }
 
-/// What one range of SKUs made: its share of the preview's counts and lists, its problems and
-/// its offers' owner keys, in run order.
+/// What one range of SKUs made: its share of the preview's counts and lists and its problems.
 struct Part {
     preview: Preview,
     problems: Problems,
-    owners: Vec<u64>,
 }
 
 /// Evaluates SKUs by run position (inventory SKUs, then missing ones) into offers.
@@ -1072,6 +1090,9 @@ struct Runner<'a> {
     scratch: Vec<Produced>,
     /// One SKU's finished offers, before they go to the sink (its exposure needs them all).
     batch: Vec<(OfferChange, Provenance)>,
+    /// Every offer's owner key ([`owner_key`]), for finding a seller SKU written by two
+    /// inventory SKUs.
+    owners: Vec<u64>,
 }
 
 impl<'a> Runner<'a> {
@@ -1094,7 +1115,15 @@ impl<'a> Runner<'a> {
             shared: Shared::default(),
             scratch: Vec::new(),
             batch: Vec::new(),
+            owners: Vec::new(),
         }
+    }
+
+    /// The owner keys of every offer this runner made, sorted (for [`repeated`]).
+    fn sorted_owners(&mut self) -> Vec<u64> {
+        let mut owners = std::mem::take(&mut self.owners);
+        owners.sort_unstable();
+        owners
     }
 
     /// The SKU at run position `seq`, with its inventory rows (none for a missing SKU).
@@ -1109,7 +1138,8 @@ impl<'a> Runner<'a> {
         let (policy, current, opts) = (self.policy, self.current, self.opts);
         let mut problems = Problems::default();
         let mut preview = Preview::default();
-        let mut owners: Vec<u64> = Vec::new();
+        // Taken for the loop (the runner is borrowed in it) and put back after.
+        let mut owners = std::mem::take(&mut self.owners);
         for seq in seqs {
             let (inventory_sku, item) = self.nth(seq);
             let decided = self.engine.decide(inventory_sku, item);
@@ -1198,11 +1228,8 @@ impl<'a> Runner<'a> {
                 }
             }
         }
-        Part {
-            preview,
-            problems,
-            owners,
-        }
+        self.owners = owners;
+        Part { preview, problems }
     }
 }
 
@@ -1220,11 +1247,12 @@ fn trim_exposure(exposure: &mut Vec<Exposure>, opts: Options) {
 struct Merged {
     preview: Preview,
     problems: Problems,
-    owners: Vec<u64>,
+    /// Each runner's owner keys, sorted.
+    owners: Vec<Vec<u64>>,
 }
 
 impl Merged {
-    fn new(stock: &Stock, current_known: bool, offers: usize) -> Self {
+    fn new(stock: &Stock, current_known: bool) -> Self {
         Merged {
             preview: Preview {
                 warnings: stock.warnings.clone(),
@@ -1232,8 +1260,7 @@ impl Merged {
                 ..Preview::default()
             },
             problems: Problems::default(),
-            // One key per offer, for finding a seller SKU written by two inventory SKUs.
-            owners: Vec::with_capacity(offers),
+            owners: Vec::new(),
         }
     }
 
@@ -1258,7 +1285,6 @@ impl Merged {
             self.problems.push(p);
         }
         self.problems.more += part.problems.more;
-        self.owners.extend(part.owners);
     }
 
     /// The run's preview, or its problems: a seller SKU made twice, then anything the parts
@@ -1270,7 +1296,7 @@ impl Merged {
             owners,
         } = self;
         let engine = &runner.engine;
-        if let Some(dups) = repeated(owners) {
+        if let Some(dups) = repeated(&owners) {
             // Rare: look at the strings of the offers whose keys repeat, in run order.
             let mut first: HashMap<(Region, String), (usize, Option<String>, Place)> =
                 HashMap::new();

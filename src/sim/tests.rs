@@ -434,6 +434,33 @@ fn two_inventory_skus_on_one_seller_sku_is_an_error() {
     );
 }
 
+/// Run in chunks, the two SKUs of one seller SKU fall to different workers (each sorts its own
+/// owner keys): the error is the single run's.
+#[test]
+fn two_inventory_skus_on_one_seller_sku_on_two_workers_is_an_error() {
+    let pol = us_policy_as("X-{marketplace}");
+    let st = stock(&[
+        ("A", NEWARK, 1, 0),
+        ("M", NEWARK, 1, 0),
+        ("B", NEWARK, 1, 0),
+    ]);
+    for (threads, chunk) in [(2, 1), (3, 1), (2, 2)] {
+        let err = run_chunks(
+            &Prepared::new(&pol, &st, None),
+            Options::default(),
+            Chunks { threads, chunk },
+            |_: usize| Part::new(&pol),
+            |_: Part| true,
+        )
+        .unwrap_err();
+        assert!(
+            matches!(&err.problems[0], SimProblem::DuplicateSellerSku { seller_sku, first, second, .. }
+                if seller_sku == "X-US" && first == "A" && second == "M"),
+            "threads {threads}, chunk {chunk}: {err}"
+        );
+    }
+}
+
 #[test]
 fn invalid_rendered_seller_sku_is_an_error_naming_the_sku() {
     let pol = us_policy_as("{sku}-US");
@@ -2164,4 +2191,21 @@ rule "rest" {
     }
     assert_eq!(all.changes.len(), 11);
     assert_eq!(all.changes, alone);
+}
+
+/// Keys repeated within one worker's sorted run or across runs are found; unique keys are not.
+#[test]
+fn repeated_keys_are_found_within_and_across_sorted_runs() {
+    let set = |v: &[u64]| v.iter().copied().collect::<HashSet<u64>>();
+    assert_eq!(repeated(&[]), None);
+    assert_eq!(repeated(&[vec![], vec![1, 2, 9]]), None);
+    assert_eq!(repeated(&[vec![1, 1, 4]]), Some(set(&[1])));
+    assert_eq!(
+        repeated(&[vec![1, 3, 5, 7], vec![2, 3, 6, 7, 7], vec![0, 8]]),
+        Some(set(&[3, 7]))
+    );
+    assert_eq!(
+        repeated(&[vec![u64::MAX], vec![u64::MAX]]),
+        Some(set(&[u64::MAX]))
+    );
 }
