@@ -39,6 +39,25 @@ pub enum StepKind {
     DefaultZero,
 }
 
+impl StepKind {
+    /// Its name as serialized (`snake_case`; a test holds them equal).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StepKind::Pool => "pool",
+            StepKind::Buffer => "buffer",
+            StepKind::Share => "share",
+            StepKind::Ratio => "ratio",
+            StepKind::Pack => "pack",
+            StepKind::Threshold => "threshold",
+            StepKind::Cap => "cap",
+            StepKind::Fixed => "fixed",
+            StepKind::MissingZero => "missing_zero",
+            StepKind::Split => "split",
+            StepKind::DefaultZero => "default_zero",
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct Step {
     pub kind: StepKind,
