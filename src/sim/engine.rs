@@ -273,6 +273,7 @@ pub struct Spare {
     strings: Vec<String>,
     channels: Vec<Vec<ChannelQty>>,
     indices: Vec<Vec<usize>>,
+    steps: Vec<Vec<Step>>,
 }
 
 /// How many buffers of each kind are kept: more than any SKU's offers need at once.
@@ -312,6 +313,19 @@ impl Spare {
     pub fn give_indices(&mut self, v: Vec<usize>) {
         if self.indices.len() < SPARE_MAX && v.capacity() > 0 {
             self.indices.push(v);
+        }
+    }
+
+    /// An empty step list, with room from an earlier offer when there is one.
+    fn steps(&mut self) -> Vec<Step> {
+        let mut v = self.steps.pop().unwrap_or_default();
+        v.clear();
+        v
+    }
+
+    pub fn give_steps(&mut self, v: Vec<Step>) {
+        if self.steps.len() < SPARE_MAX && v.capacity() > 0 {
+            self.steps.push(v);
         }
     }
 }
@@ -722,16 +736,15 @@ impl<'p> Engine<'p> {
                     continue;
                 }
             };
+            // Kept steps go with the offer (and come back through `Spare` when its slot is
+            // overwritten); a sink that keeps an offer clones them to their length.
             let mut steps = if self.keep_steps {
-                Vec::new()
+                self.spare.borrow_mut().steps()
             } else {
                 self.scratch.take()
             };
             let made = self.channels(ri, ti, (p, &limits), t, item, pool, missing, &mut steps);
-            if self.keep_steps {
-                // Kept for every offer of a possibly huge preview: no spare capacity.
-                steps.shrink_to_fit();
-            } else {
+            if !self.keep_steps {
                 steps.clear();
                 self.scratch.set(std::mem::take(&mut steps));
             }
@@ -764,6 +777,7 @@ impl<'p> Engine<'p> {
                     let mut spare = self.spare.borrow_mut();
                     spare.give_string(seller_sku);
                     spare.give_channels(channels);
+                    spare.give_steps(steps);
                 }
                 continue;
             }

@@ -602,6 +602,7 @@ fn finish_into(
     // The slot's old buffers go back for the engine's next offers.
     spare.give_string(std::mem::replace(&mut o.seller_sku, p.seller_sku));
     spare.give_channels(std::mem::replace(&mut o.channels, p.channels));
+    spare.give_steps(std::mem::take(&mut prov.steps));
     o.region = p.region;
     o.inventory_sku.clear();
     o.inventory_sku.push_str(inventory_sku);

@@ -2181,16 +2181,22 @@ rule "rest" {
         ("MUG-3", 1, 8, 0),
     ];
     let all = super::run_with(&policy, &stock(&rows), None, super::Options::default()).unwrap();
-    let mut alone = Vec::new();
+    let (mut alone, mut alone_provenance) = (Vec::new(), Vec::new());
     let mut skus: Vec<&str> = rows.iter().map(|r| r.0).collect();
     skus.dedup();
     for sku in skus {
         let own: Vec<_> = rows.iter().copied().filter(|r| r.0 == sku).collect();
         let one = super::run_with(&policy, &stock(&own), None, super::Options::default()).unwrap();
         alone.extend(one.changes);
+        alone_provenance.extend(one.provenance);
     }
     assert_eq!(all.changes.len(), 11);
     assert_eq!(all.changes, alone);
+    // The steps too: their lists are reused from offer to offer.
+    let lens: std::collections::BTreeSet<usize> =
+        all.provenance.iter().map(|p| p.steps.len()).collect();
+    assert!(lens.len() > 1, "steps of different lengths: {lens:?}");
+    assert_eq!(all.provenance, alone_provenance);
 }
 
 /// Keys repeated within one worker's sorted run or across runs are found; unique keys are not.
