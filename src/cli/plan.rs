@@ -643,7 +643,12 @@ fn simulate_streamed(
         markdown: new_markdown(),
         tally: saving.then(|| Tally::new(all)),
     };
-    let mut preview = sim::run_chunks(&inputs, options, cut, first, |part| {
+    // The first run's offers are counted and measured, never printed with their steps.
+    let counting = sim::Options {
+        drop_steps: true,
+        ..options
+    };
+    let mut preview = sim::run_chunks(&inputs, counting, cut, first, |part| {
         if let (Some(m), Some(p)) = (&mut measure, part.measure) {
             m.absorb(p);
         }
@@ -748,16 +753,35 @@ fn simulate_streamed(
         let id = u32::try_from(*first_ids.get(k)?).ok()?;
         Some(tally.encoder(id))
     };
+    // Each chunk's JSON text (about a megabyte) is written into a buffer an earlier chunk
+    // used, not grown anew from empty.
+    let buffers: std::sync::Mutex<Vec<Vec<u8>>> = std::sync::Mutex::default();
+    let buffer = || {
+        buffers
+            .lock()
+            .ok()
+            .and_then(|mut b| b.pop())
+            .unwrap_or_default()
+    };
     let second = |k: usize| SecondRun {
-        json: (format == Format::Json).then(|| preview::JsonRows::new(&m.policy)),
+        json: (format == Format::Json).then(|| preview::JsonRows::with_buffer(&m.policy, buffer())),
         plan: encoder(k),
     };
     let needed = format == Format::Json || file.is_some();
     if shown.is_ok() && needed {
         sim::run_chunks(&inputs, options, cut, second, |(text, ops)| {
-            let wrote = text.and_then(|b| match format {
-                Format::Json => preview::JsonRows::write_all(&mut out, &b, &mut any_entry),
-                _ => out.write_all(&b),
+            let wrote = text.and_then(|b| {
+                match format {
+                    Format::Json => preview::JsonRows::write_all(&mut out, &b, &mut any_entry)?,
+                    _ => out.write_all(&b)?,
+                }
+                if b.capacity() > 0
+                    && let Ok(mut spare) = buffers.lock()
+                    && spare.len() < 2 * cut.threads
+                {
+                    spare.push(b);
+                }
+                Ok(())
             });
             if let Err(e) = wrote {
                 shown = Err(e);

@@ -1768,9 +1768,15 @@ impl serde_json::ser::Formatter for Nested {
 
 impl<'p> JsonRows<'p> {
     pub fn new(policy: &'p Policy) -> Self {
+        Self::with_buffer(policy, Vec::new())
+    }
+
+    /// Entries written into `out` (emptied first): a buffer an earlier chunk's text used.
+    pub fn with_buffer(policy: &'p Policy, mut out: Vec<u8>) -> Self {
+        out.clear();
         JsonRows {
             policy,
-            out: Vec::new(),
+            out,
             err: None,
         }
     }
