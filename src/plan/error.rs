@@ -150,6 +150,18 @@ pub enum PlanError {
         actual: String,
     },
 
+    #[error("cannot check plan file {path}: its temporary file could not be written: {source}")]
+    #[diagnostic(
+        code = "allot::plan::scratch",
+        help(
+            "to find a seller SKU written twice, the reader spills 8 bytes per operation of a large plan (80 MB for 10M operations) to a temporary file in TMPDIR (or /tmp): make room there, or set TMPDIR to a writable folder"
+        )
+    )]
+    Scratch {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+
     #[error("{path} changed while it was being read (its bytes differ between two passes)")]
     #[diagnostic(
         code = "allot::plan::changed-while-reading",

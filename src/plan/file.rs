@@ -2,7 +2,8 @@
 //! encoded ahead, [`Encoded`]) and writes each on a line of its own in its canonical form, the
 //! bytes it hashes; the reader yields operations one at a time and hashes
 //! them as it reads. Neither holds the plan's operations (≈ 2M in a 1M-SKU plan), so memory does
-//! not grow with the plan (but for the reader's per-operation duplicate checks, see [`OpCheck`]).
+//! not grow with the plan (the reader's check that no seller SKU is written twice spills to a
+//! temporary file, see [`OpCheck`]).
 //!
 //! The canonical form (docs/plan-format.md) sorts the top-level keys, and `operations` sits in
 //! the middle of them: `created_at … locations` before, `patch_op … summary` after. The file
@@ -23,6 +24,7 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use super::model::{FORMAT_VERSION, OpRef, Operation, Plan, PlanHeader};
+use super::repeats::Repeats;
 use super::{
     MAX_OPERATIONS, PlanError, compute_digest, operation_problem, scalar, write_canonical,
 };
@@ -552,12 +554,12 @@ enum Source<'a> {
 }
 
 /// Hashes every byte read through it: the raw SHA-256 that tells two passes read one file.
-struct HashRead<R> {
+struct HashRead<'h, R> {
     inner: R,
-    hasher: Sha256,
+    hasher: &'h mut Sha256,
 }
 
-impl<R: Read> Read for HashRead<R> {
+impl<R: Read> Read for HashRead<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
         self.hasher.update(&buf[..n]);
@@ -565,18 +567,19 @@ impl<R: Read> Read for HashRead<R> {
     }
 }
 
-/// The operations' invariants that span operations, checked as they stream. This is the only
-/// memory the reader keeps per operation: ids (a contiguous run plus a set of the others) and
-/// one 64-bit hash per (region, seller SKU). A hash seen twice is only a suspect: [`resolve`]
-/// compares the SKUs with that hash exactly in another pass.
+/// The operations' invariants that span operations, checked as they stream. Ids are kept as a
+/// contiguous run plus a set of the others (empty for a plan allot wrote); each (region, seller
+/// SKU) as a 64-bit hash, gathered in bounded memory and spilled to a temporary file in sorted
+/// runs ([`Repeats`]). A hash seen twice is only a suspect: [`resolve`] compares the SKUs with
+/// that hash exactly in another pass.
 #[derive(Default)]
 struct OpCheck {
     /// Every id in 1..=contiguous was seen.
     contiguous: u32,
     other_ids: HashSet<u32>,
-    skus: HashSet<u64>,
-    /// Hashes seen more than once.
-    suspects: HashSet<u64>,
+    skus: Repeats,
+    /// The temporary file of `skus` could not be written.
+    scratch: Option<io::Error>,
     /// The first operation that breaks a rule: (index, why).
     invalid: Option<(u64, String)>,
 }
@@ -637,9 +640,10 @@ impl OpCheck {
         if op.id as usize > MAX_OPERATIONS {
             return Some(format!("operation id {} is too large", op.id));
         }
-        let h = sku_hash(op.region, &op.seller_sku);
-        if !self.skus.insert(h) {
-            self.suspects.insert(h);
+        if self.scratch.is_none()
+            && let Err(e) = self.skus.push(sku_hash(op.region, &op.seller_sku))
+        {
+            self.scratch = Some(e);
         }
         if let Some(p) = operation_problem(
             &op.seller_sku,
@@ -1063,11 +1067,14 @@ fn scan(
         Source::File(p) => Box::new(File::open(p).map_err(|e| read_err(path, e))?),
         Source::Bytes(b) => Box::new(b),
     };
-    let mut raw = BufReader::with_capacity(
+    let mut raw_hash = Sha256::new();
+    // Given to serde_json by value: its byte reader then takes std's fast path for a
+    // `BufReader` (through `&mut` every byte is a `read` call).
+    let raw = BufReader::with_capacity(
         256 * 1024,
         HashRead {
             inner: reader,
-            hasher: Sha256::new(),
+            hasher: &mut raw_hash,
         },
     );
     let mut st = PassState {
@@ -1089,7 +1096,7 @@ fn scan(
         trust,
     };
     let result = {
-        let mut de = serde_json::Deserializer::from_reader(&mut raw);
+        let mut de = serde_json::Deserializer::from_reader(raw);
         Top(&mut st).deserialize(&mut de).and_then(|()| de.end())
     };
     if let Err(e) = result {
@@ -1125,7 +1132,7 @@ fn scan(
         ops_other: st.ops_other,
         late: st.late,
         count: st.count,
-        raw: raw.into_inner().hasher.finalize().into(),
+        raw: raw_hash.finalize().into(),
         check: st.check,
         typed_err: st.typed_err,
     })
@@ -1223,7 +1230,15 @@ fn finish(src: Source, path: &Path, mut first: Scan) -> Result<(PlanHeader, Stri
     }
     validate_header(&header).map_err(|e| corrupt(path, e))?;
     if let Some(check) = first.check.take() {
-        let dup = resolve(src, path, &first, &check.suspects)?;
+        let scratch = |source| PlanError::Scratch {
+            path: path.to_path_buf(),
+            source,
+        };
+        if let Some(e) = check.scratch {
+            return Err(scratch(e));
+        }
+        let suspects = check.skus.repeated().map_err(scratch)?;
+        let dup = resolve(src, path, &first, &suspects)?;
         let invalid = match (dup, check.invalid) {
             (Some(d), Some(i)) => Some(if d.0 <= i.0 { d } else { i }),
             (d, i) => d.or(i),

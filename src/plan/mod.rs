@@ -16,6 +16,7 @@ pub mod encode;
 mod error;
 mod file;
 pub mod model;
+mod repeats;
 
 pub use crate::amazon::PatchOp;
 pub use error::PlanError;

@@ -1095,8 +1095,15 @@ fn a_seller_sku_written_twice_is_found_exactly_even_when_hashes_collide() {
         v["operations"][2]["region"] = "EU".into();
         v["operations"][2]["marketplace_ids"] = serde_json::json!([UK]);
     });
-    for collide in [false, true] {
+    // In memory, and spilled to a temporary file in runs of one and two operations.
+    for (collide, run) in [
+        (false, None),
+        (true, None),
+        (false, Some(1)),
+        (true, Some(2)),
+    ] {
         super::file::COLLIDE.with(|c| c.set(collide));
+        super::repeats::TEST_RUN.with(|r| r.set(run));
         // Every hash alike: all suspects, none a duplicate (same SKU, other region).
         let text = serde_json::to_string(&plan).unwrap();
         assert_eq!(
@@ -1115,6 +1122,31 @@ fn a_seller_sku_written_twice_is_found_exactly_even_when_hashes_collide() {
         );
     }
     super::file::COLLIDE.with(|c| c.set(false));
+    super::repeats::TEST_RUN.with(|r| r.set(None));
+}
+
+#[test]
+fn a_temporary_file_that_cannot_be_written_refuses_the_plan_and_says_where() {
+    let plan = plan_of(&[
+        change("A", Region::EU, &[UK], vec![ch("DEFAULT", 1)]),
+        change("B", Region::EU, &[UK], vec![ch("DEFAULT", 1)]),
+    ]);
+    let text = serde_json::to_string(&plan).unwrap();
+    super::repeats::TEST_RUN.with(|r| r.set(Some(1)));
+    super::repeats::TEST_FULL.with(|f| f.set(true));
+    let err = parse(&text, Path::new("big.json")).unwrap_err();
+    super::repeats::TEST_FULL.with(|f| f.set(false));
+    super::repeats::TEST_RUN.with(|r| r.set(None));
+    assert!(matches!(err, PlanError::Scratch { .. }), "{err}");
+    let shown = err.to_string();
+    assert!(
+        shown.contains("big.json") && shown.contains("no space left"),
+        "{shown}"
+    );
+    let help = miette::Diagnostic::help(&err).unwrap().to_string();
+    assert!(help.contains("TMPDIR"), "{help}");
+    // The same plan in memory is read.
+    assert_eq!(parse(&text, Path::new("big.json")).unwrap(), plan);
 }
 
 #[test]

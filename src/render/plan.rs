@@ -218,7 +218,14 @@ struct Measured<'p> {
     unwritten: usize,
 }
 
-fn measure<'p>(shown: &Shown, policy: &'p Policy) -> Result<Measured<'p>, RenderError> {
+/// A pass over the operations; with `spool`, the rows of the written offers are kept there,
+/// unpadded, for the table to print once the widths are known (instead of a second pass).
+fn measure<'p>(
+    shown: &Shown,
+    policy: &'p Policy,
+    mut spool: Option<(&mut preview::Spool, usize)>,
+) -> Result<Measured<'p>, RenderError> {
+    let mut rows = preview::RowSpool::new(policy);
     let mut m = Measured {
         table: preview::Measure::new(policy),
         changed: 0,
@@ -239,13 +246,29 @@ fn measure<'p>(shown: &Shown, policy: &'p Policy) -> Result<Measured<'p>, Render
         if c.is_write() {
             m.changed += 1;
             m.rows += c.offer.channels.len();
-            m.table.see(&c, &[]);
+        }
+        match &mut spool {
+            Some((spool, part)) => {
+                rows.see_measured(&c, &[], &mut m.table);
+                if rows.encoded() >= *part {
+                    rows.drain_into(spool)?;
+                }
+            }
+            None => m.table.see(&c, &[]),
         }
         m.unwritten += unwritten(op).count();
         Ok(())
     })?;
+    if let Some((spool, _)) = spool {
+        rows.drain_into(spool)?;
+    }
     Ok(m)
 }
+
+/// The spooled rows' bytes gathered before they are appended to the spool (a part: the
+/// replay pads a part or more at a time), and the spool's bytes in memory.
+const SPOOL_PART: usize = 1 << 18;
+const SPOOL_IN_MEMORY: usize = 1 << 20;
 
 /// The plan as the preview shows it: the same change table, then the plan's summary.
 pub fn table(plan: &Plan) -> String {
@@ -255,22 +278,32 @@ pub fn table(plan: &Plan) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// [`table`], streamed: one pass to measure, one to print the rows, and one more for the
-/// channels not written when there are any.
+/// [`table`], streamed: one pass to measure and spool the rows (as the preview does, but only
+/// a megabyte in memory, then in a temporary file), and one more for the channels not written when
+/// there are any.
 pub fn write_table(shown: &Shown, w: &mut dyn Write) -> Result<(), RenderError> {
+    // A small spool in memory: `show`'s memory does not grow with the plan.
+    let spool = preview::Spool::small(SPOOL_IN_MEMORY);
+    write_table_spooled(shown, w, spool, SPOOL_PART)
+}
+
+/// [`write_table`] with its spool, and the bytes of rows appended to it at a time (tests).
+fn write_table_spooled(
+    shown: &Shown,
+    w: &mut dyn Write,
+    mut spool: preview::Spool,
+    part: usize,
+) -> Result<(), RenderError> {
     let header = shown.header();
     let policy = policy_stub(&header);
-    let m = measure(shown, &policy)?;
+    let m = measure(shown, &policy, Some((&mut spool, part)))?;
     writeln!(
         w,
         "{}\n",
         header_lines(&header, shown.count(), shown.digest()).join("\n")
     )?;
     let mut rows = preview::Rows::start(&mut *w, &m.table)?;
-    shown.each(|op| {
-        rows.see(&offer_change(op));
-        Ok(())
-    })?;
+    spool.replay(&mut rows)?;
     rows.finish()?;
     if m.rewrites > 0 {
         write!(
@@ -313,7 +346,7 @@ pub fn markdown(plan: &Plan, max_chars: usize) -> String {
 pub fn write_markdown(shown: &Shown, max_chars: usize) -> Result<String, RenderError> {
     let header = shown.header();
     let policy = policy_stub(&header);
-    let m = measure(shown, &policy)?;
+    let m = measure(shown, &policy, None)?;
     let s = &header.summary;
     let mut out = format!(
         "### allot plan: `{}` (saved plan)\n\n",
@@ -635,6 +668,45 @@ mod tests {
             created_at: "2026-11-23T09:30:00Z".into(),
         };
         crate::plan::build("p", "S", &[change], &Summary::default(), opts).unwrap()
+    }
+
+    #[test]
+    fn a_table_spooled_to_a_file_is_the_table_kept_in_memory() {
+        // Offers of every width and kind, some unchanged (named after the rows).
+        let operations: Vec<Operation> = (0..3000u64)
+            .map(|i| {
+                let mut c =
+                    plan_with("A", None, PatchOp::Merge, EmitChoice::Patch).operations[0].clone();
+                c.seller_sku = format!("SKU-{}{}", "x".repeat((i % 23) as usize), i);
+                c.id = i as u32 + 1;
+                c.channels[1].quantity = i * i;
+                if i % 7 == 0 {
+                    c.previous = Some(c.channels.clone());
+                }
+                c
+            })
+            .collect();
+        let mut plan = plan_with("A", None, PatchOp::Merge, EmitChoice::Patch);
+        plan.operations = operations;
+        let table_with = |spool: preview::Spool, part: usize| {
+            let mut out = Vec::new();
+            write_table_spooled(&Shown::Mem(&plan), &mut out, spool, part).unwrap();
+            String::from_utf8(out).unwrap()
+        };
+        let in_memory = table_with(preview::Spool::with_limit(usize::MAX), usize::MAX);
+        assert!(
+            in_memory
+                .contains("SKU-xxxxxxxxx2999               US            newark   - → 8994001"),
+            "{in_memory}"
+        );
+        assert!(in_memory.contains("Also written, unchanged"), "{in_memory}");
+        for (limit, part) in [(0, 1), (512, 100), (4096, 1000), (1 << 16, 1 << 14)] {
+            assert_eq!(
+                table_with(preview::Spool::small(limit), part),
+                in_memory,
+                "spool limit {limit}, parts of {part}"
+            );
+        }
     }
 
     #[test]

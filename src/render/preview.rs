@@ -581,6 +581,21 @@ impl<'p> RowSpool<'p> {
         }
     }
 
+    /// The bytes of the rows encoded so far.
+    pub fn encoded(&self) -> usize {
+        self.bytes.len()
+    }
+
+    /// Appends the rows encoded so far to `spool` (a part of whole rows), and starts again.
+    pub fn drain_into(&mut self, spool: &mut Spool) -> io::Result<()> {
+        if self.bytes.is_empty() {
+            return Ok(());
+        }
+        spool.append(&self.bytes)?;
+        self.bytes.clear();
+        Ok(())
+    }
+
     /// The encoded rows so far (a chunk's, appended in order to a [`Spool`]).
     pub fn into_bytes(self) -> Vec<u8> {
         self.bytes
@@ -618,6 +633,15 @@ impl Spool {
             limit,
             ends: Vec::new(),
             piece: REPLAY_PIECE,
+        }
+    }
+
+    /// A spool that keeps `limit` bytes in memory and replays pieces of about `limit / 4`:
+    /// for a reader whose memory must stay small (`allot show`).
+    pub fn small(limit: usize) -> Self {
+        Spool {
+            piece: (limit as u64 / 4).max(1),
+            ..Spool::with_limit(limit)
         }
     }
 
@@ -698,17 +722,22 @@ impl Spool {
             drop((pieces, done));
             // Pieces padded out of order wait here for their turn.
             let mut waiting: std::collections::BTreeMap<usize, Vec<u8>> = Default::default();
+            // Pieces written so far (all of them before this one).
             let mut next = 0;
             let mut write_ready = |waiting: &mut std::collections::BTreeMap<usize, Vec<u8>>,
+                                   next: &mut usize,
                                    (i, r): (usize, io::Result<Vec<u8>>)|
              -> io::Result<()> {
                 waiting.insert(i, r?);
-                while let Some(bytes) = waiting.remove(&next) {
+                while let Some(bytes) = waiting.remove(next) {
                     rows.w.write_all(&bytes)?;
-                    next += 1;
+                    *next += 1;
                 }
                 Ok(())
             };
+            // Pieces read and not yet written, at most: memory stays a few pieces whatever
+            // the table's size, even when the output is slower than the padding.
+            let ahead = workers * 3;
             let mut start = 0;
             for (i, &end) in cuts.iter().enumerate() {
                 let mut bytes = vec![0; (end - start) as usize];
@@ -717,28 +746,21 @@ impl Spool {
                     _ => e,
                 })?;
                 start = end;
-                // Sent while fewer than two pieces a worker are in flight; else one is
-                // written first (memory stays a few pieces, whatever the table's size).
-                let mut piece = Some((i, bytes));
-                while let Some(p) = piece.take() {
-                    match work.try_send(p) {
-                        Ok(()) => {}
-                        Err(crossbeam_channel::TrySendError::Full(p)) => {
-                            piece = Some(p);
-                            match padded.recv() {
-                                Ok(d) => write_ready(&mut waiting, d)?,
-                                Err(_) => return Err(spool_cut()),
-                            }
-                        }
-                        Err(crossbeam_channel::TrySendError::Disconnected(_)) => {
-                            return Err(spool_cut());
-                        }
+                while i - next >= ahead {
+                    match padded.recv() {
+                        Ok(d) => write_ready(&mut waiting, &mut next, d)?,
+                        Err(_) => return Err(spool_cut()),
                     }
+                }
+                // Workers never wait on the (unbounded) `padded`: this send only waits for
+                // one of them to take a piece.
+                if work.send((i, bytes)).is_err() {
+                    return Err(spool_cut());
                 }
             }
             drop(work);
             for d in padded {
-                write_ready(&mut waiting, d)?;
+                write_ready(&mut waiting, &mut next, d)?;
             }
             match next == cuts.len() {
                 true => Ok(()),
