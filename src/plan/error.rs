@@ -150,11 +150,11 @@ pub enum PlanError {
         actual: String,
     },
 
-    #[error("cannot check plan file {path}: its temporary file could not be written: {source}")]
+    #[error("cannot read plan file {path}: a temporary file could not be written: {source}")]
     #[diagnostic(
         code = "allot::plan::scratch",
         help(
-            "to find a seller SKU written twice, the reader spills 8 bytes per operation of a large plan (80 MB for 10M operations) to a temporary file in TMPDIR (or /tmp): make room there, or set TMPDIR to a writable folder"
+            "a large plan is read in memory that does not grow with it: 8 bytes per operation (to find a seller SKU written twice; 80 MB for 10M operations) and `allot show`'s table rows go to temporary files in TMPDIR (or /tmp): make room there, or set TMPDIR to a writable folder"
         )
     )]
     Scratch {

@@ -73,6 +73,15 @@ impl Shown<'_> {
         }
     }
 
+    /// A temporary file of this plan's reading could not be written.
+    fn scratch(&self, source: std::io::Error) -> RenderError {
+        let path = match self {
+            Shown::Mem(_) => std::path::PathBuf::from("(the plan in memory)"),
+            Shown::File(v) => v.path().to_path_buf(),
+        };
+        RenderError::Plan(PlanError::Scratch { path, source })
+    }
+
     /// Every operation in order; `Err(RenderError::Enough)` from `f` ends the pass early.
     fn each(
         &self,
@@ -251,7 +260,7 @@ fn measure<'p>(
             Some((spool, part)) => {
                 rows.see_measured(&c, &[], &mut m.table);
                 if rows.encoded() >= *part {
-                    rows.drain_into(spool)?;
+                    rows.drain_into(spool).map_err(|e| shown.scratch(e))?;
                 }
             }
             None => m.table.see(&c, &[]),
@@ -260,7 +269,7 @@ fn measure<'p>(
         Ok(())
     })?;
     if let Some((spool, _)) = spool {
-        rows.drain_into(spool)?;
+        rows.drain_into(spool).map_err(|e| shown.scratch(e))?;
     }
     Ok(m)
 }
