@@ -154,7 +154,7 @@ pub enum PlanError {
     #[diagnostic(
         code = "allot::plan::scratch",
         help(
-            "a large plan is read in memory that does not grow with it: 8 bytes per operation (to find a seller SKU written twice; 80 MB for 10M operations) and `allot show`'s table rows go to temporary files in TMPDIR (or /tmp): make room there, or set TMPDIR to a writable folder"
+            "to find a seller SKU written twice in a large plan, the reader writes 8 bytes per operation (80 MB for 10M operations) to a temporary file in TMPDIR (or /tmp), and that file could not be written (the disk is full?): make room there, or set TMPDIR to a folder with room"
         )
     )]
     Scratch {

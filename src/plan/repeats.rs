@@ -5,7 +5,8 @@
 //! Keys gather in a buffer of at most [`RUN`] keys. A full buffer is sorted and written to an
 //! anonymous temporary file as a run; at the end the runs are merged, a block of each at a time,
 //! and a key met twice in the merge is repeated. A plan of fewer than [`RUN`] operations never
-//! touches the disk.
+//! touches the disk. Where no temporary file can be made (a read-only TMPDIR), the keys are kept
+//! in a set in memory instead, as before runs existed: the same answer, in memory that grows.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashSet};
@@ -28,15 +29,18 @@ pub(super) struct Repeats {
     runs: Vec<u64>,
     /// Keys repeated within one run (found when it is sorted), or in memory.
     found: HashSet<u64>,
+    /// Every key, when no temporary file could be made.
+    all: Option<HashSet<u64>>,
     /// Keys held in memory before a run is written (tests write small runs).
     run: usize,
 }
 
 #[cfg(test)]
 thread_local! {
-    /// Tests: the run length of a default `Repeats` (plans of a few operations spill), and a
-    /// temporary file that cannot be written.
+    /// Tests: the run length of a default `Repeats` (plans of a few operations spill), a
+    /// temporary file that cannot be made, and one that cannot be written.
     pub(super) static TEST_RUN: std::cell::Cell<Option<usize>> = const { std::cell::Cell::new(None) };
+    pub(super) static TEST_NO_TMP: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
     pub(super) static TEST_FULL: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
@@ -57,11 +61,18 @@ impl Repeats {
             file: None,
             runs: Vec::new(),
             found: HashSet::new(),
+            all: None,
             run: run.max(1),
         }
     }
 
     pub(super) fn push(&mut self, key: u64) -> io::Result<()> {
+        if let Some(all) = &mut self.all {
+            if !all.insert(key) {
+                self.found.insert(key);
+            }
+            return Ok(());
+        }
         self.buf.push(key);
         if self.buf.len() >= self.run {
             self.spill()?;
@@ -71,16 +82,32 @@ impl Repeats {
 
     /// Sorts the buffer, notes the keys it repeats, and writes each key once as a run.
     fn spill(&mut self) -> io::Result<()> {
+        if self.file.is_none() {
+            match new_file() {
+                Ok(f) => self.file = Some(f),
+                Err(_) => {
+                    // No temporary file at all: nothing was spilled yet, keep every key here.
+                    let mut all = HashSet::with_capacity(self.buf.len() * 2);
+                    for k in self.buf.drain(..) {
+                        if !all.insert(k) {
+                            self.found.insert(k);
+                        }
+                    }
+                    self.all = Some(all);
+                    self.buf = Vec::new();
+                    return Ok(());
+                }
+            }
+        }
         #[cfg(test)]
         if TEST_FULL.with(|f| f.get()) {
             return Err(io::Error::other("no space left on device (test)"));
         }
         let unique = sort_unique(&mut self.buf, &mut self.found);
-        let file = match &mut self.file {
-            Some(f) => f,
-            None => self.file.insert(tempfile::tempfile()?),
+        let Some(file) = &self.file else {
+            return Ok(());
         };
-        let mut w = BufWriter::with_capacity(1 << 16, &*file);
+        let mut w = BufWriter::with_capacity(1 << 16, file);
         for k in &self.buf[..unique] {
             w.write_all(&k.to_le_bytes())?;
         }
@@ -92,6 +119,9 @@ impl Repeats {
 
     /// Every key pushed more than once.
     pub(super) fn repeated(mut self) -> io::Result<HashSet<u64>> {
+        if self.all.is_some() {
+            return Ok(self.found);
+        }
         if self.file.is_none() {
             sort_unique(&mut self.buf, &mut self.found);
             return Ok(self.found);
@@ -134,6 +164,14 @@ impl Repeats {
         }
         Ok(self.found)
     }
+}
+
+fn new_file() -> io::Result<File> {
+    #[cfg(test)]
+    if TEST_NO_TMP.with(|f| f.get()) {
+        return Err(io::Error::new(io::ErrorKind::NotFound, "no TMPDIR (test)"));
+    }
+    tempfile::tempfile()
 }
 
 /// Sorts `keys`, adds the ones that occur more than once to `found`, and moves one of each to
@@ -216,6 +254,15 @@ mod tests {
         );
         assert!(repeated(&[], 1).is_empty());
         assert!(repeated(&[3, 2, 1], 1).is_empty());
+    }
+
+    #[test]
+    fn without_a_temporary_file_the_keys_are_kept_in_memory_with_the_same_answer() {
+        let keys = [5, 1, 5, 2, 9, 1, 7, 7, 9];
+        TEST_NO_TMP.with(|f| f.set(true));
+        let got = repeated(&keys, 2);
+        TEST_NO_TMP.with(|f| f.set(false));
+        assert_eq!(got, HashSet::from([5, 1, 7, 9]));
     }
 
     #[test]

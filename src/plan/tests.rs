@@ -1126,7 +1126,7 @@ fn a_seller_sku_written_twice_is_found_exactly_even_when_hashes_collide() {
 }
 
 #[test]
-fn a_temporary_file_that_cannot_be_written_refuses_the_plan_and_says_where() {
+fn a_temporary_file_that_cannot_be_written_refuses_the_plan_and_none_at_all_keeps_keys_in_memory() {
     let plan = plan_of(&[
         change("A", Region::EU, &[UK], vec![ch("DEFAULT", 1)]),
         change("B", Region::EU, &[UK], vec![ch("DEFAULT", 1)]),
@@ -1147,6 +1147,20 @@ fn a_temporary_file_that_cannot_be_written_refuses_the_plan_and_says_where() {
     assert!(help.contains("TMPDIR"), "{help}");
     // The same plan in memory is read.
     assert_eq!(parse(&text, Path::new("big.json")).unwrap(), plan);
+    // No temporary file can be made at all (a read-only TMPDIR): the keys stay in memory, and
+    // a seller SKU written twice is still found.
+    let twice = resealed(&plan, |v| v["operations"][1]["seller_sku"] = "A".into());
+    super::repeats::TEST_RUN.with(|r| r.set(Some(1)));
+    super::repeats::TEST_NO_TMP.with(|f| f.set(true));
+    let read = parse(&text, Path::new("big.json"));
+    let refused = parse_err(&twice);
+    super::repeats::TEST_NO_TMP.with(|f| f.set(false));
+    super::repeats::TEST_RUN.with(|r| r.set(None));
+    assert_eq!(read.unwrap(), plan);
+    assert!(
+        refused.contains("seller SKU `A` (EU) is written twice"),
+        "{refused}"
+    );
 }
 
 #[test]

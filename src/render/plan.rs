@@ -73,15 +73,6 @@ impl Shown<'_> {
         }
     }
 
-    /// A temporary file of this plan's reading could not be written.
-    fn scratch(&self, source: std::io::Error) -> RenderError {
-        let path = match self {
-            Shown::Mem(_) => std::path::PathBuf::from("(the plan in memory)"),
-            Shown::File(v) => v.path().to_path_buf(),
-        };
-        RenderError::Plan(PlanError::Scratch { path, source })
-    }
-
     /// Every operation in order; `Err(RenderError::Enough)` from `f` ends the pass early.
     fn each(
         &self,
@@ -227,13 +218,15 @@ struct Measured<'p> {
     unwritten: usize,
 }
 
-/// A pass over the operations; with `spool`, the rows of the written offers are kept there,
-/// unpadded, for the table to print once the widths are known (instead of a second pass).
+/// A pass over the operations; with `spool` (and the bytes of rows appended to it at a time),
+/// the rows of the written offers are kept there, unpadded, for the table to print once the
+/// widths are known, and it is returned whole. A spool that cannot be written (no room for its
+/// temporary file) is dropped, and the table is printed from another pass.
 fn measure<'p>(
     shown: &Shown,
     policy: &'p Policy,
-    mut spool: Option<(&mut preview::Spool, usize)>,
-) -> Result<Measured<'p>, RenderError> {
+    mut spool: Option<(preview::Spool, usize)>,
+) -> Result<(Measured<'p>, Option<preview::Spool>), RenderError> {
     let mut rows = preview::RowSpool::new(policy);
     let mut m = Measured {
         table: preview::Measure::new(policy),
@@ -256,22 +249,25 @@ fn measure<'p>(
             m.changed += 1;
             m.rows += c.offer.channels.len();
         }
-        match &mut spool {
-            Some((spool, part)) => {
+        let full = match &mut spool {
+            Some((s, part)) => {
                 rows.see_measured(&c, &[], &mut m.table);
-                if rows.encoded() >= *part {
-                    rows.drain_into(spool).map_err(|e| shown.scratch(e))?;
-                }
+                rows.encoded() >= *part && rows.drain_into(s).is_err()
             }
-            None => m.table.see(&c, &[]),
+            None => {
+                m.table.see(&c, &[]);
+                false
+            }
+        };
+        if full {
+            spool = None;
         }
         m.unwritten += unwritten(op).count();
         Ok(())
     })?;
-    if let Some((spool, _)) = spool {
-        rows.drain_into(spool).map_err(|e| shown.scratch(e))?;
-    }
-    Ok(m)
+    let spool =
+        spool.and_then(|(mut spool, _)| rows.drain_into(&mut spool).is_ok().then_some(spool));
+    Ok((m, spool))
 }
 
 /// The spooled rows' bytes gathered before they are appended to the spool (a part: the
@@ -288,8 +284,8 @@ pub fn table(plan: &Plan) -> String {
 }
 
 /// [`table`], streamed: one pass to measure and spool the rows (as the preview does, but only
-/// a megabyte in memory, then in a temporary file), and one more for the channels not written when
-/// there are any.
+/// a megabyte in memory, then in a temporary file; without room for that file, a pass more to
+/// print them), and one more for the channels not written when there are any.
 pub fn write_table(shown: &Shown, w: &mut dyn Write) -> Result<(), RenderError> {
     // A small spool in memory: `show`'s memory does not grow with the plan.
     let spool = preview::Spool::small(SPOOL_IN_MEMORY);
@@ -300,19 +296,25 @@ pub fn write_table(shown: &Shown, w: &mut dyn Write) -> Result<(), RenderError> 
 fn write_table_spooled(
     shown: &Shown,
     w: &mut dyn Write,
-    mut spool: preview::Spool,
+    spool: preview::Spool,
     part: usize,
 ) -> Result<(), RenderError> {
     let header = shown.header();
     let policy = policy_stub(&header);
-    let m = measure(shown, &policy, Some((&mut spool, part)))?;
+    let (m, spool) = measure(shown, &policy, Some((spool, part)))?;
     writeln!(
         w,
         "{}\n",
         header_lines(&header, shown.count(), shown.digest()).join("\n")
     )?;
     let mut rows = preview::Rows::start(&mut *w, &m.table)?;
-    spool.replay(&mut rows)?;
+    match spool {
+        Some(spool) => spool.replay(&mut rows)?,
+        None => shown.each(|op| {
+            rows.see(&offer_change(op));
+            Ok(())
+        })?,
+    }
     rows.finish()?;
     if m.rewrites > 0 {
         write!(
@@ -355,7 +357,7 @@ pub fn markdown(plan: &Plan, max_chars: usize) -> String {
 pub fn write_markdown(shown: &Shown, max_chars: usize) -> Result<String, RenderError> {
     let header = shown.header();
     let policy = policy_stub(&header);
-    let m = measure(shown, &policy, None)?;
+    let (m, _) = measure(shown, &policy, None)?;
     let s = &header.summary;
     let mut out = format!(
         "### allot plan: `{}` (saved plan)\n\n",
@@ -714,6 +716,15 @@ mod tests {
                 table_with(preview::Spool::small(limit), part),
                 in_memory,
                 "spool limit {limit}, parts of {part}"
+            );
+            // No room for the temporary file (from the first part or later): printed from
+            // another pass, the same table.
+            let mut no_file = preview::Spool::small(limit);
+            no_file.no_file = true;
+            assert_eq!(
+                table_with(no_file, part),
+                in_memory,
+                "no temporary file, spool limit {limit}, parts of {part}"
             );
         }
     }

@@ -613,6 +613,9 @@ pub struct Spool {
     ends: Vec<u64>,
     /// The bytes per piece padded on a worker when the spool is replayed from its file.
     piece: u64,
+    /// Tests: no temporary file can be made.
+    #[cfg(test)]
+    pub(crate) no_file: bool,
 }
 
 /// The bytes of spooled rows a worker pads at a time.
@@ -633,6 +636,8 @@ impl Spool {
             limit,
             ends: Vec::new(),
             piece: REPLAY_PIECE,
+            #[cfg(test)]
+            no_file: false,
         }
     }
 
@@ -655,6 +660,10 @@ impl Spool {
         let file = match &mut self.file {
             Some(f) => f,
             None => {
+                #[cfg(test)]
+                if self.no_file {
+                    return Err(io::Error::new(io::ErrorKind::NotFound, "no TMPDIR (test)"));
+                }
                 let mut f = io::BufWriter::with_capacity(1 << 20, tempfile::tempfile()?);
                 f.write_all(&self.mem)?;
                 self.mem = Vec::new();
