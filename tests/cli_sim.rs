@@ -1919,3 +1919,89 @@ fn diff_reports_both_sides_missing_paths_in_one_document() {
         "{err}"
     );
 }
+
+/// One policy's JSON preview is written in a single run (no first run: what a run counts comes
+/// after `changes`) unless a plan is saved or errors are records on stdout; all three ways print
+/// the same document, byte for byte, keys in the documented order.
+#[test]
+fn the_json_preview_of_one_run_is_the_json_preview_of_two() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("plan.json");
+    let run = |extra: &[&str]| {
+        let o = allot()
+            .args(PLAN)
+            .args(["--format", "json"])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", out_and_err(&o));
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let single = run(&[]);
+    assert_eq!(single, run(&["--error-format", "json"]));
+    assert_eq!(single, run(&["--out", out.to_str().unwrap()]));
+    let v: serde_json::Value = serde_json::from_str(&single).unwrap();
+    let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(
+        keys,
+        [
+            "format_version",
+            "policy",
+            "seller_id",
+            "current_known",
+            "changes",
+            "summary",
+            "skus_skipped_by_rule",
+            "skus_unmatched",
+            "has_changes",
+            "listed_where_unknown",
+            "skipped",
+            "exposure",
+            "warnings"
+        ]
+    );
+    // What the run counts is there: the shipped example's changes, and both policy warnings
+    // (oversell, fixed quantity) and the current listings' ones after them.
+    assert!(v["has_changes"].as_bool().unwrap(), "{v}");
+    assert!(v["summary"]["offers_changed"].as_u64().unwrap() > 0, "{v}");
+    assert!(v["warnings"].as_array().unwrap().len() >= 2, "{v}");
+}
+
+/// An error in the JSON preview's single run comes after part of the document: the exit code
+/// is 1, the error is on stderr, and what is on stdout is cut short (never valid JSON, so never
+/// read as a preview). With errors as records on stdout, stdout is the records alone.
+#[test]
+fn an_error_in_the_json_previews_single_run_leaves_no_valid_document() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = write(
+        dir.path(),
+        "dup.allot",
+        "policy \"demo\"\nseller \"A1PP0FEH11RW77\"\nmarketplaces US\nlocation newark\n\n\
+         rule \"all\" {\n  match sku \"*\"\n  publish US as \"{column:asin}\"\n}\n",
+    );
+    let csv = "sku,location,on_hand,asin\nA-1,newark,5,B0001\nA-2,newark,3,B0001\n";
+    let run = |extra: &[&str]| {
+        allot()
+            .arg("plan")
+            .arg(&policy)
+            .args(["--inventory", "-", "--format", "json"])
+            .args(extra)
+            .write_stdin(csv)
+            .output()
+            .unwrap()
+    };
+    let o = run(&[]);
+    assert_eq!(o.status.code(), Some(1), "{}", out_and_err(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("allot::sim::duplicate-seller-sku"), "{err}");
+    assert!(o.stdout.starts_with(b"{"), "{}", out_and_err(&o));
+    assert!(
+        serde_json::from_slice::<serde_json::Value>(&o.stdout).is_err(),
+        "{}",
+        out_and_err(&o)
+    );
+    let o = run(&["--error-format", "json"]);
+    assert_eq!(o.status.code(), Some(1), "{}", out_and_err(&o));
+    let records: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(records[0]["code"], "allot::sim::duplicate-seller-sku");
+}

@@ -648,45 +648,63 @@ fn simulate_streamed(
         drop_steps: true,
         ..options
     };
-    let mut preview = sim::run_chunks(&inputs, counting, cut, first, |part| {
-        if let (Some(m), Some(p)) = (&mut measure, part.measure) {
-            m.absorb(p);
+    // The JSON preview with no plan to save needs nothing from a first run: what a run counts
+    // comes after its `changes` (`json_parts`), so a single run writes them as they are made.
+    // An error in that run comes after part of the document (cut short, so never valid JSON;
+    // the error is on stderr). Errors read as records on stdout (`--error-format`) keep the
+    // first run: stdout is then the whole preview or the records, never part of both.
+    let single = format == Format::Json && !saving && loaded.error_format == ErrorFormat::Human;
+    // What the preview gets besides the run's own: the current listings' source and warnings,
+    // and (except on the table, which `run` prints them beside) the policy's warnings first.
+    let completed = |mut preview: Preview| {
+        preview.current_source.clone_from(&loaded.current_source);
+        preview
+            .warnings
+            .extend(loaded.current_warnings.iter().cloned());
+        if format != Format::Table {
+            // A pull-request comment or a JSON consumer sees only stdout: the policy's
+            // warnings travel with the preview there.
+            preview
+                .warnings
+                .splice(0..0, loaded.policy_warnings.iter().cloned());
         }
-        if let Some(rows) = part.spool
-            && let Err(e) = spool.append(&rows.into_bytes())
-        {
-            spool_err = Some(e);
-            return false;
-        }
-        if let (Some(m), Some(p)) = (&mut markdown, part.markdown) {
-            m.absorb(p);
-        }
-        if let (Some(t), Some(p)) = (&mut tally, part.tally) {
-            first_ids.push(next_id);
-            next_id = next_id.saturating_add(p.operations());
-            t.absorb(p);
-        }
-        true
-    })
-    .map_err(fail)?;
+        preview
+    };
+    let first_run = (!single).then(|| {
+        sim::run_chunks(&inputs, counting, cut, first, |part| {
+            if let (Some(m), Some(p)) = (&mut measure, part.measure) {
+                m.absorb(p);
+            }
+            if let Some(rows) = part.spool
+                && let Err(e) = spool.append(&rows.into_bytes())
+            {
+                spool_err = Some(e);
+                return false;
+            }
+            if let (Some(m), Some(p)) = (&mut markdown, part.markdown) {
+                m.absorb(p);
+            }
+            if let (Some(t), Some(p)) = (&mut tally, part.tally) {
+                first_ids.push(next_id);
+                next_id = next_id.saturating_add(p.operations());
+                t.absorb(p);
+            }
+            true
+        })
+    });
+    let first_run = first_run.transpose().map_err(fail)?;
     if let Some(e) = spool_err {
         return Err(super::fail(spool_error(e), Exit::Failed));
     }
-    preview.current_source.clone_from(&loaded.current_source);
-    preview
-        .warnings
-        .extend(loaded.current_warnings.iter().cloned());
-    // With --deny-warnings a warning means no plan is saved (`run` then fails the run).
-    let denied = args.deny_warnings && loaded.policy_warnings.len() + preview.warnings.len() > 0;
-    if format != Format::Table {
-        // A pull-request comment or a JSON consumer sees only stdout: the policy's warnings
-        // travel with the preview there.
-        preview
-            .warnings
-            .splice(0..0, loaded.policy_warnings.iter().cloned());
-    }
-    let save = match (&args.save.out, tally) {
-        (Some(out), Some(mut tally)) if !denied => {
+    let preview = first_run.map(completed);
+    // With --deny-warnings a warning means no plan is saved (`run` then fails the run); a
+    // plan is only saved after a first run.
+    let denied = args.deny_warnings
+        && preview
+            .as_ref()
+            .is_some_and(|p| !p.warnings.is_empty() || !loaded.policy_warnings.is_empty());
+    let save = match (&args.save.out, tally, &preview) {
+        (Some(out), Some(mut tally), Some(preview)) if !denied => {
             let policy_path = Path::new(&m.file.name);
             let files = super::plan_out::InputPaths {
                 policies: std::slice::from_ref(&policy_path),
@@ -726,7 +744,6 @@ fn simulate_streamed(
     let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
     // What comes before the second run's text: the table's header row, the JSON up to its
     // first change, or the whole comment.
-    let mut json_tail = None;
     let mut shown = match format {
         Format::Table => match &measure {
             Some(m) => preview::Rows::start(&mut out, m).and_then(|mut rows| {
@@ -735,14 +752,20 @@ fn simulate_streamed(
             }),
             None => Ok(()),
         },
-        Format::Markdown => match &markdown {
-            Some(rows) => out.write_all(preview::markdown_of(&preview, rows).as_bytes()),
-            None => Ok(()),
+        Format::Markdown => match (&markdown, &preview) {
+            (Some(rows), Some(p)) => out.write_all(preview::markdown_of(p, rows).as_bytes()),
+            _ => Ok(()),
         },
-        Format::Json => preview::json_parts(&m.policy, &preview).and_then(|(head, tail)| {
-            json_tail = Some(tail);
-            out.write_all(head.as_bytes())
-        }),
+        Format::Json => {
+            // Before `changes` comes only what is known before any run (a test holds this).
+            let before = Preview {
+                current_known: loaded.current.is_some(),
+                current_source: loaded.current_source.clone(),
+                ..Preview::default()
+            };
+            preview::json_parts(&m.policy, &before)
+                .and_then(|(head, _)| out.write_all(head.as_bytes()))
+        }
     };
     let mut plan_err = None;
     let mut any_entry = false;
@@ -768,8 +791,9 @@ fn simulate_streamed(
         plan: encoder(k),
     };
     let needed = format == Format::Json || file.is_some();
+    let mut second_run = None;
     if shown.is_ok() && needed {
-        sim::run_chunks(&inputs, options, cut, second, |(text, ops)| {
+        let run = sim::run_chunks(&inputs, options, cut, second, |(text, ops)| {
             let wrote = text.and_then(|b| {
                 match format {
                     Format::Json => preview::JsonRows::write_all(&mut out, &b, &mut any_entry)?,
@@ -795,16 +819,26 @@ fn simulate_streamed(
                 file = None;
             }
             true
-        })
-        .map_err(fail)?;
+        });
+        // A single run's error comes after some of the JSON was written: the document on
+        // stdout is then cut short, and the exit code and the error say so.
+        second_run = Some(run.map_err(fail)?);
     }
+    // The preview: the first run's, or the single run's (both runs count the same offers).
+    let preview = match (preview, second_run) {
+        (Some(p), _) => p,
+        (None, Some(p)) => completed(p),
+        // Only when the head could not be written; `shown` holds why.
+        (None, None) => completed(Preview::default()),
+    };
     // The whole preview is written (and flushed) before the plan may be saved: a plan is only
     // saved with the preview it goes with, as when the preview is held in memory.
     shown
         .and_then(|()| {
-            match (format, &measure, &json_tail) {
-                (Format::Table, Some(m), _) => preview::table_after_rows(&mut out, m, &preview)?,
-                (Format::Json, _, Some(tail)) => {
+            match (format, &measure) {
+                (Format::Table, Some(m)) => preview::table_after_rows(&mut out, m, &preview)?,
+                (Format::Json, _) => {
+                    let (_, tail) = preview::json_parts(&m.policy, &preview)?;
                     out.write_all(preview::JsonRows::close(any_entry).as_bytes())?;
                     out.write_all(tail.as_bytes())?;
                 }

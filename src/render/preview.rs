@@ -1348,22 +1348,25 @@ pub fn changes_markdown_parts(
 
 #[derive(Serialize)]
 struct JsonPreview<'a> {
+    // What the run counts comes after `changes`: everything before them is known before the
+    // run, so one policy's preview is written in a single run, as its offers are made. (The
+    // order of keys is not part of the format: this order came in without a version change.)
     format_version: &'static str,
     policy: &'a str,
     seller_id: &'a str,
-    summary: &'a Summary,
-    skus_skipped_by_rule: u64,
-    skus_unmatched: u64,
-    has_changes: bool,
     /// False when no current listings were given (every offer shows as new).
     current_known: bool,
-    /// Written offers whose listed marketplaces the current listings do not say.
-    listed_where_unknown: u64,
     /// How the current listings were read live, and how fresh they are (absent otherwise).
     #[serde(skip_serializing_if = "Option::is_none")]
     current_source: Option<&'a str>,
     #[serde(serialize_with = "ser_changes")]
     changes: (&'a Policy, &'a Preview),
+    summary: &'a Summary,
+    skus_skipped_by_rule: u64,
+    skus_unmatched: u64,
+    has_changes: bool,
+    /// Written offers whose listed marketplaces the current listings do not say.
+    listed_where_unknown: u64,
     skipped: &'a [Skipped],
     /// Targets without a seller SKU for a SKU (`{column:NAME}` empty): only when there are any.
     #[serde(skip_serializing_if = "<[Unmapped]>::is_empty")]
@@ -1853,14 +1856,14 @@ fn json_doc<'a>(policy: &'a Policy, preview: &'a Preview) -> JsonPreview<'a> {
         format_version: FORMAT_VERSION,
         policy: &policy.name,
         seller_id: &policy.seller_id,
+        current_known: preview.current_known,
+        current_source: preview.current_source.as_deref(),
+        changes: (policy, preview),
         summary: &preview.summary,
         skus_skipped_by_rule: preview.skipped_by_rule,
         skus_unmatched: preview.unmatched,
         has_changes: preview.has_changes(),
-        current_known: preview.current_known,
         listed_where_unknown: preview.listed_where_unknown,
-        current_source: preview.current_source.as_deref(),
-        changes: (policy, preview),
         skipped: &preview.skipped,
         unmapped: &preview.unmapped,
         exposure: &preview.exposure,

@@ -1302,6 +1302,14 @@ fn a_run_in_chunks_is_the_run() {
                 ..Part::new(&pol)
             };
             let (head, tail) = json_parts(&pol, &parts).unwrap();
+            // The head holds nothing a run counts: one written before any run (as the CLI's
+            // single run does) is the same.
+            let before = Preview {
+                current_known: parts.current_known,
+                current_source: parts.current_source.clone(),
+                ..Preview::default()
+            };
+            assert_eq!(json_parts(&pol, &before).unwrap().0, head);
             let mut js = head.into_bytes();
             let mut any = false;
             run_chunks(
