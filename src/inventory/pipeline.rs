@@ -154,26 +154,27 @@ impl<O: Default> Batch<O> {
             text, fields, rows, ..
         } = self;
         let bytes = text.as_bytes();
-        let mut start = 0;
-        let mut ends = memchr::memchr_iter(b'\n', bytes);
-        loop {
-            let end = match ends.next() {
-                Some(e) => e,
-                None if start < bytes.len() => bytes.len(),
-                None => break,
-            };
-            if end > start {
-                let first = fields.len() as u32;
-                let mut s = start;
-                for comma in memchr::memchr_iter(b',', &bytes[start..end]) {
-                    fields.push((s as u32, (start + comma) as u32));
-                    s = start + comma + 1;
-                }
-                fields.push((s as u32, end as u32));
+        // One pass over the block for both separators: a search per line for its commas
+        // cost more in setting up than in searching (lines are a few dozen bytes).
+        let (mut start, mut s, mut first) = (0, 0, fields.len() as u32);
+        for at in memchr::memchr2_iter(b',', b'\n', bytes) {
+            if bytes[at] == b',' {
+                fields.push((s as u32, at as u32));
+                s = at + 1;
+                continue;
+            }
+            // An empty line has no field (no comma either: one would make it non-empty).
+            if at > start {
+                fields.push((s as u32, at as u32));
                 rows.push((*line, first, fields.len() as u32));
             }
             *line += 1;
-            start = end + 1;
+            (start, s, first) = (at + 1, at + 1, fields.len() as u32);
+        }
+        if start < bytes.len() {
+            fields.push((s as u32, bytes.len() as u32));
+            rows.push((*line, first, fields.len() as u32));
+            *line += 1;
         }
     }
 }
