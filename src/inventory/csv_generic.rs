@@ -99,9 +99,8 @@ pub(super) const FIELD_COUNT_HELP: &str =
 struct Prepared {
     /// The row is added (no error, not left out).
     ok: bool,
-    /// Its SKU (trimmed) in the batch, and the SKU's hash.
+    /// Its SKU (trimmed) in the batch.
     sku: (u32, u32),
-    hash: u32,
     location: LocationIx,
     on_hand: u64,
     reserved: u64,
@@ -204,7 +203,6 @@ impl Prepare for Cells<'_> {
         };
         out.ok = true;
         out.sku = record.range_of(sku);
-        out.hash = Stock::hash_sku(sku);
         out.location = loc;
         out.on_hand = on_hand;
         out.reserved = reserved;
@@ -250,7 +248,9 @@ impl RecordSink<Prepared> for Rows<'_> {
         let sku = record.at(row.sku);
         let loc = row.location;
         // The SKU is looked up once; its row, tags and attributes are added by id.
-        let id = self.stock.intern_hashed(sku, row.hash);
+        // Hashed here, not on the reading thread, which is the busier one: only a SKU not on
+        // the row before needs its hash.
+        let id = self.stock.intern(sku);
         match self.stock.add_entry(id, loc, row.on_hand, row.reserved) {
             Ok(()) => {
                 self.added.added(line);

@@ -374,8 +374,14 @@ impl Stock {
     }
 
     /// The id of `sku`'s item, created empty if new. Readers look a row's SKU up once and add
-    /// the row, its tags and attributes by id.
+    /// the row, its tags and attributes by id. A SKU's rows usually follow each other: the
+    /// SKU of the row before is found without hashing.
     pub fn intern(&mut self, sku: &str) -> u32 {
+        if let Some(last) = self.last
+            && self.skus.get(last) == sku
+        {
+            return last;
+        }
         self.intern_hashed(sku, hash_folded(sku))
     }
 
@@ -385,14 +391,8 @@ impl Stock {
         &self.twins
     }
 
-    /// The hash [`Stock::intern_hashed`] takes: computed apart, so a reader can hash SKUs on
-    /// another thread than the one that adds them.
-    pub fn hash_sku(sku: &str) -> u32 {
-        hash_folded(sku)
-    }
-
-    /// `intern` with the SKU's hash (`hash_sku`) already computed.
-    pub fn intern_hashed(&mut self, sku: &str, hash: u32) -> u32 {
+    /// `intern` with the SKU's hash ([`hash_folded`]) already computed.
+    fn intern_hashed(&mut self, sku: &str, hash: u32) -> u32 {
         if let Some(last) = self.last
             && self.skus.get(last) == sku
         {
