@@ -135,7 +135,15 @@ async fn bench(n: u32, scale: f64) {
         Journal::open(&dir.path().join("feed.journal"), &p.digest, Emit::Feed).expect("a journal");
     let c = client();
     let t = Instant::now();
-    let r = apply::apply_feeds(&c, jobs, &skus, journal, &ApplyOptions::default(), &pb).await;
+    let r = apply::apply_feeds(
+        &c,
+        jobs.into_iter(),
+        &skus,
+        journal,
+        &ApplyOptions::default(),
+        &pb,
+    )
+    .await;
     println!(
         "feed: {n} operations in {:.2} s (sandbox queue + processing {:.2} s); accepted {}, \
          {} HTTP requests",

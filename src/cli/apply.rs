@@ -12,7 +12,6 @@ use indicatif::{ProgressBar, ProgressStyle};
 use miette::miette;
 
 use super::{Exit, codes};
-use crate::amazon::feeds::FeedDocument;
 use crate::plan::model::{Emit, Plan};
 use crate::spapi::apply::{self as engine, ApplyOptions, ApplyReport, PatchJob, Standing};
 use crate::spapi::client::{self, Client, ClientConfig};
@@ -347,10 +346,15 @@ async fn run_async(args: ApplyArgs) -> ExitCode {
                 r
             }
             Emit::Feed => {
-                let jobs = match feed_jobs(&plan) {
-                    Ok(j) => j,
-                    Err(r) => return Err(super::fail(r, Exit::Usage)),
+                // Every document is checked (its size, its marketplaces) before any is sent,
+                // and each is made only when it is sent.
+                let splits = match crate::plan::encode::feed_splits(&plan) {
+                    Ok(s) => s,
+                    Err(e) => return Err(super::fail(miette::Report::new(e), Exit::Usage)),
                 };
+                let jobs = splits
+                    .iter()
+                    .map(|s| crate::plan::encode::feed_document(&plan, s));
                 let pb = progress_bar("feeds");
                 let r = engine::apply_feeds(&client, jobs, &skus, opened, &opts, &pb).await;
                 pb.finish_and_clear();
@@ -743,10 +747,6 @@ fn patch_job(plan: &Plan, op: &crate::plan::Operation, validate_only: bool) -> P
         region: op.region,
         request: crate::plan::encode::patch_request(plan, op, validate_only),
     }
-}
-
-fn feed_jobs(plan: &Plan) -> Result<Vec<FeedDocument>, miette::Report> {
-    crate::plan::encode::feed_documents(plan).map_err(miette::Report::new)
 }
 
 #[cfg(test)]

@@ -76,22 +76,47 @@ pub fn feed_documents_with_limits(
     max_messages: usize,
     max_bytes: usize,
 ) -> Result<Vec<FeedDocument>, PlanError> {
-    let mut by_region: BTreeMap<Region, Vec<&Operation>> = BTreeMap::new();
-    for op in &plan.operations {
-        by_region.entry(op.region).or_default().push(op);
+    let splits = feed_splits_with_limits(plan, max_messages, max_bytes)?;
+    Ok(splits.iter().map(|s| feed_document(plan, s)).collect())
+}
+
+/// Which operations go in which feed document, without the documents: what `allot apply`
+/// checks before sending anything, then turns into documents one at a time as it sends them
+/// ([`feed_document`]). A document's messages as JSON values take a few kilobytes each: a plan
+/// of a million offers made into documents all at once took more memory than a CI runner has.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FeedSplit {
+    pub region: Region,
+    /// For createFeed's `marketplaceIds`: every marketplace of the region the plan writes to.
+    pub marketplace_ids: Vec<String>,
+    /// The document's operations: indices into the plan's `operations`, in order.
+    pub operations: Vec<usize>,
+}
+
+/// The split of [`feed_documents`]: the same documents, the same errors.
+pub fn feed_splits(plan: &Plan) -> Result<Vec<FeedSplit>, PlanError> {
+    feed_splits_with_limits(plan, FEED_MAX_MESSAGES, FEED_MAX_BYTES)
+}
+
+/// [`feed_splits`] with other limits (for tests).
+pub fn feed_splits_with_limits(
+    plan: &Plan,
+    max_messages: usize,
+    max_bytes: usize,
+) -> Result<Vec<FeedSplit>, PlanError> {
+    let mut by_region: BTreeMap<Region, Vec<usize>> = BTreeMap::new();
+    for (i, op) in plan.operations.iter().enumerate() {
+        by_region.entry(op.region).or_default().push(i);
     }
-    let header = json!({
-        "sellerId": plan.seller_id,
-        "version": FEED_VERSION,
-        "issueLocale": plan.issue_locale,
-    });
     // `{"header":…,"messages":[]}`: what a document costs before its messages.
-    let base = json!({"header": header, "messages": []}).to_string().len();
-    let mut docs = Vec::new();
-    for (region, ops) in by_region {
+    let base = json!({"header": feed_header(plan), "messages": []})
+        .to_string()
+        .len();
+    let mut splits = Vec::new();
+    for (region, indices) in by_region {
         let mut marketplace_ids: Vec<String> = Vec::new();
-        for op in &ops {
-            for id in &op.marketplace_ids {
+        for &i in &indices {
+            for id in &plan.operations[i].marketplace_ids {
                 if !marketplace_ids.contains(id) {
                     marketplace_ids.push(id.clone());
                 }
@@ -104,24 +129,16 @@ pub fn feed_documents_with_limits(
                 max: FEED_MAX_MARKETPLACES,
             });
         }
-        let mut messages: Vec<Value> = Vec::new();
-        let mut ids: Vec<u32> = Vec::new();
-        let mut bytes = base;
-        let finish = |messages: Vec<Value>, ids: Vec<u32>| FeedDocument {
+        let finish = |operations: Vec<usize>| FeedSplit {
             region,
             marketplace_ids: marketplace_ids.clone(),
-            operation_ids: ids,
-            body: json!({"header": header, "messages": messages}),
+            operations,
         };
-        for op in ops {
-            let message = json!({
-                "messageId": op.id,
-                "sku": op.seller_sku,
-                "operationType": "PATCH",
-                "productType": PRODUCT_TYPE,
-                "patches": patches(plan.patch_op, op),
-            });
-            let len = message.to_string().len();
+        let mut operations: Vec<usize> = Vec::new();
+        let mut bytes = base;
+        for i in indices {
+            let op = &plan.operations[i];
+            let len = feed_message(plan, op).to_string().len();
             if base + len > max_bytes {
                 return Err(PlanError::MessageTooLarge {
                     seller_sku: op.seller_sku.clone(),
@@ -130,21 +147,52 @@ pub fn feed_documents_with_limits(
                 });
             }
             // A comma separates it from the previous message.
-            let cost = len + usize::from(!messages.is_empty());
-            if messages.len() == max_messages || bytes + cost > max_bytes {
-                docs.push(finish(
-                    std::mem::take(&mut messages),
-                    std::mem::take(&mut ids),
-                ));
+            let cost = len + usize::from(!operations.is_empty());
+            if operations.len() == max_messages || bytes + cost > max_bytes {
+                splits.push(finish(std::mem::take(&mut operations)));
                 bytes = base;
             }
-            bytes += len + usize::from(!messages.is_empty());
-            messages.push(message);
-            ids.push(op.id);
+            bytes += len + usize::from(!operations.is_empty());
+            operations.push(i);
         }
-        if !messages.is_empty() {
-            docs.push(finish(messages, ids));
+        if !operations.is_empty() {
+            splits.push(finish(operations));
         }
     }
-    Ok(docs)
+    Ok(splits)
+}
+
+/// The feed document of one split (from [`feed_splits`] of the same plan).
+pub fn feed_document(plan: &Plan, split: &FeedSplit) -> FeedDocument {
+    let ops = split
+        .operations
+        .iter()
+        .filter_map(|&i| plan.operations.get(i));
+    let (ids, messages): (Vec<u32>, Vec<Value>) =
+        ops.map(|op| (op.id, feed_message(plan, op))).unzip();
+    FeedDocument {
+        region: split.region,
+        marketplace_ids: split.marketplace_ids.clone(),
+        operation_ids: ids,
+        body: json!({"header": feed_header(plan), "messages": messages}),
+    }
+}
+
+fn feed_header(plan: &Plan) -> Value {
+    json!({
+        "sellerId": plan.seller_id,
+        "version": FEED_VERSION,
+        "issueLocale": plan.issue_locale,
+    })
+}
+
+/// One operation's message: its `messageId` is the operation's id.
+fn feed_message(plan: &Plan, op: &Operation) -> Value {
+    json!({
+        "messageId": op.id,
+        "sku": op.seller_sku,
+        "operationType": "PATCH",
+        "productType": PRODUCT_TYPE,
+        "patches": patches(plan.patch_op, op),
+    })
 }

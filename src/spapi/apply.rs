@@ -220,9 +220,12 @@ pub async fn apply_patches(
 
 /// Feed mode: for each plan feed document, submit (or resume) one JSON_LISTINGS_FEED with the
 /// messages not yet accepted, wait for it, and map its processing report back to operations.
+/// The documents are taken from `jobs` only as they are sent (at most `opts.concurrency` at a
+/// time): made lazily (`plan::encode::feed_document`), a plan's documents are never all in
+/// memory at once.
 pub async fn apply_feeds(
     client: &Client,
-    jobs: Vec<FeedDocument>,
+    jobs: impl ExactSizeIterator<Item = FeedDocument>,
     skus: &BTreeMap<u32, String>,
     journal: (Journal, JournalState),
     opts: &ApplyOptions,
@@ -248,12 +251,16 @@ pub async fn apply_feeds(
         lock: tokio::sync::Mutex::new(()),
         known: Mutex::new(state.known_feed_ids.clone()),
     };
-    let run = futures::stream::iter(jobs.into_iter().enumerate().map(Ok::<_, Fatal>))
-        .try_for_each_concurrent(opts.concurrency.max(1), |(doc, job)| {
+    let run = futures::stream::iter(jobs.enumerate().map(Ok::<_, Fatal>)).try_for_each_concurrent(
+        opts.concurrency.max(1),
+        |(doc, mut job)| {
             let (journal, state, outcomes, notes) = (&journal, &state, &outcomes, &notes);
             let submitting = &submitting;
             async move {
-                let r = one_feed(client, doc, &job, skus, journal, state, opts, submitting).await;
+                let r = one_feed(
+                    client, doc, &mut job, skus, journal, state, opts, submitting,
+                )
+                .await;
                 progress.inc(1);
                 match r {
                     Ok((mut o, mut n)) => {
@@ -278,7 +285,8 @@ pub async fn apply_feeds(
                     }
                 }
             }
-        });
+        },
+    );
     if let Err(f) = run.await {
         report.fatal = Some(f);
     }
@@ -364,7 +372,7 @@ async fn find_orphan(
 async fn one_feed(
     client: &Client,
     doc: usize,
-    job: &FeedDocument,
+    job: &mut FeedDocument,
     skus: &BTreeMap<u32, String>,
     journal: &Mutex<Journal>,
     state: &JournalState,
@@ -428,14 +436,19 @@ async fn one_feed(
             (id, ops)
         }
         None => {
-            let body = if pending.len() == job.operation_ids.len() {
-                job.body.clone()
+            // The whole document is serialised as it is (a copy of its messages would double
+            // the memory a document takes).
+            let bytes = if pending.len() == job.operation_ids.len() {
+                serde_json::to_vec(&job.body)
             } else {
-                feeds::filter_messages(&job.body, &pending)
+                serde_json::to_vec(&feeds::filter_messages(&job.body, &pending))
             };
-            let bytes = serde_json::to_vec(&body).map_err(|e| {
+            let bytes = bytes.map_err(|e| {
                 SpApiError::Config(format!("cannot encode feed document {}: {e}", doc + 1))
             })?;
+            // Only its bytes are sent: the messages as values (several times their size) are
+            // not kept while the feed waits in Amazon's queue, for minutes or hours.
+            job.body = serde_json::Value::Null;
             let created = time::OffsetDateTime::now_utc();
             let (doc_id, url) = feeds::create_document(client, job.region).await?;
             lock(journal).append(&Record::FeedDocument {
@@ -771,6 +784,38 @@ mod tests {
         assert_eq!(std::fs::read_to_string(&jpath).unwrap(), before);
     }
 
+    /// Documents are taken from the iterator only as they are sent (`opts.concurrency` at a
+    /// time), so a plan's documents, made lazily, are never all in memory: with one at a time,
+    /// document k is made only once the k before it were submitted and finished.
+    #[tokio::test]
+    async fn feed_documents_are_made_only_as_they_are_sent() {
+        let (stub, client) = serve(|_| Fault::Pass).await;
+        let sb = stub.sandbox();
+        let dir = tempfile::tempdir().unwrap();
+        let jpath = journal::path_for(&dir.path().join("plan.json"));
+        let docs: Vec<FeedDocument> = [(1, "A"), (2, "B"), (3, "C")]
+            .iter()
+            .map(|m| feed_job(std::slice::from_ref(m)).0.remove(0))
+            .collect();
+        let skus: BTreeMap<u32, String> = [(1, "A"), (2, "B"), (3, "C")]
+            .map(|(i, s)| (i, s.to_string()))
+            .into();
+        let made: Mutex<Vec<usize>> = Mutex::default();
+        let jobs = docs.into_iter().inspect(|_| {
+            let submitted = logged(sb, "createFeed").len();
+            lock(&made).push(submitted);
+        });
+        let opts = ApplyOptions {
+            concurrency: 1,
+            ..ApplyOptions::default()
+        };
+        let j = Journal::open(&jpath, "d", Emit::Feed).unwrap();
+        let r = apply_feeds(&client, jobs, &skus, j, &opts, &ProgressBar::hidden()).await;
+        assert!(r.fatal.is_none(), "{:?}", r.fatal);
+        assert_eq!(r.counts().accepted, 3, "{r:?}");
+        assert_eq!(*lock(&made), [0, 1, 2]);
+    }
+
     #[tokio::test]
     async fn feed_mode_maps_report_and_resubmits_only_rejected() {
         let (stub, client) = serve(|_| Fault::Pass).await;
@@ -781,7 +826,7 @@ mod tests {
         let opts = ApplyOptions::default();
         let pb = ProgressBar::hidden();
         let j = Journal::open(&jpath, "d", Emit::Feed).unwrap();
-        let r = apply_feeds(&client, jobs.clone(), &skus, j, &opts, &pb).await;
+        let r = apply_feeds(&client, jobs.clone().into_iter(), &skus, j, &opts, &pb).await;
         assert!(r.fatal.is_none(), "{:?}", r.fatal);
         let c = r.counts();
         assert_eq!((c.accepted, c.invalid), (2, 1), "{r:?}");
@@ -793,7 +838,7 @@ mod tests {
 
         // Re-run: one new feed holding only the rejected message.
         let j = Journal::open(&jpath, "d", Emit::Feed).unwrap();
-        let r = apply_feeds(&client, jobs.clone(), &skus, j, &opts, &pb).await;
+        let r = apply_feeds(&client, jobs.clone().into_iter(), &skus, j, &opts, &pb).await;
         assert_eq!(logged(sb, "createFeed").len(), 2);
         let last = last_feed_messages(sb);
         assert_eq!(last.len(), 1);
@@ -830,7 +875,7 @@ mod tests {
         let opts = ApplyOptions::default();
         let pb = ProgressBar::hidden();
         let j = Journal::open(&jpath, "d", Emit::Feed).unwrap();
-        let r = apply_feeds(&client, jobs.clone(), &skus, j, &opts, &pb).await;
+        let r = apply_feeds(&client, jobs.clone().into_iter(), &skus, j, &opts, &pb).await;
         let c = r.counts();
         assert_eq!((c.accepted, c.invalid), (0, 3), "{r:?}");
         assert!(!r.all_ok());
@@ -840,7 +885,7 @@ mod tests {
         assert!(issues[0].message.contains("not authorised"), "{issues:?}");
         // Nothing is journaled as accepted: the next run submits all three again.
         let j = Journal::open(&jpath, "d", Emit::Feed).unwrap();
-        apply_feeds(&client, jobs, &skus, j, &opts, &pb).await;
+        apply_feeds(&client, jobs.into_iter(), &skus, j, &opts, &pb).await;
         assert_eq!(logged(sb, "createFeed").len(), 2);
         assert_eq!(last_feed_messages(sb).len(), 3);
     }
@@ -935,7 +980,7 @@ mod tests {
         let j = Journal::open(&jpath, "d", Emit::Feed).unwrap();
         let r = apply_feeds(
             &client,
-            jobs,
+            jobs.into_iter(),
             &skus,
             j,
             &ApplyOptions::default(),
