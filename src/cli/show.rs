@@ -66,7 +66,8 @@ pub fn run(args: ShowArgs) -> ExitCode {
     }
 }
 
-/// `--requests`: the encoded requests or feed documents, built from the whole plan in memory.
+/// `--requests`: the encoded requests or feed documents, from the whole plan in memory, each
+/// made only when it is printed.
 fn requests(args: &ShowArgs) -> ExitCode {
     let plan = match crate::plan::read(&args.plan) {
         Ok(p) => p,
@@ -76,15 +77,20 @@ fn requests(args: &ShowArgs) -> ExitCode {
         Ok(r) => r,
         Err(e) => return super::fail(e.into(), Exit::Failed),
     };
-    let mut text = match args.format {
-        Format::Table => render::requests_text(&requests),
-        Format::Markdown => render::requests_markdown(&requests),
-        Format::Json => render::requests_json(&requests),
+    let format = match args.format {
+        Format::Table => render::RequestsFormat::Text,
+        Format::Markdown => render::RequestsFormat::Markdown,
+        Format::Json => render::RequestsFormat::Json,
     };
-    if !text.ends_with('\n') {
-        text.push('\n');
-    }
-    match std::io::stdout().lock().write_all(text.as_bytes()) {
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let written = render::write_requests(&mut out, &requests, format)
+        .and_then(|()| match format {
+            // The text and Markdown end with a new line already.
+            render::RequestsFormat::Json => out.write_all(b"\n"),
+            _ => Ok(()),
+        })
+        .and_then(|()| out.flush());
+    match written {
         // A closed pipe (`allot show ... | head`) is the reader's choice, not a failure.
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => super::fail(
             super::codes::report::output("to standard output", e),

@@ -1,7 +1,7 @@
 //! Rendering of saved plans (`allot show`): the operations as a table (text or markdown), and the
 //! raw requests or feed documents they encode to.
 
-use std::io::Write;
+use std::io::{self, Write};
 
 use serde_json::{Value, json};
 
@@ -488,22 +488,28 @@ pub fn write_json(shown: &Shown, w: &mut dyn Write) -> Result<(), RenderError> {
     Ok(())
 }
 
-/// What `--requests` shows: the PATCH requests (patch mode) or the feed documents (feed mode).
-pub enum Requests {
-    Patch(Vec<(u32, Request)>),
-    Feed(Vec<FeedDocument>),
+/// What `--requests` shows: the PATCH requests (patch mode) or the feed documents (feed mode),
+/// each made only when it is printed ([`write_requests`]): a feed plan's documents are split
+/// and checked first, as `allot apply` does, then made one at a time. Made all at once, the
+/// requests of a 1M-SKU plan took several GiB.
+pub enum Requests<'p> {
+    Patch(&'p Plan),
+    Feed(&'p Plan, Vec<encode::FeedSplit>),
 }
 
-pub fn requests(plan: &Plan) -> Result<Requests, PlanError> {
+pub fn requests(plan: &Plan) -> Result<Requests<'_>, PlanError> {
     Ok(match plan.emit {
-        Emit::Patch => Requests::Patch(
-            plan.operations
-                .iter()
-                .map(|op| (op.id, encode::patch_request(plan, op, false)))
-                .collect(),
-        ),
-        Emit::Feed => Requests::Feed(encode::feed_documents(plan)?),
+        Emit::Patch => Requests::Patch(plan),
+        Emit::Feed => Requests::Feed(plan, encode::feed_splits(plan)?),
     })
+}
+
+/// How `--requests` prints: as text, Markdown or one JSON array (no final newline).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RequestsFormat {
+    Text,
+    Markdown,
+    Json,
 }
 
 fn pretty(v: &Value) -> String {
@@ -536,97 +542,111 @@ fn feed_title(i: usize, n: usize, d: &FeedDocument) -> String {
     )
 }
 
-/// Each request as `patch` writes it (with its operation ID), or each feed document as `feed`
-/// does (with its title); the text and the Markdown differ only in those.
-fn each_request(
-    r: &Requests,
-    patch: impl Fn(u32, &Request) -> String,
-    feed: impl Fn(String, &FeedDocument) -> String,
-) -> String {
-    let mut out = String::new();
+/// Writes each request or feed document as it is made, one at a time.
+pub fn write_requests<W: Write>(w: &mut W, r: &Requests, format: RequestsFormat) -> io::Result<()> {
+    let empty = match r {
+        Requests::Patch(plan) => plan.operations.is_empty(),
+        Requests::Feed(_, splits) => splits.is_empty(),
+    };
+    if empty {
+        let none: &[u8] = match format {
+            RequestsFormat::Json => b"[]",
+            _ => b"Nothing to write.\n",
+        };
+        return w.write_all(none);
+    }
+    if format == RequestsFormat::Json {
+        w.write_all(b"[")?;
+    }
+    let mut first = true;
+    let mut item = |w: &mut W, text: String| -> io::Result<()> {
+        if format == RequestsFormat::Json {
+            // The array as serde's pretty printer writes it: each item on its lines, two
+            // spaces in (a JSON string holds no raw newline, so every line is the item's).
+            w.write_all(if first { b"\n" } else { b",\n" })?;
+            for (i, line) in text.split('\n').enumerate() {
+                if i > 0 {
+                    w.write_all(b"\n")?;
+                }
+                w.write_all(b"  ")?;
+                w.write_all(line.as_bytes())?;
+            }
+        } else {
+            w.write_all(text.as_bytes())?;
+        }
+        first = false;
+        Ok(())
+    };
     match r {
-        Requests::Patch(reqs) if reqs.is_empty() => out.push_str("Nothing to write.\n"),
-        Requests::Patch(reqs) => {
-            for (id, req) in reqs {
-                out.push_str(&patch(*id, req));
+        Requests::Patch(plan) => {
+            for op in &plan.operations {
+                let req = encode::patch_request(plan, op, false);
+                item(w, patch_text(format, op.id, &req))?;
             }
         }
-        Requests::Feed(docs) if docs.is_empty() => out.push_str("Nothing to write.\n"),
-        Requests::Feed(docs) => {
-            for (i, d) in docs.iter().enumerate() {
-                out.push_str(&feed(feed_title(i, docs.len(), d), d));
+        Requests::Feed(plan, splits) => {
+            for (i, split) in splits.iter().enumerate() {
+                let d = encode::feed_document(plan, split);
+                item(w, feed_text(format, i, splits.len(), &d))?;
             }
         }
     }
-    out
+    if format == RequestsFormat::Json {
+        w.write_all(b"\n]")?;
+    }
+    Ok(())
 }
 
-pub fn requests_text(r: &Requests) -> String {
-    each_request(
-        r,
-        |id, req| {
-            format!(
-                "# operation {id}\n{} {}\ncontent-type: application/json\n\n{}\n\n",
-                req.method,
-                req.path_and_query(),
-                pretty(&req.body)
-            )
-        },
-        |title, d| format!("# {title}\n{}\n\n", pretty(&d.body)),
-    )
-}
-
-pub fn requests_markdown(r: &Requests) -> String {
-    each_request(
-        r,
-        |id, req| {
-            format!(
-                "#### Operation {id}\n\n```http\n{} {}\ncontent-type: application/json\n\n{}\n```\n\n",
-                req.method,
-                req.path_and_query(),
-                pretty(&req.body)
-            )
-        },
-        |title, d| {
-            format!(
-                "#### {}\n\n```json\n{}\n```\n\n",
-                md_escape(&title),
-                pretty(&d.body)
-            )
-        },
-    )
-}
-
-pub fn requests_json(r: &Requests) -> String {
-    let v = match r {
-        Requests::Patch(reqs) => Value::Array(
-            reqs.iter()
-                .map(|(id, req)| {
-                    json!({
-                        "operation_id": id,
-                        "method": req.method,
-                        "path": req.path_and_query(),
-                        "body": req.body,
-                    })
-                })
-                .collect(),
+/// One request as `format` prints it, with its operation ID.
+fn patch_text(format: RequestsFormat, id: u32, req: &Request) -> String {
+    match format {
+        RequestsFormat::Text => format!(
+            "# operation {id}\n{} {}\ncontent-type: application/json\n\n{}\n\n",
+            req.method,
+            req.path_and_query(),
+            pretty(&req.body)
         ),
-        Requests::Feed(docs) => Value::Array(
-            docs.iter()
-                .map(|d| {
-                    json!({
-                        "feed_type": FEED_TYPE,
-                        "region": d.region,
-                        "marketplace_ids": d.marketplace_ids,
-                        "operation_ids": d.operation_ids,
-                        "bytes": feed_bytes(d),
-                        "body": d.body,
-                    })
-                })
-                .collect(),
+        RequestsFormat::Markdown => format!(
+            "#### Operation {id}\n\n```http\n{} {}\ncontent-type: application/json\n\n{}\n```\n\n",
+            req.method,
+            req.path_and_query(),
+            pretty(&req.body)
         ),
-    };
-    pretty(&v)
+        RequestsFormat::Json => pretty(&json!({
+            "operation_id": id,
+            "method": req.method,
+            "path": req.path_and_query(),
+            "body": req.body,
+        })),
+    }
+}
+
+/// Feed document `i` of `n` as `format` prints it, with its title.
+fn feed_text(format: RequestsFormat, i: usize, n: usize, d: &FeedDocument) -> String {
+    match format {
+        RequestsFormat::Text => format!("# {}\n{}\n\n", feed_title(i, n, d), pretty(&d.body)),
+        RequestsFormat::Markdown => format!(
+            "#### {}\n\n```json\n{}\n```\n\n",
+            md_escape(&feed_title(i, n, d)),
+            pretty(&d.body)
+        ),
+        RequestsFormat::Json => pretty(&json!({
+            "feed_type": FEED_TYPE,
+            "region": d.region,
+            "marketplace_ids": d.marketplace_ids,
+            "operation_ids": d.operation_ids,
+            "bytes": feed_bytes(d),
+            "body": d.body,
+        })),
+    }
+}
+
+/// [`write_requests`] into a string.
+pub fn requests_string(r: &Requests, format: RequestsFormat) -> String {
+    let mut out = Vec::new();
+    // Writing into a Vec does not fail; every piece is UTF-8 text.
+    let _ = write_requests(&mut out, r, format);
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]
@@ -804,14 +824,17 @@ mod tests {
         assert!(table(&p).contains("\nNo offer changes.\n"), "{}", table(&p));
         assert!(markdown(&p, 60_000).contains("0 offers change (0 channel rows)"));
         let r = requests(&p).unwrap();
-        assert_eq!(requests_text(&r), "Nothing to write.\n");
-        assert_eq!(requests_json(&r), "[]");
+        assert_eq!(
+            requests_string(&r, RequestsFormat::Text),
+            "Nothing to write.\n"
+        );
+        assert_eq!(requests_string(&r, RequestsFormat::Json), "[]");
     }
 
     #[test]
     fn feed_requests_name_the_documents() {
         let p = plan_with("A", None, PatchOp::Merge, EmitChoice::Feed);
-        let text = requests_text(&requests(&p).unwrap());
+        let text = requests_string(&requests(&p).unwrap(), RequestsFormat::Text);
         assert!(
             text.starts_with("# Feed document 1/1: JSON_LISTINGS_FEED (contentType application/json; charset=UTF-8), region NA, createFeed marketplaceIds ATVPDKIKX0DER, operation 1, "),
             "{text}"
