@@ -831,6 +831,39 @@ mod tests {
         assert_eq!(requests_string(&r, RequestsFormat::Json), "[]");
     }
 
+    /// `--requests` writes one request or document at a time; the JSON is still exactly the
+    /// array serde's pretty printer writes, for several requests and several documents (one a
+    /// region here).
+    #[test]
+    fn requests_written_one_at_a_time_are_the_whole_array() {
+        for emit in [EmitChoice::Patch, EmitChoice::Feed] {
+            let mut p = plan_with("A", None, PatchOp::Merge, emit);
+            let mut eu = p.operations[0].clone();
+            eu.id = 2;
+            eu.seller_sku = "B".into();
+            eu.region = Region::EU;
+            eu.marketplace_ids = vec!["A1PA6795UKMFR9".into()];
+            p.operations.push(eu);
+            let r = requests(&p).unwrap();
+            let json = requests_string(&r, RequestsFormat::Json);
+            let v: Value = serde_json::from_str(&json).unwrap();
+            assert_eq!(v.as_array().map(Vec::len), Some(2), "{json}");
+            assert_eq!(pretty(&v), json);
+            let text = requests_string(&r, RequestsFormat::Text);
+            let markdown = requests_string(&r, RequestsFormat::Markdown);
+            match emit {
+                EmitChoice::Feed => {
+                    assert!(text.contains("# Feed document 2/2: "), "{text}");
+                    assert!(markdown.contains("#### Feed document 2/2: "), "{markdown}");
+                }
+                _ => {
+                    assert!(text.contains("# operation 2\n"), "{text}");
+                    assert!(markdown.contains("#### Operation 2\n"), "{markdown}");
+                }
+            }
+        }
+    }
+
     #[test]
     fn feed_requests_name_the_documents() {
         let p = plan_with("A", None, PatchOp::Merge, EmitChoice::Feed);
