@@ -598,7 +598,9 @@ impl sim::ChunkSink for SecondRun<'_> {
 /// memory, then a temporary file) until the widths are known; they are padded as they are
 /// written. A second run (the same offers: the run is deterministic) is made only for the JSON
 /// entries and the plan's operations, which need the first run's totals before them: the
-/// workers render and encode each chunk, and this thread writes them in order. The Markdown
+/// workers render and encode each chunk, and this thread writes them in order. The JSON
+/// preview alone (no plan, errors as text) needs no first run: its counts come after its
+/// entries, so the second run is its only one. The Markdown
 /// comment is written after the first run (it holds a comment's worth of rows). Returns the
 /// preview (with the policy's warnings first unless the format is the table, as `run` renders
 /// them) and the saved plan. Err is the exit code, the error already printed (or 0 when stdout
