@@ -336,10 +336,8 @@ async fn run_async(args: ApplyArgs) -> ExitCode {
         };
         let report = match plan.emit {
             Emit::Patch => {
-                let jobs = match patch_jobs(&plan, false) {
-                    Ok(j) => j,
-                    Err(r) => return Err(super::fail(r, Exit::Usage)),
-                };
+                // Each request is made only when it is sent.
+                let jobs = plan.operations.iter().map(|op| patch_job(&plan, op, false));
                 let pb = progress_bar("patching");
                 let r = engine::apply_patches(&client, jobs, Some(opened), &opts, &pb).await;
                 pb.finish_and_clear();
@@ -728,14 +726,6 @@ fn human(secs: i64) -> String {
 
 fn read_plan(path: &Path) -> Result<Plan, miette::Report> {
     crate::plan::read(path).map_err(miette::Report::new)
-}
-
-fn patch_jobs(plan: &Plan, validate_only: bool) -> Result<Vec<PatchJob>, miette::Report> {
-    Ok(plan
-        .operations
-        .iter()
-        .map(|op| patch_job(plan, op, validate_only))
-        .collect())
 }
 
 /// One operation's request; `plan` gives the seller, issue locale and patch op (its own

@@ -155,10 +155,12 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 /// Patch mode: send every job not yet accepted, `concurrency` at a time within the buckets.
-/// `journal` is `None` when validating (nothing is applied, so nothing is journaled).
+/// `journal` is `None` when validating (nothing is applied, so nothing is journaled). Jobs are
+/// taken from `jobs` only as they are sent: made lazily, a plan's requests are never all in
+/// memory at once.
 pub async fn apply_patches(
     client: &Client,
-    jobs: Vec<PatchJob>,
+    jobs: impl IntoIterator<Item = PatchJob>,
     journal: Option<(Journal, JournalState)>,
     opts: &ApplyOptions,
     progress: &ProgressBar,
@@ -168,24 +170,24 @@ pub async fn apply_patches(
         Some((j, s)) => (Some(Mutex::new(j)), s),
         None => (None, JournalState::default()),
     };
-    let mut todo = Vec::new();
-    for job in jobs {
-        if !opts.validate_only && state.is_accepted(job.op_id) {
-            report.operations.insert(
-                job.op_id,
-                (job.seller_sku.clone(), Standing::AlreadyAccepted),
-            );
-        } else {
-            report.operations.insert(
-                job.op_id,
-                (job.seller_sku.clone(), Standing::Pending("not sent".into())),
-            );
-            todo.push(job);
+    let mut jobs = jobs.into_iter();
+    progress.set_length(jobs.size_hint().0 as u64);
+    let accepted = |job: &PatchJob| !opts.validate_only && state.is_accepted(job.op_id);
+    // Every job is in the report from the moment it is taken: sent ones get their outcome
+    // below, and a fatal error leaves the rest as not sent.
+    let operations = &mut report.operations;
+    let todo = jobs.by_ref().filter_map(|job| {
+        if accepted(&job) {
+            operations.insert(job.op_id, (job.seller_sku, Standing::AlreadyAccepted));
+            progress.inc(1);
+            return None;
         }
-    }
-    progress.set_length(todo.len() as u64);
+        let pending = Standing::Pending("not sent".into());
+        operations.insert(job.op_id, (job.seller_sku.clone(), pending));
+        Some(job)
+    });
     let results: Mutex<Vec<(u32, Outcome)>> = Mutex::new(Vec::new());
-    let run = futures::stream::iter(todo.into_iter().map(Ok::<_, Fatal>)).try_for_each_concurrent(
+    let run = futures::stream::iter(todo.map(Ok::<_, Fatal>)).try_for_each_concurrent(
         opts.concurrency.max(1),
         |job| {
             let journal = &journal;
@@ -207,6 +209,17 @@ pub async fn apply_patches(
     );
     if let Err(f) = run.await {
         report.fatal = Some(f);
+    }
+    // Jobs never taken (a fatal error stopped the run): in the report all the same.
+    for job in jobs {
+        let standing = if accepted(&job) {
+            Standing::AlreadyAccepted
+        } else {
+            Standing::Pending("not sent".into())
+        };
+        report
+            .operations
+            .insert(job.op_id, (job.seller_sku, standing));
     }
     for (id, outcome) in results.into_inner().unwrap_or_else(|p| p.into_inner()) {
         if let Some(entry) = report.operations.get_mut(&id) {
@@ -782,6 +795,53 @@ mod tests {
         apply_patches(&client, jobs, None, &vopts, &pb).await;
         assert_eq!(patched(sb, sent_before).len(), 4);
         assert_eq!(std::fs::read_to_string(&jpath).unwrap(), before);
+    }
+
+    /// Patch jobs are taken only as they are sent; a fatal error stops the run, and every job,
+    /// taken or not, is in the report (the ones not sent as pending).
+    #[tokio::test]
+    async fn patch_jobs_are_made_only_as_they_are_sent_and_all_are_reported() {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        // How many jobs were made, and how many when C's request arrived.
+        let made = Arc::new(AtomicUsize::new(0));
+        let at_c = Arc::new(AtomicUsize::new(0));
+        let (seen_made, seen_at_c) = (made.clone(), at_c.clone());
+        let (_stub, client) = serve(move |s| {
+            if s.method == "PATCH" && s.path.ends_with("/C") {
+                let _ = seen_at_c.compare_exchange(
+                    0,
+                    seen_made.load(Ordering::SeqCst),
+                    Ordering::SeqCst,
+                    Ordering::SeqCst,
+                );
+                Fault::Reply((axum::http::StatusCode::FORBIDDEN, "{}").into_response())
+            } else {
+                Fault::Pass
+            }
+        })
+        .await;
+        let jobs = ["A", "B", "C", "D", "E"].iter().zip(1..).map(|(sku, id)| {
+            made.fetch_add(1, Ordering::SeqCst);
+            patch_job(id, sku)
+        });
+        let opts = ApplyOptions {
+            concurrency: 1,
+            ..ApplyOptions::default()
+        };
+        let r = apply_patches(&client, jobs, None, &opts, &ProgressBar::hidden()).await;
+        assert!(
+            matches!(r.fatal, Some(Fatal::Api(SpApiError::Auth(_)))),
+            "{r:?}"
+        );
+        let c = r.counts();
+        assert_eq!((c.accepted, c.pending), (2, 3), "{r:?}");
+        assert_eq!(r.operations.len(), 5, "{r:?}");
+        assert_eq!(r.operations[&5].0, "E");
+        // A, B and C were made as they were sent; D and E only once the run had stopped, to
+        // report them.
+        assert_eq!(at_c.load(Ordering::SeqCst), 3);
+        assert_eq!(made.load(Ordering::SeqCst), 5);
     }
 
     /// Documents are taken from the iterator only as they are sent (`opts.concurrency` at a
