@@ -4,10 +4,13 @@
 //! million offers are streamed, never held as text.
 
 use std::io::{self, Write};
+use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::model::{ChangeKind, ChannelQty, Hold, OfferChange, Percent, Policy, Summary};
+use crate::model::{
+    ChangeKind, ChannelQty, DEFAULT_CHANNEL, Hold, OfferChange, Percent, Policy, Summary,
+};
 use crate::sim::{Exposure, Preview, Provenance, Skipped, Step, StepKind, Trace, Unmapped};
 
 /// The JSON format's version (major.minor): a new major may change or remove fields.
@@ -1494,228 +1497,587 @@ fn ser_changes<S: serde::Serializer>(v: &(&Policy, &Preview), s: S) -> Result<S:
     )
 }
 
-/// The preview as JSON, streamed.
-/// The JSON preview around its `changes`, for a run that streams them ([`JsonRows`]): the text
-/// before the first change and after the last, as [`json`] prints them.
-pub fn json_parts(policy: &Policy, preview: &Preview) -> io::Result<(String, String)> {
-    let empty = Preview {
-        changes: Vec::new(),
-        provenance: Vec::new(),
+/// The JSON preview up to its `changes` (`"changes": [`), for a run that streams them
+/// ([`JsonRows`]), as [`json`] prints it. It holds nothing a run counts: only whether the
+/// current listings are known and where they come from, so it is written before any run.
+pub fn json_head(
+    policy: &Policy,
+    current_known: bool,
+    current_source: Option<&str>,
+) -> io::Result<String> {
+    let before = Preview {
+        current_known,
+        current_source: current_source.map(str::to_string),
         ..Preview::default()
     };
-    let mut doc = json_doc(policy, preview);
-    doc.changes = (policy, &empty);
-    let text = serde_json::to_string_pretty(&doc).map_err(io::Error::other)?;
+    let text =
+        serde_json::to_string_pretty(&json_doc(policy, &before)).map_err(io::Error::other)?;
     // `changes` is printed as `[]`: the rows go between the brackets.
     let at = text
         .find("\"changes\": []")
         .ok_or_else(|| io::Error::other("the JSON preview has no `changes`"))?
         + "\"changes\": [".len();
-    // The tail starts after the `]`: `JsonRows::close` writes it.
-    Ok((text[..at].to_string(), format!("{}\n", &text[at + 1..])))
+    Ok(text[..at].to_string())
+}
+
+/// The JSON preview after its `changes` (after [`JsonRows::close`]), written as [`json`]
+/// prints it (a test holds the two equal): what the run counted, then its lists. Written
+/// straight to `w`, and the exposures (one per over-published SKU, a few hundred thousand
+/// in a large catalogue) by hand, as the entries are: through serde they were most of the
+/// single-threaded end of a 1M-SKU preview.
+pub fn write_json_tail<W: Write + ?Sized>(w: &mut W, preview: &Preview) -> io::Result<()> {
+    let mut w = io::BufWriter::with_capacity(64 * 1024, w);
+    w.write_all(b",\n  \"summary\": ")?;
+    nested(&mut w, &preview.summary)?;
+    write!(
+        w,
+        ",\n  \"skus_skipped_by_rule\": {},\n  \"skus_unmatched\": {},\n  \"has_changes\": {},\n  \"listed_where_unknown\": {}",
+        preview.skipped_by_rule,
+        preview.unmatched,
+        preview.has_changes(),
+        preview.listed_where_unknown
+    )?;
+    w.write_all(b",\n  \"skipped\": ")?;
+    nested(&mut w, &preview.skipped)?;
+    if !preview.unmapped.is_empty() {
+        w.write_all(b",\n  \"unmapped\": ")?;
+        nested(&mut w, &preview.unmapped)?;
+    }
+    w.write_all(b",\n  \"exposure\": ")?;
+    write_exposure(&mut w, &preview.exposure)?;
+    w.write_all(b",\n  \"warnings\": ")?;
+    nested(&mut w, &preview.warnings)?;
+    w.write_all(b"\n}\n")?;
+    w.flush()
+}
+
+/// A value serde writes one level into the document (a key's value in the preview).
+fn nested<W: Write + ?Sized, T: Serialize + ?Sized>(w: &mut W, value: &T) -> io::Result<()> {
+    let mut ser = serde_json::Serializer::with_formatter(w, Nested::at(1));
+    value.serialize(&mut ser).map_err(io::Error::other)
+}
+
+/// The `exposure` array one level in, as serde's pretty printer writes `[Exposure]` there.
+fn write_exposure<W: Write + ?Sized>(w: &mut W, list: &[Exposure]) -> io::Result<()> {
+    if list.is_empty() {
+        return w.write_all(b"[]");
+    }
+    let mut b = Vec::with_capacity(64 * 1024);
+    for (i, e) in list.iter().enumerate() {
+        b.extend_from_slice(if i == 0 {
+            b"[\n    {\n      \"inventory_sku\": "
+        } else {
+            b",\n    {\n      \"inventory_sku\": "
+        });
+        if plain(e.inventory_sku.as_bytes()) {
+            b.push(b'"');
+            b.extend_from_slice(e.inventory_sku.as_bytes());
+            b.push(b'"');
+        } else {
+            json_str_vec(&mut b, &e.inventory_sku);
+        }
+        let mut n = itoa::Buffer::new();
+        b.extend_from_slice(b",\n      \"published\": ");
+        b.extend_from_slice(n.format(e.published).as_bytes());
+        b.extend_from_slice(b",\n      \"backing\": ");
+        b.extend_from_slice(n.format(e.backing).as_bytes());
+        b.extend_from_slice(b",\n      \"exposure\": ");
+        b.extend_from_slice(n.format(e.exposure).as_bytes());
+        b.extend_from_slice(b"\n    }");
+        if b.len() >= 60 * 1024 {
+            w.write_all(&b)?;
+            b.clear();
+        }
+    }
+    b.extend_from_slice(b"\n  ]");
+    w.write_all(&b)
 }
 
 /// Offers as the JSON preview's `changes` entries, as they come by: each is `,`, a new line and
 /// the entry indented as [`json`] indents it. Chunks written one after another, the first
-/// comma dropped (see [`JsonRows::write_all`]), between the parts of [`json_parts`], make
+/// comma dropped (see [`JsonRows::write_all`]), between [`json_head`] and [`write_json_tail`], make
 /// [`json`]'s text.
-pub struct JsonRows<'p> {
-    policy: &'p Policy,
+pub struct JsonRows {
+    parts: EntryParts,
+    /// The entries' bytes are `out[..used]`; the rest is room already initialised.
     out: Vec<u8>,
+    used: usize,
     err: Option<io::Error>,
 }
 
 /// One entry of the JSON preview's `changes`, as serde_json's pretty printer writes
-/// [`json_change`] at depth 2: the keys in that order, two spaces a level.
+/// [`json_change`] at depth 2: the keys in that order, two spaces a level. `e` holds the
+/// policy's names already written as JSON.
 fn write_entry(
-    out: &mut Vec<u8>,
-    policy: &Policy,
+    out: &mut Cursor,
+    e: &mut EntryParts,
     c: &OfferChange,
     p: &Provenance,
 ) -> io::Result<()> {
     let o = &c.offer;
-    out.extend_from_slice(b"{\n      \"seller_sku\": ");
-    json_str(out, &o.seller_sku);
-    out.extend_from_slice(b",\n      \"region\": ");
-    json_str(out, o.region.as_str());
-    out.extend_from_slice(b",\n      \"marketplaces\": ");
-    json_strs(out, &o.marketplaces, 3);
-    out.extend_from_slice(b",\n      \"marketplace_ids\": ");
-    json_strs(out, &o.marketplace_ids, 3);
-    out.extend_from_slice(b",\n      \"inventory_sku\": ");
-    json_str(out, &o.inventory_sku);
-    out.extend_from_slice(b",\n      \"kind\": \"");
-    out.extend_from_slice(kind_str(c.kind).as_bytes());
-    out.extend_from_slice(b"\",\n      \"written\": ");
-    out.extend_from_slice(if c.is_write() { b"true" } else { b"false" });
-    out.extend_from_slice(b",\n      \"hold\": ");
+    out.put(b"{\n      \"seller_sku\": ");
+    out.str(&o.seller_sku);
+    out.put(b",\n      \"region\": ");
+    out.str(o.region.as_str());
+    out.put(e.markets(&o.marketplaces, &o.marketplace_ids));
+    out.put(b",\n      \"inventory_sku\": ");
+    out.str(&o.inventory_sku);
+    out.put(match (c.kind, c.is_write()) {
+        (ChangeKind::New, true) => b",\n      \"kind\": \"new\",\n      \"written\": true",
+        (ChangeKind::New, false) => b",\n      \"kind\": \"new\",\n      \"written\": false",
+        (ChangeKind::Changed, true) => b",\n      \"kind\": \"changed\",\n      \"written\": true",
+        (ChangeKind::Changed, false) => {
+            b",\n      \"kind\": \"changed\",\n      \"written\": false"
+        }
+        (ChangeKind::Unchanged, true) => {
+            b",\n      \"kind\": \"unchanged\",\n      \"written\": true"
+        }
+        (ChangeKind::Unchanged, false) => {
+            b",\n      \"kind\": \"unchanged\",\n      \"written\": false"
+        }
+        (ChangeKind::Zeroed, true) => b",\n      \"kind\": \"zeroed\",\n      \"written\": true",
+        (ChangeKind::Zeroed, false) => b",\n      \"kind\": \"zeroed\",\n      \"written\": false",
+    });
+    out.put(b",\n      \"hold\": ");
     match c.hold.as_deref() {
-        None => out.extend_from_slice(b"null"),
+        None => out.put(b"null"),
         // Rare, and an internally tagged enum: serde writes it.
         Some(h) => {
-            let mut ser = serde_json::Serializer::with_formatter(&mut *out, Nested::at(3));
+            let mut text = Vec::new();
+            let mut ser = serde_json::Serializer::with_formatter(&mut text, Nested::at(3));
             h.serialize(&mut ser).map_err(io::Error::other)?;
+            out.put(&text);
         }
     }
-    out.extend_from_slice(b",\n      \"not_listed_in\": ");
-    json_strs(out, &p.not_listed_in, 3);
-    out.extend_from_slice(b",\n      \"channels\": ");
+    out.put(b",\n      \"not_listed_in\": ");
+    out.strs(&p.not_listed_in, 3);
+    out.put(b",\n      \"channels\": ");
     if o.channels.is_empty() {
-        out.extend_from_slice(b"[]");
+        out.put(b"[]");
     }
     for (i, ch) in o.channels.iter().enumerate() {
-        out.extend_from_slice(if i == 0 {
-            b"[\n        {"
+        out.put(if i == 0 {
+            b"[\n        {\n          \"channel\": "
         } else {
-            b",\n        {"
+            b",\n        {\n          \"channel\": "
         });
-        out.extend_from_slice(b"\n          \"channel\": ");
-        json_str(out, &ch.channel);
-        out.extend_from_slice(b",\n          \"location\": ");
-        let location = policy
-            .locations
-            .iter()
-            .find(|l| l.supply_source.as_deref() == Some(ch.channel.as_str()));
-        match location {
-            Some(l) => json_str(out, &l.name),
-            None => out.extend_from_slice(b"null"),
-        }
-        out.extend_from_slice(b",\n          \"current\": ");
-        json_opt_u64(out, current_of(c, &ch.channel));
-        out.extend_from_slice(b",\n          \"new\": ");
-        json_u64(out, ch.quantity);
-        json_availability(out, ch, 5);
-        out.extend_from_slice(b"\n        }");
+        e.channel(out, &ch.channel);
+        out.put(b",\n          \"current\": ");
+        out.opt_u64(current_of(c, &ch.channel));
+        out.put(b",\n          \"new\": ");
+        out.u64(ch.quantity);
+        out.availability(ch, 5);
+        out.put(b"\n        }");
     }
     if !o.channels.is_empty() {
-        out.extend_from_slice(b"\n      ]");
+        out.put(b"\n      ]");
     }
-    out.extend_from_slice(b",\n      \"shown\": ");
+    out.put(b",\n      \"shown\": ");
     let shown = match (c.hold.as_deref(), c.current.as_deref()) {
         // Nothing is written: buyers keep seeing Amazon's count.
         (Some(Hold::InitialSent), Some(cur)) => cur,
         _ => p.shown.as_deref().unwrap_or(&o.channels),
     };
     if shown.is_empty() {
-        out.extend_from_slice(b"[]");
+        out.put(b"[]");
     }
     for (i, ch) in shown.iter().enumerate() {
-        out.extend_from_slice(if i == 0 {
-            b"[\n        {"
+        out.put(if i == 0 {
+            b"[\n        {\n          \"channel\": "
         } else {
-            b",\n        {"
+            b",\n        {\n          \"channel\": "
         });
-        out.extend_from_slice(b"\n          \"channel\": ");
-        json_str(out, &ch.channel);
-        out.extend_from_slice(b",\n          \"quantity\": ");
-        json_u64(out, ch.quantity);
-        json_availability(out, ch, 5);
-        out.extend_from_slice(b"\n        }");
+        out.str(&ch.channel);
+        out.put(b",\n          \"quantity\": ");
+        out.u64(ch.quantity);
+        out.availability(ch, 5);
+        out.put(b"\n        }");
     }
     if !shown.is_empty() {
-        out.extend_from_slice(b"\n      ]");
+        out.put(b"\n      ]");
     }
-    out.extend_from_slice(b",\n      \"also_shown_in\": ");
-    json_strs(out, &p.also_shown_in, 3);
-    out.extend_from_slice(b",\n      \"provenance\": {\n        \"rule\": ");
-    json_str(out, &o.rule);
-    out.extend_from_slice(b",\n        \"rule_index\": ");
-    json_u64(out, p.rule as u64);
-    out.extend_from_slice(b",\n        \"missing\": ");
-    out.extend_from_slice(if p.missing { b"true" } else { b"false" });
-    out.extend_from_slice(b",\n        \"steps\": ");
+    out.put(b",\n      \"also_shown_in\": ");
+    out.strs(&p.also_shown_in, 3);
+    out.put(b",\n      \"provenance\": {\n        \"rule\": ");
+    out.str(&o.rule);
+    out.put(b",\n        \"rule_index\": ");
+    out.u64(p.rule as u64);
+    out.put(if p.missing {
+        b",\n        \"missing\": true,\n        \"steps\": "
+    } else {
+        b",\n        \"missing\": false,\n        \"steps\": "
+    });
     if p.steps.is_empty() {
-        out.extend_from_slice(b"[]");
+        out.put(b"[]");
     }
     for (i, st) in p.steps.iter().enumerate() {
-        out.extend_from_slice(if i == 0 {
+        out.put(if i == 0 {
             b"[\n          {"
         } else {
             b",\n          {"
         });
-        out.extend_from_slice(b"\n            \"step\": \"");
-        out.extend_from_slice(st.kind.as_str().as_bytes());
-        out.extend_from_slice(b"\",\n            \"location\": ");
-        match st.location.and_then(|l| policy.locations.get(l)) {
-            Some(l) => json_str(out, &l.name),
-            None => out.extend_from_slice(b"null"),
-        }
-        out.extend_from_slice(b",\n            \"param\": ");
-        json_opt_u64(out, st.param);
-        out.extend_from_slice(b",\n            \"value\": ");
-        json_u64(out, st.value);
-        out.extend_from_slice(b"\n          }");
+        out.put(e.step(st));
+        out.opt_u64(st.param);
+        out.put(b",\n            \"value\": ");
+        out.u64(st.value);
+        out.put(b"\n          }");
     }
     if !p.steps.is_empty() {
-        out.extend_from_slice(b"\n        ]");
+        out.put(b"\n        ]");
     }
-    out.extend_from_slice(b"\n      }\n    }");
+    out.put(b"\n      }\n    }");
     Ok(())
 }
 
-/// A string as serde_json writes it: as it is between quotes when nothing in it needs an
-/// escape (nearly always), else through serde_json.
-fn json_str(out: &mut Vec<u8>, s: &str) {
-    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
-        out.push(b'"');
-        out.extend_from_slice(s.as_bytes());
-        out.push(b'"');
-    } else {
-        // Writing into a Vec does not fail, and a str always serializes.
-        let _ = serde_json::to_writer(&mut *out, s);
-    }
+/// What the JSON entries of one policy's offers repeat, written once: its locations' names
+/// (by index and by supply source) and the `marketplaces` and `marketplace_ids` of each set
+/// of marketplaces its rules publish to (offers of one rule share them, see `Offer`).
+struct EntryParts {
+    /// Each location's name as JSON, by index into `Policy::locations`.
+    locations: Vec<Vec<u8>>,
+    /// Supply source code and the index of its location.
+    sources: Vec<(String, usize)>,
+    /// A step's keys up to its `param`, by kind and location (`step_slot`), made when first
+    /// needed.
+    steps: Vec<Vec<u8>>,
+    /// The `DEFAULT` channel's name and location.
+    default: Vec<u8>,
+    /// Each supply source's name and location, parallel to `sources`.
+    source_texts: Vec<Vec<u8>>,
+    /// The offers' shared marketplace lists and their two keys as written (a few: one per
+    /// publish target); beyond `MARKET_SETS`, written each time.
+    markets: Vec<MarketSet>,
+    scratch: Vec<u8>,
 }
 
-/// An array of strings whose brackets are `depth` levels in (its items one more).
-fn json_strs(out: &mut Vec<u8>, items: &[String], depth: usize) {
-    const SPACES: &[u8; 32] = &[b' '; 32];
-    let indent = |out: &mut Vec<u8>, d: usize| {
-        out.push(b'\n');
-        out.extend_from_slice(&SPACES[..(2 * d).min(SPACES.len())]);
-    };
-    if items.is_empty() {
-        out.extend_from_slice(b"[]");
-        return;
+struct MarketSet {
+    codes: Arc<[String]>,
+    ids: Arc<[String]>,
+    /// `,` and the two keys with their arrays.
+    text: Vec<u8>,
+}
+
+const MARKET_SETS: usize = 64;
+
+/// How many kinds of step there are (`StepKind`'s last, plus one).
+const STEP_KINDS: usize = StepKind::DefaultZero as usize + 1;
+
+impl EntryParts {
+    fn new(policy: &Policy) -> Self {
+        let locations: Vec<Vec<u8>> = policy
+            .locations
+            .iter()
+            .map(|l| {
+                let mut b = Vec::new();
+                json_str_vec(&mut b, &l.name);
+                b
+            })
+            .collect();
+        let sources: Vec<(String, usize)> = policy
+            .locations
+            .iter()
+            .enumerate()
+            .filter_map(|(i, l)| Some((l.supply_source.clone()?, i)))
+            .collect();
+        let mut parts = EntryParts {
+            steps: vec![Vec::new(); STEP_KINDS * (locations.len() + 1)],
+            locations,
+            sources,
+            default: Vec::new(),
+            source_texts: Vec::new(),
+            markets: Vec::new(),
+            scratch: Vec::new(),
+        };
+        parts.default = parts.channel_text(DEFAULT_CHANNEL);
+        parts.source_texts = (parts.sources.iter())
+            .map(|(s, _)| parts.channel_text(s))
+            .collect();
+        parts
     }
-    out.push(b'[');
-    for (i, item) in items.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
+
+    /// A channel's name and `location` key as the entry writes them.
+    fn channel_text(&self, channel: &str) -> Vec<u8> {
+        let mut b = Vec::new();
+        json_str_vec(&mut b, channel);
+        b.extend_from_slice(b",\n          \"location\": ");
+        b.extend_from_slice(self.location_of(channel));
+        b
+    }
+
+    /// A channel's name and `location` key: DEFAULT's and the supply sources' are written
+    /// already.
+    fn channel(&self, out: &mut Cursor, channel: &str) {
+        if channel == DEFAULT_CHANNEL {
+            return out.put(&self.default);
         }
-        indent(out, depth + 1);
-        json_str(out, item);
+        match self.sources.iter().position(|(s, _)| s == channel) {
+            Some(i) => out.put(&self.source_texts[i]),
+            None => out.put(&self.channel_text(channel)),
+        }
     }
-    indent(out, depth);
-    out.push(b']');
+
+    /// A step's text from after its `{` up to its `param`'s value.
+    fn step(&mut self, st: &Step) -> &[u8] {
+        // Out of range reads as no location, as `location` writes it (`null`).
+        let loc = st.location.filter(|&l| l < self.locations.len());
+        let slot = st.kind as usize * (self.locations.len() + 1) + loc.map_or(0, |l| l + 1);
+        if self.steps[slot].is_empty() {
+            let mut b = Vec::new();
+            b.extend_from_slice(b"\n            \"step\": \"");
+            b.extend_from_slice(st.kind.as_str().as_bytes());
+            b.extend_from_slice(b"\",\n            \"location\": ");
+            b.extend_from_slice(self.location(loc));
+            b.extend_from_slice(b",\n            \"param\": ");
+            self.steps[slot] = b;
+        }
+        &self.steps[slot]
+    }
+
+    fn location(&self, index: Option<usize>) -> &[u8] {
+        index
+            .and_then(|i| self.locations.get(i))
+            .map_or(b"null", |b| b.as_slice())
+    }
+
+    /// The location whose supply source is `channel` (the first, as the table finds it).
+    fn location_of(&self, channel: &str) -> &[u8] {
+        let found = self.sources.iter().find(|(s, _)| s == channel);
+        self.location(found.map(|&(_, i)| i))
+    }
+
+    /// `,` and the `marketplaces` and `marketplace_ids` keys with their arrays.
+    fn markets(&mut self, codes: &Arc<[String]>, ids: &Arc<[String]>) -> &[u8] {
+        let at = self
+            .markets
+            .iter()
+            .position(|m| Arc::ptr_eq(&m.codes, codes) && Arc::ptr_eq(&m.ids, ids));
+        if let Some(at) = at {
+            return &self.markets[at].text;
+        }
+        let mut text = Vec::new();
+        let mut room = 256;
+        loop {
+            text.resize(room, 0);
+            let mut out = Cursor::new(&mut text);
+            out.put(b",\n      \"marketplaces\": ");
+            out.strs(codes, 3);
+            out.put(b",\n      \"marketplace_ids\": ");
+            out.strs(ids, 3);
+            if let Some(n) = out.done() {
+                text.truncate(n);
+                break;
+            }
+            room *= 2;
+        }
+        if self.markets.len() < MARKET_SETS {
+            self.markets.push(MarketSet {
+                codes: codes.clone(),
+                ids: ids.clone(),
+                text,
+            });
+            return &self.markets[self.markets.len() - 1].text;
+        }
+        self.scratch = text;
+        &self.scratch
+    }
 }
 
-fn json_u64(out: &mut Vec<u8>, n: u64) {
-    out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+/// Writes into an initialised slice, its position a local the compiler keeps in a register:
+/// pushing onto a `Vec` stores and reloads its length at every one of an entry's hundred
+/// small writes, and that chain was most of the entry's time. A write that does not fit is
+/// dropped and marks the cursor full ([`Cursor::done`] is then `None`): the caller makes the
+/// whole entry again with more room.
+struct Cursor<'b> {
+    buf: &'b mut [u8],
+    pos: usize,
+    full: bool,
 }
 
-fn json_opt_u64(out: &mut Vec<u8>, n: Option<u64>) {
+impl<'b> Cursor<'b> {
+    fn new(buf: &'b mut [u8]) -> Self {
+        Cursor {
+            buf,
+            pos: 0,
+            full: false,
+        }
+    }
+
+    /// The bytes written, or `None` when one did not fit.
+    fn done(self) -> Option<usize> {
+        (!self.full).then_some(self.pos)
+    }
+
+    #[inline(always)]
+    fn put(&mut self, b: &[u8]) {
+        match self.buf.get_mut(self.pos..self.pos + b.len()) {
+            Some(to) => {
+                copy(to, b);
+                self.pos += b.len();
+            }
+            None => self.full = true,
+        }
+    }
+
+    /// A string as serde_json writes it: as it is between quotes when nothing in it needs an
+    /// escape (nearly always), else through serde_json.
+    fn str(&mut self, s: &str) {
+        if plain(s.as_bytes()) {
+            let n = s.len();
+            match self.buf.get_mut(self.pos..self.pos + n + 2) {
+                Some(to) => {
+                    to[0] = b'"';
+                    copy(&mut to[1..=n], s.as_bytes());
+                    to[n + 1] = b'"';
+                    self.pos += n + 2;
+                }
+                None => self.full = true,
+            }
+        } else {
+            let mut text = Vec::new();
+            json_str_vec(&mut text, s);
+            self.put(&text);
+        }
+    }
+
+    /// An array of strings whose brackets are `depth` levels in (its items one more).
+    fn strs(&mut self, items: &[String], depth: usize) {
+        const SPACES: &[u8; 32] = &[b' '; 32];
+        if items.is_empty() {
+            self.put(b"[]");
+            return;
+        }
+        let item = &SPACES[..(2 * depth + 2).min(SPACES.len())];
+        for (i, s) in items.iter().enumerate() {
+            self.put(if i == 0 { b"[\n" } else { b",\n" });
+            self.put(item);
+            self.str(s);
+        }
+        self.put(b"\n");
+        self.put(&SPACES[..(2 * depth).min(SPACES.len())]);
+        self.put(b"]");
+    }
+
+    /// A number; quantities are nearly always under 1000, written without a copy.
+    #[inline(always)]
+    fn u64(&mut self, n: u64) {
+        let d = |k: u64| b'0' + (k % 10) as u8;
+        match n {
+            0..10 => self.put(&[d(n)]),
+            10..100 => self.put(&[d(n / 10), d(n)]),
+            100..1000 => self.put(&[d(n / 100), d(n / 10), d(n)]),
+            _ => self.put(itoa::Buffer::new().format(n).as_bytes()),
+        }
+    }
+
+    fn opt_u64(&mut self, n: Option<u64>) {
+        match n {
+            Some(n) => self.u64(n),
+            None => self.put(b"null"),
+        }
+    }
+
+    /// A channel's handling time and restock date, each only when set (as `ChannelQty` and
+    /// `JsonChannel` skip them), its keys `depth` levels in.
+    fn availability(&mut self, ch: &ChannelQty, depth: usize) {
+        const SPACES: &[u8; 32] = &[b' '; 32];
+        let indent = &SPACES[..(2 * depth).min(SPACES.len())];
+        if let Some(d) = ch.lead_time_to_ship_max_days {
+            self.put(b",\n");
+            self.put(indent);
+            self.put(b"\"lead_time_to_ship_max_days\": ");
+            self.u64(u64::from(d));
+        }
+        if let Some(d) = &ch.restock_date {
+            self.put(b",\n");
+            self.put(indent);
+            self.put(b"\"restock_date\": ");
+            self.str(d);
+        }
+    }
+}
+
+/// `to.copy_from_slice(from)`, `to` as long as `from` (both callers cut it so), without a
+/// call to `memcpy` for the short strings of an entry (SKUs, names): two overlapping copies
+/// of a fixed size, which compile to a few moves. Longer ones go to `memcpy`.
+#[inline(always)]
+fn copy(to: &mut [u8], from: &[u8]) {
+    let n = from.len();
     match n {
-        Some(n) => json_u64(out, n),
-        None => out.extend_from_slice(b"null"),
+        16..=32 => {
+            to[..16].copy_from_slice(&from[..16]);
+            to[n - 16..].copy_from_slice(&from[n - 16..]);
+        }
+        8..16 => {
+            to[..8].copy_from_slice(&from[..8]);
+            to[n - 8..].copy_from_slice(&from[n - 8..]);
+        }
+        4..8 => {
+            to[..4].copy_from_slice(&from[..4]);
+            to[n - 4..].copy_from_slice(&from[n - 4..]);
+        }
+        _ => to.copy_from_slice(from),
     }
 }
 
-/// A channel's handling time and restock date, each only when set (as `ChannelQty` and
-/// `JsonChannel` skip them), its keys `depth` levels in.
-fn json_availability(out: &mut Vec<u8>, ch: &ChannelQty, depth: usize) {
-    const SPACES: &[u8; 32] = &[b' '; 32];
-    let key = |out: &mut Vec<u8>, name: &[u8]| {
-        out.extend_from_slice(b",\n");
-        out.extend_from_slice(&SPACES[..(2 * depth).min(SPACES.len())]);
-        out.extend_from_slice(name);
+/// Whether JSON writes `s` as it is between quotes: no control character, `"` or `\`.
+/// Eight bytes at a time (a SKU is one to three words): each test below is nonzero exactly
+/// when some byte of the word matches, and a UTF-8 byte (0x80 and up) matches none.
+fn plain(s: &[u8]) -> bool {
+    const ONES: u64 = u64::from_ne_bytes([1; 8]);
+    const HIGH: u64 = ONES << 7;
+    let any_bad = |x: u64| {
+        let quote = x ^ (ONES * u64::from(b'"'));
+        let slash = x ^ (ONES * u64::from(b'\\'));
+        (x.wrapping_sub(ONES * 0x20) & !x
+            | quote.wrapping_sub(ONES) & !quote
+            | slash.wrapping_sub(ONES) & !slash)
+            & HIGH
+            != 0
     };
-    if let Some(d) = ch.lead_time_to_ship_max_days {
-        key(out, b"\"lead_time_to_ship_max_days\": ");
-        json_u64(out, u64::from(d));
+    let word = |b: &[u8]| b.try_into().map_or(0, u64::from_ne_bytes);
+    if s.len() < 8 {
+        return s.iter().all(|&b| b >= 0x20 && b != b'"' && b != b'\\');
     }
-    if let Some(d) = &ch.restock_date {
-        key(out, b"\"restock_date\": ");
-        json_str(out, d);
+    let mut words = s.chunks_exact(8);
+    // The last word overlaps the one before: no byte is missed and none is read twice wrong.
+    !(words.any(|w| any_bad(word(w))) || any_bad(word(&s[s.len() - 8..])))
+}
+
+/// A string as serde_json writes it.
+fn json_str_vec(out: &mut Vec<u8>, s: &str) {
+    // Writing into a Vec does not fail, and a str always serializes.
+    let _ = serde_json::to_writer(&mut *out, s);
+}
+
+/// Room for most entries (about 1.2 kB): a larger one is made again with twice the room.
+const ENTRY_ROOM: usize = 4096;
+
+/// The least a buffer grows by, so that it is zeroed seldom.
+const GROW: usize = 64 * 1024;
+
+/// One entry (after `,` and a new line) appended to `out` at `used`: `out`'s bytes past
+/// `used` are room already initialised, grown when short.
+fn append_entry(
+    out: &mut Vec<u8>,
+    used: &mut usize,
+    e: &mut EntryParts,
+    c: &OfferChange,
+    p: &Provenance,
+) -> io::Result<()> {
+    let mut room = ENTRY_ROOM;
+    loop {
+        if out.len() - *used < room {
+            // Zeroed once: the buffer keeps its initialised length from chunk to chunk.
+            out.resize(*used + room.max(GROW), 0);
+        }
+        let mut cur = Cursor::new(&mut out[*used..]);
+        cur.put(b",\n    ");
+        write_entry(&mut cur, e, c, p)?;
+        if let Some(n) = cur.done() {
+            *used += n;
+            return Ok(());
+        }
+        room *= 2;
     }
 }
 
@@ -1800,17 +2162,18 @@ impl serde_json::ser::Formatter for Nested {
     }
 }
 
-impl<'p> JsonRows<'p> {
-    pub fn new(policy: &'p Policy) -> Self {
+impl JsonRows {
+    pub fn new(policy: &Policy) -> Self {
         Self::with_buffer(policy, Vec::new())
     }
 
-    /// Entries written into `out` (emptied first): a buffer an earlier chunk's text used.
-    pub fn with_buffer(policy: &'p Policy, mut out: Vec<u8>) -> Self {
-        out.clear();
+    /// Entries written into `out` (its bytes overwritten): a buffer an earlier chunk's text
+    /// used.
+    pub fn with_buffer(policy: &Policy, out: Vec<u8>) -> Self {
         JsonRows {
-            policy,
+            parts: EntryParts::new(policy),
             out,
+            used: 0,
             err: None,
         }
     }
@@ -1819,18 +2182,18 @@ impl<'p> JsonRows<'p> {
         if self.err.is_some() {
             return;
         }
-        self.out.extend_from_slice(b",\n    ");
         // Written in place at the depth of `changes` (two levels in), by hand: serde's
         // generic path (a call per key and bracket, a Vec per entry's channels and steps) was
         // half a worker's time. The layout is serde's pretty one, `[json]`'s; a test holds
         // the two equal.
-        if let Err(e) = write_entry(&mut self.out, self.policy, c, p) {
+        if let Err(e) = append_entry(&mut self.out, &mut self.used, &mut self.parts, c, p) {
             self.err = Some(e);
         }
     }
 
     /// The entries' text, or the first error.
-    pub fn finish(self) -> io::Result<Vec<u8>> {
+    pub fn finish(mut self) -> io::Result<Vec<u8>> {
+        self.out.truncate(self.used);
         self.err.map_or(Ok(self.out), Err)
     }
 
@@ -2168,7 +2531,13 @@ mod tests {
             let mut later = ChannelQty::new("SRC-NEWARK", 2);
             later.lead_time_to_ship_max_days = (i != 2).then_some(3);
             later.restock_date = (i != 1).then(|| "2027-01-15".into());
-            c.offer.channels = vec![ChannelQty::new("DEFAULT", 0), later.clone()];
+            later.quantity = [2, 10, 999, 1000, 12_345][i];
+            let first = ChannelQty::new("DEFAULT", [0, 9, 99, 100, u64::MAX][i]);
+            c.offer.channels = vec![first, later.clone()];
+            if i == 4 {
+                // Longer than the room an entry is first given: it is made again.
+                c.offer.inventory_sku = "Ä\"".repeat(GROW);
+            }
             p.shown = (i == 1).then(|| vec![later, ChannelQty::new("OTHER", 5)]);
             p.also_shown_in = if i % 2 == 1 {
                 vec!["CA".into()]
@@ -2199,12 +2568,18 @@ mod tests {
             }
             cases.push((c, p));
         }
+        // One for all entries: the later ones reuse what the first wrote.
+        let mut parts = EntryParts::new(&policy);
         for (c, p) in &cases {
             let mut want = Vec::new();
             let mut ser = serde_json::Serializer::with_formatter(&mut want, Nested::at(2));
             json_change(&policy, c, p).serialize(&mut ser).unwrap();
-            let mut got = Vec::new();
-            write_entry(&mut got, &policy, c, p).unwrap();
+            // From a buffer too small for any entry: each is made again until it fits.
+            let mut got = vec![b'x'; 7];
+            let mut used = 3;
+            append_entry(&mut got, &mut used, &mut parts, c, p).unwrap();
+            got.truncate(used);
+            assert_eq!(got.drain(..3 + 6).collect::<Vec<_>>(), b"xxx,\n    ");
             assert_eq!(
                 String::from_utf8(got).unwrap(),
                 String::from_utf8(want).unwrap()
@@ -2215,6 +2590,93 @@ mod tests {
         }
         for k in [New, Changed, Unchanged, Zeroed] {
             assert_eq!(serde_json::to_value(k).unwrap(), kind_str(k));
+        }
+    }
+
+    /// The head, the entries and the tail written apart are the whole document `json`
+    /// prints: with every list of the tail empty, and with each holding items (escapes, the
+    /// keys serde skips when empty or zero).
+    #[test]
+    fn json_written_in_parts_is_the_whole_document() {
+        use crate::sim::{Skipped, Unmapped};
+        let policy = acme_na();
+        let st = stock(&[("MUG-1", NEWARK, 9, 0), ("YOGA-1", AUSTIN, 4, 0)]);
+        let full = crate::sim::run_with(&policy, &st, None, Default::default())
+            .expect("the example policy runs");
+        let mut busy = full.clone();
+        busy.current_known = true;
+        busy.current_source = Some("read live \"now\"".into());
+        busy.summary.offers_fulfilled_by_amazon = 2;
+        busy.summary.exposure = 12_345;
+        busy.unmatched = 3;
+        busy.skipped_by_rule = 4;
+        busy.listed_where_unknown = 5;
+        busy.skipped = vec![Skipped {
+            inventory_sku: "A\\B".into(),
+            rule: "mugs".into(),
+            reason: "no stock row",
+        }];
+        busy.unmapped = vec![Unmapped {
+            inventory_sku: "C".into(),
+            rule: "r".into(),
+            marketplace: "US".into(),
+            column: "asin".into(),
+        }];
+        busy.exposure = ["plain", "tab\there", "é\"q", "a-sku-longer-than-sixteen"]
+            .iter()
+            .enumerate()
+            .map(|(i, sku)| Exposure {
+                inventory_sku: sku.to_string(),
+                published: 10 + i as u64,
+                backing: i as u64,
+                exposure: u64::MAX - i as u64,
+            })
+            .collect();
+        busy.warnings = vec!["one".into(), "two \"quoted\"\n".into()];
+        let empty = Preview::default();
+        for preview in [&empty, &full, &busy] {
+            let mut want = Vec::new();
+            json(&mut want, &policy, preview).unwrap();
+            let head = json_head(
+                &policy,
+                preview.current_known,
+                preview.current_source.as_deref(),
+            )
+            .unwrap();
+            let mut got = head.into_bytes();
+            let mut rows = JsonRows::new(&policy);
+            for (c, p) in preview.changes.iter().zip(&preview.provenance) {
+                rows.see(c, p);
+            }
+            let mut any = false;
+            JsonRows::write_all(&mut got, &rows.finish().unwrap(), &mut any).unwrap();
+            got.extend_from_slice(JsonRows::close(any).as_bytes());
+            write_json_tail(&mut got, preview).unwrap();
+            assert_eq!(
+                String::from_utf8(got).unwrap(),
+                String::from_utf8(want).unwrap()
+            );
+        }
+    }
+
+    /// The word-at-a-time test finds every byte JSON escapes, in every position, and no other.
+    #[test]
+    fn plain_strings_are_the_ones_serde_leaves_unescaped() {
+        for len in 0..=24 {
+            for at in 0..len.max(1) {
+                for b in 0..=255u8 {
+                    let mut s = vec![b'a'; len];
+                    if len > 0 {
+                        s[at] = b;
+                    }
+                    let needs = s.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\');
+                    assert_eq!(plain(&s), !needs, "{s:?}");
+                }
+            }
+        }
+        for s in ["", "é", "ü-日本", "x\u{7f}y", "\u{1f600}12345678"] {
+            let escaped = serde_json::to_string(s).unwrap();
+            assert_eq!(plain(s.as_bytes()), escaped.len() == s.len() + 2, "{s}");
         }
     }
 

@@ -1182,7 +1182,7 @@ struct Part<'p> {
     measure: crate::render::preview::Measure<'p>,
     markdown: crate::render::preview::MarkdownRows<'p>,
     rows: Option<crate::render::preview::Rows<'p, Vec<u8>>>,
-    json: Option<crate::render::preview::JsonRows<'p>>,
+    json: Option<crate::render::preview::JsonRows>,
 }
 
 impl<'p> Part<'p> {
@@ -1225,8 +1225,8 @@ impl ChunkSink for Part<'_> {
 #[test]
 fn a_run_in_chunks_is_the_run() {
     use crate::render::preview::{
-        JsonRows, MarkdownRows, Measure, Rows, json, json_parts, markdown, markdown_of, table,
-        table_after_rows,
+        JsonRows, MarkdownRows, Measure, Rows, json, json_head, markdown, markdown_of, table,
+        table_after_rows, write_json_tail,
     };
     let (pol, _) = shared_na();
     let rows: Vec<(String, u64)> = (0..70).map(|i| (format!("S{i:02}"), i % 9)).collect();
@@ -1301,15 +1301,9 @@ fn a_run_in_chunks_is_the_run() {
                 json: Some(JsonRows::new(&pol)),
                 ..Part::new(&pol)
             };
-            let (head, tail) = json_parts(&pol, &parts).unwrap();
-            // The head holds nothing a run counts: one written before any run (as the CLI's
-            // single run does) is the same.
-            let before = Preview {
-                current_known: parts.current_known,
-                current_source: parts.current_source.clone(),
-                ..Preview::default()
-            };
-            assert_eq!(json_parts(&pol, &before).unwrap().0, head);
+            // The head holds nothing a run counts: it is written before any run.
+            let head =
+                json_head(&pol, parts.current_known, parts.current_source.as_deref()).unwrap();
             let mut js = head.into_bytes();
             let mut any = false;
             run_chunks(
@@ -1327,7 +1321,7 @@ fn a_run_in_chunks_is_the_run() {
             )
             .unwrap();
             js.extend_from_slice(JsonRows::close(any).as_bytes());
-            js.extend_from_slice(tail.as_bytes());
+            write_json_tail(&mut js, &parts).unwrap();
             assert_eq!(
                 String::from_utf8(js).unwrap(),
                 String::from_utf8(one_json.clone()).unwrap(),
