@@ -1997,13 +1997,23 @@ impl<'b> Cursor<'b> {
 }
 
 /// `to.copy_from_slice(from)`, `to` as long as `from` (both callers cut it so), without a
-/// call to `memcpy` for the short strings of an entry (SKUs, names): two overlapping copies
-/// of a fixed size, which compile to a few moves. Longer ones go to `memcpy`.
+/// call to `memcpy` for the short pieces of an entry (SKUs, names, parts written once): two
+/// overlapping copies of a fixed size, which compile to a few moves. Longer ones go to
+/// `memcpy`.
 #[inline(always)]
 fn copy(to: &mut [u8], from: &[u8]) {
     let n = from.len();
     match n {
-        16..=32 => {
+        // The parts written once (a step's keys, the marketplaces) are 40 to 120 bytes.
+        64..=128 => {
+            to[..64].copy_from_slice(&from[..64]);
+            to[n - 64..].copy_from_slice(&from[n - 64..]);
+        }
+        32..64 => {
+            to[..32].copy_from_slice(&from[..32]);
+            to[n - 32..].copy_from_slice(&from[n - 32..]);
+        }
+        16..32 => {
             to[..16].copy_from_slice(&from[..16]);
             to[n - 16..].copy_from_slice(&from[n - 16..]);
         }
@@ -2656,6 +2666,17 @@ mod tests {
                 String::from_utf8(got).unwrap(),
                 String::from_utf8(want).unwrap()
             );
+        }
+    }
+
+    /// The copy by overlapping pieces copies every length whole.
+    #[test]
+    fn copies_of_every_length_are_whole() {
+        let from: Vec<u8> = (0..300u32).map(|i| (i * 7 % 251) as u8).collect();
+        for n in 0..=from.len() {
+            let mut to = vec![0u8; n];
+            copy(&mut to, &from[..n]);
+            assert_eq!(to, &from[..n]);
         }
     }
 
