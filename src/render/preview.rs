@@ -1821,6 +1821,10 @@ impl EntryParts {
         // Out of range reads as no location, as `location` writes it (`null`).
         let loc = st.location.filter(|&l| l < self.locations.len());
         let slot = st.kind as usize * (self.locations.len() + 1) + loc.map_or(0, |l| l + 1);
+        if slot >= self.steps.len() {
+            // A kind added after `STEP_KINDS`' last: its slots come after every other's.
+            self.steps.resize(slot + 1, Vec::new());
+        }
         if self.steps[slot].is_empty() {
             let mut b = Vec::new();
             b.extend_from_slice(b"\n            \"step\": \"");
