@@ -2006,31 +2006,23 @@ impl<'b> Cursor<'b> {
 /// `memcpy`.
 #[inline(always)]
 fn copy(to: &mut [u8], from: &[u8]) {
-    let n = from.len();
-    match n {
+    match from.len() {
         // The parts written once (a step's keys, the marketplaces) are 40 to 120 bytes.
-        64..=128 => {
-            to[..64].copy_from_slice(&from[..64]);
-            to[n - 64..].copy_from_slice(&from[n - 64..]);
-        }
-        32..64 => {
-            to[..32].copy_from_slice(&from[..32]);
-            to[n - 32..].copy_from_slice(&from[n - 32..]);
-        }
-        16..32 => {
-            to[..16].copy_from_slice(&from[..16]);
-            to[n - 16..].copy_from_slice(&from[n - 16..]);
-        }
-        8..16 => {
-            to[..8].copy_from_slice(&from[..8]);
-            to[n - 8..].copy_from_slice(&from[n - 8..]);
-        }
-        4..8 => {
-            to[..4].copy_from_slice(&from[..4]);
-            to[n - 4..].copy_from_slice(&from[n - 4..]);
-        }
+        64..=128 => ends::<64>(to, from),
+        32..64 => ends::<32>(to, from),
+        16..32 => ends::<16>(to, from),
+        8..16 => ends::<8>(to, from),
+        4..8 => ends::<4>(to, from),
         _ => to.copy_from_slice(from),
     }
+}
+
+/// The first and the last `K` bytes of `from` (at least `K`, at most `2K` long): all of it.
+#[inline(always)]
+fn ends<const K: usize>(to: &mut [u8], from: &[u8]) {
+    let n = from.len();
+    to[..K].copy_from_slice(&from[..K]);
+    to[n - K..].copy_from_slice(&from[n - K..]);
 }
 
 /// Whether JSON writes `s` as it is between quotes: no control character, `"` or `\`.
