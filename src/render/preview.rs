@@ -1617,9 +1617,7 @@ fn write_entry(
     let o = &c.offer;
     out.put(b"{\n      \"seller_sku\": ");
     out.str(&o.seller_sku);
-    out.put(b",\n      \"region\": ");
-    out.str(o.region.as_str());
-    out.put(e.markets(&o.marketplaces, &o.marketplace_ids));
+    out.put(e.markets(o.region.as_str(), &o.marketplaces, &o.marketplace_ids));
     out.put(b",\n      \"inventory_sku\": ");
     out.str(&o.inventory_sku);
     out.put(match (c.kind, c.is_write()) {
@@ -1638,41 +1636,54 @@ fn write_entry(
         (ChangeKind::Zeroed, true) => b",\n      \"kind\": \"zeroed\",\n      \"written\": true",
         (ChangeKind::Zeroed, false) => b",\n      \"kind\": \"zeroed\",\n      \"written\": false",
     });
-    out.put(b",\n      \"hold\": ");
-    match c.hold.as_deref() {
-        None => out.put(b"null"),
-        // Rare, and an internally tagged enum: serde writes it.
-        Some(h) => {
-            let mut text = Vec::new();
-            let mut ser = serde_json::Serializer::with_formatter(&mut text, Nested::at(3));
-            h.serialize(&mut ser).map_err(io::Error::other)?;
-            out.put(&text);
+    match (c.hold.as_deref(), p.not_listed_in.is_empty()) {
+        // Nearly every offer: three keys at once.
+        (None, true) => {
+            out.put(b",\n      \"hold\": null,\n      \"not_listed_in\": [],\n      \"channels\": ")
+        }
+        (hold, _) => {
+            out.put(b",\n      \"hold\": ");
+            match hold {
+                None => out.put(b"null"),
+                // Rare, and an internally tagged enum: serde writes it.
+                Some(h) => {
+                    let mut text = Vec::new();
+                    let mut ser = serde_json::Serializer::with_formatter(&mut text, Nested::at(3));
+                    h.serialize(&mut ser).map_err(io::Error::other)?;
+                    out.put(&text);
+                }
+            }
+            out.put(b",\n      \"not_listed_in\": ");
+            out.strs(&p.not_listed_in, 3);
+            out.put(b",\n      \"channels\": ");
         }
     }
-    out.put(b",\n      \"not_listed_in\": ");
-    out.strs(&p.not_listed_in, 3);
-    out.put(b",\n      \"channels\": ");
+    // Each item's closing is merged with what follows it: the next item's opening, or the
+    // array's end and the next key (fewer, longer writes).
     if o.channels.is_empty() {
-        out.put(b"[]");
+        out.put(b"[],\n      \"shown\": ");
     }
     for (i, ch) in o.channels.iter().enumerate() {
         out.put(if i == 0 {
             b"[\n        {\n          \"channel\": "
         } else {
-            b",\n        {\n          \"channel\": "
+            b"\n        },\n        {\n          \"channel\": "
         });
         e.channel(out, &ch.channel);
-        out.put(b",\n          \"current\": ");
-        out.opt_u64(current_of(c, &ch.channel));
-        out.put(b",\n          \"new\": ");
+        match current_of(c, &ch.channel) {
+            None => out.put(b",\n          \"current\": null,\n          \"new\": "),
+            Some(n) => {
+                out.put(b",\n          \"current\": ");
+                out.u64(n);
+                out.put(b",\n          \"new\": ");
+            }
+        }
         out.u64(ch.quantity);
         out.availability(ch, 5);
-        out.put(b"\n        }");
     }
     if !o.channels.is_empty() {
-        out.put(b"\n      ]");
+        out.put(b"\n        }\n      ],\n      \"shown\": ");
     }
-    out.put(b",\n      \"shown\": ");
     let shown = match (c.hold.as_deref(), c.current.as_deref()) {
         // Nothing is written: buyers keep seeing Amazon's count.
         (Some(Hold::InitialSent), Some(cur)) => cur,
@@ -1682,26 +1693,36 @@ fn write_entry(
         out.put(b"[]");
     }
     for (i, ch) in shown.iter().enumerate() {
-        out.put(if i == 0 {
-            b"[\n        {\n          \"channel\": "
-        } else {
-            b",\n        {\n          \"channel\": "
-        });
-        out.str(&ch.channel);
-        out.put(b",\n          \"quantity\": ");
+        match (i, ch.channel == DEFAULT_CHANNEL) {
+            (0, true) => out.put(
+                b"[\n        {\n          \"channel\": \"DEFAULT\",\n          \"quantity\": ",
+            ),
+            (_, true) => out.put(
+                b"\n        },\n        {\n          \"channel\": \"DEFAULT\",\n          \"quantity\": ",
+            ),
+            (i, false) => {
+                out.put(if i == 0 {
+                    b"[\n        {\n          \"channel\": "
+                } else {
+                    b"\n        },\n        {\n          \"channel\": "
+                });
+                out.str(&ch.channel);
+                out.put(b",\n          \"quantity\": ");
+            }
+        }
         out.u64(ch.quantity);
         out.availability(ch, 5);
-        out.put(b"\n        }");
     }
     if !shown.is_empty() {
-        out.put(b"\n      ]");
+        out.put(b"\n        }\n      ]");
     }
-    out.put(b",\n      \"also_shown_in\": ");
-    out.strs(&p.also_shown_in, 3);
-    out.put(b",\n      \"provenance\": {\n        \"rule\": ");
-    out.str(&o.rule);
-    out.put(b",\n        \"rule_index\": ");
-    out.u64(p.rule as u64);
+    if p.also_shown_in.is_empty() {
+        out.put(b",\n      \"also_shown_in\": []");
+    } else {
+        out.put(b",\n      \"also_shown_in\": ");
+        out.strs(&p.also_shown_in, 3);
+    }
+    out.put(e.rule(&o.rule, p.rule));
     out.put(if p.missing {
         b",\n        \"missing\": true,\n        \"steps\": "
     } else {
@@ -1714,24 +1735,25 @@ fn write_entry(
         out.put(if i == 0 {
             b"[\n          {"
         } else {
-            b",\n          {"
+            b"\n          },\n          {"
         });
         out.put(e.step(st));
         out.opt_u64(st.param);
         out.put(b",\n            \"value\": ");
         out.u64(st.value);
-        out.put(b"\n          }");
     }
-    if !p.steps.is_empty() {
-        out.put(b"\n        ]");
-    }
-    out.put(b"\n      }\n    }");
+    out.put(if p.steps.is_empty() {
+        b"\n      }\n    }"
+    } else {
+        b"\n          }\n        ]\n      }\n    }"
+    });
     Ok(())
 }
 
 /// What the JSON entries of one policy's offers repeat, written once: its locations' names
-/// (by index and by supply source) and the `marketplaces` and `marketplace_ids` of each set
-/// of marketplaces its rules publish to (offers of one rule share them, see `Offer`).
+/// (by index and by supply source), a step's keys, the `region`, `marketplaces` and
+/// `marketplace_ids` of each set of marketplaces its rules publish to, and each rule's
+/// `provenance` head (offers of one rule share their lists and name, see `Offer`).
 struct EntryParts {
     /// Each location's name as JSON, by index into `Policy::locations`.
     locations: Vec<Vec<u8>>,
@@ -1744,16 +1766,28 @@ struct EntryParts {
     default: Vec<u8>,
     /// Each supply source's name and location, parallel to `sources`.
     source_texts: Vec<Vec<u8>>,
-    /// The offers' shared marketplace lists and their two keys as written (a few: one per
-    /// publish target); beyond `MARKET_SETS`, written each time.
+    /// The offers' shared marketplace lists with their region, and the three keys as written
+    /// (a few: one per publish target); beyond `MARKET_SETS`, written each time.
     markets: Vec<MarketSet>,
+    /// Each rule's `provenance` head, as offers come by; beyond `MARKET_SETS`, written each
+    /// time.
+    rules: Vec<RuleText>,
     scratch: Vec<u8>,
 }
 
 struct MarketSet {
+    region: &'static str,
     codes: Arc<[String]>,
     ids: Arc<[String]>,
-    /// `,` and the two keys with their arrays.
+    /// `,` and the `region`, `marketplaces` and `marketplace_ids` keys with their values.
+    text: Vec<u8>,
+}
+
+/// The `provenance` key up to its `rule_index`, for one rule (offers of a rule share its
+/// name, see `Offer`).
+struct RuleText {
+    name: Arc<str>,
+    index: usize,
     text: Vec<u8>,
 }
 
@@ -1786,6 +1820,7 @@ impl EntryParts {
             default: Vec::new(),
             source_texts: Vec::new(),
             markets: Vec::new(),
+            rules: Vec::new(),
             scratch: Vec::new(),
         };
         parts.default = parts.channel_text(DEFAULT_CHANNEL);
@@ -1850,11 +1885,15 @@ impl EntryParts {
     }
 
     /// `,` and the `marketplaces` and `marketplace_ids` keys with their arrays.
-    fn markets(&mut self, codes: &Arc<[String]>, ids: &Arc<[String]>) -> &[u8] {
-        let at = self
-            .markets
-            .iter()
-            .position(|m| Arc::ptr_eq(&m.codes, codes) && Arc::ptr_eq(&m.ids, ids));
+    fn markets(
+        &mut self,
+        region: &'static str,
+        codes: &Arc<[String]>,
+        ids: &Arc<[String]>,
+    ) -> &[u8] {
+        let at = self.markets.iter().position(|m| {
+            m.region == region && Arc::ptr_eq(&m.codes, codes) && Arc::ptr_eq(&m.ids, ids)
+        });
         if let Some(at) = at {
             return &self.markets[at].text;
         }
@@ -1863,6 +1902,8 @@ impl EntryParts {
         loop {
             text.resize(room, 0);
             let mut out = Cursor::new(&mut text);
+            out.put(b",\n      \"region\": ");
+            out.str(region);
             out.put(b",\n      \"marketplaces\": ");
             out.strs(codes, 3);
             out.put(b",\n      \"marketplace_ids\": ");
@@ -1875,11 +1916,35 @@ impl EntryParts {
         }
         if self.markets.len() < MARKET_SETS {
             self.markets.push(MarketSet {
+                region,
                 codes: codes.clone(),
                 ids: ids.clone(),
                 text,
             });
             return &self.markets[self.markets.len() - 1].text;
+        }
+        self.scratch = text;
+        &self.scratch
+    }
+
+    /// `,` and the `provenance` key up to its `rule_index`'s value.
+    fn rule(&mut self, name: &Arc<str>, index: usize) -> &[u8] {
+        let at = (self.rules.iter()).position(|r| r.index == index && Arc::ptr_eq(&r.name, name));
+        if let Some(at) = at {
+            return &self.rules[at].text;
+        }
+        let mut text = Vec::new();
+        text.extend_from_slice(b",\n      \"provenance\": {\n        \"rule\": ");
+        json_str_vec(&mut text, name);
+        text.extend_from_slice(b",\n        \"rule_index\": ");
+        text.extend_from_slice(itoa::Buffer::new().format(index).as_bytes());
+        if self.rules.len() < MARKET_SETS {
+            self.rules.push(RuleText {
+                name: name.clone(),
+                index,
+                text,
+            });
+            return &self.rules[self.rules.len() - 1].text;
         }
         self.scratch = text;
         &self.scratch
@@ -2544,7 +2609,14 @@ mod tests {
                 // Longer than the room an entry is first given: it is made again.
                 c.offer.inventory_sku = "Ä\"".repeat(GROW);
             }
-            p.shown = (i == 1).then(|| vec![later, ChannelQty::new("OTHER", 5)]);
+            // DEFAULT after another channel too (its text is written whole).
+            p.shown = (i == 1).then(|| {
+                vec![
+                    later,
+                    ChannelQty::new("OTHER", 5),
+                    ChannelQty::new("DEFAULT", 1),
+                ]
+            });
             p.also_shown_in = if i % 2 == 1 {
                 vec!["CA".into()]
             } else {
