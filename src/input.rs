@@ -401,6 +401,9 @@ pub(crate) fn missing_column(file: &str, message: impl Into<String>, help: &str)
 /// separators: `+7`, `12.0`, `1e3` and `1,200` are refused, so a cell means one thing only).
 /// Surrounding spaces are fine. Blank is an error (never read as 0). Returns (message, help).
 pub(crate) fn parse_quantity(raw: &str) -> Result<u64, (String, String)> {
+    if let Some(q) = plain_quantity(raw) {
+        return Ok(q);
+    }
     let t = raw.trim();
     if t.is_empty() {
         return Err((
@@ -446,6 +449,14 @@ pub(crate) fn parse_quantity(raw: &str) -> Result<u64, (String, String)> {
 /// Amazon or the inventory has: a character that cannot be seen (U+200B, U+FEFF, U+00A0…) is
 /// named, never stripped. `what` is "SKU" or "seller SKU". Returns (message, help).
 pub(crate) fn clean_sku<'a>(raw: &'a str, what: &str) -> Result<&'a str, (String, String)> {
+    // Nearly every SKU: printable ASCII with no space at either end, so nothing to trim and
+    // nothing invisible (a walk over it, where the general path takes three).
+    if printable_ascii(raw.as_bytes())
+        && raw.as_bytes().first() != Some(&b' ')
+        && raw.as_bytes().last() != Some(&b' ')
+    {
+        return Ok(raw);
+    }
     let t = raw.trim_matches(|c: char| c.is_ascii_whitespace());
     match crate::diag::invisible_char(t) {
         None => Ok(t),
@@ -460,6 +471,62 @@ pub(crate) fn clean_sku<'a>(raw: &'a str, what: &str) -> Result<&'a str, (String
                 "a {what} with an invisible character is a different {what}: delete the character (it is often pasted in from a web page or spreadsheet)"
             ),
         )),
+    }
+}
+
+/// Whether every byte is printable ASCII (a space up to `~`), eight bytes at a time: such text
+/// has no control, no invisible character and no whitespace but the ASCII space.
+pub(crate) fn printable_ascii(b: &[u8]) -> bool {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // Each byte's high bit: ASCII, at least 0x20 (low seven bits + 0x60 reach 0x80), and not
+    // 0x7F (low seven bits + 1 stay under 0x80). No sum carries into the next byte.
+    let ok = |w: u64| {
+        let low = w & LOW7;
+        !w & (low + 0x6060_6060_6060_6060) & !(low + 0x0101_0101_0101_0101) & HIGH == HIGH
+    };
+    let mut chunks = b.chunks_exact(8);
+    for c in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        if !ok(u64::from_le_bytes(w)) {
+            return false;
+        }
+    }
+    // The rest padded with a printable byte.
+    let mut w = [b'a'; 8];
+    let rest = chunks.remainder();
+    w[..rest.len()].copy_from_slice(rest);
+    ok(u64::from_le_bytes(w))
+}
+
+/// A cell of 1 to 19 ASCII digits (any such number fits a u64), read without trimming or
+/// checking it again: the common quantity cell.
+pub(crate) fn plain_quantity(raw: &str) -> Option<u64> {
+    let b = raw.as_bytes();
+    if b.is_empty() || b.len() > 19 {
+        return None;
+    }
+    let mut n = 0u64;
+    for &d in b {
+        let d = d.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        n = n * 10 + u64::from(d);
+    }
+    Some(n)
+}
+
+/// `s.trim()`, with no work when it starts and ends with printable ASCII other than space
+/// (nearly every cell): `str::trim` decodes characters from both ends.
+pub(crate) fn trim_cell(s: &str) -> &str {
+    let b = s.as_bytes();
+    let solid = |c: Option<&u8>| c.is_some_and(|&c| (0x21..0x7f).contains(&c));
+    if solid(b.first()) && solid(b.last()) {
+        s
+    } else {
+        s.trim()
     }
 }
 
@@ -520,5 +587,62 @@ impl Item {
             Ok(_) => Err(self.error(C::BAD_SKU, blank).field(None, key).help(help)),
             Err((m, h)) => Err(self.error(C::BAD_SKU, m).field(None, key).help(h)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// `printable_ascii` is the byte-at-a-time check, for every byte value in every position
+    /// of texts up to 24 bytes long.
+    #[test]
+    fn printable_ascii_is_the_byte_check() {
+        for len in 0..=24 {
+            for at in 0..len.max(1) {
+                for b in 0..=255u8 {
+                    let mut t = vec![b'a'; len];
+                    if len > 0 {
+                        t[at] = b;
+                    }
+                    let want = t.iter().all(|&c| (0x20..0x7f).contains(&c));
+                    assert_eq!(printable_ascii(&t), want, "{t:?}");
+                }
+            }
+        }
+    }
+
+    proptest! {
+        /// The fast paths give what the general ones give, on cells with spaces, signs,
+        /// letters, non-ASCII spaces and controls at either end.
+        #[test]
+        fn fast_paths_read_as_the_general_ones(
+            raw in "[ \t\u{a0}\u{3000}\u{200b}x0-9-]{0,4}[0-9a-z ]{0,22}[ \t\u{a0}\u{85}\u{7f}x0-9]{0,3}"
+        ) {
+            prop_assert_eq!(trim_cell(&raw), raw.trim());
+            let digits = !raw.is_empty() && raw.bytes().all(|b| b.is_ascii_digit());
+            match plain_quantity(&raw) {
+                Some(q) => prop_assert_eq!(Some(q), raw.parse::<u64>().ok()),
+                None => prop_assert!(!digits || raw.len() > 19),
+            }
+            let slow = {
+                let t = raw.trim_matches(|c: char| c.is_ascii_whitespace());
+                crate::diag::invisible_char(t).map_or(Ok(t), |_| Err(()))
+            };
+            prop_assert_eq!(clean_sku(&raw, "SKU").map_err(drop), slow);
+        }
+    }
+
+    #[test]
+    fn quantities_of_nineteen_digits_and_more() {
+        assert_eq!(
+            plain_quantity("9999999999999999999"),
+            Some(9_999_999_999_999_999_999)
+        );
+        assert_eq!(plain_quantity("18446744073709551615"), None);
+        assert_eq!(parse_quantity("18446744073709551615"), Ok(u64::MAX));
+        assert!(parse_quantity("18446744073709551616").is_err());
+        assert_eq!(parse_quantity("00000000000000000000007"), Ok(7));
     }
 }

@@ -5,11 +5,12 @@ use std::io::Read;
 
 use super::C;
 use super::pipeline::{self, CsvSource, Prepare, Record, RecordSink};
+use super::stock::hash_folded;
 use super::{
     AddError, Added, InputError, LocationResolver, RowError, RowErrors, Stock, Untidy, clip,
     overflow_error,
 };
-use crate::input::{Header, missing_column};
+use crate::input::{Header, missing_column, trim_cell};
 use crate::model::{Location, LocationIx};
 
 pub(super) fn read<R: Read>(
@@ -65,7 +66,6 @@ pub(super) fn read<R: Read>(
         c_tags,
         attr_cols: attr_cols.iter().map(|(c, _)| *c).collect(),
         prev: Vec::new(),
-        cur: Vec::new(),
     };
     let mut rows = Rows {
         stock: Stock::new(),
@@ -94,21 +94,47 @@ pub(super) fn read<R: Read>(
 pub(super) const FIELD_COUNT_HELP: &str =
     "every row needs one value per header column (quote values that contain commas)";
 
-/// A row as read on the reading thread: its errors, or what is added to the stock.
+/// A row as read on the reading thread: what is added to the stock, or its errors. Kept
+/// small: every row's crosses to the adding thread.
 #[derive(Default)]
 struct Prepared {
-    /// The row is added (no error, not left out).
-    ok: bool,
+    state: State,
     /// Its SKU (trimmed) in the batch.
     sku: (u32, u32),
+    /// With [`State::NewSku`]: the SKU's `hash_folded`, made here to spare the adding thread.
+    hash: u32,
     location: LocationIx,
     on_hand: u64,
     reserved: u64,
+    /// Rare: its errors, and negative quantities read as 0.
+    extra: Option<Box<Extra>>,
+}
+
+/// A prepared row, against the previous row added.
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
+enum State {
+    /// Not added (an error, or left out).
+    #[default]
+    Skipped,
+    /// Added; its SKU is not the previous row's.
+    NewSku,
+    /// Added; its SKU is the previous row's, its tags or attributes are not.
+    SameSku,
+    /// Added; its SKU, tags and attributes are the previous row's.
+    Same,
+}
+
+#[derive(Default)]
+struct Extra {
     /// Negative quantity cells read as 0, as written.
     negatives: Vec<String>,
-    /// Its SKU, tags and attributes are those of the previous row added.
-    same: bool,
     errors: Vec<RowError>,
+}
+
+impl Prepared {
+    fn extra(&mut self) -> &mut Extra {
+        self.extra.get_or_insert_default()
+    }
 }
 
 /// The reading thread's part: each row's cells checked and parsed, its location resolved.
@@ -122,10 +148,8 @@ struct Cells<'a> {
     c_reserved: Option<usize>,
     c_tags: Option<usize>,
     attr_cols: Vec<usize>,
-    /// The SKU, tags and attribute cells (each length-prefixed) of the previous row added, and
-    /// of this one.
+    /// The SKU, tags and attribute cells (each length-prefixed) of the previous row added.
     prev: Vec<u8>,
-    cur: Vec<u8>,
 }
 
 fn push_cell(buf: &mut Vec<u8>, v: &str) {
@@ -133,19 +157,27 @@ fn push_cell(buf: &mut Vec<u8>, v: &str) {
     buf.extend_from_slice(v.as_bytes());
 }
 
+/// The cell at the front of `buf` (written by `push_cell`), moving past it.
+fn take_cell<'a>(buf: &mut &'a [u8]) -> Option<&'a [u8]> {
+    let (len, rest) = buf.split_first_chunk::<8>()?;
+    let len = usize::try_from(u64::from_le_bytes(*len)).ok()?;
+    let cell = rest.get(..len)?;
+    *buf = &rest[len..];
+    Some(cell)
+}
+
 impl Prepare for Cells<'_> {
     type Out = Prepared;
 
     fn prepare(&mut self, record: Record<'_>, out: &mut Prepared) {
-        out.ok = false;
-        out.negatives.clear();
-        out.errors.clear();
+        out.state = State::Skipped;
+        out.extra = None;
         let line = record.line();
         if record.len() == 1 && record.get(0).is_some_and(|f| f.trim().is_empty()) {
             return; // a blank line
         }
         if let Err(e) = self.header.check_len(line, record.len(), FIELD_COUNT_HELP) {
-            out.errors.push(e);
+            out.extra().errors.push(e);
             return;
         }
         let cell = |i: usize| record.get(i).unwrap_or("");
@@ -153,12 +185,12 @@ impl Prepare for Cells<'_> {
         let sku = match self.header.sku(line, c_sku, cell(c_sku), "SKU") {
             Ok(s) => s,
             Err(e) => {
-                out.errors.push(e);
+                out.extra().errors.push(e);
                 return;
             }
         };
         if sku.is_empty() {
-            out.errors.push(self.header.blank_sku(
+            out.extra().errors.push(self.header.blank_sku(
                 line,
                 c_sku,
                 "SKU",
@@ -166,30 +198,35 @@ impl Prepare for Cells<'_> {
             ));
             return;
         }
-        let loc = match self.untidy.location(&mut self.resolver, cell(c_loc).trim()) {
+        let loc = match self
+            .untidy
+            .location(&mut self.resolver, trim_cell(cell(c_loc)))
+        {
             Ok(Some(l)) => Some(l),
             // Left out by `inventory ignore_unknown_locations`, and counted.
             Ok(None) => return,
             Err(e) => {
-                out.errors
-                    .push(self.header.cell_error(C::UNKNOWN_LOCATION, line, c_loc, e));
+                out.extra().errors.push(self.header.cell_error(
+                    C::UNKNOWN_LOCATION,
+                    line,
+                    c_loc,
+                    e,
+                ));
                 None
             }
         };
         let untidy = &*self.untidy;
         let header = &self.header;
-        let Prepared {
-            negatives, errors, ..
-        } = out;
         let mut qty = |col: usize| match untidy.quantity(cell(col)) {
             Ok((q, negative)) => {
                 if negative {
-                    negatives.push(cell(col).trim().to_string());
+                    out.extra().negatives.push(cell(col).trim().to_string());
                 }
                 Some(q)
             }
             Err(e) => {
-                errors.push(header.cell_error(C::BAD_QUANTITY, line, col, e));
+                let e = header.cell_error(C::BAD_QUANTITY, line, col, e);
+                out.extra().errors.push(e);
                 None
             }
         };
@@ -201,18 +238,28 @@ impl Prepare for Cells<'_> {
         let (Some(loc), Some(on_hand), Some(reserved)) = (loc, on_hand, reserved) else {
             return;
         };
-        out.ok = true;
         out.sku = record.range_of(sku);
         out.location = loc;
         out.on_hand = on_hand;
         out.reserved = reserved;
-        self.cur.clear();
-        push_cell(&mut self.cur, sku);
-        for c in self.c_tags.iter().chain(&self.attr_cols) {
-            push_cell(&mut self.cur, cell(*c));
+        let kept = || self.c_tags.iter().chain(&self.attr_cols).map(|&c| cell(c));
+        // Compared with the previous row's cells in place: most rows repeat them (a SKU's
+        // rows follow each other), and only a row that does not is copied.
+        let mut rest = &self.prev[..];
+        out.state = if take_cell(&mut rest) != Some(sku.as_bytes()) {
+            out.hash = hash_folded(sku);
+            State::NewSku
+        } else if kept().all(|v| take_cell(&mut rest) == Some(v.as_bytes())) && rest.is_empty() {
+            State::Same
+        } else {
+            State::SameSku
+        };
+        if out.state != State::Same {
+            self.prev.clear();
+            for v in std::iter::once(sku).chain(kept()) {
+                push_cell(&mut self.prev, v);
+            }
         }
-        out.same = self.cur == self.prev;
-        std::mem::swap(&mut self.cur, &mut self.prev);
     }
 }
 
@@ -237,26 +284,27 @@ struct Rows<'a> {
 
 impl RecordSink<Prepared> for Rows<'_> {
     fn record(&mut self, record: Record<'_>, row: &mut Prepared) {
-        for e in row.errors.drain(..) {
+        let Extra { negatives, errors } = row.extra.take().map(|x| *x).unwrap_or_default();
+        for e in errors {
             self.errors.push(e);
-        }
-        if !row.ok {
-            return;
         }
         let line = record.line();
         let cell = |i: usize| record.get(i).unwrap_or("");
         let sku = record.at(row.sku);
         let loc = row.location;
-        // The SKU is looked up once; its row, tags and attributes are added by id.
-        // Hashed here, not on the reading thread, which is the busier one: only a SKU not on
-        // the row before needs its hash.
-        let id = self.stock.intern(sku);
+        // The SKU is looked up once, and only when it is not the previous row's (the reading
+        // thread knows, and hashed it); its row, tags and attributes are added by id.
+        let id = match row.state {
+            State::Skipped => return,
+            State::NewSku => self.stock.intern_next(sku, Some(row.hash)),
+            State::SameSku | State::Same => self.stock.intern_next(sku, None),
+        };
         match self.stock.add_entry(id, loc, row.on_hand, row.reserved) {
             Ok(()) => {
                 self.added.added(line);
-                if !row.negatives.is_empty() {
+                if !negatives.is_empty() {
                     self.added
-                        .negative_row(sku, &self.locations[loc].name, &row.negatives);
+                        .negative_row(sku, &self.locations[loc].name, &negatives);
                 }
             }
             Err(AddError::DuplicateRow) => {
@@ -289,7 +337,7 @@ impl RecordSink<Prepared> for Rows<'_> {
         // they are recorded already (set semantics), and looking them up again is most of the
         // cost of such a row. Only a row recorded without error counts, so a row repeating a
         // refused one is refused again.
-        if row.same && self.prev_recorded {
+        if row.state == State::Same && self.prev_recorded {
             return;
         }
         let errors = self.errors.count();
@@ -310,7 +358,7 @@ impl RecordSink<Prepared> for Rows<'_> {
             }
         }
         for (k, (c, attr)) in self.attr_cols.iter().enumerate() {
-            let v = cell(*c).trim();
+            let v = trim_cell(cell(*c));
             if v.is_empty() {
                 continue;
             }

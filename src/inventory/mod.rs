@@ -168,6 +168,9 @@ impl Untidy {
     /// A quantity cell: with `negative_as_zero`, a negative whole number is 0 (and `true`:
     /// the row is counted once it is added, see [`Untidy::negative_row`]).
     pub(crate) fn quantity(&self, raw: &str) -> Result<(u64, bool), (String, String)> {
+        if let Some(q) = crate::input::plain_quantity(raw) {
+            return Ok((q, false));
+        }
         match negative_text(raw) {
             Some(_) if self.opts.negative_as_zero => Ok((0, true)),
             Some(t) => Err((

@@ -154,14 +154,14 @@ impl<O: Default> Batch<O> {
             text, fields, rows, ..
         } = self;
         let bytes = text.as_bytes();
-        // One pass over the block for both separators: a search per line for its commas
-        // cost more in setting up than in searching (lines are a few dozen bytes).
+        // One pass over the block for both separators, found eight bytes at a time (cells
+        // are a few bytes: a search per separator cost twice as much in setting up).
         let (mut start, mut s, mut first) = (0, 0, fields.len() as u32);
-        for at in memchr::memchr2_iter(b',', b'\n', bytes) {
+        let mut at_separator = |at: usize| {
             if bytes[at] == b',' {
                 fields.push((s as u32, at as u32));
                 s = at + 1;
-                continue;
+                return;
             }
             // An empty line has no field (no comma either: one would make it non-empty).
             if at > start {
@@ -170,6 +170,21 @@ impl<O: Default> Batch<O> {
             }
             *line += 1;
             (start, s, first) = (at + 1, at + 1, fields.len() as u32);
+        };
+        let mut words = bytes.chunks_exact(8);
+        let mut base = 0;
+        for w in &mut words {
+            let mut found = separators(w);
+            while found != 0 {
+                at_separator(base + found.trailing_zeros() as usize / 8);
+                found &= found - 1;
+            }
+            base += 8;
+        }
+        for (i, &b) in words.remainder().iter().enumerate() {
+            if b == b',' || b == b'\n' {
+                at_separator(base + i);
+            }
         }
         if start < bytes.len() {
             fields.push((s as u32, bytes.len() as u32));
@@ -177,6 +192,17 @@ impl<O: Default> Batch<O> {
             *line += 1;
         }
     }
+}
+
+/// The high bit of each byte of `w` (eight bytes, in order) that is a `,` or a `\n`.
+fn separators(w: &[u8]) -> u64 {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    // The high bit of each zero byte, exactly (no carry crosses into the next byte).
+    let zeros = |x: u64| !(((x & LOW7) + LOW7) | x | LOW7);
+    let mut b = [0u8; 8];
+    b.copy_from_slice(w);
+    let w = u64::from_le_bytes(b);
+    zeros(w ^ 0x2c2c_2c2c_2c2c_2c2c) | zeros(w ^ 0x0a0a_0a0a_0a0a_0a0a)
 }
 
 type Fallback<R> = csv::Reader<CrlfToLf<Chain<Cursor<Vec<u8>>, R>>>;
@@ -611,6 +637,24 @@ mod tests {
                 }
             }
             prop_assert_eq!(ours, theirs);
+        }
+    }
+
+    /// Each separator is found and no other byte, for every byte value in every position
+    /// and beside every other (a carry between bytes would mark its neighbour).
+    #[test]
+    fn separators_are_exactly_the_commas_and_newlines() {
+        for at in 0..8 {
+            for b in 0..=255u8 {
+                for fill in [0u8, b',', b'\n', b'+', b'-', 0x0b, 0x2d, 0x80, 0xff] {
+                    let mut w = [fill; 8];
+                    w[at] = b;
+                    let want = w.iter().enumerate().fold(0u64, |m, (i, &c)| {
+                        m | (u64::from(c == b',' || c == b'\n') << (i * 8 + 7))
+                    });
+                    assert_eq!(separators(&w), want, "{w:?}");
+                }
+            }
         }
     }
 

@@ -33,7 +33,7 @@ fn finalise(x: u64) -> u32 {
 /// `yoga-1`) share a probe sequence and are found as the second one is added
 /// ([`Stock::case_twins`]), where a pass over every SKU afterwards would be a sort of a million
 /// keys on one core. Their exact strings still tell them apart: they stay two SKUs.
-fn hash_folded(s: &str) -> u32 {
+pub(super) fn hash_folded(s: &str) -> u32 {
     if s.is_ascii() {
         fold_hash(s.as_bytes())
     } else {
@@ -391,6 +391,22 @@ impl Stock {
         &self.twins
     }
 
+    /// `intern` for a reader that knows whether `sku` is the SKU interned last (`hash` is
+    /// None) or not (`hash` is its [`hash_folded`]): it is not compared with the last again.
+    pub(super) fn intern_next(&mut self, sku: &str, hash: Option<u32>) -> u32 {
+        match (hash, self.last) {
+            (None, Some(last)) => {
+                debug_assert_eq!(self.skus.get(last), sku, "not the last SKU interned");
+                last
+            }
+            (Some(hash), _) => {
+                debug_assert!(self.last.is_none_or(|l| self.skus.get(l) != sku));
+                self.intern_other(sku, hash)
+            }
+            (None, None) => self.intern(sku),
+        }
+    }
+
     /// `intern` with the SKU's hash ([`hash_folded`]) already computed.
     fn intern_hashed(&mut self, sku: &str, hash: u32) -> u32 {
         if let Some(last) = self.last
@@ -398,6 +414,11 @@ impl Stock {
         {
             return last;
         }
+        self.intern_other(sku, hash)
+    }
+
+    /// `intern_hashed` of a SKU that is not the last one interned.
+    fn intern_other(&mut self, sku: &str, hash: u32) -> u32 {
         let (id, new) = self.skus.intern_hashed(sku, hash);
         if new {
             self.items.push(Item {

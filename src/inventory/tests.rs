@@ -626,6 +626,92 @@ mod case_twin_props {
     }
 }
 
+mod row_props {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A stock and its row errors' (line, code), built the slow way: each row added to a
+    /// `Stock` by SKU, every tag and attribute set again.
+    type Read = (
+        Vec<(String, Vec<StockEntry>, Vec<String>, Vec<String>)>,
+        Vec<(u64, String)>,
+    );
+
+    fn view(st: &Stock) -> Vec<(String, Vec<StockEntry>, Vec<String>, Vec<String>)> {
+        st.items()
+            .map(|i| {
+                let tags = i.tags().map(|t| st.tag_names[t as usize].clone()).collect();
+                let attrs = i.attrs().map(|(n, v)| format!("{n}={v}")).collect();
+                (i.sku().to_string(), i.entries().collect(), tags, attrs)
+            })
+            .collect()
+    }
+
+    fn reference(rows: &[(String, usize, u64, String, String)]) -> Read {
+        let (mut st, mut errors) = (Stock::new(), Vec::new());
+        for (i, (sku, loc, q, tags, brand)) in rows.iter().enumerate() {
+            let line = i as u64 + 2;
+            let sku = sku.trim();
+            if sku.is_empty() {
+                errors.push((line, C::BAD_SKU.to_string()));
+                continue;
+            }
+            match st.add(sku, *loc, *q, 0) {
+                Ok(()) => {}
+                Err(AddError::DuplicateRow) => {
+                    errors.push((line, C::DUPLICATE_ROW.to_string()));
+                    continue;
+                }
+                Err(AddError::Overflow) => unreachable!("quantities are small"),
+            }
+            st.add_tags(
+                sku,
+                tags.split(';').map(str::trim).filter(|t| !t.is_empty()),
+            );
+            let brand = brand.trim();
+            if !brand.is_empty() && st.set_attr(sku, "brand", brand).is_err() {
+                errors.push((line, C::CONFLICTING_VALUE.to_string()));
+            }
+        }
+        (view(&st), errors)
+    }
+
+    fn row() -> impl Strategy<Value = (String, usize, u64, String, String)> {
+        (
+            prop_oneof![4 => "[ABa]", 1 => Just(" B ".to_string()), 1 => Just(" ".to_string())],
+            0usize..3,
+            0u64..5,
+            prop_oneof![Just(""), Just("t1"), Just("t1;t2"), Just(" t2 ")].prop_map(String::from),
+            prop_oneof![Just(""), Just("x"), Just("y"), Just(" x")].prop_map(String::from),
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        /// The reader skips the lookups a row repeating the row before makes (its SKU, its
+        /// tags, its attributes): what it reads is what adding every row in full makes.
+        #[test]
+        fn rows_read_as_added_one_by_one(rows in proptest::collection::vec(row(), 1..30)) {
+            let names = ["newark", "austin", "toronto"];
+            let mut text = String::from("sku,location,on_hand,reserved,tags,brand\n");
+            for (sku, loc, q, tags, brand) in &rows {
+                text.push_str(&format!("{sku},{},{q},0,{tags},{brand}\n", names[*loc]));
+            }
+            let got = match rd(&text, Format::Csv) {
+                Ok(st) => (view(&st), Vec::new()),
+                Err(InputError::Rows { errors, .. }) => {
+                    let (want_view, _) = reference(&rows);
+                    let lines = errors.iter().map(|e| (e.line, e.code.to_string())).collect();
+                    (want_view, lines)
+                }
+                Err(e) => panic!("{e}"),
+            };
+            prop_assert_eq!(got, reference(&rows));
+        }
+    }
+}
+
 /// A SKU's rows that repeat the tags and attributes of the row before are not looked up
 /// again, but a row repeating a refused row (an attribute conflict) is refused again, and a
 /// row with new tags still adds them.
