@@ -632,12 +632,12 @@ mod row_props {
 
     /// A stock and its row errors' (line, code), built the slow way: each row added to a
     /// `Stock` by SKU, every tag and attribute set again.
-    type Read = (
-        Vec<(String, Vec<StockEntry>, Vec<String>, Vec<String>)>,
-        Vec<(u64, String)>,
-    );
+    type Read = (Vec<Item>, Vec<(u64, String)>);
 
-    fn view(st: &Stock) -> Vec<(String, Vec<StockEntry>, Vec<String>, Vec<String>)> {
+    /// A SKU: its rows, its tags and its attributes (`name=value`).
+    type Item = (String, Vec<StockEntry>, Vec<String>, Vec<String>);
+
+    fn view(st: &Stock) -> Vec<Item> {
         st.items()
             .map(|i| {
                 let tags = i.tags().map(|t| st.tag_names[t as usize].clone()).collect();
