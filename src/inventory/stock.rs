@@ -225,6 +225,12 @@ pub struct Stock {
     last: Option<u32>,
     /// SKUs that differ from an earlier one only in letter case: see [`Stock::case_twins`].
     twins: CaseTwins,
+    /// A row was added to a SKU before a row of an earlier SKU: the rows are not side by side
+    /// in SKU order (`shrink` lays them so). Kept as rows are added, so that a file already in
+    /// SKU order is not walked again to find out.
+    rows_unordered: bool,
+    /// The SKU of the row added last.
+    last_row_sku: u32,
 }
 
 /// How many SKUs had the lower case of an earlier SKU when added, and the first few of them
@@ -549,6 +555,9 @@ impl Stock {
             Some(t) => self.entries[t as usize].next = new,
             None => self.items[id as usize].entries = new,
         }
+        // Rows added in SKU order lie side by side already (see `shrink`).
+        self.rows_unordered |= id < self.last_row_sku;
+        self.last_row_sku = id;
         Ok(())
     }
 
@@ -718,7 +727,8 @@ impl Stock {
     /// SKU's rows side by side in SKU order, so the engine reads them from one place even when
     /// the file interleaved them.
     pub fn shrink(&mut self) {
-        if !self.entries_packed() {
+        debug_assert!(self.rows_unordered || self.entries_packed());
+        if self.rows_unordered {
             let mut packed = Vec::with_capacity(self.entries.len());
             for item in &mut self.items {
                 let mut at = item.entries;
@@ -736,6 +746,9 @@ impl Stock {
                 }
             }
             self.entries = packed;
+            self.rows_unordered = false;
+            // A row added after this is out of order unless it is for the last SKU.
+            self.last_row_sku = (self.items.len() as u32).saturating_sub(1);
         }
         self.entries.shrink_to_fit();
         self.skus.shrink();
@@ -746,7 +759,8 @@ impl Stock {
     }
 
     /// Whether every SKU's rows already lie side by side in SKU order (a file sorted by SKU):
-    /// then there is nothing to move, and no second copy of the rows is made.
+    /// then there is nothing to move, and no second copy of the rows is made. What
+    /// `rows_unordered` keeps; walked only to check it (debug builds).
     fn entries_packed(&self) -> bool {
         let mut want = 0u32;
         for item in &self.items {

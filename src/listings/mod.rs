@@ -331,7 +331,11 @@ fn read_value(
                 InputError::file(
                     C::BAD_SYNTAX,
                     name,
-                    format!("not a valid current-listings object: {e}"),
+                    // serde quotes a value of the wrong type whole: cut it.
+                    format!(
+                        "not a valid current-listings object: {}",
+                        crate::diag::clip_message(&e.to_string())
+                    ),
                 )
             })?;
             check_object(name, &cur, text)?;
@@ -665,6 +669,26 @@ mod tests {
         assert!(msg.contains("duplicate mapping key"), "{msg}");
     }
 
+    /// Found by tests/fuzz.rs: a current-listings object whose quantity, read as YAML, is a
+    /// string of 120,000 characters was quoted whole in serde's message.
+    #[test]
+    fn a_huge_value_of_the_wrong_type_is_not_echoed_whole() {
+        let text = format!(
+            r#"{{"listings": {{"A": {{"DEFAULT":  1{}}}}}}}"#,
+            "x".repeat(120_000)
+        );
+        for f in [Format::Yaml, Format::Json] {
+            let Err(err) = rd(&text, f) else {
+                panic!("a quantity that is not a number is refused");
+            };
+            let msg = err.to_string();
+            assert!(msg.len() < 4_000, "{f:?}: {} bytes", msg.len());
+        }
+        let msg = rd(&text, Format::Yaml).unwrap_err().to_string();
+        assert!(msg.contains("invalid type: string \"1xxx"), "{msg}");
+        assert!(msg.contains("characters cut"), "{msg}");
+    }
+
     fn rd(text: &str, f: Format) -> Result<Listings, InputError> {
         read_from("cur", text.as_bytes(), f, None)
     }
@@ -758,6 +782,26 @@ mod tests {
 #[cfg(test)]
 mod input_fault_tests {
     use super::*;
+
+    /// Found by tests/fuzz.rs: a current-listings object whose quantity, read as YAML, is a
+    /// string of 120,000 characters was quoted whole in serde's message.
+    #[test]
+    fn a_huge_value_of_the_wrong_type_is_not_echoed_whole() {
+        let text = format!(
+            r#"{{"listings": {{"A": {{"DEFAULT":  1{}}}}}}}"#,
+            "x".repeat(120_000)
+        );
+        for f in [Format::Yaml, Format::Json] {
+            let Err(err) = rd(&text, f) else {
+                panic!("a quantity that is not a number is refused");
+            };
+            let msg = err.to_string();
+            assert!(msg.len() < 4_000, "{f:?}: {} bytes", msg.len());
+        }
+        let msg = rd(&text, Format::Yaml).unwrap_err().to_string();
+        assert!(msg.contains("invalid type: string \"1xxx"), "{msg}");
+        assert!(msg.contains("characters cut"), "{msg}");
+    }
 
     fn rd(text: &str, f: Format) -> Result<Listings, InputError> {
         read_from("cur", text.as_bytes(), f, None)

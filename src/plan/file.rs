@@ -1205,10 +1205,14 @@ fn finish(src: Source, path: &Path, mut first: Scan) -> Result<(PlanHeader, Stri
             actual,
         });
     }
+    // serde quotes a value of the wrong type whole: cut it.
     let format = |e: String| {
         corrupt(
             path,
-            format!("it does not match plan format {version}: {e}"),
+            format!(
+                "it does not match plan format {version}: {}",
+                crate::diag::clip_message(&e)
+            ),
         )
     };
     let header: PlanHeader = serde_json::from_value(Value::Object(first.top.clone()))

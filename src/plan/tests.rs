@@ -402,6 +402,17 @@ fn foreign_versions_and_corrupt_files_are_clear_errors() {
         err.to_string().contains("does not match plan format 1.0"),
         "{err}"
     );
+    // The same with a field 100,000 characters long: its value is not quoted whole.
+    let mut v = serde_json::to_value(&plan).unwrap();
+    v["emit"] = "x".repeat(100_000).into();
+    v["digest"] = compute_digest(&v).into();
+    let err = parse(&v.to_string(), Path::new("p.json")).unwrap_err();
+    assert!(
+        err.to_string().len() < 4_000,
+        "{} bytes",
+        err.to_string().len()
+    );
+    assert!(err.to_string().contains("characters cut"), "{err}");
 
     // Digest right, but the invariants broken (duplicate ids).
     let mut p = plan_of(&[

@@ -502,49 +502,158 @@ impl CellText {
             &o.rule,
         ]
     }
-
-    /// `of`, with the characters each cell shows (for the columns' widths). The arrow is
-    /// the only cell that is never ASCII: its `→` is three bytes, one character.
-    fn of_shown<'a>(
-        &'a mut self,
-        policy: &'a Policy,
-        c: &'a OfferChange,
-        ch: &'a ChannelQty,
-    ) -> ([&'a str; 6], [usize; 6]) {
-        let plain = ch.lead_time_to_ship_max_days.is_none() && ch.restock_date.is_none();
-        let row = self.of(policy, c, ch);
-        let mut shown = [0; 6];
-        for (i, cell) in row.iter().enumerate() {
-            shown[i] = match (i, plain) {
-                (3, true) => cell.len() - 2,
-                _ => chars(cell),
-            };
-        }
-        (row, shown)
-    }
 }
 
 /// The table's rows made in the same pass as their [`Measure`], before the columns' widths are
-/// known: kept unpadded (each cell its length, then its bytes) and padded when replayed into
-/// [`Rows`]. Up to [`SPOOL_IN_MEMORY`] bytes stay in memory, beyond that they go to an
-/// anonymous temporary file (removed by the system however the run ends): a million offers'
-/// rows are a couple of hundred megabytes, which a second simulation pass would otherwise
-/// recompute just to pad them.
+/// known: kept unpadded and padded when replayed into [`Rows`]. Up to [`SPOOL_IN_MEMORY`]
+/// bytes stay in memory, beyond that they go to an anonymous temporary file (removed by the
+/// system however the run ends): a million offers' rows would otherwise be recomputed by a
+/// second simulation pass just to pad them.
+///
+/// A row is spooled compactly, as what it is made of rather than its text: the seller SKU's
+/// text; the marketplaces, the channel and the rule as texts of the part's own dictionary
+/// (each written once per part, then by number); the current and new quantities as numbers;
+/// the kind as one byte. Every part (the rows of one `into_bytes` or `drain_into`) defines the
+/// texts it uses, so the replay can start at any part.
 pub struct RowSpool<'p> {
     policy: &'p Policy,
     bytes: Vec<u8>,
-    cells: CellText,
+    texts: SpoolTexts,
+}
+
+/// The texts a part of the spool has defined: each kind's keys, with their number and the
+/// characters they show. Looked up by pointer first (an offer's marketplaces and rule are
+/// shared by the offers of its rule), then by value.
+#[derive(Default)]
+struct SpoolTexts {
+    markets: Vec<(Arc<[String]>, u32, usize)>,
+    channels: Vec<(String, u32, usize)>,
+    rules: Vec<(Arc<str>, u32, usize)>,
+    next: u32,
+}
+
+/// The most texts of one kind a part defines; any more are written out in every row.
+const SPOOL_TEXTS: usize = 64;
+
+/// How one of a row's dictionary cells is spooled.
+#[derive(Clone, Copy)]
+enum Slot {
+    /// Defined earlier in the part: its number.
+    Known(u32),
+    /// Defined by this row, as this number.
+    New(u32),
+    /// Written out in full.
+    Inline,
+}
+
+impl SpoolTexts {
+    fn slot<K>(
+        list: &mut Vec<(K, u32, usize)>,
+        next: &mut u32,
+        same: impl Fn(&K) -> bool,
+        key: impl FnOnce() -> K,
+        shown: impl FnOnce() -> usize,
+    ) -> (Slot, usize) {
+        if let Some(&(_, id, n)) = list.iter().find(|(k, _, _)| same(k)) {
+            return (Slot::Known(id), n);
+        }
+        let n = shown();
+        if list.len() >= SPOOL_TEXTS {
+            return (Slot::Inline, n);
+        }
+        let id = *next;
+        *next += 1;
+        list.push((key(), id, n));
+        (Slot::New(id), n)
+    }
+
+    fn markets(&mut self, m: &Arc<[String]>) -> (Slot, usize) {
+        let found = self.markets.iter().position(|(k, _, _)| Arc::ptr_eq(k, m));
+        if let Some(i) = found {
+            let (_, id, n) = self.markets[i];
+            return (Slot::Known(id), n);
+        }
+        Self::slot(
+            &mut self.markets,
+            &mut self.next,
+            |k| **k == **m,
+            || m.clone(),
+            || m.iter().map(|c| chars(c)).sum::<usize>() + m.len().saturating_sub(1),
+        )
+    }
+
+    fn channel(&mut self, code: &str, name: impl FnOnce() -> usize) -> (Slot, usize) {
+        Self::slot(
+            &mut self.channels,
+            &mut self.next,
+            |k| k == code,
+            || code.to_string(),
+            name,
+        )
+    }
+
+    fn rule(&mut self, rule: &Arc<str>) -> (Slot, usize) {
+        let found = self.rules.iter().position(|(k, _, _)| Arc::ptr_eq(k, rule));
+        if let Some(i) = found {
+            let (_, id, n) = self.rules[i];
+            return (Slot::Known(id), n);
+        }
+        Self::slot(
+            &mut self.rules,
+            &mut self.next,
+            |k| **k == **rule,
+            || rule.clone(),
+            || chars(rule),
+        )
+    }
 }
 
 /// What [`RowSpool`] keeps in memory before it spills to a temporary file.
 pub const SPOOL_IN_MEMORY: usize = 16 << 20;
+
+/// A spooled cell's text: its length times two, plus one when it shows fewer characters than
+/// it has bytes (then that number follows), in LEB128; then its bytes.
+fn spool_text(out: &mut Vec<u8>, text: &str, shown: usize) {
+    let wide = shown != text.len();
+    leb128(out, (text.len() << 1) | usize::from(wide));
+    if wide {
+        leb128(out, shown);
+    }
+    out.extend_from_slice(text.as_bytes());
+}
+
+/// A dictionary cell: its number times four plus 2 when it is known, its number times four
+/// plus 1 and its text when this row defines it, 0 and its text when it is written out.
+fn spool_slot(out: &mut Vec<u8>, slot: &mut Slot, text: impl FnOnce() -> (String, usize)) {
+    match *slot {
+        Slot::Known(id) => leb128(out, ((id as usize) << 2) | 2),
+        Slot::New(id) => {
+            leb128(out, ((id as usize) << 2) | 1);
+            let (t, n) = text();
+            spool_text(out, &t, n);
+            *slot = Slot::Known(id);
+        }
+        Slot::Inline => {
+            out.push(0);
+            let (t, n) = text();
+            spool_text(out, &t, n);
+        }
+    }
+}
+
+const KINDS: [ChangeKind; 4] = [
+    ChangeKind::New,
+    ChangeKind::Changed,
+    ChangeKind::Unchanged,
+    ChangeKind::Zeroed,
+];
 
 impl<'p> RowSpool<'p> {
     pub fn new(policy: &'p Policy) -> Self {
         RowSpool {
             policy,
             bytes: Vec::new(),
-            cells: CellText::default(),
+            texts: SpoolTexts::default(),
         }
     }
 
@@ -557,7 +666,7 @@ impl<'p> RowSpool<'p> {
     }
 
     /// `see`, and the offer seen by `m` ([`Measure::see`]) from the same cells: each row's
-    /// text is made once, for its width and for the spool.
+    /// widths are found once, for the measure and for the spool.
     pub fn see_measured(&mut self, c: &OfferChange, not_listed_in: &[String], m: &mut Measure) {
         if m.see_holds(c, not_listed_in) {
             self.encode(c, Some(m));
@@ -565,22 +674,50 @@ impl<'p> RowSpool<'p> {
     }
 
     fn encode(&mut self, c: &OfferChange, mut m: Option<&mut Measure>) {
-        for ch in &c.offer.channels {
-            let (row, shown) = self.cells.of_shown(self.policy, c, ch);
+        let o = &c.offer;
+        let out = &mut self.bytes;
+        let sku_shown = chars(&o.seller_sku);
+        let (mut markets, markets_shown) = self.texts.markets(&o.marketplaces);
+        let (mut rule, rule_shown) = self.texts.rule(&o.rule);
+        let kind = KINDS.iter().position(|k| *k == c.kind).unwrap_or(0) as u8;
+        for ch in &o.channels {
+            let name = || channel_name(self.policy, &ch.channel);
+            let (mut channel, channel_shown) = self.texts.channel(&ch.channel, || chars(name()));
+            let current = current_of(c, &ch.channel);
+            let suffix = match ch.lead_time_to_ship_max_days.is_some() || ch.restock_date.is_some()
+            {
+                true => availability_suffix(ch),
+                false => std::borrow::Cow::Borrowed(""),
+            };
+            let suffix_shown = chars(&suffix);
+            let arrow_shown = current.map_or(1, digits) + 3 + digits(ch.quantity) + suffix_shown;
             if let Some(m) = &mut m {
-                m.widen(shown);
+                m.widen([
+                    sku_shown,
+                    markets_shown,
+                    channel_shown,
+                    arrow_shown,
+                    kind_str(c.kind).len(),
+                    rule_shown,
+                ]);
             }
-            // Each cell: its length times two, plus one when it shows fewer characters than
-            // it has bytes (then that number follows), in LEB128 (one byte for a cell under
-            // 64 bytes); then its bytes. The replay pads it without reading it as text.
-            for (cell, shown) in row.into_iter().zip(shown) {
-                let wide = shown != cell.len();
-                leb128(&mut self.bytes, (cell.len() << 1) | usize::from(wide));
-                if wide {
-                    leb128(&mut self.bytes, shown);
-                }
-                self.bytes.extend_from_slice(cell.as_bytes());
+            spool_text(out, &o.seller_sku, sku_shown);
+            spool_slot(out, &mut markets, || {
+                (o.marketplaces.join(","), markets_shown)
+            });
+            spool_slot(out, &mut channel, || (name().to_string(), channel_shown));
+            // The arrow: which parts it has, then its numbers (and the rare suffix's text).
+            let flags = usize::from(current.is_some()) | (usize::from(!suffix.is_empty()) << 1);
+            out.push(flags as u8);
+            if let Some(q) = current {
+                leb128_u64(out, q);
             }
+            leb128_u64(out, ch.quantity);
+            if !suffix.is_empty() {
+                spool_text(out, &suffix, suffix_shown);
+            }
+            out.push(kind);
+            spool_slot(out, &mut rule, || (o.rule.to_string(), rule_shown));
         }
     }
 
@@ -596,6 +733,8 @@ impl<'p> RowSpool<'p> {
         }
         spool.append(&self.bytes)?;
         self.bytes.clear();
+        // The next part defines its texts again: a part is replayed on its own.
+        self.texts = SpoolTexts::default();
         Ok(())
     }
 
@@ -782,7 +921,11 @@ impl Spool {
     }
 }
 
-fn leb128(out: &mut Vec<u8>, mut n: usize) {
+fn leb128(out: &mut Vec<u8>, n: usize) {
+    leb128_u64(out, n as u64);
+}
+
+fn leb128_u64(out: &mut Vec<u8>, mut n: u64) {
     while n >= 0x80 {
         out.push((n as u8) | 0x80);
         n >>= 7;
@@ -791,21 +934,21 @@ fn leb128(out: &mut Vec<u8>, mut n: usize) {
 }
 
 /// The LEB128 number at `*p` (moved past it); None when the bytes end first, Err when it is
-/// longer than a number can be.
-fn read_leb128(bytes: &[u8], p: &mut usize) -> io::Result<Option<usize>> {
-    let mut n = 0usize;
+/// longer than a u64 can be.
+fn read_leb128(bytes: &[u8], p: &mut usize) -> io::Result<Option<u64>> {
+    let mut n = 0u64;
     let mut shift = 0;
     loop {
         let Some(&b) = bytes.get(*p) else {
             return Ok(None);
         };
         *p += 1;
-        n |= usize::from(b & 0x7f) << shift;
+        n |= u64::from(b & 0x7f) << shift;
         if b & 0x80 == 0 {
             return Ok(Some(n));
         }
         shift += 7;
-        if shift > 56 {
+        if shift > 63 {
             return Err(spool_cut());
         }
     }
@@ -818,34 +961,153 @@ fn spool_cut() -> io::Error {
     )
 }
 
-/// Replays the whole rows at the start of `bytes`; returns how many bytes they took.
+/// Replays the whole rows at the start of `bytes` (whole parts: see [`RowSpool`]); returns how
+/// many bytes they took. Bytes that cannot be a row (a number too long, a text not yet
+/// defined) are an error.
 fn replay_rows<W: Write>(bytes: &[u8], rows: &mut Rows<'_, W>) -> io::Result<usize> {
+    // The part's texts: each number's place in `bytes` and the characters it shows.
+    let mut texts: Vec<Option<TextAt>> = Vec::new();
+    let mut arrow: Vec<u8> = Vec::new();
     let mut at = 0;
-    'rows: while at < bytes.len() {
-        let mut cells: [(&[u8], usize); 6] = [(&[], 0); 6];
+    while at < bytes.len() {
         let mut p = at;
-        for cell in &mut cells {
-            let Some(head) = read_leb128(bytes, &mut p)? else {
-                break 'rows;
-            };
-            let n = head >> 1;
-            let shown = match head & 1 {
-                0 => n,
-                _ => match read_leb128(bytes, &mut p)? {
-                    Some(shown) => shown,
-                    None => break 'rows,
-                },
-            };
-            let Some(text) = bytes.get(p..p + n) else {
-                break 'rows;
-            };
-            *cell = (text, shown);
-            p += n;
-        }
-        rows.row_bytes(cells)?;
+        let Some(row) = replay_row(bytes, &mut p, &mut texts, &mut arrow)? else {
+            break;
+        };
+        rows.row_bytes(row)?;
         at = p;
     }
     Ok(at)
+}
+
+/// A row's six cells: each its text and the characters it shows.
+type RowCells<'b> = [(&'b [u8], usize); 6];
+
+/// Where a spooled text lies in the bytes (start, end), and the characters it shows.
+type TextAt = (usize, usize, usize);
+
+/// One spooled row's cells (text, characters shown), read from `*p` on; None when the bytes
+/// end first.
+fn replay_row<'b>(
+    bytes: &'b [u8],
+    p: &mut usize,
+    texts: &mut Vec<Option<TextAt>>,
+    arrow: &'b mut Vec<u8>,
+) -> io::Result<Option<RowCells<'b>>> {
+    macro_rules! next {
+        ($e:expr) => {
+            match $e? {
+                Some(v) => v,
+                None => return Ok(None),
+            }
+        };
+    }
+    let sku = next!(replay_text(bytes, p));
+    let markets = next!(replay_slot(bytes, p, texts));
+    let channel = next!(replay_slot(bytes, p, texts));
+    let Some(&flags) = bytes.get(*p) else {
+        return Ok(None);
+    };
+    *p += 1;
+    if flags > 3 {
+        return Err(spool_cut());
+    }
+    let current = match flags & 1 {
+        1 => Some(next!(read_leb128(bytes, p))),
+        _ => None,
+    };
+    let quantity = next!(read_leb128(bytes, p));
+    let suffix = match flags & 2 {
+        2 => next!(replay_text(bytes, p)),
+        _ => (&[][..], 0),
+    };
+    let Some(&kind) = bytes.get(*p) else {
+        return Ok(None);
+    };
+    *p += 1;
+    let kind = KINDS.get(usize::from(kind)).ok_or_else(spool_cut)?;
+    let rule = next!(replay_slot(bytes, p, texts));
+    arrow.clear();
+    let mut n = itoa::Buffer::new();
+    match current {
+        Some(q) => arrow.extend_from_slice(n.format(q).as_bytes()),
+        None => arrow.push(b'-'),
+    }
+    arrow.extend_from_slice(" → ".as_bytes());
+    arrow.extend_from_slice(n.format(quantity).as_bytes());
+    arrow.extend_from_slice(suffix.0);
+    let arrow_shown = current.map_or(1, digits) + 3 + digits(quantity) + suffix.1;
+    let kind = kind_str(*kind).as_bytes();
+    let at = |(s, e, n): (usize, usize, usize)| (&bytes[s..e], n);
+    Ok(Some([
+        sku,
+        at(markets),
+        at(channel),
+        (&arrow[..], arrow_shown),
+        (kind, kind.len()),
+        at(rule),
+    ]))
+}
+
+/// A cell's text ([`spool_text`]) at `*p`: its bytes and the characters it shows.
+fn replay_text<'b>(bytes: &'b [u8], p: &mut usize) -> io::Result<Option<(&'b [u8], usize)>> {
+    Ok(replay_text_at(bytes, p)?.map(|(s, e, n)| (&bytes[s..e], n)))
+}
+
+/// [`replay_text`] as the text's place in `bytes`.
+fn replay_text_at(bytes: &[u8], p: &mut usize) -> io::Result<Option<TextAt>> {
+    let Some(head) = read_leb128(bytes, p)? else {
+        return Ok(None);
+    };
+    let len = usize::try_from(head >> 1).map_err(|_| spool_cut())?;
+    let shown = match head & 1 {
+        0 => len,
+        _ => match read_leb128(bytes, p)? {
+            Some(n) => usize::try_from(n).map_err(|_| spool_cut())?,
+            None => return Ok(None),
+        },
+    };
+    let start = *p;
+    let Some(end) = start.checked_add(len).filter(|&e| e <= bytes.len()) else {
+        return Ok(None);
+    };
+    *p = end;
+    Ok(Some((start, end, shown)))
+}
+
+/// A dictionary cell ([`spool_slot`]) at `*p`, defining its text in `texts` when it does.
+fn replay_slot(
+    bytes: &[u8],
+    p: &mut usize,
+    texts: &mut Vec<Option<TextAt>>,
+) -> io::Result<Option<TextAt>> {
+    let Some(v) = read_leb128(bytes, p)? else {
+        return Ok(None);
+    };
+    let id = usize::try_from(v >> 2).map_err(|_| spool_cut())?;
+    match v & 3 {
+        0 if id == 0 => replay_text_at(bytes, p),
+        1 => {
+            let Some(text) = replay_text_at(bytes, p)? else {
+                return Ok(None);
+            };
+            // A part numbers at most this many texts (their definitions need not come in
+            // order: an offer's rule is numbered before its channels, written after them).
+            if id >= 3 * SPOOL_TEXTS {
+                return Err(spool_cut());
+            }
+            if texts.len() <= id {
+                texts.resize(id + 1, None);
+            }
+            texts[id] = Some(text);
+            Ok(Some(text))
+        }
+        2 => match texts.get(id) {
+            Some(&Some(text)) => Ok(Some(text)),
+            _ => Err(spool_cut()),
+        },
+        _ => Err(spool_cut()),
+    }
 }
 
 impl<W: Write> crate::sim::Sink for Rows<'_, W> {
@@ -2795,29 +3057,85 @@ mod tests {
         }
     }
 
-    /// The widths given with the cells are their characters, with and without the arrow's
-    /// availability suffix.
-    #[test]
-    fn cells_shown_widths_are_their_characters() {
-        let policy = acme_na();
-        let st = stock(&[("MUG-café-ü", NEWARK, 9, 0), ("YOGA-1", AUSTIN, 4, 0)]);
-        let preview = crate::sim::run_with(&policy, &st, None, Default::default())
-            .expect("the example policy runs");
-        let mut cells = CellText::default();
-        let mut seen = 0;
-        for c in &preview.changes {
-            for ch in &c.offer.channels {
-                let mut later = ch.clone();
-                later.lead_time_to_ship_max_days = Some(3);
-                later.restock_date = Some("2027-01-15".into());
-                for ch in [ch, &later] {
-                    let (row, shown) = cells.of_shown(&policy, c, ch);
-                    assert_eq!(shown, row.map(|t| t.chars().count()), "{row:?}");
-                    seen += 1;
-                }
+    /// Offers as varied as a spool sees: current quantities, an availability suffix, every
+    /// kind, and rules and marketplace lists that are not shared (as `allot show` reads them
+    /// from a plan), more of them than a part numbers.
+    fn varied(changes: &mut [OfferChange]) {
+        for (i, c) in changes.iter_mut().enumerate() {
+            c.kind = [
+                ChangeKind::New,
+                ChangeKind::Changed,
+                ChangeKind::Zeroed,
+                ChangeKind::Changed,
+            ][i % 4];
+            if i % 3 == 0 {
+                c.current = Some(vec![ChannelQty::new(DEFAULT_CHANNEL, i as u64 % 1000)]);
+            }
+            if i % 5 == 0 {
+                c.offer.rule = Arc::from(format!("rule {}", i % 97));
+                let mut m = c.offer.marketplaces.to_vec();
+                m.push(format!("X{}", i % 83));
+                c.offer.marketplaces = m.into();
+            }
+            if i % 7 == 0
+                && let Some(ch) = c.offer.channels.first_mut()
+            {
+                ch.lead_time_to_ship_max_days = Some(3);
+                ch.restock_date = (i % 2 == 0).then(|| "2027-01-15".to_string());
             }
         }
-        assert!(seen >= 4, "{seen}");
+    }
+
+    /// A spool's bytes cut short or changed are refused with an error, never a panic, and
+    /// never rows from a text no part defined.
+    #[test]
+    fn a_damaged_spool_is_an_error() {
+        let policy = acme_na();
+        let skus: Vec<String> = (0..12).map(|i| format!("MUG-{i}")).collect();
+        let rows: Vec<(&str, usize, u64, u64)> =
+            skus.iter().map(|s| (s.as_str(), NEWARK, 9, 0)).collect();
+        let mut preview = crate::sim::run_with(&policy, &stock(&rows), None, Default::default())
+            .expect("the example policy runs");
+        varied(&mut preview.changes);
+        let mut r = RowSpool::new(&policy);
+        preview.changes.iter().for_each(|c| r.see(c));
+        let bytes = r.into_bytes();
+        let m = Measure::new(&policy);
+        let replay = |bytes: &[u8]| {
+            let mut spool = Spool::default();
+            spool.append(bytes).unwrap();
+            let mut rows = Rows::resume(Vec::new(), &m);
+            spool.replay(&mut rows).map(|()| rows.into_inner().unwrap())
+        };
+        let whole = replay(&bytes).unwrap();
+        let rows = whole.iter().filter(|&&b| b == b'\n').count();
+        // Cut between rows, the rows before it are whole; cut anywhere else, it is refused.
+        let mut cut_between = 0;
+        for cut in 1..bytes.len() {
+            match replay(&bytes[..cut]) {
+                Ok(part) => {
+                    assert!(whole.starts_with(&part), "cut at {cut}");
+                    cut_between += 1;
+                }
+                Err(e) => assert_eq!(e.kind(), io::ErrorKind::InvalidData, "cut at {cut}"),
+            }
+        }
+        assert!(rows > 4 && cut_between < rows, "{cut_between} of {rows}");
+        // Every byte changed to every value: an error or rows, never a panic.
+        let mut refused = 0;
+        for at in 0..bytes.len() {
+            for b in [0u8, 1, 2, 3, 0x7f, 0x80, 0xff] {
+                let mut changed = bytes.clone();
+                changed[at] = b;
+                refused += usize::from(replay(&changed).is_err());
+            }
+        }
+        assert!(refused > 0);
+        // A text used before any part defined it.
+        let mut early = Vec::new();
+        spool_text(&mut early, "SKU-1", 5);
+        leb128(&mut early, (7 << 2) | 2);
+        assert!(replay(&early).is_err());
     }
 
     /// The table written in one pass (spooled, padded on replay) is byte for byte the table
@@ -2842,14 +3160,26 @@ mod tests {
             .iter()
             .map(|(s, l, a, b)| (s.as_str(), *l, *a, *b))
             .collect();
-        let preview = crate::sim::run_with(&policy, &stock(&refs), None, Default::default())
+        let mut preview = crate::sim::run_with(&policy, &stock(&refs), None, Default::default())
             .expect("the example policy runs");
+        varied(&mut preview.changes);
         let mut m = Measure::new(&policy);
         preview.changes.iter().for_each(|c| m.see(c, &[]));
         let mut direct = Rows::start(Vec::new(), &m).unwrap();
         preview.changes.iter().for_each(|c| direct.see(c));
         let expected = direct.into_inner().unwrap();
         assert!(expected.len() > 100_000, "enough rows to cross blocks");
+        let text = String::from_utf8_lossy(&expected);
+        for part in [
+            "restock 2027-01-15",
+            "rule 96",
+            "7 → ",
+            "changed",
+            "zeroed",
+            ",X82",
+        ] {
+            assert!(text.contains(part), "{part}");
+        }
         // Measured from the spooled cells: the same widths, and the same table.
         let mut measured = Measure::new(&policy);
         let mut r = RowSpool::new(&policy);
