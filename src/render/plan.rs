@@ -271,8 +271,9 @@ fn measure<'p>(
 }
 
 /// The spooled rows' bytes gathered before they are appended to the spool (a part: the
-/// replay pads a part or more at a time), and the spool's bytes in memory.
-const SPOOL_PART: usize = 1 << 18;
+/// replay pads a part or more at a time, to about four times its bytes), and the spool's
+/// bytes in memory.
+const SPOOL_PART: usize = 1 << 16;
 const SPOOL_IN_MEMORY: usize = 1 << 20;
 
 /// The plan as the preview shows it: the same change table, then the plan's summary.

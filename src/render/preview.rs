@@ -760,8 +760,8 @@ pub struct Spool {
     pub(crate) no_file: bool,
 }
 
-/// The bytes of spooled rows a worker pads at a time.
-const REPLAY_PIECE: u64 = 1 << 20;
+/// The bytes of spooled rows a worker pads at a time (about four times as many padded).
+const REPLAY_PIECE: u64 = 1 << 18;
 
 impl Default for Spool {
     fn default() -> Self {
@@ -783,11 +783,12 @@ impl Spool {
         }
     }
 
-    /// A spool that keeps `limit` bytes in memory and replays pieces of about `limit / 4`:
-    /// for a reader whose memory must stay small (`allot show`).
+    /// A spool that keeps `limit` bytes in memory and replays pieces of about `limit / 16`
+    /// (each padded to about four times its bytes): for a reader whose memory must stay small
+    /// (`allot show`).
     pub fn small(limit: usize) -> Self {
         Spool {
-            piece: (limit as u64 / 4).max(1),
+            piece: (limit as u64 / 16).max(1),
             ..Spool::with_limit(limit)
         }
     }
@@ -851,7 +852,8 @@ impl Spool {
                 scope.spawn(move || {
                     for (i, bytes) in pieces {
                         let mut out = Rows {
-                            w: Vec::with_capacity(bytes.len() * 3 / 2),
+                            // A spooled row pads to about four times its bytes.
+                            w: Vec::with_capacity(bytes.len() * 4),
                             policy,
                             width,
                             line: Vec::new(),
