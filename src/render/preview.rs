@@ -567,19 +567,24 @@ impl SpoolTexts {
         (Slot::New(id), n)
     }
 
-    fn markets(&mut self, m: &Arc<[String]>) -> (Slot, usize) {
-        let found = self.markets.iter().position(|(k, _, _)| Arc::ptr_eq(k, m));
-        if let Some(i) = found {
-            let (_, id, n) = self.markets[i];
+    /// `slot` of a shared text: found by pointer first (an offer's marketplaces and rule are
+    /// shared by the offers of its rule; `show` makes them anew for each operation).
+    fn shared<T: ?Sized + PartialEq>(
+        list: &mut Vec<(Arc<T>, u32, usize)>,
+        next: &mut u32,
+        text: &Arc<T>,
+        shown: impl FnOnce() -> usize,
+    ) -> (Slot, usize) {
+        if let Some(&(_, id, n)) = list.iter().find(|(k, _, _)| Arc::ptr_eq(k, text)) {
             return (Slot::Known(id), n);
         }
-        Self::slot(
-            &mut self.markets,
-            &mut self.next,
-            |k| **k == **m,
-            || m.clone(),
-            || m.iter().map(|c| chars(c)).sum::<usize>() + m.len().saturating_sub(1),
-        )
+        Self::slot(list, next, |k| **k == **text, || text.clone(), shown)
+    }
+
+    fn markets(&mut self, m: &Arc<[String]>) -> (Slot, usize) {
+        Self::shared(&mut self.markets, &mut self.next, m, || {
+            m.iter().map(|c| chars(c)).sum::<usize>() + m.len().saturating_sub(1)
+        })
     }
 
     fn channel(&mut self, code: &str, name: impl FnOnce() -> usize) -> (Slot, usize) {
@@ -593,18 +598,7 @@ impl SpoolTexts {
     }
 
     fn rule(&mut self, rule: &Arc<str>) -> (Slot, usize) {
-        let found = self.rules.iter().position(|(k, _, _)| Arc::ptr_eq(k, rule));
-        if let Some(i) = found {
-            let (_, id, n) = self.rules[i];
-            return (Slot::Known(id), n);
-        }
-        Self::slot(
-            &mut self.rules,
-            &mut self.next,
-            |k| **k == **rule,
-            || rule.clone(),
-            || chars(rule),
-        )
+        Self::shared(&mut self.rules, &mut self.next, rule, || chars(rule))
     }
 }
 
