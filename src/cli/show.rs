@@ -66,15 +66,12 @@ pub fn run(args: ShowArgs) -> ExitCode {
     }
 }
 
-/// `--requests`: the encoded requests or feed documents, from the whole plan in memory, each
-/// made only when it is printed.
+/// `--requests`: the encoded requests or feed documents, each made only when it is printed.
+/// A plan sent as patches is verified, then read one operation at a time; one sent as feeds
+/// is read whole (its operations are grouped into documents first).
 fn requests(args: &ShowArgs) -> ExitCode {
-    let plan = match crate::plan::read(&args.plan) {
-        Ok(p) => p,
-        Err(e) => return super::fail(e.into(), Exit::Failed),
-    };
-    let requests = match render::requests(&plan) {
-        Ok(r) => r,
+    let verified = match crate::plan::verify(&args.plan, |_| {}) {
+        Ok(v) => v,
         Err(e) => return super::fail(e.into(), Exit::Failed),
     };
     let format = match args.format {
@@ -83,19 +80,36 @@ fn requests(args: &ShowArgs) -> ExitCode {
         Format::Json => render::RequestsFormat::Json,
     };
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    let written = render::write_requests(&mut out, &requests, format)
-        .and_then(|()| match format {
-            // The text and Markdown end with a new line already.
-            render::RequestsFormat::Json => out.write_all(b"\n"),
-            _ => Ok(()),
-        })
-        .and_then(|()| out.flush());
+    let written = match verified.header.emit {
+        crate::plan::Emit::Patch => render::write_patch_requests(&mut out, &verified, format),
+        crate::plan::Emit::Feed => {
+            let plan = match crate::plan::read(&args.plan) {
+                Ok(p) => p,
+                Err(e) => return super::fail(e.into(), Exit::Failed),
+            };
+            match render::requests(&plan) {
+                Ok(r) => render::write_requests(&mut out, &r, format).map_err(Into::into),
+                Err(e) => return super::fail(e.into(), Exit::Failed),
+            }
+        }
+    };
+    let written = written.and_then(|()| {
+        // The text and Markdown end with a new line already.
+        if format == render::RequestsFormat::Json {
+            out.write_all(b"\n")?;
+        }
+        Ok(out.flush()?)
+    });
     match written {
+        Ok(()) | Err(render::RenderError::Enough) => ExitCode::from(Exit::Ok),
         // A closed pipe (`allot show ... | head`) is the reader's choice, not a failure.
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => super::fail(
+        Err(render::RenderError::Io(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+            ExitCode::from(Exit::Ok)
+        }
+        Err(render::RenderError::Io(e)) => super::fail(
             super::codes::report::output("to standard output", e),
             Exit::Failed,
         ),
-        _ => ExitCode::from(Exit::Ok),
+        Err(render::RenderError::Plan(e)) => super::fail(e.into(), Exit::Failed),
     }
 }

@@ -45,13 +45,31 @@ fn availability_entry(c: &crate::model::ChannelQty) -> Value {
 /// `maxItems: 1` still applies (it did for PATCH until recently, and still does for PUT/DELETE).
 /// `validate_only` adds `mode=VALIDATION_PREVIEW`: Amazon checks the request without saving it.
 pub fn patch_request(plan: &Plan, op: &Operation, validate_only: bool) -> Request {
-    let path = listings_item_path(&plan.seller_id, &op.seller_sku);
+    patch_request_for(
+        &plan.seller_id,
+        &plan.issue_locale,
+        plan.patch_op,
+        op,
+        validate_only,
+    )
+}
+
+/// [`patch_request`] from the plan's header fields it needs (a plan read one operation at a
+/// time is not held).
+pub fn patch_request_for(
+    seller_id: &str,
+    issue_locale: &str,
+    patch_op: PatchOp,
+    op: &Operation,
+    validate_only: bool,
+) -> Request {
+    let path = listings_item_path(seller_id, &op.seller_sku);
     // `build` and `read` guarantee at least one marketplace ID; an empty value would be refused
     // by Amazon rather than applied anywhere unexpected.
     let marketplace = op.marketplace_ids.first().cloned().unwrap_or_default();
     let mut query = vec![
         ("marketplaceIds".to_string(), marketplace),
-        ("issueLocale".to_string(), plan.issue_locale.clone()),
+        ("issueLocale".to_string(), issue_locale.to_string()),
     ];
     if validate_only {
         query.push(("mode".to_string(), "VALIDATION_PREVIEW".to_string()));
@@ -60,7 +78,7 @@ pub fn patch_request(plan: &Plan, op: &Operation, validate_only: bool) -> Reques
         method: "PATCH".to_string(),
         path,
         query,
-        body: json!({"productType": PRODUCT_TYPE, "patches": patches(plan.patch_op, op)}),
+        body: json!({"productType": PRODUCT_TYPE, "patches": patches(patch_op, op)}),
     }
 }
 

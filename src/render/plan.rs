@@ -543,6 +543,61 @@ fn feed_title(i: usize, n: usize, d: &FeedDocument) -> String {
     )
 }
 
+/// What `--requests` prints for a plan with nothing to write.
+fn write_nothing<W: Write>(w: &mut W, format: RequestsFormat) -> io::Result<()> {
+    w.write_all(match format {
+        RequestsFormat::Json => b"[]",
+        _ => b"Nothing to write.\n",
+    })
+}
+
+/// Writes `--requests` one item at a time: as text or Markdown, each item's text; as JSON,
+/// the array as serde's pretty printer writes it.
+struct RequestItems<'w, W: Write> {
+    w: &'w mut W,
+    format: RequestsFormat,
+    first: bool,
+}
+
+impl<'w, W: Write> RequestItems<'w, W> {
+    fn start(w: &'w mut W, format: RequestsFormat) -> io::Result<Self> {
+        if format == RequestsFormat::Json {
+            w.write_all(b"[")?;
+        }
+        Ok(RequestItems {
+            w,
+            format,
+            first: true,
+        })
+    }
+
+    fn item(&mut self, text: &str) -> io::Result<()> {
+        if self.format == RequestsFormat::Json {
+            // Each item on its lines, two spaces in (a JSON string holds no raw newline, so
+            // every line is the item's).
+            self.w.write_all(if self.first { b"\n" } else { b",\n" })?;
+            for (i, line) in text.split('\n').enumerate() {
+                if i > 0 {
+                    self.w.write_all(b"\n")?;
+                }
+                self.w.write_all(b"  ")?;
+                self.w.write_all(line.as_bytes())?;
+            }
+        } else {
+            self.w.write_all(text.as_bytes())?;
+        }
+        self.first = false;
+        Ok(())
+    }
+
+    fn finish(self) -> io::Result<()> {
+        if self.format == RequestsFormat::Json {
+            self.w.write_all(b"\n]")?;
+        }
+        Ok(())
+    }
+}
+
 /// Writes each request or feed document as it is made, one at a time.
 pub fn write_requests<W: Write>(w: &mut W, r: &Requests, format: RequestsFormat) -> io::Result<()> {
     let empty = match r {
@@ -550,52 +605,46 @@ pub fn write_requests<W: Write>(w: &mut W, r: &Requests, format: RequestsFormat)
         Requests::Feed(_, splits) => splits.is_empty(),
     };
     if empty {
-        let none: &[u8] = match format {
-            RequestsFormat::Json => b"[]",
-            _ => b"Nothing to write.\n",
-        };
-        return w.write_all(none);
+        return write_nothing(w, format);
     }
-    if format == RequestsFormat::Json {
-        w.write_all(b"[")?;
-    }
-    let mut first = true;
-    let mut item = |w: &mut W, text: String| -> io::Result<()> {
-        if format == RequestsFormat::Json {
-            // The array as serde's pretty printer writes it: each item on its lines, two
-            // spaces in (a JSON string holds no raw newline, so every line is the item's).
-            w.write_all(if first { b"\n" } else { b",\n" })?;
-            for (i, line) in text.split('\n').enumerate() {
-                if i > 0 {
-                    w.write_all(b"\n")?;
-                }
-                w.write_all(b"  ")?;
-                w.write_all(line.as_bytes())?;
-            }
-        } else {
-            w.write_all(text.as_bytes())?;
-        }
-        first = false;
-        Ok(())
-    };
+    let mut items = RequestItems::start(w, format)?;
     match r {
         Requests::Patch(plan) => {
             for op in &plan.operations {
                 let req = encode::patch_request(plan, op, false);
-                item(w, patch_text(format, op.id, &req))?;
+                items.item(&patch_text(format, op.id, &req))?;
             }
         }
         Requests::Feed(plan, splits) => {
             for (i, split) in splits.iter().enumerate() {
                 let d = encode::feed_document(plan, split);
-                item(w, feed_text(format, i, splits.len(), &d))?;
+                items.item(&feed_text(format, i, splits.len(), &d))?;
             }
         }
     }
-    if format == RequestsFormat::Json {
-        w.write_all(b"\n]")?;
+    items.finish()
+}
+
+/// [`write_requests`] of a plan sent as patches, read from its verified file one operation at
+/// a time: memory does not grow with the plan. (A plan sent as feeds is grouped into documents
+/// first, so it is read whole.) The file is checked again as it is read: one changed since it
+/// was verified is an error after the requests before the change.
+pub fn write_patch_requests<W: Write>(
+    w: &mut W,
+    plan: &VerifiedPlan,
+    format: RequestsFormat,
+) -> Result<(), RenderError> {
+    let h = &plan.header;
+    debug_assert_eq!(h.emit, Emit::Patch);
+    if plan.operations == 0 {
+        return Ok(write_nothing(w, format)?);
     }
-    Ok(())
+    let mut items = RequestItems::start(w, format)?;
+    plan.for_each(|op| -> Result<(), RenderError> {
+        let req = encode::patch_request_for(&h.seller_id, &h.issue_locale, h.patch_op, &op, false);
+        Ok(items.item(&patch_text(format, op.id, &req))?)
+    })?;
+    Ok(items.finish()?)
 }
 
 /// One request as `format` prints it, with its operation ID.
@@ -700,6 +749,46 @@ mod tests {
             created_at: "2026-11-23T09:30:00Z".into(),
         };
         crate::plan::build("p", "S", &[change], &Summary::default(), opts).unwrap()
+    }
+
+    /// `show --requests` of a patch plan read from its file one operation at a time prints
+    /// what the plan held in memory prints, in every format, and for an empty plan.
+    #[test]
+    fn patch_requests_streamed_from_the_file_are_those_of_the_plan_in_memory() {
+        let dir = tempfile::tempdir().unwrap();
+        for (n, op) in [
+            (0, PatchOp::Merge),
+            (1, PatchOp::Replace),
+            (700, PatchOp::Merge),
+        ] {
+            let mut plan = plan_with("A", None, op, EmitChoice::Patch);
+            let one = plan.operations[0].clone();
+            plan.operations = (0..n)
+                .map(|i| {
+                    let mut o = one.clone();
+                    o.seller_sku = format!("SKU \"{i}\"/é");
+                    o.id = i + 1;
+                    o.channels[1].quantity = u64::from(i) * 3;
+                    o
+                })
+                .collect();
+            crate::plan::seal(&mut plan);
+            let path = dir.path().join(format!("plan-{n}.json"));
+            crate::plan::write(&plan, &path).unwrap();
+            let plan = crate::plan::read(&path).unwrap();
+            let verified = crate::plan::verify(&path, |_| {}).unwrap();
+            for format in [
+                RequestsFormat::Text,
+                RequestsFormat::Markdown,
+                RequestsFormat::Json,
+            ] {
+                let mut streamed = Vec::new();
+                write_patch_requests(&mut streamed, &verified, format).unwrap();
+                let mut held = Vec::new();
+                write_requests(&mut held, &requests(&plan).unwrap(), format).unwrap();
+                assert!(streamed == held, "{n} operations, {format:?}");
+            }
+        }
     }
 
     #[test]
