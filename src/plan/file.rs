@@ -1406,7 +1406,38 @@ impl VerifiedPlan {
         Ok(())
     }
 
+    /// The `index`th operation (0-based), read again: for a message that names one operation
+    /// the first pass only counted.
+    pub fn nth(&self, index: usize) -> Result<Operation, PlanError> {
+        let mut found = None;
+        let mut at = 0usize;
+        let r = self.for_each(|op| {
+            if at == index {
+                found = Some(op);
+                return Err(NthStop::Found);
+            }
+            at += 1;
+            Ok(())
+        });
+        match (r, found) {
+            (_, Some(op)) => Ok(op),
+            (Err(NthStop::Plan(e)), None) => Err(e),
+            _ => Err(changed(&self.path)),
+        }
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
+    }
+}
+
+enum NthStop {
+    Found,
+    Plan(PlanError),
+}
+
+impl From<PlanError> for NthStop {
+    fn from(e: PlanError) -> Self {
+        NthStop::Plan(e)
     }
 }
