@@ -1,7 +1,6 @@
 //! `allot apply PLAN`: send a saved plan to the SP-API (or a local sandbox), journaling every
 //! outcome beside the plan so an interrupted run resumes. See docs/apply.md.
 
-use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -12,10 +11,10 @@ use indicatif::{ProgressBar, ProgressStyle};
 use miette::miette;
 
 use super::{Exit, codes};
-use crate::plan::model::{Emit, Plan};
+use crate::plan::model::Emit;
 use crate::spapi::apply::{self as engine, ApplyOptions, ApplyReport, PatchJob, Standing};
 use crate::spapi::client::{self, Client, ClientConfig};
-use crate::spapi::journal::{self, Journal, Outcome};
+use crate::spapi::journal::{self, Journal, JournalState, Outcome};
 use crate::spapi::{Credentials, credentials};
 
 /// How to reach and log in to the SP-API: shared by `apply` and `plan --current live`.
@@ -298,168 +297,91 @@ fn connect(
     Ok((client, opts))
 }
 
+/// Both modes, and validation, read the plan twice and never hold it. The first pass verifies
+/// the whole file (version, digest, invariants) before anything is sent, keeping 8 bytes an
+/// operation: its fingerprint (`plan::verify_pinned`), and for feeds its size, to lay out the
+/// documents. The second pass reads it again and yields an operation only once it matches
+/// the one verified, so a file changed in between stops the run before anything of it is
+/// sent. A validation preview saves nothing at Amazon: it keeps no fingerprints, and a file
+/// changed in between is refused at its end.
 async fn run_async(args: ApplyArgs) -> ExitCode {
-    if args.validate_only {
-        return validate_async(args).await;
-    }
-    // The whole plan, verified (digest included) before anything is sent: apply journals by
-    // operation and resumes, so it keeps the operations.
-    let plan = match read_plan(&args.plan) {
-        Ok(p) => p,
-        Err(r) => return super::fail(r, Exit::Usage),
+    let validating = args.validate_only;
+    let mut ids = journal::KnownOps::default();
+    let mut sizer = crate::plan::encode::FeedSizer::default();
+    let verified = if validating {
+        crate::plan::verify(&args.plan, |_| {})
+    } else {
+        crate::plan::verify_pinned(&args.plan, |op| {
+            ids.push(op.id);
+            sizer.see(op);
+        })
     };
-    let (client, opts) = match connect(&args, &plan.created_at, &plan.inputs) {
-        Ok(c) => c,
-        Err(r) => return super::fail(r, Exit::Usage),
-    };
-    let skus: BTreeMap<u32, String> = plan
-        .operations
-        .iter()
-        .map(|o| (o.id, o.seller_sku.clone()))
-        .collect();
-    let journal_path = journal::path_for(&args.plan);
-    let mode = match plan.emit {
-        Emit::Patch => "patch",
-        Emit::Feed => "feed",
-    };
-    let work = async {
-        let known: std::collections::BTreeSet<u32> = skus.keys().copied().collect();
-        let opened = match Journal::open_for_plan(&journal_path, &plan.digest, plan.emit, &known) {
-            Ok(j) => j,
-            Err(e) => {
-                let help = e.help();
-                return Err(super::fail(
-                    miette!(code = codes::JOURNAL, help = help, "{e}"),
-                    Exit::Usage,
-                ));
-            }
-        };
-        let report = match plan.emit {
-            Emit::Patch => {
-                // Each request is made only when it is sent.
-                let jobs = plan.operations.iter().map(|op| patch_job(&plan, op, false));
-                let pb = progress_bar("patching");
-                let r = engine::apply_patches(&client, jobs, Some(opened), &opts, &pb).await;
-                pb.finish_and_clear();
-                r
-            }
-            Emit::Feed => {
-                // Every document is checked (its size, its marketplaces) before any is sent,
-                // and each is made only when it is sent.
-                let splits = match crate::plan::encode::feed_splits(&plan) {
-                    Ok(s) => s,
-                    Err(e) => return Err(super::fail(miette::Report::new(e), Exit::Usage)),
-                };
-                let jobs = splits
-                    .iter()
-                    .map(|s| crate::plan::encode::feed_document(&plan, s));
-                let pb = progress_bar("feeds");
-                let r = engine::apply_feeds(&client, jobs, &skus, opened, &opts, &pb).await;
-                pb.finish_and_clear();
-                r
-            }
-        };
-        Ok(report)
-    };
-    // Ctrl-C stops sending; every answer received so far is already in the journal.
-    let report = tokio::select! {
-        r = work => match r {
-            Ok(report) => report,
-            Err(code) => return code,
-        },
-        _ = tokio::signal::ctrl_c() => {
-            return super::fail(
-                codes::report::interrupted(&format!(
-                    "every answer received so far is journaled: run `allot apply {}` to resume",
-                    args.plan.display()
-                )),
-                Exit::Failed,
-            );
-        }
-    };
-    let counts = report.counts();
-    let total = report.operations.len();
-    finish(&report, counts, total, &args, mode)
-}
-
-/// `--validate-only`: the plan is verified in a first pass, then streamed from its file in
-/// batches of validation-preview requests, so memory does not grow with the plan (only the
-/// operations Amazon had something to say about are kept for the report). Amazon saves nothing
-/// in a validation preview, so sending from the second pass is safe even though a file changed
-/// between the passes is only refused at its end.
-async fn validate_async(args: ApplyArgs) -> ExitCode {
-    let verified = match crate::plan::verify(&args.plan, |_| {}) {
+    let verified = match verified {
         Ok(v) => v,
         Err(e) => return super::fail(miette::Report::new(e), Exit::Usage),
     };
-    let header = &verified.header;
-    let (client, opts) = match connect(&args, &header.created_at, &header.inputs) {
+    let (client, opts) = match connect(&args, &verified.header.created_at, &verified.header.inputs)
+    {
         Ok(c) => c,
         Err(r) => return super::fail(r, Exit::Usage),
     };
-    let work = validate_streamed(&client, verified, &opts);
+    let emit = verified.header.emit;
+    let total = usize::try_from(verified.operations).unwrap_or(usize::MAX);
+    let mode = match emit {
+        _ if validating => "validation preview",
+        Emit::Patch => "patch",
+        Emit::Feed => "feed",
+    };
+    let journal_path = journal::path_for(&args.plan);
+    let work = async {
+        if validating {
+            return send_patch_plan(&client, verified, None, &opts).await;
+        }
+        let opened = Journal::open_for_plan(&journal_path, &verified.digest, emit, &ids.finish())
+            .map_err(|e| {
+            let help = e.help();
+            miette!(code = codes::JOURNAL, help = help, "{e}")
+        })?;
+        match emit {
+            Emit::Patch => {
+                drop(sizer);
+                send_patch_plan(&client, verified, Some(opened), &opts).await
+            }
+            Emit::Feed => {
+                // Every document is checked (its size, its marketplaces) before any is sent.
+                use crate::amazon::feeds::{FEED_MAX_BYTES, FEED_MAX_MESSAGES};
+                let header = crate::plan::encode::FeedHeader::of(&verified.header);
+                let layout = sizer
+                    .finish(header, FEED_MAX_MESSAGES, FEED_MAX_BYTES, |i| {
+                        verified.nth(i)
+                    })
+                    .map_err(miette::Report::new)?;
+                send_feed_plan(&client, verified, layout, opened, &opts).await
+            }
+        }
+    };
+    // Ctrl-C stops sending; every answer received so far is already in the journal.
     let tally = tokio::select! {
         r = work => match r {
             Ok(t) => t,
             Err(r) => return super::fail(r, Exit::Usage),
         },
         _ = tokio::signal::ctrl_c() => {
-            return super::fail(
-                codes::report::interrupted(
-                    "nothing was sent (a validation preview): run the same command again",
-                ),
-                Exit::Failed,
-            );
+            let why = if validating {
+                "nothing was sent (a validation preview): run the same command again".to_string()
+            } else {
+                format!(
+                    "every answer received so far is journaled: run `allot apply {}` to resume",
+                    args.plan.display()
+                )
+            };
+            return super::fail(codes::report::interrupted(&why), Exit::Failed);
         }
     };
-    finish(
-        &tally.report,
-        tally.counts,
-        tally.total,
-        &args,
-        "validation preview",
-    )
+    finish(&tally.report, tally.counts, total, &args, mode)
 }
 
-/// A validation run's results, batch by batch: the counts of every operation, and the
-/// operations themselves only when there is something to print about them.
-#[derive(Default)]
-struct Tally {
-    report: engine::ApplyReport,
-    counts: engine::Counts,
-    total: usize,
-}
-
-impl Tally {
-    fn absorb(&mut self, batch: engine::ApplyReport) {
-        let c = batch.counts();
-        self.counts.accepted += c.accepted;
-        self.counts.already_accepted += c.already_accepted;
-        self.counts.valid += c.valid;
-        self.counts.invalid += c.invalid;
-        self.counts.failed += c.failed;
-        self.counts.pending += c.pending;
-        self.total += batch.operations.len();
-        for (id, (sku, standing)) in batch.operations {
-            let quiet = matches!(
-                &standing,
-                Standing::Done(Outcome::Valid { issues } | Outcome::Accepted { issues, .. })
-                    if issues.is_empty()
-            );
-            if !quiet {
-                self.report.operations.insert(id, (sku, standing));
-            }
-        }
-        self.report.notes.extend(batch.notes);
-        self.report.retries += batch.retries;
-        self.report.requests += batch.requests;
-        if batch.fatal.is_some() {
-            self.report.fatal = batch.fatal;
-        }
-    }
-}
-
-/// Why the reading side of a streamed validation stopped.
+/// Why the reading side of a streamed apply stopped.
 enum ReadStop {
     Plan(crate::plan::PlanError),
     /// The sending side stopped first (a fatal error): nothing more is wanted.
@@ -472,60 +394,134 @@ impl From<crate::plan::PlanError> for ReadStop {
     }
 }
 
-async fn validate_streamed(
+/// The receiving end of the reading thread's channel, as a stream.
+fn received<T: Send + 'static>(
+    rx: tokio::sync::mpsc::Receiver<T>,
+) -> impl futures::Stream<Item = T> {
+    futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|t| (t, rx)) })
+}
+
+/// After the sending side: the reading thread's end, the run's fatal error (a plan that
+/// changed in between is one), and the operations never sent counted as pending.
+async fn settle(
     client: &Client,
-    verified: crate::plan::VerifiedPlan,
-    opts: &ApplyOptions,
-) -> Result<Tally, miette::Report> {
-    /// Operations validated at a time: small enough to hold, large enough to keep the
-    /// concurrent requests busy between batches.
-    const BATCH: usize = 256;
-    let stub = Plan::from_parts(verified.header.clone(), Vec::new(), verified.digest.clone());
-    let total = usize::try_from(verified.operations).unwrap_or(usize::MAX);
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<crate::plan::Operation>(BATCH * 2);
-    let reader = tokio::task::spawn_blocking(move || {
-        verified.for_each(|op| tx.blocking_send(op).map_err(|_| ReadStop::Closed))
-    });
-    let pb = progress_bar("validating");
-    pb.set_length(total as u64);
-    // The engine sets its bar's length per call: it gets a hidden one, this bar counts all.
-    let hidden = ProgressBar::hidden();
-    let mut tally = Tally::default();
-    let mut batch = Vec::with_capacity(BATCH);
-    loop {
-        let next = rx.recv().await;
-        let done = next.is_none();
-        if let Some(op) = next {
-            batch.push(patch_job(&stub, &op, true));
-        }
-        if batch.len() == BATCH || (done && !batch.is_empty()) {
-            let n = batch.len() as u64;
-            let jobs = std::mem::take(&mut batch);
-            tally.absorb(engine::apply_patches(client, jobs, None, opts, &hidden).await);
-            pb.inc(n);
-            if tally.report.fatal.is_some() {
-                break;
+    tally: std::sync::Mutex<engine::Tally>,
+    fatal: Option<engine::Fatal>,
+    reader: tokio::task::JoinHandle<Result<(), ReadStop>>,
+    total: usize,
+) -> Result<engine::Tally, miette::Report> {
+    let mut tally = tally.into_inner().unwrap_or_else(|p| p.into_inner());
+    tally.report.fatal = fatal;
+    match reader.await {
+        Ok(Ok(()) | Err(ReadStop::Closed)) => {}
+        Ok(Err(ReadStop::Plan(e))) => {
+            if tally.report.fatal.is_none() {
+                tally.report.fatal = Some(engine::Fatal::Plan(e));
             }
         }
-        if done {
-            break;
-        }
-    }
-    drop(rx);
-    let read = reader.await;
-    pb.finish_and_clear();
-    match read {
-        Ok(Ok(()) | Err(ReadStop::Closed)) => {}
-        Ok(Err(ReadStop::Plan(e))) => return Err(miette::Report::new(e)),
         Err(e) => return Err(codes::report::internal("the plan reader", e)),
     }
     if tally.report.fatal.is_some() {
-        // Operations never sent after the run stopped.
-        let unsent = total.saturating_sub(tally.total);
-        tally.counts.pending += unsent;
-        tally.total += unsent;
+        tally.unsent(total);
     }
+    tally.report.retries = client.retries();
+    tally.report.requests = client.requests();
     Ok(tally)
+}
+
+/// Patch mode (and validation): the operations read again one at a time, each request made
+/// as it is sent; only the operations worth a line are kept for the report.
+async fn send_patch_plan(
+    client: &Client,
+    verified: crate::plan::VerifiedPlan,
+    journal: Option<(Journal, JournalState)>,
+    opts: &ApplyOptions,
+) -> Result<engine::Tally, miette::Report> {
+    /// Requests read ahead of the sending: enough to keep the concurrent requests busy.
+    const AHEAD: usize = 256;
+    let total = usize::try_from(verified.operations).unwrap_or(usize::MAX);
+    let validate_only = opts.validate_only;
+    let (tx, rx) = tokio::sync::mpsc::channel::<PatchJob>(AHEAD);
+    let reader = tokio::task::spawn_blocking(move || {
+        let h = &verified.header;
+        verified.for_each(|op| {
+            let request = crate::plan::encode::patch_request_for(
+                &h.seller_id,
+                &h.issue_locale,
+                h.patch_op,
+                &op,
+                validate_only,
+            );
+            let job = PatchJob {
+                op_id: op.id,
+                seller_sku: op.seller_sku,
+                region: op.region,
+                request,
+            };
+            tx.blocking_send(job).map_err(|_| ReadStop::Closed)
+        })
+    });
+    let pb = progress_bar(if validate_only {
+        "validating"
+    } else {
+        "patching"
+    });
+    pb.set_length(total as u64);
+    let tally = std::sync::Mutex::new(engine::Tally::new(false));
+    let (journal, state) = match journal {
+        Some((j, s)) => (Some(std::sync::Mutex::new(j)), s),
+        None => (None, JournalState::default()),
+    };
+    let fatal = engine::send_patches(
+        client,
+        received(rx),
+        journal.as_ref().map(|j| (j, &state)),
+        opts,
+        &pb,
+        &tally,
+    )
+    .await;
+    pb.finish_and_clear();
+    settle(client, tally, fatal, reader, total).await
+}
+
+/// Feed mode: the operations read again one at a time and gathered into the documents laid
+/// out in the first pass; each document is sent as soon as its last operation is read.
+async fn send_feed_plan(
+    client: &Client,
+    verified: crate::plan::VerifiedPlan,
+    layout: crate::plan::encode::FeedLayout,
+    journal: (Journal, JournalState),
+    opts: &ApplyOptions,
+) -> Result<engine::Tally, miette::Report> {
+    use crate::plan::encode::{AssembledDoc, FeedAssembler, FeedHeader};
+    let total = usize::try_from(verified.operations).unwrap_or(usize::MAX);
+    let documents = layout.docs.len();
+    // One document waits while the others are sent: a document's messages as values take
+    // tens of megabytes.
+    let (tx, rx) = tokio::sync::mpsc::channel::<AssembledDoc>(1);
+    let reader = tokio::task::spawn_blocking(move || {
+        let changed = || {
+            ReadStop::Plan(crate::plan::PlanError::ChangedWhileReading {
+                path: verified.path().to_path_buf(),
+            })
+        };
+        let mut docs = FeedAssembler::new(&layout, FeedHeader::of(&verified.header), None);
+        verified.for_each(|op| match docs.push(op) {
+            Ok(Some(doc)) => tx.blocking_send(doc).map_err(|_| ReadStop::Closed),
+            Ok(None) => Ok(()),
+            Err(_) => Err(changed()),
+        })?;
+        docs.finish().map_err(|_| changed())
+    });
+    let pb = progress_bar("feeds");
+    pb.set_length(documents as u64);
+    let tally = std::sync::Mutex::new(engine::Tally::new(false));
+    let (journal, state) = journal;
+    let journal = std::sync::Mutex::new(journal);
+    let fatal = engine::send_feeds(client, received(rx), &journal, &state, opts, &pb, &tally).await;
+    pb.finish_and_clear();
+    settle(client, tally, fatal, reader, total).await
 }
 
 /// Prints the report and picks the exit code.
@@ -566,6 +562,17 @@ fn finish(
             };
             super::fail(miette!(code = codes::APPLY, help = help, "{e}"), code)
         }
+        Some(engine::Fatal::Plan(e)) => super::fail(
+            miette!(
+                code = codes::APPLY,
+                help = "nothing more was sent: every operation sent before was the plan's as \
+                        verified, and is journaled. Make the plan again with `allot plan --out` \
+                        (and move its journal away), or put this plan back and run apply again \
+                        to resume",
+                "{e}"
+            ),
+            Exit::Failed,
+        ),
         Some(engine::Fatal::Journal(e)) => {
             let help = e.help();
             super::fail(
@@ -722,26 +729,228 @@ fn human(secs: i64) -> String {
     }
 }
 
-// ---- The planner's side (crate::plan): reading, freshness and encodings. ----
-
-fn read_plan(path: &Path) -> Result<Plan, miette::Report> {
-    crate::plan::read(path).map_err(miette::Report::new)
-}
-
-/// One operation's request; `plan` gives the seller, issue locale and patch op (its own
-/// operations are not read).
-fn patch_job(plan: &Plan, op: &crate::plan::Operation, validate_only: bool) -> PatchJob {
-    PatchJob {
-        op_id: op.id,
-        seller_sku: op.seller_sku.clone(),
-        region: op.region,
-        request: crate::plan::encode::patch_request(plan, op, validate_only),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use crate::marketplaces::Region;
+    use crate::plan::{self, Operation, Plan, PlanError};
+    use crate::spapi::fault_stub::{Fault, FaultStub};
+
+    /// A saved plan of one DEFAULT quantity per (seller SKU, region, quantity), ids from 1.
+    fn plan_with(emit: Emit, ops: &[(&str, Region, u64)]) -> Plan {
+        let file = plan::InputFile {
+            path: "inventory.csv".into(),
+            sha256: "0".repeat(64),
+        };
+        let mut p = Plan {
+            format_version: plan::FORMAT_VERSION.into(),
+            seller_id: "A1PP0FEH11RW77".into(),
+            policy: "test".into(),
+            created_at: "2026-01-01T00:00:00Z".into(),
+            inputs: plan::Inputs {
+                more_policies: Vec::new(),
+                more_inventory: Vec::new(),
+                policy: file.clone(),
+                inventory: file,
+                current: None,
+            },
+            emit,
+            patch_op: plan::PatchOp::Merge,
+            issue_locale: "en_US".into(),
+            summary: crate::model::Summary::default(),
+            operations: ops
+                .iter()
+                .zip(1..)
+                .map(|(&(sku, region, quantity), id)| Operation {
+                    id,
+                    seller_sku: sku.into(),
+                    region,
+                    marketplace_ids: vec![
+                        match region {
+                            Region::NA => "ATVPDKIKX0DER",
+                            Region::EU => "A1PA6795UKMFR9",
+                            Region::FE => "A1VC38T7YXB528",
+                        }
+                        .into(),
+                    ],
+                    channels: vec![crate::model::ChannelQty::new("DEFAULT", quantity)],
+                    previous: None,
+                    inventory_sku: sku.into(),
+                    rule: "r".into(),
+                })
+                .collect(),
+            locations: Vec::new(),
+            digest: String::new(),
+        };
+        plan::seal(&mut p);
+        p
+    }
+
+    /// `plan` saved and verified to be sent, then the file replaced by `edited` (a
+    /// well-formed plan of its own, digest and all) before it is read again; and the journal,
+    /// opened for the verified plan.
+    fn verified_then_edited(
+        dir: &Path,
+        plan: &Plan,
+        edited: &Plan,
+    ) -> (crate::plan::VerifiedPlan, (Journal, JournalState)) {
+        let path = dir.join("plan.json");
+        plan::write(plan, &path).unwrap();
+        let mut ids = journal::KnownOps::default();
+        let verified = plan::verify_pinned(&path, |op| ids.push(op.id)).unwrap();
+        plan::write(edited, &path).unwrap();
+        let opened = Journal::open_for_plan(
+            &journal::path_for(&path),
+            &verified.digest,
+            plan.emit,
+            &ids.finish(),
+        )
+        .unwrap();
+        (verified, opened)
+    }
+
+    /// The seller SKUs Amazon (the sandbox) received, as patches or as processed feed messages.
+    fn received_skus(stub: &FaultStub, operation: &str) -> Vec<String> {
+        let mut skus: Vec<String> = stub
+            .sandbox()
+            .requests()
+            .into_iter()
+            .filter(|e| e.operation == operation)
+            .filter_map(|e| e.seller_sku)
+            .collect();
+        skus.sort();
+        skus
+    }
+
+    fn stopped_by_a_changed_plan(tally: &engine::Tally) -> bool {
+        matches!(
+            tally.report.fatal,
+            Some(engine::Fatal::Plan(PlanError::ChangedWhileReading { .. }))
+        )
+    }
+
+    /// The plan file replaced between the verifying pass and the sending one: the operations
+    /// before the first one that differs are sent (they are the plan's as verified), that one
+    /// and every one after are not, and the run says why.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_patch_plan_changed_before_it_is_sent_sends_nothing_from_the_change_on() {
+        let stub = FaultStub::proxy(|_| Fault::Pass).await;
+        let client = stub.client(1);
+        let dir = tempfile::tempdir().unwrap();
+        let ops = [
+            ("A", Region::NA, 1),
+            ("B", Region::NA, 2),
+            ("C", Region::NA, 3),
+        ];
+        let plan = plan_with(Emit::Patch, &ops);
+        let mut edited = plan.clone();
+        edited.operations[1].channels[0].quantity = 9;
+        plan::seal(&mut edited);
+        let (verified, opened) = verified_then_edited(dir.path(), &plan, &edited);
+        let opts = ApplyOptions::default();
+        let tally = send_patch_plan(&client, verified, Some(opened), &opts)
+            .await
+            .unwrap();
+        assert!(
+            stopped_by_a_changed_plan(&tally),
+            "{:?}",
+            tally.report.fatal
+        );
+        assert_eq!(received_skus(&stub, "patchListingsItem"), ["A"]);
+        assert_eq!(tally.counts.accepted, 1);
+        assert_eq!(tally.counts.pending, 2);
+        assert_eq!(tally.total, 3);
+        let text = render_counted(
+            &tally.report,
+            tally.counts,
+            tally.total,
+            Path::new("plan.json"),
+            "patch",
+            false,
+        );
+        assert!(text.contains("remaining       2"), "{text}");
+    }
+
+    /// The same in feed mode: a document is sent only once every operation in it was read and
+    /// matched; the document holding the changed operation never is. Regions interleaved, so
+    /// the North American document is complete before the change is read.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_feed_plan_changed_before_it_is_sent_never_sends_the_changed_document() {
+        let stub = FaultStub::proxy(|_| Fault::Pass).await;
+        let client = stub.client(1);
+        let dir = tempfile::tempdir().unwrap();
+        let ops = [
+            ("A", Region::EU, 1),
+            ("B", Region::NA, 2),
+            ("C", Region::EU, 3),
+        ];
+        let plan = plan_with(Emit::Feed, &ops);
+        let mut edited = plan.clone();
+        edited.operations[2].channels[0].quantity = 9;
+        plan::seal(&mut edited);
+        let (verified, opened) = verified_then_edited(dir.path(), &plan, &edited);
+        let mut sizer = plan::encode::FeedSizer::default();
+        for op in &plan.operations {
+            sizer.see(op);
+        }
+        let header = plan::encode::FeedHeader::of_plan(&plan);
+        let layout = sizer
+            .finish(header, 25_000, 10 << 20, |i| Ok(plan.operations[i].clone()))
+            .unwrap();
+        let opts = ApplyOptions::default();
+        let tally = send_feed_plan(&client, verified, layout, opened, &opts)
+            .await
+            .unwrap();
+        assert!(
+            stopped_by_a_changed_plan(&tally),
+            "{:?}",
+            tally.report.fatal
+        );
+        assert_eq!(received_skus(&stub, "feedMessage"), ["B"]);
+        assert_eq!(tally.counts.accepted, 1);
+        assert_eq!(tally.counts.pending, 2);
+    }
+
+    /// Unchanged, the streamed feed apply sends every document, regions interleaved, and keeps
+    /// nothing for the report but the counts when every operation is accepted.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_streamed_feed_plan_sends_every_document_and_keeps_only_counts() {
+        let stub = FaultStub::proxy(|_| Fault::Pass).await;
+        let client = stub.client(1);
+        let dir = tempfile::tempdir().unwrap();
+        let ops = [
+            ("A", Region::EU, 1),
+            ("B", Region::NA, 2),
+            ("C", Region::EU, 3),
+            ("D", Region::FE, 4),
+            ("E", Region::NA, 5),
+        ];
+        let plan = plan_with(Emit::Feed, &ops);
+        let (verified, opened) = verified_then_edited(dir.path(), &plan, &plan);
+        let mut sizer = plan::encode::FeedSizer::default();
+        for op in &plan.operations {
+            sizer.see(op);
+        }
+        let header = plan::encode::FeedHeader::of_plan(&plan);
+        // One message a document: five documents, filled out of order.
+        let layout = sizer
+            .finish(header, 1, 10 << 20, |i| Ok(plan.operations[i].clone()))
+            .unwrap();
+        assert_eq!(layout.docs.len(), 5);
+        let opts = ApplyOptions::default();
+        let tally = send_feed_plan(&client, verified, layout, opened, &opts)
+            .await
+            .unwrap();
+        assert!(tally.report.fatal.is_none(), "{:?}", tally.report.fatal);
+        assert_eq!(
+            received_skus(&stub, "feedMessage"),
+            ["A", "B", "C", "D", "E"]
+        );
+        assert_eq!(tally.counts.accepted, 5);
+        assert_eq!(tally.total, 5);
+        assert!(tally.report.operations.is_empty());
+    }
 
     #[test]
     fn durations() {

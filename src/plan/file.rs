@@ -1341,15 +1341,53 @@ pub struct VerifiedPlan {
     path: PathBuf,
     top: Map<String, Value>,
     raw: [u8; 32],
+    /// Each operation's fingerprint ([`pin_of`]), when the plan is read again to send it.
+    pins: Option<Vec<u64>>,
+}
+
+/// An operation's fingerprint: the first 8 bytes of the SHA-256 of its canonical form, so a
+/// second read can tell it is the operation the first read verified (8 bytes per operation,
+/// where holding the plan took about a kilobyte).
+fn pin_of(op: &Operation, buf: &mut Vec<u8>) -> u64 {
+    buf.clear();
+    canonical_operation(&op.as_ref(), buf);
+    let digest = Sha256::digest(&buf[..]);
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    u64::from_le_bytes(first)
 }
 
 /// First pass over a saved plan, in memory that does not grow with it (but for the duplicate
 /// checks' hashes): verifies the format version, the digest, duplicate keys and every
 /// operation's invariants. `observe` sees each operation as it is read, *before* the digest is
 /// known to be right: use it to measure (column widths, counts), never to act.
-pub fn verify(path: &Path, mut observe: impl FnMut(&Operation)) -> Result<VerifiedPlan, PlanError> {
+pub fn verify(path: &Path, observe: impl FnMut(&Operation)) -> Result<VerifiedPlan, PlanError> {
+    verify_inner(path, observe, false)
+}
+
+/// [`verify`] for a plan about to be sent: each operation's fingerprint is kept (8 bytes an
+/// operation), and [`VerifiedPlan::for_each`] yields an operation only once it matches the
+/// one this pass verified. A file changed in between is refused at the first operation that
+/// differs, before it reaches the consumer.
+pub fn verify_pinned(
+    path: &Path,
+    observe: impl FnMut(&Operation),
+) -> Result<VerifiedPlan, PlanError> {
+    verify_inner(path, observe, true)
+}
+
+fn verify_inner(
+    path: &Path,
+    mut observe: impl FnMut(&Operation),
+    pin: bool,
+) -> Result<VerifiedPlan, PlanError> {
     let src = Source::File(path);
+    let mut pins = pin.then(Vec::new);
+    let mut buf = Vec::new();
     let first = scan(src, path, None, true, false, &mut |_, op| {
+        if let Some(p) = &mut pins {
+            p.push(pin_of(&op, &mut buf));
+        }
         observe(&op);
         Ok(())
     })?;
@@ -1364,27 +1402,40 @@ pub fn verify(path: &Path, mut observe: impl FnMut(&Operation)) -> Result<Verifi
         path: path.to_path_buf(),
         top,
         raw,
+        pins,
     })
 }
 
 impl VerifiedPlan {
     /// Second pass: yields each operation in order. The file's raw SHA-256 is compared with
     /// the first pass's at the end, and a file changed in between is refused
-    /// ([`PlanError::ChangedWhileReading`]) — but only at the end, after earlier operations were
-    /// yielded: a consumer that must not act on an unverified operation (sending writes) reads
-    /// the plan with [`read`] instead; this is for rendering and validation previews.
+    /// ([`PlanError::ChangedWhileReading`]). A plan verified by [`verify`] is refused only at
+    /// the end, after earlier operations were yielded (enough for rendering and validation
+    /// previews); one verified by [`verify_pinned`] at the first operation that differs from
+    /// the one verified, before it is yielded: every operation yielded is the plan's (what
+    /// sending writes needs).
     pub fn for_each<E: From<PlanError>>(
         &self,
         mut f: impl FnMut(Operation) -> Result<(), E>,
     ) -> Result<(), E> {
         let mut user: Option<E> = None;
+        let mut differs = false;
+        let mut buf = Vec::new();
+        let pins = self.pins.as_deref();
         let r = scan(
             Source::File(&self.path),
             &self.path,
             Some(&self.top),
             false,
             true,
-            &mut |_, op| {
+            &mut |i, op| {
+                if let Some(pins) = pins {
+                    let at = usize::try_from(i).ok().and_then(|i| pins.get(i));
+                    if at != Some(&pin_of(&op, &mut buf)) {
+                        differs = true;
+                        return Err(Stop);
+                    }
+                }
                 f(op).map_err(|e| {
                     user = Some(e);
                     Stop
@@ -1393,6 +1444,9 @@ impl VerifiedPlan {
         );
         if let Some(e) = user {
             return Err(e);
+        }
+        if differs {
+            return Err(changed(&self.path).into());
         }
         // The first pass read these bytes whole and well-formed: a parse error now means the
         // file changed in between.

@@ -21,8 +21,8 @@ mod repeats;
 pub use crate::amazon::PatchOp;
 pub use error::PlanError;
 pub use file::{
-    Encoded, PlanFile, PlanJsonWriter, VerifiedPlan, parse, read, verify, write, write_streaming,
-    write_streaming_then,
+    Encoded, PlanFile, PlanJsonWriter, VerifiedPlan, parse, read, verify, verify_pinned, write,
+    write_streaming, write_streaming_then,
 };
 pub use model::{Emit, FORMAT_VERSION, InputFile, Inputs, OpRef, Operation, Plan, PlanHeader};
 

@@ -1093,6 +1093,100 @@ fn a_plan_edited_between_the_passes_is_refused() {
     );
 }
 
+/// A plan verified to be sent yields no operation that is not the one verified: an edit
+/// between the passes stops the reading at the first operation that differs, before the
+/// consumer sees it; the operations before it are yielded as verified.
+#[test]
+fn a_pinned_plan_edited_between_the_passes_stops_before_the_first_changed_operation() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("plan.json");
+    let plan = plan_of(&[
+        change("A", Region::EU, &[UK], vec![ch("DEFAULT", 1)]),
+        change("B", Region::EU, &[UK], vec![ch("DEFAULT", 2)]),
+        change("C", Region::EU, &[UK], vec![ch("DEFAULT", 3)]),
+    ]);
+    write(&plan, &path).unwrap();
+    // Unchanged: every operation, as verified.
+    let verified = verify_pinned(&path, |_| {}).unwrap();
+    let mut ops = Vec::new();
+    verified
+        .for_each(|op| {
+            ops.push(op);
+            Ok::<_, PlanError>(())
+        })
+        .unwrap();
+    assert_eq!(ops, plan.operations);
+    // The second operation's quantity edited after the first pass, digest and all.
+    let mut other = plan.clone();
+    other.operations[1].channels[0].quantity = 8;
+    seal(&mut other);
+    write(&other, &path).unwrap();
+    let mut yielded = Vec::new();
+    let err = verified
+        .for_each(|op| {
+            yielded.push(op.seller_sku);
+            Ok::<_, PlanError>(())
+        })
+        .unwrap_err();
+    assert!(
+        matches!(err, PlanError::ChangedWhileReading { .. }),
+        "{err}"
+    );
+    assert_eq!(yielded, ["A"]);
+    // An operation added at the end: the verified ones are yielded, the new one is not.
+    let mut longer = plan.clone();
+    let mut extra = longer.operations[2].clone();
+    extra.id = 4;
+    extra.seller_sku = "D".into();
+    longer.operations.push(extra);
+    seal(&mut longer);
+    write(&longer, &path).unwrap();
+    let mut yielded = Vec::new();
+    let err = verified
+        .for_each(|op| {
+            yielded.push(op.seller_sku);
+            Ok::<_, PlanError>(())
+        })
+        .unwrap_err();
+    assert!(
+        matches!(err, PlanError::ChangedWhileReading { .. }),
+        "{err}"
+    );
+    assert_eq!(yielded, ["A", "B", "C"]);
+    // A plan verified without pins notices only at its end, after yielding the edit.
+    write(&plan, &path).unwrap();
+    let unpinned = verify(&path, |_| {}).unwrap();
+    write(&other, &path).unwrap();
+    let mut quantities = Vec::new();
+    let err = unpinned
+        .for_each(|op| {
+            quantities.push(op.channels[0].quantity);
+            Ok::<_, PlanError>(())
+        })
+        .unwrap_err();
+    assert!(
+        matches!(err, PlanError::ChangedWhileReading { .. }),
+        "{err}"
+    );
+    assert_eq!(quantities, [1, 8, 3]);
+}
+
+/// `nth` reads one operation again.
+#[test]
+fn nth_reads_one_operation_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("plan.json");
+    let plan = rich_plan();
+    write(&plan, &path).unwrap();
+    let verified = verify(&path, |_| {}).unwrap();
+    assert_eq!(verified.nth(1).unwrap(), plan.operations[1]);
+    assert_eq!(verified.nth(0).unwrap(), plan.operations[0]);
+    assert!(matches!(
+        verified.nth(2),
+        Err(PlanError::ChangedWhileReading { .. })
+    ));
+}
+
 #[test]
 fn a_seller_sku_written_twice_is_found_exactly_even_when_hashes_collide() {
     let plan = plan_of(&[

@@ -16,6 +16,7 @@ use super::{Issue, SpApiError, feeds};
 use crate::amazon::feeds::{FEED_CONTENT_TYPE, FEED_TYPE, FeedDocument};
 use crate::amazon::request::Request;
 use crate::marketplaces::Region;
+use crate::plan::encode::AssembledDoc;
 
 #[derive(Clone, Debug)]
 pub struct ApplyOptions {
@@ -53,6 +54,10 @@ pub enum Fatal {
     Api(#[from] SpApiError),
     #[error(transparent)]
     Journal(#[from] JournalError),
+    /// The plan read again to be sent is not the plan verified (the file changed): nothing of
+    /// it past that point is sent.
+    #[error(transparent)]
+    Plan(#[from] crate::plan::PlanError),
 }
 
 /// Where each operation stands after a run.
@@ -116,6 +121,58 @@ impl ApplyReport {
     }
 }
 
+/// A run's results as they come, operation by operation: every operation counted, and kept
+/// only when there is something to print about it (a streamed apply of millions of operations
+/// keeps the few that need a line), or every one (`keep_all`: the in-memory API and its tests).
+#[derive(Debug, Default)]
+pub struct Tally {
+    /// The operations kept, the notes, the request counters and the fatal error.
+    pub report: ApplyReport,
+    pub counts: Counts,
+    /// Operations counted.
+    pub total: usize,
+    keep_all: bool,
+}
+
+impl Tally {
+    pub fn new(keep_all: bool) -> Self {
+        Tally {
+            keep_all,
+            ..Tally::default()
+        }
+    }
+
+    pub fn record(&mut self, id: u32, seller_sku: String, standing: Standing) {
+        let c = &mut self.counts;
+        match &standing {
+            Standing::AlreadyAccepted => c.already_accepted += 1,
+            Standing::Done(Outcome::Accepted { .. }) => c.accepted += 1,
+            Standing::Done(Outcome::Valid { .. }) => c.valid += 1,
+            Standing::Done(Outcome::Invalid { .. }) => c.invalid += 1,
+            Standing::Done(Outcome::Failed { .. }) => c.failed += 1,
+            Standing::Pending(_) => c.pending += 1,
+        }
+        self.total += 1;
+        let quiet = match &standing {
+            Standing::AlreadyAccepted => true,
+            Standing::Done(Outcome::Valid { issues } | Outcome::Accepted { issues, .. }) => {
+                issues.is_empty()
+            }
+            _ => false,
+        };
+        if self.keep_all || !quiet {
+            self.report.operations.insert(id, (seller_sku, standing));
+        }
+    }
+
+    /// Operations never sent because the run stopped: counted as pending, not listed.
+    pub fn unsent(&mut self, total: usize) {
+        let unsent = total.saturating_sub(self.total);
+        self.counts.pending += unsent;
+        self.total += unsent;
+    }
+}
+
 fn outcome_of_submission(s: listings::Submission) -> Outcome {
     match s.status.as_str() {
         "ACCEPTED" => Outcome::Accepted {
@@ -157,7 +214,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// Patch mode: send every job not yet accepted, `concurrency` at a time within the buckets.
 /// `journal` is `None` when validating (nothing is applied, so nothing is journaled). Jobs are
 /// taken from `jobs` only as they are sent: made lazily, a plan's requests are never all in
-/// memory at once.
+/// memory at once. The report has every job, sent or not.
 pub async fn apply_patches(
     client: &Client,
     jobs: impl IntoIterator<Item = PatchJob>,
@@ -165,77 +222,90 @@ pub async fn apply_patches(
     opts: &ApplyOptions,
     progress: &ProgressBar,
 ) -> ApplyReport {
-    let mut report = ApplyReport::default();
     let (journal, state) = match journal {
         Some((j, s)) => (Some(Mutex::new(j)), s),
         None => (None, JournalState::default()),
     };
     let mut jobs = jobs.into_iter();
     progress.set_length(jobs.size_hint().0 as u64);
-    let accepted = |job: &PatchJob| !opts.validate_only && state.is_accepted(job.op_id);
-    // Every job is in the report from the moment it is taken: sent ones get their outcome
-    // below, and a fatal error leaves the rest as not sent.
-    let operations = &mut report.operations;
-    let todo = jobs.by_ref().filter_map(|job| {
-        if accepted(&job) {
-            operations.insert(job.op_id, (job.seller_sku, Standing::AlreadyAccepted));
-            progress.inc(1);
-            return None;
-        }
-        let pending = Standing::Pending("not sent".into());
-        operations.insert(job.op_id, (job.seller_sku.clone(), pending));
-        Some(job)
-    });
-    let results: Mutex<Vec<(u32, Outcome)>> = Mutex::new(Vec::new());
-    let run = futures::stream::iter(todo.map(Ok::<_, Fatal>)).try_for_each_concurrent(
-        opts.concurrency.max(1),
-        |job| {
-            let journal = &journal;
-            let results = &results;
-            async move {
-                let outcome = match listings::patch(client, job.region, &job.request).await {
-                    Ok(s) => outcome_of_submission(s),
-                    Err(e) if e.is_fatal() => return Err(Fatal::Api(e)),
-                    Err(e) => outcome_of_error(e),
-                };
-                if let Some(j) = journal {
-                    lock(j).outcome(job.op_id, &job.seller_sku, &outcome)?;
-                }
-                lock(results).push((job.op_id, outcome));
-                progress.inc(1);
-                Ok(())
-            }
-        },
-    );
-    if let Err(f) = run.await {
-        report.fatal = Some(f);
-    }
-    // Jobs never taken (a fatal error stopped the run): in the report all the same.
-    for job in jobs {
-        let standing = if accepted(&job) {
-            Standing::AlreadyAccepted
-        } else {
-            Standing::Pending("not sent".into())
-        };
-        report
-            .operations
-            .insert(job.op_id, (job.seller_sku, standing));
-    }
-    for (id, outcome) in results.into_inner().unwrap_or_else(|p| p.into_inner()) {
-        if let Some(entry) = report.operations.get_mut(&id) {
-            entry.1 = Standing::Done(outcome);
+    let tally = Mutex::new(Tally::new(true));
+    // Taken but never answered (a fatal error stopped the run): listed as not sent.
+    let taken: Mutex<Vec<(u32, String)>> = Mutex::new(Vec::new());
+    let stream = futures::stream::iter(jobs.by_ref().inspect(|job| {
+        lock(&taken).push((job.op_id, job.seller_sku.clone()));
+    }));
+    let fatal = send_patches(
+        client,
+        stream,
+        journal.as_ref().map(|j| (j, &state)),
+        opts,
+        progress,
+        &tally,
+    )
+    .await;
+    let mut tally = tally.into_inner().unwrap_or_else(|p| p.into_inner());
+    let accepted = |id: u32| !opts.validate_only && state.is_accepted(id);
+    let taken = taken.into_inner().unwrap_or_else(|p| p.into_inner());
+    let never = jobs.map(|job| (job.op_id, job.seller_sku));
+    for (id, seller_sku) in taken.into_iter().chain(never) {
+        if !tally.report.operations.contains_key(&id) {
+            let standing = if accepted(id) {
+                Standing::AlreadyAccepted
+            } else {
+                Standing::Pending("not sent".into())
+            };
+            tally.record(id, seller_sku, standing);
         }
     }
+    let mut report = tally.report;
+    report.fatal = fatal;
     report.retries = client.retries();
     report.requests = client.requests();
     report
+}
+
+/// [`apply_patches`] on a stream, into `tally`: each job is taken only when a request slot is
+/// free, so a plan read from its file is never held. Returns why the run stopped, if it did;
+/// jobs in flight then, and never taken, are not in `tally`.
+pub async fn send_patches(
+    client: &Client,
+    jobs: impl futures::Stream<Item = PatchJob>,
+    journal: Option<(&Mutex<Journal>, &JournalState)>,
+    opts: &ApplyOptions,
+    progress: &ProgressBar,
+    tally: &Mutex<Tally>,
+) -> Option<Fatal> {
+    use futures::StreamExt;
+    let accepted = |id: u32| !opts.validate_only && journal.is_some_and(|(_, s)| s.is_accepted(id));
+    let run = jobs.map(Ok::<_, Fatal>).try_for_each_concurrent(
+        opts.concurrency.max(1),
+        |job| async move {
+            if accepted(job.op_id) {
+                lock(tally).record(job.op_id, job.seller_sku, Standing::AlreadyAccepted);
+                progress.inc(1);
+                return Ok(());
+            }
+            let outcome = match listings::patch(client, job.region, &job.request).await {
+                Ok(s) => outcome_of_submission(s),
+                Err(e) if e.is_fatal() => return Err(Fatal::Api(e)),
+                Err(e) => outcome_of_error(e),
+            };
+            if let Some((j, _)) = journal {
+                lock(j).outcome(job.op_id, &job.seller_sku, &outcome)?;
+            }
+            lock(tally).record(job.op_id, job.seller_sku, Standing::Done(outcome));
+            progress.inc(1);
+            Ok(())
+        },
+    );
+    run.await.err()
 }
 
 /// Feed mode: for each plan feed document, submit (or resume) one JSON_LISTINGS_FEED with the
 /// messages not yet accepted, wait for it, and map its processing report back to operations.
 /// The documents are taken from `jobs` only as they are sent (at most `opts.concurrency` at a
 /// time): made lazily (`plan::encode::feed_document`), a plan's documents are never all in
-/// memory at once.
+/// memory at once. The report has every operation of `skus`.
 pub async fn apply_feeds(
     client: &Client,
     jobs: impl ExactSizeIterator<Item = FeedDocument>,
@@ -246,72 +316,127 @@ pub async fn apply_feeds(
 ) -> ApplyReport {
     let (journal, state) = journal;
     let journal = Mutex::new(journal);
-    let mut report = ApplyReport::default();
-    for (id, seller_sku) in skus {
-        let standing = if state.is_accepted(*id) {
-            Standing::AlreadyAccepted
-        } else {
-            Standing::Pending("not sent".into())
-        };
-        report
-            .operations
-            .insert(*id, (seller_sku.clone(), standing));
-    }
     progress.set_length(jobs.len() as u64);
-    let outcomes: Mutex<Vec<(u32, Standing)>> = Mutex::new(Vec::new());
-    let notes: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    let docs = jobs.enumerate().map(|(index, document)| {
+        let seller_skus = document
+            .operation_ids
+            .iter()
+            .map(|id| skus.get(id).cloned().unwrap_or_default())
+            .collect();
+        AssembledDoc {
+            index,
+            document,
+            seller_skus,
+        }
+    });
+    let tally = Mutex::new(Tally::new(true));
+    let fatal = send_feeds(
+        client,
+        futures::stream::iter(docs),
+        &journal,
+        &state,
+        opts,
+        progress,
+        &tally,
+    )
+    .await;
+    let mut tally = tally.into_inner().unwrap_or_else(|p| p.into_inner());
+    for (id, seller_sku) in skus {
+        if !tally.report.operations.contains_key(id) {
+            let standing = if state.is_accepted(*id) {
+                Standing::AlreadyAccepted
+            } else {
+                Standing::Pending("not sent".into())
+            };
+            tally.record(*id, seller_sku.clone(), standing);
+        }
+    }
+    let mut report = tally.report;
+    report.fatal = fatal;
+    report.retries = client.retries();
+    report.requests = client.requests();
+    report
+}
+
+/// [`apply_feeds`] on a stream of documents, into `tally`: each document's operations are
+/// recorded when its feed is finished (or given up on for this run). Returns why the run
+/// stopped, if it did; the operations of documents in flight then, and never taken, are not
+/// in `tally`.
+pub async fn send_feeds(
+    client: &Client,
+    docs: impl futures::Stream<Item = AssembledDoc>,
+    journal: &Mutex<Journal>,
+    state: &JournalState,
+    opts: &ApplyOptions,
+    progress: &ProgressBar,
+    tally: &Mutex<Tally>,
+) -> Option<Fatal> {
+    use futures::StreamExt;
     let submitting = Submitting {
         lock: tokio::sync::Mutex::new(()),
         known: Mutex::new(state.known_feed_ids.clone()),
     };
-    let run = futures::stream::iter(jobs.enumerate().map(Ok::<_, Fatal>)).try_for_each_concurrent(
+    let submitting = &submitting;
+    let run = docs.map(Ok::<_, Fatal>).try_for_each_concurrent(
         opts.concurrency.max(1),
-        |(doc, mut job)| {
-            let (journal, state, outcomes, notes) = (&journal, &state, &outcomes, &notes);
-            let submitting = &submitting;
-            async move {
-                let r = one_feed(
-                    client, doc, &mut job, skus, journal, state, opts, submitting,
-                )
-                .await;
-                progress.inc(1);
+        |doc| async move {
+            let AssembledDoc {
+                index,
+                mut document,
+                seller_skus,
+            } = doc;
+            let ids = std::mem::take(&mut document.operation_ids);
+            let sku_of: std::collections::HashMap<u32, &str> = ids
+                .iter()
+                .copied()
+                .zip(seller_skus.iter().map(String::as_str))
+                .collect();
+            document.operation_ids = ids;
+            let r = one_feed(
+                client,
+                index,
+                &mut document,
+                &sku_of,
+                journal,
+                state,
+                opts,
+                submitting,
+            )
+            .await;
+            progress.inc(1);
+            let (mut outcomes, notes): (std::collections::HashMap<u32, Standing>, Vec<String>) =
                 match r {
-                    Ok((mut o, mut n)) => {
-                        lock(outcomes).append(&mut o);
-                        lock(notes).append(&mut n);
-                        Ok(())
-                    }
-                    Err(e @ Fatal::Journal(_)) => Err(e),
-                    Err(Fatal::Api(e)) if e.is_fatal() => Err(Fatal::Api(e)),
+                    Ok((o, n)) => (o.into_iter().collect(), n),
+                    Err(e @ Fatal::Journal(_) | e @ Fatal::Plan(_)) => return Err(e),
+                    Err(Fatal::Api(e)) if e.is_fatal() => return Err(Fatal::Api(e)),
                     Err(Fatal::Api(e)) => {
                         // This feed could not be finished now; its operations stay pending
                         // (or are re-sent) on the next run.
                         let msg = e.to_string();
-                        lock(notes).push(format!("feed document {}: {msg}", doc + 1));
-                        let mut o = lock(outcomes);
-                        for id in &job.operation_ids {
-                            if !state.is_accepted(*id) {
-                                o.push((*id, Standing::Pending(msg.clone())));
-                            }
-                        }
-                        Ok(())
+                        let o = document
+                            .operation_ids
+                            .iter()
+                            .map(|id| (*id, Standing::Pending(msg.clone())))
+                            .collect();
+                        (o, vec![format!("feed document {}: {msg}", index + 1)])
                     }
-                }
+                };
+            let mut t = lock(tally);
+            t.report.notes.extend(notes);
+            for (id, seller_sku) in document.operation_ids.iter().zip(seller_skus) {
+                let standing = if state.is_accepted(*id) {
+                    Standing::AlreadyAccepted
+                } else {
+                    outcomes
+                        .remove(id)
+                        .unwrap_or_else(|| Standing::Pending("not sent".into()))
+                };
+                t.record(*id, seller_sku, standing);
             }
+            Ok(())
         },
     );
-    if let Err(f) = run.await {
-        report.fatal = Some(f);
-    }
-    for (id, standing) in outcomes.into_inner().unwrap_or_else(|p| p.into_inner()) {
-        if let Some(entry) = report.operations.get_mut(&id) {
-            entry.1 = standing;
-        }
-    }
-    report.notes = notes.into_inner().unwrap_or_else(|p| p.into_inner());
-    report.retries = client.retries();
-    report.requests = client.requests();
-    report
+    run.await.err()
 }
 
 type FeedResult = (Vec<(u32, Standing)>, Vec<String>);
@@ -386,7 +511,7 @@ async fn one_feed(
     client: &Client,
     doc: usize,
     job: &mut FeedDocument,
-    skus: &BTreeMap<u32, String>,
+    skus: &std::collections::HashMap<u32, &str>,
     journal: &Mutex<Journal>,
     state: &JournalState,
     opts: &ApplyOptions,
@@ -552,7 +677,7 @@ async fn one_feed(
                 errors: vec![],
             },
         };
-        let seller_sku = skus.get(id).map(String::as_str).unwrap_or("");
+        let seller_sku = skus.get(id).copied().unwrap_or("");
         lock(journal).outcome(*id, seller_sku, &outcome)?;
         outcomes.push((*id, Standing::Done(outcome)));
     }

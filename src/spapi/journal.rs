@@ -109,8 +109,9 @@ pub struct FeedProgress {
 /// What earlier runs achieved.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct JournalState {
-    /// The last outcome of each operation journaled so far.
-    pub outcomes: BTreeMap<u32, Outcome>,
+    /// The operations journaled accepted (only those are never sent again): a set, not every
+    /// outcome, so resuming a run of millions of operations holds a few bytes for each.
+    pub accepted: BTreeSet<u32>,
     /// Feed mode: the latest feed of each plan feed document.
     pub feeds: BTreeMap<usize, FeedProgress>,
     /// Runs before this one.
@@ -121,7 +122,7 @@ pub struct JournalState {
 
 impl JournalState {
     pub fn is_accepted(&self, op: u32) -> bool {
-        self.outcomes.get(&op).is_some_and(Outcome::is_accepted)
+        self.accepted.contains(&op)
     }
 
     fn apply(&mut self, r: &Record) {
@@ -129,8 +130,8 @@ impl JournalState {
             Record::Start { .. } | Record::Resume { .. } => self.runs += 1,
             Record::Outcome { op, outcome, .. } => {
                 // Accepted is final: a later duplicate record cannot undo it.
-                if !self.is_accepted(*op) {
-                    self.outcomes.insert(*op, outcome.clone());
+                if outcome.is_accepted() {
+                    self.accepted.insert(*op);
                 }
             }
             Record::FeedDocument {
@@ -248,6 +249,58 @@ pub(crate) fn now_rfc3339() -> String {
         .unwrap_or_default()
 }
 
+/// A plan's operation ids, as runs of consecutive ids: a plan allot makes numbers its
+/// operations 1..=n, one run, so checking a journal against a plan of millions of operations
+/// holds a few bytes, not a set of every id.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct KnownOps {
+    /// (first, last) of each run; sorted by [`KnownOps::finish`].
+    runs: Vec<(u32, u32)>,
+}
+
+impl KnownOps {
+    pub fn push(&mut self, id: u32) {
+        match self.runs.last_mut() {
+            Some((_, last)) if last.checked_add(1) == Some(id) => *last = id,
+            _ => self.runs.push((id, id)),
+        }
+    }
+
+    /// Sorted and merged: ready for [`KnownOps::contains`].
+    pub fn finish(mut self) -> Self {
+        self.runs.sort_unstable();
+        let mut merged: Vec<(u32, u32)> = Vec::with_capacity(self.runs.len());
+        for (first, last) in self.runs {
+            match merged.last_mut() {
+                Some((_, end)) if u64::from(first) <= u64::from(*end) + 1 => {
+                    *end = (*end).max(last);
+                }
+                _ => merged.push((first, last)),
+            }
+        }
+        KnownOps { runs: merged }
+    }
+
+    pub fn contains(&self, id: u32) -> bool {
+        let after = self.runs.partition_point(|(first, _)| *first <= id);
+        after > 0
+            && self
+                .runs
+                .get(after - 1)
+                .is_some_and(|(_, last)| id <= *last)
+    }
+}
+
+impl FromIterator<u32> for KnownOps {
+    fn from_iter<I: IntoIterator<Item = u32>>(ids: I) -> Self {
+        let mut known = KnownOps::default();
+        for id in ids {
+            known.push(id);
+        }
+        known.finish()
+    }
+}
+
 /// Read a journal without opening it for writing (for `show` or tests). `Ok(None)` if absent.
 pub fn read(path: &Path, digest: &str) -> Result<Option<JournalState>, JournalError> {
     read_checked(path, digest, None)
@@ -257,7 +310,7 @@ pub fn read(path: &Path, digest: &str) -> Result<Option<JournalState>, JournalEr
 pub fn read_checked(
     path: &Path,
     digest: &str,
-    known: Option<&BTreeSet<u32>>,
+    known: Option<&KnownOps>,
 ) -> Result<Option<JournalState>, JournalError> {
     let shown = path.display().to_string();
     let file = match File::open(path) {
@@ -271,25 +324,28 @@ pub fn read_checked(
             });
         }
     };
-    let mut lines = Vec::new();
-    for l in BufReader::new(file).lines() {
-        lines.push(l.map_err(|e| JournalError::Io {
+    // Line by line, one ahead (to know the last): a journal of millions of records is not
+    // held whole.
+    let mut lines = BufReader::new(file).lines().peekable();
+    let mut state = JournalState::default();
+    let mut i = 0usize;
+    while let Some(line) = lines.next() {
+        let line = line.map_err(|e| JournalError::Io {
             action: "read",
             path: shown.clone(),
             reason: e.to_string(),
-        })?);
-    }
-    let mut state = JournalState::default();
-    let last = lines.len();
-    for (i, line) in lines.iter().enumerate() {
+        })?;
+        i += 1;
+        let i = i - 1;
+        let is_last = lines.peek().is_none();
         if line.trim().is_empty() {
             continue;
         }
-        let rec: Record = match serde_json::from_str(line) {
+        let rec: Record = match serde_json::from_str(&line) {
             Ok(r) => r,
             // A kill in the middle of a write leaves a torn last line: that record never
             // happened (its operation is simply sent again).
-            Err(_) if i + 1 == last => break,
+            Err(_) if is_last => break,
             Err(e) => {
                 return Err(JournalError::Corrupt {
                     path: shown,
@@ -324,7 +380,7 @@ pub fn read_checked(
                 | Record::FeedSubmitted { operation_ids, .. } => operation_ids,
                 _ => &[],
             };
-            if let Some(op) = ops.iter().find(|op| !known.contains(op)) {
+            if let Some(op) = ops.iter().find(|op| !known.contains(**op)) {
                 return Err(JournalError::UnknownOperation {
                     path: shown,
                     line: i + 1,
@@ -354,7 +410,7 @@ impl Journal {
         path: &Path,
         digest: &str,
         mode: Emit,
-        known: &BTreeSet<u32>,
+        known: &KnownOps,
     ) -> Result<(Journal, JournalState), JournalError> {
         Journal::open_inner(path, digest, mode, Some(known))
     }
@@ -363,7 +419,7 @@ impl Journal {
         path: &Path,
         digest: &str,
         mode: Emit,
-        known: Option<&BTreeSet<u32>>,
+        known: Option<&KnownOps>,
     ) -> Result<(Journal, JournalState), JournalError> {
         let shown = path.display().to_string();
         let io = |action: &'static str| {
@@ -577,11 +633,30 @@ mod tests {
         assert!(Journal::open(&p, "abc", Emit::Patch).is_ok());
     }
 
+    /// Runs of consecutive ids, pushed in any order, hold exactly the ids pushed.
+    #[test]
+    fn known_operations_are_exactly_the_ids_pushed() {
+        let ids = [7u32, 1, 2, 3, 9, 8, 5, u32::MAX, 4, 3];
+        let known: KnownOps = ids.into_iter().collect();
+        for id in 0..=12 {
+            assert_eq!(known.contains(id), ids.contains(&id), "{id}");
+        }
+        assert!(known.contains(u32::MAX));
+        assert!(!known.contains(u32::MAX - 1));
+        // 1..=5 and 7..=9 merged into two runs, and the last id alone.
+        assert_eq!(known.runs, [(1, 5), (7, 9), (u32::MAX, u32::MAX)]);
+        // A plan allot makes: one run, however many operations.
+        let plan: KnownOps = (1..=1_000_000).collect();
+        assert_eq!(plan.runs.len(), 1);
+        assert!(plan.contains(1) && plan.contains(1_000_000) && !plan.contains(0));
+        assert!(!KnownOps::default().finish().contains(0));
+    }
+
     #[test]
     fn an_outcome_for_an_unknown_operation_is_an_error() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("plan.json.journal");
-        let known: BTreeSet<u32> = [1, 2].into();
+        let known: KnownOps = [1, 2].into_iter().collect();
         {
             let (mut j, _) = Journal::open_for_plan(&p, "abc", Emit::Patch, &known).unwrap();
             j.outcome(2, "B", &accepted()).unwrap();
