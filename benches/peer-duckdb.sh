@@ -21,9 +21,12 @@
 #             (rate scale 100000, so the rate limits do not pace it): run for at most
 #             VALIDATE_SECS seconds (default 60; 0 = to the end), then stopped (SIGTERM); prints how many
 #             operations were validated in that window and the rate
-#   show and validate are also run on a plan of REF_SKUS SKUs (default 10000): the issue's target
-#   is memory that does not grow with the plan, so the peak at SKUS is printed as a multiple of
-#   the peak at REF_SKUS.
+#   apply     `allot apply plan.json` (sending: feed mode, journaled, each run with a fresh journal)
+#             against the same sandbox, for at most APPLY_SECS seconds (default 120; 0 = to the
+#             end), then stopped; prints how many operations were accepted in that window
+#   show, validate and apply are also run on a plan of REF_SKUS SKUs (default 10000): the issue's
+#   target is memory that does not grow with the plan, so the peak at SKUS is printed as a
+#   multiple of the peak at REF_SKUS.
 #
 # Other settings: LOCATIONS (default 3, at most 3: the policy knows wh1..wh3); ALLOT (the binary
 # measured, default target/release/allot, built here); ALLOT_BEFORE (an older binary run through the
@@ -41,8 +44,9 @@ cd "$(dirname "$0")/.."
 SKUS=${SKUS:-1000000}
 LOCATIONS=${LOCATIONS:-3}
 RUNS=${RUNS:-3}
-STEPS=${STEPS:-preview,out,show,validate}
+STEPS=${STEPS:-preview,out,show,validate,apply}
 VALIDATE_SECS=${VALIDATE_SECS:-60}
+APPLY_SECS=${APPLY_SECS:-120}
 REF_SKUS=${REF_SKUS:-10000}
 CHECK_MAX_SKUS=${CHECK_MAX_SKUS:-2000000}
 ALLOT=${ALLOT:-target/release/allot}
@@ -52,7 +56,7 @@ SQL=benches/peer-duckdb.sql
 
 has_step() { [[ ",$STEPS," == *",$1,"* ]]; }
 for s in ${STEPS//,/ }; do
-  case $s in preview | out | show | validate) ;; *) echo "unknown step '$s' in STEPS (preview,out,show,validate)" >&2; exit 2 ;; esac
+  case $s in preview | out | show | validate | apply) ;; *) echo "unknown step '$s' in STEPS (preview,out,show,validate,apply)" >&2; exit 2 ;; esac
 done
 if [ -z "${CHECK:-}" ]; then
   if [ "$SKUS" -le "$CHECK_MAX_SKUS" ] && { has_step preview || has_step out; }; then CHECK=1; else CHECK=0; fi
@@ -205,7 +209,7 @@ if [ -n "$ALLOT_BEFORE" ]; then whos+=(old); bin[old]=$ALLOT_BEFORE; fi
 
 # A plan of REF_SKUS SKUs per binary, for the memory-does-not-grow comparison of show and validate.
 ref_inv=$tmp/ref-inventory.csv
-if has_step show || has_step validate; then
+if has_step show || has_step validate || has_step apply; then
   target/release/examples/gen --skus "$REF_SKUS" --locations "$LOCATIONS" --seed 7 > "$ref_inv"
   for who in "${whos[@]}"; do
     "${bin[$who]}" plan "$POLICY" --inventory "$ref_inv" --allow-new --all --out "$tmp/ref-$who.json" \
@@ -213,7 +217,7 @@ if has_step show || has_step validate; then
   done
 fi
 # The full plans: written by the out step; made here, untimed, when out is not selected.
-if ! has_step out && { has_step show || has_step validate; }; then
+if ! has_step out && { has_step show || has_step validate || has_step apply; }; then
   for who in "${whos[@]}"; do
     echo "writing $who's plan (untimed: STEPS has no out)..."
     "${bin[$who]}" plan "$POLICY" --inventory "$inv" --allow-new --all --out "$tmp/plan-$who.json" \
@@ -224,7 +228,7 @@ fi
 # The sandbox for validate: the new binary's, on a free loopback port, memory only, rate limits
 # scaled out of the way, a short request log (its last sequence number counts the requests).
 scale=100000
-if has_step validate; then
+if has_step validate || has_step apply; then
   "$ALLOT" sandbox --addr 127.0.0.1:0 --rate-scale "$scale" --log-limit 10 > "$tmp/sandbox.out" 2>&1 &
   sandbox_pid=$!
   for _ in $(seq 1 100); do
@@ -251,6 +255,20 @@ validate() {
     --endpoint "$sb" --lwa-endpoint "$sb/auth/o2/token" --rate-scale "$scale" --max-age 24h
   validated[$key.$who]=$(( $(sandbox_seq) - before ))
   if [ "$status" = cut ]; then notes[$key.$who]='cut'; fi
+}
+
+declare -A applied
+# apply_run WHO KEY PLAN LIMIT: one apply from a fresh journal, noting how many operations it
+# journaled accepted.
+apply_run() {
+  local who=$1 key=$2 plan=$3 limit=$4
+  rm -f "$plan.journal"
+  # --force: the plan's inputs are this run's scratch files, and its age does not matter here.
+  run_allot "$key" "$who" "${bin[$who]}" /dev/null "$limit" apply "$plan" --force \
+    --endpoint "$sb" --lwa-endpoint "$sb/auth/o2/token" --rate-scale "$scale"
+  applied[$key.$who]=$(grep -c '"status":"accepted"' "$plan.journal" 2> /dev/null || true)
+  if [ "$status" = cut ]; then notes[$key.$who]='cut'; fi
+  rm -f "$plan.journal"
 }
 
 # 2. Timed runs, step by step, each binary in turn; every output to /dev/null except the plans.
@@ -296,6 +314,15 @@ if has_step validate; then
     if [ -s "$tmp/plan-$who.json" ]; then validate "$who" validate "$tmp/plan-$who.json" "$VALIDATE_SECS"
     else notes[validate.$who]="no plan"; fi
     if [ -s "$tmp/ref-$who.json" ]; then validate "$who" validate-ref "$tmp/ref-$who.json" 0; fi
+  done
+fi
+# apply likewise: once per binary, the full plan in a window, the REF_SKUS one to the end.
+if has_step apply; then
+  echo "apply runs (at most ${APPLY_SECS} s each)..."
+  for who in "${whos[@]}"; do
+    if [ -s "$tmp/plan-$who.json" ]; then apply_run "$who" apply "$tmp/plan-$who.json" "$APPLY_SECS"
+    else notes[apply.$who]="no plan"; fi
+    if [ -s "$tmp/ref-$who.json" ]; then apply_run "$who" apply-ref "$tmp/ref-$who.json" 0; fi
   done
 fi
 measure /dev/null 0 "$py" -c 'import duckdb; duckdb.connect()'
@@ -363,6 +390,9 @@ fi
 if has_step validate; then
   row "apply --validate-only" validate "" "memory flat in plan size: peak / peak at $REF_SKUS SKUs = $(grow validate)" "" ""
 fi
+if has_step apply; then
+  row "apply (feeds)" apply "" "peak / peak at $REF_SKUS SKUs = $(grow apply) (the plan is not held)" "" ""
+fi
 if has_step preview || has_step out; then
   echo "(DuckDB's figures include starting Python and importing duckdb: $(secs "$base_ms") s and $(mib "$base_kb") MiB on their own)"
 fi
@@ -383,12 +413,13 @@ if has_step out; then
     echo "(the 10M-SKU target, plan --out under 2048 MiB, is judged at SKUS=10000000; here: $(cell out.new mib) MiB)"
   fi
 fi
-if has_step show || has_step validate; then
+if has_step show || has_step validate || has_step apply; then
   for who in "${whos[@]}"; do
     if [ -s "$tmp/ref-$who.json" ]; then
       line=
       if has_step show; then line+=", show peak $(cell "show-ref.$who" mib) MiB"; fi
       if has_step validate; then line+=", validate peak $(cell "validate-ref.$who" mib) MiB in $(cell "validate-ref.$who" secs) s"; fi
+      if has_step apply; then line+=", apply peak $(cell "apply-ref.$who" mib) MiB in $(cell "apply-ref.$who" secs) s (${applied[apply-ref.$who]:-0} accepted)"; fi
       echo "reference plan ($who, $REF_SKUS SKUs): ${line#, }"
     fi
   done
@@ -412,6 +443,18 @@ if has_step validate; then
     fi
   done
   echo "(validate: against allot sandbox at rate scale $scale on 127.0.0.1, 8 requests in flight; the sandbox is the new binary's)"
+fi
+if has_step apply; then
+  for who in "${whos[@]}"; do
+    n=${applied[apply.$who]:-}
+    if [ -z "$n" ] || { [ -n "${notes[apply.$who]:-}" ] && [ "${notes[apply.$who]}" != cut ]; }; then continue; fi
+    if [ "${notes[apply.$who]:-}" = cut ]; then
+      echo "apply ($who): cut after $APPLY_SECS s: $n operations journaled accepted; the figures are that window's"
+    else
+      echo "apply ($who): the whole plan, $n operations journaled accepted in $(cell "apply.$who" secs) s"
+    fi
+  done
+  echo "(apply: feed mode against the same sandbox, 8 documents in flight, from a fresh journal each run)"
 fi
 for k in "${!notes[@]}"; do
   if [ "${notes[$k]}" != cut ]; then echo "n/a: ${k/./ of } (${notes[$k]})"; fi # cut: a window

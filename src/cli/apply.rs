@@ -562,9 +562,11 @@ fn finish(
             };
             super::fail(miette!(code = codes::APPLY, help = help, "{e}"), code)
         }
+        // The plan's own code: the same fault as in `show`, with what it means for a run that
+        // sends.
         Some(engine::Fatal::Plan(e)) => super::fail(
             miette!(
-                code = codes::APPLY,
+                code = "allot::plan::changed-while-reading",
                 help = "nothing more was sent: every operation sent before was the plan's as \
                         verified, and is journaled. Make the plan again with `allot plan --out` \
                         (and move its journal away), or put this plan back and run apply again \
