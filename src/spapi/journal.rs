@@ -480,6 +480,47 @@ impl Journal {
 
     /// Write one record and make it durable before returning.
     pub fn append(&mut self, rec: &Record) -> Result<(), JournalError> {
+        let mut line = String::new();
+        self.encode(rec, &mut line)?;
+        self.write_durable(&line)
+    }
+
+    /// Several outcomes, made durable together (one fsync) before returning: a feed's, all
+    /// known at once. A crash in the middle leaves whole lines and at most a torn last one.
+    pub fn outcomes<'a>(
+        &mut self,
+        outcomes: impl IntoIterator<Item = (u32, &'a str, &'a Outcome)>,
+    ) -> Result<(), JournalError> {
+        let at = now_rfc3339();
+        let mut text = String::new();
+        for (op, seller_sku, outcome) in outcomes {
+            let rec = Record::Outcome {
+                op,
+                seller_sku: seller_sku.to_string(),
+                outcome: outcome.clone(),
+                at: at.clone(),
+            };
+            self.encode(&rec, &mut text)?;
+        }
+        if text.is_empty() {
+            return Ok(());
+        }
+        self.write_durable(&text)
+    }
+
+    /// `rec` as one line, added to `out`.
+    fn encode(&self, rec: &Record, out: &mut String) -> Result<(), JournalError> {
+        let line = serde_json::to_string(rec).map_err(|e| JournalError::Io {
+            action: "encode a record for",
+            path: self.path.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        out.push_str(&line);
+        out.push('\n');
+        Ok(())
+    }
+
+    fn write_durable(&mut self, text: &str) -> Result<(), JournalError> {
         let io = |action: &'static str| {
             let shown = self.path.display().to_string();
             move |e: std::io::Error| JournalError::Io {
@@ -488,13 +529,7 @@ impl Journal {
                 reason: e.to_string(),
             }
         };
-        let mut line = serde_json::to_string(rec).map_err(|e| JournalError::Io {
-            action: "encode a record for",
-            path: self.path.display().to_string(),
-            reason: e.to_string(),
-        })?;
-        line.push('\n');
-        self.file.write_all(line.as_bytes()).map_err(io("write"))?;
+        self.file.write_all(text.as_bytes()).map_err(io("write"))?;
         self.file.flush().map_err(io("flush"))?;
         self.file.sync_data().map_err(io("fsync"))?;
         Ok(())
@@ -631,6 +666,29 @@ mod tests {
         assert!(err.help().contains("wait for the other run"));
         drop(first);
         assert!(Journal::open(&p, "abc", Emit::Patch).is_ok());
+    }
+
+    /// A feed's outcomes written together read back as the same records, one a line.
+    #[test]
+    fn outcomes_written_together_are_read_one_by_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("plan.json.journal");
+        let invalid = Outcome::Invalid { issues: vec![] };
+        {
+            let (mut j, _) = Journal::open(&p, "abc", Emit::Feed).unwrap();
+            j.outcomes([
+                (1, "A", &accepted()),
+                (2, "B", &invalid),
+                (3, "C", &accepted()),
+            ])
+            .unwrap();
+            // Nothing to write: nothing written.
+            j.outcomes([]).unwrap();
+        }
+        let text = std::fs::read_to_string(&p).unwrap();
+        assert_eq!(text.lines().count(), 4, "{text}");
+        let state = read(&p, "abc").unwrap().unwrap();
+        assert_eq!(state.accepted, [1, 3].into());
     }
 
     /// Runs of consecutive ids, pushed in any order, hold exactly the ids pushed.
