@@ -298,9 +298,10 @@ fn connect(
 }
 
 /// Both modes, and validation, read the plan twice and never hold it. The first pass verifies
-/// the whole file (version, digest, invariants) before anything is sent, keeping 8 bytes an
-/// operation: its fingerprint (`plan::verify_pinned`), and for feeds its size, to lay out the
-/// documents. The second pass reads it again and yields an operation only once it matches
+/// the whole file (version, digest, invariants) before anything is sent, keeping 13 bytes an
+/// operation: its fingerprint (`plan::verify_pinned`, 8 bytes), and its region and message
+/// size, to lay out feed documents (kept for every plan: a file may name its `emit` after its
+/// operations; dropped for a plan sent as patches). The second pass reads it again and yields an operation only once it matches
 /// the one verified, so a file changed in between stops the run before anything of it is
 /// sent. A validation preview saves nothing at Amazon: it keeps no fingerprints, and a file
 /// changed in between is refused at its end.
