@@ -67,8 +67,9 @@ pub fn run(args: ShowArgs) -> ExitCode {
 }
 
 /// `--requests`: the encoded requests or feed documents, each made only when it is printed.
-/// A plan sent as patches is verified, then read one operation at a time; one sent as feeds
-/// is read whole (its operations are grouped into documents first).
+/// The plan is verified, then read again one operation at a time. A plan sent as feeds is
+/// read once more before: its documents are laid out (five bytes an operation), then read
+/// once per region, each document printed when its last operation is read.
 fn requests(args: &ShowArgs) -> ExitCode {
     let verified = match crate::plan::verify(&args.plan, |_| {}) {
         Ok(v) => v,
@@ -82,16 +83,7 @@ fn requests(args: &ShowArgs) -> ExitCode {
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let written = match verified.header.emit {
         crate::plan::Emit::Patch => render::write_patch_requests(&mut out, &verified, format),
-        crate::plan::Emit::Feed => {
-            let plan = match crate::plan::read(&args.plan) {
-                Ok(p) => p,
-                Err(e) => return super::fail(e.into(), Exit::Failed),
-            };
-            match render::requests(&plan) {
-                Ok(r) => render::write_requests(&mut out, &r, format).map_err(Into::into),
-                Err(e) => return super::fail(e.into(), Exit::Failed),
-            }
-        }
+        crate::plan::Emit::Feed => render::write_feed_requests(&mut out, &verified, format),
     };
     let written = written.and_then(|()| {
         // The text and Markdown end with a new line already.

@@ -1499,3 +1499,203 @@ fn a_plan_with_an_impossible_handling_time_or_date_is_refused() {
         assert!(err.to_string().contains(needle), "{err}");
     }
 }
+
+/// Feed documents laid out from one pass over the operations ([`encode::FeedSizer`]) and
+/// filled from another ([`encode::FeedAssembler`]), as `show --requests` makes them, against
+/// the documents of the plan in memory and against a slow reference that measures every
+/// document it makes.
+mod feed_assembly {
+    use std::collections::BTreeMap;
+
+    use proptest::collection::vec;
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::amazon::feeds::FEED_MAX_MARKETPLACES;
+
+    /// One random operation: region, marketplaces (numbers into a pool per region), characters
+    /// of its seller SKU, its channels' quantities, and a handling time.
+    type RandomOp = (u8, Vec<u8>, Vec<char>, Vec<u64>, Option<u32>);
+
+    fn random_op() -> impl Strategy<Value = RandomOp> {
+        (
+            0u8..3,
+            vec(0u8..48, 1..4),
+            vec(
+                prop::sample::select(vec!['x', 'é', '"', '/', '\\', '<', '7']),
+                0..36,
+            ),
+            vec(0..=MAX_QUANTITY, 1..4),
+            proptest::option::of(0u32..=30),
+        )
+    }
+
+    fn random_plan(ops: &[RandomOp], pool: u8, patch_op: PatchOp) -> Plan {
+        let changes: Vec<OfferChange> = ops
+            .iter()
+            .enumerate()
+            .map(|(i, (region, markets, sku, quantities, days))| {
+                let region = [Region::NA, Region::EU, Region::FE][usize::from(*region)];
+                let ids: Vec<String> = markets
+                    .iter()
+                    .map(|m| format!("{region}-M{}", m % pool))
+                    .collect();
+                let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+                // The index keeps seller SKUs apart (one a region would be merged).
+                let sku = format!("{i}-{}", sku.iter().collect::<String>());
+                let channels = quantities
+                    .iter()
+                    .enumerate()
+                    .map(|(c, &q)| match c {
+                        0 => ch_avail("DEFAULT", q, *days, None),
+                        _ => ch(&format!("loc-{c}"), q),
+                    })
+                    .collect();
+                change(&sku, region, &ids, channels)
+            })
+            .collect();
+        let opts = BuildOptions {
+            patch_op,
+            ..opts(EmitChoice::Feed)
+        };
+        build("p", "A2EXAMPLE", &changes, &Summary::default(), opts).unwrap()
+    }
+
+    /// Every region's operations in the plan's order, a document closed when the next message
+    /// would break a limit, measured on the document's own bytes.
+    fn slow_documents(
+        plan: &Plan,
+        max_messages: usize,
+        max_bytes: usize,
+    ) -> Result<Vec<FeedDocument>, PlanError> {
+        let header = encode::FeedHeader::of_plan(plan);
+        let mut markets: BTreeMap<Region, Vec<String>> = BTreeMap::new();
+        for op in &plan.operations {
+            let m = markets.entry(op.region).or_default();
+            for id in &op.marketplace_ids {
+                if !m.contains(id) {
+                    m.push(id.clone());
+                }
+            }
+        }
+        let mut docs = Vec::new();
+        for (&region, ids) in &markets {
+            if ids.len() > FEED_MAX_MARKETPLACES {
+                return Err(PlanError::TooManyMarketplaces {
+                    region,
+                    count: ids.len(),
+                    max: FEED_MAX_MARKETPLACES,
+                });
+            }
+            let document = |ops: &[&Operation]| encode::document_of(header, region, ids, ops);
+            let bytes = |d: &FeedDocument| serde_json::to_vec(&d.body).unwrap().len();
+            let mut doc: Vec<&Operation> = Vec::new();
+            for op in plan.operations.iter().filter(|o| o.region == region) {
+                let alone = document(&[op]);
+                if bytes(&alone) > max_bytes {
+                    return Err(PlanError::MessageTooLarge {
+                        bytes: serde_json::to_vec(&alone.body["messages"][0])
+                            .unwrap()
+                            .len(),
+                        seller_sku: op.seller_sku.clone(),
+                        max: max_bytes,
+                    });
+                }
+                doc.push(op);
+                if doc.len() > max_messages || bytes(&document(&doc)) > max_bytes {
+                    let next = doc.pop().unwrap();
+                    docs.push(document(&doc));
+                    doc = vec![next];
+                }
+            }
+            if !doc.is_empty() {
+                docs.push(document(&doc));
+            }
+        }
+        Ok(docs)
+    }
+
+    /// The documents `show --requests` prints: laid out from a pass over the operations, then
+    /// assembled from one pass a region (in their order), and from one pass for all regions
+    /// (in the order they are finished, sorted).
+    fn assembled(
+        plan: &Plan,
+        max_messages: usize,
+        max_bytes: usize,
+    ) -> Result<Vec<FeedDocument>, PlanError> {
+        let mut sizer = encode::FeedSizer::default();
+        for op in &plan.operations {
+            sizer.see(op);
+        }
+        let plan_header = plan.header();
+        let header = encode::FeedHeader::of(&plan_header);
+        let layout = sizer.finish(header, max_messages, max_bytes, |i| {
+            Ok(plan.operations[i].clone())
+        })?;
+        assert_eq!(layout.operations(), plan.operations.len());
+        let skus_of = |d: &encode::AssembledDoc| -> Vec<String> {
+            d.document
+                .operation_ids
+                .iter()
+                .map(|&id| plan.operations[id as usize - 1].seller_sku.clone())
+                .collect()
+        };
+        let mut per_region = Vec::new();
+        for region in layout.regions() {
+            let mut asm = encode::FeedAssembler::new(&layout, header, Some(region));
+            for op in &plan.operations {
+                if let Some(d) = asm.push(op.clone()).unwrap() {
+                    assert_eq!(d.document.region, region);
+                    assert_eq!(d.seller_skus, skus_of(&d));
+                    per_region.push(d);
+                }
+            }
+            asm.finish().unwrap();
+        }
+        let mut all = Vec::new();
+        let mut asm = encode::FeedAssembler::new(&layout, header, None);
+        for op in &plan.operations {
+            all.extend(asm.push(op.clone()).unwrap());
+        }
+        asm.finish().unwrap();
+        all.sort_by_key(|d| d.index);
+        let indices =
+            |docs: &[encode::AssembledDoc]| docs.iter().map(|d| d.index).collect::<Vec<_>>();
+        let want: Vec<usize> = (0..layout.docs.len()).collect();
+        assert_eq!(indices(&per_region), want, "one pass a region: in order");
+        assert_eq!(indices(&all), want);
+        let all: Vec<FeedDocument> = all.into_iter().map(|d| d.document).collect();
+        let per_region: Vec<FeedDocument> = per_region.into_iter().map(|d| d.document).collect();
+        assert_eq!(per_region, all);
+        Ok(all)
+    }
+
+    /// Documents compared whole; errors by every field (Debug).
+    fn outcome(r: Result<Vec<FeedDocument>, PlanError>) -> Result<Vec<FeedDocument>, String> {
+        r.map_err(|e| format!("{e:?}"))
+    }
+
+    proptest! {
+        #[test]
+        fn feed_documents_assembled_in_two_passes_are_the_plans(
+            ops in vec(random_op(), 0..60),
+            pool in 1u8..48,
+            replace in any::<bool>(),
+            max_messages in 1usize..5,
+            max_bytes in 250usize..3000,
+        ) {
+            let patch_op = if replace { PatchOp::Replace } else { PatchOp::Merge };
+            let plan = random_plan(&ops, pool, patch_op);
+            let in_memory =
+                outcome(encode::feed_documents_with_limits(&plan, max_messages, max_bytes));
+            prop_assert_eq!(
+                &in_memory,
+                &outcome(slow_documents(&plan, max_messages, max_bytes))
+            );
+            prop_assert_eq!(
+                &outcome(assembled(&plan, max_messages, max_bytes)),
+                &in_memory
+            );
+        }
+    }
+}

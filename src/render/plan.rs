@@ -6,7 +6,9 @@ use std::io::{self, Write};
 use serde_json::{Value, json};
 
 use crate::amazon::PatchOp;
-use crate::amazon::feeds::{FEED_CONTENT_TYPE, FEED_TYPE, FeedDocument};
+use crate::amazon::feeds::{
+    FEED_CONTENT_TYPE, FEED_MAX_BYTES, FEED_MAX_MESSAGES, FEED_TYPE, FeedDocument,
+};
 use crate::amazon::request::Request;
 use crate::model::{ChangeKind, OnFba, OnMissing, Policy};
 use crate::plan::encode;
@@ -626,9 +628,8 @@ pub fn write_requests<W: Write>(w: &mut W, r: &Requests, format: RequestsFormat)
 }
 
 /// [`write_requests`] of a plan sent as patches, read from its verified file one operation at
-/// a time: memory does not grow with the plan. (A plan sent as feeds is grouped into documents
-/// first, so it is read whole.) The file is checked again as it is read: one changed since it
-/// was verified is an error after the requests before the change.
+/// a time: memory does not grow with the plan. The file is checked again as it is read: one
+/// changed since it was verified is an error after the requests before the change.
 pub fn write_patch_requests<W: Write>(
     w: &mut W,
     plan: &VerifiedPlan,
@@ -644,6 +645,81 @@ pub fn write_patch_requests<W: Write>(
         let req = encode::patch_request_for(&h.seller_id, &h.issue_locale, h.patch_op, &op, false);
         Ok(items.item(&patch_text(format, op.id, &req))?)
     })?;
+    Ok(items.finish()?)
+}
+
+/// [`write_requests`] of a plan sent as feeds, read from its verified file. A pass measures
+/// each operation and lays the documents out (with the errors [`encode::feed_splits`] gives,
+/// before anything is printed); then the file is read once per region, and each document is
+/// made when its last operation is read and printed at once. Memory holds five bytes an
+/// operation and one document. As for patches, a file changed since it was verified is an
+/// error after the documents before the change.
+pub fn write_feed_requests<W: Write>(
+    w: &mut W,
+    plan: &VerifiedPlan,
+    format: RequestsFormat,
+) -> Result<(), RenderError> {
+    let layout = feed_layout(plan, FEED_MAX_MESSAGES, FEED_MAX_BYTES)?;
+    write_feed_documents(w, plan, &layout, format)
+}
+
+/// The documents of a verified feed plan, laid out from a pass over its operations. It is
+/// a pass of its own, not the verifying one: a plan sent as patches then holds nothing per
+/// operation (whether it is sent as feeds is known only once it is verified).
+fn feed_layout(
+    plan: &VerifiedPlan,
+    max_messages: usize,
+    max_bytes: usize,
+) -> Result<encode::FeedLayout, PlanError> {
+    let mut sizer = encode::FeedSizer::default();
+    plan.for_each(|op| -> Result<(), PlanError> {
+        sizer.see(&op);
+        Ok(())
+    })?;
+    let header = encode::FeedHeader::of(&plan.header);
+    sizer.finish(header, max_messages, max_bytes, |i| plan.nth(i))
+}
+
+/// The documents of `layout`, made in one more pass over the plan for each region.
+fn write_feed_documents<W: Write>(
+    w: &mut W,
+    plan: &VerifiedPlan,
+    layout: &encode::FeedLayout,
+    format: RequestsFormat,
+) -> Result<(), RenderError> {
+    debug_assert_eq!(plan.header.emit, Emit::Feed);
+    let n = layout.docs.len();
+    if n == 0 {
+        return Ok(write_nothing(w, format)?);
+    }
+    let changed = || {
+        RenderError::Plan(PlanError::ChangedWhileReading {
+            path: plan.path().to_path_buf(),
+        })
+    };
+    let header = encode::FeedHeader::of(&plan.header);
+    let mut items = RequestItems::start(w, format)?;
+    // Documents are numbered by region, then in the plan's order: one pass a region prints
+    // them in their order, holding one at a time.
+    let mut next = 0usize;
+    for region in layout.regions() {
+        let mut docs = encode::FeedAssembler::new(layout, header, Some(region));
+        plan.for_each(|op| -> Result<(), RenderError> {
+            // The assembler refuses an operation the layout did not see: a changed file.
+            let Some(doc) = docs.push(op).map_err(|_| changed())? else {
+                return Ok(());
+            };
+            if doc.index != next {
+                return Err(changed());
+            }
+            next += 1;
+            Ok(items.item(&feed_text(format, doc.index, n, &doc.document))?)
+        })?;
+        docs.finish().map_err(|_| changed())?;
+    }
+    if next != n {
+        return Err(changed());
+    }
     Ok(items.finish()?)
 }
 
@@ -787,6 +863,211 @@ mod tests {
                 let mut held = Vec::new();
                 write_requests(&mut held, &requests(&plan).unwrap(), format).unwrap();
                 assert!(streamed == held, "{n} operations, {format:?}");
+            }
+        }
+    }
+
+    /// A feed plan of `n` operations whose regions interleave in file order (EU, NA, EU, FE,
+    /// NA, ...), with SKUs and quantities of many lengths, written and read back.
+    fn interleaved_feed_plan(n: u32, op: PatchOp, path: &std::path::Path) -> Plan {
+        const DE: &str = "A1PA6795UKMFR9";
+        const UK: &str = "A1F83G8C2ARO7P";
+        let places: [(Region, &[&str]); 6] = [
+            (Region::EU, &[DE]),
+            (Region::NA, &["ATVPDKIKX0DER"]),
+            (Region::EU, &[UK, DE]),
+            (Region::FE, &["A1VC38T7YXB528"]),
+            (Region::NA, &["ATVPDKIKX0DER", "A2EUQ1WTGCTBG2"]),
+            (Region::FE, &["A39IBJ37TRP1C6"]),
+        ];
+        let mut plan = plan_with("A", None, op, EmitChoice::Feed);
+        let one = plan.operations[0].clone();
+        plan.operations = (0..n)
+            .map(|i| {
+                let (region, ids) = places[i as usize % places.len()];
+                let mut o = one.clone();
+                o.seller_sku = format!("SKU \"{i}\"/é{}", "x".repeat(i as usize % 17));
+                o.id = i + 1;
+                o.region = region;
+                o.marketplace_ids = ids.iter().map(|s| s.to_string()).collect();
+                o.channels[1].quantity = u64::from(i).pow(3);
+                o
+            })
+            .collect();
+        crate::plan::seal(&mut plan);
+        crate::plan::write(&plan, path).unwrap();
+        crate::plan::read(path).unwrap()
+    }
+
+    /// `show --requests` of a feed plan read from its file once per region prints what the
+    /// plan held in memory prints, in every format, for an empty plan, with Amazon's limits
+    /// and with small ones that make several documents a region.
+    #[test]
+    fn feed_requests_streamed_from_the_file_are_those_of_the_plan_in_memory() {
+        let dir = tempfile::tempdir().unwrap();
+        for (n, op) in [
+            (0, PatchOp::Merge),
+            (1, PatchOp::Replace),
+            (6, PatchOp::Merge),
+            (250, PatchOp::Replace),
+        ] {
+            let path = dir.path().join(format!("plan-{n}.json"));
+            let plan = interleaved_feed_plan(n, op, &path);
+            for (max_messages, max_bytes) in [
+                (FEED_MAX_MESSAGES, FEED_MAX_BYTES),
+                (1, 2_000),
+                (3, 900),
+                (7, 1_500),
+                (1_000, 700),
+            ] {
+                let splits =
+                    encode::feed_splits_with_limits(&plan, max_messages, max_bytes).unwrap();
+                if n == 250 && max_messages < 1_000 {
+                    // Every region takes several documents.
+                    for region in [Region::NA, Region::EU, Region::FE] {
+                        let docs = splits.iter().filter(|s| s.region == region).count();
+                        assert!(docs > 2, "{region}: {docs} documents");
+                    }
+                }
+                let held_requests = Requests::Feed(&plan, splits);
+                for format in [
+                    RequestsFormat::Text,
+                    RequestsFormat::Markdown,
+                    RequestsFormat::Json,
+                ] {
+                    let verified = crate::plan::verify(&path, |_| {}).unwrap();
+                    let mut streamed = Vec::new();
+                    write_feed_requests_with_limits(
+                        &mut streamed,
+                        &verified,
+                        format,
+                        max_messages,
+                        max_bytes,
+                    )
+                    .unwrap();
+                    let mut held = Vec::new();
+                    write_requests(&mut held, &held_requests, format).unwrap();
+                    assert!(
+                        streamed == held,
+                        "{n} operations, {max_messages} messages, {max_bytes} bytes, {format:?}:\n{}\n---\n{}",
+                        String::from_utf8_lossy(&streamed),
+                        String::from_utf8_lossy(&held)
+                    );
+                    if (max_messages, max_bytes) == (FEED_MAX_MESSAGES, FEED_MAX_BYTES) {
+                        // The public path, and what `show` printed before it streamed.
+                        let verified = crate::plan::verify(&path, |_| {}).unwrap();
+                        let mut public = Vec::new();
+                        write_feed_requests(&mut public, &verified, format).unwrap();
+                        let mut before = Vec::new();
+                        write_requests(&mut before, &requests(&plan).unwrap(), format).unwrap();
+                        assert!(public == before, "{n} operations, {format:?}");
+                    }
+                }
+            }
+        }
+    }
+
+    /// Amazon's limits are refused as the plan in memory refuses them, before anything is
+    /// printed.
+    #[test]
+    fn feed_requests_streamed_refuse_what_the_plan_in_memory_refuses() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("plan.json");
+        let plan = interleaved_feed_plan(20, PatchOp::Merge, &path);
+        let held = encode::feed_splits_with_limits(&plan, 5, 300).unwrap_err();
+        let verified = crate::plan::verify(&path, |_| {}).unwrap();
+        let mut out = Vec::new();
+        let streamed =
+            write_feed_requests_with_limits(&mut out, &verified, RequestsFormat::Json, 5, 300);
+        match streamed {
+            Err(RenderError::Plan(e @ PlanError::MessageTooLarge { .. })) => {
+                assert_eq!(format!("{e:?}"), format!("{held:?}"));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(out.is_empty(), "{}", String::from_utf8_lossy(&out));
+    }
+
+    /// [`write_feed_requests`] with other limits: several documents from a small plan.
+    fn write_feed_requests_with_limits(
+        w: &mut Vec<u8>,
+        plan: &VerifiedPlan,
+        format: RequestsFormat,
+        max_messages: usize,
+        max_bytes: usize,
+    ) -> Result<(), RenderError> {
+        let layout = feed_layout(plan, max_messages, max_bytes)?;
+        write_feed_documents(w, plan, &layout, format)
+    }
+
+    /// A feed plan edited after it was verified: `show` stops with `changed-while-reading`.
+    /// Edited before the layout pass, nothing is printed; edited after it, the reading stops
+    /// at the first operation that is not the one laid out, before the document it would
+    /// change is printed (a change the layout cannot see is found at the end of the pass, as
+    /// for patches).
+    #[test]
+    fn a_feed_plan_changed_between_the_passes_is_refused_not_printed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("plan.json");
+        let plan = interleaved_feed_plan(12, PatchOp::Merge, &path);
+        type Edit = fn(&mut Plan);
+        let edits: [(&str, Edit); 4] = [
+            // Operation 3 (EU) now in NA: the NA document is not the one laid out.
+            ("another region", |p| {
+                p.operations[2].region = Region::NA;
+                p.operations[2].marketplace_ids = vec!["ATVPDKIKX0DER".into()];
+            }),
+            ("one more operation", |p| {
+                let mut extra = p.operations[0].clone();
+                extra.id = p.operations.len() as u32 + 1;
+                extra.seller_sku = "EXTRA".into();
+                p.operations.push(extra);
+            }),
+            ("one fewer", |p| {
+                p.operations.pop();
+            }),
+            ("another quantity", |p| {
+                p.operations[5].channels[1].quantity = 99
+            }),
+        ];
+        for (what, edit) in edits {
+            for after_layout in [false, true] {
+                for format in [RequestsFormat::Text, RequestsFormat::Json] {
+                    crate::plan::write(&plan, &path).unwrap();
+                    let verified = crate::plan::verify(&path, |_| {}).unwrap();
+                    let layout =
+                        after_layout.then(|| feed_layout(&verified, 2, FEED_MAX_BYTES).unwrap());
+                    let mut other = plan.clone();
+                    edit(&mut other);
+                    crate::plan::seal(&mut other);
+                    crate::plan::write(&other, &path).unwrap();
+                    let mut out = Vec::new();
+                    let r = match &layout {
+                        Some(layout) => write_feed_documents(&mut out, &verified, layout, format),
+                        None => write_feed_requests(&mut out, &verified, format),
+                    };
+                    assert!(
+                        matches!(
+                            r,
+                            Err(RenderError::Plan(PlanError::ChangedWhileReading { .. }))
+                        ),
+                        "{what}, after the layout: {after_layout}: {r:?}"
+                    );
+                    let out = String::from_utf8(out).unwrap();
+                    let printed = match format {
+                        RequestsFormat::Json => out.matches("\"feed_type\"").count(),
+                        _ => out.matches("# Feed document").count(),
+                    };
+                    if !after_layout {
+                        assert!(out.is_empty(), "{what}: {out}");
+                    } else if what == "another region" {
+                        // NA's documents come first; its first (operations 2 and 5) never was.
+                        assert_eq!(printed, 0, "{what}: {out}");
+                    } else if what == "one more operation" {
+                        // NA's two documents, then the operation not laid out.
+                        assert_eq!(printed, 2, "{what}: {out}");
+                    }
+                }
             }
         }
     }
