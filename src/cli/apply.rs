@@ -826,6 +826,20 @@ mod tests {
         skus
     }
 
+    /// The feed documents of `plan`, at most `max_messages` a document, laid out as apply does.
+    fn layout_of(plan: &Plan, max_messages: usize) -> plan::encode::FeedLayout {
+        let mut sizer = plan::encode::FeedSizer::default();
+        for op in &plan.operations {
+            sizer.see(op);
+        }
+        let header = plan::encode::FeedHeader::of_plan(plan);
+        sizer
+            .finish(header, max_messages, 10 << 20, |i| {
+                Ok(plan.operations[i].clone())
+            })
+            .unwrap()
+    }
+
     fn stopped_by_a_changed_plan(tally: &engine::Tally) -> bool {
         matches!(
             tally.report.fatal,
@@ -893,14 +907,7 @@ mod tests {
         edited.operations[2].channels[0].quantity = 9;
         plan::seal(&mut edited);
         let (verified, opened) = verified_then_edited(dir.path(), &plan, &edited);
-        let mut sizer = plan::encode::FeedSizer::default();
-        for op in &plan.operations {
-            sizer.see(op);
-        }
-        let header = plan::encode::FeedHeader::of_plan(&plan);
-        let layout = sizer
-            .finish(header, 25_000, 10 << 20, |i| Ok(plan.operations[i].clone()))
-            .unwrap();
+        let layout = layout_of(&plan, 25_000);
         let opts = ApplyOptions::default();
         let tally = send_feed_plan(&client, verified, layout, opened, &opts)
             .await
@@ -931,15 +938,8 @@ mod tests {
         ];
         let plan = plan_with(Emit::Feed, &ops);
         let (verified, opened) = verified_then_edited(dir.path(), &plan, &plan);
-        let mut sizer = plan::encode::FeedSizer::default();
-        for op in &plan.operations {
-            sizer.see(op);
-        }
-        let header = plan::encode::FeedHeader::of_plan(&plan);
         // One message a document: five documents, filled out of order.
-        let layout = sizer
-            .finish(header, 1, 10 << 20, |i| Ok(plan.operations[i].clone()))
-            .unwrap();
+        let layout = layout_of(&plan, 1);
         assert_eq!(layout.docs.len(), 5);
         let opts = ApplyOptions::default();
         let tally = send_feed_plan(&client, verified, layout, opened, &opts)

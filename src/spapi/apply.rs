@@ -165,6 +165,32 @@ impl Tally {
         }
     }
 
+    /// The report of a run given every operation (id, seller SKU): those never recorded (a
+    /// fatal error stopped the run first) are in it as accepted by an earlier run or not sent.
+    fn report_of_all(
+        mut self,
+        every: impl IntoIterator<Item = (u32, String)>,
+        accepted: impl Fn(u32) -> bool,
+        fatal: Option<Fatal>,
+        client: &Client,
+    ) -> ApplyReport {
+        for (id, seller_sku) in every {
+            if !self.report.operations.contains_key(&id) {
+                let standing = if accepted(id) {
+                    Standing::AlreadyAccepted
+                } else {
+                    Standing::Pending("not sent".into())
+                };
+                self.record(id, seller_sku, standing);
+            }
+        }
+        let mut report = self.report;
+        report.fatal = fatal;
+        report.retries = client.retries();
+        report.requests = client.requests();
+        report
+    }
+
     /// Operations never sent because the run stopped: counted as pending, not listed.
     pub fn unsent(&mut self, total: usize) {
         let unsent = total.saturating_sub(self.total);
@@ -243,25 +269,15 @@ pub async fn apply_patches(
         &tally,
     )
     .await;
-    let mut tally = tally.into_inner().unwrap_or_else(|p| p.into_inner());
-    let accepted = |id: u32| !opts.validate_only && state.is_accepted(id);
+    let tally = tally.into_inner().unwrap_or_else(|p| p.into_inner());
     let taken = taken.into_inner().unwrap_or_else(|p| p.into_inner());
     let never = jobs.map(|job| (job.op_id, job.seller_sku));
-    for (id, seller_sku) in taken.into_iter().chain(never) {
-        if !tally.report.operations.contains_key(&id) {
-            let standing = if accepted(id) {
-                Standing::AlreadyAccepted
-            } else {
-                Standing::Pending("not sent".into())
-            };
-            tally.record(id, seller_sku, standing);
-        }
-    }
-    let mut report = tally.report;
-    report.fatal = fatal;
-    report.retries = client.retries();
-    report.requests = client.requests();
-    report
+    tally.report_of_all(
+        taken.into_iter().chain(never),
+        |id| !opts.validate_only && state.is_accepted(id),
+        fatal,
+        client,
+    )
 }
 
 /// [`apply_patches`] on a stream, into `tally`: each job is taken only when a request slot is
@@ -340,22 +356,13 @@ pub async fn apply_feeds(
         &tally,
     )
     .await;
-    let mut tally = tally.into_inner().unwrap_or_else(|p| p.into_inner());
-    for (id, seller_sku) in skus {
-        if !tally.report.operations.contains_key(id) {
-            let standing = if state.is_accepted(*id) {
-                Standing::AlreadyAccepted
-            } else {
-                Standing::Pending("not sent".into())
-            };
-            tally.record(*id, seller_sku.clone(), standing);
-        }
-    }
-    let mut report = tally.report;
-    report.fatal = fatal;
-    report.retries = client.retries();
-    report.requests = client.requests();
-    report
+    let tally = tally.into_inner().unwrap_or_else(|p| p.into_inner());
+    tally.report_of_all(
+        skus.iter().map(|(id, sku)| (*id, sku.clone())),
+        |id| state.is_accepted(id),
+        fatal,
+        client,
+    )
 }
 
 /// [`apply_feeds`] on a stream of documents, into `tally`: each document's operations are
