@@ -146,8 +146,9 @@ pub fn feed_splits_with_limits(
         .collect();
     let mut open = layout.openings();
     for (i, op) in plan.operations.iter().enumerate() {
-        if let Some(doc) = open.next_doc(op.region) {
-            splits[doc].operations.push(i);
+        // `doc` numbers one of `layout.docs`, which `splits` mirrors.
+        if let Some(split) = open.next_doc(op.region).and_then(|d| splits.get_mut(d)) {
+            split.operations.push(i);
         }
     }
     Ok(splits)
@@ -422,7 +423,13 @@ impl<'a> FeedAssembler<'a> {
         if self.only.is_some_and(|r| r != op.region) {
             return Ok(None);
         }
-        let want = self.layout.docs[doc].operations;
+        let Some(&DocShape {
+            region,
+            operations: want,
+        }) = self.layout.docs.get(doc)
+        else {
+            return Err(format!("operation {} has no document", i + 1));
+        };
         let ops = self
             .filling
             .entry(doc)
@@ -432,7 +439,6 @@ impl<'a> FeedAssembler<'a> {
             return Ok(None);
         }
         let ops = self.filling.remove(&doc).unwrap_or_default();
-        let region = self.layout.docs[doc].region;
         let document = document_of(
             self.header,
             region,

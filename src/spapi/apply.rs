@@ -93,18 +93,24 @@ pub struct Counts {
     pub pending: usize,
 }
 
+impl Counts {
+    fn count(&mut self, standing: &Standing) {
+        match standing {
+            Standing::AlreadyAccepted => self.already_accepted += 1,
+            Standing::Done(Outcome::Accepted { .. }) => self.accepted += 1,
+            Standing::Done(Outcome::Valid { .. }) => self.valid += 1,
+            Standing::Done(Outcome::Invalid { .. }) => self.invalid += 1,
+            Standing::Done(Outcome::Failed { .. }) => self.failed += 1,
+            Standing::Pending(_) => self.pending += 1,
+        }
+    }
+}
+
 impl ApplyReport {
     pub fn counts(&self) -> Counts {
         let mut c = Counts::default();
         for (_, s) in self.operations.values() {
-            match s {
-                Standing::AlreadyAccepted => c.already_accepted += 1,
-                Standing::Done(Outcome::Accepted { .. }) => c.accepted += 1,
-                Standing::Done(Outcome::Valid { .. }) => c.valid += 1,
-                Standing::Done(Outcome::Invalid { .. }) => c.invalid += 1,
-                Standing::Done(Outcome::Failed { .. }) => c.failed += 1,
-                Standing::Pending(_) => c.pending += 1,
-            }
+            c.count(s);
         }
         c
     }
@@ -143,15 +149,7 @@ impl Tally {
     }
 
     pub fn record(&mut self, id: u32, seller_sku: String, standing: Standing) {
-        let c = &mut self.counts;
-        match &standing {
-            Standing::AlreadyAccepted => c.already_accepted += 1,
-            Standing::Done(Outcome::Accepted { .. }) => c.accepted += 1,
-            Standing::Done(Outcome::Valid { .. }) => c.valid += 1,
-            Standing::Done(Outcome::Invalid { .. }) => c.invalid += 1,
-            Standing::Done(Outcome::Failed { .. }) => c.failed += 1,
-            Standing::Pending(_) => c.pending += 1,
-        }
+        self.counts.count(&standing);
         self.total += 1;
         let quiet = match &standing {
             Standing::AlreadyAccepted => true,
